@@ -1,0 +1,59 @@
+// The backend interface — the one small surface that the interpreter, wasm
+// and webgpu backends implement — and the registry that picks one.
+
+import type { ShapedArray } from "./aval";
+import type { TypedArray } from "./dtype";
+import { BackendError } from "./errors";
+import type { ClosedJaxpr } from "./ir";
+import type { FirstOrderPrimitive, ParamsOf } from "./primitives";
+
+/** A compiled jaxpr: buffers in, buffers out. `describe` shows the program (kernels, code). */
+export interface Executable<Buf> {
+  run(inputs: Buf[]): Buf[];
+  describe(): string;
+}
+
+export interface Backend<Buf = unknown> {
+  readonly name: string;
+  /** Copy row-major host data into a new device buffer. */
+  fromHost(data: TypedArray, aval: ShapedArray): Buf;
+  /** Read a buffer back to the host. Throws BackendError where the device can only read asynchronously. */
+  readSync(buf: Buf, aval: ShapedArray): TypedArray;
+  read(buf: Buf, aval: ShapedArray): Promise<TypedArray>;
+  /** Release a buffer; called once, by dispose() or when its Array is garbage-collected. */
+  free(buf: Buf): void;
+  /** Run one first-order primitive (eager mode). Inputs passed its shape rule; outAvals are its result. */
+  executeOp<P extends FirstOrderPrimitive>(prim: P, params: ParamsOf<P>, inputs: Buf[], inAvals: ShapedArray[], outAvals: ShapedArray[]): Buf[];
+  /** Compile a closed jaxpr (consts already uploaded) into one program. Returns null when the
+   * backend cannot compile it (callers then run it op by op). */
+  compile(jaxpr: ClosedJaxpr, constBuffers: Buf[]): Executable<Buf> | null;
+}
+
+const backends = new Map<string, Backend>();
+let defaultName: string | null = null;
+
+export function registerBackend(backend: Backend, { makeDefault = false } = {}): void {
+  backends.set(backend.name, backend);
+  if (makeDefault || defaultName === null) defaultName = backend.name;
+}
+
+export function getBackend(name?: string): Backend {
+  const key = name ?? defaultName;
+  if (key === null) throw new BackendError("no backend is registered; import 'tinyflow' (which registers the interpreter and wasm backends)");
+  const b = backends.get(key);
+  if (!b) throw new BackendError(`unknown backend '${key}'; registered: ${[...backends.keys()].join(", ") || "none"}`);
+  return b;
+}
+
+export function setDefaultBackend(name: string): void {
+  getBackend(name);
+  defaultName = name;
+}
+
+export function defaultBackendName(): string {
+  return getBackend().name;
+}
+
+export function listBackends(): string[] {
+  return [...backends.keys()];
+}

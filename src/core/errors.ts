@@ -1,0 +1,39 @@
+// Typed errors thrown by tinyflow. Every message names the primitive or API
+// at fault, the shapes/dtypes involved and what was expected, so a user can
+// act on it without reading the library's source.
+
+export class TinyflowError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Shapes that do not fit together (broadcasting, matmul, reshape sizes…). */
+export class ShapeError extends TinyflowError {}
+
+/** A dtype that the operation does not accept, or two that do not mix. */
+export class DTypeError extends TinyflowError {}
+
+/** An axis or axis list out of range or repeated. */
+export class AxisError extends TinyflowError {}
+
+/** Wrong number or kind of arguments, or a pytree leaf that is not an array. */
+export class ArgumentError extends TinyflowError {}
+
+/** A tracer used outside the transformation that made it, or a traced value
+ * needed as a concrete one (e.g. in a JS `if`). */
+export class TracerError extends TinyflowError {}
+
+/** A transformation that cannot be applied (e.g. reverse mode through whileLoop). */
+export class TransformError extends TinyflowError {}
+
+/** A jaxpr that fails the IR type checker. */
+export class JaxprTypeError extends TinyflowError {}
+
+/** A backend that cannot do what was asked (missing feature, unavailable device). */
+export class BackendError extends TinyflowError {}
+
+export function fmtShape(shape: readonly number[]): string {
+  return `[${shape.join(",")}]`;
+}

@@ -1,0 +1,7 @@
+// tinyflow/datasets: MNIST (`getMnist`, and `get_mnist` for the TF1 front
+// end) and the IDX file format it is distributed in.
+
+import "../setup";
+
+export { getMnist, get_mnist, type Mnist, type MnistOptions, type MnistSplit, type MnistTrain } from "./mnist";
+export { parseIdx, encodeIdx, isGzip, IdxFormatError, type IdxArray, type IdxDType, type IdxData } from "./idx";

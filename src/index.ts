@@ -1,0 +1,19 @@
+// tinyflow: JAX-style arrays and composable transformations for TypeScript.
+// This entry point registers the backends and the transformations' rules,
+// and exposes the user-facing namespaces.
+
+import "./setup";
+import * as laxOps from "./lax";
+import { cond, foriLoop, scan, switchCase, whileLoop } from "../transforms";
+
+export * from "../transforms";
+export * as np from "./numpy";
+export * as nn from "./nn";
+export * as random from "./random";
+export * as optim from "./optim";
+export { Array, isArray, ShapedArray, Tracer, getBackend, setDefaultBackend, defaultBackendName, listBackends, tree, ClosedJaxpr, Jaxpr, checkJaxpr } from "./core";
+export { TinyflowError, ShapeError, DTypeError, AxisError, ArgumentError, TracerError, TransformError, JaxprTypeError, BackendError } from "./core";
+export type { DType, ArrayLike, IndexSpec } from "./core";
+
+/** lax: the primitives' thin wrappers plus structured control flow. */
+export const lax = { ...laxOps, cond, switch: switchCase, whileLoop, foriLoop, scan };

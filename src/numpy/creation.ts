@@ -1,0 +1,275 @@
+// numpy array creation: array/asarray from nested JS lists, typed arrays and
+// scalars; zeros/ones/full/empty and their *Like forms; arange, linspace,
+// eye, iota. Data-dependent constructors compute on the host and produce a
+// concrete Array (as JAX does); shape-only ones broadcast a scalar so they
+// stage cheaply under jit.
+
+import { Array } from "../core/array";
+import { allocTyped, checkDType, isDType, roundToDType, type DType, type TypedArray } from "../core/dtype";
+import { ArgumentError, DTypeError, ShapeError } from "../core/errors";
+import { checkShape } from "../core/shape";
+import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
+import { describe } from "../lax/util";
+import { stack } from "./shape";
+
+/** Nested JS lists of numbers/booleans (or arrays) accepted by np.array. */
+export type NestedData = number | boolean | Tracer | TypedArray | Float64Array | readonly NestedData[];
+
+export interface DTypeOpt {
+  dtype?: DType | null;
+}
+
+/** Accept `dtype` given either directly or as `{ dtype }`. */
+export function dtypeArg(where: string, d: DType | DTypeOpt | null | undefined): DType | undefined {
+  if (d === null || d === undefined) return undefined;
+  if (typeof d === "string") return checkDType(d, where);
+  if (typeof d === "object" && (d.dtype === undefined || d.dtype === null)) return undefined;
+  return checkDType((d as DTypeOpt).dtype, where);
+}
+
+export function shapeArg(where: string, shape: number | readonly number[]): number[] {
+  return checkShape(typeof shape === "number" ? [shape] : [...shape], where);
+}
+
+function typedDType(x: ArrayBufferView): DType {
+  if (x instanceof Float32Array || x instanceof Float64Array) return "float32";
+  if (x instanceof Uint32Array) return "uint32";
+  return "int32";
+}
+
+/** Convert `x` to an array: nested lists, typed arrays, scalars or existing arrays. */
+export function array(data: NestedData, opts: DTypeOpt | DType = {}): Tracer {
+  const dtype = dtypeArg("array", opts);
+  if (isTracer(data)) {
+    return dtype === undefined || data.dtype === dtype ? data : bind1("convert_element_type", [data], { newDtype: dtype, weakType: false });
+  }
+  if (typeof data === "number" || typeof data === "boolean") {
+    // A bare JS scalar stays weakly typed (as jnp.array(2.0) in current JAX) unless a dtype is given.
+    const d = dtype ?? (typeof data === "boolean" ? "bool" : Number.isInteger(data) ? "int32" : "float32");
+    return Array.scalar(data, d, dtype === undefined && typeof data === "number");
+  }
+  if (ArrayBuffer.isView(data)) {
+    const view = data as unknown as globalThis.ArrayLike<number> & ArrayBufferView;
+    const d = dtype ?? typedDType(view);
+    const out = allocTyped(d, view.length);
+    for (let i = 0; i < view.length; i++) out[i] = roundToDType(d, Number(view[i]));
+    return Array.fromTyped(out, [view.length], d);
+  }
+  if (!globalThis.Array.isArray(data)) {
+    throw new ArgumentError(`array: expected nested lists of numbers/booleans, a typed array, a number or an array, got ${describe(data)}`);
+  }
+  if (containsAbstract(data)) {
+    // Traced elements: build the array with stack (as jnp.array does under jit).
+    const parts = (data as readonly NestedData[]).map((e) => array(e, dtype === undefined ? {} : { dtype }));
+    return stack(parts, 0);
+  }
+  // Infer the shape from the first element at each level; check rectangularity while flattening.
+  const shape: number[] = [];
+  let probe: unknown = data;
+  while (globalThis.Array.isArray(probe) || (ArrayBuffer.isView(probe) && !(probe instanceof DataView)) || isTracer(probe)) {
+    if (isTracer(probe)) {
+      shape.push(...probe.shape);
+      break;
+    }
+    const p = probe as globalThis.ArrayLike<unknown>;
+    shape.push(p.length);
+    if (p.length === 0) break;
+    probe = p[0];
+  }
+  const values: number[] = [];
+  let sawFloat = false;
+  let sawBool = false;
+  let sawNumber = false;
+  let tracerDType: DType | null = null;
+  const walk = (x: unknown, dim: number): void => {
+    if (dim === shape.length) {
+      if (typeof x === "number") {
+        sawNumber = true;
+        if (!Number.isInteger(x)) sawFloat = true;
+        values.push(x);
+      } else if (typeof x === "boolean") {
+        sawBool = true;
+        values.push(x ? 1 : 0);
+      } else {
+        throw new ShapeError(`array: ragged nested data: expected a scalar at depth ${dim} (shape [${shape}]), got ${describe(x)}`);
+      }
+      return;
+    }
+    if (isTracer(x)) {
+      const expected = shape.slice(dim);
+      if (x.ndim !== expected.length || x.shape.some((d, i) => d !== expected[i])) {
+        throw new ShapeError(`array: ragged nested data: an element array ${x.aval.str()} does not match the expected shape [${expected}]`);
+      }
+      const d = x.dataSync();
+      for (let i = 0; i < d.length; i++) values.push(d[i]);
+      tracerDType = tracerDType === null ? x.dtype : tracerDType === x.dtype ? tracerDType : "float32";
+      if (x.dtype === "float32" || x.dtype === "float16") sawFloat = true;
+      return;
+    }
+    const isList = globalThis.Array.isArray(x) || ArrayBuffer.isView(x);
+    const list = x as globalThis.ArrayLike<unknown>;
+    if (!isList || list.length !== shape[dim]) {
+      throw new ShapeError(
+        `array: ragged nested data: expected a list of length ${shape[dim]} at depth ${dim} (shape [${shape}]), got ${describe(x)}`,
+      );
+    }
+    for (let i = 0; i < list.length; i++) walk(list[i], dim + 1);
+  };
+  walk(data, 0);
+  const inferred: DType = tracerDType !== null && !sawNumber && !sawBool ? tracerDType : sawFloat ? "float32" : sawNumber ? "int32" : sawBool ? "bool" : "float32";
+  const d = dtype ?? inferred;
+  const out = allocTyped(d, values.length);
+  for (let i = 0; i < values.length; i++) out[i] = roundToDType(d, values[i]);
+  return Array.fromTyped(out, shape, d);
+}
+
+function containsAbstract(x: unknown): boolean {
+  if (isTracer(x)) return !(x instanceof Array);
+  return globalThis.Array.isArray(x) && x.some(containsAbstract);
+}
+
+/** Like array, but returns Tracers unchanged (when no dtype change is requested). */
+export function asarray(data: NestedData, opts: DTypeOpt | DType = {}): Tracer {
+  return array(data, opts);
+}
+
+function filled(where: string, shape: number | readonly number[], value: number | boolean, dtype: DType): Tracer {
+  const s = shapeArg(where, shape);
+  const scalar = Array.scalar(value, dtype, false);
+  if (s.length === 0) return scalar;
+  return bind1("broadcast_in_dim", [scalar], { shape: s, broadcastDimensions: [] });
+}
+
+export function zeros(shape: number | readonly number[], dtype?: DType | DTypeOpt): Tracer {
+  return filled("zeros", shape, 0, dtypeArg("zeros", dtype) ?? "float32");
+}
+
+export function ones(shape: number | readonly number[], dtype?: DType | DTypeOpt): Tracer {
+  return filled("ones", shape, 1, dtypeArg("ones", dtype) ?? "float32");
+}
+
+/** Uninitialized arrays do not exist here: empty is zeros. */
+export function empty(shape: number | readonly number[], dtype?: DType | DTypeOpt): Tracer {
+  return filled("empty", shape, 0, dtypeArg("empty", dtype) ?? "float32");
+}
+
+export function full(shape: number | readonly number[], fillValue: ArrayLike, dtype?: DType | DTypeOpt): Tracer {
+  const d = dtypeArg("full", dtype);
+  const s = shapeArg("full", shape);
+  if (isTracer(fillValue)) {
+    const v = d === undefined || d === fillValue.dtype ? fillValue : bind1("convert_element_type", [fillValue], { newDtype: d, weakType: false });
+    const off = s.length - v.ndim;
+    if (off < 0) throw new ShapeError(`full: fill value ${v.aval.str()} does not broadcast to shape [${s}]`);
+    if (v.ndim === s.length && v.shape.every((x, i) => x === s[i])) return v;
+    v.shape.forEach((n, i) => {
+      if (n !== 1 && n !== s[off + i]) throw new ShapeError(`full: fill value ${v.aval.str()} does not broadcast to shape [${s}]`);
+    });
+    return bind1("broadcast_in_dim", [v], { shape: s, broadcastDimensions: v.shape.map((_, i) => i + off) });
+  }
+  if (typeof fillValue !== "number" && typeof fillValue !== "boolean") {
+    throw new ArgumentError(`full: fillValue must be a number, boolean or array, got ${describe(fillValue)}`);
+  }
+  const inferred: DType = typeof fillValue === "boolean" ? "bool" : Number.isInteger(fillValue) ? "int32" : "float32";
+  return filled("full", s, fillValue, d ?? inferred);
+}
+
+function likeArgs(where: string, x: ArrayLike): { shape: number[]; dtype: DType } {
+  if (isTracer(x)) return { shape: [...x.shape], dtype: x.dtype };
+  if (typeof x === "number") return { shape: [], dtype: Number.isInteger(x) ? "int32" : "float32" };
+  if (typeof x === "boolean") return { shape: [], dtype: "bool" };
+  throw new ArgumentError(`${where}: expected an array, got ${describe(x)}`);
+}
+
+export function zerosLike(x: ArrayLike, dtype?: DType | DTypeOpt): Tracer {
+  const a = likeArgs("zerosLike", x);
+  return filled("zerosLike", a.shape, 0, dtypeArg("zerosLike", dtype) ?? a.dtype);
+}
+
+export function onesLike(x: ArrayLike, dtype?: DType | DTypeOpt): Tracer {
+  const a = likeArgs("onesLike", x);
+  return filled("onesLike", a.shape, 1, dtypeArg("onesLike", dtype) ?? a.dtype);
+}
+
+export function fullLike(x: ArrayLike, fillValue: ArrayLike, dtype?: DType | DTypeOpt): Tracer {
+  const a = likeArgs("fullLike", x);
+  return full(a.shape, fillValue, dtypeArg("fullLike", dtype) ?? a.dtype);
+}
+
+export function emptyLike(x: ArrayLike, dtype?: DType | DTypeOpt): Tracer {
+  return zerosLike(x, dtype);
+}
+
+/**
+ * arange(stop) / arange(start, stop, step?), numpy semantics: int32 when all of
+ * start/stop/step are integers, else float32. Values are start + i * step.
+ */
+export function arange(start: number, stop?: number | null | DTypeOpt, step?: number | DTypeOpt, opts?: DTypeOpt): Tracer {
+  let o: DTypeOpt = opts ?? {};
+  let a = start;
+  let b: number;
+  let s = 1;
+  if (typeof stop === "object" && stop !== null) {
+    o = stop;
+    b = start;
+    a = 0;
+  } else if (stop === undefined || stop === null) {
+    b = start;
+    a = 0;
+  } else {
+    b = stop;
+    if (typeof step === "object") o = step;
+    else if (step !== undefined) s = step;
+  }
+  for (const [n, v] of [["start", a], ["stop", b], ["step", s]] as const) {
+    if (typeof v !== "number" || !Number.isFinite(v)) throw new ArgumentError(`arange: ${n} must be a finite number, got ${String(v)}`);
+  }
+  if (s === 0) throw new ArgumentError(`arange: step must not be zero (start ${a}, stop ${b})`);
+  const dtype = dtypeArg("arange", o) ?? ([a, b, s].every(Number.isInteger) ? "int32" : "float32");
+  if (dtype === "bool") throw new DTypeError("arange: bool dtype is not supported");
+  const n = Math.max(0, Math.ceil((b - a) / s));
+  const data = allocTyped(dtype, n);
+  for (let i = 0; i < n; i++) data[i] = roundToDType(dtype, a + i * s);
+  return Array.fromTyped(data, [n], dtype);
+}
+
+export interface LinspaceOptions extends DTypeOpt {
+  endpoint?: boolean;
+}
+
+export function linspace(start: number, stop: number, num = 50, opts: LinspaceOptions = {}): Tracer {
+  if (!Number.isInteger(num) || num < 0) throw new ArgumentError(`linspace: num must be a non-negative integer, got ${num}`);
+  const endpoint = opts.endpoint ?? true;
+  const dtype = dtypeArg("linspace", opts) ?? "float32";
+  const div = endpoint ? num - 1 : num;
+  const step = div > 0 ? (stop - start) / div : 0;
+  const data = allocTyped(dtype, num);
+  for (let i = 0; i < num; i++) data[i] = roundToDType(dtype, endpoint && i === num - 1 && num > 1 ? stop : start + i * step);
+  return Array.fromTyped(data, [num], dtype);
+}
+
+/** eye(N, M?, k?): ones on the k-th diagonal. */
+export function eye(N: number, M?: number | null, k = 0, dtype?: DType | DTypeOpt): Tracer {
+  const m = M ?? N;
+  if (!Number.isInteger(N) || N < 0 || !Number.isInteger(m) || m < 0) throw new ArgumentError(`eye: N and M must be non-negative integers, got ${N}, ${m}`);
+  if (!Number.isInteger(k)) throw new ArgumentError(`eye: k must be an integer, got ${k}`);
+  const d = dtypeArg("eye", dtype) ?? "float32";
+  const data = allocTyped(d, N * m);
+  for (let i = 0; i < N; i++) {
+    const j = i + k;
+    if (j >= 0 && j < m) data[i * m + j] = 1;
+  }
+  return Array.fromTyped(data, [N, m], d);
+}
+
+export function identity(n: number, dtype?: DType | DTypeOpt): Tracer {
+  return eye(n, n, 0, dtype);
+}
+
+/** np.iota(n, dtype?) = lax.iota: [0, ..., n-1] staged as the iota primitive. */
+export function iota(n: number, dtype?: DType | DTypeOpt): Tracer {
+  const d = dtypeArg("iota", dtype) ?? "int32";
+  checkShape([n], "iota");
+  return bind1("iota", [], { dtype: d, shape: [n], dimension: 0 });
+}
+
+export { isDType };

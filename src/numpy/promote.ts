@@ -1,0 +1,90 @@
+// Dtype promotion and broadcasting as in JAX, in one place. Every numpy
+// binary/ternary op passes its operands through `promoteArgs`, which computes
+// the JAX result dtype (weak types included: a JS number is weak, like a
+// Python scalar), converts each operand (convert_element_type) and broadcasts
+// it (broadcast_in_dim) to the common shape.
+
+import { Array } from "../core/array";
+import { dtypeOfScalar, isFloat, resultDType, type DType, type DTypeWithWeak } from "../core/dtype";
+import { ArgumentError, DTypeError } from "../core/errors";
+import { broadcastShapes } from "../core/shape";
+import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
+import { describe } from "../lax/util";
+
+export function checkArg(where: string, x: unknown, name = "argument"): ArrayLike {
+  if (isTracer(x) || typeof x === "number" || typeof x === "boolean") return x;
+  throw new ArgumentError(`${where}: ${name} must be an array or a JS number/boolean, got ${describe(x)}`);
+}
+
+/** dtype (with the weak bit) of an operand: JS numbers are weak, booleans are bool. */
+export function dtypeOf(x: ArrayLike): DTypeWithWeak {
+  if (isTracer(x)) return { dtype: x.dtype, weakType: x.weakType };
+  return dtypeOfScalar(x);
+}
+
+/** The JAX result dtype of mixing these operands. */
+export function resultTypeOf(where: string, args: readonly ArrayLike[]): DTypeWithWeak {
+  return resultDType(args.map(dtypeOf), where);
+}
+
+/** Convert one operand to `dtype` (a JS scalar becomes a scalar Array of that dtype). */
+export function convertTo(x: ArrayLike, dtype: DType, weakType = false): Tracer {
+  if (!isTracer(x)) return Array.scalar(x, dtype, weakType);
+  if (x.dtype === dtype && x.weakType === weakType) return x;
+  if (x.dtype === dtype && !weakType) return x; // a weak operand combined with a strong one: keep as is
+  return bind1("convert_element_type", [x], { newDtype: dtype, weakType });
+}
+
+/** numpy broadcasting of one operand to `shape` (trailing alignment) with broadcast_in_dim. */
+export function broadcastTo(x: Tracer, shape: readonly number[]): Tracer {
+  if (x.ndim === shape.length && x.shape.every((d, i) => d === shape[i])) return x;
+  const off = shape.length - x.ndim;
+  return bind1("broadcast_in_dim", [x], { shape: [...shape], broadcastDimensions: x.shape.map((_, i) => i + off) });
+}
+
+export interface Promoted {
+  args: Tracer[];
+  dtype: DType;
+  weakType: boolean;
+  /** The common broadcast shape ([] when broadcast: false). */
+  shape: number[];
+}
+
+/**
+ * Promote operands to their common JAX dtype and broadcast them to their common
+ * shape. `toDType` may override the computed dtype (e.g. float for true division).
+ */
+export function promoteArgs(where: string, operands: readonly ArrayLike[], opts: { toDType?: (d: DTypeWithWeak) => DTypeWithWeak; broadcast?: boolean } = {}): Promoted {
+  operands.forEach((x, i) => checkArg(where, x, `operand ${i}`));
+  let rt = resultTypeOf(where, operands);
+  if (opts.toDType) rt = opts.toDType(rt);
+  const converted = operands.map((x) => convertTo(x, rt.dtype, rt.weakType));
+  if (opts.broadcast === false) return { args: converted, dtype: rt.dtype, weakType: rt.weakType, shape: [] };
+  const shape = broadcastShapes(where, ...converted.map((t) => t.shape));
+  const args = converted.map((t) => broadcastTo(t, shape));
+  return { args, dtype: rt.dtype, weakType: rt.weakType, shape };
+}
+
+/** Promote to an inexact (floating) dtype, as JAX's promote_args_inexact: ints and bools become float32. */
+export function toInexact(d: DTypeWithWeak): DTypeWithWeak {
+  return isFloat(d.dtype) ? d : { dtype: "float32", weakType: d.weakType };
+}
+
+/** A single operand as a Tracer (JS scalars become weak scalar Arrays). */
+export function asTracer(where: string, x: ArrayLike): Tracer {
+  checkArg(where, x);
+  if (isTracer(x)) return x;
+  const d = dtypeOfScalar(x);
+  return Array.scalar(x, d.dtype, d.weakType);
+}
+
+/** A single operand converted to an inexact dtype (unary math on ints gives float32). */
+export function asInexact(where: string, x: ArrayLike): Tracer {
+  const t = asTracer(where, x);
+  if (isFloat(t.dtype)) return t;
+  return bind1("convert_element_type", [t], { newDtype: "float32", weakType: t.weakType });
+}
+
+export function requireNumeric(where: string, x: Tracer): void {
+  if (x.dtype === "bool") throw new DTypeError(`${where}: not supported for bool arrays, got ${x.aval.str()}`);
+}

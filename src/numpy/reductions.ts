@@ -1,0 +1,246 @@
+// numpy reductions over lax: sum mean max min prod all any argmax argmin
+// var std logsumexp countNonzero average, and the cumulative scans. `axis`
+// is a number, a list, or null/undefined for all axes; `keepdims` keeps the
+// reduced axes with size 1. Sums/products of bools count in int32, as JAX.
+
+import { Array } from "../core/array";
+import { checkDType, isFloat, type DType } from "../core/dtype";
+import { ArgumentError, ShapeError } from "../core/errors";
+import { normalizeAxes, normalizeAxis } from "../core/shape";
+import { bind, bind1, type ArrayLike, type Axis, type Tracer } from "../core/trace";
+import { asTracer, broadcastTo } from "./promote";
+import { toBool } from "./elementwise";
+
+export interface ReduceOptions {
+  keepdims?: boolean;
+  dtype?: DType;
+}
+
+function keep(x: Tracer, out: Tracer, axes: number[], keepdims: boolean | undefined): Tracer {
+  if (!keepdims || axes.length === 0) return out;
+  const shape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  return bind1("reshape", [out], { newSizes: shape });
+}
+
+function cast(x: Tracer, dtype: DType): Tracer {
+  if (x.dtype === dtype) return x;
+  return bind1("convert_element_type", [x], { newDtype: dtype, weakType: false });
+}
+
+function scalarLike(x: Tracer, v: number): Tracer {
+  const s = Array.scalar(v, x.dtype, false);
+  return x.ndim === 0 ? s : bind1("broadcast_in_dim", [s], { shape: [...x.shape], broadcastDimensions: [] });
+}
+
+function reduceWith(where: string, prim: "reduce_sum" | "reduce_prod" | "reduce_max" | "reduce_min" | "reduce_and" | "reduce_or", t: Tracer, axis: Axis | undefined, opts: ReduceOptions): Tracer {
+  const axes = normalizeAxes(axis, t.ndim, where).sort((a, b) => a - b);
+  const out = axes.length === 0 ? t : bind1(prim, [t], { axes });
+  return keep(t, out, axes, opts.keepdims);
+}
+
+export function sum(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer {
+  let t = asTracer("sum", x);
+  const dtype = opts.dtype ? checkDType(opts.dtype, "sum") : t.dtype === "bool" ? "int32" : t.dtype;
+  t = cast(t, dtype);
+  return reduceWith("sum", "reduce_sum", t, axis, opts);
+}
+
+export function prod(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer {
+  let t = asTracer("prod", x);
+  const dtype = opts.dtype ? checkDType(opts.dtype, "prod") : t.dtype === "bool" ? "int32" : t.dtype;
+  t = cast(t, dtype);
+  return reduceWith("prod", "reduce_prod", t, axis, opts);
+}
+
+function checkNonEmpty(where: string, t: Tracer, axis: Axis | undefined): void {
+  const axes = normalizeAxes(axis, t.ndim, where);
+  if (axes.some((a) => t.shape[a] === 0)) {
+    throw new ShapeError(`${where}: zero-size array ${t.aval.str()} has no identity to reduce over axis ${JSON.stringify(axis ?? null)}`);
+  }
+}
+
+export function max(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer {
+  const t = asTracer("max", x);
+  checkNonEmpty("max", t, axis);
+  return reduceWith("max", "reduce_max", t, axis, opts);
+}
+export const amax = max;
+
+export function min(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer {
+  const t = asTracer("min", x);
+  checkNonEmpty("min", t, axis);
+  return reduceWith("min", "reduce_min", t, axis, opts);
+}
+export const amin = min;
+
+export function all(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer {
+  return reduceWith("all", "reduce_and", toBool("all", x), axis, opts);
+}
+
+export function any(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer {
+  return reduceWith("any", "reduce_or", toBool("any", x), axis, opts);
+}
+
+function reducedCount(t: Tracer, axis: Axis | undefined, where: string): number {
+  return normalizeAxes(axis, t.ndim, where).reduce((n, a) => n * t.shape[a], 1);
+}
+
+function floatDType(t: Tracer, dtype?: DType): DType {
+  if (dtype) return checkDType(dtype, "mean");
+  return isFloat(t.dtype) ? t.dtype : "float32";
+}
+
+export function mean(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer {
+  const t0 = asTracer("mean", x);
+  const t = cast(t0, floatDType(t0, opts.dtype));
+  const n = reducedCount(t, axis, "mean");
+  const s = reduceWith("mean", "reduce_sum", t, axis, opts);
+  return bind1("div", [s, scalarLike(s, n)], {});
+}
+
+export interface VarOptions extends ReduceOptions {
+  /** Delta degrees of freedom: divide by N - ddof. */
+  ddof?: number;
+}
+
+export function variance(x: ArrayLike, axis?: Axis, opts: VarOptions = {}): Tracer {
+  const t0 = asTracer("var", x);
+  const t = cast(t0, floatDType(t0, opts.dtype));
+  const ddof = opts.ddof ?? 0;
+  const n = reducedCount(t, axis, "var");
+  const m = mean(t, axis, { keepdims: true });
+  const centered = bind1("sub", [t, broadcastTo(m, t.shape)], {});
+  const sq = bind1("integer_pow", [centered], { y: 2 });
+  const s = reduceWith("var", "reduce_sum", sq, axis, opts);
+  return bind1("div", [s, scalarLike(s, Math.max(n - ddof, 0))], {});
+}
+export { variance as var };
+
+export function std(x: ArrayLike, axis?: Axis, opts: VarOptions = {}): Tracer {
+  return bind1("sqrt", [variance(x, axis, opts)], {});
+}
+
+/** log(sum(exp(x))) computed stably (the max is shifted out, with stop_gradient as JAX). */
+export function logsumexp(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer {
+  const t0 = asTracer("logsumexp", x);
+  const t = cast(t0, floatDType(t0));
+  const axes = normalizeAxes(axis, t.ndim, "logsumexp");
+  if (axes.some((a) => t.shape[a] === 0)) {
+    // The sum of no terms is 0, so the result is -inf everywhere.
+    const s = reduceWith("logsumexp", "reduce_sum", t, axis, opts);
+    return bind1("log", [bind1("mul", [s, scalarLike(s, 0)], {})], {});
+  }
+  const mx = reduceWith("logsumexp", "reduce_max", t, axis, { keepdims: true });
+  // A non-finite max (all -inf, or inf) would give nan; shift by 0 there instead.
+  const finite = bind1("is_finite", [mx], {});
+  const shift = bind1("stop_gradient", [bind1("select_n", [finite, scalarLike(mx, 0), mx], {})], {});
+  const e = bind1("exp", [bind1("sub", [t, broadcastTo(shift, t.shape)], {})], {});
+  const s = reduceWith("logsumexp", "reduce_sum", e, axis, { keepdims: true });
+  let out = bind1("add", [bind1("log", [s], {}), shift], {});
+  if (!opts.keepdims) out = bind1("reshape", [out], { newSizes: t.shape.filter((_, i) => !axes.includes(i)) });
+  return out;
+}
+
+function argReduce(where: "argmax" | "argmin", x: ArrayLike, axis: number | null | undefined, opts: { keepdims?: boolean }): Tracer {
+  let t = asTracer(where, x);
+  if (axis === undefined || axis === null) {
+    if (t.size === 0) throw new ShapeError(`${where}: attempt to get ${where} of an empty sequence (operand ${t.aval.str()})`);
+    const flat = bind1("reshape", [t], { newSizes: [t.size] });
+    const r = bind1(where, [flat], { axis: 0, indexDtype: "int32" });
+    return opts.keepdims ? bind1("reshape", [r], { newSizes: t.shape.map(() => 1) }) : r;
+  }
+  const ax = normalizeAxis(axis, t.ndim, where);
+  if (t.shape[ax] === 0) throw new ShapeError(`${where}: attempt to get ${where} of an empty axis ${ax} of ${t.aval.str()}`);
+  const r = bind1(where, [t], { axis: ax, indexDtype: "int32" });
+  return keep(t, r, [ax], opts.keepdims);
+}
+
+export function argmax(x: ArrayLike, axis?: number | null, opts: { keepdims?: boolean } = {}): Tracer {
+  return argReduce("argmax", x, axis, opts);
+}
+export function argmin(x: ArrayLike, axis?: number | null, opts: { keepdims?: boolean } = {}): Tracer {
+  return argReduce("argmin", x, axis, opts);
+}
+
+export function countNonzero(x: ArrayLike, axis?: Axis, opts: { keepdims?: boolean } = {}): Tracer {
+  return sum(toBool("countNonzero", x), axis, opts);
+}
+
+/** Weighted average; without weights it is mean. */
+export function average(x: ArrayLike, axis?: Axis, weights?: ArrayLike | null, opts: { keepdims?: boolean } = {}): Tracer {
+  if (weights === undefined || weights === null) return mean(x, axis, opts);
+  const t0 = asTracer("average", x);
+  const t = cast(t0, floatDType(t0));
+  let w = cast(asTracer("average", weights), t.dtype);
+  if (w.ndim !== t.ndim) {
+    if (w.ndim !== 1 || typeof axis !== "number") {
+      throw new ShapeError(`average: weights ${w.aval.str()} must have the shape of x ${t.aval.str()}, or be 1-D with a single axis`);
+    }
+    const ax = normalizeAxis(axis, t.ndim, "average");
+    if (w.shape[0] !== t.shape[ax]) throw new ShapeError(`average: 1-D weights ${w.aval.str()} must have length ${t.shape[ax]} (axis ${ax} of ${t.aval.str()})`);
+    w = bind1("broadcast_in_dim", [w], { shape: [...t.shape], broadcastDimensions: [ax] });
+  } else if (w.shape.some((d, i) => d !== t.shape[i])) {
+    throw new ShapeError(`average: weights ${w.aval.str()} must have the shape of x ${t.aval.str()}`);
+  }
+  const num = sum(bind1("mul", [t, w], {}), axis, opts);
+  const den = sum(w, axis, opts);
+  return bind1("div", [num, den], {});
+}
+
+function cumulative(where: string, prim: "cumsum" | "cumprod" | "cummax" | "cummin") {
+  return (x: ArrayLike, axis?: number | null, opts: { dtype?: DType; reverse?: boolean } = {}): Tracer => {
+    let t = asTracer(where, x);
+    if (opts.dtype) t = cast(t, checkDType(opts.dtype, where));
+    else if (t.dtype === "bool" && (prim === "cumsum" || prim === "cumprod")) t = cast(t, "int32");
+    if (axis === undefined || axis === null) {
+      t = bind1("reshape", [t], { newSizes: [t.size] });
+      axis = 0;
+    }
+    const ax = normalizeAxis(axis, t.ndim, where);
+    return bind1(prim, [t], { axis: ax, reverse: opts.reverse ?? false });
+  };
+}
+
+/** Cumulative sum; axis null/undefined flattens first (as numpy). */
+export const cumsum = cumulative("cumsum", "cumsum");
+export const cumprod = cumulative("cumprod", "cumprod");
+export const cummax = cumulative("cummax", "cummax");
+export const cummin = cumulative("cummin", "cummin");
+
+export function ptp(x: ArrayLike, axis?: Axis, opts: { keepdims?: boolean } = {}): Tracer {
+  return bind1("sub", [max(x, axis, opts), min(x, axis, opts)], {});
+}
+
+export function checkAxisArg(where: string, axis: unknown): void {
+  if (axis !== undefined && axis !== null && typeof axis !== "number" && !globalThis.Array.isArray(axis)) {
+    throw new ArgumentError(`${where}: axis must be a number, a list of numbers or null, got ${JSON.stringify(axis)}`);
+  }
+}
+
+
+// --- sorting ---
+
+/** Sort along an axis (the flattened array when axis is null); stable. */
+export function sort(x: ArrayLike, axis: number | null = -1): Tracer {
+  let t = asTracer("sort", x);
+  if (axis === null) {
+    t = bind1("reshape", [t], { newSizes: [t.size] });
+    axis = 0;
+  }
+  if (t.ndim === 0) return t;
+  return bind1("sort", [t], { dimension: normalizeAxis(axis, t.ndim, "sort"), isStable: true, numKeys: 1 });
+}
+
+/** Indices that sort along an axis (stable; int32). */
+export function argsort(x: ArrayLike, axis: number | null = -1): Tracer {
+  let t = asTracer("argsort", x);
+  if (axis === null) {
+    t = bind1("reshape", [t], { newSizes: [t.size] });
+    axis = 0;
+  }
+  if (t.ndim === 0) return Array.scalar(0, "int32", false);
+  const ax = normalizeAxis(axis, t.ndim, "argsort");
+  const ids = bind1("iota", [], { dtype: "int32", shape: [...t.shape], dimension: ax });
+  const outs = bind("sort", [t, ids], { dimension: ax, isStable: true, numKeys: 1 });
+  return outs[1];
+}

@@ -1,0 +1,160 @@
+// The threefry-2x32 PRNG of JAX (the default, non-partitionable
+// implementation): raw keys are uint32 arrays of shape [2]; `key` seeds,
+// `split`/`foldIn` derive new keys and `randomBits` draws uint32 streams.
+// Every function is a pure function of its key built from lax primitives
+// (threefry2x32, iota, slices), so it stages under jit and batches under vmap.
+// The counter layout follows JAX's `threefry_2x32`: the counts are split in
+// two halves that feed the two words of each threefry block.
+
+import * as lax from "../lax";
+import { Array as TfArray } from "../core/array";
+import { ArgumentError, DTypeError, ShapeError } from "../core/errors";
+import { isTracer, type ArrayLike, type Tracer } from "../core/trace";
+
+/** A raw PRNG key: a uint32 array of shape [2] (or a stack [..., 2] of them from split). */
+export type PRNGKey = Tracer;
+
+function describe(x: unknown): string {
+  if (isTracer(x)) return x.aval.str();
+  if (Array.isArray(x)) return "a JS array";
+  return `${typeof x} ${String(x).slice(0, 40)}`;
+}
+
+/** Validate a single raw key. */
+export function checkKey(where: string, key: unknown): Tracer {
+  if (!isTracer(key)) {
+    throw new ArgumentError(`random.${where}: key must be a PRNG key (a uint32 array of shape [2] from random.key), got ${describe(key)}`);
+  }
+  if (key.dtype !== "uint32") {
+    throw new DTypeError(`random.${where}: key must be a uint32 array of shape [2] (from random.key), got ${key.aval.str()}`);
+  }
+  if (key.ndim !== 1 || key.shape[0] !== 2) {
+    throw new ShapeError(
+      `random.${where}: key must have shape [2], got ${key.aval.str()}; for a batch of keys use vmap, or index one key out of a split`,
+    );
+  }
+  return key;
+}
+
+/** Validate a static shape argument. */
+export function checkShapeArg(where: string, shape: unknown): number[] {
+  const s = typeof shape === "number" ? [shape] : shape;
+  if (!Array.isArray(s) || !s.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new ShapeError(`random.${where}: shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+  return [...s];
+}
+
+const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+function keyWords(key: Tracer): [Tracer, Tracer] {
+  const k0 = lax.reshape(lax.slice(key, [0], [1]), []);
+  const k1 = lax.reshape(lax.slice(key, [1], [2]), []);
+  return [k0, k1];
+}
+
+/**
+ * JAX's threefry_2x32(keypair, count): hashes a uint32 array of counts with the
+ * key. The flattened counts (padded with one 0 when odd) are split in halves
+ * x0 | x1; the output is concat(y0, y1) with the padding dropped, reshaped to
+ * count's shape.
+ */
+export function threefry2x32(key: ArrayLike, count: ArrayLike): Tracer {
+  const k = checkKey("threefry2x32", key);
+  if (!isTracer(count) || count.dtype !== "uint32") {
+    throw new DTypeError(`random.threefry2x32: count must be a uint32 array, got ${describe(count)}`);
+  }
+  const n = count.size;
+  if (n === 0) return count;
+  const odd = n % 2 === 1;
+  let flat = lax.reshape(count, [n]);
+  if (odd) flat = lax.concatenate([flat, lax.full([1], 0, "uint32")], 0);
+  const half = flat.shape[0] / 2;
+  const x0 = lax.slice(flat, [0], [half]);
+  const x1 = lax.slice(flat, [half], [2 * half]);
+  const [k0, k1] = keyWords(k);
+  const [y0, y1] = lax.threefry2x32(lax.broadcast(k0, [half]), lax.broadcast(k1, [half]), x0, x1);
+  let out = lax.concatenate([y0, y1], 0);
+  if (odd) out = lax.slice(out, [0], [n]);
+  return lax.reshape(out, count.shape);
+}
+
+/**
+ * A PRNG key from an integer seed, as jax.random.PRNGKey: [high 32 bits, low 32 bits].
+ * Seeds in the int32 range give [0, seed mod 2^32] (JAX's default 32-bit mode);
+ * larger non-negative seeds up to 2^53 keep their high word. A traced int32/uint32
+ * scalar seed works too (under jit).
+ */
+export function key(seed: number | Tracer): PRNGKey {
+  if (isTracer(seed)) {
+    if (seed.ndim !== 0 || (seed.dtype !== "int32" && seed.dtype !== "uint32")) {
+      throw new DTypeError(`random.key: a seed array must be an int32 or uint32 scalar, got ${seed.aval.str()}`);
+    }
+    const lo = seed.dtype === "uint32" ? seed : lax.bitcastConvertType(seed, "uint32");
+    return lax.concatenate([lax.full([1], 0, "uint32"), lax.reshape(lo, [1])], 0);
+  }
+  if (typeof seed !== "number" || !Number.isSafeInteger(seed)) {
+    throw new ArgumentError(`random.key: seed must be an integer (a safe JS integer or an int32 scalar array), got ${describe(seed)}`);
+  }
+  let hi: number;
+  let lo: number;
+  if (seed >= -(2 ** 31) && seed < 2 ** 31) {
+    hi = 0;
+    lo = seed >>> 0;
+  } else if (seed >= 0) {
+    hi = Math.floor(seed / 2 ** 32) >>> 0;
+    lo = seed % 2 ** 32 >>> 0;
+  } else {
+    // 64-bit two's complement of a large negative seed.
+    const big = BigInt.asUintN(64, BigInt(seed));
+    hi = Number(big >> 32n);
+    lo = Number(big & 0xffffffffn);
+  }
+  return TfArray.fromTyped(Uint32Array.from([hi, lo]), [2], "uint32");
+}
+/** jax.random.PRNGKey's name. */
+export const PRNGKey = key;
+
+/** `num` new keys (shape [num, 2]), or a [...shape, 2] stack when given a shape. */
+export function split(key: ArrayLike, num: number | readonly number[] = 2): PRNGKey {
+  const k = checkKey("split", key);
+  const shape = checkShapeArg("split", num);
+  const n = prod(shape);
+  if (n === 0) return lax.full([...shape, 2], 0, "uint32");
+  return lax.reshape(threefry2x32(k, lax.iota("uint32", 2 * n)), [...shape, 2]);
+}
+
+/** A new key from a key and an integer (e.g. a step or a layer index), as jax.random.fold_in. */
+export function foldIn(key: ArrayLike, data: number | Tracer): PRNGKey {
+  const k = checkKey("foldIn", key);
+  let d: Tracer;
+  if (isTracer(data)) {
+    if (data.ndim !== 0 || (data.dtype !== "int32" && data.dtype !== "uint32")) {
+      throw new DTypeError(`random.foldIn: data must be an integer scalar, got ${data.aval.str()}`);
+    }
+    d = data.dtype === "uint32" ? data : lax.bitcastConvertType(data, "uint32");
+  } else {
+    if (typeof data !== "number" || !Number.isInteger(data)) throw new ArgumentError(`random.foldIn: data must be an integer, got ${describe(data)}`);
+    d = TfArray.scalar(data >>> 0, "uint32");
+  }
+  // threefry_seed(data) = [data >> 32 (= 0 for 32-bit data), data].
+  const count = lax.concatenate([lax.full([1], 0, "uint32"), lax.reshape(d, [1])], 0);
+  return threefry2x32(k, count);
+}
+
+/** uint32 random bits of `shape` (jax.random.bits with the default 32-bit width). */
+export function randomBits(key: ArrayLike, shape: number | readonly number[] = []): Tracer {
+  const k = checkKey("randomBits", key);
+  const s = checkShapeArg("randomBits", shape);
+  const n = prod(s);
+  if (n === 0) return lax.full(s, 0, "uint32");
+  if (n >= 2 ** 32 - 1) throw new ShapeError(`random.randomBits: ${n} values exceed one threefry stream (2^32 - 1)`);
+  return lax.reshape(threefry2x32(k, lax.iota("uint32", n)), s);
+}
+/** jax.random.bits' name. */
+export const bits = randomBits;
+
+/** The raw key data (identity for raw uint32 keys; for parity with jax.random.key_data). */
+export function keyData(key: ArrayLike): Tracer {
+  return checkKey("keyData", key);
+}

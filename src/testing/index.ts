@@ -1,0 +1,227 @@
+// tinyflow/testing: tools for users' own property tests — fast-check
+// arbitraries of arrays and pytrees, an allclose assertion, and checkGrads,
+// which compares jvp and vjp against finite differences and each other.
+
+import fc from "fast-check";
+import { Array } from "../core/array";
+import { allocTyped, isFloat, type DType } from "../core/dtype";
+import { ArgumentError, TinyflowError } from "../core/errors";
+import * as tree from "../core/pytree";
+import { sizeOf } from "../core/shape";
+import { Tracer } from "../core/trace";
+import { jvp, vjp } from "../../transforms";
+import "../setup";
+
+// --- arbitraries -------------------------------------------------------------
+
+export interface ShapeOptions {
+  minRank?: number;
+  maxRank?: number;
+  minDim?: number;
+  maxDim?: number;
+}
+
+export function shapes({ minRank = 0, maxRank = 3, minDim = 1, maxDim = 5 }: ShapeOptions = {}): fc.Arbitrary<number[]> {
+  return fc.array(fc.integer({ min: minDim, max: maxDim }), { minLength: minRank, maxLength: maxRank });
+}
+
+export interface ArrayOptions {
+  shape?: number[] | fc.Arbitrary<number[]>;
+  dtype?: DType;
+  min?: number;
+  max?: number;
+}
+
+/** Arbitrary concrete Arrays. Floats are finite and within [min, max] (default [-3, 3]). */
+export function arrays({ shape, dtype = "float32", min = -3, max = 3 }: ArrayOptions = {}): fc.Arbitrary<Array> {
+  const shapeArb = shape === undefined ? shapes() : globalThis.Array.isArray(shape) ? fc.constant(shape) : shape;
+  return shapeArb.chain((s) => {
+    const n = sizeOf(s);
+    const values: fc.Arbitrary<number[]> = isFloat(dtype)
+      ? fc.array(fc.float({ min: Math.fround(min), max: Math.fround(max), noNaN: true, noDefaultInfinity: true }), { minLength: n, maxLength: n })
+      : dtype === "bool"
+        ? fc.array(fc.boolean().map(Number), { minLength: n, maxLength: n })
+        : fc.array(fc.integer({ min: Math.ceil(min), max: Math.floor(max) }), { minLength: n, maxLength: n });
+    return values.map((vs) => {
+      const data = allocTyped(dtype, n);
+      vs.forEach((v, i) => (data[i] = v));
+      return Array.fromTyped(data, s, dtype);
+    });
+  });
+}
+
+/** Arbitrary pytrees (nested lists/objects) of arrays from `leaf`. */
+export function pytrees(leaf: fc.Arbitrary<unknown> = arrays(), maxDepth = 2): fc.Arbitrary<unknown> {
+  const { node } = fc.letrec<{ node: unknown }>((tie) => ({
+    node: fc.oneof(
+      { depthSize: "small", maxDepth },
+      leaf,
+      fc.array(tie("node"), { minLength: 1, maxLength: 3 }),
+      fc.dictionary(fc.constantFrom("a", "b", "c", "w"), tie("node"), { minKeys: 1, maxKeys: 3 }),
+    ),
+  }));
+  return node;
+}
+
+// --- comparisons -------------------------------------------------------------
+
+export class AllcloseError extends TinyflowError {}
+
+function hostValues(x: unknown): { data: number[]; shape: readonly number[] } {
+  if (x instanceof Tracer) return { data: globalThis.Array.from(x.dataSync(), Number), shape: x.shape };
+  if (typeof x === "number" || typeof x === "boolean") return { data: [Number(x)], shape: [] };
+  throw new ArgumentError(`expectAllclose: expected arrays or numbers, got ${typeof x}`);
+}
+
+/** Assert two pytrees of arrays are elementwise close: |a - b| <= atol + rtol·|b|. */
+export function expectAllclose(a: unknown, b: unknown, { atol = 1e-5, rtol = 1e-5 } = {}): void {
+  const [al, ad] = tree.flatten(a, "expectAllclose");
+  const [bl, bd] = tree.flatten(b, "expectAllclose");
+  if (!ad.equals(bd)) throw new AllcloseError(`expectAllclose: structures differ: ${ad} vs ${bd}`);
+  const paths = tree.leafPaths(a);
+  al.forEach((x, k) => {
+    const xa = hostValues(x);
+    const xb = hostValues(bl[k]);
+    if (xa.shape.join() !== xb.shape.join()) {
+      throw new AllcloseError(`expectAllclose: leaf ${paths[k]} has shape [${xa.shape}] vs [${xb.shape}]`);
+    }
+    let worst = -1;
+    let worstExcess = 0;
+    xa.data.forEach((v, i) => {
+      const w = xb.data[i];
+      if (Number.isNaN(v) && Number.isNaN(w)) return;
+      const excess = Math.abs(v - w) - (atol + rtol * Math.abs(w));
+      if (!(excess <= 0) && (worst < 0 || excess > worstExcess)) {
+        worst = i;
+        worstExcess = excess;
+      }
+    });
+    if (worst >= 0) {
+      throw new AllcloseError(
+        `expectAllclose: leaf ${paths[k]} differs at flat index ${worst}: ${xa.data[worst]} vs ${xb.data[worst]} ` +
+          `(|diff| = ${Math.abs(xa.data[worst] - xb.data[worst]).toExponential(3)}, atol=${atol}, rtol=${rtol})`,
+      );
+    }
+  });
+}
+
+// --- gradient checks ---------------------------------------------------------
+
+/** A small deterministic PRNG (mulberry32), so a failing check is reproducible. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomLike(x: Tracer, next: () => number): Array {
+  const data = new Float32Array(x.size).map(() => next() * 2 - 1);
+  return Array.fromTyped(data, x.shape, x.dtype);
+}
+
+function leavesOf(x: unknown): Tracer[] {
+  return tree.leaves(x).map((l) => (l instanceof Tracer ? l : Array.scalar(Number(l), "float32")));
+}
+
+function dot(a: unknown, b: unknown): number {
+  const al = leavesOf(a);
+  const bl = leavesOf(b);
+  let s = 0;
+  al.forEach((x, i) => {
+    const xd = x.dataSync();
+    const yd = bl[i].dataSync();
+    for (let k = 0; k < xd.length; k++) s += xd[k] * yd[k];
+  });
+  return s;
+}
+
+/** x + c·v leafwise, computed in float64 on the host and stored back as the leaf dtype. */
+function axpy(x: unknown, c: number, v: unknown): unknown {
+  return tree.map((xl: Tracer | number, vl: Tracer) => {
+    const xt = xl instanceof Tracer ? xl : Array.scalar(xl, "float32");
+    const xd = xt.dataSync();
+    const vd = vl.dataSync();
+    const out = new Float64Array(xd.length).map((_, i) => xd[i] + c * vd[i]);
+    return Array.fromTyped(Float32Array.from(out), xt.shape, xt.dtype);
+  }, x, v);
+}
+
+function sub(a: unknown, b: unknown, scale: number): unknown {
+  return tree.map((x: Tracer, y: Tracer) => {
+    const xd = x.dataSync();
+    const yd = y.dataSync();
+    const out = new Float64Array(xd.length).map((_, i) => (xd[i] - yd[i]) * scale);
+    return Array.fromTyped(Float32Array.from(out), x.shape, "float32");
+  }, a, b);
+}
+
+export interface CheckGradsOptions {
+  order?: number;
+  modes?: ("fwd" | "rev")[];
+  eps?: number;
+  atol?: number;
+  rtol?: number;
+  seed?: number;
+}
+
+/**
+ * Check the derivatives of `f` at `args` up to `order`, like jax.test_util.check_grads:
+ * "fwd" compares jvp against central finite differences along random directions,
+ * "rev" checks ⟨u, J v⟩ = ⟨Jᵀ u, v⟩ between vjp and jvp. Higher orders recurse
+ * into the jvp / vjp functions themselves.
+ */
+export function checkGrads(f: (...args: any[]) => unknown, args: unknown[], opts: CheckGradsOptions = {}): void {
+  const { order = 1, modes = ["fwd", "rev"], eps = 1e-2, atol = 1e-2, rtol = 1e-2, seed = 0 } = opts;
+  if (!Number.isInteger(order) || order < 1) throw new ArgumentError(`checkGrads: order must be a positive integer, got ${order}`);
+  const next = rng(seed);
+  const tangentsFor = (xs: unknown[]) => tree.map((l: Tracer | number) => randomLike(l instanceof Tracer ? l : Array.scalar(l, "float32"), next), xs);
+
+  const checkJvp = (g: (...a: any[]) => unknown, xs: unknown[]) => {
+    const ts = tangentsFor(xs) as unknown[];
+    const [, tOut] = jvp(g, xs, ts);
+    const plus = g(...(axpy(xs, eps, ts) as unknown[]));
+    const minus = g(...(axpy(xs, -eps, ts) as unknown[]));
+    const fd = sub(plus, minus, 1 / (2 * eps));
+    try {
+      expectAllclose(tOut, fd, { atol, rtol });
+    } catch (e) {
+      if (e instanceof AllcloseError) throw new AllcloseError(`checkGrads (fwd, jvp vs finite differences): ${e.message}`);
+      throw e;
+    }
+  };
+  const checkVjp = (g: (...a: any[]) => unknown, xs: unknown[]) => {
+    const ts = tangentsFor(xs) as unknown[];
+    const [out, pullback] = vjp(g, ...xs);
+    const u = tree.map((o: Tracer | number) => randomLike(o instanceof Tracer ? o : Array.scalar(o, "float32"), next), out);
+    const [, tOut] = jvp(g, xs, ts);
+    const lhs = dot(u, tOut);
+    const rhs = dot(pullback(u as never), ts);
+    const tol = atol + rtol * Math.max(Math.abs(lhs), Math.abs(rhs));
+    if (!(Math.abs(lhs - rhs) <= tol)) {
+      throw new AllcloseError(`checkGrads (rev, ⟨u, J v⟩ vs ⟨Jᵀu, v⟩): ${lhs} vs ${rhs} (tolerance ${tol.toExponential(2)})`);
+    }
+  };
+
+  const recurse = (g: (...a: any[]) => unknown, xs: unknown[], k: number) => {
+    if (modes.includes("fwd")) {
+      checkJvp(g, xs);
+      if (k > 1) {
+        const ts = tangentsFor(xs) as unknown[];
+        recurse((...ys: unknown[]) => jvp(g, ys, ts)[1], xs, k - 1);
+      }
+    }
+    if (modes.includes("rev")) {
+      checkVjp(g, xs);
+      if (k > 1) {
+        const u = tree.map((o: Tracer | number) => randomLike(o instanceof Tracer ? o : Array.scalar(o, "float32"), next), g(...xs));
+        recurse((...ys: unknown[]) => vjp(g, ...ys)[1](u as never), xs, k - 1);
+      }
+    }
+  };
+  recurse(f, args, order);
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { np, jit, makeJaxpr, checkJaxpr } from "../src/index";
+import { evalClosedJaxpr } from "../src/core";
+import { cse, dce, inlineCalls, optimize, simplify } from "../transforms/passes";
+import { expectAllclose } from "../src/testing";
+
+const x3 = () => np.array([0.5, 1, 2], { dtype: np.float32 });
+const eqnCount = (j: { jaxpr: { eqns: unknown[] } }) => j.jaxpr.eqns.length;
+
+describe("IR passes", () => {
+  it("DCE drops equations that do not reach the outputs", () => {
+    const j = makeJaxpr((x: any) => {
+      np.exp(x); // dead
+      return np.sin(x);
+    })(x3());
+    const cleaned = dce(j.jaxpr);
+    expect(j.jaxpr.eqns.map((e) => e.primitive)).toEqual(["exp", "sin"]);
+    expect(cleaned.eqns.map((e) => e.primitive)).toEqual(["sin"]);
+    checkJaxpr(cleaned);
+  });
+
+  it("CSE merges identical equations", () => {
+    const j = makeJaxpr((x: any) => np.sin(x).add(np.sin(x)))(x3());
+    const merged = cse(j.jaxpr);
+    expect(j.jaxpr.eqns.filter((e) => e.primitive === "sin")).toHaveLength(2);
+    expect(merged.eqns.filter((e) => e.primitive === "sin")).toHaveLength(1);
+    checkJaxpr(merged);
+  });
+
+  it("simplification removes identities and folds constants", () => {
+    const c = np.array([1, 2, 3], { dtype: np.float32 });
+    const j = makeJaxpr((x: any) => x.mul(1).add(0).reshape(3).add(c.mul(2)).transpose([0]))(x3());
+    const s = simplify(j);
+    const prims = s.jaxpr.eqns.map((e) => e.primitive);
+    expect(prims).not.toContain("reshape");
+    expect(prims).not.toContain("transpose");
+    expect(prims.filter((p) => p === "mul")).toHaveLength(0);
+    checkJaxpr(s);
+    expectAllclose(evalClosedJaxpr(s, [x3()])[0], evalClosedJaxpr(j, [x3()])[0]);
+  });
+
+  it("inlines nested jit calls", () => {
+    const inner = jit((x: any) => np.sin(x));
+    const j = makeJaxpr((x: any) => inner(x).mul(2))(x3());
+    expect(j.jaxpr.eqns.map((e) => e.primitive)).toContain("pjit");
+    const flat = inlineCalls(j);
+    expect(flat.jaxpr.eqns.map((e) => e.primitive)).not.toContain("pjit");
+    checkJaxpr(flat);
+    expectAllclose(evalClosedJaxpr(flat, [x3()])[0], evalClosedJaxpr(j, [x3()])[0]);
+  });
+
+  it("the pipeline preserves values on a gradient jaxpr and shrinks it", async () => {
+    const { grad } = await import("../src/index");
+    const f = (x: any) => np.sum(np.tanh(x.mul(2).add(1)).mul(x));
+    const j = makeJaxpr(grad(f))(x3());
+    const o = optimize(j);
+    checkJaxpr(o);
+    expect(eqnCount(o)).toBeLessThan(eqnCount(j));
+    expectAllclose(evalClosedJaxpr(o, [x3()])[0], evalClosedJaxpr(j, [x3()])[0], { atol: 1e-6 });
+  });
+
+  it("jit(f).lower() prints the optimized jaxpr and the program", () => {
+    const f = jit((x: any) => x.mul(1).add(np.sin(x)));
+    const text = f.lower(x3()).text();
+    expect(text).toContain("# after passes");
+    expect(text).toContain("# program on interpreter");
+  });
+});

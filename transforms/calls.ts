@@ -1,0 +1,426 @@
+// Call-like higher-order primitives and their user APIs: jit (pjit),
+// customJvp (custom_jvp_call), customVjp (custom_vjp_call + custom_lin) and
+// checkpoint. Each carries a jaxpr; their rules re-trace that jaxpr under the
+// transformation so the call boundary survives jvp and vmap.
+
+import { Array as ArrayImpl, isArray, type Array } from "../src/core/array";
+import { getBackend, type Backend, type Executable } from "../src/core/backend";
+import { optimize } from "./passes";
+import type { ShapedArray } from "../src/core/aval";
+import { ArgumentError, TransformError } from "../src/core/errors";
+import { evalClosedJaxpr, evalJaxpr } from "../src/core/eval_jaxpr";
+import { ClosedJaxpr, Jaxpr } from "../src/core/ir";
+import type { ParamsOf } from "../src/core/primitives";
+import * as tree from "../src/core/pytree";
+import { atEvalLevel, bind, type Tracer } from "../src/core/trace";
+import { hoistConsts, leafToTracer, traceFlatToJaxpr } from "./jaxpr_trace";
+import { jvpFlat, type JvpRule } from "./jvp";
+import { partialEvalFlat, type PartialEvalRule } from "./partial_eval";
+import { Zero, instantiate, isZero, type Tangent } from "./tangents";
+import { backwardPass, type TransposeRule } from "./transpose";
+import { matchBatchDim, vmapFlat, type BatchDim, type VmapRule } from "./vmap";
+
+type CallPrim = "pjit" | "custom_jvp_call" | "custom_vjp_call" | "custom_lin" | "checkpoint";
+
+// --- re-tracing a jaxpr under jvp / vmap ----------------------------------------
+
+/** The jvp of `closed` as a new jaxpr over [primals, nonzero tangents] -> [primal outs, nonzero tangent outs]. */
+function jvpOfJaxpr(jaxpr: Jaxpr, consts: readonly Tracer[], primalAvals: ShapedArray[], nonzero: boolean[]) {
+  let outNonzero: boolean[] = [];
+  const n = primalAvals.length;
+  const tangentAvals = primalAvals.filter((_, i) => nonzero[i]);
+  const traced = traceFlatToJaxpr((...xs) => {
+    let k = n;
+    const ts: Tangent[] = primalAvals.map((a, i) => (nonzero[i] ? xs[k++] : new Zero(a)));
+    const [po, to] = jvpFlat((...a) => evalJaxpr(jaxpr, consts, a), xs.slice(0, n), ts);
+    outNonzero = to.map((t) => !isZero(t));
+    return [...po, ...(to.filter((t) => !isZero(t)) as Tracer[])];
+  }, [...primalAvals, ...tangentAvals]);
+  return { ...hoistConsts(traced.jaxpr), outNonzero };
+}
+
+/** Re-trace a jaxpr-carrying call under jvp: same primitive, jvp'd jaxpr. */
+function jvpOfCall<P extends "pjit" | "checkpoint">(prim: P, inner: Jaxpr, innerConsts: readonly Tracer[], makeParams: (j: ClosedJaxpr) => ParamsOf<P>): JvpRule<P> {
+  return (primals, tangents) => {
+    const nonzero = tangents.map((t) => !isZero(t));
+    const { jaxpr, consts, outNonzero } = jvpOfJaxpr(inner, innerConsts, primals.map((p) => p.aval), nonzero);
+    const outs = bind(prim, [...consts, ...primals, ...(tangents.filter((t) => !isZero(t)) as Tracer[])], makeParams(jaxpr));
+    const nOut = outNonzero.length;
+    let k = nOut;
+    const po = outs.slice(0, nOut);
+    return [po, po.map((p, i) => (outNonzero[i] ? outs[k++] : new Zero(p.aval)))];
+  };
+}
+
+/** The vmap of a jaxpr with every batched input (and every output) batched at axis 0. */
+function vmapOfJaxpr(jaxpr: Jaxpr, consts: readonly Tracer[], axisSize: number, args: Tracer[], dims: BatchDim[]) {
+  const moved = args.map((x, i) => (dims[i] === null ? x : matchBatchDim(x, dims[i], axisSize, 0)));
+  const inDims = dims.map((d) => (d === null ? null : 0));
+  const traced = traceFlatToJaxpr(
+    (...xs) => vmapFlat((...a) => evalJaxpr(jaxpr, consts, a), axisSize, xs, inDims, (n) => new globalThis.Array(n).fill(0)),
+    moved.map((x) => x.aval),
+  );
+  return { ...hoistConsts(traced.jaxpr), args: moved };
+}
+
+function vmapOfCall<P extends "pjit" | "checkpoint">(prim: P, getInner: (p: ParamsOf<P>) => [Jaxpr, readonly Tracer[]], makeParams: (p: ParamsOf<P>, j: ClosedJaxpr) => ParamsOf<P>): VmapRule<P> {
+  return (axisSize, args, dims, params) => {
+    const [inner, innerConsts] = getInner(params);
+    const { jaxpr, consts, args: moved } = vmapOfJaxpr(inner, innerConsts, axisSize, args, dims);
+    const outs = bind(prim, [...consts, ...moved], makeParams(params, jaxpr));
+    return [outs, outs.map(() => 0)];
+  };
+}
+
+/** Apply a flat function to batched values, all moved (or broadcast) to axis 0. */
+function vmapAllAt0(f: (...xs: Tracer[]) => Tracer[], axisSize: number, args: Tracer[], dims: BatchDim[]): Tracer[] {
+  const moved = args.map((x, i) => matchBatchDim(x, dims[i], axisSize, 0));
+  return vmapFlat(f, axisSize, moved, moved.map(() => 0), (n) => new globalThis.Array(n).fill(0));
+}
+
+// --- rules -----------------------------------------------------------------------
+
+export const callJvpRules: { [P in CallPrim]: JvpRule<P> } = {
+  pjit: (primals, tangents, params) =>
+    jvpOfCall("pjit", params.jaxpr.jaxpr, params.jaxpr.consts, (j) => ({ jaxpr: j, name: `jvp(${params.name})`, donatedInvars: j.jaxpr.invars.map(() => false) }))(primals, tangents, params),
+  checkpoint: (primals, tangents, params) =>
+    jvpOfCall("checkpoint", params.jaxpr, [], (j) => ({ ...params, jaxpr: j.jaxpr }))(primals, tangents, params),
+  custom_jvp_call: (primals, tangents, { jvp, numConsts }) => {
+    const ts = tangents.map(instantiate);
+    const [po, to] = jvp(primals.slice(numConsts), ts.slice(numConsts)) as [Tracer[], Tracer[]];
+    return [po, to];
+  },
+  custom_vjp_call: (primals, tangents, { fwd, bwd, numConsts }) => {
+    const [outs, res] = fwd(primals.slice(numConsts)) as [Tracer[], Tracer[]];
+    const ts = tangents.slice(numConsts).map(instantiate);
+    const tangentsOut = bind("custom_lin", [...res, ...ts], { bwd, numRes: res.length, outAvals: outs.map((o) => o.aval) });
+    return [outs, tangentsOut];
+  },
+  custom_lin: () => {
+    throw new TransformError("customVjp: the linearized function cannot itself be differentiated in forward mode; use reverse mode");
+  },
+};
+
+export const callVmapRules: { [P in CallPrim]: VmapRule<P> } = {
+  pjit: vmapOfCall("pjit", (p) => [p.jaxpr.jaxpr, p.jaxpr.consts], (p, j) => ({ jaxpr: j, name: `vmap(${p.name})`, donatedInvars: j.jaxpr.invars.map(() => false) })),
+  checkpoint: vmapOfCall("checkpoint", (p) => [p.jaxpr, []], (p, j) => ({ ...p, jaxpr: j.jaxpr })),
+  custom_jvp_call: (axisSize, args, dims, params) => {
+    const { call, jvp, numConsts } = params;
+    const { jaxpr, consts, args: moved } = vmapOfJaxpr(call.jaxpr, call.consts, axisSize, args.map((x, i) => matchBatchDim(x, dims[i], axisSize, 0)), dims.map(() => 0));
+    const n = args.length - numConsts;
+    const batchedJvp = (ps: Tracer[], ts: Tracer[]) => {
+      const outs = vmapAllAt0((...a) => {
+        const [po, to] = jvp(a.slice(0, n), a.slice(n)) as [Tracer[], Tracer[]];
+        return [...po, ...to];
+      }, axisSize, [...ps, ...ts], [...ps, ...ts].map(() => 0));
+      return [outs.slice(0, outs.length / 2), outs.slice(outs.length / 2)];
+    };
+    const outs = bind("custom_jvp_call", [...consts, ...moved], { ...params, call: jaxpr, jvp: batchedJvp as typeof jvp, numConsts: numConsts + consts.length });
+    return [outs, outs.map(() => 0)];
+  },
+  custom_vjp_call: (axisSize, args, dims, params) => {
+    const { call, fwd, bwd, numConsts } = params;
+    const { jaxpr, consts, args: moved } = vmapOfJaxpr(call.jaxpr, call.consts, axisSize, args.map((x, i) => matchBatchDim(x, dims[i], axisSize, 0)), dims.map(() => 0));
+    let numOut = 0;
+    const batchedFwd = (ps: Tracer[]) => {
+      const flat = vmapAllAt0((...a) => {
+        const [o, r] = fwd(a) as [Tracer[], Tracer[]];
+        numOut = o.length;
+        return [...o, ...r];
+      }, axisSize, ps, ps.map(() => 0));
+      return [flat.slice(0, numOut), flat.slice(numOut)];
+    };
+    const batchedBwd = (res: Tracer[], cts: Tracer[]) =>
+      vmapAllAt0((...a) => (bwd(a.slice(0, res.length), a.slice(res.length)) as Tangent[]).map(instantiate), axisSize, [...res, ...cts], [...res, ...cts].map(() => 0));
+    const outs = bind("custom_vjp_call", [...consts, ...moved], { ...params, call: jaxpr, fwd: batchedFwd as typeof fwd, bwd: batchedBwd as typeof bwd, numConsts: numConsts + consts.length });
+    return [outs, outs.map(() => 0)];
+  },
+  custom_lin: (axisSize, args, dims, params) => {
+    const { bwd, numRes } = params;
+    const moved = args.map((x, i) => matchBatchDim(x, dims[i], axisSize, 0));
+    const batchedBwd = (res: Tracer[], cts: Tracer[]) =>
+      vmapAllAt0((...a) => (bwd(a.slice(0, numRes), a.slice(numRes)) as Tangent[]).map(instantiate), axisSize, [...res, ...cts], [...res, ...cts].map(() => 0));
+    const outAvals = params.outAvals.map((a) => a.withShape([axisSize, ...a.shape]));
+    const outs = bind("custom_lin", moved, { ...params, bwd: batchedBwd as typeof bwd, outAvals });
+    return [outs, outs.map(() => 0)];
+  },
+};
+
+export const callTransposeRules: { [P in CallPrim]: TransposeRule<P> | null } = {
+  pjit: (cts, args, { jaxpr }) => backwardPass(jaxpr.jaxpr, jaxpr.consts, args, cts),
+  checkpoint: (cts, args, { jaxpr }) => backwardPass(jaxpr, [], args, cts),
+  custom_jvp_call: null,
+  custom_vjp_call: null,
+  custom_lin: (cts, args, { bwd, numRes }) => {
+    const res = args.slice(0, numRes) as Tracer[];
+    const ctsIn = bwd(res, cts.map(instantiate)) as Tangent[];
+    return [...res.map(() => null), ...ctsIn];
+  },
+};
+
+export const callPartialEvalRules: { [P in CallPrim]: PartialEvalRule<P> } = {
+  // Inline: the known part runs now, the rest is staged equation by equation.
+  pjit: (_trace, tracers, { jaxpr }) => evalClosedJaxpr(jaxpr, tracers),
+  custom_jvp_call: (_trace, tracers, { call }) => evalClosedJaxpr(call, tracers),
+  custom_vjp_call: (_trace, tracers, { call }) => evalClosedJaxpr(call, tracers),
+  custom_lin: (trace, tracers, params) => trace.stage("custom_lin", tracers, params, params.outAvals),
+  // Remat: compute the known outputs now, but stage the whole function (primal
+  // recomputation included) for the unknown ones, saving only its inputs.
+  checkpoint: (trace, tracers, params) => {
+    const { pvalsOut } = partialEvalFlat((...xs) => evalJaxpr(params.jaxpr, [], xs), tracers.map((t) => t.pval));
+    const staged = trace.stage("checkpoint", tracers, params);
+    return pvalsOut.map((p, i) => (p.isKnown ? trace.lift(p.known!) : staged[i]));
+  },
+};
+
+// --- user APIs ---------------------------------------------------------------------
+
+function flattenArgs(where: string, args: unknown[]) {
+  const [leaves, inTree] = tree.flatten(args, where);
+  return { tracers: leaves.map(leafToTracer), inTree };
+}
+
+const staticKeyIds = new WeakMap<object, number>();
+let nextStaticId = 0;
+function staticKey(v: unknown): string {
+  if (v === null || typeof v !== "object" && typeof v !== "function") return `${typeof v}:${String(v)}`;
+  let id = staticKeyIds.get(v as object);
+  if (id === undefined) staticKeyIds.set(v as object, (id = nextStaticId++));
+  return `obj#${id}`;
+}
+
+interface CacheEntry {
+  jaxpr: ClosedJaxpr;
+  consts: Tracer[];
+  outTree: tree.TreeDef;
+  /** The optimized, compiled program, per backend (built on first concrete call). */
+  programs: Map<Backend, Program>;
+}
+
+interface Program {
+  optimized: ClosedJaxpr;
+  executable: Executable<unknown> | null;
+  constArrays: Array[];
+}
+
+function buildProgram(jaxpr: ClosedJaxpr, backend: Backend): Program {
+  const optimized = optimize(jaxpr);
+  const constArrays = optimized.consts.map((c) => (c as Array).to(backend.name));
+  return { optimized, executable: backend.compile(optimized, constArrays.map((c) => c.buffer)), constArrays };
+}
+
+/** Run a jitted call on concrete arrays: the compiled program, or its optimized jaxpr op by op. */
+function runProgram(entry: CacheEntry, args: Array[]): Tracer[] {
+  const backend = args.length > 0 && args.every((a) => a.backend === args[0].backend) ? args[0].backend : getBackend();
+  let program = entry.programs.get(backend);
+  if (!program) entry.programs.set(backend, (program = buildProgram(entry.jaxpr, backend)));
+  const inputs = args.map((a) => a.to(backend.name));
+  if (program.executable === null) return evalJaxpr(program.optimized.jaxpr, program.constArrays, inputs);
+  const outBufs = program.executable.run(inputs.map((a) => a.buffer));
+  // A program may return an input or const buffer as is: hand back that same Array
+  // so that one buffer never has two owners.
+  const owners = new Map<unknown, Array>();
+  [...inputs, ...program.constArrays].forEach((a) => owners.set(a.buffer, a));
+  const outAvals = entry.jaxpr.outAvals;
+  return outBufs.map((buf, i) => {
+    let owner = owners.get(buf);
+    if (!owner) owners.set(buf, (owner = new ArrayImpl(outAvals[i], backend, buf)));
+    return owner;
+  });
+}
+
+export interface JitOptions {
+  staticArgnums?: number[];
+  donateArgnums?: number[];
+  backend?: string;
+}
+
+export interface Lowered {
+  jaxpr: ClosedJaxpr;
+  /** The jaxpr after the IR passes, as the backend compiles it. */
+  optimized: ClosedJaxpr;
+  text(): string;
+}
+
+export type Jitted<F extends (...args: any[]) => any> = F & {
+  /** How many times the function was traced (once per new signature). */
+  readonly traceCount: number;
+  /** The jaxpr (and, where compiled, the program) for these arguments. */
+  lower(...args: Parameters<F>): Lowered;
+  clearCache(): void;
+};
+
+/** `jit(f, { staticArgnums, donateArgnums })`: trace f once per signature into a jaxpr and run it as one call. */
+export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = {}): Jitted<F> {
+  const statics = new Set(opts.staticArgnums ?? []);
+  const donated = new Set(opts.donateArgnums ?? []);
+  const cache = new Map<string, CacheEntry>();
+  let traceCount = 0;
+  const name = f.name || "fn";
+
+  const prepare = (args: unknown[]) => {
+    for (const i of [...statics, ...donated]) {
+      if (!Number.isInteger(i) || i < 0 || i >= args.length) {
+        throw new ArgumentError(`jit(${name}): staticArgnums/donateArgnums entry ${i} is out of range for a call with ${args.length} arguments`);
+      }
+    }
+    const dynamic = args.map((a, i) => (statics.has(i) ? null : a));
+    const { tracers, inTree } = flattenArgs(`jit(${name})`, dynamic);
+    const donatedLeaves = args.flatMap((a, i) => (statics.has(i) ? [] : tree.leaves(a).map(() => donated.has(i))));
+    const key = `${inTree}|${tracers.map((t) => t.aval.key()).join(";")}|${args.map((a, i) => (statics.has(i) ? staticKey(a) : "_")).join(",")}`;
+    let entry = cache.get(key);
+    if (!entry) {
+      traceCount++;
+      const traced = traceFlatToJaxpr((...flat) => {
+        const rebuilt = inTree.unflatten(flat) as unknown[];
+        return f(...args.map((a, i) => (statics.has(i) ? a : rebuilt[i])));
+      }, tracers.map((t) => t.aval));
+      const { jaxpr, consts } = hoistConsts(traced.jaxpr);
+      entry = { jaxpr, consts, outTree: traced.outTree, programs: new Map() };
+      // Closures over tracers of an enclosing transformation are only valid for this call.
+      if (consts.every((c) => isArray(c))) cache.set(key, entry);
+    }
+    return { entry, tracers, donatedLeaves };
+  };
+
+  const jitted = (...args: unknown[]) => {
+    const { entry, tracers, donatedLeaves } = prepare(args);
+    const inputs = opts.backend ? tracers.map((t) => (isArray(t) ? t.to(opts.backend!) : t)) : tracers;
+    const donatedInvars = [...entry.consts.map(() => false), ...donatedLeaves];
+    const all = [...entry.consts, ...inputs];
+    const outs = atEvalLevel(all) ? runProgram(entry, all as Array[]) : bind("pjit", all, { jaxpr: entry.jaxpr, name, donatedInvars });
+    // Donated inputs give their memory to the call: like JAX, they are invalid afterwards.
+    tracers.forEach((t, i) => {
+      if (donatedLeaves[i] && isArray(t) && !outs.includes(t)) (t as Array).dispose();
+    });
+    return entry.outTree.unflatten(outs);
+  };
+  Object.defineProperty(jitted, "traceCount", { get: () => traceCount });
+  Object.defineProperty(jitted, "lower", {
+    value: (...args: unknown[]): Lowered => {
+      const { entry, tracers } = prepare(args);
+      const backend = opts.backend ? getBackend(opts.backend) : tracers.find(isArray)?.backend ?? getBackend();
+      let program = entry.programs.get(backend);
+      if (!program) entry.programs.set(backend, (program = buildProgram(entry.jaxpr, backend)));
+      const p = program;
+      return {
+        jaxpr: entry.jaxpr,
+        optimized: p.optimized,
+        text: () =>
+          `# traced jaxpr\n${entry.jaxpr}\n\n# after passes (inline, CSE, folding, simplification, DCE)\n${p.optimized}\n\n` +
+          `# program on ${backend.name}\n${p.executable ? p.executable.describe() : "run op by op (not compiled by this backend)"}`,
+      };
+    },
+  });
+  Object.defineProperty(jitted, "clearCache", { value: () => cache.clear() });
+  return jitted as unknown as Jitted<F>;
+}
+
+/** Trace a pytree function at given leaves into a jaxpr with explicit const operands. */
+function traceCallable(where: string, f: (...args: any[]) => unknown, args: unknown[]) {
+  const { tracers, inTree } = flattenArgs(where, args);
+  const traced = traceFlatToJaxpr((...flat) => f(...(inTree.unflatten(flat) as unknown[])), tracers.map((t) => t.aval));
+  return { ...hoistConsts(traced.jaxpr), tracers, inTree, outTree: traced.outTree };
+}
+
+export interface CustomJvpFunction<F extends (...args: any[]) => any> {
+  (...args: Parameters<F>): ReturnType<F>;
+  /** rule(primals, tangents) -> [primalOut, tangentOut], with the same pytree structure as f. */
+  defjvp(rule: (primals: Parameters<F>, tangents: Parameters<F>) => [ReturnType<F>, ReturnType<F>]): CustomJvpFunction<F>;
+}
+
+/** `customJvp(f).defjvp(rule)`: f with a user-supplied forward-mode rule (reverse mode derives from it). */
+export function customJvp<F extends (...args: any[]) => any>(f: F): CustomJvpFunction<F> {
+  let rule: ((primals: any, tangents: any) => [any, any]) | null = null;
+  const call = (...args: unknown[]) => {
+    if (rule === null) throw new ArgumentError(`customJvp(${f.name || "fn"}): call .defjvp(rule) before using the function`);
+    const { jaxpr, consts, tracers, inTree, outTree } = traceCallable("customJvp", f, args);
+    const jvpFlatRule = (ps: Tracer[], ts: Tracer[]) => {
+      const [po, to] = rule!(inTree.unflatten(ps), inTree.unflatten(ts));
+      const [pl, pd] = tree.flatten(po, "customJvp rule: primal output");
+      const [tl, td] = tree.flatten(to, "customJvp rule: tangent output");
+      if (!pd.equals(outTree) || !td.equals(outTree)) {
+        throw new ArgumentError(`customJvp rule: must return [primalOut, tangentOut] shaped like f's output ${outTree}; got ${pd} and ${td}`);
+      }
+      return [pl.map(leafToTracer), tl.map(leafToTracer)];
+    };
+    const outs = bind("custom_jvp_call", [...consts, ...tracers], { call: jaxpr, jvp: jvpFlatRule as never, numConsts: consts.length, symbolicZeros: false });
+    return outTree.unflatten(outs);
+  };
+  const fn = call as unknown as CustomJvpFunction<F>;
+  fn.defjvp = (r) => {
+    rule = r as typeof rule;
+    return fn;
+  };
+  return fn;
+}
+
+export interface CustomVjpFunction<F extends (...args: any[]) => any> {
+  (...args: Parameters<F>): ReturnType<F>;
+  /** fwd(...args) -> [out, residuals]; bwd(residuals, ct) -> one cotangent per argument (an array). */
+  defvjp(fwd: (...args: Parameters<F>) => [ReturnType<F>, unknown], bwd: (res: any, ct: ReturnType<F>) => unknown[]): CustomVjpFunction<F>;
+}
+
+/** `customVjp(f).defvjp(fwd, bwd)`: f with a user-supplied reverse-mode rule. */
+export function customVjp<F extends (...args: any[]) => any>(f: F): CustomVjpFunction<F> {
+  let fwdUser: ((...args: any[]) => [any, unknown]) | null = null;
+  let bwdUser: ((res: any, ct: any) => unknown[]) | null = null;
+  const call = (...args: unknown[]) => {
+    if (fwdUser === null || bwdUser === null) throw new ArgumentError(`customVjp(${f.name || "fn"}): call .defvjp(fwd, bwd) before using the function`);
+    const { jaxpr, consts, tracers, inTree, outTree } = traceCallable("customVjp", f, args);
+    let resTree: tree.TreeDef | null = null;
+    const fwdFlat = (ps: Tracer[]) => {
+      const [out, res] = fwdUser!(...(inTree.unflatten(ps) as unknown[]));
+      const [ol] = tree.flatten(out, "customVjp fwd: output");
+      const [rl, rd] = tree.flatten(res, "customVjp fwd: residuals");
+      resTree = rd;
+      return [ol.map(leafToTracer), rl.map(leafToTracer)];
+    };
+    const bwdFlat = (res: Tracer[], cts: Tracer[]): Tangent[] => {
+      const ctsIn = bwdUser!(resTree!.unflatten(res), outTree.unflatten(cts));
+      if (!globalThis.Array.isArray(ctsIn) || ctsIn.length !== args.length) {
+        throw new ArgumentError(`customVjp bwd: must return an array with one cotangent per argument (${args.length}), got ${globalThis.Array.isArray(ctsIn) ? ctsIn.length : typeof ctsIn}`);
+      }
+      const out: Tangent[] = [];
+      let offset = 0;
+      ctsIn.forEach((c, i) => {
+        const argTree = inTree.children[i];
+        if (c === null || c === undefined) {
+          for (let k = 0; k < argTree.numLeaves; k++) out.push(new Zero(tracers[offset + k].aval));
+        } else {
+          const [cl, cd] = tree.flatten(c, "customVjp bwd: cotangents");
+          if (!cd.equals(argTree)) throw new ArgumentError(`customVjp bwd: the cotangent for argument ${i} has structure ${cd} but the argument has ${argTree}`);
+          cl.forEach((l) => out.push(leafToTracer(l)));
+        }
+        offset += argTree.numLeaves;
+      });
+      return out;
+    };
+    const outs = bind("custom_vjp_call", [...consts, ...tracers], {
+      call: jaxpr,
+      fwd: ((ps: Tracer[]) => fwdFlat(ps)) as never,
+      bwd: ((res: Tracer[], cts: Tracer[]) => [...consts.map(() => null), ...bwdFlat(res, cts)]) as never,
+      numConsts: consts.length,
+      outTreeKey: String(outTree),
+    });
+    return outTree.unflatten(outs);
+  };
+  const fn = call as unknown as CustomVjpFunction<F>;
+  fn.defvjp = (fwd, bwd) => {
+    fwdUser = fwd as typeof fwdUser;
+    bwdUser = bwd as typeof bwdUser;
+    return fn;
+  };
+  return fn;
+}
+
+/** `checkpoint(f)`: in reverse mode, recompute f's intermediates instead of storing them. */
+export function checkpoint<F extends (...args: any[]) => any>(f: F, opts: { preventCse?: boolean; policy?: string | null } = {}): F {
+  const wrapped = (...args: unknown[]) => {
+    const { jaxpr, consts, tracers, outTree } = traceCallable("checkpoint", f, args);
+    const outs = bind("checkpoint", [...consts, ...tracers], { jaxpr: jaxpr.jaxpr, preventCse: opts.preventCse ?? true, policy: opts.policy ?? null });
+    return outTree.unflatten(outs);
+  };
+  return wrapped as F;
+}
+

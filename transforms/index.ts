@@ -1,0 +1,33 @@
+// The transformations' public surface, and the one place where each rule
+// table is assembled from its parts and installed. The table types demand an
+// entry for every primitive, so a new primitive does not compile until every
+// transformation handles it.
+
+import type { FirstOrderPrimitive, HigherOrderPrimitive, Primitive } from "../src/core/primitives";
+import { callJvpRules, callPartialEvalRules, callTransposeRules, callVmapRules } from "./calls";
+import { controlFlowJvpRules, controlFlowPartialEvalRules, controlFlowTransposeRules, controlFlowVmapRules } from "./control_flow/rules";
+import { installJvpRules, type JvpRuleTable } from "./jvp";
+import { installPartialEvalRules, type PartialEvalRuleTable } from "./partial_eval";
+import { firstOrderJvpRules } from "./rules/jvp";
+import { firstOrderTransposeRules } from "./rules/transpose";
+import { firstOrderVmapRules } from "./rules/vmap";
+import { installTransposeRules, type TransposeRuleTable } from "./transpose";
+import { installVmapRules, type VmapRuleTable } from "./vmap";
+
+const jvpRules: JvpRuleTable = { ...firstOrderJvpRules, ...controlFlowJvpRules, ...callJvpRules };
+const vmapRules: VmapRuleTable = { ...firstOrderVmapRules, ...controlFlowVmapRules, ...callVmapRules };
+const transposeRules: TransposeRuleTable = { ...firstOrderTransposeRules, ...controlFlowTransposeRules, ...callTransposeRules };
+const partialEvalRules: PartialEvalRuleTable = { ...controlFlowPartialEvalRules, ...callPartialEvalRules };
+
+installJvpRules(jvpRules);
+installVmapRules(vmapRules);
+installTransposeRules(transposeRules);
+installPartialEvalRules(partialEvalRules);
+
+export { checkpoint, customJvp, customVjp, jit, type Jitted, type JitOptions, type Lowered } from "./calls";
+export { cond, foriLoop, scan, switchCase, whileLoop } from "./control_flow/api";
+export { jvp } from "./jvp";
+export { makeJaxpr } from "./jaxpr_trace";
+export { grad, hessian, jacfwd, jacrev, linearize, valueAndGrad, vjp, type GradOptions } from "./vjp";
+export { vmap, type VmapOptions } from "./vmap";
+export type { FirstOrderPrimitive, HigherOrderPrimitive, Primitive };

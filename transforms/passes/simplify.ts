@@ -1,0 +1,136 @@
+// Constant folding and algebraic simplification. Equations whose inputs are
+// all known are evaluated at compile time (when their result is small), and
+// identities such as x*1, x+0, reshape-to-same-shape or an identity
+// transpose are replaced by their input. These passes preserve evaluation
+// semantics only: stop_gradient becomes the identity, so they run when a
+// jaxpr is lowered for execution, never on jaxprs that will be differentiated.
+
+import { Array } from "../../src/core/array";
+import { ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, type Atom } from "../../src/core/ir";
+import { isHigherOrder, type Primitive } from "../../src/core/primitives";
+import { bind, type Tracer } from "../../src/core/trace";
+import { literalValue } from "../../src/core/eval_jaxpr";
+import { substitute, type Substitution } from "./rewrite";
+
+/** Results larger than this many elements are not folded into constants. */
+const FOLD_LIMIT = 256;
+
+function isIdentityPerm(p: readonly number[]): boolean {
+  return p.every((d, i) => d === i);
+}
+
+/** The value every element of `a` is known to have, if it is a splat constant. */
+type SplatOf = (a: Atom) => number | null;
+
+function identityInput(e: JaxprEqn, ins: Atom[], splat: SplatOf): Atom | null {
+  const out = e.outputs[0];
+  const sameType = (a: Atom) => a.aval.equals(out.aval);
+  const p = e.params as Record<string, any>;
+  const is = (a: Atom, v: number) => splat(a) === v;
+  switch (e.primitive as Primitive) {
+    case "add":
+      if (is(ins[1], 0) && sameType(ins[0])) return ins[0];
+      if (is(ins[0], 0) && sameType(ins[1])) return ins[1];
+      return null;
+    case "sub":
+      return is(ins[1], 0) && sameType(ins[0]) ? ins[0] : null;
+    case "mul":
+      if (is(ins[1], 1) && sameType(ins[0])) return ins[0];
+      if (is(ins[0], 1) && sameType(ins[1])) return ins[1];
+      return null;
+    case "div":
+      return is(ins[1], 1) && sameType(ins[0]) ? ins[0] : null;
+    case "reshape":
+    case "broadcast_in_dim":
+    case "convert_element_type":
+    case "stop_gradient":
+      return sameType(ins[0]) && (e.primitive !== "broadcast_in_dim" || isIdentityPerm(p.broadcastDimensions)) ? ins[0] : null;
+    case "transpose":
+      return isIdentityPerm(p.permutation) ? ins[0] : null;
+    case "squeeze":
+    case "expand_dims":
+    case "rev":
+      return p.dimensions.length === 0 ? ins[0] : null;
+    case "reduce_sum":
+    case "reduce_max":
+    case "reduce_min":
+    case "reduce_prod":
+    case "reduce_and":
+    case "reduce_or":
+      return p.axes.length === 0 && sameType(ins[0]) ? ins[0] : null;
+    case "slice":
+      return sameType(ins[0]) ? ins[0] : null;
+    case "pad":
+      return (p.paddingConfig as number[][]).every((c) => c.every((x) => x === 0)) ? ins[0] : null;
+    case "concatenate":
+      return ins.length === 1 ? ins[0] : null;
+    default:
+      return null;
+  }
+}
+
+export function simplify(closed: ClosedJaxpr): ClosedJaxpr {
+  const { jaxpr } = closed;
+  const known = new Map<Var, Tracer>();
+  jaxpr.constvars.forEach((v, i) => known.set(v, closed.consts[i]));
+  const splats = new Map<Var, number>();
+  const subst: Substitution = new Map();
+  const newConstvars = [...jaxpr.constvars];
+  const newConsts = [...closed.consts];
+  const eqns: JaxprEqn[] = [];
+  let changed = false;
+
+  const valueOf = (a: Atom): Tracer | null => {
+    if (a instanceof Literal) return literalValue(a);
+    const k = known.get(a);
+    if (k) return k;
+    const v = splats.get(a);
+    if (v === undefined) return null;
+    const scalar = Array.scalar(v, a.aval.dtype, a.aval.weakType);
+    return bind("broadcast_in_dim", [scalar], { shape: [...a.aval.shape], broadcastDimensions: [] })[0];
+  };
+  const splat: SplatOf = (a) => (a instanceof Literal ? a.value : splats.get(a) ?? null);
+
+  for (const e of jaxpr.eqns) {
+    const ins = e.inputs.map((a) => substitute(a, subst));
+    if (ins.some((a, i) => a !== e.inputs[i])) changed = true;
+
+    const same = identityInput(e, ins, splat);
+    if (same !== null) {
+      subst.set(e.outputs[0], same);
+      changed = true;
+      continue;
+    }
+
+    // A broadcast literal stays symbolic: fusion makes it free, folding would materialize it.
+    if (e.primitive === "broadcast_in_dim" && ins[0] instanceof Literal) {
+      splats.set(e.outputs[0], ins[0].value);
+      eqns.push(ins.every((a, i) => a === e.inputs[i]) ? e : new JaxprEqn(e.primitive, ins, e.params, e.outputs));
+      continue;
+    }
+    const values = ins.map(valueOf);
+    const outSize = e.outputs.reduce((s, v) => s + v.aval.size, 0);
+    if (!isHigherOrder(e.primitive) && e.primitive !== "iota" && values.every((v) => v !== null) && outSize <= FOLD_LIMIT) {
+      const outs = bind(e.primitive, values as Tracer[], e.params);
+      e.outputs.forEach((v, i) => {
+        const o = outs[i] as Array;
+        if (o.ndim === 0) {
+          subst.set(v, new Literal(Number(o.dataSync()[0]), o.aval));
+        } else {
+          const cv = new Var(o.aval);
+          newConstvars.push(cv);
+          newConsts.push(o);
+          known.set(cv, o);
+          subst.set(v, cv);
+        }
+      });
+      changed = true;
+      continue;
+    }
+
+    eqns.push(ins.every((a, i) => a === e.inputs[i]) ? e : new JaxprEqn(e.primitive, ins, e.params, e.outputs));
+  }
+  if (!changed) return closed;
+  const outvars = jaxpr.outvars.map((a) => substitute(a, subst));
+  return new ClosedJaxpr(new Jaxpr(newConstvars, jaxpr.invars, eqns, outvars), newConsts);
+}

@@ -1,0 +1,657 @@
+// Batching (vmap) rules of every first-order primitive. A rule receives the
+// batched values (each with its batch dim, or null when unbatched; at least
+// one is batched) and applies the primitive to the whole batch at once,
+// returning the outputs and where their batch dims ended up. Rules avoid
+// transposes where the primitive's params can absorb the batch dim at any
+// position (reductions, broadcast_in_dim, transpose, dot_general, gather,
+// scatter...), and broadcast unbatched operands only where the IR requires
+// equal shapes. Batched indices of dynamic_slice / dynamic_update_slice are
+// lowered to gather / scatter with batching dims, as JAX does.
+
+import { Array as ConcreteArray } from "../../src/core/array";
+import type { DType } from "../../src/core/dtype";
+import { TransformError } from "../../src/core/errors";
+import type {
+  BinaryElementwise,
+  Cumulative,
+  FirstOrderPrimitive,
+  GatherDimensionNumbers,
+  ParamsOf,
+  ReduceWindowPrimitive,
+  Reduction,
+  ScatterDimensionNumbers,
+  UnaryElementwise,
+} from "../../src/core/primitives";
+import { bind, bind1, type Tracer } from "../../src/core/trace";
+import { type BatchDim, type VmapRule, matchBatchDim, moveAxis } from "../vmap";
+
+// --- small helpers -----------------------------------------------------------------
+
+/** [0, 1, ..., n-1] */
+function range(n: number): number[] {
+  return globalThis.Array.from({ length: n }, (_, i) => i);
+}
+
+/** Where an axis of the unbatched value sits once a batch dim is inserted at `bd`. */
+function shift(axis: number, bd: number): number {
+  return axis < bd ? axis : axis + 1;
+}
+
+/** A copy of `xs` with `v` inserted at index `at`. */
+function insertAt<T>(xs: readonly T[], at: number, v: T): T[] {
+  const out = [...xs];
+  out.splice(at, 0, v);
+  return out;
+}
+
+/** Increasing dims of [0, rank) not in `exclude`. */
+function complement(rank: number, ...exclude: (readonly number[])[]): number[] {
+  return range(rank).filter((d) => !exclude.some((e) => e.includes(d)));
+}
+
+function reshape(x: Tracer, newSizes: readonly number[]): Tracer {
+  return bind1("reshape", [x], { newSizes: [...newSizes] });
+}
+
+/** Merge axes [at, at + count) of x into one (the first is the most major). */
+function mergeAxes(x: Tracer, at: number, count: number): Tracer {
+  const s = [...x.shape];
+  const merged = s.slice(at, at + count).reduce((a, b) => a * b, 1);
+  s.splice(at, count, merged);
+  return reshape(x, s);
+}
+
+/** Split axis `at` of x into `sizes` (row-major). */
+function splitAxis(x: Tracer, at: number, sizes: readonly number[]): Tracer {
+  const s = [...x.shape];
+  s.splice(at, 1, ...sizes);
+  return reshape(x, s);
+}
+
+function scalarConst(value: number | boolean, dtype: DType, weakType = false): Tracer {
+  return ConcreteArray.scalar(value, dtype, weakType);
+}
+
+/** The first batch dim that is not null (a rule only runs when there is one). */
+function firstBatched(dims: readonly BatchDim[]): number {
+  const d = dims.find((x) => x !== null);
+  if (d === undefined || d === null) throw new TransformError("vmap: internal error: a batching rule was called with no batched operand");
+  return d;
+}
+
+/**
+ * Operands of equal (unbatched) shapes: give every one its batch dim at the same
+ * position — the first batched operand's — moving batched ones and broadcasting
+ * unbatched ones (the IR requires equal shapes). Returns the values and the dim.
+ */
+function alignAll(axisSize: number, args: readonly Tracer[], dims: readonly BatchDim[]): [Tracer[], number] {
+  const d = firstBatched(dims);
+  return [args.map((x, i) => matchBatchDim(x, dims[i], axisSize, d)), d];
+}
+
+/** Sorted insertion of a new batching-dim pair into (sorted) operand dims and the matching index dims. */
+function addBatchingPair(operandDims: readonly number[], indexDims: readonly number[], od: number, id: number): [number[], number[]] {
+  const ops = operandDims.map((a) => shift(a, od));
+  const idx = indexDims.map((a) => shift(a, id));
+  let k = 0;
+  while (k < ops.length && ops[k] < od) k++;
+  return [insertAt(ops, k, od), insertAt(idx, k, id)];
+}
+
+/**
+ * An output (or updates) rank-`rank` layout whose non-`windowDims` positions
+ * follow the index batch dims in order: insert one more of them so that it is
+ * the `id`-th. Returns the new window dims and the inserted position.
+ */
+function insertBatchPosition(rank: number, windowDims: readonly number[], id: number): [number[], number] {
+  const others = complement(rank, windowDims);
+  const p = id < others.length ? others[id] : rank;
+  return [windowDims.map((o) => (o < p ? o : o + 1)), p];
+}
+
+/**
+ * Insert a new window dim into the sorted `windowDims` of a layout, so that it is
+ * the `j`-th window dim: placed right after the (j-1)-th. Returns the new window
+ * dims and its position.
+ */
+function insertWindowPosition(windowDims: readonly number[], j: number): [number[], number] {
+  const p = j === 0 ? 0 : windowDims[j - 1] + 1;
+  return [[...windowDims.slice(0, j), p, ...windowDims.slice(j).map((o) => o + 1)], p];
+}
+
+/** Stack rank-0 (possibly batched to [B]) start indices into a [B, n] index array. */
+function stackIndices(axisSize: number, starts: readonly Tracer[], dims: readonly BatchDim[]): Tracer {
+  const dtypes = new Set(starts.map((s) => s.dtype));
+  const dtype: DType = dtypes.size === 1 ? starts[0].dtype : "int32";
+  const cols = starts.map((s, i) => {
+    const v = s.dtype === dtype ? s : bind1("convert_element_type", [s], { newDtype: dtype, weakType: false });
+    return bind1("broadcast_in_dim", [v], { shape: [axisSize, 1], broadcastDimensions: dims[i] === null ? [] : [0] });
+  });
+  return cols.length === 1 ? cols[0] : bind1("concatenate", cols, { dimension: 1 });
+}
+
+// --- elementwise --------------------------------------------------------------------
+
+function unary(prim: UnaryElementwise | "convert_element_type" | "bitcast_convert_type" | "stop_gradient"): VmapRule<UnaryElementwise | "convert_element_type" | "bitcast_convert_type" | "stop_gradient"> {
+  return (_axisSize, [x], [d], params) => [[bind1(prim, [x], params)], [d]];
+}
+
+function naryElementwise(prim: BinaryElementwise | "threefry2x32"): VmapRule<BinaryElementwise | "threefry2x32"> {
+  return (axisSize, args, dims, params) => {
+    const [vals, d] = alignAll(axisSize, args, dims);
+    const outs = bind(prim, vals, params);
+    return [outs, outs.map(() => d)];
+  };
+}
+
+/**
+ * select_n(which, ...cases): a scalar `which` may stay rank 0 while unbatched; a
+ * batched scalar `which` ([B]) is broadcast to the batched cases' shape.
+ */
+const selectN: VmapRule<"select_n"> = (axisSize, [which, ...cases], [wd, ...cds], params) => {
+  const whichRank = wd === null ? which.ndim : which.ndim - 1;
+  const caseRank = cds[0] === null ? cases[0].ndim : cases[0].ndim - 1;
+  if (whichRank === caseRank) {
+    const [vals, d] = alignAll(axisSize, [which, ...cases], [wd, ...cds]);
+    return [[bind1("select_n", vals, params)], [d]];
+  }
+  // `which` is a scalar selector and the cases are not scalars.
+  const d = cds.some((x) => x !== null) ? firstBatched(cds) : 0;
+  const cs = cases.map((c, i) => matchBatchDim(c, cds[i], axisSize, d));
+  const w = wd === null ? which : bind1("broadcast_in_dim", [which], { shape: [...cs[0].shape], broadcastDimensions: [d] });
+  return [[bind1("select_n", [w, ...cs], params)], [d]];
+};
+
+/** clamp(lo, x, hi): lo and hi may be scalars; unbatched scalars stay rank 0. */
+const clamp: VmapRule<"clamp"> = (axisSize, [lo, x, hi], [ld, xd, hd], params) => {
+  const xRank = xd === null ? x.ndim : x.ndim - 1;
+  const d = xd ?? firstBatched([ld, hd]);
+  const xb = matchBatchDim(x, xd, axisSize, xRank === 0 ? 0 : d);
+  const outD = xRank === 0 ? 0 : d;
+  const fit = (b: Tracer, bd: BatchDim): Tracer => {
+    const bRank = bd === null ? b.ndim : b.ndim - 1;
+    if (bRank === xRank) return matchBatchDim(b, bd, axisSize, outD);
+    // a scalar bound of a non-scalar x
+    if (bd === null) return b;
+    return bind1("broadcast_in_dim", [b], { shape: [...xb.shape], broadcastDimensions: [outD] });
+  };
+  return [[bind1("clamp", [fit(lo, ld), xb, fit(hi, hd)], params)], [outD]];
+};
+
+// --- reductions, arg reductions, cumulative -----------------------------------------
+
+function reduction(prim: Reduction): VmapRule<Reduction> {
+  return (_axisSize, [x], [d], { axes }) => {
+    const bd = d as number;
+    const out = bind1(prim, [x], { axes: axes.map((a) => shift(a, bd)) });
+    return [[out], [bd - axes.filter((a) => a < bd).length]];
+  };
+}
+
+function argReduction(prim: "argmax" | "argmin"): VmapRule<"argmax" | "argmin"> {
+  return (_axisSize, [x], [d], params) => {
+    const bd = d as number;
+    const out = bind1(prim, [x], { ...params, axis: shift(params.axis, bd) });
+    return [[out], [params.axis < bd ? bd - 1 : bd]];
+  };
+}
+
+function cumulative(prim: Cumulative): VmapRule<Cumulative> {
+  return (_axisSize, [x], [d], params) => {
+    const bd = d as number;
+    return [[bind1(prim, [x], { ...params, axis: shift(params.axis, bd) })], [bd]];
+  };
+}
+
+// --- shape primitives -----------------------------------------------------------------
+
+const broadcastInDim: VmapRule<"broadcast_in_dim"> = (axisSize, [x], [d], { shape, broadcastDimensions: bdims }) => {
+  const bd = d as number;
+  // Put the batch dim of the output between the outputs of operand dims bd-1 and bd.
+  const p = bd === 0 ? 0 : bdims[bd - 1] + 1;
+  const newDims = [...bdims.slice(0, bd), p, ...bdims.slice(bd).map((o) => o + 1)];
+  const out = bind1("broadcast_in_dim", [x], { shape: insertAt(shape, p, axisSize), broadcastDimensions: newDims });
+  return [[out], [p]];
+};
+
+const reshapeRule: VmapRule<"reshape"> = (axisSize, [x], [d], { newSizes }) => {
+  const x0 = moveAxis(x, d as number, 0);
+  return [[reshape(x0, [axisSize, ...newSizes])], [0]];
+};
+
+const transpose: VmapRule<"transpose"> = (_axisSize, [x], [d], { permutation }) => {
+  const bd = d as number;
+  // Keep the batch dim where it is in the output too.
+  const perm = insertAt(permutation.map((a) => shift(a, bd)), bd, bd);
+  return [[bind1("transpose", [x], { permutation: perm })], [bd]];
+};
+
+const squeeze: VmapRule<"squeeze"> = (_axisSize, [x], [d], { dimensions }) => {
+  const bd = d as number;
+  const out = bind1("squeeze", [x], { dimensions: dimensions.map((a) => shift(a, bd)) });
+  return [[out], [bd - dimensions.filter((a) => a < bd).length]];
+};
+
+const expandDims: VmapRule<"expand_dims"> = (_axisSize, [x], [d], { dimensions }) => {
+  const bd = d as number;
+  const r = x.ndim - 1;
+  const outRank = r + dimensions.length;
+  // The batch dim goes right before the output position of operand dim bd.
+  const operandPositions = complement(outRank, dimensions);
+  const p = bd < r ? operandPositions[bd] : outRank;
+  const out = bind1("expand_dims", [x], { dimensions: dimensions.map((a) => (a < p ? a : a + 1)) });
+  return [[out], [p]];
+};
+
+const rev: VmapRule<"rev"> = (_axisSize, [x], [d], { dimensions }) => {
+  const bd = d as number;
+  return [[bind1("rev", [x], { dimensions: dimensions.map((a) => shift(a, bd)) })], [bd]];
+};
+
+const slice: VmapRule<"slice"> = (axisSize, [x], [d], { startIndices, limitIndices, strides }) => {
+  const bd = d as number;
+  const out = bind1("slice", [x], {
+    startIndices: insertAt(startIndices, bd, 0),
+    limitIndices: insertAt(limitIndices, bd, axisSize),
+    strides: strides === null ? null : insertAt(strides, bd, 1),
+  });
+  return [[out], [bd]];
+};
+
+const pad: VmapRule<"pad"> = (axisSize, [x, v], [xd, vd], { paddingConfig }) => {
+  if (vd === null) {
+    const bd = xd as number;
+    return [[bind1("pad", [x, v], { paddingConfig: insertAt(paddingConfig, bd, [0, 0, 0] as [number, number, number]) })], [bd]];
+  }
+  // A batched padding value: pad with a placeholder, then select the padding
+  // value wherever a padded mask is false.
+  const bd = xd ?? 0;
+  const xb = matchBatchDim(x, xd, axisSize, bd);
+  const cfg = insertAt(paddingConfig, bd, [0, 0, 0] as [number, number, number]);
+  const padded = bind1("pad", [xb, scalarConst(0, xb.dtype, xb.weakType)], { paddingConfig: cfg });
+  const unbatchedShape = xb.shape.filter((_, i) => i !== bd);
+  const ones = bind1("broadcast_in_dim", [scalarConst(true, "bool")], { shape: unbatchedShape, broadcastDimensions: [] });
+  const mask = bind1("pad", [ones, scalarConst(false, "bool")], { paddingConfig });
+  const full = [...padded.shape];
+  const maskB = bind1("broadcast_in_dim", [mask], { shape: full, broadcastDimensions: range(mask.ndim).map((i) => shift(i, bd)) });
+  const vB = bind1("broadcast_in_dim", [v], { shape: full, broadcastDimensions: [bd] });
+  return [[bind1("select_n", [maskB, vB, padded], {})], [bd]];
+};
+
+const concatenate: VmapRule<"concatenate"> = (axisSize, args, dims, { dimension }) => {
+  const [vals, d] = alignAll(axisSize, args, dims);
+  return [[bind1("concatenate", vals, { dimension: shift(dimension, d) })], [d]];
+};
+
+const iota: VmapRule<"iota"> = () => {
+  throw new TransformError("vmap: internal error: iota has no operands, so it is never batched");
+};
+
+const sort: VmapRule<"sort"> = (axisSize, args, dims, params) => {
+  const [vals, d] = alignAll(axisSize, args, dims);
+  const outs = bind("sort", vals, { ...params, dimension: shift(params.dimension, d) });
+  return [outs, outs.map(() => d)];
+};
+
+const topK: VmapRule<"top_k"> = (_axisSize, [x], [d], params) => {
+  let bd = d as number;
+  let xb = x;
+  if (bd === x.ndim - 1) {
+    // top_k works on the last axis: the batch dim must not be there.
+    xb = moveAxis(x, bd, 0);
+    bd = 0;
+  }
+  const outs = bind("top_k", [xb], params);
+  return [outs, [bd, bd]];
+};
+
+// --- dynamic slicing ------------------------------------------------------------------
+
+const dynamicSlice: VmapRule<"dynamic_slice"> = (axisSize, [operand, ...starts], [od, ...sds], { sliceSizes }) => {
+  const r = sliceSizes.length;
+  if (sds.every((s) => s === null)) {
+    const bd = od as number;
+    const zero = scalarConst(0, starts.length ? starts[0].dtype : "int32");
+    const out = bind1("dynamic_slice", [operand, ...insertAt(starts, bd, zero)], { sliceSizes: insertAt(sliceSizes, bd, axisSize) });
+    return [[out], [bd]];
+  }
+  // Batched start indices: a gather with one index vector per batch element.
+  const indices = stackIndices(axisSize, starts, sds);
+  const offsetDims = range(r).map((i) => i + 1);
+  if (od === null) {
+    const dn: GatherDimensionNumbers = {
+      offsetDims, collapsedSliceDims: [], startIndexMap: range(r), operandBatchingDims: [], startIndicesBatchingDims: [],
+    };
+    return [[bind1("gather", [operand, indices], { dimensionNumbers: dn, sliceSizes: [...sliceSizes], mode: "clip", fillValue: null })], [0]];
+  }
+  const op0 = moveAxis(operand, od, 0);
+  const dn: GatherDimensionNumbers = {
+    offsetDims, collapsedSliceDims: [], startIndexMap: offsetDims, operandBatchingDims: [0], startIndicesBatchingDims: [0],
+  };
+  return [[bind1("gather", [op0, indices], { dimensionNumbers: dn, sliceSizes: [1, ...sliceSizes], mode: "clip", fillValue: null })], [0]];
+};
+
+const dynamicUpdateSlice: VmapRule<"dynamic_update_slice"> = (axisSize, [operand, update, ...starts], [od, ud, ...sds], params) => {
+  if (sds.every((s) => s === null)) {
+    const [[op, up], bd] = alignAll(axisSize, [operand, update], [od, ud]);
+    const zero = scalarConst(0, starts.length ? starts[0].dtype : "int32");
+    return [[bind1("dynamic_update_slice", [op, up, ...insertAt(starts, bd, zero)], params)], [bd]];
+  }
+  // Batched start indices: a scatter with batching dims, clamped like dynamic_update_slice.
+  const op0 = matchBatchDim(operand, od, axisSize, 0);
+  const up0 = matchBatchDim(update, ud, axisSize, 0);
+  const r = op0.ndim - 1;
+  const indices = stackIndices(axisSize, starts, sds);
+  const window = range(r).map((i) => i + 1);
+  const dn: ScatterDimensionNumbers = {
+    updateWindowDims: window, insertedWindowDims: [], scatterDimsToOperandDims: window, operandBatchingDims: [0], scatterIndicesBatchingDims: [0],
+  };
+  return [[bind1("scatter", [op0, indices, up0], { dimensionNumbers: dn, mode: "clip" })], [0]];
+};
+
+// --- gather / scatter -----------------------------------------------------------------
+
+const gather: VmapRule<"gather"> = (axisSize, [operand, indices], [od, idIn], params) => {
+  const dn = params.dimensionNumbers;
+  let idx = indices;
+  let id = idIn;
+  const indicesRank = id === null ? idx.ndim : idx.ndim - 1; // unbatched
+  if (id !== null && id === indicesRank) {
+    // the index vector must stay the last dim
+    idx = moveAxis(idx, id, 0);
+    id = 0;
+  }
+  const outRank = indicesRank - 1 + dn.offsetDims.length; // unbatched output rank
+
+  if (id === null) {
+    // Only the operand is batched: its batch dim becomes one more (full) window dim.
+    const bd = od as number;
+    const windowDims = complement(operand.ndim - 1, dn.collapsedSliceDims, dn.operandBatchingDims);
+    const j = windowDims.filter((w) => w < bd).length;
+    const [offsetDims, p] = insertWindowPosition(dn.offsetDims, j);
+    const newDn: GatherDimensionNumbers = {
+      offsetDims,
+      collapsedSliceDims: dn.collapsedSliceDims.map((a) => shift(a, bd)),
+      startIndexMap: dn.startIndexMap.map((a) => shift(a, bd)),
+      operandBatchingDims: dn.operandBatchingDims.map((a) => shift(a, bd)),
+      startIndicesBatchingDims: dn.startIndicesBatchingDims,
+    };
+    const out = bind1("gather", [operand, idx], { ...params, dimensionNumbers: newDn, sliceSizes: insertAt(params.sliceSizes, bd, axisSize) });
+    return [[out], [p]];
+  }
+
+  // Batched indices: one more batch dim of the output, the id-th non-offset one.
+  const [offsetDims, p] = insertBatchPosition(outRank, dn.offsetDims, id);
+  if (od === null) {
+    const newDn: GatherDimensionNumbers = {
+      ...dn,
+      offsetDims,
+      startIndicesBatchingDims: dn.startIndicesBatchingDims.map((a) => shift(a, id)),
+    };
+    return [[bind1("gather", [operand, idx], { ...params, dimensionNumbers: newDn })], [p]];
+  }
+  // Both batched: pair the two batch dims as batching dims.
+  const [operandBatchingDims, startIndicesBatchingDims] = addBatchingPair(dn.operandBatchingDims, dn.startIndicesBatchingDims, od, id);
+  const newDn: GatherDimensionNumbers = {
+    offsetDims,
+    collapsedSliceDims: dn.collapsedSliceDims.map((a) => shift(a, od)),
+    startIndexMap: dn.startIndexMap.map((a) => shift(a, od)),
+    operandBatchingDims,
+    startIndicesBatchingDims,
+  };
+  const out = bind1("gather", [operand, idx], { ...params, dimensionNumbers: newDn, sliceSizes: insertAt(params.sliceSizes, od, 1) });
+  return [[out], [p]];
+};
+
+function scatter(prim: "scatter" | "scatter_add"): VmapRule<"scatter" | "scatter_add"> {
+  return (axisSize, [operand, indices, updates], [odIn, idIn, ud], params) => {
+    const dn = params.dimensionNumbers;
+    let idx = indices;
+    let id = idIn;
+    const indicesRank = id === null ? idx.ndim : idx.ndim - 1;
+    if (id !== null && id === indicesRank) {
+      idx = moveAxis(idx, id, 0);
+      id = 0;
+    }
+    const updatesRank = ud === null ? updates.ndim : updates.ndim - 1;
+    // The output is batched, so the operand must be.
+    const od = odIn ?? 0;
+    const op = matchBatchDim(operand, odIn, axisSize, od);
+
+    if (id === null) {
+      // Indices unbatched: the batch dim is one more (full) window dim of the updates.
+      const windowDims = complement(op.ndim - 1, dn.insertedWindowDims, dn.operandBatchingDims);
+      const j = windowDims.filter((w) => w < od).length;
+      const [updateWindowDims, q] = insertWindowPosition(dn.updateWindowDims, j);
+      const up = matchBatchDim(updates, ud, axisSize, q);
+      const newDn: ScatterDimensionNumbers = {
+        updateWindowDims,
+        insertedWindowDims: dn.insertedWindowDims.map((a) => shift(a, od)),
+        scatterDimsToOperandDims: dn.scatterDimsToOperandDims.map((a) => shift(a, od)),
+        operandBatchingDims: dn.operandBatchingDims.map((a) => shift(a, od)),
+        scatterIndicesBatchingDims: dn.scatterIndicesBatchingDims,
+      };
+      return [[bind1(prim, [op, idx, up], { ...params, dimensionNumbers: newDn })], [od]];
+    }
+
+    // Batched indices: pair the operand's and the indices' batch dims as batching
+    // dims; the updates get the batch dim as their id-th scatter dim.
+    const [updateWindowDims, q] = insertBatchPosition(updatesRank, dn.updateWindowDims, id);
+    const up = matchBatchDim(updates, ud, axisSize, q);
+    const [operandBatchingDims, scatterIndicesBatchingDims] = addBatchingPair(dn.operandBatchingDims, dn.scatterIndicesBatchingDims, od, id);
+    const newDn: ScatterDimensionNumbers = {
+      updateWindowDims,
+      insertedWindowDims: dn.insertedWindowDims.map((a) => shift(a, od)),
+      scatterDimsToOperandDims: dn.scatterDimsToOperandDims.map((a) => shift(a, od)),
+      operandBatchingDims,
+      scatterIndicesBatchingDims,
+    };
+    return [[bind1(prim, [op, idx, up], { ...params, dimensionNumbers: newDn })], [od]];
+  };
+}
+
+// --- dot_general / conv ------------------------------------------------------------------
+
+const dotGeneral: VmapRule<"dot_general"> = (_axisSize, [lhs, rhs], [dl, dr], params) => {
+  const [[lc, rc], [lb, rb]] = params.dimensionNumbers;
+  const sh = (xs: readonly number[], d: BatchDim) => (d === null ? [...xs] : xs.map((a) => shift(a, d)));
+  const lc2 = sh(lc, dl);
+  const rc2 = sh(rc, dr);
+  let lb2 = sh(lb, dl);
+  let rb2 = sh(rb, dr);
+  let outDim: number;
+  if (dl !== null && dr !== null) {
+    // Both batched: a new leading batch dim of the dot.
+    lb2 = [dl, ...lb2];
+    rb2 = [dr, ...rb2];
+    outDim = 0;
+  } else if (dl !== null) {
+    // Only lhs: its batch dim is a free lhs dim.
+    const free = complement(lhs.ndim, lc2, lb2);
+    outDim = lb.length + free.indexOf(dl);
+  } else {
+    const dR = dr as number;
+    const free = complement(rhs.ndim, rc2, rb2);
+    const lhsFree = lhs.ndim - lc.length - lb.length;
+    outDim = lb.length + lhsFree + free.indexOf(dR);
+  }
+  const out = bind1("dot_general", [lhs, rhs], { ...params, dimensionNumbers: [[lc2, rc2], [lb2, rb2]] });
+  return [[out], [outDim]];
+};
+
+/**
+ * conv_general_dilated, as JAX's batching rule: a batched lhs folds into the
+ * batch dim; a batched rhs folds into the output features; both batched fold
+ * into feature groups (or batch groups when batchGroupCount > 1). Folding keeps
+ * groups major, as the grouped convolution requires.
+ */
+const conv: VmapRule<"conv_general_dilated"> = (axisSize, [lhs, rhs], [dl, dr], params) => {
+  const B = axisSize;
+  const { lhsSpec, rhsSpec, outSpec } = params.dimensionNumbers;
+  const G = params.featureGroupCount;
+  const BG = params.batchGroupCount;
+  const convWith = (l: Tracer, r: Tracer, p: Partial<ParamsOf<"conv_general_dilated">>) =>
+    bind1("conv_general_dilated", [l, r], { ...params, ...p });
+
+  if (dl !== null && dr === null) {
+    const a = lhsSpec[0];
+    let l = moveAxis(lhs, dl, a); // [.., B, N, ..]
+    if (BG > 1) {
+      // N = [BG, n] with groups major: make it [BG, B, n].
+      l = splitAxis(l, a + 1, [BG, l.shape[a + 1] / BG]);
+      l = moveAxis(l, a + 1, a);
+      l = mergeAxes(l, a, 3);
+    } else {
+      l = mergeAxes(l, a, 2);
+    }
+    const out = convWith(l, rhs, {});
+    const c = outSpec[0];
+    return [[splitAxis(out, c, [B, out.shape[c] / B])], [c]];
+  }
+
+  if (dl === null && dr !== null) {
+    const K = Math.max(G, BG);
+    const a = rhsSpec[0];
+    let r = moveAxis(rhs, dr, a); // [.., B, O, ..]
+    if (K > 1) {
+      r = splitAxis(r, a + 1, [K, r.shape[a + 1] / K]);
+      r = moveAxis(r, a + 1, a); // [K, B, O/K]
+      r = mergeAxes(r, a, 3);
+    } else {
+      r = mergeAxes(r, a, 2);
+    }
+    let out = convWith(lhs, r, {});
+    const c = outSpec[1];
+    const O = out.shape[c] / B;
+    if (K > 1) {
+      out = splitAxis(out, c, [K, B, O / K]);
+      out = moveAxis(out, c + 1, c); // [B, K, O/K]
+      out = mergeAxes(out, c + 1, 2);
+    } else {
+      out = splitAxis(out, c, [B, O]);
+    }
+    return [[out], [c]];
+  }
+
+  // Both batched.
+  const dL = dl as number;
+  const dR = dr as number;
+  let r = moveAxis(rhs, dR, rhsSpec[0]);
+  r = mergeAxes(r, rhsSpec[0], 2); // O' = B*O, B major
+  let out: Tracer;
+  if (BG > 1) {
+    let l = moveAxis(lhs, dL, lhsSpec[0]);
+    l = mergeAxes(l, lhsSpec[0], 2); // N' = B*N
+    out = convWith(l, r, { batchGroupCount: BG * B });
+  } else {
+    let l = moveAxis(lhs, dL, lhsSpec[1]);
+    l = mergeAxes(l, lhsSpec[1], 2); // C' = B*C
+    out = convWith(l, r, { featureGroupCount: G * B });
+  }
+  const c = outSpec[1];
+  return [[splitAxis(out, c, [B, out.shape[c] / B])], [c]];
+};
+
+// --- windows ----------------------------------------------------------------------------
+
+function reduceWindow(prim: ReduceWindowPrimitive): VmapRule<ReduceWindowPrimitive> {
+  return (_axisSize, [x], [d], p) => {
+    const bd = d as number;
+    const out = bind1(prim, [x], {
+      windowDimensions: insertAt(p.windowDimensions, bd, 1),
+      windowStrides: insertAt(p.windowStrides, bd, 1),
+      padding: insertAt(p.padding, bd, [0, 0] as [number, number]),
+      baseDilation: insertAt(p.baseDilation, bd, 1),
+      windowDilation: insertAt(p.windowDilation, bd, 1),
+    });
+    return [[out], [bd]];
+  };
+}
+
+const selectAndScatterAdd: VmapRule<"select_and_scatter_add"> = (axisSize, args, dims, p) => {
+  // source and operand have equal ranks, and a trivial window on the batch dim
+  // maps it to itself, so both can share one batch position.
+  const [[source, operand], bd] = alignAll(axisSize, args, dims);
+  const out = bind1("select_and_scatter_add", [source, operand], {
+    selectPrim: p.selectPrim,
+    windowDimensions: insertAt(p.windowDimensions, bd, 1),
+    windowStrides: insertAt(p.windowStrides, bd, 1),
+    padding: insertAt(p.padding, bd, [0, 0] as [number, number]),
+  });
+  return [[out], [bd]];
+};
+
+const selectAndGatherAdd: VmapRule<"select_and_gather_add"> = (axisSize, args, dims, p) => {
+  const [[tangents, operand], bd] = alignAll(axisSize, args, dims);
+  const out = bind1("select_and_gather_add", [tangents, operand], {
+    selectPrim: p.selectPrim,
+    windowDimensions: insertAt(p.windowDimensions, bd, 1),
+    windowStrides: insertAt(p.windowStrides, bd, 1),
+    padding: insertAt(p.padding, bd, [0, 0] as [number, number]),
+    baseDilation: insertAt(p.baseDilation, bd, 1),
+    windowDilation: insertAt(p.windowDilation, bd, 1),
+  });
+  return [[out], [bd]];
+};
+
+// --- the table -----------------------------------------------------------------------------
+
+export const firstOrderVmapRules: { [P in FirstOrderPrimitive]: VmapRule<P> } = {
+  // unary elementwise
+  neg: unary("neg"), sign: unary("sign"), floor: unary("floor"), ceil: unary("ceil"), round: unary("round"),
+  is_finite: unary("is_finite"), abs: unary("abs"), not: unary("not"),
+  exp: unary("exp"), log: unary("log"), log1p: unary("log1p"), expm1: unary("expm1"),
+  sqrt: unary("sqrt"), rsqrt: unary("rsqrt"), logistic: unary("logistic"), erf: unary("erf"), erf_inv: unary("erf_inv"),
+  sin: unary("sin"), cos: unary("cos"), tan: unary("tan"), asin: unary("asin"), acos: unary("acos"), atan: unary("atan"),
+  sinh: unary("sinh"), cosh: unary("cosh"), tanh: unary("tanh"), asinh: unary("asinh"), acosh: unary("acosh"), atanh: unary("atanh"),
+  integer_pow: unary("integer_pow"),
+  // binary elementwise
+  add: naryElementwise("add"), sub: naryElementwise("sub"), mul: naryElementwise("mul"), div: naryElementwise("div"),
+  rem: naryElementwise("rem"), pow: naryElementwise("pow"), max: naryElementwise("max"), min: naryElementwise("min"),
+  atan2: naryElementwise("atan2"), and: naryElementwise("and"), or: naryElementwise("or"), xor: naryElementwise("xor"),
+  eq: naryElementwise("eq"), ne: naryElementwise("ne"), lt: naryElementwise("lt"), le: naryElementwise("le"),
+  gt: naryElementwise("gt"), ge: naryElementwise("ge"),
+  shift_left: naryElementwise("shift_left"), shift_right_logical: naryElementwise("shift_right_logical"),
+  select_n: selectN,
+  clamp,
+  // dtype
+  convert_element_type: unary("convert_element_type"),
+  bitcast_convert_type: unary("bitcast_convert_type"),
+  // reductions
+  reduce_sum: reduction("reduce_sum"), reduce_max: reduction("reduce_max"), reduce_min: reduction("reduce_min"),
+  reduce_prod: reduction("reduce_prod"), reduce_and: reduction("reduce_and"), reduce_or: reduction("reduce_or"),
+  argmax: argReduction("argmax"), argmin: argReduction("argmin"),
+  cumsum: cumulative("cumsum"), cumprod: cumulative("cumprod"), cummax: cumulative("cummax"), cummin: cumulative("cummin"),
+  // shape
+  broadcast_in_dim: broadcastInDim,
+  reshape: reshapeRule,
+  transpose,
+  squeeze,
+  expand_dims: expandDims,
+  rev,
+  slice,
+  dynamic_slice: dynamicSlice,
+  dynamic_update_slice: dynamicUpdateSlice,
+  pad,
+  concatenate,
+  iota,
+  // indexing
+  gather,
+  scatter: scatter("scatter"),
+  scatter_add: scatter("scatter_add"),
+  // linear algebra / conv / windows
+  dot_general: dotGeneral,
+  conv_general_dilated: conv,
+  reduce_window_sum: reduceWindow("reduce_window_sum"),
+  reduce_window_max: reduceWindow("reduce_window_max"),
+  reduce_window_min: reduceWindow("reduce_window_min"),
+  select_and_scatter_add: selectAndScatterAdd,
+  select_and_gather_add: selectAndGatherAdd,
+  // sorting
+  sort,
+  top_k: topK,
+  // random
+  threefry2x32: naryElementwise("threefry2x32"),
+  // autodiff markers
+  stop_gradient: unary("stop_gradient"),
+};

@@ -1,0 +1,924 @@
+//! 2-D convolution (float32) as im2col + sgemm, with its two gradients.
+//!
+//! Supported: layouts NHWC (weights HWIO) and NCHW (weights OIHW); any
+//! stride, padding (per side, may be negative: negative padding crops),
+//! kernel dilation ("rhs dilation"), input dilation ("lhs dilation", i.e.
+//! zeros inserted between input pixels, as used by transposed convolution)
+//! and feature groups (cin and cout divisible by groups; depthwise is
+//! groups == cin).
+//!
+//! With input spatial size H, effective input Hd = (H-1)*lhs_dil + 1 and
+//! effective kernel Kd = (KH-1)*dil + 1:
+//!   OH = floor((Hd + pad_top + pad_bottom - Kd) / stride) + 1   (0 if negative)
+//! and output pixel (oy, ox) reads input pixel (iy, ix) for tap (ky, kx) when
+//! oy*stride + ky*dil - pad_top = iy*lhs_dil (same for x).
+//!
+//! `forward`        y  = conv(x, w)
+//! `backward_data`  dx = d(sum(y*dy))/dx   (dcols = dy * W^T, then col2im)
+//! `backward_filter` dw = d(sum(y*dy))/dw  (dw = im2col(x)^T * dy)
+//! Both gradients accept every parameter the forward accepts (including
+//! lhs dilation and negative padding), so no kernel flipping is needed by the
+//! caller. The caller's parameter block is 21 int32 (see `ConvParams::read`).
+//!
+//! Paths:
+//! * depthwise (Cin/groups == 1, groups > 1, any channel multiplier): direct
+//!   loops vectorised over channels (NHWC) or along output rows (NCHW);
+//! * 1x1 / stride 1 / no padding / no input dilation: the input itself is the
+//!   im2col matrix (no copy), one gemm per group;
+//! * otherwise im2col (col2im for the data gradient) on chunks of whole output
+//!   rows, so the column buffer stays around 4 MiB, and one gemm per group
+//!   and chunk.
+//! Scratch (column buffer, gemm packing) comes from the allocator per call.
+
+use core::arch::wasm32::*;
+
+use crate::alloc::Scratch;
+use crate::gemm::{self, Gemm};
+
+pub const PARAMS_LEN: usize = 21;
+
+pub const ERR_LAYOUT: i32 = -1;
+pub const ERR_DIMS: i32 = -2;
+pub const ERR_GROUPS: i32 = -3;
+pub const ERR_STRIDE: i32 = -4;
+pub const ERR_OUT_SHAPE: i32 = -5;
+pub const ERR_OOM: i32 = -6;
+pub const ERR_TOO_BIG: i32 = -7;
+
+/// Column buffer budget in floats (4 MiB).
+const COLS_BUDGET: usize = 1 << 20;
+
+#[derive(Clone, Copy)]
+pub struct ConvParams {
+    pub nchw: bool,
+    pub n: usize,
+    pub h: usize,
+    pub w: usize,
+    pub cin: usize,
+    pub cout: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub groups: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub pt: i64,
+    pub pb: i64,
+    pub pl: i64,
+    pub pr: i64,
+    pub dh: usize,
+    pub dw: usize,
+    pub lh: usize,
+    pub lw: usize,
+    pub oh: usize,
+    pub ow: usize,
+}
+
+fn out_size(size: i64, k: i64, stride: i64, dil: i64, ldil: i64, lo: i64, hi: i64) -> i64 {
+    let eff_in = (size - 1) * ldil + 1;
+    let eff_k = (k - 1) * dil + 1;
+    let span = eff_in + lo + hi - eff_k;
+    if span < 0 {
+        0
+    } else {
+        span / stride + 1
+    }
+}
+
+impl ConvParams {
+    /// Reads and validates the parameter block:
+    /// [0] layout (0 = NHWC x/y with HWIO w, 1 = NCHW x/y with OIHW w)
+    /// [1] N  [2] H  [3] W  [4] C_in  [5] C_out  [6] KH  [7] KW  [8] groups
+    /// [9] stride_h  [10] stride_w
+    /// [11] pad_top  [12] pad_bottom  [13] pad_left  [14] pad_right
+    /// [15] dilation_h  [16] dilation_w  (kernel / rhs dilation)
+    /// [17] lhs_dilation_h  [18] lhs_dilation_w  (input dilation)
+    /// [19] OH  [20] OW  (expected output size; must match the formula)
+    pub unsafe fn read(raw: *const i32) -> Result<ConvParams, i32> {
+        if raw.is_null() {
+            return Err(ERR_DIMS);
+        }
+        let v = |i: usize| *raw.add(i) as i64;
+        let layout = v(0);
+        if layout != 0 && layout != 1 {
+            return Err(ERR_LAYOUT);
+        }
+        let (n, h, w, cin, cout, kh, kw, groups) = (v(1), v(2), v(3), v(4), v(5), v(6), v(7), v(8));
+        if n < 0 || h < 1 || w < 1 || cin < 1 || cout < 1 || kh < 1 || kw < 1 {
+            return Err(ERR_DIMS);
+        }
+        if groups < 1 || cin % groups != 0 || cout % groups != 0 {
+            return Err(ERR_GROUPS);
+        }
+        let (sh, sw, dh, dw, lh, lw) = (v(9), v(10), v(15), v(16), v(17), v(18));
+        if sh < 1 || sw < 1 || dh < 1 || dw < 1 || lh < 1 || lw < 1 {
+            return Err(ERR_STRIDE);
+        }
+        let (pt, pb, pl, pr) = (v(11), v(12), v(13), v(14));
+        let oh = out_size(h, kh, sh, dh, lh, pt, pb);
+        let ow = out_size(w, kw, sw, dw, lw, pl, pr);
+        if v(19) != oh || v(20) != ow {
+            return Err(ERR_OUT_SHAPE);
+        }
+        // Element counts must stay addressable in a 4 GiB memory, and
+        // every index computed in usize (32-bit) must not overflow.
+        let fits = |xs: &[i64]| {
+            let mut acc: i64 = 1;
+            for &x in xs {
+                acc = match acc.checked_mul(x) {
+                    Some(v) if v < (1 << 30) => v,
+                    _ => return false,
+                };
+            }
+            true
+        };
+        if !(fits(&[n, h, w, cin])
+            && fits(&[n, oh, ow, cout])
+            && fits(&[kh, kw, cin / groups, cout])
+            && fits(&[oh, ow, kh, kw, cin])
+            && fits(&[n, oh, ow, kh, kw]))
+        {
+            return Err(ERR_TOO_BIG);
+        }
+        Ok(ConvParams {
+            nchw: layout == 1,
+            n: n as usize,
+            h: h as usize,
+            w: w as usize,
+            cin: cin as usize,
+            cout: cout as usize,
+            kh: kh as usize,
+            kw: kw as usize,
+            groups: groups as usize,
+            sh: sh as usize,
+            sw: sw as usize,
+            pt,
+            pb,
+            pl,
+            pr,
+            dh: dh as usize,
+            dw: dw as usize,
+            lh: lh as usize,
+            lw: lw as usize,
+            oh: oh as usize,
+            ow: ow as usize,
+        })
+    }
+
+    fn cg(&self) -> usize {
+        self.cin / self.groups
+    }
+    fn cog(&self) -> usize {
+        self.cout / self.groups
+    }
+    /// Reduction length per group: KH*KW*Cg.
+    fn kg(&self) -> usize {
+        self.kh * self.kw * self.cg()
+    }
+    /// True when the im2col matrix equals the input itself.
+    fn identity_cols(&self) -> bool {
+        self.kh == 1
+            && self.kw == 1
+            && self.sh == 1
+            && self.sw == 1
+            && self.lh == 1
+            && self.lw == 1
+            && self.pt == 0
+            && self.pb == 0
+            && self.pl == 0
+            && self.pr == 0
+    }
+    /// Input row for output row `o` and tap `k`, if it hits a real pixel.
+    #[inline(always)]
+    fn tap_y(&self, o: usize, k: usize) -> Option<usize> {
+        tap(o, k, self.sh, self.dh, self.pt, self.lh, self.h)
+    }
+    #[inline(always)]
+    fn tap_x(&self, o: usize, k: usize) -> Option<usize> {
+        tap(o, k, self.sw, self.dw, self.pl, self.lw, self.w)
+    }
+}
+
+#[inline(always)]
+fn tap(o: usize, k: usize, stride: usize, dil: usize, pad: i64, ldil: usize, size: usize) -> Option<usize> {
+    let pos = o as i64 * stride as i64 + k as i64 * dil as i64 - pad;
+    if pos < 0 {
+        return None;
+    }
+    if ldil == 1 {
+        // Common case: no division.
+        return if pos < size as i64 { Some(pos as usize) } else { None };
+    }
+    let ld = ldil as i64;
+    if pos % ld != 0 {
+        return None;
+    }
+    let i = pos / ld;
+    if i < size as i64 {
+        Some(i as usize)
+    } else {
+        None
+    }
+}
+
+#[inline(always)]
+unsafe fn ld(p: *const f32) -> v128 {
+    v128_load(p as *const v128)
+}
+
+#[inline(always)]
+unsafe fn st(p: *mut f32, v: v128) {
+    v128_store(p as *mut v128, v)
+}
+
+/// dst[0..len] = src[0..len]. Short runs (im2col of few channels) are copied
+/// inline: V8 lowers `memory.copy` to an out-of-line call.
+#[inline(always)]
+unsafe fn copy(src: *const f32, dst: *mut f32, len: usize) {
+    if len >= 64 {
+        core::ptr::copy_nonoverlapping(src, dst, len);
+        return;
+    }
+    let mut i = 0;
+    while i + 4 <= len {
+        st(dst.add(i), ld(src.add(i)));
+        i += 4;
+    }
+    while i < len {
+        *dst.add(i) = *src.add(i);
+        i += 1;
+    }
+}
+
+#[inline(always)]
+unsafe fn zero(dst: *mut f32, len: usize) {
+    if len >= 64 {
+        core::ptr::write_bytes(dst, 0, len);
+        return;
+    }
+    let z = f32x4_splat(0.0);
+    let mut i = 0;
+    while i + 4 <= len {
+        st(dst.add(i), z);
+        i += 4;
+    }
+    while i < len {
+        *dst.add(i) = 0.0;
+        i += 1;
+    }
+}
+
+/// dst[i] += src[i]
+#[inline(always)]
+unsafe fn add_into(src: *const f32, dst: *mut f32, len: usize) {
+    let mut i = 0;
+    while i + 4 <= len {
+        st(dst.add(i), f32x4_add(ld(dst.add(i)), ld(src.add(i))));
+        i += 4;
+    }
+    while i < len {
+        *dst.add(i) += *src.add(i);
+        i += 1;
+    }
+}
+
+/// dst[i] += a[i] * b[i]
+#[inline(always)]
+unsafe fn mul_add_into(dst: *mut f32, a: *const f32, b: *const f32, len: usize) {
+    let mut i = 0;
+    while i + 4 <= len {
+        st(dst.add(i), f32x4_add(ld(dst.add(i)), f32x4_mul(ld(a.add(i)), ld(b.add(i)))));
+        i += 4;
+    }
+    while i < len {
+        *dst.add(i) += *a.add(i) * *b.add(i);
+        i += 1;
+    }
+}
+
+/// dst[i] += a[i] * s
+#[inline(always)]
+unsafe fn axpy(dst: *mut f32, a: *const f32, s: f32, len: usize) {
+    let vs = f32x4_splat(s);
+    let mut i = 0;
+    while i + 4 <= len {
+        st(dst.add(i), f32x4_add(ld(dst.add(i)), f32x4_mul(ld(a.add(i)), vs)));
+        i += 4;
+    }
+    while i < len {
+        *dst.add(i) += *a.add(i) * s;
+        i += 1;
+    }
+}
+
+/// sum a[i] * b[i]
+#[inline(always)]
+unsafe fn dot(a: *const f32, b: *const f32, len: usize) -> f32 {
+    let mut acc = f32x4_splat(0.0);
+    let mut i = 0;
+    while i + 4 <= len {
+        acc = f32x4_add(acc, f32x4_mul(ld(a.add(i)), ld(b.add(i))));
+        i += 4;
+    }
+    let mut s = f32x4_extract_lane::<0>(acc) + f32x4_extract_lane::<1>(acc)
+        + f32x4_extract_lane::<2>(acc) + f32x4_extract_lane::<3>(acc);
+    while i < len {
+        s += *a.add(i) * *b.add(i);
+        i += 1;
+    }
+    s
+}
+
+/// One gemm on a shared scratch buffer sized by `gemm_scratch_floats`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_call(
+    trans_a: bool,
+    trans_b: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+    scratch: *mut f32,
+) {
+    let g = Gemm { trans_a, trans_b, n, k, alpha: 1.0, a, lda, b, ldb, beta, c, ldc };
+    gemm::gemm_rows(&g, 0, m, scratch);
+}
+
+/// Enough scratch for any gemm this module issues.
+fn gemm_scratch_floats() -> usize {
+    gemm::scratch_floats(gemm::MC, gemm::NC, gemm::KC)
+}
+
+// ---------------------------------------------------------------- NHWC ----
+
+/// cols[r, g*Kg + (ky*KW+kx)*Cg + ci] = x[n, iy, ix, g*Cg + ci] for output
+/// pixels q0..q0+rows (flattened over n, oy, ox; both multiples of OW);
+/// `ADD` reverses it (col2im, accumulating into x). Works one output row at a
+/// time so each tap is a run of pixels with a constant input stride.
+unsafe fn im2col_nhwc<const ADD: bool>(p: &ConvParams, x: *mut f32, q0: usize, rows: usize, cols: *mut f32) {
+    let cg = p.cg();
+    let kg = p.kg();
+    let kt = p.groups * kg;
+    let lines = rows / p.ow;
+    let first = q0 / p.ow;
+    let step = p.sw * p.cin;
+    for l in 0..lines {
+        let line = first + l;
+        let (ni, oy) = (line / p.oh, line % p.oh);
+        let block = cols.add(l * p.ow * kt);
+        if !ADD {
+            zero(block, p.ow * kt);
+        }
+        for ky in 0..p.kh {
+            let iy = match p.tap_y(oy, ky) {
+                Some(v) => v,
+                None => continue,
+            };
+            let xrow = x.add((ni * p.h + iy) * p.w * p.cin);
+            for kx in 0..p.kw {
+                let off = (ky * p.kw + kx) * cg;
+                for_each_x_run(p, kx, |lo, hi, ix0| {
+                    let mut src = xrow.add(ix0 * p.cin);
+                    let mut dst = block.add(lo * kt + off);
+                    if cg == 1 && p.groups == 1 {
+                        for _ in lo..hi {
+                            if ADD {
+                                *src += *dst;
+                            } else {
+                                *dst = *src;
+                            }
+                            src = src.add(step);
+                            dst = dst.add(kt);
+                        }
+                    } else {
+                        for _ in lo..hi {
+                            for g in 0..p.groups {
+                                if ADD {
+                                    add_into(dst.add(g * kg), src.add(g * cg), cg);
+                                } else {
+                                    copy(src.add(g * cg), dst.add(g * kg), cg);
+                                }
+                            }
+                            src = src.add(step);
+                            dst = dst.add(kt);
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Output pixels per im2col chunk: whole output rows, about COLS_BUDGET floats.
+fn nhwc_chunk(p: &ConvParams, total: usize) -> usize {
+    if p.ow == 0 || total == 0 {
+        return 0;
+    }
+    let kt = p.groups * p.kg();
+    let rows = COLS_BUDGET / (kt * p.ow);
+    let rows = if rows < 1 { 1 } else { rows };
+    let c = rows * p.ow;
+    if c > total {
+        total
+    } else {
+        c
+    }
+}
+
+unsafe fn forward_nhwc(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32, gs: *mut f32) -> i32 {
+    let (cog, kg) = (p.cog(), p.kg());
+    let kt = p.groups * kg;
+    let total = p.n * p.oh * p.ow;
+    let direct = p.identity_cols();
+    let chunk = if direct { total } else { nhwc_chunk(p, total) };
+    let cols = if direct { None } else { Scratch::new(chunk * kt) };
+    if !direct && cols.is_none() {
+        return ERR_OOM;
+    }
+    let mut q0 = 0;
+    while q0 < total {
+        let rows = if chunk < total - q0 { chunk } else { total - q0 };
+        let (a, lda) = match &cols {
+            None => (x.add(q0 * p.cin), p.cin),
+            Some(s) => {
+                im2col_nhwc::<false>(p, x as *mut f32, q0, rows, s.ptr);
+                (s.ptr as *const f32, kt)
+            }
+        };
+        for g in 0..p.groups {
+            gemm_call(false, false, rows, cog, kg, a.add(g * kg), lda, w.add(g * cog), p.cout, 0.0,
+                      y.add(q0 * p.cout + g * cog), p.cout, gs);
+        }
+        q0 += chunk;
+    }
+    0
+}
+
+unsafe fn backward_data_nhwc(p: &ConvParams, dy: *const f32, w: *const f32, dx: *mut f32, gs: *mut f32) -> i32 {
+    let (cg, cog, kg) = (p.cg(), p.cog(), p.kg());
+    let kt = p.groups * kg;
+    let total = p.n * p.oh * p.ow;
+    if p.identity_cols() {
+        for g in 0..p.groups {
+            gemm_call(false, true, total, cg, cog, dy.add(g * cog), p.cout, w.add(g * cog), p.cout, 0.0,
+                      dx.add(g * cg), p.cin, gs);
+        }
+        return 0;
+    }
+    zero(dx, p.n * p.h * p.w * p.cin);
+    if total == 0 {
+        return 0;
+    }
+    let chunk = nhwc_chunk(p, total);
+    let cols = match Scratch::new(chunk * kt) {
+        Some(s) => s,
+        None => return ERR_OOM,
+    };
+    let mut q0 = 0;
+    while q0 < total {
+        let rows = if chunk < total - q0 { chunk } else { total - q0 };
+        for g in 0..p.groups {
+            gemm_call(false, true, rows, kg, cog, dy.add(q0 * p.cout + g * cog), p.cout, w.add(g * cog), p.cout,
+                      0.0, cols.ptr.add(g * kg), kt, gs);
+        }
+        im2col_nhwc::<true>(p, dx, q0, rows, cols.ptr);
+        q0 += chunk;
+    }
+    0
+}
+
+unsafe fn backward_filter_nhwc(p: &ConvParams, x: *const f32, dy: *const f32, dw: *mut f32, gs: *mut f32) -> i32 {
+    let (cog, kg) = (p.cog(), p.kg());
+    let kt = p.groups * kg;
+    let total = p.n * p.oh * p.ow;
+    if total == 0 {
+        zero(dw, kg * p.cout);
+        return 0;
+    }
+    let direct = p.identity_cols();
+    let chunk = if direct { total } else { nhwc_chunk(p, total) };
+    let cols = if direct { None } else { Scratch::new(chunk * kt) };
+    if !direct && cols.is_none() {
+        return ERR_OOM;
+    }
+    let mut q0 = 0;
+    while q0 < total {
+        let rows = if chunk < total - q0 { chunk } else { total - q0 };
+        let (a, lda) = match &cols {
+            None => (x.add(q0 * p.cin), p.cin),
+            Some(s) => {
+                im2col_nhwc::<false>(p, x as *mut f32, q0, rows, s.ptr);
+                (s.ptr as *const f32, kt)
+            }
+        };
+        let beta = if q0 == 0 { 0.0 } else { 1.0 };
+        for g in 0..p.groups {
+            gemm_call(true, false, kg, cog, rows, a.add(g * kg), lda, dy.add(q0 * p.cout + g * cog), p.cout, beta,
+                      dw.add(g * cog), p.cout, gs);
+        }
+        q0 += chunk;
+    }
+    0
+}
+
+// ---------------------------------------------------------------- NCHW ----
+
+/// Calls `f(lo, hi, ix0)` for the runs of output columns ox in [lo, hi) whose
+/// tap `kx` reads a real input column, ix = ix0 + (ox - lo) * stride_w.
+/// Without input dilation this is one run; with it, one run per valid ox.
+#[inline(always)]
+fn for_each_x_run(p: &ConvParams, kx: usize, mut f: impl FnMut(usize, usize, usize)) {
+    let off = kx as i64 * p.dw as i64 - p.pl;
+    if p.lw == 1 {
+        let sw = p.sw as i64;
+        let ow = p.ow as i64;
+        let lo = if off >= 0 { 0 } else { (-off + sw - 1) / sw };
+        let lim = p.w as i64 - off;
+        let hi = if lim <= 0 { 0 } else { (lim - 1) / sw + 1 };
+        let lo = if lo > ow { ow } else { lo };
+        let hi = if hi > ow { ow } else { hi };
+        if hi > lo {
+            f(lo as usize, hi as usize, (lo * sw + off) as usize);
+        }
+    } else {
+        for ox in 0..p.ow {
+            if let Some(ix) = p.tap_x(ox, kx) {
+                f(ox, ox + 1, ix);
+            }
+        }
+    }
+}
+
+/// For image `ni` and output pixels p0..p0+cnt (flattened oy*OW+ox; both
+/// multiples of OW): cols[((c*KH + ky)*KW + kx) * cnt + j] = x[ni, c, iy, ix].
+/// `ADD` reverses it (col2im, accumulating into x).
+unsafe fn im2col_nchw<const ADD: bool>(p: &ConvParams, x: *mut f32, ni: usize, p0: usize, cnt: usize, cols: *mut f32) {
+    let hw = p.h * p.w;
+    let oy0 = p0 / p.ow;
+    let rows = cnt / p.ow;
+    let sw = p.sw;
+    for c in 0..p.cin {
+        let img = x.add((ni * p.cin + c) * hw);
+        for ky in 0..p.kh {
+            for kx in 0..p.kw {
+                let row = cols.add(((c * p.kh + ky) * p.kw + kx) * cnt);
+                for r in 0..rows {
+                    let seg = row.add(r * p.ow);
+                    if !ADD {
+                        zero(seg, p.ow);
+                    }
+                    let iy = match p.tap_y(oy0 + r, ky) {
+                        Some(iy) => iy,
+                        None => continue,
+                    };
+                    let src = img.add(iy * p.w);
+                    for_each_x_run(p, kx, |lo, hi, ix0| {
+                        let n = hi - lo;
+                        let s = src.add(ix0);
+                        let d = seg.add(lo);
+                        if sw == 1 {
+                            if ADD {
+                                add_into(d, s, n);
+                            } else {
+                                copy(s, d, n);
+                            }
+                        } else {
+                            for j in 0..n {
+                                if ADD {
+                                    *s.add(j * sw) += *d.add(j);
+                                } else {
+                                    *d.add(j) = *s.add(j * sw);
+                                }
+                            }
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Output pixels per im2col chunk: whole output rows, about COLS_BUDGET floats.
+fn nchw_chunk(p: &ConvParams) -> usize {
+    if p.ow == 0 || p.oh == 0 {
+        return 0;
+    }
+    let kt = p.groups * p.kg();
+    let rows = COLS_BUDGET / (kt * p.ow);
+    let rows = if rows < 1 { 1 } else if rows > p.oh { p.oh } else { rows };
+    rows * p.ow
+}
+
+unsafe fn forward_nchw(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32, gs: *mut f32) -> i32 {
+    let (cog, kg) = (p.cog(), p.kg());
+    let kt = p.groups * kg;
+    let plane = p.oh * p.ow;
+    let direct = p.identity_cols();
+    let chunk = if direct { plane } else { nchw_chunk(p) };
+    let cols = if direct || plane == 0 { None } else { Scratch::new(chunk * kt) };
+    if !direct && plane != 0 && cols.is_none() {
+        return ERR_OOM;
+    }
+    if plane == 0 {
+        return 0;
+    }
+    for ni in 0..p.n {
+        let mut p0 = 0;
+        while p0 < plane {
+            let cnt = if chunk < plane - p0 { chunk } else { plane - p0 };
+            let (b, ldb) = match &cols {
+                None => (x.add(ni * p.cin * plane + p0), plane),
+                Some(s) => {
+                    im2col_nchw::<false>(p, x as *mut f32, ni, p0, cnt, s.ptr);
+                    (s.ptr as *const f32, cnt)
+                }
+            };
+            for g in 0..p.groups {
+                gemm_call(false, false, cog, cnt, kg, w.add(g * cog * kg), kg, b.add(g * kg * ldb), ldb, 0.0,
+                          y.add((ni * p.cout + g * cog) * plane + p0), plane, gs);
+            }
+            p0 += chunk;
+        }
+    }
+    0
+}
+
+unsafe fn backward_data_nchw(p: &ConvParams, dy: *const f32, w: *const f32, dx: *mut f32, gs: *mut f32) -> i32 {
+    let (cg, cog, kg) = (p.cg(), p.cog(), p.kg());
+    let kt = p.groups * kg;
+    let plane = p.oh * p.ow;
+    if p.identity_cols() {
+        for ni in 0..p.n {
+            for g in 0..p.groups {
+                gemm_call(true, false, cg, plane, cog, w.add(g * cog * kg), kg,
+                          dy.add((ni * p.cout + g * cog) * plane), plane, 0.0,
+                          dx.add((ni * p.cin + g * cg) * plane), plane, gs);
+            }
+        }
+        return 0;
+    }
+    zero(dx, p.n * p.h * p.w * p.cin);
+    if plane == 0 {
+        return 0;
+    }
+    let chunk = nchw_chunk(p);
+    let cols = match Scratch::new(chunk * kt) {
+        Some(s) => s,
+        None => return ERR_OOM,
+    };
+    for ni in 0..p.n {
+        let mut p0 = 0;
+        while p0 < plane {
+            let cnt = if chunk < plane - p0 { chunk } else { plane - p0 };
+            for g in 0..p.groups {
+                gemm_call(true, false, kg, cnt, cog, w.add(g * cog * kg), kg,
+                          dy.add((ni * p.cout + g * cog) * plane + p0), plane, 0.0,
+                          cols.ptr.add(g * kg * cnt), cnt, gs);
+            }
+            im2col_nchw::<true>(p, dx, ni, p0, cnt, cols.ptr);
+            p0 += chunk;
+        }
+    }
+    0
+}
+
+unsafe fn backward_filter_nchw(p: &ConvParams, x: *const f32, dy: *const f32, dw: *mut f32, gs: *mut f32) -> i32 {
+    let (cog, kg) = (p.cog(), p.kg());
+    let kt = p.groups * kg;
+    let plane = p.oh * p.ow;
+    if p.n == 0 || plane == 0 {
+        zero(dw, kg * p.cout);
+        return 0;
+    }
+    let direct = p.identity_cols();
+    let chunk = if direct { plane } else { nchw_chunk(p) };
+    let cols = if direct { None } else { Scratch::new(chunk * kt) };
+    if !direct && cols.is_none() {
+        return ERR_OOM;
+    }
+    let mut first = true;
+    for ni in 0..p.n {
+        let mut p0 = 0;
+        while p0 < plane {
+            let cnt = if chunk < plane - p0 { chunk } else { plane - p0 };
+            let (b, ldb) = match &cols {
+                None => (x.add(ni * p.cin * plane + p0), plane),
+                Some(s) => {
+                    im2col_nchw::<false>(p, x as *mut f32, ni, p0, cnt, s.ptr);
+                    (s.ptr as *const f32, cnt)
+                }
+            };
+            let beta = if first { 0.0 } else { 1.0 };
+            for g in 0..p.groups {
+                gemm_call(false, true, cog, kg, cnt, dy.add((ni * p.cout + g * cog) * plane + p0), plane,
+                          b.add(g * kg * ldb), ldb, beta, dw.add(g * cog * kg), kg, gs);
+            }
+            first = false;
+            p0 += chunk;
+        }
+    }
+    0
+}
+
+// ---------------------------------------------------------- depthwise ----
+//
+// Grouped convolution with one input channel per group (Cin/groups == 1,
+// groups > 1): depthwise, with channel multiplier m = Cout/groups. Done
+// directly: a gemm per group would have K = KH*KW and N = m, far too small to
+// pay for im2col and packing.
+
+const FWD: u8 = 0;
+const BWD_DATA: u8 = 1;
+const BWD_FILTER: u8 = 2;
+
+fn is_depthwise(p: &ConvParams) -> bool {
+    p.cg() == 1 && p.groups > 1
+}
+
+/// NHWC: per output pixel and tap, a vector operation over channels.
+unsafe fn depthwise_nhwc<const MODE: u8>(p: &ConvParams, a: *const f32, b: *const f32, out: *mut f32) {
+    let m = p.cog();
+    let (cin, cout) = (p.cin, p.cout);
+    match MODE {
+        FWD => zero(out, p.n * p.oh * p.ow * cout),
+        BWD_DATA => zero(out, p.n * p.h * p.w * cin),
+        _ => zero(out, p.kh * p.kw * cout),
+    }
+    for ni in 0..p.n {
+        for oy in 0..p.oh {
+            for ox in 0..p.ow {
+                let q = ((ni * p.oh + oy) * p.ow + ox) * cout;
+                for ky in 0..p.kh {
+                    let iy = match p.tap_y(oy, ky) {
+                        Some(v) => v,
+                        None => continue,
+                    };
+                    for kx in 0..p.kw {
+                        let ix = match p.tap_x(ox, kx) {
+                            Some(v) => v,
+                            None => continue,
+                        };
+                        let xi = ((ni * p.h + iy) * p.w + ix) * cin;
+                        let tap = (ky * p.kw + kx) * cout;
+                        match MODE {
+                            FWD => {
+                                // a = x, b = w, out = y
+                                let (yp, xp, wp) = (out.add(q), a.add(xi), b.add(tap));
+                                if m == 1 {
+                                    mul_add_into(yp, xp, wp, cout);
+                                } else {
+                                    for g in 0..p.groups {
+                                        axpy(yp.add(g * m), wp.add(g * m), *xp.add(g), m);
+                                    }
+                                }
+                            }
+                            BWD_DATA => {
+                                // a = dy, b = w, out = dx
+                                let (dyp, wp, dxp) = (a.add(q), b.add(tap), out.add(xi));
+                                if m == 1 {
+                                    mul_add_into(dxp, dyp, wp, cin);
+                                } else {
+                                    for g in 0..p.groups {
+                                        *dxp.add(g) += dot(dyp.add(g * m), wp.add(g * m), m);
+                                    }
+                                }
+                            }
+                            _ => {
+                                // a = x, b = dy, out = dw
+                                let (xp, dyp, dwp) = (a.add(xi), b.add(q), out.add(tap));
+                                if m == 1 {
+                                    mul_add_into(dwp, xp, dyp, cout);
+                                } else {
+                                    for g in 0..p.groups {
+                                        axpy(dwp.add(g * m), dyp.add(g * m), *xp.add(g), m);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// NCHW: per (image, output channel, tap, output row), a vector operation
+/// along the row.
+unsafe fn depthwise_nchw<const MODE: u8>(p: &ConvParams, a: *const f32, b: *const f32, out: *mut f32) {
+    let m = p.cog();
+    let hw = p.h * p.w;
+    let plane = p.oh * p.ow;
+    let kk = p.kh * p.kw;
+    let sw = p.sw;
+    match MODE {
+        FWD => zero(out, p.n * p.cout * plane),
+        BWD_DATA => zero(out, p.n * p.cin * hw),
+        _ => zero(out, p.cout * kk),
+    }
+    for ni in 0..p.n {
+        for co in 0..p.cout {
+            let g = co / m;
+            let xplane = (ni * p.cin + g) * hw;
+            let yplane = (ni * p.cout + co) * plane;
+            for ky in 0..p.kh {
+                for kx in 0..p.kw {
+                    let wi = co * kk + ky * p.kw + kx;
+                    for oy in 0..p.oh {
+                        let iy = match p.tap_y(oy, ky) {
+                            Some(v) => v,
+                            None => continue,
+                        };
+                        for_each_x_run(p, kx, |lo, hi, ix0| {
+                            let cnt = hi - lo;
+                            let yo = yplane + oy * p.ow + lo;
+                            let xo = xplane + iy * p.w + ix0;
+                            match MODE {
+                                FWD => {
+                                    let (wv, yr, xr) = (*b.add(wi), out.add(yo), a.add(xo));
+                                    if sw == 1 {
+                                        axpy(yr, xr, wv, cnt);
+                                    } else {
+                                        for j in 0..cnt {
+                                            *yr.add(j) += wv * *xr.add(j * sw);
+                                        }
+                                    }
+                                }
+                                BWD_DATA => {
+                                    let (wv, dyr, dxr) = (*b.add(wi), a.add(yo), out.add(xo));
+                                    if sw == 1 {
+                                        axpy(dxr, dyr, wv, cnt);
+                                    } else {
+                                        for j in 0..cnt {
+                                            *dxr.add(j * sw) += wv * *dyr.add(j);
+                                        }
+                                    }
+                                }
+                                _ => {
+                                    let (xr, dyr) = (a.add(xo), b.add(yo));
+                                    let s = if sw == 1 {
+                                        dot(xr, dyr, cnt)
+                                    } else {
+                                        let mut s = 0.0;
+                                        for j in 0..cnt {
+                                            s += *xr.add(j * sw) * *dyr.add(j);
+                                        }
+                                        s
+                                    };
+                                    *out.add(wi) += s;
+                                }
+                            }
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------- entry ----
+
+#[derive(Clone, Copy)]
+pub enum Mode {
+    Forward,
+    BackwardData,
+    BackwardFilter,
+}
+
+/// Runs one convolution kernel. Pointer roles by mode:
+///   Forward:        (a = x,  b = w,  out = y)
+///   BackwardData:   (a = dy, b = w,  out = dx)
+///   BackwardFilter: (a = x,  b = dy, out = dw)
+pub unsafe fn run(raw: *const i32, mode: Mode, a: *const f32, b: *const f32, out: *mut f32) -> i32 {
+    let p = match ConvParams::read(raw) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    if is_depthwise(&p) {
+        match (mode, p.nchw) {
+            (Mode::Forward, false) => depthwise_nhwc::<FWD>(&p, a, b, out),
+            (Mode::Forward, true) => depthwise_nchw::<FWD>(&p, a, b, out),
+            (Mode::BackwardData, false) => depthwise_nhwc::<BWD_DATA>(&p, a, b, out),
+            (Mode::BackwardData, true) => depthwise_nchw::<BWD_DATA>(&p, a, b, out),
+            (Mode::BackwardFilter, false) => depthwise_nhwc::<BWD_FILTER>(&p, a, b, out),
+            (Mode::BackwardFilter, true) => depthwise_nchw::<BWD_FILTER>(&p, a, b, out),
+        }
+        return 0;
+    }
+    let gs = match Scratch::new(gemm_scratch_floats()) {
+        Some(s) => s,
+        None => return ERR_OOM,
+    };
+    match (mode, p.nchw) {
+        (Mode::Forward, false) => forward_nhwc(&p, a, b, out, gs.ptr),
+        (Mode::Forward, true) => forward_nchw(&p, a, b, out, gs.ptr),
+        (Mode::BackwardData, false) => backward_data_nhwc(&p, a, b, out, gs.ptr),
+        (Mode::BackwardData, true) => backward_data_nchw(&p, a, b, out, gs.ptr),
+        (Mode::BackwardFilter, false) => backward_filter_nhwc(&p, a, b, out, gs.ptr),
+        (Mode::BackwardFilter, true) => backward_filter_nchw(&p, a, b, out, gs.ptr),
+    }
+}
