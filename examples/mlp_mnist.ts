@@ -40,7 +40,7 @@ const step = jit((p: Params, s: any, x: any, y: any) => {
 });
 
 const batchSize = 100;
-const epochs = 3;
+const epochs = 5;
 const stepsPerEpoch = Math.floor(mnist.train.numExamples / batchSize);
 const started = performance.now();
 for (let epoch = 1; epoch <= epochs; epoch++) {

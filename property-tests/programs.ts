@@ -85,7 +85,7 @@ const binary = (name: string, smooth: boolean, f: (x: T, y: T) => T, show = (a: 
   },
 });
 
-const reduce = (name: "sum" | "mean" | "max", smooth: boolean): OpDef => ({
+const reduce = (name: "sum" | "mean" | "max" | "prod" | "logsumexp", smooth: boolean): OpDef => ({
   name,
   smooth,
   build: (regs, a, _b, p) => {
@@ -177,9 +177,82 @@ const OPS: OpDef[] = [
       return { text: `take(${v(a)}, ${fmt(idx)}, axis=${axis})`, shape, apply: (r) => np.take(r[a], idx, axis) };
     },
   },
+  reduce("prod", true),
+  reduce("logsumexp", true),
+  {
+    name: "cumsum",
+    smooth: true,
+    build: (regs, a, _b, p) => {
+      const s = regs[a];
+      if (s.length === 0) return null;
+      const axis = p % s.length;
+      const reverse = ((p >> 2) & 1) === 1;
+      return { text: `cumsum(${v(a)}, axis=${axis}${reverse ? ", reverse" : ""})`, shape: s, apply: (r) => np.cumsum(r[a], axis, { reverse }) };
+    },
+  },
+  {
+    name: "flip",
+    smooth: true,
+    build: (regs, a, _b, p) => {
+      const s = regs[a];
+      if (s.length === 0) return null;
+      const axis = p % s.length;
+      return { text: `flip(${v(a)}, axis=${axis})`, shape: s, apply: (r) => np.flip(r[a], axis) };
+    },
+  },
+  {
+    name: "concatenate",
+    smooth: true,
+    build: (regs, a, b, p) => {
+      const s = regs[a];
+      if (s.length === 0) return null;
+      const axis = p % s.length;
+      const cands = regs.flatMap((r, i) => (r.length === s.length && r.every((n, d) => d === axis || n === s[d]) ? [i] : [])).reverse();
+      const j = cands[b % cands.length];
+      const shape = s.map((n, d) => (d === axis ? n + regs[j][d] : n));
+      return { text: `concatenate([${v(a)}, ${v(j)}], axis=${axis})`, shape, apply: (r) => np.concatenate([r[a], r[j]], axis) };
+    },
+  },
+  {
+    name: "broadcast",
+    smooth: true,
+    build: (regs, a, _b, p) => {
+      const s = regs[a];
+      const lead = 1 + (p % 3);
+      const shape = [lead, ...s.map((n, d) => (n === 1 && ((p >> (2 + d)) & 1) === 1 ? 2 : n))];
+      return { text: `broadcastTo(${v(a)}, ${fmt(shape)})`, shape, apply: (r) => np.broadcastTo(r[a], shape) };
+    },
+  },
+  {
+    name: "pad",
+    smooth: true,
+    build: (regs, a, _b, p) => {
+      const s = regs[a];
+      if (s.length === 0) return null;
+      const widths = s.map((_, d): [number, number] => [(p >> (2 * d)) & 1, (p >> (2 * d + 1)) & 1]);
+      const shape = s.map((n, d) => n + widths[d][0] + widths[d][1]);
+      return { text: `pad(${v(a)}, ${JSON.stringify(widths)})`, shape, apply: (r) => np.pad(r[a], widths) };
+    },
+  },
+  {
+    name: "atAdd",
+    smooth: true,
+    build: (regs, a, b, p) => {
+      const s = regs[a];
+      if (s.length === 0) return null;
+      const i = p % s[0];
+      const row = s.slice(1);
+      const cands = regs.flatMap((r, k) => (broadcastShape(r, row)?.join() === row.join() ? [k] : [])).reverse();
+      if (cands.length === 0) return null;
+      const j = cands[b % cands.length];
+      return { text: `${v(a)}.at[${i}].add(${v(j)})`, shape: s, apply: (r) => r[a].at(i).add(r[j]) };
+    },
+  },
   unary("abs", false, (x) => np.abs(x)),
   binary("maximum", false, (x, y) => np.maximum(x, y)),
   reduce("max", false),
+  unary("clip", false, (x) => np.clip(x, -1, 0.5)),
+  unary("floor", false, (x) => np.floor(x)),
   {
     name: "where",
     smooth: false,
@@ -292,7 +365,7 @@ function shapesArb(o: CaseOptions) {
 }
 
 export const instrsArb = (o: CaseOptions) =>
-  fc.array(fc.tuple(fc.nat(40), fc.nat(6), fc.nat(6), fc.nat(255)) as fc.Arbitrary<Instr>, { minLength: o.minOps ?? 1, maxLength: o.maxOps ?? 5 });
+  fc.array(fc.tuple(fc.nat(60), fc.nat(6), fc.nat(6), fc.nat(255)) as fc.Arbitrary<Instr>, { minLength: o.minOps ?? 1, maxLength: o.maxOps ?? 5 });
 
 const POOL = 256;
 const poolArb = fc.array(gridValue, { minLength: POOL, maxLength: POOL });

@@ -225,6 +225,8 @@ function runProgram(entry: CacheEntry, args: Array[]): Tracer[] {
   return outBufs.map((buf, i) => {
     let owner = owners.get(buf);
     if (!owner) owners.set(buf, (owner = new ArrayImpl(outAvals[i], backend, buf)));
+    // The same buffer under another shape (e.g. an output that reshapes an input) gets its own copy.
+    if (!owner.aval.equals(outAvals[i])) return ArrayImpl.fromTyped(owner.dataSync(), outAvals[i].shape, outAvals[i].dtype, { backend: backend.name });
     return owner;
   });
 }

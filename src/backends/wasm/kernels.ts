@@ -241,11 +241,11 @@ function sharedMemorySupported(): boolean {
   }
 }
 
-let nodeReadFile: ((url: URL) => Uint8Array) | undefined;
-if (typeof process !== "undefined" && typeof process.versions?.node === "string") {
-  const fs = await import("node:fs");
-  nodeReadFile = (url) => fs.readFileSync(url);
-}
+// Node's fs without a top-level await (which would make this module async for
+// every importer); process.getBuiltinModule exists from Node 20.16.
+type NodeFs = { readFileSync(url: URL): Uint8Array };
+const nodeFs = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.("node:fs") as NodeFs | undefined;
+const nodeReadFile: ((url: URL) => Uint8Array) | undefined = nodeFs ? (url) => nodeFs.readFileSync(url) : undefined;
 
 /** Bytes of wasm/tinyflow_kernels.wasm (Node: read from disk next to the sources). */
 export function readKernelBytes(): Uint8Array {

@@ -1,0 +1,557 @@
+// Lowering of a jaxpr to a wasm program: fusion, library calls and the
+// buffer plan.
+//
+// Elementwise equations are not computed where they appear: each becomes a
+// lazy expression (a DAG over views of materialized buffers), and shape
+// equations (broadcast_in_dim, transpose, reshape, slice, rev, squeeze,
+// expand_dims) only rewrite the strides of the views they read. A value is
+// materialized when something needs it in memory — a library call (GEMM,
+// conv), a reduction, an equation with no kernel, or the program's output —
+// and then as an output of the "open" fused kernel for its shape, so several
+// values of one shape come out of one loop nest. Reductions become kernels
+// that fuse the expression they reduce. An expression used by two kernels is
+// recomputed in each rather than stored, unless it is already in memory.
+//
+// The result is a list of steps over numbered slots; the buffer plan gives
+// intermediate slots workspace buffers, reused once their last reader ran.
+
+import type { ShapedArray } from "../../core/aval";
+import { byteWidth, type DType } from "../../core/dtype";
+import { BackendError } from "../../core/errors";
+import { Literal, type Atom, type ClosedJaxpr, type JaxprEqn, type Var } from "../../core/ir";
+import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf, type Primitive } from "../../core/primitives";
+import { sizeOf, stridesOf } from "../../core/shape";
+import type { KDType, KernelNode, KernelSpec, ReduceOp, ScalarOp } from "./codegen/kernel";
+
+/** A strided read of a slot's buffer, relative to some iteration shape. */
+export interface View {
+  slot: number;
+  offset: number;
+  strides: number[];
+}
+
+/** A lazy value: a DAG of scalar ops over views of materialized buffers. */
+type ENode =
+  | { k: "view"; view: View; dtype: KDType }
+  | { k: "const"; value: number; dtype: KDType }
+  | { k: "op"; op: ScalarOp | "integer_pow"; y?: number; args: ENode[]; dtype: KDType; mat?: View };
+
+export type SlotKind = "input" | "const" | "temp";
+
+export interface SlotInfo {
+  kind: SlotKind;
+  bytes: number;
+  dtype: DType;
+  shape: readonly number[];
+  /** For const slots: the host data to upload. */
+  data?: number[];
+  /** For input/const slots: their index in the program's inputs / consts. */
+  index?: number;
+}
+
+/** One step of a lowered program. */
+export type Step =
+  | { kind: "kernel"; spec: KernelSpec; inputs: View[]; outputs: number[] }
+  | { kind: "gemm"; transA: boolean; transB: boolean; batch: number; m: number; n: number; k: number; a: number; b: number; c: number }
+  | { kind: "conv"; layout: "NHWC" | "NCHW"; params: ConvStepParams; x: number; w: number; y: number }
+  | { kind: "fallback"; prim: FirstOrderPrimitive; params: unknown; inputs: number[]; outputs: number[]; inAvals: ShapedArray[]; outAvals: ShapedArray[] };
+
+export interface ConvStepParams {
+  n: number; h: number; w: number; cin: number; cout: number; kh: number; kw: number; groups: number;
+  strides: [number, number]; padding: [[number, number], [number, number]]; dilation: [number, number]; lhsDilation: [number, number];
+}
+
+export interface LoweredProgram {
+  slots: SlotInfo[];
+  steps: Step[];
+  /** Slot of each jaxpr output. */
+  outputs: number[];
+  /** Slots an output owns (fresh per run), vs outputs that alias inputs/consts. */
+  freshOutputs: Set<number>;
+}
+
+const KDTYPES = new Set<DType>(["float32", "int32", "uint32", "bool"]);
+const isKernelDType = (d: DType): d is KDType => KDTYPES.has(d);
+
+const UNARY_KERNEL_OPS: Partial<Record<Primitive, ScalarOp>> = {
+  neg: "neg", sign: "sign", floor: "floor", ceil: "ceil", round: "round", is_finite: "is_finite", abs: "abs", not: "not",
+  exp: "exp", log: "log", log1p: "log1p", expm1: "expm1", sqrt: "sqrt", rsqrt: "rsqrt", logistic: "logistic", erf: "erf",
+  sin: "sin", cos: "cos", tanh: "tanh",
+};
+const BINARY_KERNEL_OPS: Partial<Record<Primitive, ScalarOp>> = {
+  add: "add", sub: "sub", mul: "mul", div: "div", pow: "pow", max: "max", min: "min", and: "and", or: "or", xor: "xor",
+  eq: "eq", ne: "ne", lt: "lt", le: "le", gt: "gt", ge: "ge", shift_left: "shift_left", shift_right_logical: "shift_right_logical",
+};
+const REDUCE_OPS: Partial<Record<Primitive, ReduceOp>> = {
+  reduce_sum: "sum", reduce_max: "max", reduce_min: "min", reduce_prod: "prod", reduce_and: "and", reduce_or: "or",
+};
+
+const shapeKey = (s: readonly number[]) => s.join("x");
+const viewKey = (v: View) => `${v.slot}@${v.offset}:${v.strides.join(",")}`;
+const denseStrides = (shape: readonly number[]) => stridesOf(shape).map((s, i) => (shape[i] === 1 ? 0 : s));
+const isDense = (v: View, shape: readonly number[]) => v.offset === 0 && v.strides.every((s, i) => shape[i] === 1 || s === stridesOf(shape)[i]);
+
+/** Rewrites views for a shape equation; null when a view cannot express it. */
+type Reindex = (v: View) => View | null;
+
+function reindexFor(eqn: JaxprEqn, inShape: readonly number[]): Reindex | null {
+  const p = eqn.params as Record<string, any>;
+  const outShape = eqn.outputs[0].aval.shape;
+  switch (eqn.primitive) {
+    case "broadcast_in_dim":
+      return (v) => {
+        const strides = new Array<number>(outShape.length).fill(0);
+        (p.broadcastDimensions as number[]).forEach((d, i) => (strides[d] = inShape[i] === 1 ? 0 : v.strides[i]));
+        return { slot: v.slot, offset: v.offset, strides };
+      };
+    case "transpose":
+      return (v) => ({ slot: v.slot, offset: v.offset, strides: (p.permutation as number[]).map((d) => v.strides[d]) });
+    case "squeeze":
+    case "expand_dims":
+    case "reshape":
+      return (v) => {
+        if (v.strides.every((s) => s === 0)) return { ...v, strides: outShape.map(() => 0) };
+        // Size-1 dims never move the pointer, so only the non-trivial dims must stay in order.
+        const kept = inShape.map((n, i) => [n, v.strides[i]] as const).filter(([n]) => n !== 1);
+        const outKept = outShape.filter((n) => n !== 1);
+        if (kept.length === outKept.length && kept.every(([n], i) => n === outKept[i])) {
+          let k = 0;
+          return { ...v, strides: outShape.map((n) => (n === 1 ? 0 : kept[k++][1])) };
+        }
+        return isDense(v, inShape) ? { ...v, strides: denseStrides(outShape) } : null;
+      };
+    case "slice": {
+      const steps: number[] = p.strides ?? inShape.map(() => 1);
+      return (v) => ({
+        slot: v.slot,
+        offset: v.offset + (p.startIndices as number[]).reduce((s, st, d) => s + st * v.strides[d], 0),
+        strides: v.strides.map((s, d) => s * steps[d]),
+      });
+    }
+    case "rev":
+      return (v) => ({
+        slot: v.slot,
+        offset: v.offset + (p.dimensions as number[]).reduce((s, d) => s + (inShape[d] - 1) * v.strides[d], 0),
+        strides: v.strides.map((s, d) => ((p.dimensions as number[]).includes(d) ? -s : s)),
+      });
+    default:
+      return null;
+  }
+}
+
+/** Apply a reindexing to every view of an expression, keeping shared subtrees shared. */
+function reindex(node: ENode, f: Reindex, memo = new Map<ENode, ENode | null>()): ENode | null {
+  const hit = memo.get(node);
+  if (hit !== undefined) return hit;
+  let out: ENode | null;
+  if (node.k === "const") out = node;
+  else if (node.k === "view") {
+    const v = f(node.view);
+    out = v ? { k: "view", view: v, dtype: node.dtype } : null;
+  } else {
+    const args = node.args.map((a) => reindex(a, f, memo));
+    if (args.some((a) => a === null)) out = null;
+    else {
+      const mat = node.mat ? f(node.mat) ?? undefined : undefined;
+      out = { k: "op", op: node.op, y: node.y, args: args as ENode[], dtype: node.dtype, mat };
+    }
+  }
+  memo.set(node, out);
+  return out;
+}
+
+interface VarState {
+  node: ENode;
+  shape: readonly number[];
+  dtype: DType;
+}
+
+interface OpenKernel {
+  shape: readonly number[];
+  vars: Var[];
+}
+
+export class Lowering {
+  readonly slots: SlotInfo[] = [];
+  readonly steps: Step[] = [];
+  private readonly slotOfVar = new Map<Var, number>();
+  private readonly state = new Map<Var, VarState>();
+  private readonly done = new Set<number>();
+  private readonly open = new Map<string, OpenKernel>();
+  private readonly pendingIn = new Map<Var, OpenKernel>();
+  /** A var whose value is exactly another slot's dense buffer. */
+  private readonly alias = new Map<number, number>();
+
+  constructor(private readonly closed: ClosedJaxpr) {}
+
+  static lower(closed: ClosedJaxpr): LoweredProgram {
+    return new Lowering(closed).run();
+  }
+
+  private newSlot(info: SlotInfo): number {
+    this.slots.push(info);
+    return this.slots.length - 1;
+  }
+
+  private slotFor(v: Var): number {
+    let s = this.slotOfVar.get(v);
+    if (s === undefined) {
+      s = this.newSlot({ kind: "temp", bytes: v.aval.size * storageBytes(v.aval.dtype), dtype: v.aval.dtype, shape: v.aval.shape });
+      this.slotOfVar.set(v, s);
+    }
+    return s;
+  }
+
+  private resolve(slot: number): number {
+    let s = slot;
+    for (let a = this.alias.get(s); a !== undefined; a = this.alias.get(s)) s = a;
+    return s;
+  }
+
+  private run(): LoweredProgram {
+    const { jaxpr, consts } = this.closed;
+    jaxpr.invars.forEach((v, i) => this.defineBuffer(v, this.newSlot({ kind: "input", index: i, ...slotShape(v.aval) })));
+    jaxpr.constvars.forEach((v, i) => this.defineBuffer(v, this.newSlot({ kind: "const", index: i, ...slotShape(consts[i].aval) })));
+    for (const eqn of jaxpr.eqns) this.lowerEqn(eqn);
+    // Request every output first so outputs of one shape share one kernel.
+    const outputs = jaxpr.outvars.map((a) => this.request(a));
+    for (const k of [...this.open.values()]) this.flush(k);
+    const resolved = outputs.map((s) => this.resolve(s));
+    const fresh = new Set(resolved.filter((s) => this.slots[s].kind === "temp"));
+    return { slots: this.slots, steps: this.steps, outputs: resolved, freshOutputs: fresh };
+  }
+
+  private defineBuffer(v: Var, slot: number): void {
+    this.slotOfVar.set(v, slot);
+    this.done.add(slot);
+    const dtype = v.aval.dtype;
+    this.state.set(v, { node: { k: "view", view: { slot, offset: 0, strides: denseStrides(v.aval.shape) }, dtype: dtype as KDType }, shape: v.aval.shape, dtype });
+  }
+
+  private nodeOf(a: Atom, shape: readonly number[]): ENode {
+    if (a instanceof Literal) return { k: "const", value: a.value, dtype: a.aval.dtype as KDType };
+    const st = this.state.get(a);
+    if (!st) throw new BackendError("wasm lowering: variable used before definition");
+    if (st.shape.length === shape.length) return st.node;
+    // A rank-0 operand (clamp bounds, select predicates) broadcast to the iteration shape.
+    const b = reindex(st.node, (v) => ({ ...v, strides: shape.map(() => 0) }));
+    return b!;
+  }
+
+  private lowerEqn(eqn: JaxprEqn): void {
+    const prim = eqn.primitive;
+    const out = eqn.outputs[0];
+    const outShape = out.aval.shape;
+    const allKernelTypes = [...eqn.inputs, ...eqn.outputs].every((a) => isKernelDType(a.aval.dtype));
+    if (isHigherOrder(prim)) throw new BackendError(`wasm lowering: '${prim}' must be inlined or run op by op`);
+
+    if (allKernelTypes && eqn.outputs.length === 1) {
+      const fused = this.fusedNode(eqn, outShape);
+      if (fused) {
+        this.state.set(out, { node: this.annotate(fused, out), shape: outShape, dtype: out.aval.dtype });
+        return;
+      }
+      const view = this.viewNode(eqn);
+      if (view) {
+        this.state.set(out, { node: view, shape: outShape, dtype: out.aval.dtype });
+        if (view.k === "view" && isDense(view.view, outShape) && this.done.has(view.view.slot)) {
+          this.alias.set(this.slotFor(out), view.view.slot);
+        }
+        return;
+      }
+      const reduceOp = REDUCE_OPS[prim];
+      if (reduceOp) {
+        this.emitReduction(eqn, reduceOp);
+        return;
+      }
+    }
+    if (prim === "dot_general" && this.tryGemm(eqn as JaxprEqn<"dot_general">)) return;
+    if (prim === "conv_general_dilated" && this.tryConv(eqn as JaxprEqn<"conv_general_dilated">)) return;
+    this.emitFallback(eqn);
+  }
+
+  /** The lazy expression of an elementwise equation, or null if it is not one. */
+  private fusedNode(eqn: JaxprEqn, shape: readonly number[]): ENode | null {
+    const prim = eqn.primitive;
+    const dtype = eqn.outputs[0].aval.dtype as KDType;
+    const args = () => eqn.inputs.map((a) => this.nodeOf(a, shape));
+    const unary = UNARY_KERNEL_OPS[prim];
+    if (unary) return { k: "op", op: unary, args: args(), dtype };
+    const binary = BINARY_KERNEL_OPS[prim];
+    if (binary) {
+      if (prim === "div" && dtype === "float32") return { k: "op", op: "div", args: args(), dtype };
+      return { k: "op", op: binary, args: args(), dtype };
+    }
+    switch (prim) {
+      case "rem":
+        return dtype === "float32" ? null : { k: "op", op: "rem", args: args(), dtype };
+      case "integer_pow":
+        return { k: "op", op: "integer_pow", y: (eqn.params as ParamsOf<"integer_pow">).y, args: args(), dtype };
+      case "select_n":
+        return eqn.inputs.length === 3 ? { k: "op", op: "select", args: args(), dtype } : null;
+      case "clamp":
+        return { k: "op", op: "clamp", args: args(), dtype };
+      case "convert_element_type":
+        return { k: "op", op: "convert", args: args(), dtype };
+      case "stop_gradient":
+        return args()[0];
+      default:
+        return null;
+    }
+  }
+
+  /** Shape equations become rewritten views of their operand's expression. */
+  private viewNode(eqn: JaxprEqn): ENode | null {
+    const a = eqn.inputs[0];
+    if (a === undefined) return null;
+    const inShape = a.aval.shape;
+    const f = reindexFor(eqn, inShape);
+    if (!f) return null;
+    const direct = reindex(this.nodeOf(a, inShape), f);
+    if (direct) return direct;
+    // The expression's views cannot express it (e.g. reshape of a transpose): materialize first.
+    const slot = this.materialize(a);
+    return reindex({ k: "view", view: { slot, offset: 0, strides: denseStrides(inShape) }, dtype: a.aval.dtype as KDType }, f);
+  }
+
+  private annotate(node: ENode, v: Var): ENode {
+    if (node.k === "op") node.mat = { slot: this.slotFor(v), offset: 0, strides: denseStrides(v.aval.shape) };
+    return node;
+  }
+
+  /** Ensure the atom's value is in a slot's buffer (flushing the kernel that computes it). */
+  materialize(a: Atom): number {
+    const slot = this.request(a);
+    if (!(a instanceof Literal)) {
+      const k = this.pendingIn.get(a);
+      if (k) this.flush(k);
+    }
+    return this.resolve(slot);
+  }
+
+  /** Make the atom an output of the open kernel of its shape (unless it is in memory already). */
+  private request(a: Atom): number {
+    if (a instanceof Literal) {
+      const s = this.newSlot({ kind: "const", bytes: storageBytes(a.aval.dtype), dtype: a.aval.dtype, shape: [], data: [a.value] });
+      this.done.add(s);
+      return s;
+    }
+    const slot = this.resolve(this.slotFor(a));
+    if (this.done.has(slot)) return slot;
+    const st = this.state.get(a)!;
+    if (st.node.k === "view" && isDense(st.node.view, st.shape) && this.done.has(st.node.view.slot)) {
+      this.alias.set(slot, st.node.view.slot);
+      return st.node.view.slot;
+    }
+    let k = this.pendingIn.get(a);
+    if (!k) {
+      const key = shapeKey(st.shape);
+      k = this.open.get(key);
+      if (!k) this.open.set(key, (k = { shape: st.shape, vars: [] }));
+      k.vars.push(a);
+      this.pendingIn.set(a, k);
+    }
+    return slot;
+  }
+
+  private flush(k: OpenKernel): void {
+    if (this.open.get(shapeKey(k.shape)) === k) this.open.delete(shapeKey(k.shape));
+    if (k.vars.length === 0) return;
+    const build = this.kernelBuild(k.shape);
+    const outs = k.vars.map((v) => ({ node: build.visit(this.state.get(v)!.node), dtype: v.aval.dtype as KDType }));
+    const outSlots = k.vars.map((v) => this.slotFor(v));
+    this.steps.push({ kind: "kernel", spec: build.spec(outs), inputs: build.views, outputs: outSlots });
+    outSlots.forEach((s) => this.done.add(s));
+    k.vars.forEach((v) => this.pendingIn.delete(v));
+  }
+
+  private kernelBuild(shape: readonly number[]): KernelBuild {
+    return new KernelBuild(shape, (slot) => {
+      const r = this.resolve(slot);
+      return this.done.has(r) ? r : null;
+    });
+  }
+
+  private emitReduction(eqn: JaxprEqn, op: ReduceOp): void {
+    const a = eqn.inputs[0];
+    const inShape = a.aval.shape;
+    const out = eqn.outputs[0];
+    const build = this.kernelBuild(inShape);
+    const root = build.visit(this.nodeOf(a, inShape));
+    const spec = build.spec([{ node: root, dtype: out.aval.dtype as KDType }], { op, axes: (eqn.params as { axes: number[] }).axes });
+    const slot = this.slotFor(out);
+    this.steps.push({ kind: "kernel", spec, inputs: build.views, outputs: [slot] });
+    this.defineBuffer(out, slot);
+  }
+
+  /** A contiguous buffer holding `a` with its dims in the order `perm`. */
+  private permuted(a: Atom, perm: readonly number[]): number {
+    if (perm.every((d, i) => d === i)) return this.materialize(a);
+    const shape = a.aval.shape;
+    const node = reindex(this.nodeOf(a, shape), (v) => ({ ...v, strides: perm.map((d) => v.strides[d]) }))!;
+    const outShape = perm.map((d) => shape[d]);
+    const slot = this.newSlot({ kind: "temp", bytes: sizeOf(outShape) * storageBytes(a.aval.dtype), dtype: a.aval.dtype, shape: outShape });
+    const build = this.kernelBuild(outShape);
+    const root = build.visit(node);
+    this.steps.push({ kind: "kernel", spec: build.spec([{ node: root, dtype: a.aval.dtype as KDType }]), inputs: build.views, outputs: [slot] });
+    this.done.add(slot);
+    return slot;
+  }
+
+  private tryGemm(eqn: JaxprEqn<"dot_general">): boolean {
+    const [lhs, rhs] = eqn.inputs;
+    if (lhs.aval.dtype !== "float32" || rhs.aval.dtype !== "float32" || eqn.outputs[0].aval.dtype !== "float32") return false;
+    const [[lc, rc], [lb, rb]] = eqn.params.dimensionNumbers;
+    const free = (rank: number, c: number[], b: number[]) => [...Array(rank).keys()].filter((d) => !c.includes(d) && !b.includes(d));
+    const lf = free(lhs.aval.ndim, lc, lb);
+    const rf = free(rhs.aval.ndim, rc, rb);
+    const size = (shape: readonly number[], dims: number[]) => dims.reduce((p, d) => p * shape[d], 1);
+    const m = size(lhs.aval.shape, lf);
+    const k = size(lhs.aval.shape, lc);
+    const n = size(rhs.aval.shape, rf);
+    const batch = size(lhs.aval.shape, lb);
+    const order = (dims: number[]) => dims.join(",");
+    const natural = (rank: number) => order([...Array(rank).keys()]);
+    // Use the operand as it lies in memory when it is already [batch, rows, cols] or [batch, cols, rows].
+    let transA = false;
+    let a: number;
+    if (order([...lb, ...lf, ...lc]) === natural(lhs.aval.ndim)) a = this.materialize(lhs);
+    else if (order([...lb, ...lc, ...lf]) === natural(lhs.aval.ndim)) (a = this.materialize(lhs)), (transA = true);
+    else a = this.permuted(lhs, [...lb, ...lf, ...lc]);
+    let transB = false;
+    let b: number;
+    if (order([...rb, ...rc, ...rf]) === natural(rhs.aval.ndim)) b = this.materialize(rhs);
+    else if (order([...rb, ...rf, ...rc]) === natural(rhs.aval.ndim)) (b = this.materialize(rhs)), (transB = true);
+    else b = this.permuted(rhs, [...rb, ...rc, ...rf]);
+    const out = eqn.outputs[0];
+    const c = this.slotFor(out);
+    this.steps.push({ kind: "gemm", transA, transB, batch, m, n, k, a, b, c });
+    this.defineBuffer(out, c);
+    return true;
+  }
+
+  private tryConv(eqn: JaxprEqn<"conv_general_dilated">): boolean {
+    const p = eqn.params;
+    const [lhs, rhs] = eqn.inputs;
+    const out = eqn.outputs[0];
+    if (lhs.aval.ndim !== 4 || lhs.aval.dtype !== "float32" || rhs.aval.dtype !== "float32" || out.aval.dtype !== "float32") return false;
+    if (p.batchGroupCount !== 1) return false;
+    const { lhsSpec, rhsSpec, outSpec } = p.dimensionNumbers;
+    const nchw = [lhsSpec, rhsSpec, outSpec].every((s) => s.join() === "0,1,2,3");
+    const layout = nchw ? "NCHW" : "NHWC";
+    // Bring the operands into the layout the kernel reads: NHWC/HWIO unless already NCHW/OIHW.
+    const x = nchw ? this.materialize(lhs) : this.permuted(lhs, [lhsSpec[0], lhsSpec[2], lhsSpec[3], lhsSpec[1]]);
+    const w = nchw ? this.materialize(rhs) : this.permuted(rhs, [rhsSpec[2], rhsSpec[3], rhsSpec[1], rhsSpec[0]]);
+    const ls = lhs.aval.shape;
+    const rs = rhs.aval.shape;
+    const os = out.aval.shape;
+    const params: ConvStepParams = {
+      n: ls[lhsSpec[0]], cin: ls[lhsSpec[1]], h: ls[lhsSpec[2]], w: ls[lhsSpec[3]],
+      cout: rs[rhsSpec[0]], kh: rs[rhsSpec[2]], kw: rs[rhsSpec[3]], groups: p.featureGroupCount,
+      strides: [p.windowStrides[0], p.windowStrides[1]],
+      padding: [[p.padding[0][0], p.padding[0][1]], [p.padding[1][0], p.padding[1][1]]],
+      dilation: [p.rhsDilation[0], p.rhsDilation[1]],
+      lhsDilation: [p.lhsDilation[0], p.lhsDilation[1]],
+    };
+    const ySpecOrder = nchw ? [0, 1, 2, 3] : [outSpec[0], outSpec[2], outSpec[3], outSpec[1]];
+    const yShape = ySpecOrder.map((d) => os[d]);
+    if (ySpecOrder.join() === "0,1,2,3") {
+      const y = this.slotFor(out);
+      this.steps.push({ kind: "conv", layout, params, x, w, y });
+      this.defineBuffer(out, y);
+      return true;
+    }
+    const y = this.newSlot({ kind: "temp", bytes: sizeOf(yShape) * 4, dtype: "float32", shape: yShape });
+    this.steps.push({ kind: "conv", layout, params, x, w, y });
+    this.done.add(y);
+    // The output is a transposed view of the kernel's result: lazy, like any view.
+    const yStrides = stridesOf(yShape);
+    const strides = os.map((_, d) => yStrides[ySpecOrder.indexOf(d)]);
+    this.state.set(out, { node: { k: "view", view: { slot: y, offset: 0, strides }, dtype: "float32" }, shape: os, dtype: "float32" });
+    return true;
+  }
+
+  private emitFallback(eqn: JaxprEqn): void {
+    const inputs = eqn.inputs.map((a) => this.materialize(a));
+    const outputs = eqn.outputs.map((v) => this.slotFor(v));
+    this.steps.push({
+      kind: "fallback",
+      prim: eqn.primitive as FirstOrderPrimitive,
+      params: eqn.params,
+      inputs,
+      outputs,
+      inAvals: eqn.inputs.map((a) => a.aval),
+      outAvals: eqn.outputs.map((v) => v.aval),
+    });
+    eqn.outputs.forEach((v, i) => this.defineBuffer(v, outputs[i]));
+  }
+}
+
+/** Collects the nodes and input views of one kernel. */
+class KernelBuild {
+  readonly nodes: KernelNode[] = [];
+  readonly views: View[] = [];
+  private readonly inputIndex = new Map<string, number>();
+  private readonly memo = new Map<ENode, number>();
+
+  constructor(
+    readonly shape: readonly number[],
+    /** The slot holding `slot`'s value when it is in memory already, else null. */
+    private readonly inMemory: (slot: number) => number | null,
+  ) {}
+
+  private input(v: View, dtype: KDType): number {
+    const view = { ...v, slot: this.inMemory(v.slot) ?? v.slot };
+    const key = viewKey(view);
+    let idx = this.inputIndex.get(key);
+    if (idx === undefined) {
+      idx = this.views.length;
+      this.views.push(view);
+      this.inputIndex.set(key, idx);
+      this.dtypes.push(dtype);
+    }
+    this.nodes.push({ op: "input", input: idx });
+    return this.nodes.length - 1;
+  }
+  readonly dtypes: KDType[] = [];
+
+  visit(node: ENode): number {
+    const hit = this.memo.get(node);
+    if (hit !== undefined) return hit;
+    let idx: number;
+    if (node.k === "view") idx = this.input(node.view, node.dtype);
+    else if (node.k === "const") {
+      this.nodes.push({ op: "const", value: node.value, dtype: node.dtype });
+      idx = this.nodes.length - 1;
+    } else if (node.mat && this.inMemory(node.mat.slot) !== null) {
+      // Already in memory: read it instead of recomputing.
+      idx = this.input(node.mat, node.dtype);
+    } else {
+      const args = node.args.map((a) => this.visit(a));
+      if (node.op === "integer_pow") this.nodes.push({ op: "integer_pow", args: [args[0]], y: node.y!, dtype: node.dtype });
+      else this.nodes.push({ op: node.op, args, dtype: node.dtype });
+      idx = this.nodes.length - 1;
+    }
+    this.memo.set(node, idx);
+    return idx;
+  }
+
+  spec(outputs: { node: number; dtype: KDType }[], reduction?: { op: ReduceOp; axes: number[] }): KernelSpec {
+    return {
+      shape: [...this.shape],
+      inputs: this.views.map((v, i) => ({ dtype: this.dtypes[i], strides: v.strides })),
+      nodes: this.nodes,
+      outputs,
+      ...(reduction ? { reduction } : {}),
+    };
+  }
+}
+
+/** Bytes per element in wasm memory (float16 is held widened to float32). */
+export function storageBytes(dtype: DType): number {
+  return dtype === "float16" ? 4 : byteWidth(dtype);
+}
+
+function slotShape(aval: ShapedArray): Pick<SlotInfo, "bytes" | "dtype" | "shape"> {
+  return { bytes: aval.size * storageBytes(aval.dtype), dtype: aval.dtype, shape: aval.shape };
+}

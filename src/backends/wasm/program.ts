@@ -1,0 +1,240 @@
+// A lowered program made runnable on the wasm backend: kernels compiled,
+// constants uploaded, and intermediate buffers planned — each intermediate
+// slot gets a workspace buffer that is allocated once and reused by later
+// slots after its last reader ran, so steady-state calls allocate only their
+// outputs.
+
+import { HostArray, interpret } from "../interpreter";
+import type { DType, TypedArray } from "../../core/dtype";
+import { BackendError } from "../../core/errors";
+import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
+import { compileKernel, type CompiledKernel } from "./codegen/kernel";
+import type { WasmKernels } from "./kernels";
+import { storageBytes, type LoweredProgram, type SlotInfo, type Step } from "./lowering";
+import type { WasmMemory, WasmBuffer } from "./memory";
+
+type RunStep = (bufs: WasmBuffer[]) => void;
+
+/** A typed view of a buffer (valid until the memory grows). */
+export function viewOf(mem: WasmMemory, buf: WasmBuffer, dtype: DType, length: number): TypedArray {
+  const b = mem.memory.buffer;
+  switch (dtype) {
+    case "float32":
+    case "float16":
+      return new Float32Array(b, buf.ptr, length);
+    case "int32":
+      return new Int32Array(b, buf.ptr, length);
+    case "uint32":
+      return new Uint32Array(b, buf.ptr, length);
+    case "bool":
+      return new Uint8Array(b, buf.ptr, length);
+  }
+}
+
+function elemCount(slot: SlotInfo): number {
+  return slot.bytes / storageBytes(slot.dtype);
+}
+
+export class WasmProgram {
+  private readonly runSteps: RunStep[];
+  private readonly describeSteps: string[];
+  private readonly constBufs = new Map<number, WasmBuffer>();
+  /** Workspace: physical buffer per planned group, allocated on first run. */
+  private workspace: WasmBuffer[] | null = null;
+  private readonly group: number[];
+  private readonly groupBytes: number[] = [];
+
+  constructor(
+    private readonly lowered: LoweredProgram,
+    private readonly mem: WasmMemory,
+    private readonly kernels: WasmKernels,
+  ) {
+    const { slots, steps } = lowered;
+    slots.forEach((s, i) => {
+      if (s.kind === "const" && s.data) {
+        const buf = mem.alloc(s.bytes);
+        viewOf(mem, buf, s.dtype, elemCount(s)).set(s.data);
+        this.constBufs.set(i, buf);
+      }
+    });
+    this.group = this.plan();
+    this.runSteps = steps.map((st) => this.prepare(st));
+    this.describeSteps = steps.map((st, i) => describeStep(i, st, slots));
+  }
+
+  /** Liveness-based assignment of temp slots to reusable workspace groups. */
+  private plan(): number[] {
+    const { slots, steps, freshOutputs } = this.lowered;
+    const lastUse = new Map<number, number>();
+    const firstDef = new Map<number, number>();
+    steps.forEach((st, i) => {
+      for (const s of stepReads(st)) lastUse.set(s, i);
+      for (const s of stepWrites(st)) if (!firstDef.has(s)) firstDef.set(s, i);
+    });
+    const group = new Array<number>(slots.length).fill(-1);
+    const free: number[] = [];
+    const releaseAt = new Map<number, number[]>();
+    steps.forEach((st, i) => {
+      for (const s of stepWrites(st)) {
+        if (slots[s].kind !== "temp" || freshOutputs.has(s) || group[s] >= 0) continue;
+        const need = slots[s].bytes;
+        // best fit among free groups
+        let best = -1;
+        for (let k = 0; k < free.length; k++) {
+          const g = free[k];
+          if (this.groupBytes[g] >= need && (best < 0 || this.groupBytes[g] < this.groupBytes[free[best]])) best = k;
+        }
+        let g: number;
+        if (best >= 0) g = free.splice(best, 1)[0];
+        else {
+          g = this.groupBytes.length;
+          this.groupBytes.push(need);
+        }
+        group[s] = g;
+        const end = Math.max(lastUse.get(s) ?? i, i);
+        if (!releaseAt.has(end)) releaseAt.set(end, []);
+        releaseAt.get(end)!.push(g);
+      }
+      for (const g of releaseAt.get(i) ?? []) free.push(g);
+    });
+    return group;
+  }
+
+  private prepare(st: Step): RunStep {
+    const mem = this.mem;
+    switch (st.kind) {
+      case "kernel": {
+        const kernel: CompiledKernel = compileKernel(st.spec, { memory: mem.memory });
+        const inBytes = st.spec.inputs.map((i) => storageBytes(i.dtype));
+        const views = st.inputs;
+        return (bufs) => {
+          kernel.run(
+            views.map((v, i) => bufs[v.slot].ptr + v.offset * inBytes[i]),
+            st.outputs.map((s) => bufs[s].ptr),
+          );
+        };
+      }
+      case "gemm": {
+        const { transA, transB, batch, m, n, k } = st;
+        const lda = transA ? m : k;
+        const ldb = transB ? k : n;
+        return (bufs) => {
+          if (m === 0 || n === 0) return;
+          const a = bufs[st.a].ptr;
+          const b = bufs[st.b].ptr;
+          const c = bufs[st.c].ptr;
+          for (let i = 0; i < batch; i++) {
+            this.kernels.sgemm({ transA, transB, m, n, k, alpha: 1, a: a + i * m * k * 4, lda, b: b + i * k * n * 4, ldb, beta: 0, c: c + i * m * n * 4, ldc: n });
+          }
+        };
+      }
+      case "conv": {
+        const p = { layout: st.layout, ...st.params };
+        return (bufs) => this.kernels.conv2d(p, bufs[st.x].ptr, bufs[st.w].ptr, bufs[st.y].ptr);
+      }
+      case "fallback": {
+        const inSlots = st.inputs.map((s) => this.lowered.slots[s]);
+        return (bufs) => {
+          const hostIns = st.inputs.map((s, i) => {
+            const info = inSlots[i];
+            const data = viewOf(mem, bufs[s], info.dtype, elemCount(info)).slice();
+            return new HostArray(data, st.inAvals[i].shape, st.inAvals[i].dtype);
+          });
+          const outs = interpret(st.prim, st.params as ParamsOf<FirstOrderPrimitive>, hostIns, st.outAvals);
+          outs.forEach((o, i) => viewOf(mem, bufs[st.outputs[i]], o.dtype, o.data.length).set(o.data));
+        };
+      }
+    }
+  }
+
+  run(inputs: WasmBuffer[], consts: WasmBuffer[]): WasmBuffer[] {
+    const { slots, outputs, freshOutputs } = this.lowered;
+    if (this.workspace === null) this.workspace = this.groupBytes.map((b) => this.mem.alloc(b));
+    const bufs: WasmBuffer[] = new Array(slots.length);
+    slots.forEach((s, i) => {
+      if (s.kind === "input") bufs[i] = inputs[s.index!];
+      else if (s.kind === "const") bufs[i] = s.data ? this.constBufs.get(i)! : consts[s.index!];
+      else if (this.group[i] >= 0) bufs[i] = this.workspace![this.group[i]];
+    });
+    const fresh = new Map<number, WasmBuffer>();
+    for (const s of freshOutputs) {
+      const b = this.mem.alloc(slots[s].bytes);
+      fresh.set(s, b);
+      bufs[s] = b;
+    }
+    for (const step of this.runSteps) step(bufs);
+    return outputs.map((s) => {
+      const b = bufs[s];
+      if (!b) throw new BackendError("wasm program: an output was never computed");
+      return b;
+    });
+  }
+
+  describe(): string {
+    const kernels = this.lowered.steps.filter((s) => s.kind === "kernel").length;
+    const ws = this.groupBytes.reduce((a, b) => a + b, 0);
+    return [
+      `wasm program: ${this.lowered.steps.length} steps (${kernels} fused kernels), workspace ${ws} bytes in ${this.groupBytes.length} reusable buffers`,
+      ...this.describeSteps,
+    ].join("\n");
+  }
+
+  /** The generated code of each fused kernel, for jit(f).lower(...).text(). */
+  kernelCode(): string {
+    return this.lowered.steps
+      .map((st, i) => (st.kind === "kernel" ? `;; step ${i}\n${compileKernel(st.spec, { memory: this.mem.memory }).text()}` : ""))
+      .filter(Boolean)
+      .join("\n\n");
+  }
+
+  dispose(): void {
+    for (const b of this.constBufs.values()) this.mem.free(b);
+    for (const b of this.workspace ?? []) this.mem.free(b);
+    this.workspace = null;
+    this.constBufs.clear();
+  }
+}
+
+function stepReads(st: Step): number[] {
+  switch (st.kind) {
+    case "kernel":
+      return st.inputs.map((v) => v.slot);
+    case "gemm":
+      return [st.a, st.b];
+    case "conv":
+      return [st.x, st.w];
+    case "fallback":
+      return st.inputs;
+  }
+}
+
+function stepWrites(st: Step): number[] {
+  switch (st.kind) {
+    case "kernel":
+      return st.outputs;
+    case "gemm":
+      return [st.c];
+    case "conv":
+      return [st.y];
+    case "fallback":
+      return st.outputs;
+  }
+}
+
+function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
+  const sl = (s: number) => `%${s}:${slots[s].dtype}[${slots[s].shape.join(",")}]`;
+  switch (st.kind) {
+    case "kernel": {
+      const ops = st.spec.nodes.filter((n) => n.op !== "input" && n.op !== "const").map((n) => n.op);
+      const red = st.spec.reduction ? ` reduce_${st.spec.reduction.op}(axes=${st.spec.reduction.axes})` : "";
+      return `  ${i}: fused kernel over [${st.spec.shape}]${red}: ${ops.join(" ") || "copy"} (${st.inputs.map((v) => `%${v.slot}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
+    }
+    case "gemm":
+      return `  ${i}: sgemm${st.transA ? " A^T" : ""}${st.transB ? " B^T" : ""} ${st.batch}x[${st.m}x${st.k}]·[${st.k}x${st.n}] (%${st.a}, %${st.b}) -> ${sl(st.c)}`;
+    case "conv":
+      return `  ${i}: conv2d ${st.layout} (%${st.x}, %${st.w}) -> ${sl(st.y)}`;
+    case "fallback":
+      return `  ${i}: ${st.prim} on the host (no wasm kernel) (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
+  }
+}
+
