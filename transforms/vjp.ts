@@ -131,6 +131,8 @@ export function valueAndGrad<F extends (...args: any[]) => any>(f: F, opts: Grad
   return (...args: Parameters<F>): [any, any] => {
     const nums = normalizeArgnums(where, argnums, args.length);
     const diffArgs = nums.map((i) => args[i]);
+    // Validate in place so errors name a leaf by its argument's position in the call.
+    tree.flatten(args.map((a, i) => (nums.includes(i) ? a : null)), where);
     const [leaves, diffTree] = tree.flatten(diffArgs, where);
     const paths = tree.leafPaths(diffArgs);
     const tracers = leaves.map(leafToTracer);

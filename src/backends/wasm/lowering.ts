@@ -221,6 +221,12 @@ export class Lowering {
     return { slots: this.slots, steps: this.steps, outputs: resolved, freshOutputs: fresh };
   }
 
+  /** True when reading `view` over `shape` reads exactly a finished buffer, in order. */
+  private isWholeBuffer(view: View, shape: readonly number[]): boolean {
+    const info = this.slots[view.slot];
+    return isDense(view, shape) && this.done.has(view.slot) && sizeOf(shape) * storageBytes(info.dtype) === info.bytes;
+  }
+
   private defineBuffer(v: Var, slot: number): void {
     this.slotOfVar.set(v, slot);
     this.done.add(slot);
@@ -254,7 +260,7 @@ export class Lowering {
       const view = this.viewNode(eqn);
       if (view) {
         this.state.set(out, { node: view, shape: outShape, dtype: out.aval.dtype });
-        if (view.k === "view" && isDense(view.view, outShape) && this.done.has(view.view.slot)) {
+        if (view.k === "view" && this.isWholeBuffer(view.view, outShape)) {
           this.alias.set(this.slotFor(out), view.view.slot);
         }
         return;
@@ -339,7 +345,7 @@ export class Lowering {
     const slot = this.resolve(this.slotFor(a));
     if (this.done.has(slot)) return slot;
     const st = this.state.get(a)!;
-    if (st.node.k === "view" && isDense(st.node.view, st.shape) && this.done.has(st.node.view.slot)) {
+    if (st.node.k === "view" && this.isWholeBuffer(st.node.view, st.shape)) {
       this.alias.set(slot, st.node.view.slot);
       return st.node.view.slot;
     }
