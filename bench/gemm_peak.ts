@@ -1,6 +1,6 @@
 // Benchmark of the hand-written WASM SIMD sgemm (wasm/tinyflow_kernels.wasm)
 // against the machine's WASM SIMD peak as measured by the peak_flops_kernel
-// probe (12 independent f32x4 mul+add chains). Single-threaded.
+// probe (13 independent f32x4 mul+add chains). Single-threaded.
 // Run: npx tsx bench/gemm_peak.ts [--quick] [--conv]
 //   --quick  fewer repetitions
 //   --conv   also time conv2d forward / backward-data / backward-filter
@@ -64,7 +64,7 @@ function gemm(n: number, transA = false, transB = false): Stats {
 
 const iters = 2_000_000;
 const peak = measure(() => K.peakFlops(iters), iters * K.raw.peak_flops_per_iter());
-console.log(`WASM SIMD peak probe (12 chains of f32x4 mul+add): ${fmt(peak)}`);
+console.log(`WASM SIMD peak probe (13 chains of f32x4 mul+add): ${fmt(peak)}`);
 console.log("sgemm, single thread, row-major C = A*B:");
 const pct = (s: Stats) => `${((100 * s.median) / peak.median).toFixed(0)}% of peak median, ${((100 * s.best) / peak.best).toFixed(0)}% of best`;
 for (const n of [256, 512, 1024]) {

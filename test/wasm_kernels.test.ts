@@ -114,7 +114,7 @@ describe("wasm module", () => {
     expect(K.shared).toBe(true);
     expect(K.memory.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(K.raw.abi_version()).toBe(1);
-    expect(K.raw.peak_flops_per_iter()).toBe(96);
+    expect(K.raw.peak_flops_per_iter()).toBe(104);
   });
 });
 
@@ -470,7 +470,7 @@ describe("allocator and instances", () => {
 
   it("peak microkernel returns a finite value and its flop count", () => {
     const r = K.peakFlops(1000);
-    expect(r.flops).toBe(96000);
+    expect(r.flops).toBe(104000);
     expect(Number.isFinite(r.sink)).toBe(true);
     expect(r.sink).toBeGreaterThan(0);
     expect(() => K.peakFlops(0)).toThrow(WasmKernelError);

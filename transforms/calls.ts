@@ -217,18 +217,10 @@ function runProgram(entry: CacheEntry, args: Array[]): Tracer[] {
   const inputs = args.map((a) => a.to(backend.name));
   if (program.executable === null) return evalJaxpr(program.optimized.jaxpr, program.constArrays, inputs);
   const outBufs = program.executable.run(inputs.map((a) => a.buffer));
-  // A program may return an input or const buffer as is: hand back that same Array
-  // so that one buffer never has two owners.
-  const owners = new Map<unknown, Array>();
-  [...inputs, ...program.constArrays].forEach((a) => owners.set(a.buffer, a));
+  // Each returned buffer is owned by the Array made for it (a backend that returns
+  // an input as an output hands out another reference to it).
   const outAvals = entry.jaxpr.outAvals;
-  return outBufs.map((buf, i) => {
-    let owner = owners.get(buf);
-    if (!owner) owners.set(buf, (owner = new ArrayImpl(outAvals[i], backend, buf)));
-    // The same buffer under another shape (e.g. an output that reshapes an input) gets its own copy.
-    if (!owner.aval.equals(outAvals[i])) return ArrayImpl.fromTyped(owner.dataSync(), outAvals[i].shape, outAvals[i].dtype, { backend: backend.name });
-    return owner;
-  });
+  return outBufs.map((buf, i) => new ArrayImpl(outAvals[i], backend, buf));
 }
 
 export interface JitOptions {

@@ -20,7 +20,9 @@ export interface Backend<Buf = unknown> {
   /** Read a buffer back to the host. Throws BackendError where the device can only read asynchronously. */
   readSync(buf: Buf, aval: ShapedArray): TypedArray;
   read(buf: Buf, aval: ShapedArray): Promise<TypedArray>;
-  /** Release a buffer; called once, by dispose() or when its Array is garbage-collected. */
+  /** Release a buffer; called once per owner, by dispose() or when its Array is garbage-collected.
+   * Every buffer returned by executeOp or an Executable has exactly one new owner, so a
+   * backend that returns an input as an output must count references. */
   free(buf: Buf): void;
   /** Run one first-order primitive (eager mode). Inputs passed its shape rule; outAvals are its result. */
   executeOp<P extends FirstOrderPrimitive>(prim: P, params: ParamsOf<P>, inputs: Buf[], inAvals: ShapedArray[], outAvals: ShapedArray[]): Buf[];

@@ -51,6 +51,8 @@ export function array(data: NestedData, opts: DTypeOpt | DType = {}): Tracer {
   if (ArrayBuffer.isView(data)) {
     const view = data as unknown as globalThis.ArrayLike<number> & ArrayBufferView;
     const d = dtype ?? typedDType(view);
+    // Same storage type: the backend copies it as is (the common path for data loading).
+    if (view.constructor === allocTyped(d, 0).constructor && d !== "float16") return Array.fromTyped(view as unknown as TypedArray, [view.length], d);
     const out = allocTyped(d, view.length);
     for (let i = 0; i < view.length; i++) out[i] = roundToDType(d, Number(view[i]));
     return Array.fromTyped(out, [view.length], d);

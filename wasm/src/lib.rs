@@ -240,7 +240,7 @@ pub extern "C" fn conv2d_params_len() -> i32 {
 
 // -------------------------------------------------------------- peak ----
 
-/// Runs `iters` iterations of 12 independent f32x4 mul+add chains
+/// Runs `iters` iterations of 13 independent f32x4 mul+add chains
 /// (`peak_flops_per_iter()` flops each) and returns a value derived from them.
 #[no_mangle]
 pub extern "C" fn peak_flops_kernel(iters: i32) -> f32 {

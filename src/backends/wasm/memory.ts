@@ -4,10 +4,15 @@
 
 import { getWasmKernels, type WasmKernels } from "./kernels";
 
-/** A block of linear memory. Zero-byte buffers have no memory (ptr 0). */
+/**
+ * A block of linear memory, reference counted: a program may return one of its
+ * inputs (a reshape, an identity) as an output, and each Array holding the block
+ * owns one reference. Zero-byte buffers have no memory (ptr 0).
+ */
 export interface WasmBuffer {
   readonly ptr: number;
   readonly bytes: number;
+  refs: number;
 }
 
 export class WasmMemory {
@@ -18,12 +23,20 @@ export class WasmMemory {
   }
 
   alloc(bytes: number): WasmBuffer {
-    if (bytes === 0) return { ptr: 0, bytes: 0 };
-    return { ptr: this.kernels.alloc(bytes), bytes };
+    if (bytes === 0) return { ptr: 0, bytes: 0, refs: 1 };
+    return { ptr: this.kernels.alloc(bytes), bytes, refs: 1 };
   }
 
+  /** Take another reference to a buffer. */
+  retain(buf: WasmBuffer): WasmBuffer {
+    buf.refs++;
+    return buf;
+  }
+
+  /** Drop a reference; the memory is released with the last one. */
   free(buf: WasmBuffer): void {
-    if (buf.bytes > 0) this.kernels.free(buf.ptr, buf.bytes);
+    if (buf.refs <= 0) throw new Error("wasm memory: a buffer was freed more often than it was referenced");
+    if (--buf.refs === 0 && buf.bytes > 0) this.kernels.free(buf.ptr, buf.bytes);
   }
 
   /** Bytes currently allocated. */

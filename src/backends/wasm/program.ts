@@ -156,16 +156,16 @@ export class WasmProgram {
       else if (s.kind === "const") bufs[i] = s.data ? this.constBufs.get(i)! : consts[s.index!];
       else if (this.group[i] >= 0) bufs[i] = this.workspace![this.group[i]];
     });
-    const fresh = new Map<number, WasmBuffer>();
-    for (const s of freshOutputs) {
-      const b = this.mem.alloc(slots[s].bytes);
-      fresh.set(s, b);
-      bufs[s] = b;
-    }
+    for (const s of freshOutputs) bufs[s] = this.mem.alloc(slots[s].bytes);
     for (const step of this.runSteps) step(bufs);
+    // Every returned buffer is one owned reference: fresh outputs come with theirs;
+    // outputs that are inputs, constants or repeated take another.
+    const handedOut = new Set<number>();
     return outputs.map((s) => {
       const b = bufs[s];
       if (!b) throw new BackendError("wasm program: an output was never computed");
+      if (!freshOutputs.has(s) || handedOut.has(s)) this.mem.retain(b);
+      handedOut.add(s);
       return b;
     });
   }
