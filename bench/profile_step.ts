@@ -32,3 +32,4 @@ time("full step incl. uploads", 300, () => {
   params = step(params, xb, yb);
 });
 console.log(step.lower(params, X, Y).text().split("# generated kernels")[0]);
+console.log(step.lower(params, X, Y).profile());

@@ -230,6 +230,8 @@ export interface JitOptions {
 }
 
 export interface Lowered {
+  /** Mean time per step of the compiled program over the calls so far (backend support and TINYFLOW_PROFILE=1 needed). */
+  profile(): string;
   jaxpr: ClosedJaxpr;
   /** The jaxpr after the IR passes, as the backend compiles it. */
   optimized: ClosedJaxpr;
@@ -300,6 +302,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
       return {
         jaxpr: entry.jaxpr,
         optimized: p.optimized,
+        profile: () => p.executable?.profile?.() ?? "this backend does not profile its programs",
         text: () =>
           `# traced jaxpr\n${entry.jaxpr}\n\n# after passes (inline, CSE, folding, simplification, DCE)\n${p.optimized}\n\n` +
           `# program on ${backend.name}\n${p.executable ? p.executable.describe() : "run op by op (not compiled by this backend)"}`,

@@ -11,6 +11,8 @@ import type { FirstOrderPrimitive, ParamsOf } from "./primitives";
 export interface Executable<Buf> {
   run(inputs: Buf[]): Buf[];
   describe(): string;
+  /** Time spent per step so far, where the backend measures it. */
+  profile?(): string;
 }
 
 export interface Backend<Buf = unknown> {

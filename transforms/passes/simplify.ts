@@ -7,7 +7,7 @@
 
 import { Array } from "../../src/core/array";
 import { ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, type Atom } from "../../src/core/ir";
-import { isHigherOrder, type Primitive } from "../../src/core/primitives";
+import { isHigherOrder, type ParamsOf, type Primitive } from "../../src/core/primitives";
 import { bind, type Tracer } from "../../src/core/trace";
 import { literalValue } from "../../src/core/eval_jaxpr";
 import { substitute, type Substitution } from "./rewrite";
@@ -69,8 +69,34 @@ function identityInput(e: JaxprEqn, ins: Atom[], splat: SplatOf): Atom | null {
   }
 }
 
+/**
+ * transpose(dot_general(a, b)) that only swaps the lhs-free and rhs-free blocks is
+ * dot_general(b, a): the product is computed in the layout its consumer wants.
+ */
+function transposedDot(e: JaxprEqn, producer: JaxprEqn | undefined, uses: number): JaxprEqn | null {
+  if (e.primitive !== "transpose" || !producer || producer.primitive !== "dot_general" || uses !== 1) return null;
+  const dn = (producer.params as ParamsOf<"dot_general">).dimensionNumbers;
+  const [[lc, rc], [lb, rb]] = dn;
+  if (lb.length > 0) return null;
+  const [lhs, rhs] = producer.inputs;
+  const nl = lhs.aval.ndim - lc.length;
+  const nr = rhs.aval.ndim - rc.length;
+  const perm = (e.params as ParamsOf<"transpose">).permutation;
+  const swapped = [...globalThis.Array(nr).keys()].map((i) => nl + i).concat([...globalThis.Array(nl).keys()]);
+  if (perm.join() !== swapped.join()) return null;
+  const params = { ...(producer.params as ParamsOf<"dot_general">), dimensionNumbers: [[rc, lc], [rb, lb]] as typeof dn };
+  return new JaxprEqn("dot_general", [rhs, lhs], params, e.outputs);
+}
+
 export function simplify(closed: ClosedJaxpr): ClosedJaxpr {
   const { jaxpr } = closed;
+  const producers = new Map<Var, JaxprEqn>();
+  const useCount = new Map<Var, number>();
+  for (const e of jaxpr.eqns) {
+    e.outputs.forEach((v) => producers.set(v, e));
+    for (const a of e.inputs) if (a instanceof Var) useCount.set(a, (useCount.get(a) ?? 0) + 1);
+  }
+  for (const a of jaxpr.outvars) if (a instanceof Var) useCount.set(a, (useCount.get(a) ?? 0) + 1);
   const known = new Map<Var, Tracer>();
   jaxpr.constvars.forEach((v, i) => known.set(v, closed.consts[i]));
   const splats = new Map<Var, number>();
@@ -95,6 +121,13 @@ export function simplify(closed: ClosedJaxpr): ClosedJaxpr {
     const ins = e.inputs.map((a) => substitute(a, subst));
     if (ins.some((a, i) => a !== e.inputs[i])) changed = true;
 
+    const src = ins[0] instanceof Var ? ins[0] : null;
+    const swappedDot = src ? transposedDot(e, producers.get(src), useCount.get(src) ?? 0) : null;
+    if (swappedDot) {
+      eqns.push(new JaxprEqn("dot_general", swappedDot.inputs.map((a) => substitute(a, subst)), swappedDot.params, swappedDot.outputs));
+      changed = true;
+      continue;
+    }
     const same = identityInput(e, ins, splat);
     if (same !== null) {
       subst.set(e.outputs[0], same);

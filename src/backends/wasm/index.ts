@@ -53,6 +53,7 @@ export class WasmBackend implements Backend<WasmBuffer> {
     return {
       run: (inputs) => program.run(inputs, constBuffers),
       describe: () => `${program.describe()}\n\n# generated kernels\n${program.kernelCode()}`,
+      profile: () => program.profile(),
     };
   }
 

@@ -427,7 +427,7 @@ export class Lowering {
     let transB = false;
     let b: number;
     if (order([...rb, ...rc, ...rf]) === natural(rhs.aval.ndim)) b = this.materialize(rhs);
-    else if (order([...rb, ...rf, ...rc]) === natural(rhs.aval.ndim)) (b = this.materialize(rhs)), (transB = true);
+    else if (order([...rb, ...rf, ...rc]) === natural(rhs.aval.ndim)) (b = this.materialize(rhs)), (transB = false);
     else b = this.permuted(rhs, [...rb, ...rc, ...rf]);
     const out = eqn.outputs[0];
     const c = this.slotFor(out);

@@ -10,6 +10,7 @@ import { BackendError } from "../../core/errors";
 import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
 import { compileKernel, type CompiledKernel } from "./codegen/kernel";
 import type { WasmKernels } from "./kernels";
+import { ParallelKernel, getThreadPool } from "./threads";
 import { storageBytes, type LoweredProgram, type SlotInfo, type Step } from "./lowering";
 import type { WasmMemory, WasmBuffer } from "./memory";
 
@@ -58,6 +59,7 @@ export class WasmProgram {
       }
     });
     this.group = this.plan();
+    this.stepTimes = typeof process !== "undefined" && process.env?.TINYFLOW_PROFILE ? new Array(steps.length).fill(0) : null;
     this.runSteps = steps.map((st) => this.prepare(st));
     this.describeSteps = steps.map((st, i) => describeStep(i, st, slots));
   }
@@ -107,8 +109,11 @@ export class WasmProgram {
         const kernel: CompiledKernel = compileKernel(st.spec, { memory: mem.memory });
         const inBytes = st.spec.inputs.map((i) => storageBytes(i.dtype));
         const views = st.inputs;
+        // Large kernels are split along their outer dimension across the thread pool.
+        const par = new ParallelKernel(st.spec, kernel, mem.memory);
         return (bufs) => {
-          kernel.run(
+          par.run(
+            getThreadPool(this.kernels),
             views.map((v, i) => bufs[v.slot].ptr + v.offset * inBytes[i]),
             st.outputs.map((s) => bufs[s].ptr),
           );
@@ -116,16 +121,18 @@ export class WasmProgram {
       }
       case "gemm": {
         const { transA, transB, batch, m, n, k } = st;
-        const lda = transA ? m : k;
-        const ldb = transB ? k : n;
+        // Leading dims of at least 1, as BLAS requires (k = 0 makes them 0: C is then zeroed).
+        const lda = Math.max(1, transA ? m : k);
+        const ldb = Math.max(1, transB ? k : n);
         return (bufs) => {
           if (m === 0 || n === 0) return;
-          const a = bufs[st.a].ptr;
-          const b = bufs[st.b].ptr;
-          const c = bufs[st.c].ptr;
-          for (let i = 0; i < batch; i++) {
-            this.kernels.sgemm({ transA, transB, m, n, k, alpha: 1, a: a + i * m * k * 4, lda, b: b + i * k * n * 4, ldb, beta: 0, c: c + i * m * n * 4, ldc: n });
-          }
+          // Rows of C (all batch items' stacked) are split across the thread
+          // pool when batch·m·n·k is large; otherwise one sgemm per item.
+          getThreadPool(this.kernels).sgemm({
+            transA, transB, batch, m, n, k, alpha: 1, beta: 0,
+            a: bufs[st.a].ptr, lda, b: bufs[st.b].ptr, ldb, c: bufs[st.c].ptr, ldc: n,
+            strideA: m * k * 4, strideB: k * n * 4, strideC: m * n * 4,
+          });
         };
       }
       case "conv": {
@@ -157,7 +164,16 @@ export class WasmProgram {
       else if (this.group[i] >= 0) bufs[i] = this.workspace![this.group[i]];
     });
     for (const s of freshOutputs) bufs[s] = this.mem.alloc(slots[s].bytes);
-    for (const step of this.runSteps) step(bufs);
+    if (this.stepTimes) {
+      this.runSteps.forEach((step, i) => {
+        const t0 = performance.now();
+        step(bufs);
+        this.stepTimes![i] += performance.now() - t0;
+      });
+      this.runs++;
+    } else {
+      for (const step of this.runSteps) step(bufs);
+    }
     // Every returned buffer is one owned reference: fresh outputs come with theirs;
     // outputs that are inputs, constants or repeated take another.
     const handedOut = new Set<number>();
@@ -168,6 +184,16 @@ export class WasmProgram {
       handedOut.add(s);
       return b;
     });
+  }
+
+  /** Per-step timing, on when TINYFLOW_PROFILE is set: see profile(). */
+  private readonly stepTimes: number[] | null;
+  private runs = 0;
+
+  /** Mean time per run of each step (needs TINYFLOW_PROFILE=1), next to its description. */
+  profile(): string {
+    if (!this.stepTimes) return "profiling is off: set TINYFLOW_PROFILE=1";
+    return this.describeSteps.map((d, i) => `${((this.stepTimes![i] / Math.max(1, this.runs)) * 1000).toFixed(1).padStart(8)} µs ${d}`).join("\n");
   }
 
   describe(): string {

@@ -1,0 +1,677 @@
+// A worker pool for the wasm backend: N-1 workers on the backend's shared
+// WebAssembly.Memory, plus the calling thread, split large sgemms (by rows of
+// C) and large generated kernels (along their outermost non-reduced
+// dimension).
+//
+// Threads. N = TINYFLOW_THREADS (env var) or, by default,
+// os.availableParallelism() in Node / navigator.hardwareConcurrency in a
+// cross-origin isolated browser, capped at 8. N = 1, an unshared memory, or a
+// host without workers gives a pool with no workers: everything runs on the
+// calling thread. Workers are started on the first job large enough to split,
+// `unref()`ed in Node (they never keep the process alive), and a pool whose
+// workers fail to start runs single-threaded without saying so.
+//
+// Protocol (see worker.ts). The pool allocates a control block in the shared
+// memory with the Rust allocator: a header (pending-job counter, first error)
+// and one 256-byte slot per worker. To run a job the calling thread writes the
+// job into the slots of the workers it uses, sets `pending`, bumps each slot's
+// sequence word and notifies it, computes its own share, then waits until
+// `pending` is 0. In Node the calling thread blocks in Atomics.wait (allowed on
+// Node's main thread). A browser's main thread may not block, so there it
+// spins on Atomics.load for the rest of the job (the shares are equal, so the
+// spin is only the imbalance); in a browser worker it blocks like in Node.
+// Node starts workers synchronously: the first split job waits (up to
+// `startTimeoutMs`) for them to become ready. Browser workers start
+// asynchronously; until they are ready, jobs run on the calling thread.
+//
+// Determinism: a gemm row split computes every element of C exactly as the
+// single-threaded sgemm does (same k order), and a kernel split runs the same
+// loop nest on every chunk, so threaded results are bitwise equal to
+// single-threaded ones (reductions included: chunks never reduce across the
+// split dimension and are at least 2 long, so the kernel's loop structure does
+// not change).
+//
+// A job must not be posted while another runs: the pool is driven by one
+// thread (the one that owns the backend).
+
+import { BackendError } from "../../core/errors";
+import { compileKernel, type CompiledKernel, type KDType, type KernelSpec } from "./codegen/kernel";
+import { readKernelBytes, type WasmKernels, WasmKernelError, WASM_ERROR_CODES } from "./kernels";
+import { CTL, JOB, MAX_KERNEL_PTRS, WORKER_ERRORS, workerSource, type WorkerInit } from "./worker";
+
+const MAX_THREADS = 8;
+const STACK_BYTES = 1 << 20;
+
+type NodeProcess = {
+  env?: Record<string, string | undefined>;
+  versions?: { node?: string };
+  getBuiltinModule?: (id: string) => unknown;
+};
+const nodeProcess = (globalThis as { process?: NodeProcess }).process;
+
+interface NodeWorker {
+  unref(): void;
+  terminate(): Promise<number>;
+  on(event: string, f: (...args: unknown[]) => void): void;
+}
+type NodeWorkerCtor = new (src: string, opts: { eval: true; workerData: unknown }) => NodeWorker;
+
+function nodeWorkerCtor(): NodeWorkerCtor | undefined {
+  try {
+    const wt = nodeProcess?.getBuiltinModule?.("node:worker_threads") as { Worker?: NodeWorkerCtor } | undefined;
+    return wt?.Worker;
+  } catch {
+    return undefined;
+  }
+}
+
+function isBrowserThreadable(): boolean {
+  const g = globalThis as { Worker?: unknown; crossOriginIsolated?: boolean; Blob?: unknown; URL?: { createObjectURL?: unknown } };
+  return typeof g.Worker === "function" && g.crossOriginIsolated === true && typeof g.Blob === "function";
+}
+
+/**
+ * The thread count the environment asks for: TINYFLOW_THREADS, else the
+ * available parallelism (Node) or hardwareConcurrency (cross-origin isolated
+ * browsers), capped at 8; 1 where threads are unavailable.
+ */
+export function defaultThreadCount(): number {
+  const env = nodeProcess?.env?.TINYFLOW_THREADS;
+  if (env !== undefined && env.trim() !== "") {
+    const n = Number(env);
+    if (Number.isInteger(n) && n >= 1) return Math.min(n, MAX_THREADS);
+  }
+  if (nodeProcess?.versions?.node) {
+    try {
+      const os = nodeProcess.getBuiltinModule?.("node:os") as { availableParallelism?: () => number; cpus?: () => unknown[] } | undefined;
+      const n = os?.availableParallelism?.() ?? os?.cpus?.().length ?? 1;
+      return Math.max(1, Math.min(n, MAX_THREADS));
+    } catch {
+      return 1;
+    }
+  }
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  if (isBrowserThreadable() && nav?.hardwareConcurrency) return Math.max(1, Math.min(nav.hardwareConcurrency, MAX_THREADS));
+  return 1;
+}
+
+export interface ThreadPoolOptions {
+  /** Total threads including the calling one (default: defaultThreadCount()). 1 = no workers. */
+  threads?: number;
+  /** Bytes of wasm/tinyflow_kernels.wasm (default: read from disk in Node; fetched by the workers in browsers). */
+  kernelBytes?: Uint8Array;
+  /** Node: how long the first split job waits for workers to start (default 5000 ms). */
+  startTimeoutMs?: number;
+  /** Split an sgemm when batch·m·n·k is at least this (default 128³). */
+  minGemmWork?: number;
+  /** Split a kernel when its iteration space has at least this many elements (default 2^17). */
+  minKernelElements?: number;
+}
+
+/** A batch of row-major sgemms; item i uses a + i·strideA etc. (byte strides). */
+export interface BatchedSgemmArgs {
+  transA?: boolean;
+  transB?: boolean;
+  batch?: number;
+  m: number;
+  n: number;
+  k: number;
+  alpha?: number;
+  beta?: number;
+  a: number;
+  lda?: number;
+  b: number;
+  ldb?: number;
+  c: number;
+  ldc?: number;
+  /** Byte strides between batch items (default: dense, m·k, k·n and m·ldc floats). */
+  strideA?: number;
+  strideB?: number;
+  strideC?: number;
+}
+
+type WorkerState = "starting" | "ready" | "failed";
+
+interface Handle {
+  state: WorkerState;
+  terminate(): void;
+}
+
+/** A pool of workers on one shared memory. */
+export class ThreadPool {
+  /** Threads including the calling one. */
+  readonly threads: number;
+  readonly kernels: WasmKernels;
+  readonly minGemmWork: number;
+  readonly minKernelElements: number;
+  private readonly startTimeoutMs: number;
+  private readonly kernelBytes: Uint8Array | undefined;
+  private workers: Handle[] = [];
+  private started = false;
+  private broken = false;
+  private closed = false;
+  private ctlPtr = 0;
+  private ctlBytes = 0;
+  private seq: number[] = [];
+  private canBlock: boolean | undefined;
+  /** Main thread's sgemm scratch. */
+  private scratch = 0;
+  private scratchBytes = 0;
+  private readonly registered = new Map<Uint8Array, { id: number; ptr: number; len: number }>();
+  /** Jobs run with workers (for tests and benchmarks). */
+  splitJobs = 0;
+
+  constructor(kernels: WasmKernels, opts: ThreadPoolOptions = {}) {
+    this.kernels = kernels;
+    const want = opts.threads ?? defaultThreadCount();
+    if (!Number.isInteger(want) || want < 1) throw new BackendError(`ThreadPool: threads must be a positive integer, got ${String(want)}`);
+    const threadable = kernels.shared && (nodeWorkerCtor() !== undefined || isBrowserThreadable());
+    this.threads = threadable ? Math.min(want, MAX_THREADS) : 1;
+    this.kernelBytes = opts.kernelBytes;
+    this.startTimeoutMs = opts.startTimeoutMs ?? 5000;
+    this.minGemmWork = opts.minGemmWork ?? 128 * 128 * 128;
+    this.minKernelElements = opts.minKernelElements ?? 1 << 17;
+  }
+
+  /** Workers ready to take jobs now. */
+  readyWorkers(): number {
+    return this.workers.filter((w) => w.state === "ready").length;
+  }
+
+  /** Threads a job posted now would use (1 + ready workers). */
+  get activeThreads(): number {
+    return this.broken || this.closed ? 1 : 1 + this.readyWorkers();
+  }
+
+  /** Started workers that failed. */
+  failedWorkers(): number {
+    return this.workers.filter((w) => w.state === "failed").length;
+  }
+
+  private ctl(): Int32Array {
+    return new Int32Array(this.kernels.memory.buffer);
+  }
+
+  private slotBase(w: number): number {
+    return (this.ctlPtr >> 2) + CTL.HEADER + w * CTL.SLOT;
+  }
+
+  /** Refreshes worker states from their READY words. */
+  private poll(): void {
+    if (!this.started) return;
+    const i32 = this.ctl();
+    this.workers.forEach((w, i) => {
+      if (w.state !== "starting") return;
+      const r = Atomics.load(i32, this.slotBase(i) + CTL.READY);
+      if (r === 1) w.state = "ready";
+      else if (r === -1) w.state = "failed";
+    });
+  }
+
+  /**
+   * Starts the workers if they are not started (no-op for a 1-thread pool);
+   * in Node waits for them up to startTimeoutMs. Returns the active thread count.
+   */
+  start(): number {
+    if (this.threads <= 1 || this.closed || this.broken) return 1;
+    if (!this.started) {
+      this.started = true;
+      try {
+        this.spawn();
+      } catch {
+        for (const w of this.workers) w.terminate();
+        this.workers = [];
+        this.broken = true;
+        return 1;
+      }
+      if (this.blockingAllowed()) {
+        const i32 = this.ctl();
+        const deadline = performance.now() + this.startTimeoutMs;
+        for (let i = 0; i < this.workers.length; i++) {
+          const at = this.slotBase(i) + CTL.READY;
+          while (Atomics.load(i32, at) === 0) {
+            const left = deadline - performance.now();
+            if (left <= 0) break;
+            Atomics.wait(i32, at, 0, left);
+          }
+        }
+      }
+    }
+    this.poll();
+    return this.activeThreads;
+  }
+
+  /** Resolves once every started worker is ready or failed (or after timeoutMs); returns the active thread count. */
+  async whenReady(timeoutMs = 10_000): Promise<number> {
+    this.start();
+    const end = performance.now() + timeoutMs;
+    for (;;) {
+      this.poll();
+      if (!this.workers.some((w) => w.state === "starting") || performance.now() > end) return this.activeThreads;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  private spawn(): void {
+    const nWorkers = this.threads - 1;
+    this.ctlBytes = (CTL.HEADER + nWorkers * CTL.SLOT) * 4;
+    this.ctlPtr = this.kernels.alloc(this.ctlBytes);
+    const i32 = this.ctl();
+    i32.fill(0, this.ctlPtr >> 2, (this.ctlPtr + this.ctlBytes) >> 2);
+    this.seq = new Array(nWorkers).fill(0);
+    const NodeWorker = nodeWorkerCtor();
+    const base = { memory: this.kernels.memory, ctlPtr: this.ctlPtr, stackBytes: STACK_BYTES, ctl: CTL, job: JOB, errors: WORKER_ERRORS };
+    if (NodeWorker) {
+      const rustBytes = this.kernelBytes ?? readKernelBytes();
+      const src = workerSource("node");
+      for (let slot = 0; slot < nWorkers; slot++) {
+        const init: WorkerInit = { ...base, rustBytes, slot };
+        const handle: Handle = { state: "starting", terminate: () => {} };
+        const w = new NodeWorker(src, { eval: true, workerData: init });
+        w.unref();
+        w.on("error", () => {
+          handle.state = "failed";
+          this.markFailed(slot);
+        });
+        w.on("exit", () => {
+          if (handle.state !== "failed" && !this.closed) this.markFailed(slot);
+          handle.state = "failed";
+        });
+        handle.terminate = () => void w.terminate();
+        this.workers.push(handle);
+      }
+      return;
+    }
+    // Browser: one Blob URL for all workers; each gets its WorkerInit by message.
+    const g = globalThis as unknown as {
+      Worker: new (url: string) => { postMessage(m: unknown): void; terminate(): void; onerror: unknown };
+      Blob: new (parts: string[], o: { type: string }) => unknown;
+      URL: { createObjectURL(b: unknown): string };
+    };
+    const url = g.URL.createObjectURL(new g.Blob([workerSource("browser")], { type: "text/javascript" }));
+    const rustUrl = new URL("../../../wasm/tinyflow_kernels.wasm", import.meta.url).href;
+    for (let slot = 0; slot < nWorkers; slot++) {
+      const w = new g.Worker(url);
+      const handle: Handle = { state: "starting", terminate: () => w.terminate() };
+      w.onerror = () => {
+        handle.state = "failed";
+        this.markFailed(slot);
+      };
+      w.postMessage({ ...base, slot, rustBytes: this.kernelBytes, rustUrl });
+      this.workers.push(handle);
+    }
+  }
+
+  /** A worker died: jobs in its slot can never finish, so stop using workers. */
+  private markFailed(slot: number): void {
+    const w = this.workers[slot];
+    if (w) w.state = "failed";
+    if (this.ctlPtr !== 0) {
+      const i32 = this.ctl();
+      Atomics.store(i32, this.slotBase(slot) + CTL.READY, -1);
+    }
+  }
+
+  private blockingAllowed(): boolean {
+    if (this.canBlock === undefined) {
+      try {
+        const probe = new Int32Array(new SharedArrayBuffer(4));
+        Atomics.wait(probe, 0, 1, 0);
+        this.canBlock = true;
+      } catch {
+        this.canBlock = false;
+      }
+    }
+    return this.canBlock;
+  }
+
+  /** Indices of the workers a job may use now, at most `max`. */
+  private pick(max: number): number[] {
+    this.poll();
+    const out: number[] = [];
+    for (let i = 0; i < this.workers.length && out.length < max; i++) if (this.workers[i]!.state === "ready") out.push(i);
+    return out;
+  }
+
+  /** Posts jobs (already written into the slots of `ws`), runs `own`, waits for the workers. */
+  private dispatch(ws: number[], kind: number, own: () => void, workEstimate: number): void {
+    const i32 = this.ctl();
+    const hdr = this.ctlPtr >> 2;
+    Atomics.store(i32, hdr + CTL.ERROR, 0);
+    Atomics.store(i32, hdr + CTL.PENDING, ws.length);
+    for (const w of ws) {
+      const b = this.slotBase(w);
+      i32[b + CTL.KIND] = kind;
+      Atomics.store(i32, b + CTL.SEQ, ++this.seq[w]!);
+      Atomics.notify(i32, b + CTL.SEQ, 1);
+    }
+    this.splitJobs++;
+    let ownError: unknown;
+    try {
+      own();
+    } catch (e) {
+      ownError = e;
+    }
+    this.waitPending(i32, hdr, workEstimate);
+    if (ownError !== undefined) throw ownError;
+    const err = Atomics.load(i32, hdr + CTL.ERROR);
+    if (err !== 0) {
+      const what = err === WORKER_ERRORS.EXCEPTION ? "a worker's kernel trapped" : (WASM_ERROR_CODES[err] ?? `error ${err}`);
+      throw new WasmKernelError(`thread pool: ${what}`, err);
+    }
+  }
+
+  private waitPending(i32: Int32Array, hdr: number, workEstimate: number): void {
+    const at = hdr + CTL.PENDING;
+    let spins = 0;
+    while (Atomics.load(i32, at) !== 0 && spins++ < 4000);
+    if (Atomics.load(i32, at) === 0) return;
+    // A generous stall limit: 30 s plus the job at 0.1 G-units per second.
+    const deadline = performance.now() + 30_000 + workEstimate / 1e5;
+    const block = this.blockingAllowed();
+    for (;;) {
+      const v = Atomics.load(i32, at);
+      if (v === 0) return;
+      if (performance.now() > deadline) {
+        this.broken = true;
+        throw new BackendError("thread pool: workers stopped responding; the pool is now single-threaded");
+      }
+      if (block) Atomics.wait(i32, at, v, 1000);
+    }
+  }
+
+  // -------------------------------------------------------------- gemm --
+
+  /** Whether an sgemm of this size would be split now (starts workers if so). */
+  private gemmThreads(rows: number, work: number): number {
+    if (this.threads <= 1 || work < this.minGemmWork || rows < 8) return 1;
+    return Math.min(this.start(), Math.floor(rows / 4));
+  }
+
+  /**
+   * A batch of sgemms, rows of C (all items' rows stacked) split across the
+   * pool when the problem is large; otherwise one kernels.sgemm per item.
+   */
+  sgemm(args: BatchedSgemmArgs): void {
+    const { m, n, k } = args;
+    const batch = args.batch ?? 1;
+    const transA = args.transA === true;
+    const transB = args.transB === true;
+    const alpha = args.alpha ?? 1;
+    const beta = args.beta ?? 0;
+    const lda = args.lda ?? Math.max(1, transA ? m : k);
+    const ldb = args.ldb ?? Math.max(1, transB ? k : n);
+    const ldc = args.ldc ?? Math.max(1, n);
+    const sA = args.strideA ?? m * k * 4;
+    const sB = args.strideB ?? k * n * 4;
+    const sC = args.strideC ?? m * ldc * 4;
+    const rows = batch * m;
+    const T = m > 0 && n > 0 ? this.gemmThreads(rows, batch * m * n * k) : 1;
+    const one = { transA, transB, m, n, k, alpha, beta, lda, ldb, ldc };
+    if (T <= 1) {
+      for (let i = 0; i < batch; i++) this.kernels.sgemm({ ...one, a: args.a + i * sA, b: args.b + i * sB, c: args.c + i * sC });
+      return;
+    }
+    // Validate every item's operands on this thread (the workers trust them).
+    for (const i of batch > 1 ? [0, batch - 1] : [0]) {
+      this.kernels.sgemmRows({ ...one, a: args.a + i * sA, b: args.b + i * sB, c: args.c + i * sC, m0: 0, m1: 0, scratch: 0 });
+    }
+    let ws = this.pick(T - 1);
+    const chunk = Math.ceil(rows / (1 + ws.length) / 4) * 4;
+    ws = ws.slice(0, Math.ceil(rows / chunk) - 1);
+    const i32 = this.ctl();
+    const f32 = new Float32Array(i32.buffer);
+    ws.forEach((w, j) => {
+      const a = this.slotBase(w) + CTL.ARGS;
+      const r0 = (j + 1) * chunk;
+      const r1 = j === ws.length - 1 ? rows : r0 + chunk;
+      i32.set([transA ? 1 : 0, transB ? 1 : 0, m, n, k, 0, args.a, lda, args.b, ldb, 0, args.c, ldc, r0, r1, sA, sB, sC], a);
+      f32[a + 5] = alpha;
+      f32[a + 10] = beta;
+    });
+    const ownEnd = ws.length === 0 ? rows : chunk;
+    this.dispatch(ws, JOB.GEMM, () => this.ownGemmRows(one, args, sA, sB, sC, 0, ownEnd), (batch * m * n * k * ownEnd) / rows);
+  }
+
+  private ownGemmRows(
+    one: { transA: boolean; transB: boolean; m: number; n: number; k: number; alpha: number; beta: number; lda: number; ldb: number; ldc: number },
+    args: BatchedSgemmArgs, sA: number, sB: number, sC: number, r0: number, r1: number,
+  ): void {
+    const { m, n, k } = one;
+    const need = this.kernels.sgemmScratchBytes(Math.min(m, r1 - r0), n, k);
+    if (need > this.scratchBytes) {
+      if (this.scratch !== 0) this.kernels.free(this.scratch, this.scratchBytes);
+      this.scratch = 0;
+      this.scratchBytes = 0;
+      this.scratch = this.kernels.alloc(need);
+      this.scratchBytes = need;
+    }
+    let r = r0;
+    while (r < r1) {
+      const bi = Math.floor(r / m);
+      const m0 = r - bi * m;
+      const m1 = Math.min(m, m0 + (r1 - r));
+      this.kernels.sgemmRows({ ...one, a: args.a + bi * sA, b: args.b + bi * sB, c: args.c + bi * sC, m0, m1, scratch: this.scratch || 0 });
+      r += m1 - m0;
+    }
+  }
+
+  // ------------------------------------------------------------ kernels --
+
+  /** Registers kernel module bytes in the shared memory (once per module). */
+  private register(bytes: Uint8Array): { id: number; ptr: number; len: number } {
+    let r = this.registered.get(bytes);
+    if (!r) {
+      const ptr = this.kernels.alloc(bytes.length);
+      new Uint8Array(this.kernels.memory.buffer, ptr, bytes.length).set(bytes);
+      r = { id: this.registered.size + 1, ptr, len: bytes.length };
+      this.registered.set(bytes, r);
+    }
+    return r;
+  }
+
+  /**
+   * Runs chunks of a split kernel: chunk 0 on this thread, the others on
+   * workers. Each chunk is (kernel, pointers).
+   */
+  runChunks(chunks: ReadonlyArray<{ kernel: CompiledKernel; ins: number[]; outs: number[] }>, elements: number): void {
+    const ws = this.pick(chunks.length - 1);
+    if (ws.length < chunks.length - 1) {
+      for (const c of chunks) c.kernel.run(c.ins, c.outs);
+      return;
+    }
+    const regs = chunks.slice(1).map((c) => this.register(c.kernel.bytes));
+    const i32 = this.ctl(); // after register(), which may grow the memory
+    ws.forEach((w, j) => {
+      const c = chunks[j + 1]!;
+      const r = regs[j]!;
+      const ptrs = [...c.ins, ...c.outs];
+      i32.set([r.id, r.ptr, r.len, ptrs.length, ...ptrs], this.slotBase(w) + CTL.ARGS);
+    });
+    this.dispatch(ws, JOB.KERNEL, () => chunks[0]!.kernel.run(chunks[0]!.ins, chunks[0]!.outs), elements * 20);
+  }
+
+  /** Stops the workers and frees the control block. The pool then runs single-threaded. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.started && this.ctlPtr !== 0) {
+      const i32 = this.ctl();
+      this.workers.forEach((w, i) => {
+        if (w.state !== "ready") return;
+        const b = this.slotBase(i);
+        i32[b + CTL.KIND] = JOB.EXIT;
+        Atomics.store(i32, b + CTL.SEQ, ++this.seq[i]!);
+        Atomics.notify(i32, b + CTL.SEQ);
+      });
+    }
+    for (const w of this.workers) w.terminate();
+    this.workers = [];
+    // The control block and registered module bytes are not freed: a worker
+    // being terminated may still read its slot.
+    if (this.scratch !== 0) this.kernels.free(this.scratch, this.scratchBytes);
+    this.scratch = 0;
+    this.scratchBytes = 0;
+  }
+}
+
+// ------------------------------------------------------- kernel splitting --
+
+const esize = (d: KDType): number => (d === "bool" ? 1 : 4);
+
+/** How a kernel is cut along one dimension of its canonical iteration space. */
+interface SplitPlan {
+  /** Canonical (merged, size-1 dims dropped) spec the chunks are cut from. */
+  shape: number[];
+  dim: number;
+  /** Byte offset per unit of the split dim, per input then per output. */
+  step: number[];
+  /** [start, size] of each chunk along `dim`. */
+  chunks: Array<[number, number]>;
+  /** One compiled kernel per chunk size. */
+  kernels: Map<number, CompiledKernel>;
+  elements: number;
+}
+
+/** Canonical form of a spec (as the kernel compiler computes it): size-1 dims dropped, linear neighbours merged. */
+function canonical(spec: KernelSpec): { shape: number[]; reduced: boolean[]; strides: number[][] } {
+  const nd = spec.shape.length;
+  const red = new Array<boolean>(nd).fill(false);
+  for (const a of spec.reduction?.axes ?? []) red[a] = true;
+  const dims = [...Array(nd).keys()].filter((d) => spec.shape[d] !== 1);
+  const shape = dims.map((d) => spec.shape[d]!);
+  const reduced = dims.map((d) => red[d]!);
+  const strides = spec.inputs.map((inp) => dims.map((d) => inp.strides[d]!));
+  for (let d = shape.length - 2; d >= 0; d--) {
+    if (reduced[d] === reduced[d + 1] && strides.every((s) => s[d] === s[d + 1]! * shape[d + 1]!)) {
+      shape[d] *= shape[d + 1]!;
+      shape.splice(d + 1, 1);
+      reduced.splice(d + 1, 1);
+      for (const s of strides) {
+        s[d] = s[d + 1]!;
+        s.splice(d + 1, 1);
+      }
+    }
+  }
+  return { shape, reduced, strides };
+}
+
+/**
+ * A generated kernel that splits itself across a pool when its iteration
+ * space is large: along the outermost non-reduced canonical dimension (the
+ * dims before it, if any, are reduced ones, so every chunk owns a contiguous
+ * block of every output). Kernels that reduce to a scalar, or whose pointers
+ * do not fit a worker slot, always run whole.
+ */
+export class ParallelKernel {
+  private plans = new Map<number, SplitPlan | null>();
+
+  constructor(
+    readonly spec: KernelSpec,
+    readonly kernel: CompiledKernel,
+    readonly memory: WebAssembly.Memory,
+  ) {}
+
+  /** Runs on the pool (or whole when it would not be split). */
+  run(pool: ThreadPool | null, ins: readonly number[], outs: readonly number[]): void {
+    const plan = pool && pool.threads > 1 ? this.plan(pool) : null;
+    if (!plan) {
+      this.kernel.run(ins, outs);
+      return;
+    }
+    const nIn = ins.length;
+    const chunks = plan.chunks.map(([start, size]) => ({
+      kernel: plan.kernels.get(size)!,
+      ins: ins.map((p, i) => p + start * plan.step[i]!),
+      outs: outs.map((p, o) => p + start * plan.step[nIn + o]!),
+    }));
+    pool!.runChunks(chunks, plan.elements);
+  }
+
+  /** The split for the pool's active threads (starting its workers), or null; cached per thread count. */
+  plan(pool: ThreadPool): SplitPlan | null {
+    const elements = this.spec.shape.reduce((a, b) => a * b, 1);
+    if (elements < pool.minKernelElements) return null;
+    const T = pool.start();
+    if (T < 2) return null;
+    if (!this.plans.has(T)) this.plans.set(T, this.makePlan(T, pool.minKernelElements));
+    return this.plans.get(T)!;
+  }
+
+  private makePlan(T: number, minElements: number): SplitPlan | null {
+    const spec = this.spec;
+    if (spec.inputs.length + spec.outputs.length > MAX_KERNEL_PTRS || this.kernel.bytes.length === 0) return null;
+    const elements = spec.shape.reduce((a, b) => a * b, 1);
+    if (elements < minElements) return null;
+    const c = canonical(spec);
+    const D = c.shape.length;
+    const dim = c.reduced.findIndex((r) => !r);
+    if (dim < 0) return null;
+    const size = c.shape[dim]!;
+    const hasRed = c.reduced.some((r) => r);
+    // Chunks of the innermost dim stay multiples of 4 (whole vectors);
+    // chunks of a reduction are never 1 long (the loop nest would change).
+    const unit = dim === D - 1 ? 4 : hasRed ? 2 : 1;
+    const parts = Math.min(T, Math.floor(size / unit), Math.max(1, Math.floor(elements / (minElements / 2))));
+    if (parts < 2) return null;
+    const chunk = Math.ceil(size / parts / unit) * unit;
+    const chunks: Array<[number, number]> = [];
+    for (let s = 0; s < size; s += chunk) chunks.push([s, Math.min(chunk, size - s)]);
+    if (hasRed && chunks.length > 1 && chunks[chunks.length - 1]![1] < 2) {
+      const last = chunks.pop()!;
+      chunks[chunks.length - 1]![1] += last[1];
+    }
+    if (chunks.length < 2) return null;
+    let outInner = 1;
+    for (let d = dim + 1; d < D; d++) if (!c.reduced[d]) outInner *= c.shape[d]!;
+    const step = [
+      ...spec.inputs.map((inp, k) => c.strides[k]![dim]! * esize(inp.dtype)),
+      ...spec.outputs.map((o) => outInner * esize(o.dtype)),
+    ];
+    const axes = c.reduced.flatMap((r, d) => (r ? [d] : []));
+    const kernels = new Map<number, CompiledKernel>();
+    for (const [, n] of chunks) {
+      if (kernels.has(n)) continue;
+      const shape = c.shape.slice();
+      shape[dim] = n;
+      const sub: KernelSpec = {
+        shape,
+        inputs: spec.inputs.map((inp, k) => ({ dtype: inp.dtype, strides: c.strides[k]! })),
+        nodes: spec.nodes,
+        outputs: spec.outputs,
+        ...(spec.reduction ? { reduction: { op: spec.reduction.op, axes } } : {}),
+      };
+      kernels.set(n, compileKernel(sub, { memory: this.memory }));
+    }
+    return { shape: c.shape, dim, step, chunks, kernels, elements };
+  }
+}
+
+// ------------------------------------------------------- default pools --
+
+const pools = new WeakMap<WebAssembly.Memory, ThreadPool>();
+let configuredThreads: number | undefined;
+
+/** The process-wide pool of a backend's memory (sized by setThreadCount / TINYFLOW_THREADS). */
+export function getThreadPool(kernels: WasmKernels): ThreadPool {
+  let p = pools.get(kernels.memory);
+  if (!p) {
+    p = new ThreadPool(kernels, configuredThreads === undefined ? {} : { threads: configuredThreads });
+    pools.set(kernels.memory, p);
+  }
+  return p;
+}
+
+/**
+ * Sets the thread count of the default pools (closing the current pool of
+ * `kernels`, if given, so the next job gets a new one). `undefined` restores
+ * the environment's default.
+ */
+export function setThreadCount(n: number | undefined, kernels?: WasmKernels): void {
+  if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new BackendError(`setThreadCount: expected a positive integer, got ${String(n)}`);
+  configuredThreads = n;
+  if (kernels) {
+    pools.get(kernels.memory)?.close();
+    pools.delete(kernels.memory);
+  }
+}

@@ -1,0 +1,202 @@
+// The worker side of the wasm backend's thread pool (threads.ts).
+//
+// A worker instantiates the Rust kernels on the backend's shared
+// WebAssembly.Memory (with its own shadow stack), then loops forever:
+// it blocks with Atomics.wait on the sequence word of its slot in a control
+// block that lives in that memory, runs the job described in the slot, and
+// decrements the block's pending counter (waking the main thread when it
+// reaches zero). Jobs never travel by postMessage, so a job costs one futex
+// wake-up each way and nothing is serialized.
+//
+// Jobs:
+//   gemm   - rows [r0, r1) of a batch of sgemms, the rows of every batch item
+//            stacked (row r is row r % m of item r / m), via sgemm_rows with a
+//            scratch buffer this worker allocates once and grows as needed;
+//   kernel - one run of a kernel generated at run time: its module bytes sit in
+//            the shared memory (registered once per kernel; the worker compiles
+//            and caches them by id) and the slot holds its pointer arguments.
+//
+// `workerMain` must stay self-contained (no imports, no module-level
+// references): threads.ts ships it to the worker as source text
+// (`workerSource`), which works for Node's worker_threads (eval) and for Web
+// Workers (a Blob URL) alike, without a bundler or a TypeScript loader in the
+// worker.
+
+/** Layout of the control block, in int32 words. */
+export const CTL = {
+  /** Header words before the first slot. */
+  HEADER: 16,
+  /** Header: number of dispatched jobs not finished yet. */
+  PENDING: 0,
+  /** Header: first error code reported by a worker since it was cleared (0 = none). */
+  ERROR: 1,
+  /** Words per worker slot (256 bytes: slots do not share cache lines). */
+  SLOT: 64,
+  /** Slot: job sequence number, bumped by the main thread to post a job. */
+  SEQ: 0,
+  /** Slot: 0 starting, 1 ready, -1 failed to start. */
+  READY: 1,
+  /** Slot: result of the last job (0 ok, < 0 error). */
+  STATUS: 2,
+  /** Slot: job kind (see JOB). */
+  KIND: 3,
+  /** Slot: first argument word. */
+  ARGS: 4,
+} as const;
+
+export const JOB = { GEMM: 1, KERNEL: 2, EXIT: 3 } as const;
+
+/** Error codes a worker reports besides the Rust kernels' own (negative). */
+export const WORKER_ERRORS = { EXCEPTION: -100, BAD_JOB: -101 } as const;
+
+/** Most pointer arguments a kernel job can carry in one slot. */
+export const MAX_KERNEL_PTRS = CTL.SLOT - CTL.ARGS - 4;
+
+/** What a worker is started with. */
+export interface WorkerInit {
+  memory: WebAssembly.Memory;
+  /** The Rust kernels module (tinyflow_kernels.wasm) as bytes. */
+  rustBytes: Uint8Array;
+  /** Byte address of the control block. */
+  ctlPtr: number;
+  /** This worker's slot. */
+  slot: number;
+  /** Shadow stack bytes. */
+  stackBytes: number;
+  ctl: typeof CTL;
+  job: typeof JOB;
+  errors: typeof WORKER_ERRORS;
+}
+
+interface RustExports {
+  alloc(bytes: number): number;
+  free(ptr: number, bytes: number): void;
+  sgemm_rows(...args: number[]): number;
+  sgemm_scratch_bytes(rows: number, n: number, k: number): number;
+  __stack_pointer: WebAssembly.Global;
+}
+
+/** The worker's whole program; runs until it gets an EXIT job. */
+export function workerMain(init: WorkerInit): void {
+  const { memory, ctl: C, job: J, errors: E } = init;
+  const words = (): Int32Array => new Int32Array(memory.buffer);
+  const base = (init.ctlPtr >> 2) + C.HEADER + init.slot * C.SLOT;
+  const hdr = init.ctlPtr >> 2;
+  let i32 = words();
+  let rust: RustExports;
+  try {
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(init.rustBytes as Uint8Array<ArrayBuffer>), { env: { memory } });
+    rust = inst.exports as unknown as RustExports;
+    const stack = rust.alloc(init.stackBytes) >>> 0;
+    if (stack === 0) throw new Error("no memory for a stack");
+    rust.__stack_pointer.value = stack + init.stackBytes;
+  } catch {
+    Atomics.store(i32, base + C.READY, -1);
+    Atomics.notify(i32, base + C.READY);
+    return;
+  }
+  const f32 = (word: number): number => new Float32Array(i32.buffer, word * 4, 1)[0]!;
+  let scratch = 0;
+  let scratchBytes = 0;
+  const kernels = new Map<number, (...ptrs: number[]) => void>();
+  const env = { memory, sin: Math.sin, cos: Math.cos };
+
+  const runGemm = (a: number): number => {
+    const ta = i32[a]!, tb = i32[a + 1]!, m = i32[a + 2]!, n = i32[a + 3]!, k = i32[a + 4]!;
+    const alpha = f32(a + 5), beta = f32(a + 10);
+    const pa = i32[a + 6]! >>> 0, lda = i32[a + 7]!, pb = i32[a + 8]! >>> 0, ldb = i32[a + 9]!;
+    const pc = i32[a + 11]! >>> 0, ldc = i32[a + 12]!;
+    const r0 = i32[a + 13]!, r1 = i32[a + 14]!;
+    const sa = i32[a + 15]!, sb = i32[a + 16]!, sc = i32[a + 17]!;
+    if (m <= 0) return 0;
+    const need = rust.sgemm_scratch_bytes(Math.min(m, r1 - r0), n, k);
+    if (need > scratchBytes) {
+      if (scratch !== 0) rust.free(scratch, scratchBytes);
+      scratch = rust.alloc(need) >>> 0;
+      scratchBytes = scratch === 0 ? 0 : need;
+      if (scratch === 0) return -6;
+    }
+    let r = r0;
+    while (r < r1) {
+      const bi = Math.floor(r / m);
+      const m0 = r - bi * m;
+      const m1 = Math.min(m, m0 + (r1 - r));
+      const rc = rust.sgemm_rows(ta, tb, m, n, k, alpha, pa + bi * sa, lda, pb + bi * sb, ldb, beta, pc + bi * sc, ldc, m0, m1, scratch);
+      if (rc !== 0) return rc;
+      r += m1 - m0;
+    }
+    return 0;
+  };
+
+  const runKernel = (a: number): number => {
+    const id = i32[a]!;
+    let fn = kernels.get(id);
+    if (!fn) {
+      const ptr = i32[a + 1]! >>> 0;
+      const len = i32[a + 2]!;
+      if (ptr + len > memory.buffer.byteLength) memory.grow(0);
+      const bytes = new Uint8Array(memory.buffer, ptr, len).slice();
+      const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env });
+      fn = inst.exports.kernel as (...ptrs: number[]) => void;
+      kernels.set(id, fn);
+    }
+    const n = i32[a + 3]!;
+    const ptrs: number[] = new Array(n);
+    for (let p = 0; p < n; p++) ptrs[p] = i32[a + 4 + p]! >>> 0;
+    fn(...ptrs);
+    return 0;
+  };
+
+  Atomics.store(i32, base + C.READY, 1);
+  Atomics.notify(i32, base + C.READY);
+  let seq = Atomics.load(i32, base + C.SEQ);
+  for (;;) {
+    // A short spin catches a job posted right after the last one finished
+    // (e.g. consecutive steps of a program) without a futex round trip.
+    let spins = 0;
+    while (Atomics.load(i32, base + C.SEQ) === seq && spins++ < 2000);
+    while (Atomics.load(i32, base + C.SEQ) === seq) Atomics.wait(i32, base + C.SEQ, seq);
+    seq = Atomics.load(i32, base + C.SEQ);
+    if (i32.buffer.byteLength !== memory.buffer.byteLength) i32 = words();
+    const kind = i32[base + C.KIND];
+    if (kind === J.EXIT) break;
+    let status: number;
+    try {
+      status = kind === J.GEMM ? runGemm(base + C.ARGS) : kind === J.KERNEL ? runKernel(base + C.ARGS) : E.BAD_JOB;
+    } catch {
+      status = E.EXCEPTION;
+    }
+    if (i32.buffer.byteLength !== memory.buffer.byteLength) i32 = words();
+    Atomics.store(i32, base + C.STATUS, status);
+    if (status !== 0) Atomics.compareExchange(i32, hdr + C.ERROR, 0, status);
+    if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
+  }
+  if (scratch !== 0) rust.free(scratch, scratchBytes);
+}
+
+/**
+ * Source text of a worker script. `host` "node": a worker_threads eval script
+ * reading its WorkerInit from workerData. "browser": a classic Web Worker
+ * script that waits for one message carrying the WorkerInit (with `rustUrl`
+ * instead of `rustBytes` when the page did not pass the bytes).
+ */
+export function workerSource(host: "node" | "browser"): string {
+  // Transpilers may wrap named functions in a `__name` helper (esbuild's
+  // keepNames, used by tsx and vitest); the shim makes the text standalone.
+  const prelude = "var __name = (f, _n) => f;\nconst workerMain = " + workerMain.toString() + ";\n";
+  if (host === "node") {
+    return prelude + 'workerMain(require("node:worker_threads").workerData);\n';
+  }
+  return (
+    prelude +
+    "self.onmessage = async (ev) => {\n" +
+    "  self.onmessage = null;\n" +
+    "  const init = ev.data;\n" +
+    "  if (!init.rustBytes) {\n" +
+    "    try { init.rustBytes = new Uint8Array(await (await fetch(init.rustUrl)).arrayBuffer()); }\n" +
+    "    catch { const i32 = new Int32Array(init.memory.buffer); const at = (init.ctlPtr >> 2) + init.ctl.HEADER + init.slot * init.ctl.SLOT + init.ctl.READY; Atomics.store(i32, at, -1); return; }\n" +
+    "  }\n" +
+    "  workerMain(init);\n" +
+    "};\n"
+  );
+}
