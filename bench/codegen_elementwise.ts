@@ -2,7 +2,9 @@
 // kernel of tanh(x*2+1)*x on 1e6 and 1e7 float32 elements (median of several
 // runs, with and without reading the result back into a fresh Float32Array),
 // against a plain JS loop over the same data measured in the same run. Also a
-// fused row reduction (sum over the last axis of exp(x - 1)) for reference.
+// fused row reduction (sum over the last axis of exp(x - 1)) for reference; and
+// a small softmax piece, sum(exp(x - m[:, None]), 1) over [100, 10], on tame and
+// on saturated logits (where exp underflows), in µs per call against JS.
 // Prints ms, GB/s (bytes read + written by the kernel) and the ratio to JS.
 //
 //   npx tsx bench/codegen_elementwise.ts
@@ -130,4 +132,49 @@ for (const n of [1e6, 1e7]) {
   }, reps);
   row("sum(exp(x-1), -1)", n, "JS loop", tRedJs, n * 4, tRedJs);
   row("sum(exp(x-1), -1)", n, "wasm kernel", tRed, n * 4, tRedJs);
+}
+
+// a small oddly shaped kernel, called many times: sum(exp(x - m[:, None]), 1) over [100, 10]
+{
+  const memory = new WebAssembly.Memory({ initial: 2 });
+  const spec: KernelSpec = {
+    shape: [100, 10],
+    inputs: [{ dtype: "float32", strides: [10, 1] }, { dtype: "float32", strides: [1, 0] }],
+    nodes: [
+      { op: "input", input: 0 },
+      { op: "input", input: 1 },
+      { op: "sub", args: [0, 1], dtype: "float32" },
+      { op: "exp", args: [2], dtype: "float32" },
+    ],
+    outputs: [{ node: 3, dtype: "float32" }],
+    reduction: { op: "sum", axes: [1] },
+  };
+  const k = compileKernel(spec, { memory });
+  const x = new Float32Array(memory.buffer, 0, 1000);
+  const m = new Float32Array(memory.buffer, 4096, 100);
+  const calls = 2000;
+  for (const [label, fill] of [
+    ["tame logits", (i: number) => Math.sin(i) * 3],
+    ["saturated logits", (i: number) => (i % 10 === 3 ? 0 : -105 - (i % 7))],
+  ] as const) {
+    for (let i = 0; i < 1000; i++) x[i] = fill(i);
+    m.fill(0);
+    const xs = Float32Array.from(x);
+    const out = new Float32Array(100);
+    const tJs = time(() => {
+      for (let c = 0; c < calls; c++) {
+        for (let r = 0; r < 100; r++) {
+          let s = 0;
+          for (let j = 0; j < 10; j++) s += Math.exp(xs[r * 10 + j] - m[r]);
+          out[r] = s;
+        }
+      }
+    }, 9);
+    const tK = time(() => {
+      for (let c = 0; c < calls; c++) k.run([0, 4096], [8192]);
+    }, 9);
+    const us = (t: T): T => ({ wall: (t.wall * 1000) / calls, cpu: (t.cpu * 1000) / calls });
+    console.log(`| sum(exp(x - m[:,None]), 1) [100,10], ${label} | µs/call | JS loop | ${us(tJs).wall.toFixed(2)} | ${us(tJs).cpu.toFixed(2)} | | 1.00x |`);
+    console.log(`| sum(exp(x - m[:,None]), 1) [100,10], ${label} | µs/call | wasm kernel | ${us(tK).wall.toFixed(2)} | ${us(tK).cpu.toFixed(2)} | | ${(tJs.cpu / tK.cpu).toFixed(2)}x |`);
+  }
 }

@@ -11,7 +11,7 @@
 // the median over processes of each process's median, and the min–max of those
 // per-process values, plus the ratio against the baseline peer (tinyflow).
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -170,6 +170,21 @@ async function parent(o: Options): Promise<void> {
   );
   console.log();
 
+  // The machine's WASM SIMD peak, so W1 can be read as a fraction of it.
+  const peaks: number[] = [];
+  if (o.workloads.includes("W1")) {
+    for (let i = 0; i < o.procs; i++) {
+      const r = spawnSync(process.execPath, ["--import", "tsx", path.join(BENCH_DIR, "peak.ts")], { cwd: ROOT_DIR, encoding: "utf8" });
+      const line = r.stdout.trim().split("\n").pop() ?? "";
+      if (r.status === 0 && line.startsWith("{")) peaks.push((JSON.parse(line) as { gflops: number }).gflops);
+    }
+  }
+  const peak = peaks.length ? median(peaks) : NaN;
+  if (Number.isFinite(peak)) {
+    console.log(`- WASM SIMD peak of this machine, one thread (microkernel of 13 independent f32x4 mul+add chains, median of ${peaks.length} processes): ${fmt(peak)} GFLOPS`);
+    console.log();
+  }
+
   // Which child runs are needed: W6 comes from the W3 processes.
   const wanted = new Set(o.workloads);
   const runWorkloads = WORKLOAD_IDS.filter((w) => w !== "W6" && (wanted.has(w) || (w === "W3" && wanted.has("W6"))));
@@ -268,7 +283,8 @@ async function parent(o: Options): Promise<void> {
       const allOk = r.checks.every((c) => c.ok);
       const check = `${allOk ? "ok" : "CHECK FAILED"}: ${r.checks[r.checks.length - 1]!.text}`;
       const errs = r.errors.length ? ` (${r.errors.length} process(es) failed: ${r.errors[0]})` : "";
-      tableRows.push([def.label, name, fmt(med), `${fmt(lo)}–${fmt(hi)}`, fmt(medCpu), def.unit, ratio, ratioCpu, check + errs]);
+      const ofPeak = def.workload === "W1" && Number.isFinite(peak) ? ` (${((100 * med) / peak).toFixed(0)}% of the 1-thread peak)` : "";
+      tableRows.push([def.label, name, fmt(med) + ofPeak, `${fmt(lo)}–${fmt(hi)}`, fmt(medCpu), def.unit, ratio, ratioCpu, check + errs]);
     }
   }
   console.log(markdownTable(["workload", "peer", "median", "min–max", "CPU-time median", "unit", `${o.baseline} speedup`, `${o.baseline} speedup (CPU time)`, "check (last process)"], tableRows));

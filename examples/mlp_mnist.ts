@@ -33,11 +33,16 @@ const accuracy = (p: Params, x: ArrayLike, y: ArrayLike) =>
 // ## Training: one jitted step = forward, backward and the Adam update
 const optimizer = optim.adam(1e-3);
 let optState = optimizer.init(params);
-const step = jit((p: Params, s: any, x: any, y: any) => {
-  const [value, grads] = valueAndGrad(loss)(p, x, y);
-  const [updates, s2] = optimizer.update(grads, s, p);
-  return [optim.applyUpdates(p, updates), s2, value];
-});
+// Parameters and optimizer state are donated: the step may write the new values
+// into their buffers, so training allocates nothing but each batch.
+const step = jit(
+  (p: Params, s: any, x: any, y: any) => {
+    const [value, grads] = valueAndGrad(loss)(p, x, y);
+    const [updates, s2] = optimizer.update(grads, s, p);
+    return [optim.applyUpdates(p, updates), s2, value];
+  },
+  { donateArgnums: [0, 1] },
+);
 
 const batchSize = 100;
 const epochs = 5;

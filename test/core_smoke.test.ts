@@ -1,3 +1,6 @@
+// Smoke tests of the core: binding on concrete arrays, tracing, the printer and
+// type checker on hand-built jaxprs, and escaped-tracer detection.
+
 import { describe, expect, it } from "vitest";
 import "../src/backends";
 import { Array, bind1, ShapedArray, Var, Jaxpr, JaxprEqn, Literal, ClosedJaxpr, checkJaxpr, printJaxpr, TracerError, JaxprTypeError } from "../src/core";

@@ -1,3 +1,6 @@
+// customJvp, customVjp and checkpoint: values, the user rules in forward and
+// reverse mode, composition with vmap/jit, rematerialization, and bad use.
+
 import { describe, expect, it } from "vitest";
 import { np, grad, jvp, vmap, jit, customJvp, customVjp, checkpoint, makeJaxpr, valueAndGrad, ArgumentError, TransformError } from "../src/index";
 import { expectAllclose } from "../src/testing";

@@ -1,3 +1,6 @@
+// jit: tracing once per signature, static and donated arguments, pytrees,
+// composition with grad/vmap, lower(), constants, and typed errors.
+
 import { describe, expect, it } from "vitest";
 import { np, jit, grad, vmap, makeJaxpr, ArgumentError, TracerError, Array } from "../src/index";
 import { expectAllclose } from "../src/testing";

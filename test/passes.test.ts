@@ -1,3 +1,6 @@
+// The IR passes (DCE, CSE, simplification/folding, inlining) on real traced
+// jaxprs: each keeps values and types and removes what it should.
+
 import { describe, expect, it } from "vitest";
 import { np, jit, makeJaxpr, checkJaxpr } from "../src/index";
 import { evalClosedJaxpr } from "../src/core";

@@ -19,6 +19,7 @@ import {
 import {
   compileKernel,
   compiledModuleCount,
+  relaxedSimdAvailable,
   type KDType,
   type KernelNode,
   type KernelSpec,
@@ -774,6 +775,201 @@ describe("fused kernels", () => {
       }
     });
   }
+});
+
+// --- small and oddly shaped iteration spaces ----------------------------------------------------
+//
+// Short rows are unrolled with the element offsets in the memargs, tails are one partial vector
+// (1..3 lanes loaded and stored, masked in reductions), and the inner loop uses the parent's
+// pointers: every layout of every operand, on every row length around the vector width, for
+// each dtype, light and heavy (unrolled less) DAGs, elementwise and reduced over each axis.
+
+type Layout = "contig" | "bcastRow" | "bcastCol" | "transposed" | "reversed" | "gather2";
+
+function layoutStrides(l: Layout, [r, n]: number[]): number[] {
+  switch (l) {
+    case "contig": return [n, 1];
+    case "bcastRow": return [0, 1]; // b[None, :]
+    case "bcastCol": return [1, 0]; // m[:, None]
+    case "transposed": return [1, r]; // the transpose of a row-major [n, r]
+    case "reversed": return [n, -1];
+    case "gather2": return [2 * n, 2];
+  }
+}
+
+/** in0 (+) in1 (+) in2 over a 2-D space, then (heavy) exp / an int division; optionally reduced. */
+function oddSpec(dt: KDType, shape: number[], layouts: Layout[], heavy: boolean, reduction?: { op: ReduceOp; axes: number[] }): KernelSpec {
+  const comb = dt === "bool" ? "xor" : "add";
+  const nodes: KernelNode[] = layouts.map((_, k) => ({ op: "input", input: k }));
+  let last = 0;
+  for (let k = 1; k < layouts.length; k++) {
+    nodes.push({ op: comb, args: [last, k], dtype: dt } as KernelNode);
+    last = nodes.length - 1;
+  }
+  if (heavy && dt === "float32") {
+    nodes.push({ op: "const", value: 0.25, dtype: dt }, { op: "mul", args: [last, nodes.length], dtype: dt } as KernelNode);
+    nodes.push({ op: "exp", args: [nodes.length - 1], dtype: dt } as KernelNode);
+    last = nodes.length - 1;
+  } else if (heavy && dt !== "bool") {
+    nodes.push({ op: "div", args: [last, 0], dtype: dt } as KernelNode);
+    last = nodes.length - 1;
+  }
+  return {
+    shape,
+    inputs: layouts.map((l) => ({ dtype: dt, strides: layoutStrides(l, shape) })),
+    nodes,
+    outputs: [{ node: last, dtype: dt }],
+    reduction,
+  };
+}
+
+/** Float inputs in [-2, 2] (exp stays tame, sums of a few stay exact enough). */
+const tameData = (spec: KernelSpec): number[][] | undefined =>
+  spec.inputs[0].dtype !== "float32"
+    ? undefined
+    : spec.inputs.map((inp) => {
+        const { lo, hi } = extent(spec.shape, inp.strides);
+        return Array.from({ length: hi - lo + 1 }, () => Math.fround(rnd() * 4 - 2));
+      });
+
+describe("small and oddly shaped iteration spaces", () => {
+  const SHAPES = [[1, 1], [5, 1], [1, 7], [7, 2], [6, 3], [5, 5], [4, 6], [3, 7], [9, 10], [3, 13], [2, 17], [3, 21], [2, 34], [100, 10]];
+  const COMBOS: Layout[][] = [
+    ["contig", "bcastRow", "bcastCol"],
+    ["transposed", "contig", "reversed"],
+    ["gather2", "bcastCol", "transposed"],
+    ["bcastRow", "reversed", "bcastCol"],
+  ];
+
+  it("elementwise: every layout, row lengths 1..34, float32 / int32 / bool, light and heavy", () => {
+    for (const dt of ["float32", "int32", "bool"] as KDType[]) {
+      for (const heavy of dt === "bool" ? [false] : [false, true]) {
+        for (const shape of SHAPES) {
+          for (const layouts of COMBOS) {
+            const spec = oddSpec(dt, shape, layouts, heavy);
+            const { got, want } = runSpec(spec, { data: tameData(spec) });
+            const what = `${dt} ${heavy ? "heavy" : "light"} [${shape}] ${layouts.join(",")}`;
+            if (heavy && dt === "float32") expectUlp(got[0], want[0], 2, what);
+            else expectExact(got[0], want[0], what);
+          }
+        }
+      }
+    }
+  });
+
+  it("reductions over each axis and both, on the same layouts and row lengths", () => {
+    const reds: [KDType, ReduceOp][] = [["float32", "sum"], ["float32", "max"], ["int32", "sum"], ["int32", "min"], ["bool", "or"], ["bool", "and"]];
+    for (const [dt, op] of reds) {
+      for (const heavy of dt === "bool" ? [false] : [false, true]) {
+        for (const shape of SHAPES) {
+          for (const axes of [[0], [1], [0, 1]]) {
+            for (const layouts of COMBOS) {
+              const spec = oddSpec(dt, shape, layouts, heavy, { op, axes });
+              const { got, want } = runSpec(spec, { data: tameData(spec) });
+              const what = `${dt} ${op} ${heavy ? "heavy" : "light"} [${shape}] axes ${axes} ${layouts.join(",")}`;
+              if (dt === "float32" && (op === "sum" || heavy)) expectClose(got[0], want[0], 1e-5, 1e-5, what);
+              else expectExact(got[0], want[0], what);
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it("3-d spaces with odd inner dims, a reduced middle dim and permuted operands", () => {
+    const cases: [number[], number[][], number[]][] = [
+      [[3, 5, 6], [[30, 6, 1], [0, 0, 1], [1, 3, 15]], [1]],
+      [[4, 3, 5], [[15, 5, 1], [5, 20, 1], [0, 1, 0]], [2]],
+      [[4, 3, 5], [[15, 5, 1], [1, 4, 12], [3, 1, 0]], [0, 2]],
+      [[2, 7, 3], [[21, 3, 1], [21, 3, -1], [0, 1, 7]], [0]],
+      [[2, 7, 3], [[21, 3, 1], [1, 2, 14], [0, 0, 0]], []],
+    ];
+    for (const [shape, strides, axes] of cases) {
+      for (const heavy of [false, true]) {
+        const spec = oddSpec("float32", [1, 1], ["contig", "contig", "contig"], heavy);
+        const s3: KernelSpec = {
+          ...spec,
+          shape,
+          inputs: strides.map((st) => ({ dtype: "float32", strides: st })),
+          reduction: axes.length ? { op: "sum", axes } : undefined,
+        };
+        const { got, want } = runSpec(s3, { data: tameData(s3) });
+        expectClose(got[0], want[0], 1e-5, 1e-5, `[${shape}] strides ${JSON.stringify(strides)} axes ${axes}`);
+      }
+    }
+  });
+
+  it("multi-output kernels with partial tails (float32 + bool outputs)", () => {
+    for (const shape of [[3, 5], [4, 6], [2, 7], [5, 9]]) {
+      const spec: KernelSpec = {
+        shape,
+        inputs: [{ dtype: "float32", strides: [shape[1], 1] }, { dtype: "float32", strides: [1, 0] }],
+        nodes: [
+          { op: "input", input: 0 },
+          { op: "input", input: 1 },
+          { op: "sub", args: [0, 1], dtype: "float32" },
+          { op: "const", value: 0, dtype: "float32" },
+          { op: "gt", args: [2, 3], dtype: "bool" },
+        ],
+        outputs: [{ node: 2, dtype: "float32" }, { node: 4, dtype: "bool" }],
+      };
+      const { got, want } = runSpec(spec);
+      expectExact(got[0], want[0], `sub [${shape}]`);
+      expectExact(got[1], want[1], `gt [${shape}]`);
+    }
+  });
+
+  it("run() takes any number of pointers and checks their count", () => {
+    for (const nIn of [0, 1, 3, 8, 9, 12]) {
+      for (const nOut of [1, 2, 3]) {
+        const nodes: KernelNode[] = Array.from({ length: nIn }, (_, k) => ({ op: "input", input: k }));
+        if (nIn === 0) nodes.push({ op: "const", value: 1.5, dtype: "float32" });
+        let last = 0;
+        for (let k = 1; k < nIn; k++) {
+          nodes.push({ op: "add", args: [last, k], dtype: "float32" });
+          last = nodes.length - 1;
+        }
+        const outputs = Array.from({ length: nOut }, (_, o) => {
+          nodes.push({ op: "const", value: o, dtype: "float32" }, { op: "add", args: [last, nodes.length], dtype: "float32" });
+          return { node: nodes.length - 1, dtype: "float32" as KDType };
+        });
+        const spec: KernelSpec = { shape: [6], inputs: Array.from({ length: nIn }, () => ({ dtype: "float32", strides: [1] })), nodes, outputs };
+        const { got, want } = runSpec(spec);
+        got.forEach((g, o) => expectExact(g, want[o], `${nIn} inputs, output ${o}`));
+        const memory = new WebAssembly.Memory({ initial: 1 });
+        const k = compileKernel(spec, { memory });
+        expect(() => k.run(new Array(nIn + 1).fill(0), new Array(nOut).fill(0))).toThrow(/expected \d+ input and \d+ output pointers/);
+      }
+    }
+  });
+
+  it("exp builds subnormal results without underflowing products, exactly as before", () => {
+    // every result in the subnormal range, its boundaries, and saturation to 0
+    const xs: number[] = [-87.3365478515625, -87.33654022216797, -88, -90, -100, -103.27892303466797, -103.97207641601562, -104, -110, -1e30, -Infinity, NaN];
+    for (let i = 0; i < 5000; i++) xs.push(Math.fround(-87 - 17 * rnd()));
+    const { got } = runSpec(unarySpec("exp", "float32", "float32", [xs.length], [1]), { data: [xs] });
+    const ref = (x: number): number => Math.fround(Math.exp(x));
+    for (let i = 0; i < xs.length; i++) {
+      const want = ref(xs[i]);
+      if (Number.isNaN(want)) {
+        expect(Number.isNaN(got[0][i])).toBe(true);
+        continue;
+      }
+      // within one subnormal step (2^-149) of the correctly rounded result
+      if (!(Math.abs(got[0][i] - want) <= 2 ** -149)) throw new Error(`exp(${xs[i]}) = ${got[0][i]}, want ${want}`);
+    }
+    const all = runSpec(unarySpec("exp", "float32", "float32", [4], [1]), { data: [[-1e30, -Infinity, -104, -200]] });
+    expect(Array.from(all.got[0])).toEqual([0, 0, 0, 0]);
+  });
+
+  it("relaxedSimdAvailable() matches the probe; requesting relaxed SIMD without it is an error", () => {
+    expect(relaxedSimdAvailable()).toBe(probeRelaxedSimd());
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const spec = unarySpec("exp", "float32", "float32", [8], [1]);
+    if (!relaxedSimdAvailable()) expect(() => compileKernel(spec, { memory, relaxedSimd: true })).toThrow(/relaxed SIMD/);
+    else expect(compileKernel(spec, { memory, relaxedSimd: true }).text()).toMatch(/relaxed_madd/);
+    expect(compileKernel(spec, { memory, relaxedSimd: false }).text()).not.toMatch(/relaxed_madd/);
+  });
 });
 
 // --- vecmath accuracy --------------------------------------------------------------------------

@@ -210,13 +210,14 @@ function buildProgram(jaxpr: ClosedJaxpr, backend: Backend): Program {
 }
 
 /** Run a jitted call on concrete arrays: the compiled program, or its optimized jaxpr op by op. */
-function runProgram(entry: CacheEntry, args: Array[]): Tracer[] {
+function runProgram(entry: CacheEntry, args: Array[], donated: readonly boolean[]): Tracer[] {
   const backend = args.length > 0 && args.every((a) => a.backend === args[0].backend) ? args[0].backend : getBackend();
   let program = entry.programs.get(backend);
   if (!program) entry.programs.set(backend, (program = buildProgram(entry.jaxpr, backend)));
   const inputs = args.map((a) => a.to(backend.name));
   if (program.executable === null) return evalJaxpr(program.optimized.jaxpr, program.constArrays, inputs);
-  const outBufs = program.executable.run(inputs.map((a) => a.buffer));
+  // A donated input moved to another backend is a temporary copy: nothing to give up.
+  const outBufs = program.executable.run(inputs.map((a) => a.buffer), donated.map((d, i) => d && inputs[i] === args[i]));
   // Each returned buffer is owned by the Array made for it (a backend that returns
   // an input as an output hands out another reference to it).
   const outAvals = entry.jaxpr.outAvals;
@@ -284,7 +285,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     const inputs = opts.backend ? tracers.map((t) => (isArray(t) ? t.to(opts.backend!) : t)) : tracers;
     const donatedInvars = [...entry.consts.map(() => false), ...donatedLeaves];
     const all = [...entry.consts, ...inputs];
-    const outs = atEvalLevel(all) ? runProgram(entry, all as Array[]) : bind("pjit", all, { jaxpr: entry.jaxpr, name, donatedInvars });
+    const outs = atEvalLevel(all) ? runProgram(entry, all as Array[], donatedInvars) : bind("pjit", all, { jaxpr: entry.jaxpr, name, donatedInvars });
     // Donated inputs give their memory to the call: like JAX, they are invalid afterwards.
     tracers.forEach((t, i) => {
       if (donatedLeaves[i] && isArray(t) && !outs.includes(t)) (t as Array).dispose();

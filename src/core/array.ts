@@ -1,35 +1,32 @@
 // The concrete Array: an immutable value living in a backend buffer. It is a
 // Tracer of the eval trace, so user code handles concrete and traced values
 // alike. Memory is released when the Array is garbage-collected
-// (FinalizationRegistry), or earlier with dispose().
+// (FinalizationRegistry), or earlier with dispose(); residency.ts keeps device
+// memory bounded in between.
 
 import { ShapedArray } from "./aval";
 import { getBackend, type Backend } from "./backend";
 import { allocTyped, isDType, roundToDType, type DType, type TypedArray } from "./dtype";
 import { ArgumentError, TinyflowError, fmtShape } from "./errors";
 import { formatArray } from "./format";
+import { deviceBuffer, newStorage, readStorage, releaseStorage, type Storage } from "./residency";
 import { checkShape, sizeOf, type Shape } from "./shape";
 import { Tracer, evalTrace, type Trace } from "./trace";
 
-interface Held {
-  backend: Backend;
-  buf: unknown;
-}
-
-const finalizer = new FinalizationRegistry<Held>((held) => held.backend.free(held.buf));
+const finalizer = new FinalizationRegistry<Storage>(releaseStorage);
 
 export class Array extends Tracer {
   readonly #aval: ShapedArray;
   readonly backend: Backend;
-  #buf: unknown;
+  readonly #storage: Storage;
   #disposed = false;
 
   constructor(aval: ShapedArray, backend: Backend, buf: unknown) {
     super();
     this.#aval = aval;
     this.backend = backend;
-    this.#buf = buf;
-    finalizer.register(this, { backend, buf }, this);
+    this.#storage = newStorage(backend, aval, buf);
+    finalizer.register(this, this.#storage, this);
   }
 
   get _trace(): Trace {
@@ -38,9 +35,10 @@ export class Array extends Tracer {
   get aval(): ShapedArray {
     return this.#aval;
   }
+  /** The backend buffer holding the data (uploaded again if it was spilled to the host). */
   get buffer(): unknown {
     if (this.#disposed) throw new TinyflowError(`this Array (${this.#aval.str()}) was disposed and cannot be used`);
-    return this.#buf;
+    return deviceBuffer(this.#storage);
   }
   get isDisposed(): boolean {
     return this.#disposed;
@@ -51,18 +49,18 @@ export class Array extends Tracer {
     if (this.#disposed) return;
     this.#disposed = true;
     finalizer.unregister(this);
-    this.backend.free(this.#buf);
-    this.#buf = null;
+    releaseStorage(this.#storage);
   }
   [Symbol.dispose](): void {
     this.dispose();
   }
 
   override dataSync(): TypedArray {
-    return this.backend.readSync(this.buffer, this.#aval);
+    if (this.#disposed) throw new TinyflowError(`this Array (${this.#aval.str()}) was disposed and cannot be used`);
+    return readStorage(this.#storage);
   }
   override async data(): Promise<TypedArray> {
-    return this.backend.read(this.buffer, this.#aval);
+    return this.dataSync();
   }
   override item(): number | boolean {
     if (this.size !== 1) throw new ArgumentError(`item(): only an array of one element converts to a scalar, got shape ${fmtShape(this.shape)}`);

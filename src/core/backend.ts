@@ -9,7 +9,8 @@ import type { FirstOrderPrimitive, ParamsOf } from "./primitives";
 
 /** A compiled jaxpr: buffers in, buffers out. `describe` shows the program (kernels, code). */
 export interface Executable<Buf> {
-  run(inputs: Buf[]): Buf[];
+  /** `donated[i]`: the caller gives input i up, so its buffer may be reused for an output. */
+  run(inputs: Buf[], donated?: readonly boolean[]): Buf[];
   describe(): string;
   /** Time spent per step so far, where the backend measures it. */
   profile?(): string;
@@ -17,6 +18,8 @@ export interface Executable<Buf> {
 
 export interface Backend<Buf = unknown> {
   readonly name: string;
+  /** Whether least-recently-used buffers may be spilled to the host to bound device memory (residency.ts). */
+  readonly spillable?: boolean;
   /** Copy row-major host data into a new device buffer. */
   fromHost(data: TypedArray, aval: ShapedArray): Buf;
   /** Read a buffer back to the host. Throws BackendError where the device can only read asynchronously. */

@@ -3,6 +3,7 @@
 import "./eval_trace";
 
 export { Array, isArray } from "./array";
+export { setMemoryLimit, memoryStats } from "./residency";
 export { ShapedArray } from "./aval";
 export { getBackend, setDefaultBackend, defaultBackendName, listBackends, registerBackend, type Backend, type Executable } from "./backend";
 export * from "./dtype";
@@ -14,5 +15,5 @@ export * from "./primitives";
 export * as tree from "./pytree";
 export { shapeRules } from "./shape_rules";
 export * from "./shape";
-export { Trace, Tracer, MainTrace, bind, bind1, fullRaise, isTracer, withMainTrace, withDynamicTrace, currentLevel, atEvalLevel, type ArrayLike, type Axis, type KeepDims } from "./trace";
+export { Trace, Tracer, MainTrace, bind, bind1, fullRaise, isTracer, withMainTrace, withDynamicTrace, atEvalLevel, type ArrayLike, type Axis, type KeepDims } from "./trace";
 export { checkJaxpr, typecheckJaxpr } from "./typecheck";

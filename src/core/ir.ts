@@ -149,7 +149,7 @@ export function printJaxpr(jaxpr: Jaxpr, indent = ""): string {
   const binder = (v: Var) => `${namer.name(v)}:${v.aval.str()}`;
   const consts = jaxpr.constvars.map(binder).join(" ");
   const ins = jaxpr.invars.map(binder).join(" ");
-  const head = `{ lambda ${consts}${consts ? "" : ""}; ${ins}. let`;
+  const head = `{ lambda ${consts}; ${ins}. let`;
   const body = jaxpr.eqns.map((e) => {
     const outs = e.outputs.map(binder).join(" ");
     const params = fmtParams(e.params as Record<string, unknown>, indent + "    ");

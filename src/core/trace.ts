@@ -137,14 +137,12 @@ export interface KeepDims {
 
 // --- the trace stack ---------------------------------------------------------
 
-let evalTraceCtor: TraceCtor | null = null;
 const traceStack: MainTrace[] = [];
 let dynamicMain: MainTrace | null = null;
 let bottom: Trace | null = null;
 
 /** Called once by the module that defines the eval trace (array.ts). */
 export function registerEvalTrace(ctor: TraceCtor): void {
-  evalTraceCtor = ctor;
   const main = new MainTrace(0, ctor, null);
   traceStack.length = 0;
   traceStack.push(main);
@@ -187,10 +185,6 @@ export function atEvalLevel(args: readonly Tracer[]): boolean {
   return dynamicMain === bottomMain && args.every((a) => a._trace.main === bottomMain);
 }
 
-export function currentLevel(): number {
-  return traceStack.length - 1;
-}
-
 function findTopTrace(args: readonly Tracer[]): Trace {
   let top: MainTrace = traceStack[0];
   for (const a of args) {
@@ -229,8 +223,4 @@ export function bind1<P extends Primitive>(prim: P, args: readonly Tracer[], par
 
 export function isTracer(x: unknown): x is Tracer {
   return x instanceof Tracer;
-}
-
-export function evalTraceRegistered(): boolean {
-  return evalTraceCtor !== null;
 }

@@ -15,6 +15,7 @@ import { WasmProgram, viewOf } from "./program";
 
 export class WasmBackend implements Backend<WasmBuffer> {
   readonly name = "wasm";
+  readonly spillable = true;
   private readonly opCache = new Map<string, WasmProgram>();
 
   constructor(readonly mem: WasmMemory) {}
@@ -51,7 +52,7 @@ export class WasmBackend implements Backend<WasmBuffer> {
     if (closed.jaxpr.eqns.some((e) => isHigherOrder(e.primitive))) return null;
     const program = new WasmProgram(Lowering.lower(closed), this.mem, this.mem.kernels);
     return {
-      run: (inputs) => program.run(inputs, constBuffers),
+      run: (inputs, donated) => program.run(inputs, constBuffers, donated),
       describe: () => `${program.describe()}\n\n# generated kernels\n${program.kernelCode()}`,
       profile: () => program.profile(),
     };

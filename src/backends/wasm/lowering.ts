@@ -404,6 +404,22 @@ export class Lowering {
     return slot;
   }
 
+  /**
+   * The finished buffer holding `a`'s value with its dims laid out densely in the order
+   * `order` (e.g. a transpose of an input), so a library call can read it in place; else null.
+   */
+  private bufferInOrder(a: Atom, order: readonly number[]): number | null {
+    if (a instanceof Literal) return null;
+    const st = this.state.get(a);
+    if (!st || st.node.k !== "view") return null;
+    const v = st.node.view;
+    const slot = this.resolve(v.slot);
+    const shape = a.aval.shape;
+    if (v.offset !== 0 || !this.done.has(slot) || sizeOf(shape) * storageBytes(a.aval.dtype) !== this.slots[slot].bytes) return null;
+    const dense = stridesOf(order.map((d) => shape[d]));
+    return order.every((d, i) => shape[d] === 1 || v.strides[d] === dense[i]) ? slot : null;
+  }
+
   private tryGemm(eqn: JaxprEqn<"dot_general">): boolean {
     const [lhs, rhs] = eqn.inputs;
     if (lhs.aval.dtype !== "float32" || rhs.aval.dtype !== "float32" || eqn.outputs[0].aval.dtype !== "float32") return false;
@@ -419,16 +435,23 @@ export class Lowering {
     const order = (dims: number[]) => dims.join(",");
     const natural = (rank: number) => order([...Array(rank).keys()]);
     // Use the operand as it lies in memory when it is already [batch, rows, cols] or [batch, cols, rows].
+    // A transposed view of a finished buffer (x.T @ y) is read in place, with a transpose flag.
     let transA = false;
-    let a: number;
-    if (order([...lb, ...lf, ...lc]) === natural(lhs.aval.ndim)) a = this.materialize(lhs);
-    else if (order([...lb, ...lc, ...lf]) === natural(lhs.aval.ndim)) (a = this.materialize(lhs)), (transA = true);
-    else a = this.permuted(lhs, [...lb, ...lf, ...lc]);
+    let a = this.bufferInOrder(lhs, [...lb, ...lf, ...lc]);
+    if (a === null && (a = this.bufferInOrder(lhs, [...lb, ...lc, ...lf])) !== null) transA = true;
+    if (a === null) {
+      if (order([...lb, ...lf, ...lc]) === natural(lhs.aval.ndim)) a = this.materialize(lhs);
+      else if (order([...lb, ...lc, ...lf]) === natural(lhs.aval.ndim)) (a = this.materialize(lhs)), (transA = true);
+      else a = this.permuted(lhs, [...lb, ...lf, ...lc]);
+    }
     let transB = false;
-    let b: number;
-    if (order([...rb, ...rc, ...rf]) === natural(rhs.aval.ndim)) b = this.materialize(rhs);
-    else if (order([...rb, ...rf, ...rc]) === natural(rhs.aval.ndim)) (b = this.materialize(rhs)), (transB = false);
-    else b = this.permuted(rhs, [...rb, ...rc, ...rf]);
+    let b = this.bufferInOrder(rhs, [...rb, ...rc, ...rf]);
+    if (b === null && (b = this.bufferInOrder(rhs, [...rb, ...rf, ...rc])) !== null) transB = true;
+    if (b === null) {
+      if (order([...rb, ...rc, ...rf]) === natural(rhs.aval.ndim)) b = this.materialize(rhs);
+      else if (order([...rb, ...rf, ...rc]) === natural(rhs.aval.ndim)) (b = this.materialize(rhs)), (transB = true);
+      else b = this.permuted(rhs, [...rb, ...rc, ...rf]);
+    }
     const out = eqn.outputs[0];
     const c = this.slotFor(out);
     this.steps.push({ kind: "gemm", transA, transB, batch, m, n, k, a, b, c });

@@ -6,6 +6,7 @@
 
 import { HostArray, interpret } from "../interpreter";
 import type { DType, TypedArray } from "../../core/dtype";
+import { stridesOf } from "../../core/shape";
 import { BackendError } from "../../core/errors";
 import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
 import { compileKernel, type CompiledKernel } from "./codegen/kernel";
@@ -154,7 +155,43 @@ export class WasmProgram {
     }
   }
 
-  run(inputs: WasmBuffer[], consts: WasmBuffer[]): WasmBuffer[] {
+  /**
+   * For each fresh output slot, the inputs whose buffer it may take over when they are
+   * donated: same size, and no step reads the input after the output is written (or
+   * the writing step is an elementwise kernel reading the input at the same index).
+   */
+  private donationCandidates(): Map<number, number[]> {
+    const { slots, steps, freshOutputs } = this.lowered;
+    const lastRead = new Map<number, number>();
+    const def = new Map<number, number>();
+    steps.forEach((st, i) => {
+      for (const s of stepReads(st)) lastRead.set(s, i);
+      for (const s of stepWrites(st)) if (!def.has(s)) def.set(s, i);
+    });
+    const out = new Map<number, number[]>();
+    for (const o of freshOutputs) {
+      const d = def.get(o);
+      if (d === undefined) continue;
+      const st = steps[d];
+      const candidates: number[] = [];
+      slots.forEach((info, i) => {
+        if (info.kind !== "input" || info.bytes !== slots[o].bytes || info.bytes === 0) return;
+        const r = lastRead.get(i) ?? -1;
+        const inPlace =
+          r === d &&
+          st.kind === "kernel" &&
+          !st.spec.reduction &&
+          st.inputs.every((v) => v.slot !== i || (v.offset === 0 && v.strides.every((x, k) => st.spec.shape[k] === 1 || x === stridesOf(st.spec.shape)[k])));
+        if (r < d || inPlace) candidates.push(info.index!);
+      });
+      if (candidates.length > 0) out.set(o, candidates);
+    }
+    return out;
+  }
+  private donationPlan: Map<number, number[]> | null = null;
+
+  /** Run on `inputs`; where `donated[i]`, input i's buffer may become an output's. */
+  run(inputs: WasmBuffer[], consts: WasmBuffer[], donated?: readonly boolean[]): WasmBuffer[] {
     const { slots, outputs, freshOutputs } = this.lowered;
     if (this.workspace === null) this.workspace = this.groupBytes.map((b) => this.mem.alloc(b));
     const bufs: WasmBuffer[] = new Array(slots.length);
@@ -163,7 +200,20 @@ export class WasmProgram {
       else if (s.kind === "const") bufs[i] = s.data ? this.constBufs.get(i)! : consts[s.index!];
       else if (this.group[i] >= 0) bufs[i] = this.workspace![this.group[i]];
     });
-    for (const s of freshOutputs) bufs[s] = this.mem.alloc(slots[s].bytes);
+    const taken = new Set<number>();
+    if (donated?.some(Boolean)) {
+      this.donationPlan ??= this.donationCandidates();
+      const occurrences = new Map<WasmBuffer, number>();
+      for (const b of inputs) occurrences.set(b, (occurrences.get(b) ?? 0) + 1);
+      for (const [o, candidates] of this.donationPlan) {
+        // Only a buffer no other array shares (one reference, passed once) can be written over.
+        const i = candidates.find((c) => donated[c] && !taken.has(c) && inputs[c].refs === 1 && occurrences.get(inputs[c]) === 1);
+        if (i === undefined) continue;
+        taken.add(i);
+        bufs[o] = this.mem.retain(inputs[i]);
+      }
+    }
+    for (const s of freshOutputs) bufs[s] ??= this.mem.alloc(slots[s].bytes);
     if (this.stepTimes) {
       this.runSteps.forEach((step, i) => {
         const t0 = performance.now();

@@ -104,8 +104,17 @@ export interface ThreadPoolOptions {
   startTimeoutMs?: number;
   /** Split an sgemm when batch·m·n·k is at least this (default 128³). */
   minGemmWork?: number;
-  /** Split a kernel when its iteration space has at least this many elements (default 2^17). */
-  minKernelElements?: number;
+  /**
+   * Split a kernel when elements × (1 + its op costs) is at least this
+   * (default 2^19: e.g. 256K elements of x + y, 44K of tanh(2x + 1)·x). Op
+   * costs: 8 for transcendental functions, pow, div and rem, 1 otherwise.
+   */
+  minKernelWork?: number;
+  /**
+   * A job whose workers have not finished after this long plus a size-based
+   * allowance fails with an error and the pool turns single-threaded (default 30000 ms).
+   */
+  stallTimeoutMs?: number;
 }
 
 /** A batch of row-major sgemms; item i uses a + i·strideA etc. (byte strides). */
@@ -143,8 +152,9 @@ export class ThreadPool {
   readonly threads: number;
   readonly kernels: WasmKernels;
   readonly minGemmWork: number;
-  readonly minKernelElements: number;
+  readonly minKernelWork: number;
   private readonly startTimeoutMs: number;
+  private readonly stallTimeoutMs: number;
   private readonly kernelBytes: Uint8Array | undefined;
   private workers: Handle[] = [];
   private started = false;
@@ -169,8 +179,9 @@ export class ThreadPool {
     this.threads = threadable ? Math.min(want, MAX_THREADS) : 1;
     this.kernelBytes = opts.kernelBytes;
     this.startTimeoutMs = opts.startTimeoutMs ?? 5000;
+    this.stallTimeoutMs = opts.stallTimeoutMs ?? 30_000;
     this.minGemmWork = opts.minGemmWork ?? 128 * 128 * 128;
-    this.minKernelElements = opts.minKernelElements ?? 1 << 17;
+    this.minKernelWork = opts.minKernelWork ?? 1 << 19;
   }
 
   /** Workers ready to take jobs now. */
@@ -366,8 +377,8 @@ export class ThreadPool {
     let spins = 0;
     while (Atomics.load(i32, at) !== 0 && spins++ < 4000);
     if (Atomics.load(i32, at) === 0) return;
-    // A generous stall limit: 30 s plus the job at 0.1 G-units per second.
-    const deadline = performance.now() + 30_000 + workEstimate / 1e5;
+    // A generous stall limit: stallTimeoutMs plus the job at 0.1 G-units per second.
+    const deadline = performance.now() + this.stallTimeoutMs + workEstimate / 1e5;
     const block = this.blockingAllowed();
     for (;;) {
       const v = Atomics.load(i32, at);
@@ -519,6 +530,8 @@ export class ThreadPool {
 
 const esize = (d: KDType): number => (d === "bool" ? 1 : 4);
 
+const EXPENSIVE = new Set<string>(["exp", "log", "log1p", "expm1", "tanh", "logistic", "erf", "sin", "cos", "sqrt", "rsqrt", "pow", "div", "rem"]);
+
 /** How a kernel is cut along one dimension of its canonical iteration space. */
 interface SplitPlan {
   /** Canonical (merged, size-1 dims dropped) spec the chunks are cut from. */
@@ -565,12 +578,19 @@ function canonical(spec: KernelSpec): { shape: number[]; reduced: boolean[]; str
  */
 export class ParallelKernel {
   private plans = new Map<number, SplitPlan | null>();
+  /** Estimated cost: elements × (1 + op costs). */
+  readonly work: number;
 
   constructor(
     readonly spec: KernelSpec,
     readonly kernel: CompiledKernel,
     readonly memory: WebAssembly.Memory,
-  ) {}
+  ) {
+    const elements = spec.shape.reduce((a, b) => a * b, 1);
+    let perElement = 1;
+    for (const nd of spec.nodes) if (nd.op !== "input" && nd.op !== "const") perElement += EXPENSIVE.has(nd.op) ? 8 : 1;
+    this.work = elements * perElement;
+  }
 
   /** Runs on the pool (or whole when it would not be split). */
   run(pool: ThreadPool | null, ins: readonly number[], outs: readonly number[]): void {
@@ -590,19 +610,18 @@ export class ParallelKernel {
 
   /** The split for the pool's active threads (starting its workers), or null; cached per thread count. */
   plan(pool: ThreadPool): SplitPlan | null {
-    const elements = this.spec.shape.reduce((a, b) => a * b, 1);
-    if (elements < pool.minKernelElements) return null;
+    if (this.work < pool.minKernelWork) return null;
     const T = pool.start();
     if (T < 2) return null;
-    if (!this.plans.has(T)) this.plans.set(T, this.makePlan(T, pool.minKernelElements));
+    if (!this.plans.has(T)) this.plans.set(T, this.makePlan(T, pool.minKernelWork));
     return this.plans.get(T)!;
   }
 
-  private makePlan(T: number, minElements: number): SplitPlan | null {
+  private makePlan(T: number, minWork: number): SplitPlan | null {
     const spec = this.spec;
     if (spec.inputs.length + spec.outputs.length > MAX_KERNEL_PTRS || this.kernel.bytes.length === 0) return null;
     const elements = spec.shape.reduce((a, b) => a * b, 1);
-    if (elements < minElements) return null;
+    if (this.work < minWork) return null;
     const c = canonical(spec);
     const D = c.shape.length;
     const dim = c.reduced.findIndex((r) => !r);
@@ -612,7 +631,8 @@ export class ParallelKernel {
     // Chunks of the innermost dim stay multiples of 4 (whole vectors);
     // chunks of a reduction are never 1 long (the loop nest would change).
     const unit = dim === D - 1 ? 4 : hasRed ? 2 : 1;
-    const parts = Math.min(T, Math.floor(size / unit), Math.max(1, Math.floor(elements / (minElements / 2))));
+    // Parts of at least half the threshold's work each.
+    const parts = Math.min(T, Math.floor(size / unit), Math.max(1, Math.floor((2 * this.work) / minWork)));
     if (parts < 2) return null;
     const chunk = Math.ceil(size / parts / unit) * unit;
     const chunks: Array<[number, number]> = [];

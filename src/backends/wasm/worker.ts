@@ -84,10 +84,11 @@ export function workerMain(init: WorkerInit): void {
   const hdr = init.ctlPtr >> 2;
   let i32 = words();
   let rust: RustExports;
+  let stack = 0;
   try {
     const inst = new WebAssembly.Instance(new WebAssembly.Module(init.rustBytes as Uint8Array<ArrayBuffer>), { env: { memory } });
     rust = inst.exports as unknown as RustExports;
-    const stack = rust.alloc(init.stackBytes) >>> 0;
+    stack = rust.alloc(init.stackBytes) >>> 0;
     if (stack === 0) throw new Error("no memory for a stack");
     rust.__stack_pointer.value = stack + init.stackBytes;
   } catch {
@@ -147,9 +148,11 @@ export function workerMain(init: WorkerInit): void {
     return 0;
   };
 
+  // Read the sequence number before announcing readiness: the main thread
+  // may post the first job as soon as it sees READY.
+  let seq = Atomics.load(i32, base + C.SEQ);
   Atomics.store(i32, base + C.READY, 1);
   Atomics.notify(i32, base + C.READY);
-  let seq = Atomics.load(i32, base + C.SEQ);
   for (;;) {
     // A short spin catches a job posted right after the last one finished
     // (e.g. consecutive steps of a program) without a futex round trip.
@@ -172,6 +175,7 @@ export function workerMain(init: WorkerInit): void {
     if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
   }
   if (scratch !== 0) rust.free(scratch, scratchBytes);
+  rust.free(stack, init.stackBytes); // free() does not touch the shadow stack
 }
 
 /**

@@ -141,9 +141,12 @@ export class Emitter {
   dsub = (a: Ex, b: Ex): Ex => this.op("f64x2.sub", a, b);
   dmul = (a: Ex, b: Ex): Ex => this.op("f64x2.mul", a, b);
   ddiv = (a: Ex, b: Ex): Ex => this.op("f64x2.div", a, b);
+  /** a*b + c in f64x2 lanes, fused when relaxed SIMD is on and the engine fuses. */
+  dmadd = (a: Ex, b: Ex, c: Ex): Ex =>
+    this.relaxed ? this.op("f64x2.relaxed_madd", a, b, c) : this.dadd(this.dmul(a, b), c);
   dpoly(x: Ex, c: readonly number[]): Ex {
     let acc: Ex = this.dc(c[c.length - 1]);
-    for (let i = c.length - 2; i >= 0; i--) acc = this.dadd(this.dmul(acc, x), this.dc(c[i]));
+    for (let i = c.length - 2; i >= 0; i--) acc = this.dmadd(acc, x, this.dc(c[i]));
     return acc;
   }
   /** f64x2 of lanes 0,1 (`hi` false) or 2,3 (`hi` true) of an f32x4. */

@@ -37,14 +37,27 @@
 // adjacent dims merged when every operand is linear across them), then a loop
 // nest walks it with one pointer per operand. The innermost dim runs 4-wide:
 // inputs contiguous in it are loaded with v128.load, broadcast ones (stride 0)
-// are splatted once outside the loop, others are gathered lane by lane; a
-// scalar tail (one element splatted across the lanes) handles n % 4. When the
-// innermost dim is reduced, it is reduced in up to 4 vector accumulators, then
-// horizontally; when an outer dim is reduced, the (pre-initialised) outputs
-// are accumulated into vector-wise. Modules are cached by a canonical key.
+// are splatted once per row, others are gathered lane by lane. Short rows (up
+// to 4 vectors, 2 for heavy DAGs) are unrolled: no inner loop, no pointer
+// updates, the element offsets in the memargs, the parent's pointers used
+// directly. The n % 4 tail is one partial vector (1-3 elements loaded and
+// stored; its filler lanes repeat real elements so they cannot produce a
+// subnormal or anything else the real lanes do not). When the innermost dim is
+// reduced, it is reduced in up to 4 vector accumulators (the tail masked to the
+// identity), then horizontally; when an outer dim is reduced, the
+// (pre-initialised) outputs are accumulated into vector-wise. `run` calls the
+// export with a fixed arity (no per-call allocation). Modules are cached by a
+// canonical key.
+//
+// Subnormals: x86 takes a microcode assist (~100+ cycles) on float ops that
+// produce a subnormal (and on multiplications that consume one), and wasm
+// cannot set FTZ/DAZ (measured: a kernel 10-30x slower). The
+// special functions avoid creating them internally (exp builds subnormal
+// results as integers, see vecmath.ts); subnormals that the user's own
+// arithmetic produces stay slow.
 
 import { BackendError } from "../../../core/errors";
-import { FuncBuilder, ModuleBuilder, isSharedMemory, memoryImport } from "./assembler";
+import { FuncBuilder, ModuleBuilder, isSharedMemory, memoryImport, probeRelaxedSimd } from "./assembler";
 import { Emitter, type Ex } from "./expr";
 import { emitMath, vpow, type MathCtx, type MathFn } from "./vecmath";
 
@@ -79,7 +92,9 @@ export interface KernelSpec {
 export interface CompileOptions {
   /** The linear memory the kernel reads and writes (imported as env.memory). */
   memory: WebAssembly.Memory;
-  /** Use f32x4.relaxed_madd in the polynomial evaluations (caller probes support). */
+  /** Use f32x4/f64x2.relaxed_madd in the special functions' polynomial evaluations (fused or
+   * not, the engine's choice; every function stays within its documented ulp bound either way).
+   * Defaults to `relaxedSimdAvailable()`; pass false for results that do not depend on the engine. */
   relaxedSimd?: boolean;
 }
 
@@ -235,68 +250,128 @@ function canonicalize(spec: KernelSpec): Canon {
 }
 
 // --- per-dtype memory access -----------------------------------------------------------
+//
+// Every access is `ptr + off` with a static byte offset `off`: non-negative offsets go into the
+// memarg (free), negative ones are added to the pointer first.
 
 const esize = (d: KDType): number => (d === "bool" ? 1 : 4);
 
-function loadVec(f: FuncBuilder, dt: KDType, ptr: number): void {
+/** Pushes the address `ptr + off`; returns the memarg offset to use with it. */
+function addr(f: FuncBuilder, ptr: number, off: number): number {
   f.localGet(ptr);
-  if (dt === "bool") {
-    f.mem("v128.load32_zero", 0, 0).op("i16x8.extend_low_i8x16_u").op("i32x4.extend_low_i16x8_u");
-  } else f.mem("v128.load", 0, 2);
-}
-
-function loadSplat(f: FuncBuilder, dt: KDType, ptr: number): void {
-  f.localGet(ptr);
-  if (dt === "bool") f.mem("i32.load8_u", 0, 0).op("i32x4.splat");
-  else f.mem("v128.load32_splat", 0, 2);
-}
-
-/** Address of element `lane` of a gather: pushes the pointer, returns the memarg offset to use. */
-function laneAddr(f: FuncBuilder, ptr: number, byteStride: number, lane: number): number {
-  f.localGet(ptr);
-  const off = byteStride * lane;
   if (off >= 0) return off;
   f.i32Const(off).op("i32.add");
   return 0;
 }
 
-function gather(f: FuncBuilder, dt: KDType, ptr: number, byteStride: number): void {
-  loadSplat(f, dt, ptr);
+function loadVec(f: FuncBuilder, dt: KDType, ptr: number, off = 0): void {
+  const o = addr(f, ptr, off);
+  if (dt === "bool") {
+    f.mem("v128.load32_zero", o, 0).op("i16x8.extend_low_i8x16_u").op("i32x4.extend_low_i16x8_u");
+  } else f.mem("v128.load", o, 2);
+}
+
+function loadSplat(f: FuncBuilder, dt: KDType, ptr: number, off = 0): void {
+  const o = addr(f, ptr, off);
+  if (dt === "bool") f.mem("i32.load8_u", o, 0).op("i32x4.splat");
+  else f.mem("v128.load32_splat", o, 2);
+}
+
+/** Which element fills each lane of a partial vector of 1..3 (or 4) elements. The filler lanes
+ * repeat real elements, the same ones for every operand, so they compute what real lanes compute:
+ * a filler lane must not produce a subnormal (a slow microcode assist on x86) or a trap that no
+ * real element produces. Contiguous tails load as load32_splat / load64_splat (+ one lane). */
+const FILL: Record<number, readonly number[]> = { 1: [0, 0, 0, 0], 2: [0, 1, 0, 1], 3: [0, 1, 2, 1], 4: [0, 1, 2, 3] };
+
+/** Elements `ptr + off + e * byteStride` for e = 0..lanes-1 into the lanes (filler lanes per FILL). */
+function gather(f: FuncBuilder, dt: KDType, ptr: number, byteStride: number, off = 0, lanes = 4): void {
+  loadSplat(f, dt, ptr, off);
   for (let l = 1; l < 4; l++) {
+    const src = FILL[lanes][l];
+    if (src === 0) continue;
+    const tmp = f.local("v128", "g");
+    f.localSet(tmp);
     if (dt === "bool") {
-      const tmp = f.local("v128", "g");
-      f.localSet(tmp);
       f.localGet(tmp);
-      const off = laneAddr(f, ptr, byteStride, l);
-      f.mem("i32.load8_u", off, 0).lane("i32x4.replace_lane", l);
+      const o = addr(f, ptr, off + byteStride * src);
+      f.mem("i32.load8_u", o, 0).lane("i32x4.replace_lane", l);
     } else {
-      const tmp = f.local("v128", "g");
-      f.localSet(tmp);
-      const off = laneAddr(f, ptr, byteStride, l);
+      const o = addr(f, ptr, off + byteStride * src);
       f.localGet(tmp);
-      f.memLane("v128.load32_lane", l, off, 2);
+      f.memLane("v128.load32_lane", l, o, 2);
     }
   }
 }
 
-function storeVec(f: FuncBuilder, dt: KDType, ptr: number, val: Ex): void {
-  f.localGet(ptr);
-  val(f);
-  if (dt === "bool") {
-    val(f);
-    f.op("i16x8.narrow_i32x4_u");
-    const tmp = f.local("v128", "n");
-    f.localTee(tmp);
-    f.localGet(tmp);
-    f.op("i8x16.narrow_i16x8_u").memLane("v128.store32_lane", 0, 0, 0);
-  } else f.mem("v128.store", 0, 2);
+/** The first `lanes` (1..3) contiguous elements at `ptr + off`, filler lanes per FILL. */
+function loadPartial(f: FuncBuilder, dt: KDType, ptr: number, off: number, lanes: number): void {
+  if (dt === "bool") return gather(f, dt, ptr, 1, off, lanes);
+  const o = addr(f, ptr, off);
+  if (lanes === 1) f.mem("v128.load32_splat", o, 2);
+  else {
+    f.mem("v128.load64_splat", o, 2);
+    if (lanes === 3) {
+      const tmp = f.local("v128", "g");
+      f.localSet(tmp);
+      const o2 = addr(f, ptr, off + 8);
+      f.localGet(tmp);
+      f.memLane("v128.load32_lane", 2, o2, 2);
+    }
+  }
 }
 
-function storeLane0(f: FuncBuilder, dt: KDType, ptr: number, val: Ex): void {
-  f.localGet(ptr);
+/** Bytes 0..3 of the v128 on the stack hold the four bool lanes (0/1) of `val`. */
+function narrowBool(f: FuncBuilder, val: Ex): void {
   val(f);
-  if (dt === "bool") f.lane("i32x4.extract_lane", 0).mem("i32.store8", 0, 0);
-  else f.memLane("v128.store32_lane", 0, 0, 2);
+  val(f);
+  f.op("i16x8.narrow_i32x4_u");
+  const tmp = f.local("v128", "n");
+  f.localTee(tmp);
+  f.localGet(tmp);
+  f.op("i8x16.narrow_i16x8_u");
+}
+
+function storeVec(f: FuncBuilder, dt: KDType, ptr: number, val: Ex, off = 0): void {
+  storePartial(f, dt, ptr, val, off, 4);
+}
+
+/** Stores lanes 0..lanes-1 of `val` (an Ex that may be emitted twice) contiguously at `ptr + off`. */
+function storePartial(f: FuncBuilder, dt: KDType, ptr: number, val: Ex, off: number, lanes: number): void {
+  if (dt === "bool") {
+    const bytes = f.local("v128", "nb");
+    narrowBool(f, val);
+    f.localSet(bytes);
+    const st = (name: "v128.store8_lane" | "v128.store16_lane" | "v128.store32_lane", lane: number, at: number): void => {
+      const o = addr(f, ptr, at);
+      f.localGet(bytes).memLane(name, lane, o, 0);
+    };
+    if (lanes === 4) st("v128.store32_lane", 0, off);
+    else if (lanes === 1) st("v128.store8_lane", 0, off);
+    else {
+      st("v128.store16_lane", 0, off);
+      if (lanes === 3) st("v128.store8_lane", 2, off + 2);
+    }
+    return;
+  }
+  const o = addr(f, ptr, off);
+  val(f);
+  if (lanes === 4) f.mem("v128.store", o, 2);
+  else if (lanes === 1) f.memLane("v128.store32_lane", 0, o, 2);
+  else {
+    f.memLane("v128.store64_lane", 0, o, 2);
+    if (lanes === 3) {
+      const o2 = addr(f, ptr, off + 8);
+      val(f);
+      f.memLane("v128.store32_lane", 2, o2, 2);
+    }
+  }
+}
+
+function storeLane0(f: FuncBuilder, dt: KDType, ptr: number, val: Ex, off = 0): void {
+  const o = addr(f, ptr, off);
+  val(f);
+  if (dt === "bool") f.lane("i32x4.extract_lane", 0).mem("i32.store8", o, 0);
+  else f.memLane("v128.store32_lane", 0, o, 2);
 }
 
 // --- reductions -------------------------------------------------------------------------
@@ -657,6 +732,21 @@ function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: boolean
     f.end();
   };
 
+  const nv = Math.floor(n / 4);
+  const rem = n % 4;
+  /** Short rows are unrolled completely: no loop and no pointer updates, the element offsets go
+   * into the memargs, and the parent level's pointers are used directly. */
+  const unrollInner = nv <= (heavy ? 2 : 4);
+  /** Lanes 0..rem-1 set: selects the live lanes of a partial (tail) vector. */
+  let tailMask = -1;
+  if (rem > 0 && mode === "inner") {
+    const l = (tailMask = f.local("v128", "tailmask"));
+    f.inPrologue((ff) => {
+      ff.v128ConstI32(-1, rem > 1 ? -1 : 0, rem > 2 ? -1 : 0, 0);
+      ff.localSet(l);
+    });
+  }
+
   const innerLoop = (ps: number[]): void => {
     // broadcast inputs: splat once
     const bcast: (Ex | null)[] = spec.inputs.map((inp, k) => {
@@ -666,62 +756,62 @@ function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: boolean
       f.localSet(l);
       return e.get(l);
     });
-    const vecInputs = (): Ex[] =>
+    /** The inputs at element `at` (static, relative to the current pointers) of the inner dim:
+     * `lanes` consecutive elements (4, or 1..3 for the tail; other lanes hold filler). */
+    const inputsAt = (at: number, lanes: number): Ex[] =>
       spec.inputs.map((inp, k) => {
         const bv = bcast[k];
         if (bv) return bv;
+        const bs = bstr[k][inner];
         const l = f.local("v128", "in");
-        if (bstr[k][inner] === esize(inp.dtype)) loadVec(f, inp.dtype, ps[k]);
-        else gather(f, inp.dtype, ps[k], bstr[k][inner]);
+        if (bs === esize(inp.dtype)) {
+          if (lanes === 4) loadVec(f, inp.dtype, ps[k], at * bs);
+          else loadPartial(f, inp.dtype, ps[k], at * bs, lanes);
+        } else gather(f, inp.dtype, ps[k], bs, at * bs, lanes);
         f.localSet(l);
         return e.get(l);
       });
-    const scalarInputs = (): Ex[] =>
-      spec.inputs.map((inp, k) => {
-        const bv = bcast[k];
-        if (bv) return bv;
-        const l = f.local("v128", "in");
-        loadSplat(f, inp.dtype, ps[k]);
-        f.localSet(l);
-        return e.get(l);
-      });
-    const nv = Math.floor(n / 4);
-    const rem = n % 4;
 
     if (mode !== "inner") {
-      const storeAll = (outs: Ex[], vec: boolean): void => {
+      const storeAt = (outs: Ex[], at: number, lanes: number): void => {
         outs.forEach((v, o) => {
           const dt = outDTs[o];
           const pp = ps[nIn + o];
+          const off = at * esize(dt);
           let val = v;
           if (mode === "outer") {
             const cur = f.local("v128", "acc");
-            (vec ? loadVec : loadSplat)(f, dt, pp);
+            if (lanes === 4) loadVec(f, dt, pp, off);
+            else loadPartial(f, dt, pp, off, lanes);
             f.localSet(cur);
             val = e.bind(monoid(e, redOp!, dt, e.get(cur), v));
           }
-          (vec ? storeVec : storeLane0)(f, dt, pp, val);
+          storePartial(f, dt, pp, val, off, lanes);
         });
       };
-      if (nv > 0) {
-        f.comment(`vector loop: ${nv} x 4`);
-        counted(nv, () => {
-          storeAll(dag(vecInputs()), true);
-          advance(ps, inner, 4);
-        });
+      if (unrollInner) {
+        if (nv > 0) f.comment(`vectors: ${nv} x 4, unrolled`);
+        for (let j = 0; j < nv; j++) storeAt(dag(inputsAt(4 * j, 4)), 4 * j, 4);
+        if (rem > 0) {
+          f.comment(`tail: ${rem} lane(s)`);
+          storeAt(dag(inputsAt(4 * nv, rem)), 4 * nv, rem);
+        }
+        return;
       }
+      f.comment(`vector loop: ${nv} x 4`);
+      counted(nv, () => {
+        storeAt(dag(inputsAt(0, 4)), 0, 4);
+        advance(ps, inner, 4);
+      });
       if (rem > 0) {
-        f.comment(`scalar tail: ${rem}`);
-        counted(rem, () => {
-          storeAll(dag(scalarInputs()), false);
-          advance(ps, inner, 1);
-        });
+        f.comment(`tail: ${rem} lane(s)`);
+        storeAt(dag(inputsAt(0, rem)), 0, rem);
       }
       return;
     }
 
     // innermost dim reduced: vector accumulators
-    const K = heavy ? 1 : 4;
+    const K = heavy ? 1 : unrollInner ? Math.max(1, Math.min(4, nv + (rem > 0 ? 1 : 0))) : 4;
     const accs: number[][] = outDTs.map((dt) =>
       Array.from({ length: K }, () => {
         const l = f.local("v128", "acc");
@@ -729,38 +819,36 @@ function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: boolean
         return l;
       }),
     );
-    const accumulate = (outs: Ex[], j: number, lane0Only: boolean): void => {
+    const accumulate = (outs: Ex[], j: number, lanes: number): void => {
       outs.forEach((v, o) => {
         const dt = outDTs[o];
         let val = v;
-        if (lane0Only) val = e.sel(v, e.ic(identityBits(redOp!, dt)), (ff) => void ff.v128ConstI32(-1, 0, 0, 0));
+        if (lanes < 4) val = e.sel(v, e.ic(identityBits(redOp!, dt)), e.get(tailMask));
         e.set(accs[o][j], monoid(e, redOp!, dt, e.get(accs[o][j]), val));
       });
     };
-    const nb = Math.floor(nv / K);
-    const nr = nv - nb * K;
-    if (nb > 0) {
-      f.comment(`vector loop: ${nb} x ${K} x 4`);
-      counted(nb, () => {
-        for (let j = 0; j < K; j++) {
-          accumulate(dag(vecInputs()), j, false);
-          advance(ps, inner, 4);
-        }
-      });
-    }
-    if (nr > 0) {
-      f.comment(`vector remainder: ${nr} x 4`);
-      counted(nr, () => {
-        accumulate(dag(vecInputs()), 0, false);
-        advance(ps, inner, 4);
-      });
-    }
-    if (rem > 0) {
-      f.comment(`scalar tail: ${rem}`);
-      counted(rem, () => {
-        accumulate(dag(scalarInputs()), 0, true);
-        advance(ps, inner, 1);
-      });
+    if (unrollInner) {
+      if (nv > 0) f.comment(`vectors: ${nv} x 4, unrolled into ${K} accumulator(s)`);
+      for (let j = 0; j < nv; j++) accumulate(dag(inputsAt(4 * j, 4)), j % K, 4);
+      if (rem > 0) {
+        f.comment(`tail: ${rem} lane(s)`);
+        accumulate(dag(inputsAt(4 * nv, rem)), nv % K, rem);
+      }
+    } else {
+      const nb = Math.floor(nv / K);
+      const nr = nv - nb * K;
+      if (nb > 0) {
+        f.comment(`vector loop: ${nb} x ${K} x 4`);
+        counted(nb, () => {
+          for (let j = 0; j < K; j++) accumulate(dag(inputsAt(4 * j, 4)), j, 4);
+          advance(ps, inner, 4 * K);
+        });
+      }
+      for (let j = 0; j < nr; j++) accumulate(dag(inputsAt(4 * j, 4)), j, 4);
+      if (rem > 0) {
+        f.comment(`tail: ${rem} lane(s)`);
+        accumulate(dag(inputsAt(4 * nr, rem)), nr % K, rem);
+      }
     }
     f.comment("combine accumulators, horizontal reduce, store");
     outDTs.forEach((dt, o) => {
@@ -797,8 +885,11 @@ function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: boolean
     }
     f.comment(`dim ${d}: ${shape[d]}${reduced[d] && hasRed ? " (reduced)" : ""}`);
     counted(shape[d], () => {
-      for (let p = 0; p < nPtr; p++) f.localGet(ptr[d][p]).localSet(ptr[d + 1][p]);
-      level(d + 1);
+      if (d + 1 === inner && unrollInner) innerLoop(ptr[d]);
+      else {
+        for (let p = 0; p < nPtr; p++) f.localGet(ptr[d][p]).localSet(ptr[d + 1][p]);
+        level(d + 1);
+      }
       advance(ptr[d], d, 1);
     });
   };
@@ -812,6 +903,13 @@ function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: boolean
 
 const moduleCache = new Map<string, { module: WebAssembly.Module; gen: Generated }>();
 const instanceCache = new WeakMap<WebAssembly.Memory, Map<string, CompiledKernel>>();
+
+/** Whether this engine runs relaxed-SIMD code (probed once by validating a tiny module, then
+ * cached): Node >= 22 / recent browsers; Node 20 with `--experimental-wasm-relaxed-simd`. When
+ * true, compileKernel uses `relaxed_madd` unless told otherwise. */
+export function relaxedSimdAvailable(): boolean {
+  return probeRelaxedSimd();
+}
 
 /** Number of distinct kernel modules compiled so far (for tests and debugging). */
 export function compiledModuleCount(): number {
@@ -834,9 +932,53 @@ function canonicalKey(spec: KernelSpec, canon: Canon, shared: boolean, relaxed: 
   });
 }
 
+/** `run` is called once per kernel per program step, thousands of times a second on small
+ * kernels: call the export with a fixed arity (no spread, no per-call allocation) where there
+ * are few pointers; beyond that, through one reused argument array. */
+function makeRunner(
+  fn: (...ptrs: number[]) => void,
+  nIn: number,
+  nOut: number,
+  check: (ins: readonly number[], outs: readonly number[]) => void,
+): CompiledKernel["run"] {
+  type R = CompiledKernel["run"];
+  const f = fn as (...a: number[]) => void;
+  if (nOut === 1) {
+    const one: R[] = [
+      (i, o) => (check(i, o), f(o[0])),
+      (i, o) => (check(i, o), f(i[0], o[0])),
+      (i, o) => (check(i, o), f(i[0], i[1], o[0])),
+      (i, o) => (check(i, o), f(i[0], i[1], i[2], o[0])),
+      (i, o) => (check(i, o), f(i[0], i[1], i[2], i[3], o[0])),
+      (i, o) => (check(i, o), f(i[0], i[1], i[2], i[3], i[4], o[0])),
+      (i, o) => (check(i, o), f(i[0], i[1], i[2], i[3], i[4], i[5], o[0])),
+      (i, o) => (check(i, o), f(i[0], i[1], i[2], i[3], i[4], i[5], i[6], o[0])),
+      (i, o) => (check(i, o), f(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], o[0])),
+    ];
+    if (nIn < one.length) return one[nIn];
+  }
+  if (nOut === 2 && nIn <= 3) {
+    const two: R[] = [
+      (i, o) => (check(i, o), f(o[0], o[1])),
+      (i, o) => (check(i, o), f(i[0], o[0], o[1])),
+      (i, o) => (check(i, o), f(i[0], i[1], o[0], o[1])),
+      (i, o) => (check(i, o), f(i[0], i[1], i[2], o[0], o[1])),
+    ];
+    return two[nIn];
+  }
+  const args = new Array<number>(nIn + nOut).fill(0);
+  return (ins, outs) => {
+    check(ins, outs);
+    for (let k = 0; k < nIn; k++) args[k] = ins[k];
+    for (let k = 0; k < nOut; k++) args[nIn + k] = outs[k];
+    Reflect.apply(f, undefined, args);
+  };
+}
+
 /** Compiles (or fetches from the cache) the kernel of `spec` for `opts.memory`. */
 export function compileKernel(spec: KernelSpec, opts: CompileOptions): CompiledKernel {
-  const relaxed = opts.relaxedSimd ?? false;
+  const relaxed = opts.relaxedSimd ?? relaxedSimdAvailable();
+  if (relaxed && !relaxedSimdAvailable()) fail("relaxedSimd was requested, but this engine does not support relaxed SIMD");
   const memory = opts.memory;
   const shared = isSharedMemory(memory);
   const dts = inferDTypes(spec);
@@ -898,15 +1040,7 @@ export function compileKernel(spec: KernelSpec, opts: CompileOptions): CompiledK
     if (gen.usesCos) env.cos = Math.cos;
     const instance = new WebAssembly.Instance(module, { env: env as WebAssembly.ModuleImports });
     const fn = instance.exports.kernel as (...ptrs: number[]) => void;
-    kernel = {
-      key,
-      bytes: gen.bytes,
-      text: () => gen.text,
-      run(ins, outs) {
-        checkPtrs(ins, outs);
-        fn(...ins, ...outs);
-      },
-    };
+    kernel = { key, bytes: gen.bytes, text: () => gen.text, run: makeRunner(fn, nIn, nOut, checkPtrs) };
   }
   perMem.set(key, kernel);
   return kernel;

@@ -1,0 +1,91 @@
+// Keeping device memory bounded without the user's help. Arrays are freed by
+// a FinalizationRegistry, but its callbacks only run between event-loop
+// tasks, so a training loop written as one synchronous `for` would never free
+// anything. Buffers of backends that opt in (`spillable`) are therefore kept
+// in least-recently-used order; when they add up to more than the limit, the
+// oldest are copied to the JS heap and their device memory released. A dead
+// array's copy is then reclaimed by ordinary garbage collection, which does
+// run inside synchronous code; a live one is uploaded again when next used.
+
+import type { ShapedArray } from "./aval";
+import type { Backend } from "./backend";
+import { byteWidth, type TypedArray } from "./dtype";
+import { ArgumentError } from "./errors";
+
+/** Where one array's data is: in a device buffer, or spilled to the host. */
+export interface Storage {
+  readonly backend: Backend;
+  readonly aval: ShapedArray;
+  buf: unknown | null;
+  host: TypedArray | null;
+  readonly bytes: number;
+}
+
+const resident = new Set<Storage>(); // insertion order = least recently used first
+let residentBytes = 0;
+let limitBytes = 512 * 2 ** 20;
+let spilledCount = 0;
+
+/** Device bytes held by spillable arrays before the least recently used are spilled (default 512 MiB). */
+export function setMemoryLimit(bytes: number): void {
+  if (!(bytes > 0)) throw new ArgumentError(`setMemoryLimit: expected a positive number of bytes, got ${bytes}`);
+  limitBytes = bytes;
+  spill(null);
+}
+
+export function memoryStats(): { residentBytes: number; limitBytes: number; spilled: number } {
+  return { residentBytes, limitBytes, spilled: spilledCount };
+}
+
+export function newStorage(backend: Backend, aval: ShapedArray, buf: unknown): Storage {
+  const s: Storage = { backend, aval, buf, host: null, bytes: aval.size * Math.max(byteWidth(aval.dtype), aval.dtype === "bool" ? 1 : 4) };
+  admit(s);
+  return s;
+}
+
+function admit(s: Storage): void {
+  if (!s.backend.spillable) return;
+  resident.add(s);
+  residentBytes += s.bytes;
+  if (residentBytes > limitBytes) spill(s);
+}
+
+/** Spill the least recently used buffers (never `keep`) until a quarter below the limit. */
+function spill(keep: Storage | null): void {
+  const target = limitBytes * 0.75;
+  for (const s of resident) {
+    if (residentBytes <= target) break;
+    if (s === keep) continue;
+    s.host = s.backend.readSync(s.buf, s.aval);
+    s.backend.free(s.buf);
+    s.buf = null;
+    resident.delete(s);
+    residentBytes -= s.bytes;
+    spilledCount++;
+  }
+}
+
+/** The device buffer, uploaded again if it was spilled; marks it recently used. */
+export function deviceBuffer(s: Storage): unknown {
+  if (s.buf === null) {
+    s.buf = s.backend.fromHost(s.host!, s.aval);
+    s.host = null;
+    admit(s);
+  } else if (resident.delete(s)) {
+    resident.add(s);
+  }
+  return s.buf;
+}
+
+/** Read the data without uploading a spilled array again. */
+export function readStorage(s: Storage): TypedArray {
+  return s.host !== null ? s.host.slice() : s.backend.readSync(s.buf, s.aval);
+}
+
+/** Release the device buffer (if any) for good. */
+export function releaseStorage(s: Storage): void {
+  if (resident.delete(s)) residentBytes -= s.bytes;
+  if (s.buf !== null) s.backend.free(s.buf);
+  s.buf = null;
+  s.host = null;
+}

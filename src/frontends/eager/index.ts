@@ -1,0 +1,737 @@
+// tinyflow/eager: the PyTorch-style define-and-run front end. A `Tensor`
+// wraps a concrete tinyflow Array; every op on tensors that require grad
+// runs through tinyflow's `vjp`, and the tensor it returns records its
+// inputs and that vjp's pullback (so the gradient rules are tinyflow's own,
+// with no second set of formulas). `backward()` walks this tape in reverse
+// topological order and accumulates `.grad` on leaves, as PyTorch does:
+// grads add up across backward calls until zeroed, a non-scalar needs an
+// explicit `gradient`, and the tape is freed after a backward unless
+// `{ retainGraph: true }` (a second backward through a freed tape throws).
+
+import "../../setup";
+import { Array as TfArray, isArray } from "../../core/array";
+import { isFloat, type DType } from "../../core/dtype";
+import { ArgumentError, ShapeError, TinyflowError, fmtShape } from "../../core/errors";
+import { Tracer } from "../../core/trace";
+import { jit, vjp } from "../../../transforms";
+import * as lax from "../../lax";
+import * as tnn from "../../nn";
+import * as np from "../../numpy";
+import * as random from "../../random";
+
+/** Misuse of autograd: backward without a needed gradient, through a freed tape, on a tensor without grad. */
+export class AutogradError extends TinyflowError {}
+
+// --- grad mode ----------------------------------------------------------------------------
+
+let gradEnabled = true;
+
+/** Run `fn` without recording: results do not require grad (PyTorch's `torch.no_grad()`). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+export function enableGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+export function setGradEnabled(enabled: boolean): void {
+  gradEnabled = enabled;
+}
+
+// --- tensors -------------------------------------------------------------------------------
+
+/** One recorded op: the tensors it was differentiated against and its pullback. */
+export interface GradFn {
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  /** Output cotangent -> one cotangent per input; null once backward freed the tape. */
+  pull: ((ct: TfArray) => TfArray[]) | null;
+}
+
+export type Data = number | boolean | TfArray | Tracer | Float32Array | Int32Array | Uint8Array | readonly Data[];
+/** An op argument: a Tensor, a JS number (weakly typed), or a concrete tinyflow Array (a constant). */
+export type Operand = Tensor | number | TfArray | Tracer;
+
+export interface TensorOptions {
+  requiresGrad?: boolean;
+  dtype?: DType;
+}
+
+const asArray = (x: Tracer | number | boolean, dtype?: DType): TfArray => {
+  const a = np.asarray(x);
+  if (!isArray(a)) throw new ArgumentError("eager: internal: expected a concrete Array");
+  return dtype !== undefined && a.dtype !== dtype ? (np.astype(a, dtype) as TfArray) : a;
+};
+
+export class Tensor {
+  #value: TfArray;
+  #requiresGrad = false;
+  #retainsGrad = false;
+  /** The accumulated gradient (leaves that require grad, and tensors after retainGrad()). */
+  grad: Tensor | null = null;
+  /** The op that made this tensor (null for leaves): PyTorch's grad_fn. */
+  readonly gradFn: GradFn | null;
+
+  constructor(value: TfArray, opts: { requiresGrad?: boolean; gradFn?: GradFn | null } = {}) {
+    this.#value = value;
+    this.gradFn = opts.gradFn ?? null;
+    if (opts.requiresGrad) this.requiresGrad = true;
+  }
+
+  /** The tinyflow Array holding the data. */
+  get value(): TfArray {
+    return this.#value;
+  }
+  get requiresGrad(): boolean {
+    return this.#requiresGrad;
+  }
+  set requiresGrad(on: boolean) {
+    if (on && !isFloat(this.dtype)) throw new AutogradError(`eager: only tensors of floating-point dtype can require gradients, this one is ${this.dtype}`);
+    if (!on && this.gradFn !== null) throw new AutogradError("eager: requiresGrad can only be turned off on leaf tensors; use detach()");
+    this.#requiresGrad = on;
+  }
+  /** PyTorch's requires_grad_(): set the flag and return this. */
+  requiresGrad_(on = true): this {
+    this.requiresGrad = on;
+    return this;
+  }
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+  get shape(): readonly number[] {
+    return this.#value.shape;
+  }
+  get dtype(): DType {
+    return this.#value.dtype;
+  }
+  get ndim(): number {
+    return this.#value.ndim;
+  }
+  dim(): number {
+    return this.#value.ndim;
+  }
+  size(dim?: number): number | readonly number[] {
+    if (dim === undefined) return this.shape;
+    return this.shape[dim < 0 ? dim + this.ndim : dim];
+  }
+  numel(): number {
+    return this.#value.size;
+  }
+
+  /** The single element as a JS number. */
+  item(): number {
+    if (this.numel() !== 1) throw new ArgumentError(`Tensor.item(): only a tensor of one element converts to a number, got shape ${fmtShape(this.shape)}`);
+    return Number(this.#value.item());
+  }
+  tolist(): unknown {
+    return this.#value.tolist();
+  }
+  /** The data as a tinyflow Array (shares memory, as PyTorch's numpy() does). */
+  numpy(): TfArray {
+    return this.#value;
+  }
+  /** A tensor on the same data that is cut off from the tape. */
+  detach(): Tensor {
+    return new Tensor(this.#value);
+  }
+  clone(): Tensor {
+    return unaryOp("clone", this, (x) => np.add(x, 0));
+  }
+  /** Keep .grad on this non-leaf tensor too. */
+  retainGrad(): this {
+    if (!this.requiresGrad) throw new AutogradError("eager: retainGrad() on a tensor that does not require grad");
+    this.#retainsGrad = true;
+    return this;
+  }
+  get retainsGrad(): boolean {
+    return this.#retainsGrad || (this.isLeaf && this.requiresGrad);
+  }
+  /** Drop the accumulated gradient (PyTorch's zero_grad(set_to_none=True)). */
+  zeroGrad(): void {
+    this.grad = null;
+  }
+
+  /** Replace the data in place; allowed under noGrad or on tensors that do not require grad. */
+  set_(value: Operand): this {
+    if (gradEnabled && this.requiresGrad) {
+      throw new AutogradError("eager: a leaf tensor that requires grad is being used in an in-place operation; wrap it in noGrad(() => ...)");
+    }
+    const v = value instanceof Tensor ? value.value : asArray(value as TfArray | number, this.dtype);
+    if (v.shape.join() !== this.shape.join()) throw new ShapeError(`Tensor.set_: new value ${v.aval.str()} does not match the tensor's shape ${fmtShape(this.shape)}`);
+    this.#value = v.dtype === this.dtype ? v : (np.astype(v, this.dtype) as TfArray);
+    return this;
+  }
+  add_(y: Operand): this {
+    return this.set_(noGrad(() => this.add(y)));
+  }
+  sub_(y: Operand): this {
+    return this.set_(noGrad(() => this.sub(y)));
+  }
+  mul_(y: Operand): this {
+    return this.set_(noGrad(() => this.mul(y)));
+  }
+  zero_(): this {
+    return this.set_(np.zerosLike(this.#value) as TfArray);
+  }
+
+  /**
+   * Accumulate d(this)/d(leaf) · gradient into every leaf's .grad. `gradient`
+   * defaults to 1 and is required when this tensor has more than one element.
+   */
+  backward(gradient?: Operand | null, opts: { retainGraph?: boolean } = {}): void {
+    backwardFrom(this, gradient ?? null, opts.retainGraph ?? false);
+  }
+
+  // --- method forms ---
+  add(y: Operand): Tensor {
+    return binaryOp("add", this, y, np.add);
+  }
+  sub(y: Operand): Tensor {
+    return binaryOp("sub", this, y, np.subtract);
+  }
+  mul(y: Operand): Tensor {
+    return binaryOp("mul", this, y, np.multiply);
+  }
+  div(y: Operand): Tensor {
+    return binaryOp("div", this, y, np.divide);
+  }
+  pow(y: Operand): Tensor {
+    return binaryOp("pow", this, y, np.power);
+  }
+  rsub(y: Operand): Tensor {
+    return binaryOp("rsub", this, y, (a, b) => np.subtract(b, a));
+  }
+  maximum(y: Operand): Tensor {
+    return binaryOp("maximum", this, y, np.maximum);
+  }
+  minimum(y: Operand): Tensor {
+    return binaryOp("minimum", this, y, np.minimum);
+  }
+  matmul(y: Operand): Tensor {
+    return binaryOp("matmul", this, y, np.matmul);
+  }
+  mm(y: Operand): Tensor {
+    return this.matmul(y);
+  }
+  neg(): Tensor {
+    return unaryOp("neg", this, np.negative);
+  }
+  exp(): Tensor {
+    return unaryOp("exp", this, np.exp);
+  }
+  log(): Tensor {
+    return unaryOp("log", this, np.log);
+  }
+  sqrt(): Tensor {
+    return unaryOp("sqrt", this, np.sqrt);
+  }
+  abs(): Tensor {
+    return unaryOp("abs", this, np.abs);
+  }
+  square(): Tensor {
+    return unaryOp("square", this, np.square);
+  }
+  sin(): Tensor {
+    return unaryOp("sin", this, np.sin);
+  }
+  cos(): Tensor {
+    return unaryOp("cos", this, np.cos);
+  }
+  relu(): Tensor {
+    return unaryOp("relu", this, tnn.relu);
+  }
+  sigmoid(): Tensor {
+    return unaryOp("sigmoid", this, tnn.sigmoid);
+  }
+  tanh(): Tensor {
+    return unaryOp("tanh", this, np.tanh);
+  }
+  clamp(min: number | null = null, max: number | null = null): Tensor {
+    return unaryOp("clamp", this, (x) => np.clip(x, min, max));
+  }
+  softmax(dim = -1): Tensor {
+    return unaryOp("softmax", this, (x) => tnn.softmax(x, dim));
+  }
+  logSoftmax(dim = -1): Tensor {
+    return unaryOp("logSoftmax", this, (x) => tnn.logSoftmax(x, dim));
+  }
+  /** Sum over `dim` (all by default), keeping reduced dims with keepdim. */
+  sum(dim?: number | readonly number[] | null, keepdim = false): Tensor {
+    return unaryOp("sum", this, (x) => np.sum(x, dim ?? null, { keepdims: keepdim }));
+  }
+  mean(dim?: number | readonly number[] | null, keepdim = false): Tensor {
+    return unaryOp("mean", this, (x) => np.mean(x, dim ?? null, { keepdims: keepdim }));
+  }
+  /** Max over `dim` (all by default); PyTorch's max(dim) also returns indices, here only values (see argmax). */
+  max(dim?: number | null, keepdim = false): Tensor {
+    return unaryOp("max", this, (x) => np.max(x, dim ?? null, { keepdims: keepdim }));
+  }
+  min(dim?: number | null, keepdim = false): Tensor {
+    return unaryOp("min", this, (x) => np.min(x, dim ?? null, { keepdims: keepdim }));
+  }
+  argmax(dim?: number | null): Tensor {
+    return constOp(np.argmax(this.#value, dim ?? null));
+  }
+  eq(y: Operand): Tensor {
+    return constOp(np.equal(this.#value, operandValue(y)));
+  }
+  gt(y: Operand): Tensor {
+    return constOp(np.greater(this.#value, operandValue(y)));
+  }
+  lt(y: Operand): Tensor {
+    return constOp(np.less(this.#value, operandValue(y)));
+  }
+  /** dtype conversion (to a non-float dtype cuts the tape). */
+  to(dtype: DType): Tensor {
+    if (!isFloat(dtype)) return constOp(np.astype(this.#value, dtype));
+    return unaryOp("to", this, (x) => np.astype(x, dtype));
+  }
+  float(): Tensor {
+    return this.to("float32");
+  }
+  reshape(...shape: (number | readonly number[])[]): Tensor {
+    const s = shape.length === 1 && Array.isArray(shape[0]) ? (shape[0] as number[]) : (shape as number[]);
+    return unaryOp("reshape", this, (x) => np.reshape(x, s));
+  }
+  view(...shape: (number | readonly number[])[]): Tensor {
+    return this.reshape(...shape);
+  }
+  flatten(startDim = 0): Tensor {
+    const s = this.shape;
+    const start = startDim < 0 ? startDim + s.length : startDim;
+    return this.reshape([...s.slice(0, start), -1]);
+  }
+  /** Swap two dims (PyTorch's transpose(dim0, dim1); for 2-D tensors the defaults swap the two). */
+  transpose(dim0 = 0, dim1 = 1): Tensor {
+    return unaryOp("transpose", this, (x) => np.swapaxes(x, dim0, dim1));
+  }
+  permute(...dims: number[]): Tensor {
+    return unaryOp("permute", this, (x) => np.transpose(x, dims));
+  }
+  /** All dims reversed (PyTorch's .T). */
+  get T(): Tensor {
+    return unaryOp("T", this, (x) => np.transpose(x));
+  }
+  unsqueeze(dim: number): Tensor {
+    return unaryOp("unsqueeze", this, (x) => np.expandDims(x, dim));
+  }
+  squeeze(dim?: number): Tensor {
+    return unaryOp("squeeze", this, (x) => (dim === undefined ? np.squeeze(x) : np.squeeze(x, dim)));
+  }
+
+  toString(): string {
+    let s = String(this.#value).replace(/^Array\(/, "tensor(");
+    if (this.dtype === "float32") s = s.replace(/, dtype=float32\)$/, ")");
+    if (this.requiresGrad) s = s.replace(/\)$/, this.gradFn ? `, gradFn=<${this.gradFn.name}>)` : ", requiresGrad=true)");
+    return s;
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}
+
+// --- recording ------------------------------------------------------------------------------
+
+function operandValue(x: Operand): Tracer | number {
+  if (x instanceof Tensor) return x.value;
+  if (typeof x === "number" || isArray(x)) return x;
+  throw new ArgumentError(`eager: expected a Tensor, a number or a concrete Array operand, got ${x === null ? "null" : typeof x}`);
+}
+
+function constOp(v: Tracer): Tensor {
+  return new Tensor(asArray(v));
+}
+
+/**
+ * Apply `f` to the operands' values. Where grad mode is on and some Tensor
+ * operand requires grad, `f` runs under tinyflow's vjp with respect to those
+ * operands and the result records the pullback.
+ */
+export function apply(name: string, operands: readonly Operand[], f: (...xs: (Tracer | number)[]) => Tracer): Tensor {
+  const vals = operands.map(operandValue);
+  const diff = gradEnabled ? operands.flatMap((o, i) => (o instanceof Tensor && o.requiresGrad ? [i] : [])) : [];
+  if (diff.length === 0) return new Tensor(asArray(f(...vals)));
+  const g = (...dv: Tracer[]) => {
+    const v = [...vals];
+    diff.forEach((i, k) => (v[i] = dv[k]));
+    return f(...v);
+  };
+  const [out, pullback] = vjp(g, ...diff.map((i) => vals[i]));
+  const outArray = asArray(out);
+  if (!isFloat(outArray.dtype)) return new Tensor(outArray);
+  const gradFn: GradFn = {
+    name: `${name}Backward`,
+    inputs: diff.map((i) => operands[i] as Tensor),
+    pull: (ct) => (pullback(ct) as Tracer[]).map((c) => asArray(c)),
+  };
+  return new Tensor(outArray, { requiresGrad: true, gradFn });
+}
+
+function unaryOp(name: string, x: Tensor, f: (a: Tracer) => Tracer): Tensor {
+  return apply(name, [x], (a) => f(a as Tracer));
+}
+function binaryOp(name: string, x: Tensor, y: Operand, f: (a: Tracer | number, b: Tracer | number) => Tracer): Tensor {
+  return apply(name, [x, y], f);
+}
+
+/** Wrap a pure tinyflow function of arrays as a differentiable op on tensors (any tinyflow layer or loss). */
+export function lift<A extends Operand[]>(name: string, f: (...xs: (Tracer | number)[]) => Tracer): (...args: A) => Tensor {
+  return (...args: A) => apply(name, args, f);
+}
+
+function accumulate(t: Tensor, g: TfArray): void {
+  t.grad = t.grad === null ? new Tensor(g) : new Tensor(np.add(t.grad.value, g) as TfArray);
+}
+
+function backwardFrom(root: Tensor, gradient: Operand | null, retainGraph: boolean): void {
+  if (!root.requiresGrad) {
+    throw new AutogradError("backward(): this tensor does not require grad and has no gradFn (did you compute it under noGrad, or from tensors without requiresGrad?)");
+  }
+  let ct: TfArray;
+  if (gradient === null) {
+    if (root.numel() !== 1) {
+      throw new AutogradError(`backward(): grad can be implicitly created only for scalar outputs; this tensor has shape ${fmtShape(root.shape)}, so pass a gradient of that shape`);
+    }
+    ct = np.onesLike(root.value) as TfArray;
+  } else {
+    const g = gradient instanceof Tensor ? gradient.value : asArray(gradient as TfArray | number);
+    if (g.shape.join() !== root.shape.join()) {
+      throw new ShapeError(`backward(): the gradient has shape ${fmtShape(g.shape)} but the tensor has shape ${fmtShape(root.shape)}`);
+    }
+    ct = g.dtype === root.dtype ? g : (np.astype(g, root.dtype) as TfArray);
+  }
+  // Inputs before users, by iterative DFS over the recorded ops.
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>([root]);
+  const stack: [Tensor, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const ins = top[0].gradFn?.inputs ?? [];
+    if (top[1] < ins.length) {
+      const next = ins[top[1]++];
+      if (!seen.has(next)) {
+        seen.add(next);
+        stack.push([next, 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(top[0]);
+    }
+  }
+  for (const t of order) {
+    if (t.gradFn !== null && t.gradFn.pull === null) {
+      throw new AutogradError(
+        `backward(): trying to backward through the graph a second time (the tape of ${t.gradFn.name} was freed by the first backward); ` +
+          "pass { retainGraph: true } to the first backward if you need to call it again",
+      );
+    }
+  }
+  const cts = new Map<Tensor, TfArray>([[root, ct]]);
+  for (let k = order.length - 1; k >= 0; k--) {
+    const t = order[k];
+    const g = cts.get(t);
+    if (g === undefined) continue;
+    cts.delete(t);
+    if (t.retainsGrad) accumulate(t, g);
+    if (t.gradFn === null) continue;
+    const ins = t.gradFn.pull!(g);
+    t.gradFn.inputs.forEach((inp, i) => {
+      const prev = cts.get(inp);
+      cts.set(inp, prev === undefined ? ins[i] : (np.add(prev, ins[i]) as TfArray));
+    });
+  }
+  if (!retainGraph) for (const t of order) if (t.gradFn !== null) t.gradFn.pull = null;
+}
+
+// --- creation -----------------------------------------------------------------------------------
+
+/**
+ * `tensor(data, { requiresGrad, dtype })`. Numbers become float32 unless a
+ * dtype is given (PyTorch would make integer data int64); booleans become bool.
+ */
+export function tensor(data: Data | Tensor, opts: TensorOptions = {}): Tensor {
+  let a: TfArray;
+  if (data instanceof Tensor) a = data.value;
+  else if (isArray(data)) a = data;
+  else if (data instanceof Tracer) throw new ArgumentError("tensor(): a traced value has no data; eager tensors hold concrete Arrays");
+  else {
+    const isBool = typeof data === "boolean" || (Array.isArray(data) && (data as unknown[]).flat(Infinity).every((v) => typeof v === "boolean") && (data as unknown[]).length > 0);
+    a = np.array(data as never, { dtype: opts.dtype ?? (isBool ? "bool" : ArrayBuffer.isView(data) && !(data instanceof Float32Array) ? "int32" : "float32") }) as TfArray;
+  }
+  if (opts.dtype !== undefined && a.dtype !== opts.dtype) a = np.astype(a, opts.dtype) as TfArray;
+  return new Tensor(a, { requiresGrad: opts.requiresGrad ?? false });
+}
+
+const shapeOf = (shape: (number | readonly number[])[]): number[] => (shape.length === 1 && Array.isArray(shape[0]) ? [...(shape[0] as number[])] : (shape as number[]));
+
+export function zeros(shape: readonly number[] | number, opts: TensorOptions = {}): Tensor {
+  return new Tensor(np.zeros(shape, opts.dtype ?? "float32") as TfArray, { requiresGrad: opts.requiresGrad });
+}
+export function ones(shape: readonly number[] | number, opts: TensorOptions = {}): Tensor {
+  return new Tensor(np.ones(shape, opts.dtype ?? "float32") as TfArray, { requiresGrad: opts.requiresGrad });
+}
+export function arange(start: number, end?: number, step = 1): Tensor {
+  return new Tensor(np.arange(start, end ?? null, step, { dtype: "float32" }) as TfArray);
+}
+
+let rngKey: Tracer = random.key(0);
+/** Seed the generator of randn/rand/Linear's initialization. */
+export function manualSeed(seed: number): void {
+  rngKey = random.key(seed);
+}
+function nextKey(): Tracer {
+  const [a, b] = random.split(rngKey) as unknown as [Tracer, Tracer];
+  rngKey = a;
+  return b;
+}
+/** Standard normal samples: randn(2, 3) or randn([2, 3], { requiresGrad }). */
+export function randn(...args: (number | readonly number[] | TensorOptions)[]): Tensor {
+  const opts = (typeof args[args.length - 1] === "object" && !Array.isArray(args[args.length - 1]) ? args.pop() : {}) as TensorOptions;
+  return new Tensor(random.normal(nextKey(), shapeOf(args as number[])) as TfArray, { requiresGrad: opts.requiresGrad });
+}
+/** Uniform [0, 1) samples. */
+export function rand(...args: (number | readonly number[] | TensorOptions)[]): Tensor {
+  const opts = (typeof args[args.length - 1] === "object" && !Array.isArray(args[args.length - 1]) ? args.pop() : {}) as TensorOptions;
+  return new Tensor(random.uniform(nextKey(), shapeOf(args as number[])) as TfArray, { requiresGrad: opts.requiresGrad });
+}
+
+// --- functional ops ----------------------------------------------------------------------------------
+
+export const add = (x: Tensor, y: Operand) => x.add(y);
+export const sub = (x: Tensor, y: Operand) => x.sub(y);
+export const mul = (x: Tensor, y: Operand) => x.mul(y);
+export const div = (x: Tensor, y: Operand) => x.div(y);
+export const matmul = (x: Tensor, y: Operand) => x.matmul(y);
+export const exp = (x: Tensor) => x.exp();
+export const log = (x: Tensor) => x.log();
+export const relu = (x: Tensor) => x.relu();
+export const sigmoid = (x: Tensor) => x.sigmoid();
+export const tanh = (x: Tensor) => x.tanh();
+export const sum = (x: Tensor, dim?: number | number[] | null, keepdim = false) => x.sum(dim, keepdim);
+export const mean = (x: Tensor, dim?: number | number[] | null, keepdim = false) => x.mean(dim, keepdim);
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  return apply("cat", tensors, (...xs) => np.concatenate(xs as Tracer[], dim));
+}
+export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  return apply("stack", tensors, (...xs) => np.stack(xs as Tracer[], dim));
+}
+
+/** Losses and activations as functions (PyTorch's torch.nn.functional). */
+export const functional = {
+  relu,
+  sigmoid,
+  tanh,
+  softmax: (x: Tensor, dim = -1) => x.softmax(dim),
+  logSoftmax: (x: Tensor, dim = -1) => x.logSoftmax(dim),
+  /** mean((input - target)²). */
+  mseLoss(input: Tensor, target: Operand): Tensor {
+    return apply("mseLoss", [input, target], (a, b) => np.mean(np.square(np.subtract(a, b))));
+  },
+  /** Mean cross entropy of logits [N, C] against integer class indices [N] or probabilities [N, C]. */
+  crossEntropy(logits: Tensor, target: Operand): Tensor {
+    return apply("crossEntropy", [logits, target], (l, t) => {
+      const tv = np.asarray(t);
+      return np.mean(tv.ndim === np.asarray(l).ndim ? tnn.softmaxCrossEntropy(l, lax.stopGradient(tv)) : tnn.softmaxCrossEntropyWithIntegerLabels(l, tv));
+    });
+  },
+  binaryCrossEntropyWithLogits(logits: Tensor, target: Operand): Tensor {
+    return apply("bceWithLogits", [logits, target], (l, t) => np.mean(tnn.sigmoidBinaryCrossEntropy(l, t)));
+  },
+};
+
+// --- layers -------------------------------------------------------------------------------------------
+
+/** A layer: its tensor-valued fields (and sub-modules') are its parameters. */
+export abstract class Module {
+  abstract forward(x: Tensor): Tensor;
+  call(x: Tensor): Tensor {
+    return this.forward(x);
+  }
+  parameters(): Tensor[] {
+    const out: Tensor[] = [];
+    const visit = (v: unknown) => {
+      if (v instanceof Tensor) {
+        if (v.requiresGrad && !out.includes(v)) out.push(v);
+      } else if (v instanceof Module) for (const x of Object.values(v)) visit(x);
+      else if (Array.isArray(v)) v.forEach(visit);
+    };
+    for (const x of Object.values(this)) visit(x);
+    return out;
+  }
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.zeroGrad();
+  }
+}
+
+/** y = x Wᵀ + b with PyTorch's initialization U(-1/√in, 1/√in). */
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: { bias?: boolean } = {},
+  ) {
+    super();
+    const bound = 1 / Math.sqrt(inFeatures);
+    const init = (shape: number[]) => new Tensor(random.uniform(nextKey(), shape, { minval: -bound, maxval: bound }) as TfArray, { requiresGrad: true });
+    this.weight = init([outFeatures, inFeatures]);
+    this.bias = opts.bias === false ? null : init([outFeatures]);
+  }
+  forward(x: Tensor): Tensor {
+    const y = x.matmul(this.weight.T);
+    return this.bias === null ? y : y.add(this.bias);
+  }
+}
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return x.relu();
+  }
+}
+export class Tanh extends Module {
+  forward(x: Tensor): Tensor {
+    return x.tanh();
+  }
+}
+export class Sigmoid extends Module {
+  forward(x: Tensor): Tensor {
+    return x.sigmoid();
+  }
+}
+export class Sequential extends Module {
+  readonly layers: Module[];
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers;
+  }
+  forward(x: Tensor): Tensor {
+    return this.layers.reduce((h, l) => l.forward(h), x);
+  }
+}
+
+export const nn = { Module, Linear, ReLU, Tanh, Sigmoid, Sequential, functional };
+
+// --- optimizers ------------------------------------------------------------------------------------------
+
+abstract class Optimizer {
+  readonly params: Tensor[];
+  constructor(params: Iterable<Tensor>, where: string) {
+    this.params = [...params];
+    if (this.params.length === 0) throw new ArgumentError(`${where}: got an empty parameter list`);
+    this.params.forEach((p, i) => {
+      if (!(p instanceof Tensor)) throw new ArgumentError(`${where}: parameter ${i} is not a Tensor`);
+      if (!p.isLeaf || !p.requiresGrad) throw new ArgumentError(`${where}: parameter ${i} must be a leaf tensor with requiresGrad`);
+    });
+  }
+  /** Set every parameter's grad to null. */
+  zeroGrad(): void {
+    for (const p of this.params) p.zeroGrad();
+  }
+  abstract step(): void;
+}
+
+export interface SGDOptions {
+  lr: number;
+  momentum?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+}
+
+const sgdUpdate = jit((p: Tracer, g: Tracer, buf: Tracer, lr: Tracer, mom: Tracer, wd: Tracer, nesterov: boolean, first: boolean) => {
+  const gw = np.add(g, np.multiply(wd, p));
+  const b = first ? gw : np.add(np.multiply(mom, buf), gw);
+  const d = nesterov ? np.add(gw, np.multiply(mom, b)) : b;
+  return [np.subtract(p, np.multiply(lr, d)), b];
+}, { staticArgnums: [6, 7] });
+
+/** PyTorch's SGD: buf = momentum·buf + g (buf = g on the first step); p -= lr·buf. */
+export class SGD extends Optimizer {
+  readonly lr: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+  #bufs = new Map<Tensor, TfArray>();
+  constructor(params: Iterable<Tensor>, opts: SGDOptions) {
+    super(params, "SGD");
+    if (!(opts.lr >= 0)) throw new ArgumentError(`SGD: lr must be a non-negative number, got ${opts.lr}`);
+    this.lr = opts.lr;
+    this.momentum = opts.momentum ?? 0;
+    this.weightDecay = opts.weightDecay ?? 0;
+    this.nesterov = opts.nesterov ?? false;
+  }
+  step(): void {
+    noGrad(() => {
+      for (const p of this.params) {
+        if (p.grad === null) continue;
+        const buf = this.#bufs.get(p);
+        const s = (v: number) => TfArray.scalar(v, "float32");
+        const [np_, b] = sgdUpdate(p.value, p.grad.value, buf ?? p.grad.value, s(this.lr), s(this.momentum), s(this.weightDecay), this.nesterov, buf === undefined) as [TfArray, TfArray];
+        if (this.momentum !== 0) this.#bufs.set(p, b);
+        p.set_(np_);
+      }
+    });
+  }
+}
+
+export interface AdamOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+}
+
+const adamUpdate = jit((p: Tracer, g: Tracer, m: Tracer, v: Tracer, lr: Tracer, b1: Tracer, b2: Tracer, eps: Tracer, wd: Tracer, c1: Tracer, c2: Tracer) => {
+  const gw = np.add(g, np.multiply(wd, p));
+  const m2 = np.add(np.multiply(b1, m), np.multiply(np.subtract(1, b1), gw));
+  const v2 = np.add(np.multiply(b2, v), np.multiply(np.subtract(1, b2), np.square(gw)));
+  const step = np.divide(np.divide(m2, c1), np.add(np.sqrt(np.divide(v2, c2)), eps));
+  return [np.subtract(p, np.multiply(lr, step)), m2, v2];
+});
+
+/** PyTorch's Adam with bias correction. */
+export class Adam extends Optimizer {
+  readonly lr: number;
+  readonly betas: [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  #t = 0;
+  #state = new Map<Tensor, [TfArray, TfArray]>();
+  constructor(params: Iterable<Tensor>, opts: AdamOptions = {}) {
+    super(params, "Adam");
+    this.lr = opts.lr ?? 1e-3;
+    this.betas = opts.betas ?? [0.9, 0.999];
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? 0;
+  }
+  step(): void {
+    this.#t++;
+    const s = (v: number) => TfArray.scalar(v, "float32");
+    const [b1, b2] = this.betas;
+    noGrad(() => {
+      for (const p of this.params) {
+        if (p.grad === null) continue;
+        const [m, v] = this.#state.get(p) ?? [np.zerosLike(p.value) as TfArray, np.zerosLike(p.value) as TfArray];
+        const [p2, m2, v2] = adamUpdate(p.value, p.grad.value, m, v, s(this.lr), s(b1), s(b2), s(this.eps), s(this.weightDecay), s(1 - b1 ** this.#t), s(1 - b2 ** this.#t)) as [TfArray, TfArray, TfArray];
+        this.#state.set(p, [m2, v2]);
+        p.set_(p2);
+      }
+    });
+  }
+}
+
+export const optim = { SGD, Adam };

@@ -1,0 +1,27 @@
+// tinyflow/tf1: the TF1 define-then-run front end. Build a graph of symbolic
+// Tensors with TF1's snake_case functions (placeholder, Variable, matmul,
+// reduce_mean, gradients, assign, train.GradientDescentOptimizer, …), then
+// evaluate fetches with `new tf.Session().run(fetches, { feed_dict })`. The
+// graph is lowered onto tinyflow's IR: each Session.run signature is traced
+// once through `jit` and its gradients come from tinyflow's `vjp`.
+
+import "../../setup";
+
+export {
+  Graph,
+  Operation,
+  RefVariable,
+  Tensor,
+  get_default_graph,
+  reset_default_graph,
+  set_random_seed,
+  type Data,
+  type StaticShape,
+  type TensorLike,
+  type VariableOptions,
+} from "./graph";
+export * from "./ops";
+export { Session, type FeedDict, type FeedValue, type Fetch, type Fetches, type FetchResult, type RunOptions, type SessionOptions } from "./session";
+export { train, Optimizer, GradientDescentOptimizer, MomentumOptimizer, AdamOptimizer, type AdamOptions, type MinimizeOptions } from "./train";
+export { InvalidArgumentError, FailedPreconditionError, ClosedSessionError } from "./errors";
+export { TinyflowError, ShapeError, ArgumentError, DTypeError } from "../../core/errors";
