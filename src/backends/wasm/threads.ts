@@ -356,7 +356,7 @@ export class ThreadPool {
       Atomics.store(i32, b + CTL.SEQ, ++this.seq[w]!);
       Atomics.notify(i32, b + CTL.SEQ, 1);
     }
-    this.splitJobs++;
+    if (ws.length > 0) this.splitJobs++;
     let ownError: unknown;
     try {
       own();
@@ -393,7 +393,7 @@ export class ThreadPool {
 
   // -------------------------------------------------------------- gemm --
 
-  /** Whether an sgemm of this size would be split now (starts workers if so). */
+  /** Threads an sgemm of this size would use now (starts the workers when it is large). */
   private gemmThreads(rows: number, work: number): number {
     if (this.threads <= 1 || work < this.minGemmWork || rows < 8) return 1;
     return Math.min(this.start(), Math.floor(rows / 4));
@@ -423,7 +423,8 @@ export class ThreadPool {
       for (let i = 0; i < batch; i++) this.kernels.sgemm({ ...one, a: args.a + i * sA, b: args.b + i * sB, c: args.c + i * sC });
       return;
     }
-    // Validate every item's operands on this thread (the workers trust them).
+    // Validate operands on this thread (the workers trust them): the first and
+    // last items bound the others, as batch strides are non-negative.
     for (const i of batch > 1 ? [0, batch - 1] : [0]) {
       this.kernels.sgemmRows({ ...one, a: args.a + i * sA, b: args.b + i * sB, c: args.c + i * sC, m0: 0, m1: 0, scratch: 0 });
     }
