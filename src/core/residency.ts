@@ -22,6 +22,8 @@ export interface Storage {
 }
 
 const resident = new Set<Storage>(); // insertion order = least recently used first
+/** Arrays may share a buffer (a reshape of an input): memory is counted, and spilled, per buffer. */
+const holders = new Map<unknown, Set<Storage>>();
 let residentBytes = 0;
 let limitBytes = 512 * 2 ** 20;
 let spilledCount = 0;
@@ -46,21 +48,41 @@ export function newStorage(backend: Backend, aval: ShapedArray, buf: unknown): S
 function admit(s: Storage): void {
   if (!s.backend.spillable) return;
   resident.add(s);
-  residentBytes += s.bytes;
+  let group = holders.get(s.buf);
+  if (!group) {
+    holders.set(s.buf, (group = new Set()));
+    residentBytes += s.bytes;
+  }
+  group.add(s);
   if (residentBytes > limitBytes) spill(s);
 }
 
-/** Spill the least recently used buffers (never `keep`) until a quarter below the limit. */
+/** Forget `s` as a holder of its buffer; true when it was the last one. */
+function unhold(s: Storage): boolean {
+  resident.delete(s);
+  const group = holders.get(s.buf);
+  if (!group || !group.delete(s)) return false;
+  if (group.size > 0) return false;
+  holders.delete(s.buf);
+  residentBytes -= s.bytes;
+  return true;
+}
+
+/** Spill the least recently used buffers (never `keep`'s) until a quarter below the limit. */
 function spill(keep: Storage | null): void {
   const target = limitBytes * 0.75;
   for (const s of resident) {
     if (residentBytes <= target) break;
-    if (s === keep) continue;
-    s.host = s.backend.readSync(s.buf, s.aval);
-    s.backend.free(s.buf);
-    s.buf = null;
-    resident.delete(s);
-    residentBytes -= s.bytes;
+    if (keep !== null && s.buf === keep.buf) continue;
+    // Every array holding this buffer gets the same host copy (arrays are immutable).
+    const host = s.backend.readSync(s.buf, s.aval);
+    for (const h of [...(holders.get(s.buf) ?? [s])]) {
+      const buf = h.buf;
+      unhold(h);
+      h.backend.free(buf);
+      h.buf = null;
+      h.host = host;
+    }
     spilledCount++;
   }
 }
@@ -84,8 +106,10 @@ export function readStorage(s: Storage): TypedArray {
 
 /** Release the device buffer (if any) for good. */
 export function releaseStorage(s: Storage): void {
-  if (resident.delete(s)) residentBytes -= s.bytes;
-  if (s.buf !== null) s.backend.free(s.buf);
+  if (s.buf !== null) {
+    unhold(s);
+    s.backend.free(s.buf);
+  }
   s.buf = null;
   s.host = null;
 }

@@ -12,6 +12,7 @@ import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf } from "../../co
 import { Lowering } from "./lowering";
 import { WasmMemory, type WasmBuffer } from "./memory";
 import { WasmProgram, viewOf } from "./program";
+import { getThreadPool } from "./threads";
 
 export class WasmBackend implements Backend<WasmBuffer> {
   readonly name = "wasm";
@@ -71,6 +72,9 @@ export function wasmBackend(): WasmBackend {
   if (instance === null) {
     try {
       instance = new WasmBackend(WasmMemory.default());
+      // Boot the worker threads now, in the background, so the first large
+      // kernel (or a jit's first call) does not wait for them.
+      getThreadPool(instance.mem.kernels).prestart();
     } catch (e) {
       throw new BackendError(`the wasm backend could not start: ${(e as Error).message}`);
     }

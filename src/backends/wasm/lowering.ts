@@ -453,6 +453,23 @@ export class Lowering {
       else b = this.permuted(rhs, [...rb, ...rc, ...rf]);
     }
     const out = eqn.outputs[0];
+    if (n < 16 && m >= 2 * n && m * n * k >= 1 << 16) {
+      // A narrow C wastes most of the 8-wide register tile: compute Cᵀ = Bᵀ·Aᵀ,
+      // which is wide, and let consumers read C as a transposed view of it.
+      const tShape = [batch, n, m];
+      const t = this.newSlot({ kind: "temp", bytes: batch * m * n * 4, dtype: "float32", shape: tShape });
+      this.steps.push({ kind: "gemm", transA: !transB, transB: !transA, batch, m: n, n: m, k, a: b, b: a, c: t });
+      this.done.add(t);
+      const shape = out.aval.shape;
+      const nb = lb.length;
+      const nl = lf.length;
+      const batchStrides = stridesOf(shape.slice(0, nb)).map((x) => x * m * n);
+      const rowStrides = stridesOf(shape.slice(nb, nb + nl));
+      const colStrides = stridesOf(shape.slice(nb + nl)).map((x) => x * m);
+      const strides = [...batchStrides, ...rowStrides, ...colStrides].map((x, d) => (shape[d] === 1 ? 0 : x));
+      this.state.set(out, { node: { k: "view", view: { slot: t, offset: 0, strides }, dtype: "float32" }, shape, dtype: "float32" });
+      return true;
+    }
     const c = this.slotFor(out);
     this.steps.push({ kind: "gemm", transA, transB, batch, m, n, k, a, b, c });
     this.defineBuffer(out, c);

@@ -127,12 +127,20 @@ export class WasmProgram {
         const ldb = Math.max(1, transB ? k : n);
         return (bufs) => {
           if (m === 0 || n === 0) return;
+          const pool = getThreadPool(this.kernels);
           // Rows of C (all batch items' stacked) are split across the thread
           // pool when batch·m·n·k is large; otherwise one sgemm per item.
-          getThreadPool(this.kernels).sgemm({
-            transA, transB, batch, m, n, k, alpha: 1, beta: 0,
+          // Each thread packs all of B for its rows, so when A is the smaller
+          // operand (m < n) split C's columns instead, as a batch of column
+          // blocks that share A.
+          const blocks = batch === 1 && m < n ? columnBlocks(n, pool.maxThreads) : 1;
+          const nb = n / blocks;
+          pool.sgemm({
+            transA, transB, batch: batch * blocks, m, n: nb, k, alpha: 1, beta: 0,
             a: bufs[st.a].ptr, lda, b: bufs[st.b].ptr, ldb, c: bufs[st.c].ptr, ldc: n,
-            strideA: m * k * 4, strideB: k * n * 4, strideC: m * n * 4,
+            strideA: blocks > 1 ? 0 : m * k * 4,
+            strideB: blocks > 1 ? (transB ? nb * ldb * 4 : nb * 4) : k * n * 4,
+            strideC: blocks > 1 ? nb * 4 : m * n * 4,
           });
         };
       }
@@ -269,6 +277,12 @@ export class WasmProgram {
     this.workspace = null;
     this.constBufs.clear();
   }
+}
+
+/** How many equal column blocks (multiples of 8 wide) to split n into for `threads` threads. */
+function columnBlocks(n: number, threads: number): number {
+  for (let t = threads; t > 1; t--) if (n % (8 * t) === 0) return t;
+  return 1;
 }
 
 function stepReads(st: Step): number[] {

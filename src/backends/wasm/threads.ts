@@ -189,6 +189,11 @@ export class ThreadPool {
     return this.workers.filter((w) => w.state === "ready").length;
   }
 
+  /** Threads a large job may use: the configured count, or 1 once the pool broke or closed. */
+  get maxThreads(): number {
+    return this.broken || this.closed ? 1 : this.threads;
+  }
+
   /** Threads a job posted now would use (1 + ready workers). */
   get activeThreads(): number {
     return this.broken || this.closed ? 1 : 1 + this.readyWorkers();
@@ -250,6 +255,22 @@ export class ThreadPool {
     }
     this.poll();
     return this.activeThreads;
+  }
+
+  /**
+   * Starts the workers without waiting for them, so they boot while the program
+   * does other work; jobs use whichever workers are ready when they are posted.
+   */
+  prestart(): void {
+    if (this.threads <= 1 || this.closed || this.broken || this.started) return;
+    this.started = true;
+    try {
+      this.spawn();
+    } catch {
+      for (const w of this.workers) w.terminate();
+      this.workers = [];
+      this.broken = true;
+    }
   }
 
   /** Resolves once every started worker is ready or failed (or after timeoutMs); returns the active thread count. */
