@@ -13,6 +13,7 @@
 import os from "node:os";
 import { probeRelaxedSimd } from "../src/backends/wasm/codegen/assembler";
 import { compileKernel, type KernelSpec } from "../src/backends/wasm/codegen/kernel";
+import { tanhSpec } from "../test/kernel_specs";
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -37,20 +38,7 @@ function time(fn: () => void, reps: number): { wall: number; cpu: number } {
   return { wall: median(walls), cpu: median(cpus) };
 }
 
-const fused: (n: number) => KernelSpec = (n) => ({
-  shape: [n],
-  inputs: [{ dtype: "float32", strides: [1] }],
-  nodes: [
-    { op: "input", input: 0 },
-    { op: "const", value: 2, dtype: "float32" },
-    { op: "mul", args: [0, 1], dtype: "float32" },
-    { op: "const", value: 1, dtype: "float32" },
-    { op: "add", args: [2, 3], dtype: "float32" },
-    { op: "tanh", args: [4], dtype: "float32" },
-    { op: "mul", args: [5, 0], dtype: "float32" },
-  ],
-  outputs: [{ node: 6, dtype: "float32" }],
-});
+const fused = (n: number): KernelSpec => tanhSpec([n], [1]);
 
 const relaxedAvailable = probeRelaxedSimd();
 console.log(`# codegen_elementwise — ${new Date().toISOString()}`);

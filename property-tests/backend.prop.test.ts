@@ -1,7 +1,7 @@
 // Property: the wasm backend computes what the interpreter (the reference
 // oracle) computes.
 //
-// 1. For EVERY first-order primitive (the case table in primitive_cases.ts is
+// 1. For EVERY first-order primitive (the case table of primitive_cases.ts is
 //    typed over FirstOrderPrimitive, and so is the tolerance table here), on
 //    random valid params and random shapes (0-size dims, scalars, odd sizes and
 //    non-multiples of 4), every dtype the primitive accepts, and float data on
@@ -29,11 +29,11 @@ import { Array as TfArray, defaultBackendName, jit, setDefaultBackend, type Trac
 import type { TypedArray } from "../src/core/dtype";
 import type { FirstOrderPrimitive } from "../src/core/primitives";
 import {
-  PRIMITIVE_CASES, type ArgView, type CaseGen, type PrimCase, type ValueKind,
-  caseArrays, caseData, caseFn, coin, describeView, int, pick, randomView,
+  SIMD_STRESS, type ArgView, type CaseGen, type PrimCase, type ValueKind,
+  caseArrays, caseData, caseFn, describeView, drawValueKind, drawViews, int, primitiveCases,
 } from "./primitive_cases";
 import { cases, tame, type Case, type T } from "./programs";
-import { rng } from "../test/vmap_oracle";
+import { rng } from "../test/rng";
 
 const NUM_RUNS = Number(process.env.NUM_RUNS ?? 20);
 
@@ -137,6 +137,8 @@ function compareOutputs(what: string, got: TfArray[], want: TfArray[], tol: Tol,
 
 // --- property 1: every primitive ---------------------------------------------------------
 
+const PRIMITIVE_CASES = primitiveCases(SIMD_STRESS);
+
 interface PrimScenario {
   c: PrimCase;
   views: ArgView[];
@@ -152,8 +154,8 @@ function describePrim(s: PrimScenario): string {
 function primScenario(gen: CaseGen): fc.Arbitrary<PrimScenario> {
   return fc.gen().map((g) => {
     const c = gen(g);
-    const views = c.args.map((a) => (coin(g, 0.4) ? randomView(g, a.shape) : ({ kind: "plain" } as ArgView)));
-    const kind = pick(g, ["grid", "real", "special"] as ValueKind[]);
+    const views = drawViews(g, c, SIMD_STRESS);
+    const kind = drawValueKind(g, SIMD_STRESS);
     const s: PrimScenario = { c, views, kind, seed: int(g, 0, 2 ** 30) };
     return Object.assign(s, { [fc.toStringMethod]: () => describePrim(s) });
   });

@@ -1,13 +1,16 @@
-// Random valid cases for every first-order primitive, for the backend property
-// tests (backend.prop.test.ts): a table typed over FirstOrderPrimitive, so a
-// new primitive fails to compile until it has a generator here. Unlike the
-// vmap generators (property-tests/vmap.prop.test.ts, small shapes only), these
-// draw dims that stress a SIMD backend — 0, 1, odd sizes and non-multiples of
-// 4 up to 33 — every dtype the primitive's shape rule accepts (float16
-// included), and optionally special float values (NaN, ±Inf, ±0). Each case
-// also carries how its arguments are made non-contiguous inside jit (a
-// transpose, rev, strided slice or broadcast of a differently shaped base
-// array), so the fused lowering reads them as strided views.
+// Random valid cases for every first-order primitive, shared by the property
+// tests that sweep the primitive set: backend.prop.test.ts (wasm == interpreter)
+// and vmap.prop.test.ts (vmap == stack of slices). `primitiveCases(options)`
+// returns a table typed over FirstOrderPrimitive, so a new primitive fails to
+// compile until it has a generator here. The options bound the cases: the
+// largest dim and argument size, the dtypes of each family of primitives,
+// whether float data may hold special values (NaN, ±Inf, ±0) and whether
+// arguments reach the primitive through views. SIMD_STRESS (the backend
+// tests' options) draws dims that stress a SIMD backend — 0, 1, odd sizes and
+// non-multiples of 4 up to 33 — every dtype the primitive's shape rule accepts
+// (float16 included), special values, and views: a transpose, rev, strided
+// slice or broadcast of a differently shaped base array, so that the fused
+// lowering inside jit reads them as strided views.
 //
 // The PrimCase / ArgSpec shapes are those of test/vmap_oracle.ts.
 
@@ -26,6 +29,7 @@ export type CaseGen = (g: G) => PrimCase;
 // --- generation helpers over fc.gen() (all shrink towards the first / smallest choice) ---
 
 export const int = (g: G, min: number, max: number): number => g(fc.integer, { min, max });
+/** true with probability pTrue; shrinks towards false. */
 export const coin = (g: G, pTrue = 0.5): boolean => int(g, 0, 999) >= (1 - pTrue) * 1000;
 export const pick = <T>(g: G, xs: readonly T[]): T => xs[int(g, 0, xs.length - 1)];
 export const subset = <T>(g: G, xs: readonly T[]): T[] => xs.filter(() => coin(g));
@@ -39,32 +43,58 @@ export function perm(g: G, n: number): number[] {
   }
   return p;
 }
+/** k distinct elements of xs in random order. */
 export const choose = <T>(g: G, xs: readonly T[], k: number): T[] => perm(g, xs.length).slice(0, k).map((i) => xs[i]);
 const complement = (n: number, ...ex: number[][]) => range(n).filter((d) => !ex.some((e) => e.includes(d)));
 
-/** Dims that matter to a 4-lane SIMD backend: 1, tails of 1..3 lanes, empty, and larger odd sizes. */
-const DIMS = [1, 2, 3, 5, 0, 4, 7, 8, 9, 13, 17, 33];
-export const dim = (g: G, min = 0, max = 33): number => {
-  const ok = DIMS.filter((d) => d >= min && d <= max);
-  return pick(g, ok);
-};
+// --- options ------------------------------------------------------------------------------
 
-/** A random shape whose size stays within `cap` (the interpreter is the oracle, and it is slow). */
-export function shapeOf(g: G, minRank: number, maxRank: number, minDim = 0, maxDim = 33, cap = 1500): number[] {
-  const s = range(int(g, minRank, maxRank)).map(() => dim(g, minDim, maxDim));
-  while (sizeOf(s) > cap) {
-    const i = s.indexOf(Math.max(...s));
-    s[i] = Math.max(minDim, Math.ceil(s[i] / 2));
-  }
-  return s;
+/** The dtypes drawn for each family of primitives (a family's dtypes must all be accepted by its members). */
+export interface DTypeFamilies {
+  float: DType[];
+  numeric: DType[];
+  signed: DType[];
+  integer: DType[];
+  boolOrInt: DType[];
+  any: DType[];
 }
 
-export const FLOAT: DType[] = ["float32", "float16"];
-export const NUMERIC: DType[] = ["float32", "int32", "uint32", "float16"];
-export const SIGNED: DType[] = ["float32", "int32", "float16"];
-export const INTEGER: DType[] = ["int32", "uint32"];
-export const BOOL_OR_INT: DType[] = ["bool", "int32", "uint32"];
-export const ANY: DType[] = ["float32", "int32", "bool", "uint32", "float16"];
+/** Every dtype each family accepts (float16 included). */
+export const ALL_DTYPES: DTypeFamilies = {
+  float: ["float32", "float16"],
+  numeric: ["float32", "int32", "uint32", "float16"],
+  signed: ["float32", "int32", "float16"],
+  integer: ["int32", "uint32"],
+  boolOrInt: ["bool", "int32", "uint32"],
+  any: ["float32", "int32", "bool", "uint32", "float16"],
+};
+
+export interface CaseOptions {
+  /** The largest dim drawn (dims come from DIMS; per-primitive bounds above this are lowered to it). */
+  maxDim: number;
+  /** The most elements of one argument (per-primitive caps above this are lowered to it). */
+  maxSize: number;
+  dtypes: DTypeFamilies;
+  /** Float data may hold NaN, ±Inf and ±0 (the "special" ValueKind of drawValueKind). */
+  specialValues: boolean;
+  /** Arguments may reach the primitive through a view of another array (drawViews). */
+  views: boolean;
+  /** Every case has an array argument (vmap needs one to map over): iota's result is added to one. */
+  iotaOperand: boolean;
+}
+
+/** Shapes that stress a SIMD backend, every accepted dtype, special values and views (backend.prop.test.ts). */
+export const SIMD_STRESS: CaseOptions = {
+  maxDim: 33,
+  maxSize: 1500,
+  dtypes: ALL_DTYPES,
+  specialValues: true,
+  views: true,
+  iotaOperand: false,
+};
+
+/** Dims that matter to a 4-lane SIMD backend: 1, tails of 1..3 lanes, empty, and larger odd sizes. */
+const DIMS = [1, 2, 3, 5, 0, 4, 7, 8, 9, 13, 17, 33];
 
 const isFloatDT = (d: DType) => d === "float32" || d === "float16";
 export const spec = (shape: number[], dtype: DType, lo?: number, hi?: number): ArgSpec => ({ shape, dtype, lo, hi });
@@ -73,73 +103,6 @@ export const finite = (s: ArgSpec): ArgSpec => Object.assign(s, { finite: true }
 /** A spec whose range suits the dtype (unsigned ranges start at 0). */
 const valued = (shape: number[], dtype: DType, lo = -4, hi = 4): ArgSpec => spec(shape, dtype, dtype === "uint32" ? Math.max(0, lo) : lo, hi);
 
-// --- generators -------------------------------------------------------------------------
-
-const UNARY: Record<string, [DType[], number, number]> = {
-  neg: [NUMERIC, -4, 4], sign: [NUMERIC, -2, 2], floor: [FLOAT, -3, 3], ceil: [FLOAT, -3, 3], round: [FLOAT, -3, 3],
-  is_finite: [FLOAT, -3, 3], abs: [SIGNED, -4, 4], not: [BOOL_OR_INT, -9, 9],
-  exp: [FLOAT, -10, 10], log: [FLOAT, -0.5, 5], log1p: [FLOAT, -1.5, 3], expm1: [FLOAT, -5, 5],
-  sqrt: [FLOAT, -0.5, 5], rsqrt: [FLOAT, -0.5, 5], logistic: [FLOAT, -8, 8], erf: [FLOAT, -3, 3], erf_inv: [FLOAT, -1, 1],
-  sin: [FLOAT, -7, 7], cos: [FLOAT, -7, 7], tan: [FLOAT, -1.5, 1.5], asin: [FLOAT, -1.1, 1.1], acos: [FLOAT, -1.1, 1.1],
-  atan: [FLOAT, -5, 5], sinh: [FLOAT, -4, 4], cosh: [FLOAT, -4, 4], tanh: [FLOAT, -5, 5], asinh: [FLOAT, -5, 5],
-  acosh: [FLOAT, 0.5, 5], atanh: [FLOAT, -1.1, 1.1],
-};
-
-const unaryGen = (prim: string): CaseGen => (g) => {
-  const shape = shapeOf(g, 0, 3);
-  if (prim === "integer_pow") {
-    const y = int(g, -3, 4);
-    const dtype = y < 0 ? pick(g, FLOAT) : pick(g, NUMERIC);
-    return { prim, params: { y }, args: [isFloatDT(dtype) ? spec(shape, dtype, 0.25, 2.5) : valued(shape, dtype, -5, 5)] };
-  }
-  if (prim === "stop_gradient") return { prim, params: {}, args: [valued(shape, pick(g, ANY))] };
-  const [dtypes, lo, hi] = UNARY[prim];
-  return { prim, params: {}, args: [valued(shape, pick(g, dtypes), lo, hi)] };
-};
-
-const BINARY: Record<string, DType[]> = {
-  add: NUMERIC, sub: NUMERIC, mul: NUMERIC, div: NUMERIC, rem: NUMERIC, pow: FLOAT, max: ANY, min: ANY, atan2: FLOAT,
-  and: BOOL_OR_INT, or: BOOL_OR_INT, xor: BOOL_OR_INT, eq: ANY, ne: ANY, lt: ANY, le: ANY, gt: ANY, ge: ANY,
-  shift_left: INTEGER, shift_right_logical: INTEGER,
-};
-
-const binaryGen = (prim: string): CaseGen => (g) => {
-  const shape = shapeOf(g, 0, 3);
-  const dtype = pick(g, BINARY[prim]);
-  if (prim === "shift_left" || prim === "shift_right_logical") return { prim, params: {}, args: [valued(shape, dtype, -100, 100), spec(shape, dtype, 0, 35)] };
-  if (prim === "pow") return { prim, params: {}, args: [spec(shape, dtype, 0, 3), spec(shape, dtype, -3, 3)] };
-  if (prim === "div" || prim === "rem") {
-    // Integer division by zero has a defined result in this library, but keep most divisors non-zero.
-    const lo = isFloatDT(dtype) || coin(g, 0.2) ? -4 : 1;
-    return { prim, params: {}, args: [valued(shape, dtype, -20, 20), valued(shape, dtype, lo, 4)] };
-  }
-  if (prim === "mul" && dtype !== "float32" && dtype !== "float16" && coin(g, 0.3)) {
-    // wrap-around of 32-bit integer products
-    return { prim, params: {}, args: [valued(shape, dtype, -100000, 100000), valued(shape, dtype, -100000, 100000)] };
-  }
-  return { prim, params: {}, args: [valued(shape, dtype, -4, 4), valued(shape, dtype, -4, 4)] };
-};
-
-const reductionGen = (prim: string, dtypes: DType[]): CaseGen => (g) => {
-  const shape = shapeOf(g, 0, 4);
-  const dtype = pick(g, dtypes);
-  // products of many factors over/underflow; keep them near 1
-  const [lo, hi] = prim === "reduce_prod" || prim === "cumprod" ? (isFloatDT(dtype) ? [0.5, 1.75] : [-1, 2]) : [-3, 3];
-  return { prim, params: { axes: subset(g, range(shape.length)) }, args: [valued(shape, dtype, lo, hi)] };
-};
-
-const argGen = (prim: string): CaseGen => (g) => {
-  const shape = shapeOf(g, 1, 3, 1);
-  return { prim, params: { axis: int(g, 0, shape.length - 1), indexDtype: pick(g, INTEGER) }, args: [valued(shape, pick(g, ANY), -3, 3)] };
-};
-
-const cumGen = (prim: string, dtypes: DType[]): CaseGen => (g) => {
-  const shape = shapeOf(g, 1, 3);
-  const dtype = pick(g, dtypes);
-  const [lo, hi] = prim === "cumprod" ? (isFloatDT(dtype) ? [0.5, 1.75] : [-1, 2]) : [-3, 3];
-  return { prim, params: { axis: int(g, 0, shape.length - 1), reverse: coin(g) }, args: [valued(shape, dtype, lo, hi)] };
-};
-
 const windowOut = (n: number, w: number, s: number, lo: number, hi: number, bd: number, wd: number) => {
   const dil = n === 0 ? 0 : (n - 1) * bd + 1;
   const padded = lo + dil + hi;
@@ -147,345 +110,442 @@ const windowOut = (n: number, w: number, s: number, lo: number, hi: number, bd: 
   return padded < dw ? 0 : Math.floor((padded - dw) / s) + 1;
 };
 
-const windowGen = (prim: string, dtypes: DType[]): CaseGen => (g) => {
-  const shape = shapeOf(g, 1, 3, 1, 17, 400);
-  const p = {
-    windowDimensions: shape.map(() => int(g, 1, 3)),
-    windowStrides: shape.map(() => int(g, 1, 3)),
-    padding: shape.map(() => [int(g, 0, 2), int(g, 0, 2)]),
-    baseDilation: shape.map(() => int(g, 1, 2)),
-    windowDilation: shape.map(() => int(g, 1, 2)),
-  };
-  return { prim, params: p, args: [valued(shape, pick(g, dtypes), -4, 4)] };
+// --- generators -------------------------------------------------------------------------
+
+type Family = keyof DTypeFamilies;
+
+const UNARY: Record<string, [Family, number, number]> = {
+  neg: ["numeric", -4, 4], sign: ["numeric", -2, 2], floor: ["float", -3, 3], ceil: ["float", -3, 3], round: ["float", -3, 3],
+  is_finite: ["float", -3, 3], abs: ["signed", -4, 4], not: ["boolOrInt", -9, 9],
+  exp: ["float", -10, 10], log: ["float", -0.5, 5], log1p: ["float", -1.5, 3], expm1: ["float", -5, 5],
+  sqrt: ["float", -0.5, 5], rsqrt: ["float", -0.5, 5], logistic: ["float", -8, 8], erf: ["float", -3, 3], erf_inv: ["float", -1, 1],
+  sin: ["float", -7, 7], cos: ["float", -7, 7], tan: ["float", -1.5, 1.5], asin: ["float", -1.1, 1.1], acos: ["float", -1.1, 1.1],
+  atan: ["float", -5, 5], sinh: ["float", -4, 4], cosh: ["float", -4, 4], tanh: ["float", -5, 5], asinh: ["float", -5, 5],
+  acosh: ["float", 0.5, 5], atanh: ["float", -1.1, 1.1],
 };
 
-const gatherGen: CaseGen = (g) => {
-  const shape = shapeOf(g, 1, 3, 1, 9, 300);
-  const r = shape.length;
-  const obd = coin(g, 0.3) ? [int(g, 0, r - 1)] : [];
-  const rest = complement(r, obd);
-  const K = rest.length === 0 ? 0 : int(g, 1, rest.length);
-  const startIndexMap = choose(g, rest, K);
-  const sliceSizes = shape.map((n, d) => (obd.includes(d) ? 1 : int(g, startIndexMap.includes(d) ? 0 : 1, n)));
-  const collapsedSliceDims = rest.filter((d) => sliceSizes[d] === 1 && coin(g));
-  const bR = obd.length + int(g, 0, 2);
-  const batchPos = choose(g, range(bR), obd.length);
-  const batchShape = range(bR).map((i) => (batchPos.includes(i) ? shape[obd[batchPos.indexOf(i)]] : dim(g, 0, 5)));
-  const W = r - collapsedSliceDims.length - obd.length;
-  const offsetDims = choose(g, range(bR + W), W).sort((a, b) => a - b);
-  const mode = pick(g, ["clip", "fill"]);
-  const fillValue = mode === "fill" && coin(g) ? -7 : null;
-  const maxDim = Math.max(...shape);
-  return {
-    prim: "gather",
-    params: {
-      dimensionNumbers: { offsetDims, collapsedSliceDims, startIndexMap, operandBatchingDims: obd, startIndicesBatchingDims: batchPos },
-      sliceSizes, mode, fillValue,
-    },
-    args: [valued(shape, pick(g, ANY)), spec([...batchShape, K], pick(g, INTEGER), -1, maxDim)],
-  };
+const BINARY: Record<string, Family> = {
+  add: "numeric", sub: "numeric", mul: "numeric", div: "numeric", rem: "numeric", pow: "float", max: "any", min: "any", atan2: "float",
+  and: "boolOrInt", or: "boolOrInt", xor: "boolOrInt", eq: "any", ne: "any", lt: "any", le: "any", gt: "any", ge: "any",
+  shift_left: "integer", shift_right_logical: "integer",
 };
 
-const scatterGen = (prim: "scatter" | "scatter_add"): CaseGen => (g) => {
-  const shape = shapeOf(g, 1, 3, 1, 9, 300);
-  const r = shape.length;
-  const obd = coin(g, 0.3) ? [int(g, 0, r - 1)] : [];
-  const rest = complement(r, obd);
-  const K = rest.length === 0 ? 0 : int(g, 1, rest.length);
-  const scatterDimsToOperandDims = choose(g, rest, K);
-  const insertedWindowDims = rest.filter(() => coin(g, 0.4));
-  const windowDims = complement(r, insertedWindowDims, obd);
-  const bR = obd.length + int(g, 0, 2);
-  const batchPos = choose(g, range(bR), obd.length);
-  const batchShape = range(bR).map((i) => (batchPos.includes(i) ? shape[obd[batchPos.indexOf(i)]] : dim(g, 0, 5)));
-  const W = windowDims.length;
-  const updateWindowDims = choose(g, range(bR + W), W).sort((a, b) => a - b);
-  const updShape: number[] = [];
-  let w = 0;
-  let s = 0;
-  for (let i = 0; i < bR + W; i++) updShape.push(updateWindowDims.includes(i) ? int(g, 0, shape[windowDims[w++]]) : batchShape[s++]);
-  const dtype = pick(g, prim === "scatter" ? ANY : NUMERIC);
-  const maxDim = Math.max(...shape);
-  return {
-    prim,
-    params: {
-      dimensionNumbers: { updateWindowDims, insertedWindowDims, scatterDimsToOperandDims, operandBatchingDims: obd, scatterIndicesBatchingDims: batchPos },
-      mode: pick(g, ["clip", "fill"]),
-    },
-    args: [valued(shape, dtype), spec([...batchShape, K], pick(g, INTEGER), -1, maxDim), valued(updShape, dtype)],
-  };
-};
+/**
+ * Every first-order primitive's case generator, with shapes, dtypes and data
+ * bounded by `o`: a table typed over FirstOrderPrimitive, so a new primitive
+ * fails to compile until it has a generator here.
+ */
+export function primitiveCases(o: CaseOptions): { [P in FirstOrderPrimitive]: CaseGen } {
+  const { float: FLOAT, numeric: NUMERIC, integer: INTEGER, boolOrInt: BOOL_OR_INT, any: ANY } = o.dtypes;
 
-const dotGen: CaseGen = (g) => {
-  const d = () => dim(g, 0, 33);
-  const bs = range(int(g, 0, 2)).map(() => dim(g, 0, 5));
-  const cs = range(int(g, 0, 2)).map(d);
-  const lfs = range(int(g, 0, 2)).map(d);
-  const rfs = range(int(g, 0, 2)).map(d);
-  // keep the work (and the interpreter's time) bounded
-  const all = [bs, cs, lfs, rfs];
-  while (sizeOf([...bs, ...cs, ...lfs]) > 1500 || sizeOf([...bs, ...cs, ...rfs]) > 1500) {
-    for (const arr of all) arr.forEach((n, i) => (arr[i] = Math.ceil(n / 2)));
-  }
-  const layout = (fs: number[]) => {
-    const items = [...bs.map((n, i) => ["b", i, n]), ...cs.map((n, i) => ["c", i, n]), ...fs.map((n, i) => ["f", i, n])] as [string, number, number][];
-    const p = perm(g, items.length).map((i) => items[i]);
-    const pos = (kind: string, i: number) => p.findIndex(([k, j]) => k === kind && j === i);
-    return { shape: p.map(([, , n]) => n), batch: bs.map((_, i) => pos("b", i)), contract: cs.map((_, i) => pos("c", i)) };
-  };
-  const L = layout(lfs);
-  const R = layout(rfs);
-  const kind = int(g, 0, 3);
-  const [dtype, preferred]: [DType, DType | null] =
-    kind === 0 ? ["float32", null]
-    : kind === 1 ? [pick(g, INTEGER), coin(g) ? "float32" : null]
-    : kind === 2 ? ["float16", pick(g, [null, "float32"] as (DType | null)[])]
-    : ["float32", "float32"];
-  return {
-    prim: "dot_general",
-    params: { dimensionNumbers: [[L.contract, R.contract], [L.batch, R.batch]], preferredElementType: preferred },
-    args: [valued(L.shape, dtype, -3, 3), valued(R.shape, dtype, -3, 3)],
-  };
-};
+  /** A dim from DIMS within [min, min(max, o.maxDim)]. */
+  const dim = (g: G, min = 0, max = o.maxDim): number => pick(g, DIMS.filter((d) => d >= min && d <= Math.min(max, o.maxDim)));
 
-const convGen: CaseGen = (g) => {
-  const nsp = pick(g, [2, 1, 2, 3]);
-  const rank = nsp + 2;
-  const grouping = pick(g, ["none", "feature", "batch"]);
-  const G = grouping === "feature" ? int(g, 2, 3) : 1;
-  const BG = grouping === "batch" ? 2 : 1;
-  const I = int(g, 1, 3);
-  const C = G * I;
-  const O = G * BG * int(g, 1, 3);
-  const N = BG * int(g, 1, 2);
-  const maxSp = nsp === 3 ? 4 : nsp === 2 ? 9 : 17;
-  const inSp = range(nsp).map(() => dim(g, 1, maxSp));
-  const kSp = range(nsp).map(() => int(g, 1, 3));
-  const standard = coin(g, 0.5);
-  const nhwc = range(rank).map((i) => (i === 0 ? 0 : i === 1 ? rank - 1 : i - 1)); // [N, C, spatial] positions for NHWC
-  const hwio = range(rank).map((i) => (i === 0 ? rank - 1 : i === 1 ? rank - 2 : i - 2)); // [O, I, spatial] positions for HWIO
-  const layoutPick = int(g, 0, 2);
-  const lhsSpec = standard ? (layoutPick === 0 ? range(rank) : nhwc) : perm(g, rank);
-  const rhsSpec = standard ? (layoutPick === 0 ? range(rank) : hwio) : perm(g, rank);
-  const outSpec = standard ? (layoutPick === 0 ? range(rank) : nhwc) : perm(g, rank);
-  const place = (specDims: number[], sizes: number[]) => {
-    const s = new Array<number>(rank);
-    specDims.forEach((d, i) => (s[d] = sizes[i]));
+  /** A random shape whose size stays within min(cap, o.maxSize) (the interpreter is the oracle, and it is slow). */
+  const shapeOf = (g: G, minRank: number, maxRank: number, minDim = 0, maxDim = o.maxDim, cap = o.maxSize): number[] => {
+    const s = range(int(g, minRank, maxRank)).map(() => dim(g, minDim, maxDim));
+    const limit = Math.min(cap, o.maxSize);
+    while (sizeOf(s) > limit) {
+      const i = s.indexOf(Math.max(...s));
+      s[i] = Math.max(minDim, Math.ceil(s[i] / 2));
+    }
     return s;
   };
-  const dtype = coin(g, 0.15) ? pick(g, ["float16", "int32"] as DType[]) : "float32";
-  return {
-    prim: "conv_general_dilated",
-    params: {
-      windowStrides: range(nsp).map(() => int(g, 1, 3)),
-      padding: range(nsp).map(() => [int(g, -1, 2), int(g, 0, 2)]),
-      lhsDilation: range(nsp).map(() => (coin(g, 0.25) ? 2 : 1)),
-      rhsDilation: range(nsp).map(() => int(g, 1, 2)),
-      dimensionNumbers: { lhsSpec, rhsSpec, outSpec },
-      featureGroupCount: G,
-      batchGroupCount: BG,
-      preferredElementType: null,
-    },
-    // Kernels stay finite: the wasm conv multiplies padding and dilation holes by the kernel
-    // (0 * Inf = NaN) where the interpreter skips them (see the report in backend.prop.test.ts).
-    args: [valued(place(lhsSpec, [N, C, ...inSp]), dtype, -2, 2), finite(valued(place(rhsSpec, [O, I, ...kSp]), dtype, -2, 2))],
-  };
-};
 
-/** Every first-order primitive's case generator. */
-export const PRIMITIVE_CASES: { [P in FirstOrderPrimitive]: CaseGen } = {
-  ...(Object.fromEntries(UNARY_ELEMENTWISE.map((p) => [p, unaryGen(p)])) as { [P in (typeof UNARY_ELEMENTWISE)[number]]: CaseGen }),
-  ...(Object.fromEntries(BINARY_ELEMENTWISE.map((p) => [p, binaryGen(p)])) as { [P in (typeof BINARY_ELEMENTWISE)[number]]: CaseGen }),
-  stop_gradient: unaryGen("stop_gradient"),
-  select_n: (g) => {
+  const unaryGen = (prim: string): CaseGen => (g) => {
     const shape = shapeOf(g, 0, 3);
-    const boolWhich = coin(g);
-    const n = boolWhich ? int(g, 1, 2) : int(g, 1, 4);
-    const whichShape = coin(g, 0.3) ? [] : shape;
-    const dtype = pick(g, ANY);
-    return {
-      prim: "select_n", params: {},
-      args: [boolWhich ? spec(whichShape, "bool") : spec(whichShape, "int32", 0, n - 1), ...range(n).map(() => valued(shape, dtype))],
-    };
-  },
-  clamp: (g) => {
-    const shape = shapeOf(g, 0, 3);
-    const dtype = pick(g, NUMERIC);
-    const bound = (lo: number, hi: number) => valued(coin(g) ? [] : shape, dtype, lo, hi);
-    return { prim: "clamp", params: {}, args: [bound(-3, 1), valued(shape, dtype, -5, 5), bound(0, 3)] };
-  },
-  convert_element_type: (g) => {
-    const from = pick(g, ANY);
-    const big = isFloatDT(from) && coin(g, 0.2); // out-of-range float -> int conversions
-    return {
-      prim: "convert_element_type",
-      params: { newDtype: pick(g, ANY), weakType: false },
-      args: [valued(shapeOf(g, 0, 3), from, big ? -5e9 : -3.5, big ? 5e9 : 3.5)],
-    };
-  },
-  bitcast_convert_type: (g) => {
-    const w4: DType[] = ["float32", "int32", "uint32"];
-    const same = coin(g, 0.2);
-    const from = same ? pick(g, ["float16", "bool"] as DType[]) : pick(g, w4);
-    const to = same ? from : pick(g, w4);
-    const [lo, hi] = from === "float32" ? [-3, 3] : from === "uint32" ? [0, 2 ** 32 - 1] : [-(2 ** 31), 2 ** 31 - 1];
-    return { prim: "bitcast_convert_type", params: { newDtype: to }, args: [spec(shapeOf(g, 0, 3), from, lo, hi)] };
-  },
-  reduce_sum: reductionGen("reduce_sum", NUMERIC),
-  reduce_max: reductionGen("reduce_max", ANY),
-  reduce_min: reductionGen("reduce_min", ANY),
-  reduce_prod: reductionGen("reduce_prod", NUMERIC),
-  reduce_and: reductionGen("reduce_and", BOOL_OR_INT),
-  reduce_or: reductionGen("reduce_or", BOOL_OR_INT),
-  argmax: argGen("argmax"),
-  argmin: argGen("argmin"),
-  cumsum: cumGen("cumsum", NUMERIC),
-  cumprod: cumGen("cumprod", NUMERIC),
-  cummax: cumGen("cummax", ANY),
-  cummin: cumGen("cummin", ANY),
-  broadcast_in_dim: (g) => {
-    const shape = shapeOf(g, 0, 3, 0, 17, 200);
-    const outShape: number[] = [];
-    const bdims: number[] = [];
-    for (const n of shape) {
-      while (coin(g, 0.3)) outShape.push(dim(g, 0, 9));
-      bdims.push(outShape.length);
-      outShape.push(n === 1 && coin(g) ? dim(g, 0, 9) : n);
+    if (prim === "integer_pow") {
+      const y = int(g, -3, 4);
+      const dtype = y < 0 ? pick(g, FLOAT) : pick(g, NUMERIC);
+      return { prim, params: { y }, args: [isFloatDT(dtype) ? spec(shape, dtype, 0.25, 2.5) : valued(shape, dtype, -5, 5)] };
     }
-    while (coin(g, 0.3)) outShape.push(dim(g, 0, 9));
-    return { prim: "broadcast_in_dim", params: { shape: outShape, broadcastDimensions: bdims }, args: [valued(shape, pick(g, ANY))] };
-  },
-  reshape: (g) => {
-    const shape = shapeOf(g, 0, 4);
-    const n0 = sizeOf(shape);
-    let newSizes: number[];
-    if (n0 === 0) {
-      newSizes = coin(g) ? [0] : [int(g, 1, 3), 0];
-    } else {
-      const factors: number[] = [];
-      let n = n0;
-      for (let p = 2; n > 1; p++) while (n % p === 0) (factors.push(p), (n /= p));
-      const k = int(g, factors.length ? 1 : 0, 4);
-      newSizes = range(k).map(() => 1);
-      factors.forEach((f) => (newSizes[int(g, 0, k - 1)] *= f));
+    if (prim === "stop_gradient") return { prim, params: {}, args: [valued(shape, pick(g, ANY))] };
+    const [family, lo, hi] = UNARY[prim];
+    return { prim, params: {}, args: [valued(shape, pick(g, o.dtypes[family]), lo, hi)] };
+  };
+
+  const binaryGen = (prim: string): CaseGen => (g) => {
+    const shape = shapeOf(g, 0, 3);
+    const dtype = pick(g, o.dtypes[BINARY[prim]]);
+    if (prim === "shift_left" || prim === "shift_right_logical") return { prim, params: {}, args: [valued(shape, dtype, -100, 100), spec(shape, dtype, 0, 35)] };
+    if (prim === "pow") return { prim, params: {}, args: [spec(shape, dtype, 0, 3), spec(shape, dtype, -3, 3)] };
+    if (prim === "div" || prim === "rem") {
+      // Integer division by zero has a defined result in this library, but keep most divisors non-zero.
+      const lo = isFloatDT(dtype) || coin(g, 0.2) ? -4 : 1;
+      return { prim, params: {}, args: [valued(shape, dtype, -20, 20), valued(shape, dtype, lo, 4)] };
     }
-    return { prim: "reshape", params: { newSizes }, args: [valued(shape, pick(g, ANY))] };
-  },
-  transpose: (g) => {
+    if (prim === "mul" && !isFloatDT(dtype) && coin(g, 0.3)) {
+      // wrap-around of 32-bit integer products
+      return { prim, params: {}, args: [valued(shape, dtype, -100000, 100000), valued(shape, dtype, -100000, 100000)] };
+    }
+    return { prim, params: {}, args: [valued(shape, dtype, -4, 4), valued(shape, dtype, -4, 4)] };
+  };
+
+  const reductionGen = (prim: string, dtypes: DType[]): CaseGen => (g) => {
     const shape = shapeOf(g, 0, 4);
-    return { prim: "transpose", params: { permutation: perm(g, shape.length) }, args: [valued(shape, pick(g, ANY))] };
-  },
-  squeeze: (g) => {
-    const shape = shapeOf(g, 0, 3).flatMap((n) => (coin(g, 0.4) ? [1, n] : [n]));
-    const ones = range(shape.length).filter((d) => shape[d] === 1);
-    return { prim: "squeeze", params: { dimensions: subset(g, ones) }, args: [valued(shape, pick(g, ANY))] };
-  },
-  expand_dims: (g) => {
-    const shape = shapeOf(g, 0, 3);
-    const k = int(g, 0, 2);
-    return { prim: "expand_dims", params: { dimensions: choose(g, range(shape.length + k), k).sort((a, b) => a - b) }, args: [valued(shape, pick(g, ANY))] };
-  },
-  rev: (g) => {
-    const shape = shapeOf(g, 0, 3);
-    return { prim: "rev", params: { dimensions: subset(g, range(shape.length)) }, args: [valued(shape, pick(g, ANY))] };
-  },
-  slice: (g) => {
-    const shape = shapeOf(g, 0, 3);
-    const startIndices = shape.map((n) => int(g, 0, n));
-    const limitIndices = shape.map((n, i) => int(g, startIndices[i], n));
-    const strides = coin(g) ? null : shape.map(() => int(g, 1, 4));
-    return { prim: "slice", params: { startIndices, limitIndices, strides }, args: [valued(shape, pick(g, ANY))] };
-  },
-  dynamic_slice: (g) => {
-    const shape = shapeOf(g, 0, 3);
-    const idt = pick(g, INTEGER);
-    return {
-      prim: "dynamic_slice", params: { sliceSizes: shape.map((n) => int(g, 0, n)) },
-      args: [valued(shape, pick(g, ANY)), ...shape.map((n) => spec([], idt, idt === "int32" ? -2 : 0, n + 2))],
-    };
-  },
-  dynamic_update_slice: (g) => {
-    const shape = shapeOf(g, 0, 3);
-    const dtype = pick(g, ANY);
-    const idt = pick(g, INTEGER);
-    return {
-      prim: "dynamic_update_slice", params: {},
-      args: [valued(shape, dtype), valued(shape.map((n) => int(g, 0, n)), dtype), ...shape.map((n) => spec([], idt, idt === "int32" ? -2 : 0, n + 2))],
-    };
-  },
-  pad: (g) => {
-    const shape = shapeOf(g, 0, 3, 0, 17, 400);
-    const paddingConfig = shape.map((n) => {
-      const interior = int(g, 0, 2);
-      const full = n + Math.max(n - 1, 0) * interior;
-      const lo = int(g, -Math.min(2, full), 3);
-      const hi = int(g, -Math.min(2, full + lo), 3);
-      return [lo, hi, interior];
-    });
-    const dtype = pick(g, ANY);
-    return { prim: "pad", params: { paddingConfig }, args: [valued(shape, dtype), valued([], dtype)] };
-  },
-  concatenate: (g) => {
-    const shape = shapeOf(g, 1, 3, 0, 17, 300);
-    const dimension = int(g, 0, shape.length - 1);
-    const n = int(g, 1, 4);
-    const dtype = pick(g, ANY);
-    const args = range(n).map(() => {
-      const s = [...shape];
-      s[dimension] = dim(g, 0, 9);
-      return valued(s, dtype);
-    });
-    return { prim: "concatenate", params: { dimension }, args };
-  },
-  iota: (g) => {
-    const shape = shapeOf(g, 1, 3);
-    const params = { dtype: pick(g, NUMERIC), shape, dimension: int(g, 0, shape.length - 1) };
-    return { prim: "iota", params, args: [], fn: () => [bind1("iota", [], params)] };
-  },
-  gather: gatherGen,
-  scatter: scatterGen("scatter"),
-  scatter_add: scatterGen("scatter_add"),
-  dot_general: dotGen,
-  conv_general_dilated: convGen,
-  reduce_window_sum: windowGen("reduce_window_sum", NUMERIC),
-  reduce_window_max: windowGen("reduce_window_max", ANY.filter((d) => d !== "bool")),
-  reduce_window_min: windowGen("reduce_window_min", ANY.filter((d) => d !== "bool")),
-  select_and_scatter_add: (g) => {
-    const shape = shapeOf(g, 1, 3, 1, 13, 300);
-    const padding = shape.map(() => [int(g, 0, 1), int(g, 0, 1)] as [number, number]);
-    const windowDimensions = shape.map((n, i) => int(g, 1, Math.min(3, n + padding[i][0] + padding[i][1])));
-    const windowStrides = shape.map(() => int(g, 1, 3));
-    const src = shape.map((n, i) => windowOut(n, windowDimensions[i], windowStrides[i], padding[i][0], padding[i][1], 1, 1));
-    const dtype = pick(g, FLOAT);
-    return {
-      prim: "select_and_scatter_add",
-      params: { selectPrim: pick(g, ["ge", "le"]), windowDimensions, windowStrides, padding },
-      args: [valued(src, dtype), valued(shape, dtype)],
-    };
-  },
-  select_and_gather_add: (g) => {
-    const c = windowGen("select_and_gather_add", FLOAT)(g);
-    const s = c.args[0];
-    return { ...c, params: { selectPrim: pick(g, ["ge", "le"]), ...c.params }, args: [valued(s.shape, s.dtype), valued(s.shape, s.dtype)] };
-  },
-  sort: (g) => {
-    const shape = shapeOf(g, 1, 3, 0, 33, 600);
-    const n = int(g, 1, 3);
-    return {
-      prim: "sort",
-      params: { dimension: int(g, 0, shape.length - 1), isStable: true, numKeys: int(g, 1, n) },
-      args: range(n).map(() => (coin(g) ? valued(shape, pick(g, INTEGER), 0, 2) : valued(shape, pick(g, ANY)))),
-    };
-  },
-  top_k: (g) => {
+    const dtype = pick(g, dtypes);
+    // products of many factors over/underflow; keep them near 1
+    const [lo, hi] = prim === "reduce_prod" ? (isFloatDT(dtype) ? [0.5, 1.75] : [-1, 2]) : [-3, 3];
+    return { prim, params: { axes: subset(g, range(shape.length)) }, args: [valued(shape, dtype, lo, hi)] };
+  };
+
+  const argGen = (prim: string): CaseGen => (g) => {
     const shape = shapeOf(g, 1, 3, 1);
-    return { prim: "top_k", params: { k: int(g, 0, shape[shape.length - 1]) }, args: [valued(shape, pick(g, NUMERIC), -3, 3)] };
-  },
-  threefry2x32: (g) => {
-    const shape = shapeOf(g, 0, 2);
-    return { prim: "threefry2x32", params: {}, args: range(4).map(() => spec(shape, "uint32", 0, 4294967295)) };
-  },
-};
+    return { prim, params: { axis: int(g, 0, shape.length - 1), indexDtype: pick(g, INTEGER) }, args: [valued(shape, pick(g, ANY), -3, 3)] };
+  };
+
+  const cumGen = (prim: string, dtypes: DType[]): CaseGen => (g) => {
+    const shape = shapeOf(g, 1, 3);
+    const dtype = pick(g, dtypes);
+    const [lo, hi] = prim === "cumprod" ? (isFloatDT(dtype) ? [0.5, 1.75] : [-1, 2]) : [-3, 3];
+    return { prim, params: { axis: int(g, 0, shape.length - 1), reverse: coin(g) }, args: [valued(shape, dtype, lo, hi)] };
+  };
+
+  const windowGen = (prim: string, dtypes: DType[]): CaseGen => (g) => {
+    const shape = shapeOf(g, 1, 3, 1, 17, 400);
+    const p = {
+      windowDimensions: shape.map(() => int(g, 1, 3)),
+      windowStrides: shape.map(() => int(g, 1, 3)),
+      padding: shape.map(() => [int(g, 0, 2), int(g, 0, 2)]),
+      baseDilation: shape.map(() => int(g, 1, 2)),
+      windowDilation: shape.map(() => int(g, 1, 2)),
+    };
+    return { prim, params: p, args: [valued(shape, pick(g, dtypes), -4, 4)] };
+  };
+
+  /** Operand batching dims and index batch shape shared by gather and scatter. */
+  const indexBatch = (g: G, shape: number[]) => {
+    const r = shape.length;
+    const obd = coin(g, 0.3) ? [int(g, 0, r - 1)] : [];
+    const rest = complement(r, obd);
+    const K = rest.length === 0 ? 0 : int(g, 1, rest.length);
+    return { r, obd, rest, K };
+  };
+  const batchDims = (g: G, shape: number[], obd: number[]) => {
+    const bR = obd.length + int(g, 0, 2);
+    const batchPos = choose(g, range(bR), obd.length);
+    const batchShape = range(bR).map((i) => (batchPos.includes(i) ? shape[obd[batchPos.indexOf(i)]] : dim(g, 0, 5)));
+    return { bR, batchPos, batchShape };
+  };
+
+  const gatherGen: CaseGen = (g) => {
+    const shape = shapeOf(g, 1, 3, 1, 9, 300);
+    const { r, obd, rest, K } = indexBatch(g, shape);
+    const startIndexMap = choose(g, rest, K);
+    const sliceSizes = shape.map((n, d) => (obd.includes(d) ? 1 : int(g, startIndexMap.includes(d) ? 0 : 1, n)));
+    const collapsedSliceDims = rest.filter((d) => sliceSizes[d] === 1 && coin(g));
+    const { bR, batchPos, batchShape } = batchDims(g, shape, obd);
+    const W = r - collapsedSliceDims.length - obd.length;
+    const offsetDims = choose(g, range(bR + W), W).sort((a, b) => a - b);
+    const mode = pick(g, ["clip", "fill"]);
+    const fillValue = mode === "fill" && coin(g) ? -7 : null;
+    return {
+      prim: "gather",
+      params: {
+        dimensionNumbers: { offsetDims, collapsedSliceDims, startIndexMap, operandBatchingDims: obd, startIndicesBatchingDims: batchPos },
+        sliceSizes, mode, fillValue,
+      },
+      args: [valued(shape, pick(g, ANY)), spec([...batchShape, K], pick(g, INTEGER), -1, Math.max(...shape))],
+    };
+  };
+
+  const scatterGen = (prim: "scatter" | "scatter_add"): CaseGen => (g) => {
+    const shape = shapeOf(g, 1, 3, 1, 9, 300);
+    const { r, obd, rest, K } = indexBatch(g, shape);
+    const scatterDimsToOperandDims = choose(g, rest, K);
+    const insertedWindowDims = rest.filter(() => coin(g, 0.4));
+    const windowDims = complement(r, insertedWindowDims, obd);
+    const { bR, batchPos, batchShape } = batchDims(g, shape, obd);
+    const W = windowDims.length;
+    const updateWindowDims = choose(g, range(bR + W), W).sort((a, b) => a - b);
+    const updShape: number[] = [];
+    let w = 0;
+    let s = 0;
+    for (let i = 0; i < bR + W; i++) updShape.push(updateWindowDims.includes(i) ? int(g, 0, shape[windowDims[w++]]) : batchShape[s++]);
+    const dtype = pick(g, prim === "scatter" ? ANY : NUMERIC);
+    return {
+      prim,
+      params: {
+        dimensionNumbers: { updateWindowDims, insertedWindowDims, scatterDimsToOperandDims, operandBatchingDims: obd, scatterIndicesBatchingDims: batchPos },
+        mode: pick(g, ["clip", "fill"]),
+      },
+      args: [valued(shape, dtype), spec([...batchShape, K], pick(g, INTEGER), -1, Math.max(...shape)), valued(updShape, dtype)],
+    };
+  };
+
+  const dotGen: CaseGen = (g) => {
+    const d = () => dim(g, 0, 33);
+    const bs = range(int(g, 0, 2)).map(() => dim(g, 0, 5));
+    const cs = range(int(g, 0, 2)).map(d);
+    const lfs = range(int(g, 0, 2)).map(d);
+    const rfs = range(int(g, 0, 2)).map(d);
+    // keep the work (and the interpreter's time) bounded
+    const all = [bs, cs, lfs, rfs];
+    while (sizeOf([...bs, ...cs, ...lfs]) > o.maxSize || sizeOf([...bs, ...cs, ...rfs]) > o.maxSize) {
+      for (const arr of all) arr.forEach((n, i) => (arr[i] = Math.ceil(n / 2)));
+    }
+    const layout = (fs: number[]) => {
+      const items = [...bs.map((n, i) => ["b", i, n]), ...cs.map((n, i) => ["c", i, n]), ...fs.map((n, i) => ["f", i, n])] as [string, number, number][];
+      const p = perm(g, items.length).map((i) => items[i]);
+      const pos = (kind: string, i: number) => p.findIndex(([k, j]) => k === kind && j === i);
+      return { shape: p.map(([, , n]) => n), batch: bs.map((_, i) => pos("b", i)), contract: cs.map((_, i) => pos("c", i)) };
+    };
+    const L = layout(lfs);
+    const R = layout(rfs);
+    // 0: f32; 1: integers (maybe accumulated to f32); 2: f16 (maybe accumulated to f32); 3: f32 with preferred f32
+    const kind = pick(g, FLOAT.includes("float16") ? [0, 1, 2, 3] : [0, 1, 3]);
+    const [dtype, preferred]: [DType, DType | null] =
+      kind === 0 ? ["float32", null]
+      : kind === 1 ? [pick(g, INTEGER), coin(g) ? "float32" : null]
+      : kind === 2 ? ["float16", pick(g, [null, "float32"] as (DType | null)[])]
+      : ["float32", "float32"];
+    return {
+      prim: "dot_general",
+      params: { dimensionNumbers: [[L.contract, R.contract], [L.batch, R.batch]], preferredElementType: preferred },
+      args: [valued(L.shape, dtype, -3, 3), valued(R.shape, dtype, -3, 3)],
+    };
+  };
+
+  const convGen: CaseGen = (g) => {
+    const nsp = pick(g, [2, 1, 2, 3]);
+    const rank = nsp + 2;
+    const grouping = pick(g, ["none", "feature", "batch"]);
+    const G = grouping === "feature" ? int(g, 2, 3) : 1;
+    const BG = grouping === "batch" ? 2 : 1;
+    const I = int(g, 1, 3);
+    const C = G * I;
+    const O = G * BG * int(g, 1, 3);
+    const N = BG * int(g, 1, 2);
+    const maxSp = nsp === 3 ? 4 : nsp === 2 ? 9 : 17;
+    const inSp = range(nsp).map(() => dim(g, 1, maxSp));
+    const kSp = range(nsp).map(() => int(g, 1, 3));
+    const standard = coin(g, 0.5);
+    const nhwc = range(rank).map((i) => (i === 0 ? 0 : i === 1 ? rank - 1 : i - 1)); // [N, C, spatial] positions for NHWC
+    const hwio = range(rank).map((i) => (i === 0 ? rank - 1 : i === 1 ? rank - 2 : i - 2)); // [O, I, spatial] positions for HWIO
+    const layoutPick = int(g, 0, 2);
+    const lhsSpec = standard ? (layoutPick === 0 ? range(rank) : nhwc) : perm(g, rank);
+    const rhsSpec = standard ? (layoutPick === 0 ? range(rank) : hwio) : perm(g, rank);
+    const outSpec = standard ? (layoutPick === 0 ? range(rank) : nhwc) : perm(g, rank);
+    const place = (specDims: number[], sizes: number[]) => {
+      const s = new Array<number>(rank);
+      specDims.forEach((d, i) => (s[d] = sizes[i]));
+      return s;
+    };
+    const others = [...FLOAT.filter((d) => d !== "float32"), "int32"] as DType[];
+    const dtype = coin(g, 0.15) ? pick(g, others) : "float32";
+    return {
+      prim: "conv_general_dilated",
+      params: {
+        windowStrides: range(nsp).map(() => int(g, 1, 3)),
+        padding: range(nsp).map(() => [int(g, -1, 2), int(g, 0, 2)]),
+        lhsDilation: range(nsp).map(() => (coin(g, 0.25) ? 2 : 1)),
+        rhsDilation: range(nsp).map(() => int(g, 1, 2)),
+        dimensionNumbers: { lhsSpec, rhsSpec, outSpec },
+        featureGroupCount: G,
+        batchGroupCount: BG,
+        preferredElementType: null,
+      },
+      // Kernels stay finite: the wasm conv multiplies padding and dilation holes by the kernel
+      // (0 * Inf = NaN) where the interpreter skips them (see the report in backend.prop.test.ts).
+      args: [valued(place(lhsSpec, [N, C, ...inSp]), dtype, -2, 2), finite(valued(place(rhsSpec, [O, I, ...kSp]), dtype, -2, 2))],
+    };
+  };
+
+  return {
+    ...(Object.fromEntries(UNARY_ELEMENTWISE.map((p) => [p, unaryGen(p)])) as { [P in (typeof UNARY_ELEMENTWISE)[number]]: CaseGen }),
+    ...(Object.fromEntries(BINARY_ELEMENTWISE.map((p) => [p, binaryGen(p)])) as { [P in (typeof BINARY_ELEMENTWISE)[number]]: CaseGen }),
+    stop_gradient: unaryGen("stop_gradient"),
+    select_n: (g) => {
+      const shape = shapeOf(g, 0, 3);
+      const boolWhich = coin(g);
+      const n = boolWhich ? int(g, 1, 2) : int(g, 1, 4);
+      const whichShape = coin(g, 0.3) ? [] : shape;
+      const dtype = pick(g, ANY);
+      return {
+        prim: "select_n", params: {},
+        args: [boolWhich ? spec(whichShape, "bool") : spec(whichShape, "int32", 0, n - 1), ...range(n).map(() => valued(shape, dtype))],
+      };
+    },
+    clamp: (g) => {
+      const shape = shapeOf(g, 0, 3);
+      const dtype = pick(g, NUMERIC);
+      const bound = (lo: number, hi: number) => valued(coin(g) ? [] : shape, dtype, lo, hi);
+      return { prim: "clamp", params: {}, args: [bound(-3, 1), valued(shape, dtype, -5, 5), bound(0, 3)] };
+    },
+    convert_element_type: (g) => {
+      const from = pick(g, ANY);
+      const big = isFloatDT(from) && coin(g, 0.2); // out-of-range float -> int conversions
+      return {
+        prim: "convert_element_type",
+        params: { newDtype: pick(g, ANY), weakType: false },
+        args: [valued(shapeOf(g, 0, 3), from, big ? -5e9 : -3.5, big ? 5e9 : 3.5)],
+      };
+    },
+    bitcast_convert_type: (g) => {
+      const w4: DType[] = ["float32", "int32", "uint32"];
+      const same = coin(g, 0.2);
+      const from = same ? pick(g, (["float16", "bool"] as DType[]).filter((d) => ANY.includes(d))) : pick(g, w4);
+      const to = same ? from : pick(g, w4);
+      const [lo, hi] = from === "float32" ? [-3, 3] : from === "uint32" ? [0, 2 ** 32 - 1] : [-(2 ** 31), 2 ** 31 - 1];
+      return { prim: "bitcast_convert_type", params: { newDtype: to }, args: [spec(shapeOf(g, 0, 3), from, lo, hi)] };
+    },
+    reduce_sum: reductionGen("reduce_sum", NUMERIC),
+    reduce_max: reductionGen("reduce_max", ANY),
+    reduce_min: reductionGen("reduce_min", ANY),
+    reduce_prod: reductionGen("reduce_prod", NUMERIC),
+    reduce_and: reductionGen("reduce_and", BOOL_OR_INT),
+    reduce_or: reductionGen("reduce_or", BOOL_OR_INT),
+    argmax: argGen("argmax"),
+    argmin: argGen("argmin"),
+    cumsum: cumGen("cumsum", NUMERIC),
+    cumprod: cumGen("cumprod", NUMERIC),
+    cummax: cumGen("cummax", ANY),
+    cummin: cumGen("cummin", ANY),
+    broadcast_in_dim: (g) => {
+      const shape = shapeOf(g, 0, 3, 0, 17, 200);
+      const outShape: number[] = [];
+      const bdims: number[] = [];
+      for (const n of shape) {
+        while (coin(g, 0.3)) outShape.push(dim(g, 0, 9));
+        bdims.push(outShape.length);
+        outShape.push(n === 1 && coin(g) ? dim(g, 0, 9) : n);
+      }
+      while (coin(g, 0.3)) outShape.push(dim(g, 0, 9));
+      return { prim: "broadcast_in_dim", params: { shape: outShape, broadcastDimensions: bdims }, args: [valued(shape, pick(g, ANY))] };
+    },
+    reshape: (g) => {
+      const shape = shapeOf(g, 0, 4);
+      const n0 = sizeOf(shape);
+      let newSizes: number[];
+      if (n0 === 0) {
+        newSizes = coin(g) ? [0] : [int(g, 1, 3), 0];
+      } else {
+        const factors: number[] = [];
+        let n = n0;
+        for (let p = 2; n > 1; p++) while (n % p === 0) (factors.push(p), (n /= p));
+        const k = int(g, factors.length ? 1 : 0, 4);
+        newSizes = range(k).map(() => 1);
+        factors.forEach((f) => (newSizes[int(g, 0, k - 1)] *= f));
+      }
+      return { prim: "reshape", params: { newSizes }, args: [valued(shape, pick(g, ANY))] };
+    },
+    transpose: (g) => {
+      const shape = shapeOf(g, 0, 4);
+      return { prim: "transpose", params: { permutation: perm(g, shape.length) }, args: [valued(shape, pick(g, ANY))] };
+    },
+    squeeze: (g) => {
+      const shape = shapeOf(g, 0, 3).flatMap((n) => (coin(g, 0.4) ? [1, n] : [n]));
+      const ones = range(shape.length).filter((d) => shape[d] === 1);
+      return { prim: "squeeze", params: { dimensions: subset(g, ones) }, args: [valued(shape, pick(g, ANY))] };
+    },
+    expand_dims: (g) => {
+      const shape = shapeOf(g, 0, 3);
+      const k = int(g, 0, 2);
+      return { prim: "expand_dims", params: { dimensions: choose(g, range(shape.length + k), k).sort((a, b) => a - b) }, args: [valued(shape, pick(g, ANY))] };
+    },
+    rev: (g) => {
+      const shape = shapeOf(g, 0, 3);
+      return { prim: "rev", params: { dimensions: subset(g, range(shape.length)) }, args: [valued(shape, pick(g, ANY))] };
+    },
+    slice: (g) => {
+      const shape = shapeOf(g, 0, 3);
+      const startIndices = shape.map((n) => int(g, 0, n));
+      const limitIndices = shape.map((n, i) => int(g, startIndices[i], n));
+      const strides = coin(g) ? null : shape.map(() => int(g, 1, 4));
+      return { prim: "slice", params: { startIndices, limitIndices, strides }, args: [valued(shape, pick(g, ANY))] };
+    },
+    dynamic_slice: (g) => {
+      const shape = shapeOf(g, 0, 3);
+      const idt = pick(g, INTEGER);
+      return {
+        prim: "dynamic_slice", params: { sliceSizes: shape.map((n) => int(g, 0, n)) },
+        args: [valued(shape, pick(g, ANY)), ...shape.map((n) => spec([], idt, idt === "int32" ? -2 : 0, n + 2))],
+      };
+    },
+    dynamic_update_slice: (g) => {
+      const shape = shapeOf(g, 0, 3);
+      const dtype = pick(g, ANY);
+      const idt = pick(g, INTEGER);
+      return {
+        prim: "dynamic_update_slice", params: {},
+        args: [valued(shape, dtype), valued(shape.map((n) => int(g, 0, n)), dtype), ...shape.map((n) => spec([], idt, idt === "int32" ? -2 : 0, n + 2))],
+      };
+    },
+    pad: (g) => {
+      const shape = shapeOf(g, 0, 3, 0, 17, 400);
+      const paddingConfig = shape.map((n) => {
+        const interior = int(g, 0, 2);
+        const full = n + Math.max(n - 1, 0) * interior;
+        const lo = int(g, -Math.min(2, full), 3);
+        const hi = int(g, -Math.min(2, full + lo), 3);
+        return [lo, hi, interior];
+      });
+      const dtype = pick(g, ANY);
+      return { prim: "pad", params: { paddingConfig }, args: [valued(shape, dtype), valued([], dtype)] };
+    },
+    concatenate: (g) => {
+      const shape = shapeOf(g, 1, 3, 0, 17, 300);
+      const dimension = int(g, 0, shape.length - 1);
+      const n = int(g, 1, 4);
+      const dtype = pick(g, ANY);
+      const args = range(n).map(() => {
+        const s = [...shape];
+        s[dimension] = dim(g, 0, 9);
+        return valued(s, dtype);
+      });
+      return { prim: "concatenate", params: { dimension }, args };
+    },
+    iota: (g) => {
+      const shape = shapeOf(g, 1, 3);
+      const params = { dtype: pick(g, NUMERIC), shape, dimension: int(g, 0, shape.length - 1) };
+      if (!o.iotaOperand) return { prim: "iota", params, args: [], fn: () => [bind1("iota", [], params)] };
+      return { prim: "iota", params, args: [valued(shape, params.dtype)], fn: (x: Tracer) => [bind1("add", [x, bind1("iota", [], params)], {})] };
+    },
+    gather: gatherGen,
+    scatter: scatterGen("scatter"),
+    scatter_add: scatterGen("scatter_add"),
+    dot_general: dotGen,
+    conv_general_dilated: convGen,
+    reduce_window_sum: windowGen("reduce_window_sum", NUMERIC),
+    reduce_window_max: windowGen("reduce_window_max", ANY.filter((d) => d !== "bool")),
+    reduce_window_min: windowGen("reduce_window_min", ANY.filter((d) => d !== "bool")),
+    select_and_scatter_add: (g) => {
+      const shape = shapeOf(g, 1, 3, 1, 13, 300);
+      const padding = shape.map(() => [int(g, 0, 1), int(g, 0, 1)] as [number, number]);
+      const windowDimensions = shape.map((n, i) => int(g, 1, Math.min(3, n + padding[i][0] + padding[i][1])));
+      const windowStrides = shape.map(() => int(g, 1, 3));
+      const src = shape.map((n, i) => windowOut(n, windowDimensions[i], windowStrides[i], padding[i][0], padding[i][1], 1, 1));
+      const dtype = pick(g, FLOAT);
+      return {
+        prim: "select_and_scatter_add",
+        params: { selectPrim: pick(g, ["ge", "le"]), windowDimensions, windowStrides, padding },
+        args: [valued(src, dtype), valued(shape, dtype)],
+      };
+    },
+    select_and_gather_add: (g) => {
+      const c = windowGen("select_and_gather_add", FLOAT)(g);
+      const s = c.args[0];
+      return { ...c, params: { selectPrim: pick(g, ["ge", "le"]), ...c.params }, args: [valued(s.shape, s.dtype), valued(s.shape, s.dtype)] };
+    },
+    sort: (g) => {
+      const shape = shapeOf(g, 1, 3, 0, 33, 600);
+      const n = int(g, 1, 3);
+      return {
+        prim: "sort",
+        params: { dimension: int(g, 0, shape.length - 1), isStable: true, numKeys: int(g, 1, n) },
+        args: range(n).map(() => (coin(g) ? valued(shape, pick(g, INTEGER), 0, 2) : valued(shape, pick(g, ANY)))),
+      };
+    },
+    top_k: (g) => {
+      const shape = shapeOf(g, 1, 3, 1);
+      return { prim: "top_k", params: { k: int(g, 0, shape[shape.length - 1]) }, args: [valued(shape, pick(g, NUMERIC), -3, 3)] };
+    },
+    threefry2x32: (g) => {
+      const shape = shapeOf(g, 0, 2);
+      return { prim: "threefry2x32", params: {}, args: range(4).map(() => spec(shape, "uint32", 0, 4294967295)) };
+    },
+  };
+}
 
 // --- data ------------------------------------------------------------------------------
 
@@ -552,6 +612,16 @@ export function randomView(g: G, shape: readonly number[]): ArgView {
     return { kind: "broadcast", base, bdims };
   }
   return { kind: "plain" };
+}
+
+/** How each argument of a case reaches the primitive: through a random view (when `o.views`) or as given. */
+export function drawViews(g: G, c: PrimCase, o: CaseOptions): ArgView[] {
+  return c.args.map((a) => (o.views && coin(g, 0.4) ? randomView(g, a.shape) : ({ kind: "plain" } as ArgView)));
+}
+
+/** How a case's float data is drawn ("special" only when `o.specialValues`). */
+export function drawValueKind(g: G, o: CaseOptions): ValueKind {
+  return pick(g, (o.specialValues ? ["grid", "real", "special"] : ["grid", "real"]) as ValueKind[]);
 }
 
 /** The shape of the base array a view reads from. */

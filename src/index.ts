@@ -7,6 +7,7 @@ import * as laxOps from "./lax";
 import { cond, foriLoop, scan, switchCase, whileLoop } from "../transforms";
 
 export * from "../transforms";
+export { loadWasmBackend } from "./backends/wasm";
 export * as np from "./numpy";
 export * as nn from "./nn";
 export * as random from "./random";

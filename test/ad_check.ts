@@ -6,20 +6,12 @@
 // values in the message, so a shrunk counterexample can be read as is.
 
 import { Array, type Tracer, jvp, vjp } from "../src/index";
+import { rng } from "./rng";
 
 export type Fn = (...xs: Tracer[]) => Tracer | Tracer[];
 
 /** A small seeded PRNG (mulberry32), so failures are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 

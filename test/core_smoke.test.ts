@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import "../src/backends";
-import { Array, bind1, ShapedArray, Var, Jaxpr, JaxprEqn, Literal, ClosedJaxpr, checkJaxpr, printJaxpr, TracerError, JaxprTypeError } from "../src/core";
+import { Array, bind1, ShapedArray, Var, Jaxpr, JaxprEqn, Literal, checkJaxpr, printJaxpr, TracerError, JaxprTypeError } from "../src/core";
 import { makeJaxpr } from "../transforms/jaxpr_trace";
 
 const f32 = (xs: number[], shape = [xs.length]) => Array.fromTyped(new Float32Array(xs), shape, "float32");

@@ -5,39 +5,27 @@
 
 import { describe, expect, it } from "vitest";
 import { ShapedArray } from "../src/core/aval";
-import { typedFrom, type DType } from "../src/core/dtype";
+import type { DType } from "../src/core/dtype";
 import type { ParamsOf } from "../src/core/primitives";
 import { elementwiseShapeRules, type ElementwiseGroupPrimitive } from "../src/core/shape_rules/elementwise";
-import { HostArray } from "../src/backends/interpreter/host_array";
+import type { HostArray } from "../src/backends/interpreter/host_array";
 import { erf, erfc, erfInv, threefry2x32Block } from "../src/backends/interpreter/math";
 import { elementwiseInterpRules } from "../src/backends/interpreter/rules/elementwise";
+import { hostArray, runRule } from "./interp_rules";
 
 const f = Math.fround;
 const INT_MIN = -2147483648;
 const INT_MAX = 2147483647;
 const U32_MAX = 4294967295;
 
-function arr(dtype: DType, shape: number[], values: number[]): HostArray {
-  return new HostArray(typedFrom(dtype, values), shape, dtype);
-}
+const arr = hostArray;
 const f32 = (values: number[], shape = [values.length]) => arr("float32", shape, values);
 const i32 = (values: number[], shape = [values.length]) => arr("int32", shape, values);
 const u32 = (values: number[], shape = [values.length]) => arr("uint32", shape, values);
 const bool = (values: number[], shape = [values.length]) => arr("bool", shape, values);
 
-/** Runs the shape rule, then the interpreter rule, and checks they agree on shapes/dtypes. */
-function run<P extends ElementwiseGroupPrimitive>(prim: P, inputs: HostArray[], params: ParamsOf<P>): HostArray[] {
-  const avals = inputs.map((x) => new ShapedArray(x.shape, x.dtype));
-  const outAvals = elementwiseShapeRules[prim](avals, params);
-  const outs = elementwiseInterpRules[prim](inputs, params, outAvals);
-  expect(outs.length).toBe(outAvals.length);
-  outs.forEach((o, i) => {
-    expect(o.shape).toEqual(outAvals[i].shape);
-    expect(o.dtype).toBe(outAvals[i].dtype);
-    expect(o.data.length).toBe(outAvals[i].size);
-  });
-  return outs;
-}
+const run = <P extends ElementwiseGroupPrimitive>(prim: P, inputs: HostArray[], params: ParamsOf<P>): HostArray[] =>
+  runRule(elementwiseShapeRules[prim], elementwiseInterpRules[prim], inputs, params);
 const none = {} as Record<string, never>;
 function run1<P extends ElementwiseGroupPrimitive>(prim: P, inputs: HostArray[], params: ParamsOf<P>): number[] {
   return Array.from(run(prim, inputs, params)[0].data);

@@ -4,27 +4,20 @@
 
 import { describe, expect, it } from "vitest";
 import { ShapedArray } from "../src/core/aval";
-import { type DType, typedFrom } from "../src/core/dtype";
+import type { DType } from "../src/core/dtype";
 import { AxisError, DTypeError, ShapeError } from "../src/core/errors";
 import type { GatherDimensionNumbers, ParamsOf, ScatterDimensionNumbers } from "../src/core/primitives";
 import { indexingShapeRules } from "../src/core/shape_rules/indexing";
-import { HostArray } from "../src/backends/interpreter/host_array";
+import type { HostArray } from "../src/backends/interpreter/host_array";
 import { indexingInterpRules } from "../src/backends/interpreter/rules/indexing";
+import { expectErr, hostArray, runRule } from "./interp_rules";
 
 type Prim = "gather" | "scatter" | "scatter_add";
 
-function ha(shape: number[], values: number[], dtype: DType = "float32"): HostArray {
-  return new HostArray(typedFrom(dtype, values), shape, dtype);
-}
-const aval = (x: HostArray) => new ShapedArray(x.shape, x.dtype);
+const ha = (shape: number[], values: number[], dtype: DType = "float32"): HostArray => hostArray(dtype, shape, values);
 
-function run<P extends Prim>(prim: P, inputs: HostArray[], params: ParamsOf<P>): HostArray {
-  const outAvals = indexingShapeRules[prim](inputs.map(aval), params);
-  const [out] = indexingInterpRules[prim](inputs, params, outAvals);
-  expect(out.shape).toEqual(outAvals[0].shape);
-  expect(out.dtype).toBe(outAvals[0].dtype);
-  return out;
-}
+const run = <P extends Prim>(prim: P, inputs: HostArray[], params: ParamsOf<P>): HostArray =>
+  runRule(indexingShapeRules[prim], indexingInterpRules[prim], inputs, params)[0];
 const list = (x: HostArray) => Array.from(x.data);
 
 function gdn(p: Partial<GatherDimensionNumbers>): GatherDimensionNumbers {
@@ -226,16 +219,6 @@ describe("indexing shape rules reject bad inputs", () => {
   const idx = new ShapedArray([4, 1], "int32");
   const good: ParamsOf<"gather"> = {
     dimensionNumbers: gdn({ offsetDims: [1], collapsedSliceDims: [0], startIndexMap: [0] }), sliceSizes: [1, 3], mode: "clip", fillValue: null,
-  };
-  const expectErr = (f: () => unknown, cls: new (...a: never[]) => Error, ...parts: string[]) => {
-    let err: unknown;
-    try {
-      f();
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(cls);
-    for (const p of parts) expect((err as Error).message).toContain(p);
   };
 
   it("gather: the good case passes", () => {

@@ -6,27 +6,20 @@
 
 import { describe, expect, it } from "vitest";
 import { ShapedArray } from "../src/core/aval";
-import { type DType, typedFrom } from "../src/core/dtype";
+import type { DType } from "../src/core/dtype";
 import { ArgumentError, AxisError, DTypeError, ShapeError } from "../src/core/errors";
 import type { ParamsOf, ReduceWindowParams } from "../src/core/primitives";
 import { type LinalgPrimitive, linalgShapeRules } from "../src/core/shape_rules/linalg";
-import { HostArray } from "../src/backends/interpreter/host_array";
+import type { HostArray } from "../src/backends/interpreter/host_array";
 import { linalgInterpRules } from "../src/backends/interpreter/rules/linalg";
+import { expectErr, hostArray, runRule } from "./interp_rules";
 
-function ha(shape: number[], values: ArrayLike<number>, dtype: DType = "float32"): HostArray {
-  return new HostArray(typedFrom(dtype, values), shape, dtype);
-}
-const aval = (x: HostArray) => new ShapedArray(x.shape, x.dtype);
+const ha = (shape: number[], values: ArrayLike<number>, dtype: DType = "float32"): HostArray => hostArray(dtype, shape, values);
 const list = (x: HostArray) => Array.from(x.data);
 const iota = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-function run<P extends LinalgPrimitive>(prim: P, inputs: HostArray[], params: ParamsOf<P>): HostArray {
-  const outAvals = linalgShapeRules[prim](inputs.map(aval), params);
-  const [out] = linalgInterpRules[prim](inputs, params, outAvals);
-  expect(out.shape).toEqual(outAvals[0].shape);
-  expect(out.dtype).toBe(outAvals[0].dtype);
-  return out;
-}
+const run = <P extends LinalgPrimitive>(prim: P, inputs: HostArray[], params: ParamsOf<P>): HostArray =>
+  runRule(linalgShapeRules[prim], linalgInterpRules[prim], inputs, params)[0];
 
 /** Small integers from a seeded LCG, so float results are exact. */
 function randInts(n: number, seed: number, lo = -3, hi = 3): number[] {
@@ -37,16 +30,6 @@ function randInts(n: number, seed: number, lo = -3, hi = 3): number[] {
   });
 }
 
-function expectErr(f: () => unknown, cls: new (...a: never[]) => Error, ...parts: string[]): void {
-  let err: unknown;
-  try {
-    f();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(cls);
-  for (const p of parts) expect((err as Error).message).toContain(p);
-}
 
 // --- dot_general ---------------------------------------------------------------
 

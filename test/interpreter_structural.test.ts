@@ -4,32 +4,19 @@
 // checked against hand-computed row-major results.
 
 import { describe, expect, it } from "vitest";
-import { ShapedArray } from "../src/core/aval";
-import { typedFrom, type DType } from "../src/core/dtype";
 import type { ParamsOf } from "../src/core/primitives";
 import { structuralShapeRules, type StructuralPrimitive } from "../src/core/shape_rules/structural";
-import { HostArray } from "../src/backends/interpreter/host_array";
+import type { HostArray } from "../src/backends/interpreter/host_array";
 import { structuralInterpRules } from "../src/backends/interpreter/rules/structural";
+import { hostArray, runRule } from "./interp_rules";
 
-function arr(dtype: DType, shape: number[], values: number[]): HostArray {
-  return new HostArray(typedFrom(dtype, values), shape, dtype);
-}
+const arr = hostArray;
 const f32 = (values: number[], shape = [values.length]) => arr("float32", shape, values);
 const i32 = (values: number[], shape = [values.length]) => arr("int32", shape, values);
 const range = (n: number) => [...Array(n).keys()];
 
-function run<P extends StructuralPrimitive>(prim: P, inputs: HostArray[], params: ParamsOf<P>): HostArray[] {
-  const avals = inputs.map((x) => new ShapedArray(x.shape, x.dtype));
-  const outAvals = structuralShapeRules[prim](avals, params);
-  const outs = structuralInterpRules[prim](inputs, params, outAvals);
-  expect(outs.length).toBe(outAvals.length);
-  outs.forEach((o, i) => {
-    expect(o.shape).toEqual(outAvals[i].shape);
-    expect(o.dtype).toBe(outAvals[i].dtype);
-    expect(o.data.length).toBe(outAvals[i].size);
-  });
-  return outs;
-}
+const run = <P extends StructuralPrimitive>(prim: P, inputs: HostArray[], params: ParamsOf<P>): HostArray[] =>
+  runRule(structuralShapeRules[prim], structuralInterpRules[prim], inputs, params);
 /** The single output as [shape, values]. */
 function run1<P extends StructuralPrimitive>(prim: P, inputs: HostArray[], params: ParamsOf<P>): [readonly number[], number[]] {
   const [o] = run(prim, inputs, params);

@@ -10,6 +10,7 @@ import { Array as TfArray, vmap } from "../src/index";
 import type { DType, Tracer } from "../src/index";
 import { bind } from "../src/core/trace";
 import { allocTyped, type TypedArray } from "../src/core/dtype";
+import { rng } from "./rng";
 
 export type Axis = number | null;
 
@@ -97,17 +98,7 @@ export function stackOfSlices(
 
 // --- random data -------------------------------------------------------------------
 
-/** A small deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 export interface ArgSpec {
   shape: number[];

@@ -25,6 +25,7 @@ import {
   type KernelSpec,
   type ReduceOp,
 } from "../src/backends/wasm/codegen/kernel";
+import { binarySpec, contiguous, tanhSpec, unarySpec } from "./kernel_specs";
 
 // --- helpers ---------------------------------------------------------------------------
 
@@ -290,37 +291,6 @@ function expectUlp(got: ArrayLike<number>, want: number[], maxUlp: number, what:
 }
 
 const SIZES = [0, 1, 3, 4, 5, 17, 1000];
-
-function unarySpec(op: string, inDt: KDType, outDt: KDType, shape: number[], strides: number[], extra: object = {}): KernelSpec {
-  return {
-    shape,
-    inputs: [{ dtype: inDt, strides }],
-    nodes: [{ op: "input", input: 0 }, { op, args: [0], dtype: outDt, ...extra } as KernelNode],
-    outputs: [{ node: 1, dtype: outDt }],
-  };
-}
-
-function binarySpec(op: string, inDt: KDType, outDt: KDType, shape: number[], sa: number[], sb: number[]): KernelSpec {
-  return {
-    shape,
-    inputs: [
-      { dtype: inDt, strides: sa },
-      { dtype: inDt, strides: sb },
-    ],
-    nodes: [{ op: "input", input: 0 }, { op: "input", input: 1 }, { op, args: [0, 1], dtype: outDt } as KernelNode],
-    outputs: [{ node: 2, dtype: outDt }],
-  };
-}
-
-const contiguous = (shape: number[]): number[] => {
-  const s = new Array<number>(shape.length).fill(0);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    s[d] = acc;
-    acc *= shape[d];
-  }
-  return s;
-};
 
 // --- assembler ---------------------------------------------------------------------------
 
@@ -667,20 +637,7 @@ describe("reductions", () => {
 describe("fused kernels", () => {
   it("tanh(x*2+1)*x", () => {
     for (const n of SIZES) {
-      const spec: KernelSpec = {
-        shape: [n],
-        inputs: [{ dtype: "float32", strides: [1] }],
-        nodes: [
-          { op: "input", input: 0 },
-          { op: "const", value: 2, dtype: "float32" },
-          { op: "mul", args: [0, 1], dtype: "float32" },
-          { op: "const", value: 1, dtype: "float32" },
-          { op: "add", args: [2, 3], dtype: "float32" },
-          { op: "tanh", args: [4], dtype: "float32" },
-          { op: "mul", args: [5, 0], dtype: "float32" },
-        ],
-        outputs: [{ node: 6, dtype: "float32" }],
-      };
+      const spec = tanhSpec([n], [1]);
       const { got, want } = runSpec(spec);
       expectUlp(got[0], want[0], 4, `tanh(x*2+1)*x n=${n}`);
     }

@@ -8,6 +8,7 @@
 // and the tests carry timeouts, so a broken pool fails instead of hanging.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileKernel, type KernelSpec } from "../src/backends/wasm/codegen/kernel";
+import { contiguous, tanhSpec, unarySpec } from "./kernel_specs";
 import { instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels";
 import { ParallelKernel, ThreadPool, defaultThreadCount, getThreadPool, setThreadCount } from "../src/backends/wasm/threads";
 import { wasmBackend } from "../src/backends/wasm";
@@ -129,21 +130,6 @@ describe("thread pool: sgemm row splits", () => {
 
 // --- generated kernels ---------------------------------------------------------------------
 
-const tanhSpec = (shape: number[], strides: number[]): KernelSpec => ({
-  shape,
-  inputs: [{ dtype: "float32", strides }],
-  nodes: [
-    { op: "input", input: 0 },
-    { op: "const", value: 2, dtype: "float32" },
-    { op: "mul", args: [0, 1], dtype: "float32" },
-    { op: "const", value: 1, dtype: "float32" },
-    { op: "add", args: [2, 3], dtype: "float32" },
-    { op: "tanh", args: [4], dtype: "float32" },
-    { op: "mul", args: [5, 0], dtype: "float32" },
-  ],
-  outputs: [{ node: 6, dtype: "float32" }],
-});
-
 /** sum/max of exp(x) * y (+ sin(x) as a second output when `two`) over `axes`. */
 const reduceSpec = (shape: number[], xs: number[], ys: number[], op: "sum" | "max", axes: number[], two = false): KernelSpec => ({
   shape,
@@ -158,13 +144,6 @@ const reduceSpec = (shape: number[], xs: number[], ys: number[], op: "sum" | "ma
   outputs: two ? [{ node: 3, dtype: "float32" }, { node: 4, dtype: "float32" }] : [{ node: 3, dtype: "float32" }],
   reduction: { op, axes },
 });
-
-/** Dense row-major strides of a shape. */
-const dense = (shape: number[]): number[] => {
-  const s = new Array<number>(shape.length).fill(1);
-  for (let d = shape.length - 2; d >= 0; d--) s[d] = s[d + 1]! * shape[d + 1]!;
-  return s;
-};
 
 /** Elements of a (non-negatively strided) operand: 1 + max offset. */
 const extent = (shape: number[], strides: number[]): number => 1 + shape.reduce((acc, n, d) => acc + (n - 1) * Math.max(0, strides[d]!), 0);
@@ -218,12 +197,7 @@ describe("thread pool: generated kernels", () => {
 
   it("elementwise with size-1 dims and a reversed (negative-stride) input", () => {
     const shape = [1, 97, 1, 130];
-    const spec: KernelSpec = {
-      shape,
-      inputs: [{ dtype: "float32", strides: [0, 130, 0, 1] }],
-      nodes: [{ op: "input", input: 0 }, { op: "exp", args: [0], dtype: "float32" }],
-      outputs: [{ node: 1, dtype: "float32" }],
-    };
+    const spec = unarySpec("exp", "float32", "float32", shape, [0, 130, 0, 1]);
     checkKernel(spec, true);
     // reversed rows: the pointer addresses the element at iteration index 0
     const n = 97 * 130;
@@ -242,28 +216,28 @@ describe("thread pool: generated kernels", () => {
 
   it("row reductions (inner axis), sum and max, one and two outputs", () => {
     const shape = [211, 173];
-    checkKernel(reduceSpec(shape, dense(shape), dense(shape), "sum", [1]), true);
-    checkKernel(reduceSpec(shape, dense(shape), [0, 1], "max", [1], true), true);
+    checkKernel(reduceSpec(shape, contiguous(shape), contiguous(shape), "sum", [1]), true);
+    checkKernel(reduceSpec(shape, contiguous(shape), [0, 1], "max", [1], true), true);
   }, T_OUT);
 
   it("column reductions (outer axis reduced): split along the kept inner axis", () => {
     const shape = [173, 211];
-    checkKernel(reduceSpec(shape, dense(shape), dense(shape), "sum", [0]), true);
-    checkKernel(reduceSpec(shape, dense(shape), [1, 0], "sum", [0], true), true);
+    checkKernel(reduceSpec(shape, contiguous(shape), contiguous(shape), "sum", [0]), true);
+    checkKernel(reduceSpec(shape, contiguous(shape), [1, 0], "sum", [0], true), true);
   }, T_OUT);
 
   it("reductions over outer and inner axes around a kept middle axis", () => {
     const shape = [9, 45, 31];
-    checkKernel(reduceSpec(shape, dense(shape), dense(shape), "sum", [0, 2]), true);
+    checkKernel(reduceSpec(shape, contiguous(shape), contiguous(shape), "sum", [0, 2]), true);
     // a kept axis of 3 between reduced ones: chunks would be 2 and 1 long, and a
     // 1-long chunk changes the loop nest (and the rounding), so it runs whole
     const s3 = [40, 3, 50];
-    checkKernel(reduceSpec(s3, dense(s3), dense(s3), "sum", [0, 2]), false);
+    checkKernel(reduceSpec(s3, contiguous(s3), contiguous(s3), "sum", [0, 2]), false);
   }, T_OUT);
 
   it("full reductions run whole", () => {
     const shape = [300, 200];
-    checkKernel(reduceSpec(shape, dense(shape), dense(shape), "sum", [0, 1]), false);
+    checkKernel(reduceSpec(shape, contiguous(shape), contiguous(shape), "sum", [0, 1]), false);
   }, T_OUT);
 
   it("repeated calls on many distinct kernels", () => {

@@ -4,12 +4,13 @@
 // one-equation programs, cached by primitive, params and types.
 
 import type { ShapedArray } from "../../core/aval";
-import type { Backend, Executable } from "../../core/backend";
+import { registerBackend, type Backend, type Executable } from "../../core/backend";
 import type { TypedArray } from "../../core/dtype";
 import { BackendError } from "../../core/errors";
 import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../../core/ir";
 import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf } from "../../core/primitives";
 import { Lowering } from "./lowering";
+import { getWasmKernels, instantiateWasmKernels, type WasmKernels } from "./kernels";
 import { WasmMemory, type WasmBuffer } from "./memory";
 import { WasmProgram, viewOf } from "./program";
 import { getThreadPool } from "./threads";
@@ -67,17 +68,35 @@ export class WasmBackend implements Backend<WasmBuffer> {
 
 let instance: WasmBackend | null = null;
 
-/** The process-wide wasm backend (instantiated on first use). */
+function start(kernels: WasmKernels): WasmBackend {
+  const backend = new WasmBackend(new WasmMemory(kernels));
+  // Boot the worker threads now, in the background, so the first large
+  // kernel (or a jit's first call) does not wait for them.
+  getThreadPool(kernels).prestart();
+  return backend;
+}
+
+/** The process-wide wasm backend (instantiated on first use; Node reads the kernels from disk). */
 export function wasmBackend(): WasmBackend {
   if (instance === null) {
     try {
-      instance = new WasmBackend(WasmMemory.default());
-      // Boot the worker threads now, in the background, so the first large
-      // kernel (or a jit's first call) does not wait for them.
-      getThreadPool(instance.mem.kernels).prestart();
+      instance = start(getWasmKernels());
     } catch (e) {
       throw new BackendError(`the wasm backend could not start: ${(e as Error).message}`);
     }
   }
+  return instance;
+}
+
+/**
+ * Where the kernels cannot be read synchronously (a browser page), load them
+ * asynchronously — from `source` (the .wasm's URL or bytes), by default the
+ * file next to this package — and make wasm the default backend.
+ */
+export async function loadWasmBackend(source: URL | string | Uint8Array = new URL("../../../wasm/tinyflow_kernels.wasm", import.meta.url)): Promise<WasmBackend> {
+  if (instance !== null) return instance;
+  const bytes = source instanceof Uint8Array ? source : new Uint8Array(await (await fetch(source)).arrayBuffer());
+  instance = start(instantiateWasmKernels({ bytes }));
+  registerBackend(instance, { makeDefault: true });
   return instance;
 }

@@ -2,7 +2,7 @@
 // Rust kernels and the kernels generated at run time, with the Rust module's
 // allocator handing out buffers.
 
-import { getWasmKernels, type WasmKernels } from "./kernels";
+import type { WasmKernels } from "./kernels";
 
 /**
  * A block of linear memory, reference counted: a program may return one of its
@@ -44,7 +44,4 @@ export class WasmMemory {
     return this.kernels.liveBytes();
   }
 
-  static default(): WasmMemory {
-    return new WasmMemory(getWasmKernels());
-  }
 }

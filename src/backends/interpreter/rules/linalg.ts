@@ -148,7 +148,6 @@ function windowTable(
 
 function convImpl(lhs: HostArray, rhs: HostArray, p: ParamsOf<"conv_general_dilated">, outAval: ShapedArray): HostArray {
   const { lhsSpec, rhsSpec, outSpec } = p.dimensionNumbers;
-  const N = lhs.shape[lhsSpec[0]];
   const C = lhs.shape[lhsSpec[1]];
   const O = rhs.shape[rhsSpec[0]];
   const I = rhs.shape[rhsSpec[1]];

@@ -331,10 +331,6 @@ function narrowBool(f: FuncBuilder, val: Ex): void {
   f.op("i8x16.narrow_i16x8_u");
 }
 
-function storeVec(f: FuncBuilder, dt: KDType, ptr: number, val: Ex, off = 0): void {
-  storePartial(f, dt, ptr, val, off, 4);
-}
-
 /** Stores lanes 0..lanes-1 of `val` (an Ex that may be emitted twice) contiguously at `ptr + off`. */
 function storePartial(f: FuncBuilder, dt: KDType, ptr: number, val: Ex, off: number, lanes: number): void {
   if (dt === "bool") {
@@ -635,7 +631,7 @@ function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: boolean
     const nd = spec.nodes[i];
     if (live[i] && "args" in nd) for (const a of nd.args) live[a] = true;
   }
-  const liveOps = spec.nodes.filter((nd, i) => live[i]).map((nd) => nd.op as string);
+  const liveOps = spec.nodes.filter((_, i) => live[i]).map((nd) => nd.op as string);
   const usesSin = liveOps.includes("sin");
   const usesCos = liveOps.includes("cos");
   const heavy = liveOps.some((op) => HEAVY.has(op));
