@@ -5,8 +5,10 @@
 // are freed by the garbage collector; the adapter disposes what it replaces
 // early so memory stays flat across repetitions, as a careful user would.
 
+import { readFileSync } from "node:fs";
 import { np, nn, lax, jit, valueAndGrad, defaultBackendName, type Array } from "../../src/index";
-import { packageVersion, type Peer, type PeerInfo, type Timed, type ConvShape, type TrainerSpec, type Trainer, type DenseLayer } from "../harness.js";
+import { defaultThreadCount } from "../../src/backends/wasm/threads";
+import { type Peer, type PeerInfo, type Timed, type ConvShape, type TrainerSpec, type Trainer, type DenseLayer } from "../harness.js";
 
 type Layer = { w: Array; b: Array };
 
@@ -26,10 +28,12 @@ const peer: Peer = {
   hasJit: true,
 
   async setup(): Promise<PeerInfo> {
+    const own = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    const threads = process.env.TINYFLOW_THREADS ?? `${defaultThreadCount()} (one per core)`;
     return {
-      version: `tinyflow ${packageVersion("tinyflow")}`,
+      version: `tinyflow ${own.version} (this tree)`,
       backend: defaultBackendName(),
-      notes: ["single-threaded", "fused elementwise kernels generated at run time (v128); Rust SIMD sgemm/conv"],
+      notes: [`threads: ${threads}`, "fused elementwise kernels generated at run time (v128); Rust SIMD sgemm/conv"],
     };
   },
 
