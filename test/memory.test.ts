@@ -213,6 +213,26 @@ describe("synchronous loops", () => {
     }
   });
 
+  it("an operation whose inputs exceed the limit still reads all of them", () => {
+    setMemoryLimit(16 * 1024);
+    try {
+      // Each input is 12 KB: uploading the second for the call would spill the first,
+      // whose buffer the call is about to read (and whose memory its output may reuse).
+      const a = np.arange(3072).astype(np.float32);
+      const b = np.ones([3072]);
+      const f = jit((x: any, y: any) => y.add(np.flip(x)));
+      for (let round = 0; round < 3; round++) {
+        const c = f(a, b);
+        expect(c.slice(0).item()).toBe(3072);
+        expect(c.slice(3071).item()).toBe(1);
+        expect(c.sum().item()).toBe((3071 * 3072) / 2 + 3072);
+      }
+      expect(memoryStats().spilled).toBeGreaterThan(0);
+    } finally {
+      setMemoryLimit(512 * 2 ** 20);
+    }
+  });
+
   it("a spilled array keeps its value and is uploaded again on use", () => {
     setMemoryLimit(64 * 1024);
     try {

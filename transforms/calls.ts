@@ -5,6 +5,7 @@
 
 import { Array as ArrayImpl, isArray, type Array } from "../src/core/array";
 import { getBackend, type Backend, type Executable } from "../src/core/backend";
+import { beginOperation } from "../src/core/residency";
 import { optimize } from "./passes";
 import type { ShapedArray } from "../src/core/aval";
 import { ArgumentError, TransformError } from "../src/core/errors";
@@ -214,6 +215,7 @@ function runProgram(entry: CacheEntry, args: Array[], donated: readonly boolean[
   const backend = args.length > 0 && args.every((a) => a.backend === args[0].backend) ? args[0].backend : getBackend();
   let program = entry.programs.get(backend);
   if (!program) entry.programs.set(backend, (program = buildProgram(entry.jaxpr, backend)));
+  beginOperation();
   const inputs = args.map((a) => a.to(backend.name));
   if (program.executable === null) return evalJaxpr(program.optimized.jaxpr, program.constArrays, inputs);
   // A donated input moved to another backend is a temporary copy: nothing to give up.

@@ -4,6 +4,7 @@
 
 import { Array } from "./array";
 import { getBackend, type Backend } from "./backend";
+import { beginOperation } from "./residency";
 import { higherOrderImpls, type HigherOrderImpl } from "./higher_order_impls";
 import { isHigherOrder, type FirstOrderPrimitive, type HigherOrderPrimitive, type ParamsOf, type Primitive } from "./primitives";
 import { shapeRules } from "./shape_rules";
@@ -31,6 +32,7 @@ function commonBackend(args: Array[]): Backend {
 function executeFirstOrder<P extends FirstOrderPrimitive>(prim: P, args: Array[], params: ParamsOf<P>): Array[] {
   const inAvals = args.map((a) => a.aval);
   const outAvals = (shapeRules[prim] as ShapeRule<P>)(inAvals, params);
+  beginOperation();
   const backend = commonBackend(args);
   const bufs = args.map((a) => (a.backend === backend ? a.buffer : a.to(backend.name).buffer));
   const outs = backend.executeOp(prim, params, bufs, inAvals, outAvals);

@@ -19,6 +19,8 @@ export interface Storage {
   buf: unknown | null;
   host: TypedArray | null;
   readonly bytes: number;
+  /** The operation that last used the buffer (see beginOperation). */
+  epoch: number;
 }
 
 const resident = new Set<Storage>(); // insertion order = least recently used first
@@ -27,6 +29,16 @@ const holders = new Map<unknown, Set<Storage>>();
 let residentBytes = 0;
 let limitBytes = 512 * 2 ** 20;
 let spilledCount = 0;
+let currentEpoch = 0;
+
+/**
+ * Called before an operation reads its inputs' buffers: buffers used by the
+ * running operation are never spilled, even when uploading another of its
+ * inputs pushes memory over the limit.
+ */
+export function beginOperation(): void {
+  currentEpoch++;
+}
 
 /** Device bytes held by spillable arrays before the least recently used are spilled (default 512 MiB). */
 export function setMemoryLimit(bytes: number): void {
@@ -40,7 +52,7 @@ export function memoryStats(): { residentBytes: number; limitBytes: number; spil
 }
 
 export function newStorage(backend: Backend, aval: ShapedArray, buf: unknown): Storage {
-  const s: Storage = { backend, aval, buf, host: null, bytes: aval.size * Math.max(byteWidth(aval.dtype), aval.dtype === "bool" ? 1 : 4) };
+  const s: Storage = { backend, aval, buf, host: null, bytes: aval.size * Math.max(byteWidth(aval.dtype), aval.dtype === "bool" ? 1 : 4), epoch: currentEpoch };
   admit(s);
   return s;
 }
@@ -73,7 +85,7 @@ function spill(keep: Storage | null): void {
   const target = limitBytes * 0.75;
   for (const s of resident) {
     if (residentBytes <= target) break;
-    if (keep !== null && s.buf === keep.buf) continue;
+    if ((keep !== null && s.buf === keep.buf) || [...(holders.get(s.buf) ?? [s])].some((h) => h.epoch === currentEpoch)) continue;
     // Every array holding this buffer gets the same host copy (arrays are immutable).
     const host = s.backend.readSync(s.buf, s.aval);
     for (const h of [...(holders.get(s.buf) ?? [s])]) {
@@ -89,6 +101,7 @@ function spill(keep: Storage | null): void {
 
 /** The device buffer, uploaded again if it was spilled; marks it recently used. */
 export function deviceBuffer(s: Storage): unknown {
+  s.epoch = currentEpoch;
   if (s.buf === null) {
     s.buf = s.backend.fromHost(s.host!, s.aval);
     s.host = null;

@@ -13,7 +13,7 @@ import { Lowering } from "./lowering";
 import { getWasmKernels, instantiateWasmKernels, type WasmKernels } from "./kernels";
 import { WasmMemory, type WasmBuffer } from "./memory";
 import { WasmProgram, viewOf } from "./program";
-import { getThreadPool } from "./threads";
+import { getThreadPool, setPoolKernelBytes } from "./threads";
 
 export class WasmBackend implements Backend<WasmBuffer> {
   readonly name = "wasm";
@@ -96,7 +96,9 @@ export function wasmBackend(): WasmBackend {
 export async function loadWasmBackend(source: URL | string | Uint8Array = new URL("../../../wasm/tinyflow_kernels.wasm", import.meta.url)): Promise<WasmBackend> {
   if (instance !== null) return instance;
   const bytes = source instanceof Uint8Array ? source : new Uint8Array(await (await fetch(source)).arrayBuffer());
-  instance = start(instantiateWasmKernels({ bytes }));
+  const kernels = instantiateWasmKernels({ bytes });
+  setPoolKernelBytes(kernels, bytes);
+  instance = start(kernels);
   registerBackend(instance, { makeDefault: true });
   return instance;
 }

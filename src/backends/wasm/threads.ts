@@ -692,13 +692,24 @@ export class ParallelKernel {
 // ------------------------------------------------------- default pools --
 
 const pools = new WeakMap<WebAssembly.Memory, ThreadPool>();
+const poolKernelBytes = new WeakMap<WebAssembly.Memory, Uint8Array>();
 let configuredThreads: number | undefined;
+
+/**
+ * The kernels module bytes the default pools of `kernels` give their workers
+ * (loadWasmBackend: the bytes it loaded, so browser workers need not fetch the
+ * module from its default URL).
+ */
+export function setPoolKernelBytes(kernels: WasmKernels, bytes: Uint8Array): void {
+  poolKernelBytes.set(kernels.memory, bytes);
+}
 
 /** The process-wide pool of a backend's memory (sized by setThreadCount / TINYFLOW_THREADS). */
 export function getThreadPool(kernels: WasmKernels): ThreadPool {
   let p = pools.get(kernels.memory);
   if (!p) {
-    p = new ThreadPool(kernels, configuredThreads === undefined ? {} : { threads: configuredThreads });
+    const kernelBytes = poolKernelBytes.get(kernels.memory);
+    p = new ThreadPool(kernels, { ...(configuredThreads === undefined ? {} : { threads: configuredThreads }), ...(kernelBytes ? { kernelBytes } : {}) });
     pools.set(kernels.memory, p);
   }
   return p;

@@ -1,0 +1,94 @@
+// Static server for the browser test: bundles test/browser/page.ts with esbuild
+// and serves it, an index.html and the kernels .wasm on 127.0.0.1 (a random
+// free port), with COOP/COEP headers so the page is cross-origin isolated
+// (SharedArrayBuffer, and so the wasm backend's worker threads).
+
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+/** Where the page loads the kernels from (passed to loadWasmBackend). */
+export const WASM_PATH = "/kernels/tinyflow_kernels.wasm";
+
+export interface TestServer {
+  url: string;
+  /** Paths requested so far, in order (with the response status). */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/** Bundles the page entry (ESM, browser platform; node: built-ins external and never run in the page). */
+export async function bundlePage(): Promise<string> {
+  const out = await build({
+    entryPoints: [`${here}page.ts`],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    external: ["node:*"],
+    write: false,
+    sourcemap: "inline",
+    logLevel: "silent",
+  });
+  const js = out.outputFiles[0]!.text;
+  if (/^\s*import\s.*["']node:/m.test(js)) throw new Error("the page bundle has a static node: import");
+  return js;
+}
+
+const html = (wasmPath: string): string =>
+  `<!doctype html><html><head><meta charset="utf-8"><title>tinyflow browser test</title></head><body>` +
+  `<script>window.__WASM_URL = ${JSON.stringify(wasmPath)};</script>` +
+  `<script type="module" src="/page.js"></script></body></html>`;
+
+export async function startServer(opts: { wasmPath?: string } = {}): Promise<TestServer> {
+  const wasmPath = opts.wasmPath ?? WASM_PATH;
+  const js = await bundlePage();
+  const wasm = readFileSync(`${root}wasm/tinyflow_kernels.wasm`);
+  const files = new Map<string, { type: string; body: string | Buffer }>([
+    ["/", { type: "text/html; charset=utf-8", body: html(wasmPath) }],
+    ["/index.html", { type: "text/html; charset=utf-8", body: html(wasmPath) }],
+    ["/page.js", { type: "text/javascript; charset=utf-8", body: js }],
+    [wasmPath, { type: "application/wasm", body: wasm }],
+  ]);
+  const requests: string[] = [];
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    const f = files.get(path);
+    requests.push(`${path} ${f ? 200 : 404}`);
+    res.setHeader("Cross-Origin-Opener-Policy", "same-origin");
+    res.setHeader("Cross-Origin-Embedder-Policy", "require-corp");
+    res.setHeader("Cross-Origin-Resource-Policy", "same-origin");
+    res.setHeader("Cache-Control", "no-store");
+    if (path === "/favicon.ico") {
+      res.statusCode = 204;
+      res.end();
+      return;
+    }
+    if (!f) {
+      res.statusCode = 404;
+      res.end("not found");
+      return;
+    }
+    res.setHeader("Content-Type", f.type);
+    res.end(f.body);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
