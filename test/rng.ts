@@ -1,14 +1,5 @@
-// The seeded PRNG of the tests and property tests (mulberry32): small, fast and
-// reproducible, so a failing case can be rerun from its printed seed.
+// The seeded PRNG of the tests and property tests (mulberry32, from
+// tinyflow/testing): reproducible, so a failing case can be rerun from its
+// printed seed.
 
-/** A deterministic stream of floats in [0, 1) from `seed` (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as rng } from "../src/testing";

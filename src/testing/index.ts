@@ -107,8 +107,8 @@ export function expectAllclose(a: unknown, b: unknown, { atol = 1e-5, rtol = 1e-
 
 // --- gradient checks ---------------------------------------------------------
 
-/** A small deterministic PRNG (mulberry32), so a failing check is reproducible. */
-function rng(seed: number): () => number {
+/** A small deterministic PRNG (mulberry32): floats in [0, 1) from `seed`, so a failing check is reproducible. */
+export function seededRandom(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -178,7 +178,7 @@ export interface CheckGradsOptions {
 export function checkGrads(f: (...args: any[]) => unknown, args: unknown[], opts: CheckGradsOptions = {}): void {
   const { order = 1, modes = ["fwd", "rev"], eps = 1e-2, atol = 1e-2, rtol = 1e-2, seed = 0 } = opts;
   if (!Number.isInteger(order) || order < 1) throw new ArgumentError(`checkGrads: order must be a positive integer, got ${order}`);
-  const next = rng(seed);
+  const next = seededRandom(seed);
   const tangentsFor = (xs: unknown[]) => tree.map((l: Tracer | number) => randomLike(l instanceof Tracer ? l : Array.scalar(l, "float32"), next), xs);
 
   /** J·v by central differences (float32 evaluations, differences in float64). */

@@ -68,12 +68,7 @@ export class WasmProgram {
   /** Liveness-based assignment of temp slots to reusable workspace groups. */
   private plan(): number[] {
     const { slots, steps, freshOutputs } = this.lowered;
-    const lastUse = new Map<number, number>();
-    const firstDef = new Map<number, number>();
-    steps.forEach((st, i) => {
-      for (const s of stepReads(st)) lastUse.set(s, i);
-      for (const s of stepWrites(st)) if (!firstDef.has(s)) firstDef.set(s, i);
-    });
+    const { lastRead: lastUse } = timeline(steps);
     const group = new Array<number>(slots.length).fill(-1);
     const free: number[] = [];
     const releaseAt = new Map<number, number[]>();
@@ -170,12 +165,7 @@ export class WasmProgram {
    */
   private donationCandidates(): Map<number, number[]> {
     const { slots, steps, freshOutputs } = this.lowered;
-    const lastRead = new Map<number, number>();
-    const def = new Map<number, number>();
-    steps.forEach((st, i) => {
-      for (const s of stepReads(st)) lastRead.set(s, i);
-      for (const s of stepWrites(st)) if (!def.has(s)) def.set(s, i);
-    });
+    const { lastRead, firstWrite: def } = timeline(steps);
     const out = new Map<number, number[]>();
     for (const o of freshOutputs) {
       const d = def.get(o);
@@ -283,6 +273,17 @@ export class WasmProgram {
 function columnBlocks(n: number, threads: number): number {
   for (let t = threads; t > 1; t--) if (n % (8 * t) === 0) return t;
   return 1;
+}
+
+/** For each slot, the last step reading it and the first step writing it. */
+function timeline(steps: Step[]): { lastRead: Map<number, number>; firstWrite: Map<number, number> } {
+  const lastRead = new Map<number, number>();
+  const firstWrite = new Map<number, number>();
+  steps.forEach((st, i) => {
+    for (const s of stepReads(st)) lastRead.set(s, i);
+    for (const s of stepWrites(st)) if (!firstWrite.has(s)) firstWrite.set(s, i);
+  });
+  return { lastRead, firstWrite };
 }
 
 function stepReads(st: Step): number[] {

@@ -231,15 +231,7 @@ export class ThreadPool {
   start(): number {
     if (this.threads <= 1 || this.closed || this.broken) return 1;
     if (!this.started) {
-      this.started = true;
-      try {
-        this.spawn();
-      } catch {
-        for (const w of this.workers) w.terminate();
-        this.workers = [];
-        this.broken = true;
-        return 1;
-      }
+      if (!this.spawnOnce()) return 1;
       if (this.blockingAllowed()) {
         const i32 = this.ctl();
         const deadline = performance.now() + this.startTimeoutMs;
@@ -263,13 +255,20 @@ export class ThreadPool {
    */
   prestart(): void {
     if (this.threads <= 1 || this.closed || this.broken || this.started) return;
+    this.spawnOnce();
+  }
+
+  /** Spawns the workers; a pool that cannot start them becomes single-threaded (false). */
+  private spawnOnce(): boolean {
     this.started = true;
     try {
       this.spawn();
+      return true;
     } catch {
       for (const w of this.workers) w.terminate();
       this.workers = [];
       this.broken = true;
+      return false;
     }
   }
 
