@@ -328,6 +328,22 @@ function checkConv(p: Conv2dParams, seed: number): void {
   expectClose(K.conv2dBackwardFilterArrays(p, x, dy), dw, dwMag, `dw ${tag}`);
 }
 
+describe("sgemm subnormal inputs", () => {
+  it("reads subnormal inputs as zero (denormals-are-zero, as XLA on CPU) and keeps NaN and infinities", () => {
+    const tiny = 1e-40; // subnormal in float32
+    // [1 x 2] · [2 x 3]: columns are tiny·1 + 1·2, tiny·1 + NaN·1, tiny + inf
+    const c = K.matmul(new Float32Array([1, 1]), new Float32Array([tiny, tiny, tiny, 2, NaN, Infinity]), 1, 3, 2);
+    expect(c[0]).toBe(2);
+    expect(Number.isNaN(c[1])).toBe(true);
+    expect(c[2]).toBe(Infinity);
+    // Where it shows: tiny · 2^100 would be 1.3e-10 without the flush.
+    const d = K.matmul(new Float32Array([tiny, 3]), new Float32Array([2 ** 100, 0]), 1, 1, 2);
+    expect(d[0]).toBe(0);
+    const e = K.matmul(new Float32Array([2 ** 100]), new Float32Array([tiny]), 1, 1, 1);
+    expect(e[0]).toBe(0);
+  });
+});
+
 describe("conv2d", () => {
   type Cfg = Omit<Conv2dParams, "layout">;
   const configs: Array<[string, Cfg]> = [
