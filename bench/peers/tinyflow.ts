@@ -6,13 +6,15 @@
 // early so memory stays flat across repetitions, as a careful user would.
 
 import { readFileSync } from "node:fs";
-import { np, nn, lax, jit, valueAndGrad, defaultBackendName, type Array } from "../../src/index";
+import { np, nn, lax, jit, valueAndGrad, defaultBackendName, Array as TfArray, type Array } from "../../src/index";
 import { defaultThreadCount } from "../../src/backends/wasm/threads";
 import { type Peer, type PeerInfo, type Timed, type ConvShape, type TrainerSpec, type Trainer, type DenseLayer } from "../harness.js";
 
 type Layer = { w: Array; b: Array };
 
-const fromJs = (x: Float32Array, shape: number[]): Array => np.array(x, { dtype: np.float32 }).reshape(shape) as Array;
+// Uploads straight into the wanted shape (`np.array(x).reshape(shape)` would leave the
+// flat array as garbage every step, which the loop would then have to spill).
+const fromJs = (x: Float32Array, shape: number[]): Array => TfArray.fromTyped(x, shape, "float32");
 const read = async (a: any): Promise<Float32Array> => {
   const out = (await a.data()) as Float32Array;
   a.dispose?.();
