@@ -117,6 +117,43 @@ describe("thread pool: sgemm row splits", () => {
     K.freeF32(pGot, m * n);
   }, T_OUT);
 
+  it("work-stealing chunks: many small chunks (odd sizes, batch > 1, transposes) equal the single-threaded sgemm bitwise", async () => {
+    // 4-row chunks: far more chunks than threads, chunks straddling batch items.
+    const p = new ThreadPool(K, { threads: 3, minGemmWork: 0, minGemmChunkRows: 4, gemmChunksPerThread: 64, startTimeoutMs: 10_000, stallTimeoutMs: 10_000 });
+    try {
+      await p.whenReady(15_000);
+      const cases: Case[] = [
+        { m: 37, n: 29, k: 71, batch: 3 },
+        { m: 101, n: 43, k: 300, batch: 2, transA: true, alpha: 0.75, beta: 0.5 },
+        { m: 23, n: 57, k: 19, batch: 9, transB: true },
+        { m: 5, n: 11, k: 13, batch: 13, transA: true, transB: true, beta: -1 },
+      ];
+      for (const c of cases) {
+        const batch = c.batch ?? 1;
+        const { m, n, k } = c;
+        const a = rand(batch * m * k);
+        const b = rand(batch * k * n);
+        const c0 = rand(batch * m * n);
+        const pa = K.putF32(a);
+        const pb = K.putF32(b);
+        const pRef = K.putF32(c0);
+        const pGot = K.putF32(c0);
+        const common = { transA: c.transA, transB: c.transB, m, n, k, alpha: c.alpha ?? 1, beta: c.beta ?? 0 };
+        for (let i = 0; i < batch; i++) K.sgemm({ ...common, a: pa + i * m * k * 4, b: pb + i * k * n * 4, c: pRef + i * m * n * 4 });
+        const before = p.splitJobs;
+        for (let rep = 0; rep < 20; rep++) {
+          K.writeF32(pGot, c0);
+          p.sgemm({ ...common, batch, a: pa, b: pb, c: pGot });
+          expect(sameBits(K.readF32(pGot, batch * m * n), K.readF32(pRef, batch * m * n)), `${JSON.stringify(c)} rep ${rep}`).toBe("");
+        }
+        expect(p.splitJobs - before).toBe(p.activeThreads > 1 ? 20 : 0);
+        for (const [q, len] of [[pa, a.length], [pb, b.length], [pRef, c0.length], [pGot, c0.length]] as const) K.freeF32(q, len);
+      }
+    } finally {
+      p.close();
+    }
+  }, T_OUT);
+
   it("surfaces bad arguments as errors (validated before any worker runs)", () => {
     const p = K.allocF32(16);
     const end = K.memory.buffer.byteLength - 64; // C would run past the end of memory

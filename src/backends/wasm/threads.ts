@@ -12,21 +12,31 @@
 // workers fail to start runs single-threaded without saying so.
 //
 // Protocol (see worker.ts). The pool allocates a control block in the shared
-// memory with the Rust allocator: a header (pending-job counter, first error)
-// and one 256-byte slot per worker. To run a job the calling thread writes the
-// job into the slots of the workers it uses, sets `pending`, bumps each slot's
-// sequence word and notifies it, computes its own share, then waits until
-// `pending` is 0. In Node the calling thread blocks in Atomics.wait (allowed on
+// memory with the Rust allocator: a header (pending-job counter, first error,
+// gemm chunk counter) and one 256-byte slot per worker. To run a job the
+// calling thread writes the job into the slots of the workers it uses, resets
+// the chunk counter, sets `pending`, bumps each slot's sequence word and
+// notifies it, computes its own share, then waits until `pending` is 0.
+// Gemm jobs are not split statically: the stacked rows are cut into chunks
+// (about gemmChunksPerThread per thread, at least minGemmChunkRows rows) and
+// every thread, the calling one included, claims the next chunk with
+// Atomics.add on the counter until none are left, so a thread that loses its
+// core (a loaded machine) takes fewer chunks instead of holding up the call.
+// A worker decrements `pending` once per job, after its last chunk, so
+// `pending` = 0 after the calling thread ran out of chunks means every chunk
+// is done. Kernel jobs keep one static chunk per thread.
+// In Node the calling thread blocks in Atomics.wait (allowed on
 // Node's main thread). A browser's main thread may not block, so there it
-// spins on Atomics.load for the rest of the job (the shares are equal, so the
-// spin is only the imbalance); in a browser worker it blocks like in Node.
+// spins on Atomics.load for the rest of the job (at most the last chunks of
+// the other threads); in a browser worker it blocks like in Node.
 // Node starts workers synchronously: the first split job waits (up to
 // `startTimeoutMs`) for them to become ready. Browser workers start
 // asynchronously; until they are ready, jobs run on the calling thread.
 //
 // Determinism: a gemm row split computes every element of C exactly as the
-// single-threaded sgemm does (same k order), and a kernel split runs the same
-// loop nest on every chunk, so threaded results are bitwise equal to
+// single-threaded sgemm does (same k order, whichever thread runs a chunk),
+// and a kernel split runs the same loop nest on every chunk, so threaded
+// results are bitwise equal to
 // single-threaded ones (reductions included: chunks never reduce across the
 // split dimension and are at least 2 long, so the kernel's loop structure does
 // not change).
@@ -104,6 +114,10 @@ export interface ThreadPoolOptions {
   startTimeoutMs?: number;
   /** Split an sgemm when batch·m·n·k is at least this (default 128³). */
   minGemmWork?: number;
+  /** Work-stealing chunks of a split sgemm's stacked rows per thread, about (default 8). */
+  gemmChunksPerThread?: number;
+  /** Fewest rows in a split sgemm's chunk, rounded up to a multiple of 4 (default 32). */
+  minGemmChunkRows?: number;
   /**
    * Split a kernel when elements × (1 + its op costs) is at least this
    * (default 2^19: e.g. 256K elements of x + y, 44K of tanh(2x + 1)·x). Op
@@ -152,6 +166,8 @@ export class ThreadPool {
   readonly threads: number;
   readonly kernels: WasmKernels;
   readonly minGemmWork: number;
+  readonly gemmChunksPerThread: number;
+  readonly minGemmChunkRows: number;
   readonly minKernelWork: number;
   private readonly startTimeoutMs: number;
   private readonly stallTimeoutMs: number;
@@ -181,6 +197,8 @@ export class ThreadPool {
     this.startTimeoutMs = opts.startTimeoutMs ?? 5000;
     this.stallTimeoutMs = opts.stallTimeoutMs ?? 30_000;
     this.minGemmWork = opts.minGemmWork ?? 128 * 128 * 128;
+    this.gemmChunksPerThread = Math.max(1, Math.floor(opts.gemmChunksPerThread ?? 8));
+    this.minGemmChunkRows = Math.max(4, Math.floor(opts.minGemmChunkRows ?? 32));
     this.minKernelWork = opts.minKernelWork ?? 1 << 19;
   }
 
@@ -369,6 +387,7 @@ export class ThreadPool {
     const i32 = this.ctl();
     const hdr = this.ctlPtr >> 2;
     Atomics.store(i32, hdr + CTL.ERROR, 0);
+    Atomics.store(i32, hdr + CTL.NEXT, 0);
     Atomics.store(i32, hdr + CTL.PENDING, ws.length);
     for (const w of ws) {
       const b = this.slotBase(w);
@@ -448,29 +467,49 @@ export class ThreadPool {
     for (const i of batch > 1 ? [0, batch - 1] : [0]) {
       this.kernels.sgemmRows({ ...one, a: args.a + i * sA, b: args.b + i * sB, c: args.c + i * sC, m0: 0, m1: 0, scratch: 0 });
     }
-    let ws = this.pick(T - 1);
-    const chunk = Math.ceil(rows / (1 + ws.length) / 4) * 4;
-    ws = ws.slice(0, Math.ceil(rows / chunk) - 1);
+    const chunk = this.gemmChunkRows(rows, T);
+    const nChunks = Math.ceil(rows / chunk);
+    const ws = this.pick(Math.min(T, nChunks) - 1);
     const i32 = this.ctl();
     const f32 = new Float32Array(i32.buffer);
-    ws.forEach((w, j) => {
+    for (const w of ws) {
       const a = this.slotBase(w) + CTL.ARGS;
-      const r0 = (j + 1) * chunk;
-      const r1 = j === ws.length - 1 ? rows : r0 + chunk;
-      i32.set([transA ? 1 : 0, transB ? 1 : 0, m, n, k, 0, args.a, lda, args.b, ldb, 0, args.c, ldc, r0, r1, sA, sB, sC], a);
+      i32.set([transA ? 1 : 0, transB ? 1 : 0, m, n, k, 0, args.a, lda, args.b, ldb, 0, args.c, ldc, rows, chunk, sA, sB, sC], a);
       f32[a + 5] = alpha;
       f32[a + 10] = beta;
-    });
-    const ownEnd = ws.length === 0 ? rows : chunk;
-    this.dispatch(ws, JOB.GEMM, () => this.ownGemmRows(one, args, sA, sB, sC, 0, ownEnd), (batch * m * n * k * ownEnd) / rows);
+    }
+    // Chunks are claimed from the NEXT counter by this thread and the workers
+    // alike; dispatch() resets it before posting the job.
+    const own = (): void => {
+      if (ws.length === 0) {
+        this.ownGemmRows(one, args, sA, sB, sC, 0, rows);
+        return;
+      }
+      this.ensureScratch(Math.min(m, chunk), n, k);
+      const next = (this.ctlPtr >> 2) + CTL.NEXT;
+      for (;;) {
+        const r0 = Atomics.add(this.ctl(), next, 1) * chunk;
+        if (r0 >= rows) return;
+        this.ownGemmRows(one, args, sA, sB, sC, r0, Math.min(rows, r0 + chunk));
+      }
+    };
+    this.dispatch(ws, JOB.GEMM, own, batch * m * n * k);
   }
 
-  private ownGemmRows(
-    one: { transA: boolean; transB: boolean; m: number; n: number; k: number; alpha: number; beta: number; lda: number; ldb: number; ldc: number },
-    args: BatchedSgemmArgs, sA: number, sB: number, sC: number, r0: number, r1: number,
-  ): void {
-    const { m, n, k } = one;
-    const need = this.kernels.sgemmScratchBytes(Math.min(m, r1 - r0), n, k);
+  /**
+   * Rows per work-stealing chunk of a `rows`-row gemm on T threads: about
+   * gemmChunksPerThread chunks per thread, a multiple of 4 (whole micro-tiles),
+   * at least minGemmChunkRows (each chunk packs B again), but never more than
+   * an equal static share, so small gemms still use every thread.
+   */
+  private gemmChunkRows(rows: number, T: number): number {
+    const up4 = (x: number): number => Math.ceil(x / 4) * 4;
+    const target = Math.max(up4(rows / (T * this.gemmChunksPerThread)), up4(this.minGemmChunkRows));
+    return Math.max(4, Math.min(up4(rows / T), target));
+  }
+
+  private ensureScratch(rows: number, n: number, k: number): void {
+    const need = this.kernels.sgemmScratchBytes(rows, n, k);
     if (need > this.scratchBytes) {
       if (this.scratch !== 0) this.kernels.free(this.scratch, this.scratchBytes);
       this.scratch = 0;
@@ -478,6 +517,14 @@ export class ThreadPool {
       this.scratch = this.kernels.alloc(need);
       this.scratchBytes = need;
     }
+  }
+
+  private ownGemmRows(
+    one: { transA: boolean; transB: boolean; m: number; n: number; k: number; alpha: number; beta: number; lda: number; ldb: number; ldc: number },
+    args: BatchedSgemmArgs, sA: number, sB: number, sC: number, r0: number, r1: number,
+  ): void {
+    const { m, n, k } = one;
+    this.ensureScratch(Math.min(m, r1 - r0), n, k);
     let r = r0;
     while (r < r1) {
       const bi = Math.floor(r / m);

@@ -9,9 +9,14 @@
 // wake-up each way and nothing is serialized.
 //
 // Jobs:
-//   gemm   - rows [r0, r1) of a batch of sgemms, the rows of every batch item
-//            stacked (row r is row r % m of item r / m), via sgemm_rows with a
-//            scratch buffer this worker allocates once and grows as needed;
+//   gemm   - chunks of the rows of a batch of sgemms, the rows of every batch
+//            item stacked (row r is row r % m of item r / m): the worker claims
+//            chunk after chunk (`chunk` rows each, the last one shorter) from
+//            the header's NEXT counter with Atomics.add, shared with the main
+//            thread and the other workers, until none are left (work stealing:
+//            a thread that is descheduled simply takes fewer chunks). Each
+//            chunk runs through sgemm_rows with a scratch buffer this worker
+//            allocates once and grows as needed;
 //   kernel - one run of a kernel generated at run time: its module bytes sit in
 //            the shared memory (registered once per kernel; the worker compiles
 //            and caches them by id) and the slot holds its pointer arguments.
@@ -30,6 +35,8 @@ export const CTL = {
   PENDING: 0,
   /** Header: first error code reported by a worker since it was cleared (0 = none). */
   ERROR: 1,
+  /** Header: next unclaimed chunk of the running gemm job (Atomics.add by every thread). */
+  NEXT: 2,
   /** Words per worker slot (256 bytes: slots do not share cache lines). */
   SLOT: 64,
   /** Slot: job sequence number, bumped by the main thread to post a job. */
@@ -107,26 +114,32 @@ export function workerMain(init: WorkerInit): void {
     const alpha = f32(a + 5), beta = f32(a + 10);
     const pa = i32[a + 6]! >>> 0, lda = i32[a + 7]!, pb = i32[a + 8]! >>> 0, ldb = i32[a + 9]!;
     const pc = i32[a + 11]! >>> 0, ldc = i32[a + 12]!;
-    const r0 = i32[a + 13]!, r1 = i32[a + 14]!;
+    const rows = i32[a + 13]!, chunk = i32[a + 14]!;
     const sa = i32[a + 15]!, sb = i32[a + 16]!, sc = i32[a + 17]!;
-    if (m <= 0) return 0;
-    const need = rust.sgemm_scratch_bytes(Math.min(m, r1 - r0), n, k);
+    if (m <= 0 || chunk <= 0) return 0;
+    const need = rust.sgemm_scratch_bytes(Math.min(m, chunk), n, k);
     if (need > scratchBytes) {
       if (scratch !== 0) rust.free(scratch, scratchBytes);
       scratch = rust.alloc(need) >>> 0;
       scratchBytes = scratch === 0 ? 0 : need;
       if (scratch === 0) return -6;
     }
-    let r = r0;
-    while (r < r1) {
-      const bi = Math.floor(r / m);
-      const m0 = r - bi * m;
-      const m1 = Math.min(m, m0 + (r1 - r));
-      const rc = rust.sgemm_rows(ta, tb, m, n, k, alpha, pa + bi * sa, lda, pb + bi * sb, ldb, beta, pc + bi * sc, ldc, m0, m1, scratch);
-      if (rc !== 0) return rc;
-      r += m1 - m0;
+    // i32 covers the control block (it was refreshed when the job arrived),
+    // and views of a shared memory stay valid when it grows.
+    for (;;) {
+      const r0 = Atomics.add(i32, hdr + C.NEXT, 1) * chunk;
+      if (r0 >= rows) return 0;
+      const r1 = Math.min(rows, r0 + chunk);
+      let r = r0;
+      while (r < r1) {
+        const bi = Math.floor(r / m);
+        const m0 = r - bi * m;
+        const m1 = Math.min(m, m0 + (r1 - r));
+        const rc = rust.sgemm_rows(ta, tb, m, n, k, alpha, pa + bi * sa, lda, pb + bi * sb, ldb, beta, pc + bi * sc, ldc, m0, m1, scratch);
+        if (rc !== 0) return rc;
+        r += m1 - m0;
+      }
     }
-    return 0;
   };
 
   const runKernel = (a: number): number => {
