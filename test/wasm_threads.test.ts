@@ -34,6 +34,35 @@ function sameBits(got: Float32Array, want: Float32Array): string {
   return "";
 }
 
+type GemmCase = { m: number; n: number; k: number; batch?: number; transA?: boolean; transB?: boolean; alpha?: number; beta?: number };
+
+/** Random operands for a batched sgemm case, with the single-threaded result in `ref`. */
+function gemmFixture(c: GemmCase) {
+  const batch = c.batch ?? 1;
+  const { m, n, k } = c;
+  const a = rand(batch * m * k);
+  const b = rand(batch * k * n);
+  const c0 = rand(batch * m * n);
+  const pa = K.putF32(a);
+  const pb = K.putF32(b);
+  const pRef = K.putF32(c0);
+  const pGot = K.putF32(c0);
+  const common = { transA: c.transA, transB: c.transB, m, n, k, alpha: c.alpha ?? 1, beta: c.beta ?? 0 };
+  for (let i = 0; i < batch; i++) K.sgemm({ ...common, a: pa + i * m * k * 4, b: pb + i * k * n * 4, c: pRef + i * m * n * 4 });
+  return {
+    batch, common, c0, pa, pb, pGot,
+    /** Run `run` into the result buffer (reset to C0) and compare with the reference bitwise. */
+    check(run: () => void): string {
+      K.writeF32(pGot, c0);
+      run();
+      return sameBits(K.readF32(pGot, batch * m * n), K.readF32(pRef, batch * m * n));
+    },
+    free(): void {
+      for (const [q, len] of [[pa, a.length], [pb, b.length], [pRef, c0.length], [pGot, c0.length]] as const) K.freeF32(q, len);
+    },
+  };
+}
+
 let K: WasmKernels;
 let pool: ThreadPool;
 
@@ -54,8 +83,7 @@ describe("thread pool: sgemm row splits", () => {
     expect(pool.activeThreads).toBe(3);
   });
 
-  type Case = { m: number; n: number; k: number; batch?: number; transA?: boolean; transB?: boolean; alpha?: number; beta?: number };
-  const cases: Case[] = [
+  const cases: GemmCase[] = [
     { m: 301, n: 259, k: 263 },
     { m: 64, n: 64, k: 64 },
     { m: 97, n: 33, k: 511, transA: true },
@@ -69,28 +97,16 @@ describe("thread pool: sgemm row splits", () => {
   ];
   for (const c of cases) {
     it(`batch ${c.batch ?? 1} ${c.transA ? "T" : "N"}${c.transB ? "T" : "N"} ${c.m}x${c.n}x${c.k} equals the single-threaded sgemm bitwise`, () => {
-      const batch = c.batch ?? 1;
-      const { m, n, k } = c;
-      const a = rand(batch * m * k);
-      const b = rand(batch * k * n);
-      const c0 = rand(batch * m * n);
-      const pa = K.putF32(a);
-      const pb = K.putF32(b);
-      const pRef = K.putF32(c0);
-      const pGot = K.putF32(c0);
-      const common = { transA: c.transA, transB: c.transB, m, n, k, alpha: c.alpha ?? 1, beta: c.beta ?? 0 };
-      for (let i = 0; i < batch; i++) {
-        K.sgemm({ ...common, a: pa + i * m * k * 4, b: pb + i * k * n * 4, c: pRef + i * m * n * 4 });
-      }
+      const f = gemmFixture(c);
+      const { batch, common } = f;
+      const { m } = c;
       const before = pool.splitJobs;
       for (let rep = 0; rep < 3; rep++) {
-        K.writeF32(pGot, c0);
-        pool.sgemm({ ...common, batch, a: pa, b: pb, c: pGot });
-        expect(sameBits(K.readF32(pGot, batch * m * n), K.readF32(pRef, batch * m * n))).toBe("");
+        expect(f.check(() => pool.sgemm({ ...common, batch, a: f.pa, b: f.pb, c: f.pGot }))).toBe("");
       }
       if (batch * m >= 8) expect(pool.splitJobs).toBe(before + 3);
       else expect(pool.splitJobs).toBe(before);
-      for (const [p, len] of [[pa, a.length], [pb, b.length], [pRef, c0.length], [pGot, c0.length]] as const) K.freeF32(p, len);
+      f.free();
     }, T_OUT);
   }
 
@@ -122,32 +138,21 @@ describe("thread pool: sgemm row splits", () => {
     const p = new ThreadPool(K, { threads: 3, minGemmWork: 0, minGemmChunkRows: 4, gemmChunksPerThread: 64, startTimeoutMs: 10_000, stallTimeoutMs: 10_000 });
     try {
       await p.whenReady(15_000);
-      const cases: Case[] = [
+      const cases: GemmCase[] = [
         { m: 37, n: 29, k: 71, batch: 3 },
         { m: 101, n: 43, k: 300, batch: 2, transA: true, alpha: 0.75, beta: 0.5 },
         { m: 23, n: 57, k: 19, batch: 9, transB: true },
         { m: 5, n: 11, k: 13, batch: 13, transA: true, transB: true, beta: -1 },
       ];
       for (const c of cases) {
-        const batch = c.batch ?? 1;
-        const { m, n, k } = c;
-        const a = rand(batch * m * k);
-        const b = rand(batch * k * n);
-        const c0 = rand(batch * m * n);
-        const pa = K.putF32(a);
-        const pb = K.putF32(b);
-        const pRef = K.putF32(c0);
-        const pGot = K.putF32(c0);
-        const common = { transA: c.transA, transB: c.transB, m, n, k, alpha: c.alpha ?? 1, beta: c.beta ?? 0 };
-        for (let i = 0; i < batch; i++) K.sgemm({ ...common, a: pa + i * m * k * 4, b: pb + i * k * n * 4, c: pRef + i * m * n * 4 });
+        const f = gemmFixture(c);
+        const { batch, common } = f;
         const before = p.splitJobs;
         for (let rep = 0; rep < 20; rep++) {
-          K.writeF32(pGot, c0);
-          p.sgemm({ ...common, batch, a: pa, b: pb, c: pGot });
-          expect(sameBits(K.readF32(pGot, batch * m * n), K.readF32(pRef, batch * m * n)), `${JSON.stringify(c)} rep ${rep}`).toBe("");
+          expect(f.check(() => p.sgemm({ ...common, batch, a: f.pa, b: f.pb, c: f.pGot })), `${JSON.stringify(c)} rep ${rep}`).toBe("");
         }
         expect(p.splitJobs - before).toBe(p.activeThreads > 1 ? 20 : 0);
-        for (const [q, len] of [[pa, a.length], [pb, b.length], [pRef, c0.length], [pGot, c0.length]] as const) K.freeF32(q, len);
+        f.free();
       }
     } finally {
       p.close();

@@ -432,26 +432,8 @@ export class Lowering {
     const k = size(lhs.aval.shape, lc);
     const n = size(rhs.aval.shape, rf);
     const batch = size(lhs.aval.shape, lb);
-    const order = (dims: number[]) => dims.join(",");
-    const natural = (rank: number) => order([...Array(rank).keys()]);
-    // Use the operand as it lies in memory when it is already [batch, rows, cols] or [batch, cols, rows].
-    // A transposed view of a finished buffer (x.T @ y) is read in place, with a transpose flag.
-    let transA = false;
-    let a = this.bufferInOrder(lhs, [...lb, ...lf, ...lc]);
-    if (a === null && (a = this.bufferInOrder(lhs, [...lb, ...lc, ...lf])) !== null) transA = true;
-    if (a === null) {
-      if (order([...lb, ...lf, ...lc]) === natural(lhs.aval.ndim)) a = this.materialize(lhs);
-      else if (order([...lb, ...lc, ...lf]) === natural(lhs.aval.ndim)) (a = this.materialize(lhs)), (transA = true);
-      else a = this.permuted(lhs, [...lb, ...lf, ...lc]);
-    }
-    let transB = false;
-    let b = this.bufferInOrder(rhs, [...rb, ...rc, ...rf]);
-    if (b === null && (b = this.bufferInOrder(rhs, [...rb, ...rf, ...rc])) !== null) transB = true;
-    if (b === null) {
-      if (order([...rb, ...rc, ...rf]) === natural(rhs.aval.ndim)) b = this.materialize(rhs);
-      else if (order([...rb, ...rf, ...rc]) === natural(rhs.aval.ndim)) (b = this.materialize(rhs)), (transB = true);
-      else b = this.permuted(rhs, [...rb, ...rc, ...rf]);
-    }
+    const { slot: a, trans: transA } = this.gemmOperand(lhs, [...lb, ...lf, ...lc], [...lb, ...lc, ...lf]);
+    const { slot: b, trans: transB } = this.gemmOperand(rhs, [...rb, ...rc, ...rf], [...rb, ...rf, ...rc]);
     const out = eqn.outputs[0];
     if (n < 16 && m >= 2 * n && m * n * k >= 1 << 16) {
       // A narrow C wastes most of the 8-wide register tile: compute Cᵀ = Bᵀ·Aᵀ,
@@ -474,6 +456,23 @@ export class Lowering {
     this.steps.push({ kind: "gemm", transA, transB, batch, m, n, k, a, b, c });
     this.defineBuffer(out, c);
     return true;
+  }
+
+  /**
+   * A GEMM operand as a buffer in `plain` dim order, or in `transposed` order
+   * (read with a transpose flag): as it lies in memory when it already is one of
+   * them (a transposed view of a finished buffer, as in x.T @ y, is read in
+   * place), else copied once into `plain` order.
+   */
+  private gemmOperand(x: Atom, plain: number[], transposed: number[]): { slot: number; trans: boolean } {
+    const inPlace = this.bufferInOrder(x, plain);
+    if (inPlace !== null) return { slot: inPlace, trans: false };
+    const inPlaceT = this.bufferInOrder(x, transposed);
+    if (inPlaceT !== null) return { slot: inPlaceT, trans: true };
+    const natural = [...Array(x.aval.ndim).keys()].join(",");
+    if (plain.join(",") === natural) return { slot: this.materialize(x), trans: false };
+    if (transposed.join(",") === natural) return { slot: this.materialize(x), trans: true };
+    return { slot: this.permuted(x, plain), trans: false };
   }
 
   private tryConv(eqn: JaxprEqn<"conv_general_dilated">): boolean {
