@@ -22,6 +22,7 @@ import { Literal, type Atom, type ClosedJaxpr, type JaxprEqn, type Var } from ".
 import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf, type Primitive } from "../../core/primitives";
 import { sizeOf, stridesOf } from "../../core/shape";
 import type { KDType, KernelNode, KernelSpec, ReduceOp, ScalarOp } from "./codegen/kernel";
+import { lowerIndexing, type IndexingContext, type WindowStep } from "./lower_indexing";
 
 /** A strided read of a slot's buffer, relative to some iteration shape. */
 export interface View {
@@ -54,6 +55,7 @@ export type Step =
   | { kind: "kernel"; spec: KernelSpec; inputs: View[]; outputs: number[] }
   | { kind: "gemm"; transA: boolean; transB: boolean; batch: number; m: number; n: number; k: number; a: number; b: number; c: number }
   | { kind: "conv"; layout: "NHWC" | "NCHW"; params: ConvStepParams; x: number; w: number; y: number }
+  | WindowStep
   | { kind: "fallback"; prim: FirstOrderPrimitive; params: unknown; inputs: number[]; outputs: number[]; inAvals: ShapedArray[]; outAvals: ShapedArray[] };
 
 export interface ConvStepParams {
@@ -273,6 +275,7 @@ export class Lowering {
     }
     if (prim === "dot_general" && this.tryGemm(eqn as JaxprEqn<"dot_general">)) return;
     if (prim === "conv_general_dilated" && this.tryConv(eqn as JaxprEqn<"conv_general_dilated">)) return;
+    if (lowerIndexing(eqn, this.indexingContext)) return;
     this.emitFallback(eqn);
   }
 
@@ -515,6 +518,37 @@ export class Lowering {
     this.state.set(out, { node: { k: "view", view: { slot: y, offset: 0, strides }, dtype: "float32" }, shape: os, dtype: "float32" });
     return true;
   }
+
+  /** The lowering as lower_indexing.ts sees it. */
+  private readonly indexingContext: IndexingContext<ENode> = {
+    bufferView: (a) => {
+      const st = a instanceof Literal ? undefined : this.state.get(a);
+      if (st?.node.k === "view") {
+        const slot = this.resolve(st.node.view.slot);
+        if (this.done.has(slot)) return { ...st.node.view, slot };
+      }
+      return { slot: this.materialize(a), offset: 0, strides: denseStrides(a.aval.shape) };
+    },
+    nodeOf: (a, shape) => this.nodeOf(a, shape),
+    viewNode: (view, dtype) => ({ k: "view", view: { ...view, strides: [...view.strides] }, dtype }),
+    opNode: (op, args, dtype) => ({ k: "op", op, args, dtype }),
+    constNode: (value, dtype) => ({ k: "const", value, dtype }),
+    constSlot: (data, dtype) => {
+      const slot = this.newSlot({ kind: "const", bytes: data.length * storageBytes(dtype), dtype, shape: [data.length], data });
+      this.done.add(slot);
+      return slot;
+    },
+    slotFor: (v) => this.slotFor(v),
+    emitDense: (node, shape, dtype, slot) => {
+      const build = this.kernelBuild(shape);
+      const root = build.visit(node);
+      this.steps.push({ kind: "kernel", spec: build.spec([{ node: root, dtype }]), inputs: build.views, outputs: [slot] });
+      this.done.add(slot);
+    },
+    emitWindow: (step) => this.steps.push(step),
+    defineBuffer: (v, slot) => this.defineBuffer(v, slot),
+    defineLazy: (v, node) => this.state.set(v, { node: this.annotate(node, v), shape: v.aval.shape, dtype: v.aval.dtype }),
+  };
 
   private emitFallback(eqn: JaxprEqn): void {
     const inputs = eqn.inputs.map((a) => this.materialize(a));

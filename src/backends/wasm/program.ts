@@ -10,6 +10,7 @@ import { stridesOf } from "../../core/shape";
 import { BackendError } from "../../core/errors";
 import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
 import { compileKernel, type CompiledKernel } from "./codegen/kernel";
+import { compileWindow } from "./codegen/window";
 import type { WasmKernels } from "./kernels";
 import { ParallelKernel, getThreadPool } from "./threads";
 import { storageBytes, type LoweredProgram, type SlotInfo, type Step } from "./lowering";
@@ -143,6 +144,15 @@ export class WasmProgram {
         const p = { layout: st.layout, ...st.params };
         return (bufs) => this.kernels.conv2d(p, bufs[st.x].ptr, bufs[st.w].ptr, bufs[st.y].ptr);
       }
+      case "window": {
+        const kernel = compileWindow(st.spec, mem.memory);
+        const es = storageBytes(st.spec.dtype);
+        const idxPtrs = new Array<number>(st.indices.length).fill(0);
+        return (bufs) => {
+          for (let k = 0; k < idxPtrs.length; k++) idxPtrs[k] = bufs[st.indices[k].slot].ptr + st.indices[k].offset * 4;
+          kernel.run(bufs[st.src.slot].ptr + st.src.offset * es, bufs[st.dst.slot].ptr + st.dst.offset * es, idxPtrs);
+        };
+      }
       case "fallback": {
         const inSlots = st.inputs.map((s) => this.lowered.slots[s]);
         return (bufs) => {
@@ -256,7 +266,13 @@ export class WasmProgram {
   /** The generated code of each fused kernel, for jit(f).lower(...).text(). */
   kernelCode(): string {
     return this.lowered.steps
-      .map((st, i) => (st.kind === "kernel" ? `;; step ${i}\n${compileKernel(st.spec, { memory: this.mem.memory }).text()}` : ""))
+      .map((st, i) =>
+        st.kind === "kernel"
+          ? `;; step ${i}\n${compileKernel(st.spec, { memory: this.mem.memory }).text()}`
+          : st.kind === "window"
+            ? `;; step ${i} (${st.label})\n${compileWindow(st.spec, this.mem.memory).text()}`
+            : "",
+      )
       .filter(Boolean)
       .join("\n\n");
   }
@@ -294,6 +310,9 @@ function stepReads(st: Step): number[] {
       return [st.a, st.b];
     case "conv":
       return [st.x, st.w];
+    case "window":
+      // The destination too: a window step updates part of a buffer an earlier step wrote.
+      return [st.src.slot, ...st.indices.map((i) => i.slot), st.dst.slot];
     case "fallback":
       return st.inputs;
   }
@@ -307,9 +326,17 @@ function stepWrites(st: Step): number[] {
       return [st.c];
     case "conv":
       return [st.y];
+    case "window":
+      return [st.dst.slot];
     case "fallback":
       return st.outputs;
   }
+}
+
+/** Why a step runs on the host: a dtype the wasm kernels lack, or a primitive without a wasm rule. */
+function hostReason(st: Extract<Step, { kind: "fallback" }>): string {
+  const dtypes = [...st.inAvals, ...st.outAvals].map((a) => a.dtype).filter((d) => !["float32", "int32", "uint32", "bool"].includes(d));
+  return dtypes.length > 0 ? ` for ${[...new Set(dtypes)].join(", ")}` : ` for ${st.prim}`;
 }
 
 function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
@@ -324,8 +351,13 @@ function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
       return `  ${i}: sgemm${st.transA ? " A^T" : ""}${st.transB ? " B^T" : ""} ${st.batch}x[${st.m}x${st.k}]·[${st.k}x${st.n}] (%${st.a}, %${st.b}) -> ${sl(st.c)}`;
     case "conv":
       return `  ${i}: conv2d ${st.layout} (%${st.x}, %${st.w}) -> ${sl(st.y)}`;
+    case "window": {
+      const { dims, starts, combine, mode } = st.spec;
+      const how = starts.length === 0 ? "" : ` with ${starts.length} start${starts.length > 1 ? "s" : ""} (${mode})`;
+      return `  ${i}: ${st.label} kernel: ${combine} windows over [${dims.map((d) => d.size)}]${how} (${[st.src, ...st.indices].map((b) => `%${b.slot}`).join(", ")}) -> ${sl(st.dst.slot)}`;
+    }
     case "fallback":
-      return `  ${i}: ${st.prim} on the host (no wasm kernel) (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
+      return `  ${i}: HOST FALLBACK ${st.prim} on the host (no wasm kernel${hostReason(st)}) (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
   }
 }
 
