@@ -13,6 +13,7 @@ import { compileKernel, type CompiledKernel } from "./codegen/kernel";
 import { compileWindow } from "./codegen/window";
 import type { WasmKernels } from "./kernels";
 import { ParallelKernel, getThreadPool } from "./threads";
+import { ParallelWindow } from "./parallel_window";
 import { storageBytes, type LoweredProgram, type SlotInfo, type Step } from "./lowering";
 import type { WasmMemory, WasmBuffer } from "./memory";
 
@@ -145,12 +146,13 @@ export class WasmProgram {
         return (bufs) => this.kernels.conv2d(p, bufs[st.x].ptr, bufs[st.w].ptr, bufs[st.y].ptr);
       }
       case "window": {
-        const kernel = compileWindow(st.spec, mem.memory);
+        // Large ones are split across the thread pool.
+        const par = new ParallelWindow(st.spec, mem.memory);
         const es = storageBytes(st.spec.dtype);
         const idxPtrs = new Array<number>(st.indices.length).fill(0);
         return (bufs) => {
           for (let k = 0; k < idxPtrs.length; k++) idxPtrs[k] = bufs[st.indices[k].slot].ptr + st.indices[k].offset * 4;
-          kernel.run(bufs[st.src.slot].ptr + st.src.offset * es, bufs[st.dst.slot].ptr + st.dst.offset * es, idxPtrs);
+          par.run(getThreadPool(this.kernels), bufs[st.src.slot].ptr + st.src.offset * es, bufs[st.dst.slot].ptr + st.dst.offset * es, idxPtrs);
         };
       }
       case "fallback": {

@@ -65,6 +65,8 @@ export interface WindowSpec {
 export interface CompiledWindow {
   run(src: number, dst: number, idx: readonly number[]): void;
   readonly key: string;
+  /** The wasm module's bytes (empty for an empty loop nest); its export takes (src, dst, ...idx). */
+  readonly bytes: Uint8Array;
   text(): string;
 }
 
@@ -195,7 +197,7 @@ function generate(spec: WindowSpec, shared: boolean): { bytes: Uint8Array; text:
   return { bytes: mb.encode(), text: mb.text() };
 }
 
-const moduleCache = new Map<string, { module: WebAssembly.Module; text: string }>();
+const moduleCache = new Map<string, { module: WebAssembly.Module; text: string; bytes: Uint8Array }>();
 const instanceCache = new WeakMap<WebAssembly.Memory, Map<string, CompiledWindow>>();
 
 /** Compiles (or fetches from the cache) the window kernel of `spec` for `memory`. */
@@ -209,7 +211,7 @@ export function compileWindow(spec: WindowSpec, memory: WebAssembly.Memory): Com
   if (hit) return hit;
   let kernel: CompiledWindow;
   if (spec.dims.some((d) => d.size === 0)) {
-    kernel = { key, text: () => ";; empty loop nest: no code", run() {} };
+    kernel = { key, bytes: new Uint8Array(0), text: () => ";; empty loop nest: no code", run() {} };
   } else {
     let cached = moduleCache.get(key);
     if (!cached) {
@@ -220,7 +222,7 @@ export function compileWindow(spec: WindowSpec, memory: WebAssembly.Memory): Com
       } catch (err) {
         throw new BackendError(`compileWindow: generated module failed to compile: ${(err as Error).message}`);
       }
-      moduleCache.set(key, (cached = { module, text: gen.text }));
+      moduleCache.set(key, (cached = { module, text: gen.text, bytes: gen.bytes }));
     }
     const fn = new WebAssembly.Instance(cached.module, { env: { memory } }).exports.kernel as (...ptrs: number[]) => void;
     const K = spec.starts.length;
@@ -228,6 +230,7 @@ export function compileWindow(spec: WindowSpec, memory: WebAssembly.Memory): Com
     const text = cached.text;
     kernel = {
       key,
+      bytes: cached.bytes,
       text: () => text,
       run:
         K === 0
