@@ -306,21 +306,10 @@ describe("sizes and dtypes", () => {
 describe("primitives without a wasm kernel run on the host inside the program", () => {
   const x = rand([4, 7]);
   const cases: [string, (a: Tracer) => unknown][] = [
-    ["gather", (a) => np.take(np.exp(a), [0, 3, 2, 3], 1)],
     ["sort", (a) => np.sort(np.negative(a), 1)],
     ["cumsum", (a) => np.cumsum(np.exp(a), 0)],
     ["argmax", (a) => np.argmax(np.sin(a), 1)],
-    ["dynamic_update_slice", (a) => np.add(a, 1).at(2).add(np.ones([7]))],
-    [
-      "scatter_add",
-      (a) =>
-        bind1("scatter_add", [np.exp(a), TfArray.fromTyped(Int32Array.from([1, 3, 1]), [3, 1], "int32"), np.ones([3, 7])], {
-          dimensionNumbers: { updateWindowDims: [1], insertedWindowDims: [0], scatterDimsToOperandDims: [0], operandBatchingDims: [], scatterIndicesBatchingDims: [] },
-          mode: "clip",
-        }),
-    ],
     ["top_k", (a) => lax.topK(np.cos(a), 3)],
-    ["concatenate", (a) => np.concatenate([a, np.exp(a)], 0)],
   ];
   for (const [prim, f] of cases) {
     it(prim, () => {
@@ -339,6 +328,32 @@ describe("primitives without a wasm kernel run on the host inside the program", 
     expect(p.steps[2]).toMatch(/fused kernel .*tanh/);
     expectMatchesInterpreter(f, [x]);
   });
+});
+
+// Indexing and structural primitives have wasm kernels (lower_indexing.ts; more in wasm_indexing.test.ts).
+describe("indexing primitives run as wasm kernels inside the program", () => {
+  const x = rand([4, 7]);
+  const cases: [string, (a: Tracer) => unknown][] = [
+    ["gather", (a) => np.take(np.exp(a), [0, 3, 2, 3], 1)],
+    ["dynamic_update_slice", (a) => np.add(a, 1).at(2).add(np.ones([7]))],
+    [
+      "scatter_add",
+      (a) =>
+        bind1("scatter_add", [np.exp(a), TfArray.fromTyped(Int32Array.from([1, 3, 1]), [3, 1], "int32"), np.ones([3, 7])], {
+          dimensionNumbers: { updateWindowDims: [1], insertedWindowDims: [0], scatterDimsToOperandDims: [0], operandBatchingDims: [], scatterIndicesBatchingDims: [] },
+          mode: "clip",
+        }),
+    ],
+    ["concatenate", (a) => np.concatenate([a, np.exp(a)], 0)],
+  ];
+  for (const [prim, f] of cases) {
+    it(prim, () => {
+      const p = program(f, x);
+      expect(p.steps.join("\n")).toContain(`${prim} kernel`);
+      expect(p.steps.join("\n")).not.toContain("on the host");
+      expectMatchesInterpreter(f, [x]);
+    });
+  }
 });
 
 // --- conv -------------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 // parallel_window.ts): gather (take, takeAlongAxis, fill mode), scatter and
 // scatter_add (segmentSum, x.at[i].set/add, duplicate indices), dynamic_slice
 // and dynamic_update_slice with traced out-of-range starts, pad with negative
-// and interior padding, concatenate, select_n with three cases, iota and
-// oneHot become wasm kernels — read through `jit(f).lower(...).text()`, no
+// and interior padding, concatenate, select_n with three cases, iota,
+// oneHot and bitcast_convert_type become wasm kernels — read through `jit(f).lower(...).text()`, no
 // step runs on the host — and equal the interpreter; operands that are views
 // are read in place; big steps split over threads give bitwise the same
 // results; and a step that does fall back is labelled HOST FALLBACK.
@@ -192,6 +192,18 @@ describe("indexing primitives lower to wasm kernels", () => {
     const io = (x: Tracer) => np.add(x, lax.iota("float32", 6));
     expect(steps(io, rand([6]))).toHaveLength(1);
     expectMatchesInterpreter(io, [rand([6])]);
+  });
+
+  it("bitcast_convert_type reads its operand's buffer as the new dtype, fused with its neighbours", () => {
+    const x = rand([5, 7]);
+    // The float's bits as int32 and uint32, and back, in one program.
+    const f = (a: Tracer) => {
+      const y = np.multiply(a, 3);
+      const bits = lax.bitcastConvertType(y, "int32");
+      return [lax.shiftRightLogical(bits, lax.full([5, 7], 23, "int32")), lax.bitcastConvertType(bits, "uint32"), np.add(lax.bitcastConvertType(bits, "float32"), y)];
+    };
+    expect(onHost(steps(f, x))).toEqual([]);
+    expectMatchesInterpreter(f, [x]);
   });
 
   it("size-0 operands and indices", () => {

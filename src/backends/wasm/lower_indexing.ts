@@ -2,9 +2,10 @@
 // of them runs as a host fallback: gather, scatter, scatter_add,
 // dynamic_slice, dynamic_update_slice, pad and concatenate become "window"
 // steps (codegen/window.ts) reading their operands in place where they are
-// already strided views of finished buffers; iota and select_n with other
-// than two cases stay lazy expressions that fuse into the elementwise kernels
-// reading them (iota is a broadcast view of a small constant 0..n-1).
+// already strided views of finished buffers; iota, select_n with other than
+// two cases and bitcast_convert_type stay lazy expressions that fuse into the
+// elementwise kernels reading them (iota is a broadcast view of a small
+// constant 0..n-1; a bitcast reads its operand's buffer as the new dtype).
 //
 // The lowering (lowering.ts) calls `lowerIndexing` for an equation it has no
 // other rule for; it returns false when the equation is not one of these (or
@@ -76,6 +77,8 @@ export function lowerIndexing<N>(eqn: JaxprEqn, ctx: IndexingContext<N>): boolea
       return lowerIota(eqn as JaxprEqn<"iota">, ctx);
     case "select_n":
       return lowerSelectN(eqn as JaxprEqn<"select_n">, ctx);
+    case "bitcast_convert_type":
+      return lowerBitcast(eqn as JaxprEqn<"bitcast_convert_type">, ctx);
     case "gather":
       return lowerGather(eqn as JaxprEqn<"gather">, ctx);
     case "scatter":
@@ -124,6 +127,16 @@ function lowerSelectN<N>(eqn: JaxprEqn<"select_n">, ctx: IndexingContext<N>): bo
     node = ctx.opNode("select", [later, cases[k], node], dtype);
   }
   ctx.defineLazy(out, node);
+  return true;
+}
+
+/** A bitcast between 4-byte dtypes reads the operand's buffer as the new dtype: no step of its own. */
+function lowerBitcast<N>(eqn: JaxprEqn<"bitcast_convert_type">, ctx: IndexingContext<N>): boolean {
+  const [x] = eqn.inputs;
+  const out = eqn.outputs[0];
+  const dtype = out.aval.dtype as KDType;
+  if (x.aval.dtype === dtype) ctx.defineLazy(out, ctx.nodeOf(x, out.aval.shape));
+  else ctx.defineLazy(out, ctx.viewNode(ctx.bufferView(x), dtype));
   return true;
 }
 

@@ -581,7 +581,8 @@ class KernelBuild {
 
   private input(v: View, dtype: KDType): number {
     const view = { ...v, slot: this.inMemory(v.slot) ?? v.slot };
-    const key = viewKey(view);
+    // One buffer may be read as two dtypes (a bitcast): those are two inputs.
+    const key = `${viewKey(view)}:${dtype}`;
     let idx = this.inputIndex.get(key);
     if (idx === undefined) {
       idx = this.views.length;
