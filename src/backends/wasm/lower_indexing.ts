@@ -198,6 +198,8 @@ function lowerGather<N>(eqn: JaxprEqn<"gather">, ctx: IndexingContext<N>): boole
   const out = eqn.outputs[0];
   if (!INDEX_DTYPES.has(indices.aval.dtype)) return false;
   const { dimensionNumbers: dn, sliceSizes, mode, fillValue } = eqn.params;
+  // A size-0 slice of a dropped dim reads past its row in the interpreter; that edge stays there.
+  if ([...dn.collapsedSliceDims, ...dn.operandBatchingDims].some((d) => sliceSizes[d] === 0)) return false;
   const dtype = out.aval.dtype as KDType;
   const op = ctx.bufferView(operand);
   const idx = ctx.bufferView(indices);
@@ -238,7 +240,6 @@ function lowerScatter<N>(eqn: JaxprEqn<"scatter" | "scatter_add">, ctx: Indexing
   if (!INDEX_DTYPES.has(indices.aval.dtype)) return false;
   const { dimensionNumbers: dn, mode } = eqn.params;
   const dtype = out.aval.dtype as KDType;
-  const slot = copyInto(ctx, operand, out);
   const upd = ctx.bufferView(updates);
   const idx = ctx.bufferView(indices);
   const opShape = operand.aval.shape;
@@ -248,6 +249,8 @@ function lowerScatter<N>(eqn: JaxprEqn<"scatter" | "scatter_add">, ctx: Indexing
   const scatterDims = complementDims(updShape.length, dn.updateWindowDims);
   const windowSize = opShape.map(() => 1);
   dn.updateWindowDims.forEach((u, j) => (windowSize[windowDims[j]] = updShape[u]));
+  // A window larger than the operand (an inserted dim of size 0) is never in bounds; the interpreter keeps that edge.
+  if (opShape.some((n, d) => windowSize[d] > n)) return false;
   // Loops in the updates' row-major order: duplicates resolve in the interpreter's order.
   const loops: LoopDim[] = updShape.map((size, u) => {
     const j = scatterDims.indexOf(u);
@@ -259,6 +262,7 @@ function lowerScatter<N>(eqn: JaxprEqn<"scatter" | "scatter_add">, ctx: Indexing
   });
   const K = indices.aval.shape[indices.aval.ndim - 1];
   const starts = dn.scatterDimsToOperandDims.map((d) => ({ dtype: indices.aval.dtype as WindowStart["dtype"], stride: outStrides[d], hi: opShape[d] - windowSize[d] }));
+  const slot = copyInto(ctx, operand, out);
   emitPlan(ctx, {
     label: eqn.primitive, dtype, loops, starts, target: "dst", mode, combine: eqn.primitive === "scatter_add" ? "add" : "copy",
     src: upd, dst: { slot, offset: 0 }, indices: indexPointers(idx, indices.aval.ndim, K),

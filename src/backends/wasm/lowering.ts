@@ -11,6 +11,9 @@
 // values of one shape come out of one loop nest. Reductions become kernels
 // that fuse the expression they reduce. An expression used by two kernels is
 // recomputed in each rather than stored, unless it is already in memory.
+// Indexing and structural primitives (gather, scatter, pad, concatenate,
+// dynamic slices, iota, select_n, bitcasts) are lowered in lower_indexing.ts;
+// what no rule covers runs as a host fallback step.
 //
 // The result is a list of steps over numbered slots; the buffer plan gives
 // intermediate slots workspace buffers, reused once their last reader ran.
