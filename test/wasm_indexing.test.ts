@@ -126,6 +126,17 @@ describe("indexing primitives lower to wasm kernels", () => {
     expectMatchesInterpreter(add, [rand([8], "bool"), i, rand([6], "bool")]);
   });
 
+  it("a scatter whose operand is donated updates it in place and still equals the interpreter", () => {
+    const i = TfArray.fromTyped(new Int32Array([2, 0, 2]), [3], "int32", { backend: "wasm" });
+    const v = rand([3, 4]);
+    const add = (a: Tracer, j: Tracer, u: Tracer) => a.at(j).add(u);
+    const x = rand([5, 4]);
+    const want = jit(add)(x, i, v) as TfArray;
+    const donated = TfArray.fromTyped(x.dataSync().slice(), [5, 4], "float32", { backend: "wasm" });
+    const got = jit(add, { donateArgnums: [0] })(donated, i, v) as TfArray;
+    expect(Array.from(got.dataSync())).toEqual(Array.from(want.dataSync()));
+  });
+
   it("dynamic_slice and dynamic_update_slice with traced start indices (clamped into range)", () => {
     const x = rand([7, 10]);
     const u = rand([3, 4]);
