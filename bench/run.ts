@@ -1,7 +1,7 @@
 // bench/run.ts — runs tinyflow's benchmarks against its peers and prints a table.
 //
-//   npx tsx bench/run.ts [--peers tinyflow,jaxjs,tfjs] [--workloads W1,...,W6]
-//                        [--procs 3] [--quick] [--baseline tinyflow]
+//   npx tsx bench/run.ts [--peers tinyflow,tinyflow-tuned,jaxjs,tfjs] [--workloads W1,...,W6]
+//                        [--sizes 1e6,512] [--procs 3] [--quick] [--baseline tinyflow]
 //                        [--json out.json] [--timeout 600]
 //
 // Every (peer, workload, size) is measured in --procs independent child
@@ -10,6 +10,9 @@
 // measures with bench/harness.ts and prints one JSON line. The parent reports, per row,
 // the median over processes of each process's median, and the min–max of those
 // per-process values, plus the ratio against the baseline peer (tinyflow).
+// "tinyflow" is the library used as its README teaches, "tinyflow-tuned" the
+// same computations tuned by hand (disposed outputs, donated buffers); a
+// second table prints how far the first is from the second.
 
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
@@ -33,6 +36,8 @@ import {
   type WorkloadId,
 } from "./harness.js";
 
+/** The hand-tuned tinyflow adapter: the ceiling the as-taught one ("tinyflow") is compared with. */
+const TUNED = "tinyflow-tuned";
 const peerFile = (name: string) => path.join(BENCH_DIR, "peers", `${name}.ts`);
 
 // ───────────────────────────── child mode ─────────────────────────────
@@ -51,6 +56,8 @@ async function child(args: string[]): Promise<void> {
 interface Options {
   peers: string[];
   workloads: WorkloadId[];
+  /** only these sizes of the workloads that have them (W1 n, W2 element count); the rest run their one case */
+  sizes: number[];
   procs: number;
   quick: boolean;
   baseline: string;
@@ -59,7 +66,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { peers: ["tinyflow", "jaxjs", "tfjs"], workloads: [...WORKLOAD_IDS], procs: 3, quick: false, baseline: "tinyflow", timeoutS: 600 };
+  const o: Options = { peers: ["tinyflow", TUNED, "jaxjs", "tfjs"], workloads: [...WORKLOAD_IDS], sizes: [], procs: 3, quick: false, baseline: "tinyflow", timeoutS: 600 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = () => {
@@ -69,13 +76,14 @@ function parseArgs(argv: string[]): Options {
     };
     if (a === "--peers") o.peers = val().split(",").filter(Boolean);
     else if (a === "--workloads") o.workloads = val().split(",").filter(Boolean).map((w) => w.toUpperCase()) as WorkloadId[];
+    else if (a === "--sizes") o.sizes = val().split(",").filter(Boolean).map(Number);
     else if (a === "--procs") o.procs = Math.max(1, Number(val()));
     else if (a === "--quick") o.quick = true;
     else if (a === "--baseline") o.baseline = val();
     else if (a === "--json") o.json = val();
     else if (a === "--timeout") o.timeoutS = Number(val());
     else if (a === "--help" || a === "-h") {
-      console.log("usage: tsx bench/run.ts [--peers tinyflow,jaxjs,tfjs] [--workloads W1,W2,W3,W4,W5,W6] [--procs 3] [--quick] [--baseline tinyflow] [--json out.json] [--timeout 600]");
+      console.log("usage: tsx bench/run.ts [--peers tinyflow,tinyflow-tuned,jaxjs,tfjs] [--workloads W1,W2,W3,W4,W5,W6] [--sizes 1e6,512] [--procs 3] [--quick] [--baseline tinyflow] [--json out.json] [--timeout 600]");
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (try --help)`);
   }
@@ -201,11 +209,17 @@ async function parent(o: Options): Promise<void> {
   const raw: ChildResult[] = [];
   const peerJit = new Map<string, boolean>();
 
-  const totalRuns = runWorkloads.reduce((n, w) => n + caseDefs(w).length, 0) * o.procs * peers.length;
+  // --sizes narrows the workloads that have one of those sizes; the others keep their one case.
+  const selected = (w: WorkloadId): CaseDef[] => {
+    const all = caseDefs(w);
+    const some = all.filter((d) => o.sizes.includes(d.size));
+    return some.length > 0 ? some : all;
+  };
+  const totalRuns = runWorkloads.reduce((n, w) => n + selected(w).length, 0) * o.procs * peers.length;
   let done = 0;
   const t0 = performance.now();
   for (const w of runWorkloads) {
-    for (const def of caseDefs(w)) {
+    for (const def of selected(w)) {
       for (let proc = 0; proc < o.procs; proc++) {
         for (const peer of peers) {
           done++;
@@ -255,7 +269,7 @@ async function parent(o: Options): Promise<void> {
   console.log("## results");
   console.log();
 
-  const orderedDefs = o.workloads.flatMap((w) => caseDefs(w));
+  const orderedDefs = o.workloads.flatMap((w) => selected(w));
   const tableRows: string[][] = [];
   for (const def of orderedDefs) {
     const baseRow = rows.get(rowKey(def.workload, def.size, o.baseline, "main"));
@@ -289,6 +303,25 @@ async function parent(o: Options): Promise<void> {
   }
   console.log(markdownTable(["workload", "peer", "median", "min–max", "CPU-time median", "unit", `${o.baseline} speedup`, `${o.baseline} speedup (CPU time)`, "check (last process)"], tableRows));
   console.log();
+  if (peers.includes("tinyflow") && peers.includes(TUNED)) {
+    console.log(`## tinyflow as taught vs tuned`);
+    console.log();
+    console.log(`"slowdown" = how many times slower the README's idiom (np.array uploads, no dispose, donated training params) is than the hand-tuned adapter, from the medians (1.00× = as fast; targets: ≤ 1.3×)`);
+    console.log();
+    const cmpRows: string[][] = [];
+    for (const def of orderedDefs) {
+      for (const r of rows.values()) {
+        if (r.def.workload !== def.workload || r.def.size !== def.size || r.peer !== "tinyflow" || r.values.length === 0) continue;
+        const tuned = rows.get(rowKey(def.workload, def.size, TUNED, r.key));
+        if (!tuned || tuned.values.length === 0) continue;
+        const slow = (a: number, b: number) => (def.higherIsBetter ? b / a : a / b);
+        const name = r.key === "main" ? "" : r.key;
+        cmpRows.push([def.label, name, fmt(median(r.values)), fmt(median(tuned.values)), def.unit, `${slow(median(r.values), median(tuned.values)).toFixed(2)}×`, `${slow(median(r.cpuValues), median(tuned.cpuValues)).toFixed(2)}×`]);
+      }
+    }
+    console.log(markdownTable(["workload", "variant", "as taught", "tuned", "unit", "slowdown", "slowdown (CPU time)"], cmpRows));
+    console.log();
+  }
   if (notes.size) {
     console.log("## notes");
     console.log();

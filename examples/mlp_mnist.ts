@@ -34,7 +34,8 @@ const accuracy = (p: Params, x: ArrayLike, y: ArrayLike) =>
 const optimizer = optim.adam(1e-3);
 let optState = optimizer.init(params);
 // Parameters and optimizer state are donated: the step may write the new values
-// into their buffers, so training allocates nothing but each batch.
+// into their buffers, so training allocates nothing but each batch. (The old
+// `params` and `optState` are given up: read only the ones the step returns.)
 const step = jit(
   (p: Params, s: any, x: any, y: any) => {
     const [value, grads] = valueAndGrad(loss)(p, x, y);
@@ -55,7 +56,9 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
     const [p, s, value] = step(params, optState, x, y) as [Params, any, any];
     params = p;
     optState = s;
-    total += Number(value.item());
+    // Awaiting the read turns the event loop, so the batches of earlier steps,
+    // now garbage, give their memory back before the next step.
+    total += (await value.data())[0];
   }
   const acc = accuracy(params, mnist.test.images, mnist.test.labels);
   console.log(`epoch ${epoch}: mean training loss ${(total / stepsPerEpoch).toFixed(4)}, test accuracy ${(100 * acc).toFixed(1)}%`);

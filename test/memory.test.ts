@@ -13,7 +13,7 @@
 import v8 from "node:v8";
 import vm from "node:vm";
 import { describe, expect, it } from "vitest";
-import { Array as TfArray, getBackend, grad, jit, memoryStats, np, setMemoryLimit, tree } from "../src/index";
+import { ArgumentError, Array as TfArray, DisposedArrayError, MemoryLimitError, getBackend, grad, jit, memoryStats, np, setMemoryLimit, tree } from "../src/index";
 
 v8.setFlagsFromString("--expose-gc");
 const gc = vm.runInNewContext("gc") as () => void;
@@ -213,13 +213,14 @@ describe("synchronous loops", () => {
     }
   });
 
-  it("an operation whose inputs exceed the limit still reads all of them", () => {
-    setMemoryLimit(16 * 1024);
+  it("an operation whose inputs fit under the limit runs although uploading them spills others", () => {
+    setMemoryLimit(40 * 1024);
     try {
-      // Each input is 12 KB: uploading the second for the call would spill the first,
-      // whose buffer the call is about to read (and whose memory its output may reuse).
+      // Inputs and output are 12 KB each (36 KB together): uploading the second input
+      // spills older buffers but never the first, which the call is about to read.
       const a = np.arange(3072).astype(np.float32);
       const b = np.ones([3072]);
+      const filler = globalThis.Array.from({ length: 4 }, () => np.ones([3072]));
       const f = jit((x: any, y: any) => y.add(np.flip(x)));
       for (let round = 0; round < 3; round++) {
         const c = f(a, b);
@@ -228,6 +229,7 @@ describe("synchronous loops", () => {
         expect(c.sum().item()).toBe((3071 * 3072) / 2 + 3072);
       }
       expect(memoryStats().spilled).toBeGreaterThan(0);
+      expect(filler.length).toBe(4);
     } finally {
       setMemoryLimit(512 * 2 ** 20);
     }
@@ -244,5 +246,76 @@ describe("synchronous loops", () => {
     } finally {
       setMemoryLimit(512 * 2 ** 20);
     }
+  });
+});
+
+describe("bad input", () => {
+  it("an operation that cannot fit under the limit is refused before it runs, naming it and the bytes", () => {
+    const a = np.ones([3072]);
+    const b = np.ones([3072]);
+    setMemoryLimit(16 * 1024);
+    try {
+      // 12 KB + 12 KB in, 12 KB out: 36,864 bytes at once.
+      expect(() => np.add(a, b)).toThrow(MemoryLimitError);
+      expect(() => np.add(a, b)).toThrow(/add: needs 36864 bytes of device memory at once \(inputs 24576 \+ outputs 12288\), more than the memory limit of 16384 bytes; raise it with setMemoryLimit\(65536\)/);
+      const f = jit(function twice(x: any, y: any) {
+        return x.add(y).mul(2);
+      });
+      expect(() => f(a, b)).toThrow(/jit\(twice\): needs 36864 bytes/);
+    } finally {
+      setMemoryLimit(512 * 2 ** 20);
+    }
+    // Refused before it ran: the inputs are intact and the operation works under a larger limit.
+    expect(np.add(a, b).sum().item()).toBe(6144);
+  });
+
+  it("setMemoryLimit rejects what is not a positive, finite number of bytes", () => {
+    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, "1e6" as unknown as number]) {
+      expect(() => setMemoryLimit(bad)).toThrow(ArgumentError);
+    }
+    expect(() => setMemoryLimit(-5)).toThrow(/setMemoryLimit: expected a positive, finite number of bytes, got -5/);
+    expect(memoryStats().limitBytes).toBe(512 * 2 ** 20);
+  });
+
+  it("every way of reading a disposed array throws DisposedArrayError naming the access", async () => {
+    const x = np.array([1.5, 2, 3]) as TfArray;
+    x.dispose();
+    expect(x.isDisposed).toBe(true);
+    expect(() => x.dataSync()).toThrow(DisposedArrayError);
+    expect(() => x.dataSync()).toThrow(/dataSync\(\) is an Array \(f32\[3\]\) that was disposed/);
+    await expect(x.data()).rejects.toThrow(/data\(\) is an Array \(f32\[3\]\) that was disposed/);
+    expect(() => x.item()).toThrow(/item\(\) is an Array/);
+    expect(() => x.tolist()).toThrow(/tolist\(\) is an Array/);
+    expect(() => x.toString()).toThrow(/toString\(\) is an Array/);
+    expect(() => x.to("interpreter")).toThrow(/to\("interpreter"\) is an Array/);
+    // As the input of an eager op and of a jitted call, the message names the operation.
+    expect(() => np.sin(x)).toThrow(DisposedArrayError);
+    expect(() => np.sin(x)).toThrow(/sin: an input is an Array \(f32\[3\]\) that was disposed/);
+    const g = jit(function double(v: any) {
+      return v.mul(2);
+    });
+    expect(() => g(x)).toThrow(/jit\(double\): an input is an Array \(f32\[3\]\) that was disposed/);
+    // Printing it for debugging says so instead of throwing.
+    expect((x as any)[Symbol.for("nodejs.util.inspect.custom")]()).toBe("Array(f32[3], disposed)");
+  });
+
+  it("an array donated to a jit call is disposed, and using it again says why", () => {
+    const step = jit((p: any) => p.mul(0.5), { donateArgnums: [0] });
+    const p = np.array(new Float32Array([2, 4])) as TfArray;
+    const q = step(p) as TfArray;
+    expect(Array.from(q.dataSync())).toEqual([1, 2]);
+    expect(() => step(p)).toThrow(/donateArgnums/);
+  });
+
+  it("`using` disposes at the end of the scope", () => {
+    const before = live();
+    let escaped: TfArray;
+    {
+      using y = TfArray.fromTyped(new Float32Array(1024), [1024], "float32", { backend: "wasm" });
+      escaped = y;
+      expect(live()).toBe(before + 4096);
+    }
+    expect(escaped.isDisposed).toBe(true);
+    expect(live()).toBe(before);
   });
 });

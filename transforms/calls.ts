@@ -211,11 +211,11 @@ function buildProgram(jaxpr: ClosedJaxpr, backend: Backend): Program {
 }
 
 /** Run a jitted call on concrete arrays: the compiled program, or its optimized jaxpr op by op. */
-function runProgram(entry: CacheEntry, args: Array[], donated: readonly boolean[]): Tracer[] {
+function runProgram(name: string, entry: CacheEntry, args: Array[], donated: readonly boolean[]): Tracer[] {
   const backend = args.length > 0 && args.every((a) => a.backend === args[0].backend) ? args[0].backend : getBackend();
   let program = entry.programs.get(backend);
   if (!program) entry.programs.set(backend, (program = buildProgram(entry.jaxpr, backend)));
-  beginOperation();
+  beginOperation(`jit(${name})`, backend, args.map((a) => a.aval), entry.jaxpr.outAvals);
   const inputs = args.map((a) => a.to(backend.name));
   if (program.executable === null) return evalJaxpr(program.optimized.jaxpr, program.constArrays, inputs);
   // A donated input moved to another backend is a temporary copy: nothing to give up.
@@ -287,7 +287,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     const inputs = opts.backend ? tracers.map((t) => (isArray(t) ? t.to(opts.backend!) : t)) : tracers;
     const donatedInvars = [...entry.consts.map(() => false), ...donatedLeaves];
     const all = [...entry.consts, ...inputs];
-    const outs = atEvalLevel(all) ? runProgram(entry, all as Array[], donatedInvars) : bind("pjit", all, { jaxpr: entry.jaxpr, name, donatedInvars });
+    const outs = atEvalLevel(all) ? runProgram(name, entry, all as Array[], donatedInvars) : bind("pjit", all, { jaxpr: entry.jaxpr, name, donatedInvars });
     // Donated inputs give their memory to the call: like JAX, they are invalid afterwards.
     tracers.forEach((t, i) => {
       if (donatedLeaves[i] && isArray(t) && !outs.includes(t)) (t as Array).dispose();

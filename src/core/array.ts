@@ -1,19 +1,20 @@
 // The concrete Array: an immutable value living in a backend buffer. It is a
 // Tracer of the eval trace, so user code handles concrete and traced values
 // alike. Memory is released when the Array is garbage-collected
-// (FinalizationRegistry), or earlier with dispose(); residency.ts keeps device
-// memory bounded in between.
+// (FinalizationRegistry), or earlier with dispose() / `using`; residency.ts
+// explains how device memory stays bounded and fast in between. Every way of
+// reading a disposed array throws DisposedArrayError.
 
 import { ShapedArray } from "./aval";
 import { getBackend, type Backend } from "./backend";
 import { allocTyped, isDType, roundToDType, type DType, type TypedArray } from "./dtype";
-import { ArgumentError, TinyflowError, fmtShape } from "./errors";
+import { ArgumentError, DisposedArrayError, fmtShape } from "./errors";
 import { formatArray } from "./format";
-import { deviceBuffer, newStorage, readStorage, releaseStorage, type Storage } from "./residency";
+import { currentOperation, deviceBuffer, newStorage, readStorage, releaseLease, releaseStorage, yieldToEventLoop, type Lease, type Storage } from "./residency";
 import { checkShape, sizeOf, type Shape } from "./shape";
 import { Tracer, evalTrace, type Trace } from "./trace";
 
-const finalizer = new FinalizationRegistry<Storage>(releaseStorage);
+const finalizer = new FinalizationRegistry<Lease>(releaseLease);
 
 export class Array extends Tracer {
   readonly #aval: ShapedArray;
@@ -26,7 +27,7 @@ export class Array extends Tracer {
     this.#aval = aval;
     this.backend = backend;
     this.#storage = newStorage(backend, aval, buf);
-    finalizer.register(this, this.#storage, this);
+    finalizer.register(this, this.#storage.lease, this);
   }
 
   get _trace(): Trace {
@@ -37,8 +38,16 @@ export class Array extends Tracer {
   }
   /** The backend buffer holding the data (uploaded again if it was spilled to the host). */
   get buffer(): unknown {
-    if (this.#disposed) throw new TinyflowError(`this Array (${this.#aval.str()}) was disposed and cannot be used`);
+    this.#checkLive(`${currentOperation()}: an input`);
     return deviceBuffer(this.#storage);
+  }
+
+  #checkLive(where: string): void {
+    if (!this.#disposed) return;
+    throw new DisposedArrayError(
+      `${where} is an Array (${this.#aval.str()}) that was disposed — by dispose(), by a \`using\` scope, or by a jit call ` +
+        `it was donated to (donateArgnums) — and cannot be used; use the array the call returned, or keep this one and do not dispose or donate it`,
+    );
   }
   get isDisposed(): boolean {
     return this.#disposed;
@@ -56,19 +65,25 @@ export class Array extends Tracer {
   }
 
   override dataSync(): TypedArray {
-    if (this.#disposed) throw new TinyflowError(`this Array (${this.#aval.str()}) was disposed and cannot be used`);
+    this.#checkLive("dataSync()");
     return readStorage(this.#storage);
   }
+  /** The data, read once the array is computed; the await also lets arrays that became garbage free their memory. */
   override async data(): Promise<TypedArray> {
-    return this.dataSync();
+    this.#checkLive("data()");
+    const out = readStorage(this.#storage);
+    await yieldToEventLoop();
+    return out;
   }
   override item(): number | boolean {
+    this.#checkLive("item()");
     if (this.size !== 1) throw new ArgumentError(`item(): only an array of one element converts to a scalar, got shape ${fmtShape(this.shape)}`);
     const v = this.dataSync()[0];
     return this.dtype === "bool" ? v !== 0 : v;
   }
   override tolist(): unknown {
-    const data = this.dataSync();
+    this.#checkLive("tolist()");
+    const data = readStorage(this.#storage);
     const conv = (v: number) => (this.dtype === "bool" ? v !== 0 : v);
     const build = (dim: number, offset: number): unknown => {
       if (dim === this.ndim) return conv(data[offset]);
@@ -78,17 +93,20 @@ export class Array extends Tracer {
     return build(0, 0);
   }
   override toString(): string {
-    return formatArray(this.dataSync(), this.shape, this.dtype);
+    this.#checkLive("toString()");
+    return formatArray(readStorage(this.#storage), this.shape, this.dtype);
   }
   [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
+    // A debugger or console.log of a disposed array says so instead of throwing.
+    return this.#disposed ? `Array(${this.#aval.str()}, disposed)` : this.toString();
   }
 
   /** Move to another backend (copies through the host). */
   to(backendName: string): Array {
     const target = getBackend(backendName);
     if (target === this.backend) return this;
-    return new Array(this.#aval, target, target.fromHost(this.dataSync(), this.#aval));
+    this.#checkLive(`to("${backendName}")`);
+    return new Array(this.#aval, target, target.fromHost(readStorage(this.#storage), this.#aval));
   }
 
   static fromTyped(data: TypedArray, shape: Shape, dtype: DType, opts: { weakType?: boolean; backend?: string } = {}): Array {

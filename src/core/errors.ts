@@ -34,6 +34,12 @@ export class JaxprTypeError extends TinyflowError {}
 /** A backend that cannot do what was asked (missing feature, unavailable device). */
 export class BackendError extends TinyflowError {}
 
+/** An operation that cannot fit under the device memory limit (setMemoryLimit). */
+export class MemoryLimitError extends TinyflowError {}
+
+/** An array used after dispose(), `using`, or after a jit call it was donated to consumed it. */
+export class DisposedArrayError extends TinyflowError {}
+
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(",")}]`;
 }

@@ -32,8 +32,8 @@ function commonBackend(args: Array[]): Backend {
 function executeFirstOrder<P extends FirstOrderPrimitive>(prim: P, args: Array[], params: ParamsOf<P>): Array[] {
   const inAvals = args.map((a) => a.aval);
   const outAvals = (shapeRules[prim] as ShapeRule<P>)(inAvals, params);
-  beginOperation();
   const backend = commonBackend(args);
+  beginOperation(prim, backend, inAvals, outAvals);
   const bufs = args.map((a) => (a.backend === backend ? a.buffer : a.to(backend.name).buffer));
   const outs = backend.executeOp(prim, params, bufs, inAvals, outAvals);
   return outs.map((buf, i) => new Array(outAvals[i], backend, buf));

@@ -1,16 +1,41 @@
-// Keeping device memory bounded without the user's help. Arrays are freed by
-// a FinalizationRegistry, but its callbacks only run between event-loop
-// tasks, so a training loop written as one synchronous `for` would never free
-// anything. Buffers of backends that opt in (`spillable`) are therefore kept
-// in least-recently-used order; when they add up to more than the limit, the
-// oldest are copied to the JS heap and their device memory released. A dead
-// array's copy is then reclaimed by ordinary garbage collection, which does
-// run inside synchronous code; a live one is uploaded again when next used.
+// Keeping device memory bounded without the user's help, and fast.
+//
+// Arrays are freed by a FinalizationRegistry (array.ts), but JavaScript gives
+// that three handicaps, and each has its answer here:
+//
+// 1. V8 does not count wasm memory as garbage-collection pressure: a loop that
+//    drops a 4 MB array per step allocates almost nothing V8 can see, so it may
+//    never collect. Answer: `notePressure` shows V8 the device bytes that only
+//    the collector can release, as a throwaway host allocation of the same
+//    size (never touched, so never committed: the OS
+//    sees nothing) each time they reach a quarter of the limit (pressureStep).
+//    V8 then collects, and the dead arrays' finalizers are queued.
+//    Measured (DESIGN.md, "Arrays and memory"): the live set stays small at
+//    ~0.1 ms a step, RSS flat. Explicitly released bytes (dispose, donation)
+//    are not counted, so hand-managed code never pays for it.
+// 2. Finalizer callbacks run only as event-loop tasks, never inside one
+//    synchronous job, and `await` of a settled promise is not a task. Answer:
+//    `await x.data()` ends with a turn of the event loop (`yieldToEventLoop`),
+//    so a loop that reads a result each step (a loss, a frame) lets the queued
+//    finalizers release device memory before the next step.
+// 3. Inside one synchronous job nothing is ever finalized. Answer: buffers of
+//    backends that opt in (`spillable`) are kept in least-recently-used order;
+//    past the limit the oldest are copied to the JS heap (spilled) and their
+//    device memory released, one buffer at a time, never in bursts. The host
+//    copy of a spilled array is reachable only from its Array, never from the
+//    finalizer's held value (a `Lease`), so a dead array's copy is reclaimed by
+//    ordinary garbage collection, which does run inside synchronous code. (A
+//    held value stays alive until its callback runs: had it held the copy, a
+//    synchronous loop would keep every copy it ever spilled.) A live spilled
+//    array is uploaded again when next used.
+//
+// One operation's inputs and outputs must fit under the limit together; an
+// operation that cannot is refused before it runs (MemoryLimitError).
 
 import type { ShapedArray } from "./aval";
 import type { Backend } from "./backend";
 import { byteWidth, type TypedArray } from "./dtype";
-import { ArgumentError } from "./errors";
+import { ArgumentError, MemoryLimitError } from "./errors";
 
 /** Where one array's data is: in a device buffer, or spilled to the host. */
 export interface Storage {
@@ -21,6 +46,17 @@ export interface Storage {
   readonly bytes: number;
   /** The operation that last used the buffer (see beginOperation). */
   epoch: number;
+  /** What the finalizer holds; it reaches this storage only while the data is on the device. */
+  readonly lease: Lease;
+}
+
+/**
+ * The FinalizationRegistry's held value for one Array: it points at the
+ * storage while that holds a device buffer, and at nothing once the data was
+ * spilled, so the registry never keeps a host copy alive.
+ */
+export interface Lease {
+  storage: Storage | null;
 }
 
 const resident = new Set<Storage>(); // insertion order = least recently used first
@@ -30,19 +66,58 @@ let residentBytes = 0;
 let limitBytes = 512 * 2 ** 20;
 let spilledCount = 0;
 let currentEpoch = 0;
+let currentName = "an operation";
+
+/** Device bytes allocated for arrays since V8 was last shown them (see notePressure). */
+let unseenBytes = 0;
+/**
+ * Show V8 the unseen bytes once they reach a quarter of the limit, between
+ * 4 and 64 MiB: a full collection costs ~5-15 ms here, so it must come rarely
+ * (W2's 4 MB arrays: once per 16 steps), yet often enough that dead arrays are
+ * finalized before the limit makes spilling necessary. Under a limit of a few
+ * MiB spilling alone bounds memory, which is cheaper than collecting that often.
+ */
+const pressureStep = (): number => Math.min(64 * 2 ** 20, Math.max(4 * 2 ** 20, limitBytes / 4));
+/** The last throwaway allocation; keeping one reference keeps V8 from optimizing it away. */
+let pressureMarker: ArrayBuffer | null = null;
+let allocationsSinceYield = 0;
+
+const bytesOf = (aval: ShapedArray): number => aval.size * Math.max(byteWidth(aval.dtype), aval.dtype === "bool" ? 1 : 4);
 
 /**
  * Called before an operation reads its inputs' buffers: buffers used by the
  * running operation are never spilled, even when uploading another of its
- * inputs pushes memory over the limit.
+ * inputs pushes memory over the limit. `name`, the inputs and the outputs
+ * check that the operation can fit under the limit at all.
  */
-export function beginOperation(): void {
+export function beginOperation(name: string, backend: Backend, inAvals: readonly ShapedArray[], outAvals: readonly ShapedArray[]): void {
   currentEpoch++;
+  currentName = name;
+  if (!backend.spillable) return;
+  let inBytes = 0;
+  let outBytes = 0;
+  for (const a of inAvals) inBytes += bytesOf(a);
+  for (const a of outAvals) outBytes += bytesOf(a);
+  if (inBytes + outBytes > limitBytes) {
+    throw new MemoryLimitError(
+      `${name}: needs ${inBytes + outBytes} bytes of device memory at once (inputs ${inBytes} + outputs ${outBytes}), ` +
+        `more than the memory limit of ${limitBytes} bytes; raise it with setMemoryLimit(${nextPowerOfTwo(inBytes + outBytes)}) or split the operation`,
+    );
+  }
 }
+
+/** The name of the operation running or last run (for error messages about its inputs). */
+export function currentOperation(): string {
+  return currentName;
+}
+
+const nextPowerOfTwo = (n: number): number => 2 ** Math.ceil(Math.log2(n));
 
 /** Device bytes held by spillable arrays before the least recently used are spilled (default 512 MiB). */
 export function setMemoryLimit(bytes: number): void {
-  if (!(bytes > 0)) throw new ArgumentError(`setMemoryLimit: expected a positive number of bytes, got ${bytes}`);
+  if (typeof bytes !== "number" || !(bytes > 0) || !Number.isFinite(bytes)) {
+    throw new ArgumentError(`setMemoryLimit: expected a positive, finite number of bytes, got ${String(bytes)}`);
+  }
   limitBytes = bytes;
   spill(null);
 }
@@ -52,21 +127,34 @@ export function memoryStats(): { residentBytes: number; limitBytes: number; spil
 }
 
 export function newStorage(backend: Backend, aval: ShapedArray, buf: unknown): Storage {
-  const s: Storage = { backend, aval, buf, host: null, bytes: aval.size * Math.max(byteWidth(aval.dtype), aval.dtype === "bool" ? 1 : 4), epoch: currentEpoch };
-  admit(s);
+  const lease: Lease = { storage: null };
+  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), epoch: currentEpoch, lease };
+  lease.storage = s;
+  allocationsSinceYield++;
+  if (admit(s)) notePressure(s.bytes);
   return s;
 }
 
-function admit(s: Storage): void {
-  if (!s.backend.spillable) return;
+/** Track a device buffer; true when it is new memory (not a buffer another array already holds). */
+function admit(s: Storage): boolean {
+  if (!s.backend.spillable) return false;
   resident.add(s);
   let group = holders.get(s.buf);
+  const fresh = !group;
   if (!group) {
     holders.set(s.buf, (group = new Set()));
     residentBytes += s.bytes;
   }
   group.add(s);
   if (residentBytes > limitBytes) spill(s);
+  return fresh;
+}
+
+function notePressure(bytes: number): void {
+  unseenBytes += bytes;
+  if (unseenBytes < pressureStep()) return;
+  pressureMarker = new ArrayBuffer(unseenBytes);
+  unseenBytes = 0;
 }
 
 /** Forget `s` as a holder of its buffer; true when it was the last one. */
@@ -80,20 +168,24 @@ function unhold(s: Storage): boolean {
   return true;
 }
 
-/** Spill the least recently used buffers (never `keep`'s) until a quarter below the limit. */
+/** Spill the least recently used buffers (never `keep`'s, nor the running operation's) until under the limit. */
 function spill(keep: Storage | null): void {
-  const target = limitBytes * 0.75;
   for (const s of resident) {
-    if (residentBytes <= target) break;
-    if ((keep !== null && s.buf === keep.buf) || [...(holders.get(s.buf) ?? [s])].some((h) => h.epoch === currentEpoch)) continue;
+    if (residentBytes <= limitBytes) break;
+    const group = holders.get(s.buf);
+    if (!group || (keep !== null && s.buf === keep.buf)) continue;
+    let inUse = false;
+    for (const h of group) if (h.epoch === currentEpoch) inUse = true;
+    if (inUse) continue;
     // Every array holding this buffer gets the same host copy (arrays are immutable).
     const host = s.backend.readSync(s.buf, s.aval);
-    for (const h of [...(holders.get(s.buf) ?? [s])]) {
+    for (const h of [...group]) {
       const buf = h.buf;
       unhold(h);
       h.backend.free(buf);
       h.buf = null;
       h.host = host;
+      h.lease.storage = null;
     }
     spilledCount++;
   }
@@ -105,7 +197,8 @@ export function deviceBuffer(s: Storage): unknown {
   if (s.buf === null) {
     s.buf = s.backend.fromHost(s.host!, s.aval);
     s.host = null;
-    admit(s);
+    s.lease.storage = s;
+    if (admit(s)) notePressure(s.bytes);
   } else if (resident.delete(s)) {
     resident.add(s);
   }
@@ -117,12 +210,49 @@ export function readStorage(s: Storage): TypedArray {
   return s.host !== null ? s.host.slice() : s.backend.readSync(s.buf, s.aval);
 }
 
-/** Release the device buffer (if any) for good. */
+/** Release the device buffer (if any) for good: dispose(), or a donation. */
 export function releaseStorage(s: Storage): void {
-  if (s.buf !== null) {
-    unhold(s);
-    s.backend.free(s.buf);
-  }
+  // Released by hand: the collector has nothing left to find for these bytes.
+  if (s.buf !== null && unhold(s)) unseenBytes = Math.max(0, unseenBytes - s.bytes);
+  dropStorage(s);
+}
+
+/** The finalizer's callback: the Array was garbage-collected. */
+export function releaseLease(lease: Lease): void {
+  const s = lease.storage;
+  if (s === null) return;
+  if (s.buf !== null) unhold(s);
+  dropStorage(s);
+}
+
+function dropStorage(s: Storage): void {
+  if (s.buf !== null) s.backend.free(s.buf);
   s.buf = null;
   s.host = null;
+  s.lease.storage = null;
 }
+
+/**
+ * One turn of the event loop, so that queued FinalizationRegistry callbacks
+ * run (an `await` of a settled promise is a microtask and runs none). Skipped
+ * when no array was made since the last turn: nothing new can have died.
+ */
+export async function yieldToEventLoop(): Promise<void> {
+  if (allocationsSinceYield === 0) return;
+  allocationsSinceYield = 0;
+  await new Promise<void>((resolve) => nextTask(resolve));
+}
+
+const nextTask: (fn: () => void) => void =
+  typeof globalThis.setImmediate === "function"
+    ? (fn) => globalThis.setImmediate(fn)
+    : (() => {
+        // Browsers: a MessageChannel message is a task, and unlike setTimeout(0) it is not clamped to 4 ms.
+        const channel = new MessageChannel();
+        const queue: (() => void)[] = [];
+        channel.port1.onmessage = () => queue.shift()?.();
+        return (fn: () => void) => {
+          queue.push(fn);
+          channel.port2.postMessage(null);
+        };
+      })();
