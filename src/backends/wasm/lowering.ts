@@ -22,6 +22,8 @@ import { Literal, type Atom, type ClosedJaxpr, type JaxprEqn, type Var } from ".
 import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf, type Primitive } from "../../core/primitives";
 import { sizeOf, stridesOf } from "../../core/shape";
 import type { KDType, KernelNode, KernelSpec, ReduceOp, ScalarOp } from "./codegen/kernel";
+import { lowerLibraryCall, type LibraryLoweringHost } from "./library_lowering";
+import type { LibraryStep } from "./library_steps";
 
 /** A strided read of a slot's buffer, relative to some iteration shape. */
 export interface View {
@@ -54,6 +56,7 @@ export type Step =
   | { kind: "kernel"; spec: KernelSpec; inputs: View[]; outputs: number[] }
   | { kind: "gemm"; transA: boolean; transB: boolean; batch: number; m: number; n: number; k: number; a: number; b: number; c: number }
   | { kind: "conv"; layout: "NHWC" | "NCHW"; params: ConvStepParams; x: number; w: number; y: number }
+  | LibraryStep
   | { kind: "fallback"; prim: FirstOrderPrimitive; params: unknown; inputs: number[]; outputs: number[]; inAvals: ShapedArray[]; outAvals: ShapedArray[] };
 
 export interface ConvStepParams {
@@ -273,6 +276,7 @@ export class Lowering {
     }
     if (prim === "dot_general" && this.tryGemm(eqn as JaxprEqn<"dot_general">)) return;
     if (prim === "conv_general_dilated" && this.tryConv(eqn as JaxprEqn<"conv_general_dilated">)) return;
+    if (lowerLibraryCall(eqn, this.libraryHost)) return;
     this.emitFallback(eqn);
   }
 
@@ -515,6 +519,19 @@ export class Lowering {
     this.state.set(out, { node: { k: "view", view: { slot: y, offset: 0, strides }, dtype: "float32" }, shape: os, dtype: "float32" });
     return true;
   }
+
+  private readonly libraryHost: LibraryLoweringHost = {
+    materialize: (a) => this.materialize(a),
+    permuted: (a, perm) => this.permuted(a, perm),
+    slotFor: (v) => this.slotFor(v),
+    define: (v, slot) => this.defineBuffer(v, slot),
+    defineView: (v, slot, strides) => {
+      this.done.add(slot);
+      this.state.set(v, { node: { k: "view", view: { slot, offset: 0, strides }, dtype: v.aval.dtype as KDType }, shape: v.aval.shape, dtype: v.aval.dtype });
+    },
+    temp: (shape, dtype) => this.newSlot({ kind: "temp", bytes: sizeOf(shape) * storageBytes(dtype), dtype, shape }),
+    push: (step) => this.steps.push(step),
+  };
 
   private emitFallback(eqn: JaxprEqn): void {
     const inputs = eqn.inputs.map((a) => this.materialize(a));

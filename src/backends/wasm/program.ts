@@ -11,6 +11,7 @@ import { BackendError } from "../../core/errors";
 import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
 import { compileKernel, type CompiledKernel } from "./codegen/kernel";
 import type { WasmKernels } from "./kernels";
+import { describeLibraryCall, prepareLibraryStep } from "./library_steps";
 import { ParallelKernel, getThreadPool } from "./threads";
 import { storageBytes, type LoweredProgram, type SlotInfo, type Step } from "./lowering";
 import type { WasmMemory, WasmBuffer } from "./memory";
@@ -45,6 +46,8 @@ export class WasmProgram {
   private workspace: WasmBuffer[] | null = null;
   private readonly group: number[];
   private readonly groupBytes: number[] = [];
+  /** Releases what prepared steps hold outside the workspace (parameter blocks). */
+  private readonly stepDisposers: (() => void)[] = [];
 
   constructor(
     private readonly lowered: LoweredProgram,
@@ -142,6 +145,11 @@ export class WasmProgram {
       case "conv": {
         const p = { layout: st.layout, ...st.params };
         return (bufs) => this.kernels.conv2d(p, bufs[st.x].ptr, bufs[st.w].ptr, bufs[st.y].ptr);
+      }
+      case "library": {
+        const prepared = prepareLibraryStep(st, this.kernels);
+        this.stepDisposers.push(prepared.dispose);
+        return (bufs) => prepared.run((s) => bufs[s].ptr);
       }
       case "fallback": {
         const inSlots = st.inputs.map((s) => this.lowered.slots[s]);
@@ -264,6 +272,8 @@ export class WasmProgram {
   dispose(): void {
     for (const b of this.constBufs.values()) this.mem.free(b);
     for (const b of this.workspace ?? []) this.mem.free(b);
+    for (const d of this.stepDisposers) d();
+    this.stepDisposers.length = 0;
     this.workspace = null;
     this.constBufs.clear();
   }
@@ -294,6 +304,7 @@ function stepReads(st: Step): number[] {
       return [st.a, st.b];
     case "conv":
       return [st.x, st.w];
+    case "library":
     case "fallback":
       return st.inputs;
   }
@@ -307,6 +318,8 @@ function stepWrites(st: Step): number[] {
       return [st.c];
     case "conv":
       return [st.y];
+    case "library":
+      return [...st.outputs, ...st.scratch];
     case "fallback":
       return st.outputs;
   }
@@ -324,6 +337,8 @@ function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
       return `  ${i}: sgemm${st.transA ? " A^T" : ""}${st.transB ? " B^T" : ""} ${st.batch}x[${st.m}x${st.k}]·[${st.k}x${st.n}] (%${st.a}, %${st.b}) -> ${sl(st.c)}`;
     case "conv":
       return `  ${i}: conv2d ${st.layout} (%${st.x}, %${st.w}) -> ${sl(st.y)}`;
+    case "library":
+      return `  ${i}: ${describeLibraryCall(st.call)} (wasm kernel) (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
     case "fallback":
       return `  ${i}: ${st.prim} on the host (no wasm kernel) (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
   }
