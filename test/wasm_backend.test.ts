@@ -4,7 +4,7 @@
 // reduction's producer into one kernel; GEMM reading transposed operands in
 // place; broadcasts, slices and revs as strided views (no copy step); a value
 // needed in memory materialized once; outputs aliasing inputs; literal and
-// zero-size outputs; int/bool kernels; float16 and the primitives without a
+// zero-size outputs; int/bool/float16 kernels; the primitives without a
 // kernel on the host fallback (argmax, sort, scans and windows have kernels:
 // wasm_library_kernels.test.ts); conv in NHWC/NCHW/other layouts with
 // strides, dilation and groups. Every program's values are checked against the
@@ -290,11 +290,12 @@ describe("sizes and dtypes", () => {
     expectMatchesInterpreter(f, [x, m]);
   });
 
-  it("float16 runs on the host fallback and rounds like the interpreter", () => {
+  it("float16 runs in fused kernels (held as float32, rounded on every store) like the interpreter", () => {
     const f = (x: Tracer) => np.add(np.exp(x), np.multiply(x, 3));
     const x = rand([3, 5], "float16");
     const p = program(f, x);
-    expect(p.steps.some((s) => s.includes("on the host"))).toBe(true);
+    expect(p.steps, p.steps.join("\n")).toHaveLength(1);
+    expect(p.steps[0]).toMatch(/fused kernel .*round_f16/);
     const out = expectMatchesInterpreter(f, [x], 0) as TfArray;
     expect(out.dtype).toBe("float16");
     // converting float16 <-> float32 inside a fused program

@@ -224,14 +224,18 @@ describe("reduce_window and max-pool's gradient", () => {
     });
   }
 
-  it("max/min keep NaN and the first of ±0 as the interpreter does", () => {
-    const x = fromList([1, NaN, -0, 0, 3, -Infinity, 0, -0, 2, 2, NaN, NaN], [12]);
+  it("max/min keep NaN and the first of ±0 as the interpreter does (scalar and 4-lane paths)", () => {
+    const vals = [1, NaN, -0, 0, 3, -Infinity, 0, -0, 2, 2, NaN, NaN];
+    const x = fromList(vals, [12]);
     expectExact((a: Tracer) => (["max", "min"] as const).map((op) => lax.reduceWindow(a, op === "max" ? -Infinity : Infinity, op, [2], [2])), [x]);
+    // windows over dim 0, 9 contiguous lanes per tap (two 4-lane groups and a tail)
+    const wide = fromList(Array.from({ length: 12 * 9 }, (_, i) => vals[(i * 7) % 12]), [12, 9]);
+    expectExact((a: Tracer) => (["max", "min"] as const).map((op) => lax.reduceWindow(a, op === "max" ? -Infinity : Infinity, op, [3, 1], [2, 1], "SAME")), [wide]);
   });
 
   it("jit(grad) of a max-pool loss lowers with no host step and equals the interpreter", () => {
     const loss = (a: Tracer) => np.sum(np.square(lax.reduceWindow(a, -Infinity, "max", [1, 3, 3, 1], [1, 2, 2, 1], "SAME")));
-    const x = rand([2, 7, 8, 3]);
+    const x = rand([2, 7, 8, 6]);
     const s = steps(grad(loss), x);
     expect(s.some((l) => /select_and_scatter_add ge float32 \(wasm kernel\)/.test(l)), s.join("\n")).toBe(true);
     expect(s.filter((l) => l.includes("on the host")), s.join("\n")).toEqual([]);
@@ -242,16 +246,63 @@ describe("reduce_window and max-pool's gradient", () => {
     const x = rand([3, 9, 4]);
     const src = rand([3, 5, 2]);
     const params = { windowDimensions: [1, 3, 2], windowStrides: [1, 2, 2], padding: [[0, 0], [1, 1], [0, 0]] as [number, number][] };
+    const params4 = { windowDimensions: [1, 3, 2, 1], windowStrides: [1, 2, 2, 1], padding: [[0, 0], [1, 1], [0, 0], [0, 0]] as [number, number][] };
     for (const selectPrim of ["ge", "le"] as const) {
+      const scatter4 = (s: Tracer, a: Tracer) => bind1("select_and_scatter_add", [s, a], { selectPrim, ...params4 });
       const scatter = (s: Tracer, a: Tracer) => bind1("select_and_scatter_add", [s, a], { selectPrim, ...params });
       const gather = (t: Tracer, a: Tracer) =>
         bind1("select_and_gather_add", [t, a], { selectPrim, ...params, baseDilation: [1, 1, 1], windowDilation: [1, 1, 1] });
       expectKernel(/select_and_scatter_add/, scatter, src, x);
       expectKernel(/select_and_gather_add/, gather, x, x);
       expectExact(scatter, [src, x]);
+      expectExact(scatter4, [rand([3, 5, 2, 9]), rand([3, 9, 4, 9])]); // 4-lane float32 path and a tail
       expectExact(gather, [rand([3, 9, 4]), x]);
       const h = rand([3, 9, 4], "float16");
       expectExact(scatter, [rand([3, 5, 2], "float16"), h]);
     }
+  });
+});
+
+describe("float16 in fused kernels (held as float32, rounded to half on every store)", () => {
+  it("float32 -> float16 rounds exactly as the interpreter: every half, each midpoint and its neighbours", () => {
+    const values: number[] = [];
+    const f32 = new Float32Array(1);
+    const bits = new Uint32Array(f32.buffer);
+    const f16ToNumber = (h: number): number => {
+      const e = (h >> 10) & 0x1f;
+      const m = h & 0x3ff;
+      const mag = e === 0 ? m * 2 ** -24 : e === 31 ? (m ? NaN : Infinity) : (1 + m / 1024) * 2 ** (e - 15);
+      return h & 0x8000 ? -mag : mag;
+    };
+    for (let h = 0; h < 0x10000; h++) {
+      const v = f16ToNumber(h);
+      if (!Number.isFinite(v)) continue;
+      const next = f16ToNumber(h + 1);
+      values.push(v);
+      if (Number.isFinite(next) && (h & 0x7fff) !== 0x7bff) {
+        f32[0] = (v + next) / 2; // the midpoint (exact in float32), then one float32 ulp either side
+        values.push(f32[0]);
+        bits[0] += 1;
+        values.push(f32[0]);
+        bits[0] -= 2;
+        values.push(f32[0]);
+      }
+    }
+    values.push(65504, 65519.996, 65520, 1e6, -65520, Infinity, -Infinity, NaN, 2 ** -25, -(2 ** -25), 2 ** -26, 1e-30, -0);
+    const x = fromList(values, [values.length]);
+    const f = (a: Tracer) => lax.convertElementType(a, "float16");
+    expect(steps(f, x).join("\n")).toMatch(/fused kernel .*round_f16/);
+    expectExact(f, [x]);
+  });
+
+  it("elementwise chains, views and reductions of float16 stay in wasm and equal the interpreter", () => {
+    const x = rand([6, 9], "float16");
+    const y = rand([9, 6], "float16");
+    const f = (a: Tracer, b: Tracer) => [np.multiply(np.add(a, T(b)), 3), np.sqrt(np.abs(a)), np.max(a, 0), np.divide(a, np.add(np.abs(T(b)), 1))];
+    const s = steps(f, x, y);
+    expect(s.filter((l) => l.includes("on the host")), s.join("\n")).toEqual([]);
+    expectExact(f, [x, y]);
+    const sum = steps((a: Tracer) => np.sum(a, 1), x);
+    expect(sum.filter((l) => l.includes("on the host")), sum.join("\n")).toEqual([]);
   });
 });

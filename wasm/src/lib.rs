@@ -358,6 +358,9 @@ pub unsafe extern "C" fn reduce_window(dtype: i32, fold: i32, params: *const i32
         Some(m) if m != elem::Monoid::Mul => m,
         _ => return ERR_ARGS,
     };
+    if dtype == elem::DT_F32 && m != elem::Monoid::Add {
+        return window::reduce_window_f32_max_min(m == elem::Monoid::Max, params, x as *const f32, out as *mut f32);
+    }
     with_elem!(dtype, T, bools = true, { window::reduce_window::<T>(m, params, x as *const T, out as *mut T) })
 }
 
@@ -367,6 +370,9 @@ pub unsafe extern "C" fn reduce_window(dtype: i32, fold: i32, params: *const i32
 pub unsafe extern "C" fn select_and_scatter_add(dtype: i32, ge: i32, params: *const i32, source: *const u8, operand: *const u8, out: *mut u8, operand_len: i32) -> i32 {
     if operand_len < 0 {
         return ERR_ARGS;
+    }
+    if dtype == elem::DT_F32 {
+        return window::select_and_scatter_add_f32(ge != 0, params, source as *const f32, operand as *const f32, out as *mut f32, operand_len as usize);
     }
     with_elem!(dtype, T, bools = false, {
         window::select_and_scatter_add::<T>(ge != 0, params, source as *const T, operand as *const T, out as *mut T, operand_len as usize)

@@ -16,6 +16,7 @@
 
 use crate::elem::{Elem, Monoid};
 use crate::scratch::Buf;
+use core::arch::wasm32::*;
 
 pub const MAX_RANK: usize = 8;
 
@@ -138,6 +139,43 @@ fn plan_and_offsets(params: *const i32) -> Result<(Plan, Buf<usize>), i32> {
     Ok((plan, offs))
 }
 
+/// float32 max/min pooling, 4 lanes at a time (the channels of NHWC pooling).
+pub unsafe fn reduce_window_f32_max_min(is_max: bool, params: *const i32, x: *const f32, out: *mut f32) -> i32 {
+    let (plan, offs) = match plan_and_offsets(params) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let lanes = plan.lanes;
+    let vec = lanes / 4 * 4;
+    let init = if is_max { f32::NEG_INFINITY } else { f32::INFINITY };
+    plan.each_window(offs.ptr, |pos, taps| {
+        let dst = out.add(pos * lanes);
+        let mut l = 0;
+        while l < vec {
+            let mut m = f32x4_splat(init);
+            for &off in taps {
+                let v = v128_load(x.add(off + l) as *const v128);
+                let better = if is_max { f32x4_gt(v, m) } else { f32x4_lt(v, m) };
+                // A NaN is taken, and then kept: nothing compares above it.
+                m = v128_bitselect(v, m, v128_or(better, f32x4_ne(v, v)));
+            }
+            v128_store(dst.add(l) as *mut v128, m);
+            l += 4;
+        }
+        for l in vec..lanes {
+            let mut m = init;
+            for &off in taps {
+                let v = *x.add(off + l);
+                if v != v || (is_max && v > m) || (!is_max && v < m) {
+                    m = v;
+                }
+            }
+            *dst.add(l) = m;
+        }
+    });
+    0
+}
+
 /// out = reduce_window(x) with `m` one of Add, Max, Min.
 pub unsafe fn reduce_window<T: Elem>(m: Monoid, params: *const i32, x: *const T, out: *mut T) -> i32 {
     let (plan, offs) = match plan_and_offsets(params) {
@@ -242,6 +280,60 @@ pub unsafe fn select_and_scatter_add<T: Elem>(ge: bool, params: *const i32, sour
     });
     for k in 0..operand_len {
         *out.add(k) = T::store(*a.add(k));
+    }
+    0
+}
+
+/// select_and_scatter_add for float32, choosing 4 lanes at a time.
+pub unsafe fn select_and_scatter_add_f32(ge: bool, params: *const i32, source: *const f32, operand: *const f32, out: *mut f32, operand_len: usize) -> i32 {
+    let (plan, offs) = match plan_and_offsets(params) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let lanes = plan.lanes;
+    let vec = lanes / 4 * 4;
+    let acc = match Buf::<f64>::new(operand_len) {
+        Some(b) => b,
+        None => return crate::ERR_OOM,
+    };
+    let a = acc.ptr;
+    for k in 0..operand_len {
+        *a.add(k) = 0.0;
+    }
+    plan.each_window(offs.ptr, |pos, taps| {
+        if taps.is_empty() {
+            return;
+        }
+        let src = source.add(pos * lanes);
+        let mut l = 0;
+        while l < vec {
+            let mut cur = v128_load(operand.add(taps[0] + l) as *const v128);
+            let mut at = i32x4_splat(taps[0] as i32);
+            for &off in &taps[1..] {
+                let v = v128_load(operand.add(off + l) as *const v128);
+                let keep = if ge { f32x4_ge(cur, v) } else { f32x4_le(cur, v) };
+                cur = v128_bitselect(cur, v, keep);
+                at = v128_bitselect(at, i32x4_splat(off as i32), keep);
+            }
+            let chosen = [
+                i32x4_extract_lane::<0>(at) as usize,
+                i32x4_extract_lane::<1>(at) as usize + 1,
+                i32x4_extract_lane::<2>(at) as usize + 2,
+                i32x4_extract_lane::<3>(at) as usize + 3,
+            ];
+            for (j, &c) in chosen.iter().enumerate() {
+                *a.add(c + l) += *src.add(l + j) as f64;
+            }
+            l += 4;
+        }
+        for l in vec..lanes {
+            if let Some(at) = selected::<f32>(ge, operand, taps, l) {
+                *a.add(at) += *src.add(l) as f64;
+            }
+        }
+    });
+    for k in 0..operand_len {
+        *out.add(k) = *a.add(k) as f32;
     }
     0
 }

@@ -119,8 +119,6 @@ function lowerSort(eqn: JaxprEqn<"sort">, host: LibraryLoweringHost): boolean {
   const rank = shape.length;
   const dtypes = eqn.inputs.map((a) => a.aval.dtype);
   const last = dimension === rank - 1;
-  // float16 has no fused kernel to bring it into row order.
-  if (!last && dtypes.includes("float16")) return false;
   const perm = [...Array(rank).keys()].filter((d) => d !== dimension).concat(last ? [] : [dimension]);
   const rowShape = perm.map((d) => shape[d]);
   const n = shape[dimension];
