@@ -6,11 +6,13 @@
 // equations (broadcast_in_dim, transpose, reshape, slice, rev, squeeze,
 // expand_dims) only rewrite the strides of the views they read. A value is
 // materialized when something needs it in memory — a library call (GEMM,
-// conv), a reduction, an equation with no kernel, or the program's output —
-// and then as an output of the "open" fused kernel for its shape, so several
-// values of one shape come out of one loop nest. Reductions become kernels
-// that fuse the expression they reduce. An expression used by two kernels is
-// recomputed in each rather than stored, unless it is already in memory.
+// conv, or an axis/window kernel: argmax, scans, sort, pooling, see
+// library_lowering.ts), a reduction, an equation with no kernel, or the
+// program's output — and then as an output of the "open" fused kernel for
+// its shape, so several values of one shape come out of one loop nest.
+// Reductions become kernels that fuse the expression they reduce. An
+// expression used by two kernels is recomputed in each rather than stored,
+// unless it is already in memory.
 //
 // The result is a list of steps over numbered slots; the buffer plan gives
 // intermediate slots workspace buffers, reused once their last reader ran.
