@@ -358,8 +358,11 @@ pub unsafe extern "C" fn reduce_window(dtype: i32, fold: i32, params: *const i32
         Some(m) if m != elem::Monoid::Mul => m,
         _ => return ERR_ARGS,
     };
-    if dtype == elem::DT_F32 && m != elem::Monoid::Add {
-        return window::reduce_window_f32_max_min(m == elem::Monoid::Max, params, x as *const f32, out as *mut f32);
+    if dtype == elem::DT_F32 {
+        return match m {
+            elem::Monoid::Add => window::reduce_window_f32_sum(params, x as *const f32, out as *mut f32),
+            _ => window::reduce_window_f32_max_min(m == elem::Monoid::Max, params, x as *const f32, out as *mut f32),
+        };
     }
     with_elem!(dtype, T, bools = true, { window::reduce_window::<T>(m, params, x as *const T, out as *mut T) })
 }

@@ -176,6 +176,39 @@ pub unsafe fn reduce_window_f32_max_min(is_max: bool, params: *const i32, x: *co
     0
 }
 
+/// float32 sum pooling, 4 lanes at a time, summed in f64 in window order and rounded once.
+pub unsafe fn reduce_window_f32_sum(params: *const i32, x: *const f32, out: *mut f32) -> i32 {
+    let (plan, offs) = match plan_and_offsets(params) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let lanes = plan.lanes;
+    let vec = lanes / 4 * 4;
+    plan.each_window(offs.ptr, |pos, taps| {
+        let dst = out.add(pos * lanes);
+        let mut l = 0;
+        while l < vec {
+            let (mut lo, mut hi) = (f64x2_splat(0.0), f64x2_splat(0.0));
+            for &off in taps {
+                let v = v128_load(x.add(off + l) as *const v128);
+                lo = f64x2_add(lo, f64x2_promote_low_f32x4(v));
+                hi = f64x2_add(hi, f64x2_promote_low_f32x4(i32x4_shuffle::<2, 3, 0, 1>(v, v)));
+            }
+            let r = i32x4_shuffle::<0, 1, 4, 5>(f32x4_demote_f64x2_zero(lo), f32x4_demote_f64x2_zero(hi));
+            v128_store(dst.add(l) as *mut v128, r);
+            l += 4;
+        }
+        for l in vec..lanes {
+            let mut m = 0f64;
+            for &off in taps {
+                m += *x.add(off + l) as f64;
+            }
+            *dst.add(l) = m as f32;
+        }
+    });
+    0
+}
+
 /// out = reduce_window(x) with `m` one of Add, Max, Min.
 pub unsafe fn reduce_window<T: Elem>(m: Monoid, params: *const i32, x: *const T, out: *mut T) -> i32 {
     let (plan, offs) = match plan_and_offsets(params) {
