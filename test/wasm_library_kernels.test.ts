@@ -184,6 +184,17 @@ describe("sort / argsort / top_k", () => {
     expect(Array.from(outs[2].dataSync())).toEqual([8, 4, 2, 9, 6, 3, 11, 0, 10, 5, 7, 1]);
   });
 
+  it("long rows (radix sorted) are stable with NaN, ±0, ±Inf and many ties, for every dtype", () => {
+    const n = 3000;
+    const specials = [NaN, -0, 0, Infinity, -Infinity];
+    const vals = Array.from({ length: 2 * n }, (_, i) => (i % 97 === 0 ? specials[i % 5] : Math.round((rnd() * 8 - 4) * 4) / 4));
+    const x = fromList(vals, [2, n]);
+    const f = (a: Tracer) => [np.sort(a, 1), np.argsort(a, 1), ...lax.sort([a, np.negative(a)], { dimension: 1, numKeys: 1 }), np.argsort(T(a), 0)];
+    expectKernel(/sort/, f, x);
+    expectExact(f, [x]);
+    for (const dtype of ["int32", "uint32", "bool", "float16"] as DType[]) expectExact((a: Tracer) => [np.sort(a, 1), np.argsort(a, 1)], [rand([2, 1500], dtype)]);
+  });
+
   it("top_k: the largest first, NaN largest, ties to the lower index, any k", () => {
     const x = fromList([1, 3, NaN, 3, -0, 0, 7, 3, -Infinity, 2], [2, 5]);
     for (const k of [0, 1, 3, 5]) {

@@ -178,21 +178,69 @@ pub unsafe fn keys_of<T: Elem>(x: *const T, keys: *mut u32, n: usize) {
     }
 }
 
+/// Rows at least this long are radix sorted.
+const RADIX_MIN: usize = 512;
+
+/// Stable LSD radix sort of `data` by its high 32 bits, a byte per pass; `spare` is as long.
+/// A pass whose byte is the same in every element is skipped. The result ends in `data`.
+fn radix_sort_by_key(data: &mut [u64], spare: &mut [u64]) {
+    let n = data.len();
+    let mut counts = [[0usize; 256]; 4];
+    for &v in data.iter() {
+        for (b, c) in counts.iter_mut().enumerate() {
+            c[((v >> (32 + 8 * b)) & 0xff) as usize] += 1;
+        }
+    }
+    let (mut src, mut dst) = (data.as_mut_ptr(), spare.as_mut_ptr());
+    for (b, c) in counts.iter().enumerate() {
+        if c.iter().any(|&k| k == n) {
+            continue;
+        }
+        let mut start = [0usize; 256];
+        let mut sum = 0;
+        for d in 0..256 {
+            start[d] = sum;
+            sum += c[d];
+        }
+        // SAFETY: src and dst are the two disjoint buffers of n elements; every start[d] < n.
+        unsafe {
+            for i in 0..n {
+                let v = *src.add(i);
+                let d = ((v >> (32 + 8 * b)) & 0xff) as usize;
+                *dst.add(start[d]) = v;
+                start[d] += 1;
+            }
+        }
+        core::mem::swap(&mut src, &mut dst);
+    }
+    if src != data.as_mut_ptr() {
+        // SAFETY: src is `spare`, n elements, disjoint from data.
+        unsafe { core::ptr::copy_nonoverlapping(src, data.as_mut_ptr(), n) };
+    }
+}
+
 /// The stable lexicographic sort permutation of each row given its keys:
 /// `keys` holds num_keys arrays of rows*n u32; perm gets rows*n indices within rows.
 pub unsafe fn sort_perm(keys: *const u32, num_keys: usize, rows: usize, n: usize, perm: *mut u32) -> i32 {
     if num_keys == 1 {
-        // Key and index packed in one u64: all distinct, so an unstable sort is stable.
-        let packed = match Buf::<u64>::new(n) {
+        // Key and index packed in one u64 (key high): long rows are radix sorted by the key
+        // bytes, which is stable; short ones by an unstable sort, stable too as every packed
+        // value is distinct.
+        let packed = match Buf::<u64>::new(2 * n) {
             Some(b) => b,
             None => return crate::ERR_OOM,
         };
         let p = core::slice::from_raw_parts_mut(packed.ptr, n);
+        let spare = core::slice::from_raw_parts_mut(packed.ptr.add(n), n);
         for r in 0..rows {
             for j in 0..n {
                 p[j] = ((*keys.add(r * n + j) as u64) << 32) | j as u64;
             }
-            p.sort_unstable();
+            if n >= RADIX_MIN {
+                radix_sort_by_key(p, spare);
+            } else {
+                p.sort_unstable();
+            }
             for j in 0..n {
                 *perm.add(r * n + j) = p[j] as u32;
             }
