@@ -44,8 +44,13 @@
 
 mod alloc;
 mod conv;
+#[macro_use]
+mod elem;
 mod gemm;
+mod ordering;
 mod peak;
+mod scratch;
+mod window;
 
 /// Bumped whenever an exported signature or a parameter layout changes.
 pub const ABI_VERSION: i32 = 1;
@@ -251,4 +256,136 @@ pub extern "C" fn peak_flops_kernel(iters: i32) -> f32 {
 #[no_mangle]
 pub extern "C" fn peak_flops_per_iter() -> i32 {
     peak::FLOPS_PER_ITER
+}
+
+// ---------------------------------------------- axis and window kernels ----
+// dtype codes and fold codes: elem.rs. Counts are element counts; every
+// pointer is aligned for its element type. Return 0, ERR_ARGS or ERR_OOM.
+
+fn dims(xs: &[i32]) -> Option<[usize; 4]> {
+    let mut out = [0usize; 4];
+    for (i, &x) in xs.iter().enumerate() {
+        if x < 0 {
+            return None;
+        }
+        out[i] = x as usize;
+    }
+    Some(out)
+}
+
+/// out[o, i] (int32) = the index along the axis of the first max (is_min = 0)
+/// or min (1) of x viewed as [outer, n, inner]; a NaN wins at its first index.
+#[no_mangle]
+pub unsafe extern "C" fn argreduce(dtype: i32, is_min: i32, x: *const u8, out: *mut i32, outer: i32, n: i32, inner: i32) -> i32 {
+    let [outer, n, inner, _] = match dims(&[outer, n, inner]) {
+        Some(d) => d,
+        None => return ERR_ARGS,
+    };
+    if dtype == elem::DT_F32 && inner == 1 {
+        return ordering::argreduce_f32_rows(is_min != 0, x as *const f32, out, outer, n);
+    }
+    with_elem!(dtype, T, bools = true, { ordering::argreduce::<T>(is_min != 0, x as *const T, out, outer, n, inner) })
+}
+
+/// out = the running fold (0 add, 1 mul, 2 max, 3 min) of x along the axis of
+/// [outer, n, inner], from the end when `reverse` = 1.
+#[no_mangle]
+pub unsafe extern "C" fn cumulative(dtype: i32, fold: i32, reverse: i32, x: *const u8, out: *mut u8, outer: i32, n: i32, inner: i32) -> i32 {
+    let [outer, n, inner, _] = match dims(&[outer, n, inner]) {
+        Some(d) => d,
+        None => return ERR_ARGS,
+    };
+    let m = match elem::Monoid::from_code(fold) {
+        Some(m) => m,
+        None => return ERR_ARGS,
+    };
+    with_elem!(dtype, T, bools = false, { ordering::cumulative::<T>(m, reverse != 0, x as *const T, out as *mut T, outer, n, inner) })
+}
+
+/// keys[0..n] = the sort keys (u32, ordered as the sort orders) of n elements of x.
+#[no_mangle]
+pub unsafe extern "C" fn sort_keys(dtype: i32, x: *const u8, keys: *mut u32, n: i32) -> i32 {
+    if n < 0 {
+        return ERR_ARGS;
+    }
+    with_elem!(dtype, T, bools = true, {
+        ordering::keys_of::<T>(x as *const T, keys, n as usize);
+        0
+    })
+}
+
+/// perm[r, ·] = the stable ascending sort permutation of row r, lexicographic
+/// over `num_keys` key arrays of rows*n u32 stored one after another at `keys`.
+#[no_mangle]
+pub unsafe extern "C" fn sort_permutation(keys: *const u32, num_keys: i32, rows: i32, n: i32, perm: *mut u32) -> i32 {
+    let [num_keys, rows, n, _] = match dims(&[num_keys, rows, n]) {
+        Some(d) if d[0] >= 1 => d,
+        _ => return ERR_ARGS,
+    };
+    ordering::sort_perm(keys, num_keys, rows, n, perm)
+}
+
+/// dst[r, j] = src[r, perm[r, j]] for elements of `elem_bytes` (1 or 4) bytes.
+#[no_mangle]
+pub unsafe extern "C" fn permute_rows(elem_bytes: i32, src: *const u8, perm: *const u32, dst: *mut u8, rows: i32, n: i32) -> i32 {
+    let [rows, n, _, _] = match dims(&[rows, n]) {
+        Some(d) => d,
+        None => return ERR_ARGS,
+    };
+    match elem_bytes {
+        1 => ordering::gather_rows::<u8>(src, perm, dst, rows, n),
+        4 => ordering::gather_rows::<u32>(src as *const u32, perm, dst as *mut u32, rows, n),
+        _ => return ERR_ARGS,
+    }
+    0
+}
+
+/// vals/idx [rows, k] = the k largest elements of each row of x [rows, n] (NaN
+/// largest, ties to the lower index), in descending order, and their int32 indices.
+#[no_mangle]
+pub unsafe extern "C" fn top_k(dtype: i32, x: *const u8, rows: i32, n: i32, k: i32, vals: *mut u8, idx: *mut i32) -> i32 {
+    let [rows, n, k, _] = match dims(&[rows, n, k]) {
+        Some(d) if d[2] <= d[1] => d,
+        _ => return ERR_ARGS,
+    };
+    with_elem!(dtype, T, bools = true, { ordering::top_k::<T>(x as *const T, rows, n, k, vals as *mut T, idx) })
+}
+
+/// out = reduce_window of x (fold 0 sum, 2 max, 3 min); `params`: window.rs.
+#[no_mangle]
+pub unsafe extern "C" fn reduce_window(dtype: i32, fold: i32, params: *const i32, x: *const u8, out: *mut u8) -> i32 {
+    let m = match elem::Monoid::from_code(fold) {
+        Some(m) if m != elem::Monoid::Mul => m,
+        _ => return ERR_ARGS,
+    };
+    if dtype == elem::DT_F32 {
+        return match m {
+            elem::Monoid::Add => window::reduce_window_f32_sum(params, x as *const f32, out as *mut f32),
+            _ => window::reduce_window_f32_max_min(m == elem::Monoid::Max, params, x as *const f32, out as *mut f32),
+        };
+    }
+    with_elem!(dtype, T, bools = true, { window::reduce_window::<T>(m, params, x as *const T, out as *mut T) })
+}
+
+/// out [operand's shape] = each source element added at the element of its
+/// window of operand chosen by ge (select = 1) or le (0).
+#[no_mangle]
+pub unsafe extern "C" fn select_and_scatter_add(dtype: i32, ge: i32, params: *const i32, source: *const u8, operand: *const u8, out: *mut u8, operand_len: i32) -> i32 {
+    if operand_len < 0 {
+        return ERR_ARGS;
+    }
+    if dtype == elem::DT_F32 {
+        return window::select_and_scatter_add_f32(ge != 0, params, source as *const f32, operand as *const f32, out as *mut f32, operand_len as usize);
+    }
+    with_elem!(dtype, T, bools = false, {
+        window::select_and_scatter_add::<T>(ge != 0, params, source as *const T, operand as *const T, out as *mut T, operand_len as usize)
+    })
+}
+
+/// out [windows] = tangents at the element of each window of operand chosen by ge (1) or le (0).
+#[no_mangle]
+pub unsafe extern "C" fn select_and_gather_add(dtype: i32, ge: i32, params: *const i32, tangents: *const u8, operand: *const u8, out: *mut u8) -> i32 {
+    with_elem!(dtype, T, bools = false, {
+        window::select_and_gather_add::<T>(ge != 0, params, tangents as *const T, operand as *const T, out as *mut T)
+    })
 }

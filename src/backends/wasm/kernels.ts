@@ -1,6 +1,7 @@
 // Loader and typed API for the hand-written Rust/WebAssembly SIMD kernels in
-// wasm/tinyflow_kernels.wasm (sgemm, conv2d and its gradients, a peak-FLOPS
-// probe, and the allocator of the wasm backend's linear memory).
+// wasm/tinyflow_kernels.wasm (sgemm, conv2d and its gradients, the axis and
+// window kernels run by library_steps.ts, a peak-FLOPS probe, and the
+// allocator of the wasm backend's linear memory).
 //
 // The module imports its memory ("env"."memory"), so this file creates the
 // WebAssembly.Memory and the rest of the wasm backend (e.g. kernels generated
@@ -39,6 +40,16 @@ export interface RawKernelExports {
   conv2d_backward_data(params: number, dy: number, w: number, dx: number): number;
   conv2d_backward_filter(params: number, x: number, dy: number, dw: number): number;
   conv2d_params_len(): number;
+  /** Axis and window kernels (wasm/src/ordering.rs, window.rs); see library_steps.ts. */
+  argreduce(dtype: number, isMin: number, x: number, out: number, outer: number, n: number, inner: number): number;
+  cumulative(dtype: number, fold: number, reverse: number, x: number, out: number, outer: number, n: number, inner: number): number;
+  sort_keys(dtype: number, x: number, keys: number, n: number): number;
+  sort_permutation(keys: number, numKeys: number, rows: number, n: number, perm: number): number;
+  permute_rows(elemBytes: number, src: number, perm: number, dst: number, rows: number, n: number): number;
+  top_k(dtype: number, x: number, rows: number, n: number, k: number, vals: number, idx: number): number;
+  reduce_window(dtype: number, fold: number, params: number, x: number, out: number): number;
+  select_and_scatter_add(dtype: number, ge: number, params: number, source: number, operand: number, out: number, operandLen: number): number;
+  select_and_gather_add(dtype: number, ge: number, params: number, tangents: number, operand: number, out: number): number;
   peak_flops_kernel(iters: number): number;
   peak_flops_per_iter(): number;
   __stack_pointer: WebAssembly.Global;

@@ -6,14 +6,16 @@
 // equations (broadcast_in_dim, transpose, reshape, slice, rev, squeeze,
 // expand_dims) only rewrite the strides of the views they read. A value is
 // materialized when something needs it in memory — a library call (GEMM,
-// conv), a reduction, an equation with no kernel, or the program's output —
-// and then as an output of the "open" fused kernel for its shape, so several
-// values of one shape come out of one loop nest. Reductions become kernels
-// that fuse the expression they reduce. An expression used by two kernels is
-// recomputed in each rather than stored, unless it is already in memory.
-// Indexing and structural primitives (gather, scatter, pad, concatenate,
-// dynamic slices, iota, select_n, bitcasts) are lowered in lower_indexing.ts;
-// what no rule covers runs as a host fallback step.
+// conv, or an axis/window kernel: argmax, scans, sort, pooling, see
+// library_lowering.ts), a reduction, an equation with no kernel, or the
+// program's output — and then as an output of the "open" fused kernel for
+// its shape, so several values of one shape come out of one loop nest.
+// Reductions become kernels that fuse the expression they reduce. An
+// expression used by two kernels is recomputed in each rather than stored,
+// unless it is already in memory. Indexing and structural primitives
+// (gather, scatter, pad, concatenate, dynamic slices, iota, select_n,
+// bitcasts) are lowered in lower_indexing.ts; what no rule covers runs as a
+// host fallback step.
 //
 // The result is a list of steps over numbered slots; the buffer plan gives
 // intermediate slots workspace buffers, reused once their last reader ran.
@@ -26,6 +28,8 @@ import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf, type Primitive 
 import { sizeOf, stridesOf } from "../../core/shape";
 import type { KDType, KernelNode, KernelSpec, ReduceOp, ScalarOp } from "./codegen/kernel";
 import { lowerIndexing, type IndexingContext, type WindowStep } from "./lower_indexing";
+import { lowerLibraryCall, type LibraryLoweringHost } from "./library_lowering";
+import type { LibraryStep } from "./library_steps";
 
 /** A strided read of a slot's buffer, relative to some iteration shape. */
 export interface View {
@@ -59,6 +63,7 @@ export type Step =
   | { kind: "gemm"; transA: boolean; transB: boolean; batch: number; m: number; n: number; k: number; a: number; b: number; c: number }
   | { kind: "conv"; layout: "NHWC" | "NCHW"; params: ConvStepParams; x: number; w: number; y: number }
   | WindowStep
+  | LibraryStep
   | { kind: "fallback"; prim: FirstOrderPrimitive; params: unknown; inputs: number[]; outputs: number[]; inAvals: ShapedArray[]; outAvals: ShapedArray[] };
 
 export interface ConvStepParams {
@@ -75,8 +80,14 @@ export interface LoweredProgram {
   freshOutputs: Set<number>;
 }
 
-const KDTYPES = new Set<DType>(["float32", "int32", "uint32", "bool"]);
-const isKernelDType = (d: DType): d is KDType => KDTYPES.has(d);
+// float16 is held widened to float32 in wasm memory: kernels compute it in float32 and
+// round every float16 result to half precision (a round_f16 node) before it is stored or used.
+const KDTYPES = new Set<DType>(["float32", "int32", "uint32", "bool", "float16"]);
+const isKernelDType = (d: DType): boolean => KDTYPES.has(d);
+/** The dtype a kernel computes a value of dtype `d` in. */
+const kernelDType = (d: DType): KDType => (d === "float16" ? "float32" : (d as KDType));
+/** Equations whose float16 result needs no rounding: it is one of their float16 operands' values. */
+const HALF_EXACT = new Set<Primitive>(["neg", "abs", "sign", "floor", "ceil", "round", "max", "min", "select_n", "clamp", "stop_gradient"]);
 
 const UNARY_KERNEL_OPS: Partial<Record<Primitive, ScalarOp>> = {
   neg: "neg", sign: "sign", floor: "floor", ceil: "ceil", round: "round", is_finite: "is_finite", abs: "abs", not: "not",
@@ -142,6 +153,23 @@ function reindexFor(eqn: JaxprEqn, inShape: readonly number[]): Reindex | null {
     default:
       return null;
   }
+}
+
+const roundToHalf = (node: ENode): ENode => ({ k: "op", op: "round_f16", args: [node], dtype: "float32" });
+
+/** x ** y for float16 by binary exponentiation with every product rounded to half, as the
+ * interpreter (and JAX) computes it in the element type; the caller rounds the result. */
+function halfIntegerPow(x: ENode, y: number): ENode {
+  const mul = (a: ENode, b: ENode): ENode => roundToHalf({ k: "op", op: "mul", args: [a, b], dtype: "float32" });
+  let acc: ENode | null = null;
+  let base = x;
+  for (let n = Math.abs(y); n > 0; n = Math.floor(n / 2)) {
+    if (n % 2 === 1) acc = acc === null ? base : mul(acc, base);
+    if (n > 1) base = mul(base, base);
+  }
+  const one: ENode = { k: "const", value: 1, dtype: "float32" };
+  if (acc === null) return one;
+  return y < 0 ? { k: "op", op: "div", args: [one, acc], dtype: "float32" } : acc;
 }
 
 /** Apply a reindexing to every view of an expression, keeping shared subtrees shared. */
@@ -236,11 +264,11 @@ export class Lowering {
     this.slotOfVar.set(v, slot);
     this.done.add(slot);
     const dtype = v.aval.dtype;
-    this.state.set(v, { node: { k: "view", view: { slot, offset: 0, strides: denseStrides(v.aval.shape) }, dtype: dtype as KDType }, shape: v.aval.shape, dtype });
+    this.state.set(v, { node: { k: "view", view: { slot, offset: 0, strides: denseStrides(v.aval.shape) }, dtype: kernelDType(dtype) }, shape: v.aval.shape, dtype });
   }
 
   private nodeOf(a: Atom, shape: readonly number[]): ENode {
-    if (a instanceof Literal) return { k: "const", value: a.value, dtype: a.aval.dtype as KDType };
+    if (a instanceof Literal) return { k: "const", value: a.value, dtype: kernelDType(a.aval.dtype) };
     const st = this.state.get(a);
     if (!st) throw new BackendError("wasm lowering: variable used before definition");
     if (st.shape.length === shape.length) return st.node;
@@ -257,7 +285,9 @@ export class Lowering {
     if (isHigherOrder(prim)) throw new BackendError(`wasm lowering: '${prim}' must be inlined or run op by op`);
 
     if (allKernelTypes && eqn.outputs.length === 1) {
-      const fused = this.fusedNode(eqn, outShape);
+      const computed = this.fusedNode(eqn, outShape);
+      const halfRounds = out.aval.dtype === "float16" && !HALF_EXACT.has(prim) && !(prim === "convert_element_type" && eqn.inputs[0].aval.dtype === "float16");
+      const fused = computed && halfRounds ? roundToHalf(computed) : computed;
       if (fused) {
         this.state.set(out, { node: this.annotate(fused, out), shape: outShape, dtype: out.aval.dtype });
         return;
@@ -279,13 +309,14 @@ export class Lowering {
     if (prim === "dot_general" && this.tryGemm(eqn as JaxprEqn<"dot_general">)) return;
     if (prim === "conv_general_dilated" && this.tryConv(eqn as JaxprEqn<"conv_general_dilated">)) return;
     if (lowerIndexing(eqn, this.indexingContext)) return;
+    if (lowerLibraryCall(eqn, this.libraryHost)) return;
     this.emitFallback(eqn);
   }
 
   /** The lazy expression of an elementwise equation, or null if it is not one. */
   private fusedNode(eqn: JaxprEqn, shape: readonly number[]): ENode | null {
     const prim = eqn.primitive;
-    const dtype = eqn.outputs[0].aval.dtype as KDType;
+    const dtype = kernelDType(eqn.outputs[0].aval.dtype);
     const args = () => eqn.inputs.map((a) => this.nodeOf(a, shape));
     const unary = UNARY_KERNEL_OPS[prim];
     if (unary) return { k: "op", op: unary, args: args(), dtype };
@@ -297,8 +328,11 @@ export class Lowering {
     switch (prim) {
       case "rem":
         return dtype === "float32" ? null : { k: "op", op: "rem", args: args(), dtype };
-      case "integer_pow":
-        return { k: "op", op: "integer_pow", y: (eqn.params as ParamsOf<"integer_pow">).y, args: args(), dtype };
+      case "integer_pow": {
+        const y = (eqn.params as ParamsOf<"integer_pow">).y;
+        if (eqn.outputs[0].aval.dtype === "float16") return halfIntegerPow(args()[0], y);
+        return { k: "op", op: "integer_pow", y, args: args(), dtype };
+      }
       case "select_n":
         return eqn.inputs.length === 3 ? { k: "op", op: "select", args: args(), dtype } : null;
       case "clamp":
@@ -323,7 +357,7 @@ export class Lowering {
     if (direct) return direct;
     // The expression's views cannot express it (e.g. reshape of a transpose): materialize first.
     const slot = this.materialize(a);
-    return reindex({ k: "view", view: { slot, offset: 0, strides: denseStrides(inShape) }, dtype: a.aval.dtype as KDType }, f);
+    return reindex({ k: "view", view: { slot, offset: 0, strides: denseStrides(inShape) }, dtype: kernelDType(a.aval.dtype) }, f);
   }
 
   private annotate(node: ENode, v: Var): ENode {
@@ -370,7 +404,7 @@ export class Lowering {
     if (this.open.get(shapeKey(k.shape)) === k) this.open.delete(shapeKey(k.shape));
     if (k.vars.length === 0) return;
     const build = this.kernelBuild(k.shape);
-    const outs = k.vars.map((v) => ({ node: build.visit(this.state.get(v)!.node), dtype: v.aval.dtype as KDType }));
+    const outs = k.vars.map((v) => ({ node: build.visit(this.state.get(v)!.node), dtype: kernelDType(v.aval.dtype) }));
     const outSlots = k.vars.map((v) => this.slotFor(v));
     this.steps.push({ kind: "kernel", spec: build.spec(outs), inputs: build.views, outputs: outSlots });
     outSlots.forEach((s) => this.done.add(s));
@@ -390,7 +424,16 @@ export class Lowering {
     const out = eqn.outputs[0];
     const build = this.kernelBuild(inShape);
     const root = build.visit(this.nodeOf(a, inShape));
-    const spec = build.spec([{ node: root, dtype: out.aval.dtype as KDType }], { op, axes: (eqn.params as { axes: number[] }).axes });
+    const spec = build.spec([{ node: root, dtype: kernelDType(out.aval.dtype) }], { op, axes: (eqn.params as { axes: number[] }).axes });
+    if (out.aval.dtype === "float16" && (op === "sum" || op === "prod")) {
+      // A float16 sum or product is accumulated in float32 and rounded once, by its readers.
+      const acc = this.newSlot({ kind: "temp", bytes: out.aval.size * 4, dtype: "float32", shape: out.aval.shape });
+      this.steps.push({ kind: "kernel", spec, inputs: build.views, outputs: [acc] });
+      this.done.add(acc);
+      const view: ENode = { k: "view", view: { slot: acc, offset: 0, strides: denseStrides(out.aval.shape) }, dtype: "float32" };
+      this.state.set(out, { node: this.annotate(roundToHalf(view), out), shape: out.aval.shape, dtype: out.aval.dtype });
+      return;
+    }
     const slot = this.slotFor(out);
     this.steps.push({ kind: "kernel", spec, inputs: build.views, outputs: [slot] });
     this.defineBuffer(out, slot);
@@ -405,7 +448,7 @@ export class Lowering {
     const slot = this.newSlot({ kind: "temp", bytes: sizeOf(outShape) * storageBytes(a.aval.dtype), dtype: a.aval.dtype, shape: outShape });
     const build = this.kernelBuild(outShape);
     const root = build.visit(node);
-    this.steps.push({ kind: "kernel", spec: build.spec([{ node: root, dtype: a.aval.dtype as KDType }]), inputs: build.views, outputs: [slot] });
+    this.steps.push({ kind: "kernel", spec: build.spec([{ node: root, dtype: kernelDType(a.aval.dtype) }]), inputs: build.views, outputs: [slot] });
     this.done.add(slot);
     return slot;
   }
@@ -551,6 +594,19 @@ export class Lowering {
     emitWindow: (step) => this.steps.push(step),
     defineBuffer: (v, slot) => this.defineBuffer(v, slot),
     defineLazy: (v, node) => this.state.set(v, { node: this.annotate(node, v), shape: v.aval.shape, dtype: v.aval.dtype }),
+  };
+
+  private readonly libraryHost: LibraryLoweringHost = {
+    materialize: (a) => this.materialize(a),
+    permuted: (a, perm) => this.permuted(a, perm),
+    slotFor: (v) => this.slotFor(v),
+    define: (v, slot) => this.defineBuffer(v, slot),
+    defineView: (v, slot, strides) => {
+      this.done.add(slot);
+      this.state.set(v, { node: { k: "view", view: { slot, offset: 0, strides }, dtype: kernelDType(v.aval.dtype) }, shape: v.aval.shape, dtype: v.aval.dtype });
+    },
+    temp: (shape, dtype) => this.newSlot({ kind: "temp", bytes: sizeOf(shape) * storageBytes(dtype), dtype, shape }),
+    push: (step) => this.steps.push(step),
   };
 
   private emitFallback(eqn: JaxprEqn): void {

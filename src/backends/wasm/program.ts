@@ -12,6 +12,7 @@ import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
 import { compileKernel, type CompiledKernel } from "./codegen/kernel";
 import { compileWindow } from "./codegen/window";
 import type { WasmKernels } from "./kernels";
+import { describeLibraryCall, prepareLibraryStep } from "./library_steps";
 import { ParallelKernel, getThreadPool } from "./threads";
 import { ParallelWindow } from "./parallel_window";
 import { storageBytes, type LoweredProgram, type SlotInfo, type Step } from "./lowering";
@@ -47,6 +48,8 @@ export class WasmProgram {
   private workspace: WasmBuffer[] | null = null;
   private readonly group: number[];
   private readonly groupBytes: number[] = [];
+  /** Releases what prepared steps hold outside the workspace (parameter blocks). */
+  private readonly stepDisposers: (() => void)[] = [];
 
   constructor(
     private readonly lowered: LoweredProgram,
@@ -154,6 +157,11 @@ export class WasmProgram {
           for (let k = 0; k < idxPtrs.length; k++) idxPtrs[k] = bufs[st.indices[k].slot].ptr + st.indices[k].offset * 4;
           par.run(getThreadPool(this.kernels), bufs[st.src.slot].ptr + st.src.offset * es, bufs[st.dst.slot].ptr + st.dst.offset * es, idxPtrs);
         };
+      }
+      case "library": {
+        const prepared = prepareLibraryStep(st, this.kernels);
+        this.stepDisposers.push(prepared.dispose);
+        return (bufs) => prepared.run((s) => bufs[s].ptr);
       }
       case "fallback": {
         const inSlots = st.inputs.map((s) => this.lowered.slots[s]);
@@ -282,6 +290,8 @@ export class WasmProgram {
   dispose(): void {
     for (const b of this.constBufs.values()) this.mem.free(b);
     for (const b of this.workspace ?? []) this.mem.free(b);
+    for (const d of this.stepDisposers) d();
+    this.stepDisposers.length = 0;
     this.workspace = null;
     this.constBufs.clear();
   }
@@ -315,6 +325,7 @@ function stepReads(st: Step): number[] {
     case "window":
       // The destination too: a window step updates part of a buffer an earlier step wrote.
       return [st.src.slot, ...st.indices.map((i) => i.slot), st.dst.slot];
+    case "library":
     case "fallback":
       return st.inputs;
   }
@@ -330,6 +341,8 @@ function stepWrites(st: Step): number[] {
       return [st.y];
     case "window":
       return [st.dst.slot];
+    case "library":
+      return [...st.outputs, ...st.scratch];
     case "fallback":
       return st.outputs;
   }
@@ -358,6 +371,8 @@ function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
       const how = starts.length === 0 ? "" : ` with ${starts.length} start${starts.length > 1 ? "s" : ""} (${mode})`;
       return `  ${i}: ${st.label} kernel: ${combine} windows over [${dims.map((d) => d.size)}]${how} (${[st.src, ...st.indices].map((b) => `%${b.slot}`).join(", ")}) -> ${sl(st.dst.slot)}`;
     }
+    case "library":
+      return `  ${i}: ${describeLibraryCall(st.call)} (wasm kernel) (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
     case "fallback":
       return `  ${i}: HOST FALLBACK ${st.prim} on the host (no wasm kernel${hostReason(st)}) (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
   }

@@ -66,7 +66,7 @@ export type KDType = "float32" | "int32" | "uint32" | "bool";
 export type UnaryOp =
   | "neg" | "abs" | "sign" | "not" | "floor" | "ceil" | "round" | "nearest" | "trunc" | "is_finite"
   | "exp" | "log" | "log1p" | "expm1" | "tanh" | "logistic" | "erf" | "sin" | "cos" | "sqrt" | "rsqrt"
-  | "convert";
+  | "convert" | "round_f16";
 export type BinaryOp =
   | "add" | "sub" | "mul" | "div" | "rem" | "max" | "min" | "pow" | "and" | "or" | "xor"
   | "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "shift_left" | "shift_right_logical";
@@ -112,14 +112,14 @@ export interface CompiledKernel {
 const ARITY: Record<ScalarOp | "integer_pow", number> = {
   neg: 1, abs: 1, sign: 1, not: 1, floor: 1, ceil: 1, round: 1, nearest: 1, trunc: 1, is_finite: 1,
   exp: 1, log: 1, log1p: 1, expm1: 1, tanh: 1, logistic: 1, erf: 1, sin: 1, cos: 1, sqrt: 1, rsqrt: 1,
-  convert: 1, integer_pow: 1,
+  convert: 1, round_f16: 1, integer_pow: 1,
   add: 2, sub: 2, mul: 2, div: 2, rem: 2, max: 2, min: 2, pow: 2, and: 2, or: 2, xor: 2,
   eq: 2, ne: 2, lt: 2, le: 2, gt: 2, ge: 2, shift_left: 2, shift_right_logical: 2,
   select: 3, clamp: 3,
 };
 
 const MATH_FNS = new Set<string>(["exp", "log", "log1p", "expm1", "tanh", "logistic", "erf", "sin", "cos", "sqrt", "rsqrt"]);
-const FLOAT_ONLY = new Set<string>([...MATH_FNS, "floor", "ceil", "round", "nearest", "trunc", "is_finite", "pow"]);
+const FLOAT_ONLY = new Set<string>([...MATH_FNS, "floor", "ceil", "round", "nearest", "trunc", "is_finite", "pow", "round_f16"]);
 const INT_OR_BOOL_ONLY = new Set<string>(["and", "or", "xor", "not"]);
 const INT_ONLY = new Set<string>(["rem", "shift_left", "shift_right_logical"]);
 const NOT_BOOL = new Set<string>(["neg", "abs", "sign", "div"]);
@@ -584,6 +584,8 @@ function emitOp(m: MathCtx, node: Exclude<KernelNode, { op: "input" } | { op: "c
       if (dt === "float32") return e.op(U ? "f32x4.convert_i32x4_u" : "f32x4.convert_i32x4_s", a);
       return a; // int32 <-> uint32 <- bool: same bits
     }
+    case "round_f16":
+      return roundToHalf(e, a);
     case "integer_pow": {
       const y = node.y;
       const mul = (p: Ex, q: Ex): Ex => (F ? e.fmul(p, q) : B ? e.and(p, q) : e.op("i32x4.mul", p, q));
@@ -600,6 +602,24 @@ function emitOp(m: MathCtx, node: Exclude<KernelNode, { op: "input" } | { op: "c
       if (MATH_FNS.has(node.op)) return emitMath(m, node.op as MathFn, a);
       return fail(`op ${node.op} has no code generator`);
   }
+}
+
+/**
+ * Rounds float32 lanes to the nearest float16 value (ties to even), kept as float32: how the
+ * wasm backend stores float16 (held widened, rounded on every store). Normal halves: round
+ * the f32 bits to 10 mantissa bits (a carry may bump the exponent; past 65504 is infinity);
+ * subnormal halves (|x| < 2^-14) are multiples of 2^-24, which (|x| + 0.5) - 0.5 rounds to.
+ */
+function roundToHalf(e: Emitter, a: Ex): Ex {
+  const x = e.bind(a);
+  const ax = e.bind(e.and(x, e.ic(0x7fffffff)));
+  const lsb = e.and(e.ishru(ax, 13), e.ic(1));
+  const normal = e.bind(e.and(e.iadd(e.iadd(ax, e.ic(0xfff)), lsb), e.ic(~0x1fff)));
+  const capped = e.sel(e.ic(0x7f800000), normal, e.op("i32x4.gt_s", normal, e.ic(0x477fe000)));
+  const sub = e.fsub(e.fadd(ax, e.fc(0.5)), e.fc(0.5));
+  const mag = e.sel(sub, capped, e.flt(ax, e.fc(2 ** -14)));
+  const signed = e.or(mag, e.and(x, e.ic(-0x80000000)));
+  return e.sel(x, signed, e.fne(x, x));
 }
 
 // --- code generation -----------------------------------------------------------------------
