@@ -202,7 +202,7 @@ const convertElementType: ShapeRule<"convert_element_type"> = (inAvals, params) 
 };
 
 function checkNewDType(prim: string, d: DType): void {
-  checkDType(d, `${prim} (newDtype)`);
+  checkDType(d, prim);
 }
 
 const bitcastConvertType: ShapeRule<"bitcast_convert_type"> = (inAvals, params) => {
