@@ -102,6 +102,15 @@ describe("arange", () => {
   });
 });
 
+describe("linspace", () => {
+  it("is float32 by default; integer dtypes floor each point and reject points out of range", () => {
+    expect(np.linspace(0, 1, 3).dtype).toBe("float32");
+    const i = np.linspace(-1, 1, 5, { dtype: "int32" });
+    expect([i.dtype, L(i)]).toEqual(["int32", [-1, -1, 0, 0, 1]]);
+    expect(() => np.linspace(-1, 1, 3, { dtype: "uint32" })).toThrow(/linspace: -1 is out of range for uint32/);
+  });
+});
+
 describe("integer dtypes accept integers in range, nothing else", () => {
   it("out-of-range values are errors, not clamps", () => {
     expect(() => np.array(3e9, { dtype: "int32" })).toThrow(DTypeError);

@@ -311,6 +311,7 @@ export interface LinspaceOptions extends DTypeOpt {
   endpoint?: boolean;
 }
 
+/** linspace(start, stop, num = 50, { endpoint, dtype }): float32 by default; integer dtypes floor each point (as JAX). */
 export function linspace(start: number, stop: number, num = 50, opts: LinspaceOptions = {}): Tracer {
   if (!Number.isInteger(num) || num < 0) throw new ArgumentError(`linspace: num must be a non-negative integer, got ${num}`);
   const endpoint = opts.endpoint ?? true;
@@ -318,7 +319,11 @@ export function linspace(start: number, stop: number, num = 50, opts: LinspaceOp
   const div = endpoint ? num - 1 : num;
   const step = div > 0 ? (stop - start) / div : 0;
   const data = allocTyped(dtype, num);
-  for (let i = 0; i < num; i++) data[i] = roundToDType(dtype, endpoint && i === num - 1 && num > 1 ? stop : start + i * step);
+  for (let i = 0; i < num; i++) {
+    const v = endpoint && i === num - 1 && num > 1 ? stop : start + i * step;
+    // Integer dtypes take the floor of each point, as JAX does; a point out of the dtype's range is an error.
+    data[i] = isFloat(dtype) || dtype === "bool" ? roundToDType(dtype, v) : checkedHostValue("linspace", dtype, Math.floor(v));
+  }
   return Array.fromTyped(data, [num], dtype);
 }
 
