@@ -31,9 +31,9 @@ export function dtypeOf(x: ArrayLike): DTypeWithWeak {
  */
 export function resultTypeOf(where: string, args: readonly ArrayLike[]): DTypeWithWeak {
   const typed = args.filter((x) => typeof x !== "number").map(dtypeOf);
-  const others = typed.length > 0 ? resultDType(typed, where) : undefined;
   const numbers = args.filter((x): x is number => typeof x === "number");
-  if (numbers.length === 0) return others as DTypeWithWeak;
+  if (numbers.length === 0) return resultDType(typed, where); // throws for no operands at all
+  const others = typed.length > 0 ? resultDType(typed, where) : undefined;
   // One fractional number makes the numbers weak floats; otherwise any one of them stands for all.
   const weak = weakDTypeOfNumber(numbers.find((n) => !Number.isInteger(n)) ?? numbers[0], others);
   return others === undefined ? weak : promoteTypes(others, weak);
