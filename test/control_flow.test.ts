@@ -76,7 +76,7 @@ describe("cond and switch: values", () => {
     const ff = (a: T) => a.add(1);
     expectClose(lax.cond(true, tf, ff, x), [2, 4, 6]);
     expectClose(lax.cond(false, tf, ff, x), [2, 3, 4]);
-    expectClose(lax.cond(np.array(5), tf, ff, x), [2, 4, 6]);
+    expectClose(lax.cond(np.array(5, { dtype: "int32" }), tf, ff, x), [2, 4, 6]);
     expectClose(lax.cond(0, tf, ff, x), [2, 3, 4]);
     expectClose(lax.cond(x.sum().gt(10), tf, ff, x), [2, 3, 4]);
   });
@@ -147,9 +147,9 @@ describe("cond and switch: transformations", () => {
     const g = (i: T, x: T) => lax.switch(i, [(a: T) => a.mul(a).sum(), (a: T) => np.exp(a).sum(), (a: T) => a.sum().mul(3)], x);
     const x = f32([0.5, -1]);
     const dg = jit((i: T, x: T) => grad((x: T) => g(i, x))(x));
-    expectClose(dg(np.array(0), x), [1, -2]);
-    expectClose(dg(np.array(1), x), [Math.exp(0.5), Math.exp(-1)]);
-    expectClose(dg(np.array(2), x), [3, 3]);
+    expectClose(dg(np.array(0, { dtype: "int32" }), x), [1, -2]);
+    expectClose(dg(np.array(1, { dtype: "int32" }), x), [Math.exp(0.5), Math.exp(-1)]);
+    expectClose(dg(np.array(2, { dtype: "int32" }), x), [3, 3]);
   });
 
   it("grad flows into closed-over values and pytree operands", () => {
@@ -169,7 +169,7 @@ describe("cond and switch: transformations", () => {
     const h = (p: T | boolean, x: T) => lax.cond(p, (a: T) => a.mul(10), (a: T) => a.neg(), x);
     expectClose(vmap(h, { inAxes: [null, 0] })(true, xs), [[10, 20], [-30, -40], [50, -60]]);
     const sw = (i: T, x: T) => lax.switch(i, [(a: T) => a.add(1), (a: T) => a.mul(2), (a: T) => a.neg()], x);
-    expectClose(vmap(sw)(np.array([2, 0, 9]), f32([1, 2, 3])), [-1, 3, -3]);
+    expectClose(vmap(sw)(np.array([2, 0, 9], { dtype: "int32" }), f32([1, 2, 3])), [-1, 3, -3]);
   });
 
   it("vmap of grad of cond with a batched predicate", () => {
@@ -203,7 +203,7 @@ describe("cond and switch: errors", () => {
     const x = f32([1, 2]);
     expect(() => lax.cond(true, (a: T) => a, (a: T) => a.sum(), x)).toThrow(ShapeError);
     expect(() => lax.cond(true, (a: T) => a, (a: T) => a.sum(), x)).toThrow(/f32\[2\].*f32\[\]/);
-    expect(() => lax.cond(true, (a: T) => a, (a: T) => np.array([1, 2]), x)).toThrow(/i32\[2\]/);
+    expect(() => lax.cond(true, (a: T) => a, (a: T) => np.array([1, 2], { dtype: "int32" }), x)).toThrow(/i32\[2\]/);
     expect(() => lax.cond(true, (a: T) => [a, a], (a: T) => a, x)).toThrow(ShapeError);
     // A JS float cannot silently become an int32 output.
     expect(() => lax.cond(true, () => np.array([1, 2], { dtype: "int32" }).sum(), () => 2.5)).toThrow(ShapeError);
@@ -334,7 +334,7 @@ describe("scan: transformations", () => {
     const x = f32([0.5, -1, 2]);
     expectClose(jacrev(f)(x), [[0, 0, 0], [1, 0, 0], [-1, 0.5, 0]]);
     expectClose(jacfwd(f)(x), [[0, 0, 0], [1, 0, 0], [-1, 0.5, 0]]);
-    const g = (x: T) => lax.scan((c: [T, T], xi: T) => [[c[0].add(1), c[1].mul(xi).add(c[0])] as [T, T], null], [np.array(0), f32(1)] as [T, T], x)[0][1];
+    const g = (x: T) => lax.scan((c: [T, T], xi: T) => [[c[0].add(1), c[1].mul(xi).add(c[0])] as [T, T], null], [np.array(0, { dtype: "int32" }), f32(1)] as [T, T], x)[0][1];
     expectClose(grad(g)(x), [-2, 1, 0.5]);
   });
 
@@ -377,25 +377,25 @@ describe("scan: errors", () => {
 
 describe("whileLoop and foriLoop: values", () => {
   it("whileLoop with a pytree carry", () => {
-    const out = lax.whileLoop((c: { i: T; x: T }) => c.i.lt(5), (c: { i: T; x: T }) => ({ i: c.i.add(1), x: c.x.mul(2) }), { i: np.array(0), x: f32([1, 3]) });
+    const out = lax.whileLoop((c: { i: T; x: T }) => c.i.lt(5), (c: { i: T; x: T }) => ({ i: c.i.add(1), x: c.x.mul(2) }), { i: np.array(0, { dtype: "int32" }), x: f32([1, 3]) });
     expectClose(out.i, 5);
     expectClose(out.x, [32, 96]);
-    expect(lax.whileLoop((c: T) => c.lt(0), (c: T) => c.add(1), np.array(3)).tolist()).toBe(3);
+    expect(lax.whileLoop((c: T) => c.lt(0), (c: T) => c.add(1), np.array(3, { dtype: "int32" })).tolist()).toBe(3);
   });
 
   it("foriLoop with static and traced bounds", () => {
     expectClose(lax.foriLoop(0, 5, (i: T, v: T) => v.add(i), f32(0)), 10);
     expectClose(lax.foriLoop(2, 2, (i: T, v: T) => v.add(i), f32(7)), 7);
-    const traced = jit((n: T) => lax.foriLoop(np.array(1), n, (i: T, v: T) => v.mul(i), f32(1)));
-    expectClose(traced(np.array(5)), 24);
-    const text = String(makeJaxpr((n: T) => lax.foriLoop(0, n, (i: T, v: T) => v.add(i), f32(0)))(np.array(3)));
+    const traced = jit((n: T) => lax.foriLoop(np.array(1, { dtype: "int32" }), n, (i: T, v: T) => v.mul(i), f32(1)));
+    expectClose(traced(np.array(5, { dtype: "int32" })), 24);
+    const text = String(makeJaxpr((n: T) => lax.foriLoop(0, n, (i: T, v: T) => v.add(i), f32(0)))(np.array(3, { dtype: "int32" })));
     expect(text).toContain("while[");
     expect(String(makeJaxpr((x: T) => lax.foriLoop(0, 3, (i: T, v: T) => v.add(i), x))(f32(0)))).toContain("scan[");
   });
 });
 
 describe("whileLoop and foriLoop: transformations", () => {
-  const pow4 = (x: T) => lax.whileLoop((c: [T, T]) => c[0].lt(3), (c: [T, T]) => [c[0].add(1), c[1].mul(x)] as [T, T], [np.array(0), x] as [T, T])[1];
+  const pow4 = (x: T) => lax.whileLoop((c: [T, T]) => c[0].lt(3), (c: [T, T]) => [c[0].add(1), c[1].mul(x)] as [T, T], [np.array(0, { dtype: "int32" }), x] as [T, T])[1];
 
   it("jvp and linearize through whileLoop", () => {
     const x = f32([1, 2, 3]);
@@ -429,15 +429,15 @@ describe("whileLoop and foriLoop: transformations", () => {
     const dbl = (x: T) => lax.whileLoop((c: T) => c.lt(10), (c: T) => c.mul(2), x);
     expectClose(vmap(dbl)(f32([1, 2, 3, 11])), [16, 16, 12, 11]);
     // A batched bound, an unbatched carry start and a per-lane step count.
-    const steps = (n: T) => lax.whileLoop((c: [T, T]) => c[0].lt(n), (c: [T, T]) => [c[0].add(1), c[1].mul(1.5)] as [T, T], [np.array(0), f32(1)] as [T, T]);
-    const [ks, vs] = vmap(steps)(np.array([0, 3, 1]));
+    const steps = (n: T) => lax.whileLoop((c: [T, T]) => c[0].lt(n), (c: [T, T]) => [c[0].add(1), c[1].mul(1.5)] as [T, T], [np.array(0, { dtype: "int32" }), f32(1)] as [T, T]);
+    const [ks, vs] = vmap(steps)(np.array([0, 3, 1], { dtype: "int32" }));
     expectClose(ks, [0, 3, 1]);
     expectClose(vs, [1, 3.375, 1.5]);
     // Unbatched predicate, batched carry.
-    const scale = (x: T) => lax.whileLoop((c: [T, T]) => c[0].lt(3), (c: [T, T]) => [c[0].add(1), c[1].mul(x)] as [T, T], [np.array(0), f32(1)] as [T, T])[1];
+    const scale = (x: T) => lax.whileLoop((c: [T, T]) => c[0].lt(3), (c: [T, T]) => [c[0].add(1), c[1].mul(x)] as [T, T], [np.array(0, { dtype: "int32" }), f32(1)] as [T, T])[1];
     expectClose(vmap(scale)(f32([2, 3])), [8, 27]);
     // vmap of a traced-bound foriLoop, and jvp under vmap.
-    expectClose(vmap((n: T) => lax.foriLoop(0, n, (i: T, v: T) => v.add(i), f32(0)))(np.array([3, 5])), [3, 10]);
+    expectClose(vmap((n: T) => lax.foriLoop(0, n, (i: T, v: T) => v.add(i), f32(0)))(np.array([3, 5], { dtype: "int32" })), [3, 10]);
     expectClose(vmap((x: T) => jvp(pow4, [x], [f32(1)])[1])(f32([1, 2])), [4, 32]);
   });
 

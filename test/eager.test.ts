@@ -163,7 +163,7 @@ describe("eager training", () => {
 
   it("crossEntropy takes class indices or probabilities", () => {
     const logits = tensor([[2, 0, -1], [0.5, 1.5, 0]], { requiresGrad: true });
-    const a = torch.functional.crossEntropy(logits, np.array([0, 1]));
+    const a = torch.functional.crossEntropy(logits, np.array([0, 1], { dtype: "int32" }));
     const b = torch.functional.crossEntropy(logits, tensor([[1, 0, 0], [0, 1, 0]]));
     close([a.item()], [b.item()]);
     a.backward();

@@ -198,7 +198,7 @@ describe("errors", () => {
   });
 
   it("grad with respect to an integer input is a DTypeError naming the argument", () => {
-    const x = np.array([1, 2, 3]);
+    const x = np.array([1, 2, 3], { dtype: "int32" });
     expect(x.dtype).toBe("int32");
     expect(() => grad((v: Tracer) => np.sum(v))(x)).toThrow(DTypeError);
     expect(() => grad((v: Tracer) => np.sum(v))(x)).toThrow(/argument 0 is i32\[3\]/);

@@ -44,9 +44,11 @@ describe("lax elementwise", () => {
     const k = lax.mul(3, i32([1, 2]));
     expect(k.dtype).toBe("int32");
     expect(L(k)).toEqual([3, 6]);
+    // Two JS numbers: float32 (the number policy), still weak.
     const s = lax.add(1, 2);
-    expect(s.dtype).toBe("int32");
+    expect(s.dtype).toBe("float32");
     expect(s.weakType).toBe(true);
+    expect(L(s)).toEqual(3);
     expect(lax.add(1, 2.5).dtype).toBe("float32");
   });
   test("comparisons return bool", () => {

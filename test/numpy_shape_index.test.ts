@@ -75,7 +75,7 @@ describe("shape manipulation", () => {
     expect(() => np.reshape(A([2, 3]), [4, -1])).toThrow(/reshape: cannot reshape an array of shape \[2,3\]/);
     expect(() => np.transpose(A([2, 3]), [0])).toThrow(ShapeError);
     expect(() => np.squeeze(A([2, 3]), 0)).toThrow(/squeeze: cannot select an axis to squeeze out/);
-    expect(() => np.broadcastTo(np.array([1, 2]), [3])).toThrow(/broadcastTo: cannot broadcast i32\[2\] to shape \[3\]/);
+    expect(() => np.broadcastTo(np.array([1, 2], { dtype: "int32" }), [3])).toThrow(/broadcastTo: cannot broadcast i32\[2\] to shape \[3\]/);
     expect(() => np.concatenate([A([2, 3]), A([3, 2])], 0)).toThrow(/concatenate: all arrays must have the same shape except along axis 0/);
     expect(() => np.stack([np.array([1]), np.array([1, 2])])).toThrow(ShapeError);
     expect(() => np.split(np.arange(5), 2)).toThrow(/does not result in an equal division/);
@@ -99,45 +99,45 @@ describe("indexing", () => {
     expect(x().slice(":", null, 1).shape).toEqual([3, 1]);
     expect(L(x().slice("...", 1))).toEqual([1, 5, 9]);
     expect(A([2, 3, 4]).slice(0, "...", null).shape).toEqual([3, 4, 1]);
-    expect(L(np.array(5).slice())).toBe(5);
+    expect(L(np.array(5, { dtype: "int32" }).slice())).toBe(5);
     expect(L(np.index(x(), [1, [1, 3]]))).toEqual([5, 6]);
   });
   test("advanced: integer arrays broadcast together and are placed as numpy", () => {
-    const i = np.array([0, 2]);
+    const i = np.array([0, 2], { dtype: "int32" });
     expect(L(x().slice(i))).toEqual([[0, 1, 2, 3], [8, 9, 10, 11]]);
     expect(L(x().slice(":", i))).toEqual([[0, 2], [4, 6], [8, 10]]);
-    expect(L(x().slice(i, np.array([1, 3])))).toEqual([1, 11]);
-    expect(L(x().slice(np.array([[0], [2]]), np.array([1, 3])))).toEqual([[1, 3], [9, 11]]);
-    expect(L(x().slice(np.array([-1])))).toEqual([[8, 9, 10, 11]]);
+    expect(L(x().slice(i, np.array([1, 3], { dtype: "int32" })))).toEqual([1, 11]);
+    expect(L(x().slice(np.array([[0], [2]], { dtype: "int32" }), np.array([1, 3], { dtype: "int32" })))).toEqual([[1, 3], [9, 11]]);
+    expect(L(x().slice(np.array([-1], { dtype: "int32" })))).toEqual([[8, 9, 10, 11]]);
     expect(L(x().slice(1, i))).toEqual([4, 6]);
     // advanced indices separated by a slice: the broadcast dims go first
     const y = A([2, 3, 4]);
-    expect(y.slice(np.array([0, 1]), ":", np.array([0, 1])).shape).toEqual([2, 3]);
-    expect(L(y.slice(np.array([0, 1]), ":", np.array([0, 1])))).toEqual([[0, 4, 8], [13, 17, 21]]);
+    expect(y.slice(np.array([0, 1], { dtype: "int32" }), ":", np.array([0, 1], { dtype: "int32" })).shape).toEqual([2, 3]);
+    expect(L(y.slice(np.array([0, 1], { dtype: "int32" }), ":", np.array([0, 1], { dtype: "int32" })))).toEqual([[0, 4, 8], [13, 17, 21]]);
     // adjacent advanced indices after a slice stay in place
-    expect(y.slice(":", np.array([0, 1]), np.array([0, 1])).shape).toEqual([2, 2]);
-    expect(y.slice(":", np.array([[0, 1, 2]])).shape).toEqual([2, 1, 3, 4]);
+    expect(y.slice(":", np.array([0, 1], { dtype: "int32" }), np.array([0, 1], { dtype: "int32" })).shape).toEqual([2, 2]);
+    expect(y.slice(":", np.array([[0, 1, 2]], { dtype: "int32" })).shape).toEqual([2, 1, 3, 4]);
     // boolean masks (concrete)
-    expect(L(np.arange(5).slice(np.array([true, false, true, false, true])))).toEqual([0, 2, 4]);
+    expect(L(np.arange(5, { dtype: "int32" }).slice(np.array([true, false, true, false, true])))).toEqual([0, 2, 4]);
     expect(L(x().slice(np.greater(x(), 8)))).toEqual([9, 10, 11]);
   });
   test("at(...).set/add/multiply/min/max/get", () => {
     const v = np.zeros([5], np.int32);
     expect(L(v.at(1).set(3))).toEqual([0, 3, 0, 0, 0]);
-    expect(L(v.at([1, 3]).set(np.array([7, 8])))).toEqual([0, 7, 8, 0, 0]);
+    expect(L(v.at([1, 3]).set(np.array([7, 8], { dtype: "int32" })))).toEqual([0, 7, 8, 0, 0]);
     expect(L(v.at([null, null, 2]).add(1))).toEqual([1, 0, 1, 0, 1]);
-    expect(L(v.at([null, null, -1]).set(np.arange(5)))).toEqual([4, 3, 2, 1, 0]);
+    expect(L(v.at([null, null, -1]).set(np.arange(5, { dtype: "int32" })))).toEqual([4, 3, 2, 1, 0]);
     // duplicates accumulate with add
-    expect(L(v.at(np.array([0, 0, 4])).add(1))).toEqual([2, 0, 0, 0, 1]);
-    expect(L(v.at(np.array([0, 0, 4])).add(np.array([1, 2, 3])))).toEqual([3, 0, 0, 0, 3]);
+    expect(L(v.at(np.array([0, 0, 4], { dtype: "int32" })).add(1))).toEqual([2, 0, 0, 0, 1]);
+    expect(L(v.at(np.array([0, 0, 4], { dtype: "int32" })).add(np.array([1, 2, 3], { dtype: "int32" })))).toEqual([3, 0, 0, 0, 3]);
     // out-of-bounds updates are dropped
-    expect(L(v.at(np.array([9])).set(1))).toEqual([0, 0, 0, 0, 0]);
+    expect(L(v.at(np.array([9], { dtype: "int32" })).set(1))).toEqual([0, 0, 0, 0, 0]);
     const m = np.ones([2, 3], np.float32);
     expect(L(m.at(0, ":").multiply(2))).toEqual([[2, 2, 2], [1, 1, 1]]);
-    expect(L(m.at(":", 1).set(np.array([5, 6])))).toEqual([[1, 5, 1], [1, 6, 1]]);
-    expect(L(m.at(np.array([1]), np.array([2])).max(4))).toEqual([[1, 1, 1], [1, 1, 4]]);
+    expect(L(m.at(":", 1).set(np.array([5, 6], { dtype: "int32" })))).toEqual([[1, 5, 1], [1, 6, 1]]);
+    expect(L(m.at(np.array([1], { dtype: "int32" }), np.array([2], { dtype: "int32" })).max(4))).toEqual([[1, 1, 1], [1, 1, 4]]);
     expect(L(m.at("...", 0).min(0))).toEqual([[0, 1, 1], [0, 1, 1]]);
-    expect(L(np.arange(4).at(np.array([1, 2])).multiply(3))).toEqual([0, 3, 6, 3]);
+    expect(L(np.arange(4, { dtype: "int32" }).at(np.array([1, 2], { dtype: "int32" })).multiply(3))).toEqual([0, 3, 6, 3]);
     expect(L(A([2, 2]).at(1).get())).toEqual([2, 3]);
     const f = np.zeros([3], np.float32).at(0).set(1.5);
     expect(f.dtype).toBe("float32");
@@ -146,16 +146,16 @@ describe("indexing", () => {
   });
   test("take, takeAlongAxis, segmentSum", () => {
     const x2 = A([3, 4]);
-    expect(L(np.take(x2, np.array([2, 0]), 0))).toEqual([[8, 9, 10, 11], [0, 1, 2, 3]]);
+    expect(L(np.take(x2, np.array([2, 0], { dtype: "int32" }), 0))).toEqual([[8, 9, 10, 11], [0, 1, 2, 3]]);
     expect(L(np.take(x2, [1, -1], 1))).toEqual([[1, 3], [5, 7], [9, 11]]);
-    expect(L(np.take(x2, np.array([[0, 11]])))).toEqual([[0, 11]]);
-    expect(np.take(x2, np.array([[0, 1], [1, 2]]), 1).shape).toEqual([3, 2, 2]);
+    expect(L(np.take(x2, np.array([[0, 11]], { dtype: "int32" })))).toEqual([[0, 11]]);
+    expect(np.take(x2, np.array([[0, 1], [1, 2]], { dtype: "int32" }), 1).shape).toEqual([3, 2, 2]);
     expect(Number.isNaN(L(np.take(np.array([1, 2], np.float32), [5])) && (L(np.take(np.array([1, 2], np.float32), [5])) as number[])[0])).toBe(true);
-    expect(L(np.take(np.array([1, 2]), [5], 0, { mode: "clip" }))).toEqual([2]);
-    const s = np.array([[3, 1, 2], [9, 7, 8]]);
-    expect(L(np.takeAlongAxis(s, np.array([[1, 2, 0], [0, 2, 1]]), 1))).toEqual([[1, 2, 3], [9, 8, 7]]);
-    expect(L(np.takeAlongAxis(s, np.array([[1, 0, 1]]), 0))).toEqual([[9, 1, 8]]);
-    expect(L(np.segmentSum(np.array([1, 2, 3, 4]), np.array([0, 0, 2, 2]), 3))).toEqual([3, 0, 7]);
+    expect(L(np.take(np.array([1, 2], { dtype: "int32" }), [5], 0, { mode: "clip" }))).toEqual([2]);
+    const s = np.array([[3, 1, 2], [9, 7, 8]], { dtype: "int32" });
+    expect(L(np.takeAlongAxis(s, np.array([[1, 2, 0], [0, 2, 1]], { dtype: "int32" }), 1))).toEqual([[1, 2, 3], [9, 8, 7]]);
+    expect(L(np.takeAlongAxis(s, np.array([[1, 0, 1]], { dtype: "int32" }), 0))).toEqual([[9, 1, 8]]);
+    expect(L(np.segmentSum(np.array([1, 2, 3, 4], { dtype: "int32" }), np.array([0, 0, 2, 2], { dtype: "int32" }), 3))).toEqual([3, 0, 7]);
     expect(L(np.segmentSum(np.array([[1, 1], [2, 2], [3, 3]], np.float32), [1, 0, 1]))).toEqual([[2, 2], [4, 4]]);
   });
   test("indexing errors", () => {
@@ -164,9 +164,9 @@ describe("indexing", () => {
     expect(() => x().slice("...", "...")).toThrow(ArgumentError);
     expect(() => x().slice(np.array([0.5]))).toThrow(DTypeError);
     expect(() => x().slice([0, 1, 0])).toThrow(/slice step cannot be zero/);
-    expect(() => np.zeros([3]).at(np.array([0, 1])).set(np.zeros([3]))).toThrow(ShapeError);
-    expect(() => np.takeAlongAxis(x(), np.array([0]), 1)).toThrow(/same number of dimensions/);
-    expect(() => np.segmentSum(np.array([1, 2]), np.array([0]), 1)).toThrow(ShapeError);
+    expect(() => np.zeros([3]).at(np.array([0, 1], { dtype: "int32" })).set(np.zeros([3]))).toThrow(ShapeError);
+    expect(() => np.takeAlongAxis(x(), np.array([0], { dtype: "int32" }), 1)).toThrow(/same number of dimensions/);
+    expect(() => np.segmentSum(np.array([1, 2], { dtype: "int32" }), np.array([0], { dtype: "int32" }), 1)).toThrow(ShapeError);
   });
 });
 

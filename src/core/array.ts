@@ -118,6 +118,11 @@ export class Array extends Tracer {
     return new Array(aval, backend, backend.fromHost(data, aval));
   }
 
+  /**
+   * A scalar constant made by the library itself (identities, fill values):
+   * `value` is cast C-style (roundToDType), so -Infinity in int32 is its
+   * minimum. Values from users go through np.array, which checks them.
+   */
   static scalar(value: number | boolean, dtype: DType, weakType = false, backend?: string): Array {
     const data = allocTyped(dtype, 1);
     data[0] = roundToDType(dtype, Number(value));

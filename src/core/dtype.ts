@@ -13,6 +13,30 @@ export const bool: DType = "bool";
 
 export const ALL_DTYPES: readonly DType[] = ["bool", "int32", "uint32", "float16", "float32"];
 
+/**
+ * numpy/JAX dtype names that tinyflow does not compute in. They exist so that
+ * `np.float64` (as written in code ported from JAX) is a value the dtype
+ * validator recognises and rejects with the reason and the fix, instead of
+ * `undefined` — which an options object legitimately reads as "the default".
+ * Typed apart from DType, so TypeScript already rejects them at compile time.
+ */
+export const float64 = "float64" as const;
+export const int64 = "int64" as const;
+export const uint64 = "uint64" as const;
+export type UnsupportedDType = "float64" | "int64" | "uint64" | "int16" | "int8" | "uint16" | "uint8" | "bfloat16" | "complex64" | "complex128";
+const UNSUPPORTED_DTYPES: Record<UnsupportedDType, string> = {
+  float64: "tinyflow computes in float32 (as JAX does without jax_enable_x64); use float32",
+  int64: "tinyflow's integers are 32-bit (as JAX's without jax_enable_x64); use int32",
+  uint64: "tinyflow's integers are 32-bit (as JAX's without jax_enable_x64); use uint32",
+  int16: "the narrow integer types are not implemented; use int32",
+  int8: "the narrow integer types are not implemented; use int32",
+  uint16: "the narrow integer types are not implemented; use int32 or uint32",
+  uint8: "the narrow integer types are not implemented; use int32 or uint32",
+  bfloat16: "bfloat16 is not implemented; use float16 or float32",
+  complex64: "complex numbers are not implemented",
+  complex128: "complex numbers are not implemented",
+};
+
 export type TypedArray = Float32Array | Int32Array | Uint32Array | Uint8Array | Uint16Array;
 
 /** Short names used by the jaxpr printer, as JAX prints them. */
@@ -38,11 +62,14 @@ export function isDType(x: unknown): x is DType {
   return typeof x === "string" && (ALL_DTYPES as readonly string[]).includes(x);
 }
 
+/** `x` as a DType, or a DTypeError naming `where`, the value, why and the accepted dtypes. */
 export function checkDType(x: unknown, where: string): DType {
-  if (!isDType(x)) {
-    throw new DTypeError(`${where}: unknown dtype ${JSON.stringify(x)}; expected one of ${ALL_DTYPES.join(", ")}`);
+  if (isDType(x)) return x;
+  const accepted = `tinyflow's dtypes are ${ALL_DTYPES.join(", ")}`;
+  if (typeof x === "string" && Object.hasOwn(UNSUPPORTED_DTYPES, x)) {
+    throw new DTypeError(`${where}: dtype ${x} is not supported: ${UNSUPPORTED_DTYPES[x as UnsupportedDType]} (${accepted})`);
   }
-  return x;
+  throw new DTypeError(`${where}: unknown dtype ${x === undefined ? "undefined" : JSON.stringify(x) ?? String(x)}; ${accepted}`);
 }
 
 /**
@@ -154,8 +181,67 @@ export function resultDType(operands: DTypeWithWeak[], where: string): DTypeWith
   return operands.reduce((acc, x) => promoteTypes(acc, x));
 }
 
-/** dtype of a JS scalar: numbers are weakly typed like Python scalars in JAX. */
+// --- JS values entering arrays -------------------------------------------------
+// The number policy. JS has one number type and cannot tell 1 from 1.0, so:
+// - a JS number is float32, weakly typed (a Python float in JAX): alone it
+//   makes a weak f32 scalar, and it takes the dtype of the arrays it meets
+//   (`x_f16.mul(2)` stays float16). Because JS cannot say "integer", an
+//   integer-valued number meeting integer arrays acts as a Python int
+//   (`x_int32.add(1)` stays int32); a fractional one promotes them to float32
+//   as a Python float does (see weakDTypeOfNumber).
+// - a JS boolean is bool.
+// - integer dtypes come only from an explicit `{ dtype }`, an integer typed
+//   array, or a function that produces indices (argmax, iota, randint...).
+// - host values stored into an integer dtype must be integers in range: a
+//   fraction, NaN, ±Infinity or an out-of-range value is a DTypeError, never
+//   a silent truncation or clamp (checkedHostValue). Casting an existing
+//   array (`astype`) keeps C-style conversion, as in JAX.
+
+/** dtype of a JS scalar on its own: numbers are weak float32, booleans bool. */
 export function dtypeOfScalar(x: number | boolean): DTypeWithWeak {
   if (typeof x === "boolean") return { dtype: "bool", weakType: false };
-  return Number.isInteger(x) ? { dtype: "int32", weakType: true } : { dtype: "float32", weakType: true };
+  return { dtype: "float32", weakType: true };
+}
+
+/**
+ * The weak dtype a JS number takes in an operation whose array operands
+ * promote to `others` (undefined when there are none): an integer-valued
+ * number next to integer arrays is a weak int (JAX's Python int), anything
+ * else a weak float32 (JAX's Python float).
+ */
+export function weakDTypeOfNumber(x: number, others: DTypeWithWeak | undefined): DTypeWithWeak {
+  if (others !== undefined && isInt(others.dtype) && Number.isInteger(x)) return { dtype: others.dtype, weakType: true };
+  return { dtype: "float32", weakType: true };
+}
+
+const INT_RANGE: Record<"int32" | "uint32", [number, number]> = { int32: [-2147483648, 2147483647], uint32: [0, 4294967295] };
+
+/**
+ * The value a JS number/boolean from the host takes in `dtype`, checked: for
+ * an integer dtype it must be an integer within range (a DTypeError names
+ * `where`, the value, the range and the fix). Floats round to nearest
+ * (float32 via Math.fround, overflow gives ±Infinity as in JAX); bool is
+ * truthiness.
+ */
+export function checkedHostValue(where: string, dtype: DType, x: number | boolean): number {
+  const v = Number(x);
+  if (dtype === "int32" || dtype === "uint32") {
+    const [lo, hi] = INT_RANGE[dtype];
+    if (!Number.isInteger(v)) {
+      const fix = Number.isFinite(v) ? "round it first (Math.round/Math.trunc), or make a float array and cast it with .astype" : "use a float dtype";
+      throw new DTypeError(`${where}: ${v} is not an integer and cannot be stored as ${dtype}; ${fix}`);
+    }
+    if (v < lo || v > hi) {
+      throw new DTypeError(`${where}: ${v} is out of range for ${dtype} [${lo}, ${hi}]; tinyflow never clamps — use float32 for large magnitudes`);
+    }
+    return v;
+  }
+  return roundToDType(dtype, v);
+}
+
+/** Storage of host values in `dtype`, each checked as checkedHostValue does. */
+export function checkedTypedFrom(where: string, dtype: DType, values: globalThis.ArrayLike<number | boolean>): TypedArray {
+  const out = allocTyped(dtype, values.length);
+  for (let i = 0; i < values.length; i++) out[i] = checkedHostValue(where, dtype, values[i]);
+  return out;
 }

@@ -5,7 +5,7 @@
 // Axes may be negative here; the IR params are normalized before bind.
 
 import { Array } from "../core/array";
-import { checkDType, type DType } from "../core/dtype";
+import { checkDType, checkedTypedFrom, dtypeOfScalar, type DType } from "../core/dtype";
 import { ArgumentError, ShapeError } from "../core/errors";
 import { normalizeAxes, normalizeAxis, resolveReshape, checkShape } from "../core/shape";
 import { bind, bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
@@ -189,9 +189,8 @@ export function full(shape: readonly number[], value: ArrayLike, dtype?: DType):
     const v = dtype === undefined || value.dtype === dtype ? value : bind1("convert_element_type", [value], { newDtype: dtype, weakType: false });
     return broadcastScalar(v, shape);
   }
-  const d = dtype ?? (typeof value === "boolean" ? "bool" : Number.isInteger(value) ? "int32" : "float32");
-  checkDType(d, "full");
-  return broadcastScalar(Array.scalar(value, d, false), shape);
+  const d = checkDType(dtype ?? dtypeOfScalar(value).dtype, "full");
+  return broadcastScalar(Array.fromTyped(checkedTypedFrom("full", d, [value]), [], d), shape);
 }
 
 export function fullLike(x: Tracer, value: ArrayLike, dtype?: DType, shape?: readonly number[]): Tracer {

@@ -3,16 +3,20 @@
 // small argument checks used by several wrappers.
 
 import { Array } from "../core/array";
-import { dtypeOfScalar, type DType } from "../core/dtype";
+import { checkedTypedFrom, dtypeOfScalar, type DType } from "../core/dtype";
 import { ArgumentError, DTypeError } from "../core/errors";
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 
-/** A JS number/boolean as a concrete scalar Array; numbers are weakly typed. */
-export function scalarArray(x: number | boolean, dtype?: DType): Tracer {
-  const d = dtypeOfScalar(x);
-  const target = dtype ?? d.dtype;
+/**
+ * A JS number/boolean as a concrete scalar Array, of `dtype` if given (else
+ * the number policy: weak float32 for numbers, bool for booleans); numbers
+ * stay weakly typed. A number that an integer `dtype` cannot hold exactly is
+ * a DTypeError naming `where`, never a truncation or clamp.
+ */
+export function scalarArray(x: number | boolean, dtype?: DType, where = "lax"): Tracer {
+  const target = dtype ?? dtypeOfScalar(x).dtype;
   const weak = typeof x === "boolean" ? false : target !== "bool";
-  return Array.scalar(x, target, weak);
+  return Array.fromTyped(checkedTypedFrom(where, target, [x]), [], target, { weakType: weak });
 }
 
 /** Broadcast a rank-0 value to `shape` with broadcast_in_dim (no-op for rank 0 shapes). */
@@ -37,24 +41,22 @@ export function describe(x: unknown): string {
 /**
  * The lax-level operand rule: every Tracer operand keeps its dtype and shape;
  * JS numbers become weakly typed scalars of the first Tracer's dtype, broadcast
- * to its shape. With no Tracer at all, the scalars' own (promoted) dtype is used.
+ * to its shape. With no Tracer at all they are float32 (bool if all are booleans).
  */
 export function laxOperands(where: string, args: readonly ArrayLike[]): Tracer[] {
   args.forEach((a, i) => checkArrayLike(where, a, `operand ${i}`));
   const ref = args.find(isTracer) as Tracer | undefined;
   if (ref === undefined) {
-    // All JS scalars: pick a common dtype the way JAX does for Python scalars.
-    const kinds = args.map((a) => dtypeOfScalar(a as number | boolean));
-    const dtype: DType = kinds.some((k) => k.dtype === "float32") ? "float32" : kinds.some((k) => k.dtype === "int32") ? "int32" : "bool";
-    return args.map((a) => scalarArray(a as number | boolean, dtype));
+    const dtype: DType = args.some((a) => typeof a === "number") ? "float32" : "bool";
+    return args.map((a) => scalarArray(a as number | boolean, dtype, where));
   }
-  return args.map((a) => (isTracer(a) ? a : broadcastScalar(scalarArray(a, ref.dtype), ref.shape)));
+  return args.map((a) => (isTracer(a) ? a : broadcastScalar(scalarArray(a, ref.dtype, where), ref.shape)));
 }
 
 export function toTracer(where: string, x: ArrayLike, dtype?: DType): Tracer {
   checkArrayLike(where, x);
   if (isTracer(x)) return x;
-  return scalarArray(x, dtype);
+  return scalarArray(x, dtype, where);
 }
 
 export function checkIntArray(where: string, name: string, xs: unknown, len?: number): number[] {

@@ -5,7 +5,21 @@
 // stage cheaply under jit.
 
 import { Array } from "../core/array";
-import { allocTyped, checkDType, isDType, roundToDType, type DType, type TypedArray } from "../core/dtype";
+import {
+  allocTyped,
+  checkDType,
+  checkedHostValue,
+  checkedTypedFrom,
+  dtypeOfScalar,
+  isDType,
+  isFloat,
+  resultDType,
+  roundToDType,
+  weakDTypeOfNumber,
+  type DType,
+  type DTypeWithWeak,
+  type TypedArray,
+} from "../core/dtype";
 import { ArgumentError, DTypeError, ShapeError } from "../core/errors";
 import { checkShape } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
@@ -13,49 +27,82 @@ import { describe } from "../lax/util";
 import { stack } from "./shape";
 
 /** Nested JS lists of numbers/booleans (or arrays) accepted by np.array. */
-export type NestedData = number | boolean | Tracer | TypedArray | Float64Array | readonly NestedData[];
+export type NestedData = number | boolean | Tracer | TypedArray | Float64Array | Int8Array | Int16Array | Uint8ClampedArray | readonly NestedData[];
 
 export interface DTypeOpt {
   dtype?: DType | null;
 }
 
-/** Accept `dtype` given either directly or as `{ dtype }`. */
+/** Accept `dtype` given either directly or as `{ dtype }`; `undefined`/`null` mean the default. */
 export function dtypeArg(where: string, d: DType | DTypeOpt | null | undefined): DType | undefined {
   if (d === null || d === undefined) return undefined;
-  if (typeof d === "string") return checkDType(d, where);
-  if (typeof d === "object" && (d.dtype === undefined || d.dtype === null)) return undefined;
-  return checkDType((d as DTypeOpt).dtype, where);
+  if (typeof d === "object") return d.dtype === undefined || d.dtype === null ? undefined : checkDType(d.dtype, where);
+  return checkDType(d, where);
 }
 
 export function shapeArg(where: string, shape: number | readonly number[]): number[] {
   return checkShape(typeof shape === "number" ? [shape] : [...shape], where);
 }
 
-function typedDType(x: ArrayBufferView): DType {
+/**
+ * The dtype a typed array's elements keep. Float64Array narrows to float32
+ * (tinyflow computes in float32); the narrow integer arrays widen to int32,
+ * which holds each of their values exactly and mixes with other integer
+ * arrays without surprises (uint8/uint16 included: numpy also promotes them
+ * with int32 to int32); Uint32Array stays uint32.
+ */
+function typedArrayDType(x: ArrayBufferView): DType {
   if (x instanceof Float32Array || x instanceof Float64Array) return "float32";
   if (x instanceof Uint32Array) return "uint32";
-  return "int32";
+  if (x instanceof Int32Array || x instanceof Int16Array || x instanceof Int8Array || x instanceof Uint16Array || x instanceof Uint8Array || x instanceof Uint8ClampedArray) {
+    return "int32";
+  }
+  throw new DTypeError(
+    `array: ${x.constructor.name} is not supported (64-bit integers do not exist in tinyflow); convert it to an Int32Array, Uint32Array or Float32Array first`,
+  );
 }
 
-/** Convert `x` to an array: nested lists, typed arrays, scalars or existing arrays. */
+/** The storage class `allocTyped` uses for a dtype, when a typed array can be copied as is. */
+function storesAsIs(view: ArrayBufferView, dtype: DType): boolean {
+  if (dtype === "float16" || dtype === "bool") return false; // rounding / normalising to 0/1 needed
+  return view.constructor === allocTyped(dtype, 0).constructor;
+}
+
+/**
+ * Convert `data` to an array: a JS number or boolean, nested lists of them,
+ * a typed array, or an existing array (converted with `{ dtype }` if given).
+ *
+ * The number policy (JS cannot tell 1 from 1.0): JS numbers are **float32**
+ * whatever their values — `np.array(2)` is a weakly typed float32 scalar
+ * (a Python scalar in JAX) and `np.array([1, 2])` a float32 array; booleans
+ * are bool (numbers mixed with booleans give float32). Typed arrays keep
+ * their element type: Float32Array and Float64Array give float32,
+ * Int32Array/Int16Array/Int8Array/Uint16Array/Uint8Array give int32,
+ * Uint32Array gives uint32. Integer arrays otherwise need `{ dtype: "int32" }`
+ * (or "uint32"): every value must then be an integer within the dtype's
+ * range — a fraction, NaN, ±Infinity or an out-of-range value throws a
+ * DTypeError instead of being truncated or clamped (use `Math.round`, or
+ * `.astype` on a float array for C-style casting). An unknown or unsupported
+ * dtype (`np.float64`, "int64", a typo) throws a DTypeError naming the
+ * accepted ones; `{ dtype: undefined }` means the default.
+ */
 export function array(data: NestedData, opts: DTypeOpt | DType = {}): Tracer {
   const dtype = dtypeArg("array", opts);
   if (isTracer(data)) {
     return dtype === undefined || data.dtype === dtype ? data : bind1("convert_element_type", [data], { newDtype: dtype, weakType: false });
   }
   if (typeof data === "number" || typeof data === "boolean") {
-    // A bare JS scalar stays weakly typed (as jnp.array(2.0) in current JAX) unless a dtype is given.
-    const d = dtype ?? (typeof data === "boolean" ? "bool" : Number.isInteger(data) ? "int32" : "float32");
-    return Array.scalar(data, d, dtype === undefined && typeof data === "number");
+    if (dtype !== undefined) return Array.fromTyped(checkedTypedFrom("array", dtype, [data]), [], dtype);
+    const d = dtypeOfScalar(data);
+    return Array.scalar(data, d.dtype, d.weakType);
   }
-  if (ArrayBuffer.isView(data)) {
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
     const view = data as unknown as globalThis.ArrayLike<number> & ArrayBufferView;
-    const d = dtype ?? typedDType(view);
+    const own = typedArrayDType(view); // also rejects BigInt64Array/BigUint64Array
+    const d = dtype ?? own;
     // Same storage type: the backend copies it as is (the common path for data loading).
-    if (view.constructor === allocTyped(d, 0).constructor && d !== "float16") return Array.fromTyped(view as unknown as TypedArray, [view.length], d);
-    const out = allocTyped(d, view.length);
-    for (let i = 0; i < view.length; i++) out[i] = roundToDType(d, Number(view[i]));
-    return Array.fromTyped(out, [view.length], d);
+    if (storesAsIs(view, d)) return Array.fromTyped(view as unknown as TypedArray, [view.length], d);
+    return Array.fromTyped(checkedTypedFrom("array", d, view), [view.length], d);
   }
   if (!globalThis.Array.isArray(data)) {
     throw new ArgumentError(`array: expected nested lists of numbers/booleans, a typed array, a number or an array, got ${describe(data)}`);
@@ -78,23 +125,20 @@ export function array(data: NestedData, opts: DTypeOpt | DType = {}): Tracer {
     if (p.length === 0) break;
     probe = p[0];
   }
-  const values: number[] = [];
-  let sawFloat = false;
+  // Host values, and (when concrete arrays are nested in the lists) which of them came from arrays:
+  // those are converted like astype, host values are checked.
+  const values: (number | boolean)[] = [];
+  const fromArray: boolean[] = [];
+  const hostNumbers: number[] = [];
   let sawBool = false;
-  let sawNumber = false;
-  let tracerDType: DType | null = null;
+  const elementDTypes: DTypeWithWeak[] = [];
   const walk = (x: unknown, dim: number): void => {
     if (dim === shape.length) {
-      if (typeof x === "number") {
-        sawNumber = true;
-        if (!Number.isInteger(x)) sawFloat = true;
-        values.push(x);
-      } else if (typeof x === "boolean") {
-        sawBool = true;
-        values.push(x ? 1 : 0);
-      } else {
-        throw new ShapeError(`array: ragged nested data: expected a scalar at depth ${dim} (shape [${shape}]), got ${describe(x)}`);
-      }
+      if (typeof x === "number") hostNumbers.push(x);
+      else if (typeof x === "boolean") sawBool = true;
+      else throw new ShapeError(`array: ragged nested data: expected a scalar at depth ${dim} (shape [${shape}]), got ${describe(x)}`);
+      values.push(x);
+      fromArray.push(false);
       return;
     }
     if (isTracer(x)) {
@@ -103,9 +147,11 @@ export function array(data: NestedData, opts: DTypeOpt | DType = {}): Tracer {
         throw new ShapeError(`array: ragged nested data: an element array ${x.aval.str()} does not match the expected shape [${expected}]`);
       }
       const d = x.dataSync();
-      for (let i = 0; i < d.length; i++) values.push(d[i]);
-      tracerDType = tracerDType === null ? x.dtype : tracerDType === x.dtype ? tracerDType : "float32";
-      if (x.dtype === "float32" || x.dtype === "float16") sawFloat = true;
+      for (let i = 0; i < d.length; i++) {
+        values.push(d[i]);
+        fromArray.push(true);
+      }
+      elementDTypes.push({ dtype: x.dtype, weakType: x.weakType });
       return;
     }
     const isList = globalThis.Array.isArray(x) || ArrayBuffer.isView(x);
@@ -115,14 +161,29 @@ export function array(data: NestedData, opts: DTypeOpt | DType = {}): Tracer {
         `array: ragged nested data: expected a list of length ${shape[dim]} at depth ${dim} (shape [${shape}]), got ${describe(x)}`,
       );
     }
+    if (ArrayBuffer.isView(x)) elementDTypes.push({ dtype: typedArrayDType(x), weakType: false });
     for (let i = 0; i < list.length; i++) walk(list[i], dim + 1);
   };
   walk(data, 0);
-  const inferred: DType = tracerDType !== null && !sawNumber && !sawBool ? tracerDType : sawFloat ? "float32" : sawNumber ? "int32" : sawBool ? "bool" : "float32";
-  const d = dtype ?? inferred;
+  const d = dtype ?? inferListDType(elementDTypes, hostNumbers, sawBool);
   const out = allocTyped(d, values.length);
-  for (let i = 0; i < values.length; i++) out[i] = roundToDType(d, values[i]);
+  for (let i = 0; i < values.length; i++) out[i] = fromArray[i] ? roundToDType(d, Number(values[i])) : checkedHostValue("array", d, values[i]);
   return Array.fromTyped(out, shape, d);
+}
+
+/**
+ * dtype of nested lists: JS numbers are float32, booleans bool; arrays and
+ * typed arrays nested inside promote with them as in JAX (numbers weakly).
+ */
+function inferListDType(elementDTypes: readonly DTypeWithWeak[], numbers: readonly number[], sawBool: boolean): DType {
+  const parts: DTypeWithWeak[] = [...elementDTypes];
+  if (sawBool) parts.push({ dtype: "bool", weakType: false });
+  const others = parts.length > 0 ? resultDType(parts, "array") : undefined;
+  if (numbers.length > 0) {
+    // One fractional number makes them all weak floats; otherwise any one of them stands for all.
+    parts.push(weakDTypeOfNumber(numbers.find((n) => !Number.isInteger(n)) ?? numbers[0], others));
+  }
+  return parts.length === 0 ? "float32" : resultDType(parts, "array").dtype;
 }
 
 function containsAbstract(x: unknown): boolean {
@@ -137,7 +198,7 @@ export function asarray(data: NestedData, opts: DTypeOpt | DType = {}): Tracer {
 
 function filled(where: string, shape: number | readonly number[], value: number | boolean, dtype: DType): Tracer {
   const s = shapeArg(where, shape);
-  const scalar = Array.scalar(value, dtype, false);
+  const scalar = Array.fromTyped(checkedTypedFrom(where, dtype, [value]), [], dtype);
   if (s.length === 0) return scalar;
   return bind1("broadcast_in_dim", [scalar], { shape: s, broadcastDimensions: [] });
 }
@@ -171,14 +232,12 @@ export function full(shape: number | readonly number[], fillValue: ArrayLike, dt
   if (typeof fillValue !== "number" && typeof fillValue !== "boolean") {
     throw new ArgumentError(`full: fillValue must be a number, boolean or array, got ${describe(fillValue)}`);
   }
-  const inferred: DType = typeof fillValue === "boolean" ? "bool" : Number.isInteger(fillValue) ? "int32" : "float32";
-  return filled("full", s, fillValue, d ?? inferred);
+  return filled("full", s, fillValue, d ?? dtypeOfScalar(fillValue).dtype);
 }
 
 function likeArgs(where: string, x: ArrayLike): { shape: number[]; dtype: DType } {
   if (isTracer(x)) return { shape: [...x.shape], dtype: x.dtype };
-  if (typeof x === "number") return { shape: [], dtype: Number.isInteger(x) ? "int32" : "float32" };
-  if (typeof x === "boolean") return { shape: [], dtype: "bool" };
+  if (typeof x === "number" || typeof x === "boolean") return { shape: [], dtype: dtypeOfScalar(x).dtype };
   throw new ArgumentError(`${where}: expected an array, got ${describe(x)}`);
 }
 
@@ -202,8 +261,16 @@ export function emptyLike(x: ArrayLike, dtype?: DType | DTypeOpt): Tracer {
 }
 
 /**
- * arange(stop) / arange(start, stop, step?), numpy semantics: int32 when all of
- * start/stop/step are integers, else float32. Values are start + i * step.
+ * arange(stop) / arange(start, stop, step?, { dtype }): the values
+ * start + i * step below stop (above it for a negative step).
+ *
+ * The default dtype is **float32**, whatever the arguments: JS cannot tell
+ * `arange(5)` from `arange(5.0)`, and JS numbers are float32 everywhere else
+ * in tinyflow (tfjs's `range` and jax-js's `arange` agree). Python's JAX
+ * makes `arange(5)` int32 only because Python has ints. float32 counts
+ * exactly up to 2**24. For indices ask for them: `arange(n, { dtype: "int32" })`
+ * (start and step must then be integers and every value in range, else a
+ * DTypeError), or `np.iota(n)`, which is int32.
  */
 export function arange(start: number, stop?: number | null | DTypeOpt, step?: number | DTypeOpt, opts?: DTypeOpt): Tracer {
   let o: DTypeOpt = opts ?? {};
@@ -226,9 +293,15 @@ export function arange(start: number, stop?: number | null | DTypeOpt, step?: nu
     if (typeof v !== "number" || !Number.isFinite(v)) throw new ArgumentError(`arange: ${n} must be a finite number, got ${String(v)}`);
   }
   if (s === 0) throw new ArgumentError(`arange: step must not be zero (start ${a}, stop ${b})`);
-  const dtype = dtypeArg("arange", o) ?? ([a, b, s].every(Number.isInteger) ? "int32" : "float32");
-  if (dtype === "bool") throw new DTypeError("arange: bool dtype is not supported");
+  const dtype = dtypeArg("arange", o) ?? "float32";
+  if (dtype === "bool") throw new DTypeError("arange: bool dtype is not supported; use float32, float16, int32 or uint32");
   const n = Math.max(0, Math.ceil((b - a) / s));
+  if (n > 0) {
+    // The values are monotone: checking the first, the step and the last covers them all.
+    checkedHostValue("arange (start)", dtype, a);
+    if (!Number.isInteger(s) && !isFloat(dtype)) checkedHostValue("arange (step)", dtype, s);
+    checkedHostValue("arange (last value)", dtype, a + (n - 1) * s);
+  }
   const data = allocTyped(dtype, n);
   for (let i = 0; i < n; i++) data[i] = roundToDType(dtype, a + i * s);
   return Array.fromTyped(data, [n], dtype);
@@ -238,6 +311,7 @@ export interface LinspaceOptions extends DTypeOpt {
   endpoint?: boolean;
 }
 
+/** linspace(start, stop, num = 50, { endpoint, dtype }): float32 by default; integer dtypes floor each point (as JAX). */
 export function linspace(start: number, stop: number, num = 50, opts: LinspaceOptions = {}): Tracer {
   if (!Number.isInteger(num) || num < 0) throw new ArgumentError(`linspace: num must be a non-negative integer, got ${num}`);
   const endpoint = opts.endpoint ?? true;
@@ -245,7 +319,11 @@ export function linspace(start: number, stop: number, num = 50, opts: LinspaceOp
   const div = endpoint ? num - 1 : num;
   const step = div > 0 ? (stop - start) / div : 0;
   const data = allocTyped(dtype, num);
-  for (let i = 0; i < num; i++) data[i] = roundToDType(dtype, endpoint && i === num - 1 && num > 1 ? stop : start + i * step);
+  for (let i = 0; i < num; i++) {
+    const v = endpoint && i === num - 1 && num > 1 ? stop : start + i * step;
+    // Integer dtypes take the floor of each point, as JAX does; a point out of the dtype's range is an error.
+    data[i] = isFloat(dtype) || dtype === "bool" ? roundToDType(dtype, v) : checkedHostValue("linspace", dtype, Math.floor(v));
+  }
   return Array.fromTyped(data, [num], dtype);
 }
 

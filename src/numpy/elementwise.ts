@@ -5,7 +5,7 @@
 // through promote.ts for JAX dtype promotion and numpy broadcasting.
 
 import { Array } from "../core/array";
-import { isFloat, isInt, type DType } from "../core/dtype";
+import { checkDType, isFloat, isInt, type DType } from "../core/dtype";
 import { ArgumentError, DTypeError, TracerError } from "../core/errors";
 import { broadcastShapes } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
@@ -383,6 +383,7 @@ export function clip(x: ArrayLike, lo: ArrayLike | null = null, hi: ArrayLike | 
 
 /** Cast to `dtype` (numpy's astype). */
 export function astype(x: ArrayLike, dtype: DType): Tracer {
+  checkDType(dtype, "astype");
   const t = asTracer("astype", x);
   if (t.dtype === dtype && !t.weakType) return t;
   return bind1("convert_element_type", [t], { newDtype: dtype, weakType: false });

@@ -11,7 +11,7 @@ import * as shape from "./shape";
 import * as indexing from "./indexing";
 import * as linalg from "./linalg";
 
-export { float32, float16, int32, uint32, bool, type DType } from "../core/dtype";
+export { float32, float16, int32, uint32, bool, float64, int64, uint64, type DType } from "../core/dtype";
 export { Array } from "../core/array";
 export * from "./creation";
 export * from "./elementwise";

@@ -13,7 +13,7 @@
 // one of the duplicates takes effect (unlike add, which accumulates).
 
 import { Array } from "../core/array";
-import { isInt, type DType } from "../core/dtype";
+import { checkedTypedFrom, isInt, type DType } from "../core/dtype";
 import { ArgumentError, DTypeError, ShapeError, TracerError, fmtShape } from "../core/errors";
 import type { AtUpdater, IndexSpec } from "../core/methods";
 import { broadcastShapes, normalizeAxis } from "../core/shape";
@@ -112,7 +112,9 @@ function plan(where: string, x0: Tracer, spec: readonly IndexSpec[]): Plan {
         consumed++;
         items.push({ adv: s });
       } else {
-        throw new DTypeError(`${where}: index arrays must be integers or booleans, got ${s.aval.str()} in ${describeSpec(spec)}`);
+        throw new DTypeError(
+          `${where}: index arrays must be integers or booleans, got ${s.aval.str()} in ${describeSpec(spec)}; JS numbers make float32 arrays, so build indices with { dtype: "int32" } or pass a JS list`,
+        );
       }
     } else {
       throw new ArgumentError(
@@ -364,10 +366,12 @@ export interface TakeOptions {
   fillValue?: number | null;
 }
 
+/** Index operands: JS lists and numbers are indices, so they become int32 (checked); arrays must be integer arrays. */
 function indexArg(where: string, indices: ArrayLike | readonly number[]): Tracer {
-  if (globalThis.Array.isArray(indices)) return Array.fromTyped(Int32Array.from(indices as number[]), [indices.length], "int32");
+  if (globalThis.Array.isArray(indices)) return Array.fromTyped(checkedTypedFrom(`${where} (indices)`, "int32", indices as number[]), [indices.length], "int32");
+  if (typeof indices === "number") return Array.fromTyped(checkedTypedFrom(`${where} (indices)`, "int32", [indices]), [], "int32");
   const t = asTracer(where, indices as ArrayLike);
-  if (!isInt(t.dtype)) throw new DTypeError(`${where}: indices must be integers, got ${t.aval.str()}`);
+  if (!isInt(t.dtype)) throw new DTypeError(`${where}: indices must be integers, got ${t.aval.str()}; build them with { dtype: "int32" } (JS numbers make float32 arrays)`);
   return t;
 }
 

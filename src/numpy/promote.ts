@@ -5,7 +5,7 @@
 // it (broadcast_in_dim) to the common shape.
 
 import { Array } from "../core/array";
-import { dtypeOfScalar, isFloat, resultDType, type DType, type DTypeWithWeak } from "../core/dtype";
+import { checkedTypedFrom, dtypeOfScalar, isFloat, promoteTypes, resultDType, weakDTypeOfNumber, type DType, type DTypeWithWeak } from "../core/dtype";
 import { ArgumentError, DTypeError } from "../core/errors";
 import { broadcastShapes } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
@@ -16,20 +16,36 @@ export function checkArg(where: string, x: unknown, name = "argument"): ArrayLik
   throw new ArgumentError(`${where}: ${name} must be an array or a JS number/boolean, got ${describe(x)}`);
 }
 
-/** dtype (with the weak bit) of an operand: JS numbers are weak, booleans are bool. */
+/** dtype (with the weak bit) of an operand on its own: JS numbers are weak float32, booleans bool. */
 export function dtypeOf(x: ArrayLike): DTypeWithWeak {
   if (isTracer(x)) return { dtype: x.dtype, weakType: x.weakType };
   return dtypeOfScalar(x);
 }
 
-/** The JAX result dtype of mixing these operands. */
+/**
+ * The JAX result dtype of mixing these operands. Arrays and booleans are
+ * promoted first; each JS number then joins as JAX's Python scalar would:
+ * a weak int of the arrays' integer dtype when it is integer-valued and the
+ * arrays are integers (`x_int32.add(1)` is int32), else a weak float32 (see
+ * the number policy in core/dtype.ts).
+ */
 export function resultTypeOf(where: string, args: readonly ArrayLike[]): DTypeWithWeak {
-  return resultDType(args.map(dtypeOf), where);
+  const typed = args.filter((x) => typeof x !== "number").map(dtypeOf);
+  const numbers = args.filter((x): x is number => typeof x === "number");
+  if (numbers.length === 0) return resultDType(typed, where); // throws for no operands at all
+  const others = typed.length > 0 ? resultDType(typed, where) : undefined;
+  // One fractional number makes the numbers weak floats; otherwise any one of them stands for all.
+  const weak = weakDTypeOfNumber(numbers.find((n) => !Number.isInteger(n)) ?? numbers[0], others);
+  return others === undefined ? weak : promoteTypes(others, weak);
 }
 
-/** Convert one operand to `dtype` (a JS scalar becomes a scalar Array of that dtype). */
-export function convertTo(x: ArrayLike, dtype: DType, weakType = false): Tracer {
-  if (!isTracer(x)) return Array.scalar(x, dtype, weakType);
+/**
+ * Convert one operand to `dtype`. A JS scalar becomes a scalar Array of that
+ * dtype, checked: a number that an integer dtype cannot hold is a DTypeError
+ * (JAX raises OverflowError), never a clamp.
+ */
+export function convertTo(x: ArrayLike, dtype: DType, weakType = false, where = "convert"): Tracer {
+  if (!isTracer(x)) return Array.fromTyped(checkedTypedFrom(where, dtype, [x]), [], dtype, { weakType });
   if (x.dtype === dtype && x.weakType === weakType) return x;
   if (x.dtype === dtype && !weakType) return x; // a weak operand combined with a strong one: keep as is
   return bind1("convert_element_type", [x], { newDtype: dtype, weakType });
@@ -58,7 +74,7 @@ export function promoteArgs(where: string, operands: readonly ArrayLike[], opts:
   operands.forEach((x, i) => checkArg(where, x, `operand ${i}`));
   let rt = resultTypeOf(where, operands);
   if (opts.toDType) rt = opts.toDType(rt);
-  const converted = operands.map((x) => convertTo(x, rt.dtype, rt.weakType));
+  const converted = operands.map((x) => convertTo(x, rt.dtype, rt.weakType, where));
   if (opts.broadcast === false) return { args: converted, dtype: rt.dtype, weakType: rt.weakType, shape: [] };
   const shape = broadcastShapes(where, ...converted.map((t) => t.shape));
   const args = converted.map((t) => broadcastTo(t, shape));

@@ -6,7 +6,7 @@
 
 import { Array, isArray } from "../../src/core/array";
 import { ShapedArray } from "../../src/core/aval";
-import { isBool, isInt, promoteTypes, type DTypeWithWeak } from "../../src/core/dtype";
+import { checkedTypedFrom, isBool, isInt, promoteTypes, type DTypeWithWeak } from "../../src/core/dtype";
 import { ArgumentError, DTypeError, ShapeError } from "../../src/core/errors";
 import type { ClosedJaxpr } from "../../src/core/ir";
 import * as tree from "../../src/core/pytree";
@@ -36,6 +36,17 @@ function toScalarTracer(where: string, what: string, x: unknown): Tracer {
   const t = leafToTracer(x);
   if (t.ndim !== 0) throw new ShapeError(`${where}: ${what} must be a scalar, got an array of type ${t.aval.str()}`);
   return t;
+}
+
+/**
+ * A predicate, branch index or loop bound as a scalar Tracer. A JS number
+ * there stands for an integer (as a Python int in JAX), although JS numbers
+ * are float32 elsewhere: it must be integer-valued and becomes a weak int32.
+ */
+function integerScalarTracer(where: string, what: string, x: unknown): Tracer {
+  if (typeof x !== "number") return toScalarTracer(where, what, x);
+  if (!Number.isInteger(x)) throw new DTypeError(`${where}: ${what} must be an integer, got ${x}`);
+  return Array.fromTyped(checkedTypedFrom(`${where} (${what})`, "int32", [x]), [], "int32", { weakType: true });
 }
 
 function convert(x: Tracer, aval: ShapedArray): Tracer {
@@ -130,7 +141,7 @@ export function cond<Ops extends unknown[], R1, R2 = R1>(pred: Scalar, trueFn: (
   if (typeof trueFn !== "function" || typeof falseFn !== "function") {
     throw new ArgumentError("cond: expected cond(pred, trueFn, falseFn, ...operands) with two functions");
   }
-  let p = toScalarTracer("cond", "pred", pred);
+  let p = integerScalarTracer("cond", "pred", pred);
   if (isInt(p.dtype)) p = bind1("ne", [p, Array.scalar(0, p.dtype)], {});
   else if (!isBool(p.dtype)) {
     throw new DTypeError(`cond: pred must be a bool or integer scalar, got ${p.aval.str()}; compare it first (e.g. x.gt(0))`);
@@ -147,7 +158,7 @@ export function switchCase<Ops extends unknown[], R>(index: Scalar, branches: re
   if (!globalThis.Array.isArray(branches) || branches.length === 0 || branches.some((b) => typeof b !== "function")) {
     throw new ArgumentError("switch: branches must be a non-empty array of functions");
   }
-  let i = toScalarTracer("switch", "index", index);
+  let i = integerScalarTracer("switch", "index", index);
   if (!isInt(i.dtype) && !isBool(i.dtype)) throw new DTypeError(`switch: index must be an integer scalar, got ${i.aval.str()}`);
   if (branches.length === 1) return branches[0](...(operands as unknown as Traced<Ops>)) as Traced<R>;
   if (i.dtype !== "int32" || i.weakType) i = bind1("convert_element_type", [i], { newDtype: "int32", weakType: false });
@@ -316,7 +327,7 @@ function isStaticBound(x: unknown): boolean {
 }
 
 function boundTracer(where: string, what: string, x: Scalar): Tracer {
-  const t = toScalarTracer(where, what, x);
+  const t = integerScalarTracer(where, what, x);
   if (!isInt(t.dtype)) throw new DTypeError(`${where}: ${what} must be an integer, got ${t.aval.str()}`);
   return t.dtype === "int32" && !t.weakType ? t : bind1("convert_element_type", [t], { newDtype: "int32", weakType: false });
 }

@@ -5,7 +5,7 @@
 // The small validation helpers at the top are shared with structural.ts.
 
 import { ShapedArray } from "../aval";
-import { byteWidth, isBool, isFloat, isInt, type DType } from "../dtype";
+import { byteWidth, checkDType, isBool, isFloat, isInt, type DType } from "../dtype";
 import { ArgumentError, AxisError, DTypeError, ShapeError } from "../errors";
 import {
   BINARY_ELEMENTWISE,
@@ -202,9 +202,7 @@ const convertElementType: ShapeRule<"convert_element_type"> = (inAvals, params) 
 };
 
 function checkNewDType(prim: string, d: DType): void {
-  if (!["bool", "int32", "uint32", "float16", "float32"].includes(d)) {
-    throw new DTypeError(`${prim}: unknown newDtype ${JSON.stringify(d)}; expected one of bool, int32, uint32, float16, float32`);
-  }
+  checkDType(d, prim);
 }
 
 const bitcastConvertType: ShapeRule<"bitcast_convert_type"> = (inAvals, params) => {

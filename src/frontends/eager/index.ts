@@ -460,8 +460,10 @@ function backwardFrom(root: Tensor, gradient: Operand | null, retainGraph: boole
 // --- creation -----------------------------------------------------------------------------------
 
 /**
- * `tensor(data, { requiresGrad, dtype })`. Numbers become float32 unless a
- * dtype is given (PyTorch would make integer data int64); booleans become bool.
+ * `tensor(data, { requiresGrad, dtype })`, on np.array's number policy:
+ * numbers become float32 unless a dtype is given (PyTorch would make integer
+ * data int64), booleans bool, typed arrays keep their element type
+ * (Int32Array → int32, Uint32Array → uint32).
  */
 export function tensor(data: Data | Tensor, opts: TensorOptions = {}): Tensor {
   let a: TfArray;
@@ -469,8 +471,8 @@ export function tensor(data: Data | Tensor, opts: TensorOptions = {}): Tensor {
   else if (isArray(data)) a = data;
   else if (data instanceof Tracer) throw new ArgumentError("tensor(): a traced value has no data; eager tensors hold concrete Arrays");
   else {
-    const isBool = typeof data === "boolean" || (Array.isArray(data) && (data as unknown[]).flat(Infinity).every((v) => typeof v === "boolean") && (data as unknown[]).length > 0);
-    a = np.array(data as never, { dtype: opts.dtype ?? (isBool ? "bool" : ArrayBuffer.isView(data) && !(data instanceof Float32Array) ? "int32" : "float32") }) as TfArray;
+    // A tensor is never weakly typed (np.array(2) alone would be): a bare number is a strong float32.
+    a = np.array(data as never, { dtype: opts.dtype ?? (typeof data === "number" ? "float32" : undefined) }) as TfArray;
   }
   if (opts.dtype !== undefined && a.dtype !== opts.dtype) a = np.astype(a, opts.dtype) as TfArray;
   return new Tensor(a, { requiresGrad: opts.requiresGrad ?? false });

@@ -9,7 +9,7 @@
 import "../../setup";
 import { Array as TfArray, isArray } from "../../core/array";
 import { ShapedArray } from "../../core/aval";
-import { isDType, type DType } from "../../core/dtype";
+import { dtypeOfScalar, isDType, type DType } from "../../core/dtype";
 import { ArgumentError, ShapeError } from "../../core/errors";
 import { Tracer } from "../../core/trace";
 import { traceFlatToJaxpr } from "../../../transforms/jaxpr_trace";
@@ -325,9 +325,14 @@ export function describe(x: unknown): string {
 
 // --- building ops --------------------------------------------------------------------
 
-/** A JS number or boolean as a weakly typed literal node (Python scalars in TF take the other operand's dtype). */
+/**
+ * A JS number or boolean as a weakly typed literal node (Python scalars in TF
+ * take the other operand's dtype). On its own a number is float32, as
+ * everywhere in tinyflow; its kernel hands the JS value to numpy, so it
+ * promotes with the other operands by the same number policy.
+ */
 function literal(v: number | boolean): Tensor {
-  const dtype: DType = typeof v === "boolean" ? "bool" : Number.isInteger(v) ? "int32" : "float32";
+  const dtype = dtypeOfScalar(v).dtype;
   return new Tensor({ opType: "Const", inputs: [], kernel: () => v, shape: [], dtype, attrs: { literal: v } });
 }
 

@@ -5,7 +5,7 @@
 
 import "../../setup";
 import type { Array as TfArray } from "../../core/array";
-import { isDType, type DType } from "../../core/dtype";
+import { dtypeOfScalar, isDType, type DType } from "../../core/dtype";
 import { ArgumentError } from "../../core/errors";
 import type { Tracer } from "../../core/trace";
 import * as lax from "../../lax";
@@ -57,9 +57,11 @@ export function placeholder(dtype: DType, shape?: readonly (number | null)[] | n
 
 /** `tf.constant(value, dtype?, shape?)`. */
 export function constant(value: Data, dtype?: DType | null, shape?: readonly number[] | null, name?: string): Tensor {
-  let a: TfArray = np.array(value as never, dtype ? { dtype } : {}) as TfArray;
+  // A constant is never weakly typed (np.array(2) alone would be): a bare number is a strong float32.
+  let a: TfArray = np.array(value as never, { dtype: dtype ?? (typeof value === "number" ? "float32" : undefined) }) as TfArray;
   if (dtype === undefined || dtype === null) {
-    // TF's defaults: floats are float32, integers int32.
+    // np.array's number policy (JS numbers are float32 — TF1 would make integer literals int32;
+    // Int32Array gives int32), narrowed to the dtypes TF1 infers for constants.
     if (a.dtype !== "bool" && a.dtype !== "int32" && a.dtype !== "float32") a = np.astype(a, "float32") as TfArray;
   }
   if (shape !== undefined && shape !== null) a = (a.size === 1 ? np.broadcastTo(np.reshape(a, []), shape) : np.reshape(a, shape)) as TfArray;
@@ -381,7 +383,8 @@ export function ones(shape: readonly number[] | number, dtype: DType = "float32"
   const s = staticShapeArg("ones", shape);
   return makeOp("Ones", [], () => np.ones(s, dtype), { name, shape: s, dtype });
 }
-export function fill(dims: readonly number[], value: number, dtype: DType = Number.isInteger(value) ? "int32" : "float32", name?: string): Tensor {
+/** `tf.fill(dims, value, dtype?)`: a JS number fills float32 unless a dtype is given (tinyflow's number policy, not TF's int32). */
+export function fill(dims: readonly number[], value: number, dtype: DType = dtypeOfScalar(value).dtype, name?: string): Tensor {
   const s = staticShapeArg("fill", dims);
   return makeOp("Fill", [], () => np.full(s, value, dtype), { name, shape: s, dtype });
 }
@@ -393,7 +396,7 @@ export function ones_like(x: TensorLike, dtype?: DType, name?: string): Tensor {
 }
 export function range(start: number, limit?: number, delta = 1, dtype?: DType): Tensor {
   const [lo, hi] = limit === undefined ? [0, start] : [start, limit];
-  const d = dtype ?? ([lo, hi, delta].every(Number.isInteger) ? "int32" : "float32");
+  const d = dtype ?? "float32"; // np.arange's default: JS numbers are float32 (TF would infer int32 from Python ints)
   return makeOp("Range", [], () => np.arange(lo, hi, delta, { dtype: d }));
 }
 
