@@ -1,0 +1,83 @@
+// Running a jitted jaxpr on concrete arrays as one compiled program. The
+// program belongs to the jaxpr (as in Autodidax's xla_call_impl): it is
+// optimized and compiled once per (jaxpr, backend) and cached on the jaxpr
+// object, so a direct `jit(f)(x)` call and a pjit equation met by the eval
+// trace (inside grad, vmap, an evaluated jaxpr...) share one executable.
+
+import { Array as ArrayImpl, type Array } from "../src/core/array";
+import { getBackend, type Backend, type Executable } from "../src/core/backend";
+import { evalJaxpr } from "../src/core/eval_jaxpr";
+import type { ClosedJaxpr } from "../src/core/ir";
+import type { ParamsOf } from "../src/core/primitives";
+import { beginOperation } from "../src/core/residency";
+import { higherOrderShapeRules } from "../src/core/shape_rules/higher_order";
+import type { Tracer } from "../src/core/trace";
+import { optimize } from "./passes";
+
+export interface Program {
+  optimized: ClosedJaxpr;
+  /** null where the backend cannot compile the jaxpr (it then runs op by op). */
+  executable: Executable<unknown> | null;
+  constArrays: Array[];
+}
+
+const programs = new WeakMap<ClosedJaxpr, Map<Backend, Program>>();
+let compileCount = 0;
+
+/** How many (jaxpr, backend) programs have been built in this process: a probe for cache tests. */
+export function programsBuilt(): number {
+  return compileCount;
+}
+
+/** The optimized, compiled program of `jaxpr` on `backend`, built on first use. */
+export function programFor(jaxpr: ClosedJaxpr, backend: Backend): Program {
+  let perBackend = programs.get(jaxpr);
+  if (!perBackend) programs.set(jaxpr, (perBackend = new Map()));
+  let program = perBackend.get(backend);
+  if (!program) {
+    compileCount++;
+    const optimized = optimize(jaxpr);
+    const constArrays = optimized.consts.map((c) => (c as Array).to(backend.name));
+    program = { optimized, executable: backend.compile(optimized, constArrays.map((c) => c.buffer)), constArrays };
+    perBackend.set(backend, program);
+  }
+  return program;
+}
+
+/**
+ * Run `jaxpr` on concrete arrays: its compiled program on the arrays' common
+ * backend (else the default), or its optimized jaxpr op by op where the backend
+ * cannot compile it. Donated inputs give their buffers to the program and are
+ * invalid afterwards (disposed), as in JAX.
+ */
+export function runCompiled(jaxpr: ClosedJaxpr, args: readonly Array[], donated: readonly boolean[]): Tracer[] {
+  const backend = args.length > 0 && args.every((a) => a.backend === args[0].backend) ? args[0].backend : getBackend();
+  const program = programFor(jaxpr, backend);
+  beginOperation();
+  const inputs = args.map((a) => a.to(backend.name));
+  let outs: Tracer[];
+  if (program.executable === null) {
+    outs = evalJaxpr(program.optimized.jaxpr, program.constArrays, inputs);
+  } else {
+    // A donated input moved to another backend is a temporary copy: nothing to give up.
+    const outBufs = program.executable.run(
+      inputs.map((a) => a.buffer),
+      args.map((a, i) => donated[i] === true && inputs[i] === a),
+    );
+    // Each returned buffer is owned by the Array made for it (a backend that returns
+    // an input as an output hands out another reference to it).
+    const outAvals = jaxpr.outAvals;
+    outs = outBufs.map((buf, i) => new ArrayImpl(outAvals[i], backend, buf));
+  }
+  args.forEach((a, i) => {
+    if (donated[i] === true && !outs.includes(a) && !a.isDisposed) a.dispose();
+  });
+  return outs;
+}
+
+/** The eval rule of pjit: the call runs compiled, whatever transformation produced it. */
+export function pjitImpl(args: Tracer[], params: ParamsOf<"pjit">): Tracer[] {
+  // A program reads its inputs' memory as the types it was compiled for: check them first.
+  higherOrderShapeRules.pjit(args.map((a) => a.aval), params);
+  return runCompiled(params.jaxpr, args as Array[], params.donatedInvars);
+}
