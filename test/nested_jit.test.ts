@@ -123,6 +123,8 @@ describe("nested jit", () => {
   it("jit(f) called directly and a pjit equation of it share one program", () => {
     const f = jit((x: any) => np.exp(x).sum());
     const x = np.array([1, 2, 3], { dtype: "float32" });
+    const twice = np.stack([x, x]);
+    const mixed = np.stack([x, x.mul(2)]);
     const direct = f(x);
     const built = programsBuilt();
     const closed = makeJaxpr(f)(x);
@@ -130,9 +132,9 @@ describe("nested jit", () => {
     // the eval rule of that equation finds the program the direct call built
     expectAllclose(evalJaxpr(closed.jaxpr, closed.consts, [x])[0], direct);
     expect(programsBuilt()).toBe(built);
-    expectAllclose(vmap(f)(np.stack([x, x])), np.stack([direct, direct]));
+    expectAllclose(vmap(f)(twice), np.stack([direct, direct]));
     expect(programsBuilt()).toBe(built + 1); // the batched jaxpr, once
-    vmap(f)(np.stack([x, x.mul(2)]));
+    vmap(f)(mixed);
     expect(programsBuilt()).toBe(built + 1);
     expect(f.traceCount).toBe(1);
   });

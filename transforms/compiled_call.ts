@@ -11,7 +11,8 @@ import type { ClosedJaxpr } from "../src/core/ir";
 import type { ParamsOf } from "../src/core/primitives";
 import { beginOperation } from "../src/core/residency";
 import { higherOrderShapeRules } from "../src/core/shape_rules/higher_order";
-import type { Tracer } from "../src/core/trace";
+import { isTracer, type ArrayLike, type Tracer } from "../src/core/trace";
+import { hoistConsts, leafToTracer, traceFlatToJaxpr } from "./jaxpr_trace";
 import { optimize } from "./passes";
 
 export interface Program {
@@ -80,4 +81,34 @@ export function pjitImpl(args: Tracer[], params: ParamsOf<"pjit">): Tracer[] {
   // A program reads its inputs' memory as the types it was compiled for: check them first.
   higherOrderShapeRules.pjit(args.map((a) => a.aval), params);
   return runCompiled(params.jaxpr, args as Array[], params.donatedInvars);
+}
+
+// --- eager composites (see applyComposite in src/core/eval_trace.ts) ----------------
+
+interface Composite {
+  jaxpr: ClosedJaxpr;
+  consts: Array[];
+}
+const composites = new WeakMap<(...xs: ArrayLike[]) => Tracer, Map<string, Composite>>();
+
+/** Run a numpy composite on concrete operands as one program, traced once per operand signature. */
+export function runComposite(fn: (...xs: ArrayLike[]) => Tracer, args: readonly ArrayLike[]): Tracer {
+  // JS numbers become weakly typed scalar operands, so one program serves every value.
+  const operands = args.map((a) => (isTracer(a) ? a : leafToTracer(a))) as Array[];
+  let table = composites.get(fn);
+  if (!table) composites.set(fn, (table = new Map()));
+  let key = "";
+  for (const o of operands) key += o.aval.key() + ";";
+  let entry = table.get(key);
+  if (!entry) {
+    const traced = traceFlatToJaxpr((...xs) => [fn(...xs)], operands.map((o) => o.aval));
+    const { jaxpr, consts } = hoistConsts(traced.jaxpr);
+    entry = { jaxpr, consts: consts as Array[] };
+    table.set(key, entry);
+  }
+  const [out] = runCompiled(entry.jaxpr, entry.consts.length > 0 ? [...entry.consts, ...operands] : operands, []);
+  operands.forEach((o, i) => {
+    if (o !== args[i]) o.dispose();
+  });
+  return out;
 }
