@@ -7,7 +7,7 @@
 // the mean time per op over a batch of calls (each result disposed at once);
 // the per-peer figure is the median over samples and rounds. Also times
 // tinyflow's eager W2 (tanh(x*2+1)*x over 1e6 elements) against its jit.
-// Prints µs per op and the ratio tinyflow / tfjs.
+// Prints µs per op (CPU time and wall time) and the ratios tinyflow / tfjs.
 // Run: npx tsx bench/eager_dispatch.ts [rounds]
 
 import { spawnSync } from "node:child_process";
@@ -15,15 +15,21 @@ import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { median } from "./harness";
 
-type Row = { op: string; size: number; us: number };
+/** µs per op: wall-clock median and min over the samples, and the median of the process's CPU time (user + system). */
+type Row = { op: string; size: number; us: number; minUs: number; cpuUs: number };
 type ChildResult = { peer: string; rows: Row[] };
 
 const OPS = ["add", "mul", "matmul"] as const;
 const SIZES = [100, 10_000];
 const SAMPLES = 7;
 
-/** Mean µs per call of `fn` over batches sized to take ~20 ms; `SAMPLES` batches after a warmup. */
-function timePerCall(fn: () => void): number[] {
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** Per-op figures of `fn` over `SAMPLES` batches (each ~10 ms) after a warmup. */
+function timePerCall(op: string, size: number, fn: () => void): Row {
   for (let i = 0; i < 200; i++) fn();
   let batch = 50;
   for (;;) {
@@ -32,13 +38,16 @@ function timePerCall(fn: () => void): number[] {
     if (performance.now() - t0 > 10 || batch > 1e6) break;
     batch *= 2;
   }
-  const out: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let s = 0; s < SAMPLES; s++) {
     const t0 = performance.now();
+    const c0 = cpuNow();
     for (let i = 0; i < batch; i++) fn();
-    out.push(((performance.now() - t0) / batch) * 1000);
+    cpu.push(((cpuNow() - c0) / batch) * 1000);
+    wall.push(((performance.now() - t0) / batch) * 1000);
   }
-  return out;
+  return { op, size, us: median(wall), minUs: Math.min(...wall), cpuUs: median(cpu) };
 }
 
 const sideOf = (size: number) => Math.round(Math.sqrt(size));
@@ -58,7 +67,7 @@ async function runTinyflow(): Promise<Row[]> {
       mul: () => (np.multiply(a, b) as InstanceType<typeof TfArray>).dispose(),
       matmul: () => (np.matmul(m1, m2) as InstanceType<typeof TfArray>).dispose(),
     };
-    for (const op of OPS) rows.push({ op, size, us: median(timePerCall(calls[op])) });
+    for (const op of OPS) rows.push(timePerCall(op, size, calls[op]));
   }
   // W2 as bench/workloads.md has it: tanh(x*2+1)*x over 1e6 elements plus the
   // readback, eager against jit, written as a user would (intermediates left to
@@ -67,13 +76,15 @@ async function runTinyflow(): Promise<Row[]> {
   const x = TfArray.fromTyped(filled(n, 5), [n], "float32");
   const w2 = (v: any) => np.tanh(v.mul(2).add(1)).mul(v);
   const w2jit = jit(w2);
-  const eager: number[] = [];
-  const jitted: number[] = [];
-  const once = async (fn: (v: any) => any, into: number[] | null) => {
+  const eager: [number[], number[]] = [[], []];
+  const jitted: [number[], number[]] = [[], []];
+  const once = async (fn: (v: any) => any, into: [number[], number[]] | null) => {
     const t0 = performance.now();
+    const c0 = cpuNow();
     const out = fn(x) as InstanceType<typeof TfArray>;
     await out.data();
-    into?.push((performance.now() - t0) * 1000);
+    into?.[0].push((performance.now() - t0) * 1000);
+    into?.[1].push((cpuNow() - c0) * 1000);
     out.dispose();
     await new Promise((resolve) => setImmediate(resolve));
   };
@@ -85,7 +96,8 @@ async function runTinyflow(): Promise<Row[]> {
     await once(w2, eager);
     await once(w2jit, jitted);
   }
-  rows.push({ op: "W2 eager", size: n, us: median(eager) }, { op: "W2 jit", size: n, us: median(jitted) });
+  const w2Row = (op: string, [wall, cpu]: [number[], number[]]): Row => ({ op, size: n, us: median(wall), minUs: Math.min(...wall), cpuUs: median(cpu) });
+  rows.push(w2Row("W2 eager", eager), w2Row("W2 jit", jitted));
   return rows;
 }
 
@@ -106,7 +118,7 @@ async function runTfjs(): Promise<Row[]> {
       mul: () => tf.mul(a, b).dispose(),
       matmul: () => tf.matMul(m1, m2).dispose(),
     };
-    for (const op of OPS) rows.push({ op, size, us: median(timePerCall(calls[op])) });
+    for (const op of OPS) rows.push(timePerCall(op, size, calls[op]));
   }
   return rows;
 }
@@ -130,20 +142,29 @@ function parent(rounds: number): void {
       results.push(JSON.parse(line) as ChildResult);
     }
   }
-  const pick = (peer: string, op: string, size: number) =>
-    median(results.filter((c) => c.peer === peer).flatMap((c) => c.rows.filter((x) => x.op === op && x.size === size).map((x) => x.us)));
+  const pick = (peer: string, op: string, size: number, field: "us" | "minUs" | "cpuUs") =>
+    median(results.filter((c) => c.peer === peer).flatMap((c) => c.rows.filter((x) => x.op === op && x.size === size).map((x) => x[field])));
   console.log(`eager dispatch, ${rounds} rounds x ${SAMPLES} samples per peer; load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
-  console.log("op       elements  tinyflow µs/op  tfjs-wasm µs/op  tinyflow/tfjs");
+  console.log("µs per op; cpu = the process's CPU time (robust to other load on the machine), wall = median (min)");
+  console.log("op       elements  tinyflow cpu  tfjs cpu  cpu ratio   tinyflow wall       tfjs wall       wall ratio");
+  const fmt = (x: number) => x.toFixed(2);
   for (const size of SIZES) {
     for (const op of OPS) {
-      const t = pick("tinyflow", op, size);
-      const f = pick("tfjs", op, size);
-      console.log(`${op.padEnd(8)} ${String(size).padStart(8)}  ${t.toFixed(2).padStart(14)}  ${f.toFixed(2).padStart(15)}  ${(t / f).toFixed(2).padStart(13)}`);
+      const [tc, fc] = [pick("tinyflow", op, size, "cpuUs"), pick("tfjs", op, size, "cpuUs")];
+      const [tw, fw] = [pick("tinyflow", op, size, "us"), pick("tfjs", op, size, "us")];
+      const [tm, fm] = [pick("tinyflow", op, size, "minUs"), pick("tfjs", op, size, "minUs")];
+      console.log(
+        `${op.padEnd(8)} ${String(size).padStart(8)}  ${fmt(tc).padStart(12)}  ${fmt(fc).padStart(8)}  ${fmt(tc / fc).padStart(9)}   ` +
+          `${`${fmt(tw)} (${fmt(tm)})`.padStart(15)}  ${`${fmt(fw)} (${fmt(fm)})`.padStart(15)}  ${fmt(tw / fw).padStart(9)}`,
+      );
     }
   }
-  const eager = pick("tinyflow", "W2 eager", 1_000_000);
-  const jitted = pick("tinyflow", "W2 jit", 1_000_000);
-  console.log(`W2 (tanh(x*2+1)*x, 1e6): eager ${(eager / 1000).toFixed(2)} ms, jit ${(jitted / 1000).toFixed(2)} ms, eager/jit ${(eager / jitted).toFixed(2)}`);
+  const [ew, jw] = [pick("tinyflow", "W2 eager", 1_000_000, "us"), pick("tinyflow", "W2 jit", 1_000_000, "us")];
+  const [em, jm] = [pick("tinyflow", "W2 eager", 1_000_000, "minUs"), pick("tinyflow", "W2 jit", 1_000_000, "minUs")];
+  console.log(
+    `W2 (tanh(x*2+1)*x, 1e6, with readback): eager ${fmt(ew / 1000)} ms (min ${fmt(em / 1000)}), jit ${fmt(jw / 1000)} ms (min ${fmt(jm / 1000)}); ` +
+      `eager/jit ${fmt(ew / jw)} (min ${fmt(em / jm)}) — wall time: both may use the worker threads`,
+  );
 }
 
 const childAt = process.argv.indexOf("--child");
