@@ -1,50 +1,35 @@
 // Call-like higher-order primitives and their user APIs: jit (pjit),
 // customJvp (custom_jvp_call), customVjp (custom_vjp_call + custom_lin) and
-// checkpoint. Each carries a jaxpr; their rules re-trace that jaxpr under the
-// transformation so the call boundary survives jvp and vmap.
+// checkpoint. Each carries a jaxpr; their rules derive a new jaxpr from it
+// (call_jaxprs.ts) and bind the same primitive again, so the call boundary --
+// and for pjit its compiled program (compiled_call.ts) -- survives every transformation.
 
-import { Array as ArrayImpl, isArray, type Array } from "../src/core/array";
-import { getBackend, type Backend, type Executable } from "../src/core/backend";
-import { beginOperation } from "../src/core/residency";
-import { optimize } from "./passes";
-import type { ShapedArray } from "../src/core/aval";
+import { isArray, type Array } from "../src/core/array";
+import { getBackend } from "../src/core/backend";
 import { ArgumentError, TransformError } from "../src/core/errors";
 import { evalClosedJaxpr, evalJaxpr } from "../src/core/eval_jaxpr";
-import { ClosedJaxpr, Jaxpr } from "../src/core/ir";
+import type { ClosedJaxpr, Jaxpr } from "../src/core/ir";
 import type { ParamsOf } from "../src/core/primitives";
 import * as tree from "../src/core/pytree";
 import { atEvalLevel, bind, type Tracer } from "../src/core/trace";
+import { jvpJaxpr, partialEvalJaxpr, transposeJaxpr, vmapJaxpr } from "./call_jaxprs";
+import { programFor, runCompiled } from "./compiled_call";
 import { hoistConsts, leafToTracer, traceFlatToJaxpr } from "./jaxpr_trace";
-import { jvpFlat, type JvpRule } from "./jvp";
-import { partialEvalFlat, type PartialEvalRule } from "./partial_eval";
+import { type JvpRule } from "./jvp";
+import { partialEvalFlat, type PartialEvalRule, type PartialEvalTracer } from "./partial_eval";
 import { Zero, instantiate, isZero, type Tangent } from "./tangents";
-import { backwardPass, type TransposeRule } from "./transpose";
+import { backwardPass, isUndefined, type TransposeRule } from "./transpose";
 import { matchBatchDim, vmapFlat, type BatchDim, type VmapRule } from "./vmap";
 
 type CallPrim = "pjit" | "custom_jvp_call" | "custom_vjp_call" | "custom_lin" | "checkpoint";
 
 // --- re-tracing a jaxpr under jvp / vmap ----------------------------------------
 
-/** The jvp of `closed` as a new jaxpr over [primals, nonzero tangents] -> [primal outs, nonzero tangent outs]. */
-function jvpOfJaxpr(jaxpr: Jaxpr, consts: readonly Tracer[], primalAvals: ShapedArray[], nonzero: boolean[]) {
-  let outNonzero: boolean[] = [];
-  const n = primalAvals.length;
-  const tangentAvals = primalAvals.filter((_, i) => nonzero[i]);
-  const traced = traceFlatToJaxpr((...xs) => {
-    let k = n;
-    const ts: Tangent[] = primalAvals.map((a, i) => (nonzero[i] ? xs[k++] : new Zero(a)));
-    const [po, to] = jvpFlat((...a) => evalJaxpr(jaxpr, consts, a), xs.slice(0, n), ts);
-    outNonzero = to.map((t) => !isZero(t));
-    return [...po, ...(to.filter((t) => !isZero(t)) as Tracer[])];
-  }, [...primalAvals, ...tangentAvals]);
-  return { ...hoistConsts(traced.jaxpr), outNonzero };
-}
-
 /** Re-trace a jaxpr-carrying call under jvp: same primitive, jvp'd jaxpr. */
 function jvpOfCall<P extends "pjit" | "checkpoint">(prim: P, inner: Jaxpr, innerConsts: readonly Tracer[], makeParams: (j: ClosedJaxpr) => ParamsOf<P>): JvpRule<P> {
   return (primals, tangents) => {
     const nonzero = tangents.map((t) => !isZero(t));
-    const { jaxpr, consts, outNonzero } = jvpOfJaxpr(inner, innerConsts, primals.map((p) => p.aval), nonzero);
+    const { jaxpr, consts, outNonzero } = jvpJaxpr(inner, innerConsts, primals.map((p) => p.aval), nonzero);
     const outs = bind(prim, [...consts, ...primals, ...(tangents.filter((t) => !isZero(t)) as Tracer[])], makeParams(jaxpr));
     const nOut = outNonzero.length;
     let k = nOut;
@@ -56,12 +41,8 @@ function jvpOfCall<P extends "pjit" | "checkpoint">(prim: P, inner: Jaxpr, inner
 /** The vmap of a jaxpr with every batched input (and every output) batched at axis 0. */
 function vmapOfJaxpr(jaxpr: Jaxpr, consts: readonly Tracer[], axisSize: number, args: Tracer[], dims: BatchDim[]) {
   const moved = args.map((x, i) => (dims[i] === null ? x : matchBatchDim(x, dims[i], axisSize, 0)));
-  const inDims = dims.map((d) => (d === null ? null : 0));
-  const traced = traceFlatToJaxpr(
-    (...xs) => vmapFlat((...a) => evalJaxpr(jaxpr, consts, a), axisSize, xs, inDims, (n) => new globalThis.Array(n).fill(0)),
-    moved.map((x) => x.aval),
-  );
-  return { ...hoistConsts(traced.jaxpr), args: moved };
+  const batched = vmapJaxpr(jaxpr, consts, axisSize, moved.map((x) => x.aval), dims.map((d) => d !== null));
+  return { ...batched, args: moved };
 }
 
 function vmapOfCall<P extends "pjit" | "checkpoint">(prim: P, getInner: (p: ParamsOf<P>) => [Jaxpr, readonly Tracer[]], makeParams: (p: ParamsOf<P>, j: ClosedJaxpr) => ParamsOf<P>): VmapRule<P> {
@@ -148,7 +129,17 @@ export const callVmapRules: { [P in CallPrim]: VmapRule<P> } = {
 };
 
 export const callTransposeRules: { [P in CallPrim]: TransposeRule<P> | null } = {
-  pjit: (cts, args, { jaxpr }) => backwardPass(jaxpr.jaxpr, jaxpr.consts, args, cts),
+  // A pjit of the transposed body: the backward pass of a jitted function runs compiled too.
+  pjit: (cts, args, { jaxpr, name }) => {
+    const linear = args.map(isUndefined);
+    const ctNonzero = cts.map((c) => !isZero(c));
+    if (!ctNonzero.some(Boolean)) return args.map((a, i) => (linear[i] ? new Zero(a.aval) : null));
+    const t = transposeJaxpr(jaxpr.jaxpr, jaxpr.consts, linear, ctNonzero);
+    const operands = [...t.consts, ...(args.filter((a) => !isUndefined(a)) as Tracer[]), ...(cts.filter((c) => !isZero(c)) as Tracer[])];
+    const outs = t.ctInNonzero.some(Boolean) ? bind("pjit", operands, { jaxpr: t.jaxpr, name: `transpose(${name})`, donatedInvars: operands.map(() => false) }) : [];
+    let k = 0, j = 0;
+    return args.map((a, i) => (!linear[i] ? null : t.ctInNonzero[j++] ? outs[k++] : new Zero(a.aval)));
+  },
   checkpoint: (cts, args, { jaxpr }) => backwardPass(jaxpr, [], args, cts),
   custom_jvp_call: null,
   custom_vjp_call: null,
@@ -160,8 +151,24 @@ export const callTransposeRules: { [P in CallPrim]: TransposeRule<P> | null } = 
 };
 
 export const callPartialEvalRules: { [P in CallPrim]: PartialEvalRule<P> } = {
-  // Inline: the known part runs now, the rest is staged equation by equation.
-  pjit: (_trace, tracers, { jaxpr }) => evalClosedJaxpr(jaxpr, tracers),
+  // Autodidax's xla_call_partial_eval: the known half runs now as a pjit of its
+  // own (compiled at the level below), the unknown half is staged as another
+  // pjit that takes the known half's residuals.
+  pjit: (trace, tracers, params) => {
+    const unknownIns = tracers.map((t) => !t.pval.isKnown);
+    if (unknownIns.every(Boolean)) return trace.stage("pjit", tracers, params);
+    const split = partialEvalJaxpr(params.jaxpr.jaxpr, params.jaxpr.consts, unknownIns);
+    const knownOperands = [...split.consts, ...tracers.filter((t) => t.pval.isKnown).map((t) => t.knownValue())];
+    const knownOuts = bind("pjit", knownOperands, { jaxpr: split.known, name: params.name, donatedInvars: knownOperands.map(() => false) });
+    const numKnownOuts = knownOuts.length - split.numResiduals;
+    const residuals = knownOuts.slice(numKnownOuts).map((r) => trace.lift(r) as PartialEvalTracer);
+    const unknownOperands = [...residuals, ...tracers.filter((t) => !t.pval.isKnown)];
+    const staged = split.outKnown.every(Boolean)
+      ? []
+      : trace.stage("pjit", unknownOperands, { jaxpr: split.unknown, name: params.name, donatedInvars: unknownOperands.map(() => false) });
+    let k = 0, u = 0;
+    return split.outKnown.map((known) => (known ? trace.lift(knownOuts[k++]) : staged[u++]));
+  },
   custom_jvp_call: (_trace, tracers, { call }) => evalClosedJaxpr(call, tracers),
   custom_vjp_call: (_trace, tracers, { call }) => evalClosedJaxpr(call, tracers),
   custom_lin: (trace, tracers, params) => trace.stage("custom_lin", tracers, params, params.outAvals),
@@ -191,39 +198,10 @@ function staticKey(v: unknown): string {
 }
 
 interface CacheEntry {
+  /** The traced body; its compiled programs are cached on it (compiled_call.ts). */
   jaxpr: ClosedJaxpr;
   consts: Tracer[];
   outTree: tree.TreeDef;
-  /** The optimized, compiled program, per backend (built on first concrete call). */
-  programs: Map<Backend, Program>;
-}
-
-interface Program {
-  optimized: ClosedJaxpr;
-  executable: Executable<unknown> | null;
-  constArrays: Array[];
-}
-
-function buildProgram(jaxpr: ClosedJaxpr, backend: Backend): Program {
-  const optimized = optimize(jaxpr);
-  const constArrays = optimized.consts.map((c) => (c as Array).to(backend.name));
-  return { optimized, executable: backend.compile(optimized, constArrays.map((c) => c.buffer)), constArrays };
-}
-
-/** Run a jitted call on concrete arrays: the compiled program, or its optimized jaxpr op by op. */
-function runProgram(name: string, entry: CacheEntry, args: Array[], donated: readonly boolean[]): Tracer[] {
-  const backend = args.length > 0 && args.every((a) => a.backend === args[0].backend) ? args[0].backend : getBackend();
-  let program = entry.programs.get(backend);
-  if (!program) entry.programs.set(backend, (program = buildProgram(entry.jaxpr, backend)));
-  beginOperation(`jit(${name})`, backend, args.map((a) => a.aval), entry.jaxpr.outAvals);
-  const inputs = args.map((a) => a.to(backend.name));
-  if (program.executable === null) return evalJaxpr(program.optimized.jaxpr, program.constArrays, inputs);
-  // A donated input moved to another backend is a temporary copy: nothing to give up.
-  const outBufs = program.executable.run(inputs.map((a) => a.buffer), donated.map((d, i) => d && inputs[i] === args[i]));
-  // Each returned buffer is owned by the Array made for it (a backend that returns
-  // an input as an output hands out another reference to it).
-  const outAvals = entry.jaxpr.outAvals;
-  return outBufs.map((buf, i) => new ArrayImpl(outAvals[i], backend, buf));
 }
 
 export interface JitOptions {
@@ -275,7 +253,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
         return f(...args.map((a, i) => (statics.has(i) ? a : rebuilt[i])));
       }, tracers.map((t) => t.aval));
       const { jaxpr, consts } = hoistConsts(traced.jaxpr);
-      entry = { jaxpr, consts, outTree: traced.outTree, programs: new Map() };
+      entry = { jaxpr, consts, outTree: traced.outTree };
       // Closures over tracers of an enclosing transformation are only valid for this call.
       if (consts.every((c) => isArray(c))) cache.set(key, entry);
     }
@@ -287,7 +265,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     const inputs = opts.backend ? tracers.map((t) => (isArray(t) ? t.to(opts.backend!) : t)) : tracers;
     const donatedInvars = [...entry.consts.map(() => false), ...donatedLeaves];
     const all = [...entry.consts, ...inputs];
-    const outs = atEvalLevel(all) ? runProgram(name, entry, all as Array[], donatedInvars) : bind("pjit", all, { jaxpr: entry.jaxpr, name, donatedInvars });
+    const outs = atEvalLevel(all) ? runCompiled(`jit(${name})`, entry.jaxpr, all as Array[], donatedInvars) : bind("pjit", all, { jaxpr: entry.jaxpr, name, donatedInvars });
     // Donated inputs give their memory to the call: like JAX, they are invalid afterwards.
     tracers.forEach((t, i) => {
       if (donatedLeaves[i] && isArray(t) && !outs.includes(t)) (t as Array).dispose();
@@ -299,9 +277,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     value: (...args: unknown[]): Lowered => {
       const { entry, tracers } = prepare(args);
       const backend = opts.backend ? getBackend(opts.backend) : tracers.find(isArray)?.backend ?? getBackend();
-      let program = entry.programs.get(backend);
-      if (!program) entry.programs.set(backend, (program = buildProgram(entry.jaxpr, backend)));
-      const p = program;
+      const p = programFor(entry.jaxpr, backend);
       return {
         jaxpr: entry.jaxpr,
         optimized: p.optimized,

@@ -4,7 +4,10 @@
 // transformation handles it.
 
 import type { FirstOrderPrimitive, HigherOrderPrimitive, Primitive } from "../src/core/primitives";
+import { installCompositeRunner } from "../src/core/eval_trace";
+import { installPjitImpl } from "../src/core/higher_order_impls";
 import { callJvpRules, callPartialEvalRules, callTransposeRules, callVmapRules } from "./calls";
+import { pjitImpl, runComposite } from "./compiled_call";
 import { controlFlowJvpRules, controlFlowPartialEvalRules, controlFlowTransposeRules, controlFlowVmapRules } from "./control_flow/rules";
 import { installJvpRules, type JvpRuleTable } from "./jvp";
 import { installPartialEvalRules, type PartialEvalRuleTable } from "./partial_eval";
@@ -23,6 +26,8 @@ installJvpRules(jvpRules);
 installVmapRules(vmapRules);
 installTransposeRules(transposeRules);
 installPartialEvalRules(partialEvalRules);
+installPjitImpl(pjitImpl);
+installCompositeRunner(runComposite);
 
 export { checkpoint, customJvp, customVjp, jit, type Jitted, type JitOptions, type Lowered } from "./calls";
 export { cond, foriLoop, scan, switchCase, whileLoop } from "./control_flow/api";

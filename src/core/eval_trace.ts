@@ -9,7 +9,7 @@ import { higherOrderImpls, type HigherOrderImpl } from "./higher_order_impls";
 import { isHigherOrder, type FirstOrderPrimitive, type HigherOrderPrimitive, type ParamsOf, type Primitive } from "./primitives";
 import { shapeRules } from "./shape_rules";
 import type { ShapeRule } from "./shape_rules/types";
-import { Trace, registerEvalTrace, type Tracer } from "./trace";
+import { Trace, atEvalLevel, isTracer, registerEvalTrace, type ArrayLike, type Tracer } from "./trace";
 
 class EvalTrace extends Trace {
   lift(x: Tracer): Tracer {
@@ -40,3 +40,44 @@ function executeFirstOrder<P extends FirstOrderPrimitive>(prim: P, args: Array[]
 }
 
 registerEvalTrace(EvalTrace);
+
+// --- eager composites ------------------------------------------------------------
+// A numpy function made of several primitives (dtype conversion, broadcasting,
+// then the op) would, run eagerly, materialize each step: `x.mul(2)` on a
+// million elements wrote a 4 MB broadcast of 2 that only the garbage collector
+// could free. Run on concrete arrays, such a function is instead traced once per
+// signature and run as one fused program (the transforms layer installs the runner).
+
+/** Runs `fn` on concrete operands as one cached program; JS numbers become weak scalar operands. */
+export type CompositeRunner = (where: string, fn: (...xs: ArrayLike[]) => Tracer, args: readonly ArrayLike[]) => Tracer;
+let compositeRunner: CompositeRunner | null = null;
+/** Called once by transforms/index.ts. */
+export function installCompositeRunner(runner: CompositeRunner): void {
+  compositeRunner = runner;
+}
+
+/**
+ * Apply `fn` (a stable function of tracers; `where` names it in errors) to `args`: as one fused program when
+ * the operands are concrete and `fn` would convert or broadcast them, else
+ * directly (under a transformation, or when it is a single primitive anyway).
+ */
+export function applyComposite(where: string, fn: (...xs: ArrayLike[]) => Tracer, args: readonly ArrayLike[]): Tracer {
+  if (compositeRunner !== null && needsFusing(args)) return compositeRunner(where, fn, args);
+  return fn(...args);
+}
+
+function needsFusing(args: readonly ArrayLike[]): boolean {
+  let first: Tracer | null = null;
+  let mixed = false;
+  const tracers: Tracer[] = [];
+  for (const a of args) {
+    if (!isTracer(a)) {
+      mixed = true;
+      continue;
+    }
+    tracers.push(a);
+    if (first === null) first = a;
+    else if (!a.aval.strictEquals(first.aval)) mixed = true;
+  }
+  return mixed && atEvalLevel(tracers);
+}

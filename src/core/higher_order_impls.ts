@@ -4,11 +4,19 @@
 // the arrays' backend.
 
 import { evalClosedJaxpr, evalJaxpr } from "./eval_jaxpr";
-import { TransformError } from "./errors";
+import { TinyflowError, TransformError } from "./errors";
 import type { HigherOrderPrimitive, ParamsOf } from "./primitives";
 import { bind1, type Tracer } from "./trace";
 
 export type HigherOrderImpl<P extends HigherOrderPrimitive> = (args: Tracer[], params: ParamsOf<P>) => Tracer[];
+
+// A pjit runs as its compiled program, which the transforms layer (passes,
+// compilation cache) provides; the core only knows where to find it.
+let pjitImpl: HigherOrderImpl<"pjit"> | null = null;
+/** Called once by transforms/index.ts. */
+export function installPjitImpl(impl: HigherOrderImpl<"pjit">): void {
+  pjitImpl = impl;
+}
 
 function sliceLeading(x: Tracer, i: number): Tracer {
   const start = x.shape.map((_, d) => (d === 0 ? i : 0));
@@ -28,7 +36,10 @@ export function stackLeading(values: Tracer[], shape: readonly number[], dtype: 
 }
 
 export const higherOrderImpls: { [P in HigherOrderPrimitive]: HigherOrderImpl<P> } = {
-  pjit: (args, { jaxpr }) => evalClosedJaxpr(jaxpr, args),
+  pjit: (args, params) => {
+    if (pjitImpl === null) throw new TinyflowError("jit is not installed; import 'tinyflow' (the transforms layer compiles jitted calls)");
+    return pjitImpl(args, params);
+  },
   cond: ([index, ...ops], { branches }) => {
     const i = Math.min(Math.max(Number(index.item()), 0), branches.length - 1);
     return evalClosedJaxpr(branches[i], ops);

@@ -7,6 +7,7 @@
 import { Array } from "../core/array";
 import { checkDType, isFloat, isInt, type DType } from "../core/dtype";
 import { ArgumentError, DTypeError, TracerError } from "../core/errors";
+import { applyComposite } from "../core/eval_trace";
 import { broadcastShapes } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { asInexact, asTracer, broadcastTo, checkArg, promoteArgs, requireNumeric, toInexact } from "./promote";
@@ -15,36 +16,47 @@ type Bin = (x: ArrayLike, y: ArrayLike) => Tracer;
 type Un = (x: ArrayLike) => Tracer;
 
 function binop(where: string, prim: "add" | "sub" | "mul" | "max" | "min" | "atan2" | "pow", opts: { inexact?: boolean; numeric?: boolean } = {}): Bin {
-  return (x, y) => {
+  const promoted = (x: ArrayLike, y: ArrayLike) => {
     const p = promoteArgs(where, [x, y], opts.inexact ? { toDType: toInexact } : {});
     if (opts.numeric && p.dtype === "bool") throw new DTypeError(`${where}: not supported for bool operands, got ${fmt(x)} and ${fmt(y)}`);
     return bind1(prim, p.args, {});
   };
+  // Eagerly, promotion and broadcasting fuse with the op (no temporaries).
+  return (x, y) => applyComposite(where, promoted, [x, y]);
 }
 
 function fmt(x: ArrayLike): string {
   return isTracer(x) ? x.aval.str() : `${typeof x} ${String(x)}`;
 }
 
-/** numpy add; for bools it is logical or (as numpy). */
-export function add(x: ArrayLike, y: ArrayLike): Tracer {
+function promotedAdd(x: ArrayLike, y: ArrayLike): Tracer {
   const p = promoteArgs("add", [x, y]);
   return bind1(p.dtype === "bool" ? "or" : "add", p.args, {});
 }
+/** numpy add; for bools it is logical or (as numpy). */
+export function add(x: ArrayLike, y: ArrayLike): Tracer {
+  return applyComposite("add", promotedAdd, [x, y]);
+}
 export const subtract: Bin = binop("subtract", "sub", { numeric: true });
-/** numpy multiply; for bools it is logical and (as numpy). */
-export function multiply(x: ArrayLike, y: ArrayLike): Tracer {
+function promotedMultiply(x: ArrayLike, y: ArrayLike): Tracer {
   const p = promoteArgs("multiply", [x, y]);
   return bind1(p.dtype === "bool" ? "and" : "mul", p.args, {});
+}
+/** numpy multiply; for bools it is logical and (as numpy). */
+export function multiply(x: ArrayLike, y: ArrayLike): Tracer {
+  return applyComposite("multiply", promotedMultiply, [x, y]);
 }
 export const maximum: Bin = binop("maximum", "max");
 export const minimum: Bin = binop("minimum", "min");
 export const arctan2: Bin = binop("arctan2", "atan2", { inexact: true });
 
-/** True division: integer operands give float32. */
-export function divide(x: ArrayLike, y: ArrayLike): Tracer {
+function promotedDivide(x: ArrayLike, y: ArrayLike): Tracer {
   const p = promoteArgs("divide", [x, y], { toDType: toInexact });
   return bind1("div", p.args, {});
+}
+/** True division: integer operands give float32. */
+export function divide(x: ArrayLike, y: ArrayLike): Tracer {
+  return applyComposite("divide", promotedDivide, [x, y]);
 }
 export const trueDivide = divide;
 

@@ -38,7 +38,8 @@ export class WasmBackend implements Backend<WasmBuffer> {
   }
 
   executeOp<P extends FirstOrderPrimitive>(prim: P, params: ParamsOf<P>, inputs: WasmBuffer[], inAvals: ShapedArray[], outAvals: ShapedArray[]): WasmBuffer[] {
-    const key = `${prim}|${JSON.stringify(params)}|${inAvals.map((a) => a.key()).join(";")}`;
+    let key = prim + "|" + paramsKey(params) + "|";
+    for (const a of inAvals) key += a.key() + ";";
     let program = this.opCache.get(key);
     if (!program) {
       const ins = inAvals.map((a) => new Var(a));
@@ -64,6 +65,12 @@ export class WasmBackend implements Backend<WasmBuffer> {
   liveBytes(): number {
     return this.mem.liveBytes();
   }
+}
+
+/** The params part of an eager op's cache key; most elementwise ops have none (no serialization). */
+function paramsKey(params: object): string {
+  for (const _ in params) return JSON.stringify(params);
+  return "";
 }
 
 let instance: WasmBackend | null = null;

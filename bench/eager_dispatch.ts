@@ -1,0 +1,172 @@
+// bench/eager_dispatch.ts — the cost of one un-jitted op on small arrays.
+//
+// Times eager add, mul and matmul on 100- and 10,000-element float32 arrays
+// (matmul: 10x10 and 100x100) in tinyflow (default wasm backend) and in
+// @tensorflow/tfjs with @tensorflow/tfjs-backend-wasm, each peer in its own
+// child process, the children alternating over several rounds. A sample is
+// the mean time per op over a batch of calls (each result disposed at once);
+// the per-peer figure is the median over samples and rounds. Also times
+// tinyflow's eager W2 (tanh(x*2+1)*x over 1e6 elements) against its jit.
+// Prints µs per op (CPU time and wall time) and the ratios tinyflow / tfjs.
+// Run: npx tsx bench/eager_dispatch.ts [rounds]
+
+import { spawnSync } from "node:child_process";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import { median } from "./harness";
+
+/** µs per op: wall-clock median and min over the samples, and the median of the process's CPU time (user + system). */
+type Row = { op: string; size: number; us: number; minUs: number; cpuUs: number };
+type ChildResult = { peer: string; rows: Row[] };
+
+const OPS = ["add", "mul", "matmul"] as const;
+const SIZES = [100, 10_000];
+const SAMPLES = 7;
+
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** Per-op figures of `fn` over `SAMPLES` batches (each ~10 ms) after a warmup. */
+function timePerCall(op: string, size: number, fn: () => void): Row {
+  for (let i = 0; i < 200; i++) fn();
+  let batch = 50;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < batch; i++) fn();
+    if (performance.now() - t0 > 10 || batch > 1e6) break;
+    batch *= 2;
+  }
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let s = 0; s < SAMPLES; s++) {
+    const t0 = performance.now();
+    const c0 = cpuNow();
+    for (let i = 0; i < batch; i++) fn();
+    cpu.push(((cpuNow() - c0) / batch) * 1000);
+    wall.push(((performance.now() - t0) / batch) * 1000);
+  }
+  return { op, size, us: median(wall), minUs: Math.min(...wall), cpuUs: median(cpu) };
+}
+
+const sideOf = (size: number) => Math.round(Math.sqrt(size));
+const filled = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed));
+
+async function runTinyflow(): Promise<Row[]> {
+  const { np, jit, Array: TfArray } = await import("../src/index");
+  const rows: Row[] = [];
+  for (const size of SIZES) {
+    const side = sideOf(size);
+    const a = TfArray.fromTyped(filled(size, 1), [size], "float32");
+    const b = TfArray.fromTyped(filled(size, 2), [size], "float32");
+    const m1 = TfArray.fromTyped(filled(size, 3), [side, side], "float32");
+    const m2 = TfArray.fromTyped(filled(size, 4), [side, side], "float32");
+    const calls: Record<(typeof OPS)[number], () => void> = {
+      add: () => (np.add(a, b) as InstanceType<typeof TfArray>).dispose(),
+      mul: () => (np.multiply(a, b) as InstanceType<typeof TfArray>).dispose(),
+      matmul: () => (np.matmul(m1, m2) as InstanceType<typeof TfArray>).dispose(),
+    };
+    for (const op of OPS) rows.push(timePerCall(op, size, calls[op]));
+  }
+  // W2 as bench/workloads.md has it: tanh(x*2+1)*x over 1e6 elements plus the
+  // readback, eager against jit, written as a user would (intermediates left to
+  // the garbage collector), one call per task as in the harness's async loop.
+  const n = 1_000_000;
+  const x = TfArray.fromTyped(filled(n, 5), [n], "float32");
+  const w2 = (v: any) => np.tanh(v.mul(2).add(1)).mul(v);
+  const w2jit = jit(w2);
+  const eager: [number[], number[]] = [[], []];
+  const jitted: [number[], number[]] = [[], []];
+  const once = async (fn: (v: any) => any, into: [number[], number[]] | null) => {
+    const t0 = performance.now();
+    const c0 = cpuNow();
+    const out = fn(x) as InstanceType<typeof TfArray>;
+    await out.data();
+    into?.[0].push((performance.now() - t0) * 1000);
+    into?.[1].push((cpuNow() - c0) * 1000);
+    out.dispose();
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  for (let i = 0; i < 2; i++) {
+    await once(w2, null);
+    await once(w2jit, null);
+  }
+  for (let i = 0; i < 15; i++) {
+    await once(w2, eager);
+    await once(w2jit, jitted);
+  }
+  const w2Row = (op: string, [wall, cpu]: [number[], number[]]): Row => ({ op, size: n, us: median(wall), minUs: Math.min(...wall), cpuUs: median(cpu) });
+  rows.push(w2Row("W2 eager", eager), w2Row("W2 jit", jitted));
+  return rows;
+}
+
+async function runTfjs(): Promise<Row[]> {
+  const tf = await import("@tensorflow/tfjs");
+  await import("@tensorflow/tfjs-backend-wasm");
+  if (!(await tf.setBackend("wasm"))) throw new Error("tfjs: setBackend('wasm') failed");
+  await tf.ready();
+  const rows: Row[] = [];
+  for (const size of SIZES) {
+    const side = sideOf(size);
+    const a = tf.tensor1d(filled(size, 1));
+    const b = tf.tensor1d(filled(size, 2));
+    const m1 = tf.tensor2d(filled(size, 3), [side, side]);
+    const m2 = tf.tensor2d(filled(size, 4), [side, side]);
+    const calls: Record<(typeof OPS)[number], () => void> = {
+      add: () => tf.add(a, b).dispose(),
+      mul: () => tf.mul(a, b).dispose(),
+      matmul: () => tf.matMul(m1, m2).dispose(),
+    };
+    for (const op of OPS) rows.push(timePerCall(op, size, calls[op]));
+  }
+  return rows;
+}
+
+async function child(peer: string): Promise<void> {
+  const rows = peer === "tinyflow" ? await runTinyflow() : await runTfjs();
+  console.log(JSON.stringify({ peer, rows } satisfies ChildResult));
+}
+
+function parent(rounds: number): void {
+  const self = fileURLToPath(import.meta.url);
+  const results: ChildResult[] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const peer of ["tinyflow", "tfjs"]) {
+      const p = spawnSync(process.execPath, ["--import", "tsx", self, "--child", peer], { encoding: "utf8", env: { ...process.env } });
+      const line = p.stdout.trim().split("\n").pop() ?? "";
+      if (p.status !== 0 || !line.startsWith("{")) {
+        console.log(`${peer}: child failed (${p.status})\n${p.stderr.slice(-2000)}`);
+        continue;
+      }
+      results.push(JSON.parse(line) as ChildResult);
+    }
+  }
+  const pick = (peer: string, op: string, size: number, field: "us" | "minUs" | "cpuUs") =>
+    median(results.filter((c) => c.peer === peer).flatMap((c) => c.rows.filter((x) => x.op === op && x.size === size).map((x) => x[field])));
+  console.log(`eager dispatch, ${rounds} rounds x ${SAMPLES} samples per peer; load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  console.log("µs per op; cpu = the process's CPU time (robust to other load on the machine), wall = median (min)");
+  console.log("op       elements  tinyflow cpu  tfjs cpu  cpu ratio   tinyflow wall       tfjs wall       wall ratio");
+  const fmt = (x: number) => x.toFixed(2);
+  for (const size of SIZES) {
+    for (const op of OPS) {
+      const [tc, fc] = [pick("tinyflow", op, size, "cpuUs"), pick("tfjs", op, size, "cpuUs")];
+      const [tw, fw] = [pick("tinyflow", op, size, "us"), pick("tfjs", op, size, "us")];
+      const [tm, fm] = [pick("tinyflow", op, size, "minUs"), pick("tfjs", op, size, "minUs")];
+      console.log(
+        `${op.padEnd(8)} ${String(size).padStart(8)}  ${fmt(tc).padStart(12)}  ${fmt(fc).padStart(8)}  ${fmt(tc / fc).padStart(9)}   ` +
+          `${`${fmt(tw)} (${fmt(tm)})`.padStart(15)}  ${`${fmt(fw)} (${fmt(fm)})`.padStart(15)}  ${fmt(tw / fw).padStart(9)}`,
+      );
+    }
+  }
+  const [ew, jw] = [pick("tinyflow", "W2 eager", 1_000_000, "us"), pick("tinyflow", "W2 jit", 1_000_000, "us")];
+  const [em, jm] = [pick("tinyflow", "W2 eager", 1_000_000, "minUs"), pick("tinyflow", "W2 jit", 1_000_000, "minUs")];
+  console.log(
+    `W2 (tanh(x*2+1)*x, 1e6, with readback): eager ${fmt(ew / 1000)} ms (min ${fmt(em / 1000)}), jit ${fmt(jw / 1000)} ms (min ${fmt(jm / 1000)}); ` +
+      `eager/jit ${fmt(ew / jw)} (min ${fmt(em / jm)}) — wall time: both may use the worker threads`,
+  );
+}
+
+const childAt = process.argv.indexOf("--child");
+if (childAt >= 0) await child(process.argv[childAt + 1]);
+else parent(Number(process.argv[2] ?? 3));

@@ -1,0 +1,134 @@
+// Running a jitted jaxpr on concrete arrays as one compiled program. The
+// program belongs to the jaxpr (as in Autodidax's xla_call_impl): it is
+// optimized and compiled once per (jaxpr, backend) and cached on the jaxpr
+// object, so a direct `jit(f)(x)` call and a pjit equation met by the eval
+// trace (inside grad, vmap, an evaluated jaxpr...) share one executable.
+
+import { Array as ArrayImpl, type Array } from "../src/core/array";
+import { getBackend, type Backend, type Executable } from "../src/core/backend";
+import { evalJaxpr } from "../src/core/eval_jaxpr";
+import { checkedTypedFrom, resultDType, weakDTypeOfNumber } from "../src/core/dtype";
+import type { ClosedJaxpr } from "../src/core/ir";
+import type { ParamsOf } from "../src/core/primitives";
+import { beginOperation } from "../src/core/residency";
+import { higherOrderShapeRules } from "../src/core/shape_rules/higher_order";
+import { isTracer, type ArrayLike, type Tracer } from "../src/core/trace";
+import { hoistConsts, leafToTracer, traceFlatToJaxpr } from "./jaxpr_trace";
+import { optimize } from "./passes";
+
+export interface Program {
+  optimized: ClosedJaxpr;
+  /** null where the backend cannot compile the jaxpr (it then runs op by op). */
+  executable: Executable<unknown> | null;
+  constArrays: Array[];
+}
+
+const programs = new WeakMap<ClosedJaxpr, Map<Backend, Program>>();
+let compileCount = 0;
+
+/** How many (jaxpr, backend) programs have been built in this process: a probe for cache tests. */
+export function programsBuilt(): number {
+  return compileCount;
+}
+
+/** The optimized, compiled program of `jaxpr` on `backend`, built on first use. */
+export function programFor(jaxpr: ClosedJaxpr, backend: Backend): Program {
+  let perBackend = programs.get(jaxpr);
+  if (!perBackend) programs.set(jaxpr, (perBackend = new Map()));
+  let program = perBackend.get(backend);
+  if (!program) {
+    compileCount++;
+    const optimized = optimize(jaxpr);
+    const constArrays = optimized.consts.map((c) => (c as Array).to(backend.name));
+    program = { optimized, executable: backend.compile(optimized, constArrays.map((c) => c.buffer)), constArrays };
+    perBackend.set(backend, program);
+  }
+  return program;
+}
+
+/**
+ * Run `jaxpr` on concrete arrays: its compiled program on the arrays' common
+ * backend (else the default), or its optimized jaxpr op by op where the backend
+ * cannot compile it. Donated inputs give their buffers to the program and are
+ * invalid afterwards (disposed), as in JAX.
+ */
+export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Array[], donated: readonly boolean[]): Tracer[] {
+  const backend = args.length > 0 && args.every((a) => a.backend === args[0].backend) ? args[0].backend : getBackend();
+  const program = programFor(jaxpr, backend);
+  beginOperation(name, backend, args.map((a) => a.aval), jaxpr.outAvals);
+  const inputs = args.map((a) => a.to(backend.name));
+  let outs: Tracer[];
+  if (program.executable === null) {
+    outs = evalJaxpr(program.optimized.jaxpr, program.constArrays, inputs);
+  } else {
+    // A donated input moved to another backend is a temporary copy: nothing to give up.
+    const outBufs = program.executable.run(
+      inputs.map((a) => a.buffer),
+      args.map((a, i) => donated[i] === true && inputs[i] === a),
+    );
+    // Each returned buffer is owned by the Array made for it (a backend that returns
+    // an input as an output hands out another reference to it).
+    const outAvals = jaxpr.outAvals;
+    outs = outBufs.map((buf, i) => new ArrayImpl(outAvals[i], backend, buf));
+  }
+  args.forEach((a, i) => {
+    if (donated[i] === true && !outs.includes(a) && !a.isDisposed) a.dispose();
+  });
+  return outs;
+}
+
+/** The eval rule of pjit: the call runs compiled, whatever transformation produced it. */
+export function pjitImpl(args: Tracer[], params: ParamsOf<"pjit">): Tracer[] {
+  // A program reads its inputs' memory as the types it was compiled for: check them first.
+  higherOrderShapeRules.pjit(args.map((a) => a.aval), params);
+  return runCompiled(`jit(${params.name})`, params.jaxpr, args as Array[], params.donatedInvars);
+}
+
+// --- eager composites (see applyComposite in src/core/eval_trace.ts) ----------------
+
+interface Composite {
+  jaxpr: ClosedJaxpr;
+  consts: Array[];
+}
+const composites = new WeakMap<(...xs: ArrayLike[]) => Tracer, Map<string, Composite>>();
+
+/** Run a numpy composite on concrete operands as one program, traced once per operand signature. */
+export function runComposite(where: string, fn: (...xs: ArrayLike[]) => Tracer, args: readonly ArrayLike[]): Tracer {
+  // JS numbers become weakly typed scalar operands, so one program serves every value.
+  const operands = scalarOperands(where, args);
+  let table = composites.get(fn);
+  if (!table) composites.set(fn, (table = new Map()));
+  let key = "";
+  for (const o of operands) key += o.aval.key() + ";";
+  let entry = table.get(key);
+  if (!entry) {
+    const traced = traceFlatToJaxpr((...xs) => [fn(...xs)], operands.map((o) => o.aval));
+    const { jaxpr, consts } = hoistConsts(traced.jaxpr);
+    entry = { jaxpr, consts: consts as Array[] };
+    table.set(key, entry);
+  }
+  const [out] = runCompiled(where, entry.jaxpr, entry.consts.length > 0 ? [...entry.consts, ...operands] : operands, []);
+  operands.forEach((o, i) => {
+    if (o !== args[i]) o.dispose();
+  });
+  return out;
+}
+
+/**
+ * The operands of a composite with each JS number made a weak scalar of the
+ * dtype the number policy gives it next to the array operands (see
+ * resultTypeOf in src/numpy/promote.ts): `x_int32.add(1)` stays int32, a
+ * fraction makes the numbers weak float32, and a number an integer dtype
+ * cannot hold is a DTypeError, exactly as on the op-by-op path.
+ */
+function scalarOperands(where: string, args: readonly ArrayLike[]): Array[] {
+  const typed = args.filter(isTracer).map((t) => ({ dtype: t.dtype, weakType: t.weakType }));
+  const others = typed.length > 0 ? resultDType(typed, where) : undefined;
+  const numbers = args.filter((a): a is number => typeof a === "number");
+  const weak = numbers.length > 0 ? weakDTypeOfNumber(numbers.find((n) => !Number.isInteger(n)) ?? numbers[0], others) : undefined;
+  return args.map((a) => {
+    if (isTracer(a)) return a as Array;
+    if (typeof a === "number" && weak !== undefined) return ArrayImpl.fromTyped(checkedTypedFrom(where, weak.dtype, [a]), [], weak.dtype, { weakType: true });
+    return leafToTracer(a) as Array;
+  });
+}
