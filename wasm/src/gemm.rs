@@ -76,6 +76,26 @@ pub struct Gemm {
     pub ldc: usize,
 }
 
+impl Gemm {
+    /// A description with no operands (the packing exports fill in one side).
+    fn empty() -> Gemm {
+        Gemm {
+            trans_a: false,
+            trans_b: false,
+            n: 0,
+            k: 0,
+            alpha: 1.0,
+            a: core::ptr::null(),
+            lda: 0,
+            b: core::ptr::null(),
+            ldb: 0,
+            beta: 0.0,
+            c: core::ptr::null_mut(),
+            ldc: 0,
+        }
+    }
+}
+
 /// Transposes the 4x4 block held in rows r0..r3 (returns its columns).
 #[inline(always)]
 fn transpose4(r0: v128, r1: v128, r2: v128, r3: v128) -> (v128, v128, v128, v128) {
@@ -338,6 +358,24 @@ unsafe fn micro_4x8(
             }
         }
     }
+}
+
+/// Packs op(A)[i0..i0+mc, p0..p0+kc] into MR-row micro-panels at `dst`
+/// (`round_up(mc, MR) * kc` floats), subnormals flushed: the packing pass of
+/// `gemm_rows`, exported so a GEMM microkernel generated at run time can share
+/// the packed layout and the denormals-are-zero behaviour.
+pub unsafe fn pack_a_flushed(trans_a: bool, a: *const f32, lda: usize, i0: usize, p0: usize, mc: usize, kc: usize, dst: *mut f32) {
+    let g = Gemm { trans_a, a, lda, ..Gemm::empty() };
+    pack_a(&g, i0, p0, mc, kc, dst);
+    flush_subnormals(dst, round_up(mc, MR) * kc);
+}
+
+/// Packs op(B)[p0..p0+kc, j0..j0+nc] into NR-column micro-panels at `dst`
+/// (`round_up(nc, NR) * kc` floats), subnormals flushed (see `pack_a_flushed`).
+pub unsafe fn pack_b_flushed(trans_b: bool, b: *const f32, ldb: usize, p0: usize, j0: usize, kc: usize, nc: usize, dst: *mut f32) {
+    let g = Gemm { trans_b, b, ldb, ..Gemm::empty() };
+    pack_b(&g, p0, j0, kc, nc, dst);
+    flush_subnormals(dst, round_up(nc, NR) * kc);
 }
 
 /// C[m0..m1, :] = alpha * op(A)[m0..m1, :] * op(B) + beta * C[m0..m1, :].
