@@ -14,7 +14,7 @@ import v8 from "node:v8";
 import fc from "fast-check";
 import { beforeAll, describe, it } from "vitest";
 import { compileGemm, type EpilogueOp, type EpilogueOpKind } from "../src/backends/wasm/codegen/gemm";
-import { instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels";
+import { SGEMM_SKINNY_M, instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels";
 import { Array as TfArray, defaultBackendName, jit, nn, np, setDefaultBackend } from "../src/index";
 import { expectAllclose } from "../src/testing";
 
@@ -77,7 +77,10 @@ const apply = (op: EpilogueOpKind, x: number, v: number): number => {
 /** Runs problem `p` through the generated GEMM; returns [C from it, C from the Rust sgemm, ldc, vectors, float64 product]. */
 function run(p: Problem, relaxed: boolean) {
   const { m, n, k } = p;
-  const [aRows, aCols] = p.transA ? [k, m] : [m, k];
+  // The Rust reference gets extra rows of op(A) (ignored) so it runs its packed
+  // path, which the generated GEMM shares, rather than the unpacked skinny one.
+  const mm = Math.max(m, SGEMM_SKINNY_M + 1);
+  const [aRows, aCols] = p.transA ? [k, mm] : [mm, k];
   const [bRows, bCols] = p.transB ? [n, k] : [k, n];
   const lda = Math.max(1, aCols + p.pad), ldb = Math.max(1, bCols + p.pad), ldc = Math.max(1, n + p.pad);
   const a = data(Math.max(1, aRows * lda), p.seed);
@@ -87,15 +90,15 @@ function run(p: Problem, relaxed: boolean) {
   const gen = compileGemm(p.ops, { memory: K.memory, packers: K.raw, relaxedSimd: relaxed });
   const pa = K.putF32(a), pb = K.putF32(b);
   const cLen = Math.max(1, m * ldc);
-  const pc = K.putF32(new Float32Array(cLen).fill(NaN)), pr = K.putF32(new Float32Array(cLen).fill(NaN));
+  const pc = K.putF32(new Float32Array(cLen).fill(NaN)), pr = K.putF32(new Float32Array(mm * ldc).fill(NaN));
   const pv = vecs.map((v) => K.putF32(v));
   const scratchBytes = gen.scratchBytes(m, n, k);
   const scratch = K.alloc(scratchBytes);
   gen.gemmRows(p.transA ? 1 : 0, p.transB ? 1 : 0, m, n, k, pa, lda, pb, ldb, pc, ldc, 0, m, scratch, ...pv);
-  K.sgemm({ transA: p.transA, transB: p.transB, m, n, k, a: pa, lda, b: pb, ldb, c: pr, ldc });
+  K.sgemm({ transA: p.transA, transB: p.transB, m: mm, n, k, a: pa, lda, b: pb, ldb, c: pr, ldc });
   const got = K.readF32(pc, cLen), rust = K.readF32(pr, cLen);
   K.free(scratch, scratchBytes);
-  for (const [ptr, len] of [[pa, a.length], [pb, b.length], [pc, cLen], [pr, cLen], ...pv.map((q, i) => [q, vecs[i]!.length])]) K.freeF32(ptr!, len!);
+  for (const [ptr, len] of [[pa, a.length], [pb, b.length], [pc, cLen], [pr, mm * ldc], ...pv.map((q, i) => [q, vecs[i]!.length])]) K.freeF32(ptr!, len!);
   const A = (i: number, q: number) => (p.transA ? a[q * lda + i]! : a[i * lda + q]!);
   const B = (q: number, j: number) => (p.transB ? b[j * ldb + q]! : b[q * ldb + j]!);
   return { got, rust, ldc, vecs, A, B };

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError } from "../src/core/errors";
 import { compileGemm, describeEpilogue, type EpilogueOp, type GeneratedGemm } from "../src/backends/wasm/codegen/gemm";
 import { probeRelaxedSimd } from "../src/backends/wasm/codegen/assembler";
-import { instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels";
+import { SGEMM_SKINNY_M, instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels";
 import { ThreadPool } from "../src/backends/wasm/threads";
 
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
@@ -50,11 +50,17 @@ beforeAll(() => {
   K = instantiateWasmKernels();
 });
 
-/** Operands of a case in wasm memory, the Rust sgemm's result, and a float64 reference. */
+/**
+ * Operands of a case in wasm memory, the Rust sgemm's result, and a float64
+ * reference. The Rust result is computed for at least SGEMM_SKINNY_M + 1 rows
+ * of op(A) (extra random rows, ignored), so it comes from the packed path the
+ * generated GEMM shares, not from the unpacked skinny path.
+ */
 function fixture(c: Case) {
   const { m, n, k } = c;
+  const mm = Math.max(m, SGEMM_SKINNY_M + 1);
   const pad = c.pad ?? 0;
-  const [aRows, aCols] = c.transA ? [k, m] : [m, k];
+  const [aRows, aCols] = c.transA ? [k, mm] : [mm, k];
   const [bRows, bCols] = c.transB ? [n, k] : [k, n];
   const lda = Math.max(1, aCols + pad);
   const ldb = Math.max(1, bCols + pad);
@@ -64,9 +70,9 @@ function fixture(c: Case) {
   const pa = K.putF32(a);
   const pb = K.putF32(b);
   const cLen = Math.max(1, m * ldc);
-  const pRust = K.putF32(new Float32Array(cLen).fill(NaN));
+  const pRust = K.putF32(new Float32Array(mm * ldc).fill(NaN));
   const pGot = K.allocF32(cLen);
-  K.sgemm({ transA: c.transA, transB: c.transB, m, n, k, a: pa, lda, b: pb, ldb, c: pRust, ldc });
+  K.sgemm({ transA: c.transA, transB: c.transB, m: mm, n, k, a: pa, lda, b: pb, ldb, c: pRust, ldc });
   const A = (i: number, p: number) => (c.transA ? a[p * lda + i]! : a[i * lda + p]!);
   const B = (p: number, j: number) => (c.transB ? b[j * ldb + p]! : b[p * ldb + j]!);
   /** Exact-ish product and Σ|a·b| (the scale of the rounding error) of element (i, j). */
@@ -96,7 +102,7 @@ function fixture(c: Case) {
     free(): void {
       K.freeF32(pa, a.length);
       K.freeF32(pb, b.length);
-      K.freeF32(pRust, cLen);
+      K.freeF32(pRust, mm * ldc);
       K.freeF32(pGot, cLen);
     },
   };
@@ -180,6 +186,75 @@ describe("generated GEMM with relaxed SIMD (f32x4.relaxed_madd)", () => {
       }
       expect(worst, label(c)).toBe("");
       f.free();
+    }
+  });
+});
+
+describe("Rust sgemm, skinny products (op(A) of at most SGEMM_SKINNY_M rows, read without packing)", () => {
+  it("is within rounding of float64 for every layout, padded leading dims, rows split", () => {
+    for (const m of [1, 2, 3, 4]) {
+      for (const [n, k] of [[1, 1], [7, 3], [8, 300], [37, 513], [100, 17]] as const) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            const pad = (n + k) % 3;
+            const lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad;
+            const a = rand((transA ? k : m) * lda), b = rand((transB ? n : k) * ldb);
+            const pa = K.putF32(a), pb = K.putF32(b), pc = K.putF32(new Float32Array(m * ldc).fill(NaN));
+            // Two row ranges, as the thread pool would split them.
+            const split = m >> 1;
+            for (const [m0, m1] of [[0, split], [split, m]]) {
+              K.sgemmRows({ transA, transB, m, n, k, a: pa, lda, b: pb, ldb, c: pc, ldc, m0: m0!, m1: m1! });
+            }
+            const got = K.readF32(pc, m * ldc);
+            const A = (i: number, p: number) => (transA ? a[p * lda + i]! : a[i * lda + p]!);
+            const B = (p: number, j: number) => (transB ? b[j * ldb + p]! : b[p * ldb + j]!);
+            for (let i = 0; i < m; i++) {
+              for (let j = 0; j < ldc; j++) {
+                const g = got[i * ldc + j]!;
+                if (j >= n) {
+                  expect(Number.isNaN(g), `padding (${i}, ${j})`).toBe(true);
+                  continue;
+                }
+                let s = 0, abs = 0;
+                for (let p = 0; p < k; p++) {
+                  s += A(i, p) * B(p, j);
+                  abs += Math.abs(A(i, p) * B(p, j));
+                }
+                expect(Math.abs(g - s), `m ${m} n ${n} k ${k} ${transA ? "T" : "N"}${transB ? "T" : "N"} (${i}, ${j})`).toBeLessThanOrEqual(2 * (k + 2) * 2 ** -24 * abs + 1e-30);
+              }
+            }
+            K.freeF32(pa, a.length);
+            K.freeF32(pb, b.length);
+            K.freeF32(pc, m * ldc);
+          }
+        }
+      }
+    }
+  });
+
+  it("reads subnormals as zero and honours alpha and beta", () => {
+    for (const transB of [false, true]) {
+      const m = 2, n = 9, k = 6;
+      const a = rand(m * k).map((v, i) => (i % 4 === 0 ? 3e-39 : v));
+      const b = rand(k * n).map((v, i) => (i % 3 === 0 ? -1e-40 : v));
+      const flush = (x: Float32Array) => x.map((v) => (Math.abs(v) < 1.1754943508222875e-38 ? 0 : v));
+      const c0 = rand(m * n);
+      const pa = K.putF32(a), pb = K.putF32(b), pc = K.putF32(c0);
+      K.sgemm({ m, n, k, transB, a: pa, b: pb, c: pc, alpha: 0.5, beta: -2 });
+      const got = K.readF32(pc, m * n);
+      const fa = flush(a), fb = flush(b);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let p = 0; p < k; p++) s += fa[i * k + p]! * (transB ? fb[j * k + p]! : fb[p * n + j]!);
+          expect(got[i * n + j]).toBeCloseTo(0.5 * s - 2 * c0[i * n + j]!, 5);
+        }
+      }
+      // A product of subnormal inputs only is exactly zero.
+      const tiny = K.putF32(new Float32Array(m * k).fill(1e-39));
+      K.sgemm({ m, n, k, transB, a: tiny, b: pb, c: pc });
+      expect(Array.from(K.readF32(pc, m * n)).every((v) => v === 0)).toBe(true);
+      for (const [p, len] of [[pa, m * k], [pb, k * n], [pc, m * n], [tiny, m * k]]) K.freeF32(p!, len!);
     }
   });
 });

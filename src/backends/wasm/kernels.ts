@@ -19,6 +19,14 @@ const MAX_PAGES = 65536;
 const ABI_VERSION = 1;
 const CONV_PARAMS_LEN = 21;
 
+/**
+ * sgemm reads A and B in place, without packing, when op(A) has at most this
+ * many rows and B is stored transposed, or at most 2 rows otherwise
+ * (wasm/src/gemm.rs SKINNY_M): vector-matrix products, and narrow
+ * matrix-vector ones the lowering computes transposed.
+ */
+export const SGEMM_SKINNY_M = 4;
+
 /** Raw exports of the module (C ABI; i32 pointers are byte offsets). */
 export interface RawKernelExports {
   abi_version(): number;

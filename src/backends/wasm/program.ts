@@ -11,7 +11,7 @@ import { BackendError } from "../../core/errors";
 import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
 import { compileKernel, relaxedSimdAvailable, type CompiledKernel } from "./codegen/kernel";
 import { compileGemm, describeEpilogue, isVectorOperand } from "./codegen/gemm";
-import type { WasmKernels } from "./kernels";
+import { SGEMM_SKINNY_M, type WasmKernels } from "./kernels";
 import { ParallelKernel, getThreadPool } from "./threads";
 import { storageBytes, type LoweredProgram, type SlotInfo, type Step } from "./lowering";
 import type { WasmMemory, WasmBuffer } from "./memory";
@@ -278,9 +278,14 @@ export class WasmProgram {
   }
 }
 
-/** Whether a gemm step runs the GEMM generated at run time (a fused epilogue, or relaxed SIMD to use) rather than the Rust sgemm. */
+/**
+ * Whether a gemm step runs the GEMM generated at run time rather than the Rust
+ * sgemm: for a fused epilogue, or for relaxed SIMD — except skinny products
+ * (op(A) of at most SGEMM_SKINNY_M rows), which are memory-bound and which the
+ * Rust sgemm computes without packing B.
+ */
 function usesGeneratedGemm(st: Extract<Step, { kind: "gemm" }>): boolean {
-  return st.epilogue !== undefined || relaxedSimdAvailable();
+  return st.epilogue !== undefined || (relaxedSimdAvailable() && st.m > SGEMM_SKINNY_M);
 }
 
 /** How many equal column blocks (multiples of 8 wide) to split n into for `threads` threads. */
