@@ -188,12 +188,12 @@ pub unsafe extern "C" fn sgemm_rows(
     let (m0, m1) = (m0 as usize, m1 as usize);
     let need = gemm::scratch_floats(m1 - m0, g.n, g.k);
     if !scratch.is_null() || need == 0 {
-        gemm::gemm_rows(&g, m0, m1, scratch);
+        gemm::gemm_rows(&g, m, m0, m1, scratch);
         return 0;
     }
     match alloc::Scratch::new(need) {
         Some(s) => {
-            gemm::gemm_rows(&g, m0, m1, s.ptr);
+            gemm::gemm_rows(&g, m, m0, m1, s.ptr);
             0
         }
         None => ERR_OOM,
