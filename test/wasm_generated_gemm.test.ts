@@ -372,6 +372,17 @@ describe("generated GEMM on the thread pool", () => {
     }, 60_000);
   }
 
+  it("an empty C (batch 0, m 0 or n 0) is a no-op, even on null operand pointers", () => {
+    const gen = compileGemm([], { memory: K.memory, packers: K.raw, relaxedSimd: false });
+    const single = new ThreadPool(K, { threads: 1 });
+    for (const p of [pool, single]) {
+      for (const [batch, m, n, k] of [[0, 7, 1, 1], [3, 0, 5, 4], [2, 6, 0, 3]] as const) {
+        expect(() => p.sgemm({ batch, m, n, k, a: 0, b: 0, c: 0, generated: gen, epilogue: [] })).not.toThrow();
+        expect(() => p.sgemm({ batch, m, n, k, a: 0, b: 0, c: 0 })).not.toThrow();
+      }
+    }
+  });
+
   it("checks a generated GEMM's arguments before any worker runs", () => {
     const gen = compileGemm([{ op: "add", operand: { kind: "col" } }], { memory: K.memory, packers: K.raw, relaxedSimd: false });
     const p = K.allocF32(64);

@@ -464,6 +464,7 @@ export class ThreadPool {
     const sB = args.strideB ?? k * n * 4;
     const sC = args.strideC ?? m * ldc * 4;
     const rows = batch * m;
+    if (rows === 0 || n === 0) return; // C is empty (its operands may be null pointers)
     const gen = args.generated;
     const operands = args.epilogue ?? [];
     if (gen) this.checkGenerated(gen, operands, alpha, beta, batch);
