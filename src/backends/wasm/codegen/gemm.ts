@@ -249,8 +249,8 @@ function emitGemmRows(ops: readonly EpilogueOp[], microIndex: number, packA: num
   const nVec = epilogueVectorCount(ops);
   const params = new Array<"i32">(14 + nVec).fill("i32");
   const f = new FuncBuilder("gemm_rows", params, []);
-  const [TA, TB, M, N, K, A, LDA, B, LDB, C, LDC, M0, M1, SCRATCH] = [...Array(14).keys()];
-  void M;
+  // Parameter indices (index 2, m, is not needed: the loops run over rows m0..m1).
+  const [TA, TB, , N, K, A, LDA, B, LDB, C, LDC, M0, M1, SCRATCH] = [...Array(14).keys()];
   const vecParam = (idx: number) => 14 + idx;
   const kinds = ops.flatMap((o) => (isVectorOperand(o.operand) ? [o.operand.kind] : []));
   const L = (name: string) => f.local("i32", name);
