@@ -346,7 +346,7 @@ unsafe fn gemm_call(
     scratch: *mut f32,
 ) {
     let g = Gemm { trans_a, trans_b, n, k, alpha: 1.0, a, lda, b, ldb, beta, c, ldc };
-    gemm::gemm_rows(&g, 0, m, scratch);
+    gemm::gemm_rows(&g, m, 0, m, scratch);
 }
 
 /// Enough scratch for any gemm this module issues.

@@ -76,6 +76,26 @@ pub struct Gemm {
     pub ldc: usize,
 }
 
+impl Gemm {
+    /// A description with no operands (the packing exports fill in one side).
+    fn empty() -> Gemm {
+        Gemm {
+            trans_a: false,
+            trans_b: false,
+            n: 0,
+            k: 0,
+            alpha: 1.0,
+            a: core::ptr::null(),
+            lda: 0,
+            b: core::ptr::null(),
+            ldb: 0,
+            beta: 0.0,
+            c: core::ptr::null_mut(),
+            ldc: 0,
+        }
+    }
+}
+
 /// Transposes the 4x4 block held in rows r0..r3 (returns its columns).
 #[inline(always)]
 fn transpose4(r0: v128, r1: v128, r2: v128, r3: v128) -> (v128, v128, v128, v128) {
@@ -340,15 +360,211 @@ unsafe fn micro_4x8(
     }
 }
 
-/// C[m0..m1, :] = alpha * op(A)[m0..m1, :] * op(B) + beta * C[m0..m1, :].
-/// `scratch` must hold `scratch_floats(m1 - m0, n, k)` floats and not be
-/// shared with a concurrent call.
-pub unsafe fn gemm_rows(g: &Gemm, m0: usize, m1: usize, scratch: *mut f32) {
+/// Packs op(A)[i0..i0+mc, p0..p0+kc] into MR-row micro-panels at `dst`
+/// (`round_up(mc, MR) * kc` floats), subnormals flushed: the packing pass of
+/// `gemm_rows`, exported so a GEMM microkernel generated at run time can share
+/// the packed layout and the denormals-are-zero behaviour.
+pub unsafe fn pack_a_flushed(trans_a: bool, a: *const f32, lda: usize, i0: usize, p0: usize, mc: usize, kc: usize, dst: *mut f32) {
+    let g = Gemm { trans_a, a, lda, ..Gemm::empty() };
+    pack_a(&g, i0, p0, mc, kc, dst);
+    flush_subnormals(dst, round_up(mc, MR) * kc);
+}
+
+/// Packs op(B)[p0..p0+kc, j0..j0+nc] into NR-column micro-panels at `dst`
+/// (`round_up(nc, NR) * kc` floats), subnormals flushed (see `pack_a_flushed`).
+pub unsafe fn pack_b_flushed(trans_b: bool, b: *const f32, ldb: usize, p0: usize, j0: usize, kc: usize, nc: usize, dst: *mut f32) {
+    let g = Gemm { trans_b, b, ldb, ..Gemm::empty() };
+    pack_b(&g, p0, j0, kc, nc, dst);
+    flush_subnormals(dst, round_up(nc, NR) * kc);
+}
+
+// ------------------------------------------------------------ skinny ----
+//
+// When op(A) has few rows (a vector-matrix product, or a narrow
+// matrix-vector product that the wasm lowering turned into one by computing
+// C^T), packing B would copy all of B to use each element only a few times: a
+// second pass over the largest operand. These paths read A and B where they
+// lie instead, with the same denormals-are-zero rule as the packing: dot
+// products when B is stored transposed (op(A) of up to SKINNY_M rows), and
+// streaming B's rows when it is not (up to 2 rows).
+
+/// Problems whose op(A) has at most this many rows skip packing.
+pub const SKINNY_M: usize = 4;
+
+#[inline(always)]
+fn daz(v: v128) -> v128 {
+    // |v| < MIN_POSITIVE is false for NaN, so NaN is kept.
+    let tiny = f32x4_lt(f32x4_abs(v), f32x4_splat(f32::MIN_POSITIVE));
+    v128_andnot(v, tiny)
+}
+
+#[inline(always)]
+fn daz1(x: f32) -> f32 {
+    if f32::from_bits(x.to_bits() & 0x7fff_ffff) < f32::MIN_POSITIVE {
+        0.0
+    } else {
+        x
+    }
+}
+
+#[inline(always)]
+unsafe fn merge1(p: *mut f32, r: f32, beta: f32) {
+    *p = if beta == 0.0 {
+        r
+    } else if beta == 1.0 {
+        *p + r
+    } else {
+        r + beta * *p
+    };
+}
+
+#[inline(always)]
+unsafe fn merge4(p: *mut f32, r: v128, beta: f32) {
+    let out = if beta == 0.0 {
+        r
+    } else if beta == 1.0 {
+        f32x4_add(v128_load(p as *const v128), r)
+    } else {
+        f32x4_add(r, f32x4_mul(v128_load(p as *const v128), f32x4_splat(beta)))
+    };
+    v128_store(p as *mut v128, out);
+}
+
+#[inline(always)]
+unsafe fn a_at(g: &Gemm, i: usize, p: usize) -> f32 {
+    daz1(if g.trans_a { *g.a.add(p * g.lda + i) } else { *g.a.add(i * g.lda + p) })
+}
+
+/// op(B) stored K x N: C[i, j..j+4V] = Σ_p A(i, p) · B[p, j..j+4V] for R rows
+/// and V vectors of columns, streaming the rows of B; returns the columns done
+/// (whole blocks of 4V from `j`).
+unsafe fn skinny_rows_b<const R: usize, const V: usize>(g: &Gemm, i0: usize, mut j: usize) -> usize {
+    let n = g.n;
+    let k = g.k;
+    let va = f32x4_splat(g.alpha);
+    while j + 4 * V <= n {
+        let mut acc = [[f32x4_splat(0.0); V]; R];
+        for p in 0..k {
+            let bp = g.b.add(p * g.ldb + j);
+            let mut bv = [f32x4_splat(0.0); V];
+            for (h, v) in bv.iter_mut().enumerate() {
+                *v = daz(ld(bp.add(4 * h)));
+            }
+            for (r, row) in acc.iter_mut().enumerate() {
+                let a = f32x4_splat(a_at(g, i0 + r, p));
+                for (h, c) in row.iter_mut().enumerate() {
+                    *c = f32x4_add(*c, f32x4_mul(a, bv[h]));
+                }
+            }
+        }
+        for (r, row) in acc.iter().enumerate() {
+            let c = g.c.add((i0 + r) * g.ldc + j);
+            for (h, v) in row.iter().enumerate() {
+                merge4(c.add(4 * h), f32x4_mul(*v, va), g.beta);
+            }
+        }
+        j += 4 * V;
+    }
+    j
+}
+
+/// The columns from `j` on that no vector block covers, one by one.
+unsafe fn skinny_rows_b_tail<const R: usize>(g: &Gemm, i0: usize, j0: usize) {
+    for j in j0..g.n {
+        for r in 0..R {
+            let mut s = 0.0f32;
+            for p in 0..g.k {
+                s += a_at(g, i0 + r, p) * daz1(*g.b.add(p * g.ldb + j));
+            }
+            merge1(g.c.add((i0 + r) * g.ldc + j), s * g.alpha, g.beta);
+        }
+    }
+}
+
+/// op(B) stored K x N, R rows: 16-column blocks, then 4-column blocks, then single columns.
+unsafe fn skinny_rows_streaming<const R: usize>(g: &Gemm, i0: usize) {
+    let j = skinny_rows_b::<R, 4>(g, i0, 0);
+    let j = skinny_rows_b::<R, 1>(g, i0, j);
+    skinny_rows_b_tail::<R>(g, i0, j);
+}
+
+/// op(B) stored N x K and A's rows contiguous in k: C[i, j] = A[i, :] · Bt[j, :]
+/// as dot products, R rows by J columns at a time (R·J accumulators).
+unsafe fn skinny_rows_dot<const R: usize, const J: usize>(g: &Gemm, i0: usize) {
+    let k = g.k;
+    let n = g.n;
+    let row = |r: usize| if g.trans_a { g.a.add(i0 + r) } else { g.a.add((i0 + r) * g.lda) };
+    let mut j = 0;
+    while j < n {
+        let cols = min(J, n - j);
+        // A partial block reuses its last column (computed, not stored twice).
+        let col = |c: usize| g.b.add((j + min(c, cols - 1)) * g.ldb);
+        let mut acc = [[f32x4_splat(0.0); J]; R];
+        let mut p = 0;
+        while p + 4 <= k {
+            let mut bv = [f32x4_splat(0.0); J];
+            for (c, v) in bv.iter_mut().enumerate() {
+                *v = daz(ld(col(c).add(p)));
+            }
+            for (r, accr) in acc.iter_mut().enumerate() {
+                let av = daz(ld(row(r).add(p)));
+                for (c, a) in accr.iter_mut().enumerate() {
+                    *a = f32x4_add(*a, f32x4_mul(av, bv[c]));
+                }
+            }
+            p += 4;
+        }
+        for (r, accr) in acc.iter().enumerate() {
+            for (c, a) in accr.iter().enumerate().take(cols) {
+                let mut s = (f32x4_extract_lane::<0>(*a) + f32x4_extract_lane::<1>(*a)) + (f32x4_extract_lane::<2>(*a) + f32x4_extract_lane::<3>(*a));
+                for q in p..k {
+                    s += daz1(*row(r).add(q)) * daz1(*col(c).add(q));
+                }
+                merge1(g.c.add((i0 + r) * g.ldc + j + c), s * g.alpha, g.beta);
+            }
+        }
+        j += cols;
+    }
+}
+
+/// Rows m0..m1 of C without packing, for problems with at most SKINNY_M rows;
+/// false when the layout has no unpacked path (A transposed with B transposed,
+/// unless A is a single contiguous row).
+unsafe fn skinny_rows(g: &Gemm, m: usize, m0: usize, m1: usize) -> bool {
+    let rows_contiguous = !g.trans_a || (m == 1 && g.lda == 1);
+    // Streaming B (not transposed) reloads A's elements once per column block,
+    // which past 2 rows costs more than packing B (measured).
+    if m > SKINNY_M || (g.trans_b && !rows_contiguous) || (!g.trans_b && m > 2) {
+        return false;
+    }
+    let mut i = m0;
+    while i < m1 {
+        let r = min(SKINNY_M, m1 - i);
+        match (g.trans_b, r) {
+            (false, 1) => skinny_rows_streaming::<1>(g, i),
+            (false, _) => skinny_rows_streaming::<2>(g, i),
+            (true, 1) => skinny_rows_dot::<1, 4>(g, i),
+            (true, 2) => skinny_rows_dot::<2, 4>(g, i),
+            (true, 3) => skinny_rows_dot::<3, 2>(g, i),
+            (true, _) => skinny_rows_dot::<4, 2>(g, i),
+        }
+        i += r;
+    }
+    true
+}
+
+/// C[m0..m1, :] = alpha * op(A)[m0..m1, :] * op(B) + beta * C[m0..m1, :]
+/// for an op(A) of `m` rows. `scratch` must hold `scratch_floats(m1 - m0, n,
+/// k)` floats and not be shared with a concurrent call.
+pub unsafe fn gemm_rows(g: &Gemm, m: usize, m0: usize, m1: usize, scratch: *mut f32) {
     if m1 <= m0 || g.n == 0 {
         return;
     }
     let n = g.n;
     let k = g.k;
+    if k > 0 && g.alpha != 0.0 && skinny_rows(g, m, m0, m1) {
+        return;
+    }
     if k == 0 || g.alpha == 0.0 {
         for i in m0..m1 {
             let row = g.c.add(i * g.ldc);

@@ -193,12 +193,12 @@ pub unsafe extern "C" fn sgemm_rows(
     let (m0, m1) = (m0 as usize, m1 as usize);
     let need = gemm::scratch_floats(m1 - m0, g.n, g.k);
     if !scratch.is_null() || need == 0 {
-        gemm::gemm_rows(&g, m0, m1, scratch);
+        gemm::gemm_rows(&g, m, m0, m1, scratch);
         return 0;
     }
     match alloc::Scratch::new(need) {
         Some(s) => {
-            gemm::gemm_rows(&g, m0, m1, s.ptr);
+            gemm::gemm_rows(&g, m, m0, m1, s.ptr);
             0
         }
         None => ERR_OOM,
@@ -213,6 +213,24 @@ pub extern "C" fn sgemm_scratch_bytes(rows: i32, n: i32, k: i32) -> i32 {
         return ERR_ARGS;
     }
     (gemm::scratch_floats(rows as usize, n as usize, k as usize) * 4) as i32
+}
+
+/// Packs op(A)[i0..i0+mc, p0..p0+kc] (op = transpose when trans_a = 1) into
+/// `dst` in the layout of sgemm's A panels (4-row micro-panels, zero padded,
+/// subnormals flushed to zero). For GEMM kernels generated at run time, which
+/// import it; the caller guarantees the ranges (no checks, like the kernel).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn sgemm_pack_a(trans_a: i32, a: *const f32, lda: i32, i0: i32, p0: i32, mc: i32, kc: i32, dst: *mut f32) {
+    gemm::pack_a_flushed(trans_a != 0, a, lda as usize, i0 as usize, p0 as usize, mc as usize, kc as usize, dst)
+}
+
+/// Packs op(B)[p0..p0+kc, j0..j0+nc] into `dst` in the layout of sgemm's B
+/// panels (8-column micro-panels, zero padded, subnormals flushed).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn sgemm_pack_b(trans_b: i32, b: *const f32, ldb: i32, p0: i32, j0: i32, kc: i32, nc: i32, dst: *mut f32) {
+    gemm::pack_b_flushed(trans_b != 0, b, ldb as usize, p0 as usize, j0 as usize, kc as usize, nc as usize, dst)
 }
 
 // -------------------------------------------------------------- conv ----

@@ -20,6 +20,14 @@ const MAX_PAGES = 65536;
 const ABI_VERSION = 1;
 const CONV_PARAMS_LEN = 21;
 
+/**
+ * sgemm reads A and B in place, without packing, when op(A) has at most this
+ * many rows and B is stored transposed, or at most 2 rows otherwise
+ * (wasm/src/gemm.rs SKINNY_M): vector-matrix products, and narrow
+ * matrix-vector ones the lowering computes transposed.
+ */
+export const SGEMM_SKINNY_M = 4;
+
 /** Raw exports of the module (C ABI; i32 pointers are byte offsets). */
 export interface RawKernelExports {
   abi_version(): number;
@@ -36,6 +44,9 @@ export interface RawKernelExports {
     m0: number, m1: number, scratch: number,
   ): number;
   sgemm_scratch_bytes(rows: number, n: number, k: number): number;
+  /** Packing passes of sgemm, imported by the GEMMs generated at run time (codegen/gemm.ts). */
+  sgemm_pack_a(transA: number, a: number, lda: number, i0: number, p0: number, mc: number, kc: number, dst: number): void;
+  sgemm_pack_b(transB: number, b: number, ldb: number, p0: number, j0: number, kc: number, nc: number, dst: number): void;
   conv2d(params: number, x: number, w: number, y: number): number;
   conv2d_backward_data(params: number, dy: number, w: number, dx: number): number;
   conv2d_backward_filter(params: number, x: number, dy: number, dw: number): number;

@@ -30,6 +30,7 @@ import type { KDType, KernelNode, KernelSpec, ReduceOp, ScalarOp } from "./codeg
 import { lowerIndexing, type IndexingContext, type WindowStep } from "./lower_indexing";
 import { lowerLibraryCall, type LibraryLoweringHost } from "./library_lowering";
 import type { LibraryStep } from "./library_steps";
+import { MAX_EPILOGUE_OPERANDS, type EpilogueOp, type EpilogueOpKind, type EpilogueOperand } from "./codegen/gemm";
 
 /** A strided read of a slot's buffer, relative to some iteration shape. */
 export interface View {
@@ -60,11 +61,20 @@ export interface SlotInfo {
 /** One step of a lowered program. */
 export type Step =
   | { kind: "kernel"; spec: KernelSpec; inputs: View[]; outputs: number[] }
-  | { kind: "gemm"; transA: boolean; transB: boolean; batch: number; m: number; n: number; k: number; a: number; b: number; c: number }
+  | {
+      kind: "gemm"; transA: boolean; transB: boolean; batch: number; m: number; n: number; k: number; a: number; b: number; c: number;
+      /** Elementwise ops fused into the GEMM's store; `operands` are the slots of its vector operands, in order. */
+      epilogue?: GemmEpilogue;
+    }
   | { kind: "conv"; layout: "NHWC" | "NCHW"; params: ConvStepParams; x: number; w: number; y: number }
   | WindowStep
   | LibraryStep
   | { kind: "fallback"; prim: FirstOrderPrimitive; params: unknown; inputs: number[]; outputs: number[]; inAvals: ShapedArray[]; outAvals: ShapedArray[] };
+
+export interface GemmEpilogue {
+  ops: EpilogueOp[];
+  operands: number[];
+}
 
 export interface ConvStepParams {
   n: number; h: number; w: number; cin: number; cout: number; kh: number; kw: number; groups: number;
@@ -101,6 +111,34 @@ const BINARY_KERNEL_OPS: Partial<Record<Primitive, ScalarOp>> = {
 const REDUCE_OPS: Partial<Record<Primitive, ReduceOp>> = {
   reduce_sum: "sum", reduce_max: "max", reduce_min: "min", reduce_prod: "prod", reduce_and: "and", reduce_or: "or",
 };
+
+/** Binary primitives a GEMM epilogue can fold, as x ∘ v with the GEMM value x on the left / on the right. */
+const EPILOGUE_OPS: Partial<Record<Primitive, readonly [EpilogueOpKind, EpilogueOpKind]>> = {
+  add: ["add", "add"], sub: ["sub", "rsub"], mul: ["mul", "mul"], div: ["div", "rdiv"], max: ["max", "max"], min: ["min", "min"],
+};
+
+type GemmStep = Extract<Step, { kind: "gemm" }>;
+
+/** A GEMM output whose consumers may still be folded into the GEMM's store. */
+interface GemmTail {
+  step: GemmStep;
+  /** Slots in memory before the GEMM step runs: only those can be epilogue operands. */
+  doneBefore: ReadonlySet<number>;
+  /** The step computes Cᵀ (narrow C): C's columns are the step's rows. */
+  transposed: boolean;
+  /** Batch and row (lhs free) dims of C; the rest are its columns. */
+  batchDims: number;
+  rowDims: number;
+}
+
+/**
+ * Whether strides over `shape` read a vector along dims [lo, hi) laid out
+ * densely, broadcast along every other dim.
+ */
+function isVectorAlong(strides: readonly number[], shape: readonly number[], lo: number, hi: number): boolean {
+  const dense = stridesOf(shape.slice(lo, hi));
+  return strides.every((s, d) => shape[d] === 1 || (d >= lo && d < hi ? s === dense[d - lo] : s === 0));
+}
 
 const shapeKey = (s: readonly number[]) => s.join("x");
 const viewKey = (v: View) => `${v.slot}@${v.offset}:${v.strides.join(",")}`;
@@ -214,6 +252,14 @@ export class Lowering {
   private readonly pendingIn = new Map<Var, OpenKernel>();
   /** A var whose value is exactly another slot's dense buffer. */
   private readonly alias = new Map<number, number>();
+  /** Uses of each var by equations (a program output counts as unbounded), and its consumers. */
+  private readonly uses = new Map<Var, number>();
+  private readonly consumers = new Map<Var, JaxprEqn[]>();
+  private readonly gemmTails = new Map<Var, GemmTail>();
+  /** `gt(x, 0)` equations held back as the first half of a relu folded into a GEMM (keyed by their output). */
+  private readonly heldRelu = new Map<Var, JaxprEqn>();
+  /** Equations lowered without epilogue folding (a held `gt` whose relu did not materialize). */
+  private readonly noFold = new Set<JaxprEqn>();
 
   constructor(private readonly closed: ClosedJaxpr) {}
 
@@ -245,6 +291,15 @@ export class Lowering {
     const { jaxpr, consts } = this.closed;
     jaxpr.invars.forEach((v, i) => this.defineBuffer(v, this.newSlot({ kind: "input", index: i, ...slotShape(v.aval) })));
     jaxpr.constvars.forEach((v, i) => this.defineBuffer(v, this.newSlot({ kind: "const", index: i, ...slotShape(consts[i].aval) })));
+    for (const eqn of jaxpr.eqns) {
+      for (const a of eqn.inputs) {
+        if (a instanceof Literal) continue;
+        this.uses.set(a, (this.uses.get(a) ?? 0) + 1);
+        if (!this.consumers.has(a)) this.consumers.set(a, []);
+        this.consumers.get(a)!.push(eqn);
+      }
+    }
+    for (const a of jaxpr.outvars) if (!(a instanceof Literal)) this.uses.set(a, Infinity);
     for (const eqn of jaxpr.eqns) this.lowerEqn(eqn);
     // Request every output first so outputs of one shape share one kernel.
     const outputs = jaxpr.outvars.map((a) => this.request(a));
@@ -284,6 +339,7 @@ export class Lowering {
     const allKernelTypes = [...eqn.inputs, ...eqn.outputs].every((a) => isKernelDType(a.aval.dtype));
     if (isHigherOrder(prim)) throw new BackendError(`wasm lowering: '${prim}' must be inlined or run op by op`);
 
+    if (allKernelTypes && eqn.outputs.length === 1 && this.gemmTails.size > 0 && !this.noFold.has(eqn) && this.foldIntoGemm(eqn)) return;
     if (allKernelTypes && eqn.outputs.length === 1) {
       const computed = this.fusedNode(eqn, outShape);
       const halfRounds = out.aval.dtype === "float16" && !HALF_EXACT.has(prim) && !(prim === "convert_element_type" && eqn.inputs[0].aval.dtype === "float16");
@@ -484,12 +540,16 @@ export class Lowering {
     const { slot: a, trans: transA } = this.gemmOperand(lhs, [...lb, ...lf, ...lc], [...lb, ...lc, ...lf]);
     const { slot: b, trans: transB } = this.gemmOperand(rhs, [...rb, ...rc, ...rf], [...rb, ...rf, ...rc]);
     const out = eqn.outputs[0];
+    const doneBefore = new Set(this.done);
+    const tail = (step: GemmStep, transposed: boolean): GemmTail => ({ step, doneBefore, transposed, batchDims: lb.length, rowDims: lf.length });
     if (n < 16 && m >= 2 * n && m * n * k >= 1 << 16) {
       // A narrow C wastes most of the 8-wide register tile: compute Cᵀ = Bᵀ·Aᵀ,
       // which is wide, and let consumers read C as a transposed view of it.
       const tShape = [batch, n, m];
       const t = this.newSlot({ kind: "temp", bytes: batch * m * n * 4, dtype: "float32", shape: tShape });
-      this.steps.push({ kind: "gemm", transA: !transB, transB: !transA, batch, m: n, n: m, k, a: b, b: a, c: t });
+      const step: GemmStep = { kind: "gemm", transA: !transB, transB: !transA, batch, m: n, n: m, k, a: b, b: a, c: t };
+      this.steps.push(step);
+      this.gemmTails.set(out, tail(step, true));
       this.done.add(t);
       const shape = out.aval.shape;
       const nb = lb.length;
@@ -502,9 +562,123 @@ export class Lowering {
       return true;
     }
     const c = this.slotFor(out);
-    this.steps.push({ kind: "gemm", transA, transB, batch, m, n, k, a, b, c });
+    const step: GemmStep = { kind: "gemm", transA, transB, batch, m, n, k, a, b, c };
+    this.steps.push(step);
+    this.gemmTails.set(out, tail(step, false));
     this.defineBuffer(out, c);
     return true;
+  }
+
+  /**
+   * Folds an elementwise equation into the store of the GEMM that computes
+   * one of its operands, when that GEMM output (or the tail of its epilogue so
+   * far) has no other use and the other operand is a constant or a row/column
+   * vector already in memory: `x @ W + b`, `* s`, `max(·, 0)`, and relu's
+   * `select_n(gt(x, 0), 0, x)`. The equation's output then lives in the GEMM's
+   * output buffer. Returns false to lower the equation normally.
+   */
+  private foldIntoGemm(eqn: JaxprEqn): boolean {
+    const prim = eqn.primitive;
+    const out = eqn.outputs[0];
+    if (prim === "gt") return this.holdRelu(eqn);
+    if (out.aval.dtype !== "float32") return false;
+    if (prim === "select_n") return this.foldRelu(eqn);
+    const kinds = EPILOGUE_OPS[prim];
+    if (!kinds || eqn.inputs.length !== 2) return false;
+    for (const side of [0, 1] as const) {
+      const x = eqn.inputs[side];
+      const other = eqn.inputs[1 - side];
+      if (x instanceof Literal || x === other) continue;
+      const tail = this.foldableTail(x, 1, out.aval.shape);
+      if (!tail) continue;
+      const operand = this.epilogueOperand(other, tail, out.aval.shape);
+      if (!operand) continue;
+      this.extendTail(x, out, tail, { op: kinds[side], operand: operand.operand }, operand.slot);
+      return true;
+    }
+    return false;
+  }
+
+  /** The tail `x` extends, when `x` has exactly `uses` uses and the shape of C. */
+  private foldableTail(x: Var, uses: number, shape: readonly number[]): GemmTail | null {
+    const tail = this.gemmTails.get(x);
+    if (!tail || this.uses.get(x) !== uses || shapeKey(x.aval.shape) !== shapeKey(shape)) return null;
+    return tail;
+  }
+
+  private isZero(a: Atom, shape: readonly number[]): boolean {
+    if (a instanceof Literal) return a.value === 0;
+    if (!this.state.has(a)) return false;
+    const node = this.nodeOf(a, shape);
+    return node.k === "const" && node.value === 0;
+  }
+
+  /** `h = gt(x, 0)` whose only consumer is `select_n(h, 0, x)`: held back until that select folds it. */
+  private holdRelu(eqn: JaxprEqn): boolean {
+    const [x, zero] = eqn.inputs;
+    const h = eqn.outputs[0];
+    if (x instanceof Literal || !this.foldableTail(x, 2, x.aval.shape) || !this.isZero(zero, x.aval.shape)) return false;
+    const sel = this.consumers.get(h);
+    if (this.uses.get(h) !== 1 || sel?.length !== 1 || sel[0].primitive !== "select_n") return false;
+    const [pred, onFalse, onTrue] = sel[0].inputs;
+    if (pred !== h || onTrue !== x || onFalse === x || sel[0].outputs[0].aval.dtype !== "float32") return false;
+    this.heldRelu.set(h, eqn);
+    return true;
+  }
+
+  /** `select_n(gt(x, 0), 0, x)` = relu(x) (0 for NaN), folded into x's GEMM; else the held `gt` is lowered now. */
+  private foldRelu(eqn: JaxprEqn): boolean {
+    const [pred, onFalse, x] = eqn.inputs;
+    if (pred instanceof Literal) return false;
+    const gt = this.heldRelu.get(pred);
+    if (!gt) return false;
+    this.heldRelu.delete(pred);
+    const out = eqn.outputs[0];
+    const tail = x instanceof Literal ? null : this.foldableTail(x, 2, out.aval.shape);
+    if (tail && this.isZero(onFalse, out.aval.shape)) {
+      this.extendTail(x as Var, out, tail, { op: "relu", operand: { kind: "none" } }, undefined);
+      return true;
+    }
+    this.noFold.add(gt);
+    this.lowerEqn(gt);
+    return false;
+  }
+
+  /** The epilogue operand `v` is, for C of `shape`: a constant, or a vector in memory before the GEMM runs. */
+  private epilogueOperand(v: Atom, tail: GemmTail, shape: readonly number[]): { operand: EpilogueOperand; slot?: number } | null {
+    if (v.aval.dtype !== "float32") return null;
+    if (v instanceof Literal) return { operand: { kind: "const", value: v.value } };
+    if (!this.state.has(v)) return null;
+    const node = this.nodeOf(v, shape);
+    if (node.k === "const") return { operand: { kind: "const", value: node.value } };
+    if (node.k !== "view" || node.view.offset !== 0) return null;
+    const ep = tail.step.epilogue;
+    if (ep && ep.operands.length >= MAX_EPILOGUE_OPERANDS) return null;
+    const slot = this.resolve(node.view.slot);
+    if (!tail.doneBefore.has(slot) || !this.done.has(slot)) return null;
+    const rows = tail.batchDims;
+    const cols = tail.batchDims + tail.rowDims;
+    const kind = isVectorAlong(node.view.strides, shape, cols, shape.length)
+      ? "col"
+      : isVectorAlong(node.view.strides, shape, rows, cols)
+        ? "row"
+        : null;
+    if (!kind) return null;
+    // The step of a narrow C computes Cᵀ, whose rows are C's columns.
+    const stepKind = tail.transposed ? (kind === "col" ? "row" : "col") : kind;
+    return { operand: { kind: stepKind }, slot };
+  }
+
+  /** Appends `op` to the tail's epilogue; `out` takes over the GEMM output from `x`. */
+  private extendTail(x: Var, out: Var, tail: GemmTail, op: EpilogueOp, slot: number | undefined): void {
+    const ep = (tail.step.epilogue ??= { ops: [], operands: [] });
+    ep.ops.push(op);
+    if (slot !== undefined) ep.operands.push(slot);
+    this.gemmTails.delete(x);
+    this.gemmTails.set(out, tail);
+    const st = this.state.get(x)!;
+    if (!tail.transposed) this.slotOfVar.set(out, tail.step.c);
+    this.state.set(out, { node: st.node, shape: st.shape, dtype: "float32" });
   }
 
   /**

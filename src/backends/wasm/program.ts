@@ -9,9 +9,10 @@ import type { DType, TypedArray } from "../../core/dtype";
 import { stridesOf } from "../../core/shape";
 import { BackendError } from "../../core/errors";
 import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
-import { compileKernel, type CompiledKernel } from "./codegen/kernel";
+import { compileKernel, relaxedSimdAvailable, type CompiledKernel } from "./codegen/kernel";
+import { compileGemm, describeEpilogue, isVectorOperand } from "./codegen/gemm";
 import { compileWindow } from "./codegen/window";
-import type { WasmKernels } from "./kernels";
+import { SGEMM_SKINNY_M, type WasmKernels } from "./kernels";
 import { describeLibraryCall, prepareLibraryStep } from "./library_steps";
 import { ParallelKernel, getThreadPool } from "./threads";
 import { ParallelWindow } from "./parallel_window";
@@ -125,6 +126,8 @@ export class WasmProgram {
         // Leading dims of at least 1, as BLAS requires (k = 0 makes them 0: C is then zeroed).
         const lda = Math.max(1, transA ? m : k);
         const ldb = Math.max(1, transB ? k : n);
+        const gen = usesGeneratedGemm(st) ? compileGemm(st.epilogue?.ops ?? [], { memory: mem.memory, packers: this.kernels.raw }) : undefined;
+        const vectorKinds = (st.epilogue?.ops ?? []).flatMap((o) => (isVectorOperand(o.operand) ? [o.operand.kind] : []));
         return (bufs) => {
           if (m === 0 || n === 0) return;
           const pool = getThreadPool(this.kernels);
@@ -135,7 +138,13 @@ export class WasmProgram {
           // blocks that share A.
           const blocks = batch === 1 && m < n ? columnBlocks(n, pool.maxThreads) : 1;
           const nb = n / blocks;
+          // Epilogue vectors are shared by the batch items; a column block reads its own columns.
+          const epilogue = (st.epilogue?.operands ?? []).map((slot, i) => ({
+            ptr: bufs[slot].ptr,
+            stride: blocks > 1 && vectorKinds[i] === "col" ? nb * 4 : 0,
+          }));
           pool.sgemm({
+            ...(gen ? { generated: gen, epilogue } : {}),
             transA, transB, batch: batch * blocks, m, n: nb, k, alpha: 1, beta: 0,
             a: bufs[st.a].ptr, lda, b: bufs[st.b].ptr, ldb, c: bufs[st.c].ptr, ldc: n,
             strideA: blocks > 1 ? 0 : m * k * 4,
@@ -297,6 +306,16 @@ export class WasmProgram {
   }
 }
 
+/**
+ * Whether a gemm step runs the GEMM generated at run time rather than the Rust
+ * sgemm: for a fused epilogue, or for relaxed SIMD — except skinny products
+ * (op(A) of at most SGEMM_SKINNY_M rows), which are memory-bound and which the
+ * Rust sgemm computes without packing B.
+ */
+function usesGeneratedGemm(st: Extract<Step, { kind: "gemm" }>): boolean {
+  return st.epilogue !== undefined || (relaxedSimdAvailable() && st.m > SGEMM_SKINNY_M);
+}
+
 /** How many equal column blocks (multiples of 8 wide) to split n into for `threads` threads. */
 function columnBlocks(n: number, threads: number): number {
   for (let t = threads; t > 1; t--) if (n % (8 * t) === 0) return t;
@@ -319,7 +338,7 @@ function stepReads(st: Step): number[] {
     case "kernel":
       return st.inputs.map((v) => v.slot);
     case "gemm":
-      return [st.a, st.b];
+      return [st.a, st.b, ...(st.epilogue?.operands ?? [])];
     case "conv":
       return [st.x, st.w];
     case "window":
@@ -362,8 +381,14 @@ function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
       const red = st.spec.reduction ? ` reduce_${st.spec.reduction.op}(axes=${st.spec.reduction.axes})` : "";
       return `  ${i}: fused kernel over [${st.spec.shape}]${red}: ${ops.join(" ") || "copy"} (${st.inputs.map((v) => `%${v.slot}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
     }
-    case "gemm":
-      return `  ${i}: sgemm${st.transA ? " A^T" : ""}${st.transB ? " B^T" : ""} ${st.batch}x[${st.m}x${st.k}]·[${st.k}x${st.n}] (%${st.a}, %${st.b}) -> ${sl(st.c)}`;
+    case "gemm": {
+      const engine = usesGeneratedGemm(st) ? `generated${relaxedSimdAvailable() ? " relaxed_madd" : ""}` : "rust";
+      let operand = 0;
+      const ep = st.epilogue
+        ? `, fused epilogue ${describeEpilogue(st.epilogue.ops).replace(/(col\[j\]|row\[i\])/g, (v) => `%${st.epilogue!.operands[operand++]}${v.slice(3)}`)}`
+        : "";
+      return `  ${i}: sgemm${st.transA ? " A^T" : ""}${st.transB ? " B^T" : ""} ${st.batch}x[${st.m}x${st.k}]·[${st.k}x${st.n}] (%${st.a}, %${st.b}) -> ${sl(st.c)} (${engine}${ep})`;
+    }
     case "conv":
       return `  ${i}: conv2d ${st.layout} (%${st.x}, %${st.w}) -> ${sl(st.y)}`;
     case "window": {

@@ -47,7 +47,8 @@
 import { BackendError } from "../../core/errors";
 import { compileKernel, type CompiledKernel, type KDType, type KernelSpec } from "./codegen/kernel";
 import { readKernelBytes, type WasmKernels, WasmKernelError, WASM_ERROR_CODES } from "./kernels";
-import { CTL, JOB, MAX_KERNEL_PTRS, WORKER_ERRORS, workerSource, type WorkerInit } from "./worker";
+import { MAX_EPILOGUE_OPERANDS, epilogueVectorCount, type GeneratedGemm } from "./codegen/gemm";
+import { CTL, GEMM_ARGS, JOB, MAX_KERNEL_PTRS, WORKER_ERRORS, workerSource, type WorkerInit } from "./worker";
 
 const MAX_THREADS = 8;
 const STACK_BYTES = 1 << 20;
@@ -151,6 +152,13 @@ export interface BatchedSgemmArgs {
   strideA?: number;
   strideB?: number;
   strideC?: number;
+  /**
+   * Run this GEMM generated at run time (relaxed SIMD and/or a fused
+   * epilogue) instead of the Rust sgemm; alpha must be 1 and beta 0.
+   */
+  generated?: GeneratedGemm;
+  /** The generated GEMM's epilogue vectors: byte pointer of item 0 and byte stride per batch item. */
+  epilogue?: ReadonlyArray<{ ptr: number; stride: number }>;
 }
 
 type WorkerState = "starting" | "ready" | "failed";
@@ -309,7 +317,7 @@ export class ThreadPool {
     i32.fill(0, this.ctlPtr >> 2, (this.ctlPtr + this.ctlBytes) >> 2);
     this.seq = new Array(nWorkers).fill(0);
     const NodeWorker = nodeWorkerCtor();
-    const base = { memory: this.kernels.memory, ctlPtr: this.ctlPtr, stackBytes: STACK_BYTES, ctl: CTL, job: JOB, errors: WORKER_ERRORS };
+    const base = { memory: this.kernels.memory, ctlPtr: this.ctlPtr, stackBytes: STACK_BYTES, ctl: CTL, gemmArgs: GEMM_ARGS, job: JOB, errors: WORKER_ERRORS };
     if (NodeWorker) {
       const rustBytes = this.kernelBytes ?? readKernelBytes();
       const src = workerSource("node");
@@ -456,9 +464,13 @@ export class ThreadPool {
     const sB = args.strideB ?? k * n * 4;
     const sC = args.strideC ?? m * ldc * 4;
     const rows = batch * m;
+    if (rows === 0 || n === 0) return; // C is empty (its operands may be null pointers)
+    const gen = args.generated;
+    const operands = args.epilogue ?? [];
+    if (gen) this.checkGenerated(gen, operands, alpha, beta, batch);
     const T = m > 0 && n > 0 ? this.gemmThreads(rows, batch * m * n * k) : 1;
-    const one = { transA, transB, m, n, k, alpha, beta, lda, ldb, ldc };
-    if (T <= 1) {
+    const one = { transA, transB, m, n, k, alpha, beta, lda, ldb, ldc, gen, operands };
+    if (T <= 1 && !gen) {
       for (let i = 0; i < batch; i++) this.kernels.sgemm({ ...one, a: args.a + i * sA, b: args.b + i * sB, c: args.c + i * sC });
       return;
     }
@@ -467,14 +479,22 @@ export class ThreadPool {
     for (const i of batch > 1 ? [0, batch - 1] : [0]) {
       this.kernels.sgemmRows({ ...one, a: args.a + i * sA, b: args.b + i * sB, c: args.c + i * sC, m0: 0, m1: 0, scratch: 0 });
     }
+    if (T <= 1) {
+      this.ownGemmRows(one, args, sA, sB, sC, 0, rows);
+      return;
+    }
     const chunk = this.gemmChunkRows(rows, T);
     const nChunks = Math.ceil(rows / chunk);
     const ws = this.pick(Math.min(T, nChunks) - 1);
-    const i32 = this.ctl();
+    const reg = gen && ws.length > 0 ? this.register(gen.bytes) : undefined;
+    const i32 = this.ctl(); // after register(), which may grow the memory
     const f32 = new Float32Array(i32.buffer);
+    const genWords = reg
+      ? [reg.id, reg.ptr, reg.len, gen!.scratchBytes(0, n, k), operands.length, ...operands.flatMap((o) => [o.ptr, o.stride])]
+      : [0];
     for (const w of ws) {
       const a = this.slotBase(w) + CTL.ARGS;
-      i32.set([transA ? 1 : 0, transB ? 1 : 0, m, n, k, 0, args.a, lda, args.b, ldb, 0, args.c, ldc, rows, chunk, sA, sB, sC], a);
+      i32.set([transA ? 1 : 0, transB ? 1 : 0, m, n, k, 0, args.a, lda, args.b, ldb, 0, args.c, ldc, rows, chunk, sA, sB, sC, ...genWords], a);
       f32[a + 5] = alpha;
       f32[a + 10] = beta;
     }
@@ -485,7 +505,7 @@ export class ThreadPool {
         this.ownGemmRows(one, args, sA, sB, sC, 0, rows);
         return;
       }
-      this.ensureScratch(Math.min(m, chunk), n, k);
+      this.ensureScratch(Math.min(m, chunk), n, k, gen);
       const next = (this.ctlPtr >> 2) + CTL.NEXT;
       for (;;) {
         const r0 = Atomics.add(this.ctl(), next, 1) * chunk;
@@ -508,8 +528,24 @@ export class ThreadPool {
     return Math.max(4, Math.min(up4(rows / T), target));
   }
 
-  private ensureScratch(rows: number, n: number, k: number): void {
-    const need = this.kernels.sgemmScratchBytes(rows, n, k);
+  /** A generated GEMM computes op(A)·op(B) and its epilogue only; its operands must lie in memory. */
+  private checkGenerated(gen: GeneratedGemm, operands: ReadonlyArray<{ ptr: number; stride: number }>, alpha: number, beta: number, batch: number): void {
+    if (alpha !== 1 || beta !== 0) throw new BackendError(`ThreadPool.sgemm: a generated GEMM needs alpha = 1 and beta = 0, got alpha ${alpha}, beta ${beta}`);
+    const want = epilogueVectorCount(gen.epilogue);
+    if (operands.length !== want || want > MAX_EPILOGUE_OPERANDS) {
+      throw new BackendError(`ThreadPool.sgemm: the generated GEMM's epilogue takes ${want} vector operands, got ${operands.length}`);
+    }
+    const bytes = this.kernels.memory.buffer.byteLength;
+    for (const o of operands) {
+      const last = o.ptr + (batch - 1) * o.stride;
+      if (!Number.isInteger(o.ptr) || o.ptr <= 0 || o.ptr % 4 !== 0 || o.stride < 0 || last >= bytes) {
+        throw new BackendError(`ThreadPool.sgemm: epilogue operand at ${o.ptr} (stride ${o.stride}) is not a valid pointer into the ${bytes}-byte memory`);
+      }
+    }
+  }
+
+  private ensureScratch(rows: number, n: number, k: number, gen?: GeneratedGemm): void {
+    const need = gen ? this.kernels.sgemmScratchBytes(rows, n, k) + gen.scratchBytes(0, n, k) : this.kernels.sgemmScratchBytes(rows, n, k);
     if (need > this.scratchBytes) {
       if (this.scratch !== 0) this.kernels.free(this.scratch, this.scratchBytes);
       this.scratch = 0;
@@ -520,17 +556,25 @@ export class ThreadPool {
   }
 
   private ownGemmRows(
-    one: { transA: boolean; transB: boolean; m: number; n: number; k: number; alpha: number; beta: number; lda: number; ldb: number; ldc: number },
+    one: {
+      transA: boolean; transB: boolean; m: number; n: number; k: number; alpha: number; beta: number; lda: number; ldb: number; ldc: number;
+      gen: GeneratedGemm | undefined; operands: ReadonlyArray<{ ptr: number; stride: number }>;
+    },
     args: BatchedSgemmArgs, sA: number, sB: number, sC: number, r0: number, r1: number,
   ): void {
-    const { m, n, k } = one;
-    this.ensureScratch(Math.min(m, r1 - r0), n, k);
+    const { m, n, k, gen } = one;
+    this.ensureScratch(Math.min(m, r1 - r0), n, k, gen);
     let r = r0;
     while (r < r1) {
       const bi = Math.floor(r / m);
       const m0 = r - bi * m;
       const m1 = Math.min(m, m0 + (r1 - r));
-      this.kernels.sgemmRows({ ...one, a: args.a + bi * sA, b: args.b + bi * sB, c: args.c + bi * sC, m0, m1, scratch: this.scratch || 0 });
+      if (gen) {
+        const eps = one.operands.map((o) => o.ptr + bi * o.stride);
+        gen.gemmRows(one.transA ? 1 : 0, one.transB ? 1 : 0, m, n, k, args.a + bi * sA, one.lda, args.b + bi * sB, one.ldb, args.c + bi * sC, one.ldc, m0, m1, this.scratch, ...eps);
+      } else {
+        this.kernels.sgemmRows({ ...one, a: args.a + bi * sA, b: args.b + bi * sB, c: args.c + bi * sC, m0, m1, scratch: this.scratch || 0 });
+      }
       r += m1 - m0;
     }
   }

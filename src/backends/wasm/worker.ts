@@ -71,15 +71,36 @@ export interface WorkerInit {
   /** Shadow stack bytes. */
   stackBytes: number;
   ctl: typeof CTL;
+  gemmArgs: typeof GEMM_ARGS;
   job: typeof JOB;
   errors: typeof WORKER_ERRORS;
 }
+
+/**
+ * Gemm job argument words (after CTL.ARGS). A job for a GEMM generated at
+ * run time (codegen/gemm.ts) also carries the module (registered in the
+ * shared memory like a kernel's), the scratch bytes it needs beyond the Rust
+ * sgemm's, and its epilogue operands as (pointer, byte stride per batch item).
+ */
+export const GEMM_ARGS = {
+  /** Words of a plain (Rust sgemm) job. */
+  PLAIN: 18,
+  GEN_ID: 18,
+  GEN_PTR: 19,
+  GEN_LEN: 20,
+  GEN_EXTRA_SCRATCH: 21,
+  GEN_OPERANDS: 22,
+  /** First (pointer, stride) pair. */
+  GEN_OPERAND0: 23,
+} as const;
 
 interface RustExports {
   alloc(bytes: number): number;
   free(ptr: number, bytes: number): void;
   sgemm_rows(...args: number[]): number;
   sgemm_scratch_bytes(rows: number, n: number, k: number): number;
+  sgemm_pack_a(...args: number[]): void;
+  sgemm_pack_b(...args: number[]): void;
   __stack_pointer: WebAssembly.Global;
 }
 
@@ -109,6 +130,7 @@ export function workerMain(init: WorkerInit): void {
   const kernels = new Map<number, (...ptrs: number[]) => void>();
   const env = { memory, sin: Math.sin, cos: Math.cos };
 
+  const gemms = new Map<number, (...args: number[]) => void>();
   const runGemm = (a: number): number => {
     const ta = i32[a]!, tb = i32[a + 1]!, m = i32[a + 2]!, n = i32[a + 3]!, k = i32[a + 4]!;
     const alpha = f32(a + 5), beta = f32(a + 10);
@@ -117,7 +139,27 @@ export function workerMain(init: WorkerInit): void {
     const rows = i32[a + 13]!, chunk = i32[a + 14]!;
     const sa = i32[a + 15]!, sb = i32[a + 16]!, sc = i32[a + 17]!;
     if (m <= 0 || chunk <= 0) return 0;
-    const need = rust.sgemm_scratch_bytes(Math.min(m, chunk), n, k);
+    // A generated GEMM (id != 0): compiled once per module, importing this worker's Rust packing.
+    const G = init.gemmArgs;
+    const genId = i32[a + G.GEN_ID]!;
+    let gen: ((...args: number[]) => void) | undefined;
+    const operands: number[] = [];
+    if (genId !== 0) {
+      gen = gemms.get(genId);
+      if (!gen) {
+        const ptr = i32[a + G.GEN_PTR]! >>> 0;
+        const len = i32[a + G.GEN_LEN]!;
+        if (ptr + len > memory.buffer.byteLength) memory.grow(0);
+        const bytes = new Uint8Array(memory.buffer, ptr, len).slice();
+        const genEnv = { memory, sgemm_pack_a: rust.sgemm_pack_a, sgemm_pack_b: rust.sgemm_pack_b };
+        gen = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: genEnv }).exports.gemm_rows as (...args: number[]) => void;
+        gemms.set(genId, gen);
+      }
+      const count = i32[a + G.GEN_OPERANDS]!;
+      for (let e = 0; e < 2 * count; e++) operands.push(i32[a + G.GEN_OPERAND0 + e]!);
+    }
+    const extra = genId !== 0 ? i32[a + G.GEN_EXTRA_SCRATCH]! : 0;
+    const need = rust.sgemm_scratch_bytes(Math.min(m, chunk), n, k) + extra;
     if (need > scratchBytes) {
       if (scratch !== 0) rust.free(scratch, scratchBytes);
       scratch = rust.alloc(need) >>> 0;
@@ -135,8 +177,14 @@ export function workerMain(init: WorkerInit): void {
         const bi = Math.floor(r / m);
         const m0 = r - bi * m;
         const m1 = Math.min(m, m0 + (r1 - r));
-        const rc = rust.sgemm_rows(ta, tb, m, n, k, alpha, pa + bi * sa, lda, pb + bi * sb, ldb, beta, pc + bi * sc, ldc, m0, m1, scratch);
-        if (rc !== 0) return rc;
+        if (gen) {
+          const eps: number[] = [];
+          for (let e = 0; e < operands.length; e += 2) eps.push((operands[e]! >>> 0) + bi * operands[e + 1]!);
+          gen(ta, tb, m, n, k, pa + bi * sa, lda, pb + bi * sb, ldb, pc + bi * sc, ldc, m0, m1, scratch, ...eps);
+        } else {
+          const rc = rust.sgemm_rows(ta, tb, m, n, k, alpha, pa + bi * sa, lda, pb + bi * sb, ldb, beta, pc + bi * sc, ldc, m0, m1, scratch);
+          if (rc !== 0) return rc;
+        }
         r += m1 - m0;
       }
     }
