@@ -13,7 +13,7 @@ export * as nn from "./nn";
 export * as random from "./random";
 export * as optim from "./optim";
 export { Array, isArray, ShapedArray, Tracer, getBackend, setDefaultBackend, setMemoryLimit, memoryStats, defaultBackendName, listBackends, tree, ClosedJaxpr, Jaxpr, checkJaxpr } from "./core";
-export { TinyflowError, ShapeError, DTypeError, AxisError, ArgumentError, TracerError, TransformError, JaxprTypeError, BackendError } from "./core";
+export { TinyflowError, ShapeError, DTypeError, AxisError, ArgumentError, TracerError, TransformError, JaxprTypeError, BackendError, ConcretizationError, ArrayConversionError, OptionsError } from "./core";
 export type { DType, ArrayLike, IndexSpec } from "./core";
 
 /** lax: the primitives' thin wrappers plus structured control flow. */

@@ -33,6 +33,10 @@ export class JVPTracer extends Tracer {
   get aval(): ShapedArray {
     return this.primal.aval;
   }
+  /** grad/jvp of an eager function: the primal is concrete, so JS control flow on it works (as in JAX). */
+  override concreteValue(): Tracer | null {
+    return this.primal.concreteValue();
+  }
 }
 
 export class JVPTrace extends Trace {

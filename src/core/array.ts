@@ -32,6 +32,9 @@ export class Array extends Tracer {
   get _trace(): Trace {
     return evalTrace();
   }
+  override concreteValue(): Array {
+    return this;
+  }
   get aval(): ShapedArray {
     return this.#aval;
   }
@@ -79,9 +82,6 @@ export class Array extends Tracer {
   }
   override toString(): string {
     return formatArray(this.dataSync(), this.shape, this.dtype);
-  }
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
   }
 
   /** Move to another backend (copies through the host). */
