@@ -43,18 +43,18 @@ export class Array extends Tracer {
     if (this.#disposed) throw new TinyflowError(`this Array (${this.#aval.str()}) was disposed and cannot be used`);
     return deviceBuffer(this.#storage);
   }
-  get isDisposed(): boolean {
+  override get isDisposed(): boolean {
     return this.#disposed;
   }
 
   /** Release the buffer now instead of waiting for garbage collection. */
-  dispose(): void {
+  override dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
     finalizer.unregister(this);
     releaseStorage(this.#storage);
   }
-  [Symbol.dispose](): void {
+  override [Symbol.dispose](): void {
     this.dispose();
   }
 

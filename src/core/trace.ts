@@ -83,6 +83,15 @@ export abstract class Tracer {
     return this.concreteOrThrow("tolist()").tolist();
   }
 
+  /** Release this value's memory now (see Array.dispose); a tracer owns no buffer, so for it this does nothing. */
+  dispose(): void {}
+  get isDisposed(): boolean {
+    return false;
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   // --- JS protocols --------------------------------------------------------------
   // JS has no operator overloading: `x > 0`, `x + 1`, `Number(x)` and a loop
   // bound `i < n` all convert x to a primitive. A concrete 0-d array gives its
