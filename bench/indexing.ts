@@ -11,7 +11,7 @@
 //   npx tsx bench/indexing.ts [reps=15]
 
 import os from "node:os";
-import { Array as TfArray, makeJaxpr, np, type Tracer } from "../src/index";
+import { ArrayImpl as TfArray, makeJaxpr, np, type Tracer } from "../src/index";
 import { wasmBackend } from "../src/backends/wasm";
 import { Lowering, type LoweredProgram } from "../src/backends/wasm/lowering";
 import { WasmProgram } from "../src/backends/wasm/program";

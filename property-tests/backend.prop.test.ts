@@ -25,7 +25,7 @@
 
 import fc from "fast-check";
 import { describe, it } from "vitest";
-import { Array as TfArray, defaultBackendName, jit, setDefaultBackend, type Tracer } from "../src/index";
+import { ArrayImpl as TfArray, defaultBackendName, jit, setDefaultBackend, type Tracer } from "../src/index";
 import type { TypedArray } from "../src/core/dtype";
 import type { FirstOrderPrimitive } from "../src/core/primitives";
 import {

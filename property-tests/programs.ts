@@ -16,7 +16,7 @@
 // they are evaluated, so finite differences apply to them.
 
 import fc from "fast-check";
-import { Array as TArray, np, type Tracer } from "../src/index";
+import { ArrayImpl as TArray, np, type Tracer } from "../src/index";
 
 export type T = Tracer;
 export type Mode = "all" | "smooth";

@@ -4,6 +4,7 @@
 
 import "./setup";
 import * as laxOps from "./lax";
+import { Array as ConcreteArray, type Tracer } from "./core";
 import { cond, foriLoop, scan, switchCase, whileLoop } from "../transforms";
 
 export * from "../transforms";
@@ -12,9 +13,22 @@ export * as np from "./numpy";
 export * as nn from "./nn";
 export * as random from "./random";
 export * as optim from "./optim";
-export { Array, isArray, ShapedArray, Tracer, getBackend, setDefaultBackend, setMemoryLimit, memoryStats, defaultBackendName, listBackends, tree, ClosedJaxpr, Jaxpr, checkJaxpr } from "./core";
-export { TinyflowError, ShapeError, DTypeError, AxisError, ArgumentError, TracerError, TransformError, JaxprTypeError, BackendError, MemoryLimitError, DisposedArrayError } from "./core";
-export type { DType, ArrayLike, IndexSpec } from "./core";
+export { isArray, ShapedArray, Tracer, getBackend, setDefaultBackend, setMemoryLimit, memoryStats, defaultBackendName, listBackends, tree, ClosedJaxpr, Jaxpr, checkJaxpr } from "./core";
+export { TinyflowError, ShapeError, DTypeError, AxisError, ArgumentError, TracerError, TransformError, JaxprTypeError, BackendError, ConcretizationError, ArrayConversionError, OptionsError, MemoryLimitError, DisposedArrayError } from "./core";
+export type { DType, ArrayLike, IndexSpec, ArrayJSON, ArrayTransferable } from "./core";
+
+/**
+ * `Array` is the one array type users annotate with: every function returns
+ * it and accepts it, whether the value is concrete or a tracer of a
+ * transformation (as `jax.Array` covers both). The value `Array` is the
+ * concrete class (`Array.fromTyped`, `x instanceof Array` is true for
+ * concrete arrays only); the class type is exported as `ArrayImpl` for code
+ * that needs concrete-only members (`dispose`, `to`, `backend`).
+ */
+export type Array = Tracer;
+export const Array = ConcreteArray;
+export const ArrayImpl = ConcreteArray;
+export type ArrayImpl = ConcreteArray;
 
 /** lax: the primitives' thin wrappers plus structured control flow. */
 export const lax = { ...laxOps, cond, switch: switchCase, whileLoop, foriLoop, scan };

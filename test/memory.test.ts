@@ -13,7 +13,7 @@
 import v8 from "node:v8";
 import vm from "node:vm";
 import { describe, expect, it } from "vitest";
-import { ArgumentError, Array as TfArray, DisposedArrayError, MemoryLimitError, getBackend, grad, jit, memoryStats, np, setMemoryLimit, tree } from "../src/index";
+import { ArgumentError, ArrayImpl as TfArray, DisposedArrayError, MemoryLimitError, getBackend, grad, jit, memoryStats, np, setMemoryLimit, tree } from "../src/index";
 
 v8.setFlagsFromString("--expose-gc");
 const gc = vm.runInNewContext("gc") as () => void;

@@ -11,7 +11,7 @@
 // interpreter (the reference backend).
 
 import { describe, expect, it } from "vitest";
-import { Array as TfArray, defaultBackendName, jit, lax, np, setDefaultBackend, type DType, type Tracer } from "../src/index";
+import { ArrayImpl as TfArray, defaultBackendName, jit, lax, np, setDefaultBackend, type DType, type Tracer } from "../src/index";
 import { allocTyped, roundToDType } from "../src/core/dtype";
 import { bind1 } from "../src/core/trace";
 import { expectAllclose } from "../src/testing";

@@ -8,7 +8,7 @@
 // vector is not folded, and stays correct. Gradients of a jitted two-layer MLP
 // and batched / narrow (transposed) GEMMs are checked the same way.
 import { describe, expect, it } from "vitest";
-import { Array as TfArray, defaultBackendName, grad, jit, nn, np, setDefaultBackend } from "../src/index";
+import { ArrayImpl as TfArray, defaultBackendName, grad, jit, nn, np, setDefaultBackend } from "../src/index";
 import { expectAllclose } from "../src/testing";
 
 let seed = 3;

@@ -10,7 +10,7 @@
 // results; and a step that does fall back is labelled HOST FALLBACK.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { Array as TfArray, defaultBackendName, grad, jit, lax, nn, np, random, setDefaultBackend, type DType, type Tracer } from "../src/index";
+import { ArrayImpl as TfArray, defaultBackendName, grad, jit, lax, nn, np, random, setDefaultBackend, type DType, type Tracer } from "../src/index";
 import { allocTyped } from "../src/core/dtype";
 import { wasmBackend } from "../src/backends/wasm";
 import { getThreadPool, setThreadCount } from "../src/backends/wasm/threads";

@@ -7,7 +7,7 @@
 // float32, rounded to half precision on every store).
 
 import { describe, expect, it } from "vitest";
-import { Array as TfArray, defaultBackendName, grad, jit, lax, np, setDefaultBackend, type DType, type Tracer } from "../src/index";
+import { ArrayImpl as TfArray, defaultBackendName, grad, jit, lax, np, setDefaultBackend, type DType, type Tracer } from "../src/index";
 import { allocTyped, roundToDType } from "../src/core/dtype";
 import { bind1 } from "../src/core/trace";
 

@@ -10,6 +10,7 @@ import { ArgumentError, TransformError } from "../src/core/errors";
 import { evalClosedJaxpr, evalJaxpr } from "../src/core/eval_jaxpr";
 import type { ClosedJaxpr, Jaxpr } from "../src/core/ir";
 import type { ParamsOf } from "../src/core/primitives";
+import { checkOptions, opt, type OptionRules } from "../src/core/options";
 import * as tree from "../src/core/pytree";
 import { atEvalLevel, bind, type Tracer } from "../src/core/trace";
 import { jvpJaxpr, partialEvalJaxpr, transposeJaxpr, vmapJaxpr } from "./call_jaxprs";
@@ -205,10 +206,14 @@ interface CacheEntry {
 }
 
 export interface JitOptions {
-  staticArgnums?: number[];
-  donateArgnums?: number[];
+  /** Positions of arguments passed as JS values (hashed into the cache key); one integer is read as [it], as in JAX. */
+  staticArgnums?: number | readonly number[];
+  /** Positions of arguments whose buffers the call may reuse for its outputs. */
+  donateArgnums?: number | readonly number[];
   backend?: string;
 }
+const jitRules: OptionRules<JitOptions> = { staticArgnums: opt.integers, donateArgnums: opt.integers, backend: opt.string };
+const asList = (v: number | readonly number[] | undefined): readonly number[] => (v === undefined ? [] : typeof v === "number" ? [v] : v);
 
 export interface Lowered {
   /** Mean time per step of the compiled program over the calls so far (backend support and TINYFLOW_PROFILE=1 needed). */
@@ -229,8 +234,10 @@ export type Jitted<F extends (...args: any[]) => any> = F & {
 
 /** `jit(f, { staticArgnums, donateArgnums })`: trace f once per signature into a jaxpr and run it as one call. */
 export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = {}): Jitted<F> {
-  const statics = new Set(opts.staticArgnums ?? []);
-  const donated = new Set(opts.donateArgnums ?? []);
+  checkOptions("jit", opts, jitRules);
+  if (typeof f !== "function") throw new ArgumentError(`jit: the first argument must be the function to compile, got ${typeof f}`);
+  const statics = new Set(asList(opts.staticArgnums));
+  const donated = new Set(asList(opts.donateArgnums));
   const cache = new Map<string, CacheEntry>();
   let traceCount = 0;
   const name = f.name || "fn";
@@ -391,7 +398,14 @@ export function customVjp<F extends (...args: any[]) => any>(f: F): CustomVjpFun
 }
 
 /** `checkpoint(f)`: in reverse mode, recompute f's intermediates instead of storing them. */
-export function checkpoint<F extends (...args: any[]) => any>(f: F, opts: { preventCse?: boolean; policy?: string | null } = {}): F {
+export interface CheckpointOptions {
+  preventCse?: boolean;
+  policy?: string | null;
+}
+const checkpointRules: OptionRules<CheckpointOptions> = { preventCse: opt.boolean, policy: opt.nullable(opt.string) };
+
+export function checkpoint<F extends (...args: any[]) => any>(f: F, opts: CheckpointOptions = {}): F {
+  checkOptions("checkpoint", opts, checkpointRules);
   const wrapped = (...args: unknown[]) => {
     const { jaxpr, consts, tracers, outTree } = traceCallable("checkpoint", f, args);
     const outs = bind("checkpoint", [...consts, ...tracers], { jaxpr: jaxpr.jaxpr, preventCse: opts.preventCse ?? true, policy: opts.policy ?? null });

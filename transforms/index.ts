@@ -29,10 +29,10 @@ installPartialEvalRules(partialEvalRules);
 installPjitImpl(pjitImpl);
 installCompositeRunner(runComposite);
 
-export { checkpoint, customJvp, customVjp, jit, type Jitted, type JitOptions, type Lowered } from "./calls";
+export { checkpoint, customJvp, customVjp, jit, type Jitted, type JitOptions, type Lowered, type CheckpointOptions } from "./calls";
 export { cond, foriLoop, scan, switchCase, whileLoop } from "./control_flow/api";
-export { jvp } from "./jvp";
+export { jvp, type JvpOptions } from "./jvp";
 export { makeJaxpr } from "./jaxpr_trace";
-export { grad, hessian, jacfwd, jacrev, linearize, valueAndGrad, vjp, type GradOptions } from "./vjp";
+export { grad, hessian, jacfwd, jacrev, linearize, valueAndGrad, vjp, type AuxOptions, type GradOptions, type Grads, type JacobianOptions } from "./vjp";
 export { vmap, type VmapOptions } from "./vmap";
 export type { FirstOrderPrimitive, HigherOrderPrimitive, Primitive };

@@ -5,6 +5,7 @@
 import type { ShapedArray } from "../src/core/aval";
 import { ArgumentError, ShapeError } from "../src/core/errors";
 import type { ParamsOf, Primitive } from "../src/core/primitives";
+import { checkOptions, opt, type OptionRules } from "../src/core/options";
 import * as tree from "../src/core/pytree";
 import { MainTrace, Trace, Tracer, bind, fullRaise, withMainTrace } from "../src/core/trace";
 import { leafToTracer } from "./jaxpr_trace";
@@ -32,6 +33,10 @@ export class JVPTracer extends Tracer {
   }
   get aval(): ShapedArray {
     return this.primal.aval;
+  }
+  /** grad/jvp of an eager function: the primal is concrete, so JS control flow on it works (as in JAX). */
+  override concreteValue(): Tracer | null {
+    return this.primal.concreteValue();
   }
 }
 
@@ -79,8 +84,22 @@ export function checkTangentsMatch(where: string, primals: unknown, tangents: un
   });
 }
 
-/** `jvp(f, primals, tangents)` -> [f(...primals), J·tangents], over pytrees. */
-export function jvp<T>(f: (...args: any[]) => T, primals: readonly unknown[], tangents: readonly unknown[]): [T, T] {
+export interface JvpOptions {
+  /** f returns a pair [output, aux]; aux is returned as is, with no tangent. */
+  hasAux?: boolean;
+}
+const jvpOptionRules: OptionRules<JvpOptions> = { hasAux: opt.boolean };
+
+/**
+ * `jvp(f, primals, tangents)` -> [f(...primals), J·tangents], over pytrees.
+ * With `{ hasAux: true }`, f returns [output, aux] and the result is [output, tangent, aux].
+ */
+export function jvp<T, A>(f: (...args: any[]) => [T, A], primals: readonly unknown[], tangents: readonly unknown[], opts: { hasAux: true }): [T, T, A];
+export function jvp<T>(f: (...args: any[]) => T, primals: readonly unknown[], tangents: readonly unknown[], opts?: JvpOptions): [T, T];
+export function jvp(f: (...args: any[]) => unknown, primals: readonly unknown[], tangents: readonly unknown[], opts: JvpOptions = {}): unknown[] {
+  checkOptions("jvp", opts, jvpOptionRules);
+  const hasAux = opts.hasAux ?? false;
+  if (typeof f !== "function") throw new ArgumentError(`jvp: the first argument must be the function to differentiate, got ${typeof f}`);
   if (!Array.isArray(primals) || !Array.isArray(tangents)) {
     throw new ArgumentError("jvp: primals and tangents must be arrays (lists) of arguments, e.g. jvp(f, [x], [v])");
   }
@@ -91,12 +110,21 @@ export function jvp<T>(f: (...args: any[]) => T, primals: readonly unknown[], ta
   const [pl, inTree] = tree.flatten(primals, "jvp");
   const [tl] = tree.flatten(tangents, "jvp");
   let outTree: tree.TreeDef | null = null;
+  let auxTree: tree.TreeDef | null = null;
+  let numOut = 0;
   const flatF = (...args: Tracer[]): Tracer[] => {
-    const out = f(...(inTree.unflatten(args) as unknown[]));
+    const res = f(...(inTree.unflatten(args) as unknown[]));
+    if (hasAux && (!Array.isArray(res) || res.length !== 2)) throw new ArgumentError("jvp: with hasAux the function must return a pair [output, aux]");
+    const [out, aux] = hasAux ? (res as [unknown, unknown]) : [res, null];
     const [ol, od] = tree.flatten(out, "jvp: the function's output");
+    const [al, ad] = tree.flatten(aux, "jvp: aux");
     outTree = od;
-    return ol.map(leafToTracer);
+    auxTree = ad;
+    numOut = ol.length;
+    return [...ol, ...(hasAux ? al : [])].map(leafToTracer);
   };
   const [po, to] = jvpFlat(flatF, pl.map(leafToTracer), tl.map(leafToTracer));
-  return [outTree!.unflatten(po), outTree!.unflatten(to.map(instantiate))];
+  const primalOut = outTree!.unflatten(po.slice(0, numOut));
+  const tangentOut = outTree!.unflatten(to.slice(0, numOut).map(instantiate));
+  return hasAux ? [primalOut, tangentOut, auxTree!.unflatten(po.slice(numOut))] : [primalOut, tangentOut];
 }

@@ -56,6 +56,9 @@ export class PartialEvalTracer extends Tracer {
   get aval(): ShapedArray {
     return this.pval.aval;
   }
+  override concreteValue(): Tracer | null {
+    return this.pval.known === null ? null : this.pval.known.concreteValue();
+  }
   /** The known value, or an error if this value depends on unknown inputs. */
   knownValue(): Tracer {
     if (this.pval.known === null) throw new TinyflowError("internal: partial evaluation needs a known value here");

@@ -6,6 +6,7 @@ import { Array } from "../src/core/array";
 import type { ShapedArray } from "../src/core/aval";
 import { isFloat } from "../src/core/dtype";
 import { ArgumentError, DTypeError, TransformError } from "../src/core/errors";
+import { checkOptions, isPlainObject, opt, type OptionRules } from "../src/core/options";
 import type { ClosedJaxpr } from "../src/core/ir";
 import * as tree from "../src/core/pytree";
 import { bind1, type Tracer } from "../src/core/trace";
@@ -64,50 +65,110 @@ export function vjpFlat(f: (...args: Tracer[]) => Tracer[], primals: Tracer[]): 
   return [lin.primalsOut, (cts) => transposeLinear(lin, cts)];
 }
 
-function flatFn(f: (...args: any[]) => unknown, inTree: tree.TreeDef, where: string, onOut: (t: tree.TreeDef) => void) {
-  return (...flat: Tracer[]): Tracer[] => {
-    const out = f(...(inTree.unflatten(flat) as unknown[]));
-    const [leaves, def] = tree.flatten(out, where);
-    onOut(def);
-    return leaves.map(leafToTracer);
-  };
+/** The options of vjp and linearize, given as a trailing object: `vjp(f, x, y, { hasAux: true })`. */
+export interface AuxOptions {
+  /** f returns a pair [output, aux]; aux is returned as is, not differentiated. */
+  hasAux?: boolean;
+}
+const auxRules: OptionRules<AuxOptions> = { hasAux: opt.boolean };
+
+/**
+ * vjp and linearize take primals as rest arguments, so a trailing options
+ * object is told apart from a pytree primal by its keys: the last argument
+ * is read as options when it is a plain object with at least one key and
+ * every key is an option name ("hasAux"). A primal pytree with only such
+ * keys must be wrapped (e.g. passed inside a list).
+ */
+function splitTrailingOptions(where: string, args: unknown[]): [unknown[], AuxOptions] {
+  const last = args[args.length - 1];
+  if (isPlainObject(last)) {
+    const keys = Object.keys(last);
+    if (keys.length > 0 && keys.every((k) => k in auxRules)) return [args.slice(0, -1), checkOptions(where, last as AuxOptions, auxRules)];
+  }
+  return [args, {}];
 }
 
-/** `linearize(f, ...primals)` -> [f(...primals), jvpFn] where jvpFn(...tangents) is the JVP at primals. */
-export function linearize<T>(f: (...args: any[]) => T, ...primals: unknown[]): [T, (...tangents: unknown[]) => T] {
+/** Wrap f so that its flat outputs are [...output leaves, ...aux leaves]; the trees are recorded. */
+function flatFnWithAux(f: (...args: any[]) => unknown, inTree: tree.TreeDef, where: string, hasAux: boolean) {
+  const rec: { outTree: tree.TreeDef | null; auxTree: tree.TreeDef | null; numOut: number } = { outTree: null, auxTree: null, numOut: 0 };
+  const fn = (...flat: Tracer[]): Tracer[] => {
+    const res = f(...(inTree.unflatten(flat) as unknown[]));
+    if (hasAux && (!globalThis.Array.isArray(res) || res.length !== 2)) {
+      throw new ArgumentError(`${where}: with hasAux the function must return a pair [output, aux]`);
+    }
+    const [out, aux] = hasAux ? (res as [unknown, unknown]) : [res, null];
+    const [ol, od] = tree.flatten(out, `${where}: the function's output`);
+    const [al, ad] = tree.flatten(aux, `${where}: aux`);
+    rec.outTree = od;
+    rec.auxTree = ad;
+    rec.numOut = ol.length;
+    return [...ol, ...(hasAux ? al : [])].map(leafToTracer);
+  };
+  return { fn, rec };
+}
+
+/**
+ * `linearize(f, ...primals)` -> [f(...primals), jvpFn] where jvpFn(...tangents) is the JVP at primals.
+ * With a trailing `{ hasAux: true }`, f returns [output, aux] and the result is [output, jvpFn, aux].
+ */
+export function linearize<T, A>(f: (...args: any[]) => [T, A], ...primalsAndOptions: [...unknown[], { hasAux: true }]): [T, (...tangents: unknown[]) => T, A];
+export function linearize<T>(f: (...args: any[]) => T, ...primals: unknown[]): [T, (...tangents: unknown[]) => T];
+export function linearize(f: (...args: any[]) => unknown, ...args: unknown[]): unknown[] {
+  const [primals, opts] = splitTrailingOptions("linearize", args);
+  const hasAux = opts.hasAux ?? false;
   const [leaves, inTree] = tree.flatten(primals, "linearize");
-  let outTree: tree.TreeDef | null = null;
-  const lin = linearizeFlat(flatFn(f, inTree, "linearize: the function's output", (d) => (outTree = d)), leaves.map(leafToTracer));
-  const jvpFn = (...tangents: unknown[]): T => {
+  const { fn, rec } = flatFnWithAux(f, inTree, "linearize", hasAux);
+  const lin = linearizeFlat(fn, leaves.map(leafToTracer));
+  const n = rec.numOut;
+  const mainLin: Linearized = { ...lin, primalsOut: lin.primalsOut.slice(0, n), tangentOut: lin.tangentOut.slice(0, n), outAvals: lin.outAvals.slice(0, n) };
+  const jvpFn = (...tangents: unknown[]): unknown => {
     checkTangentsMatch("linearize (jvpFn)", primals, tangents);
-    return outTree!.unflatten(applyLinear(lin, tree.leaves(tangents).map(leafToTracer)));
+    return rec.outTree!.unflatten(applyLinear(mainLin, tree.leaves(tangents).map(leafToTracer)));
   };
-  return [outTree!.unflatten(lin.primalsOut), jvpFn];
+  const out = rec.outTree!.unflatten(mainLin.primalsOut);
+  return hasAux ? [out, jvpFn, rec.auxTree!.unflatten(lin.primalsOut.slice(n))] : [out, jvpFn];
 }
 
-/** `vjp(f, ...primals)` -> [f(...primals), vjpFn] where vjpFn(ct) returns one cotangent per primal. */
-export function vjp<T>(f: (...args: any[]) => T, ...primals: unknown[]): [T, (ct: T) => any[]] {
+/**
+ * `vjp(f, ...primals)` -> [f(...primals), vjpFn] where vjpFn(ct) returns one cotangent per primal.
+ * With a trailing `{ hasAux: true }` (JAX's has_aux), f returns [output, aux] and the result is [output, vjpFn, aux].
+ */
+export function vjp<T, A>(f: (...args: any[]) => [T, A], ...primalsAndOptions: [...unknown[], { hasAux: true }]): [T, (ct: T) => any[], A];
+export function vjp<T>(f: (...args: any[]) => T, ...primals: unknown[]): [T, (ct: T) => any[]];
+export function vjp(f: (...args: any[]) => unknown, ...args: unknown[]): unknown[] {
+  const [primals, opts] = splitTrailingOptions("vjp", args);
+  const hasAux = opts.hasAux ?? false;
   const [leaves, inTree] = tree.flatten(primals, "vjp");
-  let outTree: tree.TreeDef | null = null;
-  const [outs, pullback] = vjpFlat(flatFn(f, inTree, "vjp: the function's output", (d) => (outTree = d)), leaves.map(leafToTracer));
-  const vjpFn = (ct: T): any[] => {
+  const { fn, rec } = flatFnWithAux(f, inTree, "vjp", hasAux);
+  const [allOuts, pullback] = vjpFlat(fn, leaves.map(leafToTracer));
+  const outs = allOuts.slice(0, rec.numOut);
+  const auxZeros = allOuts.slice(rec.numOut).map((o) => new Zero(o.aval));
+  const outTree = rec.outTree!;
+  const vjpFn = (ct: unknown): any[] => {
     const [ctLeaves, ctTree] = tree.flatten(ct, "vjpFn");
-    if (!ctTree.equals(outTree!)) throw new ArgumentError(`vjpFn: the cotangent has structure ${ctTree} but the output has ${outTree}`);
+    if (!ctTree.equals(outTree)) throw new ArgumentError(`vjpFn: the cotangent has structure ${ctTree} but the output has ${outTree}`);
     const cts = ctLeaves.map(leafToTracer);
     cts.forEach((c, i) => {
       if (!c.aval.equals(outs[i].aval) && c.shape.join() !== outs[i].shape.join()) {
         throw new ArgumentError(`vjpFn: cotangent ${i} is ${c.aval.str()} but the output is ${outs[i].aval.str()}`);
       }
     });
-    return inTree.unflatten(pullback(cts).map(instantiate)) as any[];
+    return inTree.unflatten(pullback([...cts, ...auxZeros]).map(instantiate)) as any[];
   };
-  return [outTree!.unflatten(outs), vjpFn];
+  const out = outTree.unflatten(outs);
+  return hasAux ? [out, vjpFn, rec.auxTree!.unflatten(allOuts.slice(rec.numOut))] : [out, vjpFn];
 }
 
 export interface GradOptions {
   argnums?: number | number[];
   hasAux?: boolean;
 }
+const gradRules: OptionRules<GradOptions> = { argnums: opt.integers, hasAux: opt.boolean };
+
+export interface JacobianOptions {
+  argnums?: number | number[];
+}
+const jacobianRules: OptionRules<JacobianOptions> = { argnums: opt.integers };
 
 function normalizeArgnums(where: string, argnums: number | number[], nargs: number): number[] {
   const list = typeof argnums === "number" ? [argnums] : argnums;
@@ -126,6 +187,8 @@ function onesLike(aval: ShapedArray): Tracer {
 
 /** `valueAndGrad(f, { argnums, hasAux })` -> (...args) => [value, grads] (or [[value, aux], grads]). */
 export function valueAndGrad<F extends (...args: any[]) => any>(f: F, opts: GradOptions = {}, where = "valueAndGrad") {
+  checkOptions(where, opts, gradRules);
+  checkFunction(where, f);
   const argnums = opts.argnums ?? 0;
   const hasAux = opts.hasAux ?? false;
   return (...args: Parameters<F>): [any, any] => {
@@ -182,8 +245,21 @@ export function valueAndGrad<F extends (...args: any[]) => any>(f: F, opts: Grad
   };
 }
 
+/** The gradient's type for an argument of type T: the same pytree with every leaf an array (`grad` of `f(params: P)` returns P). */
+export type Grads<T> = 0 extends 1 & T
+  ? any
+  : T extends Tracer | number | boolean
+    ? Tracer
+    : T extends readonly unknown[]
+      ? { -readonly [K in keyof T]: Grads<T[K]> }
+      : T extends object
+        ? { [K in keyof T]: Grads<T[K]> }
+        : T;
+
 /** `grad(f, { argnums, hasAux })`: the gradient of a scalar function, shaped like its arguments. */
-export function grad<F extends (...args: any[]) => any>(f: F, opts: GradOptions = {}) {
+export function grad<F extends (...args: any[]) => any>(f: F, opts?: { argnums?: 0; hasAux?: false }): (...args: Parameters<F>) => Grads<Parameters<F>[0]>;
+export function grad<F extends (...args: any[]) => any>(f: F, opts: GradOptions): (...args: Parameters<F>) => any;
+export function grad<F extends (...args: any[]) => any>(f: F, opts: GradOptions = {}): (...args: Parameters<F>) => any {
   const vg = valueAndGrad(f, opts, "grad");
   return (...args: Parameters<F>): any => {
     const [value, g] = vg(...args);
@@ -217,7 +293,7 @@ function batchToTrailing(x: Tracer, batchShape: readonly number[]): Tracer {
   return bind1("reshape", [moved], { newSizes: [...x.shape.slice(1), ...batchShape] });
 }
 
-function jacobian(mode: "fwd" | "rev", f: (...args: any[]) => any, opts: { argnums?: number | number[] }) {
+function jacobian(mode: "fwd" | "rev", f: (...args: any[]) => any, opts: JacobianOptions) {
   const where = mode === "fwd" ? "jacfwd" : "jacrev";
   const argnums = opts.argnums ?? 0;
   return (...args: any[]): any => {
@@ -274,15 +350,25 @@ function jacobian(mode: "fwd" | "rev", f: (...args: any[]) => any, opts: { argnu
   };
 }
 
-export function jacfwd(f: (...args: any[]) => any, opts: { argnums?: number | number[] } = {}) {
+export function jacfwd(f: (...args: any[]) => any, opts: JacobianOptions = {}) {
+  checkOptions("jacfwd", opts, jacobianRules);
+  checkFunction("jacfwd", f);
   return jacobian("fwd", f, opts);
 }
 
-export function jacrev(f: (...args: any[]) => any, opts: { argnums?: number | number[] } = {}) {
+export function jacrev(f: (...args: any[]) => any, opts: JacobianOptions = {}) {
+  checkOptions("jacrev", opts, jacobianRules);
+  checkFunction("jacrev", f);
   return jacobian("rev", f, opts);
 }
 
-export function hessian(f: (...args: any[]) => any, opts: { argnums?: number | number[] } = {}) {
+export function hessian(f: (...args: any[]) => any, opts: JacobianOptions = {}) {
+  checkOptions("hessian", opts, jacobianRules);
+  checkFunction("hessian", f);
   return jacfwd(jacrev(f, opts), opts);
+}
+
+function checkFunction(where: string, f: unknown): void {
+  if (typeof f !== "function") throw new ArgumentError(`${where}: the first argument must be the function to transform, got ${typeof f}`);
 }
 

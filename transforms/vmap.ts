@@ -5,6 +5,7 @@
 import type { ShapedArray } from "../src/core/aval";
 import { ArgumentError, AxisError, ShapeError } from "../src/core/errors";
 import type { ParamsOf, Primitive } from "../src/core/primitives";
+import { checkOptions, opt, type OptionRules } from "../src/core/options";
 import * as tree from "../src/core/pytree";
 import { MainTrace, Trace, Tracer, bind, bind1, fullRaise, withMainTrace } from "../src/core/trace";
 import { leafToTracer } from "./jaxpr_trace";
@@ -132,13 +133,17 @@ function broadcastPrefix(where: string, spec: unknown, value: unknown, path: str
 }
 
 export interface VmapOptions {
+  /** Which axis of each argument is mapped: an integer, null (not mapped), or a list/object tree of them (checked at run time). */
   inAxes?: unknown;
   outAxes?: unknown;
   axisSize?: number;
 }
+const vmapOptionRules: OptionRules<VmapOptions> = { inAxes: opt.axisTree, outAxes: opt.axisTree, axisSize: opt.nonNegativeInteger };
 
 /** `vmap(f, { inAxes = 0, outAxes = 0, axisSize })`: map f over an axis of its arguments. */
 export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions = {}): F {
+  checkOptions("vmap", opts, vmapOptionRules);
+  if (typeof f !== "function") throw new ArgumentError(`vmap: the first argument must be the function to map, got ${typeof f}`);
   const inAxesOpt = opts.inAxes === undefined ? 0 : opts.inAxes;
   const outAxesOpt = opts.outAxes === undefined ? 0 : opts.outAxes;
   const vmapped = (...args: unknown[]) => {

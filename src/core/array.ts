@@ -33,6 +33,9 @@ export class Array extends Tracer {
   get _trace(): Trace {
     return evalTrace();
   }
+  override concreteValue(): Array {
+    return this;
+  }
   get aval(): ShapedArray {
     return this.#aval;
   }
@@ -49,18 +52,18 @@ export class Array extends Tracer {
         `it was donated to (donateArgnums) — and cannot be used; use the array the call returned, or keep this one and do not dispose or donate it`,
     );
   }
-  get isDisposed(): boolean {
+  override get isDisposed(): boolean {
     return this.#disposed;
   }
 
   /** Release the buffer now instead of waiting for garbage collection. */
-  dispose(): void {
+  override dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
     finalizer.unregister(this);
     releaseStorage(this.#storage);
   }
-  [Symbol.dispose](): void {
+  override [Symbol.dispose](): void {
     this.dispose();
   }
 

@@ -43,3 +43,15 @@ export class DisposedArrayError extends TinyflowError {}
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(",")}]`;
 }
+
+/** A traced value used where JS needs a concrete one: a comparison, arithmetic,
+ * `Number(x)`, a loop bound or `JSON.stringify` inside jit/vmap/makeJaxpr
+ * (JAX's ConcretizationTypeError / TracerBoolConversionError). */
+export class ConcretizationError extends TracerError {}
+
+/** A non-scalar array converted to a JS number (`x > 0`, `x + 1`, `Number(x)`):
+ * only a 0-d array has one number to give. */
+export class ArrayConversionError extends TinyflowError {}
+
+/** An options object with an unknown key or a value of the wrong type. */
+export class OptionsError extends ArgumentError {}

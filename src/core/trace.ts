@@ -6,7 +6,7 @@
 
 import type { ShapedArray } from "./aval";
 import type { DType, TypedArray } from "./dtype";
-import { TracerError } from "./errors";
+import { ArrayConversionError, ConcretizationError, TracerError, fmtShape } from "./errors";
 import { tracerMethods, type IndexSpec, type AtUpdater } from "./methods";
 import type { ParamsOf, Primitive } from "./primitives";
 
@@ -50,25 +50,94 @@ export abstract class Tracer {
     return this.aval.weakType;
   }
 
-  // Concrete access: only an Array has data. A tracer needs one when user code
-  // branches on a traced value, which cannot work under a transformation.
-  protected concretizationError(what: string): never {
-    throw new TracerError(
-      `${what}: this value is an abstract tracer (${this.aval.str()}) inside a transformation, so it has no concrete data. ` +
-        `Use lax.cond / lax.whileLoop / np.where instead of JS control flow on traced values, or mark the argument static (jit's staticArgnums).`,
+  // Concrete access. An Array has data; a tracer has it only when it boxes a
+  // concrete value (grad's JVP tracer of an eager input, as in JAX, where
+  // Python control flow on such values works). Abstract tracers (jit, vmap,
+  // makeJaxpr) have none.
+
+  /** The concrete Array behind this value, or null when it is abstract. */
+  concreteValue(): Tracer | null {
+    return null;
+  }
+  /** A short description used where a tracer is printed: `Traced<f32[3]>with<JaxprTrace>`, as JAX prints tracers. */
+  protected describeTracer(): string {
+    return `Traced<${this.aval.str()}>with<${this._trace.constructor.name}>`;
+  }
+  private concreteOrThrow(what: string): Tracer {
+    const c = this.concreteValue();
+    if (c !== null) return c;
+    throw new ConcretizationError(
+      `${what}: this value is an abstract tracer (${this.aval.str()}) inside a transformation (jit, vmap, makeJaxpr…), so it has no concrete value. ${CONCRETIZATION_FIXES}`,
     );
   }
   async data(): Promise<TypedArray> {
-    return this.concretizationError("data()");
+    return this.concreteOrThrow("data()").data();
   }
   dataSync(): TypedArray {
-    return this.concretizationError("dataSync()");
+    return this.concreteOrThrow("dataSync()").dataSync();
   }
   item(): number | boolean {
-    return this.concretizationError("item()");
+    return this.concreteOrThrow("item()").item();
   }
   tolist(): unknown {
-    return this.concretizationError("tolist()");
+    return this.concreteOrThrow("tolist()").tolist();
+  }
+
+  /** Release this value's memory now (see Array.dispose); a tracer owns no buffer, so for it this does nothing. */
+  dispose(): void {}
+  get isDisposed(): boolean {
+    return false;
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  // --- JS protocols --------------------------------------------------------------
+  // JS has no operator overloading: `x > 0`, `x + 1`, `Number(x)` and a loop
+  // bound `i < n` all convert x to a primitive. A concrete 0-d array gives its
+  // number; anything else would give a silently wrong answer (NaN, string
+  // concatenation, an always-false comparison), so it throws instead.
+  // Truthiness (`if (x)`) never reaches this code: every object is truthy in JS.
+
+  [Symbol.toPrimitive](hint: "number" | "string" | "default"): number | string | boolean {
+    if (hint === "string") return this.toString();
+    const what = hint === "number" ? NUMBER_HINT_USES : DEFAULT_HINT_USES;
+    const c = this.concreteOrThrow(what);
+    if (c.ndim !== 0) {
+      throw new ArrayConversionError(
+        `${what}: only a 0-d array converts to a JS number, got shape ${fmtShape(c.shape)} (${c.aval.str()}). ` +
+          `JS operators do not work elementwise on arrays: use np.greater / np.less / np.equal for comparisons, np.add / x.add(y) for arithmetic, ` +
+          `np.where(cond, a, b) to select, or reduce to a scalar first (x.sum(), np.any(...)).`,
+      );
+    }
+    const v = c.item();
+    return hint === "number" ? Number(v) : v;
+  }
+  valueOf(): number | boolean {
+    return this[Symbol.toPrimitive]("default") as number | boolean;
+  }
+  /** A concrete array prints like numpy (`Array([1., 2.], dtype=float32)`); a tracer as JAX prints it. */
+  toString(): string {
+    const c = this.concreteValue();
+    return c === null ? this.describeTracer() : c.toString();
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+  /** `JSON.stringify(x)` writes `{ dtype, shape, data }` with `data` nested like
+   * `x.tolist()` (non-finite floats as the strings "NaN", "Infinity", "-Infinity",
+   * since JSON has no such numbers); `np.fromJSON` reads it back. */
+  toJSON(): ArrayJSON {
+    const c = this.concreteOrThrow("JSON.stringify / toJSON()");
+    return { dtype: c.dtype, shape: [...c.shape], data: encodeNonFinite(c.tolist()) as ArrayJSON["data"] };
+  }
+  /** `{ dtype, shape, data }` with `data` a fresh flat typed array: what
+   * `structuredClone` / `postMessage` can carry (transfer `data.buffer` to move
+   * it without a copy); `np.fromTransferable` rebuilds the array. An Array
+   * itself cannot be cloned: its storage lives in a backend. */
+  toTransferable(): ArrayTransferable {
+    const c = this.concreteOrThrow("toTransferable()");
+    return { dtype: c.dtype, shape: [...c.shape], data: c.dataSync().slice() };
   }
 
   // --- method forms (implemented by the numpy layer, see methods.ts) ---
@@ -130,6 +199,34 @@ export abstract class Tracer {
 }
 
 export type ArrayLike = Tracer | number | boolean;
+
+/** What `JSON.stringify(x)` writes for an array (see `Tracer.toJSON`). */
+export interface ArrayJSON {
+  dtype: DType;
+  shape: number[];
+  data: NestedJSON;
+}
+export type NestedJSON = number | boolean | string | NestedJSON[];
+
+/** What `x.toTransferable()` gives: structured-cloneable, transferable data. */
+export interface ArrayTransferable {
+  dtype: DType;
+  shape: number[];
+  data: TypedArray;
+}
+
+const NUMBER_HINT_USES = "converting an array to a JS number (a comparison such as `x > 0`, arithmetic such as `x * 2`, `Number(x)`, or a loop bound `i < n`)";
+const DEFAULT_HINT_USES = "converting an array to a JS primitive (`x + 1`, `x == 1`)";
+const CONCRETIZATION_FIXES =
+  "JS operators and control flow cannot see traced values: use np.greater / np.less / np.equal and np.where for elementwise choices, " +
+  "lax.cond / lax.switch to branch, lax.foriLoop / lax.whileLoop for loops whose bound is traced, " +
+  "or mark the argument static with jit(f, { staticArgnums: [i] }) so it stays a JS value.";
+
+function encodeNonFinite(v: unknown): unknown {
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
+  if (globalThis.Array.isArray(v)) return v.map(encodeNonFinite);
+  return v;
+}
 export type Axis = number | readonly number[] | null;
 export interface KeepDims {
   keepdims?: boolean;

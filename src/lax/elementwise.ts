@@ -8,6 +8,7 @@ import { ArgumentError, DTypeError } from "../core/errors";
 import { bind, bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import type { BinaryElementwise, UnaryElementwise } from "../core/primitives";
 import { broadcastScalar, checkArrayLike, laxOperands, scalarArray, toTracer } from "./util";
+import { checkOptions, opt } from "../core/options";
 
 function unary(prim: Exclude<UnaryElementwise, "integer_pow">): (x: ArrayLike) => Tracer {
   return (x) => bind1(prim, [toTracer(prim, x)], {});
@@ -114,6 +115,7 @@ export function clamp(lo: ArrayLike, x: ArrayLike, hi: ArrayLike): Tracer {
 // --- dtypes ---
 
 export function convertElementType(x: ArrayLike, newDtype: DType, opts: { weakType?: boolean } = {}): Tracer {
+  checkOptions("lax.convertElementType", opts, { weakType: opt.boolean });
   checkDType(newDtype, "convertElementType");
   const t = toTracer("convertElementType", x);
   const weakType = opts.weakType ?? false;

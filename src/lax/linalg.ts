@@ -16,6 +16,7 @@ import type {
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { add, max, min } from "./elementwise";
 import { checkIntArray, toTracer } from "./util";
+import { checkOptions, opt, type OptionRules } from "../core/options";
 
 // --- dot ---
 
@@ -23,7 +24,11 @@ export interface DotOptions {
   preferredElementType?: DType | null;
 }
 
+const dotRules: OptionRules<DotOptions> = { preferredElementType: opt.nullable(opt.dtype) };
+const scatterRules: OptionRules<ScatterOptions> = { mode: opt.oneOf("clip", "fill") };
+
 export function dotGeneral(lhs: ArrayLike, rhs: ArrayLike, dimensionNumbers: DotDimensionNumbers, opts: DotOptions = {}): Tracer {
+  checkOptions("lax.dotGeneral", opts, dotRules);
   const l = toTracer("dotGeneral", lhs);
   const r = toTracer("dotGeneral", rhs);
   const dn = dimensionNumbers;
@@ -38,6 +43,7 @@ export function dotGeneral(lhs: ArrayLike, rhs: ArrayLike, dimensionNumbers: Dot
 
 /** lax.dot: vector·vector, matrix·vector, matrix·matrix (contracts lhs's last dim with rhs's first). */
 export function dot(lhs: ArrayLike, rhs: ArrayLike, opts: DotOptions = {}): Tracer {
+  checkOptions("lax.dot", opts, dotRules);
   const l = toTracer("dot", lhs);
   const r = toTracer("dot", rhs);
   if (l.ndim < 1 || l.ndim > 2 || r.ndim < 1 || r.ndim > 2) {
@@ -119,6 +125,7 @@ export interface ConvOptions {
 }
 
 export function convGeneralDilated(lhs: ArrayLike, rhs: ArrayLike, windowStrides: readonly number[], padding: Padding, opts: ConvOptions = {}): Tracer {
+  checkOptions("lax.convGeneralDilated", opts, { lhsDilation: opt.integers, rhsDilation: opt.integers, dimensionNumbers: opt.any, featureGroupCount: opt.positiveInteger, batchGroupCount: opt.positiveInteger, preferredElementType: opt.nullable(opt.dtype) });
   const l = toTracer("convGeneralDilated", lhs);
   const r = toTracer("convGeneralDilated", rhs);
   if (l.ndim < 3 || r.ndim !== l.ndim) {
@@ -173,6 +180,7 @@ export function reduceWindow(
   padding: Padding = "VALID",
   opts: ReduceWindowOptions = {},
 ): Tracer {
+  checkOptions("lax.reduceWindow", opts, { baseDilation: opt.integers, windowDilation: opt.integers });
   const t = toTracer("reduceWindow", x);
   const r = t.ndim;
   const ones = Array<number>(r).fill(1);
@@ -230,6 +238,7 @@ export interface GatherOptions {
 }
 
 export function gather(operand: ArrayLike, indices: Tracer, dimensionNumbers: GatherDimensionNumbersLike, sliceSizes: readonly number[], opts: GatherOptions = {}): Tracer {
+  checkOptions("lax.gather", opts, { mode: opt.oneOf("clip", "fill"), fillValue: opt.nullable(opt.number) });
   const op = toTracer("gather", operand);
   if (!isTracer(indices)) throw new ArgumentError(`gather: indices must be an integer array, got ${typeof indices}`);
   const dn: GatherDimensionNumbers = {
@@ -259,6 +268,7 @@ function scatterDn(dimensionNumbers: ScatterDimensionNumbersLike): ScatterDimens
 
 /** scatter: overwrite windows of operand with updates (with duplicate indices, which update wins is unspecified). */
 export function scatter(operand: ArrayLike, indices: Tracer, updates: ArrayLike, dimensionNumbers: ScatterDimensionNumbersLike, opts: ScatterOptions = {}): Tracer {
+  checkOptions("lax.scatter", opts, scatterRules);
   const op = toTracer("scatter", operand);
   const up = toTracer("scatter", updates, op.dtype);
   return bind1("scatter", [op, indices, up], { dimensionNumbers: scatterDn(dimensionNumbers), mode: opts.mode ?? "fill" });
@@ -266,6 +276,7 @@ export function scatter(operand: ArrayLike, indices: Tracer, updates: ArrayLike,
 
 /** scatter_add: add updates into windows of operand; duplicate indices accumulate. */
 export function scatterAdd(operand: ArrayLike, indices: Tracer, updates: ArrayLike, dimensionNumbers: ScatterDimensionNumbersLike, opts: ScatterOptions = {}): Tracer {
+  checkOptions("lax.scatterAdd", opts, scatterRules);
   const op = toTracer("scatterAdd", operand);
   const up = toTracer("scatterAdd", updates, op.dtype);
   return bind1("scatter_add", [op, indices, up], { dimensionNumbers: scatterDn(dimensionNumbers), mode: opts.mode ?? "fill" });

@@ -10,6 +10,7 @@ import { ArgumentError, ShapeError } from "../core/errors";
 import { normalizeAxes, normalizeAxis, resolveReshape, checkShape } from "../core/shape";
 import { bind, bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { broadcastScalar, checkIntArray, scalarArray, toTracer } from "./util";
+import { checkOptions, opt } from "../core/options";
 
 // --- broadcasting / reshaping ---
 
@@ -253,6 +254,7 @@ export interface SortOptions {
 export function sort(operand: ArrayLike, opts?: SortOptions): Tracer;
 export function sort(operands: readonly ArrayLike[], opts?: SortOptions): Tracer[];
 export function sort(operand: ArrayLike | readonly ArrayLike[], opts: SortOptions = {}): Tracer | Tracer[] {
+  checkOptions("lax.sort", opts, { dimension: opt.integer, isStable: opt.boolean, numKeys: opt.positiveInteger });
   const many = globalThis.Array.isArray(operand);
   const ts = (many ? (operand as ArrayLike[]) : [operand as ArrayLike]).map((o) => toTracer("sort", o));
   if (ts.length === 0) throw new ArgumentError("sort: needs at least one operand");

@@ -10,6 +10,7 @@ import { isFloat, type DType } from "../core/dtype";
 import { ArgumentError, DTypeError, ShapeError } from "../core/errors";
 import { flatten as treeFlatten } from "../core/pytree";
 import { isTracer, type ArrayLike, type Axis, type Tracer } from "../core/trace";
+import { checkOptions, opt } from "../core/options";
 
 // --- helpers -----------------------------------------------------------------------
 
@@ -97,6 +98,7 @@ export function selu(x: ArrayLike): Tracer {
  * x·Φ(x) = x·(1 + erf(x/√2))/2.
  */
 export function gelu(x: ArrayLike, opts: { approximate?: boolean } = {}): Tracer {
+  checkOptions("nn.gelu", opts, { approximate: opt.boolean });
   const t = floatArg("gelu", x);
   if (opts.approximate ?? true) {
     const c = Math.sqrt(2 / Math.PI);
@@ -194,6 +196,7 @@ export function logSoftmax(x: ArrayLike, axis: Axis = -1): Tracer {
 
 /** log(sum(exp(x))) over `axis` (all axes by default), stable for large |x|. */
 export function logsumexp(x: ArrayLike, axis: Axis = null, opts: { keepdims?: boolean } = {}): Tracer {
+  checkOptions("nn.logsumexp", opts, { keepdims: opt.boolean });
   const t = floatArg("logsumexp", x);
   checkAxis("logsumexp", t, axis);
   return np.logsumexp(t, axis, { keepdims: opts.keepdims ?? false });
@@ -205,6 +208,7 @@ export function logsumexp(x: ArrayLike, axis: Axis = null, opts: { keepdims?: bo
  * all zeros (as JAX).
  */
 export function oneHot(labels: ArrayLike, numClasses: number, opts: { dtype?: DType; axis?: number } = {}): Tracer {
+  checkOptions("nn.oneHot", opts, { dtype: opt.dtype, axis: opt.integer });
   const t = arg("oneHot", labels, "labels");
   if (!Number.isInteger(numClasses) || numClasses < 0) {
     throw new ArgumentError(`nn.oneHot: numClasses must be a non-negative integer, got ${numClasses} (labels ${t.aval.str()})`);
@@ -230,6 +234,7 @@ export interface StandardizeOptions {
 
 /** (x - mean) / sqrt(variance + epsilon) along `axis` (default -1); mean/variance computed when not given. */
 export function standardize(x: ArrayLike, axis: Axis = -1, opts: StandardizeOptions = {}): Tracer {
+  checkOptions("nn.standardize", opts, { mean: opt.arrayLike, variance: opt.arrayLike, epsilon: opt.nonNegative });
   const t = floatArg("standardize", x);
   checkAxis("standardize", t, axis);
   const mean = opts.mean !== undefined ? arg("standardize", opts.mean, "mean") : np.mean(t, axis, { keepdims: true });
@@ -260,6 +265,7 @@ export interface AttentionOptions {
  * large negative value (not -inf), so fully masked rows stay finite.
  */
 export function dotProductAttention(query: ArrayLike, key: ArrayLike, value: ArrayLike, opts: AttentionOptions = {}): Tracer {
+  checkOptions("nn.dotProductAttention", opts, { bias: opt.nullable(opt.arrayLike), mask: opt.nullable(opt.arrayLike), scale: opt.nullable(opt.number), isCausal: opt.boolean });
   const where_ = "dotProductAttention";
   let q = floatArg(where_, query, "query");
   let k = floatArg(where_, key, "key");

@@ -21,6 +21,7 @@ import {
   type TypedArray,
 } from "../core/dtype";
 import { ArgumentError, DTypeError, ShapeError } from "../core/errors";
+import { checkOptions, opt, type OptionRules } from "../core/options";
 import { checkShape } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { describe } from "../lax/util";
@@ -33,11 +34,15 @@ export interface DTypeOpt {
   dtype?: DType | null;
 }
 
-/** Accept `dtype` given either directly or as `{ dtype }`; `undefined`/`null` mean the default. */
-export function dtypeArg(where: string, d: DType | DTypeOpt | null | undefined): DType | undefined {
+const dtypeOptRules: OptionRules<DTypeOpt> = { dtype: opt.nullable(opt.dtype) };
+
+/** Accept `dtype` given either directly or as `{ dtype }` (an options object checked against `rules`). */
+export function dtypeArg<T extends DTypeOpt>(where: string, d: DType | T | null | undefined, rules: OptionRules<T> = dtypeOptRules as OptionRules<T>): DType | undefined {
   if (d === null || d === undefined) return undefined;
-  if (typeof d === "object") return d.dtype === undefined || d.dtype === null ? undefined : checkDType(d.dtype, where);
-  return checkDType(d, where);
+  if (typeof d === "string") return checkDType(d, where);
+  if (typeof d === "object") checkOptions(`np.${where}`, d, rules);
+  if (typeof d === "object" && (d.dtype === undefined || d.dtype === null)) return undefined;
+  return checkDType((d as DTypeOpt).dtype, where);
 }
 
 export function shapeArg(where: string, shape: number | readonly number[]): number[] {
@@ -310,12 +315,13 @@ export function arange(start: number, stop?: number | null | DTypeOpt, step?: nu
 export interface LinspaceOptions extends DTypeOpt {
   endpoint?: boolean;
 }
+const linspaceRules: OptionRules<LinspaceOptions> = { ...dtypeOptRules, endpoint: opt.boolean };
 
 /** linspace(start, stop, num = 50, { endpoint, dtype }): float32 by default; integer dtypes floor each point (as JAX). */
 export function linspace(start: number, stop: number, num = 50, opts: LinspaceOptions = {}): Tracer {
   if (!Number.isInteger(num) || num < 0) throw new ArgumentError(`linspace: num must be a non-negative integer, got ${num}`);
   const endpoint = opts.endpoint ?? true;
-  const dtype = dtypeArg("linspace", opts) ?? "float32";
+  const dtype = dtypeArg("linspace", opts, linspaceRules) ?? "float32";
   const div = endpoint ? num - 1 : num;
   const step = div > 0 ? (stop - start) / div : 0;
   const data = allocTyped(dtype, num);

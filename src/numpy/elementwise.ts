@@ -11,6 +11,7 @@ import { applyComposite } from "../core/eval_trace";
 import { broadcastShapes } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { asInexact, asTracer, broadcastTo, checkArg, promoteArgs, requireNumeric, toInexact } from "./promote";
+import { checkOptions, opt } from "../core/options";
 
 type Bin = (x: ArrayLike, y: ArrayLike) => Tracer;
 type Un = (x: ArrayLike) => Tracer;
@@ -297,6 +298,7 @@ export function isneginf(x: ArrayLike): Tracer {
 
 /** Replace NaN by `nan`, +-inf by large finite values (or the given ones). */
 export function nanToNum(x: ArrayLike, opts: { nan?: number; posinf?: number; neginf?: number } = {}): Tracer {
+  checkOptions("np.nanToNum", opts, { nan: opt.number, posinf: opt.number, neginf: opt.number });
   const t = asTracer("nanToNum", x);
   if (!isFloat(t.dtype)) return t;
   const big = t.dtype === "float16" ? 65504 : 3.4028234663852886e38;
@@ -413,6 +415,7 @@ function hostData(where: string, x: ArrayLike): { data: globalThis.ArrayLike<num
 
 /** Host-side: are all elements close (|a - b| <= atol + rtol * |b|)? Concrete arrays only. */
 export function allclose(a: ArrayLike, b: ArrayLike, opts: { rtol?: number; atol?: number; equalNan?: boolean } = {}): boolean {
+  checkOptions("np.allclose", opts, { rtol: opt.nonNegative, atol: opt.nonNegative, equalNan: opt.boolean });
   const rtol = opts.rtol ?? 1e-5;
   const atol = opts.atol ?? 1e-8;
   const A = hostData("allclose", a);

@@ -19,6 +19,7 @@ export * from "./reductions";
 export * from "./shape";
 export { index, at, take, takeAlongAxis, segmentSum, type TakeOptions } from "./indexing";
 export * from "./linalg";
+export { fromJSON, fromTransferable } from "./serialization";
 export { promoteArgs, resultTypeOf, dtypeOf } from "./promote";
 
 const methods: TracerMethods = {

@@ -20,6 +20,7 @@ import { broadcastShapes, normalizeAxis } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { maximum, minimum, multiply } from "./elementwise";
 import { asTracer, broadcastTo, checkArg } from "./promote";
+import { checkOptions, opt, type OptionRules } from "../core/options";
 
 type Entry =
   | { kind: "int"; i: number }
@@ -376,7 +377,10 @@ function indexArg(where: string, indices: ArrayLike | readonly number[]): Tracer
 }
 
 /** take(x, indices, axis): x.shape[:axis] + indices.shape + x.shape[axis+1:]. axis undefined flattens x. */
+const takeRules: OptionRules<TakeOptions> = { mode: opt.oneOf("fill", "clip"), fillValue: opt.nullable(opt.number) };
+
 export function take(x: ArrayLike, indices: ArrayLike | readonly number[], axis?: number | null, opts: TakeOptions = {}): Tracer {
+  checkOptions("np.take", opts, takeRules);
   let t = asTracer("take", x);
   const idx0 = indexArg("take", indices);
   if (axis === undefined || axis === null) {
@@ -400,6 +404,7 @@ export function take(x: ArrayLike, indices: ArrayLike | readonly number[], axis?
 
 /** takeAlongAxis(x, indices, axis): out[..., i, ...] = x[..., indices[..., i, ...], ...]; other dims broadcast. */
 export function takeAlongAxis(x: ArrayLike, indices: ArrayLike, axis: number | null, opts: TakeOptions = {}): Tracer {
+  checkOptions("np.takeAlongAxis", opts, takeRules);
   let t = asTracer("takeAlongAxis", x);
   let idx = indexArg("takeAlongAxis", indices);
   if (axis === null) {

@@ -12,6 +12,7 @@ import { broadcastTo, promoteArgs } from "./promote";
 import { moveaxis, ravel, reshape, transpose } from "./shape";
 import { sum } from "./reductions";
 import { multiply, sqrt, abs } from "./elementwise";
+import { checkOptions, opt } from "../core/options";
 
 function dotGeneral(a: Tracer, b: Tracer, lc: number[], rc: number[], lb: number[], rb: number[]): Tracer {
   return bind1("dot_general", [a, b], { dimensionNumbers: [[lc, rc], [lb, rb]], preferredElementType: null });
@@ -151,6 +152,7 @@ export function trace(x: ArrayLike, offset = 0, axis1 = 0, axis2 = 1): Tracer {
 
 /** Vector 2-norm (or Frobenius norm) of the whole array, or along `axis`; ord 1/inf for vectors. */
 export function norm(x: ArrayLike, ord: number | "fro" | null = null, axis?: number | readonly number[] | null, opts: { keepdims?: boolean } = {}): Tracer {
+  checkOptions("np.norm", opts, { keepdims: opt.boolean });
   const t = promoteArgs("norm", [x], { broadcast: false, toDType: (d) => (d.dtype === "float16" || d.dtype === "float32" ? d : { dtype: "float32", weakType: d.weakType }) }).args[0];
   if (ord === null || ord === 2 || ord === "fro") return sqrt(sum(multiply(t, t), axis, opts));
   if (ord === 1) return sum(abs(t), axis, opts);

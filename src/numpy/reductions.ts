@@ -7,7 +7,8 @@ import { Array } from "../core/array";
 import { checkDType, isFloat, type DType } from "../core/dtype";
 import { ArgumentError, ShapeError } from "../core/errors";
 import { normalizeAxes, normalizeAxis } from "../core/shape";
-import { bind, bind1, type ArrayLike, type Axis, type Tracer } from "../core/trace";
+import { checkOptions, opt, type OptionRules } from "../core/options";
+import { bind, bind1, type ArrayLike, type Axis, type KeepDims, type Tracer } from "../core/trace";
 import { asTracer, broadcastTo } from "./promote";
 import { toBool } from "./elementwise";
 
@@ -15,6 +16,8 @@ export interface ReduceOptions {
   keepdims?: boolean;
   dtype?: DType;
 }
+const reduceRules: OptionRules<ReduceOptions> = { keepdims: opt.boolean, dtype: opt.dtype };
+const keepdimsRules: OptionRules<KeepDims> = { keepdims: opt.boolean };
 
 function keep(x: Tracer, out: Tracer, axes: number[], keepdims: boolean | undefined): Tracer {
   if (!keepdims || axes.length === 0) return out;
@@ -39,6 +42,7 @@ function reduceWith(where: string, prim: "reduce_sum" | "reduce_prod" | "reduce_
 }
 
 export function sum(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer {
+  checkOptions("np.sum", opts, reduceRules);
   let t = asTracer("sum", x);
   const dtype = opts.dtype ? checkDType(opts.dtype, "sum") : t.dtype === "bool" ? "int32" : t.dtype;
   t = cast(t, dtype);
@@ -46,6 +50,7 @@ export function sum(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer
 }
 
 export function prod(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer {
+  checkOptions("np.prod", opts, reduceRules);
   let t = asTracer("prod", x);
   const dtype = opts.dtype ? checkDType(opts.dtype, "prod") : t.dtype === "bool" ? "int32" : t.dtype;
   t = cast(t, dtype);
@@ -60,6 +65,7 @@ function checkNonEmpty(where: string, t: Tracer, axis: Axis | undefined): void {
 }
 
 export function max(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer {
+  checkOptions("np.max", opts, reduceRules);
   const t = asTracer("max", x);
   checkNonEmpty("max", t, axis);
   return reduceWith("max", "reduce_max", t, axis, opts);
@@ -67,6 +73,7 @@ export function max(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer
 export const amax = max;
 
 export function min(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer {
+  checkOptions("np.min", opts, reduceRules);
   const t = asTracer("min", x);
   checkNonEmpty("min", t, axis);
   return reduceWith("min", "reduce_min", t, axis, opts);
@@ -74,10 +81,12 @@ export function min(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer
 export const amin = min;
 
 export function all(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer {
+  checkOptions("np.all", opts, reduceRules);
   return reduceWith("all", "reduce_and", toBool("all", x), axis, opts);
 }
 
 export function any(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer {
+  checkOptions("np.any", opts, reduceRules);
   return reduceWith("any", "reduce_or", toBool("any", x), axis, opts);
 }
 
@@ -91,6 +100,7 @@ function floatDType(t: Tracer, dtype?: DType): DType {
 }
 
 export function mean(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer {
+  checkOptions("np.mean", opts, reduceRules);
   const t0 = asTracer("mean", x);
   const t = cast(t0, floatDType(t0, opts.dtype));
   const n = reducedCount(t, axis, "mean");
@@ -102,8 +112,16 @@ export interface VarOptions extends ReduceOptions {
   /** Delta degrees of freedom: divide by N - ddof. */
   ddof?: number;
 }
+const varRules: OptionRules<VarOptions> = { ...reduceRules, ddof: opt.nonNegative };
+
+export interface CumulativeOptions {
+  dtype?: DType;
+  reverse?: boolean;
+}
+const cumulativeRules: OptionRules<CumulativeOptions> = { dtype: opt.dtype, reverse: opt.boolean };
 
 export function variance(x: ArrayLike, axis?: Axis, opts: VarOptions = {}): Tracer {
+  checkOptions("np.variance", opts, varRules);
   const t0 = asTracer("var", x);
   const t = cast(t0, floatDType(t0, opts.dtype));
   const ddof = opts.ddof ?? 0;
@@ -117,11 +135,13 @@ export function variance(x: ArrayLike, axis?: Axis, opts: VarOptions = {}): Trac
 export { variance as var };
 
 export function std(x: ArrayLike, axis?: Axis, opts: VarOptions = {}): Tracer {
+  checkOptions("np.std", opts, varRules);
   return bind1("sqrt", [variance(x, axis, opts)], {});
 }
 
 /** log(sum(exp(x))) computed stably (the max is shifted out, with stop_gradient as JAX). */
 export function logsumexp(x: ArrayLike, axis?: Axis, opts: ReduceOptions = {}): Tracer {
+  checkOptions("np.logsumexp", opts, reduceRules);
   const t0 = asTracer("logsumexp", x);
   const t = cast(t0, floatDType(t0));
   const axes = normalizeAxes(axis, t.ndim, "logsumexp");
@@ -155,19 +175,23 @@ function argReduce(where: "argmax" | "argmin", x: ArrayLike, axis: number | null
   return keep(t, r, [ax], opts.keepdims);
 }
 
-export function argmax(x: ArrayLike, axis?: number | null, opts: { keepdims?: boolean } = {}): Tracer {
+export function argmax(x: ArrayLike, axis?: number | null, opts: KeepDims = {}): Tracer {
+  checkOptions("np.argmax", opts, keepdimsRules);
   return argReduce("argmax", x, axis, opts);
 }
-export function argmin(x: ArrayLike, axis?: number | null, opts: { keepdims?: boolean } = {}): Tracer {
+export function argmin(x: ArrayLike, axis?: number | null, opts: KeepDims = {}): Tracer {
+  checkOptions("np.argmin", opts, keepdimsRules);
   return argReduce("argmin", x, axis, opts);
 }
 
-export function countNonzero(x: ArrayLike, axis?: Axis, opts: { keepdims?: boolean } = {}): Tracer {
+export function countNonzero(x: ArrayLike, axis?: Axis, opts: KeepDims = {}): Tracer {
+  checkOptions("np.countNonzero", opts, keepdimsRules);
   return sum(toBool("countNonzero", x), axis, opts);
 }
 
 /** Weighted average; without weights it is mean. */
-export function average(x: ArrayLike, axis?: Axis, weights?: ArrayLike | null, opts: { keepdims?: boolean } = {}): Tracer {
+export function average(x: ArrayLike, axis?: Axis, weights?: ArrayLike | null, opts: KeepDims = {}): Tracer {
+  checkOptions("np.average", opts, keepdimsRules);
   if (weights === undefined || weights === null) return mean(x, axis, opts);
   const t0 = asTracer("average", x);
   const t = cast(t0, floatDType(t0));
@@ -188,7 +212,8 @@ export function average(x: ArrayLike, axis?: Axis, weights?: ArrayLike | null, o
 }
 
 function cumulative(where: string, prim: "cumsum" | "cumprod" | "cummax" | "cummin") {
-  return (x: ArrayLike, axis?: number | null, opts: { dtype?: DType; reverse?: boolean } = {}): Tracer => {
+  return (x: ArrayLike, axis?: number | null, opts: CumulativeOptions = {}): Tracer => {
+    checkOptions(`np.${where}`, opts, cumulativeRules);
     let t = asTracer(where, x);
     if (opts.dtype) t = cast(t, checkDType(opts.dtype, where));
     else if (t.dtype === "bool" && (prim === "cumsum" || prim === "cumprod")) t = cast(t, "int32");
@@ -207,7 +232,8 @@ export const cumprod = cumulative("cumprod", "cumprod");
 export const cummax = cumulative("cummax", "cummax");
 export const cummin = cumulative("cummin", "cummin");
 
-export function ptp(x: ArrayLike, axis?: Axis, opts: { keepdims?: boolean } = {}): Tracer {
+export function ptp(x: ArrayLike, axis?: Axis, opts: KeepDims = {}): Tracer {
+  checkOptions("np.ptp", opts, keepdimsRules);
   return bind1("sub", [max(x, axis, opts), min(x, axis, opts)], {});
 }
 

@@ -8,6 +8,7 @@ import { ArgumentError, ShapeError, fmtShape } from "../core/errors";
 import { broadcastShapes as coreBroadcastShapes, isPermutation, normalizeAxes, normalizeAxis, resolveReshape } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Axis, type Tracer } from "../core/trace";
 import { asTracer, broadcastTo as broadcastOne, promoteArgs } from "./promote";
+import { checkOptions, opt } from "../core/options";
 
 export function reshape(x: ArrayLike, shape: number | readonly number[]): Tracer {
   const t = asTracer("reshape", x);
@@ -355,6 +356,7 @@ function normalizePadWidth(padWidth: PadWidth, nd: number): [number, number][] {
 
 /** numpy pad with mode "constant" (default, constantValues = 0) or "edge". */
 export function pad(x: ArrayLike, padWidth: PadWidth, opts: PadOptions = {}): Tracer {
+  checkOptions("np.pad", opts, { mode: opt.oneOf("constant", "edge"), constantValues: opt.number });
   const t = asTracer("pad", x);
   const pairs = normalizePadWidth(padWidth, t.ndim);
   const mode = opts.mode ?? "constant";

@@ -6,6 +6,7 @@
 import * as np from "../numpy";
 import { ArgumentError } from "../core/errors";
 import { isTracer, type Tracer } from "../core/trace";
+import { checkOptions, opt } from "../core/options";
 
 /** A schedule maps the step count to a value (a float32 scalar array). */
 export type Schedule = (count: number | Tracer) => Tracer;
@@ -65,6 +66,7 @@ export interface ExponentialDecayOptions {
 
 /** init · decayRate^((count - begin) / transitionSteps), floored per step with staircase. */
 export function exponentialDecay(initValue: number, transitionSteps: number, decayRate: number, opts: ExponentialDecayOptions = {}): Schedule {
+  checkOptions("optim.exponentialDecay", opts, { transitionBegin: opt.nonNegative, staircase: opt.boolean, endValue: opt.number });
   const w = "exponentialDecay";
   num(w, "initValue", initValue);
   num(w, "transitionSteps", transitionSteps);

@@ -11,6 +11,7 @@ import { ArgumentError, ShapeError } from "../core/errors";
 import * as tree from "../core/pytree";
 import { isTracer, type Tracer } from "../core/trace";
 import { asSchedule, type ScalarOrSchedule } from "./schedules";
+import { checkOptions, opt, type OptionRules } from "../core/options";
 
 /** Optimizer state: any pytree of arrays. */
 export type OptState = any;
@@ -101,6 +102,7 @@ export function scaleBySchedule(schedule: (count: Tracer) => Tracer): GradientTr
 
 /** Scales by -lr (a descent step); a schedule of the step count keeps its own count. */
 export function scaleByLearningRate(lr: ScalarOrSchedule, opts: { flipSign?: boolean } = {}): GradientTransformation {
+  checkOptions("optim.scaleByLearningRate", opts, { flipSign: opt.boolean });
   const sign = opts.flipSign ?? true ? -1 : 1;
   if (typeof lr === "function") return scaleBySchedule((c) => np.multiply(sign, lr(c)));
   num("scaleByLearningRate", "learning rate", lr);
@@ -113,6 +115,7 @@ export interface TraceState {
 
 /** Momentum: t = g + decay·t; updates t (or g + decay·t with nesterov). */
 export function trace(opts: { decay: number; nesterov?: boolean }): GradientTransformation<TraceState> {
+  checkOptions("optim.trace", opts, { decay: opt.number, nesterov: opt.boolean });
   const decay = num("trace", "decay", opts.decay);
   return {
     init: (params) => ({ trace: zerosLikeTree(params) }),
@@ -138,8 +141,12 @@ export interface ScaleByAdamOptions {
   epsRoot?: number;
 }
 
+const adamRules: OptionRules<ScaleByAdamOptions> = { b1: opt.number, b2: opt.number, eps: opt.number, epsRoot: opt.number };
+const rmsRules: OptionRules<{ decay?: number; eps?: number; initialScale?: number }> = { decay: opt.number, eps: opt.number, initialScale: opt.number };
+
 /** Adam's rescaling: m̂ / (sqrt(v̂ + epsRoot) + eps) with bias-corrected moments. */
 export function scaleByAdam(opts: ScaleByAdamOptions = {}): GradientTransformation<AdamState> {
+  checkOptions("optim.scaleByAdam", opts, adamRules);
   const b1 = num("scaleByAdam", "b1", opts.b1 ?? 0.9, 0, 1);
   const b2 = num("scaleByAdam", "b2", opts.b2 ?? 0.999, 0, 1);
   const eps = num("scaleByAdam", "eps", opts.eps ?? 1e-8, 0);
@@ -170,6 +177,7 @@ export interface RmsState {
 
 /** RMSProp's rescaling: g / sqrt(ν + eps) with ν the running mean of g² (eps inside the root, as optax). */
 export function scaleByRms(opts: { decay?: number; eps?: number; initialScale?: number } = {}): GradientTransformation<RmsState> {
+  checkOptions("optim.scaleByRms", opts, rmsRules);
   const decay = num("scaleByRms", "decay", opts.decay ?? 0.9, 0, 1);
   const eps = num("scaleByRms", "eps", opts.eps ?? 1e-8, 0);
   const initialScale = num("scaleByRms", "initialScale", opts.initialScale ?? 0);
@@ -191,6 +199,7 @@ export interface StddevState {
 
 /** Centered RMSProp's rescaling: g / sqrt(ν - μ² + eps). */
 export function scaleByStddev(opts: { decay?: number; eps?: number; initialScale?: number } = {}): GradientTransformation<StddevState> {
+  checkOptions("optim.scaleByStddev", opts, rmsRules);
   const decay = num("scaleByStddev", "decay", opts.decay ?? 0.9, 0, 1);
   const eps = num("scaleByStddev", "eps", opts.eps ?? 1e-8, 0);
   const initialScale = num("scaleByStddev", "initialScale", opts.initialScale ?? 0);
@@ -283,6 +292,7 @@ export function chain(...transforms: GradientTransformation[]): GradientTransfor
 
 /** Stochastic gradient descent, optionally with (Nesterov) momentum. */
 export function sgd(learningRate: ScalarOrSchedule, opts: { momentum?: number | null; nesterov?: boolean } = {}): GradientTransformation {
+  checkOptions("optim.sgd", opts, { momentum: opt.nullable(opt.number), nesterov: opt.boolean });
   asSchedule(learningRate, "sgd");
   const parts: GradientTransformation[] = [];
   if (opts.momentum !== undefined && opts.momentum !== null && opts.momentum !== 0) {
@@ -294,6 +304,7 @@ export function sgd(learningRate: ScalarOrSchedule, opts: { momentum?: number | 
 
 /** Adam (Kingma & Ba). */
 export function adam(learningRate: ScalarOrSchedule, opts: ScaleByAdamOptions = {}): GradientTransformation {
+  checkOptions("optim.adam", opts, adamRules);
   asSchedule(learningRate, "adam");
   return chain(scaleByAdam(opts), scaleByLearningRate(learningRate));
 }
@@ -306,8 +317,10 @@ export interface AdamWOptions extends ScaleByAdamOptions {
 
 /** Adam with decoupled weight decay (default 1e-4, as optax). */
 export function adamw(learningRate: ScalarOrSchedule, opts: AdamWOptions = {}): GradientTransformation {
+  checkOptions("optim.adamw", opts, { ...adamRules, weightDecay: opt.number, mask: opt.nullable(opt.function) });
   asSchedule(learningRate, "adamw");
-  return chain(scaleByAdam(opts), addDecayedWeights(opts.weightDecay ?? 1e-4, opts.mask ?? null), scaleByLearningRate(learningRate));
+  const { b1, b2, eps, epsRoot } = opts;
+  return chain(scaleByAdam({ b1, b2, eps, epsRoot }), addDecayedWeights(opts.weightDecay ?? 1e-4, opts.mask ?? null), scaleByLearningRate(learningRate));
 }
 
 export interface RmspropOptions {
@@ -321,6 +334,7 @@ export interface RmspropOptions {
 
 /** RMSProp (eps inside the square root, as optax), optionally centered and with momentum. */
 export function rmsprop(learningRate: ScalarOrSchedule, opts: RmspropOptions = {}): GradientTransformation {
+  checkOptions("optim.rmsprop", opts, { decay: opt.number, eps: opt.number, initialScale: opt.number, centered: opt.boolean, momentum: opt.nullable(opt.number), nesterov: opt.boolean });
   asSchedule(learningRate, "rmsprop");
   const inner = { decay: opts.decay, eps: opts.eps, initialScale: opts.initialScale };
   const parts: GradientTransformation[] = [opts.centered ? scaleByStddev(inner) : scaleByRms(inner), scaleByLearningRate(learningRate)];

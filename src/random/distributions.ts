@@ -11,6 +11,7 @@ import { isFloat, isInt, type DType } from "../core/dtype";
 import { ArgumentError, DTypeError, ShapeError } from "../core/errors";
 import { isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { checkKey, checkShapeArg, randomBits, split } from "./prng";
+import { checkOptions, opt, type OptionRules } from "../core/options";
 
 const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
@@ -66,6 +67,7 @@ export interface UniformOptions {
 
 /** Uniform floats in [minval, maxval) (defaults [0, 1)): 23 random mantissa bits under exponent 0, minus 1. */
 export function uniform(key: ArrayLike, shape: number | readonly number[] = [], opts: UniformOptions = {}): Tracer {
+  checkOptions("random.uniform", opts, { minval: opt.arrayLike, maxval: opt.arrayLike, dtype: opt.dtype });
   const k = checkKey("uniform", key);
   const s = checkShapeArg("uniform", shape);
   const dtype = floatDType("uniform", opts.dtype);
@@ -81,7 +83,10 @@ export function uniform(key: ArrayLike, shape: number | readonly number[] = [], 
 }
 
 /** Standard normal samples: √2 · erf_inv(u) with u uniform in (-1, 1). */
+const dtypeRules: OptionRules<{ dtype?: DType }> = { dtype: opt.dtype };
+
 export function normal(key: ArrayLike, shape: number | readonly number[] = [], opts: { dtype?: DType } = {}): Tracer {
+  checkOptions("random.normal", opts, dtypeRules);
   const dtype = floatDType("normal", opts.dtype);
   const s = checkShapeArg("normal", shape);
   const u = uniform(checkKey("normal", key), s, { minval: -0.9999999403953552, maxval: 1 });
@@ -100,6 +105,7 @@ export function bernoulli(key: ArrayLike, p: ArrayLike = 0.5, shape?: number | r
 
 /** Standard Gumbel samples: -log(-log(u)) with u uniform in [tiny, 1). */
 export function gumbel(key: ArrayLike, shape: number | readonly number[] = [], opts: { dtype?: DType } = {}): Tracer {
+  checkOptions("random.gumbel", opts, dtypeRules);
   const k = checkKey("gumbel", key);
   const dtype = floatDType("gumbel", opts.dtype);
   const s = checkShapeArg("gumbel", shape);
@@ -110,6 +116,7 @@ export function gumbel(key: ArrayLike, shape: number | readonly number[] = [], o
 
 /** Exponential(1) samples: -log1p(-u). */
 export function exponential(key: ArrayLike, shape: number | readonly number[] = [], opts: { dtype?: DType } = {}): Tracer {
+  checkOptions("random.exponential", opts, dtypeRules);
   const k = checkKey("exponential", key);
   const dtype = floatDType("exponential", opts.dtype);
   const out = np.negative(np.log1p(np.negative(uniform(k, checkShapeArg("exponential", shape)))));
@@ -124,6 +131,7 @@ export interface CategoricalOptions {
 
 /** Samples class indices from unnormalized log-probabilities along `axis` (gumbel-max trick). */
 export function categorical(key: ArrayLike, logits: ArrayLike, opts: CategoricalOptions = {}): Tracer {
+  checkOptions("random.categorical", opts, { axis: opt.integer, shape: opt.integers });
   const k = checkKey("categorical", key);
   if (!isTracer(logits)) throw new ArgumentError(`random.categorical: logits must be an array, got ${describe(logits)}`);
   const l = isFloat(logits.dtype) ? logits : np.astype(logits, "float32");
@@ -151,6 +159,7 @@ export function categorical(key: ArrayLike, logits: ArrayLike, opts: Categorical
 
 /** Integers uniformly in [minval, maxval) (JAX's algorithm: two 32-bit words reduced modulo the span). */
 export function randint(key: ArrayLike, shape: number | readonly number[], minval: ArrayLike, maxval: ArrayLike, opts: { dtype?: DType } = {}): Tracer {
+  checkOptions("random.randint", opts, dtypeRules);
   const k = checkKey("randint", key);
   const s = checkShapeArg("randint", shape);
   const dtype = opts.dtype ?? "int32";
@@ -210,6 +219,7 @@ function shuffleAlong(key: Tracer, x: Tracer, axis: number): Tracer {
  * `axis` (independent=true shuffles each 1-D slice along axis independently).
  */
 export function permutation(key: ArrayLike, x: number | Tracer, opts: { axis?: number; independent?: boolean } = {}): Tracer {
+  checkOptions("random.permutation", opts, { axis: opt.integer, independent: opt.boolean });
   const k = checkKey("permutation", key);
   if (typeof x === "number") {
     if (!Number.isInteger(x) || x < 0) throw new ArgumentError(`random.permutation: n must be a non-negative integer, got ${x}`);
@@ -237,6 +247,7 @@ export interface ChoiceOptions {
 
 /** Random samples from arange(a) (a a number) or from an array's entries along `axis`. */
 export function choice(key: ArrayLike, a: number | Tracer, opts: ChoiceOptions = {}): Tracer {
+  checkOptions("random.choice", opts, { shape: opt.integers, replace: opt.boolean, p: opt.nullable(opt.arrayLike), axis: opt.integer });
   const k = checkKey("choice", key);
   const shape = checkShapeArg("choice", opts.shape ?? []);
   const replace = opts.replace ?? true;
@@ -295,6 +306,7 @@ export function choice(key: ArrayLike, a: number | Tracer, opts: ChoiceOptions =
 
 /** Normal samples truncated to (lower, upper): inverse CDF of a uniform between the bounds' CDFs. */
 export function truncatedNormal(key: ArrayLike, lower: ArrayLike, upper: ArrayLike, shape?: number | readonly number[], opts: { dtype?: DType } = {}): Tracer {
+  checkOptions("random.truncatedNormal", opts, dtypeRules);
   const k = checkKey("truncatedNormal", key);
   const dtype = floatDType("truncatedNormal", opts.dtype);
   const lo = param("truncatedNormal", "lower", lower, "float32");

@@ -9,6 +9,7 @@ import { ShapedArray } from "../../src/core/aval";
 import { checkedTypedFrom, isBool, isInt, promoteTypes, type DTypeWithWeak } from "../../src/core/dtype";
 import { ArgumentError, DTypeError, ShapeError } from "../../src/core/errors";
 import type { ClosedJaxpr } from "../../src/core/ir";
+import { checkOptions, opt, type OptionRules } from "../../src/core/options";
 import * as tree from "../../src/core/pytree";
 import { bind, bind1, Tracer } from "../../src/core/trace";
 import { leafToTracer, traceFlatToJaxpr } from "../jaxpr_trace";
@@ -261,6 +262,7 @@ export interface ScanOptions {
   /** Scan from the last element of xs to the first (ys stay in xs's order). */
   reverse?: boolean;
 }
+const scanRules: OptionRules<ScanOptions> = { length: opt.nonNegativeInteger, reverse: opt.boolean };
 
 /**
  * `scan(f, init, xs, { length, reverse })` -> [carry, ys]: for each slice x
@@ -268,6 +270,7 @@ export interface ScanOptions {
  * xs and ys are pytrees; xs may be null/undefined when `length` is given.
  */
 export function scan<C, X, Y>(f: (carry: Traced<NoInfer<C>>, x: Traced<NoInfer<X>>) => [NoInfer<C> | Traced<NoInfer<C>>, Y], init: C, xs?: X | null, opts: ScanOptions = {}): [Traced<C>, Traced<Y>] {
+  checkOptions("lax.scan", opts, scanRules);
   if (typeof f !== "function") throw new ArgumentError("scan: expected scan(f, init, xs, { length, reverse }) with f a function");
   const reverse = opts.reverse ?? false;
   const [initTs, carryTree, carryPaths] = flattenTracers("scan: init", init);
