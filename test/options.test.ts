@@ -94,9 +94,9 @@ describe("wrongly typed options", () => {
       expect(() => call(o)).toThrow(new RegExp(`^${name.replace(".", "\\.")}: ${msg.source}`));
     });
   }
-  it("an unknown dtype option stays a DTypeError, named by function and option", () => {
+  it("an unsupported dtype option stays a DTypeError, named by function, with the reason", () => {
     expect(() => np.sum(x, 0, { dtype: "float64" as never })).toThrow(DTypeError);
-    expect(() => np.sum(x, 0, { dtype: "float64" as never })).toThrow(/^np\.sum: option dtype must be a dtype \("bool", "int32", "uint32", "float16", "float32"\), got "float64"/);
+    expect(() => np.sum(x, 0, { dtype: "float64" as never })).toThrow(/^np\.sum: dtype float64 is not supported: .*tinyflow's dtypes are bool, int32, uint32, float16, float32/);
     expect(() => random.normal(key, [2], { dtype: "f32" as never })).toThrow(DTypeError);
   });
   it("a non-object options argument is rejected", () => {

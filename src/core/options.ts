@@ -6,7 +6,7 @@
 // what it accepts. Unknown keys are errors (a typo would otherwise be
 // silently ignored); `undefined` values mean "not given".
 
-import { isDType, ALL_DTYPES } from "./dtype";
+import { checkDType, isDType, ALL_DTYPES } from "./dtype";
 import { DTypeError, OptionsError } from "./errors";
 import { Tracer } from "./trace";
 
@@ -14,15 +14,15 @@ import { Tracer } from "./trace";
 export interface OptionRule {
   readonly expected: string;
   readonly accepts: (v: unknown) => boolean;
-  /** The error class for a rejected value when a more specific one than OptionsError is the contract (an unknown dtype is a DTypeError everywhere). */
-  readonly errorClass?: new (message: string) => Error;
+  /** Throws the error for a rejected value where a more specific one than OptionsError is the contract (a bad dtype is checkDType's DTypeError everywhere). */
+  readonly reject?: (where: string, value: unknown) => never;
 }
 
 /** A rule table with one entry per key of the options type T. */
 export type OptionRules<T> = { readonly [K in keyof Required<T>]: OptionRule };
 
-function rule(expected: string, accepts: (v: unknown) => boolean, errorClass?: new (message: string) => Error): OptionRule {
-  return { expected, accepts, errorClass };
+function rule(expected: string, accepts: (v: unknown) => boolean, reject?: (where: string, value: unknown) => never): OptionRule {
+  return { expected, accepts, reject };
 }
 
 const isInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
@@ -45,7 +45,10 @@ export const opt = {
   nonNegativeInteger: rule("a non-negative integer", (v) => isInt(v) && v >= 0),
   string: rule("a string", (v) => typeof v === "string"),
   function: rule("a function", (v) => typeof v === "function"),
-  dtype: rule(`a dtype (${ALL_DTYPES.map((d) => JSON.stringify(d)).join(", ")})`, isDType, DTypeError),
+  dtype: rule(`a dtype (${ALL_DTYPES.map((d) => JSON.stringify(d)).join(", ")})`, isDType, (where, v) => {
+    checkDType(v, where);
+    throw new DTypeError(`${where}: unknown dtype ${describeValue(v)}`); // unreachable: v is not a dtype
+  }),
   /** An integer or a list of integers (argnums, staticArgnums, axes). */
   integers: rule("an integer or a list of integers", (v) => isInt(v) || (Array.isArray(v) && v.every(isInt))),
   /** An axis argument: null (all axes), an integer or a list of integers. */
@@ -58,7 +61,7 @@ export const opt = {
     return rule(`one of ${values.map((v) => JSON.stringify(v)).join(", ")}`, (v) => values.includes(v));
   },
   nullable(r: OptionRule): OptionRule {
-    return rule(`null or ${r.expected}`, (v) => v === null || r.accepts(v), r.errorClass);
+    return rule(`null or ${r.expected}`, (v) => v === null || r.accepts(v), r.reject);
   },
   either(a: OptionRule, b: OptionRule): OptionRule {
     return rule(`${a.expected} or ${b.expected}`, (v) => a.accepts(v) || b.accepts(v));
@@ -106,7 +109,8 @@ export function checkOptions<T extends object>(where: string, opts: T | undefine
     }
     const v = (opts as Record<string, unknown>)[key];
     if (v !== undefined && !r.accepts(v)) {
-      throw new (r.errorClass ?? OptionsError)(`${where}: option ${key} must be ${r.expected}, got ${describeValue(v)}`);
+      r.reject?.(where, v);
+      throw new OptionsError(`${where}: option ${key} must be ${r.expected}, got ${describeValue(v)}`);
     }
   }
   return opts;
