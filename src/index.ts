@@ -2,12 +2,19 @@
 // This entry point registers the backends and the transformations' rules,
 // and exposes the user-facing namespaces.
 
+/**
+ * JAX-style arrays and composable transformations: `grad`, `vmap`, `jit`, `jvp`, `vjp`, control flow, the `np`/`lax`/`nn`/`random`/`optim` namespaces and backend selection.
+ *
+ * @module tinyflow
+ */
+
 import "./setup";
 import * as laxOps from "./lax";
 import { cond, foriLoop, scan, switchCase, whileLoop } from "../transforms";
 
 export * from "../transforms";
 export { loadWasmBackend } from "./backends/wasm";
+export { ready } from "./backends";
 export * as np from "./numpy";
 export * as nn from "./nn";
 export * as random from "./random";

@@ -5,6 +5,12 @@
 // graph is lowered onto tinyflow's IR: each Session.run signature is traced
 // once through `jit` and its gradients come from tinyflow's `vjp`.
 
+/**
+ * The TF1-style define-then-run front end: placeholders, Variables, `gradients`, `Session.run`.
+ *
+ * @module tinyflow/tf1
+ */
+
 import "../../setup";
 
 export {
