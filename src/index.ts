@@ -25,3 +25,14 @@ export type { DType, ArrayLike, IndexSpec } from "./core";
 
 /** lax: the primitives' thin wrappers plus structured control flow. */
 export const lax = { ...laxOps, cond, switch: switchCase, whileLoop, foriLoop, scan };
+
+// Types named by the signatures above, so users can write them too (and the API reference links them).
+export type { Axis, KeepDims, Shape, TypedArray, DTypeWithWeak, Backend, Executable, Atom, AtUpdater, TracerMethods, JaxprEqn, Var } from "./core";
+export type { ConvDimensionNumbers, DotDimensionNumbers, GatherDimensionNumbers, ScatterDimensionNumbers, GatherMode, Literal } from "./core";
+export type {
+  ConvOptions, DotOptions, GatherOptions, ScatterOptions, ReduceWindowOptions, ReduceWindowOp, Padding,
+  ConvDimensionNumbersLike, GatherDimensionNumbersLike, ScatterDimensionNumbersLike, SortOptions,
+} from "./lax";
+export type { ScanOptions, Traced } from "../transforms/control_flow/api";
+export type { CustomJvpFunction, CustomVjpFunction } from "../transforms/calls";
+export type { WasmBackend } from "./backends/wasm";
