@@ -7,20 +7,22 @@
 //   2. compiles index.ts strict with skipLibCheck: false under NodeNext, then
 //      runs the output; under Bundler resolution; and with the tsconfig a
 //      newcomer's `tsc --init` writes;
-//   3. bundles browser/app.ts with esbuild for the browser, copies the kernels
-//      .wasm next to the bundle, serves it cross-origin isolated and runs it
-//      in headless Chromium (/usr/bin/chromium via playwright-core): the page
+//   3. bundles browser/app.ts with esbuild for the browser (the kernels .wasm
+//      copied next to the bundle) and builds it with Vite (which must ship the
+//      .wasm by itself), serves each cross-origin isolated and runs it in
+//      headless Chromium (/usr/bin/chromium via playwright-core): the page
 //      must compute on the wasm backend with its worker threads and without
 //      calling loadWasmBackend.
 // Every step prints a labelled line; any failure exits non-zero.
 
 import { execFileSync } from "node:child_process";
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { build as viteBuild } from "vite";
 import { chromium } from "playwright-core";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -99,6 +101,24 @@ async function serveAndRun(site) {
   }
 }
 
+/** Runs the built app in Chromium: it must compute right, on wasm, with its worker threads. */
+async function checkInBrowser(label, site) {
+  const page = await serveAndRun(site);
+  const r = page.result;
+  const problems = [];
+  if (r.backend !== "wasm") problems.push(`backend ${r.backend}, not wasm`);
+  if (!r.crossOriginIsolated) problems.push("the page is not cross-origin isolated");
+  if (!close(r.grad, [-14.666667, -18.666667], 1e-4)) problems.push(`jit(grad) gave ${JSON.stringify(r.grad)}`);
+  if (r.bigSum !== 256 ** 3) problems.push(`the 256x256 matmul summed to ${r.bigSum}, not ${256 ** 3}`);
+  if (page.cores > 1 && page.workers === 0) problems.push(`no worker threads started (hardwareConcurrency ${page.cores})`);
+  if (problems.length) throw new Error(`${label}: ${problems.join("; ")}`);
+  step(
+    label,
+    `backend=${r.backend} crossOriginIsolated=${r.crossOriginIsolated} workers=${page.workers} (hardwareConcurrency ${page.cores})\n` +
+      `jit(grad(loss)) = ${JSON.stringify(r.grad)}; sum(ones(256,256) @ ones(256,256)) = ${r.bigSum}`,
+  );
+}
+
 function close(a, b, tol) {
   return a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) <= tol);
 }
@@ -131,27 +151,23 @@ try {
   run(process.execPath, [tsc, "-p", ".", "--noEmit", "--skipLibCheck", "false"], init, "tsc with tsc --init's defaults");
   step("tsc with `tsc --init` defaults and skipLibCheck: false", "");
 
-  // The browser: esbuild bundle + the .wasm copied next to it, as the README says.
+  // The browser: an esbuild bundle with the .wasm copied next to it, as the README says,
+  // and a Vite build, which ships the .wasm by itself.
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: the browser check needs Debian's Chromium (apt-get install -y chromium)`);
-  const site = join(app, "site");
-  mkdirSync(site);
-  await build({ entryPoints: [join(app, "app.ts")], bundle: true, format: "esm", platform: "browser", target: "es2022", outfile: join(site, "app.js"), logLevel: "warning", absWorkingDir: app });
-  copyFileSync(join(app, "node_modules", "tinyflow", "dist", "src", "backends", "wasm", "tinyflow_kernels.wasm"), join(site, "tinyflow_kernels.wasm"));
-  writeFileSync(join(site, "index.html"), `<!doctype html><meta charset="utf-8"><title>tinyflow consumer</title><script type="module" src="/app.js"></script>`);
-  const page = await serveAndRun(site);
-  const r = page.result;
-  const problems = [];
-  if (r.backend !== "wasm") problems.push(`backend ${r.backend}, not wasm`);
-  if (!r.crossOriginIsolated) problems.push("the page is not cross-origin isolated");
-  if (!close(r.grad, [-14.666667, -18.666667], 1e-4)) problems.push(`jit(grad) gave ${JSON.stringify(r.grad)}`);
-  if (r.bigSum !== 256 ** 3) problems.push(`the 256x256 matmul summed to ${r.bigSum}, not ${256 ** 3}`);
-  if (page.cores > 1 && page.workers === 0) problems.push(`no worker threads started (hardwareConcurrency ${page.cores})`);
-  if (problems.length) throw new Error(`the browser bundle: ${problems.join("; ")}`);
-  step(
-    "esbuild browser bundle in headless Chromium (no loadWasmBackend call)",
-    `backend=${r.backend} crossOriginIsolated=${r.crossOriginIsolated} workers=${page.workers} (hardwareConcurrency ${page.cores})\n` +
-      `jit(grad(loss)) = ${JSON.stringify(r.grad)}; sum(ones(256,256) @ ones(256,256)) = ${r.bigSum}`,
-  );
+  const esbuildSite = join(app, "site-esbuild");
+  mkdirSync(esbuildSite);
+  await build({ entryPoints: [join(app, "app.ts")], bundle: true, format: "esm", platform: "browser", target: "es2022", outfile: join(esbuildSite, "app.js"), logLevel: "warning", absWorkingDir: app });
+  copyFileSync(join(app, "node_modules", "tinyflow", "dist", "src", "backends", "wasm", "tinyflow_kernels.wasm"), join(esbuildSite, "tinyflow_kernels.wasm"));
+  writeFileSync(join(esbuildSite, "index.html"), `<!doctype html><meta charset="utf-8"><title>tinyflow consumer</title><script type="module" src="/app.js"></script>`);
+  await checkInBrowser("esbuild browser bundle + the .wasm copied next to it, in headless Chromium (no loadWasmBackend call)", esbuildSite);
+
+  writeFileSync(join(app, "index.html"), `<!doctype html><meta charset="utf-8"><title>tinyflow consumer</title><script type="module" src="/app.ts"></script>`);
+  const viteSite = join(app, "site-vite");
+  // The app uses a top-level await, which Vite's default browser targets do not allow.
+  await viteBuild({ root: app, logLevel: "warn", configFile: false, build: { outDir: viteSite, target: "esnext" } });
+  const shipped = readdirSync(join(viteSite, "assets")).filter((f) => f.endsWith(".wasm"));
+  if (shipped.length !== 1) throw new Error(`the Vite build should ship the kernels .wasm as an asset; its assets: ${readdirSync(join(viteSite, "assets")).join(", ")}`);
+  await checkInBrowser(`Vite build (it shipped assets/${shipped[0]} by itself), in headless Chromium`, viteSite);
   console.log(`[package] all consumer checks passed (${secs()})`);
 } catch (e) {
   console.error(`[package] FAILED: ${e.message}`);
