@@ -25,9 +25,10 @@ import { BackendError } from "../../core/errors";
  */
 export const KERNELS_URL = new URL("./tinyflow_kernels.wasm", import.meta.url);
 // Run from the sources (tests, tsx), the binary is wasm/tinyflow_kernels.wasm,
-// where scripts/build-wasm.sh writes it. Kept out of a literal `new URL(...)`
-// so that bundlers do not try to ship a file that does not exist in dist/.
-const SOURCE_TREE_KERNELS = ["..", "..", "..", "wasm", "tinyflow_kernels.wasm"].join("/");
+// where scripts/build-wasm.sh writes it. Resolved against KERNELS_URL rather
+// than import.meta.url so that bundlers do not take it for an asset to ship
+// (it does not exist in dist/; webpack would warn of a dynamic dependency).
+const SOURCE_TREE_KERNELS = "../../../wasm/tinyflow_kernels.wasm";
 const MAX_PAGES = 65536;
 const ABI_VERSION = 1;
 const CONV_PARAMS_LEN = 21;
@@ -267,7 +268,7 @@ export function canReadKernelsSync(): boolean {
 /** Bytes of the kernels .wasm from disk (KERNELS_URL, or the source tree's wasm/ folder). Node only. */
 export function readKernelBytes(): Uint8Array {
   if (!nodeFs) fail("no file system here: pass `bytes` (e.g. from fetchKernelBytes) to instantiateWasmKernels");
-  const candidates = [KERNELS_URL, new URL(SOURCE_TREE_KERNELS, import.meta.url)];
+  const candidates = [KERNELS_URL, new URL(SOURCE_TREE_KERNELS, KERNELS_URL)];
   const found = candidates.find((url) => nodeFs.existsSync(url));
   if (!found) {
     throw new BackendError(`the wasm kernels are missing: looked for ${candidates.map(String).join(" and ")}; reinstall tinyflow (or run \`npm run build\` in its repository)`);
