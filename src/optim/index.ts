@@ -1,6 +1,12 @@
 // tinyflow/optim: optax-style optimizers and gradient transformations over
 // pytrees, learning-rate schedules and applyUpdates.
 
+/**
+ * Optax-style optimizers, gradient transformations and learning-rate schedules.
+ *
+ * @module tinyflow/optim
+ */
+
 import "../setup";
 
 export * from "./transforms";

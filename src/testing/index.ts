@@ -2,6 +2,12 @@
 // arbitraries of arrays and pytrees, an allclose assertion, and checkGrads,
 // which compares jvp and vjp against finite differences and each other.
 
+/**
+ * fast-check arbitraries of arrays and pytrees, `expectAllclose` and `checkGrads` for property tests.
+ *
+ * @module tinyflow/testing
+ */
+
 import fc from "fast-check";
 import { Array } from "../core/array";
 import { allocTyped, isFloat, type DType } from "../core/dtype";

@@ -1,10 +1,13 @@
 // The wasm backend in a browser page: headless Chromium (driven by
 // playwright-core) loads a page bundled from test/browser/page.ts and served,
-// cross-origin isolated, by test/browser/serve.ts; the page awaits
-// loadWasmBackend(<served .wasm URL>), waits for the worker threads and runs
-// test/browser/compute.ts. The results must match the same computations run
-// here in Node on the interpreter (the reference backend), and the page must
-// have run them on wasm, cross-origin isolated, with its worker threads.
+// cross-origin isolated, by test/browser/serve.ts, with the kernels .wasm next
+// to the bundle. The page never calls loadWasmBackend: the backend fetches its
+// kernels by itself and the page awaits ready(), waits for the worker threads
+// and runs test/browser/compute.ts. The results must match the same
+// computations run here in Node on the interpreter (the reference backend),
+// and the page must have run them on wasm, cross-origin isolated, with its
+// worker threads. A second page, served without the .wasm, must fail with the
+// fetch's 404 named.
 //
 // Needs /usr/bin/chromium (Debian: apt-get install -y chromium); without it
 // the test fails rather than skips.
@@ -30,6 +33,7 @@ interface PageReport {
   readyThreads: number;
   failedWorkers: number;
   splitJobs: number;
+  beforeReady: string;
   ms: { load: number; compute: number };
   results: ComputeResults;
 }
@@ -56,6 +60,23 @@ function expectClose(got: unknown, want: unknown, path: string, atol: number, rt
   expect(got, path).toEqual(want);
 }
 
+/** Opens the server's page and waits for it to publish its results or its error (with the page's console and requests on failure). */
+async function runPage(context: BrowserContext, server: TestServer): Promise<{ error?: string; results?: unknown }> {
+  const page = await context.newPage();
+  const logs: string[] = [];
+  page.on("console", (m) => logs.push(`console.${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+  await page.goto(server.url);
+  try {
+    await page.waitForFunction(() => (window as any).__results !== undefined || (window as any).__error !== undefined, null, { timeout: 45_000 });
+  } catch (e) {
+    throw new Error(`the page produced no results: ${(e as Error).message}\n${logs.join("\n")}\nrequests: ${server.requests.join(", ")}`);
+  }
+  const out = await page.evaluate(() => ({ error: (window as any).__error as string | undefined, results: (window as any).__results }));
+  await page.close();
+  return out.error === undefined ? out : { error: `${out.error}\n${logs.join("\n")}\nrequests: ${server.requests.join(", ")}` };
+}
+
 describe("wasm backend in headless Chromium", () => {
   let server: TestServer | undefined;
   let context: BrowserContext | undefined;
@@ -71,18 +92,8 @@ describe("wasm backend in headless Chromium", () => {
     server = await startServer();
     userDataDir = mkdtempSync(join(tmpdir(), "tinyflow-chromium-"));
     context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: ARGS });
-    const page = context.pages()[0] ?? (await context.newPage());
-    const logs: string[] = [];
-    page.on("console", (m) => logs.push(`console.${m.type()}: ${m.text()}`));
-    page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
-    await page.goto(server.url);
-    try {
-      await page.waitForFunction(() => (window as any).__results !== undefined || (window as any).__error !== undefined, null, { timeout: 45_000 });
-    } catch (e) {
-      throw new Error(`the page produced no results: ${(e as Error).message}\n${logs.join("\n")}\nrequests: ${server.requests.join(", ")}`);
-    }
-    const out = await page.evaluate(() => ({ error: (window as any).__error as string | undefined, results: (window as any).__results }));
-    if (out.error !== undefined) throw new Error(`the page failed: ${out.error}\n${logs.join("\n")}\nrequests: ${server.requests.join(", ")}`);
+    const out = await runPage(context, server);
+    if (out.error !== undefined) throw new Error(`the page failed: ${out.error}`);
     report = out.results as PageReport;
     const tPage = performance.now();
     setDefaultBackend("interpreter");
@@ -107,6 +118,20 @@ describe("wasm backend in headless Chromium", () => {
     expect(report.crossOriginIsolated).toBe(true);
     expect(report.sharedMemory).toBe(true);
   });
+
+  it("loads itself: an operation before `await ready()` says to await it", () => {
+    expect(report.beforeReady).toMatch(/^BackendError: the wasm backend is still loading its kernels from http:\/\/127\.0\.0\.1:\d+\/tinyflow_kernels\.wasm: `await ready\(\)`/);
+  });
+
+  it("a missing .wasm fails ready() with the fetch's 404, not as a broken module", async () => {
+    const bare = await startServer({ serveKernels: false });
+    try {
+      const out = await runPage(context!, bare);
+      expect(out.error).toMatch(/^BackendError: could not fetch the kernels from http:\/\/127\.0\.0\.1:\d+\/tinyflow_kernels\.wasm: 404 Not Found/);
+    } finally {
+      await bare.close();
+    }
+  }, 60_000);
 
   it("uses its worker threads for the large matmul and elementwise ops", () => {
     expect(report.failedWorkers).toBe(0);

@@ -1,18 +1,33 @@
 // Entry of the browser test page (bundled by test/browser/serve.ts with
-// esbuild): loads the wasm backend from the test server, waits for the worker
-// threads to boot, runs the shared computations (compute.ts) and publishes
-// everything on window.__results (or window.__error on failure).
+// esbuild): the wasm backend loads its kernels by itself (from next to the
+// bundle, as a user's esbuild bundle would); the page checks that an
+// operation before `await ready()` is refused with the "still loading" error,
+// awaits ready(), waits for the worker threads to boot, runs the shared
+// computations (compute.ts) and publishes everything on window.__results (or
+// window.__error on failure, e.g. the kernels' 404).
 
-import { defaultBackendName, loadWasmBackend } from "../../src/index";
+import { defaultBackendName, getBackend, np, ready } from "../../src/index";
 import { getThreadPool } from "../../src/backends/wasm/threads";
+import type { WasmBackend } from "../../src/backends/wasm";
 import { compute } from "./compute";
 
 declare const window: any;
 
+/** The error an operation throws before the kernels have arrived (module evaluation is synchronous, so they cannot have). */
+function errorBeforeReady(): string {
+  try {
+    np.zeros([2]);
+    return "no error";
+  } catch (e) {
+    return `${(e as Error).name}: ${(e as Error).message}`;
+  }
+}
+
 async function main(): Promise<void> {
-  const wasmUrl = new URL(String(window.__WASM_URL ?? "/kernels/tinyflow_kernels.wasm"), location.href);
+  const beforeReady = errorBeforeReady();
   const t0 = performance.now();
-  const backend = await loadWasmBackend(wasmUrl);
+  await ready();
+  const backend = getBackend("wasm") as WasmBackend;
   const pool = getThreadPool(backend.mem.kernels);
   const readyThreads = await pool.whenReady(20_000);
   const tReady = performance.now();
@@ -28,6 +43,7 @@ async function main(): Promise<void> {
     readyThreads,
     failedWorkers: pool.failedWorkers(),
     splitJobs: pool.splitJobs - splitBefore,
+    beforeReady,
     ms: { load: tReady - t0, compute: tDone - tReady },
     results,
   };

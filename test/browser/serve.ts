@@ -12,8 +12,8 @@ import { build } from "esbuild";
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
-/** Where the page loads the kernels from (passed to loadWasmBackend). */
-export const WASM_PATH = "/kernels/tinyflow_kernels.wasm";
+/** Where the page's bundle looks for the kernels by itself: next to it, as in a user's esbuild bundle. */
+export const WASM_PATH = "/tinyflow_kernels.wasm";
 
 export interface TestServer {
   url: string;
@@ -40,21 +40,19 @@ export async function bundlePage(): Promise<string> {
   return js;
 }
 
-const html = (wasmPath: string): string =>
+const html =
   `<!doctype html><html><head><meta charset="utf-8"><title>tinyflow browser test</title></head><body>` +
-  `<script>window.__WASM_URL = ${JSON.stringify(wasmPath)};</script>` +
   `<script type="module" src="/page.js"></script></body></html>`;
 
-export async function startServer(opts: { wasmPath?: string } = {}): Promise<TestServer> {
-  const wasmPath = opts.wasmPath ?? WASM_PATH;
+/** Serves the page; `serveKernels: false` leaves the .wasm out (every other path 404s too), to test the missing-kernels error. */
+export async function startServer(opts: { serveKernels?: boolean } = {}): Promise<TestServer> {
   const js = await bundlePage();
-  const wasm = readFileSync(`${root}wasm/tinyflow_kernels.wasm`);
   const files = new Map<string, { type: string; body: string | Buffer }>([
-    ["/", { type: "text/html; charset=utf-8", body: html(wasmPath) }],
-    ["/index.html", { type: "text/html; charset=utf-8", body: html(wasmPath) }],
+    ["/", { type: "text/html; charset=utf-8", body: html }],
+    ["/index.html", { type: "text/html; charset=utf-8", body: html }],
     ["/page.js", { type: "text/javascript; charset=utf-8", body: js }],
-    [wasmPath, { type: "application/wasm", body: wasm }],
   ]);
+  if (opts.serveKernels ?? true) files.set(WASM_PATH, { type: "application/wasm", body: readFileSync(`${root}wasm/tinyflow_kernels.wasm`) });
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;

@@ -152,7 +152,7 @@ export function cond<Ops extends unknown[], R1, R2 = R1>(pred: Scalar, trueFn: (
 }
 
 /**
- * `switchCase(index, branches, ...operands)` (lax.switch): branches[index](...operands),
+ * `switchCase(index, branches, ...operands)` (lax.switch): `branches[index](...operands)`,
  * with index clamped into range as in JAX.
  */
 export function switchCase<Ops extends unknown[], R>(index: Scalar, branches: readonly ((...operands: Traced<NoInfer<Ops>>) => R)[], ...operands: Ops): Traced<R> {

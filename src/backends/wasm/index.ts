@@ -10,7 +10,7 @@ import { BackendError } from "../../core/errors";
 import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../../core/ir";
 import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf } from "../../core/primitives";
 import { Lowering } from "./lowering";
-import { getWasmKernels, instantiateWasmKernels, type WasmKernels } from "./kernels";
+import { fetchKernelBytes, getWasmKernels, instantiateWasmKernels, KERNELS_URL, type WasmKernels } from "./kernels";
 import { WasmMemory, type WasmBuffer } from "./memory";
 import { WasmProgram, viewOf } from "./program";
 import { getThreadPool, setPoolKernelBytes } from "./threads";
@@ -83,7 +83,7 @@ function start(kernels: WasmKernels): WasmBackend {
   return backend;
 }
 
-/** The process-wide wasm backend (instantiated on first use; Node reads the kernels from disk). */
+/** The process-wide wasm backend, started synchronously (Node: the kernels are read from disk). */
 export function wasmBackend(): WasmBackend {
   if (instance === null) {
     try {
@@ -96,16 +96,26 @@ export function wasmBackend(): WasmBackend {
 }
 
 /**
- * Where the kernels cannot be read synchronously (a browser page), load them
- * asynchronously — from `source` (the .wasm's URL or bytes), by default the
- * file next to this package — and make wasm the default backend.
+ * Starts the wasm backend asynchronously from `source` (the .wasm's URL or its
+ * bytes; by default the file next to tinyflow's kernel loader, KERNELS_URL).
+ * Browsers do this by themselves on import (`await ready()` waits for it);
+ * call it for kernels hosted elsewhere. The backend becomes the default when
+ * `makeDefault` (the default) is set. Resolves to the running backend; a
+ * second call returns the first one's backend.
  */
-export async function loadWasmBackend(source: URL | string | Uint8Array = new URL("../../../wasm/tinyflow_kernels.wasm", import.meta.url)): Promise<WasmBackend> {
+export async function loadWasmBackend(source: URL | string | Uint8Array = KERNELS_URL, { makeDefault = true } = {}): Promise<WasmBackend> {
   if (instance !== null) return instance;
-  const bytes = source instanceof Uint8Array ? source : new Uint8Array(await (await fetch(source)).arrayBuffer());
-  const kernels = instantiateWasmKernels({ bytes });
-  setPoolKernelBytes(kernels, bytes);
-  instance = start(kernels);
-  registerBackend(instance, { makeDefault: true });
+  const bytes = source instanceof Uint8Array ? source : await fetchKernelBytes(source);
+  if (instance === null) {
+    let kernels: WasmKernels;
+    try {
+      kernels = instantiateWasmKernels({ bytes });
+    } catch (e) {
+      throw new BackendError(`the wasm backend could not start: ${(e as Error).message}`);
+    }
+    setPoolKernelBytes(kernels, bytes);
+    instance = start(kernels);
+  }
+  registerBackend(instance, { makeDefault });
   return instance;
 }

@@ -15,7 +15,21 @@
 // All pointers are byte offsets into `memory`; every float32 pointer must be
 // 4-byte aligned. Functions throw WasmKernelError on bad arguments.
 
-const WASM_URL = new URL("../../../wasm/tinyflow_kernels.wasm", import.meta.url);
+import { BackendError } from "../../core/errors";
+
+/**
+ * Where the kernels are looked for: next to this module. `npm run build` puts
+ * the binary beside the emitted kernels.js, and bundlers that understand the
+ * literal `new URL("./file", import.meta.url)` pattern (Vite, webpack) ship it
+ * with the bundle; after a bundler that does not (esbuild), the URL is
+ * relative to the bundle, so the .wasm has to be copied next to it.
+ */
+export const KERNELS_URL = new URL("./tinyflow_kernels.wasm", import.meta.url);
+// Run from the sources (tests, tsx), the binary is wasm/tinyflow_kernels.wasm,
+// where scripts/build-wasm.sh writes it. Resolved against KERNELS_URL rather
+// than import.meta.url so that bundlers do not take it for an asset to ship
+// (it does not exist in dist/; webpack would warn of a dynamic dependency).
+const SOURCE_TREE_KERNELS = "../../../wasm/tinyflow_kernels.wasm";
 const MAX_PAGES = 65536;
 const ABI_VERSION = 1;
 const CONV_PARAMS_LEN = 21;
@@ -147,7 +161,7 @@ export interface Conv2dParams {
 }
 
 export interface InstantiateOptions {
-  /** Module bytes; default: read wasm/tinyflow_kernels.wasm (Node only). */
+  /** Module bytes; default: readKernelBytes() (Node only). */
   bytes?: Uint8Array;
   /** Existing memory to instantiate on (e.g. a worker joining a pool). */
   memory?: WebAssembly.Memory;
@@ -265,14 +279,54 @@ function sharedMemorySupported(): boolean {
 
 // Node's fs without a top-level await (which would make this module async for
 // every importer); process.getBuiltinModule exists from Node 20.16.
-type NodeFs = { readFileSync(url: URL): Uint8Array };
+type NodeFs = { readFileSync(url: URL): Uint8Array; existsSync(url: URL): boolean };
 const nodeFs = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.("node:fs") as NodeFs | undefined;
-const nodeReadFile: ((url: URL) => Uint8Array) | undefined = nodeFs ? (url) => nodeFs.readFileSync(url) : undefined;
 
-/** Bytes of wasm/tinyflow_kernels.wasm (Node: read from disk next to the sources). */
+/** Whether the kernels can be read synchronously here (Node, Deno, Bun: a file system). */
+export function canReadKernelsSync(): boolean {
+  return nodeFs !== undefined;
+}
+
+/** Bytes of the kernels .wasm from disk (KERNELS_URL, or the source tree's wasm/ folder). Node only. */
 export function readKernelBytes(): Uint8Array {
-  if (!nodeReadFile) fail("no file system here: pass `bytes` (e.g. from fetch) to instantiateWasmKernels");
-  return nodeReadFile(WASM_URL);
+  if (!nodeFs) fail("no file system here: pass `bytes` (e.g. from fetchKernelBytes) to instantiateWasmKernels");
+  const candidates = [KERNELS_URL, new URL(SOURCE_TREE_KERNELS, KERNELS_URL)];
+  const found = candidates.find((url) => nodeFs.existsSync(url));
+  if (!found) {
+    throw new BackendError(`the wasm kernels are missing: looked for ${candidates.map(String).join(" and ")}; reinstall tinyflow (or run \`npm run build\` in its repository)`);
+  }
+  return nodeFs.readFileSync(found);
+}
+
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
+/**
+ * Fetches the kernels .wasm (browsers, workers; a `file:` URL is read from
+ * disk). A failed request says so with its status, and a response that is not
+ * a wasm module (e.g. a dev server's HTML page for a missing file) is
+ * reported as such, so a misplaced file is never mistaken for a broken one.
+ */
+export async function fetchKernelBytes(url: URL | string = KERNELS_URL): Promise<Uint8Array> {
+  const where = String(url);
+  if (where.startsWith("file:") && nodeFs) return nodeFs.readFileSync(new URL(where));
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new BackendError(`could not fetch the kernels from ${where}: ${(e as Error).message}`);
+  }
+  if (!response.ok) {
+    throw new BackendError(
+      `could not fetch the kernels from ${where}: ${response.status} ${response.statusText}`.trimEnd() +
+        ` — serve tinyflow_kernels.wasm (it ships in tinyflow's dist/) at that URL, next to your bundle, or pass its URL to loadWasmBackend(url)`,
+    );
+  }
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (bytes.length < 4 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
+    const head = new TextDecoder().decode(bytes.subarray(0, 32)).replace(/\s+/g, " ");
+    throw new BackendError(`the kernels fetched from ${where} are not a wasm module (${bytes.length} bytes starting "${head}", content-type ${response.headers.get("content-type") ?? "none"}): is the server answering a missing file with a page?`);
+  }
+  return bytes;
 }
 
 /** The kernels bound to one instance and its memory. */

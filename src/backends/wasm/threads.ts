@@ -46,7 +46,7 @@
 
 import { BackendError } from "../../core/errors";
 import { compileKernel, type CompiledKernel, type KDType, type KernelSpec } from "./codegen/kernel";
-import { readKernelBytes, type WasmKernels, WasmKernelError, WASM_ERROR_CODES } from "./kernels";
+import { KERNELS_URL, readKernelBytes, type WasmKernels, WasmKernelError, WASM_ERROR_CODES } from "./kernels";
 import { MAX_EPILOGUE_OPERANDS, epilogueVectorCount, type GeneratedGemm } from "./codegen/gemm";
 import { CTL, GEMM_ARGS, JOB, MAX_KERNEL_PTRS, WORKER_ERRORS, workerSource, type WorkerInit } from "./worker";
 
@@ -346,7 +346,7 @@ export class ThreadPool {
       URL: { createObjectURL(b: unknown): string };
     };
     const url = g.URL.createObjectURL(new g.Blob([workerSource("browser")], { type: "text/javascript" }));
-    const rustUrl = new URL("../../../wasm/tinyflow_kernels.wasm", import.meta.url).href;
+    const rustUrl = KERNELS_URL.href;
     for (let slot = 0; slot < nWorkers; slot++) {
       const w = new g.Worker(url);
       const handle: Handle = { state: "starting", terminate: () => w.terminate() };

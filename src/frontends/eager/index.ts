@@ -8,6 +8,12 @@
 // explicit `gradient`, and the tape is freed after a backward unless
 // `{ retainGraph: true }` (a second backward through a freed tape throws).
 
+/**
+ * The PyTorch-style define-and-run front end: tensors with `backward()`, `noGrad`, optimizers with `step()`.
+ *
+ * @module tinyflow/eager
+ */
+
 import "../../setup";
 import { Array as TfArray, isArray } from "../../core/array";
 import { isFloat, type DType } from "../../core/dtype";

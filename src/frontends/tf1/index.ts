@@ -5,6 +5,12 @@
 // graph is lowered onto tinyflow's IR: each Session.run signature is traced
 // once through `jit` and its gradients come from tinyflow's `vjp`.
 
+/**
+ * The TF1-style define-then-run front end: placeholders, Variables, `gradients`, `Session.run`.
+ *
+ * @module tinyflow/tf1
+ */
+
 import "../../setup";
 
 export {
@@ -25,3 +31,5 @@ export { Session, type FeedDict, type FeedValue, type Fetch, type Fetches, type 
 export { train, Optimizer, GradientDescentOptimizer, MomentumOptimizer, AdamOptimizer, type AdamOptions, type MinimizeOptions } from "./train";
 export { InvalidArgumentError, FailedPreconditionError, ClosedSessionError } from "./errors";
 export { TinyflowError, ShapeError, ArgumentError, DTypeError } from "../../core/errors";
+export type { GradAndVar } from "./train";
+export type { TensorInit } from "./graph";
