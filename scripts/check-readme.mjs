@@ -16,12 +16,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const KNOWN_FAILING = {
-  "A taste #1": {
-    reason: "np functions are typed to return Tracer, which is not assignable to the exported Array type the snippet annotates with (being fixed on branch ops)",
-    errors: /error TS2345: Argument of type 'Tracer' is not assignable to parameter of type 'Array'/,
-  },
-};
+const KNOWN_FAILING = {};
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const tsc = join(root, "node_modules", "typescript", "bin", "tsc");

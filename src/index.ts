@@ -22,7 +22,7 @@ export * as random from "./random";
 export * as optim from "./optim";
 export { isArray, ShapedArray, Tracer, getBackend, setDefaultBackend, setMemoryLimit, memoryStats, defaultBackendName, listBackends, tree, ClosedJaxpr, Jaxpr, checkJaxpr } from "./core";
 export { TinyflowError, ShapeError, DTypeError, AxisError, ArgumentError, TracerError, TransformError, JaxprTypeError, BackendError, ConcretizationError, ArrayConversionError, OptionsError, MemoryLimitError, DisposedArrayError } from "./core";
-export type { DType, ArrayLike, IndexSpec, ArrayJSON, ArrayTransferable } from "./core";
+export type { DType, ArrayLike, IndexSpec, ArrayJSON, NestedJSON, ArrayTransferable } from "./core";
 
 /**
  * `Array` is the one array type users annotate with: every function returns

@@ -15,6 +15,6 @@ export * from "./primitives";
 export * as tree from "./pytree";
 export { shapeRules } from "./shape_rules";
 export * from "./shape";
-export { Trace, Tracer, MainTrace, bind, bind1, fullRaise, isTracer, withMainTrace, withDynamicTrace, atEvalLevel, type ArrayLike, type ArrayJSON, type ArrayTransferable, type Axis, type KeepDims } from "./trace";
+export { Trace, Tracer, MainTrace, bind, bind1, fullRaise, isTracer, withMainTrace, withDynamicTrace, atEvalLevel, type ArrayLike, type ArrayJSON, type NestedJSON, type ArrayTransferable, type Axis, type KeepDims } from "./trace";
 export { checkJaxpr, typecheckJaxpr } from "./typecheck";
 export { checkOptions, opt, type OptionRule, type OptionRules } from "./options";
