@@ -10,11 +10,10 @@ import { getBackend, type Backend } from "./backend";
 import { allocTyped, isDType, roundToDType, type DType, type TypedArray } from "./dtype";
 import { ArgumentError, DisposedArrayError, fmtShape } from "./errors";
 import { formatArray } from "./format";
-import { currentOperation, deviceBuffer, newStorage, readStorage, releaseLease, releaseStorage, yieldToEventLoop, type Lease, type Storage } from "./residency";
+import { currentOperation, deviceBuffer, disposeStorage, newStorage, readStorage, watch, yieldToEventLoop, type Storage } from "./residency";
 import { checkShape, sizeOf, type Shape } from "./shape";
 import { Tracer, evalTrace, type Trace } from "./trace";
 
-const finalizer = new FinalizationRegistry<Lease>(releaseLease);
 
 export class Array extends Tracer {
   readonly #aval: ShapedArray;
@@ -27,7 +26,7 @@ export class Array extends Tracer {
     this.#aval = aval;
     this.backend = backend;
     this.#storage = newStorage(backend, aval, buf);
-    finalizer.register(this, this.#storage.lease, this);
+    watch(this, this.#storage);
   }
 
   get _trace(): Trace {
@@ -42,7 +41,7 @@ export class Array extends Tracer {
   /** The backend buffer holding the data (uploaded again if it was spilled to the host). */
   get buffer(): unknown {
     this.#checkLive(`${currentOperation()}: an input`);
-    return deviceBuffer(this.#storage);
+    return deviceBuffer(this, this.#storage);
   }
 
   #checkLive(where: string): void {
@@ -60,8 +59,7 @@ export class Array extends Tracer {
   override dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    finalizer.unregister(this);
-    releaseStorage(this.#storage);
+    disposeStorage(this.#storage);
   }
   override [Symbol.dispose](): void {
     this.dispose();

@@ -1,6 +1,6 @@
 // Keeping device memory bounded without the user's help, and fast.
 //
-// Arrays are freed by a FinalizationRegistry (array.ts), but JavaScript gives
+// Arrays are freed by a FinalizationRegistry (`watch`), but JavaScript gives
 // that three handicaps, and each has its answer here:
 //
 // 1. V8 does not count wasm memory as garbage-collection pressure: a loop that
@@ -26,8 +26,12 @@
 //    finalizer's held value (a `Lease`), so a dead array's copy is reclaimed by
 //    ordinary garbage collection, which does run inside synchronous code. (A
 //    held value stays alive until its callback runs: had it held the copy, a
-//    synchronous loop would keep every copy it ever spilled.) A live spilled
-//    array is uploaded again when next used.
+//    synchronous loop would keep every copy it ever spilled.) A spill also
+//    unregisters the array from the finalizer: a registration's bookkeeping
+//    lives until its callback runs, so a synchronous loop of millions of
+//    spilled arrays would otherwise grow the heap by a few hundred bytes per
+//    array without bound. A live spilled array is uploaded again when next
+//    used, and registered again then.
 //
 // One operation's inputs and outputs must fit under the limit together; an
 // operation that cannot is refused before it runs (MemoryLimitError).
@@ -51,12 +55,26 @@ export interface Storage {
 }
 
 /**
- * The FinalizationRegistry's held value for one Array: it points at the
- * storage while that holds a device buffer, and at nothing once the data was
- * spilled, so the registry never keeps a host copy alive.
+ * The FinalizationRegistry's held value for one Array (and its unregister
+ * token): it points at the storage while that holds a device buffer, and at
+ * nothing once the data was spilled, so the registry never keeps a host copy
+ * alive.
  */
 export interface Lease {
   storage: Storage | null;
+}
+
+const finalizer = new FinalizationRegistry<Lease>(releaseLease);
+
+/** Release `s`'s device buffer when `owner` (its Array) is garbage-collected. */
+export function watch(owner: object, s: Storage): void {
+  finalizer.register(owner, s.lease, s.lease);
+}
+
+/** The Array was disposed by hand: release its buffer now, and forget it in the finalizer. */
+export function disposeStorage(s: Storage): void {
+  finalizer.unregister(s.lease);
+  releaseStorage(s);
 }
 
 const resident = new Set<Storage>(); // insertion order = least recently used first
@@ -186,18 +204,20 @@ function spill(keep: Storage | null): void {
       h.buf = null;
       h.host = host;
       h.lease.storage = null;
+      finalizer.unregister(h.lease);
     }
     spilledCount++;
   }
 }
 
-/** The device buffer, uploaded again if it was spilled; marks it recently used. */
-export function deviceBuffer(s: Storage): unknown {
+/** `owner`'s device buffer, uploaded again (and `owner` watched again) if it was spilled; marks it recently used. */
+export function deviceBuffer(owner: object, s: Storage): unknown {
   s.epoch = currentEpoch;
   if (s.buf === null) {
     s.buf = s.backend.fromHost(s.host!, s.aval);
     s.host = null;
     s.lease.storage = s;
+    watch(owner, s);
     if (admit(s)) notePressure(s.bytes);
   } else if (resident.delete(s)) {
     resident.add(s);
@@ -211,14 +231,14 @@ export function readStorage(s: Storage): TypedArray {
 }
 
 /** Release the device buffer (if any) for good: dispose(), or a donation. */
-export function releaseStorage(s: Storage): void {
+function releaseStorage(s: Storage): void {
   // Released by hand: the collector has nothing left to find for these bytes.
   if (s.buf !== null && unhold(s)) unseenBytes = Math.max(0, unseenBytes - s.bytes);
   dropStorage(s);
 }
 
 /** The finalizer's callback: the Array was garbage-collected. */
-export function releaseLease(lease: Lease): void {
+function releaseLease(lease: Lease): void {
   const s = lease.storage;
   if (s === null) return;
   if (s.buf !== null) unhold(s);
