@@ -104,12 +104,19 @@ export function vmapFlat(f: (...args: Tracer[]) => Tracer[], axisSize: number, a
   });
 }
 
-type AxisSpec = number | null | undefined;
+/**
+ * vmap's inAxes/outAxes: an axis, null (not mapped), or a list/object tree of them that is
+ * a prefix of the arguments' (or outputs') pytree — `{ inAxes: [null, 0, { w: 1, b: null }] }`.
+ */
+export type AxisSpec = number | null | readonly AxisSpec[] | { readonly [key: string]: AxisSpec };
+
+/** One leaf's axis after a spec is expanded (undefined: an absent spec, the default). */
+type LeafAxis = number | null | undefined;
 
 /** Expand an axis spec that is a tree prefix of `value` into one axis per leaf. */
-function broadcastPrefix(where: string, spec: unknown, value: unknown, path: string): AxisSpec[] {
+function broadcastPrefix(where: string, spec: unknown, value: unknown, path: string): LeafAxis[] {
   if (spec === null || spec === undefined || typeof spec === "number") {
-    return tree.leaves(value).map(() => spec as AxisSpec);
+    return tree.leaves(value).map(() => spec as LeafAxis);
   }
   if (Array.isArray(spec)) {
     if (!Array.isArray(value) || value.length !== spec.length) {
@@ -133,9 +140,10 @@ function broadcastPrefix(where: string, spec: unknown, value: unknown, path: str
 }
 
 export interface VmapOptions {
-  /** Which axis of each argument is mapped: an integer, null (not mapped), or a list/object tree of them (checked at run time). */
-  inAxes?: unknown;
-  outAxes?: unknown;
+  /** Which axis of each argument is mapped: an integer, null (not mapped), or a list/object tree of them (matched against the arguments at call time). */
+  inAxes?: AxisSpec;
+  /** Where the mapped axis goes in each output, the same way. */
+  outAxes?: AxisSpec;
   axisSize?: number;
 }
 const vmapOptionRules: OptionRules<VmapOptions> = { inAxes: opt.axisTree, outAxes: opt.axisTree, axisSize: opt.nonNegativeInteger };

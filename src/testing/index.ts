@@ -8,10 +8,11 @@
  * @module tinyflow/testing
  */
 
-import fc from "fast-check";
+import fc, { Arbitrary } from "fast-check";
 import { Array } from "../core/array";
 import { allocTyped, isFloat, type DType } from "../core/dtype";
-import { ArgumentError, TinyflowError } from "../core/errors";
+import { ArgumentError, OptionsError, TinyflowError } from "../core/errors";
+import { checkOptions, describeValue, opt, type OptionRule, type OptionRules } from "../core/options";
 import * as tree from "../core/pytree";
 import { sizeOf } from "../core/shape";
 import { Tracer } from "../core/trace";
@@ -27,7 +28,16 @@ export interface ShapeOptions {
   maxDim?: number;
 }
 
-export function shapes({ minRank = 0, maxRank = 3, minDim = 1, maxDim = 5 }: ShapeOptions = {}): fc.Arbitrary<number[]> {
+const shapeRules: OptionRules<ShapeOptions> = {
+  minRank: opt.nonNegativeInteger,
+  maxRank: opt.nonNegativeInteger,
+  minDim: opt.nonNegativeInteger,
+  maxDim: opt.nonNegativeInteger,
+};
+
+/** Arbitrary shapes: minRank..maxRank dims (default 0..3), each minDim..maxDim (default 1..5). */
+export function shapes(opts?: ShapeOptions): fc.Arbitrary<number[]> {
+  const { minRank = 0, maxRank = 3, minDim = 1, maxDim = 5 } = checkOptions("shapes", opts, shapeRules);
   return fc.array(fc.integer({ min: minDim, max: maxDim }), { minLength: minRank, maxLength: maxRank });
 }
 
@@ -38,8 +48,20 @@ export interface ArrayOptions {
   max?: number;
 }
 
+const arrayRules: OptionRules<ArrayOptions> = {
+  shape: {
+    expected: "a list of non-negative integers or a fast-check arbitrary of them",
+    accepts: (v) => v instanceof Arbitrary || (globalThis.Array.isArray(v) && v.every((d) => Number.isInteger(d) && d >= 0)),
+  },
+  dtype: opt.dtype,
+  min: opt.number,
+  max: opt.number,
+};
+
 /** Arbitrary concrete Arrays. Floats are finite and within [min, max] (default [-3, 3]). */
-export function arrays({ shape, dtype = "float32", min = -3, max = 3 }: ArrayOptions = {}): fc.Arbitrary<Array> {
+export function arrays(opts?: ArrayOptions): fc.Arbitrary<Array> {
+  const { shape, dtype = "float32", min = -3, max = 3 } = checkOptions("arrays", opts, arrayRules);
+  if (min > max) throw new OptionsError(`arrays: min ${min} is greater than max ${max}; give min <= max`);
   const shapeArb = shape === undefined ? shapes() : globalThis.Array.isArray(shape) ? fc.constant(shape) : shape;
   return shapeArb.chain((s) => {
     const n = sizeOf(s);
@@ -79,8 +101,15 @@ function hostValues(x: unknown): { data: number[]; shape: readonly number[] } {
   throw new ArgumentError(`expectAllclose: expected arrays or numbers, got ${typeof x}`);
 }
 
+export interface AllcloseOptions {
+  atol?: number;
+  rtol?: number;
+}
+const allcloseRules: OptionRules<AllcloseOptions> = { atol: opt.nonNegative, rtol: opt.nonNegative };
+
 /** Assert two pytrees of arrays are elementwise close: |a - b| <= atol + rtol·|b|. */
-export function expectAllclose(a: unknown, b: unknown, { atol = 1e-5, rtol = 1e-5 } = {}): void {
+export function expectAllclose(a: unknown, b: unknown, opts?: AllcloseOptions): void {
+  const { atol = 1e-5, rtol = 1e-5 } = checkOptions("expectAllclose", opts, allcloseRules);
   const [al, ad] = tree.flatten(a, "expectAllclose");
   const [bl, bd] = tree.flatten(b, "expectAllclose");
   if (!ad.equals(bd)) throw new AllcloseError(`expectAllclose: structures differ: ${ad} vs ${bd}`);
@@ -167,13 +196,29 @@ function sub(a: unknown, b: unknown, scale: number): unknown {
 }
 
 export interface CheckGradsOptions {
+  /** Check derivatives up to this order (default 1). */
   order?: number;
+  /** "fwd" (jvp), "rev" (vjp) or both (default). */
   modes?: ("fwd" | "rev")[];
+  /** Finite-difference step (default 1e-2). */
   eps?: number;
   atol?: number;
   rtol?: number;
+  /** Seed of the random directions (default 0). */
   seed?: number;
 }
+const modesRule: OptionRule = {
+  expected: 'a non-empty list of "fwd" and "rev"',
+  accepts: (v) => globalThis.Array.isArray(v) && v.length > 0 && v.every((m) => m === "fwd" || m === "rev"),
+};
+const checkGradsRules: OptionRules<CheckGradsOptions> = {
+  order: opt.positiveInteger,
+  modes: modesRule,
+  eps: { expected: "a positive number", accepts: (v) => typeof v === "number" && v > 0 && Number.isFinite(v) },
+  atol: opt.nonNegative,
+  rtol: opt.nonNegative,
+  seed: opt.integer,
+};
 
 /**
  * Check the derivatives of `f` at `args` up to `order`, like jax.test_util.check_grads:
@@ -181,9 +226,10 @@ export interface CheckGradsOptions {
  * "rev" checks ⟨u, J v⟩ = ⟨Jᵀ u, v⟩ between vjp and finite differences. Higher orders recurse
  * into the jvp / vjp functions themselves.
  */
-export function checkGrads(f: (...args: any[]) => unknown, args: unknown[], opts: CheckGradsOptions = {}): void {
-  const { order = 1, modes = ["fwd", "rev"], eps = 1e-2, atol = 1e-2, rtol = 1e-2, seed = 0 } = opts;
-  if (!Number.isInteger(order) || order < 1) throw new ArgumentError(`checkGrads: order must be a positive integer, got ${order}`);
+export function checkGrads(f: (...args: any[]) => unknown, args: unknown[], opts?: CheckGradsOptions): void {
+  const { order = 1, modes = ["fwd", "rev"], eps = 1e-2, atol = 1e-2, rtol = 1e-2, seed = 0 } = checkOptions("checkGrads", opts, checkGradsRules);
+  if (typeof f !== "function") throw new ArgumentError(`checkGrads: the first argument must be the function to check, got ${describeValue(f)}`);
+  if (!globalThis.Array.isArray(args)) throw new ArgumentError(`checkGrads: args must be a list of the function's arguments, got ${describeValue(args)}; wrap a single argument as [x]`);
   const next = seededRandom(seed);
   const tangentsFor = (xs: unknown[]) => tree.map((l: Tracer | number) => randomLike(l instanceof Tracer ? l : Array.scalar(l, "float32"), next), xs);
 

@@ -11,6 +11,7 @@ import { Array as TfArray, isArray } from "../../core/array";
 import { ShapedArray } from "../../core/aval";
 import { dtypeOfScalar, isDType, type DType } from "../../core/dtype";
 import { ArgumentError, ShapeError } from "../../core/errors";
+import { checkOptions, opt, type OptionRules } from "../../core/options";
 import { Tracer } from "../../core/trace";
 import { traceFlatToJaxpr } from "../../../transforms/jaxpr_trace";
 import * as np from "../../numpy";
@@ -235,13 +236,16 @@ export interface VariableOptions {
   dtype?: DType;
 }
 
+const variableRules: OptionRules<VariableOptions> = { name: opt.string, trainable: opt.boolean, dtype: opt.dtype };
+
 /** A variable: a graph node whose value lives in each Session (TF1's RefVariable). */
 export class RefVariable extends Tensor {
   readonly initial_value: Tensor;
   readonly trainable: boolean;
   #initializer: Operation | null = null;
 
-  constructor(initialValue: TensorLike, opts: VariableOptions = {}) {
+  constructor(initialValue: TensorLike, options?: VariableOptions) {
+    const opts = checkOptions("tf.Variable", options, variableRules);
     let init = toTensor(initialValue, opts.dtype);
     if (opts.dtype !== undefined && init.dtype !== opts.dtype) init = castTensor(init, opts.dtype);
     super({ opType: "VariableV2", inputs: [], kernel: null, shape: init.shape, dtype: init.dtype, name: opts.name ?? "Variable" });

@@ -7,6 +7,7 @@ import "../../setup";
 import type { Array as TfArray } from "../../core/array";
 import { dtypeOfScalar, isDType, type DType } from "../../core/dtype";
 import { ArgumentError } from "../../core/errors";
+import { checkOptions, isPlainObject, opt, type OptionRules } from "../../core/options";
 import type { Tracer } from "../../core/trace";
 import * as lax from "../../lax";
 import * as tnn from "../../nn";
@@ -39,14 +40,37 @@ export const bool: DType = "bool";
 export interface NameOpt {
   name?: string;
 }
+const nameRules: OptionRules<NameOpt> = { name: opt.string };
 
 const t = (v: Value): Tracer => np.asarray(v);
 
 // --- placeholders, constants, variables -------------------------------------------
 
-/** `tf.placeholder(dtype, shape?, name?)`: a value given at run time through feed_dict; null dims (or no shape) are unknown. */
-export function placeholder(dtype: DType, shape?: readonly (number | null)[] | null, name?: string): Tensor {
+export interface PlaceholderOptions extends NameOpt {
+  /** Static shape; null dims (or no shape) are unknown. */
+  shape?: readonly (number | null)[] | null;
+}
+const placeholderRules: OptionRules<PlaceholderOptions> = {
+  shape: { expected: "null or a list of non-negative integers and nulls", accepts: (v) => v === null || (Array.isArray(v) && v.every((d) => d === null || (Number.isInteger(d) && d >= 0))) },
+  name: opt.string,
+};
+
+/**
+ * `tf.placeholder(dtype, shape?, name?)` or `tf.placeholder(dtype, { shape, name })` (TF1's keywords):
+ * a value given at run time through feed_dict; null dims (or no shape) are unknown.
+ */
+export function placeholder(dtype: DType, shapeOrOpts?: readonly (number | null)[] | null | PlaceholderOptions, name?: string): Tensor {
+  let shape: readonly (number | null)[] | null | undefined;
+  if (isPlainObject(shapeOrOpts)) {
+    if (name !== undefined) throw new ArgumentError(`tf.placeholder: name given twice, positionally and in the options; give it one way`);
+    const o = checkOptions("tf.placeholder", shapeOrOpts as PlaceholderOptions, placeholderRules);
+    shape = o.shape;
+    name = o.name;
+  } else {
+    shape = shapeOrOpts as readonly (number | null)[] | null | undefined;
+  }
   if (!isDType(dtype)) throw new ArgumentError(`tf.placeholder: unknown dtype ${String(dtype)}`);
+  if (name !== undefined && typeof name !== "string") throw new ArgumentError(`tf.placeholder: name must be a string, got ${describe(name)}`);
   if (shape !== undefined && shape !== null) {
     if (!Array.isArray(shape) || shape.some((d) => d !== null && (!Number.isInteger(d) || d < 0))) {
       throw new ArgumentError(`tf.placeholder: shape must be an array of non-negative integers or null, got ${JSON.stringify(shape)}`);
@@ -79,14 +103,14 @@ export const Variable = function Variable(initialValue: TensorLike, opts?: Varia
 Variable.prototype = RefVariable.prototype;
 export type Variable = RefVariable;
 
-export function assign(ref: RefVariable, value: TensorLike, opts: NameOpt = {}): Tensor {
-  return makeAssign("Assign", ref, value, opts.name);
+export function assign(ref: RefVariable, value: TensorLike, opts?: NameOpt): Tensor {
+  return makeAssign("Assign", ref, value, checkOptions("tf.assign", opts, nameRules).name);
 }
-export function assign_add(ref: RefVariable, value: TensorLike, opts: NameOpt = {}): Tensor {
-  return makeAssign("AssignAdd", ref, value, opts.name);
+export function assign_add(ref: RefVariable, value: TensorLike, opts?: NameOpt): Tensor {
+  return makeAssign("AssignAdd", ref, value, checkOptions("tf.assign_add", opts, nameRules).name);
 }
-export function assign_sub(ref: RefVariable, value: TensorLike, opts: NameOpt = {}): Tensor {
-  return makeAssign("AssignSub", ref, value, opts.name);
+export function assign_sub(ref: RefVariable, value: TensorLike, opts?: NameOpt): Tensor {
+  return makeAssign("AssignSub", ref, value, checkOptions("tf.assign_sub", opts, nameRules).name);
 }
 
 /** `tf.group(...)`: one op that runs all of its inputs. Accepts the inputs spread or as one array. */
@@ -123,6 +147,8 @@ export interface GradientsOptions extends NameOpt {
   /** Cotangents for ys (default: ones). */
   grad_ys?: TensorLike | readonly (TensorLike | null)[] | null;
 }
+// grad_ys is checked against ys where it is used.
+const gradientsRules: OptionRules<GradientsOptions> = { grad_ys: opt.any, name: opt.string };
 
 /**
  * `tf.gradients(ys, xs, grad_ys?)`: symbolic d(sum of ys)/d x for each x
@@ -131,9 +157,11 @@ export interface GradientsOptions extends NameOpt {
 export function gradients(ys: Tensor | readonly Tensor[], xs: Tensor | readonly Tensor[], grad_ys?: GradientsOptions["grad_ys"] | GradientsOptions): Tensor[] {
   let gy: GradientsOptions["grad_ys"] = grad_ys as GradientsOptions["grad_ys"];
   let name: string | undefined;
-  if (grad_ys !== null && typeof grad_ys === "object" && !(grad_ys instanceof Tensor) && !Array.isArray(grad_ys) && !ArrayBuffer.isView(grad_ys) && ("grad_ys" in grad_ys || "name" in grad_ys)) {
-    gy = (grad_ys as GradientsOptions).grad_ys;
-    name = (grad_ys as GradientsOptions).name;
+  // Data is never a plain object, so one is the options form.
+  if (isPlainObject(grad_ys)) {
+    const o = checkOptions("tf.gradients", grad_ys as GradientsOptions, gradientsRules);
+    gy = o.grad_ys;
+    name = o.name;
   }
   const yList = (Array.isArray(ys) ? ys : [ys]) as Tensor[];
   const xList = (Array.isArray(xs) ? xs : [xs]) as Tensor[];
@@ -250,9 +278,11 @@ export interface MatmulOptions extends NameOpt {
   transpose_a?: boolean;
   transpose_b?: boolean;
 }
+const matmulRules: OptionRules<MatmulOptions> = { transpose_a: opt.boolean, transpose_b: opt.boolean, name: opt.string };
 const swapLast = (x: Tracer) => (x.ndim < 2 ? x : np.swapaxes(x, -1, -2));
 /** `tf.matmul(a, b, { transpose_a, transpose_b })`. */
-export function matmul(a: TensorLike, b: TensorLike, opts: MatmulOptions = {}): Tensor {
+export function matmul(a: TensorLike, b: TensorLike, options?: MatmulOptions): Tensor {
+  const opts = checkOptions("tf.matmul", options, matmulRules);
   return makeOp("MatMul", [a, b], ([x, y]) => np.matmul(opts.transpose_a ? swapLast(t(x)) : x, opts.transpose_b ? swapLast(t(y)) : y), { name: opts.name });
 }
 
@@ -273,6 +303,8 @@ export interface ReduceOptions extends NameOpt {
   keep_dims?: boolean;
 }
 
+const reduceRules: OptionRules<ReduceOptions> = { axis: opt.axis, reduction_indices: opt.axis, keepdims: opt.boolean, keep_dims: opt.boolean, name: opt.string };
+
 type Reducer = (x: TensorLike, axis?: number | readonly number[] | null | ReduceOptions, keepdims?: boolean, name?: string) => Tensor;
 
 function reduceArgs(where: string, axisOrOpts: number | readonly number[] | null | ReduceOptions | undefined, keepdims?: boolean, name?: string) {
@@ -281,11 +313,12 @@ function reduceArgs(where: string, axisOrOpts: number | readonly number[] | null
   let nm = name;
   if (typeof axisOrOpts === "number" || Array.isArray(axisOrOpts)) axis = axisOrOpts as number | number[];
   else if (axisOrOpts !== null && axisOrOpts !== undefined) {
-    if (typeof axisOrOpts !== "object") throw new ArgumentError(`tf.${where}: expected an axis or an options object, got ${describe(axisOrOpts)}`);
-    const o = axisOrOpts as ReduceOptions;
+    if (!isPlainObject(axisOrOpts)) throw new ArgumentError(`tf.${where}: expected an axis or an options object, got ${describe(axisOrOpts)}`);
+    const o = checkOptions(`tf.${where}`, axisOrOpts as ReduceOptions, reduceRules);
     if (o.axis !== undefined && o.axis !== null && o.reduction_indices !== undefined && o.reduction_indices !== null) {
       throw new ArgumentError(`tf.${where}: give axis or reduction_indices, not both`);
     }
+    if (o.keepdims !== undefined && o.keep_dims !== undefined) throw new ArgumentError(`tf.${where}: give keepdims or keep_dims, not both`);
     axis = o.axis ?? o.reduction_indices ?? null;
     keep = o.keepdims ?? o.keep_dims ?? keep;
     nm = o.name ?? nm;
@@ -314,19 +347,23 @@ export interface ArgOptions extends NameOpt {
   /** TF1's older name of axis. */
   dimension?: number;
 }
-const argReducer = (opType: string, f: typeof np.argmax) => (x: TensorLike, axis?: number | ArgOptions | null, name?: string): Tensor => {
+const argRules: OptionRules<ArgOptions> = { axis: opt.integer, dimension: opt.integer, name: opt.string };
+const argReducer = (opType: string, where: string, f: typeof np.argmax) => (x: TensorLike, axis?: number | ArgOptions | null, name?: string): Tensor => {
   let ax = 0;
   let nm = name;
   if (typeof axis === "number") ax = axis;
   else if (axis !== null && axis !== undefined) {
-    ax = axis.axis ?? axis.dimension ?? 0;
-    nm = axis.name ?? nm;
+    if (!isPlainObject(axis)) throw new ArgumentError(`tf.${where}: expected an axis or an options object { axis, dimension, name }, got ${describe(axis)}`);
+    const o = checkOptions(`tf.${where}`, axis as ArgOptions, argRules);
+    if (o.axis !== undefined && o.dimension !== undefined) throw new ArgumentError(`tf.${where}: give axis or dimension, not both`);
+    ax = o.axis ?? o.dimension ?? 0;
+    nm = o.name ?? nm;
   }
   return makeOp(opType, [x], ([v]) => f(v, ax), { name: nm });
 };
 /** `tf.argmax(x, axis = 0)` (int32 indices; TF's default output is int64). */
-export const argmax = argReducer("ArgMax", np.argmax);
-export const argmin = argReducer("ArgMin", np.argmin);
+export const argmax = argReducer("ArgMax", "argmax", np.argmax);
+export const argmin = argReducer("ArgMin", "argmin", np.argmin);
 
 // --- shapes -------------------------------------------------------------------------------
 
@@ -353,7 +390,15 @@ export function squeeze(x: TensorLike, axis?: number | readonly number[] | null,
 export function tile(x: TensorLike, multiples: readonly number[], name?: string): Tensor {
   return makeOp("Tile", [x], ([v]) => np.tile(v, multiples), { name });
 }
-export function one_hot(indices: TensorLike, depth: number, opts: { on_value?: number; off_value?: number; axis?: number; dtype?: DType; name?: string } = {}): Tensor {
+export interface OneHotOptions extends NameOpt {
+  on_value?: number;
+  off_value?: number;
+  axis?: number;
+  dtype?: DType;
+}
+const oneHotRules: OptionRules<OneHotOptions> = { on_value: opt.number, off_value: opt.number, axis: opt.integer, dtype: opt.dtype, name: opt.string };
+export function one_hot(indices: TensorLike, depth: number, options?: OneHotOptions): Tensor {
+  const opts = checkOptions("tf.one_hot", options, oneHotRules);
   return makeOp(
     "OneHot",
     [indices],
@@ -413,6 +458,8 @@ export interface UniformOptions extends NameOpt {
   dtype?: DType;
   seed?: number;
 }
+const randomRules: OptionRules<RandomOptions> = { mean: opt.number, stddev: opt.nonNegative, dtype: opt.dtype, seed: opt.integer, name: opt.string };
+const uniformRules: OptionRules<UniformOptions> = { minval: opt.number, maxval: opt.number, dtype: opt.dtype, seed: opt.integer, name: opt.string };
 
 function randomOp(opType: string, where: string, shape: readonly number[] | number, dtype: DType, seed: number | undefined, name: string | undefined, draw: (key: Tracer, s: number[]) => Tracer): Tensor {
   const s = staticShapeArg(where, shape);
@@ -423,21 +470,24 @@ function randomOp(opType: string, where: string, shape: readonly number[] | numb
 }
 
 /** `tf.random_normal(shape, { mean, stddev, dtype, seed })`: fresh values on every run. */
-export function random_normal(shape: readonly number[] | number, opts: RandomOptions = {}): Tensor {
+export function random_normal(shape: readonly number[] | number, options?: RandomOptions): Tensor {
+  const opts = checkOptions("tf.random_normal", options, randomRules);
   const dtype = opts.dtype ?? "float32";
   return randomOp("RandomStandardNormal", "random_normal", shape, dtype, opts.seed, opts.name, (k, s) =>
     np.add(np.multiply(random.normal(k, s, { dtype }), opts.stddev ?? 1), opts.mean ?? 0),
   );
 }
 /** `tf.truncated_normal(shape, { mean, stddev, dtype, seed })`: normal values redrawn beyond two stddevs. */
-export function truncated_normal(shape: readonly number[] | number, opts: RandomOptions = {}): Tensor {
+export function truncated_normal(shape: readonly number[] | number, options?: RandomOptions): Tensor {
+  const opts = checkOptions("tf.truncated_normal", options, randomRules);
   const dtype = opts.dtype ?? "float32";
   return randomOp("TruncatedNormal", "truncated_normal", shape, dtype, opts.seed, opts.name, (k, s) =>
     np.add(np.multiply(random.truncatedNormal(k, -2, 2, s, { dtype }), opts.stddev ?? 1), opts.mean ?? 0),
   );
 }
 /** `tf.random_uniform(shape, { minval, maxval, dtype, seed })`. */
-export function random_uniform(shape: readonly number[] | number, opts: UniformOptions = {}): Tensor {
+export function random_uniform(shape: readonly number[] | number, options?: UniformOptions): Tensor {
+  const opts = checkOptions("tf.random_uniform", options, uniformRules);
   const dtype = opts.dtype ?? "float32";
   return randomOp("RandomUniform", "random_uniform", shape, dtype, opts.seed, opts.name, (k, s) =>
     random.uniform(k, s, { dtype, minval: opts.minval ?? 0, maxval: opts.maxval ?? 1 }),
@@ -446,8 +496,22 @@ export function random_uniform(shape: readonly number[] | number, opts: UniformO
 
 // --- tf.nn ------------------------------------------------------------------------------------
 
-type AxisArg = number | { axis?: number; dim?: number; name?: string } | undefined;
-const axisOf = (a: AxisArg): number => (typeof a === "number" ? a : (a?.axis ?? a?.dim ?? -1));
+export interface SoftmaxOptions extends NameOpt {
+  axis?: number;
+  /** TF1's older name of axis. */
+  dim?: number;
+}
+const softmaxRules: OptionRules<SoftmaxOptions> = { axis: opt.integer, dim: opt.integer, name: opt.string };
+type AxisArg = number | SoftmaxOptions | undefined;
+
+/** The axis and name of `softmax(logits, axis, name)` / `softmax(logits, { axis, name })`. */
+function softmaxArgs(where: string, a: AxisArg, name: string | undefined): { axis: number; name: string | undefined } {
+  if (a === undefined || typeof a === "number") return { axis: a ?? -1, name };
+  if (!isPlainObject(a)) throw new ArgumentError(`tf.nn.${where}: expected an axis or an options object { axis, dim, name }, got ${describe(a)}`);
+  const o = checkOptions(`tf.nn.${where}`, a as SoftmaxOptions, softmaxRules);
+  if (o.axis !== undefined && o.dim !== undefined) throw new ArgumentError(`tf.nn.${where}: give axis or dim, not both`);
+  return { axis: o.axis ?? o.dim ?? -1, name: name ?? o.name };
+}
 
 export interface CrossEntropyArgs {
   labels: TensorLike;
@@ -457,13 +521,31 @@ export interface CrossEntropyArgs {
   dim?: number;
 }
 
-function xentArgs(where: string, a: TensorLike | CrossEntropyArgs, b?: TensorLike): CrossEntropyArgs {
+// labels and logits are inputs, converted (and checked) by makeOp.
+const xentRules: OptionRules<CrossEntropyArgs> = { labels: opt.any, logits: opt.any, name: opt.string, axis: opt.integer, dim: opt.integer };
+/** The sparse and sigmoid losses have no class axis to choose. */
+const xentNoAxisRules: OptionRules<Omit<CrossEntropyArgs, "axis" | "dim">> = { labels: opt.any, logits: opt.any, name: opt.string };
+
+function xentArgs(where: string, a: TensorLike | CrossEntropyArgs, b?: TensorLike, withAxis = true): CrossEntropyArgs {
   if (b !== undefined) return { labels: a as TensorLike, logits: b };
-  if (a !== null && typeof a === "object" && "logits" in a && "labels" in a) return a as CrossEntropyArgs;
+  if (isPlainObject(a)) {
+    const o: CrossEntropyArgs = withAxis
+      ? checkOptions(`tf.nn.${where}`, a as CrossEntropyArgs, xentRules)
+      : checkOptions<Omit<CrossEntropyArgs, "axis" | "dim">>(`tf.nn.${where}`, a as CrossEntropyArgs, xentNoAxisRules);
+    if (o.labels === undefined || o.logits === undefined) throw new ArgumentError(`tf.nn.${where}: the options need both labels and logits`);
+    if (o.axis !== undefined && o.dim !== undefined) throw new ArgumentError(`tf.nn.${where}: give axis or dim, not both`);
+    return o;
+  }
   throw new ArgumentError(`tf.nn.${where}: call it as (labels, logits) or ({ labels, logits })`);
 }
 
 export type ConvPadding = "SAME" | "VALID";
+
+export interface DropoutOptions extends NameOpt {
+  /** Op-level seed: with the graph seed it fixes the op's random stream. */
+  seed?: number;
+}
+const dropoutRules: OptionRules<DropoutOptions> = { seed: opt.integer, name: opt.string };
 
 function poolArg(where: string, v: readonly number[] | number, n: number): number[] {
   const a = typeof v === "number" ? [1, ...Array(n).fill(v), 1] : [...v];
@@ -483,10 +565,12 @@ export const nn = {
   softsign: unary("Softsign", tnn.softSign),
   /** `tf.nn.softmax(logits, axis = -1)`. */
   softmax(logits: TensorLike, axis?: AxisArg, name?: string): Tensor {
-    return makeOp("Softmax", [logits], ([v]) => tnn.softmax(v, axisOf(axis)), { name: name ?? (typeof axis === "object" ? axis.name : undefined) });
+    const a = softmaxArgs("softmax", axis, name);
+    return makeOp("Softmax", [logits], ([v]) => tnn.softmax(v, a.axis), { name: a.name });
   },
   log_softmax(logits: TensorLike, axis?: AxisArg, name?: string): Tensor {
-    return makeOp("LogSoftmax", [logits], ([v]) => tnn.logSoftmax(v, axisOf(axis)), { name: name ?? (typeof axis === "object" ? axis.name : undefined) });
+    const a = softmaxArgs("log_softmax", axis, name);
+    return makeOp("LogSoftmax", [logits], ([v]) => tnn.logSoftmax(v, a.axis), { name: a.name });
   },
   /**
    * Per-example -Σ labels·log softmax(logits), over the last axis. Call as
@@ -509,11 +593,11 @@ export const nn = {
   },
   /** Integer class labels [batch] and logits [batch, classes]. */
   sparse_softmax_cross_entropy_with_logits(labels: TensorLike | CrossEntropyArgs, logits?: TensorLike): Tensor {
-    const a = xentArgs("sparse_softmax_cross_entropy_with_logits", labels, logits);
+    const a = xentArgs("sparse_softmax_cross_entropy_with_logits", labels, logits, false);
     return makeOp("SparseSoftmaxCrossEntropyWithLogits", [a.labels, a.logits], ([y, l]) => tnn.softmaxCrossEntropyWithIntegerLabels(l, y), { name: a.name });
   },
   sigmoid_cross_entropy_with_logits(labels: TensorLike | CrossEntropyArgs, logits?: TensorLike): Tensor {
-    const a = xentArgs("sigmoid_cross_entropy_with_logits", labels, logits);
+    const a = xentArgs("sigmoid_cross_entropy_with_logits", labels, logits, false);
     return makeOp("SigmoidCrossEntropyWithLogits", [a.labels, a.logits], ([y, l]) => tnn.sigmoidBinaryCrossEntropy(l, y), { name: a.name });
   },
   /** sum(t²) / 2. */
@@ -524,7 +608,8 @@ export const nn = {
     return makeOp("BiasAdd", [value, bias], ([v, b]) => np.add(v, b), { name });
   },
   /** Inverted dropout: keeps each element with probability keep_prob (a number or a Tensor, e.g. a placeholder) and scales by 1/keep_prob. */
-  dropout(x: TensorLike, keep_prob: TensorLike, opts: { seed?: number; name?: string } = {}): Tensor {
+  dropout(x: TensorLike, keep_prob: TensorLike, options?: DropoutOptions): Tensor {
+    const opts = checkOptions("tf.nn.dropout", options, dropoutRules);
     let node: Tensor | null = null;
     node = makeOp(
       "Dropout",

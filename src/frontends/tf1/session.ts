@@ -11,12 +11,13 @@
 import "../../setup";
 import { Array as TfArray, isArray } from "../../core/array";
 import { ArgumentError, ShapeError } from "../../core/errors";
+import { checkOptions, isPlainObject, type OptionRule, type OptionRules } from "../../core/options";
 import type { Tracer } from "../../core/trace";
 import { jit, vjp, type Jitted } from "../../../transforms";
 import * as np from "../../numpy";
 import * as random from "../../random";
 import { ClosedSessionError, FailedPreconditionError, InvalidArgumentError } from "./errors";
-import { Operation, RefVariable, Tensor, describe, formatShape, get_default_graph, topoSort, type Data, type EvalContext, type Graph, type Value } from "./graph";
+import { Operation, RefVariable, Tensor, describe, formatShape, get_default_graph, topoSort, type Data, type EvalContext, Graph, type Value } from "./graph";
 
 export type Fetch = Tensor | Operation;
 /** A fetch, or a (nested) array or object of fetches: `run` returns the same structure. */
@@ -37,6 +38,12 @@ export type FeedDict = ReadonlyMap<Tensor, FeedValue> | readonly (readonly [Tens
 export interface RunOptions {
   feed_dict?: FeedDict;
 }
+// The pairs themselves are checked where the feeds are read; null is TF1's feed_dict=None.
+const feedDictRule: OptionRule = {
+  expected: "a Map from placeholders to values or a list of [placeholder, value] pairs",
+  accepts: (v) => v === null || v instanceof Map || Array.isArray(v),
+};
+const runRules: OptionRules<RunOptions> = { feed_dict: feedDictRule };
 
 // --- evaluation inside the traced function -----------------------------------------
 
@@ -254,6 +261,7 @@ function feedArray(p: Tensor, value: FeedValue): TfArray {
 export interface SessionOptions {
   graph?: Graph;
 }
+const sessionRules: OptionRules<SessionOptions> = { graph: { expected: "a tf.Graph", accepts: (v) => v instanceof Graph } };
 
 /** `new tf.Session()`: runs fetches of the default graph and owns its variables' values. */
 export class Session {
@@ -263,7 +271,8 @@ export class Session {
   #closed = false;
   #runs = 0;
 
-  constructor(opts: SessionOptions = {}) {
+  constructor(options?: SessionOptions) {
+    const opts = checkOptions("tf.Session", options, sessionRules);
     this.graph = opts.graph ?? get_default_graph();
   }
 
@@ -291,7 +300,10 @@ export class Session {
    */
   run<const F extends Fetches>(fetches: F, opts: RunOptions | FeedDict = {}): FetchResult<F> {
     if (this.#closed) throw new ClosedSessionError("Session.run: attempted to use a closed Session");
-    const feedDict = opts instanceof Map || Array.isArray(opts) ? (opts as FeedDict) : (opts as RunOptions).feed_dict;
+    let feedDict: FeedDict | undefined;
+    if (opts instanceof Map || Array.isArray(opts)) feedDict = opts as FeedDict;
+    else if (isPlainObject(opts)) feedDict = checkOptions("Session.run", opts as RunOptions, runRules).feed_dict;
+    else throw new ArgumentError(`Session.run: the second argument must be { feed_dict }, a Map of feeds or a list of [placeholder, value] pairs, got ${describe(opts)}`);
     const leaves: Fetch[] = [];
     collectFetches(fetches, leaves, "fetches");
     for (const l of leaves) {

@@ -7,6 +7,7 @@
 // the old values and the new slot values computed in the same step.
 
 import { ArgumentError } from "../../core/errors";
+import { checkOptions, opt, type OptionRule, type OptionRules } from "../../core/options";
 import { Operation, RefVariable, Tensor, describe, type TensorLike } from "./graph";
 import { add, assign, assign_add, assign_sub, divide, gradients, group, multiply, sqrt, subtract, zeros, Variable } from "./ops";
 
@@ -19,11 +20,27 @@ export interface MinimizeOptions {
 
 export type GradAndVar = [Tensor, RefVariable];
 
+export interface ComputeGradientsOptions {
+  var_list?: readonly RefVariable[];
+}
+export interface ApplyGradientsOptions {
+  /** An int32 Variable incremented by each step. */
+  global_step?: RefVariable | null;
+  name?: string;
+}
+
+const varListRule: OptionRule = { expected: "a list of Variables", accepts: (v) => Array.isArray(v) && v.every((x) => x instanceof RefVariable) };
+const globalStepRule: OptionRule = { expected: "null or a Variable", accepts: (v) => v === null || v instanceof RefVariable };
+const computeRules: OptionRules<ComputeGradientsOptions> = { var_list: varListRule };
+const applyRules: OptionRules<ApplyGradientsOptions> = { global_step: globalStepRule, name: opt.string };
+const minimizeRules: OptionRules<MinimizeOptions> = { var_list: varListRule, global_step: globalStepRule, name: opt.string };
+
 export abstract class Optimizer {
   constructor(readonly name: string) {}
 
   /** [gradient, variable] pairs of the loss for var_list (default: all trainable variables). */
-  compute_gradients(loss: Tensor, opts: { var_list?: readonly RefVariable[] } = {}): GradAndVar[] {
+  compute_gradients(loss: Tensor, options?: ComputeGradientsOptions): GradAndVar[] {
+    const opts = checkOptions(`${this.name}Optimizer.compute_gradients`, options, computeRules);
     if (!(loss instanceof Tensor)) throw new ArgumentError(`${this.name}.compute_gradients: loss must be a Tensor, got ${describe(loss)}`);
     const vars = [...(opts.var_list ?? loss.graph.trainableVariables)];
     if (vars.length === 0) throw new ArgumentError(`${this.name}.compute_gradients: no variables to optimize`);
@@ -32,7 +49,8 @@ export abstract class Optimizer {
   }
 
   /** One Operation that applies the update for each [gradient, variable] pair. */
-  apply_gradients(gradsAndVars: readonly (readonly [Tensor, RefVariable])[], opts: { global_step?: RefVariable | null; name?: string } = {}): Operation {
+  apply_gradients(gradsAndVars: readonly (readonly [Tensor, RefVariable])[], options?: ApplyGradientsOptions): Operation {
+    const opts = checkOptions(`${this.name}Optimizer.apply_gradients`, options, applyRules);
     const updates: (Tensor | Operation)[] = [];
     const extra = this.prepare(gradsAndVars.map(([, v]) => v));
     for (const [g, v] of gradsAndVars) updates.push(...this.applyOne(g, v));
@@ -41,7 +59,8 @@ export abstract class Optimizer {
     return new Operation("NoOp", [group(updates)], opts.name ?? this.name);
   }
 
-  minimize(loss: Tensor, opts: MinimizeOptions = {}): Operation {
+  minimize(loss: Tensor, options?: MinimizeOptions): Operation {
+    const opts = checkOptions(`${this.name}Optimizer.minimize`, options, minimizeRules);
     return this.apply_gradients(this.compute_gradients(loss, { var_list: opts.var_list }), { global_step: opts.global_step, name: opts.name });
   }
 
@@ -88,6 +107,8 @@ export interface AdamOptions {
   beta2?: number;
   epsilon?: number;
 }
+const decayRate: OptionRule = { expected: "a number in [0, 1)", accepts: (v) => typeof v === "number" && v >= 0 && v < 1 };
+const adamRules: OptionRules<AdamOptions> = { beta1: decayRate, beta2: decayRate, epsilon: opt.nonNegative };
 
 /** `tf.train.AdamOptimizer(learning_rate = 0.001, { beta1, beta2, epsilon })`, TF's update with bias-corrected step size. */
 export class AdamOptimizer extends Optimizer {
@@ -98,9 +119,10 @@ export class AdamOptimizer extends Optimizer {
 
   constructor(
     readonly learning_rate: TensorLike = 0.001,
-    opts: AdamOptions = {},
+    options?: AdamOptions,
   ) {
     super("Adam");
+    const opts = checkOptions("tf.train.AdamOptimizer", options, adamRules);
     this.beta1 = opts.beta1 ?? 0.9;
     this.beta2 = opts.beta2 ?? 0.999;
     this.epsilon = opts.epsilon ?? 1e-8;
