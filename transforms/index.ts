@@ -34,5 +34,5 @@ export { cond, foriLoop, scan, switchCase, whileLoop } from "./control_flow/api"
 export { jvp, type JvpOptions } from "./jvp";
 export { makeJaxpr } from "./jaxpr_trace";
 export { grad, hessian, jacfwd, jacrev, linearize, valueAndGrad, vjp, type AuxOptions, type GradOptions, type Grads, type JacobianOptions } from "./vjp";
-export { vmap, type VmapOptions } from "./vmap";
+export { vmap, type VmapOptions, type AxisSpec } from "./vmap";
 export type { FirstOrderPrimitive, HigherOrderPrimitive, Primitive };

@@ -31,5 +31,5 @@ export { Session, type FeedDict, type FeedValue, type Fetch, type Fetches, type 
 export { train, Optimizer, GradientDescentOptimizer, MomentumOptimizer, AdamOptimizer, type AdamOptions, type MinimizeOptions } from "./train";
 export { InvalidArgumentError, FailedPreconditionError, ClosedSessionError } from "./errors";
 export { TinyflowError, ShapeError, ArgumentError, DTypeError } from "../../core/errors";
-export type { GradAndVar } from "./train";
+export type { GradAndVar, ComputeGradientsOptions, ApplyGradientsOptions } from "./train";
 export type { TensorInit } from "./graph";
