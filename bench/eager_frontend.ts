@@ -12,7 +12,9 @@
 //   line:   one step of examples/eager_regression.ts part 1 (x@w + b, mse, manual SGD)
 //   mlp:    one Adam step of examples/eager_regression.ts part 2 (1-32-32-1 tanh MLP, 128 points)
 //   mlpCls: one SGD step of a 64-128-10 ReLU MLP with crossEntropy on a batch of 64
-// Prints min and median ms per step (and µs per op for "ops") and the ratio
+// Prints min and median wall ms per step, the median CPU ms per step (user +
+// system: steadier than wall time on a loaded machine, though the worker
+// threads of big kernels count too), µs per op for "ops", and the ratios
 // before/after of the medians, with the load average. Benchmarks are not
 // tests: nothing here asserts.
 // Run: npx tsx bench/eager_frontend.ts [--before <git rev>] [--reps N]
@@ -141,11 +143,16 @@ const workloads: Workload[] = [
   },
 ];
 
-/** ms per step of `fn`: one sample is the mean over a batch of ~50 ms. */
-function sample(fn: () => void, batch: number): number {
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+/** [wall, CPU] ms per step of `fn`: one sample is the mean over a batch of ~50 ms. */
+function sample(fn: () => void, batch: number): [number, number] {
   const t0 = performance.now();
+  const c0 = cpuMs();
   for (let i = 0; i < batch; i++) fn();
-  return (performance.now() - t0) / batch;
+  return [(performance.now() - t0) / batch, (cpuMs() - c0) / batch];
 }
 
 async function main(): Promise<void> {
@@ -155,21 +162,31 @@ async function main(): Promise<void> {
   console.log(`# eager front end: before = ${before ? REV : "(none)"}, after = this checkout`);
   console.log(`${new Date().toISOString()}  ${os.cpus()[0]?.model ?? "?"} x${os.cpus().length}  node ${process.version}  load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   console.log("");
-  console.log("| workload | version | min ms/step | median ms/step | µs/op (median) | before/after |");
-  console.log("|---|---|---|---|---|---|");
+  console.log("| workload | version | min ms/step | median ms/step | median CPU ms/step | µs/op (median) | before/after (median) | before/after (CPU) |");
+  console.log("|---|---|---|---|---|---|---|---|");
   for (const w of workloads) {
     const fns = versions.map(([, t]) => w.setup(t));
     // warm up (traces, compiles), then size the batch so that the slowest version takes ~50 ms
     for (const fn of fns) for (let i = 0; i < 3; i++) fn();
-    const slowest = Math.max(...fns.map((fn) => sample(fn, 1)));
+    const slowest = Math.max(...fns.map((fn) => sample(fn, 1)[0]));
     const batch = Math.max(1, Math.min(200, Math.ceil(50 / Math.max(slowest, 0.01))));
     const times = fns.map(() => [] as number[]);
-    for (let r = 0; r < REPS; r++) fns.forEach((fn, i) => times[i].push(sample(fn, batch)));
+    const cpus = fns.map(() => [] as number[]);
+    for (let r = 0; r < REPS; r++) {
+      fns.forEach((fn, i) => {
+        const [wall, cpu] = sample(fn, batch);
+        times[i].push(wall);
+        cpus[i].push(cpu);
+      });
+    }
     const meds = times.map(median);
+    const cpuMeds = cpus.map(median);
     versions.forEach(([v], i) => {
       const perOp = w.ops > 0 ? ((meds[i] * 1000) / w.ops).toFixed(0) : "";
-      const ratio = versions.length === 2 && i === 1 ? `${(meds[0] / meds[1]).toFixed(1)}×` : "";
-      console.log(`| ${w.name} | ${v} | ${Math.min(...times[i]).toFixed(3)} | ${meds[i].toFixed(3)} | ${perOp} | ${ratio} |`);
+      const last = versions.length === 2 && i === 1;
+      const ratio = last ? `${(meds[0] / meds[1]).toFixed(1)}×` : "";
+      const cpuRatio = last ? `${(cpuMeds[0] / cpuMeds[1]).toFixed(1)}×` : "";
+      console.log(`| ${w.name} | ${v} | ${Math.min(...times[i]).toFixed(3)} | ${meds[i].toFixed(3)} | ${cpuMeds[i].toFixed(3)} | ${perOp} | ${ratio} | ${cpuRatio} |`);
     });
   }
   console.log("");

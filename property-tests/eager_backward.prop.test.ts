@@ -7,14 +7,14 @@
 // sum the last value. Each program's backward runs twice: the first pass
 // meets new op signatures (their backward is an un-jitted vjp), the second
 // reuses the cached jitted backward rules; both must equal `grad`.
-// NUM_RUNS (default 40) sets the number of programs.
+// NUM_RUNS (default 60) sets the number of programs.
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import * as torch from "../src/frontends/eager";
 import { ArrayImpl, grad, nn, np, type Tracer } from "../src/index";
 
-const NUM_RUNS = Number(process.env.NUM_RUNS ?? 40);
+const NUM_RUNS = Number(process.env.NUM_RUNS ?? 60);
 
 /** The ops a program uses, on one kind of value: eager tensors or traced np arrays. */
 interface Ops<V> {

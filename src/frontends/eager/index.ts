@@ -369,9 +369,10 @@ export class Tensor {
 // (op, JS parameters, which operands are tensors to differentiate, constant
 // arrays or numbers) — as a jitted function of (differentiated operands,
 // constant operands, output cotangent); jit caches its compiled program per
-// operand avals. Tracing a vjp costs ~1–4 ms, so a signature is jitted only
-// when it is seen a second time: a one-off op (a `lift` of a fresh closure)
-// runs tinyflow's vjp once, in its backward, and compiles nothing.
+// operand avals; the op's forward is jitted alongside. Tracing a vjp costs
+// ~1–4 ms, so a signature is jitted only when it is seen a second time: a
+// one-off op (a `lift` of a fresh closure) runs eagerly, then tinyflow's vjp
+// once in its backward, and compiles nothing.
 
 /** How an operand enters an op: a tensor to differentiate, a constant array, or a JS number. */
 type Kind = "d" | "c" | number;
@@ -379,9 +380,13 @@ type Kind = "d" | "c" | number;
 /** (differentiated operand values, constant operand values, output cotangent) -> one cotangent per differentiated operand. */
 type BackwardRule = (diffs: TfArray[], consts: TfArray[], ct: TfArray) => TfArray[];
 
+/** The op's forward as one jitted program: (differentiated operand values, constant operand values) -> output. */
+type Forward = (diffs: TfArray[], consts: TfArray[]) => TfArray;
+
 interface RuleEntry {
   uses: number;
-  rule: BackwardRule | null;
+  /** Set from the second use on: the jitted forward and backward of the signature. */
+  jitted: { forward: Forward; rule: BackwardRule } | null;
 }
 
 /** Rules of the built-in ops, keyed by op name, parameters and operand kinds. */
@@ -404,20 +409,28 @@ function vjpRule(f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind
   };
 }
 
-/** The op's backward as one jitted program (reused for every call with the same signature and avals). */
-function jittedRule(f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[]): BackwardRule {
+/**
+ * The op's forward and backward as jitted programs (reused for every call
+ * with the same signature and avals). The forward is jitted too: one
+ * dispatch instead of one per primitive of a composite op (softmax, losses).
+ */
+function jittedPair(f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[]): { forward: Forward; rule: BackwardRule } {
+  const fwd = jit((diffs: Tracer[], consts: Tracer[]) => f(...assemble(kinds, diffs, consts)));
   const bwd = jit((diffs: Tracer[], consts: Tracer[], ct: Tracer) => {
     const [, pull] = vjp((...dv: Tracer[]) => f(...assemble(kinds, dv, consts)), ...diffs);
     return pull(ct) as Tracer[];
   });
-  return (diffs, consts, ct) => (bwd(diffs, consts, ct) as Tracer[]).map((c) => asArray(c));
+  return {
+    forward: (diffs, consts) => asArray(fwd(diffs, consts) as Tracer),
+    rule: (diffs, consts, ct) => (bwd(diffs, consts, ct) as Tracer[]).map((c) => asArray(c)),
+  };
 }
 
 // A JS number is part of the signature; -0 is kept apart from 0 (it changes e.g. a division's sign).
 const numberKey = (n: number): string => (Object.is(n, -0) ? "-0" : String(n));
 
-/** The cached backward rule of one op signature (a vjp traced per call until the signature recurs). */
-function ruleFor(key: string | Function, f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[]): BackwardRule {
+/** The cache entry of one op signature, its use counted; jitted from the second use on. */
+function signature(key: string | Function, f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[]): RuleEntry {
   const kindKey = kinds.map((k) => (typeof k === "number" ? numberKey(k) : k)).join(",");
   let table: Map<string, RuleEntry>;
   let k: string;
@@ -431,12 +444,12 @@ function ruleFor(key: string | Function, f: (...xs: (Tracer | number)[]) => Trac
   }
   let entry = table.get(k);
   if (entry === undefined) {
-    entry = { uses: 0, rule: null };
+    entry = { uses: 0, jitted: null };
     table.set(k, entry);
   }
   entry.uses++;
-  if (entry.rule === null && entry.uses >= 2) entry.rule = jittedRule(f, kinds);
-  return entry.rule ?? vjpRule(f, kinds);
+  if (entry.jitted === null && entry.uses >= 2) entry.jitted = jittedPair(f, kinds);
+  return entry;
 }
 
 function operandValue(x: Operand): Tracer | number {
@@ -457,12 +470,14 @@ function constOp(v: Tracer): Tensor {
  */
 function record(key: string | Function, name: string, operands: readonly Operand[], f: (...xs: (Tracer | number)[]) => Tracer): Tensor {
   const vals = operands.map(operandValue);
-  const out = asArray(f(...vals));
-  if (!gradEnabled || !isFloat(out.dtype) || !operands.some((o) => o instanceof Tensor && o.requiresGrad)) return new Tensor(out);
+  if (!gradEnabled || !operands.some((o) => o instanceof Tensor && o.requiresGrad)) return new Tensor(asArray(f(...vals)));
   const kinds: Kind[] = operands.map((o, i) => (o instanceof Tensor && o.requiresGrad ? "d" : typeof vals[i] === "number" ? (vals[i] as number) : "c"));
   const diffs = vals.filter((_, i) => kinds[i] === "d") as TfArray[];
   const consts = vals.filter((_, i) => kinds[i] === "c") as TfArray[];
-  const rule = ruleFor(key, f, kinds);
+  const { jitted } = signature(key, f, kinds);
+  const out = jitted ? jitted.forward(diffs, consts) : asArray(f(...vals));
+  if (!isFloat(out.dtype)) return new Tensor(out);
+  const rule = jitted?.rule ?? vjpRule(f, kinds);
   const gradFn: GradFn = {
     name: `${name}Backward`,
     inputs: operands.filter((o): o is Tensor => o instanceof Tensor && o.requiresGrad),
