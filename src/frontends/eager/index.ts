@@ -429,6 +429,16 @@ function jittedPair(f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly K
 // A JS number is part of the signature; -0 is kept apart from 0 (it changes e.g. a division's sign).
 const numberKey = (n: number): string => (Object.is(n, -0) ? "-0" : String(n));
 
+// An op whose JS number changes every call (x.mul(1 / step)) makes a new
+// signature each time; the tables are bounded so that such a loop does not
+// grow them without end.
+const MAX_SIGNATURES = 4096;
+/** Drop the signatures seen only once (nothing compiled); all of them if every one is compiled. */
+function pruneSignatures(table: Map<string, RuleEntry>): void {
+  for (const [k, e] of table) if (e.jitted === null) table.delete(k);
+  if (table.size >= MAX_SIGNATURES) table.clear();
+}
+
 /** The cache entry of one op signature, its use counted; jitted from the second use on. */
 function signature(key: string | Function, f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[]): RuleEntry {
   const kindKey = kinds.map((k) => (typeof k === "number" ? numberKey(k) : k)).join(",");
@@ -444,6 +454,7 @@ function signature(key: string | Function, f: (...xs: (Tracer | number)[]) => Tr
   }
   let entry = table.get(k);
   if (entry === undefined) {
+    if (table.size >= MAX_SIGNATURES) pruneSignatures(table);
     entry = { uses: 0, jitted: null };
     table.set(k, entry);
   }
