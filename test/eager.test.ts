@@ -1,13 +1,14 @@
 // Tests of tinyflow/eager, the define-and-run front end: the API example,
 // the chain rule on small graphs against tinyflow's grad, accumulation and
 // zeroing of .grad, noGrad and detach, shared subexpressions, non-scalar
-// backward with an explicit gradient, the freed tape, SGD/Adam steps, and a
-// tiny MLP whose loss decreases.
+// backward with an explicit gradient, the freed tape, SGD/Adam steps, a
+// tiny MLP whose loss decreases, the cached backward rules (no vjp traced per
+// op once a signature recurs) and the validation of options objects.
 
 import { describe, expect, it } from "vitest";
 import * as torch from "../src/frontends/eager";
 import { tensor, noGrad, AutogradError } from "../src/frontends/eager";
-import { np, grad, ShapeError, type Array as TfArray } from "../src/index";
+import { np, grad, DTypeError, OptionsError, ShapeError, type Array as TfArray } from "../src/index";
 
 const vals = (x: TfArray | torch.Tensor): number[] => Array.from((x instanceof torch.Tensor ? x.value : x).dataSync() as ArrayLike<number>);
 const close = (a: number[], b: number[], tol = 1e-5) => {
@@ -163,13 +164,139 @@ describe("eager training", () => {
 
   it("crossEntropy takes class indices or probabilities", () => {
     const logits = tensor([[2, 0, -1], [0.5, 1.5, 0]], { requiresGrad: true });
-    const a = torch.functional.crossEntropy(logits, np.array([0, 1], { dtype: "int32" }));
-    const b = torch.functional.crossEntropy(logits, tensor([[1, 0, 0], [0, 1, 0]]));
-    close([a.item()], [b.item()]);
-    a.backward();
     // d/dlogits = (softmax - onehot) / N
     const sm = (r: number[]) => r.map((v) => Math.exp(v) / r.reduce((s, u) => s + Math.exp(u), 0));
     const expected = [sm([2, 0, -1]).map((p, j) => (p - (j === 0 ? 1 : 0)) / 2), sm([0.5, 1.5, 0]).map((p, j) => (p - (j === 1 ? 1 : 0)) / 2)].flat();
-    close(vals(logits.grad!), expected);
+    // three times: the first backward traces the vjp, the later ones run the jitted rule (labels as its traced int32 input)
+    for (let i = 0; i < 3; i++) {
+      const a = torch.functional.crossEntropy(logits, np.array([0, 1], { dtype: "int32" }));
+      const b = torch.functional.crossEntropy(logits, tensor([[1, 0, 0], [0, 1, 0]]));
+      close([a.item()], [b.item()]);
+      a.backward();
+      close(vals(logits.grad!), expected);
+      logits.zeroGrad();
+      b.backward();
+      close(vals(logits.grad!), expected);
+      logits.zeroGrad();
+    }
+    // other labels through the same compiled rule
+    torch.functional.crossEntropy(logits, np.array([2, 0], { dtype: "int32" })).backward();
+    const other = [sm([2, 0, -1]).map((p, j) => (p - (j === 2 ? 1 : 0)) / 2), sm([0.5, 1.5, 0]).map((p, j) => (p - (j === 0 ? 1 : 0)) / 2)].flat();
+    close(vals(logits.grad!), other);
+  });
+});
+
+describe("eager backward rules", () => {
+  it("traces an op's vjp only until its signature recurs, then reuses the jitted forward and rule", () => {
+    let calls = 0;
+    const cube = (a: any) => {
+      calls++;
+      return np.multiply(np.square(a), a);
+    };
+    const op = torch.lift<[torch.Tensor]>("cube", cube);
+    const x = tensor([1, -2, 0.5], { requiresGrad: true });
+    const expected = [3, 12, 0.75];
+    // 1st use: an eager forward + a vjp traced in backward; 2nd: the jits' traces of forward and backward
+    for (let i = 0; i < 2; i++) {
+      op(x).sum().backward();
+      close(vals(x.grad!), expected);
+      x.zeroGrad();
+    }
+    calls = 0;
+    for (let i = 0; i < 3; i++) {
+      op(x).sum().backward();
+      close(vals(x.grad!), expected);
+      x.zeroGrad();
+    }
+    expect(calls).toBe(0); // forward and backward ran the compiled programs: nothing was traced
+    // new avals reuse the rule's jit, which traces once for them
+    const y = tensor([[1, 2], [3, 4]], { requiresGrad: true });
+    op(y).sum().backward();
+    close(vals(y.grad!), [3, 12, 27, 48]);
+  });
+
+  it("keys built-in ops by their parameters and number operands", () => {
+    const x = tensor([[1, 2, 3], [4, 5, 6]], { requiresGrad: true });
+    for (let i = 0; i < 2; i++) {
+      // the same op names with other parameters must not share a rule
+      x.sum(0).mul(tensor([1, 2, 3])).sum().backward();
+      close(vals(x.grad!), [1, 2, 3, 1, 2, 3]);
+      x.zeroGrad();
+      x.sum(1).mul(tensor([1, 2])).sum().backward();
+      close(vals(x.grad!), [1, 1, 1, 2, 2, 2]);
+      x.zeroGrad();
+      x.mul(2).sum().backward();
+      close(vals(x.grad!), [2, 2, 2, 2, 2, 2]);
+      x.zeroGrad();
+      x.mul(-3).sum().backward();
+      close(vals(x.grad!), [-3, -3, -3, -3, -3, -3]);
+      x.zeroGrad();
+      x.rsub(1).div(x.add(1)).sum().backward(); // (1 - x) / (x + 1): d/dx = -2 / (x + 1)²
+      close(vals(x.grad!), [1, 2, 3, 4, 5, 6].map((v) => -2 / (v + 1) ** 2));
+      x.zeroGrad();
+    }
+  });
+
+  it("gives constant operands no gradient and changing constant values their own results", () => {
+    const w = tensor([1, 2], { requiresGrad: true });
+    for (const c of [[3, 4], [5, -6], [0.5, 0.25]]) {
+      w.mul(tensor(c)).sum().backward();
+      close(vals(w.grad!), c);
+      w.zeroGrad();
+    }
+  });
+});
+
+describe("eager options", () => {
+  it("tensor, zeros, ones, randn and rand check their options", () => {
+    expect(() => tensor([1], { requiresgrad: true } as never)).toThrow(OptionsError);
+    expect(() => tensor([1], { requiresgrad: true } as never)).toThrow(/tensor: unknown option "requiresgrad" \(did you mean "requiresGrad"\?\)/);
+    expect(() => tensor([1], { requiresGrad: "yes" } as never)).toThrow(/tensor: option requiresGrad must be a boolean, got "yes"/);
+    expect(() => tensor([1], { dtype: "float64" } as never)).toThrow(DTypeError);
+    expect(() => torch.zeros([2], { dtype: "f32" } as never)).toThrow(DTypeError);
+    expect(() => torch.ones([2], { grad: true } as never)).toThrow(/ones: unknown option "grad"/);
+    expect(() => torch.randn(2, 3, { dtype: "int32" })).toThrow(OptionsError);
+    expect(() => torch.rand(2, { requiresGrad: 1 } as never)).toThrow(/rand: option requiresGrad must be a boolean/);
+    const r = torch.randn(2, 3, { requiresGrad: true });
+    expect(r.shape).toEqual([2, 3]);
+    expect(r.requiresGrad).toBe(true);
+    expect(torch.zeros([2], { dtype: "int32" }).dtype).toBe("int32");
+  });
+
+  it("backward and Linear check their options", () => {
+    const x = tensor([1], { requiresGrad: true });
+    expect(() => x.square().sum().backward(null, { retain_graph: true } as never)).toThrow(/Tensor.backward: unknown option "retain_graph" \(did you mean "retainGraph"\?\)/);
+    expect(() => new torch.Linear(2, 3, { bias: 0 } as never)).toThrow(/Linear: option bias must be a boolean, got 0/);
+    expect(new torch.Linear(2, 3, { bias: false }).bias).toBeNull();
+  });
+
+  it("SGD and Adam check their options", () => {
+    const p = tensor([1, 2], { requiresGrad: true });
+    expect(() => new torch.SGD([p], {} as never)).toThrow(/SGD: option lr is required/);
+    expect(() => new torch.SGD([p], { lr: -1 })).toThrow(/SGD: option lr must be a non-negative number, got -1/);
+    expect(() => new torch.SGD([p], { lr: 0.1, momentm: 0.9 } as never)).toThrow(OptionsError);
+    expect(() => new torch.SGD([p], { lr: 0.1, nesterov: true })).toThrow(/nesterov momentum needs a momentum above 0/);
+    expect(() => new torch.Adam([p], { betas: [0.9] } as never)).toThrow(/Adam: option betas must be a pair \[beta1, beta2\] of numbers in \[0, 1\), got \[0.9/);
+    expect(() => new torch.Adam([p], { learningRate: 0.1 } as never)).toThrow(/Adam: unknown option "learningRate"/);
+    expect(() => new torch.Adam([p], { eps: Number.NaN })).toThrow(OptionsError);
+  });
+
+  it("Adam with weight decay follows PyTorch's formula over several steps", () => {
+    const q = tensor([1, -2, 0.5], { requiresGrad: true });
+    const adam = new torch.Adam([q], { lr: 0.1, betas: [0.8, 0.9], eps: 1e-3, weightDecay: 0.5 });
+    // reference in float64: g = 2q + wd·q; m, v moments; p -= lr · m̂ / (√v̂ + eps)
+    let p = [1, -2, 0.5];
+    let m = [0, 0, 0];
+    let v = [0, 0, 0];
+    for (let t = 1; t <= 4; t++) {
+      adam.zeroGrad();
+      q.square().sum().backward();
+      adam.step();
+      const g = p.map((x) => 2 * x + 0.5 * x);
+      m = m.map((mi, i) => 0.8 * mi + 0.2 * g[i]);
+      v = v.map((vi, i) => 0.9 * vi + 0.1 * g[i] ** 2);
+      p = p.map((x, i) => x - (0.1 * (m[i] / (1 - 0.8 ** t))) / (Math.sqrt(v[i] / (1 - 0.9 ** t)) + 1e-3));
+      close(vals(q), p, 1e-5);
+    }
   });
 });

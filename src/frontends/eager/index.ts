@@ -1,8 +1,9 @@
 // tinyflow/eager: the PyTorch-style define-and-run front end. A `Tensor`
-// wraps a concrete tinyflow Array; every op on tensors that require grad
-// runs through tinyflow's `vjp`, and the tensor it returns records its
-// inputs and that vjp's pullback (so the gradient rules are tinyflow's own,
-// with no second set of formulas). `backward()` walks this tape in reverse
+// wraps a concrete tinyflow Array; ops run eagerly, and an op on tensors
+// that require grad records its operands and a backward rule: the op's vjp,
+// traced once per op signature and cached as a jitted function (so the
+// gradient rules are tinyflow's own, with no second set of formulas, and
+// nothing is traced per op in a training loop). `backward()` walks this tape in reverse
 // topological order and accumulates `.grad` on leaves, as PyTorch does:
 // grads add up across backward calls until zeroed, a non-scalar needs an
 // explicit `gradient`, and the tape is freed after a backward unless
@@ -17,13 +18,15 @@
 import "../../setup";
 import { Array as TfArray, isArray } from "../../core/array";
 import { isFloat, type DType } from "../../core/dtype";
-import { ArgumentError, ShapeError, TinyflowError, fmtShape } from "../../core/errors";
+import { ArgumentError, OptionsError, ShapeError, TinyflowError, fmtShape } from "../../core/errors";
+import { checkOptions, opt, type OptionRules } from "../../core/options";
 import { Tracer } from "../../core/trace";
 import { jit, vjp } from "../../../transforms";
 import * as lax from "../../lax";
 import * as tnn from "../../nn";
 import * as np from "../../numpy";
 import * as random from "../../random";
+import { scaleByAdam, type AdamState, type GradientTransformation } from "../../optim/transforms";
 
 /** Misuse of autograd: backward without a needed gradient, through a freed tape, on a tensor without grad. */
 export class AutogradError extends TinyflowError {}
@@ -76,12 +79,19 @@ export interface TensorOptions {
   requiresGrad?: boolean;
   dtype?: DType;
 }
+const tensorRules: OptionRules<TensorOptions> = { requiresGrad: opt.boolean, dtype: opt.dtype };
 
 const asArray = (x: Tracer | number | boolean, dtype?: DType): TfArray => {
   const a = np.asarray(x);
   if (!isArray(a)) throw new ArgumentError("eager: internal: expected a concrete Array");
   return dtype !== undefined && a.dtype !== dtype ? (np.astype(a, dtype) as TfArray) : a;
 };
+
+export interface BackwardOptions {
+  /** Keep the tape for another backward through it. */
+  retainGraph?: boolean;
+}
+const backwardRules: OptionRules<BackwardOptions> = { retainGraph: opt.boolean };
 
 export class Tensor {
   #value: TfArray;
@@ -198,7 +208,8 @@ export class Tensor {
    * Accumulate d(this)/d(leaf) · gradient into every leaf's .grad. `gradient`
    * defaults to 1 and is required when this tensor has more than one element.
    */
-  backward(gradient?: Operand | null, opts: { retainGraph?: boolean } = {}): void {
+  backward(gradient?: Operand | null, opts: BackwardOptions = {}): void {
+    checkOptions("Tensor.backward", opts, backwardRules);
     backwardFrom(this, gradient ?? null, opts.retainGraph ?? false);
   }
 
@@ -267,27 +278,27 @@ export class Tensor {
     return unaryOp("tanh", this, np.tanh);
   }
   clamp(min: number | null = null, max: number | null = null): Tensor {
-    return unaryOp("clamp", this, (x) => np.clip(x, min, max));
+    return unaryOp("clamp", this, (x) => np.clip(x, min, max), [min, max]);
   }
   softmax(dim = -1): Tensor {
-    return unaryOp("softmax", this, (x) => tnn.softmax(x, dim));
+    return unaryOp("softmax", this, (x) => tnn.softmax(x, dim), [dim]);
   }
   logSoftmax(dim = -1): Tensor {
-    return unaryOp("logSoftmax", this, (x) => tnn.logSoftmax(x, dim));
+    return unaryOp("logSoftmax", this, (x) => tnn.logSoftmax(x, dim), [dim]);
   }
   /** Sum over `dim` (all by default), keeping reduced dims with keepdim. */
   sum(dim?: number | readonly number[] | null, keepdim = false): Tensor {
-    return unaryOp("sum", this, (x) => np.sum(x, dim ?? null, { keepdims: keepdim }));
+    return unaryOp("sum", this, (x) => np.sum(x, dim ?? null, { keepdims: keepdim }), [dim ?? null, keepdim]);
   }
   mean(dim?: number | readonly number[] | null, keepdim = false): Tensor {
-    return unaryOp("mean", this, (x) => np.mean(x, dim ?? null, { keepdims: keepdim }));
+    return unaryOp("mean", this, (x) => np.mean(x, dim ?? null, { keepdims: keepdim }), [dim ?? null, keepdim]);
   }
   /** Max over `dim` (all by default); PyTorch's max(dim) also returns indices, here only values (see argmax). */
   max(dim?: number | null, keepdim = false): Tensor {
-    return unaryOp("max", this, (x) => np.max(x, dim ?? null, { keepdims: keepdim }));
+    return unaryOp("max", this, (x) => np.max(x, dim ?? null, { keepdims: keepdim }), [dim ?? null, keepdim]);
   }
   min(dim?: number | null, keepdim = false): Tensor {
-    return unaryOp("min", this, (x) => np.min(x, dim ?? null, { keepdims: keepdim }));
+    return unaryOp("min", this, (x) => np.min(x, dim ?? null, { keepdims: keepdim }), [dim ?? null, keepdim]);
   }
   argmax(dim?: number | null): Tensor {
     return constOp(np.argmax(this.#value, dim ?? null));
@@ -304,14 +315,14 @@ export class Tensor {
   /** dtype conversion (to a non-float dtype cuts the tape). */
   to(dtype: DType): Tensor {
     if (!isFloat(dtype)) return constOp(np.astype(this.#value, dtype));
-    return unaryOp("to", this, (x) => np.astype(x, dtype));
+    return unaryOp("to", this, (x) => np.astype(x, dtype), [dtype]);
   }
   float(): Tensor {
     return this.to("float32");
   }
   reshape(...shape: (number | readonly number[])[]): Tensor {
     const s = shape.length === 1 && Array.isArray(shape[0]) ? (shape[0] as number[]) : (shape as number[]);
-    return unaryOp("reshape", this, (x) => np.reshape(x, s));
+    return unaryOp("reshape", this, (x) => np.reshape(x, s), [s]);
   }
   view(...shape: (number | readonly number[])[]): Tensor {
     return this.reshape(...shape);
@@ -323,20 +334,20 @@ export class Tensor {
   }
   /** Swap two dims (PyTorch's transpose(dim0, dim1); for 2-D tensors the defaults swap the two). */
   transpose(dim0 = 0, dim1 = 1): Tensor {
-    return unaryOp("transpose", this, (x) => np.swapaxes(x, dim0, dim1));
+    return unaryOp("transpose", this, (x) => np.swapaxes(x, dim0, dim1), [dim0, dim1]);
   }
   permute(...dims: number[]): Tensor {
-    return unaryOp("permute", this, (x) => np.transpose(x, dims));
+    return unaryOp("permute", this, (x) => np.transpose(x, dims), [dims]);
   }
   /** All dims reversed (PyTorch's .T). */
   get T(): Tensor {
     return unaryOp("T", this, (x) => np.transpose(x));
   }
   unsqueeze(dim: number): Tensor {
-    return unaryOp("unsqueeze", this, (x) => np.expandDims(x, dim));
+    return unaryOp("unsqueeze", this, (x) => np.expandDims(x, dim), [dim]);
   }
   squeeze(dim?: number): Tensor {
-    return unaryOp("squeeze", this, (x) => (dim === undefined ? np.squeeze(x) : np.squeeze(x, dim)));
+    return unaryOp("squeeze", this, (x) => (dim === undefined ? np.squeeze(x) : np.squeeze(x, dim)), [dim ?? null]);
   }
 
   toString(): string {
@@ -351,6 +362,106 @@ export class Tensor {
 }
 
 // --- recording ------------------------------------------------------------------------------
+//
+// The forward runs the op eagerly. The tape keeps what the backward needs:
+// the op's rule, its operand values and which operands are differentiated.
+// The rule is the vjp of the op's function, obtained once per op signature —
+// (op, JS parameters, which operands are tensors to differentiate, constant
+// arrays or numbers) — as a jitted function of (differentiated operands,
+// constant operands, output cotangent); jit caches its compiled program per
+// operand avals; the op's forward is jitted alongside. Tracing a vjp costs
+// ~1–4 ms, so a signature is jitted only when it is seen a second time: a
+// one-off op (a `lift` of a fresh closure) runs eagerly, then tinyflow's vjp
+// once in its backward, and compiles nothing.
+
+/** How an operand enters an op: a tensor to differentiate, a constant array, or a JS number. */
+type Kind = "d" | "c" | number;
+
+/** (differentiated operand values, constant operand values, output cotangent) -> one cotangent per differentiated operand. */
+type BackwardRule = (diffs: TfArray[], consts: TfArray[], ct: TfArray) => TfArray[];
+
+/** The op's forward as one jitted program: (differentiated operand values, constant operand values) -> output. */
+type Forward = (diffs: TfArray[], consts: TfArray[]) => TfArray;
+
+interface RuleEntry {
+  uses: number;
+  /** Set from the second use on: the jitted forward and backward of the signature. */
+  jitted: { forward: Forward; rule: BackwardRule } | null;
+}
+
+/** Rules of the built-in ops, keyed by op name, parameters and operand kinds. */
+const builtinRules = new Map<string, RuleEntry>();
+/** Rules of lifted/applied user functions, keyed by the function (dropped with it). */
+const userRules = new WeakMap<Function, Map<string, RuleEntry>>();
+
+/** f applied to the operands, with the differentiated and constant ones taken from the given lists. */
+function assemble(kinds: readonly Kind[], diffs: readonly Tracer[], consts: readonly Tracer[]): (Tracer | number)[] {
+  let d = 0;
+  let c = 0;
+  return kinds.map((k) => (k === "d" ? diffs[d++] : k === "c" ? consts[c++] : k));
+}
+
+/** The op's backward by tinyflow's vjp, traced at each call (the first use of a signature). */
+function vjpRule(f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[]): BackwardRule {
+  return (diffs, consts, ct) => {
+    const [, pull] = vjp((...dv: Tracer[]) => f(...assemble(kinds, dv, consts)), ...diffs);
+    return (pull(ct) as Tracer[]).map((c) => asArray(c));
+  };
+}
+
+/**
+ * The op's forward and backward as jitted programs (reused for every call
+ * with the same signature and avals). The forward is jitted too: one
+ * dispatch instead of one per primitive of a composite op (softmax, losses).
+ */
+function jittedPair(f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[]): { forward: Forward; rule: BackwardRule } {
+  const fwd = jit((diffs: Tracer[], consts: Tracer[]) => f(...assemble(kinds, diffs, consts)));
+  const bwd = jit((diffs: Tracer[], consts: Tracer[], ct: Tracer) => {
+    const [, pull] = vjp((...dv: Tracer[]) => f(...assemble(kinds, dv, consts)), ...diffs);
+    return pull(ct) as Tracer[];
+  });
+  return {
+    forward: (diffs, consts) => asArray(fwd(diffs, consts) as Tracer),
+    rule: (diffs, consts, ct) => (bwd(diffs, consts, ct) as Tracer[]).map((c) => asArray(c)),
+  };
+}
+
+// A JS number is part of the signature; -0 is kept apart from 0 (it changes e.g. a division's sign).
+const numberKey = (n: number): string => (Object.is(n, -0) ? "-0" : String(n));
+
+// An op whose JS number changes every call (x.mul(1 / step)) makes a new
+// signature each time; the tables are bounded so that such a loop does not
+// grow them without end.
+const MAX_SIGNATURES = 4096;
+/** Drop the signatures seen only once (nothing compiled); all of them if every one is compiled. */
+function pruneSignatures(table: Map<string, RuleEntry>): void {
+  for (const [k, e] of table) if (e.jitted === null) table.delete(k);
+  if (table.size >= MAX_SIGNATURES) table.clear();
+}
+
+/** The cache entry of one op signature, its use counted; jitted from the second use on. */
+function signature(key: string | Function, f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[]): RuleEntry {
+  const kindKey = kinds.map((k) => (typeof k === "number" ? numberKey(k) : k)).join(",");
+  let table: Map<string, RuleEntry>;
+  let k: string;
+  if (typeof key === "string") {
+    table = builtinRules;
+    k = `${key}|${kindKey}`;
+  } else {
+    table = userRules.get(key) ?? new Map();
+    userRules.set(key, table);
+    k = kindKey;
+  }
+  let entry = table.get(k);
+  if (entry === undefined) {
+    if (table.size >= MAX_SIGNATURES) pruneSignatures(table);
+    entry = { uses: 0, jitted: null };
+    table.set(k, entry);
+  }
+  entry.uses++;
+  if (entry.jitted === null && entry.uses >= 2) entry.jitted = jittedPair(f, kinds);
+  return entry;
+}
 
 function operandValue(x: Operand): Tracer | number {
   if (x instanceof Tensor) return x.value;
@@ -363,35 +474,50 @@ function constOp(v: Tracer): Tensor {
 }
 
 /**
- * Apply `f` to the operands' values. Where grad mode is on and some Tensor
- * operand requires grad, `f` runs under tinyflow's vjp with respect to those
- * operands and the result records the pullback.
+ * Run `f` on the operands' values. Where grad mode is on and some Tensor
+ * operand requires grad, the result records the op for backward: its
+ * backward rule is cached under `key` (a built-in op's name and parameters,
+ * or a user's function) and the operand kinds.
  */
-export function apply(name: string, operands: readonly Operand[], f: (...xs: (Tracer | number)[]) => Tracer): Tensor {
+function record(key: string | Function, name: string, operands: readonly Operand[], f: (...xs: (Tracer | number)[]) => Tracer): Tensor {
   const vals = operands.map(operandValue);
-  const diff = gradEnabled ? operands.flatMap((o, i) => (o instanceof Tensor && o.requiresGrad ? [i] : [])) : [];
-  if (diff.length === 0) return new Tensor(asArray(f(...vals)));
-  const g = (...dv: Tracer[]) => {
-    const v = [...vals];
-    diff.forEach((i, k) => (v[i] = dv[k]));
-    return f(...v);
-  };
-  const [out, pullback] = vjp(g, ...diff.map((i) => vals[i]));
-  const outArray = asArray(out);
-  if (!isFloat(outArray.dtype)) return new Tensor(outArray);
+  if (!gradEnabled || !operands.some((o) => o instanceof Tensor && o.requiresGrad)) return new Tensor(asArray(f(...vals)));
+  const kinds: Kind[] = operands.map((o, i) => (o instanceof Tensor && o.requiresGrad ? "d" : typeof vals[i] === "number" ? (vals[i] as number) : "c"));
+  const diffs = vals.filter((_, i) => kinds[i] === "d") as TfArray[];
+  const consts = vals.filter((_, i) => kinds[i] === "c") as TfArray[];
+  const { jitted } = signature(key, f, kinds);
+  const out = jitted ? jitted.forward(diffs, consts) : asArray(f(...vals));
+  if (!isFloat(out.dtype)) return new Tensor(out);
+  const rule = jitted?.rule ?? vjpRule(f, kinds);
   const gradFn: GradFn = {
     name: `${name}Backward`,
-    inputs: diff.map((i) => operands[i] as Tensor),
-    pull: (ct) => (pullback(ct) as Tracer[]).map((c) => asArray(c)),
+    inputs: operands.filter((o): o is Tensor => o instanceof Tensor && o.requiresGrad),
+    pull: (ct) => rule(diffs, consts, ct),
   };
-  return new Tensor(outArray, { requiresGrad: true, gradFn });
+  return new Tensor(out, { requiresGrad: true, gradFn });
 }
 
-function unaryOp(name: string, x: Tensor, f: (a: Tracer) => Tracer): Tensor {
-  return apply(name, [x], (a) => f(a as Tracer));
+/** A built-in op: its backward rule is keyed by `name` and the JS parameters its function closes over. */
+function op(name: string, params: readonly unknown[], operands: readonly Operand[], f: (...xs: (Tracer | number)[]) => Tracer): Tensor {
+  return record(`${name}(${JSON.stringify(params)})`, name, operands, f);
+}
+
+/**
+ * Apply `f` to the operands' values, recording it for backward where grad
+ * mode is on and some Tensor operand requires grad. `f` must be a pure
+ * function of its arguments: its backward rule is cached per `f` (and per
+ * operand kinds and shapes), so reuse one function rather than a fresh
+ * closure per call to get the compiled backward.
+ */
+export function apply(name: string, operands: readonly Operand[], f: (...xs: (Tracer | number)[]) => Tracer): Tensor {
+  return record(f, name, operands, f);
+}
+
+function unaryOp(name: string, x: Tensor, f: (a: Tracer) => Tracer, params: readonly unknown[] = []): Tensor {
+  return op(name, params, [x], (a) => f(a as Tracer));
 }
 function binaryOp(name: string, x: Tensor, y: Operand, f: (a: Tracer | number, b: Tracer | number) => Tracer): Tensor {
-  return apply(name, [x, y], f);
+  return op(name, [], [x, y], f);
 }
 
 /** Wrap a pure tinyflow function of arrays as a differentiable op on tensors (any tinyflow layer or loss). */
@@ -472,6 +598,7 @@ function backwardFrom(root: Tensor, gradient: Operand | null, retainGraph: boole
  * (Int32Array → int32, Uint32Array → uint32).
  */
 export function tensor(data: Data | Tensor, opts: TensorOptions = {}): Tensor {
+  checkOptions("tensor", opts, tensorRules);
   let a: TfArray;
   if (data instanceof Tensor) a = data.value;
   else if (isArray(data)) a = data;
@@ -487,9 +614,11 @@ export function tensor(data: Data | Tensor, opts: TensorOptions = {}): Tensor {
 const shapeOf = (shape: (number | readonly number[])[]): number[] => (shape.length === 1 && Array.isArray(shape[0]) ? [...(shape[0] as number[])] : (shape as number[]));
 
 export function zeros(shape: readonly number[] | number, opts: TensorOptions = {}): Tensor {
+  checkOptions("zeros", opts, tensorRules);
   return new Tensor(np.zeros(shape, opts.dtype ?? "float32") as TfArray, { requiresGrad: opts.requiresGrad });
 }
 export function ones(shape: readonly number[] | number, opts: TensorOptions = {}): Tensor {
+  checkOptions("ones", opts, tensorRules);
   return new Tensor(np.ones(shape, opts.dtype ?? "float32") as TfArray, { requiresGrad: opts.requiresGrad });
 }
 export function arange(start: number, end?: number, step = 1): Tensor {
@@ -506,15 +635,26 @@ function nextKey(): Tracer {
   rngKey = a;
   return b;
 }
+/** The trailing options of randn/rand, checked; samples need a floating-point dtype. */
+function randomOptions(where: string, args: (number | readonly number[] | TensorOptions)[]): TensorOptions {
+  const last = args[args.length - 1];
+  const opts = checkOptions(where, (typeof last === "object" && last !== null && !Array.isArray(last) ? args.pop() : undefined) as TensorOptions | undefined, tensorRules);
+  if (opts.dtype !== undefined && !isFloat(opts.dtype)) {
+    throw new OptionsError(`${where}: option dtype must be a floating-point dtype for random samples, got "${opts.dtype}"; draw float32 samples and convert them with .to("${opts.dtype}")`);
+  }
+  return opts;
+}
+const samples = (a: Tracer, opts: TensorOptions): Tensor =>
+  new Tensor((opts.dtype !== undefined && opts.dtype !== a.dtype ? np.astype(a, opts.dtype) : a) as TfArray, { requiresGrad: opts.requiresGrad });
 /** Standard normal samples: randn(2, 3) or randn([2, 3], { requiresGrad }). */
 export function randn(...args: (number | readonly number[] | TensorOptions)[]): Tensor {
-  const opts = (typeof args[args.length - 1] === "object" && !Array.isArray(args[args.length - 1]) ? args.pop() : {}) as TensorOptions;
-  return new Tensor(random.normal(nextKey(), shapeOf(args as number[])) as TfArray, { requiresGrad: opts.requiresGrad });
+  const opts = randomOptions("randn", args);
+  return samples(random.normal(nextKey(), shapeOf(args as number[])), opts);
 }
 /** Uniform [0, 1) samples. */
 export function rand(...args: (number | readonly number[] | TensorOptions)[]): Tensor {
-  const opts = (typeof args[args.length - 1] === "object" && !Array.isArray(args[args.length - 1]) ? args.pop() : {}) as TensorOptions;
-  return new Tensor(random.uniform(nextKey(), shapeOf(args as number[])) as TfArray, { requiresGrad: opts.requiresGrad });
+  const opts = randomOptions("rand", args);
+  return samples(random.uniform(nextKey(), shapeOf(args as number[])), opts);
 }
 
 // --- functional ops ----------------------------------------------------------------------------------
@@ -532,10 +672,10 @@ export const tanh = (x: Tensor) => x.tanh();
 export const sum = (x: Tensor, dim?: number | number[] | null, keepdim = false) => x.sum(dim, keepdim);
 export const mean = (x: Tensor, dim?: number | number[] | null, keepdim = false) => x.mean(dim, keepdim);
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
-  return apply("cat", tensors, (...xs) => np.concatenate(xs as Tracer[], dim));
+  return op("cat", [dim], tensors, (...xs) => np.concatenate(xs as Tracer[], dim));
 }
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
-  return apply("stack", tensors, (...xs) => np.stack(xs as Tracer[], dim));
+  return op("stack", [dim], tensors, (...xs) => np.stack(xs as Tracer[], dim));
 }
 
 /** Losses and activations as functions (PyTorch's torch.nn.functional). */
@@ -547,17 +687,17 @@ export const functional = {
   logSoftmax: (x: Tensor, dim = -1) => x.logSoftmax(dim),
   /** mean((input - target)²). */
   mseLoss(input: Tensor, target: Operand): Tensor {
-    return apply("mseLoss", [input, target], (a, b) => np.mean(np.square(np.subtract(a, b))));
+    return op("mseLoss", [], [input, target], (a, b) => np.mean(np.square(np.subtract(a, b))));
   },
   /** Mean cross entropy of logits [N, C] against integer class indices [N] or probabilities [N, C]. */
   crossEntropy(logits: Tensor, target: Operand): Tensor {
-    return apply("crossEntropy", [logits, target], (l, t) => {
+    return op("crossEntropy", [], [logits, target], (l, t) => {
       const tv = np.asarray(t);
       return np.mean(tv.ndim === np.asarray(l).ndim ? tnn.softmaxCrossEntropy(l, lax.stopGradient(tv)) : tnn.softmaxCrossEntropyWithIntegerLabels(l, tv));
     });
   },
   binaryCrossEntropyWithLogits(logits: Tensor, target: Operand): Tensor {
-    return apply("bceWithLogits", [logits, target], (l, t) => np.mean(tnn.sigmoidBinaryCrossEntropy(l, t)));
+    return op("bceWithLogits", [], [logits, target], (l, t) => np.mean(tnn.sigmoidBinaryCrossEntropy(l, t)));
   },
 };
 
@@ -585,6 +725,12 @@ export abstract class Module {
   }
 }
 
+export interface LinearOptions {
+  /** Add a learned bias (default true). */
+  bias?: boolean;
+}
+const linearRules: OptionRules<LinearOptions> = { bias: opt.boolean };
+
 /** y = x Wᵀ + b with PyTorch's initialization U(-1/√in, 1/√in). */
 export class Linear extends Module {
   readonly weight: Tensor;
@@ -592,9 +738,10 @@ export class Linear extends Module {
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
-    opts: { bias?: boolean } = {},
+    opts: LinearOptions = {},
   ) {
     super();
+    checkOptions("Linear", opts, linearRules);
     const bound = 1 / Math.sqrt(inFeatures);
     const init = (shape: number[]) => new Tensor(random.uniform(nextKey(), shape, { minval: -bound, maxval: bound }) as TfArray, { requiresGrad: true });
     this.weight = init([outFeatures, inFeatures]);
@@ -659,6 +806,7 @@ export interface SGDOptions {
   weightDecay?: number;
   nesterov?: boolean;
 }
+const sgdRules: OptionRules<SGDOptions> = { lr: opt.nonNegative, momentum: opt.nonNegative, weightDecay: opt.nonNegative, nesterov: opt.boolean };
 
 const sgdUpdate = jit((p: Tracer, g: Tracer, buf: Tracer, lr: Tracer, mom: Tracer, wd: Tracer, nesterov: boolean, first: boolean) => {
   const gw = np.add(g, np.multiply(wd, p));
@@ -676,11 +824,13 @@ export class SGD extends Optimizer {
   #bufs = new Map<Tensor, TfArray>();
   constructor(params: Iterable<Tensor>, opts: SGDOptions) {
     super(params, "SGD");
-    if (!(opts.lr >= 0)) throw new ArgumentError(`SGD: lr must be a non-negative number, got ${opts.lr}`);
+    checkOptions("SGD", opts, sgdRules);
+    if (opts?.lr === undefined) throw new OptionsError("SGD: option lr is required (a non-negative number), e.g. new SGD(model.parameters(), { lr: 0.1 })");
     this.lr = opts.lr;
     this.momentum = opts.momentum ?? 0;
     this.weightDecay = opts.weightDecay ?? 0;
     this.nesterov = opts.nesterov ?? false;
+    if (this.nesterov && this.momentum === 0) throw new OptionsError("SGD: nesterov momentum needs a momentum above 0, got momentum 0; pass { momentum: 0.9, nesterov: true }");
   }
   step(): void {
     noGrad(() => {
@@ -703,39 +853,53 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
-const adamUpdate = jit((p: Tracer, g: Tracer, m: Tracer, v: Tracer, lr: Tracer, b1: Tracer, b2: Tracer, eps: Tracer, wd: Tracer, c1: Tracer, c2: Tracer) => {
-  const gw = np.add(g, np.multiply(wd, p));
-  const m2 = np.add(np.multiply(b1, m), np.multiply(np.subtract(1, b1), gw));
-  const v2 = np.add(np.multiply(b2, v), np.multiply(np.subtract(1, b2), np.square(gw)));
-  const step = np.divide(np.divide(m2, c1), np.add(np.sqrt(np.divide(v2, c2)), eps));
-  return [np.subtract(p, np.multiply(lr, step)), m2, v2];
-});
+const adamRules: OptionRules<AdamOptions> = {
+  lr: opt.nonNegative,
+  betas: {
+    expected: "a pair [beta1, beta2] of numbers in [0, 1)",
+    accepts: (v) => Array.isArray(v) && v.length === 2 && v.every((b) => typeof b === "number" && b >= 0 && b < 1),
+  },
+  eps: opt.nonNegative,
+  weightDecay: opt.nonNegative,
+};
 
-/** PyTorch's Adam with bias correction. */
+/** One parameter's jitted Adam step: (p, g, state, lr, weight decay) -> [new p, new state]. */
+type AdamStep = (p: TfArray, g: TfArray, state: AdamState, lr: TfArray, wd: TfArray) => [TfArray, AdamState];
+
+/**
+ * PyTorch's Adam: p -= lr · m̂ / (√v̂ + eps) with bias-corrected moments and
+ * L2 weight decay added to the gradient. The moments are optim's scaleByAdam
+ * (one state per parameter, so each counts its own steps, as PyTorch does).
+ */
 export class Adam extends Optimizer {
   readonly lr: number;
   readonly betas: [number, number];
   readonly eps: number;
   readonly weightDecay: number;
-  #t = 0;
-  #state = new Map<Tensor, [TfArray, TfArray]>();
+  readonly #adam: GradientTransformation<AdamState>;
+  readonly #update: AdamStep;
+  #state = new Map<Tensor, AdamState>();
   constructor(params: Iterable<Tensor>, opts: AdamOptions = {}) {
     super(params, "Adam");
+    checkOptions("Adam", opts, adamRules);
     this.lr = opts.lr ?? 1e-3;
     this.betas = opts.betas ?? [0.9, 0.999];
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0;
+    const adam = scaleByAdam({ b1: this.betas[0], b2: this.betas[1], eps: this.eps });
+    this.#adam = adam;
+    this.#update = jit((p: Tracer, g: Tracer, state: AdamState, lr: Tracer, wd: Tracer) => {
+      const [step, next] = adam.update(np.add(g, np.multiply(wd, p)), state);
+      return [np.subtract(p, np.multiply(lr, step)), next];
+    }) as unknown as AdamStep;
   }
   step(): void {
-    this.#t++;
     const s = (v: number) => TfArray.scalar(v, "float32");
-    const [b1, b2] = this.betas;
     noGrad(() => {
       for (const p of this.params) {
         if (p.grad === null) continue;
-        const [m, v] = this.#state.get(p) ?? [np.zerosLike(p.value) as TfArray, np.zerosLike(p.value) as TfArray];
-        const [p2, m2, v2] = adamUpdate(p.value, p.grad.value, m, v, s(this.lr), s(b1), s(b2), s(this.eps), s(this.weightDecay), s(1 - b1 ** this.#t), s(1 - b2 ** this.#t)) as [TfArray, TfArray, TfArray];
-        this.#state.set(p, [m2, v2]);
+        const [p2, state] = this.#update(p.value, p.grad.value, this.#state.get(p) ?? this.#adam.init(p.value), s(this.lr), s(this.weightDecay));
+        this.#state.set(p, state);
         p.set_(p2);
       }
     });
