@@ -7,11 +7,11 @@
 
 import { ShapedArray } from "./aval";
 import { getBackend, type Backend } from "./backend";
-import { allocTyped, isDType, roundToDType, type DType, type TypedArray } from "./dtype";
+import { allocTyped, roundToDType, type DType, type TypedArray } from "./dtype";
 import { ArgumentError, DisposedArrayError, fmtShape } from "./errors";
 import { formatArray } from "./format";
 import { currentOperation, deviceBuffer, disposeStorage, newStorage, readStorage, watch, yieldToEventLoop, type Storage } from "./residency";
-import { checkShape, sizeOf, type Shape } from "./shape";
+import { sizeOf, type Shape } from "./shape";
 import { Tracer, evalTrace, type Trace } from "./trace";
 
 
@@ -128,14 +128,6 @@ export class Array extends Tracer {
     const data = allocTyped(dtype, 1);
     data[0] = roundToDType(dtype, Number(value));
     return Array.fromTyped(data, [], dtype, { weakType, backend });
-  }
-
-  static full(shape: Shape, value: number | boolean, dtype: DType, backend?: string): Array {
-    checkShape([...shape], "full");
-    if (!isDType(dtype)) throw new ArgumentError(`full: unknown dtype ${String(dtype)}`);
-    const data = allocTyped(dtype, sizeOf(shape));
-    data.fill(roundToDType(dtype, Number(value)));
-    return Array.fromTyped(data, shape, dtype, { backend });
   }
 }
 
