@@ -17,6 +17,8 @@ import { compileGemm, type EpilogueOp, type EpilogueOpKind } from "../src/backen
 import { SGEMM_SKINNY_M, instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels";
 import { Array as TfArray, defaultBackendName, jit, nn, np, setDefaultBackend } from "../src/index";
 import { expectAllclose } from "../src/testing";
+import { epilogueReference, randomFloats } from "../test/float_bits";
+import { rng } from "../test/rng";
 
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 const NUM_RUNS = Number(process.env.NUM_RUNS ?? 20);
@@ -50,29 +52,8 @@ const arbProblem = fc.record({
 });
 type Problem = typeof arbProblem extends fc.Arbitrary<infer P> ? P : never;
 
-function data(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    a[i] = s / 2 ** 32 - 0.5;
-  }
-  return a;
-}
+const data = (n: number, seed: number): Float32Array => randomFloats(rng(seed), n);
 
-const apply = (op: EpilogueOpKind, x: number, v: number): number => {
-  switch (op) {
-    case "add": return Math.fround(x + v);
-    case "sub": return Math.fround(x - v);
-    case "rsub": return Math.fround(v - x);
-    case "mul": return Math.fround(x * v);
-    case "div": return Math.fround(x / v);
-    case "rdiv": return Math.fround(v / x);
-    case "max": return Number.isNaN(x) || Number.isNaN(v) ? NaN : Math.max(x, v);
-    case "min": return Number.isNaN(x) || Number.isNaN(v) ? NaN : Math.min(x, v);
-    case "relu": return x > 0 ? x : 0;
-  }
-};
 
 /** Runs problem `p` through the generated GEMM; returns [C from it, C from the Rust sgemm, ldc, vectors, float64 product]. */
 function run(p: Problem, relaxed: boolean) {
@@ -109,7 +90,7 @@ function epilogue(ops: readonly EpilogueOp[], vecs: Float32Array[], x: number, i
   let vi = 0;
   for (const { op, operand: o } of ops) {
     const v = o.kind === "const" ? Math.fround(o.value) : o.kind === "col" ? vecs[vi++]![j]! : o.kind === "row" ? vecs[vi++]![i]! : 0;
-    x = apply(op, x, v);
+    x = epilogueReference(op, x, v);
   }
   return x;
 }

@@ -15,25 +15,11 @@ import { probeRelaxedSimd } from "../src/backends/wasm/codegen/assembler";
 import { SGEMM_SKINNY_M, instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels";
 import { ThreadPool } from "../src/backends/wasm/threads";
 
+import { epilogueReference, floatSource, sameBits } from "./float_bits";
+
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 
-let seed = 11;
-function rand(n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    a[i] = seed / 2 ** 32 - 0.5;
-  }
-  return a;
-}
-
-function sameBits(got: Float32Array, want: Float32Array): string {
-  if (got.length !== want.length) return `length ${got.length} != ${want.length}`;
-  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  for (let i = 0; i < g.length; i++) if (g[i] !== w[i]) return `[${i}] ${got[i]} != ${want[i]}`;
-  return "";
-}
+const rand = floatSource(11);
 
 interface Case {
   m: number;
@@ -260,19 +246,6 @@ describe("Rust sgemm, skinny products (op(A) of at most SGEMM_SKINNY_M rows, rea
 });
 
 describe("generated GEMM epilogues", () => {
-  const applyOp = (op: EpilogueOp, x: number, v: number): number => {
-    switch (op.op) {
-      case "add": return Math.fround(x + v);
-      case "sub": return Math.fround(x - v);
-      case "rsub": return Math.fround(v - x);
-      case "mul": return Math.fround(x * v);
-      case "div": return Math.fround(x / v);
-      case "rdiv": return Math.fround(v / x);
-      case "max": return Number.isNaN(x) || Number.isNaN(v) ? NaN : Math.max(x, v);
-      case "min": return Number.isNaN(x) || Number.isNaN(v) ? NaN : Math.min(x, v);
-      case "relu": return x > 0 ? x : 0;
-    }
-  };
   const epilogues: EpilogueOp[][] = [
     [{ op: "add", operand: { kind: "col" } }, { op: "relu", operand: { kind: "none" } }],
     [{ op: "mul", operand: { kind: "const", value: 0.5 } }, { op: "rsub", operand: { kind: "row" } }, { op: "max", operand: { kind: "const", value: -0.1 } }],
@@ -296,7 +269,7 @@ describe("generated GEMM epilogues", () => {
             for (const op of ops) {
               const o = op.operand;
               const v = o.kind === "const" ? Math.fround(o.value) : o.kind === "col" ? vecs[vi++]![j]! : o.kind === "row" ? vecs[vi++]![i]! : 0;
-              x = applyOp(op, x, v);
+              x = epilogueReference(op.op, x, v);
             }
             want[i * f.ldc + j] = x;
           }

@@ -10,12 +10,9 @@ import { describe, expect, it } from "vitest";
 import { ArrayImpl as TfArray, defaultBackendName, grad, jit, lax, np, setDefaultBackend, type DType, type Tracer } from "../src/index";
 import { allocTyped, roundToDType } from "../src/core/dtype";
 import { bind1 } from "../src/core/trace";
+import { rng } from "./rng";
 
-let seed = 11;
-const rnd = (): number => {
-  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-  return seed / 2 ** 32;
-};
+const rnd = rng(11);
 
 /** A wasm array; floats on a coarse grid (many ties), ints in [-4, 4]. */
 function rand(shape: number[], dtype: DType = "float32"): TfArray {

@@ -13,26 +13,11 @@ import { instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/k
 import { ParallelKernel, ThreadPool, defaultThreadCount, getThreadPool, setThreadCount } from "../src/backends/wasm/threads";
 import { wasmBackend } from "../src/backends/wasm";
 import { jit, np, type ArrayLike } from "../src/index";
+import { floatSource, sameBits } from "./float_bits";
 
 const T_OUT = 30_000;
 
-let seed = 7;
-function rand(n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    a[i] = seed / 2 ** 32 - 0.5;
-  }
-  return a;
-}
-
-function sameBits(got: Float32Array, want: Float32Array): string {
-  if (got.length !== want.length) return `length ${got.length} != ${want.length}`;
-  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  for (let i = 0; i < g.length; i++) if (g[i] !== w[i]) return `[${i}] ${got[i]} != ${want[i]}`;
-  return "";
-}
+const rand = floatSource(7);
 
 type GemmCase = { m: number; n: number; k: number; batch?: number; transA?: boolean; transB?: boolean; alpha?: number; beta?: number };
 
