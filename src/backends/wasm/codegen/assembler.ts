@@ -688,6 +688,15 @@ let relaxedProbe: boolean | undefined;
 
 /** Whether this engine validates relaxed-SIMD (`f32x4.relaxed_madd`); cached. Node 20 needs
  * `--experimental-wasm-relaxed-simd`; newer engines ship it. */
+/** Compile a module a code generator built; `where` names the generator in the error if the engine rejects it (a generator bug). */
+export function compileGenerated(where: string, bytes: Uint8Array): WebAssembly.Module {
+  try {
+    return new WebAssembly.Module(bytes as BufferSource);
+  } catch (err) {
+    throw new BackendError(`${where}: generated module failed to compile: ${(err as Error).message}`);
+  }
+}
+
 export function probeRelaxedSimd(): boolean {
   if (relaxedProbe !== undefined) return relaxedProbe;
   const mb = new ModuleBuilder();

@@ -23,7 +23,7 @@
 // process compiles a handful of them and V8 tiers each up once.
 
 import { BackendError } from "../../../core/errors";
-import { FuncBuilder, ModuleBuilder, isSharedMemory, memoryImport, probeRelaxedSimd, type PlainOp } from "./assembler";
+import { FuncBuilder, ModuleBuilder, compileGenerated, isSharedMemory, memoryImport, probeRelaxedSimd, type PlainOp } from "./assembler";
 
 /** Blocking of the Rust sgemm (wasm/src/gemm.rs): the scratch layout depends on it. */
 const MR = 4;
@@ -436,12 +436,7 @@ export function compileGemm(ops: readonly EpilogueOp[], opts: GemmCompileOptions
   let cached = moduleCache.get(key);
   if (!cached) {
     const built = buildGemmModule(ops, relaxed, shared, unroll);
-    let module: WebAssembly.Module;
-    try {
-      module = new WebAssembly.Module(built.bytes as BufferSource);
-    } catch (err) {
-      throw new BackendError(`compileGemm: generated module failed to compile: ${(err as Error).message}`);
-    }
+    const module = compileGenerated("compileGemm", built.bytes);
     cached = { module, built };
     moduleCache.set(key, cached);
   }

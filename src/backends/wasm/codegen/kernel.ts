@@ -57,7 +57,7 @@
 // arithmetic produces stay slow.
 
 import { BackendError } from "../../../core/errors";
-import { FuncBuilder, ModuleBuilder, isSharedMemory, memoryImport, probeRelaxedSimd } from "./assembler";
+import { FuncBuilder, ModuleBuilder, compileGenerated, isSharedMemory, memoryImport, probeRelaxedSimd } from "./assembler";
 import { Emitter, type Ex } from "./expr";
 import { emitMath, vpow, type MathCtx, type MathFn } from "./vecmath";
 
@@ -1041,12 +1041,7 @@ export function compileKernel(spec: KernelSpec, opts: CompileOptions): CompiledK
     let cached = moduleCache.get(key);
     if (!cached) {
       const gen = generate(spec, canon, dts, shared, relaxed);
-      let module: WebAssembly.Module;
-      try {
-        module = new WebAssembly.Module(gen.bytes as BufferSource);
-      } catch (err) {
-        throw new BackendError(`compileKernel: generated module failed to compile: ${(err as Error).message}`);
-      }
+      const module = compileGenerated("compileKernel", gen.bytes);
       cached = { module, gen };
       moduleCache.set(key, cached);
     }

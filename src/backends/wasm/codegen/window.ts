@@ -27,7 +27,7 @@
 // pointers); modules are cached by spec.
 
 import { BackendError } from "../../../core/errors";
-import { FuncBuilder, ModuleBuilder, isSharedMemory, memoryImport } from "./assembler";
+import { FuncBuilder, ModuleBuilder, compileGenerated, isSharedMemory, memoryImport } from "./assembler";
 import type { KDType } from "./kernel";
 
 export interface WindowDim {
@@ -216,12 +216,7 @@ export function compileWindow(spec: WindowSpec, memory: WebAssembly.Memory): Com
     let cached = moduleCache.get(key);
     if (!cached) {
       const gen = generate(spec, shared);
-      let module: WebAssembly.Module;
-      try {
-        module = new WebAssembly.Module(gen.bytes as BufferSource);
-      } catch (err) {
-        throw new BackendError(`compileWindow: generated module failed to compile: ${(err as Error).message}`);
-      }
+      const module = compileGenerated("compileWindow", gen.bytes);
       moduleCache.set(key, (cached = { module, text: gen.text, bytes: gen.bytes }));
     }
     const fn = new WebAssembly.Instance(cached.module, { env: { memory } }).exports.kernel as (...ptrs: number[]) => void;
