@@ -7,7 +7,7 @@
 import { Array as ArrayImpl, type Array } from "../src/core/array";
 import { getBackend, type Backend, type Executable } from "../src/core/backend";
 import { evalJaxpr } from "../src/core/eval_jaxpr";
-import { checkedTypedFrom, resultDType, weakDTypeOfNumber } from "../src/core/dtype";
+import { checkedTypedFrom, resultDType, weakDTypeOfNumbers } from "../src/core/dtype";
 import type { ClosedJaxpr } from "../src/core/ir";
 import type { ParamsOf } from "../src/core/primitives";
 import { beginOperation } from "../src/core/residency";
@@ -125,10 +125,10 @@ function scalarOperands(where: string, args: readonly ArrayLike[]): Array[] {
   const typed = args.filter(isTracer).map((t) => ({ dtype: t.dtype, weakType: t.weakType }));
   const others = typed.length > 0 ? resultDType(typed, where) : undefined;
   const numbers = args.filter((a): a is number => typeof a === "number");
-  const weak = numbers.length > 0 ? weakDTypeOfNumber(numbers.find((n) => !Number.isInteger(n)) ?? numbers[0], others) : undefined;
+  const weak = weakDTypeOfNumbers(numbers, others);
   return args.map((a) => {
     if (isTracer(a)) return a as Array;
-    if (typeof a === "number" && weak !== undefined) return ArrayImpl.fromTyped(checkedTypedFrom(where, weak.dtype, [a]), [], weak.dtype, { weakType: true });
+    if (typeof a === "number") return ArrayImpl.fromTyped(checkedTypedFrom(where, weak.dtype, [a]), [], weak.dtype, { weakType: true });
     return leafToTracer(a) as Array;
   });
 }

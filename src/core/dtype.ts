@@ -204,13 +204,14 @@ export function dtypeOfScalar(x: number | boolean): DTypeWithWeak {
 }
 
 /**
- * The weak dtype a JS number takes in an operation whose array operands
- * promote to `others` (undefined when there are none): an integer-valued
- * number next to integer arrays is a weak int (JAX's Python int), anything
- * else a weak float32 (JAX's Python float).
+ * The weak dtype the JS numbers of one operation take when its array operands
+ * promote to `others` (undefined when there are none): integer-valued numbers
+ * next to integer arrays are a weak int (JAX's Python int); if any number is
+ * fractional, or the arrays are not integers, all are a weak float32 (JAX's
+ * Python float).
  */
-export function weakDTypeOfNumber(x: number, others: DTypeWithWeak | undefined): DTypeWithWeak {
-  if (others !== undefined && isInt(others.dtype) && Number.isInteger(x)) return { dtype: others.dtype, weakType: true };
+export function weakDTypeOfNumbers(numbers: readonly number[], others: DTypeWithWeak | undefined): DTypeWithWeak {
+  if (others !== undefined && isInt(others.dtype) && numbers.every((x) => Number.isInteger(x))) return { dtype: others.dtype, weakType: true };
   return { dtype: "float32", weakType: true };
 }
 

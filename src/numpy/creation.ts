@@ -15,7 +15,7 @@ import {
   isFloat,
   resultDType,
   roundToDType,
-  weakDTypeOfNumber,
+  weakDTypeOfNumbers,
   type DType,
   type DTypeWithWeak,
   type TypedArray,
@@ -185,8 +185,7 @@ function inferListDType(elementDTypes: readonly DTypeWithWeak[], numbers: readon
   if (sawBool) parts.push({ dtype: "bool", weakType: false });
   const others = parts.length > 0 ? resultDType(parts, "array") : undefined;
   if (numbers.length > 0) {
-    // One fractional number makes them all weak floats; otherwise any one of them stands for all.
-    parts.push(weakDTypeOfNumber(numbers.find((n) => !Number.isInteger(n)) ?? numbers[0], others));
+    parts.push(weakDTypeOfNumbers(numbers, others));
   }
   return parts.length === 0 ? "float32" : resultDType(parts, "array").dtype;
 }

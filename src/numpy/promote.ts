@@ -5,7 +5,7 @@
 // it (broadcast_in_dim) to the common shape.
 
 import { Array } from "../core/array";
-import { checkedTypedFrom, dtypeOfScalar, isFloat, promoteTypes, resultDType, weakDTypeOfNumber, type DType, type DTypeWithWeak } from "../core/dtype";
+import { checkedTypedFrom, dtypeOfScalar, isFloat, promoteTypes, resultDType, weakDTypeOfNumbers, type DType, type DTypeWithWeak } from "../core/dtype";
 import { ArgumentError, DTypeError } from "../core/errors";
 import { broadcastShapes } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
@@ -34,8 +34,7 @@ export function resultTypeOf(where: string, args: readonly ArrayLike[]): DTypeWi
   const numbers = args.filter((x): x is number => typeof x === "number");
   if (numbers.length === 0) return resultDType(typed, where); // throws for no operands at all
   const others = typed.length > 0 ? resultDType(typed, where) : undefined;
-  // One fractional number makes the numbers weak floats; otherwise any one of them stands for all.
-  const weak = weakDTypeOfNumber(numbers.find((n) => !Number.isInteger(n)) ?? numbers[0], others);
+  const weak = weakDTypeOfNumbers(numbers, others);
   return others === undefined ? weak : promoteTypes(others, weak);
 }
 
