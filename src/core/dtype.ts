@@ -188,7 +188,7 @@ export function resultDType(operands: DTypeWithWeak[], where: string): DTypeWith
 //   (`x_f16.mul(2)` stays float16). Because JS cannot say "integer", an
 //   integer-valued number meeting integer arrays acts as a Python int
 //   (`x_int32.add(1)` stays int32); a fractional one promotes them to float32
-//   as a Python float does (see weakDTypeOfNumber).
+//   as a Python float does (see weakDTypeOfNumbers).
 // - a JS boolean is bool.
 // - integer dtypes come only from an explicit `{ dtype }`, an integer typed
 //   array, or a function that produces indices (argmax, iota, randint...).
