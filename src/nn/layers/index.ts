@@ -14,3 +14,4 @@ export {
   RNNCell, GRUCell, LSTMCell, RNN, GRU, LSTM,
   type RecurrentCell, type RecurrentLayer, type RecurrentCellOptions, type RecurrentOptions, type RNNCellParams, type GRUCellParams, type LSTMCellParams, type LSTMCarry,
 } from "./recurrent";
+export { GCNConv, type GCNConvOptions, type GCNConvParams, type GCNApplyOptions } from "./graph";
