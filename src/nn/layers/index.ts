@@ -15,3 +15,4 @@ export {
   type RecurrentCell, type RecurrentLayer, type RecurrentCellOptions, type RecurrentOptions, type RNNCellParams, type GRUCellParams, type LSTMCellParams, type LSTMCarry,
 } from "./recurrent";
 export { GCNConv, type GCNConvOptions, type GCNConvParams, type GCNApplyOptions } from "./graph";
+export { SwitchMoE, type SwitchMoELayer, type SwitchMoEOptions, type SwitchMoEParams, type SwitchMoEAux } from "./moe";
