@@ -9,13 +9,15 @@ import { ArgumentError } from "../../core/errors";
 import { describeValue } from "../../core/options";
 import { defineLayer, isLayer, type AnyLayer, type Layer, type LayerFunction } from "./layer";
 
-type ParamsOf<L> = L extends Layer<infer P, any, any> ? P : {};
-type StateOf<L> = L extends Layer<any, infer S, any> ? S : {};
+/** The params type of a layer ({} for a plain function), e.g. `LayerParams<typeof model>`. */
+export type LayerParams<L> = L extends Layer<infer P, any, any> ? P : {};
+/** The state type of a layer ({} for a plain function). */
+export type LayerState<L> = L extends Layer<any, infer S, any> ? S : {};
 
 /** Sequential's params: one entry per child, in order. */
-export type SequentialParams<L extends readonly (AnyLayer | LayerFunction)[]> = { -readonly [K in keyof L]: ParamsOf<L[K]> };
+export type SequentialParams<L extends readonly (AnyLayer | LayerFunction)[]> = { -readonly [K in keyof L]: LayerParams<L[K]> };
 /** Sequential's state: one entry per child ({} for stateless ones). */
-export type SequentialState<L extends readonly (AnyLayer | LayerFunction)[]> = { -readonly [K in keyof L]: StateOf<L[K]> };
+export type SequentialState<L extends readonly (AnyLayer | LayerFunction)[]> = { -readonly [K in keyof L]: LayerState<L[K]> };
 
 /**
  * Compose layers left to right. Children are layers or plain functions of one
