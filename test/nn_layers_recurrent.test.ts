@@ -109,7 +109,8 @@ describe("sequence layers over lax.scan", () => {
     const p = last.init(key(0)).params;
     expectAllclose(last.apply(p, xs), nn.GRU(F, Hd).apply(p, xs).slice(":", T - 1), { atol: 1e-6 });
     expect(last.apply(p, xs).shape).toEqual([Bt, Hd]);
-    expect(String(last)).toBe("GRU(4→5, returnSequences=false)(\n  (cell) GRUCell(4→5)\n)");
+    expect(String(last)).toBe("GRU(4→5, returnSequences=false)");
+    expect(last.summary(p)).toMatch(/GRU\(4→5, returnSequences=false\)\s+inputWeight f32\[4,15\], hiddenWeight f32\[5,15\], inputBias f32\[15\], hiddenBias f32\[15\]\s+165/);
   });
 
   it("accepts an unbatched [time, features] sequence and vmaps over the batch", () => {

@@ -214,7 +214,6 @@ function scanLayer<P, C>(name: "RNN" | "GRU" | "LSTM", cell: RecurrentCell<P, C>
     name,
     header,
     optionRules: { initialCarry: carryRule },
-    children: [["cell", cell]],
     init: (key) => ({ params: cell.init(key).params, state: {} }),
     forward(params, state, x, { initialCarry }) {
       const [, ys] = run(params, x, initialCarry);
