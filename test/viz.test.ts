@@ -3,9 +3,11 @@
 // change), SVG pictures that carry every node's label, a jitted program's
 // kernels as clusters (checked against the wasm program's own description),
 // the TF1 subgraph of a fetch, an eager tape, the summary of a graph too
-// large to draw, and the typed errors for bad input.
+// large to draw, the typed errors for bad input, and `npm run graph`.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ArgumentError, OptionsError, jit, lax, makeJaxpr, np, type Array } from "../src/index";
@@ -172,5 +174,20 @@ describe("large graphs and bad input", () => {
     expect(() => toDot(np.ones([2]) as never)).toThrow(ArgumentError);
     expect(() => toDot([] as never)).toThrow(/pass a jaxpr \(makeJaxpr/);
     await expect(toPng(mulAdd(), { width: -1 })).rejects.toThrow(OptionsError);
+  });
+});
+
+describe("npm run graph", () => {
+  const run = (...args: string[]) => execFileSync(process.execPath, ["--import", "tsx", "scripts/graph.ts", ...args], { cwd: join(__dirname, ".."), encoding: "utf8", stdio: "pipe" });
+  it("draws an example's exported step to the file asked for", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tinyflow-graph-"));
+    const out = join(dir, "step.dot");
+    expect(run("examples/computational_graph.ts", "--out", out)).toContain(`wrote ${out}`);
+    expect(readFileSync(out, "utf8")).toBe(toDot(mulAdd()));
+  });
+  it("an example without a step is an error saying what to export", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tinyflow-graph-"));
+    writeFileSync(join(dir, "no_step.ts"), "export const model = 1;\n");
+    expect(() => run(join(dir, "no_step.ts"), "--out", join(dir, "never.dot"))).toThrow(/exports no `step`/);
   });
 });

@@ -50,8 +50,10 @@ export interface DotOptions {
 }
 
 export interface PngOptions extends DotOptions {
-  /** Width of the PNG in pixels (the height follows); default: the picture's natural size. */
+  /** Width of the PNG in pixels (the height follows); default: the picture's natural size times `scale`. */
   width?: number;
+  /** Zoom factor when no width is given (default 2, for sharp text on high-density screens). */
+  scale?: number;
   /** Background colour (CSS), default white. */
   background?: string;
 }
@@ -67,7 +69,12 @@ const dotRules: OptionRules<DotOptions> = {
     accepts: (v) => isPlainObject(v) && Object.values(v).every((t) => t instanceof EagerTensor),
   },
 };
-const pngRules: OptionRules<PngOptions> = { ...dotRules, width: opt.positiveInteger, background: opt.string };
+const pngRules: OptionRules<PngOptions> = {
+  ...dotRules,
+  width: opt.positiveInteger,
+  scale: { expected: "a positive number", accepts: (v) => typeof v === "number" && v > 0 && Number.isFinite(v) },
+  background: opt.string,
+};
 
 const DEFAULT_MAX_NODES = 400;
 
@@ -127,7 +134,7 @@ export async function toSvg(source: GraphSource, opts: DotOptions = {}): Promise
 /** The graph as PNG bytes (also needs the optional package `@resvg/resvg-js`; Node only). */
 export async function toPng(source: GraphSource, opts: PngOptions = {}): Promise<Uint8Array> {
   checkOptions("toPng", opts, pngRules);
-  const { width, background, ...dotOpts } = opts;
+  const { width, scale, background, ...dotOpts } = opts;
   const svg = await dotToSvg(dotFor("toPng", source, dotOpts), "toPng");
-  return svgToPng(svg, "toPng", { width, background: background ?? "white" });
+  return svgToPng(svg, "toPng", { width, scale: scale ?? 2, background: background ?? "white" });
 }

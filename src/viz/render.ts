@@ -31,8 +31,9 @@ export async function dotToSvg(dot: string, where: string): Promise<string> {
 }
 
 export interface PngRender {
-  /** Output width in pixels (the height follows); default: the SVG's own size. */
+  /** Output width in pixels (the height follows); default: the SVG's own size times `scale`. */
   width?: number;
+  scale: number;
   /** Background colour (CSS), default white. */
   background: string;
 }
@@ -40,7 +41,7 @@ export interface PngRender {
 /** A PNG of an SVG picture. */
 export async function svgToPng(svg: string, where: string, opts: PngRender): Promise<Uint8Array> {
   const { Resvg } = await loadOptional("@resvg/resvg-js", where, () => import("@resvg/resvg-js"));
-  const fitTo = opts.width === undefined ? ({ mode: "original" } as const) : ({ mode: "width", value: opts.width } as const);
+  const fitTo = opts.width === undefined ? ({ mode: "zoom", value: opts.scale } as const) : ({ mode: "width", value: opts.width } as const);
   const png = new Resvg(svg, { fitTo, background: opts.background, font: { loadSystemFonts: true } }).render().asPng();
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }
