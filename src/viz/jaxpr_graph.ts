@@ -151,7 +151,7 @@ export function loweredGraph(lowered: Lowered, opts: JaxprDrawOptions): VizGraph
     (groups ?? []).forEach((g, k) => g.eqns.forEach((e) => kernelsOf[e].push(k)));
     drawJaxpr(b, optimized, opts, {
       container: (i) => (kernelsOf[i].length > 0 ? clusters[kernelsOf[i][0]] : undefined),
-      note: (i) => (kernelsOf[i].length > 1 ? `(recomputed in kernels ${kernelsOf[i].slice(1).map((k) => groups![k].label.split(":")[0]).join(", ")})` : undefined),
+      note: (i) => (kernelsOf[i].length > 1 ? `(recomputed in kernel${kernelsOf[i].length > 2 ? "s" : ""} ${kernelsOf[i].slice(1).map((k) => groups![k].label.split(":")[0]).join(", ")})` : undefined),
     });
   });
   return b.build();

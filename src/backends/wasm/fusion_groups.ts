@@ -27,7 +27,8 @@ function stepLabel(st: Step): string {
 }
 
 /**
- * An equation belongs to the step that writes its output. An equation whose
+ * An equation belongs to the step that writes its output (or the buffer its
+ * output is a view of: a GEMM computing Cᵀ, a reshape). An equation whose
  * output is never written (a fused elementwise value or a strided view) is
  * computed inside the steps that read it, so it joins its consumers' groups:
  * in each of them when several kernels recompute it. Equations that no step
@@ -52,8 +53,10 @@ export function fusionGroupsOf(jaxpr: Jaxpr, lowered: LoweredProgram): FusionGro
   for (let i = jaxpr.eqns.length - 1; i >= 0; i--) {
     const own = stepsOf[i];
     for (const v of jaxpr.eqns[i].outputs) {
+      // Its own buffer if a step wrote it, else the written buffer its value is a view of.
       const slot = lowered.varSlots.get(v);
-      const w = slot === undefined ? undefined : writer.get(slot);
+      const view = lowered.viewSlots.get(v);
+      const w = (slot === undefined ? undefined : writer.get(slot)) ?? (view === undefined ? undefined : writer.get(view));
       if (w !== undefined) own.add(w);
     }
     if (own.size > 0) continue;
