@@ -21,7 +21,7 @@ export * as nn from "./nn";
 export * as random from "./random";
 export * as optim from "./optim";
 export { isArray, ShapedArray, Tracer, getBackend, setDefaultBackend, setMemoryLimit, memoryStats, defaultBackendName, listBackends, tree, ClosedJaxpr, Jaxpr, checkJaxpr } from "./core";
-export { TinyflowError, ShapeError, DTypeError, AxisError, ArgumentError, TracerError, TransformError, JaxprTypeError, BackendError, ConcretizationError, ArrayConversionError, OptionsError, MemoryLimitError, DisposedArrayError } from "./core";
+export { TinyflowError, ShapeError, DTypeError, AxisError, ArgumentError, TracerError, TransformError, JaxprTypeError, BackendError, ConcretizationError, ArrayConversionError, OptionsError, MemoryLimitError, DisposedArrayError, MissingDependencyError } from "./core";
 export type { DType, ArrayLike, IndexSpec, ArrayJSON, NestedJSON, ArrayTransferable } from "./core";
 
 /**
@@ -41,7 +41,7 @@ export type ArrayImpl = ConcreteArray;
 export const lax = { ...laxOps, cond, switch: switchCase, whileLoop, foriLoop, scan };
 
 // Types named by the signatures above, so users can write them too (and the API reference links them).
-export type { Axis, KeepDims, Shape, TypedArray, DTypeWithWeak, Backend, Executable, Atom, AtUpdater, TracerMethods, JaxprEqn, Var } from "./core";
+export type { Axis, KeepDims, Shape, TypedArray, DTypeWithWeak, Backend, Executable, FusionGroup, Atom, AtUpdater, TracerMethods, JaxprEqn, Var } from "./core";
 export type { ConvDimensionNumbers, DotDimensionNumbers, GatherDimensionNumbers, ScatterDimensionNumbers, GatherMode, Literal } from "./core";
 export type {
   ConvOptions, DotOptions, GatherOptions, ScatterOptions, ReduceWindowOptions, ReduceWindowOp, Padding,

@@ -5,7 +5,7 @@
 // and for pjit its compiled program (compiled_call.ts) -- survives every transformation.
 
 import { isArray, type Array } from "../src/core/array";
-import { getBackend } from "../src/core/backend";
+import { getBackend, type FusionGroup } from "../src/core/backend";
 import { ArgumentError, TransformError } from "../src/core/errors";
 import { evalClosedJaxpr, evalJaxpr } from "../src/core/eval_jaxpr";
 import type { ClosedJaxpr, Jaxpr } from "../src/core/ir";
@@ -222,6 +222,8 @@ export interface Lowered {
   /** The jaxpr after the IR passes, as the backend compiles it. */
   optimized: ClosedJaxpr;
   text(): string;
+  /** Which equations of `optimized` each kernel of the program computes; null where the backend runs it op by op or does not say. */
+  fusionGroups(): FusionGroup[] | null;
 }
 
 export type Jitted<F extends (...args: any[]) => any> = F & {
@@ -289,6 +291,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
         jaxpr: entry.jaxpr,
         optimized: p.optimized,
         profile: () => p.executable?.profile?.() ?? "this backend does not profile its programs",
+        fusionGroups: () => p.executable?.fusionGroups?.() ?? null,
         text: () =>
           `# traced jaxpr\n${entry.jaxpr}\n\n# after passes (inline, CSE, folding, simplification, DCE)\n${p.optimized}\n\n` +
           `# program on ${backend.name}\n${p.executable ? p.executable.describe() : "run op by op (not compiled by this backend)"}`,

@@ -97,11 +97,24 @@ export function leafToTracer(x: tree.Leaf): Tracer {
  * Captured non-literal values become consts. Returns the flat output tree too.
  */
 export function traceFlatToJaxpr(f: (...args: Tracer[]) => unknown, inAvals: readonly ShapedArray[]): { jaxpr: ClosedJaxpr; outTree: tree.TreeDef } {
+  return traceFlatToJaxprWithInputs((args) => f(...args), inAvals);
+}
+
+/**
+ * traceFlatToJaxpr where `f` may also add inputs while it runs: `addInput`
+ * appends an invar after the declared ones and returns its tracer. The eager
+ * front end's compile() makes the tensors a function captures inputs this way,
+ * so their current values are read at every call instead of being baked in.
+ */
+export function traceFlatToJaxprWithInputs(
+  f: (args: Tracer[], addInput: (aval: ShapedArray) => Tracer) => unknown,
+  inAvals: readonly ShapedArray[],
+): { jaxpr: ClosedJaxpr; outTree: tree.TreeDef } {
   return withMainTrace(JaxprTrace, new JaxprBuilder(), (main: MainTrace) => {
     const trace = new JaxprTrace(main);
     return withDynamicTrace(main, () => {
       const args = inAvals.map((a) => trace.newArg(a));
-      const out = f(...args);
+      const out = f(args, (aval) => trace.newArg(aval));
       const [outLeaves, outTree] = tree.flatten(out, "the traced function's output");
       const outTracers = outLeaves.map((l) => fullRaise(trace, leafToTracer(l)));
       const b = trace.builder;

@@ -14,6 +14,19 @@ export interface Executable<Buf> {
   describe(): string;
   /** Time spent per step so far, where the backend measures it. */
   profile?(): string;
+  /** Which equations of the compiled jaxpr each kernel computes (for drawing fusion; see tinyflow/viz). */
+  fusionGroups?(): FusionGroup[];
+}
+
+/**
+ * One kernel (or library call) of a compiled program and the indices of the
+ * equations of the compiled jaxpr whose values it computes. An elementwise
+ * equation fused into several kernels (recomputed in each) is listed in each.
+ */
+export interface FusionGroup {
+  /** What the kernel is, e.g. `fused kernel over [3]` or `sgemm 1x[2x3]·[3x4]`. */
+  label: string;
+  eqns: number[];
 }
 
 export interface Backend<Buf = unknown> {

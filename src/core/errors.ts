@@ -55,3 +55,6 @@ export class ArrayConversionError extends TinyflowError {}
 
 /** An options object with an unknown key or a value of the wrong type. */
 export class OptionsError extends ArgumentError {}
+
+/** An optional package that a feature needs is not installed (the message names it and the install command). */
+export class MissingDependencyError extends TinyflowError {}

@@ -10,12 +10,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { Array as TfArray } from "../core/array";
-import { ArgumentError, TinyflowError } from "../core/errors";
+import { ArgumentError, MissingDependencyError, TinyflowError } from "../core/errors";
 import { checkOptions, opt, type OptionRules } from "../core/options";
 import { IdxFormatError, parseIdx, type IdxArray } from "./idx";
 
-/** An optional package that a data set needs is not installed; the message names the `npm i` that fixes it. */
-export class MissingDependencyError extends TinyflowError {}
+// An optional package that a data set needs is not installed: the class lives in core/errors.ts (tinyflow/viz throws it too).
+export { MissingDependencyError };
 
 export interface MnistOptions {
   /** Images as [N, 784] (default) or [N, 28, 28, 1]. */

@@ -9,6 +9,7 @@ import type { TypedArray } from "../../core/dtype";
 import { BackendError } from "../../core/errors";
 import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../../core/ir";
 import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf } from "../../core/primitives";
+import { fusionGroupsOf } from "./fusion_groups";
 import { Lowering } from "./lowering";
 import { fetchKernelBytes, getWasmKernels, instantiateWasmKernels, KERNELS_URL, type WasmKernels } from "./kernels";
 import { WasmMemory, type WasmBuffer } from "./memory";
@@ -53,11 +54,13 @@ export class WasmBackend implements Backend<WasmBuffer> {
 
   compile(closed: ClosedJaxpr, constBuffers: WasmBuffer[]): Executable<WasmBuffer> | null {
     if (closed.jaxpr.eqns.some((e) => isHigherOrder(e.primitive))) return null;
-    const program = new WasmProgram(Lowering.lower(closed), this.mem, this.mem.kernels);
+    const lowered = Lowering.lower(closed);
+    const program = new WasmProgram(lowered, this.mem, this.mem.kernels);
     return {
       run: (inputs, donated) => program.run(inputs, constBuffers, donated),
       describe: () => `${program.describe()}\n\n# generated kernels\n${program.kernelCode()}`,
       profile: () => program.profile(),
+      fusionGroups: () => fusionGroupsOf(closed.jaxpr, lowered),
     };
   }
 

@@ -88,6 +88,10 @@ export interface LoweredProgram {
   outputs: number[];
   /** Slots an output owns (fresh per run), vs outputs that alias inputs/consts. */
   freshOutputs: Set<number>;
+  /** The slot given to each variable that was given one (aliases resolved); read by fusion_groups.ts. */
+  varSlots: ReadonlyMap<Var, number>;
+  /** The slot whose buffer each variable's value is a strided view of (a GEMM's transposed output, a reshape); read by fusion_groups.ts. */
+  viewSlots: ReadonlyMap<Var, number>;
 }
 
 // float16 is held widened to float32 in wasm memory: kernels compute it in float32 and
@@ -306,7 +310,10 @@ export class Lowering {
     for (const k of [...this.open.values()]) this.flush(k);
     const resolved = outputs.map((s) => this.resolve(s));
     const fresh = new Set(resolved.filter((s) => this.slots[s].kind === "temp"));
-    return { slots: this.slots, steps: this.steps, outputs: resolved, freshOutputs: fresh };
+    const varSlots = new Map([...this.slotOfVar].map(([v, s]) => [v, this.resolve(s)]));
+    const viewSlots = new Map<Var, number>();
+    for (const [v, st] of this.state) if (st.node.k === "view") viewSlots.set(v, this.resolve(st.node.view.slot));
+    return { slots: this.slots, steps: this.steps, outputs: resolved, freshOutputs: fresh, varSlots, viewSlots };
   }
 
   /** True when reading `view` over `shape` reads exactly a finished buffer, in order. */

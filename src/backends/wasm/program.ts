@@ -350,7 +350,7 @@ function stepReads(st: Step): number[] {
   }
 }
 
-function stepWrites(st: Step): number[] {
+export function stepWrites(st: Step): number[] {
   switch (st.kind) {
     case "kernel":
       return st.outputs;

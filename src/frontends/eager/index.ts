@@ -27,6 +27,8 @@ import * as tnn from "../../nn";
 import * as np from "../../numpy";
 import * as random from "../../random";
 import { scaleByAdam, type AdamState, type GradientTransformation } from "../../optim/transforms";
+import { CompileError, compileTracing, concretizationInCompile, effectInCompile } from "./compile_state";
+import { makeCompile } from "./compile";
 
 /** Misuse of autograd: backward without a needed gradient, through a freed tape, on a tensor without grad. */
 export class AutogradError extends TinyflowError {}
@@ -150,11 +152,21 @@ export class Tensor {
 
   /** The single element as a JS number. */
   item(): number {
+    const tracing = compileTracing();
+    if (tracing) throw concretizationInCompile(tracing.where, "Tensor.item()");
     if (this.numel() !== 1) throw new ArgumentError(`Tensor.item(): only a tensor of one element converts to a number, got shape ${fmtShape(this.shape)}`);
     return Number(this.#value.item());
   }
   tolist(): unknown {
+    const tracing = compileTracing();
+    if (tracing) throw concretizationInCompile(tracing.where, "Tensor.tolist()");
     return this.#value.tolist();
+  }
+  /** A one-element tensor converts to its number (`loss < best`, `Number(t)`), as its Array does. */
+  [Symbol.toPrimitive](hint: "number" | "string" | "default"): number | string | boolean {
+    const tracing = compileTracing();
+    if (tracing) throw concretizationInCompile(tracing.where, "using a tensor as a JS number or boolean");
+    return hint === "string" ? this.toString() : this.#value[Symbol.toPrimitive](hint);
   }
   /** The data as a tinyflow Array (shares memory, as PyTorch's numpy() does). */
   numpy(): TfArray {
@@ -162,7 +174,8 @@ export class Tensor {
   }
   /** A tensor on the same data that is cut off from the tape. */
   detach(): Tensor {
-    return new Tensor(this.#value);
+    // Inside compile() the whole function is differentiated at once: detaching is a stop_gradient there.
+    return compileTracing() ? new Tensor(lax.stopGradient(operandValue(this)) as TfArray) : new Tensor(this.#value);
   }
   clone(): Tensor {
     return unaryOp("clone", this, (x) => np.add(x, 0));
@@ -183,6 +196,8 @@ export class Tensor {
 
   /** Replace the data in place; allowed under noGrad or on tensors that do not require grad. */
   set_(value: Operand): this {
+    const tracing = compileTracing();
+    if (tracing) throw effectInCompile(tracing.where, "an in-place update (set_, add_, sub_, mul_, zero_, an optimizer step)", "return the new value from the function and assign it outside");
     if (gradEnabled && this.requiresGrad) {
       throw new AutogradError("eager: a leaf tensor that requires grad is being used in an in-place operation; wrap it in noGrad(() => ...)");
     }
@@ -210,6 +225,8 @@ export class Tensor {
    */
   backward(gradient?: Operand | null, opts: BackwardOptions = {}): void {
     checkOptions("Tensor.backward", opts, backwardRules);
+    const tracing = compileTracing();
+    if (tracing) throw effectInCompile(tracing.where, "backward()", "return the loss from the compiled function and call backward() on the result");
     backwardFrom(this, gradient ?? null, opts.retainGraph ?? false);
   }
 
@@ -301,20 +318,20 @@ export class Tensor {
     return unaryOp("min", this, (x) => np.min(x, dim ?? null, { keepdims: keepdim }), [dim ?? null, keepdim]);
   }
   argmax(dim?: number | null): Tensor {
-    return constOp(np.argmax(this.#value, dim ?? null));
+    return constOp(np.argmax(operandValue(this), dim ?? null));
   }
   eq(y: Operand): Tensor {
-    return constOp(np.equal(this.#value, operandValue(y)));
+    return constOp(np.equal(operandValue(this), operandValue(y)));
   }
   gt(y: Operand): Tensor {
-    return constOp(np.greater(this.#value, operandValue(y)));
+    return constOp(np.greater(operandValue(this), operandValue(y)));
   }
   lt(y: Operand): Tensor {
-    return constOp(np.less(this.#value, operandValue(y)));
+    return constOp(np.less(operandValue(this), operandValue(y)));
   }
   /** dtype conversion (to a non-float dtype cuts the tape). */
   to(dtype: DType): Tensor {
-    if (!isFloat(dtype)) return constOp(np.astype(this.#value, dtype));
+    if (!isFloat(dtype)) return constOp(np.astype(operandValue(this), dtype));
     return unaryOp("to", this, (x) => np.astype(x, dtype), [dtype]);
   }
   float(): Tensor {
@@ -464,13 +481,23 @@ function signature(key: string | Function, f: (...xs: (Tracer | number)[]) => Tr
 }
 
 function operandValue(x: Operand): Tracer | number {
-  if (x instanceof Tensor) return x.value;
-  if (typeof x === "number" || isArray(x)) return x;
+  if (x instanceof Tensor) {
+    const tracing = compileTracing();
+    if (tracing) return tracing.valueOf(x);
+    if (!isArray(x.value)) {
+      throw new CompileError(
+        "eager: this tensor was computed while compile() traced a function, so it holds no data; return it from the compiled function instead of keeping it aside",
+      );
+    }
+    return x.value;
+  }
+  // Inside compile() an Array argument of the compiled function arrives traced.
+  if (typeof x === "number" || isArray(x) || (x instanceof Tracer && compileTracing() !== null)) return x;
   throw new ArgumentError(`eager: expected a Tensor, a number or a concrete Array operand, got ${x === null ? "null" : typeof x}`);
 }
 
 function constOp(v: Tracer): Tensor {
-  return new Tensor(asArray(v));
+  return new Tensor(compileTracing() ? (v as TfArray) : asArray(v));
 }
 
 /**
@@ -481,6 +508,9 @@ function constOp(v: Tracer): Tensor {
  */
 function record(key: string | Function, name: string, operands: readonly Operand[], f: (...xs: (Tracer | number)[]) => Tracer): Tensor {
   const vals = operands.map(operandValue);
+  // Inside compile() nothing is taped: the traced function is differentiated as a whole, and
+  // what noGrad computes there is cut off from it.
+  if (compileTracing()) return new Tensor((gradEnabled ? f(...vals) : lax.stopGradient(f(...vals))) as TfArray);
   if (!gradEnabled || !operands.some((o) => o instanceof Tensor && o.requiresGrad)) return new Tensor(asArray(f(...vals)));
   const kinds: Kind[] = operands.map((o, i) => (o instanceof Tensor && o.requiresGrad ? "d" : typeof vals[i] === "number" ? (vals[i] as number) : "c"));
   const diffs = vals.filter((_, i) => kinds[i] === "d") as TfArray[];
@@ -631,6 +661,10 @@ export function manualSeed(seed: number): void {
   rngKey = random.key(seed);
 }
 function nextKey(): Tracer {
+  const tracing = compileTracing();
+  if (tracing) {
+    throw effectInCompile(tracing.where, "drawing random numbers (randn, rand, a new layer's initialization)", "draw them outside and pass them in as arguments, so each call gets fresh ones");
+  }
   const [a, b] = random.split(rngKey) as unknown as [Tracer, Tracer];
   rngKey = a;
   return b;
@@ -676,6 +710,10 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
 }
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   return op("stack", [dim], tensors, (...xs) => np.stack(xs as Tracer[], dim));
+}
+/** Elements of x where cond holds, else of y (torch.where): the data-dependent choice that also works inside compile(). */
+export function where(cond: Tensor, x: Operand, y: Operand): Tensor {
+  return op("where", [], [cond, x, y], (c, a, b) => np.where(c as Tracer, a, b));
 }
 
 /** Losses and activations as functions (PyTorch's torch.nn.functional). */
@@ -907,3 +945,19 @@ export class Adam extends Optimizer {
 }
 
 export const optim = { SGD, Adam };
+
+// --- compile ---------------------------------------------------------------------------------------------
+
+/**
+ * `compile(fn)`: run an eager function as one compiled program (the
+ * torch.compile idea). fn is traced once per input signature (argument
+ * structure, each tensor's shape, dtype and requiresGrad, the other
+ * arguments, grad mode) into a jaxpr; calls with that signature run it
+ * compiled, and `backward()` through its results runs its compiled backward.
+ * Tensors fn reads from outside (a model's parameters) are inputs too, read
+ * at each call. A JS branch on a tensor's value inside fn is a CompileError
+ * naming the fix (`where`, `lax.cond`).
+ */
+export const compile = makeCompile({ Tensor, isGradEnabled });
+export { CompileError } from "./compile_state";
+export type { Compiled, CompileOptions, CompileDeps } from "./compile";

