@@ -12,7 +12,22 @@
 //    V8 then collects, and the dead arrays' finalizers are queued.
 //    Measured (DESIGN.md, "Arrays and memory"): the live set stays small at
 //    ~0.1 ms a step, RSS flat. Explicitly released bytes (dispose, donation)
-//    are not counted, so hand-managed code never pays for it.
+//    are not counted, so hand-managed code never pays for it. How often to
+//    signal is a trade between two costs, both measured here (2-core VM,
+//    Node 20): a full collection costs ~5-15 ms whatever the garbage, and
+//    device memory that was never used before costs ~15-40 µs per 4 KiB page
+//    the first time it is written (the wasm memory grows; once grown it is
+//    kept, and reused blocks cost nothing extra). A fixed 64 MiB step made a
+//    training loop that leaves a 400 KB batch behind per step write every
+//    one of its first ~160 steps into fresh pages (W3: 7-8 ms a step instead
+//    of 4.5). So the step starts at 4 MiB, and doubles (up to a quarter of
+//    the limit, at most 64 MiB) only while signals come less than
+//    PRESSURE_INTERVAL_MS apart: a loop that makes garbage slowly reuses a
+//    small footprint, one that makes it fast (W2: 4 MB a call) collects at
+//    most every 64 MiB, as before. A signal is also pointless until the
+//    event loop has turned since the last one (its finalizers have not run
+//    yet, so a second collection frees nothing sooner): a loop that never
+//    yields is bounded by spilling (3.), not by collections it cannot use.
 // 2. Finalizer callbacks run only as event-loop tasks, never inside one
 //    synchronous job, and `await` of a settled promise is not a task. Answer:
 //    `await x.data()` ends with a turn of the event loop (`yieldToEventLoop`),
@@ -88,16 +103,27 @@ let currentName = "an operation";
 
 /** Device bytes allocated for arrays since V8 was last shown them (see notePressure). */
 let unseenBytes = 0;
+const MIN_PRESSURE_STEP = 4 * 2 ** 20;
 /**
- * Show V8 the unseen bytes once they reach a quarter of the limit, between
- * 4 and 64 MiB: a full collection costs ~5-15 ms here, so it must come rarely
- * (W2's 4 MB arrays: once per 16 steps), yet often enough that dead arrays are
- * finalized before the limit makes spilling necessary. Under a limit of a few
- * MiB spilling alone bounds memory, which is cheaper than collecting that often.
+ * The most unseen bytes between two signals: a quarter of the limit, between
+ * 4 and 64 MiB, so that dead arrays are finalized well before the limit makes
+ * spilling necessary. Under a limit of a few MiB spilling alone bounds memory,
+ * which is cheaper than collecting that often.
  */
-const pressureStep = (): number => Math.min(64 * 2 ** 20, Math.max(4 * 2 ** 20, limitBytes / 4));
-/** The last throwaway allocation; keeping one reference keeps V8 from optimizing it away. */
-let pressureMarker: ArrayBuffer | null = null;
+const maxPressureStep = (): number => Math.min(64 * 2 ** 20, Math.max(MIN_PRESSURE_STEP, limitBytes / 4));
+/** Unseen bytes that make the next signal; grows while signals come too often (see the header, 1.). */
+let pressureStep = MIN_PRESSURE_STEP;
+/** Signals closer than this double the step: a full collection (~5-15 ms) then costs at most ~10% of the time. */
+const PRESSURE_INTERVAL_MS = 100;
+let lastPressureAt = -Infinity;
+/** A signal was given and the event loop has not turned since (its finalizers cannot have run). */
+let pressurePending = false;
+/**
+ * V8 starts a collection for host memory once external allocations exceed
+ * what it saw at its last full collection by 64 MiB (its soft limit), so a
+ * smaller throwaway allocation would go unnoticed.
+ */
+const V8_EXTERNAL_SOFT_LIMIT = 64 * 2 ** 20;
 let allocationsSinceYield = 0;
 
 const bytesOf = (aval: ShapedArray): number => aval.size * Math.max(byteWidth(aval.dtype), aval.dtype === "bool" ? 1 : 4);
@@ -170,9 +196,18 @@ function admit(s: Storage): boolean {
 
 function notePressure(bytes: number): void {
   unseenBytes += bytes;
-  if (unseenBytes < pressureStep()) return;
-  pressureMarker = new ArrayBuffer(unseenBytes);
+  const step = Math.min(pressureStep, maxPressureStep());
+  if (unseenBytes < step || pressurePending) return;
+  const now = performance.now();
+  if (now - lastPressureAt < PRESSURE_INTERVAL_MS) pressureStep = Math.min(2 * step, maxPressureStep());
+  lastPressureAt = now;
+  // Never touched, so never committed: the operating system sees nothing of it.
+  // Not kept either: a kept marker would survive the collection it starts
+  // (and still count in process.memoryUsage().arrayBuffers) until the next.
+  new ArrayBuffer(V8_EXTERNAL_SOFT_LIMIT);
   unseenBytes = 0;
+  pressurePending = true;
+  nextTask(() => (pressurePending = false));
 }
 
 /** Forget `s` as a holder of its buffer; true when it was the last one. */
