@@ -6,9 +6,9 @@
 // 1. V8 does not count wasm memory as garbage-collection pressure: a loop that
 //    drops a 4 MB array per step allocates almost nothing V8 can see, so it may
 //    never collect. Answer: `notePressure` shows V8 the device bytes that only
-//    the collector can release, as a throwaway host allocation of the same
-//    size (never touched, so never committed: the OS
-//    sees nothing) each time they reach a quarter of the limit (pressureStep).
+//    the collector can release: each time they reach `pressureStep`, a
+//    throwaway 64 MiB host allocation (never touched, so never committed: the
+//    OS sees nothing), which is what V8 needs to see to start a collection.
 //    V8 then collects, and the dead arrays' finalizers are queued.
 //    Measured (DESIGN.md, "Arrays and memory"): the live set stays small at
 //    ~0.1 ms a step, RSS flat. Explicitly released bytes (dispose, donation)
@@ -22,12 +22,14 @@
 //    one of its first ~160 steps into fresh pages (W3: 7-8 ms a step instead
 //    of 4.5). So the step starts at 4 MiB, and doubles (up to a quarter of
 //    the limit, at most 64 MiB) only while signals come less than
-//    PRESSURE_INTERVAL_MS apart: a loop that makes garbage slowly reuses a
-//    small footprint, one that makes it fast (W2: 4 MB a call) collects at
-//    most every 64 MiB, as before. A signal is also pointless until the
-//    event loop has turned since the last one (its finalizers have not run
-//    yet, so a second collection frees nothing sooner): a loop that never
-//    yields is bounded by spilling (3.), not by collections it cannot use.
+//    PRESSURE_INTERVAL_MS apart, or before the last collection freed
+//    anything: a loop that makes garbage slowly reuses a small footprint, one
+//    that makes it fast (W2: 4 MB a call) collects at most every 64 MiB, as
+//    before. Inside a loop that never yields, collections free nothing until
+//    the next turn of the event loop (their finalizers wait for it), so there
+//    the step grows to its largest at once; the signals still matter, since at
+//    that turn everything the last collection found is freed and the next
+//    stretch of synchronous work reuses it instead of growing.
 // 2. Finalizer callbacks run only as event-loop tasks, never inside one
 //    synchronous job, and `await` of a settled promise is not a task. Answer:
 //    `await x.data()` ends with a turn of the event loop (`yieldToEventLoop`),
@@ -116,8 +118,8 @@ let pressureStep = MIN_PRESSURE_STEP;
 /** Signals closer than this double the step: a full collection (~5-15 ms) then costs at most ~10% of the time. */
 const PRESSURE_INTERVAL_MS = 100;
 let lastPressureAt = -Infinity;
-/** A signal was given and the event loop has not turned since (its finalizers cannot have run). */
-let pressurePending = false;
+/** Whether a finalizer released an array since the last signal (see notePressure). */
+let finalizedSinceSignal = true;
 /**
  * V8 starts a collection for host memory once external allocations exceed
  * what it saw at its last full collection by 64 MiB (its soft limit), so a
@@ -197,17 +199,17 @@ function admit(s: Storage): boolean {
 function notePressure(bytes: number): void {
   unseenBytes += bytes;
   const step = Math.min(pressureStep, maxPressureStep());
-  if (unseenBytes < step || pressurePending) return;
+  if (unseenBytes < step) return;
   const now = performance.now();
-  if (now - lastPressureAt < PRESSURE_INTERVAL_MS) pressureStep = Math.min(2 * step, maxPressureStep());
+  // Too soon, or the last collection has freed nothing yet (no event-loop turn since: its finalizers wait).
+  if (now - lastPressureAt < PRESSURE_INTERVAL_MS || !finalizedSinceSignal) pressureStep = Math.min(2 * step, maxPressureStep());
   lastPressureAt = now;
+  finalizedSinceSignal = false;
   // Never touched, so never committed: the operating system sees nothing of it.
   // Not kept either: a kept marker would survive the collection it starts
   // (and still count in process.memoryUsage().arrayBuffers) until the next.
   new ArrayBuffer(V8_EXTERNAL_SOFT_LIMIT);
   unseenBytes = 0;
-  pressurePending = true;
-  nextTask(() => (pressurePending = false));
 }
 
 /** Forget `s` as a holder of its buffer; true when it was the last one. */
@@ -274,6 +276,7 @@ function releaseStorage(s: Storage): void {
 
 /** The finalizer's callback: the Array was garbage-collected. */
 function releaseLease(lease: Lease): void {
+  finalizedSinceSignal = true;
   const s = lease.storage;
   if (s === null) return;
   if (s.buf !== null) unhold(s);
@@ -288,15 +291,24 @@ function dropStorage(s: Storage): void {
 }
 
 /**
- * One turn of the event loop, so that queued FinalizationRegistry callbacks
+ * A turn of the event loop, so that queued FinalizationRegistry callbacks
  * run (an `await` of a settled promise is a microtask and runs none). Skipped
  * when no array was made since the last turn: nothing new can have died.
+ * Right after a pressure signal it takes up to SETTLE_TURNS turns, until a
+ * finalizer has run: a collection that was still marking at the first turn
+ * finishes in a task of its own and queues its finalizers for the next one
+ * (measured after the 1000 synchronous steps of W4: 303 MB still resident
+ * after one turn, 46 MB after two more), and what they free is what the
+ * next stretch of work should reuse instead of growing memory.
  */
 export async function yieldToEventLoop(): Promise<void> {
   if (allocationsSinceYield === 0) return;
   allocationsSinceYield = 0;
-  await new Promise<void>((resolve) => nextTask(resolve));
+  for (let turn = 0; turn === 0 || (!finalizedSinceSignal && turn < SETTLE_TURNS); turn++) {
+    await new Promise<void>((resolve) => nextTask(resolve));
+  }
 }
+const SETTLE_TURNS = 3;
 
 const nextTask: (fn: () => void) => void =
   typeof globalThis.setImmediate === "function"
