@@ -6,13 +6,30 @@
 // 1. V8 does not count wasm memory as garbage-collection pressure: a loop that
 //    drops a 4 MB array per step allocates almost nothing V8 can see, so it may
 //    never collect. Answer: `notePressure` shows V8 the device bytes that only
-//    the collector can release, as a throwaway host allocation of the same
-//    size (never touched, so never committed: the OS
-//    sees nothing) each time they reach a quarter of the limit (pressureStep).
+//    the collector can release: each time they reach `pressureStep`, a
+//    throwaway 64 MiB host allocation (never touched, so never committed: the
+//    OS sees nothing), which is what V8 needs to see to start a collection.
 //    V8 then collects, and the dead arrays' finalizers are queued.
 //    Measured (DESIGN.md, "Arrays and memory"): the live set stays small at
 //    ~0.1 ms a step, RSS flat. Explicitly released bytes (dispose, donation)
-//    are not counted, so hand-managed code never pays for it.
+//    are not counted, so hand-managed code never pays for it. How often to
+//    signal is a trade between two costs, both measured here (2-core VM,
+//    Node 20): a full collection costs ~5-15 ms whatever the garbage, and
+//    device memory that was never used before costs ~15-40 µs per 4 KiB page
+//    the first time it is written (the wasm memory grows; once grown it is
+//    kept, and reused blocks cost nothing extra). A fixed 64 MiB step made a
+//    training loop that leaves a 400 KB batch behind per step write every
+//    one of its first ~160 steps into fresh pages (W3: 7-8 ms a step instead
+//    of 4.5). So the step starts at 4 MiB, and doubles (up to a quarter of
+//    the limit, at most 64 MiB) only while signals come less than
+//    PRESSURE_INTERVAL_MS apart, or before the last collection freed
+//    anything: a loop that makes garbage slowly reuses a small footprint, one
+//    that makes it fast (W2: 4 MB a call) collects at most every 64 MiB, as
+//    before. Inside a loop that never yields, collections free nothing until
+//    the next turn of the event loop (their finalizers wait for it), so there
+//    the step grows to its largest at once; the signals still matter, since at
+//    that turn everything the last collection found is freed and the next
+//    stretch of synchronous work reuses it instead of growing.
 // 2. Finalizer callbacks run only as event-loop tasks, never inside one
 //    synchronous job, and `await` of a settled promise is not a task. Answer:
 //    `await x.data()` ends with a turn of the event loop (`yieldToEventLoop`),
@@ -88,16 +105,27 @@ let currentName = "an operation";
 
 /** Device bytes allocated for arrays since V8 was last shown them (see notePressure). */
 let unseenBytes = 0;
+const MIN_PRESSURE_STEP = 4 * 2 ** 20;
 /**
- * Show V8 the unseen bytes once they reach a quarter of the limit, between
- * 4 and 64 MiB: a full collection costs ~5-15 ms here, so it must come rarely
- * (W2's 4 MB arrays: once per 16 steps), yet often enough that dead arrays are
- * finalized before the limit makes spilling necessary. Under a limit of a few
- * MiB spilling alone bounds memory, which is cheaper than collecting that often.
+ * The most unseen bytes between two signals: a quarter of the limit, between
+ * 4 and 64 MiB, so that dead arrays are finalized well before the limit makes
+ * spilling necessary. Under a limit of a few MiB spilling alone bounds memory,
+ * which is cheaper than collecting that often.
  */
-const pressureStep = (): number => Math.min(64 * 2 ** 20, Math.max(4 * 2 ** 20, limitBytes / 4));
-/** The last throwaway allocation; keeping one reference keeps V8 from optimizing it away. */
-let pressureMarker: ArrayBuffer | null = null;
+const maxPressureStep = (): number => Math.min(64 * 2 ** 20, Math.max(MIN_PRESSURE_STEP, limitBytes / 4));
+/** Unseen bytes that make the next signal; grows while signals come too often (see the header, 1.). */
+let pressureStep = MIN_PRESSURE_STEP;
+/** Signals closer than this double the step: a full collection (~5-15 ms) then costs at most ~10% of the time. */
+const PRESSURE_INTERVAL_MS = 100;
+let lastPressureAt = -Infinity;
+/** Whether a finalizer released an array since the last signal (see notePressure). */
+let finalizedSinceSignal = true;
+/**
+ * V8 starts a collection for host memory once external allocations exceed
+ * what it saw at its last full collection by 64 MiB (its soft limit), so a
+ * smaller throwaway allocation would go unnoticed.
+ */
+const V8_EXTERNAL_SOFT_LIMIT = 64 * 2 ** 20;
 let allocationsSinceYield = 0;
 
 const bytesOf = (aval: ShapedArray): number => aval.size * Math.max(byteWidth(aval.dtype), aval.dtype === "bool" ? 1 : 4);
@@ -170,8 +198,17 @@ function admit(s: Storage): boolean {
 
 function notePressure(bytes: number): void {
   unseenBytes += bytes;
-  if (unseenBytes < pressureStep()) return;
-  pressureMarker = new ArrayBuffer(unseenBytes);
+  const step = Math.min(pressureStep, maxPressureStep());
+  if (unseenBytes < step) return;
+  const now = performance.now();
+  // Too soon, or the last collection has freed nothing yet (no event-loop turn since: its finalizers wait).
+  if (now - lastPressureAt < PRESSURE_INTERVAL_MS || !finalizedSinceSignal) pressureStep = Math.min(2 * step, maxPressureStep());
+  lastPressureAt = now;
+  finalizedSinceSignal = false;
+  // Never touched, so never committed: the operating system sees nothing of it.
+  // Not kept either: a kept marker would survive the collection it starts
+  // (and still count in process.memoryUsage().arrayBuffers) until the next.
+  new ArrayBuffer(V8_EXTERNAL_SOFT_LIMIT);
   unseenBytes = 0;
 }
 
@@ -239,6 +276,7 @@ function releaseStorage(s: Storage): void {
 
 /** The finalizer's callback: the Array was garbage-collected. */
 function releaseLease(lease: Lease): void {
+  finalizedSinceSignal = true;
   const s = lease.storage;
   if (s === null) return;
   if (s.buf !== null) unhold(s);
@@ -253,15 +291,24 @@ function dropStorage(s: Storage): void {
 }
 
 /**
- * One turn of the event loop, so that queued FinalizationRegistry callbacks
+ * A turn of the event loop, so that queued FinalizationRegistry callbacks
  * run (an `await` of a settled promise is a microtask and runs none). Skipped
  * when no array was made since the last turn: nothing new can have died.
+ * Right after a pressure signal it takes up to SETTLE_TURNS turns, until a
+ * finalizer has run: a collection that was still marking at the first turn
+ * finishes in a task of its own and queues its finalizers for the next one
+ * (measured after the 1000 synchronous steps of W4: 303 MB still resident
+ * after one turn, 46 MB after two more), and what they free is what the
+ * next stretch of work should reuse instead of growing memory.
  */
 export async function yieldToEventLoop(): Promise<void> {
   if (allocationsSinceYield === 0) return;
   allocationsSinceYield = 0;
-  await new Promise<void>((resolve) => nextTask(resolve));
+  for (let turn = 0; turn === 0 || (!finalizedSinceSignal && turn < SETTLE_TURNS); turn++) {
+    await new Promise<void>((resolve) => nextTask(resolve));
+  }
 }
+const SETTLE_TURNS = 3;
 
 const nextTask: (fn: () => void) => void =
   typeof globalThis.setImmediate === "function"
