@@ -37,7 +37,7 @@ const cpuNow = () => {
 /** One op to time: a name for the table and the call (which disposes its result, or not). */
 type Case = { op: string; size: number; fn: () => void };
 
-const WARMUP_MS = 150;
+const WARMUP_MS = 400;
 const SAMPLE_MS = 10;
 
 /** Calls per batch so that one batch of `fn` takes about SAMPLE_MS, after warming it up for WARMUP_MS. */
