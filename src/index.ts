@@ -41,7 +41,7 @@ export type ArrayImpl = ConcreteArray;
 export const lax = { ...laxOps, cond, switch: switchCase, whileLoop, foriLoop, scan };
 
 // Types named by the signatures above, so users can write them too (and the API reference links them).
-export type { Axis, KeepDims, Shape, TypedArray, DTypeWithWeak, Backend, Executable, FusionGroup, Atom, AtUpdater, TracerMethods, JaxprEqn, Var } from "./core";
+export type { Axis, KeepDims, Shape, TypedArray, DTypeWithWeak, Backend, Executable, FusionGroup, OpRunner, Atom, AtUpdater, TracerMethods, JaxprEqn, Var } from "./core";
 export type { ConvDimensionNumbers, DotDimensionNumbers, GatherDimensionNumbers, ScatterDimensionNumbers, GatherMode, Literal } from "./core";
 export type {
   ConvOptions, DotOptions, GatherOptions, ScatterOptions, ReduceWindowOptions, ReduceWindowOp, Padding,

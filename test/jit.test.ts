@@ -89,4 +89,12 @@ describe("jit", () => {
     const f = jit((x: any) => (x.sum().item() > 0 ? x : x.neg()));
     expect(() => f(np.ones([2]))).toThrow(/lax.cond/);
   });
+
+  it("constants that JSON cannot tell apart (NaN, ±Infinity) get kernels of their own", () => {
+    const x = np.array([1, 2, 3, 4]);
+    for (const c of [NaN, Infinity, -Infinity, NaN, Infinity]) {
+      const out = globalThis.Array.from(jit((v: any) => np.maximum(v.mul(0), c))(x).dataSync() as Float32Array);
+      expect(out, `max(0, ${c})`).toEqual(new globalThis.Array(4).fill(Math.max(0, c)));
+    }
+  });
 });

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { np, lax, jit, grad, vmap, valueAndGrad, hessian, makeJaxpr, getBackend, type Array } from "../src/index";
 import { expectAllclose } from "../src/testing";
 import { evalJaxpr } from "../src/core/eval_jaxpr";
+import { onEagerOperation } from "../src/core/eval_trace";
 import { programsBuilt } from "../transforms/compiled_call";
 
 function mlpLoss(params: { w1: any; b1: any; w2: any; b2: any }, x: any, y: any) {
@@ -33,6 +34,7 @@ function controlFlowFn(w: any, xs: any) {
 
 afterEach(() => {
   vi.restoreAllMocks();
+  onEagerOperation(null);
 });
 
 describe("nested jit", () => {
@@ -100,11 +102,7 @@ describe("nested jit", () => {
     const backend = getBackend();
     const expected = grad(mlpLoss)(params, x, y);
     const eagerOps: string[] = [];
-    const original = backend.executeOp.bind(backend);
-    vi.spyOn(backend, "executeOp").mockImplementation((prim, ...rest) => {
-      eagerOps.push(prim);
-      return original(prim, ...rest);
-    });
+    onEagerOperation((prim) => eagerOps.push(prim));
     const compile = vi.spyOn(backend, "compile");
     expectAllclose(grad(jitted)(params, x, y), expected, { atol: 1e-5 });
     // the forward (known) and the backward (transposed) programs

@@ -4,7 +4,7 @@
 // program never runs silently on another backend than the one it asked for.
 
 import type { ShapedArray } from "../core/aval";
-import type { Backend, Executable } from "../core/backend";
+import type { Backend, Executable, OpRunner } from "../core/backend";
 import type { TypedArray } from "../core/dtype";
 import { BackendError } from "../core/errors";
 
@@ -43,7 +43,7 @@ export class UnavailableBackend implements Backend<never> {
   free(_buf: never): void {
     this.refuse();
   }
-  executeOp(): never[] {
+  prepareOp(): OpRunner<never> {
     return this.refuse();
   }
   compile(): Executable<never> | null {

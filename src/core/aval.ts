@@ -6,18 +6,20 @@ import { type Shape, sizeOf, shapesEqual } from "./shape";
 
 export class ShapedArray {
   readonly shape: readonly number[];
+  /** Number of elements (computed once: eager dispatch asks for it on every operation). */
+  readonly size: number;
+  /** key(), built on first use: the eager op cache looks every operand's key up. */
+  #key: string | undefined;
   constructor(
     shape: Shape,
     readonly dtype: DType,
     readonly weakType: boolean = false,
   ) {
     this.shape = Object.freeze([...shape]);
+    this.size = sizeOf(this.shape);
   }
   get ndim(): number {
     return this.shape.length;
-  }
-  get size(): number {
-    return sizeOf(this.shape);
   }
   /** Same shape and dtype; weak type is ignored, as JAX's type checker does. */
   equals(other: ShapedArray): boolean {
@@ -44,6 +46,6 @@ export class ShapedArray {
   }
   /** A string key for caches keyed by abstract signature. */
   key(): string {
-    return `${this.dtype}${this.weakType ? "~" : ""}[${this.shape.join(",")}]`;
+    return (this.#key ??= `${this.dtype}${this.weakType ? "~" : ""}[${this.shape.join(",")}]`);
   }
 }

@@ -29,6 +29,14 @@ export interface FusionGroup {
   eqns: number[];
 }
 
+/** One first-order primitive ready to run on a backend's buffers (see Backend.prepareOp). */
+export interface OpRunner<Buf> {
+  /** Run on `inputs`; each returned buffer has one new owner (as Backend.free explains). */
+  run(inputs: Buf[]): Buf[];
+  /** Release what the runner holds (compiled code, workspace) once the eval trace drops it. */
+  dispose(): void;
+}
+
 export interface Backend<Buf = unknown> {
   readonly name: string;
   /** Whether least-recently-used buffers may be spilled to the host to bound device memory (residency.ts). */
@@ -39,11 +47,15 @@ export interface Backend<Buf = unknown> {
   readSync(buf: Buf, aval: ShapedArray): TypedArray;
   read(buf: Buf, aval: ShapedArray): Promise<TypedArray>;
   /** Release a buffer; called once per owner, by dispose() or when its Array is garbage-collected.
-   * Every buffer returned by executeOp or an Executable has exactly one new owner, so a
+   * Every buffer returned by an OpRunner or an Executable has exactly one new owner, so a
    * backend that returns an input as an output must count references. */
   free(buf: Buf): void;
-  /** Run one first-order primitive (eager mode). Inputs passed its shape rule; outAvals are its result. */
-  executeOp<P extends FirstOrderPrimitive>(prim: P, params: ParamsOf<P>, inputs: Buf[], inAvals: ShapedArray[], outAvals: ShapedArray[]): Buf[];
+  /**
+   * Prepare one first-order primitive for eager mode: the eval trace calls this once per
+   * signature (primitive, params, input avals; inputs passed its shape rule and outAvals
+   * are its result), caches the runner, and calls it on every operation of that signature.
+   */
+  prepareOp<P extends FirstOrderPrimitive>(prim: P, params: ParamsOf<P>, inAvals: ShapedArray[], outAvals: ShapedArray[]): OpRunner<Buf>;
   /** Compile a closed jaxpr (consts already uploaded) into one program. Returns null when the
    * backend cannot compile it (callers then run it op by op). */
   compile(jaxpr: ClosedJaxpr, constBuffers: Buf[]): Executable<Buf> | null;

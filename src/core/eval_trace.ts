@@ -3,8 +3,10 @@
 // higher-order ones evaluate their inner jaxprs.
 
 import { Array } from "./array";
+import type { ShapedArray } from "./aval";
 import { getBackend, type Backend } from "./backend";
-import { beginOperation } from "./residency";
+import { freezeParams, lookupPreparedOp, storePreparedOp, type PreparedOp } from "./eager_op_cache";
+import { beginOperationOfSize, deviceBytesOf } from "./residency";
 import { higherOrderImpls, type HigherOrderImpl } from "./higher_order_impls";
 import { isHigherOrder, type FirstOrderPrimitive, type HigherOrderPrimitive, type ParamsOf, type Primitive } from "./primitives";
 import { shapeRules } from "./shape_rules";
@@ -23,20 +25,65 @@ class EvalTrace extends Trace {
   }
 }
 
-function commonBackend(args: Array[]): Backend {
+function commonBackend(args: readonly Array[]): Backend {
   if (args.length === 0) return getBackend();
   const first = args[0].backend;
-  return args.every((a) => a.backend === first) ? first : getBackend();
+  for (let i = 1; i < args.length; i++) if (args[i].backend !== first) return getBackend();
+  return first;
 }
 
-function executeFirstOrder<P extends FirstOrderPrimitive>(prim: P, args: Array[], params: ParamsOf<P>): Array[] {
-  const inAvals = args.map((a) => a.aval);
-  const outAvals = (shapeRules[prim] as ShapeRule<P>)(inAvals, params);
+// Scratch for the operands' avals: the cache lookup reads them, and only a
+// miss (which runs the shape rule) copies them.
+const avalScratch: ShapedArray[] = [];
+
+/**
+ * Run a first-order primitive on concrete arrays. Eager code runs the same few
+ * signatures over and over, so everything that depends only on the signature
+ * (the shape rule, the memory check's sizes, the backend's compiled program) is
+ * looked up in the eager op cache; per call there remains the limit check, one
+ * buffer per operand, the run, and one Array per output.
+ */
+function executeFirstOrder<P extends FirstOrderPrimitive>(prim: P, args: readonly Array[], params: ParamsOf<P>): Array[] {
   const backend = commonBackend(args);
-  beginOperation(prim, backend, inAvals, outAvals);
-  const bufs = args.map((a) => (a.backend === backend ? a.buffer : a.to(backend.name).buffer));
-  const outs = backend.executeOp(prim, params, bufs, inAvals, outAvals);
-  return outs.map((buf, i) => new Array(outAvals[i], backend, buf));
+  const n = args.length;
+  avalScratch.length = n;
+  for (let i = 0; i < n; i++) avalScratch[i] = args[i].aval;
+  const op = lookupPreparedOp(backend, prim, avalScratch, params) ?? prepare(backend, prim, avalScratch.slice(), params);
+  beginOperationOfSize(prim, backend, op.inBytes, op.outBytes);
+  const bufs = new globalThis.Array<unknown>(n);
+  for (let i = 0; i < n; i++) {
+    const a = args[i];
+    bufs[i] = a.backend === backend ? a.buffer : a.to(backend.name).buffer;
+  }
+  eagerOperationListener?.(prim);
+  const outs = op.runner.run(bufs);
+  const outAvals = op.outAvals;
+  const result = new globalThis.Array<Array>(outs.length);
+  for (let i = 0; i < outs.length; i++) result[i] = new Array(outAvals[i], backend, outs[i]);
+  return result;
+}
+
+/** A cache miss: run the shape rule (which throws the typed error for bad input), prepare, remember. */
+function prepare<P extends FirstOrderPrimitive>(backend: Backend, prim: P, inAvals: ShapedArray[], params: ParamsOf<P>): PreparedOp {
+  const outAvals = (shapeRules[prim] as ShapeRule<P>)(inAvals, params);
+  const own = freezeParams<P>(params);
+  let inBytes = 0;
+  let outBytes = 0;
+  for (const a of inAvals) inBytes += deviceBytesOf(a);
+  for (const a of outAvals) outBytes += deviceBytesOf(a);
+  const op: PreparedOp = { params: own, outAvals, inBytes, outBytes, runner: backend.prepareOp(prim, own, inAvals, outAvals) };
+  storePreparedOp(backend, prim, inAvals, op);
+  return op;
+}
+
+let eagerOperationListener: ((prim: FirstOrderPrimitive) => void) | null = null;
+/**
+ * Call `listener` with the primitive of every first-order operation run eagerly
+ * (op by op, outside any compiled program) until it is replaced or cleared with
+ * null: how tests tell that a computation ran compiled.
+ */
+export function onEagerOperation(listener: ((prim: FirstOrderPrimitive) => void) | null): void {
+  eagerOperationListener = listener;
 }
 
 registerEvalTrace(EvalTrace);
@@ -69,15 +116,14 @@ export function applyComposite(where: string, fn: (...xs: ArrayLike[]) => Tracer
 function needsFusing(args: readonly ArrayLike[]): boolean {
   let first: Tracer | null = null;
   let mixed = false;
-  const tracers: Tracer[] = [];
   for (const a of args) {
     if (!isTracer(a)) {
       mixed = true;
       continue;
     }
-    tracers.push(a);
     if (first === null) first = a;
-    else if (!a.aval.strictEquals(first.aval)) mixed = true;
+    else if (a.aval !== first.aval && !a.aval.strictEquals(first.aval)) mixed = true;
   }
-  return mixed && atEvalLevel(tracers);
+  // Operands of one type need no conversion or broadcast: the op runs by itself.
+  return mixed && atEvalLevel(args.filter(isTracer));
 }

@@ -5,7 +5,7 @@ import "./eval_trace";
 export { Array, isArray } from "./array";
 export { setMemoryLimit, memoryStats } from "./residency";
 export { ShapedArray } from "./aval";
-export { getBackend, setDefaultBackend, defaultBackendName, listBackends, registerBackend, type Backend, type Executable, type FusionGroup } from "./backend";
+export { getBackend, setDefaultBackend, defaultBackendName, listBackends, registerBackend, type Backend, type Executable, type FusionGroup, type OpRunner } from "./backend";
 export * from "./dtype";
 export * from "./errors";
 export { evalJaxpr, evalClosedJaxpr } from "./eval_jaxpr";

@@ -69,6 +69,8 @@ export interface Storage {
   epoch: number;
   /** What the finalizer holds; it reaches this storage only while the data is on the device. */
   readonly lease: Lease;
+  /** Its place in the queue of arrays waiting to be registered with the finalizer (see watch), or -1. */
+  watchSlot: number;
 }
 
 /**
@@ -83,14 +85,70 @@ export interface Lease {
 
 const finalizer = new FinalizationRegistry<Lease>(releaseLease);
 
-/** Release `s`'s device buffer when `owner` (its Array) is garbage-collected. */
+// Registration is deferred. Registering costs more than the rest of an eager
+// operation (about 1 µs, and a registered object survives V8's young-generation
+// collections), while hand-managed code disposes most results right after use.
+// So `watch` queues the array, holding it, and registers the queue at the end
+// of the synchronous job (a microtask) or once it holds WATCH_QUEUE_ARRAYS
+// arrays or WATCH_QUEUE_BYTES device bytes; an array disposed (or spilled)
+// while queued leaves the queue and is never registered. Holding queued arrays
+// cannot lose memory: they are freed, as any other, once registered and dead;
+// the caps bound what the queue keeps alive meanwhile.
+const WATCH_QUEUE_ARRAYS = 64;
+const WATCH_QUEUE_BYTES = 1 << 20;
+const queuedOwners: (object | null)[] = [];
+const queuedStorages: (Storage | null)[] = [];
+let queuedBytes = 0;
+let flushScheduled = false;
+
+/** Release `s`'s device buffer when `owner` (its Array) is garbage-collected (registered soon, see above). */
 export function watch(owner: object, s: Storage): void {
-  finalizer.register(owner, s.lease, s.lease);
+  s.watchSlot = queuedOwners.length;
+  queuedOwners.push(owner);
+  queuedStorages.push(s);
+  queuedBytes += s.bytes;
+  if (queuedOwners.length >= WATCH_QUEUE_ARRAYS || queuedBytes >= WATCH_QUEUE_BYTES) registerQueued();
+  else if (!flushScheduled) {
+    flushScheduled = true;
+    queueMicrotask(registerQueued);
+  }
+}
+
+function registerQueued(): void {
+  flushScheduled = false;
+  for (let i = 0; i < queuedOwners.length; i++) {
+    const s = queuedStorages[i];
+    if (s === null) continue;
+    s.watchSlot = -1;
+    finalizer.register(queuedOwners[i]!, s.lease, s.lease);
+  }
+  queuedOwners.length = 0;
+  queuedStorages.length = 0;
+  queuedBytes = 0;
+}
+
+/** Stop watching `s`: take it out of the queue, or unregister it. */
+function unwatch(s: Storage): void {
+  const i = s.watchSlot;
+  if (i < 0) {
+    finalizer.unregister(s.lease);
+    return;
+  }
+  s.watchSlot = -1;
+  queuedBytes -= s.bytes;
+  if (i === queuedOwners.length - 1) {
+    // The newest entry (an eager result disposed right away): the queue shrinks back.
+    queuedOwners.pop();
+    queuedStorages.pop();
+  } else {
+    queuedOwners[i] = null;
+    queuedStorages[i] = null;
+  }
 }
 
 /** The Array was disposed by hand: release its buffer now, and forget it in the finalizer. */
 export function disposeStorage(s: Storage): void {
-  finalizer.unregister(s.lease);
+  unwatch(s);
   releaseStorage(s);
 }
 
@@ -129,6 +187,8 @@ const V8_EXTERNAL_SOFT_LIMIT = 64 * 2 ** 20;
 let allocationsSinceYield = 0;
 
 const bytesOf = (aval: ShapedArray): number => aval.size * Math.max(byteWidth(aval.dtype), aval.dtype === "bool" ? 1 : 4);
+/** The device bytes residency counts for an array of this type. */
+export const deviceBytesOf = bytesOf;
 
 /**
  * Called before an operation reads its inputs' buffers: buffers used by the
@@ -137,13 +197,18 @@ const bytesOf = (aval: ShapedArray): number => aval.size * Math.max(byteWidth(av
  * check that the operation can fit under the limit at all.
  */
 export function beginOperation(name: string, backend: Backend, inAvals: readonly ShapedArray[], outAvals: readonly ShapedArray[]): void {
-  currentEpoch++;
-  currentName = name;
-  if (!backend.spillable) return;
   let inBytes = 0;
   let outBytes = 0;
   for (const a of inAvals) inBytes += bytesOf(a);
   for (const a of outAvals) outBytes += bytesOf(a);
+  beginOperationOfSize(name, backend, inBytes, outBytes);
+}
+
+/** beginOperation with the byte counts already known (the eager op cache keeps them per signature). */
+export function beginOperationOfSize(name: string, backend: Backend, inBytes: number, outBytes: number): void {
+  currentEpoch++;
+  currentName = name;
+  if (!backend.spillable) return;
   if (inBytes + outBytes > limitBytes) {
     throw new MemoryLimitError(
       `${name}: needs ${inBytes + outBytes} bytes of device memory at once (inputs ${inBytes} + outputs ${outBytes}), ` +
@@ -174,7 +239,7 @@ export function memoryStats(): { residentBytes: number; limitBytes: number; spil
 
 export function newStorage(backend: Backend, aval: ShapedArray, buf: unknown): Storage {
   const lease: Lease = { storage: null };
-  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), epoch: currentEpoch, lease };
+  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), epoch: currentEpoch, lease, watchSlot: -1 };
   lease.storage = s;
   allocationsSinceYield++;
   if (admit(s)) notePressure(s.bytes);
@@ -241,7 +306,7 @@ function spill(keep: Storage | null): void {
       h.buf = null;
       h.host = host;
       h.lease.storage = null;
-      finalizer.unregister(h.lease);
+      unwatch(h);
     }
     spilledCount++;
   }

@@ -309,6 +309,8 @@ export function fullRaise(trace: Trace, x: Tracer): Tracer {
 /** Apply a primitive to its arguments under the current transformations. */
 export function bind<P extends Primitive>(prim: P, args: readonly Tracer[], params: ParamsOf<P>): Tracer[] {
   const trace = findTopTrace(args);
+  // Eager operations (every argument concrete, no transformation tracing) need no raising.
+  if (trace === bottom) return trace.processPrimitive(prim, args as Tracer[], params);
   const raised = args.map((a) => fullRaise(trace, a));
   return trace.processPrimitive(prim, raised, params);
 }

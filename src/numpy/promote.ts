@@ -62,14 +62,18 @@ export interface Promoted {
   dtype: DType;
   weakType: boolean;
   /** The common broadcast shape ([] when broadcast: false). */
-  shape: number[];
+  shape: readonly number[];
 }
+
+const NO_PROMOTE_OPTIONS: { toDType?: (d: DTypeWithWeak) => DTypeWithWeak; broadcast?: boolean } = {};
 
 /**
  * Promote operands to their common JAX dtype and broadcast them to their common
  * shape. `toDType` may override the computed dtype (e.g. float for true division).
  */
-export function promoteArgs(where: string, operands: readonly ArrayLike[], opts: { toDType?: (d: DTypeWithWeak) => DTypeWithWeak; broadcast?: boolean } = {}): Promoted {
+export function promoteArgs(where: string, operands: readonly ArrayLike[], opts: { toDType?: (d: DTypeWithWeak) => DTypeWithWeak; broadcast?: boolean } = NO_PROMOTE_OPTIONS): Promoted {
+  const same = alreadyPromoted(operands, opts.toDType);
+  if (same !== null) return same;
   operands.forEach((x, i) => checkArg(where, x, `operand ${i}`));
   let rt = resultTypeOf(where, operands);
   if (opts.toDType) rt = opts.toDType(rt);
@@ -78,6 +82,29 @@ export function promoteArgs(where: string, operands: readonly ArrayLike[], opts:
   const shape = broadcastShapes(where, ...converted.map((t) => t.shape));
   const args = converted.map((t) => broadcastTo(t, shape));
   return { args, dtype: rt.dtype, weakType: rt.weakType, shape };
+}
+
+/**
+ * The common case, answered without computing anything: every operand an array
+ * of one type (dtype, weak bit and shape), which `toDType` keeps. Eager code
+ * pays for promotion on every operation, so this check comes first.
+ */
+function alreadyPromoted(operands: readonly ArrayLike[], toDType: ((d: DTypeWithWeak) => DTypeWithWeak) | undefined): Promoted | null {
+  if (operands.length === 0) return null;
+  const first = operands[0];
+  if (!isTracer(first)) return null;
+  const aval = first.aval;
+  for (let i = 1; i < operands.length; i++) {
+    const x = operands[i];
+    if (!isTracer(x)) return null;
+    const other = x.aval;
+    if (other !== aval && !other.strictEquals(aval)) return null;
+  }
+  if (toDType !== undefined) {
+    const d = toDType(aval);
+    if (d.dtype !== aval.dtype || d.weakType !== aval.weakType) return null;
+  }
+  return { args: operands.slice() as Tracer[], dtype: aval.dtype, weakType: aval.weakType, shape: aval.shape };
 }
 
 /** Promote to an inexact (floating) dtype, as JAX's promote_args_inexact: ints and bools become float32. */

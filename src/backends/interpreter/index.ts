@@ -3,7 +3,7 @@
 // oracle that the wasm and webgpu backends are tested against.
 
 import type { ShapedArray } from "../../core/aval";
-import type { Backend, Executable } from "../../core/backend";
+import type { Backend, Executable, OpRunner } from "../../core/backend";
 import { roundToFloat16, type TypedArray } from "../../core/dtype";
 import { BackendError } from "../../core/errors";
 import { Literal, type ClosedJaxpr, type Var } from "../../core/ir";
@@ -46,8 +46,8 @@ class InterpreterBackend implements Backend<HostArray> {
   free(): void {
     // Host memory is reclaimed by the JS garbage collector.
   }
-  executeOp<P extends FirstOrderPrimitive>(prim: P, params: ParamsOf<P>, inputs: HostArray[], _inAvals: ShapedArray[], outAvals: ShapedArray[]): HostArray[] {
-    return interpret(prim, params, inputs, outAvals);
+  prepareOp<P extends FirstOrderPrimitive>(prim: P, params: ParamsOf<P>, _inAvals: ShapedArray[], outAvals: ShapedArray[]): OpRunner<HostArray> {
+    return { run: (inputs) => interpret(prim, params, inputs, outAvals), dispose: () => {} };
   }
   /** A first-order jaxpr becomes a straight-line program over host arrays; higher-order
    * equations are left to the op-by-op path. */

@@ -1,10 +1,10 @@
 // The wasm backend: arrays live in one WebAssembly linear memory; jitted
 // jaxprs are lowered (lowering.ts) to fused SIMD kernels generated at run
 // time plus the hand-written Rust GEMM/conv kernels; eager operations run as
-// one-equation programs, cached by primitive, params and types.
+// one-equation programs (prepareOp), which the eval trace caches per signature.
 
 import type { ShapedArray } from "../../core/aval";
-import { registerBackend, type Backend, type Executable } from "../../core/backend";
+import { registerBackend, type Backend, type Executable, type OpRunner } from "../../core/backend";
 import type { TypedArray } from "../../core/dtype";
 import { BackendError } from "../../core/errors";
 import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../../core/ir";
@@ -19,7 +19,6 @@ import { getThreadPool, setPoolKernelBytes } from "./threads";
 export class WasmBackend implements Backend<WasmBuffer> {
   readonly name = "wasm";
   readonly spillable = true;
-  private readonly opCache = new Map<string, WasmProgram>();
 
   constructor(readonly mem: WasmMemory) {}
 
@@ -38,18 +37,12 @@ export class WasmBackend implements Backend<WasmBuffer> {
     this.mem.free(buf);
   }
 
-  executeOp<P extends FirstOrderPrimitive>(prim: P, params: ParamsOf<P>, inputs: WasmBuffer[], inAvals: ShapedArray[], outAvals: ShapedArray[]): WasmBuffer[] {
-    let key = prim + "|" + paramsKey(params) + "|";
-    for (const a of inAvals) key += a.key() + ";";
-    let program = this.opCache.get(key);
-    if (!program) {
-      const ins = inAvals.map((a) => new Var(a));
-      const outs = outAvals.map((a) => new Var(a));
-      const jaxpr = new Jaxpr([], ins, [new JaxprEqn(prim, ins, params, outs)], outs);
-      program = new WasmProgram(Lowering.lower(new ClosedJaxpr(jaxpr, [])), this.mem, this.mem.kernels);
-      this.opCache.set(key, program);
-    }
-    return program.run(inputs, []);
+  prepareOp<P extends FirstOrderPrimitive>(prim: P, params: ParamsOf<P>, inAvals: ShapedArray[], outAvals: ShapedArray[]): OpRunner<WasmBuffer> {
+    const ins = inAvals.map((a) => new Var(a));
+    const outs = outAvals.map((a) => new Var(a));
+    const jaxpr = new Jaxpr([], ins, [new JaxprEqn(prim, ins, params, outs)], outs);
+    const program = new WasmProgram(Lowering.lower(new ClosedJaxpr(jaxpr, [])), this.mem, this.mem.kernels);
+    return { run: (inputs) => program.run(inputs, NO_CONSTS), dispose: () => program.dispose() };
   }
 
   compile(closed: ClosedJaxpr, constBuffers: WasmBuffer[]): Executable<WasmBuffer> | null {
@@ -70,11 +63,7 @@ export class WasmBackend implements Backend<WasmBuffer> {
   }
 }
 
-/** The params part of an eager op's cache key; most elementwise ops have none (no serialization). */
-function paramsKey(params: object): string {
-  for (const _ in params) return JSON.stringify(params);
-  return "";
-}
+const NO_CONSTS: WasmBuffer[] = [];
 
 let instance: WasmBackend | null = null;
 

@@ -51,6 +51,8 @@ export class WasmProgram {
   private readonly groupBytes: number[] = [];
   /** Releases what prepared steps hold outside the workspace (parameter blocks). */
   private readonly stepDisposers: (() => void)[] = [];
+  /** Where run() finds each slot's buffer, and which outputs take another reference. */
+  private readonly runLayout: RunLayout;
 
   constructor(
     private readonly lowered: LoweredProgram,
@@ -66,6 +68,7 @@ export class WasmProgram {
       }
     });
     this.group = this.plan();
+    this.runLayout = runLayoutOf(lowered, this.group, this.constBufs);
     this.stepTimes = typeof process !== "undefined" && process.env?.TINYFLOW_PROFILE ? new Array(steps.length).fill(0) : null;
     this.runSteps = steps.map((st) => this.prepare(st));
     this.describeSteps = steps.map((st, i) => describeStep(i, st, slots));
@@ -113,12 +116,13 @@ export class WasmProgram {
         const views = st.inputs;
         // Large kernels are split along their outer dimension across the thread pool.
         const par = new ParallelKernel(st.spec, kernel, mem.memory);
+        // Pointer lists reused by every run (the kernel reads them before returning).
+        const inPtrs = new Array<number>(views.length).fill(0);
+        const outPtrs = new Array<number>(st.outputs.length).fill(0);
         return (bufs) => {
-          par.run(
-            getThreadPool(this.kernels),
-            views.map((v, i) => bufs[v.slot].ptr + v.offset * inBytes[i]),
-            st.outputs.map((s) => bufs[s].ptr),
-          );
+          for (let i = 0; i < views.length; i++) inPtrs[i] = bufs[views[i].slot].ptr + views[i].offset * inBytes[i];
+          for (let o = 0; o < outPtrs.length; o++) outPtrs[o] = bufs[st.outputs[o]].ptr;
+          par.run(getThreadPool(this.kernels), inPtrs, outPtrs);
         };
       }
       case "gemm": {
@@ -219,28 +223,17 @@ export class WasmProgram {
 
   /** Run on `inputs`; where `donated[i]`, input i's buffer may become an output's. */
   run(inputs: WasmBuffer[], consts: WasmBuffer[], donated?: readonly boolean[]): WasmBuffer[] {
-    const { slots, outputs, freshOutputs } = this.lowered;
+    const { slots, outputs } = this.lowered;
+    const r = this.runLayout;
     if (this.workspace === null) this.workspace = this.groupBytes.map((b) => this.mem.alloc(b));
-    const bufs: WasmBuffer[] = new Array(slots.length);
-    slots.forEach((s, i) => {
-      if (s.kind === "input") bufs[i] = inputs[s.index!];
-      else if (s.kind === "const") bufs[i] = s.data ? this.constBufs.get(i)! : consts[s.index!];
-      else if (this.group[i] >= 0) bufs[i] = this.workspace![this.group[i]];
-    });
-    const taken = new Set<number>();
-    if (donated?.some(Boolean)) {
-      this.donationPlan ??= this.donationCandidates();
-      const occurrences = new Map<WasmBuffer, number>();
-      for (const b of inputs) occurrences.set(b, (occurrences.get(b) ?? 0) + 1);
-      for (const [o, candidates] of this.donationPlan) {
-        // Only a buffer no other array shares (one reference, passed once) can be written over.
-        const i = candidates.find((c) => donated[c] && !taken.has(c) && inputs[c].refs === 1 && occurrences.get(inputs[c]) === 1);
-        if (i === undefined) continue;
-        taken.add(i);
-        bufs[o] = this.mem.retain(inputs[i]);
-      }
-    }
-    for (const s of freshOutputs) bufs[s] ??= this.mem.alloc(slots[s].bytes);
+    // Run once per eager operation: plain loops over layouts precomputed in the constructor.
+    const bufs = new Array<WasmBuffer>(slots.length);
+    for (let k = 0; k < r.inputSlots.length; k++) bufs[r.inputSlots[k]] = inputs[r.inputIndex[k]];
+    for (let k = 0; k < r.argConstSlots.length; k++) bufs[r.argConstSlots[k]] = consts[r.argConstIndex[k]];
+    for (const [slot, buf] of this.constBufs) bufs[slot] = buf;
+    for (let k = 0; k < r.workspaceSlots.length; k++) bufs[r.workspaceSlots[k]] = this.workspace[this.group[r.workspaceSlots[k]]];
+    if (donated !== undefined && donated.some(Boolean)) this.takeDonated(bufs, inputs, donated);
+    for (let k = 0; k < r.freshSlots.length; k++) bufs[r.freshSlots[k]] ??= this.mem.alloc(slots[r.freshSlots[k]].bytes);
     if (this.stepTimes) {
       this.runSteps.forEach((step, i) => {
         const t0 = performance.now();
@@ -249,18 +242,33 @@ export class WasmProgram {
       });
       this.runs++;
     } else {
-      for (const step of this.runSteps) step(bufs);
+      for (let k = 0; k < this.runSteps.length; k++) this.runSteps[k](bufs);
     }
     // Every returned buffer is one owned reference: fresh outputs come with theirs;
     // outputs that are inputs, constants or repeated take another.
-    const handedOut = new Set<number>();
-    return outputs.map((s) => {
-      const b = bufs[s];
+    const out = new Array<WasmBuffer>(outputs.length);
+    for (let k = 0; k < outputs.length; k++) {
+      const b = bufs[outputs[k]];
       if (!b) throw new BackendError("wasm program: an output was never computed");
-      if (!freshOutputs.has(s) || handedOut.has(s)) this.mem.retain(b);
-      handedOut.add(s);
-      return b;
-    });
+      if (r.retainOutput[k]) this.mem.retain(b);
+      out[k] = b;
+    }
+    return out;
+  }
+
+  /** Let fresh outputs take over donated inputs' buffers (see donationCandidates). */
+  private takeDonated(bufs: WasmBuffer[], inputs: WasmBuffer[], donated: readonly boolean[]): void {
+    this.donationPlan ??= this.donationCandidates();
+    const taken = new Set<number>();
+    const occurrences = new Map<WasmBuffer, number>();
+    for (const b of inputs) occurrences.set(b, (occurrences.get(b) ?? 0) + 1);
+    for (const [o, candidates] of this.donationPlan) {
+      // Only a buffer no other array shares (one reference, passed once) can be written over.
+      const i = candidates.find((c) => donated[c] && !taken.has(c) && inputs[c].refs === 1 && occurrences.get(inputs[c]) === 1);
+      if (i === undefined) continue;
+      taken.add(i);
+      bufs[o] = this.mem.retain(inputs[i]);
+    }
   }
 
   /** Per-step timing, on when TINYFLOW_PROFILE is set: see profile(). */
@@ -304,6 +312,43 @@ export class WasmProgram {
     this.workspace = null;
     this.constBufs.clear();
   }
+}
+
+/** The slot bookkeeping of WasmProgram.run, fixed by the lowered program. */
+interface RunLayout {
+  /** Input slots and the program input each one takes. */
+  inputSlots: number[];
+  inputIndex: number[];
+  /** Constant slots passed at run time (jit's uploaded constants) and their index among them. */
+  argConstSlots: number[];
+  argConstIndex: number[];
+  /** Temporaries living in the reusable workspace. */
+  workspaceSlots: number[];
+  /** Output slots that get a new buffer per run (unless a donated input takes their place). */
+  freshSlots: number[];
+  /** Per output: whether it needs another reference (an input, a constant, or an output listed twice). */
+  retainOutput: boolean[];
+}
+
+function runLayoutOf(lowered: LoweredProgram, group: number[], constBufs: Map<number, WasmBuffer>): RunLayout {
+  const r: RunLayout = { inputSlots: [], inputIndex: [], argConstSlots: [], argConstIndex: [], workspaceSlots: [], freshSlots: [...lowered.freshOutputs], retainOutput: [] };
+  lowered.slots.forEach((s, i) => {
+    if (s.kind === "input") {
+      r.inputSlots.push(i);
+      r.inputIndex.push(s.index!);
+    } else if (s.kind === "const") {
+      if (!constBufs.has(i)) {
+        r.argConstSlots.push(i);
+        r.argConstIndex.push(s.index!);
+      }
+    } else if (group[i] >= 0) r.workspaceSlots.push(i);
+  });
+  const seen = new Set<number>();
+  for (const s of lowered.outputs) {
+    r.retainOutput.push(!lowered.freshOutputs.has(s) || seen.has(s));
+    seen.add(s);
+  }
+  return r;
 }
 
 /**

@@ -945,7 +945,12 @@ function canonicalKey(spec: KernelSpec, canon: Canon, shared: boolean, relaxed: 
     ro: spec.reduction?.op ?? null,
     sh: shared,
     rx: relaxed,
-  });
+  }, distinctNumbers);
+}
+
+/** JSON writes NaN and ±Infinity all as null and -0 as 0; constants with those values must not share a kernel. */
+function distinctNumbers(_key: string, v: unknown): unknown {
+  return typeof v === "number" && (!Number.isFinite(v) || Object.is(v, -0)) ? `#${Object.is(v, -0) ? "-0" : v}` : v;
 }
 
 /** `run` is called once per kernel per program step, thousands of times a second on small

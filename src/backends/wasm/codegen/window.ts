@@ -204,7 +204,8 @@ const instanceCache = new WeakMap<WebAssembly.Memory, Map<string, CompiledWindow
 export function compileWindow(spec: WindowSpec, memory: WebAssembly.Memory): CompiledWindow {
   validate(spec);
   const shared = isSharedMemory(memory);
-  const key = JSON.stringify({ ...spec, shared });
+  // The fill value by its bits: JSON writes NaN and ±Infinity all as null, and -0 as 0.
+  const key = JSON.stringify({ ...spec, fill: spec.fill === undefined ? undefined : bitsOf(spec.dtype, spec.fill), shared });
   let perMem = instanceCache.get(memory);
   if (!perMem) instanceCache.set(memory, (perMem = new Map()));
   const hit = perMem.get(key);

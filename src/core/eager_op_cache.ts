@@ -1,0 +1,146 @@
+// The eager op cache: what the eval trace learns the first time it runs a
+// first-order primitive on operands of given types, kept so that the next
+// operation of the same signature (backend, primitive, input avals, params)
+// only looks it up. A signature's entry holds the shape rule's answer (output
+// avals: a hit means the rule already accepted these inputs, so bad input still
+// gets its typed error on first use), the device bytes the operation touches
+// (for the memory limit check) and the backend's prepared runner.
+//
+// The lookup allocates nothing: a trie over the operands' aval keys (strings
+// built once per aval, so their hashes are cached) under a per-primitive root,
+// then a structural comparison of params against the few entries at that node.
+// Params are compared, not serialized, because building a string key per call
+// (JSON.stringify) costs more than the whole lookup, and JSON would confuse NaN,
+// ±Infinity and null (a gather's fillValue).
+
+import type { ShapedArray } from "./aval";
+import type { Backend, OpRunner } from "./backend";
+import type { FirstOrderPrimitive, ParamsOf } from "./primitives";
+
+/** One cached signature: everything an eager operation needs besides its buffers. */
+export interface PreparedOp {
+  /** A private deep copy of the params the entry was built for (callers may reuse theirs). */
+  readonly params: unknown;
+  readonly outAvals: ShapedArray[];
+  /** Device bytes of the inputs and of the outputs, for the memory limit check. */
+  readonly inBytes: number;
+  readonly outBytes: number;
+  readonly runner: OpRunner<unknown>;
+}
+
+class SignatureNode {
+  /** Children by the next operand's aval key. */
+  readonly next = new Map<string, SignatureNode>();
+  /** Entries whose operands end here, told apart by their params. */
+  readonly ops: PreparedOp[] = [];
+}
+
+/**
+ * Distinct signatures kept per backend before the cache starts over. An eager
+ * loop over ever-new shapes (a growing sequence) would otherwise keep one
+ * compiled program per shape forever; 4096 is far more than a model's working
+ * set, so a steady loop never reaches it.
+ */
+const MAX_SIGNATURES = 4096;
+
+interface BackendCache {
+  readonly roots: Map<FirstOrderPrimitive, SignatureNode>;
+  size: number;
+}
+
+const caches = new Map<Backend, BackendCache>();
+// The last backend's cache, so the common single-backend case skips a Map lookup.
+let lastBackend: Backend | null = null;
+let lastCache: BackendCache | null = null;
+
+function cacheOf(backend: Backend): BackendCache {
+  if (backend === lastBackend) return lastCache!;
+  let c = caches.get(backend);
+  if (!c) caches.set(backend, (c = { roots: new Map(), size: 0 }));
+  lastBackend = backend;
+  lastCache = c;
+  return c;
+}
+
+/** The cached entry for this signature, or null. */
+export function lookupPreparedOp(backend: Backend, prim: FirstOrderPrimitive, avals: readonly ShapedArray[], params: object): PreparedOp | null {
+  let node = cacheOf(backend).roots.get(prim);
+  for (let i = 0; node !== undefined && i < avals.length; i++) node = node.next.get(avals[i].key());
+  if (node === undefined) return null;
+  const ops = node.ops;
+  for (let i = 0; i < ops.length; i++) if (sameParams(ops[i].params, params)) return ops[i];
+  return null;
+}
+
+/**
+ * Remember `op` (built by the caller after the shape rule accepted the
+ * operands) for its signature. Past MAX_SIGNATURES the backend's entries are
+ * released and the cache starts empty.
+ */
+export function storePreparedOp(backend: Backend, prim: FirstOrderPrimitive, avals: readonly ShapedArray[], op: PreparedOp): void {
+  const cache = cacheOf(backend);
+  if (cache.size >= MAX_SIGNATURES) clearBackendCache(cache);
+  let node: SignatureNode | undefined = cache.roots.get(prim);
+  if (node === undefined) cache.roots.set(prim, (node = new SignatureNode()));
+  for (const a of avals) {
+    const k = a.key();
+    let child: SignatureNode | undefined = node.next.get(k);
+    if (child === undefined) node.next.set(k, (child = new SignatureNode()));
+    node = child;
+  }
+  node.ops.push(op);
+  cache.size++;
+}
+
+function clearBackendCache(cache: BackendCache): void {
+  const release = (node: SignatureNode): void => {
+    for (const op of node.ops) op.runner.dispose();
+    for (const child of node.next.values()) release(child);
+  };
+  for (const root of cache.roots.values()) release(root);
+  cache.roots.clear();
+  cache.size = 0;
+}
+
+/** Drop every cached signature of every backend (tests; a backend that closes). */
+export function clearPreparedOps(): void {
+  for (const c of caches.values()) clearBackendCache(c);
+}
+
+/** The number of cached signatures for `backend`. */
+export function preparedOpCount(backend: Backend): number {
+  return caches.get(backend)?.size ?? 0;
+}
+
+/** A deep copy of params for an entry: a caller's array may be reused and mutated after the call. */
+export function freezeParams<P extends FirstOrderPrimitive>(params: ParamsOf<P>): ParamsOf<P> {
+  return structuredClone(params);
+}
+
+/**
+ * Structural equality of two params values as the shape rules and kernels see
+ * them: numbers by Object.is (NaN equals NaN, -0 differs from 0, as a fill
+ * value can tell), arrays elementwise, plain objects key by key.
+ */
+export function sameParams(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  const aIsArray = globalThis.Array.isArray(a);
+  if (aIsArray !== globalThis.Array.isArray(b)) return false;
+  if (aIsArray) {
+    const x = a as unknown[];
+    const y = b as unknown[];
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (!sameParams(x[i], y[i])) return false;
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let keys = 0;
+  for (const k in x) {
+    if (!Object.prototype.hasOwnProperty.call(y, k) || !sameParams(x[k], y[k])) return false;
+    keys++;
+  }
+  for (const _ in y) keys--;
+  return keys === 0;
+}
