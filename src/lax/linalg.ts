@@ -128,9 +128,10 @@ export function convGeneralDilated(lhs: ArrayLike, rhs: ArrayLike, windowStrides
   checkOptions("lax.convGeneralDilated", opts, { lhsDilation: opt.integers, rhsDilation: opt.integers, dimensionNumbers: opt.any, featureGroupCount: opt.positiveInteger, batchGroupCount: opt.positiveInteger, preferredElementType: opt.nullable(opt.dtype) });
   const l = toTracer("convGeneralDilated", lhs);
   const r = toTracer("convGeneralDilated", rhs);
-  if (l.ndim < 3 || r.ndim !== l.ndim) {
-    throw new ShapeError(`convGeneralDilated: lhs and rhs must have the same rank >= 3, got lhs ${l.aval.str()} and rhs ${r.aval.str()}`);
+  if (l.ndim < 2 || r.ndim !== l.ndim) {
+    throw new ShapeError(`convGeneralDilated: lhs and rhs must have the same rank >= 2, got lhs ${l.aval.str()} and rhs ${r.aval.str()}`);
   }
+  if (l.ndim === 2) return convWithoutSpatialDims(l, r, windowStrides, padding, opts);
   const nsp = l.ndim - 2;
   const dn = convDimensionNumbers(l.ndim, opts.dimensionNumbers);
   const ones = Array<number>(nsp).fill(1);
@@ -150,6 +151,25 @@ export function convGeneralDilated(lhs: ArrayLike, rhs: ArrayLike, windowStrides
     batchGroupCount: opts.batchGroupCount ?? 1,
     preferredElementType: opts.preferredElementType ?? null,
   });
+}
+
+/**
+ * A convolution with no spatial dims (JAX allows it: it is a grouped matrix
+ * product). The primitive and its kernels expect at least one spatial dim, so
+ * a trailing size-1 one is added to both operands and dropped from the result.
+ */
+function convWithoutSpatialDims(l: Tracer, r: Tracer, windowStrides: readonly number[], padding: Padding, opts: ConvOptions): Tracer {
+  checkIntArray("convGeneralDilated", "windowStrides", windowStrides, 0);
+  for (const name of ["lhsDilation", "rhsDilation"] as const) checkIntArray("convGeneralDilated", name, opts[name] ?? [], 0);
+  padtypeToPads([], [], [], padding, "convGeneralDilated");
+  const dn = convDimensionNumbers(2, opts.dimensionNumbers);
+  const withSpatial = { lhsSpec: [...dn.lhsSpec, 2], rhsSpec: [...dn.rhsSpec, 2], outSpec: [...dn.outSpec, 2] };
+  const out = convGeneralDilated(reshapeTo(l, [...l.shape, 1]), reshapeTo(r, [...r.shape, 1]), [1], "VALID", { ...opts, lhsDilation: [1], rhsDilation: [1], dimensionNumbers: withSpatial });
+  return reshapeTo(out, out.shape.slice(0, 2));
+}
+
+function reshapeTo(x: Tracer, shape: number[]): Tracer {
+  return bind1("reshape", [x], { newSizes: shape });
 }
 
 /** lax.conv: NCHW/OIHW convolution with strides and padding. */

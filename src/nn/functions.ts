@@ -181,6 +181,8 @@ export function glu(x: ArrayLike, axis = -1): Tracer {
 export function softmax(x: ArrayLike, axis: Axis = -1): Tracer {
   const t = floatArg("softmax", x);
   checkAxis("softmax", t, axis);
+  // An empty input has an empty softmax (JAX takes the max with initial=-inf, so nothing throws).
+  if (t.size === 0) return t;
   const mx = lax.stopGradient(np.max(t, axis, { keepdims: true }));
   const e = np.exp(np.subtract(t, mx));
   return np.divide(e, np.sum(e, axis, { keepdims: true }));
@@ -190,6 +192,7 @@ export function softmax(x: ArrayLike, axis: Axis = -1): Tracer {
 export function logSoftmax(x: ArrayLike, axis: Axis = -1): Tracer {
   const t = floatArg("logSoftmax", x);
   checkAxis("logSoftmax", t, axis);
+  if (t.size === 0) return t;
   const shifted = np.subtract(t, lax.stopGradient(np.max(t, axis, { keepdims: true })));
   return np.subtract(shifted, np.log(np.sum(np.exp(shifted), axis, { keepdims: true })));
 }

@@ -4,7 +4,11 @@
 
 import "../setup";
 
-export { key, PRNGKey, split, foldIn, randomBits, bits, keyData, threefry2x32, type PRNGKey as KeyArray } from "./prng";
+export {
+  key, PRNGKey, split, foldIn, randomBits, bits, keyData, threefry2x32,
+  setThreefryPartitionable, isThreefryPartitionable, withThreefryPartitionable,
+  type PRNGKey as KeyArray,
+} from "./prng";
 export {
   uniform,
   normal,
