@@ -12,6 +12,7 @@ import "./setup";
 import * as laxOps from "./lax";
 import { Array as ConcreteArray, type Tracer } from "./core";
 import { cond, foriLoop, scan, switchCase, whileLoop } from "../transforms";
+import { cholesky, eigh, lu, qr, svd, triangularSolve } from "./numpy/decompositions";
 
 export * from "../transforms";
 export { loadWasmBackend } from "./backends/wasm";
@@ -37,8 +38,8 @@ export const Array = ConcreteArray;
 export const ArrayImpl = ConcreteArray;
 export type ArrayImpl = ConcreteArray;
 
-/** lax: the primitives' thin wrappers plus structured control flow. */
-export const lax = { ...laxOps, cond, switch: switchCase, whileLoop, foriLoop, scan };
+/** lax: the primitives' thin wrappers plus structured control flow and `lax.linalg`'s decompositions. */
+export const lax = { ...laxOps, cond, switch: switchCase, whileLoop, foriLoop, scan, linalg: { cholesky, eigh, lu, qr, svd, triangularSolve } };
 
 // Types named by the signatures above, so users can write them too (and the API reference links them).
 export type { Axis, KeepDims, Shape, TypedArray, DTypeWithWeak, Backend, Executable, Atom, AtUpdater, TracerMethods, JaxprEqn, Var } from "./core";
@@ -48,5 +49,6 @@ export type {
   ConvDimensionNumbersLike, GatherDimensionNumbersLike, ScatterDimensionNumbersLike, SortOptions,
 } from "./lax";
 export type { ScanOptions, Traced } from "../transforms/control_flow/api";
+export type { TriangularSolveOptions, CholeskyOptions, QrOptions, EighOptions, SvdOptions } from "./numpy/decompositions";
 export type { CustomJvpFunction, CustomVjpFunction } from "../transforms/calls";
 export type { WasmBackend } from "./backends/wasm";

@@ -19,6 +19,9 @@ export * from "./reductions";
 export * from "./shape";
 export { index, at, take, takeAlongAxis, segmentSum, type TakeOptions } from "./indexing";
 export * from "./linalg";
+export { norm } from "./np_linalg";
+export * as linalg from "./np_linalg";
+export { tri, tril, triu, diag, diagflat, matrixTranspose } from "./matrices";
 export { fromJSON, fromTransferable } from "./serialization";
 export { promoteArgs, resultTypeOf, dtypeOf } from "./promote";
 
