@@ -25,3 +25,23 @@ export {
   type CategoricalOptions,
   type ChoiceOptions,
 } from "./distributions";
+export {
+  cauchy,
+  laplace,
+  logistic,
+  lognormal,
+  rayleigh,
+  pareto,
+  weibullMin,
+  geometric,
+  triangular,
+  maxwell,
+  multivariateNormal,
+  gamma,
+  beta,
+  chisquare,
+  t,
+  dirichlet,
+  ball,
+  type MultivariateNormalOptions,
+} from "./derived_distributions";
