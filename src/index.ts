@@ -13,6 +13,7 @@ import * as laxOps from "./lax";
 import { Array as ConcreteArray, type Tracer } from "./core";
 import { cond, foriLoop, scan, switchCase, whileLoop } from "../transforms";
 import { cholesky, eigh, lu, qr, svd, triangularSolve } from "./numpy/decompositions";
+import { erfc } from "./scipy/special";
 
 export * from "../transforms";
 export { loadWasmBackend } from "./backends/wasm";
@@ -21,6 +22,7 @@ export * as np from "./numpy";
 export * as nn from "./nn";
 export * as random from "./random";
 export * as optim from "./optim";
+export * as scipy from "./scipy";
 export { isArray, ShapedArray, Tracer, getBackend, setDefaultBackend, setMemoryLimit, memoryStats, defaultBackendName, listBackends, tree, ClosedJaxpr, Jaxpr, checkJaxpr } from "./core";
 export { TinyflowError, ShapeError, DTypeError, AxisError, ArgumentError, TracerError, TransformError, JaxprTypeError, BackendError, ConcretizationError, ArrayConversionError, OptionsError, MemoryLimitError, DisposedArrayError } from "./core";
 export type { DType, ArrayLike, IndexSpec, ArrayJSON, NestedJSON, ArrayTransferable } from "./core";
@@ -39,7 +41,7 @@ export const ArrayImpl = ConcreteArray;
 export type ArrayImpl = ConcreteArray;
 
 /** lax: the primitives' thin wrappers plus structured control flow and `lax.linalg`'s decompositions. */
-export const lax = { ...laxOps, cond, switch: switchCase, whileLoop, foriLoop, scan, linalg: { cholesky, eigh, lu, qr, svd, triangularSolve } };
+export const lax = { ...laxOps, erfc, cond, switch: switchCase, whileLoop, foriLoop, scan, linalg: { cholesky, eigh, lu, qr, svd, triangularSolve } };
 
 // Types named by the signatures above, so users can write them too (and the API reference links them).
 export type { Axis, KeepDims, Shape, TypedArray, DTypeWithWeak, Backend, Executable, Atom, AtUpdater, TracerMethods, JaxprEqn, Var } from "./core";

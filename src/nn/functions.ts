@@ -188,6 +188,13 @@ export function softmax(x: ArrayLike, axis: Axis = -1): Tracer {
   return np.divide(e, np.sum(e, axis, { keepdims: true }));
 }
 
+/** log(1 - exp(-x)) for x >= 0, stable at both ends (log1p(-exp(-x)) for x > ln 2, log(-expm1(-x)) below). */
+export function log1mexp(x: ArrayLike): Tracer {
+  const t = floatArg("log1mexp", x);
+  const big = np.greater(t, Math.LN2);
+  return np.where(big, np.log1p(np.negative(np.exp(np.negative(t)))), np.log(np.negative(np.expm1(np.negative(t)))));
+}
+
 /** x - logsumexp(x) along `axis` (default -1), computed stably. */
 export function logSoftmax(x: ArrayLike, axis: Axis = -1): Tracer {
   const t = floatArg("logSoftmax", x);
