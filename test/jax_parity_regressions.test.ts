@@ -77,3 +77,32 @@ describe("lax and random results that differed from JAX", () => {
     expect((g as Array).item()).toBeCloseTo(Math.cos(1), 6);
   });
 });
+
+describe("lax.convTranspose", () => {
+  test("a stride-2 VALID transposed convolution dilates the input by the stride (hand-computed)", () => {
+    // x = [1, 2, 3] dilated to [1, 0, 2, 0, 3], padded by k - 1 = 2 on each side, correlated with [1, 1, 1].
+    const x = np.reshape(np.array([1, 2, 3]), [1, 3, 1]);
+    const k = np.reshape(np.array([1, 1, 1]), [3, 1, 1]);
+    const y = lax.convTranspose(x, k, [2], "VALID");
+    expect(y.shape).toEqual([1, 7, 1]);
+    expect(np.ravel(y).tolist()).toEqual([1, 1, 3, 2, 5, 3, 3]);
+    // SAME keeps in·stride outputs.
+    expect(lax.convTranspose(x, k, [2], "SAME").shape).toEqual([1, 6, 1]);
+    // transposeKernel flips [1, 2, 0] to [0, 2, 1]; stride 1 then correlates the 2-padded input with it.
+    const k2 = np.reshape(np.array([1, 2, 0]), [3, 1, 1]);
+    expect(np.ravel(lax.convTranspose(x, k2, [1], "VALID", { transposeKernel: true })).tolist()).toEqual([1, 4, 7, 6, 0]);
+  });
+
+  test("it is the transpose (vjp) of the strided forward convolution", () => {
+    const x = np.reshape(np.array([1, -2, 3, 0.5, 4, -1]), [1, 6, 1]);
+    const k = np.reshape(np.array([0.5, -1, 2]), [3, 1, 1]);
+    const forward = (v: Array) => lax.convGeneralDilated(v, k, [2], "VALID", { dimensionNumbers: ["NHC", "HIO", "NHC"] });
+    const out = forward(x);
+    const ct = np.reshape(np.array([1, 2]), out.shape);
+    const [, pullback] = vjp(forward, x);
+    const [viaVjp] = pullback(ct);
+    // Padding (k - 1, k - 1 + (in - k) mod stride) reproduces the input length.
+    const viaTranspose = lax.convTranspose(ct, k, [2], [[2, 3]], { transposeKernel: true });
+    expect(viaTranspose.tolist()).toEqual((viaVjp as Array).tolist());
+  });
+});
