@@ -46,7 +46,8 @@ export function kron(a: ArrayLike, b: ArrayLike): Tracer {
   return reshape(ew.multiply(xs, ys), x.shape.map((d, i) => d * y.shape[i]));
 }
 
-type ConvolveMode = "full" | "same" | "valid";
+/** How much of the full convolution to keep: all of it, the centre of the longer input's length, or only full overlaps. */
+export type ConvolveMode = "full" | "same" | "valid";
 
 function convolve1d(where: string, a: ArrayLike, v: ArrayLike, mode: ConvolveMode, flipKernel: boolean): Tracer {
   if (mode !== "full" && mode !== "same" && mode !== "valid") throw new ArgumentError(`${where}: mode must be "full", "same" or "valid", got ${JSON.stringify(mode)}`);

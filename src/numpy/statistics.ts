@@ -6,7 +6,7 @@
 import { ShapeError } from "../core/errors";
 import { checkOptions, opt } from "../core/options";
 import { normalizeAxis } from "../core/shape";
-import type { ArrayLike, Tracer } from "../core/trace";
+import type { ArrayLike, Axis, Tracer } from "../core/trace";
 import * as ew from "./elementwise";
 import { all, argmax, argmin, max, mean, min, prod, sort, sum } from "./reductions";
 import { concatenate, expandDims, moveaxis, reshape, squeeze, swapaxes } from "./shape";
@@ -14,8 +14,6 @@ import { asTracer, promoteArgs, toInexact } from "./promote";
 import { takeAlongAxis } from "./indexing";
 import { diagonal, matmul } from "./linalg";
 import { broadcastTo } from "./promote";
-
-type Axis = number | readonly number[] | null;
 
 function inexact(where: string, x: ArrayLike): Tracer {
   return promoteArgs(where, [x], { toDType: toInexact }).args[0];

@@ -22,7 +22,8 @@ import { cholesky, eigh, svd } from "../numpy/decompositions";
 const FLOAT32_EPS = 2 ** -23;
 const FLOAT32_TINY = 1.1754943508222875e-38;
 
-interface DTypeOption {
+/** The options of the samplers that only take a floating dtype. */
+export interface DTypeOption {
   dtype?: DType;
 }
 const dtypeRules = { dtype: opt.dtype };

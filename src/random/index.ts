@@ -44,4 +44,5 @@ export {
   dirichlet,
   ball,
   type MultivariateNormalOptions,
+  type DTypeOption,
 } from "./derived_distributions";
