@@ -12,6 +12,8 @@ import "./setup";
 import * as laxOps from "./lax";
 import { Array as ConcreteArray, type Tracer } from "./core";
 import { cond, foriLoop, scan, switchCase, whileLoop } from "../transforms";
+import { cholesky, eigh, lu, qr, svd, triangularSolve } from "./numpy/decompositions";
+import { erfc } from "./scipy/special";
 
 export * from "../transforms";
 export { loadWasmBackend } from "./backends/wasm";
@@ -20,6 +22,7 @@ export * as np from "./numpy";
 export * as nn from "./nn";
 export * as random from "./random";
 export * as optim from "./optim";
+export * as scipy from "./scipy";
 export { isArray, ShapedArray, Tracer, getBackend, setDefaultBackend, setMemoryLimit, memoryStats, defaultBackendName, listBackends, tree, ClosedJaxpr, Jaxpr, checkJaxpr } from "./core";
 export { TinyflowError, ShapeError, DTypeError, AxisError, ArgumentError, TracerError, TransformError, JaxprTypeError, BackendError, ConcretizationError, ArrayConversionError, OptionsError, MemoryLimitError, DisposedArrayError, MissingDependencyError } from "./core";
 export type { DType, ArrayLike, IndexSpec, ArrayJSON, NestedJSON, ArrayTransferable } from "./core";
@@ -37,16 +40,17 @@ export const Array = ConcreteArray;
 export const ArrayImpl = ConcreteArray;
 export type ArrayImpl = ConcreteArray;
 
-/** lax: the primitives' thin wrappers plus structured control flow. */
-export const lax = { ...laxOps, cond, switch: switchCase, whileLoop, foriLoop, scan };
+/** lax: the primitives' thin wrappers plus structured control flow and `lax.linalg`'s decompositions. */
+export const lax = { ...laxOps, erfc, cond, switch: switchCase, whileLoop, foriLoop, scan, linalg: { cholesky, eigh, lu, qr, svd, triangularSolve } };
 
 // Types named by the signatures above, so users can write them too (and the API reference links them).
 export type { Axis, KeepDims, Shape, TypedArray, DTypeWithWeak, Backend, Executable, FusionGroup, OpRunner, Atom, AtUpdater, TracerMethods, JaxprEqn, Var } from "./core";
 export type { ConvDimensionNumbers, DotDimensionNumbers, GatherDimensionNumbers, ScatterDimensionNumbers, GatherMode, Literal } from "./core";
 export type {
-  ConvOptions, DotOptions, GatherOptions, ScatterOptions, ReduceWindowOptions, ReduceWindowOp, Padding,
+  ConvOptions, ConvTransposeOptions, DotOptions, GatherOptions, ScatterOptions, ReduceWindowOptions, ReduceWindowOp, Padding,
   ConvDimensionNumbersLike, GatherDimensionNumbersLike, ScatterDimensionNumbersLike, SortOptions,
 } from "./lax";
 export type { ScanOptions, Traced } from "../transforms/control_flow/api";
+export type { TriangularSolveOptions, CholeskyOptions, QrOptions, EighOptions, SvdOptions } from "./numpy/decompositions";
 export type { CustomJvpFunction, CustomVjpFunction } from "../transforms/calls";
 export type { WasmBackend } from "./backends/wasm";

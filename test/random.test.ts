@@ -1,5 +1,5 @@
-// Tests of tinyflow.random: JAX's known threefry answers (split, uniform,
-// normal of PRNGKey(0)), the Random123 threefry test vector, distribution
+// Tests of tinyflow.random: JAX's known threefry answers in both streams
+// (partitionable by default, the legacy one behind a flag), the Random123 threefry test vector, distribution
 // statistics, determinism, permutation/choice validity, and jit/vmap over keys.
 
 import { describe, expect, it } from "vitest";
@@ -41,20 +41,67 @@ describe("keys", () => {
     expect(vals(random.threefry2x32(kpi, np.array([0x243f6a88, 0x85a308d3], { dtype: "uint32" })))).toEqual([0xc4923a9c, 0x483df7a0]);
   });
 
-  it("split(key(0)) equals jax.random.split(jax.random.PRNGKey(0))", () => {
+  // Known answers of current JAX (jax_threefry_partitionable=True, the default since 0.5):
+  // jax/random.py's docstring (uniform(key(0)) = 0.947667, and 0.00729382 for split(key)[1]),
+  // JEP 9263 (uniform(key(0), (3,))), jax.experimental.random.stateful_rng's docstring
+  // (fold_in(key(0), 0) and fold_in(key(0), 1)), and the value quoted in issue 12 for bits(key(0)).
+  it("bits, split, foldIn and uniform of key(0) equal current JAX's known values", () => {
+    expect(random.isThreefryPartitionable()).toBe(true);
+    expect(random.bits(random.key(0)).item()).toBe(4070199207);
     expect(random.split(random.key(0)).tolist()).toEqual([
-      [4146024105, 967050713],
-      [2718843009, 1272950319],
+      [1797259609, 2579123966],
+      [928981903, 3453687069],
     ]);
+    expect(random.foldIn(random.key(0), 0).tolist()).toEqual([1797259609, 2579123966]);
+    expect(random.foldIn(random.key(0), 1).tolist()).toEqual([928981903, 3453687069]);
+    expect(random.uniform(random.key(0)).item()).toBeCloseTo(0.947667, 6);
+    const u3 = vals(random.uniform(random.key(0), [3]));
+    [0.947667, 0.9785799, 0.33229148].forEach((v, i) => expect(u3[i]).toBeCloseTo(v, 6));
+    const sub = np.index(random.split(random.key(0)), [1]);
+    expect(random.uniform(sub).item()).toBeCloseTo(0.00729382, 7);
   });
 
-  it("uniform and normal of key(0) equal JAX's known values", () => {
-    // jax.random.uniform(PRNGKey(0)) = 0.41845703, jax.random.normal(PRNGKey(0)) = -0.20584226
-    expect(random.uniform(random.key(0)).item()).toBeCloseTo(0.41845703, 7);
-    expect(random.normal(random.key(0)).item()).toBeCloseTo(-0.20584226, 6);
-    // jax.random.normal(PRNGKey(0), (3,)) = [1.8160863, -0.48262316, 0.33988908] (erf_inv may differ in the last ulps)
-    const n3 = vals(random.normal(random.key(0), [3]));
-    [1.8160863, -0.48262316, 0.33988908].forEach((v, i) => expect(Math.abs(n3[i] - v)).toBeLessThan(2e-6));
+  // JAX's tests/random_test.py test_threefry_split_fold_in_symmetry (partitionable mode only).
+  it("split(key, n)[i] equals foldIn(key, i), as in JAX's partitionable stream", () => {
+    const k = random.key(72);
+    const s = random.split(k, 3).tolist() as number[][];
+    [0, 1, 2].forEach((i) => expect(random.foldIn(k, i).tolist()).toEqual(s[i]));
+    // Under vmap over a batch of indices too.
+    const folded = vmap((i: Tracer) => random.foldIn(k, i))(np.array([0, 1, 2], { dtype: "int32" }));
+    expect(folded.tolist()).toEqual(s);
+  });
+
+  // The legacy stream, kept behind setThreefryPartitionable(false): JAX's own
+  // pinned values from tests/random_test.py (testRngRandomBits, testPRNGValues,
+  // skipped there when the partitionable flag is on) and the PRNGKey(0) values of JAX < 0.5.
+  it("setThreefryPartitionable(false) gives JAX's legacy stream", () => {
+    random.withThreefryPartitionable(false, () => {
+      expect(random.isThreefryPartitionable()).toBe(false);
+      expect(random.bits(random.key(0)).item()).toBe(1797259609);
+      expect(vals(random.bits(random.key(1701), [3]))).toEqual([56197195, 4200222568, 961309823]);
+      expect(random.split(random.key(0)).tolist()).toEqual([
+        [4146024105, 967050713],
+        [2718843009, 1272950319],
+      ]);
+      expect(random.split(random.key(0), 4).tolist()).toEqual([
+        [2285895361, 1501764800],
+        [1518642379, 4090693311],
+        [433833334, 4221794875],
+        [839183663, 3740430601],
+      ]);
+      expect(random.foldIn(random.key(0), 4).tolist()).toEqual([2285895361, 433833334]);
+      expect(random.randint(random.key(0), [3, 3], 0, 8).tolist()).toEqual([[2, 1, 3], [6, 1, 5], [6, 3, 4]]);
+      // jax.random.uniform(PRNGKey(0)) = 0.41845703, jax.random.normal(PRNGKey(0)) = -0.20584226
+      expect(random.uniform(random.key(0)).item()).toBeCloseTo(0.41845703, 7);
+      expect(random.normal(random.key(0)).item()).toBeCloseTo(-0.20584226, 6);
+      // jax.random.normal(PRNGKey(0), (3,)) = [1.8160863, -0.48262316, 0.33988908] (erf_inv may differ in the last ulps)
+      const n3 = vals(random.normal(random.key(0), [3]));
+      [1.8160863, -0.48262316, 0.33988908].forEach((v, i) => expect(Math.abs(n3[i] - v)).toBeLessThan(2e-6));
+    });
+    expect(random.isThreefryPartitionable()).toBe(true);
+    expect(random.setThreefryPartitionable(false)).toBe(true);
+    expect(random.setThreefryPartitionable(true)).toBe(false);
+    expect(() => random.setThreefryPartitionable("no" as unknown as boolean)).toThrow(ArgumentError);
   });
 
   it("split shapes, foldIn and the same key giving the same numbers", () => {
@@ -75,14 +122,21 @@ describe("keys", () => {
     expect(f1.tolist()).toEqual(vals(random.threefry2x32(k, np.array([0, 1], { dtype: "uint32" }))));
   });
 
-  it("randomBits of an odd count pads like JAX (prefix of the even stream is not required)", () => {
+  it("randomBits hashes the counters (0, i) and xors the two words; the legacy stream pads an odd count like JAX", () => {
     const k = random.key(3);
     const b5 = random.randomBits(k, [5]);
     expect(b5.dtype).toBe("uint32");
     expect(b5.shape).toEqual([5]);
-    // The odd case hashes [0..4, 0] split as halves [0,1,2] | [3,4,0].
+    // Partitionable: element i is y0 ^ y1 of the block hashed from (hi, lo) = (0, i).
+    const expected = [0, 1, 2, 3, 4].map((i) => {
+      const [y0, y1] = vals(random.threefry2x32(k, np.array([0, i], { dtype: "uint32" })));
+      return (y0 ^ y1) >>> 0;
+    });
+    expect(vals(b5)).toEqual(expected);
+    // Legacy: the odd case hashes [0..4, 0] split as halves [0,1,2] | [3,4,0].
+    const legacy = random.withThreefryPartitionable(false, () => vals(random.randomBits(k, [5])));
     const manual = vals(random.threefry2x32(k, np.array([0, 1, 2, 3, 4, 0], { dtype: "uint32" }))).slice(0, 5);
-    expect(vals(b5)).toEqual(manual);
+    expect(legacy).toEqual(manual);
   });
 });
 

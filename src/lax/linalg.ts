@@ -128,9 +128,10 @@ export function convGeneralDilated(lhs: ArrayLike, rhs: ArrayLike, windowStrides
   checkOptions("lax.convGeneralDilated", opts, { lhsDilation: opt.integers, rhsDilation: opt.integers, dimensionNumbers: opt.any, featureGroupCount: opt.positiveInteger, batchGroupCount: opt.positiveInteger, preferredElementType: opt.nullable(opt.dtype) });
   const l = toTracer("convGeneralDilated", lhs);
   const r = toTracer("convGeneralDilated", rhs);
-  if (l.ndim < 3 || r.ndim !== l.ndim) {
-    throw new ShapeError(`convGeneralDilated: lhs and rhs must have the same rank >= 3, got lhs ${l.aval.str()} and rhs ${r.aval.str()}`);
+  if (l.ndim < 2 || r.ndim !== l.ndim) {
+    throw new ShapeError(`convGeneralDilated: lhs and rhs must have the same rank >= 2, got lhs ${l.aval.str()} and rhs ${r.aval.str()}`);
   }
+  if (l.ndim === 2) return convWithoutSpatialDims(l, r, windowStrides, padding, opts);
   const nsp = l.ndim - 2;
   const dn = convDimensionNumbers(l.ndim, opts.dimensionNumbers);
   const ones = Array<number>(nsp).fill(1);
@@ -148,6 +149,86 @@ export function convGeneralDilated(lhs: ArrayLike, rhs: ArrayLike, windowStrides
     dimensionNumbers: dn,
     featureGroupCount: opts.featureGroupCount ?? 1,
     batchGroupCount: opts.batchGroupCount ?? 1,
+    preferredElementType: opts.preferredElementType ?? null,
+  });
+}
+
+/**
+ * A convolution with no spatial dims (JAX allows it: it is a grouped matrix
+ * product). The primitive and its kernels expect at least one spatial dim, so
+ * a trailing size-1 one is added to both operands and dropped from the result.
+ */
+function convWithoutSpatialDims(l: Tracer, r: Tracer, windowStrides: readonly number[], padding: Padding, opts: ConvOptions): Tracer {
+  checkIntArray("convGeneralDilated", "windowStrides", windowStrides, 0);
+  for (const name of ["lhsDilation", "rhsDilation"] as const) checkIntArray("convGeneralDilated", name, opts[name] ?? [], 0);
+  padtypeToPads([], [], [], padding, "convGeneralDilated");
+  const dn = convDimensionNumbers(2, opts.dimensionNumbers);
+  const withSpatial = { lhsSpec: [...dn.lhsSpec, 2], rhsSpec: [...dn.rhsSpec, 2], outSpec: [...dn.outSpec, 2] };
+  const out = convGeneralDilated(reshapeTo(l, [...l.shape, 1]), reshapeTo(r, [...r.shape, 1]), [1], "VALID", { ...opts, lhsDilation: [1], rhsDilation: [1], dimensionNumbers: withSpatial });
+  return reshapeTo(out, out.shape.slice(0, 2));
+}
+
+function reshapeTo(x: Tracer, shape: number[]): Tracer {
+  return bind1("reshape", [x], { newSizes: shape });
+}
+
+export interface ConvTransposeOptions {
+  rhsDilation?: readonly number[];
+  /** Layout strings; defaults to channels-last (["NHWC", "HWIO", "NHWC"] for 2-D), as JAX's conv_transpose. */
+  dimensionNumbers?: ConvDimensionNumbersLike;
+  /** Flip the kernel's spatial dims and swap its I/O axes: the gradient of a forward convolution. */
+  transposeKernel?: boolean;
+  preferredElementType?: DType | null;
+}
+
+/** JAX's _conv_transpose_padding: the padding of the stride-dilated input for "SAME"/"VALID". */
+function convTransposePadding(k: number, s: number, padding: "SAME" | "VALID"): [number, number] {
+  let padLen: number;
+  let padA: number;
+  if (padding === "SAME") {
+    padLen = k + s - 2;
+    padA = s > k - 1 ? k - 1 : Math.ceil(padLen / 2);
+  } else {
+    padLen = k + s - 2 + Math.max(k - s, 0);
+    padA = k - 1;
+  }
+  return [padA, padLen - padA];
+}
+
+/**
+ * lax.conv_transpose: the transposed ("deconvolution") convolution, a
+ * convolution of the input dilated by `strides`, with JAX's padding rule for
+ * "SAME"/"VALID" (explicit [lo, hi] pairs pad the dilated input directly).
+ */
+export function convTranspose(lhs: ArrayLike, rhs: ArrayLike, strides: readonly number[], padding: Padding, opts: ConvTransposeOptions = {}): Tracer {
+  checkOptions("lax.convTranspose", opts, { rhsDilation: opt.integers, dimensionNumbers: opt.any, transposeKernel: opt.boolean, preferredElementType: opt.nullable(opt.dtype) });
+  const l = toTracer("convTranspose", lhs);
+  let r = toTracer("convTranspose", rhs);
+  const nd = l.ndim;
+  const defaults: Record<number, [string, string, string]> = { 2: ["NC", "IO", "NC"], 3: ["NHC", "HIO", "NHC"], 4: ["NHWC", "HWIO", "NHWC"], 5: ["NHWDC", "HWDIO", "NHWDC"] };
+  const dnLike = opts.dimensionNumbers ?? defaults[nd];
+  if (dnLike === undefined) throw new ShapeError(`convTranspose: operands of rank ${nd} need explicit dimensionNumbers`);
+  const dn = convDimensionNumbers(nd, dnLike);
+  const nsp = nd - 2;
+  const st = checkIntArray("convTranspose", "strides", strides, nsp);
+  const rhsDilation = checkIntArray("convTranspose", "rhsDilation", opts.rhsDilation ?? Array<number>(nsp).fill(1), nsp);
+  const kSp = dn.rhsSpec.slice(2).map((d) => r.shape[d]);
+  let pads: [number, number][];
+  if (padding === "SAME" || padding === "VALID") {
+    pads = kSp.map((k, i) => convTransposePadding((k - 1) * rhsDilation[i] + 1, st[i], padding));
+  } else {
+    pads = padtypeToPads(kSp, kSp, st, padding, "convTranspose");
+  }
+  if (opts.transposeKernel) {
+    r = bind1("rev", [r], { dimensions: dn.rhsSpec.slice(2) });
+    const perm = r.shape.map((_, i) => i);
+    [perm[dn.rhsSpec[0]], perm[dn.rhsSpec[1]]] = [perm[dn.rhsSpec[1]], perm[dn.rhsSpec[0]]];
+    r = bind1("transpose", [r], { permutation: perm });
+  }
+  return convGeneralDilated(l, r, Array<number>(nsp).fill(1), pads, {
+    lhsDilation: st,
+    rhsDilation,
+    dimensionNumbers: dn,
     preferredElementType: opts.preferredElementType ?? null,
   });
 }

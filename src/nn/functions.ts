@@ -181,15 +181,25 @@ export function glu(x: ArrayLike, axis = -1): Tracer {
 export function softmax(x: ArrayLike, axis: Axis = -1): Tracer {
   const t = floatArg("softmax", x);
   checkAxis("softmax", t, axis);
+  // An empty input has an empty softmax (JAX takes the max with initial=-inf, so nothing throws).
+  if (t.size === 0) return t;
   const mx = lax.stopGradient(np.max(t, axis, { keepdims: true }));
   const e = np.exp(np.subtract(t, mx));
   return np.divide(e, np.sum(e, axis, { keepdims: true }));
+}
+
+/** log(1 - exp(-x)) for x >= 0, stable at both ends (log1p(-exp(-x)) for x > ln 2, log(-expm1(-x)) below). */
+export function log1mexp(x: ArrayLike): Tracer {
+  const t = floatArg("log1mexp", x);
+  const big = np.greater(t, Math.LN2);
+  return np.where(big, np.log1p(np.negative(np.exp(np.negative(t)))), np.log(np.negative(np.expm1(np.negative(t)))));
 }
 
 /** x - logsumexp(x) along `axis` (default -1), computed stably. */
 export function logSoftmax(x: ArrayLike, axis: Axis = -1): Tracer {
   const t = floatArg("logSoftmax", x);
   checkAxis("logSoftmax", t, axis);
+  if (t.size === 0) return t;
   const shifted = np.subtract(t, lax.stopGradient(np.max(t, axis, { keepdims: true })));
   return np.subtract(shifted, np.log(np.sum(np.exp(shifted), axis, { keepdims: true })));
 }

@@ -138,7 +138,7 @@ export function array(data: NestedData, opts: DTypeOpt | DType = {}): Tracer {
   let sawBool = false;
   const elementDTypes: DTypeWithWeak[] = [];
   const walk = (x: unknown, dim: number): void => {
-    if (dim === shape.length) {
+    if (dim === shape.length && !isTracer(x)) {
       if (typeof x === "number") hostNumbers.push(x);
       else if (typeof x === "boolean") sawBool = true;
       else throw new ShapeError(`array: ragged nested data: expected a scalar at depth ${dim} (shape [${shape}]), got ${describe(x)}`);

@@ -259,11 +259,9 @@ export function square(x: ArrayLike): Tracer {
 }
 
 /** 1 / x; for integer arrays this is integer division, as numpy's reciprocal. */
+/** 1/x; integer and bool inputs are promoted to float32 first (as jnp.reciprocal), so reciprocal(0) is inf. */
 export function reciprocal(x: ArrayLike): Tracer {
-  const t = asTracer("reciprocal", x);
-  requireNumeric("reciprocal", t);
-  if (isFloat(t.dtype)) return bind1("integer_pow", [t], { y: -1 });
-  return bind1("div", [full1(t, 1), t], {});
+  return bind1("integer_pow", [asInexact("reciprocal", x)], { y: -1 });
 }
 
 export function isnan(x: ArrayLike): Tracer {

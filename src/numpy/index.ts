@@ -1,6 +1,7 @@
 // The `np` namespace: the numpy-compatible API over lax (creation,
-// elementwise, reductions, shape manipulation, indexing, linear algebra and
-// the dtype constants). Loading this module installs the array method forms
+// elementwise, reductions, shape manipulation, indexing, linear algebra with
+// the `np.linalg` namespace, sequences/statistics/products, and the dtype
+// constants). Loading this module installs the array method forms
 // (`x.add(y)`, `x.sum(0)`, `x.slice(...)`, `x.at(i).set(v)`, ...).
 
 import "../core/eval_trace";
@@ -19,6 +20,13 @@ export * from "./reductions";
 export * from "./shape";
 export { index, at, take, takeAlongAxis, segmentSum, type TakeOptions } from "./indexing";
 export * from "./linalg";
+export { norm } from "./np_linalg";
+export * as linalg from "./np_linalg";
+export { tri, tril, triu, diag, diagflat, matrixTranspose } from "./matrices";
+export * from "./ufuncs_more";
+export * from "./sequences";
+export * from "./statistics";
+export * from "./products";
 export { fromJSON, fromTransferable } from "./serialization";
 export { promoteArgs, resultTypeOf, dtypeOf } from "./promote";
 

@@ -1,7 +1,8 @@
 // numpy linear algebra over dot_general: dot, matmul (batch broadcasting and
 // 1-D promotion as numpy), einsum (general subscripts with "...", repeated
 // indices, implicit output, lowered pairwise to dot_general + transposes and
-// reductions), tensordot, outer, inner, vdot, trace, diagonal, norm.
+// reductions), tensordot, outer, inner, vdot, trace, diagonal. Norms and the
+// decompositions are in np_linalg.ts / decompositions.ts.
 
 import { Array } from "../core/array";
 import { ArgumentError, ShapeError, fmtShape } from "../core/errors";
@@ -11,8 +12,7 @@ import { index } from "./indexing";
 import { broadcastTo, promoteArgs } from "./promote";
 import { moveaxis, ravel, reshape, transpose } from "./shape";
 import { sum } from "./reductions";
-import { multiply, sqrt, abs } from "./elementwise";
-import { checkOptions, opt } from "../core/options";
+import { multiply } from "./elementwise";
 
 function dotGeneral(a: Tracer, b: Tracer, lc: number[], rc: number[], lb: number[], rb: number[]): Tracer {
   return bind1("dot_general", [a, b], { dimensionNumbers: [[lc, rc], [lb, rb]], preferredElementType: null });
@@ -148,16 +148,6 @@ export function diagonal(x: ArrayLike, offset = 0, axis1 = 0, axis2 = 1): Tracer
 /** Sum along a diagonal. */
 export function trace(x: ArrayLike, offset = 0, axis1 = 0, axis2 = 1): Tracer {
   return sum(diagonal(x, offset, axis1, axis2), -1);
-}
-
-/** Vector 2-norm (or Frobenius norm) of the whole array, or along `axis`; ord 1/inf for vectors. */
-export function norm(x: ArrayLike, ord: number | "fro" | null = null, axis?: number | readonly number[] | null, opts: { keepdims?: boolean } = {}): Tracer {
-  checkOptions("np.norm", opts, { keepdims: opt.boolean });
-  const t = promoteArgs("norm", [x], { broadcast: false, toDType: (d) => (d.dtype === "float16" || d.dtype === "float32" ? d : { dtype: "float32", weakType: d.weakType }) }).args[0];
-  if (ord === null || ord === 2 || ord === "fro") return sqrt(sum(multiply(t, t), axis, opts));
-  if (ord === 1) return sum(abs(t), axis, opts);
-  if (ord === Infinity) return bind1("reduce_max", [abs(t)], { axes: axis == null ? Array_range(0, t.ndim) : [normalizeAxis(axis as number, t.ndim, "norm")] });
-  throw new ArgumentError(`norm: ord ${JSON.stringify(ord)} is not supported (use null/2/"fro", 1 or Infinity)`);
 }
 
 // --- einsum -------------------------------------------------------------------

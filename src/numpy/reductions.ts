@@ -272,11 +272,9 @@ function cumulative(where: string, prim: "cumsum" | "cumprod" | "cummax" | "cumm
     let t = asTracer(where, x);
     if (opts.dtype) t = cast(t, checkDType(opts.dtype, where));
     else if (t.dtype === "bool" && (prim === "cumsum" || prim === "cumprod")) t = cast(t, "int32");
-    if (axis === undefined || axis === null) {
-      t = bind1("reshape", [t], { newSizes: [t.size] });
-      axis = 0;
-    }
-    const ax = normalizeAxis(axis, t.ndim, where);
+    // A scalar is read as a 1-element vector (as jnp's cumulative reductions do), so cumsum(5, 0) is [5].
+    if (axis === undefined || axis === null || t.ndim === 0) t = bind1("reshape", [t], { newSizes: [t.size] });
+    const ax = normalizeAxis(axis ?? 0, t.ndim, where);
     return bind1(prim, [t], { axis: ax, reverse: opts.reverse ?? false });
   };
 }

@@ -127,11 +127,17 @@ export interface CategoricalOptions {
   axis?: number;
   /** Output shape; must end with the batch shape (logits' shape without `axis`). */
   shape?: readonly number[];
+  /**
+   * false samples without replacement (the Gumbel top-k trick): the leading
+   * dims of `shape` before the batch shape hold distinct classes, at most as
+   * many as there are classes. Default true.
+   */
+  replace?: boolean;
 }
 
 /** Samples class indices from unnormalized log-probabilities along `axis` (gumbel-max trick). */
 export function categorical(key: ArrayLike, logits: ArrayLike, opts: CategoricalOptions = {}): Tracer {
-  checkOptions("random.categorical", opts, { axis: opt.integer, shape: opt.integers });
+  checkOptions("random.categorical", opts, { axis: opt.integer, shape: opt.integers, replace: opt.boolean });
   const k = checkKey("categorical", key);
   if (!isTracer(logits)) throw new ArgumentError(`random.categorical: logits must be an array, got ${describe(logits)}`);
   const l = isFloat(logits.dtype) ? logits : np.astype(logits, "float32");
@@ -149,12 +155,29 @@ export function categorical(key: ArrayLike, logits: ArrayLike, opts: Categorical
     throw new ShapeError(`random.categorical: shape [${shape.join(",")}] must end with the logits' batch shape [${batchShape.join(",")}]`);
   }
   const prefix = shape.slice(0, shape.length - batchShape.length);
+  if (opts.replace === false) return categoricalWithoutReplacement(k, l, posAxis, prefix, shape);
   const logitsShape = [...batchShape];
   logitsShape.splice(posAxis, 0, l.shape[posAxis]);
   const g = gumbel(k, [...prefix, ...logitsShape], { dtype: l.dtype });
   let lb = l;
   for (let i = 0; i < prefix.length; i++) lb = np.expandDims(lb, 0);
   return np.argmax(np.add(g, lb), axis + prefix.length + logitsShape.length);
+}
+
+/**
+ * The Gumbel top-k trick (as jax.random.categorical with replace=False): one
+ * Gumbel perturbation of the logits, then the k = prod(prefix) largest classes
+ * of each distribution, laid out with the k draws leading.
+ */
+function categoricalWithoutReplacement(key: Tracer, logits: Tracer, axis: number, prefix: number[], shape: number[]): Tracer {
+  const k = prod(prefix);
+  const classes = logits.shape[axis];
+  if (k > classes) {
+    throw new ArgumentError(`random.categorical: ${k} samples without replacement exceed the ${classes} categories of logits ${logits.aval.str()}`);
+  }
+  const perturbed = np.moveaxis(np.add(logits, gumbel(key, logits.shape, { dtype: logits.dtype })), axis, -1);
+  const indices = lax.topK(perturbed, k)[1];
+  return np.reshape(np.moveaxis(indices, -1, 0), shape);
 }
 
 /** Integers uniformly in [minval, maxval) (JAX's algorithm: two 32-bit words reduced modulo the span). */

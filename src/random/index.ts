@@ -4,7 +4,11 @@
 
 import "../setup";
 
-export { key, PRNGKey, split, foldIn, randomBits, bits, keyData, threefry2x32, type PRNGKey as KeyArray } from "./prng";
+export {
+  key, PRNGKey, split, foldIn, randomBits, bits, keyData, threefry2x32,
+  setThreefryPartitionable, isThreefryPartitionable, withThreefryPartitionable,
+  type PRNGKey as KeyArray,
+} from "./prng";
 export {
   uniform,
   normal,
@@ -21,3 +25,24 @@ export {
   type CategoricalOptions,
   type ChoiceOptions,
 } from "./distributions";
+export {
+  cauchy,
+  laplace,
+  logistic,
+  lognormal,
+  rayleigh,
+  pareto,
+  weibullMin,
+  geometric,
+  triangular,
+  maxwell,
+  multivariateNormal,
+  gamma,
+  beta,
+  chisquare,
+  t,
+  dirichlet,
+  ball,
+  type MultivariateNormalOptions,
+  type DTypeOption,
+} from "./derived_distributions";

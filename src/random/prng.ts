@@ -1,10 +1,17 @@
-// The threefry-2x32 PRNG of JAX (the default, non-partitionable
-// implementation): raw keys are uint32 arrays of shape [2]; `key` seeds,
-// `split`/`foldIn` derive new keys and `randomBits` draws uint32 streams.
-// Every function is a pure function of its key built from lax primitives
-// (threefry2x32, iota, slices), so it stages under jit and batches under vmap.
-// The counter layout follows JAX's `threefry_2x32`: the counts are split in
-// two halves that feed the two words of each threefry block.
+// The threefry-2x32 PRNG of JAX: raw keys are uint32 arrays of shape [2];
+// `key` seeds, `split`/`foldIn` derive new keys and `randomBits` draws uint32
+// streams. Every function is a pure function of its key built from lax
+// primitives (threefry2x32, iota, slices), so it stages under jit and batches
+// under vmap.
+//
+// Two bit streams exist, as in JAX. The default is JAX's current one
+// (`jax_threefry_partitionable=True`, the default since JAX 0.5): element i of
+// a draw hashes the 64-bit counter (hi, lo) = (0, i) as one threefry block and
+// xors the two output words; split(key, n)[i] is that block's two words, so
+// split and foldIn agree (foldIn(key, i) = split(key, n)[i]). The legacy
+// stream (`setThreefryPartitionable(false)`) hashes the flat counter array
+// split in two halves that feed the two words of each block (JAX's
+// `threefry_2x32` over `iota`), as JAX did before 0.5.
 
 import * as lax from "../lax";
 import { Array as TfArray } from "../core/array";
@@ -115,12 +122,61 @@ export function key(seed: number | Tracer): PRNGKey {
 /** jax.random.PRNGKey's name. */
 export const PRNGKey = key;
 
+let partitionable = true;
+
+/**
+ * Choose the threefry bit stream: true (the default) matches current JAX
+ * (`jax_threefry_partitionable=True`), false the legacy stream of JAX before
+ * 0.5. Returns the previous setting. The choice is read when a function is
+ * traced: call it before the first call of a jitted function that draws.
+ */
+export function setThreefryPartitionable(enabled: boolean): boolean {
+  if (typeof enabled !== "boolean") throw new ArgumentError(`random.setThreefryPartitionable: expected true or false, got ${describe(enabled)}`);
+  const previous = partitionable;
+  partitionable = enabled;
+  return previous;
+}
+
+/** Whether the partitionable (current JAX) threefry stream is in use. */
+export function isThreefryPartitionable(): boolean {
+  return partitionable;
+}
+
+/** Run `fn` with the given stream setting, restoring the previous one afterwards (JAX's `jax.threefry_partitionable(...)` context). */
+export function withThreefryPartitionable<T>(enabled: boolean, fn: () => T): T {
+  const previous = setThreefryPartitionable(enabled);
+  try {
+    return fn();
+  } finally {
+    partitionable = previous;
+  }
+}
+
+/**
+ * The partitionable stream's blocks: threefry of the counters (hi, lo) = (0, i)
+ * for i over `shape` in row-major order (JAX's iota_2x32_shape; the high word
+ * is 0 since one draw never exceeds 2^32 elements). Returns both output words.
+ */
+function counterBlocks(k: Tracer, shape: readonly number[]): [Tracer, Tracer] {
+  const n = prod(shape);
+  const [k0, k1] = keyWords(k);
+  const lo = lax.reshape(lax.iota("uint32", n), [...shape]);
+  const hi = lax.full([...shape], 0, "uint32");
+  const [y0, y1] = lax.threefry2x32(lax.broadcast(k0, [...shape]), lax.broadcast(k1, [...shape]), hi, lo);
+  return [y0, y1];
+}
+
 /** `num` new keys (shape [num, 2]), or a [...shape, 2] stack when given a shape. */
 export function split(key: ArrayLike, num: number | readonly number[] = 2): PRNGKey {
   const k = checkKey("split", key);
   const shape = checkShapeArg("split", num);
   const n = prod(shape);
   if (n === 0) return lax.full([...shape, 2], 0, "uint32");
+  if (n >= 2 ** 32) throw new ShapeError(`random.split: ${n} keys exceed one threefry stream (2^32)`);
+  if (partitionable) {
+    const [y0, y1] = counterBlocks(k, shape);
+    return lax.concatenate([lax.reshape(y0, [...shape, 1]), lax.reshape(y1, [...shape, 1])], shape.length);
+  }
   return lax.reshape(threefry2x32(k, lax.iota("uint32", 2 * n)), [...shape, 2]);
 }
 
@@ -149,6 +205,10 @@ export function randomBits(key: ArrayLike, shape: number | readonly number[] = [
   const n = prod(s);
   if (n === 0) return lax.full(s, 0, "uint32");
   if (n >= 2 ** 32 - 1) throw new ShapeError(`random.randomBits: ${n} values exceed one threefry stream (2^32 - 1)`);
+  if (partitionable) {
+    const [y0, y1] = counterBlocks(k, s);
+    return lax.xor(y0, y1);
+  }
   return lax.reshape(threefry2x32(k, lax.iota("uint32", n)), s);
 }
 /** jax.random.bits' name. */
