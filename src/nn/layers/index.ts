@@ -5,3 +5,7 @@ export { defineLayer, expectShape, isLayer, type AnyLayer, type ApplyOptions, ty
 export { Linear, Flatten, type LinearOptions, type LinearParams } from "./dense";
 export { Sequential, type SequentialParams, type SequentialState } from "./sequential";
 export { l2Penalty, isWeight, type PenaltyFilter } from "./regularization";
+export { Conv2d, MaxPool2d, AvgPool2d, maxPool, avgPool, type Conv2dOptions, type Conv2dParams, type PoolOptions, type ImageLayout, type Padding2d, type Size2d } from "./conv";
+export { BatchNorm, LayerNorm, type BatchNormOptions, type BatchNormParams, type BatchNormState, type LayerNormOptions, type LayerNormParams } from "./normalization";
+export { Dropout } from "./dropout";
+export { Embedding, type EmbeddingLayer, type EmbeddingOptions, type EmbeddingParams } from "./embedding";
