@@ -57,4 +57,10 @@ describe("examples in fast mode", { timeout: 600_000 }, () => {
     expectLossFalls(m.losses);
     expect(m.accuracy.test).toBeGreaterThan(1 / 11);
   });
+
+  it("cnn_mnist: the CNN's loss falls and it reads most test digits (≥ 97% is the full run's, `npm run example:cnn`)", () => {
+    const m = runFast("cnn_mnist");
+    expectLossFalls(m.losses);
+    expect(m.testAccuracy).toBeGreaterThan(0.5);
+  });
 });
