@@ -9,3 +9,4 @@ export { Conv2d, MaxPool2d, AvgPool2d, maxPool, avgPool, type Conv2dOptions, typ
 export { BatchNorm, LayerNorm, type BatchNormOptions, type BatchNormParams, type BatchNormState, type LayerNormOptions, type LayerNormParams } from "./normalization";
 export { Dropout } from "./dropout";
 export { Embedding, type EmbeddingLayer, type EmbeddingOptions, type EmbeddingParams } from "./embedding";
+export { MultiHeadAttention, type MultiHeadAttentionOptions, type MultiHeadAttentionParams, type AttentionApplyOptions } from "./attention";

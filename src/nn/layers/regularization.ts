@@ -11,10 +11,10 @@ import { checkOptions, describeValue, opt } from "../../core/options";
 /** Decides whether a parameter counts; `path` is its keys from the root (["0", "weight"]). */
 export type PenaltyFilter = (path: readonly string[], leaf: Tracer) => boolean;
 
-/** The default filter: floating arrays of rank >= 2 whose name is not a bias or a norm scale. */
+/** The default filter: floating arrays of rank >= 2 whose name does not end in "bias" or "scale" (bias, hiddenBias, scale). */
 export const isWeight: PenaltyFilter = (path, leaf) => {
   const name = path[path.length - 1] ?? "";
-  return isFloat(leaf.dtype) && leaf.ndim >= 2 && !/^(bias|scale)/i.test(name);
+  return isFloat(leaf.dtype) && leaf.ndim >= 2 && !/(bias|scale)$/i.test(name);
 };
 
 /**
