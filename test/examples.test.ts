@@ -63,4 +63,15 @@ describe("examples in fast mode", { timeout: 600_000 }, () => {
     expectLossFalls(m.losses);
     expect(m.testAccuracy).toBeGreaterThan(0.5);
   });
+
+  for (const name of ["lstm_charlm", "transformer_charlm"]) {
+    it(`${name}: training and validation losses fall, and it writes a sample`, () => {
+      const m = runFast(name);
+      expectLossFalls(m.losses);
+      const validation = m.validation as { step: number; loss: number }[];
+      expect(validation[validation.length - 1].loss).toBeLessThan(validation[0].loss);
+      expect(typeof m.sample).toBe("string");
+      expect(m.sample.length).toBe(60);
+    });
+  }
 });
