@@ -10,3 +10,9 @@ export { BatchNorm, LayerNorm, type BatchNormOptions, type BatchNormParams, type
 export { Dropout } from "./dropout";
 export { Embedding, type EmbeddingLayer, type EmbeddingOptions, type EmbeddingParams } from "./embedding";
 export { MultiHeadAttention, type MultiHeadAttentionOptions, type MultiHeadAttentionParams, type AttentionApplyOptions } from "./attention";
+export {
+  RNNCell, GRUCell, LSTMCell, RNN, GRU, LSTM,
+  type RecurrentCell, type RecurrentLayer, type RecurrentCellOptions, type RecurrentOptions, type RNNCellParams, type GRUCellParams, type LSTMCellParams, type LSTMCarry,
+} from "./recurrent";
+export { GCNConv, type GCNConvOptions, type GCNConvParams, type GCNApplyOptions } from "./graph";
+export { SwitchMoE, type SwitchMoELayer, type SwitchMoEOptions, type SwitchMoEParams, type SwitchMoEAux } from "./moe";
