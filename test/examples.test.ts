@@ -74,4 +74,13 @@ describe("examples in fast mode", { timeout: 600_000 }, () => {
       expect(m.sample.length).toBe(60);
     });
   }
+
+  it("moe_mnist: the Switch-MoE classifier's loss falls, the load-balancing loss is reported and every digit is routed", () => {
+    const m = runFast("moe_mnist");
+    expectLossFalls(m.losses);
+    expect(m.loadBalancingLoss.length).toBe(m.losses.length);
+    for (const v of m.loadBalancingLoss) expect(v > 0 && Number.isFinite(v)).toBe(true);
+    expect(m.tokensPerExpert.reduce((a: number, b: number) => a + b, 0)).toBe(1000);
+    expect(m.testAccuracy).toBeGreaterThan(0.3);
+  });
 });
