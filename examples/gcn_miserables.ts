@@ -26,35 +26,28 @@ nb.print(`split (stratified, random.key(0)): ${graph.split.train.length} train, 
 // %% [markdown]
 // ## The graph convolution
 //
-// One layer computes `H' = D^-1/2 (A + I) D^-1/2 H W`: each node averages its
-// neighbours' (and its own) features, weighted by `1/sqrt(deg(i) deg(j))`, then a
-// linear map mixes the channels. With the edge list `[2, E]` this is a gather of
-// the source rows, a scale per edge and a `segmentSum` into the target rows — the
-// message-passing form that scales to sparse graphs. The normalisation depends
-// only on the graph, so it is computed once.
+// One `nn.GCNConv` layer computes `H' = D^-1/2 (A + I) D^-1/2 H W + b`: each node
+// averages its neighbours' (and its own) features, weighted by `1/sqrt(deg(i) deg(j))`,
+// after a linear map mixes the channels. With the edge list `[2, E]` (both
+// directions of every edge) this is a gather of the source rows, a scale per edge
+// and a `segmentSum` into the destination rows — message passing, which scales to
+// sparse graphs where a dense adjacency matrix would not.
 
 // %%
-const [src, dst] = [graph.edges.slice([0, 1]).reshape([-1]), graph.edges.slice([1, 2]).reshape([-1])];
-const degree = np.segmentSum(np.onesLike(dst).astype("float32"), dst, graph.numNodes).add(1); // +1: the self-loop
-const invSqrtDeg = np.rsqrt(degree);
-const edgeWeight = np.take(invSqrtDeg, src).mul(np.take(invSqrtDeg, dst)).reshape([-1, 1]);
-const selfWeight = np.reciprocal(degree).reshape([-1, 1]);
-
-/** Â H: messages along every edge plus the self-loop, summed per target node. */
-const propagate = (h: Array): Array => np.segmentSum(np.take(h, src, 0).mul(edgeWeight), dst, graph.numNodes).add(h.mul(selfWeight));
-
 const hidden = 16;
-const layer1 = nn.Linear(graph.numNodes, hidden);
-const layer2 = nn.Linear(hidden, graph.numClasses);
+const conv1 = nn.GCNConv(graph.numNodes, hidden);
+const conv2 = nn.GCNConv(hidden, graph.numClasses);
+const dropout = nn.Dropout(0.5);
 const [k1, k2, dropoutKey] = random.split(random.key(42), 3);
-let params = { l1: layer1.init(k1).params, l2: layer2.init(k2).params };
+let params = { conv1: conv1.init(k1).params, conv2: conv2.init(k2).params };
 type Params = typeof params;
+nb.print(conv1.summary(params.conv1));
 
 /** Two GCN layers; returns the hidden embedding and the class logits of every node. */
 const gcn = (p: Params, x: Array, opts: { train?: boolean; key?: Array } = {}): [Array, Array] => {
-  const h = nn.relu(propagate(layer1.apply(p.l1, x)));
-  const dropped = opts.train ? h.mul(random.bernoulli(opts.key!, 0.5, h.shape).astype("float32").mul(2)) : h;
-  return [h, propagate(layer2.apply(p.l2, dropped))];
+  const h = nn.relu(conv1.apply(p.conv1, x, { edges: graph.edges }));
+  const dropped = dropout.apply({}, h, { train: opts.train ?? false, key: opts.key });
+  return [h, conv2.apply(p.conv2, dropped, { edges: graph.edges })];
 };
 
 // %% [markdown]
