@@ -40,14 +40,14 @@ describe("an example's HTML report in Chromium", { timeout: 600_000 }, () => {
       await page.goto(pathToFileURL(htmlPath).href, { waitUntil: "load" });
       const report = await page.evaluate(() => ({
         title: document.title,
-        headings: [...document.querySelectorAll("h1, h2")].map((h) => h.textContent ?? ""),
+        headings: Array.from(document.querySelectorAll("h1, h2")).map((h) => h.textContent ?? ""),
         codeCells: document.querySelectorAll("section.code").length,
-        outputs: [...document.querySelectorAll(".out pre")].map((p) => p.textContent ?? ""),
-        svgSizes: [...document.querySelectorAll(".out > svg")].map((s) => {
+        outputs: Array.from(document.querySelectorAll(".out pre")).map((p) => p.textContent ?? ""),
+        svgSizes: Array.from(document.querySelectorAll(".out > svg")).map((s) => {
           const r = s.getBoundingClientRect();
           return [Math.round(r.width), Math.round(r.height)];
         }),
-        svgMarks: [...document.querySelectorAll(".out > svg")].map((s) => s.querySelectorAll("path, circle, ellipse, polygon, text").length),
+        svgMarks: Array.from(document.querySelectorAll(".out > svg")).map((s) => s.querySelectorAll("path, circle, ellipse, polygon, text").length),
         overflow: document.documentElement.scrollWidth - window.innerWidth,
       }));
       expect(report.title).toBe("A graph convolutional network on Les Misérables");
