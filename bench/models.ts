@@ -68,7 +68,10 @@ function runChild(peer: string, workload: ModelWorkload, steps: number): Promise
     proc.stderr.on("data", (d) => (err += d));
     proc.on("close", (code) => {
       const line = out.split("\n").find((l) => l.startsWith(RESULT_PREFIX));
-      resolve(line ? (JSON.parse(line.slice(RESULT_PREFIX.length)) as ChildResult) : `exit ${code}: ${(err || out).trim().split("\n").slice(-3).join(" | ")}`);
+      // On failure, the error's own line (e.g. tfjs's "Kernel '…' not registered") says more than the stack's tail.
+      const lines = (err || out).trim().split("\n");
+      const reason = lines.find((l) => /^\s*\w*Error: /.test(l) && l.length < 400) ?? lines.slice(-3).join(" | ").slice(0, 400);
+      resolve(line ? (JSON.parse(line.slice(RESULT_PREFIX.length)) as ChildResult) : `exit ${code}: ${reason.trim()}`);
     });
   });
 }
@@ -111,7 +114,7 @@ async function parent(argv: string[]): Promise<void> {
       console.log(
         `  ${peer.padEnd(10)} ${ms.toFixed(1).padStart(8)} ms  [${Math.min(...meds).toFixed(1)}–${Math.max(...meds).toFixed(1)}]  ` +
           `cold ${median(rs.map((r) => r.coldMs)).toFixed(0)} ms  first loss ${rs[0]!.firstLoss.toFixed(5)}  ` +
-          `${peer === "tinyflow" ? "" : `tinyflow/${peer} = ${(baseMs / ms).toFixed(2)}x`}  (${rs[0]!.backend})`,
+          `${peer === "tinyflow" ? "" : `tinyflow's time / ${peer}'s = ${(baseMs / ms).toFixed(2)}x`}  (${rs[0]!.backend})`,
       );
       for (const note of rs[0]!.notes) console.log(`      ${note}`);
     }
