@@ -9,7 +9,7 @@ import type { TypedArray } from "../../core/dtype";
 import { BackendError } from "../../core/errors";
 import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../../core/ir";
 import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf } from "../../core/primitives";
-import { Lowering } from "./lowering";
+import { Planner, WASM_TARGET } from "../plan/planner";
 import { fetchKernelBytes, getWasmKernels, instantiateWasmKernels, KERNELS_URL, type WasmKernels } from "./kernels";
 import { WasmMemory, type WasmBuffer } from "./memory";
 import { WasmProgram, viewOf } from "./program";
@@ -45,7 +45,7 @@ export class WasmBackend implements Backend<WasmBuffer> {
       const ins = inAvals.map((a) => new Var(a));
       const outs = outAvals.map((a) => new Var(a));
       const jaxpr = new Jaxpr([], ins, [new JaxprEqn(prim, ins, params, outs)], outs);
-      program = new WasmProgram(Lowering.lower(new ClosedJaxpr(jaxpr, [])), this.mem, this.mem.kernels);
+      program = new WasmProgram(Planner.plan(new ClosedJaxpr(jaxpr, []), WASM_TARGET), this.mem, this.mem.kernels);
       this.opCache.set(key, program);
     }
     return program.run(inputs, []);
@@ -53,7 +53,7 @@ export class WasmBackend implements Backend<WasmBuffer> {
 
   compile(closed: ClosedJaxpr, constBuffers: WasmBuffer[]): Executable<WasmBuffer> | null {
     if (closed.jaxpr.eqns.some((e) => isHigherOrder(e.primitive))) return null;
-    const program = new WasmProgram(Lowering.lower(closed), this.mem, this.mem.kernels);
+    const program = new WasmProgram(Planner.plan(closed, WASM_TARGET), this.mem, this.mem.kernels);
     return {
       run: (inputs, donated) => program.run(inputs, constBuffers, donated),
       describe: () => `${program.describe()}\n\n# generated kernels\n${program.kernelCode()}`,
