@@ -15,6 +15,7 @@ import { cond, foriLoop, scan, switchCase, whileLoop } from "../transforms";
 
 export * from "../transforms";
 export { loadWasmBackend } from "./backends/wasm";
+export { loadWebGpuBackend } from "./backends/webgpu";
 export { ready } from "./backends";
 export * as np from "./numpy";
 export * as nn from "./nn";
@@ -50,3 +51,5 @@ export type {
 export type { ScanOptions, Traced } from "../transforms/control_flow/api";
 export type { CustomJvpFunction, CustomVjpFunction } from "../transforms/calls";
 export type { WasmBackend } from "./backends/wasm";
+export type { WebGpuBackend } from "./backends/webgpu";
+export type { GpuBuffer } from "./backends/webgpu/runtime";

@@ -1,0 +1,126 @@
+// The WebGPU backend: arrays live in GPU buffers; jitted jaxprs are planned by
+// the same planner as wasm (plan/planner.ts, with WEBGPU_TARGET) and compiled
+// to WGSL pipelines; eager operations run as one-equation programs, cached by
+// primitive, params and types. Results are read with `await x.data()`: a GPU
+// cannot be read synchronously, so dataSync() and the conversions built on it
+// throw a BackendError saying so. Starting it is asynchronous (adapter and
+// device requests): `await loadWebGpuBackend()`.
+
+/// <reference types="@webgpu/types" />
+
+import type { ShapedArray } from "../../core/aval";
+import { registerBackend, type Backend, type Executable } from "../../core/backend";
+import type { TypedArray } from "../../core/dtype";
+import { BackendError } from "../../core/errors";
+import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../../core/ir";
+import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf } from "../../core/primitives";
+import { Planner } from "../plan/planner";
+import { acquireGpu } from "./device";
+import { WebGpuProgram, WEBGPU_TARGET } from "./program";
+import { GpuRuntime, toWords, type GpuBuffer } from "./runtime";
+
+export class WebGpuBackend implements Backend<GpuBuffer> {
+  readonly name = "webgpu";
+  // A spill needs a synchronous read, which a GPU cannot do.
+  readonly spillable = false;
+  private readonly opCache = new Map<string, WebGpuProgram>();
+
+  constructor(private readonly rt: GpuRuntime) {}
+
+  /** The adapter this backend runs on, as the platform names it. */
+  get adapterName(): string {
+    return this.rt.ctx.adapterName;
+  }
+
+  fromHost(data: TypedArray, aval: ShapedArray): GpuBuffer {
+    const buf = this.rt.alloc(aval.size, `an array of ${aval.str()}`);
+    this.rt.write(buf, toWords(data, aval.dtype));
+    return buf;
+  }
+  readSync(_buf: GpuBuffer, aval: ShapedArray): TypedArray {
+    throw new BackendError(
+      `webgpu: an array (${aval.str()}) on the GPU cannot be read synchronously (dataSync, item, tolist, String, or moving it to another backend); ` +
+        `read it with \`await x.data()\`, or compute on the wasm backend`,
+    );
+  }
+  read(buf: GpuBuffer, aval: ShapedArray): Promise<TypedArray> {
+    return this.rt.read(buf, aval);
+  }
+  free(buf: GpuBuffer): void {
+    this.rt.release(buf);
+  }
+
+  executeOp<P extends FirstOrderPrimitive>(prim: P, params: ParamsOf<P>, inputs: GpuBuffer[], inAvals: ShapedArray[], outAvals: ShapedArray[]): GpuBuffer[] {
+    let key = prim + "|" + paramsKey(params) + "|";
+    for (const a of inAvals) key += a.key() + ";";
+    let program = this.opCache.get(key);
+    if (!program) {
+      const ins = inAvals.map((a) => new Var(a));
+      const outs = outAvals.map((a) => new Var(a));
+      const jaxpr = new Jaxpr([], ins, [new JaxprEqn(prim, ins, params, outs)], outs);
+      program = new WebGpuProgram(Planner.plan(new ClosedJaxpr(jaxpr, []), WEBGPU_TARGET), this.rt);
+      this.opCache.set(key, program);
+    }
+    return program.run(inputs, []);
+  }
+
+  compile(closed: ClosedJaxpr, constBuffers: GpuBuffer[]): Executable<GpuBuffer> | null {
+    if (closed.jaxpr.eqns.some((e) => isHigherOrder(e.primitive))) return null;
+    const program = new WebGpuProgram(Planner.plan(closed, WEBGPU_TARGET), this.rt);
+    return {
+      // Donation is a hint; WebGPU programs always write fresh output buffers.
+      run: (inputs) => program.run(inputs, constBuffers),
+      describe: () => `${program.describe()}\n\n# generated WGSL\n${program.kernelCode()}`,
+    };
+  }
+
+  /** Resolves once every queued dispatch and host step has finished (for timing). */
+  sync(): Promise<void> {
+    return this.rt.sync();
+  }
+}
+
+/** The params part of an eager op's cache key; most elementwise ops have none (no serialization). */
+function paramsKey(params: object): string {
+  for (const _ in params) return JSON.stringify(params);
+  return "";
+}
+
+let starting: Promise<WebGpuBackend> | null = null;
+let started: WebGpuBackend | null = null;
+let startError: BackendError | null = null;
+
+/** The running WebGPU backend, or null before `loadWebGpuBackend()` resolved. */
+export function webGpuBackendIfLoaded(): WebGpuBackend | null {
+  return started;
+}
+
+/** Why the WebGPU backend is not running (null while it is, or before a start was tried). */
+export function webGpuStartError(): BackendError | null {
+  return startError;
+}
+
+/**
+ * Starts the WebGPU backend: in browsers on `navigator.gpu`, in Node on the
+ * optional package `webgpu` (Dawn; on SwiftShader where there is no GPU).
+ * Registers it as "webgpu" and, with `makeDefault`, makes it the default.
+ * Rejects with a BackendError naming what is missing when there is no adapter.
+ * A second call returns the first one's backend.
+ */
+export async function loadWebGpuBackend({ makeDefault = false }: { makeDefault?: boolean } = {}): Promise<WebGpuBackend> {
+  starting ??= acquireGpu().then(
+    (ctx) => {
+      started = new WebGpuBackend(new GpuRuntime(ctx));
+      startError = null;
+      return started;
+    },
+    (e: unknown) => {
+      starting = null;
+      startError = e instanceof BackendError ? e : new BackendError(`webgpu: the backend could not start: ${String((e as Error)?.message ?? e)}`);
+      throw startError;
+    },
+  );
+  const backend = await starting;
+  registerBackend(backend, { makeDefault });
+  return backend;
+}
