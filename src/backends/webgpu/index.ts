@@ -32,6 +32,11 @@ export class WebGpuBackend implements Backend<GpuBuffer> {
     return this.rt.ctx.adapterName;
   }
 
+  /** The largest buffer this device binds, in bytes (an array is refused beyond it). */
+  get maxStorageBufferBindingSize(): number {
+    return this.rt.ctx.maxStorageBufferBindingSize;
+  }
+
   fromHost(data: TypedArray, aval: ShapedArray): GpuBuffer {
     const buf = this.rt.alloc(aval.size, `an array of ${aval.str()}`);
     this.rt.write(buf, toWords(data, aval.dtype));

@@ -167,9 +167,9 @@ export function generateKernel(spec: KernelSpec, views: readonly BoundView[], in
       entry = `@compute @workgroup_size(${WORKGROUP})\nfn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {\n  ${lines.join("\n  ")}\n}`;
     } else {
       accs.forEach((a) => decls.push(`var<workgroup> s_${a.name}: array<${a.type}, ${WORKGROUP}>;`));
-      lines.push(`let i = wid.x + wid.y * nwg.x;`, `let active = i < ${outCount}u;`);
+      lines.push(`let i = wid.x + wid.y * nwg.x;`, `let in_range = i < ${outCount}u;`);
       coords("i", keptShape, "c", lines);
-      lines.push(...init, `if (active) {`, `  for (var j = lid; j < ${redCount}u; j += ${WORKGROUP}u) {`, ...inner.map((l) => "    " + l), ...fold.map((l) => "    " + l), "  }", "}");
+      lines.push(...init, `if (in_range) {`, `  for (var j = lid; j < ${redCount}u; j += ${WORKGROUP}u) {`, ...inner.map((l) => "    " + l), ...fold.map((l) => "    " + l), "  }", "}");
       accs.forEach((a) => lines.push(`s_${a.name}[lid] = ${a.name};`));
       lines.push("workgroupBarrier();");
       for (let step = WORKGROUP / 2; step >= 1; step /= 2) {
@@ -177,7 +177,7 @@ export function generateKernel(spec: KernelSpec, views: readonly BoundView[], in
         accs.forEach((a) => lines.push(`  s_${a.name}[lid] = ${reduceCombine(red.op, `s_${a.name}[lid]`, `s_${a.name}[lid + ${step}u]`, a.dtype)};`));
         lines.push("}", "workgroupBarrier();");
       }
-      lines.push("if (lid == 0u && active) {");
+      lines.push("if (lid == 0u && in_range) {");
       accs.forEach((a, k) => lines.push(`  o${k}[i] = ${toWord(`s_${a.name}[0]`, a.dtype)};`));
       lines.push("}");
       dispatch = { workgroups: outCount };
