@@ -91,6 +91,8 @@ export class WebGpuProgram {
   }
 
   private kernelSteps(spec: KernelSpec, views: readonly View[], outSlots: readonly number[]): Prepared[] {
+    const reduced = new Set(spec.reduction?.axes ?? []);
+    if (spec.shape.some((n, d) => n === 0 && !reduced.has(d))) return []; // no output element to write
     const limit = this.rt.ctx.maxStorageBuffersPerShaderStage;
     const distinct = new Set(views.map((v) => v.slot)).size;
     if (distinct + outSlots.length > limit && outSlots.length > 1) {
@@ -130,6 +132,7 @@ export class WebGpuProgram {
       }
       case "conv": {
         const { code, outputs } = generateConv(st.layout, st.params);
+        if (outputs === 0) return [];
         const pipeline = this.rt.pipeline(code);
         const grid = GpuRuntime.grid(Math.ceil(outputs / WORKGROUP));
         return [{ kind: "gpu", code, record: (bufs) => this.rt.dispatch(pipeline, [st.x, st.w, st.y].map((s) => bufs[s].buffer), grid) }];

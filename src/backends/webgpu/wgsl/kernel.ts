@@ -75,15 +75,19 @@ function reduceCombine(op: ReduceOp, a: string, b: string, d: KDType): string {
   }
 }
 
-/** Mixed-radix decomposition of `index` over `shape`: statements defining `${prefix}${d}` for each dim. */
+/**
+ * Mixed-radix decomposition of `index` over `shape`: statements defining `${prefix}${d}` for each dim.
+ * (A 0-size dim never runs; it is divided as 1 so the shader still compiles.)
+ */
 function coords(index: string, shape: readonly number[], prefix: string, lines: string[]): void {
   if (shape.length === 0) return;
   lines.push(`var ${prefix}rest = ${index};`);
   for (let d = shape.length - 1; d >= 0; d--) {
     if (d === 0) lines.push(`let ${prefix}${d} = i32(${prefix}rest);`);
     else {
-      lines.push(`let ${prefix}${d} = i32(${prefix}rest % ${shape[d]}u);`);
-      lines.push(`${prefix}rest = ${prefix}rest / ${shape[d]}u;`);
+      const n = Math.max(1, shape[d]);
+      lines.push(`let ${prefix}${d} = i32(${prefix}rest % ${n}u);`);
+      lines.push(`${prefix}rest = ${prefix}rest / ${n}u;`);
     }
   }
 }

@@ -149,6 +149,7 @@ function outSize(size: number, kernel: number, stride: number, pad: [number, num
 export function generateConv(layout: "NHWC" | "NCHW", p: ConvStepParams): { code: string; outputs: number } {
   const oh = outSize(p.h, p.kh, p.strides[0], p.padding[0], p.dilation[0], p.lhsDilation[0]);
   const ow = outSize(p.w, p.kw, p.strides[1], p.padding[1], p.dilation[1], p.lhsDilation[1]);
+  // Only shaders with output elements are compiled (the caller skips empty convs), so no size here is 0 but cg and kh/kw loops.
   const cg = p.cin / p.groups;
   const coutPerGroup = p.cout / p.groups;
   const outputs = p.n * oh * ow * p.cout;

@@ -7,8 +7,9 @@
 // (NaN -> 0), anything->bool is x != 0, and NaN/±0 are handled by bit tests
 // rather than by comparisons a shader compiler may fold away. Transcendental
 // functions use WGSL's builtins where their error is small and guarded forms
-// elsewhere (log1p, expm1, erf, pow, tanh), so results agree with the
-// interpreter to a few ulp, not bitwise.
+// elsewhere (log1p, expm1, erf, pow, tanh, sin, cos), so results agree with the
+// interpreter to a few ulp, not bitwise; sin and cos are evaluated here
+// (the builtins may be as coarse as 2^-11 absolute).
 
 import type { KDType, ScalarOp } from "../../plan/kernel_graph";
 
@@ -66,7 +67,8 @@ const isF = (d: KDType) => d === "float32";
 const zeroOf = (d: KDType) => literal(0, d);
 
 const arith = (sym: string): OpEmitter => (a, types) => (types[0] === "bool" ? `(${a[0]} ${sym === "+" ? "||" : sym === "*" ? "&&" : "!="} ${a[1]})` : `(${a[0]} ${sym} ${a[1]})`);
-const compare = (sym: string): OpEmitter => (a) => `(${a[0]} ${sym} ${a[1]})`;
+/** Orderings of bools compare them as 0/1 (false < true). */
+const compare = (sym: string): OpEmitter => (a, t) => (t[0] === "bool" ? `(select(0u, 1u, ${a[0]}) ${sym} select(0u, 1u, ${a[1]}))` : `(${a[0]} ${sym} ${a[1]})`);
 const floatOnly = (f: string): OpEmitter => (a) => `${f}(${a[0]})`;
 
 function convert(x: string, from: KDType, to: KDType): string {
@@ -96,8 +98,8 @@ export const SCALAR_WGSL: { [O in ScalarOp]: OpEmitter } = {
   tanh: floatOnly("tf_tanh"),
   logistic: (a) => `(1.0 / (1.0 + exp(-${a[0]})))`,
   erf: floatOnly("tf_erf"),
-  sin: floatOnly("sin"),
-  cos: floatOnly("cos"),
+  sin: floatOnly("tf_sin"),
+  cos: floatOnly("tf_cos"),
   sqrt: floatOnly("tf_sqrt"),
   rsqrt: floatOnly("tf_rsqrt"),
   convert: (a, t, out) => convert(a[0], t[0], out),
@@ -253,6 +255,35 @@ fn tf_erf(x: f32) -> f32 {
   let p = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
   return sign(x) * (1.0 - p * exp(-ax * ax));
 }
+// sin and cos: WGSL only promises 2^-11 absolute error (SwiftShader's builtins are that coarse),
+// so the argument is reduced by π/2 in three parts (Cody-Waite) and the quadrant's polynomial evaluated.
+fn tf_sincos_reduce(x: f32) -> vec2<f32> {
+  let k = round(x * 0.63661977236);
+  let r = ((x - k * 1.5703125) - k * 4.837512969970703125e-4) - k * 7.54978995489188216e-8;
+  return vec2<f32>(r, k);
+}
+fn tf_sin_poly(r: f32) -> f32 {
+  let z = r * r;
+  return r + r * z * (-1.6666654611e-1 + z * (8.3321608736e-3 + z * -1.9515295891e-4));
+}
+fn tf_cos_poly(r: f32) -> f32 {
+  let z = r * r;
+  return 1.0 - 0.5 * z + z * z * (4.166664568298827e-2 + z * (-1.388731625493765e-3 + z * 2.443315711809948e-5));
+}
+fn tf_sin(x: f32) -> f32 {
+  if (!tf_is_finite(x)) { return tf_nan(); }
+  let rk = tf_sincos_reduce(x);
+  let q = i32(rk.y) & 3;
+  let v = select(tf_sin_poly(rk.x), tf_cos_poly(rk.x), (q & 1) == 1);
+  return select(v, -v, q >= 2);
+}
+fn tf_cos(x: f32) -> f32 {
+  if (!tf_is_finite(x)) { return tf_nan(); }
+  let rk = tf_sincos_reduce(x);
+  let q = i32(rk.y) & 3;
+  let v = select(tf_cos_poly(rk.x), tf_sin_poly(rk.x), (q & 1) == 1);
+  return select(v, -v, q == 1 || q == 2);
+}
 fn tf_sqrt(x: f32) -> f32 {
   if (tf_is_nan(x) || x < 0.0) { return tf_nan(); }
   return sqrt(x);
@@ -269,12 +300,6 @@ fn tf_pow(x: f32, y: f32) -> f32 {
   let ay = abs(y);
   let y_int = trunc(y) == y;
   let y_odd = y_int && ay < 16777216.0 && (trunc(ay * 0.5) * 2.0 != ay);
-  if (x == 0.0) {
-    let neg_zero = bitcast<u32>(x) != 0u;
-    if (y < 0.0) { return select(tf_inf(), -tf_inf(), neg_zero && y_odd); }
-    return select(0.0, x, y_odd);
-  }
-  if (x < 0.0 && !y_int) { return tf_nan(); }
   let ax = abs(x);
   if (!tf_is_finite(y)) {
     if (ax == 1.0) { return 1.0; }
@@ -284,6 +309,12 @@ fn tf_pow(x: f32, y: f32) -> f32 {
     let r = select(0.0, tf_inf(), y > 0.0);
     return select(r, -r, x < 0.0 && y_odd);
   }
+  if (x == 0.0) {
+    let neg_zero = bitcast<u32>(x) != 0u;
+    if (y < 0.0) { return select(tf_inf(), -tf_inf(), neg_zero && y_odd); }
+    return select(0.0, x, y_odd);
+  }
+  if (x < 0.0 && !y_int) { return tf_nan(); }
   let r = exp2(y * log2(ax));
   return select(r, -r, x < 0.0 && y_odd);
 }
