@@ -14,10 +14,14 @@ import type { TypedArray } from "../../core/dtype";
 import { BackendError } from "../../core/errors";
 import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../../core/ir";
 import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf } from "../../core/primitives";
+import { HostArray, interpret } from "../interpreter";
 import { Planner } from "../plan/planner";
 import { acquireGpu } from "./device";
 import { WebGpuProgram, WEBGPU_TARGET } from "./program";
 import { GpuRuntime, toWords, type GpuBuffer } from "./runtime";
+
+/** Arrays of at most this many elements keep a host copy when the host knows their values (see GpuBuffer.shadow). */
+const SHADOW_MAX = 16;
 
 export class WebGpuBackend implements Backend<GpuBuffer> {
   readonly name = "webgpu";
@@ -40,9 +44,11 @@ export class WebGpuBackend implements Backend<GpuBuffer> {
   fromHost(data: TypedArray, aval: ShapedArray): GpuBuffer {
     const buf = this.rt.alloc(aval.size, `an array of ${aval.str()}`);
     this.rt.write(buf, toWords(data, aval.dtype));
+    if (aval.size <= SHADOW_MAX) buf.shadow = data.slice();
     return buf;
   }
-  readSync(_buf: GpuBuffer, aval: ShapedArray): TypedArray {
+  readSync(buf: GpuBuffer, aval: ShapedArray): TypedArray {
+    if (buf.shadow) return buf.shadow.slice();
     throw new BackendError(
       `webgpu: an array (${aval.str()}) on the GPU cannot be read synchronously (dataSync, item, tolist, String, or moving it to another backend); ` +
         `read it with \`await x.data()\`, or compute on the wasm backend`,
@@ -56,6 +62,11 @@ export class WebGpuBackend implements Backend<GpuBuffer> {
   }
 
   executeOp<P extends FirstOrderPrimitive>(prim: P, params: ParamsOf<P>, inputs: GpuBuffer[], inAvals: ShapedArray[], outAvals: ShapedArray[]): GpuBuffer[] {
+    if (inputs.every((b) => b.shadow) && outAvals.every((a) => a.size <= SHADOW_MAX)) {
+      // Small values the host knows (constants of a trace, folded scalars) stay known: computed by the reference rule.
+      const hostIns = inputs.map((b, i) => new HostArray(b.shadow!.slice(), inAvals[i].shape, inAvals[i].dtype));
+      return interpret(prim, params, hostIns, outAvals).map((o, i) => this.fromHost(o.data, outAvals[i]));
+    }
     let key = prim + "|" + paramsKey(params) + "|";
     for (const a of inAvals) key += a.key() + ";";
     let program = this.opCache.get(key);

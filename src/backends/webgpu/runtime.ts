@@ -21,6 +21,11 @@ export interface GpuBuffer {
   /** Bytes the array uses (the GPUBuffer may be larger: pooled sizes are rounded). */
   readonly bytes: number;
   refs: number;
+  /**
+   * The contents on the host, for small arrays whose values the host knows (uploaded, or computed
+   * from such arrays on the host): tracing and constant folding read scalars synchronously.
+   */
+  shadow?: TypedArray;
 }
 
 /** Pooled buffers are kept up to this many bytes in all. */
