@@ -147,7 +147,8 @@ async function checkPrim(s: PrimScenario): Promise<string | null> {
 
 describe.skipIf(gpu === null)(`property: every first-order primitive jitted on WebGPU equals the interpreter${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
   for (const prim of Object.keys(PRIMITIVE_CASES) as FirstOrderPrimitive[]) {
-    it(prim, async () => {
+    // Each new kernel shape compiles a pipeline, slow on SwiftShader under load.
+    it(prim, { timeout: 180_000 }, async () => {
       await fc.assert(
         fc.asyncProperty(primScenario(PRIMITIVE_CASES[prim]), async (s) => {
           const err = await checkPrim(s);
@@ -170,7 +171,7 @@ function allRegisters(c: Case) {
 }
 
 describe.skipIf(gpu === null)(`property: random programs jitted on WebGPU equal the interpreter${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
-  it("programs of up to 8 ops over broadcasts, views, reductions, matmuls, concatenations, pads and scatter-adds", async () => {
+  it("programs of up to 8 ops over broadcasts, views, reductions, matmuls, concatenations, pads and scatter-adds", { timeout: 300_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(cases({ mode: "all", maxInputs: 3, maxOps: 8, maxRank: 3, maxDim: 9 }), async (c) => {
         const f = allRegisters(c);

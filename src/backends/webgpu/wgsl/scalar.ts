@@ -7,7 +7,7 @@
 // (NaN -> 0), anything->bool is x != 0, and NaN/±0 are handled by bit tests
 // rather than by comparisons a shader compiler may fold away. Transcendental
 // functions use WGSL's builtins where their error is small and guarded forms
-// elsewhere (log1p, expm1, erf, pow, tanh, sin, cos), so results agree with the
+// elsewhere (exp, log, log1p, expm1, erf, pow, tanh, sin, cos), so results agree with the
 // interpreter to a few ulp, not bitwise; sin and cos are evaluated here
 // (the builtins may be as coarse as 2^-11 absolute).
 
@@ -91,12 +91,12 @@ export const SCALAR_WGSL: { [O in ScalarOp]: OpEmitter } = {
   nearest: floatOnly("round"),
   trunc: floatOnly("trunc"),
   is_finite: (a) => `tf_is_finite(${a[0]})`,
-  exp: floatOnly("exp"),
+  exp: floatOnly("tf_exp"),
   log: floatOnly("tf_log"),
   log1p: floatOnly("tf_log1p"),
   expm1: floatOnly("tf_expm1"),
   tanh: floatOnly("tf_tanh"),
-  logistic: (a) => `(1.0 / (1.0 + exp(-${a[0]})))`,
+  logistic: (a) => `(1.0 / (1.0 + tf_exp(-${a[0]})))`,
   erf: floatOnly("tf_erf"),
   sin: floatOnly("tf_sin"),
   cos: floatOnly("tf_cos"),
@@ -210,6 +210,11 @@ fn tf_frem(a: f32, b: f32) -> f32 {
   if (tf_is_nan(a) || tf_is_nan(b) || !tf_is_finite(a) || b == 0.0) { return tf_nan(); }
   if (!tf_is_finite(b)) { return a; }
   return a - b * trunc(a / b);
+}
+// SwiftShader's exp(NaN) is +Inf.
+fn tf_exp(x: f32) -> f32 {
+  if (tf_is_nan(x)) { return x; }
+  return exp(x);
 }
 fn tf_log(x: f32) -> f32 {
   if (tf_is_nan(x) || x < 0.0) { return tf_nan(); }
