@@ -5,7 +5,7 @@
 // and the error a synchronous read gives, on window.__results (or
 // window.__error).
 
-import { ArrayImpl, loadWebGpuBackend, ready } from "../../src/index";
+import { ArrayImpl, jit, loadWebGpuBackend, np, ready, type Tracer } from "../../src/index";
 import { computeOn } from "./webgpu_compute";
 
 declare const window: any;
@@ -19,7 +19,9 @@ async function main(): Promise<void> {
   const tDone = performance.now();
   let syncRead = "no error";
   try {
-    ArrayImpl.fromTyped(new Float32Array(2), [2], "float32", { backend: "webgpu" }).dataSync();
+    // A computed array: small uploads keep a host copy, which can be read.
+    const x = ArrayImpl.fromTyped(new Float32Array(40), [40], "float32", { backend: "webgpu" });
+    (jit((v: Tracer) => np.cos(v), { backend: "webgpu" })(x) as ArrayImpl).dataSync();
   } catch (e) {
     syncRead = `${(e as Error).name}: ${(e as Error).message}`;
   }
