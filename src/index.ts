@@ -51,5 +51,4 @@ export type {
 export type { ScanOptions, Traced } from "../transforms/control_flow/api";
 export type { CustomJvpFunction, CustomVjpFunction } from "../transforms/calls";
 export type { WasmBackend } from "./backends/wasm";
-export type { WebGpuBackend } from "./backends/webgpu";
-export type { GpuBuffer } from "./backends/webgpu/runtime";
+export type { WebGpuBackend, WebGpuBuffer } from "./backends/webgpu";

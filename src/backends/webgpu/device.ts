@@ -6,6 +6,8 @@
 // XDG_RUNTIME_DIR silences Dawn's warning about a missing one. Every failure is
 // a BackendError that says what is missing and what to do.
 
+/// <reference types="@webgpu/types" />
+
 import { BackendError } from "../../core/errors";
 
 /** Chromium's SwiftShader Vulkan driver (Debian: apt-get install chromium libvulkan1). */

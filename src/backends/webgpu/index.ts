@@ -6,8 +6,6 @@
 // throw a BackendError saying so. Starting it is asynchronous (adapter and
 // device requests): `await loadWebGpuBackend()`.
 
-/// <reference types="@webgpu/types" />
-
 import type { ShapedArray } from "../../core/aval";
 import { registerBackend, type Backend, type Executable } from "../../core/backend";
 import type { TypedArray } from "../../core/dtype";
@@ -20,16 +18,30 @@ import { acquireGpu } from "./device";
 import { WebGpuProgram, WEBGPU_TARGET } from "./program";
 import { GpuRuntime, toWords, type GpuBuffer } from "./runtime";
 
+/**
+ * An array's storage on the WebGPU backend, as the public declarations show it: opaque, so
+ * they never name WebGPU's own types (a consumer need not have @webgpu/types).
+ */
+export interface WebGpuBuffer {
+  /** Bytes the array uses on the device. */
+  readonly bytes: number;
+}
+
 /** Arrays of at most this many elements keep a host copy when the host knows their values (see GpuBuffer.shadow). */
 const SHADOW_MAX = 16;
 
-export class WebGpuBackend implements Backend<GpuBuffer> {
+export class WebGpuBackend implements Backend<WebGpuBuffer> {
   readonly name = "webgpu";
   // A spill needs a synchronous read, which a GPU cannot do.
   readonly spillable = false;
   private readonly opCache = new Map<string, WebGpuProgram>();
 
-  constructor(private readonly rt: GpuRuntime) {}
+  private readonly rt: GpuRuntime;
+
+  /** Made by loadWebGpuBackend(); `runtime` is a GpuRuntime (typed unknown to keep WebGPU's types out of the declarations). */
+  constructor(runtime: unknown) {
+    this.rt = runtime as GpuRuntime;
+  }
 
   /** The adapter this backend runs on, as the platform names it. */
   get adapterName(): string {
@@ -41,27 +53,29 @@ export class WebGpuBackend implements Backend<GpuBuffer> {
     return this.rt.ctx.maxStorageBufferBindingSize;
   }
 
-  fromHost(data: TypedArray, aval: ShapedArray): GpuBuffer {
+  fromHost(data: TypedArray, aval: ShapedArray): WebGpuBuffer {
     const buf = this.rt.alloc(aval.size, `an array of ${aval.str()}`);
     this.rt.write(buf, toWords(data, aval.dtype));
     if (aval.size <= SHADOW_MAX) buf.shadow = data.slice();
     return buf;
   }
-  readSync(buf: GpuBuffer, aval: ShapedArray): TypedArray {
-    if (buf.shadow) return buf.shadow.slice();
+  readSync(buf: WebGpuBuffer, aval: ShapedArray): TypedArray {
+    const shadow = (buf as GpuBuffer).shadow;
+    if (shadow) return shadow.slice();
     throw new BackendError(
       `webgpu: an array (${aval.str()}) on the GPU cannot be read synchronously (dataSync, item, tolist, String, or moving it to another backend); ` +
         `read it with \`await x.data()\`, or compute on the wasm backend`,
     );
   }
-  read(buf: GpuBuffer, aval: ShapedArray): Promise<TypedArray> {
-    return this.rt.read(buf, aval);
+  read(buf: WebGpuBuffer, aval: ShapedArray): Promise<TypedArray> {
+    return this.rt.read(buf as GpuBuffer, aval);
   }
-  free(buf: GpuBuffer): void {
-    this.rt.release(buf);
+  free(buf: WebGpuBuffer): void {
+    this.rt.release(buf as GpuBuffer);
   }
 
-  executeOp<P extends FirstOrderPrimitive>(prim: P, params: ParamsOf<P>, inputs: GpuBuffer[], inAvals: ShapedArray[], outAvals: ShapedArray[]): GpuBuffer[] {
+  executeOp<P extends FirstOrderPrimitive>(prim: P, params: ParamsOf<P>, buffers: WebGpuBuffer[], inAvals: ShapedArray[], outAvals: ShapedArray[]): WebGpuBuffer[] {
+    const inputs = buffers as GpuBuffer[];
     if (inputs.every((b) => b.shadow) && outAvals.every((a) => a.size <= SHADOW_MAX)) {
       // Small values the host knows (constants of a trace, folded scalars) stay known: computed by the reference rule.
       const hostIns = inputs.map((b, i) => new HostArray(b.shadow!.slice(), inAvals[i].shape, inAvals[i].dtype));
@@ -80,12 +94,12 @@ export class WebGpuBackend implements Backend<GpuBuffer> {
     return program.run(inputs, []);
   }
 
-  compile(closed: ClosedJaxpr, constBuffers: GpuBuffer[]): Executable<GpuBuffer> | null {
+  compile(closed: ClosedJaxpr, constBuffers: WebGpuBuffer[]): Executable<WebGpuBuffer> | null {
     if (closed.jaxpr.eqns.some((e) => isHigherOrder(e.primitive))) return null;
     const program = new WebGpuProgram(Planner.plan(closed, WEBGPU_TARGET), this.rt);
     return {
       // Donation is a hint; WebGPU programs always write fresh output buffers.
-      run: (inputs) => program.run(inputs, constBuffers),
+      run: (inputs) => program.run(inputs as GpuBuffer[], constBuffers as GpuBuffer[]),
       describe: () => `${program.describe()}\n\n# generated WGSL\n${program.kernelCode()}`,
     };
   }
