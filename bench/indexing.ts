@@ -2,7 +2,7 @@
 // function run as a program whose gather / scatter_add are generated window
 // kernels (today's lowering) and as one where they are host fallback steps
 // (copy out, the interpreter's rule, copy back in — the lowering before
-// lower_indexing.ts), interleaved in one process. Workloads:
+// plan/indexing.ts), interleaved in one process. Workloads:
 //   take:        np.take of 1e4 rows from a 1e5 x 64 float32 table
 //   segmentSum:  1e5 rows x 16 float32 into 1000 segments (random ids)
 // Prints the min and median ms per call of each variant and their ratio, with
@@ -13,22 +13,16 @@
 import os from "node:os";
 import { ArrayImpl as TfArray, makeJaxpr, np, type Tracer } from "../src/index";
 import { wasmBackend } from "../src/backends/wasm";
-import { Lowering, type LoweredProgram } from "../src/backends/wasm/lowering";
+import { Planner, WASM_TARGET, type LoweredProgram } from "../src/backends/plan/planner";
 import { WasmProgram } from "../src/backends/wasm/program";
 import { getThreadPool } from "../src/backends/wasm/threads";
-import type { ClosedJaxpr, JaxprEqn } from "../src/core/ir";
+import type { ClosedJaxpr } from "../src/core/ir";
 import type { WasmBuffer } from "../src/backends/wasm/memory";
 
 const reps = Number(process.argv[2] ?? 15);
-const HOSTED = new Set(["gather", "scatter", "scatter_add"]);
-
-/** The lowering as it was before the indexing kernels: these primitives become host steps. */
+/** The plan as it was before the indexing kernels: gather/scatter (and the other window primitives) become host steps. */
 function lowerWithHostIndexing(closed: ClosedJaxpr): LoweredProgram {
-  // Reaches into the lowering's private steps on purpose: the old behaviour is its fallback rule.
-  const l = new Lowering(closed) as unknown as { lowerEqn(e: JaxprEqn): void; emitFallback(e: JaxprEqn): void; run(): LoweredProgram };
-  const lowerEqn = l.lowerEqn.bind(l);
-  l.lowerEqn = (e) => (HOSTED.has(e.primitive) ? l.emitFallback(e) : lowerEqn(e));
-  return l.run();
+  return Planner.plan(closed, { ...WASM_TARGET, windowKernels: false });
 }
 
 function rand(shape: number[], dtype: "float32" | "int32", hi = 1): TfArray {
@@ -43,7 +37,7 @@ function bench(name: string, f: (...xs: Tracer[]) => Tracer, args: TfArray[]): v
   const backend = wasmBackend();
   const closed = makeJaxpr(f)(...args);
   const variants = [
-    { label: "window kernels", program: new WasmProgram(Lowering.lower(closed), backend.mem, backend.mem.kernels) },
+    { label: "window kernels", program: new WasmProgram(Planner.plan(closed, WASM_TARGET), backend.mem, backend.mem.kernels) },
     { label: "host fallback", program: new WasmProgram(lowerWithHostIndexing(closed), backend.mem, backend.mem.kernels) },
   ];
   const inputs = args.map((a) => a.buffer as WasmBuffer);

@@ -10,7 +10,7 @@
 import fc from "fast-check";
 import { ShapedArray } from "../src/core/aval";
 import { traceFlatToJaxpr } from "../transforms/jaxpr_trace";
-import { Lowering } from "../src/backends/wasm/lowering";
+import { Planner, WASM_TARGET } from "../src/backends/plan/planner";
 import type { FirstOrderPrimitive } from "../src/core/primitives";
 import { caseFn, primitiveCases, SIMD_STRESS } from "../property-tests/primitive_cases";
 
@@ -28,7 +28,7 @@ for (const prim of Object.keys(table) as FirstOrderPrimitive[]) {
   for (const c of samples) {
     const fn = caseFn(c, c.args.map(() => ({ kind: "plain" as const })));
     const { jaxpr: closed } = traceFlatToJaxpr(fn as never, c.args.map((a) => new ShapedArray(a.shape, a.dtype)));
-    const { steps } = Lowering.lower(closed);
+    const { steps } = Planner.plan(closed, WASM_TARGET);
     if (steps.some((s) => s.kind === "fallback")) host++;
   }
   const verdict = host === 0 ? "kernel" : host === samples.length ? "HOST" : `mixed (${host}/${samples.length} on the host)`;

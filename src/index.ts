@@ -17,6 +17,7 @@ import { erfc } from "./scipy/special";
 
 export * from "../transforms";
 export { loadWasmBackend } from "./backends/wasm";
+export { loadWebGpuBackend } from "./backends/webgpu";
 export { ready } from "./backends";
 export * as np from "./numpy";
 export * as nn from "./nn";
@@ -54,3 +55,4 @@ export type { ScanOptions, Traced } from "../transforms/control_flow/api";
 export type { TriangularSolveOptions, CholeskyOptions, QrOptions, EighOptions, SvdOptions } from "./numpy/decompositions";
 export type { CustomJvpFunction, CustomVjpFunction } from "../transforms/calls";
 export type { WasmBackend } from "./backends/wasm";
+export type { WebGpuBackend, WebGpuBuffer } from "./backends/webgpu";

@@ -1,4 +1,4 @@
-// Unit tests of the wasm backend's lowering (src/backends/wasm/lowering.ts)
+// Unit tests of the wasm backend's lowering (src/backends/plan/planner.ts)
 // and program runner (program.ts), read through `jit(f).lower(...).text()`,
 // which prints the program's steps: fusion of elementwise chains and of a
 // reduction's producer into one kernel; GEMM reading transposed operands in
@@ -330,7 +330,7 @@ describe("primitives without a wasm kernel run on the host inside the program", 
   });
 });
 
-// Indexing and structural primitives have wasm kernels (lower_indexing.ts; more in wasm_indexing.test.ts).
+// Indexing and structural primitives have wasm kernels (plan/indexing.ts; more in wasm_indexing.test.ts).
 describe("indexing primitives run as wasm kernels inside the program", () => {
   const x = rand([4, 7]);
   const cases: [string, (a: Tracer) => unknown][] = [

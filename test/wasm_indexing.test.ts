@@ -1,5 +1,5 @@
 // Unit tests of the wasm lowering of the indexing and structural primitives
-// (src/backends/wasm/lower_indexing.ts, codegen/window.ts,
+// (src/backends/plan/indexing.ts, codegen/window.ts,
 // parallel_window.ts): gather (take, takeAlongAxis, fill mode), scatter and
 // scatter_add (segmentSum, x.at[i].set/add, duplicate indices), dynamic_slice
 // and dynamic_update_slice with traced out-of-range starts, pad with negative

@@ -1,5 +1,5 @@
 // Unit tests of the wasm backend's axis and window kernels (library_steps.ts,
-// library_lowering.ts, wasm/src/ordering.rs and window.rs): argmax/argmin,
+// plan/library.ts, wasm/src/ordering.rs and window.rs): argmax/argmin,
 // the cumulative scans, sort/argsort/top_k, reduce_window and max-pool's
 // gradient lower to wasm kernel steps, not host fallback steps, inside jit
 // and eagerly, and give exactly the interpreter's values — ties, NaN, ±0,

@@ -47,13 +47,13 @@ export function programFor(jaxpr: ClosedJaxpr, backend: Backend): Program {
 }
 
 /**
- * Run `jaxpr` on concrete arrays: its compiled program on the arrays' common
- * backend (else the default), or its optimized jaxpr op by op where the backend
+ * Run `jaxpr` on concrete arrays: its compiled program on `backend` when given
+ * (jit's `backend` option), else on the arrays' common backend (else the default), or its optimized jaxpr op by op where the backend
  * cannot compile it. Donated inputs give their buffers to the program and are
  * invalid afterwards (disposed), as in JAX.
  */
-export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Array[], donated: readonly boolean[]): Tracer[] {
-  const backend = args.length > 0 && args.every((a) => a.backend === args[0].backend) ? args[0].backend : getBackend();
+export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Array[], donated: readonly boolean[], requested?: Backend): Tracer[] {
+  const backend = requested ?? (args.length > 0 && args.every((a) => a.backend === args[0].backend) ? args[0].backend : getBackend());
   const program = programFor(jaxpr, backend);
   beginOperation(name, backend, args.map((a) => a.aval), jaxpr.outAvals);
   const inputs = args.map((a) => a.to(backend.name));

@@ -6,13 +6,17 @@
 // throw a BackendError that says so. A wasm backend that cannot start is an
 // error too, never a silent switch to the interpreter: that takes
 // setDefaultBackend("interpreter") or TINYFLOW_BACKEND=interpreter.
+// WebGPU starts asynchronously (`await loadWebGpuBackend()`); until then a
+// stand-in under "webgpu" says so. "auto" names WebGPU once it runs and wasm
+// otherwise, saying once why it is not WebGPU.
 
-import { getBackend, registerBackend, setDefaultBackend } from "../core/backend";
+import { getBackend, registerBackend, registerBackendAlias, setDefaultBackend, type Backend } from "../core/backend";
 import { BackendError } from "../core/errors";
 import { interpreterBackend } from "./interpreter";
 import { UnavailableBackend } from "./unavailable";
 import { loadWasmBackend, wasmBackend } from "./wasm";
 import { canReadKernelsSync, KERNELS_URL } from "./wasm/kernels";
+import { webGpuBackendIfLoaded, webGpuStartError } from "./webgpu";
 
 const TO_INTERPRETER = `or run on the reference interpreter: setDefaultBackend("interpreter") (in Node also TINYFLOW_BACKEND=interpreter)`;
 
@@ -43,6 +47,30 @@ if (canReadKernelsSync()) {
     standIn.failed(cannotStart(e));
   });
 }
+
+registerBackend(
+  new UnavailableBackend(
+    "webgpu",
+    new BackendError(
+      `the WebGPU backend starts asynchronously: \`await loadWebGpuBackend()\` (from "tinyflow") once before using backend "webgpu", ` +
+        `or use backend "auto" (WebGPU once it is loaded, else wasm)`,
+    ),
+  ),
+);
+
+let autoWarned = false;
+/** "auto": WebGPU when it runs, else wasm — the first fallback says why, once. */
+function autoBackend(): Backend {
+  const gpu = webGpuBackendIfLoaded();
+  if (gpu) return gpu;
+  if (!autoWarned) {
+    autoWarned = true;
+    const why = webGpuStartError()?.message ?? "the WebGPU backend is not loaded (`await loadWebGpuBackend()` first)";
+    console.warn(`tinyflow: backend "auto" runs on wasm: ${why}`);
+  }
+  return getBackend("wasm");
+}
+registerBackendAlias("auto", autoBackend);
 
 const requested = typeof process !== "undefined" ? process.env?.TINYFLOW_BACKEND : undefined;
 if (requested) setDefaultBackend(requested);

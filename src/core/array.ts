@@ -10,7 +10,7 @@ import { getBackend, type Backend } from "./backend";
 import { allocTyped, roundToDType, type DType, type TypedArray } from "./dtype";
 import { ArgumentError, DisposedArrayError, fmtShape } from "./errors";
 import { formatArray } from "./format";
-import { currentOperation, deviceBuffer, disposeStorage, newStorage, readStorage, watch, yieldToEventLoop, type Storage } from "./residency";
+import { currentOperation, deviceBuffer, disposeStorage, newStorage, readStorage, readStorageAsync, watch, yieldToEventLoop, type Storage } from "./residency";
 import { sizeOf, type Shape } from "./shape";
 import { Tracer, evalTrace, type Trace } from "./trace";
 
@@ -72,7 +72,7 @@ export class Array extends Tracer {
   /** The data, read once the array is computed; the await also lets arrays that became garbage free their memory. */
   override async data(): Promise<TypedArray> {
     this.#checkLive("data()");
-    const out = readStorage(this.#storage);
+    const out = await readStorageAsync(this.#storage);
     await yieldToEventLoop();
     return out;
   }

@@ -62,7 +62,14 @@ export interface Backend<Buf = unknown> {
 }
 
 const backends = new Map<string, Backend>();
+/** Names that stand for another backend, chosen at each lookup (e.g. "auto"). */
+const aliases = new Map<string, () => Backend>();
 let defaultName: string | null = null;
+
+/** A name that resolves to a backend each time it is looked up, such as "auto" (WebGPU when it runs, else wasm). */
+export function registerBackendAlias(name: string, resolve: () => Backend): void {
+  aliases.set(name, resolve);
+}
 
 export function registerBackend(backend: Backend, { makeDefault = false } = {}): void {
   backends.set(backend.name, backend);
@@ -72,8 +79,10 @@ export function registerBackend(backend: Backend, { makeDefault = false } = {}):
 export function getBackend(name?: string): Backend {
   const key = name ?? defaultName;
   if (key === null) throw new BackendError("no backend is registered; import 'tinyflow' (which registers the interpreter and wasm backends)");
+  const alias = aliases.get(key);
+  if (alias) return alias();
   const b = backends.get(key);
-  if (!b) throw new BackendError(`unknown backend '${key}'; registered: ${[...backends.keys()].join(", ") || "none"}`);
+  if (!b) throw new BackendError(`unknown backend '${key}'; registered: ${[...backends.keys(), ...aliases.keys()].join(", ") || "none"}`);
   return b;
 }
 

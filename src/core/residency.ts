@@ -328,6 +328,11 @@ export function deviceBuffer(owner: object, s: Storage): unknown {
 }
 
 /** Read the data without uploading a spilled array again. */
+/** The data, read through the backend's asynchronous path (the only one a GPU has). */
+export function readStorageAsync(s: Storage): Promise<TypedArray> {
+  return s.host !== null ? Promise.resolve(s.host.slice()) : s.backend.read(s.buf, s.aval);
+}
+
 export function readStorage(s: Storage): TypedArray {
   return s.host !== null ? s.host.slice() : s.backend.readSync(s.buf, s.aval);
 }

@@ -1,4 +1,4 @@
-// Static server for the browser test: bundles test/browser/page.ts with esbuild
+// Static server for the browser tests: bundles a page entry (test/browser/page.ts, webgpu_page.ts) with esbuild
 // and serves it, an index.html and the kernels .wasm on 127.0.0.1 (a random
 // free port), with COOP/COEP headers so the page is cross-origin isolated
 // (SharedArrayBuffer, and so the wasm backend's worker threads).
@@ -22,10 +22,10 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Bundles the page entry (ESM, browser platform; node: built-ins external and never run in the page). */
-export async function bundlePage(): Promise<string> {
+/** Bundles a page entry of this folder (ESM, browser platform; node: built-ins external and never run in the page). */
+export async function bundlePage(entry = "page.ts"): Promise<string> {
   const out = await build({
-    entryPoints: [`${here}page.ts`],
+    entryPoints: [`${here}${entry}`],
     bundle: true,
     format: "esm",
     platform: "browser",
@@ -44,9 +44,12 @@ const html =
   `<!doctype html><html><head><meta charset="utf-8"><title>tinyflow browser test</title></head><body>` +
   `<script type="module" src="/page.js"></script></body></html>`;
 
-/** Serves the page; `serveKernels: false` leaves the .wasm out (every other path 404s too), to test the missing-kernels error. */
-export async function startServer(opts: { serveKernels?: boolean } = {}): Promise<TestServer> {
-  const js = await bundlePage();
+/**
+ * Serves the page bundled from `entry` (default page.ts); `serveKernels: false` leaves the .wasm out
+ * (every other path 404s too), to test the missing-kernels error.
+ */
+export async function startServer(opts: { serveKernels?: boolean; entry?: string } = {}): Promise<TestServer> {
+  const js = await bundlePage(opts.entry);
   const files = new Map<string, { type: string; body: string | Buffer }>([
     ["/", { type: "text/html; charset=utf-8", body: html }],
     ["/index.html", { type: "text/html; charset=utf-8", body: html }],

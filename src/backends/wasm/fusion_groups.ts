@@ -6,8 +6,8 @@
 import type { FusionGroup } from "../../core/backend";
 import { Literal, type Jaxpr } from "../../core/ir";
 import { describeLibraryCall } from "./library_steps";
-import type { LoweredProgram, Step } from "./lowering";
-import { stepWrites } from "./program";
+import type { LoweredProgram, Step } from "../plan/planner";
+import { stepWrites } from "../plan/buffer_plan";
 
 function stepLabel(st: Step): string {
   switch (st.kind) {

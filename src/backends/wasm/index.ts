@@ -1,5 +1,5 @@
 // The wasm backend: arrays live in one WebAssembly linear memory; jitted
-// jaxprs are lowered (lowering.ts) to fused SIMD kernels generated at run
+// jaxprs are planned (../plan/planner.ts) to fused SIMD kernels generated at run
 // time plus the hand-written Rust GEMM/conv kernels; eager operations run as
 // one-equation programs (prepareOp), which the eval trace caches per signature.
 
@@ -10,7 +10,7 @@ import { BackendError } from "../../core/errors";
 import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../../core/ir";
 import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf } from "../../core/primitives";
 import { fusionGroupsOf } from "./fusion_groups";
-import { Lowering } from "./lowering";
+import { Planner, WASM_TARGET } from "../plan/planner";
 import { fetchKernelBytes, getWasmKernels, instantiateWasmKernels, KERNELS_URL, type WasmKernels } from "./kernels";
 import { WasmMemory, type WasmBuffer } from "./memory";
 import { WasmProgram, viewOf } from "./program";
@@ -41,13 +41,13 @@ export class WasmBackend implements Backend<WasmBuffer> {
     const ins = inAvals.map((a) => new Var(a));
     const outs = outAvals.map((a) => new Var(a));
     const jaxpr = new Jaxpr([], ins, [new JaxprEqn(prim, ins, params, outs)], outs);
-    const program = new WasmProgram(Lowering.lower(new ClosedJaxpr(jaxpr, [])), this.mem, this.mem.kernels);
+    const program = new WasmProgram(Planner.plan(new ClosedJaxpr(jaxpr, []), WASM_TARGET), this.mem, this.mem.kernels);
     return { run: (inputs) => program.run(inputs, NO_CONSTS), dispose: () => program.dispose() };
   }
 
   compile(closed: ClosedJaxpr, constBuffers: WasmBuffer[]): Executable<WasmBuffer> | null {
     if (closed.jaxpr.eqns.some((e) => isHigherOrder(e.primitive))) return null;
-    const lowered = Lowering.lower(closed);
+    const lowered = Planner.plan(closed, WASM_TARGET);
     const program = new WasmProgram(lowered, this.mem, this.mem.kernels);
     return {
       run: (inputs, donated) => program.run(inputs, constBuffers, donated),

@@ -2,15 +2,14 @@
 // along an axis or over windows (wasm/src/ordering.rs, window.rs): argmax/
 // argmin, cumulative scans, sort, top_k, reduce_window and max-pool's
 // gradient (select_and_scatter_add / select_and_gather_add). This file holds
-// what such a step is and how it runs; library_lowering.ts decides when an
+// what such a step is and how it runs; plan/library.ts decides when an
 // equation becomes one.
 
 import type { DType } from "../../core/dtype";
 import { BackendError } from "../../core/errors";
+import type { Fold, LibraryCall, LibraryStep } from "../plan/kernel_graph";
 import { WASM_ERROR_CODES, type WasmKernels } from "./kernels";
 
-/** The fold of a scan or window, by its code in wasm/src/elem.rs. */
-export type Fold = "add" | "mul" | "max" | "min";
 const FOLD_CODE: Record<Fold, number> = { add: 0, mul: 1, max: 2, min: 3 };
 
 /** dtype codes of wasm/src/elem.rs (float16 is held as float32, rounded on store). */
@@ -18,34 +17,6 @@ const DTYPE_CODE: Record<DType, number> = { float32: 0, int32: 1, uint32: 2, boo
 
 /** Element bytes in wasm memory. */
 const elemBytes = (d: DType): number => (d === "bool" ? 1 : 4);
-
-/**
- * One kernel call. Axis kernels see their operand as [outer, n, inner]; sort
- * and top_k work on contiguous rows of n; window kernels take the parameter
- * block of window.rs (rank, then per dim in, out, window, stride, pad_lo,
- * base dilation, window dilation).
- */
-export type LibraryCall =
-  | { op: "argreduce"; dtype: DType; isMin: boolean; outer: number; n: number; inner: number }
-  | { op: "cumulative"; dtype: DType; fold: Fold; reverse: boolean; outer: number; n: number; inner: number }
-  | { op: "sort"; dtypes: DType[]; numKeys: number; rows: number; n: number }
-  | { op: "top_k"; dtype: DType; rows: number; n: number; k: number }
-  | { op: "reduce_window"; dtype: DType; fold: Exclude<Fold, "mul">; window: number[] }
-  | { op: "select_and_scatter_add"; dtype: DType; ge: boolean; window: number[]; operandSize: number }
-  | { op: "select_and_gather_add"; dtype: DType; ge: boolean; window: number[] };
-
-/**
- * A library step reads `inputs` and writes `outputs` (slots, in the
- * primitive's operand/result order); `scratch` slots are workspace only this
- * step uses (sort: the keys, then the permutation).
- */
-export interface LibraryStep {
-  kind: "library";
-  call: LibraryCall;
-  inputs: number[];
-  outputs: number[];
-  scratch: number[];
-}
 
 /** A library step bound to the kernels: run it on slot pointers; dispose frees its parameter block. */
 export interface PreparedLibraryStep {

@@ -16,7 +16,8 @@ import { SGEMM_SKINNY_M, type WasmKernels } from "./kernels";
 import { describeLibraryCall, prepareLibraryStep } from "./library_steps";
 import { ParallelKernel, getThreadPool } from "./threads";
 import { ParallelWindow } from "./parallel_window";
-import { storageBytes, type LoweredProgram, type SlotInfo, type Step } from "./lowering";
+import { storageBytes, type LoweredProgram, type SlotInfo, type Step } from "../plan/planner";
+import { planWorkspace, timeline } from "../plan/buffer_plan";
 import type { WasmMemory, WasmBuffer } from "./memory";
 
 type RunStep = (bufs: WasmBuffer[]) => void;
@@ -48,7 +49,7 @@ export class WasmProgram {
   /** Workspace: physical buffer per planned group, allocated on first run. */
   private workspace: WasmBuffer[] | null = null;
   private readonly group: number[];
-  private readonly groupBytes: number[] = [];
+  private readonly groupBytes: number[];
   /** Releases what prepared steps hold outside the workspace (parameter blocks). */
   private readonly stepDisposers: (() => void)[] = [];
   /** Where run() finds each slot's buffer, and which outputs take another reference. */
@@ -67,44 +68,13 @@ export class WasmProgram {
         this.constBufs.set(i, buf);
       }
     });
-    this.group = this.plan();
+    const workspace = planWorkspace(lowered, (slot) => slots[slot].bytes);
+    this.group = workspace.group;
+    this.groupBytes = workspace.groupBytes;
     this.runLayout = runLayoutOf(lowered, this.group, this.constBufs);
     this.stepTimes = typeof process !== "undefined" && process.env?.TINYFLOW_PROFILE ? new Array(steps.length).fill(0) : null;
     this.runSteps = steps.map((st) => this.prepare(st));
     this.describeSteps = steps.map((st, i) => describeStep(i, st, slots));
-  }
-
-  /** Liveness-based assignment of temp slots to reusable workspace groups. */
-  private plan(): number[] {
-    const { slots, steps, freshOutputs } = this.lowered;
-    const { lastRead: lastUse } = timeline(steps);
-    const group = new Array<number>(slots.length).fill(-1);
-    const free: number[] = [];
-    const releaseAt = new Map<number, number[]>();
-    steps.forEach((st, i) => {
-      for (const s of stepWrites(st)) {
-        if (slots[s].kind !== "temp" || freshOutputs.has(s) || group[s] >= 0) continue;
-        const need = slots[s].bytes;
-        // best fit among free groups
-        let best = -1;
-        for (let k = 0; k < free.length; k++) {
-          const g = free[k];
-          if (this.groupBytes[g] >= need && (best < 0 || this.groupBytes[g] < this.groupBytes[free[best]])) best = k;
-        }
-        let g: number;
-        if (best >= 0) g = free.splice(best, 1)[0];
-        else {
-          g = this.groupBytes.length;
-          this.groupBytes.push(need);
-        }
-        group[s] = g;
-        const end = Math.max(lastUse.get(s) ?? i, i);
-        if (!releaseAt.has(end)) releaseAt.set(end, []);
-        releaseAt.get(end)!.push(g);
-      }
-      for (const g of releaseAt.get(i) ?? []) free.push(g);
-    });
-    return group;
   }
 
   private prepare(st: Step): RunStep {
@@ -365,51 +335,6 @@ function usesGeneratedGemm(st: Extract<Step, { kind: "gemm" }>): boolean {
 function columnBlocks(n: number, threads: number): number {
   for (let t = threads; t > 1; t--) if (n % (8 * t) === 0) return t;
   return 1;
-}
-
-/** For each slot, the last step reading it and the first step writing it. */
-function timeline(steps: Step[]): { lastRead: Map<number, number>; firstWrite: Map<number, number> } {
-  const lastRead = new Map<number, number>();
-  const firstWrite = new Map<number, number>();
-  steps.forEach((st, i) => {
-    for (const s of stepReads(st)) lastRead.set(s, i);
-    for (const s of stepWrites(st)) if (!firstWrite.has(s)) firstWrite.set(s, i);
-  });
-  return { lastRead, firstWrite };
-}
-
-function stepReads(st: Step): number[] {
-  switch (st.kind) {
-    case "kernel":
-      return st.inputs.map((v) => v.slot);
-    case "gemm":
-      return [st.a, st.b, ...(st.epilogue?.operands ?? [])];
-    case "conv":
-      return [st.x, st.w];
-    case "window":
-      // The destination too: a window step updates part of a buffer an earlier step wrote.
-      return [st.src.slot, ...st.indices.map((i) => i.slot), st.dst.slot];
-    case "library":
-    case "fallback":
-      return st.inputs;
-  }
-}
-
-export function stepWrites(st: Step): number[] {
-  switch (st.kind) {
-    case "kernel":
-      return st.outputs;
-    case "gemm":
-      return [st.c];
-    case "conv":
-      return [st.y];
-    case "window":
-      return [st.dst.slot];
-    case "library":
-      return [...st.outputs, ...st.scratch];
-    case "fallback":
-      return st.outputs;
-  }
 }
 
 /** Why a step runs on the host: a dtype the wasm kernels lack, or a primitive without a wasm rule. */

@@ -34,29 +34,8 @@ const NC = 2048;
 /** k steps per iteration of the microkernel's main loop (measured: see bench/gemm_peak.ts). */
 const DEFAULT_UNROLL = 1;
 
-/** Most epilogue operands one GEMM carries (each is one pointer argument). */
-export const MAX_EPILOGUE_OPERANDS = 8;
-
-/**
- * x ∘ v for the accumulated value x and an operand v (`rsub` is v - x, `rdiv`
- * v / x), or `relu`: x > 0 ? x : 0 (0 for NaN, as `select_n(x > 0, 0, x)`).
- */
-export type EpilogueOpKind = "add" | "sub" | "rsub" | "mul" | "div" | "rdiv" | "max" | "min" | "relu";
-
-/**
- * What one epilogue step combines x with: a constant, a vector of C's columns
- * (`col`: element j, e.g. a bias), a vector of C's rows (`row`: element i), or
- * nothing (`none`, for relu).
- */
-export type EpilogueOperand = { kind: "const"; value: number } | { kind: "col" } | { kind: "row" } | { kind: "none" };
-
-/** Whether an operand is a vector in memory (one pointer argument). */
-export const isVectorOperand = (o: EpilogueOperand): o is { kind: "col" } | { kind: "row" } => o.kind === "col" || o.kind === "row";
-
-export interface EpilogueOp {
-  op: EpilogueOpKind;
-  operand: EpilogueOperand;
-}
+export { MAX_EPILOGUE_OPERANDS, isVectorOperand, type EpilogueOpKind, type EpilogueOperand, type EpilogueOp } from "../../plan/kernel_graph";
+import { MAX_EPILOGUE_OPERANDS, isVectorOperand, type EpilogueOp, type EpilogueOpKind } from "../../plan/kernel_graph";
 
 const VEC_OP: Record<Exclude<EpilogueOpKind, "relu">, PlainOp> = {
   add: "f32x4.add", sub: "f32x4.sub", rsub: "f32x4.sub", mul: "f32x4.mul",

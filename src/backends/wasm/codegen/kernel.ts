@@ -61,33 +61,8 @@ import { FuncBuilder, ModuleBuilder, compileGenerated, isSharedMemory, memoryImp
 import { Emitter, type Ex } from "./expr";
 import { emitMath, vpow, type MathCtx, type MathFn } from "./vecmath";
 
-export type KDType = "float32" | "int32" | "uint32" | "bool";
-
-export type UnaryOp =
-  | "neg" | "abs" | "sign" | "not" | "floor" | "ceil" | "round" | "nearest" | "trunc" | "is_finite"
-  | "exp" | "log" | "log1p" | "expm1" | "tanh" | "logistic" | "erf" | "sin" | "cos" | "sqrt" | "rsqrt"
-  | "convert" | "round_f16";
-export type BinaryOp =
-  | "add" | "sub" | "mul" | "div" | "rem" | "max" | "min" | "pow" | "and" | "or" | "xor"
-  | "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "shift_left" | "shift_right_logical";
-export type TernaryOp = "select" | "clamp";
-export type ScalarOp = UnaryOp | BinaryOp | TernaryOp;
-
-export type KernelNode =
-  | { op: "input"; input: number }
-  | { op: "const"; value: number; dtype: KDType }
-  | { op: "integer_pow"; args: readonly [number]; y: number; dtype: KDType }
-  | { op: ScalarOp; args: readonly number[]; dtype: KDType };
-
-export type ReduceOp = "sum" | "prod" | "max" | "min" | "and" | "or";
-
-export interface KernelSpec {
-  shape: readonly number[];
-  inputs: readonly { dtype: KDType; strides: readonly number[] }[];
-  nodes: readonly KernelNode[];
-  outputs: readonly { node: number; dtype: KDType }[];
-  reduction?: { op: ReduceOp; axes: readonly number[] };
-}
+export type { KDType, UnaryOp, BinaryOp, TernaryOp, ScalarOp, KernelNode, ReduceOp, KernelSpec } from "../../plan/kernel_graph";
+import type { KDType, KernelNode, KernelSpec, ReduceOp, ScalarOp } from "../../plan/kernel_graph";
 
 export interface CompileOptions {
   /** The linear memory the kernel reads and writes (imported as env.memory). */

@@ -28,39 +28,10 @@
 
 import { BackendError } from "../../../core/errors";
 import { FuncBuilder, ModuleBuilder, compileGenerated, isSharedMemory, memoryImport } from "./assembler";
-import type { KDType } from "./kernel";
+import type { KDType } from "../../plan/kernel_graph";
 
-export interface WindowDim {
-  size: number;
-  /** Element strides of the source, the destination and the index buffers along this dim. */
-  src: number;
-  dst: number;
-  idx: number;
-}
-
-export interface WindowStart {
-  /** dtype of the index buffer this start is read from. */
-  dtype: "int32" | "uint32";
-  /** Element stride of the moved pointer per unit of this start index. */
-  stride: number;
-  /** The largest start keeping the window in bounds. */
-  hi: number;
-}
-
-export interface WindowSpec {
-  /** dtype of the source and destination elements. */
-  dtype: KDType;
-  dims: readonly WindowDim[];
-  /** Number of leading dims that select the index vector; the starts are read after them. */
-  at: number;
-  starts: readonly WindowStart[];
-  /** Which pointer the starts move: the source (gather, dynamic_slice) or the destination (scatter). */
-  target: "src" | "dst";
-  mode: "clip" | "fill";
-  combine: "copy" | "add";
-  /** For a gather in "fill" mode: the value of a window out of bounds. */
-  fill?: number;
-}
+export type { WindowDim, WindowStart, WindowSpec } from "../../plan/kernel_graph";
+import type { WindowSpec } from "../../plan/kernel_graph";
 
 export interface CompiledWindow {
   run(src: number, dst: number, idx: readonly number[]): void;

@@ -1,8 +1,9 @@
-// Lowering of the equations the fused kernels cannot express but the Rust
-// axis/window kernels can (library_steps.ts): argmax/argmin, cumsum/
-// cumprod/cummax/cummin, sort, top_k, reduce_window_{sum,max,min},
-// select_and_scatter_add and select_and_gather_add — so they run in wasm
-// memory instead of as host fallback steps. float16 operands are held as
+// Planning of the equations the fused kernels cannot express but a target's
+// axis/window kernels can (wasm: the Rust kernels, wasm/library_steps.ts):
+// argmax/argmin, cumsum/cumprod/cummax/cummin, sort, top_k,
+// reduce_window_{sum,max,min}, select_and_scatter_add and
+// select_and_gather_add — so they run on the device instead of as host
+// fallback steps. float16 operands are held as
 // float32 and rounded to half precision on every store by the kernels.
 // Returns false for what the kernels do not cover; the caller then falls back.
 
@@ -10,7 +11,7 @@ import type { DType } from "../../core/dtype";
 import type { Atom, JaxprEqn, Var } from "../../core/ir";
 import type { ParamsOf, ReduceWindowParams } from "../../core/primitives";
 import { sizeOf, stridesOf } from "../../core/shape";
-import type { Fold, LibraryCall, LibraryStep } from "./library_steps";
+import type { Fold, LibraryCall, LibraryStep } from "./kernel_graph";
 
 /** What the lowering offers a library call: operand buffers in, result buffers out. */
 export interface LibraryLoweringHost {

@@ -1,5 +1,8 @@
-// Lowering of a jaxpr to a wasm program: fusion, library calls and the
-// buffer plan.
+// The backend-neutral planner: a jaxpr becomes a kernel graph (kernel_graph.ts)
+// — fusion, library calls and the slots the buffer plan allocates. The wasm
+// backend compiles the graph to WebAssembly, the WebGPU backend to WGSL; a
+// target (PlanTarget) says only which kinds of step its code generator has,
+// and equations beyond them become host steps.
 //
 // Elementwise equations are not computed where they appear: each becomes a
 // lazy expression (a DAG over views of materialized buffers), and shape
@@ -7,18 +10,18 @@
 // expand_dims) only rewrite the strides of the views they read. A value is
 // materialized when something needs it in memory — a library call (GEMM,
 // conv, or an axis/window kernel: argmax, scans, sort, pooling, see
-// library_lowering.ts), a reduction, an equation with no kernel, or the
+// library.ts), a reduction, an equation with no kernel, or the
 // program's output — and then as an output of the "open" fused kernel for
 // its shape, so several values of one shape come out of one loop nest.
 // Reductions become kernels that fuse the expression they reduce. An
 // expression used by two kernels is recomputed in each rather than stored,
 // unless it is already in memory. Indexing and structural primitives
 // (gather, scatter, pad, concatenate, dynamic slices, iota, select_n,
-// bitcasts) are lowered in lower_indexing.ts; what no rule covers runs as a
+// bitcasts) are lowered in indexing.ts; what no rule covers runs as a
 // host fallback step.
 //
-// The result is a list of steps over numbered slots; the buffer plan gives
-// intermediate slots workspace buffers, reused once their last reader ran.
+// The result is a list of steps over numbered slots; the backend's buffer plan
+// gives intermediate slots workspace buffers, reused once their last reader ran.
 
 import type { ShapedArray } from "../../core/aval";
 import { byteWidth, type DType } from "../../core/dtype";
@@ -26,11 +29,9 @@ import { BackendError } from "../../core/errors";
 import { Literal, type Atom, type ClosedJaxpr, type JaxprEqn, type Var } from "../../core/ir";
 import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf, type Primitive } from "../../core/primitives";
 import { sizeOf, stridesOf } from "../../core/shape";
-import type { KDType, KernelNode, KernelSpec, ReduceOp, ScalarOp } from "./codegen/kernel";
-import { lowerIndexing, type IndexingContext, type WindowStep } from "./lower_indexing";
-import { lowerLibraryCall, type LibraryLoweringHost } from "./library_lowering";
-import type { LibraryStep } from "./library_steps";
-import { MAX_EPILOGUE_OPERANDS, type EpilogueOp, type EpilogueOpKind, type EpilogueOperand } from "./codegen/gemm";
+import { MAX_EPILOGUE_OPERANDS, type EpilogueOp, type EpilogueOpKind, type EpilogueOperand, type KDType, type KernelNode, type KernelSpec, type LibraryStep, type ReduceOp, type ScalarOp } from "./kernel_graph";
+import { lowerIndexing, type IndexingContext, type WindowStep } from "./indexing";
+import { lowerLibraryCall, type LibraryLoweringHost } from "./library";
 
 /** A strided read of a slot's buffer, relative to some iteration shape. */
 export interface View {
@@ -94,7 +95,7 @@ export interface LoweredProgram {
   viewSlots: ReadonlyMap<Var, number>;
 }
 
-// float16 is held widened to float32 in wasm memory: kernels compute it in float32 and
+// float16 is held widened to float32 in device memory: kernels compute it in float32 and
 // round every float16 result to half precision (a round_f16 node) before it is stored or used.
 const KDTYPES = new Set<DType>(["float32", "int32", "uint32", "bool", "float16"]);
 const isKernelDType = (d: DType): boolean => KDTYPES.has(d);
@@ -246,7 +247,22 @@ interface OpenKernel {
   vars: Var[];
 }
 
-export class Lowering {
+/** What a code generator has kernels for; the planner turns everything else into host steps. */
+export interface PlanTarget {
+  /** Window steps: gather, scatter(_add), dynamic_slice, dynamic_update_slice, pad, concatenate. */
+  readonly windowKernels: boolean;
+  /** Axis/window library calls: argmax/argmin, cumulative scans, sort, top_k, reduce_window, pooling gradients. */
+  readonly libraryKernels: boolean;
+  /** Fold elementwise consumers of a GEMM into its store (bias, scale, relu). */
+  readonly gemmEpilogues: boolean;
+  /** Compute a narrow C as Cᵀ = Bᵀ·Aᵀ (wasm: a narrow C wastes most of the 8-wide register tile). */
+  readonly transposeNarrowGemm: boolean;
+}
+
+/** The wasm backend's code generators cover every kind of step. */
+export const WASM_TARGET: PlanTarget = { windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: true };
+
+export class Planner {
   readonly slots: SlotInfo[] = [];
   readonly steps: Step[] = [];
   private readonly slotOfVar = new Map<Var, number>();
@@ -265,10 +281,13 @@ export class Lowering {
   /** Equations lowered without epilogue folding (a held `gt` whose relu did not materialize). */
   private readonly noFold = new Set<JaxprEqn>();
 
-  constructor(private readonly closed: ClosedJaxpr) {}
+  constructor(
+    private readonly closed: ClosedJaxpr,
+    private readonly target: PlanTarget,
+  ) {}
 
-  static lower(closed: ClosedJaxpr): LoweredProgram {
-    return new Lowering(closed).run();
+  static plan(closed: ClosedJaxpr, target: PlanTarget): LoweredProgram {
+    return new Planner(closed, target).run();
   }
 
   private newSlot(info: SlotInfo): number {
@@ -332,7 +351,7 @@ export class Lowering {
   private nodeOf(a: Atom, shape: readonly number[]): ENode {
     if (a instanceof Literal) return { k: "const", value: a.value, dtype: kernelDType(a.aval.dtype) };
     const st = this.state.get(a);
-    if (!st) throw new BackendError("wasm lowering: variable used before definition");
+    if (!st) throw new BackendError("planner: variable used before definition");
     if (st.shape.length === shape.length) return st.node;
     // A rank-0 operand (clamp bounds, select predicates) broadcast to the iteration shape.
     const b = reindex(st.node, (v) => ({ ...v, strides: shape.map(() => 0) }));
@@ -344,9 +363,9 @@ export class Lowering {
     const out = eqn.outputs[0];
     const outShape = out.aval.shape;
     const allKernelTypes = [...eqn.inputs, ...eqn.outputs].every((a) => isKernelDType(a.aval.dtype));
-    if (isHigherOrder(prim)) throw new BackendError(`wasm lowering: '${prim}' must be inlined or run op by op`);
+    if (isHigherOrder(prim)) throw new BackendError(`planner: '${prim}' must be inlined or run op by op`);
 
-    if (allKernelTypes && eqn.outputs.length === 1 && this.gemmTails.size > 0 && !this.noFold.has(eqn) && this.foldIntoGemm(eqn)) return;
+    if (allKernelTypes && eqn.outputs.length === 1 && this.target.gemmEpilogues && this.gemmTails.size > 0 && !this.noFold.has(eqn) && this.foldIntoGemm(eqn)) return;
     if (allKernelTypes && eqn.outputs.length === 1) {
       const computed = this.fusedNode(eqn, outShape);
       const halfRounds = out.aval.dtype === "float16" && !HALF_EXACT.has(prim) && !(prim === "convert_element_type" && eqn.inputs[0].aval.dtype === "float16");
@@ -372,7 +391,7 @@ export class Lowering {
     if (prim === "dot_general" && this.tryGemm(eqn as JaxprEqn<"dot_general">)) return;
     if (prim === "conv_general_dilated" && this.tryConv(eqn as JaxprEqn<"conv_general_dilated">)) return;
     if (lowerIndexing(eqn, this.indexingContext)) return;
-    if (lowerLibraryCall(eqn, this.libraryHost)) return;
+    if (this.target.libraryKernels && lowerLibraryCall(eqn, this.libraryHost)) return;
     this.emitFallback(eqn);
   }
 
@@ -549,7 +568,7 @@ export class Lowering {
     const out = eqn.outputs[0];
     const doneBefore = new Set(this.done);
     const tail = (step: GemmStep, transposed: boolean): GemmTail => ({ step, doneBefore, transposed, batchDims: lb.length, rowDims: lf.length });
-    if (n < 16 && m >= 2 * n && m * n * k >= 1 << 16) {
+    if (this.target.transposeNarrowGemm && n < 16 && m >= 2 * n && m * n * k >= 1 << 16) {
       // A narrow C wastes most of the 8-wide register tile: compute Cᵀ = Bᵀ·Aᵀ,
       // which is wide, and let consumers read C as a transposed view of it.
       const tShape = [batch, n, m];
@@ -746,8 +765,9 @@ export class Lowering {
     return true;
   }
 
-  /** The lowering as lower_indexing.ts sees it. */
+  /** The planner as indexing.ts sees it. */
   private readonly indexingContext: IndexingContext<ENode> = {
+    windowKernels: () => this.target.windowKernels,
     bufferView: (a) => {
       const st = a instanceof Literal ? undefined : this.state.get(a);
       if (st?.node.k === "view") {
@@ -867,7 +887,7 @@ class KernelBuild {
   }
 }
 
-/** Bytes per element in wasm memory (float16 is held widened to float32). */
+/** Bytes per element of a slot as the plan counts them (float16 is held widened to float32; bool is one byte in wasm). */
 export function storageBytes(dtype: DType): number {
   return dtype === "float16" ? 4 : byteWidth(dtype);
 }

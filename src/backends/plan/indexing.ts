@@ -1,5 +1,5 @@
-// Lowering of the indexing and structural primitives to wasm steps, so none
-// of them runs as a host fallback: gather, scatter, scatter_add,
+// Planning of the indexing and structural primitives as kernel-graph steps,
+// so none of them runs as a host fallback where the target has window kernels: gather, scatter, scatter_add,
 // dynamic_slice, dynamic_update_slice, pad and concatenate become "window"
 // steps (codegen/window.ts) reading their operands in place where they are
 // already strided views of finished buffers; iota, select_n with other than
@@ -9,17 +9,17 @@
 //
 // The lowering (lowering.ts) calls `lowerIndexing` for an equation it has no
 // other rule for; it returns false when the equation is not one of these (or
-// has a dtype without wasm kernels), and the equation then falls back to the
+// has a dtype without kernels, or needs window kernels the target lacks), and the equation then falls back to the
 // host. The lowering's internals are reached only through IndexingContext, so
 // this file does not import lowering.ts.
 
 import { stridesOf } from "../../core/shape";
 import type { Atom, JaxprEqn, Var } from "../../core/ir";
 import type { DType } from "../../core/dtype";
+import type { Primitive } from "../../core/primitives";
 import { complementDims } from "../../core/shape_rules/indexing";
 import { gatherFillValue } from "../interpreter/rules/indexing";
-import type { KDType, ScalarOp } from "./codegen/kernel";
-import type { WindowDim, WindowSpec, WindowStart } from "./codegen/window";
+import type { KDType, ScalarOp, WindowDim, WindowSpec, WindowStart } from "./kernel_graph";
 
 /** A strided read of a slot's buffer, in elements. */
 export interface BufferView {
@@ -46,6 +46,8 @@ export interface WindowStep {
 
 /** What lowerIndexing needs from the lowering; N is its lazy expression node. */
 export interface IndexingContext<N> {
+  /** Whether the target runs window steps; without them only the lazy rules (iota, select_n, bitcast) apply. */
+  windowKernels(): boolean;
   /** A finished buffer holding `a`'s value: its own view when it already is one, else materialized densely. */
   bufferView(a: Atom): BufferView;
   /** The lazy expression of `a` over `shape` (a rank-0 `a` broadcast). */
@@ -68,10 +70,13 @@ export interface IndexingContext<N> {
 
 const KERNEL_DTYPES = new Set<DType>(["float32", "int32", "uint32", "bool"]);
 const INDEX_DTYPES = new Set<DType>(["int32", "uint32"]);
+/** The primitives lowered to window steps (the rest of this file's are lazy expressions). */
+const WINDOW_PRIMITIVES = new Set<Primitive>(["gather", "scatter", "scatter_add", "dynamic_slice", "dynamic_update_slice", "pad", "concatenate"]);
 
 /** Lowers `eqn` without a host step when it is an indexing/structural primitive; false otherwise. */
 export function lowerIndexing<N>(eqn: JaxprEqn, ctx: IndexingContext<N>): boolean {
   if (![...eqn.inputs, ...eqn.outputs].every((a) => KERNEL_DTYPES.has(a.aval.dtype))) return false;
+  if (!ctx.windowKernels() && WINDOW_PRIMITIVES.has(eqn.primitive)) return false;
   switch (eqn.primitive) {
     case "iota":
       return lowerIota(eqn as JaxprEqn<"iota">, ctx);

@@ -1,0 +1,153 @@
+// The WebGPU backend: arrays live in GPU buffers; jitted jaxprs are planned by
+// the same planner as wasm (plan/planner.ts, with WEBGPU_TARGET) and compiled
+// to WGSL pipelines; eager operations run as one-equation programs, cached by
+// primitive, params and types. Results are read with `await x.data()`: a GPU
+// cannot be read synchronously, so dataSync() and the conversions built on it
+// throw a BackendError saying so. Starting it is asynchronous (adapter and
+// device requests): `await loadWebGpuBackend()`.
+
+import type { ShapedArray } from "../../core/aval";
+import { registerBackend, type Backend, type Executable, type OpRunner } from "../../core/backend";
+import type { TypedArray } from "../../core/dtype";
+import { BackendError } from "../../core/errors";
+import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../../core/ir";
+import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf } from "../../core/primitives";
+import { HostArray, interpret } from "../interpreter";
+import { Planner } from "../plan/planner";
+import { acquireGpu } from "./device";
+import { WebGpuProgram, WEBGPU_TARGET } from "./program";
+import { GpuRuntime, toWords, type GpuBuffer } from "./runtime";
+
+/**
+ * An array's storage on the WebGPU backend, as the public declarations show it: opaque, so
+ * they never name WebGPU's own types (a consumer need not have @webgpu/types).
+ */
+export interface WebGpuBuffer {
+  /** Bytes the array uses on the device. */
+  readonly bytes: number;
+}
+
+/** Arrays of at most this many elements keep a host copy when the host knows their values (see GpuBuffer.shadow). */
+const SHADOW_MAX = 16;
+
+export class WebGpuBackend implements Backend<WebGpuBuffer> {
+  readonly name = "webgpu";
+  // A spill needs a synchronous read, which a GPU cannot do.
+  readonly spillable = false;
+
+  private readonly rt: GpuRuntime;
+
+  /** Made by loadWebGpuBackend(); `runtime` is a GpuRuntime (typed unknown to keep WebGPU's types out of the declarations). */
+  constructor(runtime: unknown) {
+    this.rt = runtime as GpuRuntime;
+  }
+
+  /** The adapter this backend runs on, as the platform names it. */
+  get adapterName(): string {
+    return this.rt.ctx.adapterName;
+  }
+
+  /** The largest buffer this device binds, in bytes (an array is refused beyond it). */
+  get maxStorageBufferBindingSize(): number {
+    return this.rt.ctx.maxStorageBufferBindingSize;
+  }
+
+  fromHost(data: TypedArray, aval: ShapedArray): WebGpuBuffer {
+    const buf = this.rt.alloc(aval.size, `an array of ${aval.str()}`);
+    this.rt.write(buf, toWords(data, aval.dtype));
+    if (aval.size <= SHADOW_MAX) buf.shadow = data.slice();
+    return buf;
+  }
+  readSync(buf: WebGpuBuffer, aval: ShapedArray): TypedArray {
+    const shadow = (buf as GpuBuffer).shadow;
+    if (shadow) return shadow.slice();
+    throw new BackendError(
+      `webgpu: an array (${aval.str()}) on the GPU cannot be read synchronously (dataSync, item, tolist, String, or moving it to another backend); ` +
+        `read it with \`await x.data()\`, or compute on the wasm backend`,
+    );
+  }
+  read(buf: WebGpuBuffer, aval: ShapedArray): Promise<TypedArray> {
+    return this.rt.read(buf as GpuBuffer, aval);
+  }
+  free(buf: WebGpuBuffer): void {
+    this.rt.release(buf as GpuBuffer);
+  }
+
+  prepareOp<P extends FirstOrderPrimitive>(prim: P, params: ParamsOf<P>, inAvals: ShapedArray[], outAvals: ShapedArray[]): OpRunner<WebGpuBuffer> {
+    // Compiled on the first operation that needs the GPU: ops on small host-known values never do.
+    let program: WebGpuProgram | null = null;
+    const smallOutputs = outAvals.every((a) => a.size <= SHADOW_MAX);
+    return {
+      run: (buffers) => {
+        const inputs = buffers as GpuBuffer[];
+        if (smallOutputs && inputs.every((b) => b.shadow)) {
+          // Small values the host knows (constants of a trace, folded scalars) stay known: computed by the reference rule.
+          const hostIns = inputs.map((b, i) => new HostArray(b.shadow!.slice(), inAvals[i].shape, inAvals[i].dtype));
+          return interpret(prim, params, hostIns, outAvals).map((o, i) => this.fromHost(o.data, outAvals[i]));
+        }
+        if (!program) {
+          const ins = inAvals.map((a) => new Var(a));
+          const outs = outAvals.map((a) => new Var(a));
+          const jaxpr = new Jaxpr([], ins, [new JaxprEqn(prim, ins, params, outs)], outs);
+          program = new WebGpuProgram(Planner.plan(new ClosedJaxpr(jaxpr, []), WEBGPU_TARGET), this.rt);
+        }
+        return program.run(inputs, []);
+      },
+      dispose: () => program?.dispose(),
+    };
+  }
+
+  compile(closed: ClosedJaxpr, constBuffers: WebGpuBuffer[]): Executable<WebGpuBuffer> | null {
+    if (closed.jaxpr.eqns.some((e) => isHigherOrder(e.primitive))) return null;
+    const program = new WebGpuProgram(Planner.plan(closed, WEBGPU_TARGET), this.rt);
+    return {
+      // Donation is a hint; WebGPU programs always write fresh output buffers.
+      run: (inputs) => program.run(inputs as GpuBuffer[], constBuffers as GpuBuffer[]),
+      describe: () => `${program.describe()}\n\n# generated WGSL\n${program.kernelCode()}`,
+    };
+  }
+
+  /** Resolves once every queued dispatch and host step has finished (for timing). */
+  sync(): Promise<void> {
+    return this.rt.sync();
+  }
+}
+
+let starting: Promise<WebGpuBackend> | null = null;
+let started: WebGpuBackend | null = null;
+let startError: BackendError | null = null;
+
+/** The running WebGPU backend, or null before `loadWebGpuBackend()` resolved. */
+export function webGpuBackendIfLoaded(): WebGpuBackend | null {
+  return started;
+}
+
+/** Why the WebGPU backend is not running (null while it is, or before a start was tried). */
+export function webGpuStartError(): BackendError | null {
+  return startError;
+}
+
+/**
+ * Starts the WebGPU backend: in browsers on `navigator.gpu`, in Node on the
+ * optional package `webgpu` (Dawn; on SwiftShader where there is no GPU).
+ * Registers it as "webgpu" and, with `makeDefault`, makes it the default.
+ * Rejects with a BackendError naming what is missing when there is no adapter.
+ * A second call returns the first one's backend.
+ */
+export async function loadWebGpuBackend({ makeDefault = false }: { makeDefault?: boolean } = {}): Promise<WebGpuBackend> {
+  starting ??= acquireGpu().then(
+    (ctx) => {
+      started = new WebGpuBackend(new GpuRuntime(ctx));
+      startError = null;
+      return started;
+    },
+    (e: unknown) => {
+      starting = null;
+      startError = e instanceof BackendError ? e : new BackendError(`webgpu: the backend could not start: ${String((e as Error)?.message ?? e)}`);
+      throw startError;
+    },
+  );
+  const backend = await starting;
+  registerBackend(backend, { makeDefault });
+  return backend;
+}

@@ -1,0 +1,254 @@
+// A planned program (plan/planner.ts) made runnable on WebGPU: each fused
+// kernel, GEMM and conv step becomes a cached compute pipeline, constants are
+// uploaded once, intermediate slots share workspace buffers by the common
+// buffer plan, and a run records its dispatches into the runtime's open
+// command encoder. Steps the WebGPU target has no kernel for run on the host
+// (labelled HOST FALLBACK in the listing): the run then continues
+// asynchronously behind the readback of their operands (runtime.ts).
+
+import { BackendError } from "../../core/errors";
+import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
+import { sizeOf } from "../../core/shape";
+import { HostArray, interpret } from "../interpreter";
+import { planWorkspace } from "../plan/buffer_plan";
+import type { KernelSpec } from "../plan/kernel_graph";
+import type { LoweredProgram, PlanTarget, SlotInfo, Step, View } from "../plan/planner";
+import { fromWords, GpuRuntime, toWords, type GpuBuffer } from "./runtime";
+import { generateKernel, WORKGROUP, type BoundView } from "./wgsl/kernel";
+import { generateConv, generateGemm } from "./wgsl/matmul";
+
+/** What the WGSL code generators cover: fused kernels, GEMM with epilogues, conv; window and library steps run on the host. */
+export const WEBGPU_TARGET: PlanTarget = { windowKernels: false, libraryKernels: false, gemmEpilogues: true, transposeNarrowGemm: false };
+
+/** One step ready to run: a recorded dispatch, or host work on the slots' buffers. */
+type Prepared =
+  | { kind: "gpu"; record(bufs: GpuBuffer[]): void; code: string }
+  | { kind: "host"; run(bufs: GpuBuffer[]): Promise<void> };
+
+/** Words a slot occupies on the device. */
+const slotWords = (s: SlotInfo): number => Math.max(1, s.data ? s.data.length : sizeOf(s.shape));
+
+/** A kernel restricted to some of its outputs: the nodes they need, and only the inputs those read. */
+function restrict(spec: KernelSpec, views: readonly View[], outputs: readonly number[]): { spec: KernelSpec; views: View[] } {
+  const needed = new Set<number>();
+  const visit = (i: number) => {
+    if (needed.has(i)) return;
+    needed.add(i);
+    const n = spec.nodes[i];
+    if (n.op !== "input" && n.op !== "const") n.args.forEach(visit);
+  };
+  outputs.forEach((o) => visit(spec.outputs[o].node));
+  const nodeMap = new Map<number, number>();
+  const inputMap = new Map<number, number>();
+  const nodes: KernelSpec["nodes"][number][] = [];
+  const inputs: KernelSpec["inputs"][number][] = [];
+  const outViews: View[] = [];
+  spec.nodes.forEach((n, i) => {
+    if (!needed.has(i)) return;
+    if (n.op === "input") {
+      if (!inputMap.has(n.input)) {
+        inputMap.set(n.input, inputs.length);
+        inputs.push(spec.inputs[n.input]);
+        outViews.push(views[n.input]);
+      }
+      nodes.push({ op: "input", input: inputMap.get(n.input)! });
+    } else if (n.op === "const") nodes.push(n);
+    else if (n.op === "integer_pow") nodes.push({ ...n, args: [nodeMap.get(n.args[0])!] });
+    else nodes.push({ ...n, args: n.args.map((a) => nodeMap.get(a)!) });
+    nodeMap.set(i, nodes.length - 1);
+  });
+  return {
+    spec: { ...spec, inputs, nodes, outputs: outputs.map((o) => ({ ...spec.outputs[o], node: nodeMap.get(spec.outputs[o].node)! })) },
+    views: outViews,
+  };
+}
+
+export class WebGpuProgram {
+  private readonly prepared: Prepared[];
+  private readonly constBufs = new Map<number, GpuBuffer>();
+  private workspace: GpuBuffer[] | null = null;
+  private readonly group: number[];
+  private readonly groupWords: number[];
+  readonly hostSteps: number;
+
+  constructor(
+    private readonly lowered: LoweredProgram,
+    private readonly rt: GpuRuntime,
+  ) {
+    const { slots, steps } = lowered;
+    slots.forEach((s, i) => {
+      if (s.kind === "const" && s.data) {
+        const buf = rt.alloc(slotWords(s), "a constant");
+        rt.write(buf, toWords(typedConst(s), s.dtype));
+        this.constBufs.set(i, buf);
+      }
+    });
+    const ws = planWorkspace(lowered, (slot) => slotWords(slots[slot]));
+    this.group = ws.group;
+    this.groupWords = ws.groupBytes;
+    this.prepared = steps.flatMap((st) => this.prepare(st));
+    this.hostSteps = steps.filter((s) => s.kind !== "kernel" && s.kind !== "gemm" && s.kind !== "conv").length;
+  }
+
+  private kernelSteps(spec: KernelSpec, views: readonly View[], outSlots: readonly number[]): Prepared[] {
+    const reduced = new Set(spec.reduction?.axes ?? []);
+    if (spec.shape.some((n, d) => n === 0 && !reduced.has(d))) return []; // no output element to write
+    const limit = this.rt.ctx.maxStorageBuffersPerShaderStage;
+    const distinct = new Set(views.map((v) => v.slot)).size;
+    if (distinct + outSlots.length > limit && outSlots.length > 1) {
+      // Over the device's bindings per shader: one kernel per output, each binding only what it reads.
+      return outSlots.flatMap((slot, k) => {
+        const r = restrict(spec, views, [k]);
+        return this.kernelSteps(r.spec, r.views, [slot]);
+      });
+    }
+    if (distinct + outSlots.length > limit) {
+      throw new BackendError(
+        `webgpu: a fused kernel reads ${distinct} buffers and writes ${outSlots.length}, over this device's maxStorageBuffersPerShaderStage of ${limit}; ` +
+          `run this function on the wasm backend (jit(f, { backend: "wasm" }))`,
+      );
+    }
+    const bindingOf = new Map<number, number>();
+    for (const v of views) if (!bindingOf.has(v.slot)) bindingOf.set(v.slot, bindingOf.size);
+    const bound: BoundView[] = views.map((v) => ({ binding: bindingOf.get(v.slot)!, offset: v.offset, strides: v.strides }));
+    const kernel = generateKernel(spec, bound, bindingOf.size);
+    const inputSlots = [...bindingOf.keys()];
+    const grid = GpuRuntime.grid("threads" in kernel.dispatch ? Math.ceil(kernel.dispatch.threads / WORKGROUP) : kernel.dispatch.workgroups);
+    const pipeline = this.rt.pipeline(kernel.code);
+    return [{ kind: "gpu", code: kernel.code, record: (bufs) => this.rt.dispatch(pipeline, [...inputSlots, ...outSlots].map((s) => bufs[s].buffer), grid) }];
+  }
+
+  private prepare(st: Step): Prepared[] {
+    switch (st.kind) {
+      case "kernel":
+        return this.kernelSteps(st.spec, st.inputs, st.outputs);
+      case "gemm": {
+        if (st.batch > 65535) throw new BackendError(`webgpu: a batched matmul of ${st.batch} products is over the 65535 workgroups of one dispatch dimension; use the wasm backend`);
+        const { code, workgroups } = generateGemm(st, st.epilogue?.ops ?? []);
+        const pipeline = this.rt.pipeline(code);
+        const slots = [st.a, st.b, st.c, ...(st.epilogue?.operands ?? [])];
+        const grid: [number, number, number] = [workgroups[0], workgroups[1], st.batch];
+        return [{ kind: "gpu", code, record: (bufs) => this.rt.dispatch(pipeline, slots.map((s) => bufs[s].buffer), grid) }];
+      }
+      case "conv": {
+        const { code, outputs } = generateConv(st.layout, st.params);
+        if (outputs === 0) return [];
+        const pipeline = this.rt.pipeline(code);
+        const grid = GpuRuntime.grid(Math.ceil(outputs / WORKGROUP));
+        return [{ kind: "gpu", code, record: (bufs) => this.rt.dispatch(pipeline, [st.x, st.w, st.y].map((s) => bufs[s].buffer), grid) }];
+      }
+      case "fallback":
+        return [{ kind: "host", run: (bufs) => this.hostStep(st, bufs) }];
+      case "window":
+      case "library":
+        // The WebGPU target plans neither (WEBGPU_TARGET): those equations arrive as fallback steps.
+        throw new BackendError(`webgpu: the planner emitted a ${st.kind} step, which the WebGPU target does not run`);
+    }
+  }
+
+  /** Reads the step's operands, runs the interpreter's rule, writes the results back. */
+  private async hostStep(st: Extract<Step, { kind: "fallback" }>, bufs: GpuBuffer[]): Promise<void> {
+    this.rt.flush();
+    const words = await this.rt.readWords(st.inputs.map((s) => bufs[s]));
+    const ins = st.inputs.map((_, i) => new HostArray(fromWords(words[i], st.inAvals[i].dtype, st.inAvals[i].size), st.inAvals[i].shape, st.inAvals[i].dtype));
+    const outs = interpret(st.prim, st.params as ParamsOf<FirstOrderPrimitive>, ins, st.outAvals);
+    outs.forEach((o, i) => this.rt.write(bufs[st.outputs[i]], toWords(o.data, o.dtype)));
+  }
+
+  /** Records (or, past a host step, queues) the program on `inputs`; returns its output buffers at once. */
+  run(inputs: GpuBuffer[], consts: GpuBuffer[]): GpuBuffer[] {
+    const { slots, outputs, freshOutputs } = this.lowered;
+    this.workspace ??= this.groupWords.map((w) => this.rt.alloc(w, "a program's workspace"));
+    const bufs: GpuBuffer[] = new Array(slots.length);
+    slots.forEach((s, i) => {
+      if (s.kind === "input") bufs[i] = inputs[s.index!];
+      else if (s.kind === "const") bufs[i] = s.data ? this.constBufs.get(i)! : consts[s.index!];
+      else if (this.group[i] >= 0) bufs[i] = this.workspace![this.group[i]];
+    });
+    for (const s of freshOutputs) bufs[s] = this.rt.alloc(slotWords(slots[s]), `an output of ${slots[s].dtype}[${slots[s].shape.join(",")}]`);
+    // The inputs must outlive queued work: held until the run has finished.
+    const held = inputs.map((b) => this.rt.retain(b));
+    this.rt.after(() => {
+      const done = this.execute(bufs, 0);
+      const releaseInputs = () => held.forEach((b) => this.rt.release(b));
+      if (done) return done.finally(releaseInputs);
+      releaseInputs();
+    });
+    const handedOut = new Set<number>();
+    return outputs.map((s) => {
+      const b = bufs[s];
+      if (!b) throw new BackendError("webgpu program: an output was never computed");
+      if (!freshOutputs.has(s) || handedOut.has(s)) this.rt.retain(b);
+      handedOut.add(s);
+      return b;
+    });
+  }
+
+  private execute(bufs: GpuBuffer[], from: number): Promise<void> | void {
+    for (let i = from; i < this.prepared.length; i++) {
+      const p = this.prepared[i];
+      if (p.kind === "host") return p.run(bufs).then(() => this.execute(bufs, i + 1));
+      p.record(bufs);
+    }
+  }
+
+  describe(): string {
+    const { steps, slots } = this.lowered;
+    const kernels = steps.filter((s) => s.kind === "kernel").length;
+    return [
+      `webgpu program: ${steps.length} steps (${kernels} fused WGSL kernels, ${this.hostSteps} on the host), workspace ${this.groupWords.reduce((a, b) => a + b, 0) * 4} bytes in ${this.groupWords.length} reusable buffers`,
+      ...steps.map((st, i) => describeStep(i, st, slots)),
+    ].join("\n");
+  }
+
+  /** The WGSL of every GPU step, for jit(f).lower(...).text(). */
+  kernelCode(): string {
+    return this.prepared
+      .flatMap((p, i) => (p.kind === "gpu" ? [`// step ${i}\n${p.code.slice(p.code.indexOf("@group"))}`] : []))
+      .join("\n\n");
+  }
+
+  dispose(): void {
+    for (const b of this.constBufs.values()) this.rt.release(b);
+    for (const b of this.workspace ?? []) this.rt.release(b);
+    this.constBufs.clear();
+    this.workspace = null;
+  }
+}
+
+/** A constant slot's host data in its dtype's typed array. */
+function typedConst(s: SlotInfo): Float32Array | Int32Array | Uint32Array | Uint8Array {
+  const d = s.data!;
+  switch (s.dtype) {
+    case "int32":
+      return Int32Array.from(d);
+    case "uint32":
+      return Uint32Array.from(d);
+    case "bool":
+      return Uint8Array.from(d);
+    default:
+      return Float32Array.from(d);
+  }
+}
+
+function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
+  const sl = (s: number) => `%${s}:${slots[s].dtype}[${slots[s].shape.join(",")}]`;
+  switch (st.kind) {
+    case "kernel": {
+      const ops = st.spec.nodes.filter((n) => n.op !== "input" && n.op !== "const").map((n) => n.op);
+      const red = st.spec.reduction ? ` reduce_${st.spec.reduction.op}(axes=${st.spec.reduction.axes})` : "";
+      return `  ${i}: WGSL kernel over [${st.spec.shape}]${red}: ${ops.join(" ") || "copy"} (${st.inputs.map((v) => `%${v.slot}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
+    }
+    case "gemm": {
+      const ep = st.epilogue ? `, fused epilogue ${st.epilogue.ops.map((o) => o.op).join(" ")}` : "";
+      return `  ${i}: WGSL tiled matmul${st.transA ? " A^T" : ""}${st.transB ? " B^T" : ""} ${st.batch}x[${st.m}x${st.k}]·[${st.k}x${st.n}] (%${st.a}, %${st.b}) -> ${sl(st.c)}${ep}`;
+    }
+    case "conv":
+      return `  ${i}: WGSL conv2d ${st.layout} (%${st.x}, %${st.w}) -> ${sl(st.y)}`;
+    case "fallback":
+      return `  ${i}: HOST FALLBACK ${st.prim} on the host (no WebGPU kernel) (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
+    case "window":
+    case "library":
+      return `  ${i}: ${st.kind} step`;
+  }
+}

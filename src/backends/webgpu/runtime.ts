@@ -1,0 +1,271 @@
+// The WebGPU runtime under the backend: device buffers (one 32-bit word per
+// element) with reference counts and a pool of released buffers, the
+// pipeline cache keyed by shader text, dispatches batched into command
+// encoders, and the ordering of host work.
+//
+// A GPU cannot be read synchronously, so a program that needs the host in the
+// middle (a host step) continues asynchronously: the runtime keeps one chain
+// of pending work, and everything that must follow it — later programs,
+// releases of buffers, readbacks — is queued behind it. Programs without host
+// steps only encode and submit, synchronously. Releases go through the chain
+// too, so a pooled buffer is never handed out while queued work still reads it.
+
+import type { ShapedArray } from "../../core/aval";
+import { allocTyped, type DType, type TypedArray } from "../../core/dtype";
+import { BackendError, MemoryLimitError } from "../../core/errors";
+import type { GpuContext } from "./device";
+
+/** An array's storage on the device; `refs` owners share it. */
+export interface GpuBuffer {
+  readonly buffer: GPUBuffer;
+  /** Bytes the array uses (the GPUBuffer may be larger: pooled sizes are rounded). */
+  readonly bytes: number;
+  refs: number;
+  /**
+   * The contents on the host, for small arrays whose values the host knows (uploaded, or computed
+   * from such arrays on the host): tracing and constant folding read scalars synchronously.
+   */
+  shadow?: TypedArray;
+}
+
+/** Pooled buffers are kept up to this many bytes in all. */
+const POOL_LIMIT = 256 * 2 ** 20;
+
+/** Dispatches recorded before a submit even when nothing reads (bounds the command buffer). */
+const MAX_RECORDED = 512;
+
+/** Bytes of one element on the device: every dtype is one 32-bit word (bool 0/1, float16 widened). */
+export const WORD = 4;
+
+/** Buffer sizes are rounded up so released buffers fit later requests of similar size. */
+function roundedSize(bytes: number): number {
+  if (bytes <= 256) return 256;
+  const step = 2 ** Math.max(8, Math.floor(Math.log2(bytes)) - 2);
+  return Math.ceil(bytes / step) * step;
+}
+
+/** Host data as device words. */
+export function toWords(data: TypedArray, dtype: DType): Uint32Array {
+  if (dtype === "bool") return Uint32Array.from(data as Uint8Array);
+  if (data instanceof Uint16Array) throw new BackendError("webgpu: float16 data must be given widened to float32");
+  return new Uint32Array(data.buffer, data.byteOffset, data.length);
+}
+
+/** Device words as host data of `dtype`. */
+export function fromWords(words: ArrayBuffer, dtype: DType, length: number): TypedArray {
+  const out = allocTyped(dtype, length);
+  if (dtype === "bool") {
+    const w = new Uint32Array(words, 0, length);
+    for (let i = 0; i < length; i++) out[i] = w[i] !== 0 ? 1 : 0;
+  } else new Uint32Array(out.buffer, out.byteOffset, length).set(new Uint32Array(words, 0, length));
+  return out;
+}
+
+export class GpuRuntime {
+  readonly device: GPUDevice;
+  private readonly pool = new Map<number, GPUBuffer[]>();
+  private pooledBytes = 0;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Work queued behind a host step, or null when nothing is pending. */
+  private chain: Promise<void> | null = null;
+  /** The first error of asynchronous work, reported by the next readback. */
+  private failure: Error | null = null;
+  private lost: string | null = null;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private recorded = 0;
+
+  constructor(readonly ctx: GpuContext) {
+    this.device = ctx.device;
+    // Validation and out-of-memory errors arrive as events: the next readback reports the first.
+    this.device.addEventListener("uncapturederror", (ev) => {
+      this.failure ??= new BackendError(`webgpu: ${(ev as GPUUncapturedErrorEvent).error.message}`);
+    });
+    void this.device.lost.then((info) => {
+      this.lost = `${info.reason}: ${info.message}`;
+    });
+  }
+
+  private checkAlive(): void {
+    if (this.lost !== null) {
+      throw new BackendError(`webgpu: the device was lost (${this.lost}); reload the WebGPU backend (loadWebGpuBackend) or use the wasm backend`);
+    }
+  }
+
+  /** A device buffer for `elements` words; refused over the device's storage binding limit. */
+  alloc(elements: number, what: string): GpuBuffer {
+    this.checkAlive();
+    const bytes = Math.max(1, elements) * WORD;
+    const limit = this.ctx.maxStorageBufferBindingSize;
+    if (bytes > limit) {
+      throw new MemoryLimitError(
+        `webgpu: ${what} needs a buffer of ${bytes} bytes, over this device's maxStorageBufferBindingSize of ${limit} bytes; ` +
+          `split the array (e.g. process it in batches) or use the wasm backend`,
+      );
+    }
+    const size = Math.min(roundedSize(bytes), Math.max(limit - (limit % WORD), bytes));
+    const free = this.pool.get(size);
+    const reused = free?.pop();
+    if (reused) {
+      this.pooledBytes -= size;
+      return { buffer: reused, bytes, refs: 1 };
+    }
+    const buffer = this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    return { buffer, bytes, refs: 1 };
+  }
+
+  /** Drops one owner; the last one returns the buffer to the pool once queued work no longer needs it. */
+  release(buf: GpuBuffer): void {
+    if (--buf.refs > 0) return;
+    this.after(() => {
+      const size = buf.buffer.size;
+      if (this.pooledBytes + size > POOL_LIMIT) {
+        buf.buffer.destroy();
+        return;
+      }
+      const list = this.pool.get(size) ?? [];
+      list.push(buf.buffer);
+      this.pool.set(size, list);
+      this.pooledBytes += size;
+    });
+  }
+
+  retain(buf: GpuBuffer): GpuBuffer {
+    buf.refs++;
+    return buf;
+  }
+
+  /** Uploads words; recorded dispatches are submitted first, since a queue write runs before unsubmitted commands. */
+  write(buf: GpuBuffer, words: Uint32Array): void {
+    this.flush();
+    if (words.length > 0) this.device.queue.writeBuffer(buf.buffer, 0, words.buffer, words.byteOffset, words.byteLength);
+  }
+
+  pipeline(code: string): GPUComputePipeline {
+    let p = this.pipelines.get(code);
+    if (!p) {
+      const module = this.device.createShaderModule({ code });
+      p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+      this.pipelines.set(code, p);
+    }
+    return p;
+  }
+
+  /** Records one dispatch in the open compute pass (many dispatches share one submit). */
+  dispatch(pipeline: GPUComputePipeline, buffers: readonly GPUBuffer[], workgroups: readonly [number, number, number]): void {
+    if (workgroups.some((w) => w === 0)) return;
+    this.encoder ??= this.device.createCommandEncoder();
+    this.pass ??= this.encoder.beginComputePass();
+    const bindGroup = this.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
+    if (++this.recorded >= MAX_RECORDED) this.flush();
+  }
+
+  /** Submits what was recorded. */
+  flush(): void {
+    if (this.pass) this.pass.end();
+    if (this.encoder) this.device.queue.submit([this.encoder.finish()]);
+    this.pass = null;
+    this.encoder = null;
+    this.recorded = 0;
+  }
+
+  /** Workgroups for `n` invocations of 256 (or `n` workgroups when `perWorkgroup`), in a 2-D grid under the 65535 limit. */
+  static grid(n: number): [number, number, number] {
+    if (n <= 65535) return [n, 1, 1];
+    const y = Math.ceil(n / 65535);
+    return [Math.ceil(n / y), y, 1];
+  }
+
+  /**
+   * Runs `work` after everything queued so far: at once when nothing is
+   * pending, else behind the chain. Work that returns a promise (a host step)
+   * makes later work wait for it.
+   */
+  after(work: () => void | Promise<void>): void {
+    if (this.chain === null) {
+      const r = work();
+      if (r instanceof Promise) this.track(r);
+      return;
+    }
+    this.track(this.chain.then(work));
+  }
+
+  private track(p: Promise<void>): void {
+    const tracked: Promise<void> = p.then(
+      () => {
+        if (this.chain === tracked) this.chain = null;
+      },
+      (e: unknown) => {
+        this.failure ??= e instanceof Error ? e : new BackendError(String(e));
+        if (this.chain === tracked) this.chain = null;
+      },
+    );
+    this.chain = tracked;
+  }
+
+  /** Copies buffers to the host (one mapping each), after queued work. */
+  async readWords(bufs: readonly GpuBuffer[]): Promise<ArrayBuffer[]> {
+    this.flush();
+    const stagings = bufs.map((b) => this.device.createBuffer({ size: Math.max(WORD, b.bytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
+    const enc = this.device.createCommandEncoder();
+    bufs.forEach((b, i) => enc.copyBufferToBuffer(b.buffer, 0, stagings[i], 0, Math.max(WORD, b.bytes)));
+    this.device.queue.submit([enc.finish()]);
+    const out = await Promise.all(
+      stagings.map(async (s) => {
+        await s.mapAsync(GPUMapMode.READ);
+        const copy = s.getMappedRange().slice(0);
+        s.unmap();
+        s.destroy();
+        return copy;
+      }),
+    );
+    this.checkAlive();
+    return out;
+  }
+
+  /** Reads an array back once all queued work has run. */
+  read(buf: GpuBuffer, aval: ShapedArray): Promise<TypedArray> {
+    this.checkAlive();
+    return new Promise<TypedArray>((resolve, reject) => {
+      this.after(async () => {
+        try {
+          this.throwFailure();
+          const [words] = await this.readWords([buf]);
+          resolve(fromWords(words, aval.dtype, aval.size));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+  }
+
+  private throwFailure(): void {
+    const f = this.failure;
+    if (f) {
+      this.failure = null;
+      throw f;
+    }
+  }
+
+  /** Resolves when all queued work (host steps included) has finished on the device. */
+  async sync(): Promise<void> {
+    await new Promise<void>((resolve, reject) =>
+      this.after(async () => {
+        try {
+          this.flush();
+          await this.device.queue.onSubmittedWorkDone();
+          this.throwFailure();
+          resolve();
+        } catch (e) {
+          reject(e);
+        }
+      }),
+    );
+  }
+}

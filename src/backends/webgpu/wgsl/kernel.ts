@@ -1,0 +1,194 @@
+// WGSL for the planner's fused kernels (KernelSpec): an elementwise DAG
+// evaluated at every point of an iteration space, optionally reduced over
+// some of its axes. Every buffer is bound as an array<u32> (one word per
+// element, bool as 0/1, float16 widened to float32), so one buffer can be read
+// as two dtypes (a bitcast) and the shader needs no per-dtype bindings; the
+// kernel's inputs are bound once per buffer, each read through its own view
+// (offset and element strides, baked into the code). Shapes are baked in too:
+// a pipeline is compiled per kernel shape and cached by its WGSL text.
+//
+// Elementwise kernels run one invocation per output element. Reductions run
+// one invocation per output when the reduced extent is small, and one
+// workgroup per output otherwise (each invocation folds a strided share, then
+// a tree in workgroup memory), so a full sum of a large array uses the GPU.
+
+import { BackendError } from "../../../core/errors";
+import type { KDType, KernelSpec, ReduceOp } from "../../plan/kernel_graph";
+import { SCALAR_PRELUDE, SCALAR_WGSL, WGSL_TYPE, fromWord, integerPow, literal, toWord } from "./scalar";
+
+export const WORKGROUP = 256;
+/** Reductions over at least this many elements per output use a whole workgroup per output. */
+const WORKGROUP_REDUCE_MIN = 256;
+
+/** A compiled kernel's shader and how to dispatch it. */
+export interface WgslKernel {
+  code: string;
+  /** Invocations (elementwise: one per element) or workgroups (per-output reductions) to launch. */
+  dispatch: { threads: number } | { workgroups: number };
+  /** Which of the step's buffers each binding is: `inputs` are indices into the distinct input slots. */
+  bindings: number;
+}
+
+/** One input view of the step: the binding holding its buffer, its element offset and strides. */
+export interface BoundView {
+  binding: number;
+  offset: number;
+  strides: readonly number[];
+}
+
+/** The global invocation index from a 2-D dispatch (x wraps at 65535 workgroups). */
+const GLOBAL_INDEX = "gid.x + gid.y * nwg.x * " + WORKGROUP + "u";
+
+function reduceIdentity(op: ReduceOp, d: KDType): string {
+  const f = d === "float32";
+  switch (op) {
+    case "sum":
+      return literal(0, d);
+    case "prod":
+      return literal(1, d);
+    case "max":
+      return d === "bool" ? "false" : f ? "-tf_inf()" : d === "int32" ? literal(-2147483648, d) : "0u";
+    case "min":
+      return d === "bool" ? "true" : f ? "tf_inf()" : d === "int32" ? "2147483647" : "4294967295u";
+    case "and":
+      return d === "bool" ? "true" : literal(-1, d);
+    case "or":
+      return d === "bool" ? "false" : literal(0, d);
+  }
+}
+
+function reduceCombine(op: ReduceOp, a: string, b: string, d: KDType): string {
+  const t: KDType[] = [d, d];
+  switch (op) {
+    case "sum":
+      return SCALAR_WGSL.add([a, b], t, d);
+    case "prod":
+      return SCALAR_WGSL.mul([a, b], t, d);
+    case "max":
+      return SCALAR_WGSL.max([a, b], t, d);
+    case "min":
+      return SCALAR_WGSL.min([a, b], t, d);
+    case "and":
+      return SCALAR_WGSL.and([a, b], t, d);
+    case "or":
+      return SCALAR_WGSL.or([a, b], t, d);
+  }
+}
+
+/**
+ * Mixed-radix decomposition of `index` over `shape`: statements defining `${prefix}${d}` for each dim.
+ * (A 0-size dim never runs; it is divided as 1 so the shader still compiles.)
+ */
+function coords(index: string, shape: readonly number[], prefix: string, lines: string[]): void {
+  if (shape.length === 0) return;
+  lines.push(`var ${prefix}rest = ${index};`);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (d === 0) lines.push(`let ${prefix}${d} = i32(${prefix}rest);`);
+    else {
+      const n = Math.max(1, shape[d]);
+      lines.push(`let ${prefix}${d} = i32(${prefix}rest % ${n}u);`);
+      lines.push(`${prefix}rest = ${prefix}rest / ${n}u;`);
+    }
+  }
+}
+
+/**
+ * The body evaluating the DAG at one point: `pos(d)` names the coordinate of
+ * iteration dim d. Returns the WGSL names of the output values.
+ */
+function evaluate(spec: KernelSpec, views: readonly BoundView[], pos: (d: number) => string, lines: string[]): string[] {
+  let counter = 0;
+  const fresh = () => `t${counter++}`;
+  const names: string[] = [];
+  const types: KDType[] = [];
+  spec.nodes.forEach((node) => {
+    const name = fresh();
+    if (node.op === "input") {
+      const v = views[node.input];
+      const d = spec.inputs[node.input].dtype;
+      const terms = [String(v.offset), ...v.strides.flatMap((s, dim) => (s === 0 || spec.shape[dim] === 1 ? [] : [`${pos(dim)} * (${s})`]))];
+      lines.push(`let ${name} = ${fromWord(`b${v.binding}[u32(${terms.join(" + ")})]`, d)};`);
+      types.push(d);
+    } else if (node.op === "const") {
+      lines.push(`let ${name}: ${WGSL_TYPE[node.dtype]} = ${literal(node.value, node.dtype)};`);
+      types.push(node.dtype);
+    } else if (node.op === "integer_pow") {
+      const x = names[node.args[0]];
+      lines.push(`let ${name}: ${WGSL_TYPE[node.dtype]} = ${integerPow(x, node.y, node.dtype, fresh, lines)};`);
+      types.push(node.dtype);
+    } else {
+      const args = node.args.map((a) => names[a]);
+      const argTypes = node.args.map((a) => types[a]);
+      lines.push(`let ${name}: ${WGSL_TYPE[node.dtype]} = ${SCALAR_WGSL[node.op](args, argTypes, node.dtype)};`);
+      types.push(node.dtype);
+    }
+    names.push(name);
+  });
+  return spec.outputs.map((o) => names[o.node]);
+}
+
+/** Generates the shader of `spec`, whose input k is read through `views[k]`; outputs bind after the inputs. */
+export function generateKernel(spec: KernelSpec, views: readonly BoundView[], inputBindings: number): WgslKernel {
+  const outputs = spec.outputs;
+  const bindingCount = inputBindings + outputs.length;
+  const decls: string[] = [];
+  for (let b = 0; b < inputBindings; b++) decls.push(`@group(0) @binding(${b}) var<storage, read> b${b}: array<u32>;`);
+  outputs.forEach((_, k) => decls.push(`@group(0) @binding(${inputBindings + k}) var<storage, read_write> o${k}: array<u32>;`));
+  const shape = spec.shape;
+  const red = spec.reduction;
+  const lines: string[] = [];
+  let dispatch: WgslKernel["dispatch"];
+  let entry: string;
+  if (!red) {
+    const total = shape.reduce((a, b) => a * b, 1);
+    lines.push(`let i = ${GLOBAL_INDEX};`, `if (i >= ${total}u) { return; }`);
+    coords("i", shape, "c", lines);
+    const values = evaluate(spec, views, (d) => `c${d}`, lines);
+    values.forEach((v, k) => lines.push(`o${k}[i] = ${toWord(v, outputs[k].dtype)};`));
+    dispatch = { threads: total };
+    entry = `@compute @workgroup_size(${WORKGROUP})\nfn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {\n  ${lines.join("\n  ")}\n}`;
+  } else {
+    const reduced = new Set(red.axes);
+    const keptDims = shape.map((_, d) => d).filter((d) => !reduced.has(d));
+    const redDims = shape.map((_, d) => d).filter((d) => reduced.has(d));
+    const keptShape = keptDims.map((d) => shape[d]);
+    const redShape = redDims.map((d) => shape[d]);
+    const outCount = keptShape.reduce((a, b) => a * b, 1);
+    const redCount = redShape.reduce((a, b) => a * b, 1);
+    const pos = (d: number) => (reduced.has(d) ? `r${redDims.indexOf(d)}` : `c${keptDims.indexOf(d)}`);
+    const inner: string[] = [];
+    coords("j", redShape, "r", inner);
+    const values = evaluate(spec, views, pos, inner);
+    const accs = outputs.map((o, k) => ({ name: `acc${k}`, type: WGSL_TYPE[o.dtype], dtype: o.dtype }));
+    const fold = accs.map((a, k) => `${a.name} = ${reduceCombine(red.op, a.name, values[k], a.dtype)};`);
+    const init = accs.map((a) => `var ${a.name}: ${a.type} = ${reduceIdentity(red.op, a.dtype)};`);
+    if (redCount < WORKGROUP_REDUCE_MIN || outCount > 65535 * 65535) {
+      lines.push(`let i = ${GLOBAL_INDEX};`, `if (i >= ${outCount}u) { return; }`);
+      coords("i", keptShape, "c", lines);
+      lines.push(...init, `for (var j = 0u; j < ${redCount}u; j++) {`, ...inner.map((l) => "  " + l), ...fold.map((l) => "  " + l), "}");
+      accs.forEach((a, k) => lines.push(`o${k}[i] = ${toWord(a.name, a.dtype)};`));
+      dispatch = { threads: outCount };
+      entry = `@compute @workgroup_size(${WORKGROUP})\nfn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {\n  ${lines.join("\n  ")}\n}`;
+    } else {
+      accs.forEach((a) => decls.push(`var<workgroup> s_${a.name}: array<${a.type}, ${WORKGROUP}>;`));
+      lines.push(`let i = wid.x + wid.y * nwg.x;`, `let in_range = i < ${outCount}u;`);
+      coords("i", keptShape, "c", lines);
+      lines.push(...init, `if (in_range) {`, `  for (var j = lid; j < ${redCount}u; j += ${WORKGROUP}u) {`, ...inner.map((l) => "    " + l), ...fold.map((l) => "    " + l), "  }", "}");
+      accs.forEach((a) => lines.push(`s_${a.name}[lid] = ${a.name};`));
+      lines.push("workgroupBarrier();");
+      for (let step = WORKGROUP / 2; step >= 1; step /= 2) {
+        lines.push(`if (lid < ${step}u) {`);
+        accs.forEach((a) => lines.push(`  s_${a.name}[lid] = ${reduceCombine(red.op, `s_${a.name}[lid]`, `s_${a.name}[lid + ${step}u]`, a.dtype)};`));
+        lines.push("}", "workgroupBarrier();");
+      }
+      lines.push("if (lid == 0u && in_range) {");
+      accs.forEach((a, k) => lines.push(`  o${k}[i] = ${toWord(`s_${a.name}[0]`, a.dtype)};`));
+      lines.push("}");
+      dispatch = { workgroups: outCount };
+      entry =
+        `@compute @workgroup_size(${WORKGROUP})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {\n  ${lines.join("\n  ")}\n}`;
+    }
+  }
+  if (bindingCount === 0) throw new BackendError("webgpu: a kernel without outputs");
+  return { code: `${SCALAR_PRELUDE}\n${decls.join("\n")}\n\n${entry}\n`, dispatch, bindings: bindingCount };
+}
