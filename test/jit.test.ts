@@ -60,7 +60,7 @@ describe("jit", () => {
     const y = f(x);
     expectAllclose(y, np.ones([3]));
     expect((x as Array).isDisposed).toBe(true);
-    expect(() => x.dataSync()).toThrow(/disposed/);
+    expect(() => x.dataSync()).toThrow(/donated to jit/);
   });
 
   it("accepts and returns pytrees", () => {

@@ -323,7 +323,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     const outs = atEvalLevel(all) ? runCompiled(`jit(${name})`, entry.jaxpr, all as Array[], donatedInvars) : bind("pjit", all, { jaxpr: entry.jaxpr, name, donatedInvars });
     // Donated inputs give their memory to the call: like JAX, they are invalid afterwards.
     tracers.forEach((t, i) => {
-      if (donatedLeaves[i] && isArray(t) && !outs.includes(t)) (t as Array).dispose();
+      if (donatedLeaves[i] && isArray(t) && !outs.includes(t)) (t as Array).donate(`jit(${name})`);
     });
     return entry.outTree.unflatten(outs);
   };

@@ -72,7 +72,7 @@ export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Arr
     outs = outBufs.map((buf, i) => new ArrayImpl(outAvals[i], backend, buf));
   }
   args.forEach((a, i) => {
-    if (donated[i] === true && !outs.includes(a) && !a.isDisposed) a.dispose();
+    if (donated[i] === true && !outs.includes(a) && !a.isDisposed) a.donate(name);
   });
   return outs;
 }

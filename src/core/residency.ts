@@ -111,7 +111,15 @@ const bytesOf = (aval: ShapedArray): number => aval.size * Math.max(byteWidth(av
 export function beginOperation(name: string, backend: Backend, inAvals: readonly ShapedArray[], outAvals: readonly ShapedArray[]): void {
   currentEpoch++;
   currentName = name;
-  if (!backend.spillable) return;
+  checkFitsLimit(name, inAvals, outAvals);
+}
+
+/**
+ * Refuses, before anything is allocated, an operation whose inputs and outputs
+ * together exceed the memory limit -- on every backend: the interpreter's host
+ * arrays would otherwise take many seconds to fill gigabytes before failing.
+ */
+export function checkFitsLimit(name: string, inAvals: readonly ShapedArray[], outAvals: readonly ShapedArray[]): void {
   let inBytes = 0;
   let outBytes = 0;
   for (const a of inAvals) inBytes += bytesOf(a);
