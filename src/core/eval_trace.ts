@@ -5,6 +5,7 @@
 import { Array } from "./array";
 import { getBackend, type Backend } from "./backend";
 import { beginOperation } from "./residency";
+import { checkOutputs, currentSite, floatChecksOn } from "./debug";
 import { higherOrderImpls, type HigherOrderImpl } from "./higher_order_impls";
 import { isHigherOrder, type FirstOrderPrimitive, type HigherOrderPrimitive, type ParamsOf, type Primitive } from "./primitives";
 import { shapeRules } from "./shape_rules";
@@ -36,7 +37,9 @@ function executeFirstOrder<P extends FirstOrderPrimitive>(prim: P, args: Array[]
   beginOperation(prim, backend, inAvals, outAvals);
   const bufs = args.map((a) => (a.backend === backend ? a.buffer : a.to(backend.name).buffer));
   const outs = backend.executeOp(prim, params, bufs, inAvals, outAvals);
-  return outs.map((buf, i) => new Array(outAvals[i], backend, buf));
+  const arrays = outs.map((buf, i) => new Array(outAvals[i], backend, buf));
+  if (floatChecksOn()) checkOutputs(`${prim}(${inAvals.map((a) => a.str()).join(", ")})`, arrays, currentSite());
+  return arrays;
 }
 
 registerEvalTrace(EvalTrace);
