@@ -40,7 +40,7 @@ describe("debugNans / debugInfs", () => {
     expect(() => grad(sqrtOfDouble)(np.array([0, 1]))).toThrow(/Infinity produced by/);
   });
   it("rejects unknown settings and non-boolean values", () => {
-    expect(() => config.update("debugNan" as never, true)).toThrow(ArgumentError);
+    expect(() => (config.update as (n: string, v: boolean) => void)("debugNan", true)).toThrow(ArgumentError);
     expect(() => config.update("debugNans", 1 as never)).toThrow(/takes true or false/);
   });
 });

@@ -49,6 +49,20 @@ describe("jit", () => {
     expect(() => f(np.ones([2]), cyclic)).toThrow(ArgumentError);
   });
 
+  it("keeps a bounded number of signatures, forgetting the least recently used", () => {
+    const f = jit((x: any) => x.add(1));
+    const first = np.ones([1]);
+    for (let n = 1; n <= 70; n++) {
+      f(np.ones([n]));
+      f(first); // keeps [1] recently used
+    }
+    expect(f.traceCount).toBe(70);
+    f(first);
+    expect(f.traceCount).toBe(70);
+    f(np.ones([2])); // evicted long ago: traced again
+    expect(f.traceCount).toBe(71);
+  });
+
   it("static arguments may drive JS control flow", () => {
     const f = jit((x: any, neg: boolean) => (neg ? x.neg() : x), { staticArgnums: [1] });
     expectAllclose(f(np.array([1.5]), true), np.array([-1.5]));

@@ -246,6 +246,9 @@ function staticKey(where: string, position: number, v: unknown, path: string, se
   }
 }
 
+/** Signatures one jitted function keeps traced (and compiled) before it forgets the least recently used. */
+const MAX_SIGNATURES = 64;
+
 interface CacheEntry {
   /** The traced body; its compiled programs are cached on it (compiled_call.ts). */
   jaxpr: ClosedJaxpr;
@@ -301,7 +304,11 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     const donatedLeaves = args.flatMap((a, i) => (statics.has(i) ? [] : tree.leaves(a).map(() => donated.has(i))));
     const key = `${inTree}|${tracers.map((t) => t.aval.key()).join(";")}|${args.map((a, i) => (statics.has(i) ? staticKey(`jit(${name})`, i, a, "", new Set()) : "_")).join(",")}`;
     let entry = cache.get(key);
-    if (!entry) {
+    if (entry) {
+      // most recently used last, so the bound below evicts the least recently used signature
+      cache.delete(key);
+      cache.set(key, entry);
+    } else {
       traceCount++;
       const traced = traceFlatToJaxpr((...flat) => {
         const rebuilt = inTree.unflatten(flat) as unknown[];
@@ -310,7 +317,10 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
       const { jaxpr, consts } = hoistConsts(traced.jaxpr);
       entry = { jaxpr, consts, outTree: traced.outTree };
       // Closures over tracers of an enclosing transformation are only valid for this call.
-      if (consts.every((c) => isArray(c))) cache.set(key, entry);
+      if (consts.every((c) => isArray(c))) {
+        cache.set(key, entry);
+        if (cache.size > MAX_SIGNATURES) cache.delete(cache.keys().next().value!);
+      }
     }
     return { entry, tracers, donatedLeaves };
   };
