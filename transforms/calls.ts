@@ -469,7 +469,9 @@ export function customVjp<F extends (...args: any[]) => any>(f: F): CustomVjpFun
     const outs = bind("custom_vjp_call", [...consts, ...tracers], {
       call: jaxpr,
       fwd: ((ps: Tracer[]) => fwdFlat(ps)) as never,
-      bwd: ((res: Tracer[], cts: Tracer[]) => [...consts.map(() => null), ...bwdFlat(res, cts)]) as never,
+      // One cotangent per argument, none for the consts: custom_lin's operands are the residuals
+      // and the arguments' tangents only (a slot per const shifted every cotangent onto the next argument).
+      bwd: ((res: Tracer[], cts: Tracer[]) => bwdFlat(res, cts)) as never,
       numConsts: consts.length,
       outTreeKey: String(outTree),
     });
