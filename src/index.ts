@@ -25,7 +25,8 @@ export * as random from "./random";
 export * as optim from "./optim";
 export * as scipy from "./scipy";
 export { isArray, ShapedArray, Tracer, getBackend, setDefaultBackend, setMemoryLimit, memoryStats, defaultBackendName, listBackends, tree, ClosedJaxpr, Jaxpr, checkJaxpr } from "./core";
-export { TinyflowError, ShapeError, DTypeError, AxisError, ArgumentError, TracerError, TransformError, JaxprTypeError, BackendError, ConcretizationError, ArrayConversionError, OptionsError, MemoryLimitError, DisposedArrayError, MissingDependencyError } from "./core";
+export { TinyflowError, ShapeError, DTypeError, AxisError, ArgumentError, TracerError, TransformError, CustomRuleError, JaxprTypeError, BackendError, ConcretizationError, ArrayConversionError, OptionsError, MemoryLimitError, DisposedArrayError, MissingDependencyError, FloatingPointError, config } from "./core";
+export type { ConfigFlags } from "./core";
 export type { DType, ArrayLike, IndexSpec, ArrayJSON, NestedJSON, ArrayTransferable } from "./core";
 
 /**

@@ -357,6 +357,14 @@ describe("scan: transformations", () => {
   });
 });
 
+describe("whileLoop/foriLoop: carry types are checked (as JAX)", () => {
+  it("a body that changes the carry's shape or dtype raises a ShapeError", () => {
+    expect(() => lax.whileLoop((c: T) => np.less(c.sum(), 10), (c: T) => np.concatenate([c, c]), f32([1, 1]))).toThrow(/f32\[2\].*f32\[4\]/);
+    expect(() => lax.whileLoop((c: T) => np.less(c.sum(), 10), (c: T) => c.astype("int32"), f32([1, 1]))).toThrow(ShapeError);
+    expect(() => lax.foriLoop(0, 3, (_i: T, c: T) => c.astype("int32"), f32([1, 1]))).toThrow(ShapeError);
+  });
+});
+
 describe("scan: errors", () => {
   it("a carry that changes type raises a ShapeError naming the leaf", () => {
     expect(() => lax.scan((c: { h: T }, x: T) => [{ h: c.h.sum() }, null], { h: f32([1, 2]) }, f32([1, 2, 3]))).toThrow(ShapeError);

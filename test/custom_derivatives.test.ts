@@ -2,7 +2,7 @@
 // reverse mode, composition with vmap/jit, rematerialization, and bad use.
 
 import { describe, expect, it } from "vitest";
-import { np, grad, jvp, vmap, jit, customJvp, customVjp, checkpoint, makeJaxpr, valueAndGrad, ArgumentError, TransformError } from "../src/index";
+import { np, grad, jvp, vjp, vmap, jit, customJvp, customVjp, checkpoint, makeJaxpr, valueAndGrad, ArgumentError, TransformError, CustomRuleError } from "../src/index";
 import { expectAllclose } from "../src/testing";
 
 const f32 = (xs: number[]) => np.array(xs, { dtype: np.float32 });
@@ -66,6 +66,52 @@ describe("customVjp", () => {
     const bad = customVjp((x: any, y: any) => x.mul(y));
     bad.defvjp((x: any, y: any) => [x.mul(y), [x, y]], (_r: any, ct: any) => [ct]);
     expect(() => grad((x: any) => bad(x, f32([2])).sum())(f32([1]))).toThrow(/one cotangent per argument/);
+  });
+});
+
+describe("custom rule outputs are type-checked (as JAX does)", () => {
+  it("refuses a bwd cotangent whose shape differs from its argument's", () => {
+    const f = customVjp((x: any) => x.mul(2));
+    f.defvjp((x: any) => [x.mul(2), null], (_r: any, ct: any) => [np.zeros([7])]);
+    expect(() => grad((x: any) => f(x).sum())(f32([1, 2, 3]))).toThrow(CustomRuleError);
+    expect(() => grad((x: any) => f(x).sum())(f32([1, 2, 3]))).toThrow(/cotangent for argument 0.*f32\[7\].*f32\[3\]/);
+  });
+  it("refuses a bwd cotangent of another dtype", () => {
+    const f = customVjp((x: any) => x.mul(2));
+    f.defvjp((x: any) => [x.mul(2), null], (_r: any, ct: any) => [ct.astype("int32")]);
+    expect(() => grad((x: any) => f(x).sum())(f32([1, 2, 3]))).toThrow(CustomRuleError);
+  });
+  it("refuses a fwd whose output type differs from f's", () => {
+    const f = customVjp((x: any) => x.sum());
+    f.defvjp((x: any) => [x, null], (_r: any, ct: any) => [ct]);
+    expect(() => grad((x: any) => f(x))(f32([1, 2, 3]))).toThrow(/fwd: output 0 is f32\[3\] but must be f32\[\]/);
+  });
+  it("refuses a jvp rule whose tangent shape differs from the primal's", () => {
+    const f = customJvp((x: any) => np.sin(x));
+    f.defjvp(([x]: any[], [_t]: any[]) => [np.sin(x), np.ones([9])]);
+    expect(() => grad((x: any) => f(x).sum())(f32([1, 2, 3]))).toThrow(CustomRuleError);
+    expect(() => jvp(f, [f32([1, 2, 3])], [f32([1, 1, 1])])).toThrow(/tangent output 0 is f32\[9\] but must be f32\[3\]/);
+  });
+  it("refuses a jvp rule whose primal output differs from f's", () => {
+    const f = customJvp((x: any) => np.sin(x));
+    f.defjvp(([x]: any[], [t]: any[]) => [np.sin(x).sum(), t]);
+    expect(() => jvp(f, [f32([1, 2, 3])], [f32([1, 1, 1])])).toThrow(/primal output 0 is f32\[\] but must be f32\[3\]/);
+  });
+  it("gives each argument its own cotangent when f closes over an array (found by the fuzzer)", () => {
+    const W = np.array([[3]]);
+    const run = (x: any, y: any) => np.matmul(x, W).add(y.mul(0));
+    const f = customVjp(run);
+    f.defvjp((x: any, y: any) => [run(x, y), [x, y]], ([x, y]: any, ct: any) => (vjp(run, x, y)[1] as any)(ct));
+    const [gx, gy] = grad((a: any, b: any) => f(a, b).sum(), { argnums: [0, 1] })(f32([2]), np.array(5));
+    expectAllclose(gx, f32([3]));
+    expectAllclose(gy, np.array(0));
+    const [bx] = jit(vmap(grad((a: any, b: any) => f(a, b).sum(), { argnums: [0, 1] })))(f32([2, 3]).reshape(2, 1), f32([5, 6]));
+    expectAllclose(bx, f32([3, 3]).reshape(2, 1));
+  });
+  it("still accepts well-typed rules under vmap and jit", () => {
+    const f = customVjp((x: any) => x.mul(2));
+    f.defvjp((x: any) => [x.mul(2), null], (_r: any, ct: any) => [ct.mul(2)]);
+    expectAllclose(jit(vmap(grad((x: any) => f(x).sum())))(f32([1, 2, 3, 4]).reshape(2, 2)), np.full([2, 2], 2));
   });
 });
 

@@ -38,6 +38,6 @@ export function epilogueReference(op: EpilogueOpKind, x: number, v: number): num
     case "rdiv": return Math.fround(v / x);
     case "max": return Number.isNaN(x) || Number.isNaN(v) ? NaN : Math.max(x, v);
     case "min": return Number.isNaN(x) || Number.isNaN(v) ? NaN : Math.min(x, v);
-    case "relu": return x > 0 ? x : 0;
+    case "relu": return x <= 0 ? 0 : x;
   }
 }

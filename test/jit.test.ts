@@ -28,6 +28,41 @@ describe("jit", () => {
     expect(f.traceCount).toBe(2);
   });
 
+  it("hashes static arguments by value: equal fresh objects reuse the trace, mutated ones retrace", () => {
+    const f = jit((x: any, cfg: { scale: number[] }) => x.mul(cfg.scale[0]), { staticArgnums: [1] });
+    const x = np.array([1, 2], { dtype: np.float32 });
+    const cfg = { scale: [2] };
+    expectAllclose(f(x, cfg), np.array([2, 4]));
+    expectAllclose(f(x, { scale: [2] }), np.array([2, 4]));
+    expect(f.traceCount).toBe(1);
+    cfg.scale[0] = 3;
+    expectAllclose(f(x, cfg), np.array([3, 6]));
+    expect(f.traceCount).toBe(2);
+  });
+
+  it("refuses static arguments with no value hash", () => {
+    const f = jit((x: any, s: any) => x, { staticArgnums: [1] });
+    expect(() => f(np.ones([2]), np.ones([2]))).toThrow(/static argument 1 is an array f32\[2\].*dynamic/);
+    expect(() => f(np.ones([2]), { w: new Float32Array(2) })).toThrow(/static argument 1\.w is a Float32Array/);
+    const cyclic: any = { a: 1 };
+    cyclic.self = cyclic;
+    expect(() => f(np.ones([2]), cyclic)).toThrow(ArgumentError);
+  });
+
+  it("keeps a bounded number of signatures, forgetting the least recently used", () => {
+    const f = jit((x: any) => x.add(1));
+    const first = np.ones([1]);
+    for (let n = 1; n <= 70; n++) {
+      f(np.ones([n]));
+      f(first); // keeps [1] recently used
+    }
+    expect(f.traceCount).toBe(70);
+    f(first);
+    expect(f.traceCount).toBe(70);
+    f(np.ones([2])); // evicted long ago: traced again
+    expect(f.traceCount).toBe(71);
+  });
+
   it("static arguments may drive JS control flow", () => {
     const f = jit((x: any, neg: boolean) => (neg ? x.neg() : x), { staticArgnums: [1] });
     expectAllclose(f(np.array([1.5]), true), np.array([-1.5]));
@@ -39,7 +74,7 @@ describe("jit", () => {
     const y = f(x);
     expectAllclose(y, np.ones([3]));
     expect((x as Array).isDisposed).toBe(true);
-    expect(() => x.dataSync()).toThrow(/disposed/);
+    expect(() => x.dataSync()).toThrow(/donated to jit/);
   });
 
   it("accepts and returns pytrees", () => {

@@ -305,6 +305,8 @@ describe("bad input", () => {
     const q = step(p) as TfArray;
     expect(Array.from(q.dataSync())).toEqual([1, 2]);
     expect(() => step(p)).toThrow(/donateArgnums/);
+    expect(() => p.add(1)).toThrow(/was donated to jit\(.*\) \(donateArgnums\)/);
+    expect(() => p.tolist()).toThrow(/donated/);
   });
 
   it("`using` disposes at the end of the scope", () => {

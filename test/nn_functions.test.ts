@@ -74,6 +74,22 @@ describe("activations", () => {
   });
 });
 
+describe("NaN propagates through the piecewise activations (as jax.nn)", () => {
+  const x = np.array([NaN, -1, 0.5, 7]);
+  for (const name of ["relu", "relu6", "hardSigmoid", "hardSilu", "hardTanh", "leakyRelu", "elu", "celu", "selu", "gelu", "silu", "softplus", "sigmoid", "logSigmoid", "softSign"] as const) {
+    it(`${name}(NaN) is NaN, eagerly and under jit`, () => {
+      const f = (nn as any)[name] as (t: Tracer) => Tracer;
+      expect(Number.isNaN((f(x).tolist() as number[])[0])).toBe(true);
+      expect(Number.isNaN((jit(f)(x).tolist() as number[])[0])).toBe(true);
+      expect((f(x).tolist() as number[]).slice(1).every(Number.isFinite)).toBe(true);
+    });
+  }
+  it("keeps relu's and relu6's gradients at the kinks", () => {
+    expect((grad((t: any) => nn.relu(t).sum())(np.array([0, 1])).tolist())).toEqual([0, 1]);
+    expect((grad((t: any) => nn.relu6(t).sum())(np.array([0, 6, 3])).tolist())).toEqual([0, 0, 1]);
+  });
+});
+
 describe("softmax family", () => {
   it("softmax rows sum to 1 and match exp/sum", () => {
     const data = [
@@ -281,6 +297,19 @@ describe("dotProductAttention", () => {
 });
 
 describe("losses", () => {
+  it("softmaxCrossEntropyWithIntegerLabels: negative labels count from the end, out-of-range ones give NaN", () => {
+    const logits = np.array([[1, 2, 3], [1, 2, 3], [1, 2, 3], [1, 2, 3]]);
+    const labels = np.array([2, -1, 3, -4], { dtype: "int32" });
+    for (const fn of [nn.softmaxCrossEntropyWithIntegerLabels, jit(nn.softmaxCrossEntropyWithIntegerLabels)]) {
+      const out = fn(logits, labels).tolist() as number[];
+      expect(out[0]).toBeCloseTo(0.40760612, 5);
+      expect(out[1]).toBeCloseTo(0.40760612, 5);
+      expect(Number.isNaN(out[2]) && Number.isNaN(out[3])).toBe(true);
+    }
+    const u = nn.softmaxCrossEntropyWithIntegerLabels(logits.slice([0, 2]), np.array([0, 9], { dtype: "uint32" })).tolist() as number[];
+    expect(Number.isFinite(u[0]) && Number.isNaN(u[1])).toBe(true);
+  });
+
   it("softmaxCrossEntropy equals -sum(labels * log softmax)", () => {
     const logits = [[2, 1, 0], [0, 0, 0]];
     const labels = [[1, 0, 0], [0, 0.5, 0.5]];

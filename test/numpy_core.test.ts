@@ -238,6 +238,39 @@ describe("elementwise", () => {
   });
 });
 
+describe("integer semantics (numpy's: exact, wrapping modulo 2^32)", () => {
+  // x ** y modulo 2^32 as a signed int32, by BigInt.
+  const powRef = (a: number, b: number) => {
+    if (b < 0) return Math.abs(a) === 1 ? (a === -1 && b % 2 !== 0 ? -1 : 1) : 0;
+    const m = 1n << 32n;
+    let r = 1n, base = ((BigInt(a) % m) + m) % m, k = BigInt(b);
+    for (; k > 0n; k >>= 1n, base = (base * base) % m) if (k & 1n) r = (r * base) % m;
+    return Number(BigInt.asIntN(32, r));
+  };
+  const bases = [3, 3, 2, -7, 0, 0, -1, -1, 1, 5, 3, 2, -2];
+  const exps = [16, 20, 31, 3, 0, 5, 7, -3, -5, -1, 1000001, 32, 33];
+  test("power of int32 by an int32 array is exact and wraps", () => {
+    const out = np.power(np.array(bases, { dtype: "int32" }), np.array(exps, { dtype: "int32" }));
+    expect(out.dtype).toBe("int32");
+    expect(out.tolist()).toEqual(bases.map((a, i) => powRef(a, exps[i])));
+    expect(np.power(np.array([3], { dtype: "int32" }), 20).tolist()).toEqual([powRef(3, 20)]);
+    expect(np.power(np.array([3], { dtype: "uint32" }), np.array([20], { dtype: "uint32" })).tolist()).toEqual([3486784401]);
+  });
+  test("rightShift is arithmetic on int32 and logical on uint32", () => {
+    const x = np.array([-8, 8, -1, -2147483648, 7, -5], { dtype: "int32" });
+    const s = np.array([1, 1, 40, 31, 33, 0], { dtype: "int32" });
+    expect(np.rightShift(x, s).tolist()).toEqual([-4, 4, -1, -1, 0, -5]);
+    expect(np.rightShift(np.array([4294967288], { dtype: "uint32" }), np.array([1], { dtype: "uint32" })).tolist()).toEqual([2147483644]);
+  });
+  test("out-of-range host integers are errors, never clamps", () => {
+    expect(() => np.array(3e9, { dtype: "int32" })).toThrow(DTypeError);
+    expect(() => np.array(2 ** 40, { dtype: "int32" })).toThrow(DTypeError);
+    expect(() => np.array(-1, { dtype: "uint32" })).toThrow(/-1 is out of range for uint32/);
+    expect(np.array(2 ** 40).dtype).toBe("float32");
+    expect(np.array(2 ** 40).item()).toBe(2 ** 40);
+  });
+});
+
 describe("reductions", () => {
   const x = () => np.array([[1, 2, 3], [4, 5, 6]], np.float32);
   test("sum/mean/max/min/prod with axes and keepdims", () => {

@@ -305,6 +305,21 @@ describe("sizes and dtypes", () => {
 
 // --- the host fallback --------------------------------------------------------------------
 
+describe("long fused reductions are blocked (accuracy: issue 11)", () => {
+  it("sums 1e6 x 0.1 to float32's 100000, not 100060", () => {
+    const x = np.full([1_000_000], 0.1);
+    for (const got of [np.sum(x), jit((a: Tracer) => np.sum(a))(x)]) expect(Math.abs((got.item() as number) - 100000.0015)).toBeLessThan(0.5);
+  });
+  it("does not saturate at 2^28: a fused sum over 2^29 + 12345 broadcast ones", () => {
+    const f = jit((x: Tracer) => np.sum(np.broadcastTo(x, [2 ** 29 + 12345])));
+    expect(Math.abs((f(np.ones([1])).item() as number) - (2 ** 29 + 12345))).toBeLessThan(64);
+  });
+  it("does not materialize a huge broadcast constant to fold it", () => {
+    const f = jit((x: Tracer) => np.sum(np.broadcastTo(x, [40_000, 30_000]).mul(0.5)));
+    expect(f(np.ones([1])).item()).toBe(6e8);
+  });
+});
+
 describe("primitives without a wasm kernel run on the host inside the program", () => {
   const x = rand([4, 7]);
   const cases: [string, (a: Tracer) => unknown][] = [

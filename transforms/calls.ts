@@ -6,7 +6,9 @@
 
 import { isArray, type Array } from "../src/core/array";
 import { getBackend, type FusionGroup } from "../src/core/backend";
-import { ArgumentError, TransformError } from "../src/core/errors";
+import type { ShapedArray } from "../src/core/aval";
+import { isFloat } from "../src/core/dtype";
+import { ArgumentError, CustomRuleError, TransformError } from "../src/core/errors";
 import { evalClosedJaxpr, evalJaxpr } from "../src/core/eval_jaxpr";
 import type { ClosedJaxpr, Jaxpr } from "../src/core/ir";
 import type { ParamsOf } from "../src/core/primitives";
@@ -189,14 +191,63 @@ function flattenArgs(where: string, args: unknown[]) {
   return { tracers: leaves.map(leafToTracer), inTree };
 }
 
-const staticKeyIds = new WeakMap<object, number>();
+// Static arguments are hashed by value, as JAX hashes its statics: numbers, strings,
+// booleans, null/undefined, bigints, and JS arrays / plain objects of them (JAX's
+// tuples) give the same key whenever they are equal, so a fresh but equal object
+// reuses the trace and a mutated one retraces. Functions and class instances are
+// keyed by identity (Python's default hash). Arrays and typed arrays are mutable
+// buffers with no value hash (numpy arrays are unhashable in JAX too): a typed error.
+const staticIdentityIds = new WeakMap<object, number>();
+const staticSymbolIds = new Map<symbol, number>();
 let nextStaticId = 0;
-function staticKey(v: unknown): string {
-  if (v === null || typeof v !== "object" && typeof v !== "function") return `${typeof v}:${String(v)}`;
-  let id = staticKeyIds.get(v as object);
-  if (id === undefined) staticKeyIds.set(v as object, (id = nextStaticId++));
-  return `obj#${id}`;
+function identityKey(v: object): string {
+  let id = staticIdentityIds.get(v);
+  if (id === undefined) staticIdentityIds.set(v, (id = nextStaticId++));
+  return `#${id}`;
 }
+function staticKey(where: string, position: number, v: unknown, path: string, seen: Set<object>): string {
+  const fail = (what: string): never => {
+    throw new ArgumentError(
+      `${where}: static argument ${position}${path} is ${what}, which has no value hash; static arguments must be JS numbers, strings, booleans, ` +
+        `null, functions, or arrays/plain objects of those -- pass arrays as dynamic (non-static) arguments, or convert it (e.g. x.tolist())`,
+    );
+  };
+  if (v === null || v === undefined) return String(v);
+  switch (typeof v) {
+    case "number":
+      return Object.is(v, -0) ? "n-0" : `n${v}`;
+    case "string":
+      return `s${JSON.stringify(v)}`;
+    case "boolean":
+    case "bigint":
+      return `${typeof v}${String(v)}`;
+    case "symbol": {
+      let id = staticSymbolIds.get(v);
+      if (id === undefined) staticSymbolIds.set(v, (id = nextStaticId++));
+      return `sym#${id}`;
+    }
+    case "function":
+      return `f${identityKey(v)}`;
+  }
+  const obj = v as object;
+  if (isArray(obj)) fail(`an array ${(obj as Array).aval.str()}`);
+  if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) fail(`a ${obj.constructor.name}`);
+  if (obj instanceof Map || obj instanceof Set) fail(`a ${obj.constructor.name}`);
+  if (seen.has(obj)) fail("a cyclic structure");
+  seen.add(obj);
+  try {
+    if (globalThis.Array.isArray(obj)) return `[${obj.map((x, i) => staticKey(where, position, x, `${path}[${i}]`, seen)).join(",")}]`;
+    const proto = Object.getPrototypeOf(obj);
+    if (proto !== Object.prototype && proto !== null) return `o${identityKey(obj)}`;
+    const keys = Object.keys(obj).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${staticKey(where, position, (obj as Record<string, unknown>)[k], `${path}.${k}`, seen)}`).join(",")}}`;
+  } finally {
+    seen.delete(obj);
+  }
+}
+
+/** Signatures one jitted function keeps traced (and compiled) before it forgets the least recently used. */
+const MAX_SIGNATURES = 64;
 
 interface CacheEntry {
   /** The traced body; its compiled programs are cached on it (compiled_call.ts). */
@@ -253,9 +304,13 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     const dynamic = args.map((a, i) => (statics.has(i) ? null : a));
     const { tracers, inTree } = flattenArgs(`jit(${name})`, dynamic);
     const donatedLeaves = args.flatMap((a, i) => (statics.has(i) ? [] : tree.leaves(a).map(() => donated.has(i))));
-    const key = `${inTree}|${tracers.map((t) => t.aval.key()).join(";")}|${args.map((a, i) => (statics.has(i) ? staticKey(a) : "_")).join(",")}`;
+    const key = `${inTree}|${tracers.map((t) => t.aval.key()).join(";")}|${args.map((a, i) => (statics.has(i) ? staticKey(`jit(${name})`, i, a, "", new Set()) : "_")).join(",")}`;
     let entry = cache.get(key);
-    if (!entry) {
+    if (entry) {
+      // most recently used last, so the bound below evicts the least recently used signature
+      cache.delete(key);
+      cache.set(key, entry);
+    } else {
       traceCount++;
       const traced = traceFlatToJaxpr((...flat) => {
         const rebuilt = inTree.unflatten(flat) as unknown[];
@@ -264,7 +319,10 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
       const { jaxpr, consts } = hoistConsts(traced.jaxpr);
       entry = { jaxpr, consts, outTree: traced.outTree };
       // Closures over tracers of an enclosing transformation are only valid for this call.
-      if (consts.every((c) => isArray(c))) cache.set(key, entry);
+      if (consts.every((c) => isArray(c))) {
+        cache.set(key, entry);
+        if (cache.size > MAX_SIGNATURES) cache.delete(cache.keys().next().value!);
+      }
     }
     return { entry, tracers, donatedLeaves };
   };
@@ -279,7 +337,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     const outs = atEvalLevel(all) ? runCompiled(`jit(${name})`, entry.jaxpr, all as Array[], donatedInvars, requested) : bind("pjit", all, { jaxpr: entry.jaxpr, name, donatedInvars });
     // Donated inputs give their memory to the call: like JAX, they are invalid afterwards.
     tracers.forEach((t, i) => {
-      if (donatedLeaves[i] && isArray(t) && !outs.includes(t)) (t as Array).dispose();
+      if (donatedLeaves[i] && isArray(t) && !outs.includes(t)) (t as Array).donate(`jit(${name})`);
     });
     return entry.outTree.unflatten(outs);
   };
@@ -302,6 +360,25 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
   });
   Object.defineProperty(jitted, "clearCache", { value: () => cache.clear() });
   return jitted as unknown as Jitted<F>;
+}
+
+/**
+ * The checks JAX makes on the outputs of custom rules: each value a rule returns
+ * must have the aval the primal function implies for it. `tangentOf` marks
+ * tangent/cotangent outputs, which follow their primal's shape, and its dtype when
+ * that is a float (an integer primal has no tangent space, so only the shape is checked).
+ */
+function checkRuleOutputs(where: string, what: string, got: readonly Tracer[], expected: readonly ShapedArray[], tangentOf: boolean): void {
+  got.forEach((g, i) => {
+    const want = expected[i];
+    const dtypeOk = tangentOf && !isFloat(want.dtype) ? true : g.aval.dtype === want.dtype;
+    if (dtypeOk && g.aval.shape.length === want.shape.length && g.aval.shape.every((d, k) => d === want.shape[k])) return;
+    const wantText = tangentOf && !isFloat(want.dtype) ? `shape [${want.shape.join(",")}]` : want.str();
+    throw new CustomRuleError(
+      `${where}: ${what} ${i} is ${g.aval.str()} but must be ${wantText}, the type of the corresponding primal value; ` +
+        `return one value of that shape and dtype per ${tangentOf ? "primal" : "output"} leaf`,
+    );
+  });
 }
 
 /** Trace a pytree function at given leaves into a jaxpr with explicit const operands. */
@@ -330,7 +407,11 @@ export function customJvp<F extends (...args: any[]) => any>(f: F): CustomJvpFun
       if (!pd.equals(outTree) || !td.equals(outTree)) {
         throw new ArgumentError(`customJvp rule: must return [primalOut, tangentOut] shaped like f's output ${outTree}; got ${pd} and ${td}`);
       }
-      return [pl.map(leafToTracer), tl.map(leafToTracer)];
+      const primalsOut = pl.map(leafToTracer), tangentsOut = tl.map(leafToTracer);
+      const where = `customJvp(${f.name || "fn"}) rule`;
+      checkRuleOutputs(where, "primal output", primalsOut, jaxpr.outAvals, false);
+      checkRuleOutputs(where, "tangent output", tangentsOut, jaxpr.outAvals, true);
+      return [primalsOut, tangentsOut];
     };
     const outs = bind("custom_jvp_call", [...consts, ...tracers], { call: jaxpr, jvp: jvpFlatRule as never, numConsts: consts.length, symbolicZeros: false });
     return outTree.unflatten(outs);
@@ -359,10 +440,13 @@ export function customVjp<F extends (...args: any[]) => any>(f: F): CustomVjpFun
     let resTree: tree.TreeDef | null = null;
     const fwdFlat = (ps: Tracer[]) => {
       const [out, res] = fwdUser!(...(inTree.unflatten(ps) as unknown[]));
-      const [ol] = tree.flatten(out, "customVjp fwd: output");
+      const [ol, od] = tree.flatten(out, "customVjp fwd: output");
       const [rl, rd] = tree.flatten(res, "customVjp fwd: residuals");
+      if (!od.equals(outTree)) throw new CustomRuleError(`customVjp(${f.name || "fn"}) fwd: its output has structure ${od} but f's has ${outTree}; fwd must return [f(...args), residuals]`);
       resTree = rd;
-      return [ol.map(leafToTracer), rl.map(leafToTracer)];
+      const outsFwd = ol.map(leafToTracer);
+      checkRuleOutputs(`customVjp(${f.name || "fn"}) fwd`, "output", outsFwd, jaxpr.outAvals, false);
+      return [outsFwd, rl.map(leafToTracer)];
     };
     const bwdFlat = (res: Tracer[], cts: Tracer[]): Tangent[] => {
       const ctsIn = bwdUser!(resTree!.unflatten(res), outTree.unflatten(cts));
@@ -378,7 +462,10 @@ export function customVjp<F extends (...args: any[]) => any>(f: F): CustomVjpFun
         } else {
           const [cl, cd] = tree.flatten(c, "customVjp bwd: cotangents");
           if (!cd.equals(argTree)) throw new ArgumentError(`customVjp bwd: the cotangent for argument ${i} has structure ${cd} but the argument has ${argTree}`);
-          cl.forEach((l) => out.push(leafToTracer(l)));
+          const cts = cl.map(leafToTracer);
+          checkRuleOutputs(`customVjp(${f.name || "fn"}) bwd`, `cotangent for argument ${i}, leaf`, cts, tracers.slice(offset, offset + argTree.numLeaves).map((t) => t.aval), true);
+          // An integer argument has no cotangent space: whatever bwd gave for it counts as zero.
+          cts.forEach((c, k) => out.push(isFloat(tracers[offset + k].aval.dtype) ? c : new Zero(tracers[offset + k].aval)));
         }
         offset += argTree.numLeaves;
       });
@@ -387,7 +474,9 @@ export function customVjp<F extends (...args: any[]) => any>(f: F): CustomVjpFun
     const outs = bind("custom_vjp_call", [...consts, ...tracers], {
       call: jaxpr,
       fwd: ((ps: Tracer[]) => fwdFlat(ps)) as never,
-      bwd: ((res: Tracer[], cts: Tracer[]) => [...consts.map(() => null), ...bwdFlat(res, cts)]) as never,
+      // One cotangent per argument, none for the consts: custom_lin's operands are the residuals
+      // and the arguments' tangents only (a slot per const shifted every cotangent onto the next argument).
+      bwd: ((res: Tracer[], cts: Tracer[]) => bwdFlat(res, cts)) as never,
       numConsts: consts.length,
       outTreeKey: String(outTree),
     });

@@ -6,13 +6,14 @@
 
 import { Array as ArrayImpl, type Array } from "../src/core/array";
 import { getBackend, type Backend, type Executable } from "../src/core/backend";
-import { evalJaxpr } from "../src/core/eval_jaxpr";
+import { evalJaxpr, literalValue } from "../src/core/eval_jaxpr";
+import { FloatingPointError, checkOutputs, currentSite, floatChecksOn, siteOf, withSite } from "../src/core/debug";
 import { checkedTypedFrom, resultDType, weakDTypeOfNumbers } from "../src/core/dtype";
-import type { ClosedJaxpr } from "../src/core/ir";
+import { Literal, type Atom, type ClosedJaxpr, type Var } from "../src/core/ir";
 import type { ParamsOf } from "../src/core/primitives";
 import { beginOperation } from "../src/core/residency";
 import { higherOrderShapeRules } from "../src/core/shape_rules/higher_order";
-import { isTracer, type ArrayLike, type Tracer } from "../src/core/trace";
+import { bind, isTracer, type ArrayLike, type Tracer } from "../src/core/trace";
 import { hoistConsts, leafToTracer, traceFlatToJaxpr } from "./jaxpr_trace";
 import { optimize } from "./passes";
 
@@ -71,10 +72,34 @@ export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Arr
     const outAvals = jaxpr.outAvals;
     outs = outBufs.map((buf, i) => new ArrayImpl(outAvals[i], backend, buf));
   }
+  if (floatChecksOn()) checkCompiledOutputs(name, jaxpr, args, outs as Array[], donated);
   args.forEach((a, i) => {
-    if (donated[i] === true && !outs.includes(a) && !a.isDisposed) a.dispose();
+    if (donated[i] === true && !outs.includes(a) && !a.isDisposed) a.donate(name);
   });
   return outs;
+}
+
+/**
+ * debugNans/debugInfs for a compiled call: when its outputs hold a NaN/Inf, run the traced
+ * jaxpr again equation by equation (each checked by the eval trace, with the line that traced
+ * it) so the error names the first culprit; when that does not reproduce it, or donated
+ * inputs were overwritten, the call itself is named.
+ */
+function checkCompiledOutputs(name: string, jaxpr: ClosedJaxpr, args: readonly Array[], outs: Array[], donated: readonly boolean[]): void {
+  try {
+    checkOutputs(name, outs, currentSite());
+  } catch (e) {
+    if (!(e instanceof FloatingPointError) || donated.some(Boolean)) throw e;
+    const env = new Map<Var, Tracer>();
+    const read = (a: Atom): Tracer => (a instanceof Literal ? literalValue(a) : env.get(a)!);
+    jaxpr.jaxpr.constvars.forEach((v, i) => env.set(v, jaxpr.consts[i]));
+    jaxpr.jaxpr.invars.forEach((v, i) => env.set(v, args[i]));
+    for (const eqn of jaxpr.jaxpr.eqns) {
+      const res = withSite(siteOf(eqn), () => bind(eqn.primitive, eqn.inputs.map(read), eqn.params));
+      eqn.outputs.forEach((v, i) => env.set(v, res[i]));
+    }
+    throw e;
+  }
 }
 
 /** The eval rule of pjit: the call runs compiled, whatever transformation produced it. */

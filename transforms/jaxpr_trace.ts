@@ -7,6 +7,7 @@ import { Array, isArray } from "../src/core/array";
 import { ShapedArray } from "../src/core/aval";
 import { dtypeOfScalar } from "../src/core/dtype";
 import { ArgumentError } from "../src/core/errors";
+import { recordSite } from "../src/core/debug";
 import { ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, type Atom } from "../src/core/ir";
 import type { ParamsOf, Primitive } from "../src/core/primitives";
 import * as tree from "../src/core/pytree";
@@ -68,7 +69,9 @@ export class JaxprTrace extends Trace {
     const outs = outAvals.map((a) => new JaxprTracer(this, a));
     const outVars = outAvals.map((a) => new Var(a));
     outs.forEach((t, i) => b.atoms.set(t, outVars[i]));
-    b.eqns.push(new JaxprEqn(prim, tracers.map((t) => this.atomOf(t)), params, outVars));
+    const eqn = new JaxprEqn(prim, tracers.map((t) => this.atomOf(t)), params, outVars);
+    recordSite(eqn);
+    b.eqns.push(eqn);
     return outs;
   }
   atomOf(t: Tracer): Atom {

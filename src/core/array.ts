@@ -29,6 +29,9 @@ export class Array extends Tracer {
     watch(this, this.#storage);
   }
 
+  /** The call this array was donated to, once it was (for the message of a later use). */
+  #donatedTo: string | null = null;
+
   get _trace(): Trace {
     return evalTrace();
   }
@@ -46,13 +49,26 @@ export class Array extends Tracer {
 
   #checkLive(where: string): void {
     if (!this.#disposed) return;
+    if (this.#donatedTo !== null) {
+      throw new DisposedArrayError(
+        `${where} is an Array (${this.#aval.str()}) that was donated to ${this.#donatedTo} (donateArgnums), which reused its memory, ` +
+          `so it cannot be used any more; use the array that call returned, or do not donate this argument`,
+      );
+    }
     throw new DisposedArrayError(
-      `${where} is an Array (${this.#aval.str()}) that was disposed — by dispose(), by a \`using\` scope, or by a jit call ` +
-        `it was donated to (donateArgnums) — and cannot be used; use the array the call returned, or keep this one and do not dispose or donate it`,
+      `${where} is an Array (${this.#aval.str()}) that was disposed (by dispose() or a \`using\` scope) and cannot be used; ` +
+        `keep this one and dispose it only after its last use`,
     );
   }
   override get isDisposed(): boolean {
     return this.#disposed;
+  }
+
+  /** Release the buffer because the call `where` took it over (donateArgnums): a later use says so. */
+  donate(where: string): void {
+    if (this.#disposed) return;
+    this.#donatedTo = where;
+    this.dispose();
   }
 
   /** Release the buffer now instead of waiting for garbage collection. */

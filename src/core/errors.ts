@@ -28,6 +28,10 @@ export class TracerError extends TinyflowError {}
 /** A transformation that cannot be applied (e.g. reverse mode through whileLoop). */
 export class TransformError extends TinyflowError {}
 
+/** A user-supplied rule (customJvp's jvp, customVjp's fwd/bwd) whose outputs do not have
+ * the shapes/dtypes its primal function implies (JAX's TypeError from custom_derivatives). */
+export class CustomRuleError extends TransformError {}
+
 /** A jaxpr that fails the IR type checker. */
 export class JaxprTypeError extends TinyflowError {}
 

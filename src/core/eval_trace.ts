@@ -7,6 +7,7 @@ import type { ShapedArray } from "./aval";
 import { getBackend, type Backend } from "./backend";
 import { freezeParams, lookupPreparedOp, storePreparedOp, type PreparedOp } from "./eager_op_cache";
 import { beginOperationOfSize, deviceBytesOf } from "./residency";
+import { checkOutputs, currentSite, floatChecksOn } from "./debug";
 import { higherOrderImpls, type HigherOrderImpl } from "./higher_order_impls";
 import { isHigherOrder, type FirstOrderPrimitive, type HigherOrderPrimitive, type ParamsOf, type Primitive } from "./primitives";
 import { shapeRules } from "./shape_rules";
@@ -60,6 +61,7 @@ function executeFirstOrder<P extends FirstOrderPrimitive>(prim: P, args: readonl
   const outAvals = op.outAvals;
   const result = new globalThis.Array<Array>(outs.length);
   for (let i = 0; i < outs.length; i++) result[i] = new Array(outAvals[i], backend, outs[i]);
+  if (floatChecksOn()) checkOutputs(`${prim}(${args.map((a) => a.aval.str()).join(", ")})`, result, currentSite());
   return result;
 }
 

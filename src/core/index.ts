@@ -18,3 +18,4 @@ export * from "./shape";
 export { Trace, Tracer, MainTrace, bind, bind1, fullRaise, isTracer, withMainTrace, withDynamicTrace, atEvalLevel, type ArrayLike, type ArrayJSON, type NestedJSON, type ArrayTransferable, type Axis, type KeepDims } from "./trace";
 export { checkJaxpr, typecheckJaxpr } from "./typecheck";
 export { checkOptions, opt, type OptionRule, type OptionRules } from "./options";
+export { config, FloatingPointError, type ConfigFlags } from "./debug";

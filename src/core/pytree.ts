@@ -98,6 +98,8 @@ export function isLeaf(x: unknown): x is Leaf {
 /** Flatten a pytree into its leaves (depth-first, object keys sorted as in JAX) and structure. */
 export function flatten(tree: unknown, where = "tree.flatten"): [Leaf[], TreeDef] {
   const leaves: Leaf[] = [];
+  /** The containers on the current path: one seen again is a cycle (JS recursion would overflow the stack). */
+  const open = new Set<object>();
   const walk = (x: unknown, path: string): TreeDef => {
     if (isLeaf(x)) {
       leaves.push(x);
@@ -105,8 +107,22 @@ export function flatten(tree: unknown, where = "tree.flatten"): [Leaf[], TreeDef
     }
     if (x === null) return new TreeDef("null");
     if (x === undefined) return new TreeDef("undefined");
-    if (Array.isArray(x)) return new TreeDef("array", x.map((c, i) => walk(c, `${path}[${i}]`)));
     if (typeof x === "object") {
+      if (open.has(x)) {
+        throw new ArgumentError(`${where}: ${path || "the argument"} refers back to a container it is inside of; a pytree must be a tree (no cycles) -- pass the arrays it needs, not an object that contains itself`);
+      }
+      open.add(x);
+      try {
+        return walkContainer(x, path);
+      } finally {
+        open.delete(x);
+      }
+    }
+    return walkContainer(x, path);
+  };
+  const walkContainer = (x: unknown, path: string): TreeDef => {
+    if (Array.isArray(x)) return new TreeDef("array", x.map((c, i) => walk(c, `${path}[${i}]`)));
+    if (typeof x === "object" && x !== null) {
       const custom = customNodes.get((x as object).constructor);
       if (custom) {
         const [children, aux] = custom.flatten(x);

@@ -208,7 +208,23 @@ export function beginOperation(name: string, backend: Backend, inAvals: readonly
 export function beginOperationOfSize(name: string, backend: Backend, inBytes: number, outBytes: number): void {
   currentEpoch++;
   currentName = name;
-  if (!backend.spillable) return;
+  checkBytesFitLimit(name, inBytes, outBytes);
+}
+
+/**
+ * Refuses, before anything is allocated, an operation whose inputs and outputs
+ * together exceed the memory limit -- on every backend: the interpreter's host
+ * arrays would otherwise take many seconds to fill gigabytes before failing.
+ */
+export function checkFitsLimit(name: string, inAvals: readonly ShapedArray[], outAvals: readonly ShapedArray[]): void {
+  let inBytes = 0;
+  let outBytes = 0;
+  for (const a of inAvals) inBytes += bytesOf(a);
+  for (const a of outAvals) outBytes += bytesOf(a);
+  checkBytesFitLimit(name, inBytes, outBytes);
+}
+
+function checkBytesFitLimit(name: string, inBytes: number, outBytes: number): void {
   if (inBytes + outBytes > limitBytes) {
     throw new MemoryLimitError(
       `${name}: needs ${inBytes + outBytes} bytes of device memory at once (inputs ${inBytes} + outputs ${outBytes}), ` +

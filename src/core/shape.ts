@@ -84,15 +84,34 @@ export function invertPermutation(perm: readonly number[]): number[] {
   return inv;
 }
 
+/** A JS value as a user wrote it, for messages: NaN, Infinity and undefined stay visible (JSON would print null). */
+export function fmtValue(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.slice(0, 8).map(fmtValue).join(", ")}${x.length > 8 ? ", ..." : ""}]`;
+  if (typeof x === "string") return JSON.stringify(x);
+  if (typeof x === "object" && x !== null) return `an object (${String(x).slice(0, 40)})`;
+  return String(x);
+}
+
 export function checkShape(shape: unknown, where: string): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new ShapeError(`${where}: a shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    throw new ShapeError(`${where}: a shape must be an array of non-negative integers, got ${fmtValue(shape)}`);
   }
   return [...shape];
 }
 
+/** A list of axes given by a user: an array of integers (range is checked by the caller). */
+export function checkAxisList(axes: unknown, where: string, what = "axes"): number[] {
+  if (!Array.isArray(axes) || !axes.every((a) => Number.isInteger(a))) {
+    throw new ShapeError(`${where}: ${what} must be an array of integers, got ${fmtValue(axes)}`);
+  }
+  return [...axes];
+}
+
 /** Resolve one -1 in a reshape target. */
 export function resolveReshape(from: Shape, to: readonly number[], where: string): number[] {
+  if (!Array.isArray(to) || !to.every((d) => Number.isInteger(d))) {
+    throw new ShapeError(`${where}: the new shape must be an integer or an array of integers (one may be -1), got ${fmtValue(to)}`);
+  }
   const total = sizeOf(from);
   const unknown = to.filter((d) => d === -1).length;
   if (unknown > 1) throw new ShapeError(`${where}: can only specify one unknown dimension (-1), got ${fmtShape(to)}`);

@@ -90,6 +90,20 @@ export const ge = binary("ge");
 export const shiftLeft = binary("shift_left");
 export const shiftRightLogical = binary("shift_right_logical");
 
+/**
+ * x >> y with the sign bit copied in (lax.shift_right_arithmetic); for uint32 it is
+ * the logical shift. Composed as ~((~x) >>> y) for negative x, so a shift by 32 or
+ * more gives -1 for negative x and 0 otherwise, as XLA defines it.
+ */
+export function shiftRightArithmetic(x: ArrayLike, y: ArrayLike): Tracer {
+  const [a, b] = laxOperands("shiftRightArithmetic", [x, y]);
+  if (a.dtype !== "int32") return bind1("shift_right_logical", [a, b], {});
+  const logical = bind1("shift_right_logical", [a, b], {});
+  const fromComplement = bind1("not", [bind1("shift_right_logical", [bind1("not", [a], {}), b], {})], {});
+  const negative = bind1("lt", [a, broadcastScalar(scalarArray(0, "int32"), a.shape)], {});
+  return bind1("select_n", [negative, logical, fromComplement], {});
+}
+
 // --- select / clamp ---
 
 /** select_n(which, ...cases): which is bool (2 cases: false -> cases[0]) or int32. */

@@ -49,16 +49,16 @@ const where = (c: Tracer, a: ArrayLike, b: ArrayLike): Tracer => np.where(c, a, 
 
 // --- activations -------------------------------------------------------------------
 
-/** max(x, 0); the gradient at 0 is 0, as jax.nn.relu. */
+/** max(x, 0); the gradient at 0 is 0, as jax.nn.relu. NaN stays NaN (0 is chosen where x <= 0, which NaN is not). */
 export function relu(x: ArrayLike): Tracer {
   const t = arg("relu", x);
-  return where(np.greater(t, 0), t, np.zerosLike(t));
+  return where(np.lessEqual(t, 0), np.zerosLike(t), t);
 }
 
-/** min(max(x, 0), 6); the gradient is 0 at both kinks, as jax.nn.relu6. */
+/** min(max(x, 0), 6); the gradient is 0 at both kinks, as jax.nn.relu6. NaN counts as inside, so it propagates. */
 export function relu6(x: ArrayLike): Tracer {
   const t = arg("relu6", x);
-  const inside = np.logicalAnd(np.greater(t, 0), np.less(t, 6));
+  const inside = np.logicalNot(np.logicalOr(np.lessEqual(t, 0), np.greaterEqual(t, 6)));
   return where(inside, t, where(np.greater(t, 0), np.fullLike(t, 6), np.zerosLike(t)));
 }
 
@@ -369,7 +369,11 @@ export function softmaxCrossEntropy(logits: ArrayLike, labels: ArrayLike): Trace
   return np.negative(np.sum(np.multiply(y, logSoftmax(l, -1)), -1));
 }
 
-/** Per-example cross entropy with integer class labels: logsumexp(logits) - logits[label]. */
+/**
+ * Per-example cross entropy with integer class labels: logsumexp(logits) - logits[label].
+ * A label in [-C, 0) counts from the end, and one outside [-C, C) gives NaN, as optax's
+ * take_along_axis in its default "fill" mode does -- never a plausible finite loss.
+ */
 export function softmaxCrossEntropyWithIntegerLabels(logits: ArrayLike, labels: ArrayLike): Tracer {
   const where_ = "softmaxCrossEntropyWithIntegerLabels";
   const l = floatArg(where_, logits, "logits");
@@ -379,8 +383,10 @@ export function softmaxCrossEntropyWithIntegerLabels(logits: ArrayLike, labels: 
     throw new ShapeError(`nn.${where_}: logits must be labels' shape plus a class axis, got logits ${l.aval.str()} and labels ${y.aval.str()}`);
   }
   const C = l.shape[l.ndim - 1];
-  const labelLogits = np.sum(np.multiply(oneHot(y, C, { dtype: l.dtype }), l), -1);
-  return np.subtract(np.logsumexp(l, -1), labelLogits);
+  const wrapped = y.dtype === "int32" ? where(np.less(y, 0), np.add(y, C), y) : y;
+  const valid = y.dtype === "int32" ? np.logicalAnd(np.greaterEqual(wrapped, 0), np.less(wrapped, C)) : np.less(wrapped, C);
+  const labelLogits = np.sum(np.multiply(oneHot(wrapped, C, { dtype: l.dtype }), l), -1);
+  return where(valid, np.subtract(np.logsumexp(l, -1), labelLogits), NaN);
 }
 
 /** Elementwise (predictions - targets)² (optax.squared_error). */

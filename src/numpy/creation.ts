@@ -23,6 +23,8 @@ import {
 import { ArgumentError, DTypeError, ShapeError } from "../core/errors";
 import { checkOptions, opt, type OptionRules } from "../core/options";
 import { checkShape } from "../core/shape";
+import { ShapedArray } from "../core/aval";
+import { checkFitsLimit } from "../core/residency";
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { describe } from "../lax/util";
 import { stack } from "./shape";
@@ -306,6 +308,7 @@ export function arange(start: number, stop?: number | null | DTypeOpt, step?: nu
     if (!Number.isInteger(s) && !isFloat(dtype)) checkedHostValue("arange (step)", dtype, s);
     checkedHostValue("arange (last value)", dtype, a + (n - 1) * s);
   }
+  checkFitsLimit("arange", [], [new ShapedArray([n], dtype)]);
   const data = allocTyped(dtype, n);
   for (let i = 0; i < n; i++) data[i] = roundToDType(dtype, a + i * s);
   return Array.fromTyped(data, [n], dtype);
@@ -323,6 +326,7 @@ export function linspace(start: number, stop: number, num = 50, opts: LinspaceOp
   const dtype = dtypeArg("linspace", opts, linspaceRules) ?? "float32";
   const div = endpoint ? num - 1 : num;
   const step = div > 0 ? (stop - start) / div : 0;
+  checkFitsLimit("linspace", [], [new ShapedArray([num], dtype)]);
   const data = allocTyped(dtype, num);
   for (let i = 0; i < num; i++) {
     const v = endpoint && i === num - 1 && num > 1 ? stop : start + i * step;
@@ -338,6 +342,7 @@ export function eye(N: number, M?: number | null, k = 0, dtype?: DType | DTypeOp
   if (!Number.isInteger(N) || N < 0 || !Number.isInteger(m) || m < 0) throw new ArgumentError(`eye: N and M must be non-negative integers, got ${N}, ${m}`);
   if (!Number.isInteger(k)) throw new ArgumentError(`eye: k must be an integer, got ${k}`);
   const d = dtypeArg("eye", dtype) ?? "float32";
+  checkFitsLimit("eye", [], [new ShapedArray([N, m], d)]);
   const data = allocTyped(d, N * m);
   for (let i = 0; i < N; i++) {
     const j = i + k;

@@ -12,6 +12,7 @@ import { broadcastShapes } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { asInexact, asTracer, broadcastTo, checkArg, promoteArgs, requireNumeric, toInexact } from "./promote";
 import { checkOptions, opt } from "../core/options";
+import { shiftRightArithmetic } from "../lax/elementwise";
 
 type Bin = (x: ArrayLike, y: ArrayLike) => Tracer;
 type Un = (x: ArrayLike) => Tracer;
@@ -134,9 +135,32 @@ export function power(x: ArrayLike, y: ArrayLike): Tracer {
   const p = promoteArgs("power", [x, y]);
   if (p.dtype === "bool") throw new DTypeError(`power: not supported for bool operands, got ${fmt(x)} and ${fmt(y)}`);
   if (isFloat(p.dtype)) return bind1("pow", p.args, {});
-  const [a, b] = p.args.map((t) => bind1("convert_element_type", [t], { newDtype: "float32", weakType: false }));
-  const r = bind1("round", [bind1("pow", [a, b], {})], {});
-  return bind1("convert_element_type", [r], { newDtype: p.dtype, weakType: p.weakType });
+  return integerPower(p.args[0], p.args[1]);
+}
+
+/**
+ * x ** y for integer arrays, exact and wrapping modulo 2^32 as numpy's: binary
+ * exponentiation over all 32 bits of y (JAX's _pow_int_int stops at 6 bits, which
+ * is only right before overflow). A negative exponent truncates 1/x^|y| toward
+ * zero: ±1 give ±1, every other base 0 (numpy raises there; a traced value cannot).
+ */
+function integerPower(x: Tracer, y: Tracer): Tracer {
+  const dtype = x.dtype;
+  const full = (v: number) => broadcastTo(Array.scalar(v, dtype, false), x.shape);
+  const one = full(1);
+  let acc = one, base = x, bits = y;
+  for (let i = 0; i < 32; i++) {
+    const bitSet = bind1("ne", [bind1("and", [bits, one], {}), full(0)], {});
+    acc = bind1("select_n", [bitSet, acc, bind1("mul", [acc, base], {})], {});
+    if (i === 31) break;
+    base = bind1("mul", [base, base], {});
+    bits = bind1("shift_right_logical", [bits, one], {});
+  }
+  if (dtype === "uint32") return acc;
+  const negativeExponent = bind1("lt", [y, full(0)], {});
+  const unitBase = bind1("or", [bind1("eq", [x, one], {}), bind1("eq", [x, full(-1)], {})], {});
+  const truncatedToZero = bind1("and", [negativeExponent, bind1("not", [unitBase], {})], {});
+  return bind1("select_n", [truncatedToZero, acc, full(0)], {});
 }
 export const pow = power;
 
@@ -357,16 +381,16 @@ export function invert(x: ArrayLike): Tracer {
 }
 export const bitwiseNot = invert;
 
-function shift(where: string, prim: "shift_left" | "shift_right_logical"): Bin {
+function shift(where: string, op: (a: Tracer, b: Tracer) => Tracer): Bin {
   return (x, y) => {
     const p = promoteArgs(where, [x, y]);
     if (!isInt(p.dtype)) throw new DTypeError(`${where}: needs integer operands, got ${fmt(x)} and ${fmt(y)}`);
-    return bind1(prim, p.args, {});
+    return op(p.args[0], p.args[1]);
   };
 }
-export const leftShift = shift("leftShift", "shift_left");
-/** Logical right shift (numpy's right_shift is arithmetic for signed ints; this one is logical). */
-export const rightShift = shift("rightShift", "shift_right_logical");
+export const leftShift = shift("leftShift", (a, b) => bind1("shift_left", [a, b], {}));
+/** numpy's right_shift: arithmetic (sign-filling) for int32, logical for uint32. */
+export const rightShift = shift("rightShift", shiftRightArithmetic);
 
 // --- where / clip ---
 

@@ -5,14 +5,14 @@
 
 import { Array } from "../core/array";
 import { ArgumentError, ShapeError, fmtShape } from "../core/errors";
-import { broadcastShapes as coreBroadcastShapes, isPermutation, normalizeAxes, normalizeAxis, resolveReshape } from "../core/shape";
+import { broadcastShapes as coreBroadcastShapes, isPermutation, normalizeAxes, normalizeAxis, resolveReshape, checkAxisList } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Axis, type Tracer } from "../core/trace";
 import { asTracer, broadcastTo as broadcastOne, promoteArgs } from "./promote";
 import { checkOptions, opt } from "../core/options";
 
 export function reshape(x: ArrayLike, shape: number | readonly number[]): Tracer {
   const t = asTracer("reshape", x);
-  const target = typeof shape === "number" ? [shape] : [...shape];
+  const target = typeof shape === "number" ? [shape] : checkAxisList(shape, "reshape", "the new shape");
   const s = resolveReshape(t.shape, target, "reshape");
   if (s.length === t.ndim && s.every((d, i) => d === t.shape[i])) return t;
   return bind1("reshape", [t], { newSizes: s });
@@ -26,7 +26,7 @@ export function ravel(x: ArrayLike): Tracer {
 /** Permute axes; default reverses them. */
 export function transpose(x: ArrayLike, axes?: readonly number[] | null): Tracer {
   const t = asTracer("transpose", x);
-  const perm = axes == null ? [...t.shape.keys()].reverse() : axes.map((a) => (Number.isInteger(a) && a < 0 ? a + t.ndim : a));
+  const perm = axes == null ? [...t.shape.keys()].reverse() : checkAxisList(axes, "transpose").map((a) => (Number.isInteger(a) && a < 0 ? a + t.ndim : a));
   if (!isPermutation(perm, t.ndim)) {
     throw new ShapeError(`transpose: axes ${JSON.stringify(axes)} are not a permutation of the ${t.ndim} axes of ${t.aval.str()}`);
   }

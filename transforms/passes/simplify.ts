@@ -141,8 +141,10 @@ export function simplify(closed: ClosedJaxpr): ClosedJaxpr {
       eqns.push(ins.every((a, i) => a === e.inputs[i]) ? e : new JaxprEqn(e.primitive, ins, e.params, e.outputs));
       continue;
     }
-    const values = ins.map(valueOf);
     const outSize = e.outputs.reduce((s, v) => s + v.aval.size, 0);
+    // A symbolic splat is materialized to fold it: only when that is small too (sum(broadcast(0.5, [4e4, 7e4])) would allocate 11 GB).
+    const smallInputs = ins.every((a) => !(a instanceof Var) || !splats.has(a) || a.aval.size <= FOLD_LIMIT);
+    const values = smallInputs && outSize <= FOLD_LIMIT ? ins.map(valueOf) : [null];
     if (!isHigherOrder(e.primitive) && e.primitive !== "iota" && values.every((v) => v !== null) && outSize <= FOLD_LIMIT) {
       const outs = bind(e.primitive, values as Tracer[], e.params);
       e.outputs.forEach((v, i) => {

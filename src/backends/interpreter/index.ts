@@ -8,6 +8,7 @@ import { roundToFloat16, type TypedArray } from "../../core/dtype";
 import { BackendError } from "../../core/errors";
 import { Literal, type ClosedJaxpr, type Var } from "../../core/ir";
 import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf } from "../../core/primitives";
+import { checkFitsLimit } from "../../core/residency";
 import { HostArray } from "./host_array";
 import { elementwiseInterpRules } from "./rules/elementwise";
 import { indexingInterpRules } from "./rules/indexing";
@@ -71,6 +72,7 @@ class InterpreterBackend implements Backend<HostArray> {
         };
         for (const e of jaxpr.eqns) {
           const prim = e.primitive as FirstOrderPrimitive;
+          checkFitsLimit(prim, e.inputs.map((a) => a.aval), e.outputs.map((v) => v.aval));
           const outs = interpret(prim, e.params as ParamsOf<FirstOrderPrimitive>, e.inputs.map(read), e.outputs.map((v) => v.aval));
           e.outputs.forEach((v, i) => env.set(v, outs[i]));
         }

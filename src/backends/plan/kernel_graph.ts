@@ -75,7 +75,7 @@ export const MAX_EPILOGUE_OPERANDS = 8;
 
 /**
  * x ∘ v for the accumulated value x and an operand v (`rsub` is v - x, `rdiv`
- * v / x), or `relu`: x > 0 ? x : 0 (0 for NaN, as `select_n(x > 0, 0, x)`).
+ * v / x), or `relu`: x <= 0 ? 0 : x (NaN stays NaN, -0 becomes +0, as `select_n(x <= 0, x, 0)`).
  */
 export type EpilogueOpKind = "add" | "sub" | "rsub" | "mul" | "div" | "rdiv" | "max" | "min" | "relu";
 

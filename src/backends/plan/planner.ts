@@ -276,9 +276,9 @@ export class Planner {
   private readonly uses = new Map<Var, number>();
   private readonly consumers = new Map<Var, JaxprEqn[]>();
   private readonly gemmTails = new Map<Var, GemmTail>();
-  /** `gt(x, 0)` equations held back as the first half of a relu folded into a GEMM (keyed by their output). */
+  /** `le(x, 0)` equations held back as the first half of a relu folded into a GEMM (keyed by their output). */
   private readonly heldRelu = new Map<Var, JaxprEqn>();
-  /** Equations lowered without epilogue folding (a held `gt` whose relu did not materialize). */
+  /** Equations lowered without epilogue folding (a held `le` whose relu did not materialize). */
   private readonly noFold = new Set<JaxprEqn>();
 
   constructor(
@@ -600,13 +600,13 @@ export class Planner {
    * one of its operands, when that GEMM output (or the tail of its epilogue so
    * far) has no other use and the other operand is a constant or a row/column
    * vector already in memory: `x @ W + b`, `* s`, `max(·, 0)`, and relu's
-   * `select_n(gt(x, 0), 0, x)`. The equation's output then lives in the GEMM's
+   * `select_n(le(x, 0), x, 0)`. The equation's output then lives in the GEMM's
    * output buffer. Returns false to lower the equation normally.
    */
   private foldIntoGemm(eqn: JaxprEqn): boolean {
     const prim = eqn.primitive;
     const out = eqn.outputs[0];
-    if (prim === "gt") return this.holdRelu(eqn);
+    if (prim === "le") return this.holdRelu(eqn);
     if (out.aval.dtype !== "float32") return false;
     if (prim === "select_n") return this.foldRelu(eqn);
     const kinds = EPILOGUE_OPS[prim];
@@ -639,7 +639,7 @@ export class Planner {
     return node.k === "const" && node.value === 0;
   }
 
-  /** `h = gt(x, 0)` whose only consumer is `select_n(h, 0, x)`: held back until that select folds it. */
+  /** `h = le(x, 0)` whose only consumer is `select_n(h, x, 0)`: held back until that select folds it. */
   private holdRelu(eqn: JaxprEqn): boolean {
     const [x, zero] = eqn.inputs;
     const h = eqn.outputs[0];
@@ -647,26 +647,26 @@ export class Planner {
     const sel = this.consumers.get(h);
     if (this.uses.get(h) !== 1 || sel?.length !== 1 || sel[0].primitive !== "select_n") return false;
     const [pred, onFalse, onTrue] = sel[0].inputs;
-    if (pred !== h || onTrue !== x || onFalse === x || sel[0].outputs[0].aval.dtype !== "float32") return false;
+    if (pred !== h || onFalse !== x || onTrue === x || sel[0].outputs[0].aval.dtype !== "float32") return false;
     this.heldRelu.set(h, eqn);
     return true;
   }
 
-  /** `select_n(gt(x, 0), 0, x)` = relu(x) (0 for NaN), folded into x's GEMM; else the held `gt` is lowered now. */
+  /** `select_n(le(x, 0), x, 0)` = relu(x) (NaN stays NaN), folded into x's GEMM; else the held `le` is lowered now. */
   private foldRelu(eqn: JaxprEqn): boolean {
-    const [pred, onFalse, x] = eqn.inputs;
+    const [pred, x, onTrue] = eqn.inputs;
     if (pred instanceof Literal) return false;
-    const gt = this.heldRelu.get(pred);
-    if (!gt) return false;
+    const le = this.heldRelu.get(pred);
+    if (!le) return false;
     this.heldRelu.delete(pred);
     const out = eqn.outputs[0];
     const tail = x instanceof Literal ? null : this.foldableTail(x, 2, out.aval.shape);
-    if (tail && this.isZero(onFalse, out.aval.shape)) {
+    if (tail && this.isZero(onTrue, out.aval.shape)) {
       this.extendTail(x as Var, out, tail, { op: "relu", operand: { kind: "none" } }, undefined);
       return true;
     }
-    this.noFold.add(gt);
-    this.lowerEqn(gt);
+    this.noFold.add(le);
+    this.lowerEqn(le);
     return false;
   }
 

@@ -93,7 +93,8 @@ export const WASM_ERROR_CODES: Readonly<Record<number, string>> = {
   [-8]: "leading dimension too small",
 };
 
-export class WasmKernelError extends Error {
+/** A hand-written kernel refused its arguments, or the wasm memory could not hold them (a BackendError). */
+export class WasmKernelError extends BackendError {
   /** Negative code from the wasm side, or 0 for checks done in TypeScript. */
   readonly code: number;
   constructor(message: string, code = 0) {

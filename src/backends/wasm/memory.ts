@@ -3,6 +3,8 @@
 // allocator handing out buffers.
 
 import type { WasmKernels } from "./kernels";
+import { MemoryLimitError } from "../../core/errors";
+import { currentOperation } from "../../core/residency";
 
 /**
  * A block of linear memory, reference counted: a program may return one of its
@@ -15,6 +17,9 @@ export interface WasmBuffer {
   refs: number;
 }
 
+/** Everything a wasm32 linear memory can address. */
+const WASM32_BYTES = 2 ** 32;
+
 export class WasmMemory {
   constructor(readonly kernels: WasmKernels) {}
 
@@ -24,6 +29,12 @@ export class WasmMemory {
 
   alloc(bytes: number): WasmBuffer {
     if (bytes === 0) return { ptr: 0, bytes: 0, refs: 1 };
+    if (!(bytes < WASM32_BYTES)) {
+      throw new MemoryLimitError(
+        `${currentOperation()}: needs a buffer of ${bytes} bytes, more than the 4 GiB a wasm32 memory can address; ` +
+          `split the operation into smaller pieces (e.g. lax.scan over chunks of a leading axis) or use smaller shapes`,
+      );
+    }
     return { ptr: this.kernels.alloc(bytes), bytes, refs: 1 };
   }
 

@@ -182,8 +182,8 @@ function emitMicro(ops: readonly EpilogueOp[], relaxed: boolean, UNROLL: number)
         let vi = 0;
         for (const { op, operand } of ops) {
           if (op === "relu") {
-            // x & (x > 0): x where positive, +0 elsewhere and for NaN.
-            f.localGet(x).localGet(x).v128ConstF32(0).op("f32x4.gt").op("v128.and").localSet(x);
+            // x & ~(x <= 0): +0 where x <= 0, x elsewhere (NaN included, as jax.nn.relu).
+            f.localGet(x).localGet(x).v128ConstF32(0).op("f32x4.le").op("v128.andnot").localSet(x);
             continue;
           }
           const pushOperand = (): void => {

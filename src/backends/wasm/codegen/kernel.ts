@@ -31,7 +31,9 @@
 // float->int converts truncate and saturate (NaN -> 0), anything->bool is x != 0,
 // `select` is lax.select_n(pred, onFalse, onTrue) (int preds clamp), and
 // `clamp` is (lo, x, hi). Float reductions accumulate in f32 (the interpreter
-// in f64), in several vector accumulators, so sums differ by rounding.
+// in f64), in several vector accumulators, so sums differ by rounding; long
+// inner float sums/products are blocked (see REDUCTION_BLOCKS) so their error
+// grows with the logarithm of the length, not the length.
 //
 // Code shape: the iteration space is canonicalised (size-1 dims dropped,
 // adjacent dims merged when every operand is linear across them), then a loop
@@ -346,6 +348,16 @@ function storeLane0(f: FuncBuilder, dt: KDType, ptr: number, val: Ex, off = 0): 
 }
 
 // --- reductions -------------------------------------------------------------------------
+
+/**
+ * Blocked accumulation of long inner reductions: lane accumulators take this many groups
+ * (one group = one vector per accumulator) before their sum moves into a level-1
+ * accumulator, which takes this many such blocks before moving into level 2, and so on.
+ * Each accumulator then adds at most ~64 values of similar magnitude, so a float32 sum of
+ * n elements errs by about eps·(32 + 64·levels + n/2^21), not eps·n/16 (1e6 × 0.1 gave
+ * 100060, and 2^28 ones saturated). The flushes are a few vector adds per 512 elements.
+ */
+const REDUCTION_BLOCKS = [32, 64, 64] as const;
 
 /** Identity of a reduction as the i32 bit pattern of one lane. */
 function identityBits(op: ReduceOp, dt: KDType): number {
@@ -810,6 +822,52 @@ function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: boolean
         return l;
       }),
     );
+    // Blocked accumulation (REDUCTION_BLOCKS) for float sums and products that span more than one block.
+    const blocked = (redOp === "sum" || redOp === "prod") && outDTs.includes("float32") && !unrollInner && Math.floor(nv / K) > REDUCTION_BLOCKS[0];
+    const levelAccs: number[][] = blocked
+      ? REDUCTION_BLOCKS.map(() =>
+          outDTs.map((dt) => {
+            const l = f.local("v128", "blk");
+            f.v128ConstI32(identityBits(redOp!, dt)).localSet(l);
+            return l;
+          }),
+        )
+      : [];
+    /** Moves the sum of level `l` (0: the lane accumulators) into level l + 1 and resets it. */
+    const flush = (l: number): void =>
+      outDTs.forEach((dt, o) => {
+        const id = identityBits(redOp!, dt);
+        if (l === 0) {
+          let sum: Ex = e.get(accs[o][0]);
+          for (let j = 1; j < K; j++) sum = e.bind(monoid(e, redOp!, dt, sum, e.get(accs[o][j])));
+          e.set(levelAccs[0][o], monoid(e, redOp!, dt, e.get(levelAccs[0][o]), sum));
+          for (let j = 0; j < K; j++) f.v128ConstI32(id).localSet(accs[o][j]);
+        } else {
+          e.set(levelAccs[l][o], monoid(e, redOp!, dt, e.get(levelAccs[l][o]), e.get(levelAccs[l - 1][o])));
+          f.v128ConstI32(id).localSet(levelAccs[l - 1][o]);
+        }
+      });
+    /** `count` units of level `l` (a level-0 unit is one group), each flushed into level l + 1... */
+    const units = (l: number, count: number, group: () => void): void => {
+      if (count === 0) return;
+      if (l === 0) counted(count, group);
+      else
+        counted(count, () => {
+          units(l - 1, REDUCTION_BLOCKS[l - 1], group);
+          flush(l - 1);
+        });
+    };
+    /** `nb` groups as whole units of the highest level, then whole units of each lower level. */
+    const blockedGroups = (nb: number, group: () => void): void => {
+      const unitGroups = [1];
+      for (const b of REDUCTION_BLOCKS) unitGroups.push(unitGroups[unitGroups.length - 1] * b);
+      let left = nb;
+      for (let l = REDUCTION_BLOCKS.length; l >= 0; l--) {
+        const q = Math.floor(left / unitGroups[l]);
+        units(l, q, group);
+        left -= q * unitGroups[l];
+      }
+    };
     const accumulate = (outs: Ex[], j: number, lanes: number): void => {
       outs.forEach((v, o) => {
         const dt = outDTs[o];
@@ -828,12 +886,16 @@ function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: boolean
     } else {
       const nb = Math.floor(nv / K);
       const nr = nv - nb * K;
-      if (nb > 0) {
+      const group = (): void => {
+        for (let j = 0; j < K; j++) accumulate(dag(inputsAt(4 * j, 4)), j, 4);
+        advance(ps, inner, 4 * K);
+      };
+      if (blocked && nb > REDUCTION_BLOCKS[0]) {
+        f.comment(`vector loop: ${nb} x ${K} x 4, blocked ${REDUCTION_BLOCKS.join("/")} (pairwise-like accumulation)`);
+        blockedGroups(nb, group);
+      } else if (nb > 0) {
         f.comment(`vector loop: ${nb} x ${K} x 4`);
-        counted(nb, () => {
-          for (let j = 0; j < K; j++) accumulate(dag(inputsAt(4 * j, 4)), j, 4);
-          advance(ps, inner, 4 * K);
-        });
+        counted(nb, group);
       }
       for (let j = 0; j < nr; j++) accumulate(dag(inputsAt(4 * j, 4)), j, 4);
       if (rem > 0) {
@@ -845,6 +907,8 @@ function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: boolean
     outDTs.forEach((dt, o) => {
       const a = accs[o];
       for (let j = 1; j < K; j++) e.set(a[0], monoid(e, redOp!, dt, e.get(a[0]), e.get(a[j])));
+      // the block levels, smallest sums first
+      for (const lv of levelAccs) e.set(a[0], monoid(e, redOp!, dt, e.get(a[0]), e.get(lv[o])));
       const acc = e.get(a[0]);
       const swapHalves: Ex = (ff) => {
         acc(ff);

@@ -90,7 +90,7 @@ export function generateGemm(s: GemmShape, epilogue: readonly EpilogueOp[]): { c
     : `let nn = e % ${TILE}u; let kk = e / ${TILE}u; let gn = col0 + nn; let gk = k0 + kk;
       var v = 0.0; if (gn < ${n}u && gk < ${k}u) { v = b[bBase + gk * ${n}u + gn]; } Bs[kk][nn] = v;`;
   const code = `${SCALAR_PRELUDE}
-fn tf_relu(x: f32) -> f32 { return select(0.0, x, x > 0.0); }
+fn tf_relu(x: f32) -> f32 { return select(x, 0.0, x <= 0.0); }
 ${decls.join("\n")}
 var<workgroup> As: array<array<f32, ${TILE}>, ${TK}>;
 var<workgroup> Bs: array<array<f32, ${TILE}>, ${TK}>;

