@@ -47,7 +47,8 @@ export function floatChecksOn(): boolean {
 
 // Frames inside the library (its src/ and transforms/ trees, built or not) are skipped
 // when looking for the user's line.
-const libraryRoot = new URL("../../", import.meta.url).href;
+// (Not `new URL("../../", import.meta.url)`: bundlers take that for an asset to ship.)
+const libraryRoot = import.meta.url.replace(/[^/]*\/[^/]*\/[^/]*$/, "");
 const libraryDirs = [`${libraryRoot}src/`, `${libraryRoot}transforms/`].flatMap((u) => [u, u.replace(/^file:\/\//, "")]);
 
 /** The first stack frame outside tinyflow (and outside Node's internals): where the user's code called in. */

@@ -35,10 +35,14 @@ const isNode = (): boolean => typeof process !== "undefined" && typeof process.v
 async function nodeGpuObject(): Promise<GPU> {
   if (nodeGpu !== null) return nodeGpu;
   const env = process.env;
-  const fs = await import("node:fs");
+  // process.getBuiltinModule (Node >= 20.16) instead of import("node:fs"): a browser bundler must not see a Node module.
+  const builtin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  const fs = builtin?.("node:fs") as typeof import("node:fs") | undefined;
+  const os = builtin?.("node:os") as typeof import("node:os") | undefined;
+  if (!fs || !os) throw new BackendError(`webgpu: this Node has no process.getBuiltinModule (Node >= 20.16 needed)`);
   if (env.VK_ICD_FILENAMES === undefined && fs.existsSync(SWIFTSHADER_ICD)) env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   if (env.XDG_RUNTIME_DIR === undefined) {
-    const { tmpdir } = await import("node:os");
+    const { tmpdir } = os;
     const dir = `${tmpdir()}/tinyflow-xdg-${process.getuid?.() ?? "user"}`;
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     env.XDG_RUNTIME_DIR = dir;
