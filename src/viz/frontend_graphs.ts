@@ -8,7 +8,7 @@
 import { DTYPE_SHORT } from "../core/dtype";
 import { ArgumentError } from "../core/errors";
 import { Operation, RefVariable, Tensor as TfTensor, topoSort } from "../frontends/tf1/graph";
-import { Tensor as EagerTensor } from "../frontends/eager";
+import { Tensor as EagerTensor, tapeOrder } from "../frontends/eager";
 import { GraphBuilder, type NodeKind, type VizGraph } from "./graph";
 
 const tfType = (t: TfTensor): string => `${DTYPE_SHORT[t.dtype]}[${t.shape === null ? "…" : t.shape.map((d) => (d === null ? "?" : String(d))).join(",")}]`;
@@ -76,28 +76,7 @@ export function eagerGraph(roots: readonly EagerTensor[], names: ReadonlyMap<Eag
   }
   const b = new GraphBuilder();
   const ids = new Map<EagerTensor, string>();
-  // Inputs before users, by iterative DFS over the recorded ops (the same walk backward() does).
-  const order: EagerTensor[] = [];
-  const seen = new Set<EagerTensor>();
-  for (const root of roots) {
-    if (seen.has(root)) continue;
-    seen.add(root);
-    const stack: [EagerTensor, number][] = [[root, 0]];
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1];
-      const ins = top[0].gradFn?.inputs ?? [];
-      if (top[1] < ins.length) {
-        const next = ins[top[1]++];
-        if (!seen.has(next)) {
-          seen.add(next);
-          stack.push([next, 0]);
-        }
-      } else {
-        stack.pop();
-        order.push(top[0]);
-      }
-    }
-  }
+  const order = tapeOrder(roots);
   for (const t of order) {
     const name = names.get(t);
     if (t.gradFn === null) {

@@ -576,24 +576,7 @@ function backwardFrom(root: Tensor, gradient: Operand | null, retainGraph: boole
     }
     ct = g.dtype === root.dtype ? g : (np.astype(g, root.dtype) as TfArray);
   }
-  // Inputs before users, by iterative DFS over the recorded ops.
-  const order: Tensor[] = [];
-  const seen = new Set<Tensor>([root]);
-  const stack: [Tensor, number][] = [[root, 0]];
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    const ins = top[0].gradFn?.inputs ?? [];
-    if (top[1] < ins.length) {
-      const next = ins[top[1]++];
-      if (!seen.has(next)) {
-        seen.add(next);
-        stack.push([next, 0]);
-      }
-    } else {
-      stack.pop();
-      order.push(top[0]);
-    }
-  }
+  const order = tapeOrder([root]);
   for (const t of order) {
     if (t.gradFn !== null && t.gradFn.pull === null) {
       throw new AutogradError(
@@ -961,3 +944,34 @@ export const optim = { SGD, Adam };
 export const compile = makeCompile({ Tensor, isGradEnabled });
 export { CompileError } from "./compile_state";
 export type { Compiled, CompileOptions, CompileDeps } from "./compile";
+
+/**
+ * The tensors of the tape below `roots`, inputs before users (an iterative DFS
+ * over the recorded ops, so a long chain cannot overflow the stack): the order
+ * backward() pulls gradients in reverse, and the order tinyflow/viz draws.
+ * @internal
+ */
+export function tapeOrder(roots: readonly Tensor[]): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  for (const root of roots) {
+    if (seen.has(root)) continue;
+    seen.add(root);
+    const stack: [Tensor, number][] = [[root, 0]];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const ins = top[0].gradFn?.inputs ?? [];
+      if (top[1] < ins.length) {
+        const next = ins[top[1]++];
+        if (!seen.has(next)) {
+          seen.add(next);
+          stack.push([next, 0]);
+        }
+      } else {
+        stack.pop();
+        order.push(top[0]);
+      }
+    }
+  }
+  return order;
+}
