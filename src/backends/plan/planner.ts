@@ -32,6 +32,7 @@ import { sizeOf, stridesOf } from "../../core/shape";
 import { MAX_EPILOGUE_OPERANDS, type EpilogueOp, type EpilogueOpKind, type EpilogueOperand, type KDType, type KernelNode, type KernelSpec, type LibraryStep, type ReduceOp, type ScalarOp } from "./kernel_graph";
 import { lowerIndexing, type IndexingContext, type WindowStep } from "./indexing";
 import { lowerLibraryCall, type LibraryLoweringHost } from "./library";
+import { threefry2x32Expr, type U32Builder } from "./threefry";
 
 /** A strided read of a slot's buffer, relative to some iteration shape. */
 export interface View {
@@ -366,6 +367,10 @@ export class Planner {
     if (isHigherOrder(prim)) throw new BackendError(`planner: '${prim}' must be inlined or run op by op`);
 
     if (allKernelTypes && eqn.outputs.length === 1 && this.target.gemmEpilogues && this.gemmTails.size > 0 && !this.noFold.has(eqn) && this.foldIntoGemm(eqn)) return;
+    if (prim === "threefry2x32") {
+      this.lowerThreefry(eqn);
+      return;
+    }
     if (allKernelTypes && eqn.outputs.length === 1) {
       const computed = this.fusedNode(eqn, outShape);
       const halfRounds = out.aval.dtype === "float16" && !HALF_EXACT.has(prim) && !(prim === "convert_element_type" && eqn.inputs[0].aval.dtype === "float16");
@@ -426,6 +431,18 @@ export class Planner {
       default:
         return null;
     }
+  }
+
+  /** Threefry-2x32 becomes two lazy u32 expressions, so its two words fuse into one kernel with their readers. */
+  private lowerThreefry(eqn: JaxprEqn): void {
+    const shape = eqn.outputs[0].aval.shape;
+    const u32: U32Builder<ENode> = {
+      constant: (value) => ({ k: "const", value, dtype: "uint32" }),
+      op: (op, a, b) => ({ k: "op", op, args: [a, b], dtype: "uint32" }),
+    };
+    const [k0, k1, x0, x1] = eqn.inputs.map((a) => this.nodeOf(a, shape));
+    const words = threefry2x32Expr(u32, k0, k1, x0, x1);
+    eqn.outputs.forEach((v, i) => this.state.set(v, { node: this.annotate(words[i], v), shape, dtype: v.aval.dtype }));
   }
 
   /** Shape equations become rewritten views of their operand's expression. */
