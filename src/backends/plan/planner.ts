@@ -33,6 +33,7 @@ import { MAX_EPILOGUE_OPERANDS, type EpilogueOp, type EpilogueOpKind, type Epilo
 import { lowerIndexing, type IndexingContext, type WindowStep } from "./indexing";
 import { lowerLibraryCall, type LibraryLoweringHost } from "./library";
 import { threefry2x32Expr, type U32Builder } from "./threefry";
+import { TRANSCENDENTAL_EXPANSIONS, type F32Builder } from "./transcendental";
 
 /** A strided read of a slot's buffer, relative to some iteration shape. */
 export interface View {
@@ -215,6 +216,13 @@ function halfIntegerPow(x: ENode, y: number): ENode {
   if (acc === null) return one;
   return y < 0 ? { k: "op", op: "div", args: [one, acc], dtype: "float32" } : acc;
 }
+
+/** Builds float32 expression nodes for the transcendental expansions (transcendental.ts). */
+const F32_NODES: F32Builder<ENode> = {
+  constant: (value) => ({ k: "const", value, dtype: "float32" }),
+  op: (op, ...args) => ({ k: "op", op, args, dtype: "float32" }),
+  less: (a, b) => ({ k: "op", op: "lt", args: [a, b], dtype: "bool" }),
+};
 
 /** Apply a reindexing to every view of an expression, keeping shared subtrees shared. */
 function reindex(node: ENode, f: Reindex, memo = new Map<ENode, ENode | null>()): ENode | null {
@@ -407,6 +415,8 @@ export class Planner {
     const args = () => eqn.inputs.map((a) => this.nodeOf(a, shape));
     const unary = UNARY_KERNEL_OPS[prim];
     if (unary) return { k: "op", op: unary, args: args(), dtype };
+    const expansion = TRANSCENDENTAL_EXPANSIONS[prim];
+    if (expansion && dtype === "float32") return expansion(F32_NODES, args()[0]);
     const binary = BINARY_KERNEL_OPS[prim];
     if (binary) {
       if (prim === "div" && dtype === "float32") return { k: "op", op: "div", args: args(), dtype };

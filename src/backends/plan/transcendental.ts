@@ -1,0 +1,81 @@
+// Float32 transcendentals that have no kernel op of their own, written as DAGs
+// of ops that do (exp, expm1, log, log1p, sqrt, sin, cos, arithmetic), as
+// JAX's lax lowers them, so the planner fuses them instead of running them on
+// the host. Each formula is chosen to stay within a few float32 ulp of the
+// interpreter (which rounds the float64 Math.* result) over the whole range,
+// including ±0, ±inf, NaN and the domain edges; property-tests/backend.prop
+// and test/wasm_transcendental.test.ts check that. The node type is the
+// caller's (see threefry.ts for the same pattern).
+
+import type { Primitive } from "../../core/primitives";
+import type { ScalarOp } from "./kernel_graph";
+
+/** Builds the caller's expression nodes: float32 constants and ops, and the bool a < b. */
+export interface F32Builder<N> {
+  constant(value: number): N;
+  op(op: Exclude<ScalarOp, "eq" | "ne" | "lt" | "le" | "gt" | "ge">, ...args: N[]): N;
+  less(a: N, b: N): N;
+}
+
+type Expansion = <N>(b: F32Builder<N>, x: N) => N;
+
+/** Above this |x|, e^-|x| is below half an ulp of e^|x| (e^-18 < 2^-25): sinh and cosh are e^|x| / 2. */
+const HYPERBOLIC_TAIL = 9;
+/** Above this |x|, x^2 ± 1 rounds to x^2 and asinh(|x|) = acosh(x) = log(2x) to float32 precision. */
+const ASYMPTOTIC_LOG = 4096;
+
+/** e^|x| / 2 without overflowing where e^|x| does but the half does not (|x| in [88.7, 89.4]): (e^(|x|/2) / 2) * e^(|x|/2). */
+function halfExp<N>(b: F32Builder<N>, ax: N): N {
+  const h = b.op("exp", b.op("mul", ax, b.constant(0.5)));
+  return b.op("mul", b.op("mul", h, b.constant(0.5)), h);
+}
+
+/** select(pred, onFalse, onTrue), as the kernel op orders its operands. */
+const pick = <N>(b: F32Builder<N>, pred: N, onTrue: N, onFalse: N): N => b.op("select", pred, onFalse, onTrue);
+
+/**
+ * The expansions. `sign(x) * f(|x|)` keeps odd functions odd, -0 included (sign(±0) = ±0)
+ * and NaN propagating.
+ */
+export const TRANSCENDENTAL_EXPANSIONS: Partial<Record<Primitive, Expansion>> = {
+  // tan = sin / cos: both are within an ulp, and cos has no cancellation near pi/2 (it is computed from the reduced argument).
+  tan: (b, x) => b.op("div", b.op("sin", x), b.op("cos", x)),
+  // sinh|x| = (t + t/(t+1)) / 2 with t = expm1|x| (no cancellation near 0); e^|x|/2 in the tail.
+  sinh: (b, x) => {
+    const ax = b.op("abs", x);
+    const t = b.op("expm1", ax);
+    const near = b.op("mul", b.constant(0.5), b.op("add", t, b.op("div", t, b.op("add", t, b.constant(1)))));
+    const mag = pick(b, b.less(ax, b.constant(HYPERBOLIC_TAIL)), near, halfExp(b, ax));
+    return b.op("mul", b.op("sign", x), mag);
+  },
+  // cosh = (e + 1/e) / 2 with e = e^|x| (both terms positive: no cancellation); e^|x|/2 in the tail.
+  cosh: (b, x) => {
+    const ax = b.op("abs", x);
+    const e = b.op("exp", ax);
+    const near = b.op("mul", b.constant(0.5), b.op("add", e, b.op("div", b.constant(1), e)));
+    return pick(b, b.less(ax, b.constant(HYPERBOLIC_TAIL)), near, halfExp(b, ax));
+  },
+  // asinh|x| = log1p(|x| + x^2 / (1 + sqrt(1 + x^2))) (exact near 0); log|x| + ln 2 for large |x|.
+  asinh: (b, x) => {
+    const ax = b.op("abs", x);
+    const x2 = b.op("mul", ax, ax);
+    const near = b.op("log1p", b.op("add", ax, b.op("div", x2, b.op("add", b.constant(1), b.op("sqrt", b.op("add", b.constant(1), x2))))));
+    const far = b.op("add", b.op("log", ax), b.constant(Math.LN2));
+    const mag = pick(b, b.less(ax, b.constant(ASYMPTOTIC_LOG)), near, far);
+    return b.op("mul", b.op("sign", x), mag);
+  },
+  // acosh x = log1p(t + sqrt(t (t + 2))) with t = x - 1 (exact for x in [1, 2]); log x + ln 2 for large x; NaN below 1.
+  acosh: (b, x) => {
+    const t = b.op("sub", x, b.constant(1));
+    const near = b.op("log1p", b.op("add", t, b.op("sqrt", b.op("mul", t, b.op("add", t, b.constant(2))))));
+    const far = b.op("add", b.op("log", x), b.constant(Math.LN2));
+    const inDomain = pick(b, b.less(x, b.constant(ASYMPTOTIC_LOG)), near, far);
+    return pick(b, b.less(x, b.constant(1)), b.constant(NaN), inDomain);
+  },
+  // atanh|x| = log1p(2|x| / (1 - |x|)) / 2: ±inf at ±1, NaN beyond (log1p of a value below -1).
+  atanh: (b, x) => {
+    const ax = b.op("abs", x);
+    const mag = b.op("mul", b.constant(0.5), b.op("log1p", b.op("div", b.op("add", ax, ax), b.op("sub", b.constant(1), ax))));
+    return b.op("mul", b.op("sign", x), mag);
+  },
+};
