@@ -49,8 +49,9 @@ const TOLERANCE: { [P in FirstOrderPrimitive]: Tol } = {
   neg: EXACT, sign: EXACT, floor: EXACT, ceil: EXACT, round: EXACT, is_finite: EXACT, abs: EXACT, not: EXACT,
   exp: TRANSCENDENTAL, log: TRANSCENDENTAL, log1p: TRANSCENDENTAL, expm1: TRANSCENDENTAL, sqrt: FEW_ULP, rsqrt: FEW_ULP,
   logistic: TRANSCENDENTAL, erf: TRANSCENDENTAL, erf_inv: EXACT,
-  // tan, sinh, cosh, asinh, acosh, atanh are expanded by the planner into sin/cos, exp/expm1, log/log1p, sqrt (plan/transcendental.ts).
-  sin: TRIG, cos: TRIG, tan: TRIG, asin: EXACT, acos: EXACT, atan: EXACT, sinh: TRANSCENDENTAL, cosh: TRANSCENDENTAL, tanh: TRANSCENDENTAL,
+  // tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh are expanded by the planner into sin/cos, exp/expm1,
+  // log/log1p, sqrt and arithmetic (plan/transcendental.ts).
+  sin: TRIG, cos: TRIG, tan: TRIG, asin: TRANSCENDENTAL, acos: TRANSCENDENTAL, atan: TRANSCENDENTAL, sinh: TRANSCENDENTAL, cosh: TRANSCENDENTAL, tanh: TRANSCENDENTAL,
   asinh: TRANSCENDENTAL, acosh: TRANSCENDENTAL, atanh: TRANSCENDENTAL,
   integer_pow: FEW_ULP,
   add: EXACT, sub: EXACT, mul: EXACT, div: FEW_ULP, rem: EXACT, pow: { kind: "close", rtol: 1e-4, atol: 1e-30 }, max: EXACT, min: EXACT, atan2: EXACT,

@@ -1,5 +1,5 @@
 // The transcendentals the planner expands into kernel ops (plan/transcendental.ts:
-// tan, sinh, cosh, asinh, acosh, atanh) against the interpreter, which rounds
+// tan, atan, asin, acos, sinh, cosh, asinh, acosh, atanh) against the interpreter, which rounds
 // the float64 Math.* result: within a few float32 ulp over wide ranges, with
 // ±0, ±inf, NaN and the domain edges exact, and never a host step under jit.
 
@@ -7,19 +7,21 @@ import { describe, expect, it } from "vitest";
 import { ArrayImpl as TfArray, defaultBackendName, jit, lax, np, type Tracer } from "../src/index";
 import { setDefaultBackend } from "../src/index";
 
-const EXPANDED = ["tan", "sinh", "cosh", "asinh", "acosh", "atanh"] as const;
+const EXPANDED = ["tan", "atan", "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh"] as const;
 type Expanded = (typeof EXPANDED)[number];
 const apply = (name: Expanded, x: Tracer): Tracer => (lax as unknown as Record<Expanded, (x: Tracer) => Tracer>)[name](x);
 
-/** Float32 inputs: special values, domain edges, and a log-spaced sweep of both signs over [2^-30, 2^30] with points in between. */
+/** Float32 inputs: special values, domain edges, a log-spaced sweep of both signs over [2^-30, 2^30], and [-1.1, 1.1] in steps of 0.001. */
 function inputs(): Float32Array {
   const special = [0, -0, Infinity, -Infinity, NaN, 1, -1, 2, -2, Math.fround(1 + 2 ** -23), Math.fround(1 - 2 ** -24), -Math.fround(1 - 2 ** -24),
-    Math.PI / 2, -Math.PI / 2, Math.PI, 9, -9, 88.5, 89, 89.4, 90, -89, 4096, -4096, 1e-40, -1e-40, 3.4e38, -3.4e38];
+    Math.PI / 2, -Math.PI / 2, Math.PI, 0.4142135, 0.4142136, 2.4142135, 2.4142137, 0.5, -0.5, 0.99, -0.99, 9, -9, 88.5, 89, 89.4, 90, -89, 4096, -4096, 1e-40, -1e-40, 3.4e38, -3.4e38];
   const sweep: number[] = [];
   for (let e = -30; e <= 30; e += 0.0625) {
     const v = 2 ** e * (1 + 0.37 * ((e * 16) % 3));
     sweep.push(v, -v);
   }
+  // asin, acos, atanh live on [-1, 1]: sweep it densely too.
+  for (let i = -1100; i <= 1100; i++) sweep.push(i / 1000);
   return new Float32Array([...special, ...sweep]);
 }
 
