@@ -1,5 +1,5 @@
 // The transcendentals the planner expands into kernel ops (plan/transcendental.ts:
-// tan, atan, asin, acos, sinh, cosh, asinh, acosh, atanh) against the interpreter, which rounds
+// tan, atan, asin, acos, atan2, sinh, cosh, asinh, acosh, atanh) against the interpreter, which rounds
 // the float64 Math.* result: within a few float32 ulp over wide ranges, with
 // ±0, ±inf, NaN and the domain edges exact, and never a host step under jit.
 
@@ -33,20 +33,24 @@ function ulpDistance(got: number, want: number): number {
   return Math.abs(got - want) / 2 ** (e - 23);
 }
 
+/** The interpreter's (oracle's) values of f over copies of the arguments. */
+function onInterpreter(f: (...xs: Tracer[]) => Tracer, args: TfArray[]): number[] {
+  const prev = defaultBackendName();
+  setDefaultBackend("interpreter");
+  try {
+    return Array.from(f(...args.map((a) => a.to("interpreter"))).dataSync() as Float32Array);
+  } finally {
+    setDefaultBackend(prev);
+  }
+}
+
 describe("transcendentals expanded into kernel ops equal the interpreter", () => {
   const x = np.array(inputs(), { dtype: "float32" }) as TfArray;
   for (const name of EXPANDED) {
     it(`${name}: within 4 ulp, specials exact, no host step`, () => {
       const f = (v: Tracer) => apply(name, v);
       const got = Array.from((jit(f)(x) as Tracer).dataSync() as Float32Array);
-      const prev = defaultBackendName();
-      setDefaultBackend("interpreter");
-      let want: number[];
-      try {
-        want = Array.from(f(x.to("interpreter")).dataSync() as Float32Array);
-      } finally {
-        setDefaultBackend(prev);
-      }
+      const want = onInterpreter(f, [x]);
       const xs = Array.from(x.dataSync() as Float32Array);
       let worst = { ulps: 0, at: NaN, got: NaN, want: NaN };
       got.forEach((g, i) => {
@@ -59,4 +63,24 @@ describe("transcendentals expanded into kernel ops equal the interpreter", () =>
       expect(jit(f).lower(x).text()).not.toContain("HOST FALLBACK");
     });
   }
+});
+
+describe("atan2 expanded into kernel ops equals the interpreter", () => {
+  it("within 4 ulp over every pair of special and swept values, signed zeros and NaN exact, no host step", () => {
+    const values = [0, -0, Infinity, -Infinity, NaN, 1, -1, 1e-40, -1e-40, 3.4e38, -3.4e38, 0.3, -0.3, 2.5, -2.5, 1e-20, 7e19];
+    for (let e = -20; e <= 20; e += 0.75) values.push(2 ** e * 1.3, -(2 ** e) * 0.7);
+    const ys = values.flatMap((y) => values.map(() => y));
+    const xs = values.flatMap(() => values);
+    const y = np.array(new Float32Array(ys), { dtype: "float32" }) as TfArray;
+    const x = np.array(new Float32Array(xs), { dtype: "float32" }) as TfArray;
+    const f = (a: Tracer, b: Tracer) => lax.atan2(a, b);
+    const got = Array.from((jit(f)(y, x) as Tracer).dataSync() as Float32Array);
+    const want = onInterpreter(f, [y, x]);
+    got.forEach((g, i) => {
+      const where = `atan2(${ys[i]}, ${xs[i]}) = ${g}, want ${want[i]}`;
+      expect(ulpDistance(g, want[i]), where).toBeLessThanOrEqual(4);
+      if (want[i] === 0) expect(Object.is(g, want[i]), where).toBe(true);
+    });
+    expect(jit(f).lower(y, x).text()).not.toContain("HOST FALLBACK");
+  });
 });

@@ -416,7 +416,7 @@ export class Planner {
     const unary = UNARY_KERNEL_OPS[prim];
     if (unary) return { k: "op", op: unary, args: args(), dtype };
     const expansion = TRANSCENDENTAL_EXPANSIONS[prim];
-    if (expansion && dtype === "float32") return expansion(F32_NODES, args()[0]);
+    if (expansion && dtype === "float32") return expansion(F32_NODES, ...args());
     const binary = BINARY_KERNEL_OPS[prim];
     if (binary) {
       if (prim === "div" && dtype === "float32") return { k: "op", op: "div", args: args(), dtype };

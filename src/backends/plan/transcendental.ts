@@ -17,7 +17,8 @@ export interface F32Builder<N> {
   less(a: N, b: N): N;
 }
 
-type Expansion = <N>(b: F32Builder<N>, x: N) => N;
+/** Builds the expansion of a primitive over the nodes of its operands. */
+type Expansion = <N>(b: F32Builder<N>, ...operands: N[]) => N;
 
 /** Above this |x|, e^-|x| is below half an ulp of e^|x| (e^-18 < 2^-25): sinh and cosh are e^|x| / 2. */
 const HYPERBOLIC_TAIL = 9;
@@ -44,12 +45,15 @@ const QUARTER_PI = [Math.fround(Math.PI / 4), Math.PI / 4 - Math.fround(Math.PI 
 /** c + v for a constant c given as head + tail: (tail + v) + head. */
 const addConst = <N>(b: F32Builder<N>, c: readonly [number, number], v: N): N => b.op("add", b.op("add", b.constant(c[1]), v), b.constant(c[0]));
 
+const PI = [Math.fround(Math.PI), Math.PI - Math.fround(Math.PI)] as const;
+/** The largest finite float32: above it is only +inf. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 /**
- * atan by range reduction: |x| > 1 uses pi/2 - atan(1/|x|), then t > tan(pi/8) uses
- * pi/4 + atan((t-1)/(t+1)), leaving |u| <= tan(pi/8) for the polynomial. Odd, ±inf -> ±pi/2.
+ * atan of a non-negative (or NaN) value by range reduction: ax > 1 uses pi/2 - atan(1/ax),
+ * then t > tan(pi/8) uses pi/4 + atan((t-1)/(t+1)), leaving |u| <= tan(pi/8) for the polynomial.
  */
-function atan<N>(b: F32Builder<N>, x: N): N {
-  const ax = b.op("abs", x);
+function atanOfMagnitude<N>(b: F32Builder<N>, ax: N): N {
   const big = b.less(b.constant(1), ax);
   const t = pick(b, big, b.op("div", b.constant(1), ax), ax);
   const mid = b.less(b.constant(TAN_PI_8), t);
@@ -59,8 +63,28 @@ function atan<N>(b: F32Builder<N>, x: N): N {
   for (let i = ATAN_POLY.length - 2; i >= 0; i--) poly = b.op("add", b.op("mul", poly, z), b.constant(ATAN_POLY[i]));
   const p = b.op("add", u, b.op("mul", b.op("mul", u, z), poly));
   const reduced = pick(b, mid, addConst(b, QUARTER_PI, p), p);
-  const mag = pick(b, big, addConst(b, HALF_PI, b.op("neg", reduced)), reduced);
-  return b.op("mul", b.op("sign", x), mag);
+  return pick(b, big, addConst(b, HALF_PI, b.op("neg", reduced)), reduced);
+}
+
+/** atan x = sign(x) atan|x|: odd (-0 stays -0), ±inf -> ±pi/2. */
+const atan = <N>(b: F32Builder<N>, x: N): N => b.op("mul", b.op("sign", x), atanOfMagnitude(b, b.op("abs", x)));
+
+/** Whether v's sign bit is set, -0 included: 1/sign(v) is -1 or -inf exactly then (false for NaN). */
+const signBit = <N>(b: F32Builder<N>, v: N): N => b.less(b.op("div", b.constant(1), b.op("sign", v)), b.constant(0));
+
+/**
+ * atan2(y, x) as C's: the angle atan(|y|/|x|), pi/4 when both are infinite and 0 when y is 0
+ * (where |y|/|x| is NaN), mirrored to pi - angle when x's sign bit is set, then given y's sign. NaN in, NaN out.
+ */
+function atan2<N>(b: F32Builder<N>, y: N, x: N): N {
+  const ay = b.op("abs", y);
+  const ax = b.op("abs", x);
+  const ratio = atanOfMagnitude(b, b.op("div", ay, ax));
+  const infinite = pick(b, b.less(b.constant(FLOAT32_MAX), ax), pick(b, b.less(b.constant(FLOAT32_MAX), ay), b.constant(Math.PI / 4), ratio), ratio);
+  // y = ±0 (or NaN): the angle is 0, or NaN when either operand is NaN (min propagates NaN).
+  const angle = pick(b, b.less(b.constant(0), ay), infinite, b.op("min", b.op("min", ax, ay), b.constant(0)));
+  const mirrored = pick(b, signBit(b, x), addConst(b, PI, b.op("neg", angle)), angle);
+  return b.op("mul", pick(b, signBit(b, y), b.constant(-1), b.constant(1)), mirrored);
 }
 
 /** select(pred, onFalse, onTrue), as the kernel op orders its operands. */
@@ -89,6 +113,7 @@ export const TRANSCENDENTAL_EXPANSIONS: Partial<Record<Primitive, Expansion>> = 
     return pick(b, b.less(ax, b.constant(HYPERBOLIC_TAIL)), near, halfExp(b, ax));
   },
   atan: (b, x) => atan(b, x),
+  atan2: (b, y, x) => atan2(b, y, x),
   // asin x = atan(x / sqrt((1-x)(1+x))): ±1 -> ±pi/2 (x/0), NaN beyond.
   asin: (b, x) => atan(b, b.op("div", x, b.op("sqrt", b.op("mul", b.op("sub", b.constant(1), x), b.op("add", b.constant(1), x))))),
   // acos x = 2 atan(sqrt((1-x)/(1+x))): 1 -> 0, -1 -> pi (sqrt(2/0)), NaN beyond.
