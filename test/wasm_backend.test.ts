@@ -323,13 +323,27 @@ describe("long fused reductions are blocked (accuracy: issue 11)", () => {
 describe("primitives without a wasm kernel run on the host inside the program", () => {
   const x = rand([4, 7]);
   const cases: [string, (a: Tracer) => unknown][] = [
-    ["tan", (a) => np.tan(np.exp(a))],
-    ["atan2", (a) => np.arctan2(np.sin(a), np.cos(a))],
+    ["erf_inv", (a) => lax.erfInv(np.tanh(a))],
+    ["rem", (a) => lax.rem(np.exp(a), np.cos(a))],
   ];
   for (const [prim, f] of cases) {
     it(prim, () => {
       const p = program(f, x);
       expect(p.steps.join("\n")).toContain(`${prim} on the host`);
+      expectMatchesInterpreter(f, [x]);
+    });
+  }
+
+  // The planner expands these into kernel ops (plan/transcendental.ts; accuracy in wasm_transcendental.test.ts).
+  const expanded: [string, (a: Tracer) => unknown][] = [
+    ["tan", (a) => np.tan(np.exp(a))],
+    ["atan2", (a) => np.arctan2(np.sin(a), np.cos(a))],
+  ];
+  for (const [prim, f] of expanded) {
+    it(`${prim} is no longer one of them: it fuses with its operands into one kernel`, () => {
+      const p = program(f, x);
+      expect(p.steps).toHaveLength(1);
+      expect(p.steps[0]).toMatch(/fused kernel/);
       expectMatchesInterpreter(f, [x]);
     });
   }

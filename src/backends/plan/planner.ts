@@ -32,6 +32,8 @@ import { sizeOf, stridesOf } from "../../core/shape";
 import { MAX_EPILOGUE_OPERANDS, type EpilogueOp, type EpilogueOpKind, type EpilogueOperand, type KDType, type KernelNode, type KernelSpec, type LibraryStep, type ReduceOp, type ScalarOp } from "./kernel_graph";
 import { lowerIndexing, type IndexingContext, type WindowStep } from "./indexing";
 import { lowerLibraryCall, type LibraryLoweringHost } from "./library";
+import { threefry2x32Expr, type U32Builder } from "./threefry";
+import { TRANSCENDENTAL_EXPANSIONS, type F32Builder } from "./transcendental";
 
 /** A strided read of a slot's buffer, relative to some iteration shape. */
 export interface View {
@@ -215,6 +217,13 @@ function halfIntegerPow(x: ENode, y: number): ENode {
   return y < 0 ? { k: "op", op: "div", args: [one, acc], dtype: "float32" } : acc;
 }
 
+/** Builds float32 expression nodes for the transcendental expansions (transcendental.ts). */
+const F32_NODES: F32Builder<ENode> = {
+  constant: (value) => ({ k: "const", value, dtype: "float32" }),
+  op: (op, ...args) => ({ k: "op", op, args, dtype: "float32" }),
+  less: (a, b) => ({ k: "op", op: "lt", args: [a, b], dtype: "bool" }),
+};
+
 /** Apply a reindexing to every view of an expression, keeping shared subtrees shared. */
 function reindex(node: ENode, f: Reindex, memo = new Map<ENode, ENode | null>()): ENode | null {
   const hit = memo.get(node);
@@ -366,6 +375,10 @@ export class Planner {
     if (isHigherOrder(prim)) throw new BackendError(`planner: '${prim}' must be inlined or run op by op`);
 
     if (allKernelTypes && eqn.outputs.length === 1 && this.target.gemmEpilogues && this.gemmTails.size > 0 && !this.noFold.has(eqn) && this.foldIntoGemm(eqn)) return;
+    if (prim === "threefry2x32") {
+      this.lowerThreefry(eqn);
+      return;
+    }
     if (allKernelTypes && eqn.outputs.length === 1) {
       const computed = this.fusedNode(eqn, outShape);
       const halfRounds = out.aval.dtype === "float16" && !HALF_EXACT.has(prim) && !(prim === "convert_element_type" && eqn.inputs[0].aval.dtype === "float16");
@@ -402,6 +415,8 @@ export class Planner {
     const args = () => eqn.inputs.map((a) => this.nodeOf(a, shape));
     const unary = UNARY_KERNEL_OPS[prim];
     if (unary) return { k: "op", op: unary, args: args(), dtype };
+    const expansion = TRANSCENDENTAL_EXPANSIONS[prim];
+    if (expansion && dtype === "float32") return expansion(F32_NODES, ...args());
     const binary = BINARY_KERNEL_OPS[prim];
     if (binary) {
       if (prim === "div" && dtype === "float32") return { k: "op", op: "div", args: args(), dtype };
@@ -426,6 +441,18 @@ export class Planner {
       default:
         return null;
     }
+  }
+
+  /** Threefry-2x32 becomes two lazy u32 expressions, so its two words fuse into one kernel with their readers. */
+  private lowerThreefry(eqn: JaxprEqn): void {
+    const shape = eqn.outputs[0].aval.shape;
+    const u32: U32Builder<ENode> = {
+      constant: (value) => ({ k: "const", value, dtype: "uint32" }),
+      op: (op, a, b) => ({ k: "op", op, args: [a, b], dtype: "uint32" }),
+    };
+    const [k0, k1, x0, x1] = eqn.inputs.map((a) => this.nodeOf(a, shape));
+    const words = threefry2x32Expr(u32, k0, k1, x0, x1);
+    eqn.outputs.forEach((v, i) => this.state.set(v, { node: this.annotate(words[i], v), shape, dtype: v.aval.dtype }));
   }
 
   /** Shape equations become rewritten views of their operand's expression. */

@@ -463,6 +463,13 @@ function shift(e: Emitter, a: Ex, b: Ex, left: boolean): Ex {
   });
 }
 
+/** A shift by a constant amount: one SIMD shift (the generic one goes lane by lane, as SIMD shifts take the amount mod 32). */
+function constShift(e: Emitter, a: Ex, amount: number, left: boolean): Ex {
+  const k = amount >>> 0;
+  if (k >= 32) return e.ic(0);
+  return left ? e.ishl(a, k) : e.ishru(a, k);
+}
+
 function constEx(e: Emitter, value: number, dt: KDType): Ex {
   if (dt === "float32") return e.fc(value);
   if (dt === "bool") return e.ic(value ? 1 : 0);
@@ -686,7 +693,11 @@ function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: boolean
       if (nd.op === "input") vals[i] = inVals[nd.input];
       else if (nd.op === "const") vals[i] = constVals.get(i)!;
       else {
-        const r = emitOp(m, nd, nd.args.map((a) => vals[a]), nd.args.map((a) => dts[a]));
+        const amount = nd.op === "shift_left" || nd.op === "shift_right_logical" ? spec.nodes[nd.args[1]] : undefined;
+        const r =
+          amount?.op === "const"
+            ? constShift(e, vals[nd.args[0]], amount.value, nd.op === "shift_left")
+            : emitOp(m, nd, nd.args.map((a) => vals[a]), nd.args.map((a) => dts[a]));
         vals[i] = e.bind(r, "v128", "v");
       }
     });
