@@ -73,7 +73,8 @@ describe("layer gradients pass checkGrads (params and input) and shapes follow t
     run(fc.property(dim(), fc.integer({ min: 2, max: 5 }), seed, (b, d, s) => {
       const ln = nn.LayerNorm(d);
       const lp = ln.init(random.key(s)).params;
-      const x = normal(s + 1, [b, d]);
+      // Spaced inputs: features that nearly coincide make the normalisation too steep for finite differences.
+      const x = spaced(s + 1, [b, d]);
       checkGrads((q: typeof lp, v: Array) => ln.apply(q, v), [lp, x], tol);
       const drop = nn.Dropout(0.3);
       checkGrads((v: Array) => drop.apply({}, v, { train: true, key: random.key(s) }), [x], tol);
