@@ -205,6 +205,18 @@ export function runProgram<V>(o: Ops<V>, inputs: Reg<V>[], prog: readonly Instr[
   return [regs[regs.length - 1], lines];
 }
 
+/** The program's loss, sum(last value), as a function of x and w over traced np arrays (c is the constant input). */
+export function npLossOf(xShape: number[], wShape: number[], c: ArrayImpl, prog: readonly Instr[]): (x: Tracer, w: Tracer) => Tracer {
+  return (x, w) => {
+    const inputs: Reg<Tracer>[] = [
+      { v: x, shape: xShape, diff: true },
+      { v: w, shape: wShape, diff: true },
+      { v: c, shape: xShape, diff: false },
+    ];
+    return np.sum(runProgram(npOps, inputs, prog)[0].v);
+  };
+}
+
 /** The program as text, for the failure message. */
 export function describeProgram(shapes: number[][], lines: string[]): string {
   return [`inputs x: [${shapes[0]}] w: [${shapes[1]}] (require grad), c: [${shapes[0]}] (constant)`, ...lines.map((l, i) => `v${i + 3} = ${l}`), "loss = sum(last)"].join("\n");

@@ -8,17 +8,7 @@ import { np, lax, jit, vmap, grad, setDefaultBackend, defaultBackendName, type A
 import { checkGrads } from "../src/testing";
 import { ArgumentError, DTypeError, ShapeError } from "../src/core/errors";
 
-const flat = (x: Array): number[] => globalThis.Array.from(x.dataSync() as ArrayLike<number>);
-function close(x: Array, expected: unknown, tol = 1e-5): void {
-  const want = (globalThis.Array.isArray(expected) ? (expected as unknown[]).flat(Infinity) : [expected]) as number[];
-  const got = flat(x);
-  expect(got.length).toBe(want.length);
-  got.forEach((v, i) => {
-    if (Number.isNaN(want[i])) expect(Number.isNaN(v)).toBe(true);
-    else if (!Number.isFinite(want[i])) expect(v).toBe(want[i]);
-    else expect(Math.abs(v - want[i])).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want[i])));
-  });
-}
+import { close, flat } from "./values";
 const eye = (n: number) => np.eye(n);
 const mT = (x: Array) => np.swapaxes(x, -1, -2);
 

@@ -7,17 +7,7 @@ import { describe, expect, test } from "vitest";
 import { np, jit, vmap, grad, type Array } from "../src/index";
 import { ArgumentError, DTypeError, ShapeError } from "../src/core/errors";
 
-const flat = (x: Array): number[] => globalThis.Array.from(x.dataSync() as ArrayLike<number>);
-function close(x: Array, expected: unknown, tol = 1e-5): void {
-  const want = (globalThis.Array.isArray(expected) ? (expected as unknown[]).flat(Infinity) : [expected]) as number[];
-  const got = flat(x);
-  expect(got.length).toBe(want.length);
-  got.forEach((v, i) => {
-    if (Number.isNaN(want[i])) expect(Number.isNaN(v)).toBe(true);
-    else if (!Number.isFinite(want[i])) expect(v).toBe(want[i]);
-    else expect(Math.abs(v - want[i])).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want[i])));
-  });
-}
+import { close, flat } from "./values";
 const i32 = (d: unknown) => np.array(d as number[], { dtype: "int32" });
 
 describe("elementwise", () => {

@@ -5,15 +5,9 @@
 import { describe, expect, test } from "vitest";
 import { np, nn, lax, scipy, grad, type Array } from "../src/index";
 
-const flat = (x: Array): number[] => globalThis.Array.from(x.dataSync() as ArrayLike<number>);
-function close(x: Array, expected: number[], tol = 2e-6): void {
-  const got = flat(x);
-  expect(got.length).toBe(expected.length);
-  got.forEach((v, i) => {
-    if (!Number.isFinite(expected[i])) expect(v).toBe(expected[i]);
-    else expect(Math.abs(v - expected[i])).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(expected[i])));
-  });
-}
+import { close as closeTo, flat } from "./values";
+
+const close = (x: Array, expected: number[], tol = 2e-6): void => closeTo(x, expected, tol);
 const { special } = scipy;
 const EULER_GAMMA = 0.5772156649015329;
 
