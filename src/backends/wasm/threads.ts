@@ -45,10 +45,10 @@
 // thread (the one that owns the backend).
 
 import { BackendError } from "../../core/errors";
-import { compileKernel, type CompiledKernel, type KDType, type KernelSpec } from "./codegen/kernel";
+import type { CompiledKernel } from "./codegen/kernel";
 import { KERNELS_URL, readKernelBytes, type SgemmArgs, type SgemmRowsArgs, type WasmKernels, WasmKernelError, WASM_ERROR_CODES } from "./kernels";
 import { MAX_EPILOGUE_OPERANDS, epilogueVectorCount, type GeneratedGemm } from "./codegen/gemm";
-import { CTL, GEMM_ARGS, JOB, MAX_KERNEL_PTRS, WORKER_ERRORS, workerSource, type WorkerInit } from "./worker";
+import { CTL, GEMM_ARGS, JOB, WORKER_ERRORS, workerSource, type WorkerInit } from "./worker";
 
 const MAX_THREADS = 8;
 const STACK_BYTES = 1 << 20;
@@ -648,147 +648,6 @@ export class ThreadPool {
     if (this.scratch !== 0) this.kernels.free(this.scratch, this.scratchBytes);
     this.scratch = 0;
     this.scratchBytes = 0;
-  }
-}
-
-// ------------------------------------------------------- kernel splitting --
-
-const esize = (d: KDType): number => (d === "bool" ? 1 : 4);
-
-const EXPENSIVE = new Set<string>(["exp", "log", "log1p", "expm1", "tanh", "logistic", "erf", "sin", "cos", "sqrt", "rsqrt", "pow", "div", "rem"]);
-
-/** How a kernel is cut along one dimension of its canonical iteration space. */
-interface SplitPlan {
-  /** Canonical (merged, size-1 dims dropped) spec the chunks are cut from. */
-  shape: number[];
-  dim: number;
-  /** Byte offset per unit of the split dim, per input then per output. */
-  step: number[];
-  /** [start, size] of each chunk along `dim`. */
-  chunks: Array<[number, number]>;
-  /** One compiled kernel per chunk size. */
-  kernels: Map<number, CompiledKernel>;
-  elements: number;
-}
-
-/** Canonical form of a spec (as the kernel compiler computes it): size-1 dims dropped, linear neighbours merged. */
-function canonical(spec: KernelSpec): { shape: number[]; reduced: boolean[]; strides: number[][] } {
-  const nd = spec.shape.length;
-  const red = new Array<boolean>(nd).fill(false);
-  for (const a of spec.reduction?.axes ?? []) red[a] = true;
-  const dims = [...Array(nd).keys()].filter((d) => spec.shape[d] !== 1);
-  const shape = dims.map((d) => spec.shape[d]!);
-  const reduced = dims.map((d) => red[d]!);
-  const strides = spec.inputs.map((inp) => dims.map((d) => inp.strides[d]!));
-  for (let d = shape.length - 2; d >= 0; d--) {
-    if (reduced[d] === reduced[d + 1] && strides.every((s) => s[d] === s[d + 1]! * shape[d + 1]!)) {
-      shape[d] *= shape[d + 1]!;
-      shape.splice(d + 1, 1);
-      reduced.splice(d + 1, 1);
-      for (const s of strides) {
-        s[d] = s[d + 1]!;
-        s.splice(d + 1, 1);
-      }
-    }
-  }
-  return { shape, reduced, strides };
-}
-
-/**
- * A generated kernel that splits itself across a pool when its iteration
- * space is large: along the outermost non-reduced canonical dimension (the
- * dims before it, if any, are reduced ones, so every chunk owns a contiguous
- * block of every output). Kernels that reduce to a scalar, or whose pointers
- * do not fit a worker slot, always run whole.
- */
-export class ParallelKernel {
-  private plans = new Map<number, SplitPlan | null>();
-  /** Estimated cost: elements × (1 + op costs). */
-  readonly work: number;
-
-  constructor(
-    readonly spec: KernelSpec,
-    readonly kernel: CompiledKernel,
-    readonly memory: WebAssembly.Memory,
-  ) {
-    const elements = spec.shape.reduce((a, b) => a * b, 1);
-    let perElement = 1;
-    for (const nd of spec.nodes) if (nd.op !== "input" && nd.op !== "const") perElement += EXPENSIVE.has(nd.op) ? 8 : 1;
-    this.work = elements * perElement;
-  }
-
-  /** Runs on the pool (or whole when it would not be split). */
-  run(pool: ThreadPool | null, ins: readonly number[], outs: readonly number[]): void {
-    const plan = pool && pool.threads > 1 ? this.plan(pool) : null;
-    if (!plan) {
-      this.kernel.run(ins, outs);
-      return;
-    }
-    const nIn = ins.length;
-    const chunks = plan.chunks.map(([start, size]) => ({
-      kernel: plan.kernels.get(size)!,
-      ins: ins.map((p, i) => p + start * plan.step[i]!),
-      outs: outs.map((p, o) => p + start * plan.step[nIn + o]!),
-    }));
-    pool!.runChunks(chunks, plan.elements);
-  }
-
-  /** The split for the pool's active threads (starting its workers), or null; cached per thread count. */
-  plan(pool: ThreadPool): SplitPlan | null {
-    if (this.work < pool.minKernelWork) return null;
-    const T = pool.start();
-    if (T < 2) return null;
-    if (!this.plans.has(T)) this.plans.set(T, this.makePlan(T, pool.minKernelWork));
-    return this.plans.get(T)!;
-  }
-
-  private makePlan(T: number, minWork: number): SplitPlan | null {
-    const spec = this.spec;
-    if (spec.inputs.length + spec.outputs.length > MAX_KERNEL_PTRS || this.kernel.bytes.length === 0) return null;
-    const elements = spec.shape.reduce((a, b) => a * b, 1);
-    if (this.work < minWork) return null;
-    const c = canonical(spec);
-    const D = c.shape.length;
-    const dim = c.reduced.findIndex((r) => !r);
-    if (dim < 0) return null;
-    const size = c.shape[dim]!;
-    const hasRed = c.reduced.some((r) => r);
-    // Chunks of the innermost dim stay multiples of 4 (whole vectors);
-    // chunks of a reduction are never 1 long (the loop nest would change).
-    const unit = dim === D - 1 ? 4 : hasRed ? 2 : 1;
-    // Parts of at least half the threshold's work each.
-    const parts = Math.min(T, Math.floor(size / unit), Math.max(1, Math.floor((2 * this.work) / minWork)));
-    if (parts < 2) return null;
-    const chunk = Math.ceil(size / parts / unit) * unit;
-    const chunks: Array<[number, number]> = [];
-    for (let s = 0; s < size; s += chunk) chunks.push([s, Math.min(chunk, size - s)]);
-    if (hasRed && chunks.length > 1 && chunks[chunks.length - 1]![1] < 2) {
-      const last = chunks.pop()!;
-      chunks[chunks.length - 1]![1] += last[1];
-    }
-    if (chunks.length < 2) return null;
-    let outInner = 1;
-    for (let d = dim + 1; d < D; d++) if (!c.reduced[d]) outInner *= c.shape[d]!;
-    const step = [
-      ...spec.inputs.map((inp, k) => c.strides[k]![dim]! * esize(inp.dtype)),
-      ...spec.outputs.map((o) => outInner * esize(o.dtype)),
-    ];
-    const axes = c.reduced.flatMap((r, d) => (r ? [d] : []));
-    const kernels = new Map<number, CompiledKernel>();
-    for (const [, n] of chunks) {
-      if (kernels.has(n)) continue;
-      const shape = c.shape.slice();
-      shape[dim] = n;
-      const sub: KernelSpec = {
-        shape,
-        inputs: spec.inputs.map((inp, k) => ({ dtype: inp.dtype, strides: c.strides[k]! })),
-        nodes: spec.nodes,
-        outputs: spec.outputs,
-        ...(spec.reduction ? { reduction: { op: spec.reduction.op, axes } } : {}),
-      };
-      kernels.set(n, compileKernel(sub, { memory: this.memory }));
-    }
-    return { shape: c.shape, dim, step, chunks, kernels, elements };
   }
 }
 
