@@ -25,7 +25,7 @@ import { jit, vjp, type Jitted, type Lowered } from "../../../transforms";
 import { hoistConsts, traceFlatToJaxprWithInputs } from "../../../transforms/jaxpr_trace";
 import * as np from "../../numpy";
 import { CompileError, concretizationInCompile, duringCompileTrace, type CompileTracing } from "./compile_state";
-import type { GradFn, Tensor } from "./index";
+import type { GradFn, Tensor } from "./tensor";
 
 export interface CompileOptions {
   /** The name used in messages, in the tape (`<name>Backward`) and in the program; default: fn's name. */

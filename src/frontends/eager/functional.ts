@@ -1,0 +1,57 @@
+// tinyflow/eager's functional ops (torch.add, torch.cat, torch.where, ...) and
+// `functional`, PyTorch's torch.nn.functional: losses and activations as
+// functions over tensors.
+
+import type { Tracer } from "../../core/trace";
+import * as lax from "../../lax";
+import * as tnn from "../../nn";
+import * as np from "../../numpy";
+import { op, type Operand, type Tensor } from "./tensor";
+
+// --- functional ops ----------------------------------------------------------------------------------
+
+export const add = (x: Tensor, y: Operand) => x.add(y);
+export const sub = (x: Tensor, y: Operand) => x.sub(y);
+export const mul = (x: Tensor, y: Operand) => x.mul(y);
+export const div = (x: Tensor, y: Operand) => x.div(y);
+export const matmul = (x: Tensor, y: Operand) => x.matmul(y);
+export const exp = (x: Tensor) => x.exp();
+export const log = (x: Tensor) => x.log();
+export const relu = (x: Tensor) => x.relu();
+export const sigmoid = (x: Tensor) => x.sigmoid();
+export const tanh = (x: Tensor) => x.tanh();
+export const sum = (x: Tensor, dim?: number | number[] | null, keepdim = false) => x.sum(dim, keepdim);
+export const mean = (x: Tensor, dim?: number | number[] | null, keepdim = false) => x.mean(dim, keepdim);
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  return op("cat", [dim], tensors, (...xs) => np.concatenate(xs as Tracer[], dim));
+}
+export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  return op("stack", [dim], tensors, (...xs) => np.stack(xs as Tracer[], dim));
+}
+/** Elements of x where cond holds, else of y (torch.where): the data-dependent choice that also works inside compile(). */
+export function where(cond: Tensor, x: Operand, y: Operand): Tensor {
+  return op("where", [], [cond, x, y], (c, a, b) => np.where(c as Tracer, a, b));
+}
+
+/** Losses and activations as functions (PyTorch's torch.nn.functional). */
+export const functional = {
+  relu,
+  sigmoid,
+  tanh,
+  softmax: (x: Tensor, dim = -1) => x.softmax(dim),
+  logSoftmax: (x: Tensor, dim = -1) => x.logSoftmax(dim),
+  /** mean((input - target)²). */
+  mseLoss(input: Tensor, target: Operand): Tensor {
+    return op("mseLoss", [], [input, target], (a, b) => np.mean(np.square(np.subtract(a, b))));
+  },
+  /** Mean cross entropy of logits [N, C] against integer class indices [N] or probabilities [N, C]. */
+  crossEntropy(logits: Tensor, target: Operand): Tensor {
+    return op("crossEntropy", [], [logits, target], (l, t) => {
+      const tv = np.asarray(t);
+      return np.mean(tv.ndim === np.asarray(l).ndim ? tnn.softmaxCrossEntropy(l, lax.stopGradient(tv)) : tnn.softmaxCrossEntropyWithIntegerLabels(l, tv));
+    });
+  },
+  binaryCrossEntropyWithLogits(logits: Tensor, target: Operand): Tensor {
+    return op("bceWithLogits", [], [logits, target], (l, t) => np.mean(tnn.sigmoidBinaryCrossEntropy(l, t)));
+  },
+};

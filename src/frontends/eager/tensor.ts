@@ -1,0 +1,630 @@
+// tinyflow/eager: the PyTorch-style define-and-run front end. A `Tensor`
+// wraps a concrete tinyflow Array; ops run eagerly, and an op on tensors
+// that require grad records its operands and a backward rule: the op's vjp,
+// traced once per op signature and cached as a jitted function (so the
+// gradient rules are tinyflow's own, with no second set of formulas, and
+// nothing is traced per op in a training loop). `backward()` walks this tape in reverse
+// topological order and accumulates `.grad` on leaves, as PyTorch does:
+// grads add up across backward calls until zeroed, a non-scalar needs an
+// explicit `gradient`, and the tape is freed after a backward unless
+// `{ retainGraph: true }` (a second backward through a freed tape throws).
+//
+// This file holds the Tensor, grad mode, the recording of ops on the tape and
+// the backward walk over it.
+
+import { Array as TfArray, isArray } from "../../core/array";
+import { isFloat, type DType } from "../../core/dtype";
+import { ArgumentError, ShapeError, TinyflowError, fmtShape } from "../../core/errors";
+import { checkOptions, opt, type OptionRules } from "../../core/options";
+import { Tracer } from "../../core/trace";
+import { jit, vjp } from "../../../transforms";
+import * as lax from "../../lax";
+import * as tnn from "../../nn";
+import * as np from "../../numpy";
+import { CompileError, compileTracing, concretizationInCompile, effectInCompile } from "./compile_state";
+
+/** Misuse of autograd: backward without a needed gradient, through a freed tape, on a tensor without grad. */
+export class AutogradError extends TinyflowError {}
+
+// --- grad mode ----------------------------------------------------------------------------
+
+let gradEnabled = true;
+
+/** Run `fn` without recording: results do not require grad (PyTorch's `torch.no_grad()`). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+export function enableGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+export function setGradEnabled(enabled: boolean): void {
+  gradEnabled = enabled;
+}
+
+// --- tensors -------------------------------------------------------------------------------
+
+/** One recorded op: the tensors it was differentiated against and its pullback. */
+export interface GradFn {
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  /** Output cotangent -> one cotangent per input; null once backward freed the tape. */
+  pull: ((ct: TfArray) => TfArray[]) | null;
+}
+
+export type Data = number | boolean | TfArray | Tracer | Float32Array | Int32Array | Uint8Array | readonly Data[];
+/** An op argument: a Tensor, a JS number (weakly typed), or a concrete tinyflow Array (a constant). */
+export type Operand = Tensor | number | TfArray | Tracer;
+
+export interface TensorOptions {
+  requiresGrad?: boolean;
+  dtype?: DType;
+}
+/** @internal */
+export const tensorRules: OptionRules<TensorOptions> = { requiresGrad: opt.boolean, dtype: opt.dtype };
+
+const asArray = (x: Tracer | number | boolean, dtype?: DType): TfArray => {
+  const a = np.asarray(x);
+  if (!isArray(a)) throw new ArgumentError("eager: internal: expected a concrete Array");
+  return dtype !== undefined && a.dtype !== dtype ? (np.astype(a, dtype) as TfArray) : a;
+};
+
+export interface BackwardOptions {
+  /** Keep the tape for another backward through it. */
+  retainGraph?: boolean;
+}
+const backwardRules: OptionRules<BackwardOptions> = { retainGraph: opt.boolean };
+
+export class Tensor {
+  #value: TfArray;
+  #requiresGrad = false;
+  #retainsGrad = false;
+  /** The accumulated gradient (leaves that require grad, and tensors after retainGrad()). */
+  grad: Tensor | null = null;
+  /** The op that made this tensor (null for leaves): PyTorch's grad_fn. */
+  readonly gradFn: GradFn | null;
+
+  constructor(value: TfArray, opts: { requiresGrad?: boolean; gradFn?: GradFn | null } = {}) {
+    this.#value = value;
+    this.gradFn = opts.gradFn ?? null;
+    if (opts.requiresGrad) this.requiresGrad = true;
+  }
+
+  /** The tinyflow Array holding the data. */
+  get value(): TfArray {
+    return this.#value;
+  }
+  get requiresGrad(): boolean {
+    return this.#requiresGrad;
+  }
+  set requiresGrad(on: boolean) {
+    if (on && !isFloat(this.dtype)) throw new AutogradError(`eager: only tensors of floating-point dtype can require gradients, this one is ${this.dtype}`);
+    if (!on && this.gradFn !== null) throw new AutogradError("eager: requiresGrad can only be turned off on leaf tensors; use detach()");
+    this.#requiresGrad = on;
+  }
+  /** PyTorch's requires_grad_(): set the flag and return this. */
+  requiresGrad_(on = true): this {
+    this.requiresGrad = on;
+    return this;
+  }
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+  get shape(): readonly number[] {
+    return this.#value.shape;
+  }
+  get dtype(): DType {
+    return this.#value.dtype;
+  }
+  get ndim(): number {
+    return this.#value.ndim;
+  }
+  dim(): number {
+    return this.#value.ndim;
+  }
+  size(dim?: number): number | readonly number[] {
+    if (dim === undefined) return this.shape;
+    return this.shape[dim < 0 ? dim + this.ndim : dim];
+  }
+  numel(): number {
+    return this.#value.size;
+  }
+
+  /** The single element as a JS number. */
+  item(): number {
+    const tracing = compileTracing();
+    if (tracing) throw concretizationInCompile(tracing.where, "Tensor.item()");
+    if (this.numel() !== 1) throw new ArgumentError(`Tensor.item(): only a tensor of one element converts to a number, got shape ${fmtShape(this.shape)}`);
+    return Number(this.#value.item());
+  }
+  tolist(): unknown {
+    const tracing = compileTracing();
+    if (tracing) throw concretizationInCompile(tracing.where, "Tensor.tolist()");
+    return this.#value.tolist();
+  }
+  /** A one-element tensor converts to its number (`loss < best`, `Number(t)`), as its Array does. */
+  [Symbol.toPrimitive](hint: "number" | "string" | "default"): number | string | boolean {
+    const tracing = compileTracing();
+    if (tracing) throw concretizationInCompile(tracing.where, "using a tensor as a JS number or boolean");
+    return hint === "string" ? this.toString() : this.#value[Symbol.toPrimitive](hint);
+  }
+  /** The data as a tinyflow Array (shares memory, as PyTorch's numpy() does). */
+  numpy(): TfArray {
+    return this.#value;
+  }
+  /** A tensor on the same data that is cut off from the tape. */
+  detach(): Tensor {
+    // Inside compile() the whole function is differentiated at once: detaching is a stop_gradient there.
+    return compileTracing() ? new Tensor(lax.stopGradient(operandValue(this)) as TfArray) : new Tensor(this.#value);
+  }
+  clone(): Tensor {
+    return unaryOp("clone", this, (x) => np.add(x, 0));
+  }
+  /** Keep .grad on this non-leaf tensor too. */
+  retainGrad(): this {
+    if (!this.requiresGrad) throw new AutogradError("eager: retainGrad() on a tensor that does not require grad");
+    this.#retainsGrad = true;
+    return this;
+  }
+  get retainsGrad(): boolean {
+    return this.#retainsGrad || (this.isLeaf && this.requiresGrad);
+  }
+  /** Drop the accumulated gradient (PyTorch's zero_grad(set_to_none=True)). */
+  zeroGrad(): void {
+    this.grad = null;
+  }
+
+  /** Replace the data in place; allowed under noGrad or on tensors that do not require grad. */
+  set_(value: Operand): this {
+    const tracing = compileTracing();
+    if (tracing) throw effectInCompile(tracing.where, "an in-place update (set_, add_, sub_, mul_, zero_, an optimizer step)", "return the new value from the function and assign it outside");
+    if (gradEnabled && this.requiresGrad) {
+      throw new AutogradError("eager: a leaf tensor that requires grad is being used in an in-place operation; wrap it in noGrad(() => ...)");
+    }
+    const v = value instanceof Tensor ? value.value : asArray(value as TfArray | number, this.dtype);
+    if (v.shape.join() !== this.shape.join()) throw new ShapeError(`Tensor.set_: new value ${v.aval.str()} does not match the tensor's shape ${fmtShape(this.shape)}`);
+    this.#value = v.dtype === this.dtype ? v : (np.astype(v, this.dtype) as TfArray);
+    return this;
+  }
+  add_(y: Operand): this {
+    return this.set_(noGrad(() => this.add(y)));
+  }
+  sub_(y: Operand): this {
+    return this.set_(noGrad(() => this.sub(y)));
+  }
+  mul_(y: Operand): this {
+    return this.set_(noGrad(() => this.mul(y)));
+  }
+  zero_(): this {
+    return this.set_(np.zerosLike(this.#value) as TfArray);
+  }
+
+  /**
+   * Accumulate d(this)/d(leaf) · gradient into every leaf's .grad. `gradient`
+   * defaults to 1 and is required when this tensor has more than one element.
+   */
+  backward(gradient?: Operand | null, opts: BackwardOptions = {}): void {
+    checkOptions("Tensor.backward", opts, backwardRules);
+    const tracing = compileTracing();
+    if (tracing) throw effectInCompile(tracing.where, "backward()", "return the loss from the compiled function and call backward() on the result");
+    backwardFrom(this, gradient ?? null, opts.retainGraph ?? false);
+  }
+
+  // --- method forms ---
+  add(y: Operand): Tensor {
+    return binaryOp("add", this, y, np.add);
+  }
+  sub(y: Operand): Tensor {
+    return binaryOp("sub", this, y, np.subtract);
+  }
+  mul(y: Operand): Tensor {
+    return binaryOp("mul", this, y, np.multiply);
+  }
+  div(y: Operand): Tensor {
+    return binaryOp("div", this, y, np.divide);
+  }
+  pow(y: Operand): Tensor {
+    return binaryOp("pow", this, y, np.power);
+  }
+  rsub(y: Operand): Tensor {
+    return binaryOp("rsub", this, y, (a, b) => np.subtract(b, a));
+  }
+  maximum(y: Operand): Tensor {
+    return binaryOp("maximum", this, y, np.maximum);
+  }
+  minimum(y: Operand): Tensor {
+    return binaryOp("minimum", this, y, np.minimum);
+  }
+  matmul(y: Operand): Tensor {
+    return binaryOp("matmul", this, y, np.matmul);
+  }
+  mm(y: Operand): Tensor {
+    return this.matmul(y);
+  }
+  neg(): Tensor {
+    return unaryOp("neg", this, np.negative);
+  }
+  exp(): Tensor {
+    return unaryOp("exp", this, np.exp);
+  }
+  log(): Tensor {
+    return unaryOp("log", this, np.log);
+  }
+  sqrt(): Tensor {
+    return unaryOp("sqrt", this, np.sqrt);
+  }
+  abs(): Tensor {
+    return unaryOp("abs", this, np.abs);
+  }
+  square(): Tensor {
+    return unaryOp("square", this, np.square);
+  }
+  sin(): Tensor {
+    return unaryOp("sin", this, np.sin);
+  }
+  cos(): Tensor {
+    return unaryOp("cos", this, np.cos);
+  }
+  relu(): Tensor {
+    return unaryOp("relu", this, tnn.relu);
+  }
+  sigmoid(): Tensor {
+    return unaryOp("sigmoid", this, tnn.sigmoid);
+  }
+  tanh(): Tensor {
+    return unaryOp("tanh", this, np.tanh);
+  }
+  clamp(min: number | null = null, max: number | null = null): Tensor {
+    return unaryOp("clamp", this, (x) => np.clip(x, min, max), [min, max]);
+  }
+  softmax(dim = -1): Tensor {
+    return unaryOp("softmax", this, (x) => tnn.softmax(x, dim), [dim]);
+  }
+  logSoftmax(dim = -1): Tensor {
+    return unaryOp("logSoftmax", this, (x) => tnn.logSoftmax(x, dim), [dim]);
+  }
+  /** Sum over `dim` (all by default), keeping reduced dims with keepdim. */
+  sum(dim?: number | readonly number[] | null, keepdim = false): Tensor {
+    return unaryOp("sum", this, (x) => np.sum(x, dim ?? null, { keepdims: keepdim }), [dim ?? null, keepdim]);
+  }
+  mean(dim?: number | readonly number[] | null, keepdim = false): Tensor {
+    return unaryOp("mean", this, (x) => np.mean(x, dim ?? null, { keepdims: keepdim }), [dim ?? null, keepdim]);
+  }
+  /** Max over `dim` (all by default); PyTorch's max(dim) also returns indices, here only values (see argmax). */
+  max(dim?: number | null, keepdim = false): Tensor {
+    return unaryOp("max", this, (x) => np.max(x, dim ?? null, { keepdims: keepdim }), [dim ?? null, keepdim]);
+  }
+  min(dim?: number | null, keepdim = false): Tensor {
+    return unaryOp("min", this, (x) => np.min(x, dim ?? null, { keepdims: keepdim }), [dim ?? null, keepdim]);
+  }
+  argmax(dim?: number | null): Tensor {
+    return constOp(np.argmax(operandValue(this), dim ?? null));
+  }
+  eq(y: Operand): Tensor {
+    return constOp(np.equal(operandValue(this), operandValue(y)));
+  }
+  gt(y: Operand): Tensor {
+    return constOp(np.greater(operandValue(this), operandValue(y)));
+  }
+  lt(y: Operand): Tensor {
+    return constOp(np.less(operandValue(this), operandValue(y)));
+  }
+  /** dtype conversion (to a non-float dtype cuts the tape). */
+  to(dtype: DType): Tensor {
+    if (!isFloat(dtype)) return constOp(np.astype(operandValue(this), dtype));
+    return unaryOp("to", this, (x) => np.astype(x, dtype), [dtype]);
+  }
+  float(): Tensor {
+    return this.to("float32");
+  }
+  reshape(...shape: (number | readonly number[])[]): Tensor {
+    const s = shape.length === 1 && Array.isArray(shape[0]) ? (shape[0] as number[]) : (shape as number[]);
+    return unaryOp("reshape", this, (x) => np.reshape(x, s), [s]);
+  }
+  view(...shape: (number | readonly number[])[]): Tensor {
+    return this.reshape(...shape);
+  }
+  flatten(startDim = 0): Tensor {
+    const s = this.shape;
+    const start = startDim < 0 ? startDim + s.length : startDim;
+    return this.reshape([...s.slice(0, start), -1]);
+  }
+  /** Swap two dims (PyTorch's transpose(dim0, dim1); for 2-D tensors the defaults swap the two). */
+  transpose(dim0 = 0, dim1 = 1): Tensor {
+    return unaryOp("transpose", this, (x) => np.swapaxes(x, dim0, dim1), [dim0, dim1]);
+  }
+  permute(...dims: number[]): Tensor {
+    return unaryOp("permute", this, (x) => np.transpose(x, dims), [dims]);
+  }
+  /** All dims reversed (PyTorch's .T). */
+  get T(): Tensor {
+    return unaryOp("T", this, (x) => np.transpose(x));
+  }
+  unsqueeze(dim: number): Tensor {
+    return unaryOp("unsqueeze", this, (x) => np.expandDims(x, dim), [dim]);
+  }
+  squeeze(dim?: number): Tensor {
+    return unaryOp("squeeze", this, (x) => (dim === undefined ? np.squeeze(x) : np.squeeze(x, dim)), [dim ?? null]);
+  }
+
+  toString(): string {
+    let s = String(this.#value).replace(/^Array\(/, "tensor(");
+    if (this.dtype === "float32") s = s.replace(/, dtype=float32\)$/, ")");
+    if (this.requiresGrad) s = s.replace(/\)$/, this.gradFn ? `, gradFn=<${this.gradFn.name}>)` : ", requiresGrad=true)");
+    return s;
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}
+
+// --- recording ------------------------------------------------------------------------------
+//
+// The forward runs the op eagerly. The tape keeps what the backward needs:
+// the op's rule, its operand values and which operands are differentiated.
+// The rule is the vjp of the op's function, obtained once per op signature —
+// (op, JS parameters, which operands are tensors to differentiate, constant
+// arrays or numbers) — as a jitted function of (differentiated operands,
+// constant operands, output cotangent); jit caches its compiled program per
+// operand avals; the op's forward is jitted alongside. Tracing a vjp costs
+// ~1–4 ms, so a signature is jitted only when it is seen a second time: a
+// one-off op (a `lift` of a fresh closure) runs eagerly, then tinyflow's vjp
+// once in its backward, and compiles nothing.
+
+/** How an operand enters an op: a tensor to differentiate, a constant array, or a JS number. */
+type Kind = "d" | "c" | number;
+
+/** (differentiated operand values, constant operand values, output cotangent) -> one cotangent per differentiated operand. */
+type BackwardRule = (diffs: TfArray[], consts: TfArray[], ct: TfArray) => TfArray[];
+
+/** The op's forward as one jitted program: (differentiated operand values, constant operand values) -> output. */
+type Forward = (diffs: TfArray[], consts: TfArray[]) => TfArray;
+
+interface RuleEntry {
+  uses: number;
+  /** Set from the second use on: the jitted forward and backward of the signature. */
+  jitted: { forward: Forward; rule: BackwardRule } | null;
+}
+
+/** Rules of the built-in ops, keyed by op name, parameters and operand kinds. */
+const builtinRules = new Map<string, RuleEntry>();
+/** Rules of lifted/applied user functions, keyed by the function (dropped with it). */
+const userRules = new WeakMap<Function, Map<string, RuleEntry>>();
+
+/** f applied to the operands, with the differentiated and constant ones taken from the given lists. */
+function assemble(kinds: readonly Kind[], diffs: readonly Tracer[], consts: readonly Tracer[]): (Tracer | number)[] {
+  let d = 0;
+  let c = 0;
+  return kinds.map((k) => (k === "d" ? diffs[d++] : k === "c" ? consts[c++] : k));
+}
+
+/** The op's backward by tinyflow's vjp, traced at each call (the first use of a signature). */
+function vjpRule(f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[]): BackwardRule {
+  return (diffs, consts, ct) => {
+    const [, pull] = vjp((...dv: Tracer[]) => f(...assemble(kinds, dv, consts)), ...diffs);
+    return (pull(ct) as Tracer[]).map((c) => asArray(c));
+  };
+}
+
+/**
+ * The op's forward and backward as jitted programs (reused for every call
+ * with the same signature and avals). The forward is jitted too: one
+ * dispatch instead of one per primitive of a composite op (softmax, losses).
+ */
+function jittedPair(f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[]): { forward: Forward; rule: BackwardRule } {
+  const fwd = jit((diffs: Tracer[], consts: Tracer[]) => f(...assemble(kinds, diffs, consts)));
+  const bwd = jit((diffs: Tracer[], consts: Tracer[], ct: Tracer) => {
+    const [, pull] = vjp((...dv: Tracer[]) => f(...assemble(kinds, dv, consts)), ...diffs);
+    return pull(ct) as Tracer[];
+  });
+  return {
+    forward: (diffs, consts) => asArray(fwd(diffs, consts) as Tracer),
+    rule: (diffs, consts, ct) => (bwd(diffs, consts, ct) as Tracer[]).map((c) => asArray(c)),
+  };
+}
+
+// A JS number is part of the signature; -0 is kept apart from 0 (it changes e.g. a division's sign).
+const numberKey = (n: number): string => (Object.is(n, -0) ? "-0" : String(n));
+
+// An op whose JS number changes every call (x.mul(1 / step)) makes a new
+// signature each time; the tables are bounded so that such a loop does not
+// grow them without end.
+const MAX_SIGNATURES = 4096;
+/** Drop the signatures seen only once (nothing compiled); all of them if every one is compiled. */
+function pruneSignatures(table: Map<string, RuleEntry>): void {
+  for (const [k, e] of table) if (e.jitted === null) table.delete(k);
+  if (table.size >= MAX_SIGNATURES) table.clear();
+}
+
+/** The cache entry of one op signature, its use counted; jitted from the second use on. */
+function signature(key: string | Function, f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[]): RuleEntry {
+  const kindKey = kinds.map((k) => (typeof k === "number" ? numberKey(k) : k)).join(",");
+  let table: Map<string, RuleEntry>;
+  let k: string;
+  if (typeof key === "string") {
+    table = builtinRules;
+    k = `${key}|${kindKey}`;
+  } else {
+    table = userRules.get(key) ?? new Map();
+    userRules.set(key, table);
+    k = kindKey;
+  }
+  let entry = table.get(k);
+  if (entry === undefined) {
+    if (table.size >= MAX_SIGNATURES) pruneSignatures(table);
+    entry = { uses: 0, jitted: null };
+    table.set(k, entry);
+  }
+  entry.uses++;
+  if (entry.jitted === null && entry.uses >= 2) entry.jitted = jittedPair(f, kinds);
+  return entry;
+}
+
+function operandValue(x: Operand): Tracer | number {
+  if (x instanceof Tensor) {
+    const tracing = compileTracing();
+    if (tracing) return tracing.valueOf(x);
+    if (!isArray(x.value)) {
+      throw new CompileError(
+        "eager: this tensor was computed while compile() traced a function, so it holds no data; return it from the compiled function instead of keeping it aside",
+      );
+    }
+    return x.value;
+  }
+  // Inside compile() an Array argument of the compiled function arrives traced.
+  if (typeof x === "number" || isArray(x) || (x instanceof Tracer && compileTracing() !== null)) return x;
+  throw new ArgumentError(`eager: expected a Tensor, a number or a concrete Array operand, got ${x === null ? "null" : typeof x}`);
+}
+
+function constOp(v: Tracer): Tensor {
+  return new Tensor(compileTracing() ? (v as TfArray) : asArray(v));
+}
+
+/**
+ * Run `f` on the operands' values. Where grad mode is on and some Tensor
+ * operand requires grad, the result records the op for backward: its
+ * backward rule is cached under `key` (a built-in op's name and parameters,
+ * or a user's function) and the operand kinds.
+ */
+function record(key: string | Function, name: string, operands: readonly Operand[], f: (...xs: (Tracer | number)[]) => Tracer): Tensor {
+  const vals = operands.map(operandValue);
+  // Inside compile() nothing is taped: the traced function is differentiated as a whole, and
+  // what noGrad computes there is cut off from it.
+  if (compileTracing()) return new Tensor((gradEnabled ? f(...vals) : lax.stopGradient(f(...vals))) as TfArray);
+  if (!gradEnabled || !operands.some((o) => o instanceof Tensor && o.requiresGrad)) return new Tensor(asArray(f(...vals)));
+  const kinds: Kind[] = operands.map((o, i) => (o instanceof Tensor && o.requiresGrad ? "d" : typeof vals[i] === "number" ? (vals[i] as number) : "c"));
+  const diffs = vals.filter((_, i) => kinds[i] === "d") as TfArray[];
+  const consts = vals.filter((_, i) => kinds[i] === "c") as TfArray[];
+  const { jitted } = signature(key, f, kinds);
+  const out = jitted ? jitted.forward(diffs, consts) : asArray(f(...vals));
+  if (!isFloat(out.dtype)) return new Tensor(out);
+  const rule = jitted?.rule ?? vjpRule(f, kinds);
+  const gradFn: GradFn = {
+    name: `${name}Backward`,
+    inputs: operands.filter((o): o is Tensor => o instanceof Tensor && o.requiresGrad),
+    pull: (ct) => rule(diffs, consts, ct),
+  };
+  return new Tensor(out, { requiresGrad: true, gradFn });
+}
+
+/** A built-in op: its backward rule is keyed by `name` and the JS parameters its function closes over. */
+/** @internal */
+export function op(name: string, params: readonly unknown[], operands: readonly Operand[], f: (...xs: (Tracer | number)[]) => Tracer): Tensor {
+  return record(`${name}(${JSON.stringify(params)})`, name, operands, f);
+}
+
+/**
+ * Apply `f` to the operands' values, recording it for backward where grad
+ * mode is on and some Tensor operand requires grad. `f` must be a pure
+ * function of its arguments: its backward rule is cached per `f` (and per
+ * operand kinds and shapes), so reuse one function rather than a fresh
+ * closure per call to get the compiled backward.
+ */
+export function apply(name: string, operands: readonly Operand[], f: (...xs: (Tracer | number)[]) => Tracer): Tensor {
+  return record(f, name, operands, f);
+}
+
+function unaryOp(name: string, x: Tensor, f: (a: Tracer) => Tracer, params: readonly unknown[] = []): Tensor {
+  return op(name, params, [x], (a) => f(a as Tracer));
+}
+function binaryOp(name: string, x: Tensor, y: Operand, f: (a: Tracer | number, b: Tracer | number) => Tracer): Tensor {
+  return op(name, [], [x, y], f);
+}
+
+/** Wrap a pure tinyflow function of arrays as a differentiable op on tensors (any tinyflow layer or loss). */
+export function lift<A extends Operand[]>(name: string, f: (...xs: (Tracer | number)[]) => Tracer): (...args: A) => Tensor {
+  return (...args: A) => apply(name, args, f);
+}
+
+function accumulate(t: Tensor, g: TfArray): void {
+  t.grad = t.grad === null ? new Tensor(g) : new Tensor(np.add(t.grad.value, g) as TfArray);
+}
+
+function backwardFrom(root: Tensor, gradient: Operand | null, retainGraph: boolean): void {
+  if (!root.requiresGrad) {
+    throw new AutogradError("backward(): this tensor does not require grad and has no gradFn (did you compute it under noGrad, or from tensors without requiresGrad?)");
+  }
+  let ct: TfArray;
+  if (gradient === null) {
+    if (root.numel() !== 1) {
+      throw new AutogradError(`backward(): grad can be implicitly created only for scalar outputs; this tensor has shape ${fmtShape(root.shape)}, so pass a gradient of that shape`);
+    }
+    ct = np.onesLike(root.value) as TfArray;
+  } else {
+    const g = gradient instanceof Tensor ? gradient.value : asArray(gradient as TfArray | number);
+    if (g.shape.join() !== root.shape.join()) {
+      throw new ShapeError(`backward(): the gradient has shape ${fmtShape(g.shape)} but the tensor has shape ${fmtShape(root.shape)}`);
+    }
+    ct = g.dtype === root.dtype ? g : (np.astype(g, root.dtype) as TfArray);
+  }
+  const order = tapeOrder([root]);
+  for (const t of order) {
+    if (t.gradFn !== null && t.gradFn.pull === null) {
+      throw new AutogradError(
+        `backward(): trying to backward through the graph a second time (the tape of ${t.gradFn.name} was freed by the first backward); ` +
+          "pass { retainGraph: true } to the first backward if you need to call it again",
+      );
+    }
+  }
+  const cts = new Map<Tensor, TfArray>([[root, ct]]);
+  for (let k = order.length - 1; k >= 0; k--) {
+    const t = order[k];
+    const g = cts.get(t);
+    if (g === undefined) continue;
+    cts.delete(t);
+    if (t.retainsGrad) accumulate(t, g);
+    if (t.gradFn === null) continue;
+    const ins = t.gradFn.pull!(g);
+    t.gradFn.inputs.forEach((inp, i) => {
+      const prev = cts.get(inp);
+      cts.set(inp, prev === undefined ? ins[i] : (np.add(prev, ins[i]) as TfArray));
+    });
+  }
+  if (!retainGraph) for (const t of order) if (t.gradFn !== null) t.gradFn.pull = null;
+}
+
+
+/**
+ * The tensors of the tape below `roots`, inputs before users (an iterative DFS
+ * over the recorded ops, so a long chain cannot overflow the stack): the order
+ * backward() pulls gradients in reverse, and the order tinyflow/viz draws.
+ * @internal
+ */
+export function tapeOrder(roots: readonly Tensor[]): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  for (const root of roots) {
+    if (seen.has(root)) continue;
+    seen.add(root);
+    const stack: [Tensor, number][] = [[root, 0]];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const ins = top[0].gradFn?.inputs ?? [];
+      if (top[1] < ins.length) {
+        const next = ins[top[1]++];
+        if (!seen.has(next)) {
+          seen.add(next);
+          stack.push([next, 0]);
+        }
+      } else {
+        stack.pop();
+        order.push(top[0]);
+      }
+    }
+  }
+  return order;
+}
