@@ -68,6 +68,21 @@ export function normalizeAxes(axes: number | readonly number[] | null | undefine
   return out;
 }
 
+/** [start, stop) as a list, like Python's range: range(n) is [0, ..., n-1]. */
+export function range(start: number, stop?: number): number[] {
+  const [a, b] = stop === undefined ? [0, start] : [start, stop];
+  const out: number[] = [];
+  for (let i = a; i < b; i++) out.push(i);
+  return out;
+}
+
+/** The increasing dims of [0, rank) that are in none of the `exclude` lists. */
+export function complementDims(rank: number, ...exclude: (readonly number[])[]): number[] {
+  const out: number[] = [];
+  for (let d = 0; d < rank; d++) if (!exclude.some((e) => e.includes(d))) out.push(d);
+  return out;
+}
+
 export function isPermutation(perm: readonly number[], n: number): boolean {
   if (perm.length !== n) return false;
   const seen = new Array<boolean>(n).fill(false);

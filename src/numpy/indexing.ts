@@ -16,7 +16,7 @@ import { Array } from "../core/array";
 import { checkedTypedFrom, isInt, type DType } from "../core/dtype";
 import { ArgumentError, DTypeError, ShapeError, TracerError, fmtShape } from "../core/errors";
 import type { AtUpdater, IndexSpec } from "../core/methods";
-import { broadcastShapes, normalizeAxis } from "../core/shape";
+import { broadcastShapes, normalizeAxis, range } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { maximum, minimum, multiply } from "./elementwise";
 import { asTracer, broadcastTo, checkArg } from "./promote";
@@ -244,12 +244,6 @@ function indexImpl(x: ArrayLike, spec: readonly IndexSpec[], mode: "clip" | "fil
   const before = A[0]; // rest dims that precede the advanced block
   const perm = [...range(nb, nb + before), ...range(0, nb), ...range(nb + before, g.ndim)];
   return bind1("transpose", [g], { permutation: perm });
-}
-
-function range(a: number, b: number): number[] {
-  const out: number[] = [];
-  for (let i = a; i < b; i++) out.push(i);
-  return out;
 }
 
 // --- functional updates -----------------------------------------------------

@@ -9,11 +9,11 @@ import * as lax from "../lax";
 import * as np from "../numpy";
 import { isFloat, isInt, type DType } from "../core/dtype";
 import { ArgumentError, DTypeError, ShapeError } from "../core/errors";
+import { sizeOf } from "../core/shape";
 import { isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { checkKey, checkShapeArg, randomBits, split } from "./prng";
 import { checkOptions, opt, type OptionRules } from "../core/options";
 
-const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 function describe(x: unknown): string {
   if (isTracer(x)) return x.aval.str();
@@ -170,7 +170,7 @@ export function categorical(key: ArrayLike, logits: ArrayLike, opts: Categorical
  * of each distribution, laid out with the k draws leading.
  */
 function categoricalWithoutReplacement(key: Tracer, logits: Tracer, axis: number, prefix: number[], shape: number[]): Tracer {
-  const k = prod(prefix);
+  const k = sizeOf(prefix);
   const classes = logits.shape[axis];
   if (k > classes) {
     throw new ArgumentError(`random.categorical: ${k} samples without replacement exceed the ${classes} categories of logits ${logits.aval.str()}`);
@@ -290,7 +290,7 @@ export function choice(key: ArrayLike, a: number | Tracer, opts: ChoiceOptions =
   } else {
     throw new ArgumentError(`random.choice: a must be an integer or an array, got ${describe(a)}`);
   }
-  const nDraws = prod(shape);
+  const nDraws = sizeOf(shape);
   if (nDraws === 0) return np.zeros(shape, { dtype: arr === null ? "int32" : arr.dtype });
   if (nInputs <= 0) throw new ArgumentError(`random.choice: a must be greater than 0 unless no samples are taken, got ${nInputs}`);
   if (!replace && nDraws > nInputs) {

@@ -16,6 +16,7 @@
 import * as lax from "../lax";
 import { Array as TfArray } from "../core/array";
 import { ArgumentError, DTypeError, ShapeError } from "../core/errors";
+import { sizeOf } from "../core/shape";
 import { isTracer, type ArrayLike, type Tracer } from "../core/trace";
 
 /** A raw PRNG key: a uint32 array of shape [2] (or a stack [..., 2] of them from split). */
@@ -52,7 +53,6 @@ export function checkShapeArg(where: string, shape: unknown): number[] {
   return [...s];
 }
 
-const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 function keyWords(key: Tracer): [Tracer, Tracer] {
   const k0 = lax.reshape(lax.slice(key, [0], [1]), []);
@@ -158,7 +158,7 @@ export function withThreefryPartitionable<T>(enabled: boolean, fn: () => T): T {
  * is 0 since one draw never exceeds 2^32 elements). Returns both output words.
  */
 function counterBlocks(k: Tracer, shape: readonly number[]): [Tracer, Tracer] {
-  const n = prod(shape);
+  const n = sizeOf(shape);
   const [k0, k1] = keyWords(k);
   const lo = lax.reshape(lax.iota("uint32", n), [...shape]);
   const hi = lax.full([...shape], 0, "uint32");
@@ -170,7 +170,7 @@ function counterBlocks(k: Tracer, shape: readonly number[]): [Tracer, Tracer] {
 export function split(key: ArrayLike, num: number | readonly number[] = 2): PRNGKey {
   const k = checkKey("split", key);
   const shape = checkShapeArg("split", num);
-  const n = prod(shape);
+  const n = sizeOf(shape);
   if (n === 0) return lax.full([...shape, 2], 0, "uint32");
   if (n >= 2 ** 32) throw new ShapeError(`random.split: ${n} keys exceed one threefry stream (2^32)`);
   if (partitionable) {
@@ -202,7 +202,7 @@ export function foldIn(key: ArrayLike, data: number | Tracer): PRNGKey {
 export function randomBits(key: ArrayLike, shape: number | readonly number[] = []): Tracer {
   const k = checkKey("randomBits", key);
   const s = checkShapeArg("randomBits", shape);
-  const n = prod(s);
+  const n = sizeOf(s);
   if (n === 0) return lax.full(s, 0, "uint32");
   if (n >= 2 ** 32 - 1) throw new ShapeError(`random.randomBits: ${n} values exceed one threefry stream (2^32 - 1)`);
   if (partitionable) {

@@ -211,4 +211,3 @@ export function scatterMasks(
   return { updateWins: eq(ids, back), operandKept: eq(scattered, zeroIds) };
 }
 
-export const range = (n: number): number[] => [...globalThis.Array(n).keys()];

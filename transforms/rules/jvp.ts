@@ -12,6 +12,7 @@
 import { Array } from "../../src/core/array";
 import { isFloat } from "../../src/core/dtype";
 import type { FirstOrderPrimitive, ParamsOf, Primitive, ReduceWindowParams } from "../../src/core/primitives";
+import { range } from "../../src/core/shape";
 import { bind, bind1, type Tracer } from "../../src/core/trace";
 import type { JvpRule } from "../jvp";
 import { Zero, instantiate, isZero, type Tangent } from "../tangents";
@@ -32,7 +33,6 @@ import {
   neg,
   ones,
   pad,
-  range,
   reduceSum,
   reshape,
   scatterMasks,

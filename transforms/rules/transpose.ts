@@ -12,7 +12,7 @@ import { Array } from "../../src/core/array";
 import type { ShapedArray } from "../../src/core/aval";
 import { TransformError } from "../../src/core/errors";
 import type { ConvDimensionNumbers, FirstOrderPrimitive, ParamsOf, Primitive } from "../../src/core/primitives";
-import { complementDims } from "../../src/core/shape_rules/indexing";
+import { complementDims, invertPermutation, range } from "../../src/core/shape";
 import { bind1, type Tracer } from "../../src/core/trace";
 import { Zero, isZero, type Tangent } from "../tangents";
 import { isUndefined, type LinearArg, type TransposeRule } from "../transpose";
@@ -22,7 +22,6 @@ import {
   gatherParamsOfScatter,
   neg,
   pad,
-  range,
   reduceSum,
   reshape,
   rev,
@@ -106,8 +105,6 @@ function reduceWindowSumTranspose(ct: Tracer, x: ShapedArray, p: ParamsOf<"reduc
 
 // --- dot_general -----------------------------------------------------------------------
 
-const argsort = (xs: readonly number[]): number[] => range(xs.length).sort((a, b) => xs[a] - xs[b]);
-
 /**
  * Cotangent of one side ("this") of dot_general given the other side's value.
  * The output's layout is [batch, lhs free, rhs free]; `thisFreePos` are the
@@ -139,7 +136,7 @@ function dotTransposeSide(
   });
   const sortedOtherContract = [...otherContract].sort((a, b) => a - b);
   const layout = [...thisBatch, ...thisFree, ...sortedOtherContract.map((oc) => thisContract[otherContract.indexOf(oc)])];
-  return convert(transpose(res, argsort(layout)), thisAval.dtype, thisAval.weakType);
+  return convert(transpose(res, invertPermutation(layout)), thisAval.dtype, thisAval.weakType);
 }
 
 const dotGeneralTranspose: Rule<"dot_general"> = withZeroCt("dot_general", (ct, [a, b], { dimensionNumbers }) => {
@@ -365,7 +362,7 @@ export const firstOrderTransposeRules: { [P in FirstOrderPrimitive]: TransposeRu
     return [reshape(reduceSum(ct, [...newDims, ...expanded]), a.shape)];
   }),
   reshape: reshapeBack("reshape"),
-  transpose: withZeroCt("transpose", (ct, _args, { permutation }) => [transpose(ct, argsort(permutation))]),
+  transpose: withZeroCt("transpose", (ct, _args, { permutation }) => [transpose(ct, invertPermutation(permutation))]),
   squeeze: reshapeBack("squeeze"),
   expand_dims: reshapeBack("expand_dims"),
   rev: withZeroCt("rev", (ct, _args, { dimensions }) => [rev(ct, [...dimensions])]),

@@ -22,15 +22,11 @@ import type {
   ScatterDimensionNumbers,
   UnaryElementwise,
 } from "../../src/core/primitives";
+import { complementDims, range } from "../../src/core/shape";
 import { bind, bind1, type Tracer } from "../../src/core/trace";
 import { type BatchDim, type VmapRule, matchBatchDim, moveAxis } from "../vmap";
 
 // --- small helpers -----------------------------------------------------------------
-
-/** [0, 1, ..., n-1] */
-function range(n: number): number[] {
-  return globalThis.Array.from({ length: n }, (_, i) => i);
-}
 
 /** Where an axis of the unbatched value sits once a batch dim is inserted at `bd`. */
 function shift(axis: number, bd: number): number {
@@ -42,11 +38,6 @@ function insertAt<T>(xs: readonly T[], at: number, v: T): T[] {
   const out = [...xs];
   out.splice(at, 0, v);
   return out;
-}
-
-/** Increasing dims of [0, rank) not in `exclude`. */
-function complement(rank: number, ...exclude: (readonly number[])[]): number[] {
-  return range(rank).filter((d) => !exclude.some((e) => e.includes(d)));
 }
 
 function reshape(x: Tracer, newSizes: readonly number[]): Tracer {
@@ -104,7 +95,7 @@ function addBatchingPair(operandDims: readonly number[], indexDims: readonly num
  * the `id`-th. Returns the new window dims and the inserted position.
  */
 function insertBatchPosition(rank: number, windowDims: readonly number[], id: number): [number[], number] {
-  const others = complement(rank, windowDims);
+  const others = complementDims(rank, windowDims);
   const p = id < others.length ? others[id] : rank;
   return [windowDims.map((o) => (o < p ? o : o + 1)), p];
 }
@@ -237,7 +228,7 @@ const expandDims: VmapRule<"expand_dims"> = (_axisSize, [x], [d], { dimensions }
   const r = x.ndim - 1;
   const outRank = r + dimensions.length;
   // The batch dim goes right before the output position of operand dim bd.
-  const operandPositions = complement(outRank, dimensions);
+  const operandPositions = complementDims(outRank, dimensions);
   const p = bd < r ? operandPositions[bd] : outRank;
   const out = bind1("expand_dims", [x], { dimensions: dimensions.map((a) => (a < p ? a : a + 1)) });
   return [[out], [p]];
@@ -366,7 +357,7 @@ const gather: VmapRule<"gather"> = (axisSize, [operand, indices], [od, idIn], pa
   if (id === null) {
     // Only the operand is batched: its batch dim becomes one more (full) window dim.
     const bd = od as number;
-    const windowDims = complement(operand.ndim - 1, dn.collapsedSliceDims, dn.operandBatchingDims);
+    const windowDims = complementDims(operand.ndim - 1, dn.collapsedSliceDims, dn.operandBatchingDims);
     const j = windowDims.filter((w) => w < bd).length;
     const [offsetDims, p] = insertWindowPosition(dn.offsetDims, j);
     const newDn: GatherDimensionNumbers = {
@@ -420,7 +411,7 @@ function scatter(prim: "scatter" | "scatter_add"): VmapRule<"scatter" | "scatter
 
     if (id === null) {
       // Indices unbatched: the batch dim is one more (full) window dim of the updates.
-      const windowDims = complement(op.ndim - 1, dn.insertedWindowDims, dn.operandBatchingDims);
+      const windowDims = complementDims(op.ndim - 1, dn.insertedWindowDims, dn.operandBatchingDims);
       const j = windowDims.filter((w) => w < od).length;
       const [updateWindowDims, q] = insertWindowPosition(dn.updateWindowDims, j);
       const up = matchBatchDim(updates, ud, axisSize, q);
@@ -467,11 +458,11 @@ const dotGeneral: VmapRule<"dot_general"> = (_axisSize, [lhs, rhs], [dl, dr], pa
     outDim = 0;
   } else if (dl !== null) {
     // Only lhs: its batch dim is a free lhs dim.
-    const free = complement(lhs.ndim, lc2, lb2);
+    const free = complementDims(lhs.ndim, lc2, lb2);
     outDim = lb.length + free.indexOf(dl);
   } else {
     const dR = dr as number;
-    const free = complement(rhs.ndim, rc2, rb2);
+    const free = complementDims(rhs.ndim, rc2, rb2);
     const lhsFree = lhs.ndim - lc.length - lb.length;
     outDim = lb.length + lhsFree + free.indexOf(dR);
   }

@@ -17,7 +17,7 @@ import { stridesOf } from "../../core/shape";
 import type { Atom, JaxprEqn, Var } from "../../core/ir";
 import type { DType } from "../../core/dtype";
 import type { Primitive } from "../../core/primitives";
-import { complementDims } from "../../core/shape_rules/indexing";
+import { complementDims } from "../../core/shape";
 import { gatherFillValue } from "../interpreter/rules/indexing";
 import type { KDType, ScalarOp, WindowDim, WindowSpec, WindowStart } from "./kernel_graph";
 

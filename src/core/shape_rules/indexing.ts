@@ -8,6 +8,7 @@ import { ShapedArray } from "../aval";
 import { isInt } from "../dtype";
 import { ArgumentError, AxisError, DTypeError, ShapeError, fmtShape } from "../errors";
 import type { GatherDimensionNumbers, ScatterDimensionNumbers } from "../primitives";
+import { complementDims } from "../shape";
 import type { ShapeRule, ShapeRuleTable } from "./types";
 
 // --- validation helpers ------------------------------------------------------
@@ -78,12 +79,6 @@ function checkMode(where: string, mode: unknown): void {
   }
 }
 
-/** Dims of [0, rank) not in any of `exclude`, in increasing order. */
-export function complementDims(rank: number, ...exclude: (readonly number[])[]): number[] {
-  const out: number[] = [];
-  for (let d = 0; d < rank; d++) if (!exclude.some((e) => e.includes(d))) out.push(d);
-  return out;
-}
 
 // --- gather ------------------------------------------------------------------
 

@@ -8,7 +8,8 @@ import { type DType, DTYPE_SHORT, isBool, isFloat, isInt } from "../dtype";
 import { ArgumentError, AxisError, DTypeError, ShapeError, fmtShape } from "../errors";
 import type { ReduceWindowParams } from "../primitives";
 import { isPermutation } from "../shape";
-import { checkDimList, complementDims, expectInputs } from "./indexing";
+import { complementDims } from "../shape";
+import { checkDimList, expectInputs } from "./indexing";
 import type { ShapeRule, ShapeRuleTable } from "./types";
 
 export type LinalgPrimitive =

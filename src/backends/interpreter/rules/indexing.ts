@@ -9,7 +9,7 @@ import type { ShapedArray } from "../../../core/aval";
 import { type DType, isFloat, roundToDType } from "../../../core/dtype";
 import type { GatherDimensionNumbers, GatherMode, ScatterDimensionNumbers } from "../../../core/primitives";
 import { stridesOf, sizeOf } from "../../../core/shape";
-import { complementDims } from "../../../core/shape_rules/indexing";
+import { complementDims } from "../../../core/shape";
 import { HostArray } from "../host_array";
 import type { InterpRuleTable } from "./types";
 

@@ -13,7 +13,7 @@ import type { ShapedArray } from "../../../core/aval";
 import { type DType, type TypedArray, isFloat, roundToDType } from "../../../core/dtype";
 import type { ParamsOf, ReduceWindowParams } from "../../../core/primitives";
 import { invertPermutation, sizeOf, stridesOf } from "../../../core/shape";
-import { complementDims } from "../../../core/shape_rules/indexing";
+import { complementDims } from "../../../core/shape";
 import type { LinalgPrimitive } from "../../../core/shape_rules/linalg";
 import { HostArray } from "../host_array";
 import type { InterpRuleTable } from "./types";
