@@ -170,6 +170,16 @@ export function isHigherOrder(p: Primitive): p is HigherOrderPrimitive {
   return (HIGHER_ORDER_PRIMITIVES as readonly string[]).includes(p);
 }
 
+/**
+ * A rule table over a family of primitives (unary, binary, comparisons, ...):
+ * one entry per member, made by `make` from its name, as JAX's lax.py derives
+ * the rules of a whole family (`standard_unop`) from one list. Tables spread
+ * it, so they stay exhaustive over the family's list.
+ */
+export function familyTable<Ps extends Primitive, R>(family: readonly Ps[], make: (p: Ps) => R): { [P in Ps]: R } {
+  return Object.fromEntries(family.map((p) => [p, make(p)])) as { [P in Ps]: R };
+}
+
 export const UNARY_ELEMENTWISE = [
   "neg", "sign", "floor", "ceil", "round", "is_finite", "abs", "not",
   "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "logistic", "erf", "erf_inv",

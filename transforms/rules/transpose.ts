@@ -11,6 +11,7 @@
 import { Array } from "../../src/core/array";
 import type { ShapedArray } from "../../src/core/aval";
 import { TransformError } from "../../src/core/errors";
+import { BINARY_ELEMENTWISE, UNARY_ELEMENTWISE, familyTable } from "../../src/core/primitives";
 import type { ConvDimensionNumbers, FirstOrderPrimitive, ParamsOf, Primitive } from "../../src/core/primitives";
 import { complementDims, invertPermutation, range } from "../../src/core/shape";
 import { bind1, type Tracer } from "../../src/core/trace";
@@ -258,37 +259,11 @@ const convTranspose: Rule<"conv_general_dilated"> = withZeroCt("conv_general_dil
 // --- the table -------------------------------------------------------------------------
 
 export const firstOrderTransposeRules: { [P in FirstOrderPrimitive]: TransposeRule<P> | null } = {
+  // elementwise families: nonlinear (no transpose) but for the linear members below
+  ...familyTable(UNARY_ELEMENTWISE, () => null),
+  ...familyTable(BINARY_ELEMENTWISE, () => null),
   // unary
   neg: withZeroCt("neg", (ct) => [neg(ct)]),
-  sign: null,
-  floor: null,
-  ceil: null,
-  round: null,
-  is_finite: null,
-  abs: null,
-  not: null,
-  exp: null,
-  log: null,
-  log1p: null,
-  expm1: null,
-  sqrt: null,
-  rsqrt: null,
-  logistic: null,
-  erf: null,
-  erf_inv: null,
-  sin: null,
-  cos: null,
-  tan: null,
-  asin: null,
-  acos: null,
-  atan: null,
-  sinh: null,
-  cosh: null,
-  tanh: null,
-  asinh: null,
-  acosh: null,
-  atanh: null,
-  integer_pow: null,
   // binary
   add: withZeroCt("add", (ct, [a, b]) => [ifLinear(a, () => ct), ifLinear(b, () => ct)]),
   sub: withZeroCt("sub", (ct, [a, b]) => [ifLinear(a, () => ct), ifLinear(b, () => neg(ct))]),
@@ -302,22 +277,6 @@ export const firstOrderTransposeRules: { [P in FirstOrderPrimitive]: TransposeRu
     const y = known(b, "div", "the denominator");
     return [ifLinear(a, () => bind1("div", [ct, y], {})), null];
   }),
-  rem: null,
-  pow: null,
-  max: null,
-  min: null,
-  atan2: null,
-  and: null,
-  or: null,
-  xor: null,
-  eq: null,
-  ne: null,
-  lt: null,
-  le: null,
-  gt: null,
-  ge: null,
-  shift_left: null,
-  shift_right_logical: null,
   select_n: withZeroCt("select_n", (ct, [which, ...cases]) => {
     const w = known(which, "select_n", "the selector");
     return [

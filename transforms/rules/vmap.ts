@@ -22,6 +22,7 @@ import type {
   ScatterDimensionNumbers,
   UnaryElementwise,
 } from "../../src/core/primitives";
+import { BINARY_ELEMENTWISE, UNARY_ELEMENTWISE, familyTable } from "../../src/core/primitives";
 import { complementDims, range } from "../../src/core/shape";
 import { bind, bind1, type Tracer } from "../../src/core/trace";
 import { type BatchDim, type VmapRule, matchBatchDim, moveAxis } from "../vmap";
@@ -588,21 +589,9 @@ const selectAndGatherAdd: VmapRule<"select_and_gather_add"> = (axisSize, args, d
 // --- the table -----------------------------------------------------------------------------
 
 export const firstOrderVmapRules: { [P in FirstOrderPrimitive]: VmapRule<P> } = {
-  // unary elementwise
-  neg: unary("neg"), sign: unary("sign"), floor: unary("floor"), ceil: unary("ceil"), round: unary("round"),
-  is_finite: unary("is_finite"), abs: unary("abs"), not: unary("not"),
-  exp: unary("exp"), log: unary("log"), log1p: unary("log1p"), expm1: unary("expm1"),
-  sqrt: unary("sqrt"), rsqrt: unary("rsqrt"), logistic: unary("logistic"), erf: unary("erf"), erf_inv: unary("erf_inv"),
-  sin: unary("sin"), cos: unary("cos"), tan: unary("tan"), asin: unary("asin"), acos: unary("acos"), atan: unary("atan"),
-  sinh: unary("sinh"), cosh: unary("cosh"), tanh: unary("tanh"), asinh: unary("asinh"), acosh: unary("acosh"), atanh: unary("atanh"),
-  integer_pow: unary("integer_pow"),
-  // binary elementwise
-  add: naryElementwise("add"), sub: naryElementwise("sub"), mul: naryElementwise("mul"), div: naryElementwise("div"),
-  rem: naryElementwise("rem"), pow: naryElementwise("pow"), max: naryElementwise("max"), min: naryElementwise("min"),
-  atan2: naryElementwise("atan2"), and: naryElementwise("and"), or: naryElementwise("or"), xor: naryElementwise("xor"),
-  eq: naryElementwise("eq"), ne: naryElementwise("ne"), lt: naryElementwise("lt"), le: naryElementwise("le"),
-  gt: naryElementwise("gt"), ge: naryElementwise("ge"),
-  shift_left: naryElementwise("shift_left"), shift_right_logical: naryElementwise("shift_right_logical"),
+  // elementwise families: the op applies per element, so the batch dim passes through (aligned first for binary ops)
+  ...familyTable(UNARY_ELEMENTWISE, unary),
+  ...familyTable(BINARY_ELEMENTWISE, naryElementwise),
   select_n: selectN,
   clamp,
   // dtype

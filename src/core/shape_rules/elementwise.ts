@@ -13,9 +13,9 @@ import {
   CUMULATIVE,
   REDUCTIONS,
   UNARY_ELEMENTWISE,
+  familyTable,
   type BinaryElementwise,
   type Cumulative,
-  type Primitive,
   type Reduction,
   type UnaryElementwise,
 } from "../primitives";
@@ -293,21 +293,17 @@ export type ReductionLikePrimitive = Reduction | "argmax" | "argmin" | Cumulativ
 /** Everything `elementwiseShapeRules` / `elementwiseInterpRules` cover. */
 export type ElementwiseGroupPrimitive = ElementwisePrimitive | ReductionLikePrimitive;
 
-function tableOf<Ps extends Primitive>(names: readonly Ps[], make: <P extends Ps>(p: P) => ShapeRule<P>): ShapeRuleTable<Ps> {
-  return Object.fromEntries(names.map((n) => [n, make(n)])) as unknown as ShapeRuleTable<Ps>;
-}
-
 export const elementwiseShapeRules: ShapeRuleTable<ElementwiseGroupPrimitive> = {
-  ...tableOf(UNARY_ELEMENTWISE, unaryRule),
-  ...tableOf(BINARY_ELEMENTWISE, binaryRule),
+  ...familyTable(UNARY_ELEMENTWISE, unaryRule),
+  ...familyTable(BINARY_ELEMENTWISE, binaryRule),
   select_n: selectN,
   clamp,
   convert_element_type: convertElementType,
   bitcast_convert_type: bitcastConvertType,
   stop_gradient: stopGradient,
   threefry2x32,
-  ...tableOf(REDUCTIONS, reductionRule),
+  ...familyTable(REDUCTIONS, reductionRule),
   argmax: argRule("argmax"),
   argmin: argRule("argmin"),
-  ...tableOf(CUMULATIVE, cumulativeRule),
+  ...familyTable(CUMULATIVE, cumulativeRule),
 };

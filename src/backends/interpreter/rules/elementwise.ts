@@ -13,9 +13,9 @@ import {
   CUMULATIVE,
   REDUCTIONS,
   UNARY_ELEMENTWISE,
+  familyTable,
   type BinaryElementwise,
   type Cumulative,
-  type Primitive,
   type Reduction,
   type UnaryElementwise,
 } from "../../../core/primitives";
@@ -334,24 +334,20 @@ function cumulativeRule<P extends Cumulative>(prim: P): InterpRule<P> {
 
 // --- the table ---------------------------------------------------------------------
 
-function tableOf<Ps extends Primitive>(names: readonly Ps[], make: <P extends Ps>(p: P) => InterpRule<P>): InterpRuleTable<Ps> {
-  return Object.fromEntries(names.map((n) => [n, make(n)])) as unknown as InterpRuleTable<Ps>;
-}
-
 const UNARY_NO_POW = UNARY_ELEMENTWISE.filter((p): p is Exclude<UnaryElementwise, "integer_pow"> => p !== "integer_pow");
 
 export const elementwiseInterpRules: InterpRuleTable<ElementwiseGroupPrimitive> = {
-  ...tableOf(UNARY_NO_POW, unaryRule),
+  ...familyTable(UNARY_NO_POW, unaryRule),
   integer_pow: integerPow,
-  ...tableOf(BINARY_ELEMENTWISE, binaryRule),
+  ...familyTable(BINARY_ELEMENTWISE, binaryRule),
   select_n: selectN,
   clamp,
   convert_element_type: convertElementType,
   bitcast_convert_type: bitcastConvertType,
   stop_gradient: stopGradient,
   threefry2x32,
-  ...tableOf(REDUCTIONS, reductionRule),
+  ...familyTable(REDUCTIONS, reductionRule),
   argmax: argRule("argmax"),
   argmin: argRule("argmin"),
-  ...tableOf(CUMULATIVE, cumulativeRule),
+  ...familyTable(CUMULATIVE, cumulativeRule),
 };
