@@ -34,6 +34,15 @@ export class JaxprEqn<P extends Primitive = Primitive> {
   ) {}
 }
 
+/**
+ * An equation as the union over primitives of equations with that primitive's
+ * params, so `switch (eqn.primitive)` narrows `eqn.params` to its `ParamsOf`.
+ */
+export type TypedEqn = { [P in Primitive]: JaxprEqn<P> }[Primitive];
+
+/** `e` as a TypedEqn: sound because a JaxprEqn<P> is only built with params of P. */
+export const typedEqn = (e: JaxprEqn): TypedEqn => e as TypedEqn;
+
 export class Jaxpr {
   constructor(
     readonly constvars: Var[],

@@ -6,8 +6,8 @@
 // jaxpr is lowered for execution, never on jaxprs that will be differentiated.
 
 import { Array } from "../../src/core/array";
-import { ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, type Atom } from "../../src/core/ir";
-import { isHigherOrder, type ParamsOf, type Primitive } from "../../src/core/primitives";
+import { ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, typedEqn, type Atom } from "../../src/core/ir";
+import { isHigherOrder } from "../../src/core/primitives";
 import { bind, type Tracer } from "../../src/core/trace";
 import { literalValue } from "../../src/core/eval_jaxpr";
 import { substitute, type Substitution } from "./rewrite";
@@ -22,12 +22,12 @@ function isIdentityPerm(p: readonly number[]): boolean {
 /** The value every element of `a` is known to have, if it is a splat constant. */
 type SplatOf = (a: Atom) => number | null;
 
-function identityInput(e: JaxprEqn, ins: Atom[], splat: SplatOf): Atom | null {
+function identityInput(eqn: JaxprEqn, ins: Atom[], splat: SplatOf): Atom | null {
+  const e = typedEqn(eqn);
   const out = e.outputs[0];
   const sameType = (a: Atom) => a.aval.equals(out.aval);
-  const p = e.params as Record<string, any>;
   const is = (a: Atom, v: number) => splat(a) === v;
-  switch (e.primitive as Primitive) {
+  switch (e.primitive) {
     case "add":
       if (is(ins[1], 0) && sameType(ins[0])) return ins[0];
       if (is(ins[0], 0) && sameType(ins[1])) return ins[1];
@@ -44,24 +44,24 @@ function identityInput(e: JaxprEqn, ins: Atom[], splat: SplatOf): Atom | null {
     case "broadcast_in_dim":
     case "convert_element_type":
     case "stop_gradient":
-      return sameType(ins[0]) && (e.primitive !== "broadcast_in_dim" || isIdentityPerm(p.broadcastDimensions)) ? ins[0] : null;
+      return sameType(ins[0]) && (e.primitive !== "broadcast_in_dim" || isIdentityPerm(e.params.broadcastDimensions)) ? ins[0] : null;
     case "transpose":
-      return isIdentityPerm(p.permutation) ? ins[0] : null;
+      return isIdentityPerm(e.params.permutation) ? ins[0] : null;
     case "squeeze":
     case "expand_dims":
     case "rev":
-      return p.dimensions.length === 0 ? ins[0] : null;
+      return e.params.dimensions.length === 0 ? ins[0] : null;
     case "reduce_sum":
     case "reduce_max":
     case "reduce_min":
     case "reduce_prod":
     case "reduce_and":
     case "reduce_or":
-      return p.axes.length === 0 && sameType(ins[0]) ? ins[0] : null;
+      return e.params.axes.length === 0 && sameType(ins[0]) ? ins[0] : null;
     case "slice":
       return sameType(ins[0]) ? ins[0] : null;
     case "pad":
-      return (p.paddingConfig as number[][]).every((c) => c.every((x) => x === 0)) ? ins[0] : null;
+      return e.params.paddingConfig.every((c) => c.every((x) => x === 0)) ? ins[0] : null;
     case "concatenate":
       return ins.length === 1 ? ins[0] : null;
     default:
@@ -73,18 +73,20 @@ function identityInput(e: JaxprEqn, ins: Atom[], splat: SplatOf): Atom | null {
  * transpose(dot_general(a, b)) that only swaps the lhs-free and rhs-free blocks is
  * dot_general(b, a): the product is computed in the layout its consumer wants.
  */
-function transposedDot(e: JaxprEqn, producer: JaxprEqn | undefined, uses: number): JaxprEqn | null {
+function transposedDot(eqn: JaxprEqn, producerEqn: JaxprEqn | undefined, uses: number): JaxprEqn | null {
+  const e = typedEqn(eqn);
+  const producer = producerEqn && typedEqn(producerEqn);
   if (e.primitive !== "transpose" || !producer || producer.primitive !== "dot_general" || uses !== 1) return null;
-  const dn = (producer.params as ParamsOf<"dot_general">).dimensionNumbers;
+  const dn = producer.params.dimensionNumbers;
   const [[lc, rc], [lb, rb]] = dn;
   if (lb.length > 0) return null;
   const [lhs, rhs] = producer.inputs;
   const nl = lhs.aval.ndim - lc.length;
   const nr = rhs.aval.ndim - rc.length;
-  const perm = (e.params as ParamsOf<"transpose">).permutation;
+  const perm = e.params.permutation;
   const swapped = [...globalThis.Array(nr).keys()].map((i) => nl + i).concat([...globalThis.Array(nl).keys()]);
   if (perm.join() !== swapped.join()) return null;
-  const params = { ...(producer.params as ParamsOf<"dot_general">), dimensionNumbers: [[rc, lc], [rb, lb]] as typeof dn };
+  const params = { ...producer.params, dimensionNumbers: [[rc, lc], [rb, lb]] as typeof dn };
   return new JaxprEqn("dot_general", [rhs, lhs], params, e.outputs);
 }
 

@@ -26,7 +26,7 @@
 import type { ShapedArray } from "../../core/aval";
 import { byteWidth, type DType } from "../../core/dtype";
 import { BackendError } from "../../core/errors";
-import { Literal, type Atom, type ClosedJaxpr, type JaxprEqn, type Var } from "../../core/ir";
+import { Literal, typedEqn, type Atom, type ClosedJaxpr, type JaxprEqn, type Var } from "../../core/ir";
 import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf, type Primitive } from "../../core/primitives";
 import { sizeOf, stridesOf } from "../../core/shape";
 import { MAX_EPILOGUE_OPERANDS, type EpilogueOp, type EpilogueOpKind, type EpilogueOperand, type KDType, type KernelNode, type KernelSpec, type LibraryStep, type ReduceOp, type ScalarOp } from "./kernel_graph";
@@ -72,7 +72,12 @@ export type Step =
   | { kind: "conv"; layout: "NHWC" | "NCHW"; params: ConvStepParams; x: number; w: number; y: number }
   | WindowStep
   | LibraryStep
-  | { kind: "fallback"; prim: FirstOrderPrimitive; params: unknown; inputs: number[]; outputs: number[]; inAvals: ShapedArray[]; outAvals: ShapedArray[] };
+  | HostStep;
+
+/** A primitive the interpreter runs on the host, its params typed by its primitive. */
+export type HostStep = {
+  [P in FirstOrderPrimitive]: { kind: "fallback"; prim: P; params: ParamsOf<P>; inputs: number[]; outputs: number[]; inAvals: ShapedArray[]; outAvals: ShapedArray[] };
+}[FirstOrderPrimitive];
 
 export interface GemmEpilogue {
   ops: EpilogueOp[];
@@ -155,18 +160,22 @@ const isDense = (v: View, shape: readonly number[]) => v.offset === 0 && v.strid
 /** Rewrites views for a shape equation; null when a view cannot express it. */
 type Reindex = (v: View) => View | null;
 
-function reindexFor(eqn: JaxprEqn, inShape: readonly number[]): Reindex | null {
-  const p = eqn.params as Record<string, any>;
+function reindexFor(anyEqn: JaxprEqn, inShape: readonly number[]): Reindex | null {
+  const eqn = typedEqn(anyEqn);
   const outShape = eqn.outputs[0].aval.shape;
   switch (eqn.primitive) {
-    case "broadcast_in_dim":
+    case "broadcast_in_dim": {
+      const p = eqn.params;
       return (v) => {
         const strides = new Array<number>(outShape.length).fill(0);
-        (p.broadcastDimensions as number[]).forEach((d, i) => (strides[d] = inShape[i] === 1 ? 0 : v.strides[i]));
+        p.broadcastDimensions.forEach((d, i) => (strides[d] = inShape[i] === 1 ? 0 : v.strides[i]));
         return { slot: v.slot, offset: v.offset, strides };
       };
-    case "transpose":
-      return (v) => ({ slot: v.slot, offset: v.offset, strides: (p.permutation as number[]).map((d) => v.strides[d]) });
+    }
+    case "transpose": {
+      const p = eqn.params;
+      return (v) => ({ slot: v.slot, offset: v.offset, strides: p.permutation.map((d) => v.strides[d]) });
+    }
     case "squeeze":
     case "expand_dims":
     case "reshape":
@@ -182,19 +191,22 @@ function reindexFor(eqn: JaxprEqn, inShape: readonly number[]): Reindex | null {
         return isDense(v, inShape) ? { ...v, strides: denseStrides(outShape) } : null;
       };
     case "slice": {
-      const steps: number[] = p.strides ?? inShape.map(() => 1);
+      const p = eqn.params;
+      const steps = p.strides ?? inShape.map(() => 1);
       return (v) => ({
         slot: v.slot,
-        offset: v.offset + (p.startIndices as number[]).reduce((s, st, d) => s + st * v.strides[d], 0),
+        offset: v.offset + p.startIndices.reduce((s, st, d) => s + st * v.strides[d], 0),
         strides: v.strides.map((s, d) => s * steps[d]),
       });
     }
-    case "rev":
+    case "rev": {
+      const p = eqn.params;
       return (v) => ({
         slot: v.slot,
-        offset: v.offset + (p.dimensions as number[]).reduce((s, d) => s + (inShape[d] - 1) * v.strides[d], 0),
-        strides: v.strides.map((s, d) => ((p.dimensions as number[]).includes(d) ? -s : s)),
+        offset: v.offset + p.dimensions.reduce((s, d) => s + (inShape[d] - 1) * v.strides[d], 0),
+        strides: v.strides.map((s, d) => (p.dimensions.includes(d) ? -s : s)),
       });
+    }
     default:
       return null;
   }
@@ -840,15 +852,17 @@ export class Planner {
   private emitFallback(eqn: JaxprEqn): void {
     const inputs = eqn.inputs.map((a) => this.materialize(a));
     const outputs = eqn.outputs.map((v) => this.slotFor(v));
-    this.steps.push({
+    // Sound: the planner never emits a higher-order primitive, and an equation's params are its primitive's.
+    const step = {
       kind: "fallback",
-      prim: eqn.primitive as FirstOrderPrimitive,
+      prim: eqn.primitive,
       params: eqn.params,
       inputs,
       outputs,
       inAvals: eqn.inputs.map((a) => a.aval),
       outAvals: eqn.outputs.map((v) => v.aval),
-    });
+    } as HostStep;
+    this.steps.push(step);
     eqn.outputs.forEach((v, i) => this.defineBuffer(v, outputs[i]));
   }
 }

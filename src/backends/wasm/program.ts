@@ -8,7 +8,6 @@ import { HostArray, interpret } from "../interpreter";
 import type { DType, TypedArray } from "../../core/dtype";
 import { stridesOf } from "../../core/shape";
 import { BackendError } from "../../core/errors";
-import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
 import { compileKernel, relaxedSimdAvailable, type CompiledKernel } from "./codegen/kernel";
 import { compileGemm, describeEpilogue, isVectorOperand } from "./codegen/gemm";
 import { compileWindow } from "./codegen/window";
@@ -155,7 +154,7 @@ export class WasmProgram {
             const data = viewOf(mem, bufs[s], info.dtype, elemCount(info)).slice();
             return new HostArray(data, st.inAvals[i].shape, st.inAvals[i].dtype);
           });
-          const outs = interpret(st.prim, st.params as ParamsOf<FirstOrderPrimitive>, hostIns, st.outAvals);
+          const outs = interpret(st.prim, st.params, hostIns, st.outAvals);
           outs.forEach((o, i) => viewOf(mem, bufs[st.outputs[i]], o.dtype, o.data.length).set(o.data));
         };
       }

@@ -7,7 +7,6 @@
 // asynchronously behind the readback of their operands (runtime.ts).
 
 import { BackendError } from "../../core/errors";
-import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
 import { sizeOf } from "../../core/shape";
 import { HostArray, interpret } from "../interpreter";
 import { planWorkspace } from "../plan/buffer_plan";
@@ -151,7 +150,7 @@ export class WebGpuProgram {
     this.rt.flush();
     const words = await this.rt.readWords(st.inputs.map((s) => bufs[s]));
     const ins = st.inputs.map((_, i) => new HostArray(fromWords(words[i], st.inAvals[i].dtype, st.inAvals[i].size), st.inAvals[i].shape, st.inAvals[i].dtype));
-    const outs = interpret(st.prim, st.params as ParamsOf<FirstOrderPrimitive>, ins, st.outAvals);
+    const outs = interpret(st.prim, st.params, ins, st.outAvals);
     outs.forEach((o, i) => this.rt.write(bufs[st.outputs[i]], toWords(o.data, o.dtype)));
   }
 
