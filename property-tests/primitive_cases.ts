@@ -17,8 +17,8 @@
 import fc from "fast-check";
 import { Array as TfArray, type DType, type Tracer } from "../src/index";
 import { allocTyped, roundToDType, type TypedArray } from "../src/core/dtype";
-import type { FirstOrderPrimitive } from "../src/core/primitives";
-import { UNARY_ELEMENTWISE, BINARY_ELEMENTWISE } from "../src/core/primitives";
+import type { BinaryElementwise, FirstOrderPrimitive, UnaryElementwise } from "../src/core/primitives";
+import { UNARY_ELEMENTWISE, BINARY_ELEMENTWISE, familyTable } from "../src/core/primitives";
 import { bind, bind1 } from "../src/core/trace";
 import type { ArgSpec, PrimCase } from "../test/vmap_oracle";
 
@@ -114,7 +114,8 @@ const windowOut = (n: number, w: number, s: number, lo: number, hi: number, bd: 
 
 type Family = keyof DTypeFamilies;
 
-const UNARY: Record<string, [Family, number, number]> = {
+/** Each unary elementwise primitive's dtype family and data range (integer_pow has its own generator). */
+const UNARY: { [P in Exclude<UnaryElementwise, "integer_pow">]: [Family, number, number] } = {
   neg: ["numeric", -4, 4], sign: ["numeric", -2, 2], floor: ["float", -3, 3], ceil: ["float", -3, 3], round: ["float", -3, 3],
   is_finite: ["float", -3, 3], abs: ["signed", -4, 4], not: ["boolOrInt", -9, 9],
   exp: ["float", -10, 10], log: ["float", -0.5, 5], log1p: ["float", -1.5, 3], expm1: ["float", -5, 5],
@@ -124,7 +125,8 @@ const UNARY: Record<string, [Family, number, number]> = {
   acosh: ["float", 0.5, 5], atanh: ["float", -1.1, 1.1],
 };
 
-const BINARY: Record<string, Family> = {
+/** Each binary elementwise primitive's dtype family. */
+const BINARY: { [P in BinaryElementwise]: Family } = {
   add: "numeric", sub: "numeric", mul: "numeric", div: "numeric", rem: "numeric", pow: "float", max: "any", min: "any", atan2: "float",
   and: "boolOrInt", or: "boolOrInt", xor: "boolOrInt", eq: "any", ne: "any", lt: "any", le: "any", gt: "any", ge: "any",
   shift_left: "integer", shift_right_logical: "integer",
@@ -152,7 +154,7 @@ export function primitiveCases(o: CaseOptions): { [P in FirstOrderPrimitive]: Ca
     return s;
   };
 
-  const unaryGen = (prim: string): CaseGen => (g) => {
+  const unaryGen = (prim: UnaryElementwise | "stop_gradient"): CaseGen => (g) => {
     const shape = shapeOf(g, 0, 3);
     if (prim === "integer_pow") {
       const y = int(g, -3, 4);
@@ -164,7 +166,7 @@ export function primitiveCases(o: CaseOptions): { [P in FirstOrderPrimitive]: Ca
     return { prim, params: {}, args: [valued(shape, pick(g, o.dtypes[family]), lo, hi)] };
   };
 
-  const binaryGen = (prim: string): CaseGen => (g) => {
+  const binaryGen = (prim: BinaryElementwise): CaseGen => (g) => {
     const shape = shapeOf(g, 0, 3);
     const dtype = pick(g, o.dtypes[BINARY[prim]]);
     if (prim === "shift_left" || prim === "shift_right_logical") return { prim, params: {}, args: [valued(shape, dtype, -100, 100), spec(shape, dtype, 0, 35)] };
@@ -352,8 +354,8 @@ export function primitiveCases(o: CaseOptions): { [P in FirstOrderPrimitive]: Ca
   };
 
   return {
-    ...(Object.fromEntries(UNARY_ELEMENTWISE.map((p) => [p, unaryGen(p)])) as { [P in (typeof UNARY_ELEMENTWISE)[number]]: CaseGen }),
-    ...(Object.fromEntries(BINARY_ELEMENTWISE.map((p) => [p, binaryGen(p)])) as { [P in (typeof BINARY_ELEMENTWISE)[number]]: CaseGen }),
+    ...familyTable(UNARY_ELEMENTWISE, unaryGen),
+    ...familyTable(BINARY_ELEMENTWISE, binaryGen),
     stop_gradient: unaryGen("stop_gradient"),
     select_n: (g) => {
       const shape = shapeOf(g, 0, 3);
