@@ -6,11 +6,12 @@
 
 import { compileKernel, type CompiledKernel, type KernelSpec } from "./codegen/kernel";
 import { esize } from "./codegen/kernel_emit";
-import { canonicalize } from "./codegen/kernel_spec";
+import { MATH_FNS, canonicalize } from "./codegen/kernel_spec";
 import type { ThreadPool } from "./threads";
 import { MAX_KERNEL_PTRS } from "./worker";
 
-const EXPENSIVE = new Set<string>(["exp", "log", "log1p", "expm1", "tanh", "logistic", "erf", "sin", "cos", "sqrt", "rsqrt", "pow", "div", "rem"]);
+/** Ops that cost about 8 simple ones per element: the special functions, pow, and division. */
+const EXPENSIVE = new Set<string>([...MATH_FNS, "pow", "div", "rem"]);
 
 /** How a kernel is cut along one dimension of its canonical iteration space. */
 interface SplitPlan {
