@@ -16,7 +16,7 @@ import { checkOptions, opt, type OptionRules } from "../src/core/options";
 import * as tree from "../src/core/pytree";
 import { atEvalLevel, bind, type Tracer } from "../src/core/trace";
 import { jvpJaxpr, partialEvalJaxpr, transposeJaxpr, vmapJaxpr } from "./call_jaxprs";
-import { programFor, runCompiled } from "./compiled_call";
+import { programFor, releasePrograms, runCompiled } from "./compiled_call";
 import { hoistConsts, leafToTracer, traceFlatToJaxpr } from "./jaxpr_trace";
 import { type JvpRule } from "./jvp";
 import { partialEvalFlat, type PartialEvalRule, type PartialEvalTracer } from "./partial_eval";
@@ -282,6 +282,7 @@ export type Jitted<F extends (...args: any[]) => any> = F & {
   readonly traceCount: number;
   /** The jaxpr (and, where compiled, the program) for these arguments. */
   lower(...args: Parameters<F>): Lowered;
+  /** Forgets the traced signatures and releases their compiled programs (workspaces, device constants). */
   clearCache(): void;
 };
 
@@ -321,7 +322,11 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
       // Closures over tracers of an enclosing transformation are only valid for this call.
       if (consts.every((c) => isArray(c))) {
         cache.set(key, entry);
-        if (cache.size > MAX_SIGNATURES) cache.delete(cache.keys().next().value!);
+        if (cache.size > MAX_SIGNATURES) {
+          const oldest = cache.keys().next().value!;
+          releasePrograms(cache.get(oldest)!.jaxpr);
+          cache.delete(oldest);
+        }
       }
     }
     return { entry, tracers, donatedLeaves };
@@ -358,7 +363,12 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
       };
     },
   });
-  Object.defineProperty(jitted, "clearCache", { value: () => cache.clear() });
+  // Forgets every traced signature and releases its compiled programs' device memory.
+  const clearCache = (): void => {
+    for (const entry of cache.values()) releasePrograms(entry.jaxpr);
+    cache.clear();
+  };
+  Object.defineProperty(jitted, "clearCache", { value: clearCache });
   return jitted as unknown as Jitted<F>;
 }
 

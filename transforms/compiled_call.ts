@@ -48,6 +48,24 @@ export function programFor(jaxpr: ClosedJaxpr, backend: Backend): Program {
 }
 
 /**
+ * Drops the compiled programs of `jaxpr` (every backend) and releases what they
+ * hold on the device: workspaces, constants uploaded for them, compiled code. A
+ * later call compiles again. jit's clearCache and its cache eviction call this.
+ */
+export function releasePrograms(jaxpr: ClosedJaxpr): void {
+  const perBackend = programs.get(jaxpr);
+  if (!perBackend) return;
+  programs.delete(jaxpr);
+  for (const program of perBackend.values()) {
+    program.executable?.dispose?.();
+    // Constants copied onto this backend for the program belong to it alone.
+    program.constArrays.forEach((c, i) => {
+      if (c !== program.optimized.consts[i]) c.dispose();
+    });
+  }
+}
+
+/**
  * Run `jaxpr` on concrete arrays: its compiled program on `backend` when given
  * (jit's `backend` option), else on the arrays' common backend (else the default), or its optimized jaxpr op by op where the backend
  * cannot compile it. Donated inputs give their buffers to the program and are

@@ -16,6 +16,9 @@ export interface Executable<Buf> {
   profile?(): string;
   /** Which equations of the compiled jaxpr each kernel computes (for drawing fusion; see tinyflow/viz). */
   fusionGroups?(): FusionGroup[];
+  /** Releases what the program holds on the device (workspaces, uploaded constants, compiled
+   * code); called when its cache entry is dropped (jit's clearCache, eviction). Not run afterwards. */
+  dispose?(): void;
 }
 
 /**

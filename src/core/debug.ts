@@ -9,7 +9,7 @@
 
 import type { ShapedArray } from "./aval";
 import { isFloat, type TypedArray } from "./dtype";
-import { ArgumentError, TinyflowError } from "./errors";
+import { ArgumentError, isLibraryFrame, TinyflowError } from "./errors";
 
 /** A primitive produced a NaN or an Inf while `debugNans`/`debugInfs` was on (JAX's FloatingPointError). */
 export class FloatingPointError extends TinyflowError {}
@@ -45,17 +45,11 @@ export function floatChecksOn(): boolean {
   return flags.debugNans || flags.debugInfs;
 }
 
-// Frames inside the library (its src/ and transforms/ trees, built or not) are skipped
-// when looking for the user's line.
-// (Not `new URL("../../", import.meta.url)`: bundlers take that for an asset to ship.)
-const libraryRoot = import.meta.url.replace(/[^/]*\/[^/]*\/[^/]*$/, "");
-const libraryDirs = [`${libraryRoot}src/`, `${libraryRoot}transforms/`].flatMap((u) => [u, u.replace(/^file:\/\//, "")]);
-
 /** The first stack frame outside tinyflow (and outside Node's internals): where the user's code called in. */
 export function userCallSite(): string {
   const lines = (new Error().stack ?? "").split("\n").slice(1);
   for (const line of lines) {
-    if (libraryDirs.some((d) => line.includes(d)) || line.includes("node:") || line.includes("/node_modules/")) continue;
+    if (isLibraryFrame(line) || line.includes("node:") || line.includes("/node_modules/")) continue;
     return line.trim().replace(/^at /, "");
   }
   return "(no frame outside tinyflow)";

@@ -2,10 +2,74 @@
 // at fault, the shapes/dtypes involved and what was expected, so a user can
 // act on it without reading the library's source.
 
+// Traceback filtering, as JAX's jax_traceback_filtering: a TinyflowError's
+// `stack` lists the user's frames only -- the first one is the line that called
+// into tinyflow (for an error raised while tracing under jit/grad/vmap, the line
+// of the traced function that made the bad call), not the shape rule deep inside.
+// The full stack stays in `unfilteredStack`; TINYFLOW_TRACEBACK_FILTERING=off
+// turns filtering off. The stack is captured when the error is made (deep enough
+// to reach past the library's frames) and formatted only when read.
+
+// Frames inside the library: its src/ and transforms/ trees, built or not.
+// (Not `new URL("../../", import.meta.url)`: bundlers take that for an asset to ship.)
+const libraryRoot = import.meta.url.replace(/[^/]*\/[^/]*\/[^/]*$/, "");
+const libraryDirs = [`${libraryRoot}src/`, `${libraryRoot}transforms/`].flatMap((u) => [u, u.replace(/^file:\/\//, "")]);
+
+/** Whether a stack line is a frame of tinyflow's own code. */
+export function isLibraryFrame(line: string): boolean {
+  return libraryDirs.some((d) => line.includes(d));
+}
+
+const filteringOn = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.TINYFLOW_TRACEBACK_FILTERING !== "off";
+/** Frames captured per error: enough to get past tinyflow's own to the user's call. */
+const CAPTURED_FRAMES = 64;
+type StackApi = { captureStackTrace?(target: object, ctor?: Function): void; stackTraceLimit?: number };
+
+/** Replaces `err.stack` with a lazily formatted one without tinyflow's frames; keeps the full one as `unfilteredStack`. */
+function installFilteredStack(err: Error): void {
+  const api = Error as unknown as StackApi;
+  if (!filteringOn || typeof api.captureStackTrace !== "function") return;
+  const raw: { stack?: string } = {};
+  const limit = api.stackTraceLimit;
+  api.stackTraceLimit = CAPTURED_FRAMES;
+  try {
+    api.captureStackTrace(raw, installFilteredStack);
+  } finally {
+    api.stackTraceLimit = limit;
+  }
+  const frames = (): string[] => (raw.stack ?? "").split("\n").filter((l) => /^\s+at /.test(l));
+  const header = (): string => `${err.name}: ${err.message}`;
+  let assigned: string | undefined;
+  let filtered: string | undefined;
+  Object.defineProperty(err, "stack", {
+    configurable: true,
+    enumerable: false,
+    get(): string {
+      if (assigned !== undefined) return assigned;
+      if (filtered === undefined) {
+        const all = frames();
+        const user = all.filter((l) => !isLibraryFrame(l));
+        const hidden = all.length - user.length;
+        const note = hidden > 0 && user.length > 0 ? [`    (${hidden} tinyflow frame(s) hidden; error.unfilteredStack has them, TINYFLOW_TRACEBACK_FILTERING=off keeps them)`] : [];
+        filtered = [header(), ...(user.length > 0 ? user : all), ...note].join("\n");
+      }
+      return filtered;
+    },
+    set(v: string): void {
+      assigned = v;
+    },
+  });
+  Object.defineProperty(err, "unfilteredStack", { configurable: true, enumerable: false, get: () => [header(), ...frames()].join("\n") });
+}
+
 export class TinyflowError extends Error {
+  /** The stack with tinyflow's own frames (`stack` shows the user's frames only). */
+  declare readonly unfilteredStack?: string;
+
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
+    installFilteredStack(this);
   }
 }
 

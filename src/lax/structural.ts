@@ -16,7 +16,7 @@ import { checkOptions, opt } from "../core/options";
 
 export function broadcastInDim(x: ArrayLike, shape: readonly number[], broadcastDimensions: readonly number[]): Tracer {
   const t = toTracer("broadcastInDim", x);
-  checkShape([...shape], "broadcastInDim");
+  checkShape(shape, "broadcastInDim");
   checkIntArray("broadcastInDim", "broadcastDimensions", broadcastDimensions);
   if (t.ndim === shape.length && t.shape.every((d, i) => d === shape[i]) && broadcastDimensions.every((d, i) => d === i)) return t;
   return bind1("broadcast_in_dim", [t], { shape: [...shape], broadcastDimensions: [...broadcastDimensions] });
@@ -25,7 +25,7 @@ export function broadcastInDim(x: ArrayLike, shape: readonly number[], broadcast
 /** lax.broadcast: prepend `sizes` as new leading dims. */
 export function broadcast(x: ArrayLike, sizes: readonly number[]): Tracer {
   const t = toTracer("broadcast", x);
-  const shape = [...sizes, ...t.shape];
+  const shape = [...checkShape(sizes, "broadcast"), ...t.shape];
   return broadcastInDim(t, shape, t.shape.map((_, i) => i + sizes.length));
 }
 
@@ -177,14 +177,14 @@ export function iota(dtype: DType, size: number): Tracer {
 
 export function broadcastedIota(dtype: DType, shape: readonly number[], dimension: number): Tracer {
   checkDType(dtype, "iota");
-  checkShape([...shape], "iota");
+  checkShape(shape, "iota");
   const dim = normalizeAxis(dimension, shape.length, "iota");
   return bind1("iota", [], { dtype, shape: [...shape], dimension: dim });
 }
 
 /** An array of `shape` filled with `value` (a broadcast scalar). */
 export function full(shape: readonly number[], value: ArrayLike, dtype?: DType): Tracer {
-  checkShape([...shape], "full");
+  checkShape(shape, "full");
   if (isTracer(value)) {
     if (value.ndim !== 0) throw new ShapeError(`full: the fill value must be a scalar, got ${value.aval.str()}`);
     const v = dtype === undefined || value.dtype === dtype ? value : bind1("convert_element_type", [value], { newDtype: dtype, weakType: false });
@@ -195,11 +195,12 @@ export function full(shape: readonly number[], value: ArrayLike, dtype?: DType):
 }
 
 export function fullLike(x: Tracer, value: ArrayLike, dtype?: DType, shape?: readonly number[]): Tracer {
-  return full(shape ?? x.shape, value, dtype ?? x.dtype);
+  const t = toTracer("fullLike", x);
+  return full(shape ?? t.shape, value, dtype ?? t.dtype);
 }
 
 export function zerosLike(x: Tracer): Tracer {
-  return fullLike(x, 0);
+  return fullLike(toTracer("zerosLike", x), 0);
 }
 
 // --- reductions ---

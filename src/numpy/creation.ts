@@ -48,7 +48,7 @@ export function dtypeArg<T extends DTypeOpt>(where: string, d: DType | T | null 
 }
 
 export function shapeArg(where: string, shape: number | readonly number[]): number[] {
-  return checkShape(typeof shape === "number" ? [shape] : [...shape], where);
+  return checkShape(typeof shape === "number" ? [shape] : ArrayBuffer.isView(shape) ? globalThis.Array.from(shape as unknown as globalThis.ArrayLike<number>) : shape, where);
 }
 
 /**

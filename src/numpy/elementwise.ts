@@ -8,7 +8,7 @@ import { Array } from "../core/array";
 import { checkDType, isFloat, isInt, type DType } from "../core/dtype";
 import { ArgumentError, DTypeError, TracerError } from "../core/errors";
 import { applyComposite } from "../core/eval_trace";
-import { broadcastShapes } from "../core/shape";
+import { broadcastShapes, fmtValue } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { asInexact, asTracer, broadcastTo, checkArg, promoteArgs, requireNumeric, toInexact } from "./promote";
 import { checkOptions, opt } from "../core/options";
@@ -430,6 +430,7 @@ export function astype(x: ArrayLike, dtype: DType): Tracer {
 function hostData(where: string, x: ArrayLike): { data: globalThis.ArrayLike<number>; shape: readonly number[] } {
   if (typeof x === "number" || typeof x === "boolean") return { data: [Number(x)], shape: [] };
   if (!(x instanceof Array)) {
+    if (!isTracer(x)) throw new ArgumentError(`${where}: expected an array or a JS number, got ${fmtValue(x)}`);
     throw new TracerError(`${where}: needs concrete arrays (it returns a JS boolean), got an abstract tracer ${x.aval.str()} inside a transformation`);
   }
   return { data: x.dataSync(), shape: x.shape };

@@ -285,6 +285,9 @@ export function select(condlist: readonly ArrayLike[], choicelist: readonly Arra
  */
 export function piecewise(x: ArrayLike, condlist: readonly ArrayLike[], funclist: readonly (((x: Tracer) => ArrayLike) | number)[]): Tracer {
   const t = asTracer("piecewise", x);
+  if (!globalThis.Array.isArray(condlist) || !globalThis.Array.isArray(funclist)) {
+    throw new ArgumentError(`piecewise: condlist and funclist must be arrays, got ${typeof condlist} and ${typeof funclist}`);
+  }
   const nc = condlist.length;
   if (funclist.length !== nc && funclist.length !== nc + 1) {
     throw new ArgumentError(`piecewise: expected ${nc} or ${nc + 1} functions for ${nc} conditions, got ${funclist.length}`);

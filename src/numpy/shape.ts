@@ -5,7 +5,7 @@
 
 import { Array } from "../core/array";
 import { ArgumentError, ShapeError, fmtShape } from "../core/errors";
-import { broadcastShapes as coreBroadcastShapes, isPermutation, normalizeAxes, normalizeAxis, resolveReshape, checkAxisList } from "../core/shape";
+import { broadcastShapes as coreBroadcastShapes, isPermutation, normalizeAxes, normalizeAxis, resolveReshape, checkAxisList, checkShape } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Axis, type Tracer } from "../core/trace";
 import { asTracer, broadcastTo as broadcastOne, promoteArgs } from "./promote";
 import { checkOptions, opt } from "../core/options";
@@ -101,7 +101,7 @@ export function broadcastTo(x: ArrayLike, shape: number | readonly number[]): Tr
 }
 
 export function broadcastShapes(...shapes: (readonly number[])[]): number[] {
-  return coreBroadcastShapes("broadcastShapes", ...shapes);
+  return coreBroadcastShapes("broadcastShapes", ...shapes.map((s) => checkShape(s, "broadcastShapes")));
 }
 
 export function broadcastArrays(...xs: ArrayLike[]): Tracer[] {

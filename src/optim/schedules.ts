@@ -101,6 +101,9 @@ export function cosineDecaySchedule(initValue: number, decaySteps: number, alpha
 
 /** Schedules joined at boundaries: schedules[i+1] runs on (count - boundaries[i]) once count >= boundaries[i]. */
 export function joinSchedules(schedules: readonly Schedule[], boundaries: readonly number[]): Schedule {
+  if (!Array.isArray(schedules) || !Array.isArray(boundaries)) {
+    throw new ArgumentError(`optim.joinSchedules: expected an array of schedules and an array of boundaries, got ${typeof schedules} and ${typeof boundaries}`);
+  }
   if (schedules.length === 0 || boundaries.length !== schedules.length - 1) {
     throw new ArgumentError(`optim.joinSchedules: needs n schedules and n-1 boundaries, got ${schedules.length} and ${boundaries.length}`);
   }

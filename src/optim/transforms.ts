@@ -115,6 +115,7 @@ export interface TraceState {
 
 /** Momentum: t = g + decay·t; updates t (or g + decay·t with nesterov). */
 export function trace(opts: { decay: number; nesterov?: boolean }): GradientTransformation<TraceState> {
+  if (typeof opts !== "object" || opts === null) throw new ArgumentError(`optim.trace: expected an options object { decay, nesterov? }, got ${String(opts)}`);
   checkOptions("optim.trace", opts, { decay: opt.number, nesterov: opt.boolean });
   const decay = num("trace", "decay", opts.decay);
   return {

@@ -54,6 +54,7 @@ export class WasmBackend implements Backend<WasmBuffer> {
       describe: () => `${program.describe()}\n\n# generated kernels\n${program.kernelCode()}`,
       profile: () => program.profile(),
       fusionGroups: () => fusionGroupsOf(closed.jaxpr, lowered),
+      dispose: () => program.dispose(),
     };
   }
 

@@ -288,15 +288,50 @@ export function canReadKernelsSync(): boolean {
   return nodeFs !== undefined;
 }
 
-/** Bytes of the kernels .wasm from disk (KERNELS_URL, or the source tree's wasm/ folder). Node only. */
-export function readKernelBytes(): Uint8Array {
+/**
+ * The environment variable that points the Node loader at another kernels
+ * file (a path or a `file:` URL), e.g. a locally rebuilt one; tests use it to
+ * load a missing or corrupt file.
+ */
+export const KERNELS_PATH_ENV = "TINYFLOW_KERNELS";
+
+function kernelsPathOverride(): URL | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[KERNELS_PATH_ENV];
+  if (env === undefined || env.trim() === "") return undefined;
+  if (env.startsWith("file:")) return new URL(env);
+  const path = env.startsWith("/") ? env : `${(globalThis as { process?: { cwd?: () => string } }).process?.cwd?.() ?? ""}/${env}`;
+  return new URL(`file://${path.split("/").map(encodeURIComponent).join("/")}`);
+}
+
+/** Where the Node loader reads the kernels: $TINYFLOW_KERNELS, else KERNELS_URL, else the source tree's wasm/ folder. Node only. */
+export function locateKernelFile(): URL {
   if (!nodeFs) fail("no file system here: pass `bytes` (e.g. from fetchKernelBytes) to instantiateWasmKernels");
+  const override = kernelsPathOverride();
+  if (override) {
+    if (!nodeFs.existsSync(override)) throw new BackendError(`the wasm kernels are missing: ${KERNELS_PATH_ENV} names ${override.pathname}, which does not exist; fix or unset ${KERNELS_PATH_ENV}`);
+    return override;
+  }
   const candidates = [KERNELS_URL, new URL(SOURCE_TREE_KERNELS, KERNELS_URL)];
   const found = candidates.find((url) => nodeFs.existsSync(url));
   if (!found) {
-    throw new BackendError(`the wasm kernels are missing: looked for ${candidates.map(String).join(" and ")}; reinstall tinyflow (or run \`npm run build\` in its repository)`);
+    throw new BackendError(`the wasm kernels are missing: looked for ${candidates.map((u) => u.pathname).join(" and ")}; reinstall tinyflow (or run \`npm run build\` in its repository)`);
   }
-  return nodeFs.readFileSync(found);
+  return found;
+}
+
+/** Bytes of the kernels .wasm from disk (see locateKernelFile), checked to be a wasm module. Node only. */
+export function readKernelBytes(): Uint8Array {
+  const file = locateKernelFile();
+  let bytes: Uint8Array;
+  try {
+    bytes = nodeFs!.readFileSync(file);
+  } catch (e) {
+    throw new BackendError(`the wasm kernels at ${file.pathname} could not be read: ${(e as Error).message}`);
+  }
+  if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
+    throw new BackendError(`the wasm kernels at ${file.pathname} are corrupt: ${bytes.length} bytes that do not start with the wasm magic number; reinstall tinyflow (or run \`npm run build\` in its repository)`);
+  }
+  return bytes;
 }
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
@@ -693,6 +728,13 @@ let defaultKernels: WasmKernels | undefined;
 
 /** The process-wide default instance (created on first use; reads the .wasm from disk, so Node only). */
 export function getWasmKernels(): WasmKernels {
-  defaultKernels ??= instantiateWasmKernels();
+  if (defaultKernels === undefined) {
+    const bytes = readKernelBytes();
+    try {
+      defaultKernels = instantiateWasmKernels({ bytes });
+    } catch (e) {
+      throw new BackendError(`the wasm kernels at ${locateKernelFile().pathname} could not be instantiated (a corrupt or mismatched file?): ${(e as Error).message}`);
+    }
+  }
   return defaultKernels;
 }

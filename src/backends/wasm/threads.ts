@@ -9,7 +9,9 @@
 // host without workers gives a pool with no workers: everything runs on the
 // calling thread. Workers are started on the first job large enough to split,
 // `unref()`ed in Node (they never keep the process alive), and a pool whose
-// workers fail to start runs single-threaded without saying so.
+// workers fail to start runs single-threaded without saying so. A worker that
+// dies after starting (see "Dead workers" below) fails the job it was running
+// with a BackendError at once and is replaced.
 //
 // Protocol (see worker.ts). The pool allocates a control block in the shared
 // memory with the Rust allocator: a header (pending-job counter, first error,
@@ -51,6 +53,8 @@ import { MAX_EPILOGUE_OPERANDS, epilogueVectorCount, type GeneratedGemm } from "
 import { CTL, GEMM_ARGS, JOB, WORKER_ERRORS, workerSource, type WorkerInit } from "./worker";
 
 const MAX_THREADS = 8;
+/** Dead workers a pool replaces before it gives up on the slot. */
+const MAX_REPLACEMENTS = 16;
 const STACK_BYTES = 1 << 20;
 
 type NodeProcess = {
@@ -161,7 +165,7 @@ export interface BatchedSgemmArgs {
   epilogue?: ReadonlyArray<{ ptr: number; stride: number }>;
 }
 
-type WorkerState = "starting" | "ready" | "failed";
+type WorkerState = "starting" | "ready" | "failed" | "dead";
 
 interface Handle {
   state: WorkerState;
@@ -210,6 +214,8 @@ export class ThreadPool {
   private readonly registered = new Map<Uint8Array, { id: number; ptr: number; len: number }>();
   /** Jobs run with workers (for tests and benchmarks). */
   splitJobs = 0;
+  /** Workers started in place of dead ones (for tests). */
+  replacedWorkers = 0;
 
   constructor(kernels: WasmKernels, opts: ThreadPoolOptions = {}) {
     this.kernels = kernels;
@@ -264,6 +270,7 @@ export class ThreadPool {
       if (r === 1) w.state = "ready";
       else if (r === -1) w.state = "failed";
     });
+    this.replaceDeadWorkers();
   }
 
   /**
@@ -336,23 +343,8 @@ export class ThreadPool {
     const base = { memory: this.kernels.memory, ctlPtr: this.ctlPtr, stackBytes: STACK_BYTES, ctl: CTL, gemmArgs: GEMM_ARGS, job: JOB, errors: WORKER_ERRORS };
     if (NodeWorker) {
       const rustBytes = this.kernelBytes ?? readKernelBytes();
-      const src = workerSource("node");
-      for (let slot = 0; slot < nWorkers; slot++) {
-        const init: WorkerInit = { ...base, rustBytes, slot };
-        const handle: Handle = { state: "starting", terminate: () => {} };
-        const w = new NodeWorker(src, { eval: true, workerData: init });
-        w.unref();
-        w.on("error", () => {
-          handle.state = "failed";
-          this.markFailed(slot);
-        });
-        w.on("exit", () => {
-          if (handle.state !== "failed" && !this.closed) this.markFailed(slot);
-          handle.state = "failed";
-        });
-        handle.terminate = () => void w.terminate();
-        this.workers.push(handle);
-      }
+      this.spawnNodeWorker = (slot) => this.startNodeWorker(NodeWorker, { ...base, rustBytes, slot });
+      for (let slot = 0; slot < nWorkers; slot++) this.workers.push(this.spawnNodeWorker(slot));
       return;
     }
     // Browser: one Blob URL for all workers; each gets its WorkerInit by message.
@@ -375,7 +367,7 @@ export class ThreadPool {
     }
   }
 
-  /** A worker died: jobs in its slot can never finish, so stop using workers. */
+  /** A worker failed to start (browser `error` event): its slot is never used. */
   private markFailed(slot: number): void {
     const w = this.workers[slot];
     if (w) w.state = "failed";
@@ -383,6 +375,75 @@ export class ThreadPool {
       const i32 = this.ctl();
       Atomics.store(i32, this.slotBase(slot) + CTL.READY, -1);
     }
+  }
+
+  // ------------------------------------------------------- dead workers --
+  //
+  // A Node worker that exits after starting (process.exit, an uncaught error)
+  // runs its exit handler (worker.ts): it marks its slot dead (READY = -2) and,
+  // if it was running a job, reports DIED and settles the job's pending count,
+  // so the main thread, blocked in Atomics.wait, is woken at once and throws.
+  // The `exit` event covers a worker that died between jobs without running
+  // its handler. A dead slot gets a new worker (up to MAX_REPLACEMENTS per
+  // pool, so a worker that keeps dying cannot loop); the replacement boots in
+  // the background and takes jobs once ready.
+
+  /** Starts one Node worker for `init.slot` (installed by spawn in Node). */
+  private spawnNodeWorker: ((slot: number) => Handle) | null = null;
+
+  private startNodeWorker(NodeWorker: NodeWorkerCtor, init: WorkerInit): Handle {
+    const handle: Handle = { state: "starting", terminate: () => {} };
+    const w = new NodeWorker(workerSource("node"), { eval: true, workerData: init });
+    w.unref();
+    // Events of a replaced worker's predecessor must not touch its slot.
+    const current = (): boolean => this.workers[init.slot] === handle && !this.closed;
+    w.on("error", () => {
+      if (current() && handle.state === "starting") this.markFailed(init.slot);
+    });
+    w.on("exit", () => {
+      if (!current()) return;
+      const ready = Atomics.load(this.ctl(), this.slotBase(init.slot) + CTL.READY);
+      if (ready === 1 || ready === -2 || handle.state === "ready") this.markDead(init.slot);
+      else this.markFailed(init.slot);
+    });
+    handle.terminate = () => void w.terminate();
+    return handle;
+  }
+
+  /** A started worker is gone: its slot is dead until replaced. */
+  private markDead(slot: number): void {
+    const w = this.workers[slot];
+    if (w) w.state = "dead";
+    if (this.ctlPtr !== 0) Atomics.store(this.ctl(), this.slotBase(slot) + CTL.READY, -2);
+  }
+
+  /** Replaces the workers whose slots say they died (READY = -2), within the replacement budget. */
+  private replaceDeadWorkers(): void {
+    if (!this.started || this.closed || this.ctlPtr === 0 || !this.spawnNodeWorker) return;
+    const i32 = this.ctl();
+    for (let slot = 0; slot < this.workers.length; slot++) {
+      const at = this.slotBase(slot) + CTL.READY;
+      if (Atomics.load(i32, at) !== -2 || this.replacedWorkers >= MAX_REPLACEMENTS) continue;
+      this.workers[slot]!.state = "dead";
+      this.workers[slot]!.terminate();
+      Atomics.store(i32, at, 0);
+      Atomics.store(i32, this.slotBase(slot) + CTL.STATUS, 0);
+      this.replacedWorkers++;
+      try {
+        this.workers[slot] = this.spawnNodeWorker(slot);
+      } catch {
+        this.markFailed(slot);
+      }
+    }
+  }
+
+  /**
+   * Test hook: the worker in `slot` exits (as a crash would) when its next job
+   * starts, in the middle of that job.
+   */
+  crashWorkerForTesting(slot: number): void {
+    if (this.ctlPtr === 0 || slot < 0 || slot >= this.workers.length) throw new BackendError(`ThreadPool.crashWorkerForTesting: no worker in slot ${slot}`);
+    Atomics.store(this.ctl(), (this.ctlPtr >> 2) + CTL.CRASH, slot + 1);
   }
 
   private blockingAllowed(): boolean {
@@ -429,10 +490,24 @@ export class ThreadPool {
     this.waitPending(i32, hdr, workEstimate);
     if (ownError !== undefined) throw ownError;
     const err = Atomics.load(i32, hdr + CTL.ERROR);
+    if (err === WORKER_ERRORS.DIED) throw this.deathError(ws, kind);
     if (err !== 0) {
       const what = err === WORKER_ERRORS.EXCEPTION ? "a worker's kernel trapped" : (WASM_ERROR_CODES[err] ?? `error ${err}`);
       throw new WasmKernelError(`thread pool: ${what}`, err);
     }
+  }
+
+  /** The error of a job one of whose workers died; starts their replacements. */
+  private deathError(ws: readonly number[], kind: number): BackendError {
+    const i32 = this.ctl();
+    const dead = ws.filter((w) => Atomics.load(i32, this.slotBase(w) + CTL.READY) === -2);
+    const codes = dead.map((w) => Atomics.load(i32, this.slotBase(w) + CTL.STATUS));
+    this.replaceDeadWorkers();
+    const what = kind === JOB.GEMM ? "a matrix product" : "a kernel";
+    return new BackendError(
+      `thread pool: worker thread ${dead.map((w) => w + 1).join(", ") || "?"} died (exit code ${codes.join(", ") || "?"}) while computing its part of ${what}; ` +
+        `this call's result is lost. The pool is starting a replacement, so running the call again works (TINYFLOW_THREADS=1 runs without worker threads).`,
+    );
   }
 
   private waitPending(i32: Int32Array, hdr: number, workEstimate: number): void {

@@ -37,13 +37,15 @@ export const CTL = {
   ERROR: 1,
   /** Header: next unclaimed chunk of the running gemm job (Atomics.add by every thread). */
   NEXT: 2,
+  /** Header, a test hook: slot + 1 of a worker that exits (as if it crashed) when its next job starts; 0 = none. */
+  CRASH: 3,
   /** Words per worker slot (256 bytes: slots do not share cache lines). */
   SLOT: 64,
   /** Slot: job sequence number, bumped by the main thread to post a job. */
   SEQ: 0,
-  /** Slot: 0 starting, 1 ready, -1 failed to start. */
+  /** Slot: 0 starting, 1 ready, -1 failed to start, -2 died after starting (exited or crashed). */
   READY: 1,
-  /** Slot: result of the last job (0 ok, < 0 error). */
+  /** Slot: result of the last job (0 ok, < 0 error); the exit code once the worker died. */
   STATUS: 2,
   /** Slot: job kind (see JOB). */
   KIND: 3,
@@ -54,7 +56,7 @@ export const CTL = {
 export const JOB = { GEMM: 1, KERNEL: 2, EXIT: 3 } as const;
 
 /** Error codes a worker reports besides the Rust kernels' own (negative). */
-export const WORKER_ERRORS = { EXCEPTION: -100, BAD_JOB: -101 } as const;
+export const WORKER_ERRORS = { EXCEPTION: -100, BAD_JOB: -101, DIED: -102 } as const;
 
 /** Most pointer arguments a kernel job can carry in one slot. */
 export const MAX_KERNEL_PTRS = CTL.SLOT - CTL.ARGS - 4;
@@ -209,6 +211,24 @@ export function workerMain(init: WorkerInit): void {
     return 0;
   };
 
+  // A worker that exits (process.exit, an uncaught error, the crash test hook)
+  // says so in its slot, and settles the job it was running -- its part is
+  // lost, so it reports DIED -- instead of leaving the main thread waiting for
+  // it. Node runs exit handlers for those exits; a worker killed from outside
+  // (terminate, out of memory) runs none, and the stall limit catches that.
+  const host = (globalThis as { process?: { on(ev: string, f: (code: number) => void): void; exit(code: number): void } }).process;
+  let inJob = false;
+  host?.on("exit", (code: number) => {
+    if (inJob) {
+      inJob = false;
+      Atomics.store(i32, base + C.STATUS, code);
+      Atomics.compareExchange(i32, hdr + C.ERROR, 0, E.DIED);
+      if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
+    }
+    Atomics.store(i32, base + C.READY, -2);
+    Atomics.notify(i32, base + C.READY);
+  });
+
   // Read the sequence number before announcing readiness: the main thread
   // may post the first job as soon as it sees READY.
   let seq = Atomics.load(i32, base + C.SEQ);
@@ -224,6 +244,8 @@ export function workerMain(init: WorkerInit): void {
     if (i32.buffer.byteLength !== memory.buffer.byteLength) i32 = words();
     const kind = i32[base + C.KIND];
     if (kind === J.EXIT) break;
+    inJob = true;
+    if (Atomics.compareExchange(i32, hdr + C.CRASH, init.slot + 1, 0) === init.slot + 1) host?.exit(70);
     let status: number;
     try {
       status = kind === J.GEMM ? runGemm(base + C.ARGS) : kind === J.KERNEL ? runKernel(base + C.ARGS) : E.BAD_JOB;
@@ -233,6 +255,7 @@ export function workerMain(init: WorkerInit): void {
     if (i32.buffer.byteLength !== memory.buffer.byteLength) i32 = words();
     Atomics.store(i32, base + C.STATUS, status);
     if (status !== 0) Atomics.compareExchange(i32, hdr + C.ERROR, 0, status);
+    inJob = false;
     if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
   }
   if (scratch !== 0) rust.free(scratch, scratchBytes);

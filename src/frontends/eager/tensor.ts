@@ -32,6 +32,7 @@ let gradEnabled = true;
 
 /** Run `fn` without recording: results do not require grad (PyTorch's `torch.no_grad()`). */
 export function noGrad<T>(fn: () => T): T {
+  if (typeof fn !== "function") throw new ArgumentError(`noGrad: expected a function to run, got ${typeof fn}`);
   const prev = gradEnabled;
   gradEnabled = false;
   try {
@@ -41,6 +42,7 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 export function enableGrad<T>(fn: () => T): T {
+  if (typeof fn !== "function") throw new ArgumentError(`enableGrad: expected a function to run, got ${typeof fn}`);
   const prev = gradEnabled;
   gradEnabled = true;
   try {

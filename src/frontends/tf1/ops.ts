@@ -131,6 +131,7 @@ export function trainable_variables(): RefVariable[] {
   return get_default_graph().trainableVariables;
 }
 export function variables_initializer(varList: readonly RefVariable[], name = "init"): Operation {
+  if (!Array.isArray(varList)) throw new ArgumentError(`tf.variables_initializer: expected an array of variables, got ${typeof varList}`);
   return new Operation("NoOp", varList.map((v) => v.initializer), name);
 }
 /** Initialize every variable made so far (call it after building the model and the optimizer). */
@@ -288,6 +289,7 @@ export function matmul(a: TensorLike, b: TensorLike, options?: MatmulOptions): T
 
 /** `tf.add_n(inputs)`: the sum of a list of tensors. */
 export function add_n(inputs: readonly TensorLike[], name?: string): Tensor {
+  if (!Array.isArray(inputs)) throw new ArgumentError(`tf.add_n: expected an array of tensors, got ${typeof inputs}`);
   if (inputs.length === 0) throw new ArgumentError("tf.add_n: needs at least one input");
   return makeOp("AddN", inputs, (xs) => xs.slice(1).reduce<Tracer>((acc, x) => np.add(acc, x), t(xs[0])), { name });
 }
@@ -379,6 +381,7 @@ export function concat(values: readonly TensorLike[], axis: number, name?: strin
   return makeOp("ConcatV2", values, (vs) => np.concatenate(vs.map(t), axis), { name });
 }
 export function stack(values: readonly TensorLike[], axis = 0, name?: string): Tensor {
+  if (!Array.isArray(values)) throw new ArgumentError(`tf.stack: expected an array of tensors, got ${typeof values}`);
   return makeOp("Pack", values, (vs) => np.stack(vs.map(t), axis), { name });
 }
 export function expand_dims(x: TensorLike, axis: number, name?: string): Tensor {
@@ -415,6 +418,7 @@ export function one_hot(indices: TensorLike, depth: number, options?: OneHotOpti
 // --- creation and random ops -------------------------------------------------------------
 
 function staticShapeArg(where: string, shape: readonly number[] | number): number[] {
+  if (typeof shape !== "number" && !Array.isArray(shape)) throw new ArgumentError(`tf.${where}: shape must be an array of non-negative integers, got ${typeof shape}`);
   const s = typeof shape === "number" ? [shape] : [...shape];
   if (s.some((d) => !Number.isInteger(d) || d < 0)) throw new ArgumentError(`tf.${where}: shape must be non-negative integers, got ${JSON.stringify(shape)}`);
   return s;
