@@ -35,6 +35,7 @@ import { lowerLibraryCall, type LibraryLoweringHost } from "./library";
 import { lowerContraction, type ContractionContext } from "./contraction";
 import { threefry2x32Expr, type U32Builder } from "./threefry";
 import { TRANSCENDENTAL_EXPANSIONS, type F32Builder } from "./transcendental";
+import { floatRem } from "./float_rem";
 
 /** A strided read of a slot's buffer, relative to some iteration shape. */
 export interface View {
@@ -426,7 +427,7 @@ export class Planner {
     }
     switch (prim) {
       case "rem":
-        return dtype === "float32" ? null : { k: "op", op: "rem", args: args(), dtype };
+        return dtype === "float32" ? floatRem(F32_NODES, ...(args() as [ENode, ENode])) : { k: "op", op: "rem", args: args(), dtype };
       case "integer_pow": {
         const y = (eqn.params as ParamsOf<"integer_pow">).y;
         if (eqn.outputs[0].aval.dtype === "float16") return halfIntegerPow(args()[0], y);
