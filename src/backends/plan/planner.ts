@@ -851,6 +851,20 @@ export class Planner {
     },
     temp: (shape, dtype) => this.newSlot({ kind: "temp", bytes: sizeOf(shape) * storageBytes(dtype), dtype, shape }),
     push: (step) => this.steps.push(step),
+    converted: (a, dtype) => {
+      const shape = a.aval.shape;
+      const slot = this.newSlot({ kind: "temp", bytes: sizeOf(shape) * storageBytes(dtype), dtype, shape });
+      const build = this.kernelBuild(shape);
+      const root = build.visit({ k: "op", op: "convert", args: [this.nodeOf(a, shape)], dtype: kernelDType(dtype) });
+      this.steps.push({ kind: "kernel", spec: build.spec([{ node: root, dtype: kernelDType(dtype) }]), inputs: build.views, outputs: [slot] });
+      this.done.add(slot);
+      return slot;
+    },
+    defineConverted: (v, slot, from) => {
+      const read: ENode = { k: "view", view: { slot, offset: 0, strides: denseStrides(v.aval.shape) }, dtype: kernelDType(from) };
+      const node: ENode = { k: "op", op: "convert", args: [read], dtype: kernelDType(v.aval.dtype) };
+      this.state.set(v, { node: this.annotate(node, v), shape: v.aval.shape, dtype: v.aval.dtype });
+    },
   };
 
   /** The planner as contraction.ts sees it. */
