@@ -51,10 +51,11 @@ export function floatRem<N>(b: F32Builder<N>, x: N, y: N): N {
   }
   for (let k = STEPS - 1; k >= 0; k--) {
     const { whole, hi, lo } = divisors[k];
-    // q is the true quotient's integer part, or one more when a/whole rounded up to an integer.
+    // q is the true quotient's integer part, or one more when a/whole rounded up to an integer (or, where
+    // division is not correctly rounded, as WGSL's, one less): r is then off by one divisor, and corrected.
     const q = b.op("trunc", b.op("div", a, whole));
     const r = b.op("sub", b.op("sub", a, b.op("mul", q, hi)), b.op("mul", q, lo));
-    const fixed = pick(b.less(r, c(0)), b.op("add", r, whole), r);
+    const fixed = pick(b.less(r, c(0)), b.op("add", r, whole), pick(b.less(r, whole), r, b.op("sub", r, whole)));
     a = pick(b.less(a, whole), a, fixed);
   }
   const remainder = b.op("mul", b.op("sign", x), b.op("div", a, scale));
