@@ -101,24 +101,30 @@ describe("shifts by a constant amount (threefry's rotations) use one SIMD shift"
 });
 
 describe("tinyflow.random under jit equals the interpreter", () => {
-  // The host steps each sampler still has on wasm: normal's inverse CDF (erf_inv) has no kernel yet.
-  const samplers: [string, (k: Tracer) => Tracer, string[]][] = [
-    ["bits", (k) => random.bits(k, [3, 50]), []],
-    ["uniform", (k) => random.uniform(k, [257], { minval: -2, maxval: 3 }), []],
-    ["normal", (k) => random.normal(k, [4, 33]), ["erf_inv"]],
-    ["bernoulli", (k) => random.bernoulli(k, 0.3, [100]), []],
-    ["split", (k) => random.split(k, 5), []],
+  // No sampler has a host step on wasm. Their bits equal the interpreter's, except normal's: its inverse CDF
+  // (erf_inv) is a polynomial kernel there, within 4 float32 ulp of the interpreter's (wasm_transcendental.test.ts).
+  const samplers: [string, (k: Tracer) => Tracer, "bits" | "ulps"][] = [
+    ["bits", (k) => random.bits(k, [3, 50]), "bits"],
+    ["uniform", (k) => random.uniform(k, [257], { minval: -2, maxval: 3 }), "bits"],
+    ["normal", (k) => random.normal(k, [4, 33]), "ulps"],
+    ["bernoulli", (k) => random.bernoulli(k, 0.3, [100]), "bits"],
+    ["split", (k) => random.split(k, 5), "bits"],
   ];
   for (const partitionable of [true, false]) {
-    for (const [name, sample, stillOnHost] of samplers) {
+    for (const [name, sample, equality] of samplers) {
       it(`${name} (${partitionable ? "partitionable" : "legacy"} stream)`, () => {
         random.withThreefryPartitionable(partitionable, () => {
           const key = random.key(1234) as TfArray;
           const got = jit(sample)(key) as Tracer;
           const want = onInterpreter(sample, [key]);
-          expectSameBits(got, want);
+          if (equality === "bits") expectSameBits(got, want);
+          else {
+            const g = Array.from(got.dataSync() as Float32Array);
+            const w = Array.from(want.dataSync() as Float32Array);
+            g.forEach((v, i) => expect(Math.abs(v - w[i]), `element ${i}: ${v} vs ${w[i]}`).toBeLessThanOrEqual(4 * 2 ** -23 * Math.max(Math.abs(w[i]), 2 ** -126)));
+          }
           const onHost = hostSteps(jit(sample).lower(key).text()).map((line) => line.match(/HOST FALLBACK (\w+)/)![1]);
-          expect(onHost).toEqual(stillOnHost);
+          expect(onHost).toEqual([]);
         });
       });
     }

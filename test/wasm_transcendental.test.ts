@@ -1,5 +1,5 @@
 // The transcendentals the planner expands into kernel ops (plan/transcendental.ts:
-// tan, atan, asin, acos, atan2, sinh, cosh, asinh, acosh, atanh) against the interpreter, which rounds
+// tan, atan, asin, acos, atan2, sinh, cosh, asinh, acosh, atanh, erf_inv) against the interpreter, which rounds
 // the float64 Math.* result: within a few float32 ulp over wide ranges, with
 // ±0, ±inf, NaN and the domain edges exact, and never a host step under jit.
 
@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { ArrayImpl as TfArray, defaultBackendName, jit, lax, np, type Tracer } from "../src/index";
 import { setDefaultBackend } from "../src/index";
 
-const EXPANDED = ["tan", "atan", "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh"] as const;
+const EXPANDED = ["tan", "atan", "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh", "erfInv"] as const;
 type Expanded = (typeof EXPANDED)[number];
 const apply = (name: Expanded, x: Tracer): Tracer => (lax as unknown as Record<Expanded, (x: Tracer) => Tracer>)[name](x);
 
@@ -22,6 +22,8 @@ function inputs(): Float32Array {
   }
   // asin, acos, atanh live on [-1, 1]: sweep it densely too.
   for (let i = -1100; i <= 1100; i++) sweep.push(i / 1000);
+  // erf_inv's tail: 1 - k 2^-24 up to 1 - 2^-8, where w = -log(1 - x^2) grows to 17.
+  for (let k = 1; k <= 1 << 16; k = Math.ceil(k * 1.07)) sweep.push(1 - k * 2 ** -24, -(1 - k * 2 ** -24));
   return new Float32Array([...special, ...sweep]);
 }
 

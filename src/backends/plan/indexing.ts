@@ -15,7 +15,7 @@
 
 import { stridesOf } from "../../core/shape";
 import type { Atom, JaxprEqn, Var } from "../../core/ir";
-import type { DType } from "../../core/dtype";
+import { roundToDType, type DType } from "../../core/dtype";
 import type { Primitive } from "../../core/primitives";
 import { complementDims } from "../../core/shape";
 import { gatherFillValue } from "../interpreter/rules/indexing";
@@ -68,7 +68,12 @@ export interface IndexingContext<N> {
   defineLazy(v: Var, node: N): void;
 }
 
-const KERNEL_DTYPES = new Set<DType>(["float32", "int32", "uint32", "bool"]);
+// float16 is held widened to float32 (planner.ts): copies and selections of rounded values stay rounded, so
+// the window steps move it as float32. A float16 scatter_add, whose sums the interpreter rounds one by one, stays
+// on the host.
+const KERNEL_DTYPES = new Set<DType>(["float32", "int32", "uint32", "bool", "float16"]);
+/** The dtype a kernel or window step moves a value of dtype `d` as. */
+const kd = (d: DType): KDType => (d === "float16" ? "float32" : (d as KDType));
 const INDEX_DTYPES = new Set<DType>(["int32", "uint32"]);
 /** The primitives lowered to window steps (the rest of this file's are lazy expressions). */
 const WINDOW_PRIMITIVES = new Set<Primitive>(["gather", "scatter", "scatter_add", "dynamic_slice", "dynamic_update_slice", "pad", "concatenate"]);
@@ -76,6 +81,7 @@ const WINDOW_PRIMITIVES = new Set<Primitive>(["gather", "scatter", "scatter_add"
 /** Lowers `eqn` without a host step when it is an indexing/structural primitive; false otherwise. */
 export function lowerIndexing<N>(eqn: JaxprEqn, ctx: IndexingContext<N>): boolean {
   if (![...eqn.inputs, ...eqn.outputs].every((a) => KERNEL_DTYPES.has(a.aval.dtype))) return false;
+  if (eqn.primitive === "scatter_add" && eqn.outputs[0].aval.dtype === "float16") return false;
   if (!ctx.windowKernels() && WINDOW_PRIMITIVES.has(eqn.primitive)) return false;
   switch (eqn.primitive) {
     case "iota":
@@ -110,9 +116,9 @@ function lowerIota<N>(eqn: JaxprEqn<"iota">, ctx: IndexingContext<N>): boolean {
   if (dtype === "bool") return false;
   const n = shape[dimension];
   // A size-0 iota still gets a one-element constant (no zero-byte buffers); nothing reads it.
-  const slot = ctx.constSlot(Array.from({ length: Math.max(n, 1) }, (_, i) => i), dtype);
+  const slot = ctx.constSlot(Array.from({ length: Math.max(n, 1) }, (_, i) => roundToDType(dtype, i)), dtype);
   const strides = shape.map((m, d) => (d === dimension && m !== 1 ? 1 : 0));
-  ctx.defineLazy(eqn.outputs[0], ctx.viewNode({ slot, offset: 0, strides }, dtype as KDType));
+  ctx.defineLazy(eqn.outputs[0], ctx.viewNode({ slot, offset: 0, strides }, kd(dtype)));
   return true;
 }
 
@@ -124,8 +130,8 @@ function lowerSelectN<N>(eqn: JaxprEqn<"select_n">, ctx: IndexingContext<N>): bo
   const out = eqn.outputs[0];
   const shape = out.aval.shape;
   const [which, ...cases] = eqn.inputs.map((a) => ctx.nodeOf(a, shape));
-  const whichDType = eqn.inputs[0].aval.dtype as KDType;
-  const dtype = out.aval.dtype as KDType;
+  const whichDType = kd(eqn.inputs[0].aval.dtype);
+  const dtype = kd(out.aval.dtype);
   let node = cases[cases.length - 1];
   for (let k = cases.length - 2; k >= 0; k--) {
     const later = whichDType === "bool" ? which : ctx.opNode("gt", [which, ctx.constNode(k, whichDType)], "bool");
@@ -139,7 +145,7 @@ function lowerSelectN<N>(eqn: JaxprEqn<"select_n">, ctx: IndexingContext<N>): bo
 function lowerBitcast<N>(eqn: JaxprEqn<"bitcast_convert_type">, ctx: IndexingContext<N>): boolean {
   const [x] = eqn.inputs;
   const out = eqn.outputs[0];
-  const dtype = out.aval.dtype as KDType;
+  const dtype = kd(out.aval.dtype);
   if (x.aval.dtype === dtype) ctx.defineLazy(out, ctx.nodeOf(x, out.aval.shape));
   else ctx.defineLazy(out, ctx.viewNode(ctx.bufferView(x), dtype));
   return true;
@@ -205,7 +211,7 @@ function lowerGather<N>(eqn: JaxprEqn<"gather">, ctx: IndexingContext<N>): boole
   const { dimensionNumbers: dn, sliceSizes, mode, fillValue } = eqn.params;
   // A size-0 slice of a dropped dim reads past its row in the interpreter; that edge stays there.
   if ([...dn.collapsedSliceDims, ...dn.operandBatchingDims].some((d) => sliceSizes[d] === 0)) return false;
-  const dtype = out.aval.dtype as KDType;
+  const dtype = kd(out.aval.dtype);
   const op = ctx.bufferView(operand);
   const idx = ctx.bufferView(indices);
   const outShape = out.aval.shape;
@@ -225,7 +231,7 @@ function lowerGather<N>(eqn: JaxprEqn<"gather">, ctx: IndexingContext<N>): boole
   const slot = ctx.slotFor(out);
   emitPlan(ctx, {
     label: "gather", dtype, loops, starts, target: "src", mode, combine: "copy",
-    fill: mode === "fill" ? gatherFillValue(dtype, fillValue) : undefined,
+    fill: mode === "fill" ? gatherFillValue(out.aval.dtype, fillValue) : undefined,
     src: op, dst: { slot, offset: 0 }, indices: indexPointers(idx, indices.aval.ndim, K),
   });
   ctx.defineBuffer(out, slot);
@@ -235,7 +241,7 @@ function lowerGather<N>(eqn: JaxprEqn<"gather">, ctx: IndexingContext<N>): boole
 /** A fresh output slot holding a dense copy of `a`'s value (fused with the expression computing it). */
 function copyInto<N>(ctx: IndexingContext<N>, a: Atom, out: Var): number {
   const slot = ctx.slotFor(out);
-  ctx.emitDense(ctx.nodeOf(a, out.aval.shape), out.aval.shape, out.aval.dtype as KDType, slot);
+  ctx.emitDense(ctx.nodeOf(a, out.aval.shape), out.aval.shape, kd(out.aval.dtype), slot);
   return slot;
 }
 
@@ -244,7 +250,7 @@ function lowerScatter<N>(eqn: JaxprEqn<"scatter" | "scatter_add">, ctx: Indexing
   const out = eqn.outputs[0];
   if (!INDEX_DTYPES.has(indices.aval.dtype)) return false;
   const { dimensionNumbers: dn, mode } = eqn.params;
-  const dtype = out.aval.dtype as KDType;
+  const dtype = kd(out.aval.dtype);
   const upd = ctx.bufferView(updates);
   const idx = ctx.bufferView(indices);
   const opShape = operand.aval.shape;
@@ -292,7 +298,7 @@ function lowerDynamicSlice<N>(eqn: JaxprEqn<"dynamic_slice">, ctx: IndexingConte
   const outStrides = denseStrides(out.aval.shape);
   const slot = ctx.slotFor(out);
   emitPlan(ctx, {
-    label: "dynamic_slice", dtype: out.aval.dtype as KDType,
+    label: "dynamic_slice", dtype: kd(out.aval.dtype),
     loops: sliceSizes.map((size, d) => ({ size, src: src.strides[d], dst: outStrides[d], idx: 0, batch: false })),
     starts: st.dtypes.map((dtype, d) => ({ dtype, stride: src.strides[d], hi: x.aval.shape[d] - sliceSizes[d] })),
     target: "src", mode: "clip", combine: "copy", src, dst: { slot, offset: 0 }, indices: st.at,
@@ -310,7 +316,7 @@ function lowerDynamicUpdateSlice<N>(eqn: JaxprEqn<"dynamic_update_slice">, ctx: 
   const src = ctx.bufferView(update);
   const outStrides = denseStrides(out.aval.shape);
   emitPlan(ctx, {
-    label: "dynamic_update_slice", dtype: out.aval.dtype as KDType,
+    label: "dynamic_update_slice", dtype: kd(out.aval.dtype),
     loops: update.aval.shape.map((size, d) => ({ size, src: src.strides[d], dst: outStrides[d], idx: 0, batch: false })),
     starts: st.dtypes.map((dtype, d) => ({ dtype, stride: outStrides[d], hi: x.aval.shape[d] - update.aval.shape[d] })),
     target: "dst", mode: "clip", combine: "copy", src, dst: { slot, offset: 0 }, indices: st.at,
@@ -327,7 +333,7 @@ function lowerPad<N>(eqn: JaxprEqn<"pad">, ctx: IndexingContext<N>): boolean {
   const [x, value] = eqn.inputs;
   const out = eqn.outputs[0];
   const outShape = out.aval.shape;
-  const dtype = out.aval.dtype as KDType;
+  const dtype = kd(out.aval.dtype);
   const slot = ctx.slotFor(out);
   ctx.emitDense(ctx.nodeOf(value, outShape), outShape, dtype, slot);
   const outStrides = denseStrides(outShape);
@@ -366,7 +372,7 @@ function lowerConcatenate<N>(eqn: JaxprEqn<"concatenate">, ctx: IndexingContext<
     if (shape.every((n) => n > 0)) {
       const v = ctx.bufferView(a);
       emitPlan(ctx, {
-        label: "concatenate", dtype: out.aval.dtype as KDType,
+        label: "concatenate", dtype: kd(out.aval.dtype),
         loops: shape.map((size, d) => ({ size, src: v.strides[d], dst: outStrides[d], idx: 0, batch: false })),
         starts: [], target: "src", mode: "clip", combine: "copy",
         src: v, dst: { slot, offset: at * outStrides[dimension] }, indices: [],

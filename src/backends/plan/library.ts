@@ -25,6 +25,10 @@ export interface LibraryLoweringHost {
   define(v: Var, slot: number): void;
   /** `v` is now a strided view of a finished `slot`. */
   defineView(v: Var, slot: number, strides: number[]): void;
+  /** A dense buffer holding `a` converted to `dtype` (a fused kernel). */
+  converted(a: Atom, dtype: DType): number;
+  /** `v` is now the finished `slot`'s values (of dtype `from`) converted to `v`'s dtype, lazily. */
+  defineConverted(v: Var, slot: number, from: DType): void;
   /** A fresh workspace slot. */
   temp(shape: readonly number[], dtype: DType): number;
   push(step: LibraryStep): void;
@@ -70,9 +74,10 @@ export function lowerLibraryCall(eqn: JaxprEqn, host: LibraryLoweringHost): bool
     case "cumprod":
     case "cummax":
     case "cummin": {
-      if (dtype === "bool") return false;
       const { axis, reverse } = eqn.params as ParamsOf<"cumsum">;
-      return call({ op: "cumulative", dtype, fold: CUMULATIVE_FOLD[eqn.primitive], reverse, ...aroundAxis(x.aval.shape, axis) }, [x]);
+      const fold = CUMULATIVE_FOLD[eqn.primitive];
+      if (dtype === "bool") return boolScan(eqn, host, fold, reverse, axis);
+      return call({ op: "cumulative", dtype, fold, reverse, ...aroundAxis(x.aval.shape, axis) }, [x]);
     }
     case "reduce_window_sum":
     case "reduce_window_max":
@@ -135,5 +140,19 @@ function lowerSort(eqn: JaxprEqn<"sort">, host: LibraryLoweringHost): boolean {
   const rowStrides = stridesOf(rowShape);
   const strides = shape.map((size, d) => (size === 1 ? 0 : rowStrides[perm.indexOf(d)]));
   eqn.outputs.forEach((v, i) => host.defineView(v, outputs[i], strides));
+  return true;
+}
+
+/**
+ * A bool cummax/cummin (a running or/and) as the int32 scan of its 0/1 values, converted back lazily:
+ * the scan kernels keep bools out of their arithmetic.
+ */
+function boolScan(eqn: JaxprEqn, host: LibraryLoweringHost, fold: Fold, reverse: boolean, axis: number): boolean {
+  if (fold !== "max" && fold !== "min") return false;
+  const x = eqn.inputs[0];
+  const wide = host.converted(x, "int32");
+  const scanned = host.temp(x.aval.shape, "int32");
+  host.push({ kind: "library", call: { op: "cumulative", dtype: "int32", fold, reverse, ...aroundAxis(x.aval.shape, axis) }, inputs: [wide], outputs: [scanned], scratch: [] });
+  host.defineConverted(eqn.outputs[0], scanned, "int32");
   return true;
 }

@@ -23,17 +23,19 @@
 // The result is a list of steps over numbered slots; the backend's buffer plan
 // gives intermediate slots workspace buffers, reused once their last reader ran.
 
-import type { ShapedArray } from "../../core/aval";
+import { ShapedArray } from "../../core/aval";
 import { byteWidth, type DType } from "../../core/dtype";
 import { BackendError } from "../../core/errors";
-import { Literal, typedEqn, type Atom, type ClosedJaxpr, type JaxprEqn, type Var } from "../../core/ir";
+import { JaxprEqn, Literal, Var, typedEqn, type Atom, type ClosedJaxpr } from "../../core/ir";
 import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf, type Primitive } from "../../core/primitives";
 import { sizeOf, stridesOf } from "../../core/shape";
 import { MAX_EPILOGUE_OPERANDS, type EpilogueOp, type EpilogueOpKind, type EpilogueOperand, type KDType, type KernelNode, type KernelSpec, type LibraryStep, type ReduceOp, type ScalarOp } from "./kernel_graph";
 import { lowerIndexing, type IndexingContext, type WindowStep } from "./indexing";
 import { lowerLibraryCall, type LibraryLoweringHost } from "./library";
+import { lowerContraction, type ContractionContext } from "./contraction";
 import { threefry2x32Expr, type U32Builder } from "./threefry";
 import { TRANSCENDENTAL_EXPANSIONS, type F32Builder } from "./transcendental";
+import { floatRem } from "./float_rem";
 
 /** A strided read of a slot's buffer, relative to some iteration shape. */
 export interface View {
@@ -417,6 +419,7 @@ export class Planner {
     if (prim === "conv_general_dilated" && this.tryConv(eqn as JaxprEqn<"conv_general_dilated">)) return;
     if (lowerIndexing(eqn, this.indexingContext)) return;
     if (this.target.libraryKernels && lowerLibraryCall(eqn, this.libraryHost)) return;
+    if (lowerContraction(eqn, this.contractionContext)) return;
     this.emitFallback(eqn);
   }
 
@@ -436,7 +439,7 @@ export class Planner {
     }
     switch (prim) {
       case "rem":
-        return dtype === "float32" ? null : { k: "op", op: "rem", args: args(), dtype };
+        return dtype === "float32" ? floatRem(F32_NODES, ...(args() as [ENode, ENode])) : { k: "op", op: "rem", args: args(), dtype };
       case "integer_pow": {
         const y = (eqn.params as ParamsOf<"integer_pow">).y;
         if (eqn.outputs[0].aval.dtype === "float16") return halfIntegerPow(args()[0], y);
@@ -592,7 +595,10 @@ export class Planner {
 
   private tryGemm(eqn: JaxprEqn<"dot_general">): boolean {
     const [lhs, rhs] = eqn.inputs;
-    if (lhs.aval.dtype !== "float32" || rhs.aval.dtype !== "float32" || eqn.outputs[0].aval.dtype !== "float32") return false;
+    // float16 operands are held as float32, so the float32 GEMM reads them in place; a float16 result is rounded by its readers.
+    const float = (d: string) => d === "float32" || d === "float16";
+    if (!float(lhs.aval.dtype) || !float(rhs.aval.dtype) || !float(eqn.outputs[0].aval.dtype)) return false;
+    if (eqn.outputs[0].aval.dtype === "float16") return this.halfGemm(eqn);
     const [[lc, rc], [lb, rb]] = eqn.params.dimensionNumbers;
     const free = (rank: number, c: number[], b: number[]) => [...Array(rank).keys()].filter((d) => !c.includes(d) && !b.includes(d));
     const lf = free(lhs.aval.ndim, lc, lb);
@@ -631,6 +637,16 @@ export class Planner {
     this.steps.push(step);
     this.gemmTails.set(out, tail(step, false));
     this.defineBuffer(out, c);
+    return true;
+  }
+
+  /** A float16 dot_general: the float32 GEMM into a temporary buffer, rounded to half by whatever reads the result. */
+  private halfGemm(eqn: JaxprEqn<"dot_general">): boolean {
+    const out = eqn.outputs[0];
+    const wide = new Var(new ShapedArray(out.aval.shape, "float32"));
+    this.tryGemm(new JaxprEqn("dot_general", eqn.inputs, { ...eqn.params, preferredElementType: "float32" }, [wide]));
+    this.gemmTails.delete(wide);
+    this.state.set(out, { node: this.annotate(roundToHalf(this.state.get(wide)!.node), out), shape: out.aval.shape, dtype: "float16" });
     return true;
   }
 
@@ -847,6 +863,56 @@ export class Planner {
     },
     temp: (shape, dtype) => this.newSlot({ kind: "temp", bytes: sizeOf(shape) * storageBytes(dtype), dtype, shape }),
     push: (step) => this.steps.push(step),
+    converted: (a, dtype) => {
+      const shape = a.aval.shape;
+      const slot = this.newSlot({ kind: "temp", bytes: sizeOf(shape) * storageBytes(dtype), dtype, shape });
+      const build = this.kernelBuild(shape);
+      const root = build.visit({ k: "op", op: "convert", args: [this.nodeOf(a, shape)], dtype: kernelDType(dtype) });
+      this.steps.push({ kind: "kernel", spec: build.spec([{ node: root, dtype: kernelDType(dtype) }]), inputs: build.views, outputs: [slot] });
+      this.done.add(slot);
+      return slot;
+    },
+    defineConverted: (v, slot, from) => {
+      const read: ENode = { k: "view", view: { slot, offset: 0, strides: denseStrides(v.aval.shape) }, dtype: kernelDType(from) };
+      const node: ENode = { k: "op", op: "convert", args: [read], dtype: kernelDType(v.aval.dtype) };
+      this.state.set(v, { node: this.annotate(node, v), shape: v.aval.shape, dtype: v.aval.dtype });
+    },
+  };
+
+  /** The planner as contraction.ts sees it. */
+  private readonly contractionContext: ContractionContext<ENode> = {
+    readOver: (a, reads) => reindex(this.nodeOf(a, a.aval.shape), (v) => ({ ...v, strides: reads.map((r) => (r ? r.scale * v.strides[r.dim] : 0)) }))!,
+    padded: (a, config) => {
+      const shape = a.aval.shape.map((n, d) => config[d][0] + config[d][1] + n + Math.max(0, n - 1) * config[d][2]);
+      const zero = new Literal(0, new ShapedArray([], a.aval.dtype));
+      const eqn = new JaxprEqn("pad", [a, zero], { paddingConfig: config.map((c) => [...c] as [number, number, number]) }, [new Var(new ShapedArray(shape, a.aval.dtype))]);
+      return lowerIndexing(eqn, this.indexingContext) ? eqn.outputs[0] : null;
+    },
+    convert: (node, from, to) => (kernelDType(from) === to ? node : { k: "op", op: "convert", args: [node], dtype: to }),
+    mul: (a, b, dtype) => ({ k: "op", op: "mul", args: [a, b], dtype }),
+    sum: (node, shape, contracted, acc, out, outStrides) => {
+      const build = this.kernelBuild(shape);
+      const root = build.visit(node);
+      const axes = [...Array(contracted).keys()].map((i) => shape.length - contracted + i);
+      const spec = build.spec([{ node: root, dtype: acc }], { op: "sum", axes });
+      const outDType = out.aval.dtype;
+      const dense = stridesOf(out.aval.shape).every((s, d) => out.aval.shape[d] === 1 || s === outStrides[d]);
+      if (dense && kernelDType(outDType) === acc && outDType !== "float16") {
+        const slot = this.slotFor(out);
+        this.steps.push({ kind: "kernel", spec, inputs: build.views, outputs: [slot] });
+        this.defineBuffer(out, slot);
+        return;
+      }
+      const kept = shape.slice(0, shape.length - contracted);
+      const slot = this.newSlot({ kind: "temp", bytes: sizeOf(kept) * storageBytes(acc), dtype: acc, shape: kept });
+      this.steps.push({ kind: "kernel", spec, inputs: build.views, outputs: [slot] });
+      this.done.add(slot);
+      const strides = outStrides.map((s, d) => (out.aval.shape[d] === 1 ? 0 : s));
+      let value: ENode = { k: "view", view: { slot, offset: 0, strides }, dtype: acc };
+      if (kernelDType(outDType) !== acc) value = { k: "op", op: "convert", args: [value], dtype: kernelDType(outDType) };
+      if (outDType === "float16") value = roundToHalf(value);
+      this.state.set(out, { node: value.k === "op" ? this.annotate(value, out) : value, shape: out.aval.shape, dtype: outDType });
+    },
   };
 
   private emitFallback(eqn: JaxprEqn): void {
