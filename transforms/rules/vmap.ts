@@ -24,6 +24,7 @@ import type {
 } from "../../src/core/primitives";
 import { bind, bind1, type Tracer } from "../../src/core/trace";
 import { type BatchDim, type VmapRule, matchBatchDim, moveAxis } from "../vmap";
+import { decompositionVmapRules } from "./vmap_decompositions";
 
 // --- small helpers -----------------------------------------------------------------
 
@@ -650,6 +651,7 @@ export const firstOrderVmapRules: { [P in FirstOrderPrimitive]: VmapRule<P> } = 
   // sorting
   sort,
   top_k: topK,
+  ...decompositionVmapRules,
   // random
   threefry2x32: naryElementwise("threefry2x32"),
   // autodiff markers
