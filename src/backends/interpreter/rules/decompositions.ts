@@ -10,7 +10,12 @@
 // diagonal is -sign(a_kk)·‖x‖, no reflection where the column below is
 // already zero); eigh by Householder tridiagonalization and the implicit QL
 // algorithm (EISPACK's tred2/tql2); SVD by one-sided (Hestenes) Jacobi on
-// the columns, U completed to an orthonormal basis by Gram–Schmidt.
+// the columns of A V, V the eigenvectors of AᵀA (so that one or two sweeps
+// remain), U completed to an orthonormal basis by Gram–Schmidt.
+//
+// The wasm kernels perform the same IEEE operations in the same order, so
+// both backends give the same bits: no Math.hypot or `**` here (their
+// rounding is the engine's), `hypot` and the two-lane `dot` below instead.
 
 import type { Decomposition, ParamsOf } from "../../../core/primitives";
 import { HostArray } from "../host_array";
@@ -87,11 +92,14 @@ export function qrF64(a: Float64Array, m: number, n: number, qCols: number): Flo
     const v = new Float64Array(len);
     const alpha = a[j * n + j];
     let tailSq = 0;
-    for (let i = 1; i < len; i++) tailSq += a[(j + i) * n + j] ** 2;
+    for (let i = 1; i < len; i++) {
+      const x = a[(j + i) * n + j];
+      tailSq += x * x;
+    }
     vs.push(v);
     v[0] = 1;
     if (tailSq === 0) continue; // H = I, as LAPACK's larfg
-    const beta = (alpha >= 0 ? -1 : 1) * Math.hypot(alpha, Math.sqrt(tailSq));
+    const beta = (alpha >= 0 ? -1 : 1) * hypot(alpha, Math.sqrt(tailSq));
     const tau = (taus[j] = (beta - alpha) / beta);
     const scale = 1 / (alpha - beta);
     for (let i = 1; i < len; i++) {
@@ -247,7 +255,7 @@ function tridiagonalQl(d: Float64Array, e: Float64Array, zt: Float64Array, n: nu
       for (let iter = 0; iter < 60; iter++) {
         let g = d[l];
         let p = (d[l + 1] - g) / (2 * e[l]);
-        let r = Math.hypot(p, 1);
+        let r = hypot(p, 1);
         if (p < 0) r = -r;
         d[l] = e[l] / (p + r);
         d[l + 1] = e[l] * (p + r);
@@ -268,7 +276,7 @@ function tridiagonalQl(d: Float64Array, e: Float64Array, zt: Float64Array, n: nu
           s2 = s;
           g = c * e[i];
           h = c * p;
-          r = Math.hypot(p, e[i]);
+          r = hypot(p, e[i]);
           e[i + 1] = s * r;
           s = e[i] / r;
           c = p / r;
@@ -306,10 +314,22 @@ export function svdTallF64(a: Float64Array, m: number, n: number, uCols: number,
     vt.fill(NaN);
     return;
   }
-  const g = new Float64Array(n * m); // row j = column j of a, rotated towards U Σ
+  const g = new Float64Array(n * m); // row j = column j of A V, rotated towards U Σ
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) g[j * m + i] = a[i * n + j];
+  // The eigenvectors of AᵀA (lower triangle): the columns of A V are then nearly orthogonal.
+  const gram = new Float64Array(n * n);
+  for (let p = 0; p < n; p++) for (let q = 0; q <= p; q++) gram[p * n + q] = dot(g, p * m, g, q * m, m);
+  const eigvecs = new Float64Array(n * n);
+  if (n > 0) eighF64(gram, n, new Float64Array(n), eigvecs);
   const v = new Float64Array(n * n); // row j = column j of V
-  for (let j = 0; j < n; j++) v[j * n + j] = 1;
+  for (let j = 0; j < n; j++) for (let r = 0; r < n; r++) v[j * n + r] = eigvecs[r * n + j];
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < m; i++) {
+      let acc = 0;
+      for (let r = 0; r < n; r++) acc += a[i * n + r] * v[j * n + r];
+      g[j * m + i] = acc;
+    }
+  }
   const norms = new Float64Array(n);
   const tol = 1e-15;
   for (let sweep = 0; sweep < 60; sweep++) {
@@ -362,7 +382,11 @@ function completeOrthonormal(u: Float64Array, m: number, cols: number, have: boo
     // The basis vector with the largest part outside the span so far.
     for (let cand = 0; cand < m; cand++) {
       let outside = 1;
-      for (let k = 0; k < cols; k++) if (have[k]) outside -= u[cand * cols + k] ** 2;
+      for (let k = 0; k < cols; k++) {
+        if (!have[k]) continue;
+        const q = u[cand * cols + k];
+        outside -= q * q;
+      }
       if (outside > bestNorm) {
         bestNorm = outside;
         best = cand;
@@ -384,10 +408,27 @@ function completeOrthonormal(u: Float64Array, m: number, cols: number, have: boo
   }
 }
 
+/** Σ x[xo + i]·y[yo + i] with even and odd terms in two sums (as the wasm kernel's two lanes). */
 function dot(x: Float64Array, xo: number, y: Float64Array, yo: number, len: number): number {
-  let acc = 0;
-  for (let i = 0; i < len; i++) acc += x[xo + i] * y[yo + i];
-  return acc;
+  let s0 = 0;
+  let s1 = 0;
+  let i = 0;
+  for (; i + 1 < len; i += 2) {
+    s0 += x[xo + i] * y[yo + i];
+    s1 += x[xo + i + 1] * y[yo + i + 1];
+  }
+  if (i < len) s0 += x[xo + i] * y[yo + i];
+  return s0 + s1;
+}
+
+/** sqrt(a² + b²), scaled by the larger magnitude. */
+function hypot(a: number, b: number): number {
+  let x = Math.abs(a);
+  let y = Math.abs(b);
+  if (x < y) [x, y] = [y, x];
+  if (x === 0) return y;
+  const r = y / x;
+  return x * Math.sqrt(1 + r * r);
 }
 
 /** Rows p, q of x ← c·p - s·q, s·p + c·q. */
