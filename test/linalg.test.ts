@@ -326,6 +326,26 @@ describe("gradients match finite differences", () => {
   const A = np.array([[2.5, 0.3, -0.4], [0.1, 1.8, 0.6], [-0.2, 0.5, 3.1]]);
   const spd = (a: Array) => np.add(np.matmul(a, mT(a)), eye(3));
 
+  test("complete QR and full SVD of non-square matrices have no derivative (JAX raises too); the defined cases work", () => {
+    const tall = np.array([[1.5, 0.2], [-0.3, 2.1], [0.7, 0.4]]);
+    const completeQr = (a: Array) => np.sum(np.linalg.qr(a, "complete")[0]);
+    expect(() => grad(completeQr)(tall)).toThrow(TransformError);
+    expect(() => grad(completeQr)(tall)).toThrow(/complete QR .* tall 3×2 matrix is not defined/);
+    const fullSvd = (a: Array) => np.sum(np.linalg.svd(a)[0]);
+    for (const a of [tall, mT(tall)]) {
+      expect(() => grad(fullSvd)(a)).toThrow(TransformError);
+      expect(() => grad(fullSvd)(a)).toThrow(/full SVD .* non-square .* is not defined/);
+    }
+    // Square: the complete QR and the full SVD are the reduced ones, and are differentiated.
+    checkGrads((a: Array) => np.linalg.qr(a, "complete"), [A], opts);
+    checkGrads((a: Array) => {
+      const [u, s, vh] = np.linalg.svd(a);
+      return [s, np.matmul(np.multiply(u, s), vh)];
+    }, [A], opts);
+    // The singular values alone are differentiable for any shape.
+    checkGrads((a: Array) => np.linalg.svd(a, { computeUv: false }), [tall], opts);
+  });
+
   test("det, slogdet, inv, solve", () => {
     checkGrads((a: Array) => np.linalg.det(a), [A], opts);
     checkGrads((a: Array) => np.linalg.slogdet(a)[1], [A], opts);

@@ -14,7 +14,7 @@
 
 import { Array } from "../core/array";
 import { isFloat } from "../core/dtype";
-import { ArgumentError, DTypeError, ShapeError } from "../core/errors";
+import { ArgumentError, DTypeError, ShapeError, TransformError } from "../core/errors";
 import { checkOptions, opt } from "../core/options";
 import { broadcastShapes } from "../core/shape";
 import type { ParamsOf } from "../core/primitives";
@@ -225,8 +225,10 @@ function qrCore(fullMatrices: boolean): (a: Tracer) => Tracer[] {
       return [[q, r], [dq, concatenate([dr1, dr2], 1)]];
     }
     if (fullMatrices && m > n) {
-      throw new ArgumentError(
-        `lax.linalg.qr: the derivative of a full (complete) QR of a tall ${m}×${n} matrix is not implemented; use fullMatrices: false (np.linalg.qr's mode "reduced")`,
+      // JAX raises NotImplementedError here too: the last m-n columns of a complete Q are any
+      // orthonormal completion, not a differentiable function of a.
+      throw new TransformError(
+        `lax.linalg.qr: the derivative of a complete QR (fullMatrices: true, np.linalg.qr mode "complete") of a tall ${m}×${n} matrix is not defined, as in JAX; use fullMatrices: false (mode "reduced")`,
       );
     }
     const [dq, dr] = qrJvpThin(q, r, da);
@@ -298,8 +300,10 @@ function svdCore(fullMatrices: boolean): (a: Tracer) => Tracer[] {
     const out = core(a);
     const [m, n] = a.shape;
     if (fullMatrices && m !== n) {
-      throw new ArgumentError(
-        `lax.linalg.svd: the derivative of a full SVD of a non-square ${m}×${n} matrix is not defined (as in JAX); use fullMatrices: false`,
+      // The extra columns of a full U (or rows of Vᵀ) span the null space in no particular basis.
+      // JAX raises for every full SVD; a square one equals the reduced SVD, so it is differentiated here.
+      throw new TransformError(
+        `lax.linalg.svd: the derivative of a full SVD (fullMatrices: true, np.linalg.svd's default) of a non-square ${m}×${n} matrix is not defined, as in JAX; use fullMatrices: false`,
       );
     }
     const [s, u, vt] = out;
