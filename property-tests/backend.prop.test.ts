@@ -73,6 +73,7 @@ const TOLERANCE: { [P in FirstOrderPrimitive]: Tol } = {
   reduce_window_sum: SUM([0]), reduce_window_max: EXACT, reduce_window_min: EXACT,
   select_and_scatter_add: SUM([0]), select_and_gather_add: EXACT,
   sort: EXACT, top_k: EXACT, threefry2x32: EXACT, stop_gradient: EXACT,
+  cholesky: ULP, lu: ULP, qr: ULP, eigh: ULP, svd: ULP, triangular_solve: ULP,
 };
 
 const ulpOf = (w: number, f16: boolean): number => {

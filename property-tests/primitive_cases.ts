@@ -17,7 +17,7 @@
 import fc from "fast-check";
 import { Array as TfArray, type DType, type Tracer } from "../src/index";
 import { allocTyped, roundToDType, type TypedArray } from "../src/core/dtype";
-import type { BinaryElementwise, FirstOrderPrimitive, UnaryElementwise } from "../src/core/primitives";
+import type { BinaryElementwise, Decomposition, FirstOrderPrimitive, UnaryElementwise } from "../src/core/primitives";
 import { UNARY_ELEMENTWISE, BINARY_ELEMENTWISE, familyTable } from "../src/core/primitives";
 import { bind, bind1 } from "../src/core/trace";
 import type { ArgSpec, PrimCase } from "../test/vmap_oracle";
@@ -353,6 +353,46 @@ export function primitiveCases(o: CaseOptions): { [P in FirstOrderPrimitive]: Ca
     };
   };
 
+  /** Stacks [...batch, m, n] of float matrices, small enough for the float64 oracle. */
+  const matrices = (g: G, square: boolean): { batch: number[]; m: number; n: number } => {
+    const batch = shapeOf(g, 0, 2, 0, 3, 6);
+    const m = dim(g, 0, 9);
+    return { batch, m, n: square ? m : dim(g, 0, 9) };
+  };
+  const decompositionGens = (): { [P in Decomposition]: CaseGen } => ({
+    cholesky: (g) => {
+      const { batch, n } = matrices(g, true);
+      return { prim: "cholesky", params: {}, args: [valued([...batch, n, n], pick(g, FLOAT), -3, 3)] };
+    },
+    lu: (g) => {
+      const { batch, m, n } = matrices(g, false);
+      return { prim: "lu", params: {}, args: [valued([...batch, m, n], pick(g, FLOAT), -3, 3)] };
+    },
+    qr: (g) => {
+      const { batch, m, n } = matrices(g, false);
+      return { prim: "qr", params: { fullMatrices: coin(g) }, args: [valued([...batch, m, n], pick(g, FLOAT), -3, 3)] };
+    },
+    eigh: (g) => {
+      const { batch, n } = matrices(g, true);
+      return { prim: "eigh", params: {}, args: [valued([...batch, n, n], pick(g, FLOAT), -3, 3)] };
+    },
+    svd: (g) => {
+      const { batch, m, n } = matrices(g, false);
+      return { prim: "svd", params: { fullMatrices: coin(g) }, args: [valued([...batch, m, n], pick(g, FLOAT), -3, 3)] };
+    },
+    triangular_solve: (g) => {
+      const { batch, m, n } = matrices(g, false);
+      const leftSide = coin(g);
+      const k = leftSide ? m : n;
+      const dtype = pick(g, FLOAT);
+      return {
+        prim: "triangular_solve",
+        params: { leftSide, lower: coin(g), transposeA: coin(g), unitDiagonal: coin(g) },
+        args: [valued([...batch, k, k], dtype, -3, 3), valued([...batch, m, n], dtype, -3, 3)],
+      };
+    },
+  });
+
   return {
     ...familyTable(UNARY_ELEMENTWISE, unaryGen),
     ...familyTable(BINARY_ELEMENTWISE, binaryGen),
@@ -542,6 +582,7 @@ export function primitiveCases(o: CaseOptions): { [P in FirstOrderPrimitive]: Ca
       const shape = shapeOf(g, 1, 3, 1);
       return { prim: "top_k", params: { k: int(g, 0, shape[shape.length - 1]) }, args: [valued(shape, pick(g, NUMERIC), -3, 3)] };
     },
+    ...decompositionGens(),
     threefry2x32: (g) => {
       const shape = shapeOf(g, 0, 2);
       return { prim: "threefry2x32", params: {}, args: range(4).map(() => spec(shape, "uint32", 0, 4294967295)) };

@@ -67,6 +67,8 @@ const TOLERANCE: { [P in FirstOrderPrimitive]: Tol } = {
   reduce_window_sum: SUM([0]), reduce_window_max: EXACT, reduce_window_min: EXACT,
   select_and_scatter_add: SUM([0]), select_and_gather_add: EXACT,
   sort: EXACT, top_k: EXACT, threefry2x32: EXACT, stop_gradient: EXACT,
+  // The decompositions run as host steps on WebGPU (the interpreter's code).
+  cholesky: EXACT, lu: EXACT, qr: EXACT, eigh: EXACT, svd: EXACT, triangular_solve: EXACT,
 };
 
 /** The first element where got differs from want beyond the tolerance, or null. float16 gets one half-precision ulp more. */

@@ -313,6 +313,8 @@ function checkAdjoint(f: Fn, shapes: number[][], seed = 7): void {
 }
 
 const known = (shape: number[], seed = 3) => uniform(rng(seed), shape);
+/** A stack of two 3×3 matrices with a dominant diagonal, for triangular solves. */
+const wellConditioned = bind1("add", [known([2, 3, 3], 5), Array.fromTyped(Float32Array.from({ length: 18 }, (_, i) => (i % 9) % 4 === 0 ? 3 : 0), [2, 3, 3], "float32")], {});
 const adjointCases: [string, Fn, number[][]][] = [
   ["add", p1("add", {}), [[3], [3]]],
   ["sub", p1("sub", {}), [[3], [3]]],
@@ -345,6 +347,8 @@ const adjointCases: [string, Fn, number[][]][] = [
   ["select_and_scatter_add", (s) => bind1("select_and_scatter_add", [s, distinct(rng(1), [4, 4])], { selectPrim: "le", windowDimensions: [3, 2], windowStrides: [1, 2], padding: [[1, 1], [0, 0]] }), [[4, 2]]],
   ["cumsum", p1("cumsum", { axis: 1, reverse: true }), [[2, 4]]],
   ["select_n (known selector)", (a, b) => bind1("select_n", [Array.fromTyped(Uint8Array.from([1, 0, 0]), [3], "bool"), a, b], {}), [[3], [3]]],
+  ["triangular_solve (b linear, left side, stacked)", (b) => bind1("triangular_solve", [wellConditioned, b], { leftSide: true, lower: true, transposeA: false, unitDiagonal: false }), [[2, 3, 2]]],
+  ["triangular_solve (b linear, right side, transposed a)", (b) => bind1("triangular_solve", [wellConditioned, b], { leftSide: false, lower: false, transposeA: true, unitDiagonal: true }), [[2, 4, 3]]],
 ];
 
 describe("transpose rules are adjoints (backwardPass on the primitive's own jaxpr)", () => {
@@ -367,7 +371,7 @@ describe("rule tables", () => {
         "add", "broadcast_in_dim", "concatenate", "conv_general_dilated", "convert_element_type", "cumsum", "div", "dot_general",
         "dynamic_slice", "dynamic_update_slice", "expand_dims", "gather", "mul", "neg", "pad", "reduce_sum", "reduce_window_sum",
         "reshape", "rev", "scatter", "scatter_add", "select_and_gather_add", "select_and_scatter_add", "select_n", "slice",
-        "squeeze", "sub", "transpose",
+        "squeeze", "sub", "transpose", "triangular_solve",
       ].sort(),
     );
     expect(Object.keys(firstOrderJvpRules).length).toBe(Object.keys(firstOrderTransposeRules).length);

@@ -4,9 +4,10 @@
 // errors, batching (stacks, vmap, jit) and gradients by finite differences.
 
 import { describe, expect, test } from "vitest";
-import { np, lax, jit, vmap, grad, setDefaultBackend, defaultBackendName, type Array } from "../src/index";
+import { np, lax, jit, vmap, grad, random, setDefaultBackend, defaultBackendName, type Array } from "../src/index";
+import { bind, bind1 } from "../src/core/trace";
 import { checkGrads } from "../src/testing";
-import { ArgumentError, DTypeError, ShapeError } from "../src/core/errors";
+import { ArgumentError, DTypeError, ShapeError, TransformError } from "../src/core/errors";
 
 import { close, flat } from "./values";
 const eye = (n: number) => np.eye(n);
@@ -257,10 +258,93 @@ describe("batching, jit and backends", () => {
   });
 });
 
+describe("the decomposition kernels (wasm/src/linalg.rs) against the interpreter", () => {
+  const randomStack = (shape: number[], seed: number) => random.normal(random.key(seed), shape);
+  const bitsOf = (xs: Array[]) => xs.map((x) => [x.dtype, x.shape, globalThis.Array.from(x.dataSync() as ArrayLike<number>)]);
+  /** Runs `f` on the same input values on wasm and on the interpreter. */
+  const onBothBackends = (inputs: Array[], f: (...xs: Array[]) => Array[]) => {
+    const values = inputs.map((x) => x.tolist() as number[][]);
+    const run = () => bitsOf(f(...values.map((v) => np.array(v))));
+    const wasm = run();
+    const previous = defaultBackendName();
+    setDefaultBackend("interpreter");
+    try {
+      return [wasm, run()];
+    } finally {
+      setDefaultBackend(previous);
+    }
+  };
+  const spd = np.add(np.matmul(randomStack([2, 7, 7], 1), mT(randomStack([2, 7, 7], 1))), np.eye(7));
+  const rankTwo = np.matmul(randomStack([6, 2], 3), randomStack([2, 5], 4)); // rank-deficient: U is completed
+  const triangular = np.add(randomStack([2, 5, 5], 11), np.multiply(np.eye(5), 4));
+
+  test("every decomposition gives the interpreter's float32 bits (same float64 algorithm, same operation order)", () => {
+    const cases: [string, Array[], (...xs: Array[]) => Array[]][] = [
+      ["cholesky", [spd], (a) => [bind1("cholesky", [a], {})]],
+      ["lu", [randomStack([2, 5, 7], 2)], (a) => bind("lu", [a], {})],
+      ["lu tall", [randomStack([7, 4], 5)], (a) => bind("lu", [a], {})],
+      ["qr", [randomStack([3, 9, 4], 6)], (a) => bind("qr", [a], { fullMatrices: true })],
+      ["qr wide reduced", [randomStack([4, 9], 7)], (a) => bind("qr", [a], { fullMatrices: false })],
+      ["eigh", [randomStack([2, 12, 12], 8)], (a) => bind("eigh", [a], {})],
+      ["svd", [randomStack([2, 9, 6], 9)], (a) => bind("svd", [a], { fullMatrices: true })],
+      ["svd wide", [randomStack([5, 11], 10)], (a) => bind("svd", [a], { fullMatrices: false })],
+      ["svd rank 2", [rankTwo], (a) => bind("svd", [a], { fullMatrices: true })],
+      ...[true, false].flatMap((leftSide) =>
+        [true, false].map((lower): [string, Array[], (...xs: Array[]) => Array[]] => [
+          `triangular_solve left=${leftSide} lower=${lower}`,
+          [triangular, randomStack(leftSide ? [2, 5, 3] : [2, 3, 5], 12)],
+          (a, b) => [bind1("triangular_solve", [a, b], { leftSide, lower, transposeA: !lower, unitDiagonal: leftSide })],
+        ]),
+      ),
+    ];
+    for (const [name, inputs, f] of cases) {
+      const [wasm, interp] = onBothBackends(inputs, f);
+      expect(wasm, name).toEqual(interp);
+    }
+  });
+
+  test("under jit the decompositions are wasm library steps, not host fallbacks", () => {
+    const a = randomStack([3, 8, 8], 13);
+    const text = jit((x: Array) => [...bind("eigh", [x], {}), ...bind("svd", [x], { fullMatrices: false })]).lower(a).text();
+    expect(text).toContain("eigh float32, 3 × 8×8");
+    expect(text).toContain("svd float32, 3 × 8×8");
+    expect(text).not.toContain("HOST FALLBACK");
+  });
+
+  test("the bare primitives tell where their derivative lives; triangular_solve has JAX's own rules", () => {
+    const a = randomStack([3, 3], 14);
+    expect(() => grad((x: Array) => np.sum(bind("eigh", [x], {})[1]))(a)).toThrow(TransformError);
+    expect(() => grad((x: Array) => np.sum(bind("eigh", [x], {})[1]))(a)).toThrow(/differentiated through its rule in lax.linalg/);
+    const t = np.add(np.tril(a), np.multiply(np.eye(3), 3));
+    const params = { leftSide: true, lower: true, transposeA: false, unitDiagonal: false };
+    checkGrads((m: Array, b: Array) => bind1("triangular_solve", [m, b], params), [t, randomStack([3, 2], 15)], { eps: 1e-2, atol: 5e-2, rtol: 5e-2 });
+  });
+});
+
 describe("gradients match finite differences", () => {
   const opts = { eps: 1e-2, atol: 5e-2, rtol: 5e-2 };
   const A = np.array([[2.5, 0.3, -0.4], [0.1, 1.8, 0.6], [-0.2, 0.5, 3.1]]);
   const spd = (a: Array) => np.add(np.matmul(a, mT(a)), eye(3));
+
+  test("complete QR and full SVD of non-square matrices have no derivative (JAX raises too); the defined cases work", () => {
+    const tall = np.array([[1.5, 0.2], [-0.3, 2.1], [0.7, 0.4]]);
+    const completeQr = (a: Array) => np.sum(np.linalg.qr(a, "complete")[0]);
+    expect(() => grad(completeQr)(tall)).toThrow(TransformError);
+    expect(() => grad(completeQr)(tall)).toThrow(/complete QR .* tall 3×2 matrix is not defined/);
+    const fullSvd = (a: Array) => np.sum(np.linalg.svd(a)[0]);
+    for (const a of [tall, mT(tall)]) {
+      expect(() => grad(fullSvd)(a)).toThrow(TransformError);
+      expect(() => grad(fullSvd)(a)).toThrow(/full SVD .* non-square .* is not defined/);
+    }
+    // Square: the complete QR and the full SVD are the reduced ones, and are differentiated.
+    checkGrads((a: Array) => np.linalg.qr(a, "complete"), [A], opts);
+    checkGrads((a: Array) => {
+      const [u, s, vh] = np.linalg.svd(a);
+      return [s, np.matmul(np.multiply(u, s), vh)];
+    }, [A], opts);
+    // The singular values alone are differentiable for any shape.
+    checkGrads((a: Array) => np.linalg.svd(a, { computeUv: false }), [tall], opts);
+  });
 
   test("det, slogdet, inv, solve", () => {
     checkGrads((a: Array) => np.linalg.det(a), [A], opts);

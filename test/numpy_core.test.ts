@@ -227,6 +227,22 @@ describe("elementwise", () => {
     expect(np.arrayEqual(np.array([1, 2]), np.array([1, 2]))).toBe(true);
     expect(np.arrayEqual(np.array([1, 2]), np.array([[1, 2]]))).toBe(false);
   });
+  test("arrayEqual, allclose and isclose with equalNan (jnp's equal_nan)", () => {
+    const a = np.array([1, NaN, 3], np.float32);
+    const b = np.array([1, NaN, 3], np.float32);
+    expect(np.arrayEqual(a, b)).toBe(false);
+    expect(np.arrayEqual(a, b, { equalNan: true })).toBe(true);
+    expect(np.arrayEqual(a, np.array([1, 2, 3], np.float32), { equalNan: true })).toBe(false);
+    expect(np.arrayEqual(np.array([1, 2], np.int32), np.array([1, 2], np.float32))).toBe(true);
+    expect(np.arrayEqual(np.array([Infinity]), np.array([Infinity]))).toBe(true);
+    expect(() => np.arrayEqual(a, b, { equalNaN: true } as never)).toThrow(ArgumentError);
+    expect(np.allclose(a, b, { equalNan: true })).toBe(true);
+    expect(np.allclose(np.array([Infinity, -Infinity]), np.array([Infinity, -Infinity]))).toBe(true);
+    expect(np.allclose(np.array([Infinity]), np.array([-Infinity]))).toBe(false);
+    expect(L(np.isclose(a, b))).toEqual([true, false, true]);
+    expect(L(np.isclose(a, b, { equalNan: true }))).toEqual([true, true, true]);
+    expect(L(np.isclose(np.array([NaN, 1]), np.array([1, NaN]), { equalNan: true }))).toEqual([false, false]);
+  });
   test("elementwise errors", () => {
     expect(() => np.where(np.array([true]))).toThrow(/where: the one-argument form/);
     expect(() => np.where(np.array([true]))).toThrow(ArgumentError);

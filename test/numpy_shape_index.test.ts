@@ -188,6 +188,26 @@ describe("linear algebra", () => {
     expect(np.matmul(np.ones([3, 4]), np.ones([5, 4, 2])).shape).toEqual([5, 3, 2]);
     expect(np.matmul(np.array([[1]]), np.array([[2.5]])).dtype).toBe("float32");
   });
+  test("einsum's sublist form (integer labels, \"...\" for an ellipsis) equals the subscripts form", () => {
+    const x = np.arange(6, { dtype: np.float32 }).reshape(2, 3);
+    const y = np.arange(12, { dtype: np.float32 }).reshape(3, 4);
+    expect(L(np.einsum(x, [0, 1], y, [1, 2], [0, 2]))).toEqual(L(np.matmul(x, y)));
+    // No output sublist: the labels used once, in label order (numpy's implicit output).
+    expect(L(np.einsum(x, [0, 1], y, [1, 2]))).toEqual(L(np.matmul(x, y)));
+    expect(L(np.einsum(y, [5, 2], x, [0, 5]))).toEqual(L(np.matmul(x, y)));
+    expect(L(np.einsum(x, [0, 1], [1, 0]))).toEqual(L(x.T));
+    expect(L(np.einsum(A([3, 3]), [7, 7]))).toBe(12);
+    expect(L(np.einsum(np.array([1, 2]), [0], np.array([3, 4, 5]), [1], [0, 1]))).toEqual([[3, 4, 5], [6, 8, 10]]);
+    const p = np.arange(24, { dtype: np.float32 }).reshape(2, 3, 4);
+    const q = np.arange(40, { dtype: np.float32 }).reshape(2, 4, 5);
+    expect(L(np.einsum(p, ["...", 0, 1], q, ["...", 1, 2], ["...", 0, 2]))).toEqual(L(np.matmul(p, q)));
+    expect(L(np.einsum(p, [0, 26, 1], [26]))).toEqual(L(np.einsum("aBb->B", p)));
+    expect(() => np.einsum(x, [0, 52])).toThrow(ArgumentError);
+    expect(() => np.einsum(x, [0, 52])).toThrow(/sublist of operand 0 holds 52/);
+    expect(() => np.einsum(x, [0, 1.5])).toThrow(ArgumentError);
+    expect(() => np.einsum(x, "ij" as unknown as number[])).toThrow(/must be a sublist like \[0, 1\]/);
+    expect(() => np.einsum(x, [0, 1, 2])).toThrow(ShapeError);
+  });
   test("einsum agrees with matmul and friends", () => {
     const x = np.arange(6, { dtype: np.float32 }).reshape(2, 3);
     const y = np.arange(12, { dtype: np.float32 }).reshape(3, 4);

@@ -104,6 +104,15 @@ describe("keys", () => {
     expect(() => random.setThreefryPartitionable("no" as unknown as boolean)).toThrow(ArgumentError);
   });
 
+  it("a jitted draw follows the stream setting in force at each call (the flag is part of jit's cache key)", () => {
+    const draw = jit((k: Tracer) => random.bits(k));
+    expect(draw(random.key(0)).item()).toBe(4070199207);
+    expect(random.withThreefryPartitionable(false, () => draw(random.key(0)).item())).toBe(1797259609);
+    expect(draw(random.key(0)).item()).toBe(4070199207);
+    // Both streams stay cached: toggling back does not retrace.
+    expect(draw.traceCount).toBe(2);
+  });
+
   it("split shapes, foldIn and the same key giving the same numbers", () => {
     const k = random.key(123);
     expect(random.split(k, 5).shape).toEqual([5, 2]);

@@ -142,6 +142,15 @@ const CASES: PrimCase[] = [
   c("sort", { dimension: 0, isStable: true, numKeys: 2 }, i32([5], 0, 1), i32([5], 0, 2), f32([5])),
   c("top_k", { k: 2 }, f32([3, 5])),
   c("top_k", { k: 3 }, i32([5], 0, 3)),
+  c("cholesky", {}, f32([2, 3, 3])),
+  c("lu", {}, f32([3, 4])),
+  c("qr", { fullMatrices: true }, f32([4, 3])),
+  c("qr", { fullMatrices: false }, f32([2, 4, 3])),
+  c("eigh", {}, f32([4, 4])),
+  c("svd", { fullMatrices: true }, f32([3, 5])),
+  c("svd", { fullMatrices: false }, f32([2, 4, 3])),
+  c("triangular_solve", { leftSide: true, lower: true, transposeA: false, unitDiagonal: false }, f32([3, 3], 1, 2), f32([3, 2])),
+  c("triangular_solve", { leftSide: false, lower: false, transposeA: true, unitDiagonal: true }, f32([2, 3, 3]), f32([2, 4, 3])),
   c("threefry2x32", {}, u32([3], 0, 4294967295), u32([3], 0, 4294967295), u32([3], 0, 4294967295), u32([3], 0, 4294967295)),
 ];
 
@@ -177,7 +186,7 @@ describe("vmap of every first-order primitive equals stacking over slices", () =
       const combos = inAxesCombos(pc);
       const failures: string[] = [];
       combos.forEach((inAxes, n) => {
-        const numOut = pc.prim === "sort" ? pc.args.length : pc.prim === "top_k" || pc.prim === "threefry2x32" ? 2 : 1;
+        const numOut = pc.prim === "sort" ? pc.args.length : (MULTI_OUTPUT[pc.prim as FirstOrderPrimitive] ?? 1);
         // alternate output axes: 0, then the last position
         const outAxes = n % 2 === 0 ? 0 : Array.from({ length: numOut }, () => -1);
         for (const b of [3, 1]) {
@@ -198,6 +207,9 @@ describe("vmap of every first-order primitive equals stacking over slices", () =
     expectSameArray(vmap(g, { inAxes: 1, outAxes: 1 })(ys), stackOfSlices(g, [ys], [1], 1));
   });
 });
+
+/** Output counts of the primitives with more than one output (sort has one per operand). */
+const MULTI_OUTPUT: Partial<Record<FirstOrderPrimitive, number>> = { top_k: 2, threefry2x32: 2, lu: 3, qr: 2, eigh: 2, svd: 3 };
 
 
 // --- the API ----------------------------------------------------------------------------

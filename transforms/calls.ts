@@ -15,6 +15,7 @@ import type { ParamsOf } from "../src/core/primitives";
 import { checkOptions, opt, type OptionRules } from "../src/core/options";
 import * as tree from "../src/core/pytree";
 import { atEvalLevel, bind, type Tracer } from "../src/core/trace";
+import { traceSettingsKey } from "../src/core/trace_settings";
 import { jvpJaxpr, partialEvalJaxpr, transposeJaxpr, vmapJaxpr } from "./call_jaxprs";
 import { programFor, releasePrograms, runCompiled } from "./compiled_call";
 import { hoistConsts, leafToTracer, traceFlatToJaxpr } from "./jaxpr_trace";
@@ -305,7 +306,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     const dynamic = args.map((a, i) => (statics.has(i) ? null : a));
     const { tracers, inTree } = flattenArgs(`jit(${name})`, dynamic);
     const donatedLeaves = args.flatMap((a, i) => (statics.has(i) ? [] : tree.leaves(a).map(() => donated.has(i))));
-    const key = `${inTree}|${tracers.map((t) => t.aval.key()).join(";")}|${args.map((a, i) => (statics.has(i) ? staticKey(`jit(${name})`, i, a, "", new Set()) : "_")).join(",")}`;
+    const key = `${traceSettingsKey()}|${inTree}|${tracers.map((t) => t.aval.key()).join(";")}|${args.map((a, i) => (statics.has(i) ? staticKey(`jit(${name})`, i, a, "", new Set()) : "_")).join(",")}`;
     let entry = cache.get(key);
     if (entry) {
       // most recently used last, so the bound below evicts the least recently used signature

@@ -125,6 +125,19 @@ export interface PrimitiveParamsMap {
   /** select_and_gather_add(tangents, operand): for each window, the tangent at the
    * position selectPrim picks in operand. Max-pool's jvp. */
   select_and_gather_add: { selectPrim: "ge" | "le" } & ReduceWindowParams;
+  // --- matrix decompositions: operands are stacks [...batch, m, n] (batch dims leading, shared by all operands) ---
+  /** cholesky(a) -> L with a = L Lᵀ (reads a's lower triangle); NaN where a is not positive definite. */
+  cholesky: NoParams;
+  /** lu(a) -> [packed L\U, pivots (int32, min(m, n)), permutation (int32, m)], partial pivoting. */
+  lu: NoParams;
+  /** qr(a) -> [q, r] by Householder reflections; full: q m×m, r m×n; else q m×k, r k×n. */
+  qr: { fullMatrices: boolean };
+  /** eigh(a) -> [v, w]: eigenvectors (columns) and ascending eigenvalues of a symmetric a (reads the lower triangle). */
+  eigh: NoParams;
+  /** svd(a) -> [s (descending), u, vt]; full: u m×m, vt n×n; else u m×k, vt k×n. */
+  svd: { fullMatrices: boolean };
+  /** triangular_solve(a, b): op(a) x = b (leftSide) or x op(a) = b, a triangular. */
+  triangular_solve: { leftSide: boolean; lower: boolean; transposeA: boolean; unitDiagonal: boolean };
   // --- sorting ---
   /** sort(...operands) along dimension, lexicographic over the first numKeys operands. */
   sort: { dimension: number; isStable: boolean; numKeys: number };
@@ -201,6 +214,9 @@ export type Reduction = (typeof REDUCTIONS)[number];
 
 export const CUMULATIVE = ["cumsum", "cumprod", "cummax", "cummin"] as const satisfies readonly Primitive[];
 export type Cumulative = (typeof CUMULATIVE)[number];
+
+export const DECOMPOSITIONS = ["cholesky", "lu", "qr", "eigh", "svd", "triangular_solve"] as const satisfies readonly Primitive[];
+export type Decomposition = (typeof DECOMPOSITIONS)[number];
 
 export const REDUCE_WINDOWS = ["reduce_window_sum", "reduce_window_max", "reduce_window_min"] as const satisfies readonly Primitive[];
 export type ReduceWindowPrimitive = (typeof REDUCE_WINDOWS)[number];

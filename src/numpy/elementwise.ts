@@ -471,16 +471,25 @@ export function allclose(a: ArrayLike, b: ArrayLike, opts: { rtol?: number; atol
       return false;
     }
     if (x === y) continue;
+    // Unequal infinities are never close (|inf - y| <= rtol·|inf| would hold for -inf and any y).
+    if (!Number.isFinite(x) || !Number.isFinite(y)) return false;
     if (!(Math.abs(x - y) <= atol + rtol * Math.abs(y))) return false;
   }
   return true;
 }
 
-/** Host-side: same shape and equal elements. */
-export function arrayEqual(a: ArrayLike, b: ArrayLike): boolean {
+/** Host-side: same shape and equal elements; NaN equals NaN only with `equalNan` (jnp.array_equal's equal_nan). */
+export function arrayEqual(a: ArrayLike, b: ArrayLike, opts: { equalNan?: boolean } = {}): boolean {
+  checkOptions("np.arrayEqual", opts, { equalNan: opt.boolean });
   const A = hostData("arrayEqual", a);
   const B = hostData("arrayEqual", b);
   if (A.shape.length !== B.shape.length || A.shape.some((d, i) => d !== B.shape[i])) return false;
-  for (let i = 0; i < A.data.length; i++) if (A.data[i] !== B.data[i]) return false;
+  for (let i = 0; i < A.data.length; i++) {
+    const x = A.data[i];
+    const y = B.data[i];
+    if (x === y) continue;
+    if (opts.equalNan && Number.isNaN(x) && Number.isNaN(y)) continue;
+    return false;
+  }
   return true;
 }

@@ -27,6 +27,7 @@ export * from "./ufuncs_more";
 export * from "./sequences";
 export * from "./statistics";
 export * from "./products";
+export * from "./array_api_extras";
 export { fromJSON, fromTransferable } from "./serialization";
 export { promoteArgs, resultTypeOf, dtypeOf } from "./promote";
 

@@ -157,13 +157,56 @@ interface Operand {
   labels: string[];
 }
 
+/** One operand's axis labels in einsum's sublist form: integers in [0, 52), and "..." for numpy's Ellipsis. */
+export type EinsumSublist = readonly (number | "...")[];
+
+/** numpy's (and opt_einsum's) letters for the integer labels of the sublist form. */
+const SUBLIST_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/** The subscripts string and operands of einsum's sublist form: op0, sub0, op1, sub1, ..., [outputSublist]. */
+function sublistForm(args: readonly unknown[]): { subscripts: string; operands: ArrayLike[] } {
+  const letters = (sub: unknown, what: string): string => {
+    if (!globalThis.Array.isArray(sub)) {
+      throw new ArgumentError(`einsum: ${what} must be a sublist like [0, 1] (integer labels, "..." for an ellipsis), got ${JSON.stringify(sub)}`);
+    }
+    return sub
+      .map((label) => {
+        if (label === "...") return "...";
+        if (!Number.isInteger(label) || label < 0 || label >= SUBLIST_LETTERS.length) {
+          throw new ArgumentError(`einsum: ${what} holds ${JSON.stringify(label)}; sublist labels are integers in [0, ${SUBLIST_LETTERS.length}) or "..."`);
+        }
+        return SUBLIST_LETTERS[label as number];
+      })
+      .join("");
+  };
+  const pairs = Math.floor(args.length / 2);
+  if (pairs === 0) throw new ArgumentError("einsum: the sublist form needs at least one operand and its sublist: einsum(a, [0, 1], b, [1, 2], [0, 2])");
+  const operands: ArrayLike[] = [];
+  const inputs: string[] = [];
+  for (let i = 0; i < pairs; i++) {
+    operands.push(args[2 * i] as ArrayLike);
+    inputs.push(letters(args[2 * i + 1], `the sublist of operand ${i}`));
+  }
+  const output = args.length % 2 === 1 ? `->${letters(args[args.length - 1], "the output sublist")}` : "";
+  return { subscripts: inputs.join(",") + output, operands };
+}
+
 /**
  * einsum(subscripts, ...operands), e.g. "ij,jk->ik", "bij,bjk->bik", "ii->i",
- * "...ij,...jk->...ik", or implicit output "ij,jk" (labels used once, sorted).
+ * "...ij,...jk->...ik", or implicit output "ij,jk" (labels used once, sorted);
+ * or numpy's sublist form einsum(a, [0, 1], b, [1, 2], [0, 2]) with integer
+ * labels ("..." for an ellipsis) and an optional output sublist last.
  * Contracts operands left to right with dot_general.
  */
-export function einsum(subscripts: string, ...operands: ArrayLike[]): Tracer {
-  if (typeof subscripts !== "string") throw new ArgumentError(`einsum: the first argument must be a subscripts string like "ij,jk->ik", got ${typeof subscripts}`);
+export function einsum(subscripts: string, ...operands: ArrayLike[]): Tracer;
+export function einsum(operand: ArrayLike, sublist: EinsumSublist, ...more: (ArrayLike | EinsumSublist)[]): Tracer;
+export function einsum(first: string | ArrayLike, ...rest: (ArrayLike | EinsumSublist)[]): Tracer {
+  if (typeof first !== "string") {
+    const parsed = sublistForm([first, ...rest]);
+    return einsum(parsed.subscripts, ...parsed.operands);
+  }
+  const subscripts = first;
+  const operands = rest as ArrayLike[];
   const ts = promoteArgs("einsum", operands, { broadcast: false }).args;
   const spec = subscripts.replace(/\s+/g, "");
   const arrow = spec.indexOf("->");

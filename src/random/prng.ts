@@ -18,6 +18,7 @@ import { Array as TfArray } from "../core/array";
 import { ArgumentError, DTypeError, ShapeError } from "../core/errors";
 import { sizeOf } from "../core/shape";
 import { isTracer, type ArrayLike, type Tracer } from "../core/trace";
+import { registerTraceSetting } from "../core/trace_settings";
 
 /** A raw PRNG key: a uint32 array of shape [2] (or a stack [..., 2] of them from split). */
 export type PRNGKey = Tracer;
@@ -123,12 +124,14 @@ export function key(seed: number | Tracer): PRNGKey {
 export const PRNGKey = key;
 
 let partitionable = true;
+registerTraceSetting("threefryPartitionable", () => (partitionable ? "1" : "0"));
 
 /**
  * Choose the threefry bit stream: true (the default) matches current JAX
  * (`jax_threefry_partitionable=True`), false the legacy stream of JAX before
  * 0.5. Returns the previous setting. The choice is read when a function is
- * traced: call it before the first call of a jitted function that draws.
+ * traced; jit keys its cache on it, so a jitted function retraces after a
+ * toggle and draws from the stream in force at the call.
  */
 export function setThreefryPartitionable(enabled: boolean): boolean {
   if (typeof enabled !== "boolean") throw new ArgumentError(`random.setThreefryPartitionable: expected true or false, got ${describe(enabled)}`);

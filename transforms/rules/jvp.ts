@@ -11,7 +11,8 @@
 
 import { Array } from "../../src/core/array";
 import { isFloat } from "../../src/core/dtype";
-import type { FirstOrderPrimitive, ParamsOf, Primitive, ReduceWindowParams } from "../../src/core/primitives";
+import type { Decomposition, FirstOrderPrimitive, ParamsOf, Primitive, ReduceWindowParams } from "../../src/core/primitives";
+import { TransformError } from "../../src/core/errors";
 import { range } from "../../src/core/shape";
 import { bind, bind1, type Tracer } from "../../src/core/trace";
 import type { JvpRule } from "../jvp";
@@ -338,6 +339,54 @@ const topKRule: Rule<"top_k"> = (primals, tangents, params) => {
   return [[values, idx], [tv, new Zero(idx.aval)]];
 };
 
+/**
+ * The factorizations are differentiated by JAX's rules, written as customJvp
+ * wrappers around the primitive (src/numpy/decompositions.ts); a tangent
+ * reaching the bare primitive means it was bound directly, past the rules.
+ */
+function throughItsRule<P extends Exclude<Decomposition, "triangular_solve">>(prim: P): Rule<P> {
+  return (primals, tangents, params) => {
+    if (tangents.every(isZero)) return zeroTangents(prim)(primals, tangents, params);
+    throw new TransformError(
+      `jvp: the ${prim} primitive is differentiated through its rule in lax.linalg (JAX's derivative as a customJvp); call lax.linalg.${prim} or np.linalg instead of binding ${prim} directly`,
+    );
+  };
+}
+
+/**
+ * triangular_solve (JAX's rule): linear in b; for a, differentiating op(a) x = b
+ * gives op(a) dx = -op(da) x (left side) or dx op(a) = -x op(da), where da is
+ * restricted to the triangle the solve reads.
+ */
+const triangularSolveRule: Rule<"triangular_solve"> = ([a, b], [ta, tb], params) => {
+  const x = bind1("triangular_solve", [a, b], params);
+  let rhs: Tangent = tb;
+  if (!isZero(ta)) {
+    const r = a.ndim;
+    const rows = iota("int32", a.shape, r - 2);
+    const cols = iota("int32", a.shape, r - 1);
+    const read = bind1(params.lower ? (params.unitDiagonal ? "gt" : "ge") : params.unitDiagonal ? "lt" : "le", [rows, cols], {});
+    const used = select(read, ta, zeros(ta));
+    const batch = globalThis.Array.from({ length: r - 2 }, (_, i) => i);
+    const dims = { preferredElementType: null };
+    // op(da) x (left) or x op(da) (right), contracting the right axes instead of transposing.
+    const term = params.leftSide
+      ? bind1("dot_general", [used, x], { ...dims, dimensionNumbers: [[[params.transposeA ? r - 2 : r - 1], [r - 2]], [batch, batch]] })
+      : bind1("dot_general", [x, used], { ...dims, dimensionNumbers: [[[r - 1], [params.transposeA ? r - 1 : r - 2]], [batch, batch]] });
+    rhs = isZero(tb) ? neg(term) : sub(tb, term);
+  }
+  return [[x], [bind1("triangular_solve", [a, instantiate(rhs)], params)]];
+};
+
+const decompositionJvpRules: { [P in Decomposition]: Rule<P> } = {
+  cholesky: throughItsRule("cholesky"),
+  lu: throughItsRule("lu"),
+  qr: throughItsRule("qr"),
+  eigh: throughItsRule("eigh"),
+  svd: throughItsRule("svd"),
+  triangular_solve: triangularSolveRule,
+};
+
 // --- bilinear ------------------------------------------------------------------------
 
 function bilinear<P extends "dot_general" | "conv_general_dilated">(prim: P): Rule<P> {
@@ -488,6 +537,7 @@ export const firstOrderJvpRules: { [P in FirstOrderPrimitive]: JvpRule<P> } = {
   // sorting
   sort: sortRule,
   top_k: topKRule,
+  ...decompositionJvpRules,
   // random, autodiff markers
   threefry2x32: zeroTangents("threefry2x32"),
   stop_gradient: zeroTangents("stop_gradient"),

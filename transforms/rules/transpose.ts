@@ -450,6 +450,12 @@ export const firstOrderTransposeRules: { [P in FirstOrderPrimitive]: TransposeRu
   // sorting
   sort: null,
   top_k: null,
+  cholesky: null, lu: null, qr: null, eigh: null, svd: null,
+  // Linear in b: the transpose solves with op(a)ᵀ (JAX's _triangular_solve_transpose_rule).
+  triangular_solve: withZeroCt("triangular_solve", (ct, [a, b], p) => {
+    const solvedWith = known(a, "triangular_solve", "the triangular matrix a");
+    return [null, ifLinear(b, () => bind1("triangular_solve", [solvedWith, ct], { ...p, transposeA: !p.transposeA }))];
+  }),
   // random, autodiff markers
   threefry2x32: null,
   stop_gradient: null,

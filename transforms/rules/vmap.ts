@@ -26,6 +26,7 @@ import { BINARY_ELEMENTWISE, UNARY_ELEMENTWISE, familyTable } from "../../src/co
 import { complementDims, range } from "../../src/core/shape";
 import { bind, bind1, type Tracer } from "../../src/core/trace";
 import { type BatchDim, type VmapRule, matchBatchDim, moveAxis } from "../vmap";
+import { decompositionVmapRules } from "./vmap_decompositions";
 
 // --- small helpers -----------------------------------------------------------------
 
@@ -630,6 +631,7 @@ export const firstOrderVmapRules: { [P in FirstOrderPrimitive]: VmapRule<P> } = 
   // sorting
   sort,
   top_k: topK,
+  ...decompositionVmapRules,
   // random
   threefry2x32: naryElementwise("threefry2x32"),
   // autodiff markers

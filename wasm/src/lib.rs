@@ -47,6 +47,7 @@ mod conv;
 #[macro_use]
 mod elem;
 mod gemm;
+mod linalg;
 mod ordering;
 mod peak;
 mod scratch;

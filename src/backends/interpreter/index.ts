@@ -10,6 +10,7 @@ import { Literal, type ClosedJaxpr, type Var } from "../../core/ir";
 import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf } from "../../core/primitives";
 import { checkFitsLimit } from "../../core/residency";
 import { HostArray } from "./host_array";
+import { decompositionInterpRules } from "./rules/decompositions";
 import { elementwiseInterpRules } from "./rules/elementwise";
 import { indexingInterpRules } from "./rules/indexing";
 import { linalgInterpRules } from "./rules/linalg";
@@ -21,6 +22,7 @@ export const interpreterRules: InterpRuleTable<FirstOrderPrimitive> = {
   ...structuralInterpRules,
   ...indexingInterpRules,
   ...linalgInterpRules,
+  ...decompositionInterpRules,
 };
 
 /** Run one primitive on host arrays, rounding float16 results to half precision. */

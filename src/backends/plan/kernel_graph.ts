@@ -7,6 +7,7 @@
 // decides what is fused.
 
 import type { DType } from "../../core/dtype";
+import type { Decomposition, ParamsOf } from "../../core/primitives";
 
 export type KDType = "float32" | "int32" | "uint32" | "bool";
 
@@ -111,7 +112,9 @@ export type LibraryCall =
   | { op: "top_k"; dtype: DType; rows: number; n: number; k: number }
   | { op: "reduce_window"; dtype: DType; fold: Exclude<Fold, "mul">; window: number[] }
   | { op: "select_and_scatter_add"; dtype: DType; ge: boolean; window: number[]; operandSize: number }
-  | { op: "select_and_gather_add"; dtype: DType; ge: boolean; window: number[] };
+  | { op: "select_and_gather_add"; dtype: DType; ge: boolean; window: number[] }
+  /** A matrix decomposition over `batch` float32 matrices of m×n (triangular_solve: a n×n, b rows×cols). */
+  | { op: "decomposition"; prim: Decomposition; batch: number; m: number; n: number; full: boolean; solve: ParamsOf<"triangular_solve"> | null; rows: number; cols: number };
 
 /**
  * A library step reads `inputs` and writes `outputs` (slots, in the

@@ -2,14 +2,15 @@
 // axis/window kernels can (wasm: the Rust kernels, wasm/library_steps.ts):
 // argmax/argmin, cumsum/cumprod/cummax/cummin, sort, top_k,
 // reduce_window_{sum,max,min}, select_and_scatter_add and
-// select_and_gather_add — so they run on the device instead of as host
-// fallback steps. float16 operands are held as
+// select_and_gather_add, and the matrix decompositions (cholesky, lu, qr,
+// eigh, svd, triangular_solve) — so they run on the device instead of as
+// host fallback steps. float16 operands are held as
 // float32 and rounded to half precision on every store by the kernels.
 // Returns false for what the kernels do not cover; the caller then falls back.
 
 import type { DType } from "../../core/dtype";
 import type { Atom, JaxprEqn, Var } from "../../core/ir";
-import type { ParamsOf, ReduceWindowParams } from "../../core/primitives";
+import type { Decomposition, ParamsOf, ReduceWindowParams } from "../../core/primitives";
 import { sizeOf, stridesOf } from "../../core/shape";
 import type { Fold, LibraryCall, LibraryStep } from "./kernel_graph";
 
@@ -109,9 +110,32 @@ export function lowerLibraryCall(eqn: JaxprEqn, host: LibraryLoweringHost): bool
     }
     case "sort":
       return lowerSort(eqn as JaxprEqn<"sort">, host);
+    case "cholesky":
+    case "lu":
+    case "qr":
+    case "eigh":
+    case "svd":
+    case "triangular_solve":
+      return lowerDecomposition(eqn, call);
     default:
       return false;
   }
+}
+
+/** A decomposition on float32 stacks [...batch, m, n] (float16 stays a host step). */
+function lowerDecomposition(eqn: JaxprEqn, call: (c: LibraryCall, inputs: Atom[]) => boolean): boolean {
+  const x = eqn.inputs[0].aval;
+  if (eqn.inputs.some((a) => a.aval.dtype !== "float32")) return false;
+  const m = x.shape[x.ndim - 2];
+  const n = x.shape[x.ndim - 1];
+  const batch = sizeOf(x.shape.slice(0, -2));
+  const prim = eqn.primitive as Decomposition;
+  const full = prim === "qr" || prim === "svd" ? (eqn.params as ParamsOf<"qr">).fullMatrices : false;
+  const b = eqn.inputs[1]?.aval;
+  const solve = prim === "triangular_solve" ? (eqn.params as ParamsOf<"triangular_solve">) : null;
+  const rows = b ? b.shape[b.ndim - 2] : 0;
+  const cols = b ? b.shape[b.ndim - 1] : 0;
+  return call({ op: "decomposition", prim, batch, m, n, full, solve, rows, cols }, eqn.inputs);
 }
 
 /**

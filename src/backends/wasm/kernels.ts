@@ -75,6 +75,13 @@ export interface RawKernelExports {
   reduce_window(dtype: number, fold: number, params: number, x: number, out: number): number;
   select_and_scatter_add(dtype: number, ge: number, params: number, source: number, operand: number, out: number, operandLen: number): number;
   select_and_gather_add(dtype: number, ge: number, params: number, tangents: number, operand: number, out: number): number;
+  /** Matrix decompositions over batches of float32 matrices (wasm/src/linalg.rs). */
+  linalg_cholesky(a: number, l: number, batch: number, n: number): number;
+  linalg_lu(a: number, lu: number, pivots: number, perm: number, batch: number, m: number, n: number): number;
+  linalg_qr(a: number, q: number, r: number, batch: number, m: number, n: number, full: number): number;
+  linalg_eigh(a: number, v: number, w: number, batch: number, n: number): number;
+  linalg_svd(a: number, s: number, u: number, vt: number, batch: number, m: number, n: number, full: number): number;
+  linalg_triangular_solve(a: number, b: number, x: number, batch: number, n: number, rows: number, cols: number, flags: number): number;
   peak_flops_kernel(iters: number): number;
   peak_flops_per_iter(): number;
   __stack_pointer: WebAssembly.Global;

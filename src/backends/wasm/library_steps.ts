@@ -1,7 +1,8 @@
 // Steps of a lowered wasm program that call the hand-written Rust kernels
 // along an axis or over windows (wasm/src/ordering.rs, window.rs): argmax/
 // argmin, cumulative scans, sort, top_k, reduce_window and max-pool's
-// gradient (select_and_scatter_add / select_and_gather_add). This file holds
+// gradient (select_and_scatter_add / select_and_gather_add), and the matrix
+// decompositions (wasm/src/linalg.rs). This file holds
 // what such a step is and how it runs; plan/library.ts decides when an
 // equation becomes one.
 
@@ -89,9 +90,37 @@ export function prepareLibraryStep(step: LibraryStep, kernels: WasmKernels): Pre
         const dt = DTYPE_CODE[call.dtype];
         return (ptr: (s: number) => number) => check(raw.select_and_gather_add(dt, call.ge ? 1 : 0, block, ptr(inA), ptr(inB), ptr(out)), "select_and_gather_add");
       }
+      case "decomposition":
+        return decompositionRunner(call, step, raw);
     }
   })();
   return { run, dispose };
+}
+
+/** The linalg.rs call of a decomposition step (outputs in the primitive's order). */
+function decompositionRunner(call: Extract<LibraryCall, { op: "decomposition" }>, step: LibraryStep, raw: WasmKernels["raw"]): (ptr: (s: number) => number) => void {
+  const { batch, m, n, rows, cols } = call;
+  const [a, b] = step.inputs;
+  const [o0, o1, o2] = step.outputs;
+  const full = call.full ? 1 : 0;
+  const what = `linalg ${call.prim}`;
+  switch (call.prim) {
+    case "cholesky":
+      return (ptr) => check(raw.linalg_cholesky(ptr(a), ptr(o0), batch, n), what);
+    case "lu":
+      return (ptr) => check(raw.linalg_lu(ptr(a), ptr(o0), ptr(o1), ptr(o2), batch, m, n), what);
+    case "qr":
+      return (ptr) => check(raw.linalg_qr(ptr(a), ptr(o0), ptr(o1), batch, m, n, full), what);
+    case "eigh":
+      return (ptr) => check(raw.linalg_eigh(ptr(a), ptr(o0), ptr(o1), batch, n), what);
+    case "svd":
+      return (ptr) => check(raw.linalg_svd(ptr(a), ptr(o0), ptr(o1), ptr(o2), batch, m, n, full), what);
+    case "triangular_solve": {
+      const p = call.solve!;
+      const flags = (p.leftSide ? 1 : 0) | (p.lower ? 2 : 0) | (p.transposeA ? 4 : 0) | (p.unitDiagonal ? 8 : 0);
+      return (ptr) => check(raw.linalg_triangular_solve(ptr(a), ptr(b), ptr(o0), batch, n, rows, cols, flags), what);
+    }
+  }
 }
 
 /** One line of a program listing: which kernel, on which shape. */
@@ -110,5 +139,7 @@ export function describeLibraryCall(call: LibraryCall): string {
     case "select_and_scatter_add":
     case "select_and_gather_add":
       return `${call.op} ${call.ge ? "ge" : "le"} ${call.dtype}`;
+    case "decomposition":
+      return `${call.prim}${call.full ? " full" : ""} float32, ${call.batch} × ${call.m}×${call.n}${call.solve ? ` \\ ${call.rows}×${call.cols}` : ""}`;
   }
 }

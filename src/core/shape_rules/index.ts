@@ -2,6 +2,7 @@
 // a primitive without a rule a compile error.
 
 import type { Primitive } from "../primitives";
+import { decompositionShapeRules } from "./decompositions";
 import { elementwiseShapeRules } from "./elementwise";
 import { higherOrderShapeRules } from "./higher_order";
 import { indexingShapeRules } from "./indexing";
@@ -14,6 +15,7 @@ export const shapeRules: ShapeRuleTable<Primitive> = {
   ...structuralShapeRules,
   ...indexingShapeRules,
   ...linalgShapeRules,
+  ...decompositionShapeRules,
   ...higherOrderShapeRules,
 };
 
