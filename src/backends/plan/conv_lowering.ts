@@ -10,11 +10,16 @@
 // forward convolution's parameters, reading the activations in their own
 // layout: this file recognises the two forms and recovers those parameters.
 //
-// Measured (bench/conv_kernels.ts, CPU time, one thread): on the W7 CNN's
-// 64×14×14×16→32 conv the data gradient takes 5.3 ms as backward_data vs 7.2 ms
-// as a forward conv (NCHW 4.3 vs 6.5), with stride 2 on 28×28 3.8 vs 15.4 ms
-// (NCHW 5.1 vs 29.7); the filter gradient costs the same in either kernel,
-// so routing it saves the two transposed copies of the activations.
+// Measured (bench/conv_kernels.ts, CPU ms per call, one thread, min of 12 at
+// load ~19): the data gradient of the W7 CNN's 64×14×14×16→32 conv 3.42 on
+// backward_data vs 4.08 as a forward conv (NCHW 4.30 vs 6.54), of a stride-2
+// conv on 28×28 3.43 vs 14.5, of a one-channel first layer (W5) 1.19 vs 9.85
+// (the transposed conv has one output channel); the filter gradient costs
+// about the same either way (W7 conv2 3.48 vs 3.60, one input channel 1.06
+// vs 0.99) before the forward route's transposed copies of x and dy. The
+// whole W7 training step (jit, one thread, interleaved in one process):
+// 18.7 ms CPU min with both gradient kernels, 19.0 with the data kernel
+// only, 20.3 with neither.
 
 import type { JaxprEqn } from "../../core/ir";
 
