@@ -58,6 +58,8 @@ export function stepReads(st: Step): number[] {
       return [st.a, st.b, ...(st.epilogue?.operands ?? [])];
     case "conv":
       return [st.x, st.w];
+    case "conv_gradient":
+      return [st.a, st.b];
     case "window":
       // The destination too: a window step updates part of a buffer an earlier step wrote.
       return [st.src.slot, ...st.indices.map((i) => i.slot), st.dst.slot];
@@ -75,6 +77,8 @@ export function stepWrites(st: Step): number[] {
       return [st.c];
     case "conv":
       return [st.y];
+    case "conv_gradient":
+      return [st.out];
     case "window":
       return [st.dst.slot];
     case "library":

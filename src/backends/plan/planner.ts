@@ -33,6 +33,7 @@ import { MAX_EPILOGUE_OPERANDS, type EpilogueOp, type EpilogueOpKind, type Epilo
 import { lowerIndexing, type IndexingContext, type WindowStep } from "./indexing";
 import { lowerLibraryCall, type LibraryLoweringHost } from "./library";
 import { lowerContraction, type ContractionContext } from "./contraction";
+import { dataGradientPlan, filterGradientPlan, type ConvStepParams } from "./conv_lowering";
 import { threefry2x32Expr, type U32Builder } from "./threefry";
 import { TRANSCENDENTAL_EXPANSIONS, type F32Builder } from "./transcendental";
 import { floatRem } from "./float_rem";
@@ -72,6 +73,11 @@ export type Step =
       epilogue?: GemmEpilogue;
     }
   | { kind: "conv"; layout: "NHWC" | "NCHW"; params: ConvStepParams; x: number; w: number; y: number }
+  /**
+   * A gradient of the forward convolution `params` (conv_lowering.ts), in its layout:
+   * data: a = dy, b = w, out = dx; filter: a = x, b = dy, out = dw.
+   */
+  | { kind: "conv_gradient"; gradient: "data" | "filter"; layout: "NHWC" | "NCHW"; params: ConvStepParams; a: number; b: number; out: number }
   | WindowStep
   | LibraryStep
   | HostStep;
@@ -86,10 +92,7 @@ export interface GemmEpilogue {
   operands: number[];
 }
 
-export interface ConvStepParams {
-  n: number; h: number; w: number; cin: number; cout: number; kh: number; kw: number; groups: number;
-  strides: [number, number]; padding: [[number, number], [number, number]]; dilation: [number, number]; lhsDilation: [number, number];
-}
+export type { ConvStepParams };
 
 export interface LoweredProgram {
   slots: SlotInfo[];
@@ -280,10 +283,12 @@ export interface PlanTarget {
   readonly gemmEpilogues: boolean;
   /** Compute a narrow C as Cᵀ = Bᵀ·Aᵀ (wasm: a narrow C wastes most of the 8-wide register tile). */
   readonly transposeNarrowGemm: boolean;
+  /** Conv gradient kernels (conv_gradient steps) for the transposed convolutions of `grad`. */
+  readonly convGradientKernels: boolean;
 }
 
 /** The wasm backend's code generators cover every kind of step. */
-export const WASM_TARGET: PlanTarget = { windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: true };
+export const WASM_TARGET: PlanTarget = { windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: true, convGradientKernels: true };
 
 export class Planner {
   readonly slots: SlotInfo[] = [];
@@ -564,11 +569,24 @@ export class Planner {
   }
 
   /** A contiguous buffer holding `a` with its dims in the order `perm`. */
-  private permuted(a: Atom, perm: readonly number[]): number {
-    if (perm.every((d, i) => d === i)) return this.materialize(a);
+  private permuted(a: Atom, perm: readonly number[], reversed: readonly number[] = []): number {
+    if (perm.every((d, i) => d === i) && reversed.length === 0) return this.materialize(a);
     const shape = a.aval.shape;
-    const node = reindex(this.nodeOf(a, shape), (v) => ({ ...v, strides: perm.map((d) => v.strides[d]) }))!;
+    const flip = (v: View): View => ({
+      slot: v.slot,
+      offset: v.offset + reversed.reduce((s, d) => s + (shape[d] - 1) * v.strides[d], 0),
+      strides: v.strides.map((s, d) => (reversed.includes(d) ? -s : s)),
+    });
+    const node = reindex(this.nodeOf(a, shape), (v) => {
+      const f = flip(v);
+      return { ...f, strides: perm.map((d) => f.strides[d]) };
+    })!;
     const outShape = perm.map((d) => shape[d]);
+    // Already a finished buffer in this order (a reversed view reversed back): read it in place.
+    if (node.k === "view" && isDense(node.view, outShape)) {
+      const slot = this.resolve(node.view.slot);
+      if (this.done.has(slot) && this.slots[slot].bytes === sizeOf(outShape) * storageBytes(a.aval.dtype)) return slot;
+    }
     const slot = this.newSlot({ kind: "temp", bytes: sizeOf(outShape) * storageBytes(a.aval.dtype), dtype: a.aval.dtype, shape: outShape });
     const build = this.kernelBuild(outShape);
     const root = build.visit(node);
@@ -785,6 +803,7 @@ export class Planner {
     const out = eqn.outputs[0];
     if (lhs.aval.ndim !== 4 || lhs.aval.dtype !== "float32" || rhs.aval.dtype !== "float32" || out.aval.dtype !== "float32") return false;
     if (p.batchGroupCount !== 1) return false;
+    if (this.target.convGradientKernels && this.tryConvGradient(eqn)) return true;
     const { lhsSpec, rhsSpec, outSpec } = p.dimensionNumbers;
     const nchw = [lhsSpec, rhsSpec, outSpec].every((s) => s.join() === "0,1,2,3");
     const layout = nchw ? "NCHW" : "NHWC";
@@ -817,6 +836,34 @@ export class Planner {
     const yStrides = stridesOf(yShape);
     const strides = os.map((_, d) => yStrides[ySpecOrder.indexOf(d)]);
     this.state.set(out, { node: { k: "view", view: { slot: y, offset: 0, strides }, dtype: "float32" }, shape: os, dtype: "float32" });
+    return true;
+  }
+
+  /**
+   * The transposed convolutions of `grad` (conv_lowering.ts) on the gradient
+   * kernels, with every operand and the result in the layout the kernel reads.
+   */
+  private tryConvGradient(eqn: JaxprEqn<"conv_general_dilated">): boolean {
+    const [lhs, rhs] = eqn.inputs;
+    const out = eqn.outputs[0];
+    const filter = filterGradientPlan(eqn);
+    if (filter) {
+      const [a, b] = [this.materialize(lhs), this.materialize(rhs)];
+      const slot = this.slotFor(out);
+      this.steps.push({ kind: "conv_gradient", gradient: "filter", layout: filter.layout, params: filter.params, a, b, out: slot });
+      this.defineBuffer(out, slot);
+      return true;
+    }
+    const spatial = eqn.params.dimensionNumbers.rhsSpec.slice(2);
+    const rhsView = rhs instanceof Literal ? undefined : this.state.get(rhs)?.node;
+    const rhsIsReversed = rhsView?.k === "view" && spatial.every((d) => rhs.aval.shape[d] === 1 || rhsView.view.strides[d] < 0);
+    const data = dataGradientPlan(eqn, rhsIsReversed);
+    if (!data) return false;
+    const a = this.materialize(lhs);
+    const b = this.permuted(rhs, data.weightOrder, data.reversedAxes);
+    const slot = this.slotFor(out);
+    this.steps.push({ kind: "conv_gradient", gradient: "data", layout: data.layout, params: data.params, a, b, out: slot });
+    this.defineBuffer(out, slot);
     return true;
   }
 

@@ -17,6 +17,8 @@ function stepLabel(st: Step): string {
       return `sgemm ${st.batch}x[${st.m}x${st.k}]·[${st.k}x${st.n}]${st.epilogue ? " + epilogue" : ""}`;
     case "conv":
       return `conv2d ${st.layout}`;
+    case "conv_gradient":
+      return `conv2d ${st.gradient} gradient ${st.layout}`;
     case "window":
       return `${st.label} kernel`;
     case "library":

@@ -131,6 +131,12 @@ export class WasmProgram {
         const p = { layout: st.layout, ...st.params };
         return (bufs) => this.kernels.conv2d(p, bufs[st.x].ptr, bufs[st.w].ptr, bufs[st.y].ptr);
       }
+      case "conv_gradient": {
+        const p = { layout: st.layout, ...st.params };
+        return st.gradient === "data"
+          ? (bufs) => this.kernels.conv2dBackwardData(p, bufs[st.a].ptr, bufs[st.b].ptr, bufs[st.out].ptr)
+          : (bufs) => this.kernels.conv2dBackwardFilter(p, bufs[st.a].ptr, bufs[st.b].ptr, bufs[st.out].ptr);
+      }
       case "window": {
         // Large ones are split across the thread pool.
         const par = new ParallelWindow(st.spec, mem.memory);
@@ -361,6 +367,8 @@ function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
     }
     case "conv":
       return `  ${i}: conv2d ${st.layout} (%${st.x}, %${st.w}) -> ${sl(st.y)}`;
+    case "conv_gradient":
+      return `  ${i}: conv2d ${st.layout} backward ${st.gradient} (%${st.a}, %${st.b}) -> ${sl(st.out)}`;
     case "window": {
       const { dims, starts, combine, mode } = st.spec;
       const how = starts.length === 0 ? "" : ` with ${starts.length} start${starts.length > 1 ? "s" : ""} (${mode})`;

@@ -17,7 +17,7 @@ import { generateKernel, WORKGROUP, type BoundView } from "./wgsl/kernel";
 import { generateConv, generateGemm } from "./wgsl/matmul";
 
 /** What the WGSL code generators cover: fused kernels, GEMM with epilogues, conv; window and library steps run on the host. */
-export const WEBGPU_TARGET: PlanTarget = { windowKernels: false, libraryKernels: false, gemmEpilogues: true, transposeNarrowGemm: false };
+export const WEBGPU_TARGET: PlanTarget = { windowKernels: false, libraryKernels: false, gemmEpilogues: true, transposeNarrowGemm: false, convGradientKernels: false };
 
 /** One step ready to run: a recorded dispatch, or host work on the slots' buffers. */
 type Prepared =
@@ -140,7 +140,8 @@ export class WebGpuProgram {
         return [{ kind: "host", run: (bufs) => this.hostStep(st, bufs) }];
       case "window":
       case "library":
-        // The WebGPU target plans neither (WEBGPU_TARGET): those equations arrive as fallback steps.
+      case "conv_gradient":
+        // The WebGPU target plans none of them (WEBGPU_TARGET): those equations arrive as fallback steps or forward convs.
         throw new BackendError(`webgpu: the planner emitted a ${st.kind} step, which the WebGPU target does not run`);
     }
   }
@@ -248,6 +249,7 @@ function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
       return `  ${i}: HOST FALLBACK ${st.prim} on the host (no WebGPU kernel) (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
     case "window":
     case "library":
+    case "conv_gradient":
       return `  ${i}: ${st.kind} step`;
   }
 }
