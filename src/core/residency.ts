@@ -57,6 +57,7 @@ import type { ShapedArray } from "./aval";
 import type { Backend } from "./backend";
 import { byteWidth, type TypedArray } from "./dtype";
 import { ArgumentError, MemoryLimitError } from "./errors";
+import { primeHostHeapFor } from "./host_heap";
 
 /** Where one array's data is: in a device buffer, or spilled to the host. */
 export interface Storage {
@@ -314,6 +315,7 @@ function spill(keep: Storage | null): void {
     for (const h of group) if (h.epoch === currentEpoch) inUse = true;
     if (inUse) continue;
     // Every array holding this buffer gets the same host copy (arrays are immutable).
+    primeHostHeapFor(s.bytes);
     const host = s.backend.readSync(s.buf, s.aval);
     for (const h of [...group]) {
       const buf = h.buf;
@@ -343,13 +345,15 @@ export function deviceBuffer(owner: object, s: Storage): unknown {
   return s.buf;
 }
 
-/** Read the data without uploading a spilled array again. */
-/** The data, read through the backend's asynchronous path (the only one a GPU has). */
+/** The data, read through the backend's asynchronous path (the only one a GPU has), without uploading a spilled array again. */
 export function readStorageAsync(s: Storage): Promise<TypedArray> {
+  primeHostHeapFor(s.bytes);
   return s.host !== null ? Promise.resolve(s.host.slice()) : s.backend.read(s.buf, s.aval);
 }
 
+/** The data, read synchronously, without uploading a spilled array again. */
 export function readStorage(s: Storage): TypedArray {
+  primeHostHeapFor(s.bytes);
   return s.host !== null ? s.host.slice() : s.backend.readSync(s.buf, s.aval);
 }
 
