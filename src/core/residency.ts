@@ -159,9 +159,12 @@ export function disposeStorage(s: Storage): void {
  * memory is counted, kept in order of use and spilled per buffer, not per
  * array. The entries form a doubly linked list, least recently used first:
  * marking a buffer used, which every eager operation does for each input,
- * and releasing one are a few pointer writes, where the Set-based order and a
- * Set of holders per buffer this replaces cost ~0.3-0.5 µs per eager
- * operation in hashing and allocation.
+ * and releasing one are a few pointer writes. It replaces an insertion-ordered
+ * Set of arrays (delete + add to mark one used) and a Set of holders per
+ * buffer, whose hashing, allocation and table churn cost more than the rest of
+ * the bookkeeping: measured in alternating processes (2-core VM, Node 20,
+ * load ~18, CPU time), eager add on 10,000 elements, disposed, 5.0 -> 2.6 µs;
+ * on 100 elements, left to the collector, 3.0 -> 1.3 µs.
  */
 interface ResidentBuffer {
   readonly buf: unknown;
