@@ -249,6 +249,30 @@ describe("synchronous loops", () => {
   });
 });
 
+describe("buffers shared by several arrays", () => {
+  it("are counted once, spilled once for all their arrays, and keep their value", () => {
+    const x = np.arange(1024).astype(np.float32) as TfArray;
+    const before = memoryStats().residentBytes;
+    const [same] = jit((a: TfArray) => [a])(x) as TfArray[];
+    expect(memoryStats().residentBytes).toBe(before); // one buffer, counted once
+    setMemoryLimit(64 * 1024);
+    try {
+      const spilledBefore = memoryStats().spilled;
+      const others = globalThis.Array.from({ length: 40 }, () => np.ones([1000]));
+      expect(memoryStats().spilled).toBeGreaterThan(spilledBefore);
+      expect(memoryStats().residentBytes).toBeLessThanOrEqual(64 * 1024);
+      const expected = Array.from({ length: 1024 }, (_, i) => i);
+      expect(Array.from(same.add(0).dataSync())).toEqual(expected); // uploaded again
+      expect(Array.from(x.dataSync())).toEqual(expected);
+      x.dispose();
+      expect(same.slice(1023).item()).toBe(1023);
+      expect(others.length).toBe(40);
+    } finally {
+      setMemoryLimit(512 * 2 ** 20);
+    }
+  });
+});
+
 describe("bad input", () => {
   it("an operation that cannot fit under the limit is refused before it runs, naming it and the bytes", () => {
     const a = np.ones([3072]);

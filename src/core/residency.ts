@@ -57,6 +57,7 @@ import type { ShapedArray } from "./aval";
 import type { Backend } from "./backend";
 import { byteWidth, type TypedArray } from "./dtype";
 import { ArgumentError, MemoryLimitError } from "./errors";
+import { primeHostHeapFor } from "./host_heap";
 
 /** Where one array's data is: in a device buffer, or spilled to the host. */
 export interface Storage {
@@ -65,8 +66,8 @@ export interface Storage {
   buf: unknown | null;
   host: TypedArray | null;
   readonly bytes: number;
-  /** The operation that last used the buffer (see beginOperation). */
-  epoch: number;
+  /** Its device buffer's entry in the residency list, while it holds one of a spillable backend. */
+  entry: ResidentBuffer | null;
   /** What the finalizer holds; it reaches this storage only while the data is on the device. */
   readonly lease: Lease;
   /** Its place in the queue of arrays waiting to be registered with the finalizer (see watch), or -1. */
@@ -152,9 +153,34 @@ export function disposeStorage(s: Storage): void {
   releaseStorage(s);
 }
 
-const resident = new Set<Storage>(); // insertion order = least recently used first
-/** Arrays may share a buffer (a reshape of an input): memory is counted, and spilled, per buffer. */
-const holders = new Map<unknown, Set<Storage>>();
+/**
+ * One device buffer of a spillable backend, as residency counts it. Arrays
+ * may share a buffer (a program that returns an input, as a reshape does), so
+ * memory is counted, kept in order of use and spilled per buffer, not per
+ * array. The entries form a doubly linked list, least recently used first:
+ * marking a buffer used, which every eager operation does for each input,
+ * and releasing one are a few pointer writes. It replaces an insertion-ordered
+ * Set of arrays (delete + add to mark one used) and a Set of holders per
+ * buffer, whose hashing, allocation and table churn cost more than the rest of
+ * the bookkeeping: measured in alternating processes (2-core VM, Node 20,
+ * load ~18, CPU time), eager add on 10,000 elements, disposed, 5.0 -> 2.6 µs;
+ * on 100 elements, left to the collector, 3.0 -> 1.3 µs.
+ */
+interface ResidentBuffer {
+  readonly buf: unknown;
+  readonly bytes: number;
+  /** The arrays holding it: almost always one. */
+  readonly holders: Storage[];
+  /** The operation that last used it (see beginOperation): never spilled while that one runs. */
+  epoch: number;
+  older: ResidentBuffer | null;
+  newer: ResidentBuffer | null;
+}
+
+let oldest: ResidentBuffer | null = null;
+let newest: ResidentBuffer | null = null;
+/** The entry of each resident buffer, to find a buffer an array shares with another. */
+const entries = new Map<unknown, ResidentBuffer>();
 let residentBytes = 0;
 let limitBytes = 512 * 2 ** 20;
 let spilledCount = 0;
@@ -255,7 +281,7 @@ export function memoryStats(): { residentBytes: number; limitBytes: number; spil
 
 export function newStorage(backend: Backend, aval: ShapedArray, buf: unknown): Storage {
   const lease: Lease = { storage: null };
-  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), epoch: currentEpoch, lease, watchSlot: -1 };
+  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1 };
   lease.storage = s;
   allocationsSinceYield++;
   if (admit(s)) notePressure(s.bytes);
@@ -265,16 +291,40 @@ export function newStorage(backend: Backend, aval: ShapedArray, buf: unknown): S
 /** Track a device buffer; true when it is new memory (not a buffer another array already holds). */
 function admit(s: Storage): boolean {
   if (!s.backend.spillable) return false;
-  resident.add(s);
-  let group = holders.get(s.buf);
-  const fresh = !group;
-  if (!group) {
-    holders.set(s.buf, (group = new Set()));
+  let e = entries.get(s.buf);
+  const fresh = e === undefined;
+  if (e === undefined) {
+    e = { buf: s.buf, bytes: s.bytes, holders: [s], epoch: currentEpoch, older: newest, newer: null };
+    if (newest !== null) newest.newer = e;
+    else oldest = e;
+    newest = e;
+    entries.set(s.buf, e);
     residentBytes += s.bytes;
+  } else {
+    e.holders.push(s);
+    markUsed(e);
   }
-  group.add(s);
-  if (residentBytes > limitBytes) spill(s);
+  s.entry = e;
+  if (residentBytes > limitBytes) spill(e);
   return fresh;
+}
+
+/** The buffer is used by the running operation: it becomes the most recently used. */
+function markUsed(e: ResidentBuffer): void {
+  e.epoch = currentEpoch;
+  if (e === newest) return;
+  unlink(e);
+  e.older = newest;
+  e.newer = null;
+  newest!.newer = e;
+  newest = e;
+}
+
+function unlink(e: ResidentBuffer): void {
+  if (e.older !== null) e.older.newer = e.newer;
+  else oldest = e.newer;
+  if (e.newer !== null) e.newer.older = e.older;
+  else newest = e.older;
 }
 
 function notePressure(bytes: number): void {
@@ -295,61 +345,68 @@ function notePressure(bytes: number): void {
 
 /** Forget `s` as a holder of its buffer; true when it was the last one. */
 function unhold(s: Storage): boolean {
-  resident.delete(s);
-  const group = holders.get(s.buf);
-  if (!group || !group.delete(s)) return false;
-  if (group.size > 0) return false;
-  holders.delete(s.buf);
-  residentBytes -= s.bytes;
+  const e = s.entry;
+  if (e === null) return false;
+  s.entry = null;
+  const hs = e.holders;
+  const i = hs.indexOf(s);
+  hs[i] = hs[hs.length - 1]!;
+  hs.pop();
+  if (hs.length > 0) return false;
+  unlink(e);
+  entries.delete(e.buf);
+  residentBytes -= e.bytes;
   return true;
 }
 
-/** Spill the least recently used buffers (never `keep`'s, nor the running operation's) until under the limit. */
-function spill(keep: Storage | null): void {
-  for (const s of resident) {
-    if (residentBytes <= limitBytes) break;
-    const group = holders.get(s.buf);
-    if (!group || (keep !== null && s.buf === keep.buf)) continue;
-    let inUse = false;
-    for (const h of group) if (h.epoch === currentEpoch) inUse = true;
-    if (inUse) continue;
-    // Every array holding this buffer gets the same host copy (arrays are immutable).
-    const host = s.backend.readSync(s.buf, s.aval);
-    for (const h of [...group]) {
-      const buf = h.buf;
-      unhold(h);
-      h.backend.free(buf);
-      h.buf = null;
-      h.host = host;
-      h.lease.storage = null;
-      unwatch(h);
+/** Spill the least recently used buffers (never `keep`, nor the running operation's) until under the limit. */
+function spill(keep: ResidentBuffer | null): void {
+  let e = oldest;
+  while (e !== null && residentBytes > limitBytes) {
+    const next = e.newer;
+    if (e !== keep && e.epoch !== currentEpoch) {
+      // Every array holding this buffer gets the same host copy (arrays are immutable).
+      const first = e.holders[0]!;
+      primeHostHeapFor(e.bytes);
+      const host = first.backend.readSync(e.buf, first.aval);
+      for (const h of [...e.holders]) {
+        const buf = h.buf;
+        unhold(h);
+        h.backend.free(buf);
+        h.buf = null;
+        h.host = host;
+        h.lease.storage = null;
+        unwatch(h);
+      }
+      spilledCount++;
     }
-    spilledCount++;
+    e = next;
   }
 }
 
 /** `owner`'s device buffer, uploaded again (and `owner` watched again) if it was spilled; marks it recently used. */
 export function deviceBuffer(owner: object, s: Storage): unknown {
-  s.epoch = currentEpoch;
   if (s.buf === null) {
     s.buf = s.backend.fromHost(s.host!, s.aval);
     s.host = null;
     s.lease.storage = s;
     watch(owner, s);
     if (admit(s)) notePressure(s.bytes);
-  } else if (resident.delete(s)) {
-    resident.add(s);
+  } else if (s.entry !== null) {
+    markUsed(s.entry);
   }
   return s.buf;
 }
 
-/** Read the data without uploading a spilled array again. */
-/** The data, read through the backend's asynchronous path (the only one a GPU has). */
+/** The data, read through the backend's asynchronous path (the only one a GPU has), without uploading a spilled array again. */
 export function readStorageAsync(s: Storage): Promise<TypedArray> {
+  primeHostHeapFor(s.bytes);
   return s.host !== null ? Promise.resolve(s.host.slice()) : s.backend.read(s.buf, s.aval);
 }
 
+/** The data, read synchronously, without uploading a spilled array again. */
 export function readStorage(s: Storage): TypedArray {
+  primeHostHeapFor(s.bytes);
   return s.host !== null ? s.host.slice() : s.backend.readSync(s.buf, s.aval);
 }
 
