@@ -2,23 +2,28 @@
 // kernel, GEMM and conv step becomes a cached compute pipeline, constants are
 // uploaded once, intermediate slots share workspace buffers by the common
 // buffer plan, and a run records its dispatches into the runtime's open
-// command encoder. Steps the WebGPU target has no kernel for run on the host
-// (labelled HOST FALLBACK in the listing): the run then continues
-// asynchronously behind the readback of their operands (runtime.ts).
+// command encoder. Window steps (gather, scatter, pads, concatenations,
+// dynamic slices) and library steps (argmax, scans, sort, top_k, pooling and
+// its gradients) are WGSL passes too (wgsl/window.ts, wgsl/library.ts). Steps
+// the WebGPU target has no kernel for run on the host (labelled HOST FALLBACK
+// in the listing): the run then continues asynchronously behind the readback
+// of their operands (runtime.ts).
 
 import { BackendError } from "../../core/errors";
 import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
 import { sizeOf } from "../../core/shape";
 import { HostArray, interpret } from "../interpreter";
 import { planWorkspace } from "../plan/buffer_plan";
-import type { KernelSpec } from "../plan/kernel_graph";
+import type { KernelSpec, LibraryCall } from "../plan/kernel_graph";
 import type { LoweredProgram, PlanTarget, SlotInfo, Step, View } from "../plan/planner";
 import { fromWords, GpuRuntime, toWords, type GpuBuffer } from "./runtime";
 import { generateKernel, WORKGROUP, type BoundView } from "./wgsl/kernel";
+import { generateLibrary, type LibraryBinding } from "./wgsl/library";
 import { generateConv, generateGemm } from "./wgsl/matmul";
+import { generateWindow, type WindowBinding } from "./wgsl/window";
 
-/** What the WGSL code generators cover: fused kernels, GEMM with epilogues, conv; window and library steps run on the host. */
-export const WEBGPU_TARGET: PlanTarget = { windowKernels: false, libraryKernels: false, gemmEpilogues: true, transposeNarrowGemm: false };
+/** What the WGSL code generators cover: every kind of step (fused kernels, GEMM with epilogues, conv, window and library steps). */
+export const WEBGPU_TARGET: PlanTarget = { windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: false };
 
 /** One step ready to run: a recorded dispatch, or host work on the slots' buffers. */
 type Prepared =
@@ -66,6 +71,9 @@ function restrict(spec: KernelSpec, views: readonly View[], outputs: readonly nu
 export class WebGpuProgram {
   private readonly prepared: Prepared[];
   private readonly constBufs = new Map<number, GpuBuffer>();
+  /** Buffers only one step uses (sort permutations, last-writer tables) and the uniform buffers of parameterised passes. */
+  private readonly privateBufs: GpuBuffer[] = [];
+  private readonly uniformBufs: GPUBuffer[] = [];
   private workspace: GpuBuffer[] | null = null;
   private readonly group: number[];
   private readonly groupWords: number[];
@@ -87,7 +95,7 @@ export class WebGpuProgram {
     this.group = ws.group;
     this.groupWords = ws.groupBytes;
     this.prepared = steps.flatMap((st) => this.prepare(st));
-    this.hostSteps = steps.filter((s) => s.kind !== "kernel" && s.kind !== "gemm" && s.kind !== "conv").length;
+    this.hostSteps = steps.filter((s) => s.kind === "fallback").length;
   }
 
   private kernelSteps(spec: KernelSpec, views: readonly View[], outSlots: readonly number[]): Prepared[] {
@@ -137,13 +145,70 @@ export class WebGpuProgram {
         const grid = GpuRuntime.grid(Math.ceil(outputs / WORKGROUP));
         return [{ kind: "gpu", code, record: (bufs) => this.rt.dispatch(pipeline, [st.x, st.w, st.y].map((s) => bufs[s].buffer), grid) }];
       }
+      case "window":
+        return this.windowSteps(st);
+      case "library":
+        return this.librarySteps(st);
       case "fallback":
         return [{ kind: "host", run: (bufs) => this.hostStep(st, bufs) }];
-      case "window":
-      case "library":
-        // The WebGPU target plans neither (WEBGPU_TARGET): those equations arrive as fallback steps.
-        throw new BackendError(`webgpu: the planner emitted a ${st.kind} step, which the WebGPU target does not run`);
     }
+  }
+
+  /** A private device buffer of `words` for one step, released with the program. */
+  private privateBuffer(words: number, what: string): GpuBuffer {
+    const buf = this.rt.alloc(words, what);
+    this.privateBufs.push(buf);
+    return buf;
+  }
+
+  private windowSteps(st: Extract<Step, { kind: "window" }>): Prepared[] {
+    const dstWords = slotWords(this.lowered.slots[st.dst.slot]);
+    const passes = generateWindow(st.spec, { src: st.src.offset, dst: st.dst.offset, starts: st.indices.map((i) => i.offset) }, st.indices.map((i) => i.slot), dstWords);
+    const scratch = passes.some((p) => p.bindings.some((b) => b.kind === "scratch")) ? this.privateBuffer(dstWords, `the last-writer table of a ${st.label}`) : null;
+    const bufferOf = (b: WindowBinding, bufs: GpuBuffer[]): GPUBuffer => {
+      switch (b.kind) {
+        case "src":
+          return bufs[st.src.slot].buffer;
+        case "dst":
+          return bufs[st.dst.slot].buffer;
+        case "index":
+          return bufs[b.buffer].buffer;
+        case "scratch":
+          return scratch!.buffer;
+      }
+    };
+    return passes.map((p) => {
+      const pipeline = this.rt.pipeline(p.code);
+      const grid = GpuRuntime.grid(Math.ceil(p.threads / WORKGROUP));
+      return { kind: "gpu", code: p.code, record: (bufs) => this.rt.dispatch(pipeline, p.bindings.map((b) => bufferOf(b, bufs)), grid) };
+    });
+  }
+
+  private librarySteps(st: Extract<Step, { kind: "library" }>): Prepared[] {
+    const kernel = generateLibrary(st.call);
+    const keys = kernel.keysWords > 0 ? this.privateBuffer(kernel.keysWords, `the sort keys of ${st.call.op}`) : null;
+    const perm = kernel.permWords > 0 ? this.privateBuffer(kernel.permWords, `the sort permutation of ${st.call.op}`) : null;
+    return kernel.passes.map((p) => {
+      const pipeline = this.rt.pipeline(p.code);
+      const params = p.params ? this.rt.uniform(p.params) : null;
+      if (params) this.uniformBufs.push(params);
+      const bufferOf = (b: LibraryBinding, bufs: GpuBuffer[]): GPUBuffer => {
+        switch (b.kind) {
+          case "input":
+            return bufs[st.inputs[b.index]].buffer;
+          case "output":
+            return bufs[st.outputs[b.index]].buffer;
+          case "keys":
+            return keys!.buffer;
+          case "perm":
+            return perm!.buffer;
+          case "params":
+            return params!;
+        }
+      };
+      const grid = GpuRuntime.grid("threads" in p.dispatch ? Math.ceil(p.dispatch.threads / WORKGROUP) : p.dispatch.workgroups);
+      return { kind: "gpu", code: p.code, record: (bufs) => this.rt.dispatch(pipeline, p.bindings.map((b) => bufferOf(b, bufs)), grid) };
+    });
   }
 
   /** Reads the step's operands, runs the interpreter's rule, writes the results back. */
@@ -211,6 +276,10 @@ export class WebGpuProgram {
   dispose(): void {
     for (const b of this.constBufs.values()) this.rt.release(b);
     for (const b of this.workspace ?? []) this.rt.release(b);
+    for (const b of this.privateBufs) this.rt.release(b);
+    for (const b of this.uniformBufs) this.rt.after(() => b.destroy());
+    this.privateBufs.length = 0;
+    this.uniformBufs.length = 0;
     this.constBufs.clear();
     this.workspace = null;
   }
@@ -231,6 +300,25 @@ function typedConst(s: SlotInfo): Float32Array | Int32Array | Uint32Array | Uint
   }
 }
 
+/** What a library step computes, for the listing. */
+function libraryLabel(call: LibraryCall): string {
+  switch (call.op) {
+    case "argreduce":
+      return `${call.isMin ? "argmin" : "argmax"} ${call.dtype} [${call.outer}, ${call.n}, ${call.inner}]`;
+    case "cumulative":
+      return `cumulative ${call.fold}${call.reverse ? " reversed" : ""} ${call.dtype} [${call.outer}, ${call.n}, ${call.inner}]`;
+    case "sort":
+      return `bitonic sort of ${call.dtypes.length} operand(s) by ${call.numKeys} key(s), ${call.rows} rows of ${call.n}`;
+    case "top_k":
+      return `bitonic top_k k=${call.k} ${call.dtype}, ${call.rows} rows of ${call.n}`;
+    case "reduce_window":
+      return `reduce_window ${call.fold} ${call.dtype}`;
+    case "select_and_scatter_add":
+    case "select_and_gather_add":
+      return `${call.op} ${call.ge ? "ge" : "le"} ${call.dtype}`;
+  }
+}
+
 function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
   const sl = (s: number) => `%${s}:${slots[s].dtype}[${slots[s].shape.join(",")}]`;
   switch (st.kind) {
@@ -248,7 +336,8 @@ function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
     case "fallback":
       return `  ${i}: HOST FALLBACK ${st.prim} on the host (no WebGPU kernel) (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
     case "window":
+      return `  ${i}: WGSL ${st.label} window [${st.spec.dims.map((d) => d.size).join(",")}] (%${st.src.slot}${st.indices.map((x) => `, %${x.slot}`).join("")}) -> ${sl(st.dst.slot)}`;
     case "library":
-      return `  ${i}: ${st.kind} step`;
+      return `  ${i}: WGSL ${libraryLabel(st.call)} (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
   }
 }
