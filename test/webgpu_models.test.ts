@@ -3,7 +3,7 @@
 // gradient, dropout drawn from a key) and W8 transformer (token and position
 // embeddings — gathers forward, scatter-adds backward — causal multi-head
 // attention with its softmax, layer norms, MLP) steps, each a jit of
-// valueAndGrad plus an SGD update. Each must plan with zero host steps on
+// valueAndGrad plus an SGD update with the parameters donated. Each must plan with zero host steps on
 // WebGPU (so a training step never reads back or uploads in the middle) and
 // agree with the same step on the interpreter. Skipped, loudly, where no
 // adapter exists.
@@ -24,14 +24,18 @@ const on = <T>(backend: string, t: T): T => tree.map((x: Array) => (x as unknown
 
 /** Runs `step` jitted on WebGPU and on the interpreter; the WebGPU program has no host step and every output agrees. */
 async function stepAgrees<P>(step: (p: P, x: Array, y: Array, key: Array) => readonly [P, Array], args: [P, Array, Array, Array], tol: { rtol: number; atol: number }): Promise<string> {
-  const gpuStep = jit(step, { backend: "webgpu" });
+  // The parameters are donated, as the README teaches: the updates are written over them.
+  const gpuStep = jit(step, { backend: "webgpu", donateArgnums: [0] });
   const gpuArgs = on("webgpu", args);
   const text = gpuStep.lower(...gpuArgs).text();
   const hostLines = text.split("\n").filter((l) => l.includes("HOST FALLBACK"));
   expect(hostLines).toEqual([]);
   expect(text).toMatch(/webgpu program: \d+ steps \(\d+ fused WGSL kernels, 0 on the host\)/);
   const want = tree.leaves(jit(step, { backend: "interpreter" })(...on("interpreter", args))) as Tracer[];
+  const donatedBuffers = new Set((tree.leaves(gpuArgs[0]) as unknown as { buffer: unknown }[]).map((x) => x.buffer));
   const got = tree.leaves(gpuStep(...gpuArgs)) as Tracer[];
+  // Updates that an elementwise kernel writes over their parameter's buffer reuse it.
+  expect(got.filter((x) => donatedBuffers.has((x as unknown as { buffer: unknown }).buffer)).length).toBeGreaterThan(0);
   expect(got.length).toBe(want.length);
   for (let k = 0; k < want.length; k++) {
     expect((got[k] as unknown as { backend: { name: string } }).backend.name).toBe("webgpu");

@@ -11,9 +11,9 @@
 
 import { BackendError } from "../../core/errors";
 import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
-import { sizeOf } from "../../core/shape";
+import { sizeOf, stridesOf } from "../../core/shape";
 import { HostArray, interpret } from "../interpreter";
-import { planWorkspace } from "../plan/buffer_plan";
+import { planWorkspace, timeline } from "../plan/buffer_plan";
 import type { KernelSpec, LibraryCall } from "../plan/kernel_graph";
 import type { LoweredProgram, PlanTarget, SlotInfo, Step, View } from "../plan/planner";
 import { fromWords, GpuRuntime, toWords, type GpuBuffer } from "./runtime";
@@ -98,12 +98,17 @@ export class WebGpuProgram {
     this.hostSteps = steps.filter((s) => s.kind === "fallback").length;
   }
 
+  /** A kernel over more buffers than a shader may bind runs as one kernel per output. */
+  private splitsPerOutput(views: readonly View[], outSlots: readonly number[]): boolean {
+    return new Set(views.map((v) => v.slot)).size + outSlots.length > this.rt.ctx.maxStorageBuffersPerShaderStage && outSlots.length > 1;
+  }
+
   private kernelSteps(spec: KernelSpec, views: readonly View[], outSlots: readonly number[]): Prepared[] {
     const reduced = new Set(spec.reduction?.axes ?? []);
     if (spec.shape.some((n, d) => n === 0 && !reduced.has(d))) return []; // no output element to write
     const limit = this.rt.ctx.maxStorageBuffersPerShaderStage;
     const distinct = new Set(views.map((v) => v.slot)).size;
-    if (distinct + outSlots.length > limit && outSlots.length > 1) {
+    if (this.splitsPerOutput(views, outSlots)) {
       // Over the device's bindings per shader: one kernel per output, each binding only what it reads.
       return outSlots.flatMap((slot, k) => {
         const r = restrict(spec, views, [k]);
@@ -116,14 +121,37 @@ export class WebGpuProgram {
           `run this function on the wasm backend (jit(f, { backend: "wasm" }))`,
       );
     }
-    const bindingOf = new Map<number, number>();
-    for (const v of views) if (!bindingOf.has(v.slot)) bindingOf.set(v.slot, bindingOf.size);
-    const bound: BoundView[] = views.map((v) => ({ binding: bindingOf.get(v.slot)!, offset: v.offset, strides: v.strides }));
-    const kernel = generateKernel(spec, bound, bindingOf.size);
-    const inputSlots = [...bindingOf.keys()];
-    const grid = GpuRuntime.grid("threads" in kernel.dispatch ? Math.ceil(kernel.dispatch.threads / WORKGROUP) : kernel.dispatch.workgroups);
-    const pipeline = this.rt.pipeline(kernel.code);
-    return [{ kind: "gpu", code: kernel.code, record: (bufs) => this.rt.dispatch(pipeline, [...inputSlots, ...outSlots].map((s) => bufs[s].buffer), grid) }];
+    const inputSlots = [...new Set(views.map((v) => v.slot))];
+    // Inputs an output may be written over (a donated input, see donationCandidates): read densely at
+    // the index each invocation writes. Such a step gets a variant binding the input through the output.
+    const inPlace = spec.reduction
+      ? []
+      : inputSlots.flatMap((slot) => {
+          const dense = views.every((v) => v.slot !== slot || (v.offset === 0 && v.strides.every((x, d) => spec.shape[d] === 1 || x === stridesOf(spec.shape)[d])));
+          return dense && this.lowered.slots[slot].kind === "input" ? outSlots.map((o, k) => ({ slot, output: k, o })).filter((p) => slotWords(this.lowered.slots[p.o]) === slotWords(this.lowered.slots[slot])) : [];
+        });
+    /** The pipeline reading the inputs `aliased` (slot -> output index) through their outputs' bindings. */
+    const variant = (aliased: ReadonlyMap<number, number>) => {
+      const bindingOf = new Map<number, number>();
+      for (const slot of inputSlots) if (!aliased.has(slot)) bindingOf.set(slot, bindingOf.size);
+      const bound: BoundView[] = views.map((v) => ({ binding: bindingOf.get(v.slot) ?? -1, offset: v.offset, strides: v.strides, output: aliased.get(v.slot) }));
+      const kernel = generateKernel(spec, bound, bindingOf.size);
+      const grid = GpuRuntime.grid("threads" in kernel.dispatch ? Math.ceil(kernel.dispatch.threads / WORKGROUP) : kernel.dispatch.workgroups);
+      return { code: kernel.code, pipeline: this.rt.pipeline(kernel.code), slots: [...bindingOf.keys(), ...outSlots], grid };
+    };
+    const plain = variant(new Map());
+    const variants = new Map<string, ReturnType<typeof variant>>();
+    const record = (bufs: GpuBuffer[]) => {
+      let v = plain;
+      const aliased = inPlace.filter((p) => bufs[p.slot] === bufs[p.o]);
+      if (aliased.length > 0) {
+        const key = aliased.map((p) => `${p.slot}:${p.output}`).join(",");
+        if (!variants.has(key)) variants.set(key, variant(new Map(aliased.map((p) => [p.slot, p.output]))));
+        v = variants.get(key)!;
+      }
+      this.rt.dispatch(v.pipeline, v.slots.map((s) => bufs[s].buffer), v.grid);
+    };
+    return [{ kind: "gpu", code: plain.code, record }];
   }
 
   private prepare(st: Step): Prepared[] {
@@ -220,8 +248,60 @@ export class WebGpuProgram {
     outs.forEach((o, i) => this.rt.write(bufs[st.outputs[i]], toWords(o.data, o.dtype)));
   }
 
-  /** Records (or, past a host step, queues) the program on `inputs`; returns its output buffers at once. */
-  run(inputs: GpuBuffer[], consts: GpuBuffer[]): GpuBuffer[] {
+  /**
+   * For each fresh output slot, the inputs whose buffer it may take over when they are donated:
+   * as many words, and no step reads the input once the output is first written — or the writing
+   * step is an elementwise kernel reading the input at the index it writes (it then runs a variant
+   * reading the input through the output's binding: WebGPU refuses one buffer bound both read-only
+   * and writable in one dispatch).
+   */
+  private donationCandidates(): Map<number, number[]> {
+    const { slots, steps, freshOutputs } = this.lowered;
+    const { lastRead, firstWrite } = timeline(steps);
+    const out = new Map<number, number[]>();
+    for (const o of freshOutputs) {
+      const written = firstWrite.get(o);
+      if (written === undefined) continue;
+      const st = steps[written];
+      // (A kernel split per output may read the input after the first part wrote over it.)
+      const inPlace = (i: number) =>
+        st.kind === "kernel" &&
+        !st.spec.reduction &&
+        !this.splitsPerOutput(st.inputs, st.outputs) &&
+        st.inputs.every((v) => v.slot !== i || (v.offset === 0 && v.strides.every((x, d) => st.spec.shape[d] === 1 || x === stridesOf(st.spec.shape)[d])));
+      const candidates = slots.flatMap((info, i) => {
+        if (info.kind !== "input" || slotWords(info) !== slotWords(slots[o])) return [];
+        const last = lastRead.get(i) ?? -1;
+        return last < written || (last === written && inPlace(i)) ? [info.index!] : [];
+      });
+      if (candidates.length > 0) out.set(o, candidates);
+    }
+    return out;
+  }
+  private donationPlan: Map<number, number[]> | null = null;
+
+  /** Lets fresh outputs take over donated inputs' buffers (see donationCandidates); returns the slots so served. */
+  private takeDonated(bufs: GpuBuffer[], inputs: GpuBuffer[], donated: readonly boolean[]): Set<number> {
+    this.donationPlan ??= this.donationCandidates();
+    const served = new Set<number>();
+    const taken = new Set<number>();
+    const occurrences = new Map<GpuBuffer, number>();
+    for (const b of inputs) occurrences.set(b, (occurrences.get(b) ?? 0) + 1);
+    for (const [o, candidates] of this.donationPlan) {
+      // Only a buffer no other array shares (one reference, passed once) can be written over.
+      const i = candidates.find((c) => donated[c] && !taken.has(c) && inputs[c].refs === 1 && occurrences.get(inputs[c]) === 1);
+      if (i === undefined) continue;
+      taken.add(i);
+      // The donor's host copy no longer describes the buffer.
+      inputs[i].shadow = undefined;
+      bufs[o] = this.rt.retain(inputs[i]);
+      served.add(o);
+    }
+    return served;
+  }
+
+  /** Records (or, past a host step, queues) the program on `inputs`; where `donated[i]`, input i's buffer may become an output's. Returns the output buffers at once. */
+  run(inputs: GpuBuffer[], consts: GpuBuffer[], donated?: readonly boolean[]): GpuBuffer[] {
     const { slots, outputs, freshOutputs } = this.lowered;
     this.workspace ??= this.groupWords.map((w) => this.rt.alloc(w, "a program's workspace"));
     const bufs: GpuBuffer[] = new Array(slots.length);
@@ -230,7 +310,10 @@ export class WebGpuProgram {
       else if (s.kind === "const") bufs[i] = s.data ? this.constBufs.get(i)! : consts[s.index!];
       else if (this.group[i] >= 0) bufs[i] = this.workspace![this.group[i]];
     });
-    for (const s of freshOutputs) bufs[s] = this.rt.alloc(slotWords(slots[s]), `an output of ${slots[s].dtype}[${slots[s].shape.join(",")}]`);
+    const served = donated?.some(Boolean) ? this.takeDonated(bufs, inputs, donated) : new Set<number>();
+    for (const s of freshOutputs) {
+      if (!served.has(s)) bufs[s] = this.rt.alloc(slotWords(slots[s]), `an output of ${slots[s].dtype}[${slots[s].shape.join(",")}]`);
+    }
     // The inputs must outlive queued work: held until the run has finished.
     const held = inputs.map((b) => this.rt.retain(b));
     this.rt.after(() => {
