@@ -1,8 +1,9 @@
 // The computations of the WebGPU browser smoke test, shared by the page (on
 // WebGPU, jitted) and the Node side (on the interpreter, the reference): a
 // fused elementwise chain with a reduction, a large reduction, the tiled
-// matmul with a bias/relu epilogue, a conv and its gradient, a host step
-// (sort) between GPU steps, and integer/bool kernels. Every result is read
+// matmul with a bias/relu epilogue, a conv and its gradient, the window and
+// library kernels (a sort between elementwise steps, take and scatter-add,
+// cumsum, max pooling's gradient), and integer/bool kernels. Every result is read
 // with `await x.data()` (the only read a GPU has) and returned as plain numbers.
 
 import { ArrayImpl, grad, jit, lax, np, type Tracer } from "../../src/index";
@@ -38,6 +39,9 @@ export async function computeOn(backend: string): Promise<WebGpuResults> {
     conv: await run((p, k) => lax.convGeneralDilated(p, k, [2, 2], [[1, 1], [0, 1]]), img, ker),
     convGrad: await run((k) => grad(convLoss)(k) as Tracer, ker),
     sortBetween: await run((p) => np.sort(np.abs(p), 1).mul(2).sum(0), x),
+    takeScatterAdd: await run((p, i) => np.take(p, np.abs(i), 0).at(np.abs(i)).add(1), x, ints),
+    cumsum: await run((p) => np.cumsum(p, 1), x),
+    poolGrad: await run((p) => grad((q: Tracer) => np.sum(np.square(lax.reduceWindow(q, -Infinity, "max", [1, 1, 3, 3], [1, 1, 2, 2], "SAME"))))(p) as Tracer, img),
     ints: await run((i) => lax.div(i, lax.rem(i, 5)).add(np.greater(i, 0).astype("int32")), ints),
   };
 }

@@ -27,7 +27,7 @@ import { ShapedArray } from "../../core/aval";
 import { byteWidth, type DType } from "../../core/dtype";
 import { BackendError } from "../../core/errors";
 import { JaxprEqn, Literal, Var, typedEqn, type Atom, type ClosedJaxpr } from "../../core/ir";
-import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf, type Primitive } from "../../core/primitives";
+import { DECOMPOSITIONS, isHigherOrder, type FirstOrderPrimitive, type ParamsOf, type Primitive } from "../../core/primitives";
 import { sizeOf, stridesOf } from "../../core/shape";
 import { MAX_EPILOGUE_OPERANDS, type EpilogueOp, type EpilogueOpKind, type EpilogueOperand, type KDType, type KernelNode, type KernelSpec, type LibraryStep, type ReduceOp, type ScalarOp } from "./kernel_graph";
 import { lowerIndexing, type IndexingContext, type WindowStep } from "./indexing";
@@ -285,10 +285,12 @@ export interface PlanTarget {
   readonly transposeNarrowGemm: boolean;
   /** Conv gradient kernels (conv_gradient steps) for the transposed convolutions of `grad`. */
   readonly convGradientKernels: boolean;
+  /** Matrix decompositions (cholesky, lu, qr, eigh, svd, triangular_solve) as library steps. */
+  readonly decompositionKernels: boolean;
 }
 
 /** The wasm backend's code generators cover every kind of step. */
-export const WASM_TARGET: PlanTarget = { windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: true, convGradientKernels: true };
+export const WASM_TARGET: PlanTarget = { windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: true, convGradientKernels: true, decompositionKernels: true };
 
 export class Planner {
   readonly slots: SlotInfo[] = [];
@@ -423,7 +425,8 @@ export class Planner {
     if (prim === "dot_general" && this.tryGemm(eqn as JaxprEqn<"dot_general">)) return;
     if (prim === "conv_general_dilated" && this.tryConv(eqn as JaxprEqn<"conv_general_dilated">)) return;
     if (lowerIndexing(eqn, this.indexingContext)) return;
-    if (this.target.libraryKernels && lowerLibraryCall(eqn, this.libraryHost)) return;
+    const isDecomposition = (DECOMPOSITIONS as readonly Primitive[]).includes(prim);
+    if (this.target.libraryKernels && (!isDecomposition || this.target.decompositionKernels) && lowerLibraryCall(eqn, this.libraryHost)) return;
     if (lowerContraction(eqn, this.contractionContext)) return;
     this.emitFallback(eqn);
   }

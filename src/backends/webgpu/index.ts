@@ -101,8 +101,7 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
     if (closed.jaxpr.eqns.some((e) => isHigherOrder(e.primitive))) return null;
     const program = new WebGpuProgram(Planner.plan(closed, WEBGPU_TARGET), this.rt);
     return {
-      // Donation is a hint; WebGPU programs always write fresh output buffers.
-      run: (inputs) => program.run(inputs as GpuBuffer[], constBuffers as GpuBuffer[]),
+      run: (inputs, donated) => program.run(inputs as GpuBuffer[], constBuffers as GpuBuffer[], donated),
       describe: () => `${program.describe()}\n\n# generated WGSL\n${program.kernelCode()}`,
     };
   }

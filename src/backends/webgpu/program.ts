@@ -2,22 +2,28 @@
 // kernel, GEMM and conv step becomes a cached compute pipeline, constants are
 // uploaded once, intermediate slots share workspace buffers by the common
 // buffer plan, and a run records its dispatches into the runtime's open
-// command encoder. Steps the WebGPU target has no kernel for run on the host
-// (labelled HOST FALLBACK in the listing): the run then continues
-// asynchronously behind the readback of their operands (runtime.ts).
+// command encoder. Window steps (gather, scatter, pads, concatenations,
+// dynamic slices) and library steps (argmax, scans, sort, top_k, pooling and
+// its gradients) are WGSL passes too (wgsl/window.ts, wgsl/library.ts). Steps
+// the WebGPU target has no kernel for run on the host (labelled HOST FALLBACK
+// in the listing): the run then continues asynchronously behind the readback
+// of their operands (runtime.ts).
 
 import { BackendError } from "../../core/errors";
-import { sizeOf } from "../../core/shape";
+import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
+import { sizeOf, stridesOf } from "../../core/shape";
 import { HostArray, interpret } from "../interpreter";
-import { planWorkspace } from "../plan/buffer_plan";
-import type { KernelSpec } from "../plan/kernel_graph";
+import { planWorkspace, timeline } from "../plan/buffer_plan";
+import type { KernelSpec, LibraryCall } from "../plan/kernel_graph";
 import type { LoweredProgram, PlanTarget, SlotInfo, Step, View } from "../plan/planner";
 import { fromWords, GpuRuntime, toWords, type GpuBuffer } from "./runtime";
 import { generateKernel, WORKGROUP, type BoundView } from "./wgsl/kernel";
+import { generateLibrary, type LibraryBinding } from "./wgsl/library";
 import { generateConv, generateGemm } from "./wgsl/matmul";
+import { generateWindow, type WindowBinding } from "./wgsl/window";
 
-/** What the WGSL code generators cover: fused kernels, GEMM with epilogues, conv; window and library steps run on the host. */
-export const WEBGPU_TARGET: PlanTarget = { windowKernels: false, libraryKernels: false, gemmEpilogues: true, transposeNarrowGemm: false, convGradientKernels: false };
+/** What the WGSL code generators cover: fused kernels, GEMM with epilogues, conv, window and library steps; conv gradients run as transposed forward convs; matrix decompositions run on the host. */
+export const WEBGPU_TARGET: PlanTarget = { windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: false, convGradientKernels: false, decompositionKernels: false };
 
 /** One step ready to run: a recorded dispatch, or host work on the slots' buffers. */
 type Prepared =
@@ -65,6 +71,9 @@ function restrict(spec: KernelSpec, views: readonly View[], outputs: readonly nu
 export class WebGpuProgram {
   private readonly prepared: Prepared[];
   private readonly constBufs = new Map<number, GpuBuffer>();
+  /** Buffers only one step uses (sort permutations, last-writer tables) and the uniform buffers of parameterised passes. */
+  private readonly privateBufs: GpuBuffer[] = [];
+  private readonly uniformBufs: GPUBuffer[] = [];
   private workspace: GpuBuffer[] | null = null;
   private readonly group: number[];
   private readonly groupWords: number[];
@@ -86,7 +95,12 @@ export class WebGpuProgram {
     this.group = ws.group;
     this.groupWords = ws.groupBytes;
     this.prepared = steps.flatMap((st) => this.prepare(st));
-    this.hostSteps = steps.filter((s) => s.kind !== "kernel" && s.kind !== "gemm" && s.kind !== "conv").length;
+    this.hostSteps = steps.filter((s) => s.kind === "fallback").length;
+  }
+
+  /** A kernel over more buffers than a shader may bind runs as one kernel per output. */
+  private splitsPerOutput(views: readonly View[], outSlots: readonly number[]): boolean {
+    return new Set(views.map((v) => v.slot)).size + outSlots.length > this.rt.ctx.maxStorageBuffersPerShaderStage && outSlots.length > 1;
   }
 
   private kernelSteps(spec: KernelSpec, views: readonly View[], outSlots: readonly number[]): Prepared[] {
@@ -94,7 +108,7 @@ export class WebGpuProgram {
     if (spec.shape.some((n, d) => n === 0 && !reduced.has(d))) return []; // no output element to write
     const limit = this.rt.ctx.maxStorageBuffersPerShaderStage;
     const distinct = new Set(views.map((v) => v.slot)).size;
-    if (distinct + outSlots.length > limit && outSlots.length > 1) {
+    if (this.splitsPerOutput(views, outSlots)) {
       // Over the device's bindings per shader: one kernel per output, each binding only what it reads.
       return outSlots.flatMap((slot, k) => {
         const r = restrict(spec, views, [k]);
@@ -107,14 +121,37 @@ export class WebGpuProgram {
           `run this function on the wasm backend (jit(f, { backend: "wasm" }))`,
       );
     }
-    const bindingOf = new Map<number, number>();
-    for (const v of views) if (!bindingOf.has(v.slot)) bindingOf.set(v.slot, bindingOf.size);
-    const bound: BoundView[] = views.map((v) => ({ binding: bindingOf.get(v.slot)!, offset: v.offset, strides: v.strides }));
-    const kernel = generateKernel(spec, bound, bindingOf.size);
-    const inputSlots = [...bindingOf.keys()];
-    const grid = GpuRuntime.grid("threads" in kernel.dispatch ? Math.ceil(kernel.dispatch.threads / WORKGROUP) : kernel.dispatch.workgroups);
-    const pipeline = this.rt.pipeline(kernel.code);
-    return [{ kind: "gpu", code: kernel.code, record: (bufs) => this.rt.dispatch(pipeline, [...inputSlots, ...outSlots].map((s) => bufs[s].buffer), grid) }];
+    const inputSlots = [...new Set(views.map((v) => v.slot))];
+    // Inputs an output may be written over (a donated input, see donationCandidates): read densely at
+    // the index each invocation writes. Such a step gets a variant binding the input through the output.
+    const inPlace = spec.reduction
+      ? []
+      : inputSlots.flatMap((slot) => {
+          const dense = views.every((v) => v.slot !== slot || (v.offset === 0 && v.strides.every((x, d) => spec.shape[d] === 1 || x === stridesOf(spec.shape)[d])));
+          return dense && this.lowered.slots[slot].kind === "input" ? outSlots.map((o, k) => ({ slot, output: k, o })).filter((p) => slotWords(this.lowered.slots[p.o]) === slotWords(this.lowered.slots[slot])) : [];
+        });
+    /** The pipeline reading the inputs `aliased` (slot -> output index) through their outputs' bindings. */
+    const variant = (aliased: ReadonlyMap<number, number>) => {
+      const bindingOf = new Map<number, number>();
+      for (const slot of inputSlots) if (!aliased.has(slot)) bindingOf.set(slot, bindingOf.size);
+      const bound: BoundView[] = views.map((v) => ({ binding: bindingOf.get(v.slot) ?? -1, offset: v.offset, strides: v.strides, output: aliased.get(v.slot) }));
+      const kernel = generateKernel(spec, bound, bindingOf.size);
+      const grid = GpuRuntime.grid("threads" in kernel.dispatch ? Math.ceil(kernel.dispatch.threads / WORKGROUP) : kernel.dispatch.workgroups);
+      return { code: kernel.code, pipeline: this.rt.pipeline(kernel.code), slots: [...bindingOf.keys(), ...outSlots], grid };
+    };
+    const plain = variant(new Map());
+    const variants = new Map<string, ReturnType<typeof variant>>();
+    const record = (bufs: GpuBuffer[]) => {
+      let v = plain;
+      const aliased = inPlace.filter((p) => bufs[p.slot] === bufs[p.o]);
+      if (aliased.length > 0) {
+        const key = aliased.map((p) => `${p.slot}:${p.output}`).join(",");
+        if (!variants.has(key)) variants.set(key, variant(new Map(aliased.map((p) => [p.slot, p.output]))));
+        v = variants.get(key)!;
+      }
+      this.rt.dispatch(v.pipeline, v.slots.map((s) => bufs[s].buffer), v.grid);
+    };
+    return [{ kind: "gpu", code: plain.code, record }];
   }
 
   private prepare(st: Step): Prepared[] {
@@ -136,14 +173,73 @@ export class WebGpuProgram {
         const grid = GpuRuntime.grid(Math.ceil(outputs / WORKGROUP));
         return [{ kind: "gpu", code, record: (bufs) => this.rt.dispatch(pipeline, [st.x, st.w, st.y].map((s) => bufs[s].buffer), grid) }];
       }
+      case "window":
+        return this.windowSteps(st);
+      case "library":
+        return this.librarySteps(st);
       case "fallback":
         return [{ kind: "host", run: (bufs) => this.hostStep(st, bufs) }];
-      case "window":
-      case "library":
       case "conv_gradient":
-        // The WebGPU target plans none of them (WEBGPU_TARGET): those equations arrive as fallback steps or forward convs.
+        // The WebGPU target plans none (WEBGPU_TARGET): conv gradients arrive as forward convs.
         throw new BackendError(`webgpu: the planner emitted a ${st.kind} step, which the WebGPU target does not run`);
     }
+  }
+
+  /** A private device buffer of `words` for one step, released with the program. */
+  private privateBuffer(words: number, what: string): GpuBuffer {
+    const buf = this.rt.alloc(words, what);
+    this.privateBufs.push(buf);
+    return buf;
+  }
+
+  private windowSteps(st: Extract<Step, { kind: "window" }>): Prepared[] {
+    const dstWords = slotWords(this.lowered.slots[st.dst.slot]);
+    const passes = generateWindow(st.spec, { src: st.src.offset, dst: st.dst.offset, starts: st.indices.map((i) => i.offset) }, st.indices.map((i) => i.slot), dstWords);
+    const scratch = passes.some((p) => p.bindings.some((b) => b.kind === "scratch")) ? this.privateBuffer(dstWords, `the last-writer table of a ${st.label}`) : null;
+    const bufferOf = (b: WindowBinding, bufs: GpuBuffer[]): GPUBuffer => {
+      switch (b.kind) {
+        case "src":
+          return bufs[st.src.slot].buffer;
+        case "dst":
+          return bufs[st.dst.slot].buffer;
+        case "index":
+          return bufs[b.buffer].buffer;
+        case "scratch":
+          return scratch!.buffer;
+      }
+    };
+    return passes.map((p) => {
+      const pipeline = this.rt.pipeline(p.code);
+      const grid = GpuRuntime.grid(Math.ceil(p.threads / WORKGROUP));
+      return { kind: "gpu", code: p.code, record: (bufs) => this.rt.dispatch(pipeline, p.bindings.map((b) => bufferOf(b, bufs)), grid) };
+    });
+  }
+
+  private librarySteps(st: Extract<Step, { kind: "library" }>): Prepared[] {
+    const kernel = generateLibrary(st.call);
+    const keys = kernel.keysWords > 0 ? this.privateBuffer(kernel.keysWords, `the sort keys of ${st.call.op}`) : null;
+    const perm = kernel.permWords > 0 ? this.privateBuffer(kernel.permWords, `the sort permutation of ${st.call.op}`) : null;
+    return kernel.passes.map((p) => {
+      const pipeline = this.rt.pipeline(p.code);
+      const params = p.params ? this.rt.uniform(p.params) : null;
+      if (params) this.uniformBufs.push(params);
+      const bufferOf = (b: LibraryBinding, bufs: GpuBuffer[]): GPUBuffer => {
+        switch (b.kind) {
+          case "input":
+            return bufs[st.inputs[b.index]].buffer;
+          case "output":
+            return bufs[st.outputs[b.index]].buffer;
+          case "keys":
+            return keys!.buffer;
+          case "perm":
+            return perm!.buffer;
+          case "params":
+            return params!;
+        }
+      };
+      const grid = GpuRuntime.grid("threads" in p.dispatch ? Math.ceil(p.dispatch.threads / WORKGROUP) : p.dispatch.workgroups);
+      return { kind: "gpu", code: p.code, record: (bufs) => this.rt.dispatch(pipeline, p.bindings.map((b) => bufferOf(b, bufs)), grid) };
+    });
   }
 
   /** Reads the step's operands, runs the interpreter's rule, writes the results back. */
@@ -155,8 +251,60 @@ export class WebGpuProgram {
     outs.forEach((o, i) => this.rt.write(bufs[st.outputs[i]], toWords(o.data, o.dtype)));
   }
 
-  /** Records (or, past a host step, queues) the program on `inputs`; returns its output buffers at once. */
-  run(inputs: GpuBuffer[], consts: GpuBuffer[]): GpuBuffer[] {
+  /**
+   * For each fresh output slot, the inputs whose buffer it may take over when they are donated:
+   * as many words, and no step reads the input once the output is first written — or the writing
+   * step is an elementwise kernel reading the input at the index it writes (it then runs a variant
+   * reading the input through the output's binding: WebGPU refuses one buffer bound both read-only
+   * and writable in one dispatch).
+   */
+  private donationCandidates(): Map<number, number[]> {
+    const { slots, steps, freshOutputs } = this.lowered;
+    const { lastRead, firstWrite } = timeline(steps);
+    const out = new Map<number, number[]>();
+    for (const o of freshOutputs) {
+      const written = firstWrite.get(o);
+      if (written === undefined) continue;
+      const st = steps[written];
+      // (A kernel split per output may read the input after the first part wrote over it.)
+      const inPlace = (i: number) =>
+        st.kind === "kernel" &&
+        !st.spec.reduction &&
+        !this.splitsPerOutput(st.inputs, st.outputs) &&
+        st.inputs.every((v) => v.slot !== i || (v.offset === 0 && v.strides.every((x, d) => st.spec.shape[d] === 1 || x === stridesOf(st.spec.shape)[d])));
+      const candidates = slots.flatMap((info, i) => {
+        if (info.kind !== "input" || slotWords(info) !== slotWords(slots[o])) return [];
+        const last = lastRead.get(i) ?? -1;
+        return last < written || (last === written && inPlace(i)) ? [info.index!] : [];
+      });
+      if (candidates.length > 0) out.set(o, candidates);
+    }
+    return out;
+  }
+  private donationPlan: Map<number, number[]> | null = null;
+
+  /** Lets fresh outputs take over donated inputs' buffers (see donationCandidates); returns the slots so served. */
+  private takeDonated(bufs: GpuBuffer[], inputs: GpuBuffer[], donated: readonly boolean[]): Set<number> {
+    this.donationPlan ??= this.donationCandidates();
+    const served = new Set<number>();
+    const taken = new Set<number>();
+    const occurrences = new Map<GpuBuffer, number>();
+    for (const b of inputs) occurrences.set(b, (occurrences.get(b) ?? 0) + 1);
+    for (const [o, candidates] of this.donationPlan) {
+      // Only a buffer no other array shares (one reference, passed once) can be written over.
+      const i = candidates.find((c) => donated[c] && !taken.has(c) && inputs[c].refs === 1 && occurrences.get(inputs[c]) === 1);
+      if (i === undefined) continue;
+      taken.add(i);
+      // The donor's host copy no longer describes the buffer.
+      inputs[i].shadow = undefined;
+      bufs[o] = this.rt.retain(inputs[i]);
+      served.add(o);
+    }
+    return served;
+  }
+
+  /** Records (or, past a host step, queues) the program on `inputs`; where `donated[i]`, input i's buffer may become an output's. Returns the output buffers at once. */
+  run(inputs: GpuBuffer[], consts: GpuBuffer[], donated?: readonly boolean[]): GpuBuffer[] {
     const { slots, outputs, freshOutputs } = this.lowered;
     this.workspace ??= this.groupWords.map((w) => this.rt.alloc(w, "a program's workspace"));
     const bufs: GpuBuffer[] = new Array(slots.length);
@@ -165,7 +313,10 @@ export class WebGpuProgram {
       else if (s.kind === "const") bufs[i] = s.data ? this.constBufs.get(i)! : consts[s.index!];
       else if (this.group[i] >= 0) bufs[i] = this.workspace![this.group[i]];
     });
-    for (const s of freshOutputs) bufs[s] = this.rt.alloc(slotWords(slots[s]), `an output of ${slots[s].dtype}[${slots[s].shape.join(",")}]`);
+    const served = donated?.some(Boolean) ? this.takeDonated(bufs, inputs, donated) : new Set<number>();
+    for (const s of freshOutputs) {
+      if (!served.has(s)) bufs[s] = this.rt.alloc(slotWords(slots[s]), `an output of ${slots[s].dtype}[${slots[s].shape.join(",")}]`);
+    }
     // The inputs must outlive queued work: held until the run has finished.
     const held = inputs.map((b) => this.rt.retain(b));
     this.rt.after(() => {
@@ -211,6 +362,10 @@ export class WebGpuProgram {
   dispose(): void {
     for (const b of this.constBufs.values()) this.rt.release(b);
     for (const b of this.workspace ?? []) this.rt.release(b);
+    for (const b of this.privateBufs) this.rt.release(b);
+    for (const b of this.uniformBufs) this.rt.after(() => b.destroy());
+    this.privateBufs.length = 0;
+    this.uniformBufs.length = 0;
     this.constBufs.clear();
     this.workspace = null;
   }
@@ -231,6 +386,27 @@ function typedConst(s: SlotInfo): Float32Array | Int32Array | Uint32Array | Uint
   }
 }
 
+/** What a library step computes, for the listing. */
+function libraryLabel(call: LibraryCall): string {
+  switch (call.op) {
+    case "argreduce":
+      return `${call.isMin ? "argmin" : "argmax"} ${call.dtype} [${call.outer}, ${call.n}, ${call.inner}]`;
+    case "cumulative":
+      return `cumulative ${call.fold}${call.reverse ? " reversed" : ""} ${call.dtype} [${call.outer}, ${call.n}, ${call.inner}]`;
+    case "sort":
+      return `bitonic sort of ${call.dtypes.length} operand(s) by ${call.numKeys} key(s), ${call.rows} rows of ${call.n}`;
+    case "top_k":
+      return `bitonic top_k k=${call.k} ${call.dtype}, ${call.rows} rows of ${call.n}`;
+    case "reduce_window":
+      return `reduce_window ${call.fold} ${call.dtype}`;
+    case "select_and_scatter_add":
+    case "select_and_gather_add":
+      return `${call.op} ${call.ge ? "ge" : "le"} ${call.dtype}`;
+    case "decomposition":
+      return `${call.prim} [${call.batch}, ${call.m}, ${call.n}]`;
+  }
+}
+
 function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
   const sl = (s: number) => `%${s}:${slots[s].dtype}[${slots[s].shape.join(",")}]`;
   switch (st.kind) {
@@ -248,7 +424,9 @@ function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
     case "fallback":
       return `  ${i}: HOST FALLBACK ${st.prim} on the host (no WebGPU kernel) (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
     case "window":
+      return `  ${i}: WGSL ${st.label} window [${st.spec.dims.map((d) => d.size).join(",")}] (%${st.src.slot}${st.indices.map((x) => `, %${x.slot}`).join("")}) -> ${sl(st.dst.slot)}`;
     case "library":
+      return `  ${i}: WGSL ${libraryLabel(st.call)} (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
     case "conv_gradient":
       return `  ${i}: ${st.kind} step`;
   }

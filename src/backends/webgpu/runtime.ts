@@ -141,6 +141,15 @@ export class GpuRuntime {
     if (words.length > 0) this.device.queue.writeBuffer(buf.buffer, 0, words.buffer, words.byteOffset, words.byteLength);
   }
 
+  /** A small uniform buffer holding `words` (a pass's parameters); its owner destroys it. */
+  uniform(words: Uint32Array): GPUBuffer {
+    this.checkAlive();
+    const buffer = this.device.createBuffer({ size: Math.max(16, words.byteLength), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.flush();
+    this.device.queue.writeBuffer(buffer, 0, words.buffer, words.byteOffset, words.byteLength);
+    return buffer;
+  }
+
   pipeline(code: string): GPUComputePipeline {
     let p = this.pipelines.get(code);
     if (!p) {

@@ -29,11 +29,16 @@ export interface WgslKernel {
   bindings: number;
 }
 
-/** One input view of the step: the binding holding its buffer, its element offset and strides. */
+/**
+ * One input view of the step: the binding holding its buffer, its element offset and strides.
+ * `output`: the input is read from that output's buffer instead (a donated input updated in place,
+ * each element read by the invocation that writes it).
+ */
 export interface BoundView {
   binding: number;
   offset: number;
   strides: readonly number[];
+  output?: number;
 }
 
 /** The global invocation index from a 2-D dispatch (x wraps at 65535 workgroups). */
@@ -107,7 +112,8 @@ function evaluate(spec: KernelSpec, views: readonly BoundView[], pos: (d: number
       const v = views[node.input];
       const d = spec.inputs[node.input].dtype;
       const terms = [String(v.offset), ...v.strides.flatMap((s, dim) => (s === 0 || spec.shape[dim] === 1 ? [] : [`${pos(dim)} * (${s})`]))];
-      lines.push(`let ${name} = ${fromWord(`b${v.binding}[u32(${terms.join(" + ")})]`, d)};`);
+      const buffer = v.output === undefined ? `b${v.binding}` : `o${v.output}`;
+      lines.push(`let ${name} = ${fromWord(`${buffer}[u32(${terms.join(" + ")})]`, d)};`);
       types.push(d);
     } else if (node.op === "const") {
       lines.push(`let ${name}: ${WGSL_TYPE[node.dtype]} = ${literal(node.value, node.dtype)};`);

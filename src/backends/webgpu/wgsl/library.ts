@@ -1,0 +1,436 @@
+// WGSL for the planner's library steps (LibraryCall, plan/kernel_graph.ts):
+// argmax/argmin, the cumulative scans, sort, top_k, reduce_window and
+// max-pool's gradients (select_and_scatter_add, select_and_gather_add) — what
+// wasm runs as Rust kernels (wasm/src/ordering.rs, window.rs). Semantics are the
+// interpreter's: argmax/argmin take the first extremum and the first NaN;
+// scans fold in order along the axis; sort is stable under the total order
+// (-0 == +0, NaNs equal and last), lexicographic over its keys; top_k takes the
+// largest first (NaN largest), lower index first among equals; window folds
+// skip padding and dilation holes; a pooling gradient picks the first tap that
+// is >= (or <=) every later one. float16 is held as float32 and rounded to half
+// on every store of a computed value.
+//
+// Designs:
+// - argmax/argmin: one invocation per output, a serial scan of its row.
+// - scans: one invocation per line for short lines; for long lines one
+//   workgroup per line runs a work-efficient blocked scan — each invocation
+//   folds a contiguous chunk, the 256 chunk totals are scanned in workgroup
+//   memory, and each invocation rescans its chunk from its prefix.
+// - sort/top_k: a bitonic sort per row of a permutation padded to a power of
+//   two (sentinels last), over keys first mapped to order-preserving u32 words
+//   (`sortable`); ties between keys fall to the original index, so the order is
+//   strict and the result is the stable sort's. One dispatch per bitonic pass
+//   (its k and j in a small uniform buffer, so one pipeline serves them all),
+//   then one gather per operand through the permutation.
+// - reduce_window and select_and_gather_add: one invocation per output window.
+// - select_and_scatter_add: one invocation per operand element, which visits
+//   the windows covering it, redoes each one's selection and adds the source
+//   values of those that chose it — no atomics, and deterministic.
+
+import type { DType } from "../../../core/dtype";
+import { BackendError } from "../../../core/errors";
+import type { Fold, KDType, LibraryCall } from "../../plan/kernel_graph";
+import { WORKGROUP } from "./kernel";
+import { SCALAR_PRELUDE, SCALAR_WGSL, WGSL_TYPE, fromWord, literal, toWord } from "./scalar";
+
+/** A buffer a library pass binds: an operand or result of the step, a private scratch buffer, or the pass's parameters. */
+export type LibraryBinding =
+  | { kind: "input"; index: number }
+  | { kind: "output"; index: number }
+  | { kind: "keys" }
+  | { kind: "perm" }
+  | { kind: "params" };
+
+export interface LibraryPass {
+  code: string;
+  dispatch: { threads: number } | { workgroups: number };
+  bindings: readonly LibraryBinding[];
+  /** The words of this pass's uniform buffer (bound where `bindings` says "params"). */
+  params?: Uint32Array;
+}
+
+export interface LibraryKernel {
+  passes: LibraryPass[];
+  /** Words of the private scratch buffers the passes share (0: none). */
+  keysWords: number;
+  permWords: number;
+}
+
+const GLOBAL_INDEX = `gid.x + gid.y * nwg.x * ${WORKGROUP}u`;
+const THREAD_ENTRY = `@compute @workgroup_size(${WORKGROUP})\nfn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>)`;
+/** Lines at least this long are scanned by a workgroup each. */
+const WORKGROUP_SCAN_MIN = 2 * WORKGROUP;
+
+const kd = (d: DType): KDType => (d === "float16" ? "float32" : (d as KDType));
+/** The stored word of a computed value of `d` (float16: rounded to half). */
+const store = (v: string, d: DType) => toWord(d === "float16" ? `tf_round_f16(${v})` : v, kd(d));
+
+function shader(decls: string[], body: string[], entry = THREAD_ENTRY, extra = ""): string {
+  return `${SCALAR_PRELUDE}\n${decls.join("\n")}\n${extra}\n${entry} {\n  ${body.join("\n  ")}\n}\n`;
+}
+
+const readDecl = (b: number, name: string) => `@group(0) @binding(${b}) var<storage, read> ${name}: array<u32>;`;
+const writeDecl = (b: number, name: string) => `@group(0) @binding(${b}) var<storage, read_write> ${name}: array<u32>;`;
+
+/** The identity of a fold in dtype `d`. */
+function identity(fold: Fold, d: KDType): string {
+  switch (fold) {
+    case "add":
+      return literal(0, d);
+    case "mul":
+      return literal(1, d);
+    case "max":
+      return d === "float32" ? "-tf_inf()" : d === "int32" ? literal(-2147483648, d) : d === "bool" ? "false" : "0u";
+    case "min":
+      return d === "float32" ? "tf_inf()" : d === "int32" ? "2147483647" : d === "bool" ? "true" : "4294967295u";
+  }
+}
+
+const combine = (fold: Fold, a: string, b: string, d: KDType) => SCALAR_WGSL[fold]([a, b], [d, d], d);
+
+/** `a` is strictly better than `b` for argmax (gt) / argmin (lt), in dtype `d` (NaN handled by the caller). */
+function better(isMin: boolean, a: string, b: string, d: KDType): string {
+  const t = d === "bool" ? (x: string) => `select(0u, 1u, ${x})` : (x: string) => x;
+  return `(${t(a)} ${isMin ? "<" : ">"} ${t(b)})`;
+}
+
+export function generateLibrary(call: LibraryCall): LibraryKernel {
+  switch (call.op) {
+    case "argreduce":
+      return { passes: argreduce(call), keysWords: 0, permWords: 0 };
+    case "cumulative":
+      return { passes: cumulative(call), keysWords: 0, permWords: 0 };
+    case "sort":
+      return sortKernel(call.dtypes, call.numKeys, call.rows, call.n, null);
+    case "top_k":
+      return sortKernel([call.dtype], 1, call.rows, call.n, call.k);
+    case "reduce_window":
+      return { passes: reduceWindow(call.dtype, call.fold, call.window), keysWords: 0, permWords: 0 };
+    case "select_and_gather_add":
+      return { passes: selectAndGatherAdd(call.dtype, call.ge, call.window), keysWords: 0, permWords: 0 };
+    case "select_and_scatter_add":
+      return { passes: selectAndScatterAdd(call.dtype, call.ge, call.window, call.operandSize), keysWords: 0, permWords: 0 };
+    case "decomposition":
+      // WEBGPU_TARGET keeps decompositions as host steps (program.ts).
+      throw new BackendError(`webgpu: no WGSL kernel for ${call.prim}; the WebGPU target plans it as a host step`);
+  }
+}
+
+const io = (inputs: number, outputs: number): LibraryBinding[] => [
+  ...Array.from({ length: inputs }, (_, index) => ({ kind: "input" as const, index })),
+  ...Array.from({ length: outputs }, (_, index) => ({ kind: "output" as const, index })),
+];
+
+function argreduce(call: Extract<LibraryCall, { op: "argreduce" }>): LibraryPass[] {
+  const { outer, n, inner, isMin } = call;
+  const d = kd(call.dtype);
+  const count = outer * inner;
+  if (count === 0) return [];
+  const read = (at: string) => fromWord(`x[${at}]`, d);
+  const isNan = (v: string) => (d === "float32" ? `tf_is_nan(${v})` : "false");
+  const body = [`let i = ${GLOBAL_INDEX};`, `if (i >= ${count}u) { return; }`];
+  if (n === 0) {
+    // An empty axis: index 0, as the interpreter writes (the shader binds only the result).
+    body.push("out[i] = 0u;");
+    return [{ code: shader([writeDecl(0, "out")], body), dispatch: { threads: count }, bindings: [{ kind: "output", index: 0 }] }];
+  }
+  {
+    body.push(
+      `let base = (i / ${inner}u) * ${n * inner}u + i % ${inner}u;`,
+      "var best = 0u;",
+      `var bv = ${read("base")};`,
+      `for (var j = 1u; j < ${n}u; j++) {`,
+      `  if (${isNan("bv")}) { break; }`,
+      `  let v = ${read(`base + j * ${inner}u`)};`,
+      `  if (${isNan("v")} || ${better(isMin, "v", "bv", d)}) { best = j; bv = v; }`,
+      "}",
+      "out[i] = best;",
+    );
+  }
+  return [{ code: shader([readDecl(0, "x"), writeDecl(1, "out")], body), dispatch: { threads: count }, bindings: io(1, 1) }];
+}
+
+function cumulative(call: Extract<LibraryCall, { op: "cumulative" }>): LibraryPass[] {
+  const { outer, n, inner, reverse, fold } = call;
+  const d = kd(call.dtype);
+  const T = WGSL_TYPE[d];
+  const lines = outer * inner;
+  if (lines === 0 || n === 0) return [];
+  const decls = [readDecl(0, "x"), writeDecl(1, "out")];
+  const pos = (t: string) => `base + ${reverse ? `(${n - 1}u - ${t})` : t} * ${inner}u`;
+  const read = (t: string) => fromWord(`x[${pos(t)}]`, d);
+  const write = (t: string, v: string) => `out[${pos(t)}] = ${store(v, call.dtype)};`;
+  const baseOf = (line: string) => `let base = (${line} / ${inner}u) * ${n * inner}u + ${line} % ${inner}u;`;
+  if (n < WORKGROUP_SCAN_MIN) {
+    const body = [
+      `let i = ${GLOBAL_INDEX};`,
+      `if (i >= ${lines}u) { return; }`,
+      baseOf("i"),
+      `var acc: ${T} = ${read("0u")};`,
+      write("0u", "acc"),
+      `for (var t = 1u; t < ${n}u; t++) {`,
+      `  acc = ${combine(fold, "acc", read("t"), d)};`,
+      `  ${write("t", "acc")}`,
+      "}",
+    ];
+    return [{ code: shader(decls, body), dispatch: { threads: lines }, bindings: io(1, 1) }];
+  }
+  const chunk = Math.ceil(n / WORKGROUP);
+  const body = [
+    "let line = wid.x + wid.y * nwg.x;",
+    `let live = line < ${lines}u;`,
+    baseOf("line"),
+    `let start = lid * ${chunk}u;`,
+    `let end = min(start + ${chunk}u, ${n}u);`,
+    "let mine = live && start < end;",
+    `var acc: ${T} = ${identity(fold, d)};`,
+    "if (mine) {",
+    `  acc = ${read("start")};`,
+    `  for (var t = start + 1u; t < end; t++) { acc = ${combine(fold, "acc", read("t"), d)}; }`,
+    "}",
+    "part[lid] = acc;",
+    "workgroupBarrier();",
+    // Inclusive scan of the chunk totals (Hillis-Steele over 256 words).
+    `for (var off = 1u; off < ${WORKGROUP}u; off = off * 2u) {`,
+    `  var lower: ${T} = ${identity(fold, d)};`,
+    "  if (lid >= off) { lower = part[lid - off]; }",
+    "  workgroupBarrier();",
+    `  if (lid >= off) { part[lid] = ${combine(fold, "lower", "part[lid]", d)}; }`,
+    "  workgroupBarrier();",
+    "}",
+    "if (mine) {",
+    `  var run: ${T} = ${read("start")};`,
+    `  if (lid > 0u) { run = ${combine(fold, "part[lid - 1u]", "run", d)}; }`,
+    `  ${write("start", "run")}`,
+    "  for (var t = start + 1u; t < end; t++) {",
+    `    run = ${combine(fold, "run", read("t"), d)};`,
+    `    ${write("t", "run")}`,
+    "  }",
+    "}",
+  ];
+  const entry =
+    `@compute @workgroup_size(${WORKGROUP})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>)`;
+  return [{ code: shader(decls, body, entry, `var<workgroup> part: array<${T}, ${WORKGROUP}>;`), dispatch: { workgroups: lines }, bindings: io(1, 1) }];
+}
+
+/** An order-preserving u32 of a stored word: floats by the total order (-0 == +0, every NaN equal and last). */
+function sortable(word: string, d: DType): string {
+  switch (kd(d)) {
+    case "float32":
+      return `tf_sortable_f32(${word})`;
+    case "int32":
+      return `(${word} ^ 0x80000000u)`;
+    case "uint32":
+    case "bool":
+      return word;
+  }
+}
+
+const SORTABLE_F32 = `
+fn tf_sortable_f32(w: u32) -> u32 {
+  let a = w & 0x7fffffffu;
+  if (a > 0x7f800000u) { return 0xffffffffu; }
+  if (a == 0u) { return 0x80000000u; }
+  if ((w & 0x80000000u) != 0u) { return ~w; }
+  return w | 0x80000000u;
+}`;
+
+/**
+ * Sort (`k` null: every operand by the first `numKeys`, ascending) or top_k (`k`: the one operand
+ * descending, its first k values and their indices) of `rows` contiguous rows of `n`.
+ */
+function sortKernel(dtypes: DType[], numKeys: number, rows: number, n: number, k: number | null): LibraryKernel {
+  const count = rows * n;
+  if (count === 0) return { passes: [], keysWords: 0, permWords: 0 };
+  let P = 1;
+  while (P < n) P *= 2;
+  const passes: LibraryPass[] = [];
+  // Keys as order-preserving words; top_k's inverted, so ascending order is descending values.
+  for (let key = 0; key < numKeys; key++) {
+    const word = sortable("x[i]", dtypes[key]);
+    passes.push({
+      code: shader([readDecl(0, "x"), writeDecl(1, "keys")], [`let i = ${GLOBAL_INDEX};`, `if (i >= ${count}u) { return; }`, `keys[${key * count}u + i] = ${k === null ? word : `~${word}`};`], THREAD_ENTRY, SORTABLE_F32),
+      dispatch: { threads: count },
+      bindings: [{ kind: "input", index: key }, { kind: "keys" }],
+    });
+  }
+  passes.push({
+    code: shader([writeDecl(0, "perm")], [`let i = ${GLOBAL_INDEX};`, `if (i >= ${rows * P}u) { return; }`, `perm[i] = i % ${P}u;`]),
+    dispatch: { threads: rows * P },
+    bindings: [{ kind: "perm" }],
+  });
+  if (P > 1) {
+    const keyCompare = Array.from({ length: numKeys }, (_, key) => [
+      `  let ka${key} = keys[${key * count}u + r * ${n}u + a];`,
+      `  let kb${key} = keys[${key * count}u + r * ${n}u + b];`,
+      `  if (ka${key} != kb${key}) { return ka${key} < kb${key}; }`,
+    ]).flat();
+    const less = [
+      "// Row r's element a sorts before b: by the keys, then by index; padding (>= n) last.",
+      "fn before(r: u32, a: u32, b: u32) -> bool {",
+      `  if (a >= ${n}u || b >= ${n}u) { return a < b; }`,
+      ...keyCompare,
+      "  return a < b;",
+      "}",
+      "@group(0) @binding(2) var<uniform> pass_kj: vec4<u32>;",
+    ].join("\n");
+    const half = P / 2;
+    const body = [
+      `let i = ${GLOBAL_INDEX};`,
+      `if (i >= ${rows * half}u) { return; }`,
+      "let kk = pass_kj.x;",
+      "let j = pass_kj.y;",
+      `let r = i / ${half}u;`,
+      `let q = i % ${half}u;`,
+      "let a = (q / j) * 2u * j + q % j;",
+      "let b = a + j;",
+      `let pa = perm[r * ${P}u + a];`,
+      `let pb = perm[r * ${P}u + b];`,
+      "let up = (a & kk) == 0u;",
+      "if (select(before(r, pa, pb), before(r, pb, pa), up)) {",
+      `  perm[r * ${P}u + a] = pb;`,
+      `  perm[r * ${P}u + b] = pa;`,
+      "}",
+    ];
+    const code = shader([readDecl(0, "keys"), writeDecl(1, "perm")], body, THREAD_ENTRY, less);
+    for (let kk = 2; kk <= P; kk *= 2) {
+      for (let j = kk / 2; j >= 1; j /= 2) {
+        passes.push({ code, dispatch: { threads: rows * half }, bindings: [{ kind: "keys" }, { kind: "perm" }, { kind: "params" }], params: Uint32Array.of(kk, j, 0, 0) });
+      }
+    }
+  }
+  const taken = k ?? n;
+  if (taken > 0) {
+    // (Every declared binding must be read: the pipelines' "auto" layouts drop unused ones.)
+    const gather = (word: string, withX: boolean) =>
+      shader(
+        withX ? [readDecl(0, "perm"), readDecl(1, "x"), writeDecl(2, "out")] : [readDecl(0, "perm"), writeDecl(1, "out")],
+        [`let i = ${GLOBAL_INDEX};`, `if (i >= ${rows * taken}u) { return; }`, `let r = i / ${taken}u;`, `let p = perm[r * ${P}u + i % ${taken}u];`, `out[i] = ${word};`],
+      );
+    dtypes.forEach((_, t) =>
+      passes.push({ code: gather(`x[r * ${n}u + p]`, true), dispatch: { threads: rows * taken }, bindings: [{ kind: "perm" }, { kind: "input", index: t }, { kind: "output", index: t }] }),
+    );
+    if (k !== null) {
+      passes.push({ code: gather("p", false), dispatch: { threads: rows * taken }, bindings: [{ kind: "perm" }, { kind: "output", index: 1 }] });
+    }
+  }
+  return { passes, keysWords: numKeys * count, permWords: rows * P };
+}
+
+/** The window block of plan/library.ts: rank, then per dim in, out, window, stride, pad_lo, base dilation, window dilation. */
+interface WindowDimParams {
+  inSize: number;
+  out: number;
+  win: number;
+  stride: number;
+  padLo: number;
+  baseDil: number;
+  winDil: number;
+}
+
+function windowDims(block: readonly number[]): WindowDimParams[] {
+  const rank = block[0];
+  return Array.from({ length: rank }, (_, d) => {
+    const [inSize, out, win, stride, padLo, baseDil, winDil] = block.slice(1 + 7 * d, 8 + 7 * d);
+    return { inSize, out, win, stride, padLo, baseDil, winDil };
+  });
+}
+
+const rowMajor = (sizes: readonly number[]) => sizes.map((_, d) => sizes.slice(d + 1).reduce((a, b) => a * b, 1));
+
+/**
+ * Statements visiting window `o` (coordinates `o{d}`): for each tap in row-major order that lands on
+ * an input element (not padding, not a dilation hole), `visit` runs with `at` its flat input index.
+ */
+function eachTap(dims: readonly WindowDimParams[], visit: string[]): string[] {
+  const taps = dims.reduce((a, d) => a * d.win, 1);
+  const inStrides = rowMajor(dims.map((d) => d.inSize));
+  const lines = [`for (var tap = 0u; tap < ${taps}u; tap++) {`, "  var tr = tap;", "  var at = 0;", "  var inside = true;"];
+  for (let d = dims.length - 1; d >= 0; d--) {
+    const p = dims[d];
+    lines.push(`  let k${d} = i32(tr % ${p.win}u);`, `  tr = tr / ${p.win}u;`);
+    lines.push(`  let pos${d} = o${d} * ${p.stride} + k${d} * ${p.winDil} - (${p.padLo});`);
+    const dilated = p.inSize === 0 ? 0 : (p.inSize - 1) * p.baseDil + 1;
+    const holes = p.baseDil === 1 ? "" : ` || pos${d} % ${p.baseDil} != 0`;
+    lines.push(`  if (pos${d} < 0 || pos${d} >= ${dilated}${holes}) { inside = false; }`);
+    lines.push(`  at += (pos${d} / ${p.baseDil}) * ${inStrides[d]};`);
+  }
+  lines.push("  if (inside) {", ...visit.map((l) => "    " + l), "  }", "}");
+  return lines;
+}
+
+/** Statements decomposing the flat index `i` into window coordinates `o{d}` over `sizes`. */
+function coordsOf(i: string, sizes: readonly number[], prefix: string): string[] {
+  const lines = [`var ${prefix}rest = ${i};`];
+  for (let d = sizes.length - 1; d >= 0; d--) lines.push(`let ${prefix}${d} = i32(${prefix}rest % ${Math.max(1, sizes[d])}u);`, `${prefix}rest = ${prefix}rest / ${Math.max(1, sizes[d])}u;`);
+  return lines;
+}
+
+function reduceWindow(dtype: DType, fold: Exclude<Fold, "mul">, block: readonly number[]): LibraryPass[] {
+  const dims = windowDims(block);
+  const d = kd(dtype);
+  const outCount = dims.reduce((a, p) => a * p.out, 1);
+  if (outCount === 0) return [];
+  const body = [
+    `let i = ${GLOBAL_INDEX};`,
+    `if (i >= ${outCount}u) { return; }`,
+    ...coordsOf("i", dims.map((p) => p.out), "o"),
+    `var acc: ${WGSL_TYPE[d]} = ${identity(fold, d)};`,
+    ...eachTap(dims, [`acc = ${combine(fold, "acc", fromWord("x[u32(at)]", d), d)};`]),
+    `out[i] = ${fold === "add" ? store("acc", dtype) : toWord("acc", d)};`,
+  ];
+  return [{ code: shader([readDecl(0, "x"), writeDecl(1, "out")], body), dispatch: { threads: outCount }, bindings: io(1, 1) }];
+}
+
+/** Statements choosing window o's tap (`sel`, -1 when every tap is padding): the first one >= (ge) / <= every later one. */
+function selectInWindow(dims: readonly WindowDimParams[], d: KDType, ge: boolean): string[] {
+  const v = fromWord("operand[u32(at)]", d);
+  const keep =
+    d === "float32"
+      ? `!tf_is_nan(best) && !tf_is_nan(v) && best ${ge ? ">=" : "<="} v`
+      : d === "bool"
+        ? `select(0u, 1u, best) ${ge ? ">=" : "<="} select(0u, 1u, v)`
+        : `best ${ge ? ">=" : "<="} v`;
+  return [
+    "var sel = -1;",
+    `var best: ${WGSL_TYPE[d]} = ${literal(0, d)};`,
+    ...eachTap(dims, [`let v = ${v};`, `if (sel < 0 || !(${keep})) { sel = at; best = v; }`]),
+  ];
+}
+
+function selectAndGatherAdd(dtype: DType, ge: boolean, block: readonly number[]): LibraryPass[] {
+  const dims = windowDims(block);
+  const d = kd(dtype);
+  const outCount = dims.reduce((a, p) => a * p.out, 1);
+  if (outCount === 0) return [];
+  const body = [
+    `let i = ${GLOBAL_INDEX};`,
+    `if (i >= ${outCount}u) { return; }`,
+    ...coordsOf("i", dims.map((p) => p.out), "o"),
+    ...selectInWindow(dims, d, ge),
+    `if (sel < 0) { out[i] = ${toWord(literal(0, d), d)}; } else { out[i] = tangents[u32(sel)]; }`,
+  ];
+  return [{ code: shader([readDecl(0, "tangents"), readDecl(1, "operand"), writeDecl(2, "out")], body), dispatch: { threads: outCount }, bindings: io(2, 1) }];
+}
+
+function selectAndScatterAdd(dtype: DType, ge: boolean, block: readonly number[], operandSize: number): LibraryPass[] {
+  const dims = windowDims(block);
+  const d = kd(dtype);
+  if (operandSize === 0) return [];
+  const outStrides = rowMajor(dims.map((p) => p.out));
+  const lines = [`let e = ${GLOBAL_INDEX};`, `if (e >= ${operandSize}u) { return; }`, ...coordsOf("e", dims.map((p) => p.inSize), "c"), `var acc: ${WGSL_TYPE[d]} = ${literal(0, d)};`];
+  // The windows covering element c: o·stride - pad_lo <= c <= o·stride - pad_lo + win - 1 (no dilation here).
+  dims.forEach((p, k) => {
+    lines.push(`let lo_num${k} = c${k} + (${p.padLo}) - ${p.win - 1};`);
+    lines.push(`let lo${k} = select(0, (lo_num${k} + ${p.stride - 1}) / ${p.stride}, lo_num${k} > 0);`);
+    lines.push(`let hi${k} = select(-1, min((c${k} + (${p.padLo})) / ${p.stride}, ${p.out - 1}), c${k} + (${p.padLo}) >= 0);`);
+  });
+  const inner = [
+    ...selectInWindow(dims, d, ge),
+    `if (sel == i32(e)) { acc = ${SCALAR_WGSL.add(["acc", fromWord(`source[u32(${dims.map((_, k) => `o${k} * ${outStrides[k]}`).join(" + ") || "0"})]`, d)], [d, d], d)}; }`,
+  ];
+  let nest = inner;
+  for (let k = dims.length - 1; k >= 0; k--) nest = [`for (var o${k} = lo${k}; o${k} <= hi${k}; o${k}++) {`, ...nest.map((l) => "  " + l), "}"];
+  lines.push(...nest, `out[e] = ${store("acc", dtype)};`);
+  return [{ code: shader([readDecl(0, "source"), readDecl(1, "operand"), writeDecl(2, "out")], lines), dispatch: { threads: operandSize }, bindings: io(2, 1) }];
+}
