@@ -87,7 +87,7 @@ describe("Fashion-MNIST", () => {
 
   // CI does not install the Debian package: vitest reports this test as skipped, and its name says why.
   const debianInstalled = existsSync(DEBIAN_FASHION_MNIST_DIR);
-  it.skipIf(!debianInstalled)(`reads Debian's dataset-fashion-mnist by default (skipped unless ${DEBIAN_FASHION_MNIST_DIR} exists: apt-get install dataset-fashion-mnist)`, () => {
+  it.skipIf(!debianInstalled)(`reads Debian's dataset-fashion-mnist by default (needs ${DEBIAN_FASHION_MNIST_DIR}: apt-get install dataset-fashion-mnist; skipped without it)`, () => {
     const f = getFashionMnist({ onehot: false, flatten: false });
     expect(f.train.images.shape).toEqual([60000, 28, 28, 1]);
     expect(f.train.labels.shape).toEqual([60000]);
