@@ -1,6 +1,7 @@
 // Tests of the layer protocol and the dense layers: Linear/Flatten/Sequential
 // shapes and values, jit(grad) = grad over a model's params, key splitting,
-// the typed errors for wrong shapes and misuse, the summary text, l2Penalty,
+// per-layer apply options routed through Sequential (masks, graph edges),
+// the typed errors for wrong shapes and misuse, the summary text (with state), l2Penalty,
 // and the initializers' statistics (variance scaling fans, orthogonality).
 
 import { describe, expect, it } from "vitest";
@@ -127,6 +128,81 @@ describe("Sequential", () => {
     expect(lines).toContainEqual(expect.stringMatching(/^ {2}\(2\) relu\s+0$/));
     expect(lines).toContainEqual(expect.stringMatching(/^Sequential\s+131$/));
     expect(lines[lines.length - 1]).toBe("Total parameters: 131");
+  });
+});
+
+describe("Sequential's per-layer options", () => {
+  const x = random.normal(key(1), [2, 5, 8]);
+
+  it("gives a child its own apply options by index: a causal mask reaches the attention layer", () => {
+    const model = nn.Sequential([nn.LayerNorm(8), nn.MultiHeadAttention(8, 2), nn.Linear(8, 4)]);
+    const { params } = model.init(key(0));
+    const attention = model.children[1][1] as ReturnType<typeof nn.MultiHeadAttention>;
+    const byHand = (opts: { isCausal?: boolean }) =>
+      (model.children[2][1] as ReturnType<typeof nn.Linear>).apply(params[2], attention.apply(params[1], (model.children[0][1] as ReturnType<typeof nn.LayerNorm>).apply(params[0], x), opts));
+    const causal = model.apply(params, x, { layerOptions: { 1: { isCausal: true } } });
+    expectAllclose(causal, byHand({ isCausal: true }), { atol: 1e-5 });
+    expectAllclose(model.apply(params, x), byHand({}), { atol: 1e-5 });
+    // causality: the first position's output does not depend on later inputs
+    const later = np.concatenate([x.slice([0, 2], [0, 4]), np.full([2, 1, 8], 7)], 1);
+    expectAllclose(model.apply(params, later, { layerOptions: { 1: { isCausal: true } } }).slice([0, 2], [0, 4]), causal.slice([0, 2], [0, 4]), { atol: 1e-5 });
+    // under jit, as a training step would run it
+    const f = jit((p: typeof params, v: Array) => model.apply(p, v, { layerOptions: { 1: { isCausal: true } } }));
+    expectAllclose(f(params, x), causal, { atol: 1e-5 });
+  });
+
+  it("passes graph edges to each GCN layer, and reaches into a nested Sequential", () => {
+    const edges = np.array([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]], { dtype: "int32" });
+    const gcn = nn.Sequential([nn.GCNConv(3, 4), nn.relu, nn.GCNConv(4, 2)]);
+    const { params } = gcn.init(key(2));
+    const feats = random.normal(key(3), [4, 3]);
+    const [g0, , g2] = gcn.children.map(([, c]) => c) as [ReturnType<typeof nn.GCNConv>, unknown, ReturnType<typeof nn.GCNConv>];
+    const expected = g2.apply(params[2], nn.relu(g0.apply(params[0], feats, { edges })), { edges });
+    expectAllclose(gcn.apply(params, feats, { layerOptions: { 0: { edges }, 2: { edges } } }), expected, { atol: 1e-5 });
+
+    const outer = nn.Sequential([gcn, nn.Linear(2, 1)]);
+    const po = outer.init(key(4)).params;
+    const nested = outer.apply(po, feats, { layerOptions: { 0: { layerOptions: { 0: { edges }, 2: { edges } } } } });
+    expectAllclose(nested, (outer.children[1][1] as ReturnType<typeof nn.Linear>).apply(po[1], gcn.apply(po[0], feats, { layerOptions: { 0: { edges }, 2: { edges } } })), { atol: 1e-5 });
+  });
+
+  it("keeps train and the key at the Sequential: dropout still gets a split key with layer options given", () => {
+    const model = nn.Sequential([nn.MultiHeadAttention(8, 2), nn.Dropout(0.5)]);
+    const { params } = model.init(key(0));
+    const a = model.apply(params, x, { train: true, key: key(9), layerOptions: { 0: { isCausal: true } } });
+    const b = model.apply(params, x, { train: true, key: key(9), layerOptions: { 0: { isCausal: true } } });
+    expectAllclose(a, b, { atol: 0 });
+    const zeros = (a.dataSync() as Float32Array).filter((v) => v === 0).length;
+    expect(zeros).toBeGreaterThan(10); // about half of the 80 outputs are dropped
+  });
+
+  it("rejects options for a missing index, a plain function, shared options and unknown child options", () => {
+    const model = nn.Sequential([nn.MultiHeadAttention(8, 2), nn.relu]);
+    const { params } = model.init(key(0));
+    expect(() => model.apply(params, x, { layerOptions: { 2: {} } as never })).toThrow('Sequential: layerOptions has key "2", but the layers are indexed 0..1');
+    expect(() => model.apply(params, x, { layerOptions: { 1: { isCausal: true } } as never })).toThrow("child 1 (relu) is a plain function that takes no options");
+    expect(() => model.apply(params, x, { layerOptions: { 0: { key: key(1) } } as never })).toThrow(/layerOptions\[0\] sets "key", which the Sequential owns/);
+    expect(() => model.apply(params, x, { layerOptions: { 0: 3 } as never })).toThrow(ArgumentError);
+    expect(() => model.apply(params, x, { layerOptions: { 0: { maks: x } } as never })).toThrow(OptionsError);
+    expect(() => model.apply(params, x, { layerOptions: "causal" as never })).toThrow(OptionsError);
+  });
+});
+
+describe("summary with state", () => {
+  it("shows BatchNorm's running statistics beside the parameters, with counts and a state total", () => {
+    const model = nn.Sequential([nn.Linear(4, 3), nn.BatchNorm(3), nn.relu]);
+    const { params, state } = model.init(key(0));
+    const s = model.summary();
+    expect(s).toBe(model.summary(params, state));
+    expect(s).toBe(model.summary(params)); // the state's shapes come from init when not given
+    const lines = s.split("\n");
+    expect(lines[0]).toMatch(/^layer\s+parameters\s+count\s+state\s+count$/);
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}\(1\) BatchNorm\(3\)\s+scale f32\[3\], bias f32\[3\]\s+6\s+mean f32\[3\], var f32\[3\]\s+6$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}\(0\) Linear\(4→3\)\s+weight f32\[4,3\], bias f32\[3\]\s+15$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^Sequential\s+21\s+6$/));
+    expect(lines.slice(-2)).toEqual(["Total parameters: 21", expect.stringMatching(/^Total state: 6 \(not trained/)]);
+    // a stateless model keeps the three-column table
+    expect(nn.Linear(4, 3).summary().split("\n")[0]).toMatch(/^layer\s+parameters\s+count$/);
   });
 });
 

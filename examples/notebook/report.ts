@@ -88,12 +88,18 @@ export class Notebook {
   #lastCell: Cell;
   readonly #started = Date.now();
 
+  /** The report's file name without extension: the example's name, plus `_variant` when one is given. */
+  readonly reportName: string;
+
+  /** `variant` names a mode of the example (e.g. "fashion") so its report does not overwrite the default one. */
   constructor(
     moduleUrl: string,
     readonly title: string,
+    variant?: string,
   ) {
     this.#sourcePath = fileURLToPath(moduleUrl);
     this.name = this.#sourcePath.replace(/^.*[\\/]/, "").replace(/\.[cm]?[jt]s$/, "");
+    this.reportName = variant ? `${this.name}_${variant}` : this.name;
     this.#cells = parseCells(readFileSync(this.#sourcePath, "utf8"));
     this.#lastCell = this.#cells[0];
     this.fast = process.env.FAST === "1";
@@ -162,7 +168,7 @@ export class Notebook {
     return resolve(process.env.OUT_DIR ?? join(dirname(this.#sourcePath), "out"));
   }
 
-  /** Writes `<outDir>/<name>.html` and `<outDir>/<name>.json`; returns the HTML path. */
+  /** Writes `<outDir>/<reportName>.html` and `<outDir>/<reportName>.json`; returns the HTML path. */
   save(): string {
     const seconds = (Date.now() - this.#started) / 1000;
     const body = this.#cells
@@ -180,9 +186,9 @@ ${body}
 </body></html>
 `;
     mkdirSync(this.outDir, { recursive: true });
-    const htmlPath = join(this.outDir, `${this.name}.html`);
+    const htmlPath = join(this.outDir, `${this.reportName}.html`);
     writeFileSync(htmlPath, html);
-    writeFileSync(join(this.outDir, `${this.name}.json`), JSON.stringify({ name: this.name, fast: this.fast, seconds, ...this.#metrics }, null, 2));
+    writeFileSync(join(this.outDir, `${this.reportName}.json`), JSON.stringify({ name: this.reportName, fast: this.fast, seconds, ...this.#metrics }, null, 2));
     console.log(`report: ${htmlPath}`);
     return htmlPath;
   }

@@ -8,8 +8,11 @@ import { checkOptions, opt, type OptionRules } from "../core/options";
 import { loadIdxSplit, makeSplit, makeTrain, type Mnist, type MnistOptions } from "./mnist";
 import { requirePath } from "./provenance";
 
-/** Where Debian's `dataset-fashion-mnist` installs the four IDX files. */
-export const DEBIAN_FASHION_MNIST_DIR = "/usr/share/dataset-fashion-mnist";
+/**
+ * Where Debian's `dataset-fashion-mnist` installs the four gzip-compressed IDX
+ * files (`train-images-idx3-ubyte.gz`, ...; `dpkg -L dataset-fashion-mnist`).
+ */
+export const DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
 
 /** The ten Fashion-MNIST classes, by label. */
 export const FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"] as const;
@@ -40,8 +43,8 @@ export function getFashionMnist(options?: FashionMnistOptions): Mnist {
     test: makeSplit(loadIdxSplit(where, dir, "t10k"), flatten, onehot),
     info: {
       name: "Fashion-MNIST",
-      source: `IDX files in ${dir}`,
-      license: "MIT",
+      source: dir === DEBIAN_FASHION_MNIST_DIR ? `Debian package dataset-fashion-mnist (IDX files in ${dir})` : `IDX files in ${dir}`,
+      license: "MIT (Expat), Zalando SE",
       citation: "H. Xiao, K. Rasul, R. Vollgraf: Fashion-MNIST: a Novel Image Dataset for Benchmarking Machine Learning Algorithms, arXiv:1708.07747, 2017",
     },
   };

@@ -95,8 +95,8 @@ export function defineLayer<P, S, O extends object>(spec: LayerSpec<P, S, O>): L
       if (state === undefined || state === null) throw new ArgumentError(`${where}: state is missing; pass the state from init (or from the previous applyWithState)`);
       return spec.forward(params, state, layerInput(where, x), forwardOptions(o as Record<string, unknown>));
     },
-    summary(params?: P): string {
-      return renderSummary(layer, params);
+    summary(params?: P, state?: S): string {
+      return renderSummary(layer, params, state);
     },
     toString(): string {
       return renderStructure(layer);

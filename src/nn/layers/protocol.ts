@@ -39,8 +39,11 @@ export interface Layer<P = unknown, S = unknown, O extends object = {}> {
   apply(params: P, x: Tracer, opts?: ApplyOptions<S> & O): Tracer;
   /** Forward pass returning the updated state (train mode updates BatchNorm's running statistics). */
   applyWithState(params: P, state: S, x: Tracer, opts?: StepOptions & O): [Tracer, S];
-  /** The layer tree with parameter shapes and counts (shapes from `init` when params are not given). */
-  summary(params?: P): string;
+  /**
+   * The layer tree with parameter shapes and counts, and the state's (BatchNorm's running
+   * statistics) beside them when the layer keeps any; what is not given is traced from `init`.
+   */
+  summary(params?: P, state?: S): string;
   /** The layer tree without counts (what String(layer) prints). */
   toString(): string;
 }

@@ -1,7 +1,9 @@
 // How a layer prints: `String(layer)` gives the layer tree (PyTorch-style,
-// hyperparameters only) and `layer.summary(params?)` a table of the tree with
-// each layer's parameter shapes and counts. Without params the shapes come
-// from tracing `init` abstractly (no numbers are drawn).
+// hyperparameters only) and `layer.summary(params?, state?)` a table of the
+// tree with each layer's parameter shapes and counts and, for models that keep
+// state (BatchNorm's running statistics), the state's shapes and counts beside
+// them. What is not given comes from tracing `init` abstractly (no numbers are
+// drawn).
 
 import { makeJaxpr } from "../../../transforms";
 import * as random from "../../random";
@@ -29,11 +31,12 @@ function toInfo(x: unknown): InfoTree {
   throw new ArgumentError(`summary: params must be a pytree of arrays, found ${typeof x} ${String(x).slice(0, 40)}`);
 }
 
-/** The parameter shapes `init` would produce, found by tracing it (nothing is computed). */
-function abstractParams(layer: AnyLayer): InfoTree {
-  let captured: InfoTree = null;
+/** The parameter and state shapes `init` would produce, found by tracing it (nothing is computed). */
+function abstractInit(layer: AnyLayer): { params: InfoTree; state: InfoTree } {
+  let captured: { params: InfoTree; state: InfoTree } = { params: null, state: null };
   makeJaxpr((k: Tracer) => {
-    captured = toInfo(layer.init(k).params);
+    const { params, state } = layer.init(k);
+    captured = { params: toInfo(params), state: toInfo(state) };
     return k;
   })(random.key(0));
   return captured;
@@ -70,40 +73,49 @@ function childParams(tree: InfoTree, key: string): InfoTree {
 interface Row {
   name: string;
   params: string;
-  count: number;
-}
-
-function rows(layer: AnyLayer | LayerFunction, tree: InfoTree, label: string, depth: number, out: Row[]): void {
-  const pad = "  ".repeat(depth);
-  if (!isLayer(layer)) {
-    out.push({ name: `${pad}${label}${childName(layer)}`, params: "", count: 0 });
-    return;
-  }
-  const skip = new Set(layer.children.map(([k]) => k));
-  const own = ownLeaves(tree, skip).map(([p, info]) => `${p} ${info.aval}`);
-  out.push({ name: `${pad}${label}${layer.describe()}`, params: own.join(", "), count: countAll(tree) });
-  for (const [k, c] of layer.children) rows(c, childParams(tree, k), `(${k}) `, depth + 1, out);
+  count: string;
+  state: string;
+  stateCount: string;
 }
 
 const fmtCount = (n: number): string => n.toLocaleString("en-US");
+const describeOwn = (tree: InfoTree, skip: ReadonlySet<string>): string =>
+  ownLeaves(tree, skip)
+    .map(([p, info]) => `${p} ${info.aval}`)
+    .join(", ");
 
-/** The summary table: one row per layer with its own parameter shapes and the count of its subtree. */
-export function renderSummary(layer: AnyLayer, params?: unknown): string {
-  const tree = params === undefined ? abstractParams(layer) : toInfo(params);
+function rows(layer: AnyLayer | LayerFunction, params: InfoTree, state: InfoTree, label: string, depth: number, out: Row[]): void {
+  const name = `${"  ".repeat(depth)}${label}${isLayer(layer) ? layer.describe() : childName(layer)}`;
+  if (!isLayer(layer)) {
+    out.push({ name, params: "", count: "0", state: "", stateCount: "" });
+    return;
+  }
+  const skip = new Set(layer.children.map(([k]) => k));
+  const stateCount = countAll(state);
+  out.push({ name, params: describeOwn(params, skip), count: fmtCount(countAll(params)), state: describeOwn(state, skip), stateCount: stateCount > 0 ? fmtCount(stateCount) : "" });
+  for (const [k, c] of layer.children) rows(c, childParams(params, k), childParams(state, k), `(${k}) `, depth + 1, out);
+}
+
+/**
+ * The summary table: one row per layer with its own parameter shapes and the
+ * parameter count of its subtree; when the model keeps state, two more
+ * columns give each layer's own state shapes and its subtree's state count.
+ */
+export function renderSummary(layer: AnyLayer, params?: unknown, state?: unknown): string {
+  const traced = params === undefined || state === undefined ? abstractInit(layer) : undefined;
+  const paramTree = params === undefined ? traced!.params : toInfo(params);
+  const stateTree = state === undefined ? traced!.state : toInfo(state);
+  const totalState = countAll(stateTree);
+  const withState = totalState > 0;
   const table: Row[] = [];
-  rows(layer, tree, "", 0, table);
-  const head: Row = { name: "layer", params: "parameters", count: -1 };
-  const w0 = Math.max(head.name.length, ...table.map((r) => r.name.length));
-  const w1 = Math.max(head.params.length, ...table.map((r) => r.params.length));
-  const counts = table.map((r) => fmtCount(r.count));
-  const w2 = Math.max(5, ...counts.map((c) => c.length));
-  const line = (a: string, b: string, c: string) => `${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c.padStart(w2)}`.trimEnd();
-  const total = countAll(tree);
-  return [
-    line(head.name, head.params, "count"),
-    "-".repeat(w0 + w1 + w2 + 4),
-    ...table.map((r, i) => line(r.name, r.params, counts[i])),
-    "-".repeat(w0 + w1 + w2 + 4),
-    `Total parameters: ${fmtCount(total)}`,
-  ].join("\n");
+  rows(layer, paramTree, stateTree, "", 0, table);
+  const head: Row = { name: "layer", params: "parameters", count: "count", state: "state", stateCount: "count" };
+  const columns: (keyof Row)[] = withState ? ["name", "params", "count", "state", "stateCount"] : ["name", "params", "count"];
+  const rightAligned = new Set<keyof Row>(["count", "stateCount"]);
+  const widths = columns.map((c) => Math.max(c === "count" || c === "stateCount" ? 5 : 0, ...[head, ...table].map((r) => r[c].length)));
+  const line = (r: Row) => columns.map((c, i) => (rightAligned.has(c) ? r[c].padStart(widths[i]) : r[c].padEnd(widths[i]))).join("  ").trimEnd();
+  const rule = "-".repeat(widths.reduce((a, b) => a + b, 0) + 2 * (columns.length - 1));
+  const totals = [`Total parameters: ${fmtCount(countAll(paramTree))}`];
+  if (withState) totals.push(`Total state: ${fmtCount(totalState)} (not trained; updated in train mode, e.g. running statistics)`);
+  return [line(head), rule, ...table.map(line), rule, ...totals].join("\n");
 }
