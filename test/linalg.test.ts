@@ -245,6 +245,37 @@ describe("batching, jit and backends", () => {
     close(svdStack, [0, 1].map((i) => np.linalg.svdvals(np.index(stack, [i])).tolist()), 1e-5);
   });
 
+  test("jit of np.linalg code, and of its gradient, compiles to one program (the custom rules are inlined at lowering)", () => {
+    const a = np.array([[4, 1, 0.5], [1, 3, 0.2], [0.5, 0.2, 2]]);
+    const b = np.array([1, -2, 0.5]);
+    const programOf = (text: string) => text.slice(text.indexOf("# program on"));
+    const solve = (x: Array) => np.linalg.solve(a, x);
+    const jSolve = jit(solve);
+    const solveText = jSolve.lower(b).text();
+    expect(solveText).toContain("custom_jvp_call"); // in the traced jaxpr ...
+    expect(programOf(solveText)).not.toContain("run op by op"); // ... but not in the program
+    expect(programOf(solveText)).not.toContain("HOST FALLBACK");
+    expect(programOf(solveText)).toContain("triangular_solve float32");
+    close(jSolve(b), solve(b).tolist(), 1e-6);
+
+    const lossOf = (m: Array) => np.add(np.sum(np.square(np.linalg.solve(m, b))), np.linalg.slogdet(m)[1]);
+    const jGrad = jit(grad(lossOf));
+    const gradText = programOf(jGrad.lower(a).text());
+    expect(gradText).not.toContain("run op by op");
+    expect(gradText).not.toContain("HOST FALLBACK");
+    close(jGrad(a), grad(lossOf)(a).tolist(), 1e-5);
+
+    const spectral = jit((m: Array) => {
+      const [w, v] = np.linalg.eigh(m);
+      const [q, r] = np.linalg.qr(m);
+      return [w, np.matmul(np.multiply(v, np.expandDims(w, -2)), mT(v)), np.matmul(q, r), np.linalg.cholesky(m), np.linalg.svdvals(m)];
+    });
+    expect(programOf(spectral.lower(stack).text())).not.toContain("run op by op");
+    const got = spectral(stack);
+    const want = [np.linalg.eigvalsh(stack), stack, stack, np.linalg.cholesky(stack), np.linalg.svdvals(stack)];
+    got.forEach((g, i) => close(g, want[i].tolist(), 1e-5));
+  });
+
   test("the interpreter (the reference backend) gives the same decompositions", () => {
     const wasm = [np.linalg.inv(stack), np.linalg.eigvalsh(stack), np.linalg.qr(stack)[1], np.linalg.svdvals(stack)].map((x) => x.tolist());
     const previous = defaultBackendName();

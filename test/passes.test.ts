@@ -1,8 +1,8 @@
-// The IR passes (DCE, CSE, simplification/folding, inlining) on real traced
+// The IR passes (DCE, CSE, simplification/folding, inlining of calls) on real traced
 // jaxprs: each keeps values and types and removes what it should.
 
 import { describe, expect, it } from "vitest";
-import { np, jit, makeJaxpr, checkJaxpr } from "../src/index";
+import { np, nn, lax, jit, makeJaxpr, checkJaxpr, checkpoint, customJvp, customVjp } from "../src/index";
 import { evalClosedJaxpr } from "../src/core";
 import { cse, dce, inlineCalls, optimize, simplify } from "../transforms/passes";
 import { expectAllclose } from "../src/testing";
@@ -50,6 +50,39 @@ describe("IR passes", () => {
     expect(flat.jaxpr.eqns.map((e) => e.primitive)).not.toContain("pjit");
     checkJaxpr(flat);
     expectAllclose(evalClosedJaxpr(flat, [x3()])[0], evalClosedJaxpr(j, [x3()])[0]);
+  });
+
+  it("inlines one jitted function called twice with fresh variables (the second call used to hang the pass)", () => {
+    const inner = jit((x: any) => np.sin(x).mul(2));
+    const outer = (x: any) => inner(x).sub(inner(x.add(1)).mul(3));
+    const j = makeJaxpr(outer)(x3());
+    const pjits = j.jaxpr.eqns.filter((e) => e.primitive === "pjit");
+    expect(pjits).toHaveLength(2);
+    expect((pjits[0].params as { jaxpr: unknown }).jaxpr).toBe((pjits[1].params as { jaxpr: unknown }).jaxpr);
+    const flat = inlineCalls(j);
+    checkJaxpr(flat); // every variable is bound once
+    expect(flat.jaxpr.eqns.filter((e) => e.primitive === "sin")).toHaveLength(2);
+    expectAllclose(evalClosedJaxpr(flat, [x3()])[0], outer(x3()));
+    expectAllclose(jit(outer)(x3()), outer(x3()));
+  });
+
+  it("inlines custom-rule calls and checkpoint: no derivative is left to take at lowering", () => {
+    const square = customJvp((x: any) => np.square(x));
+    square.defjvp(([x]: any[], [t]: any[]) => [np.square(x), x.mul(t).mul(2)]);
+    const softplus = customVjp((x: any) => np.log1p(np.exp(x)));
+    softplus.defvjp((x: any) => [np.log1p(np.exp(x)), x], (x: any, ct: any) => [ct.mul(nn.sigmoid(x))]);
+    const remat = checkpoint((x: any) => np.sin(np.sin(x)));
+    const f = (x: any) => np.sum(square(softplus(remat(x))));
+    const j = makeJaxpr(f)(x3());
+    const callPrims = ["custom_jvp_call", "custom_vjp_call", "checkpoint"];
+    expect(j.jaxpr.eqns.map((e) => e.primitive)).toEqual(expect.arrayContaining(callPrims));
+    const flat = inlineCalls(j);
+    checkJaxpr(flat);
+    expect(flat.jaxpr.eqns.map((e) => e.primitive).filter((p) => callPrims.includes(p))).toEqual([]);
+    expectAllclose(evalClosedJaxpr(flat, [x3()])[0], f(x3()));
+    // Control flow stays an equation: a branch is taken, a loop repeated.
+    const withCond = makeJaxpr((x: any) => lax.cond(np.sum(x).gt(0), (y: any) => square(y), (y: any) => y, x))(x3());
+    expect(inlineCalls(withCond).jaxpr.eqns.map((e) => e.primitive)).toContain("cond");
   });
 
   it("the pipeline preserves values on a gradient jaxpr and shrinks it", async () => {
