@@ -5,9 +5,17 @@
 // tinyflow (> 1: tinyflow is faster), with the load average beside them.
 // Timed: upload of the input excluded, the decomposition and reading its
 // first output back included. Usage: npx tsx bench/linalg.ts [reps] [sizes...]
+//
+// A second table times `jit` of np.linalg code (a solve, the gradient of a
+// solve-and-log-determinant loss, a batch of small eigendecompositions) as its
+// one compiled program against the same optimized jaxpr run equation by
+// equation, which is how jit ran these functions while their custom_jvp_call
+// equations were not inlined at lowering (transforms/passes/inline.ts).
 
 import os from "node:os";
-import { np as tfnp, ready } from "../src/index";
+import { np as tfnp, ready, jit, grad, makeJaxpr, type Array as TfArray } from "../src/index";
+import { evalClosedJaxpr } from "../src/core";
+import { optimize } from "../transforms/passes";
 import { numpy as jnp, init, defaultDevice } from "@jax-js/jax";
 
 const reps = Number(process.argv[2] ?? 5);
@@ -92,6 +100,61 @@ for (const n of sizes) {
     const t = stats(tf);
     const j = jj.length > 0 ? stats(jj) : null;
     console.log(`| ${op} | ${n} | ${ms(t.min)} / ${ms(t.median)} | ${j ? `${ms(j.min)} / ${ms(j.median)}` : "n/a"} | ${j ? (j.median / t.median).toFixed(2) : "n/a"} |`);
+  }
+}
+
+/** One jit workload: the function, its inputs, and a name for the table. */
+interface JitCase {
+  name: string;
+  f: (...xs: TfArray[]) => TfArray | TfArray[];
+  args: TfArray[];
+}
+
+/** The per-size workloads, and (with `small`) a batch of 4×4 problems where per-equation overhead dominates. */
+function jitCases(n: number, small: boolean): JitCase[] {
+  const a = tfnp.array(spdMatrix(n, n + 1)).reshape([n, n]);
+  const b = tfnp.linspace(-1, 1, n);
+  const solveLoss = (m: TfArray) => tfnp.add(tfnp.sum(tfnp.square(tfnp.linalg.solve(m, b))), tfnp.linalg.slogdet(m)[1]);
+  const batch = tfnp.stack(globalThis.Array.from({ length: 64 }, (_, i) => tfnp.array(spdMatrix(4, i + 7)).reshape([4, 4])));
+  const spectral = (m: TfArray) => {
+    const [w, v] = tfnp.linalg.eigh(m);
+    return tfnp.matmul(tfnp.multiply(v, tfnp.sqrt(tfnp.expandDims(w, -2))), tfnp.swapaxes(v, -1, -2));
+  };
+  return [
+    { name: `solve ${n}×${n}`, f: (x) => tfnp.linalg.solve(a, x), args: [b] },
+    { name: `grad(solve + slogdet) ${n}×${n}`, f: grad(solveLoss), args: [a] },
+    ...(small ? [{ name: "sqrtm by eigh, 64 × 4×4", f: spectral, args: [batch] }] : []),
+  ];
+}
+
+/** Runs `f` and reads every output back; returns the wall time in ms. */
+async function timed(f: () => TfArray | TfArray[]): Promise<number> {
+  const t = performance.now();
+  const out = f();
+  for (const o of globalThis.Array.isArray(out) ? out : [out]) await o.data();
+  return performance.now() - t;
+}
+
+console.log("\n| jit of np.linalg code | compiled program min / median (ms) | same jaxpr op by op min / median (ms) | op by op / compiled (median) |");
+console.log("|---|---|---|---|");
+for (const n of sizes) {
+  for (const c of jitCases(n, n === sizes[0])) {
+    const jitted = jit(c.f);
+    if (jitted.lower(...c.args).text().includes("run op by op")) throw new Error(`${c.name}: jit did not compile it`);
+    // The jaxpr jit compiles, optimized the same way, with its constants closed over.
+    const optimized = optimize(makeJaxpr(c.f)(...c.args));
+    const compiled: number[] = [];
+    const opByOp: number[] = [];
+    for (let r = 0; r <= reps; r++) {
+      const x = await timed(() => jitted(...c.args));
+      const y = await timed(() => evalClosedJaxpr(optimized, c.args) as TfArray[]);
+      if (r === 0) continue;
+      compiled.push(x);
+      opByOp.push(y);
+    }
+    const p = stats(compiled);
+    const q = stats(opByOp);
+    console.log(`| ${c.name} | ${ms(p.min)} / ${ms(p.median)} | ${ms(q.min)} / ${ms(q.median)} | ${(q.median / p.median).toFixed(2)} |`);
   }
 }
 console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
