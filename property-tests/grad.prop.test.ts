@@ -81,7 +81,8 @@ type WithoutDerivative =
 /**
  * Matrix decompositions: their derivatives exist only on well-conditioned
  * inputs (distinct eigen/singular values, SPD for cholesky) and only for
- * gauge-invariant functions of the factors, so test/linalg.test.ts checks them
+ * gauge-invariant functions of the factors, so property-tests/linalg.prop.test.ts
+ * checks them the same two ways (its builders are typed over Decomposition)
  * with inputs built for that rather than the random shapes used here.
  */
 type Differentiable = Exclude<FirstOrderPrimitive, WithoutDerivative | Decomposition>;
