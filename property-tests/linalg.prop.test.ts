@@ -12,9 +12,9 @@
 
 import fc from "fast-check";
 import { describe, expect, it, test } from "vitest";
-import { np, lax, type Array, type Tracer } from "../src/index";
+import { np, lax, jit, vjp, type Array, type Tracer } from "../src/index";
 import type { Decomposition } from "../src/core/primitives";
-import { seededRandom } from "../src/testing";
+import { expectAllclose, seededRandom } from "../src/testing";
 import { checkGrads, checkSecondOrder, f32, rng, uniform, type Fn } from "../test/ad_check";
 
 const numRuns = Number(process.env.NUM_RUNS ?? 15);
@@ -283,6 +283,29 @@ describe("decomposition derivatives, second order: forward/reverse over forward/
       fc.property(seedArb, (seed) => {
         const { f, xs, info } = gradientCases[name](rng(seed));
         checkSecondOrder(f, xs, { label: `${name} ${JSON.stringify(info)}`, seed });
+      }),
+      { numRuns: Math.max(2, Math.floor(gradRuns / 2)) },
+    );
+  });
+});
+
+describe("under jit, each decomposition case and its reverse-mode derivative compile to one program and match eager", () => {
+  it.each(Object.keys(gradientCases) as Decomposition[])("%s", (name) => {
+    fc.assert(
+      fc.property(seedArb, (seed) => {
+        const rand = rng(seed);
+        const { f, xs, info } = gradientCases[name](rand);
+        const outs = [f(...xs)].flat();
+        const us = outs.map((o) => uniform(rand, o.shape));
+        // The pullback of u: the custom_jvp_call equations of lax.linalg are in this jaxpr.
+        const pulled = (...a: Tracer[]) => vjp((...b: Tracer[]) => [f(...b)].flat(), ...a)[1](us as never) as Tracer[];
+        const jitted = jit(pulled);
+        const text = jitted.lower(...xs).text();
+        const program = text.slice(text.indexOf("# program on"));
+        expect(program, `${name} ${JSON.stringify(info)}`).not.toContain("run op by op");
+        expect(program, `${name} ${JSON.stringify(info)}`).not.toContain("HOST FALLBACK");
+        expectAllclose(jit(f)(...xs), f(...xs), { atol: 1e-5, rtol: 1e-5 });
+        expectAllclose(jitted(...xs), pulled(...xs), { atol: 1e-4, rtol: 1e-4 });
       }),
       { numRuns: Math.max(2, Math.floor(gradRuns / 2)) },
     );

@@ -2,7 +2,7 @@
 // jaxprs: each keeps values and types and removes what it should.
 
 import { describe, expect, it } from "vitest";
-import { np, nn, lax, jit, makeJaxpr, checkJaxpr, checkpoint, customJvp, customVjp } from "../src/index";
+import { np, nn, lax, jit, grad, makeJaxpr, checkJaxpr, checkpoint, customJvp, customVjp } from "../src/index";
 import { evalClosedJaxpr } from "../src/core";
 import { cse, dce, inlineCalls, optimize, simplify } from "../transforms/passes";
 import { expectAllclose } from "../src/testing";
@@ -80,6 +80,12 @@ describe("IR passes", () => {
     checkJaxpr(flat);
     expect(flat.jaxpr.eqns.map((e) => e.primitive).filter((p) => callPrims.includes(p))).toEqual([]);
     expectAllclose(evalClosedJaxpr(flat, [x3()])[0], f(x3()));
+    // So jit compiles them, and their gradients, to one program.
+    for (const g of [f, grad(f)]) {
+      const text = jit(g).lower(x3()).text();
+      expect(text.slice(text.indexOf("# program on"))).not.toContain("run op by op");
+      expectAllclose(jit(g)(x3()), g(x3()), { atol: 1e-6 });
+    }
     // Control flow stays an equation: a branch is taken, a loop repeated.
     const withCond = makeJaxpr((x: any) => lax.cond(np.sum(x).gt(0), (y: any) => square(y), (y: any) => y, x))(x3());
     expect(inlineCalls(withCond).jaxpr.eqns.map((e) => e.primitive)).toContain("cond");
