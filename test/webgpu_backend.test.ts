@@ -103,10 +103,26 @@ describe.skipIf(gpu === null)(`WebGPU backend${gpu ? ` on ${gpu.adapterName}` : 
   });
 
   it("runs primitives without a WebGPU kernel as labelled host steps, ordered with the GPU steps around them", async () => {
-    // A float16 matmul has no WGSL kernel (the GEMM is float32): it runs on the host between two GPU kernels.
-    const text = await agree((x, y) => np.dot(np.exp(x), y).mul(2).add(np.sum(x)), [{ shape: [6, 11], dtype: "float16" }, { shape: [11, 3], dtype: "float16" }], { rtol: 2e-3, atol: 2e-3 });
-    expect(text).toMatch(/HOST FALLBACK dot_general on the host/);
+    // Matrix decompositions have no WGSL kernel (WEBGPU_TARGET.decompositionKernels is false): the
+    // A triangular solve with a GPU-computed, well-conditioned matrix runs on the host between GPU steps.
+    const solve = (a: Tracer, b: Tracer) => lax.linalg.triangularSolve(np.tanh(a).mul(0.1).add(np.eye(5)), b, { leftSide: true, lower: true }).mul(2).add(np.sum(b));
+    const text = await agree(solve, [{ shape: [5, 5] }, { shape: [5, 3] }], { rtol: 1e-4, atol: 1e-4 });
+    expect(text).toMatch(/HOST FALLBACK triangular_solve on the host/);
     expect(text).toMatch(/, 1 on the host\)/);
+  });
+
+  it("compiles one pipeline per kernel structure: new shapes of a fused chain, a reduction, a GEMM and a conv compile nothing", { timeout: 240_000 }, async () => {
+    const f = (x: Tracer, w: Tracer, k: Tracer) => {
+      const h = np.maximum(np.matmul(x, w).add(1), 0);
+      const c = lax.convGeneralDilated(np.reshape(np.tanh(x), [1, 1, ...x.shape]), k, [1, 1], "SAME");
+      return [h, np.sum(np.exp(h.mul(0.5)), 1), c];
+    };
+    const shapes = (m: number, k: number, n: number) => [{ shape: [m, k] }, { shape: [k, n] }, { shape: [2, 1, 3, 3] }];
+    await agree(f, shapes(5, 7, 3), { rtol: 1e-4, atol: 1e-4 });
+    const compiled = gpu!.pipelineCount;
+    await agree(f, shapes(9, 4, 6), { rtol: 1e-4, atol: 1e-4 });
+    await agree(f, shapes(17, 33, 2), { rtol: 1e-4, atol: 1e-4 });
+    expect(gpu!.pipelineCount).toBe(compiled);
   });
 
   it("runs eager operations on WebGPU when it is the default backend", async () => {

@@ -52,6 +52,15 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
     return this.rt.ctx.maxStorageBufferBindingSize;
   }
 
+  /**
+   * Compute pipelines compiled so far. They are cached by their WGSL, which holds no sizes or
+   * strides (those travel in a small uniform buffer per dispatch), so a known kernel at a new
+   * shape adds none.
+   */
+  get pipelineCount(): number {
+    return this.rt.pipelineCount;
+  }
+
   fromHost(data: TypedArray, aval: ShapedArray): WebGpuBuffer {
     const buf = this.rt.alloc(aval.size, `an array of ${aval.str()}`);
     this.rt.write(buf, toWords(data, aval.dtype));

@@ -135,9 +135,10 @@ export class WebGpuProgram {
       const bindingOf = new Map<number, number>();
       for (const slot of inputSlots) if (!aliased.has(slot)) bindingOf.set(slot, bindingOf.size);
       const bound: BoundView[] = views.map((v) => ({ binding: bindingOf.get(v.slot) ?? -1, offset: v.offset, strides: v.strides, output: aliased.get(v.slot) }));
-      const kernel = generateKernel(spec, bound, bindingOf.size);
+      const kernel = generateKernel(spec, bound, bindingOf.size, { specialize: this.rt.specializeShapes });
       const grid = GpuRuntime.grid("threads" in kernel.dispatch ? Math.ceil(kernel.dispatch.threads / WORKGROUP) : kernel.dispatch.workgroups);
-      return { code: kernel.code, pipeline: this.rt.pipeline(kernel.code), slots: [...bindingOf.keys(), ...outSlots], grid };
+      const params = kernel.params ? this.uniformBuffer(kernel.params) : null;
+      return { code: kernel.code, pipeline: this.rt.pipeline(kernel.code), slots: [...bindingOf.keys(), ...outSlots], params, grid };
     };
     const plain = variant(new Map());
     const variants = new Map<string, ReturnType<typeof variant>>();
@@ -149,7 +150,8 @@ export class WebGpuProgram {
         if (!variants.has(key)) variants.set(key, variant(new Map(aliased.map((p) => [p.slot, p.output]))));
         v = variants.get(key)!;
       }
-      this.rt.dispatch(v.pipeline, v.slots.map((s) => bufs[s].buffer), v.grid);
+      const buffers = v.slots.map((s) => bufs[s].buffer);
+      this.rt.dispatch(v.pipeline, v.params ? [...buffers, v.params] : buffers, v.grid);
     };
     return [{ kind: "gpu", code: plain.code, record }];
   }
@@ -160,18 +162,20 @@ export class WebGpuProgram {
         return this.kernelSteps(st.spec, st.inputs, st.outputs);
       case "gemm": {
         if (st.batch > 65535) throw new BackendError(`webgpu: a batched matmul of ${st.batch} products is over the 65535 workgroups of one dispatch dimension; use the wasm backend`);
-        const { code, workgroups } = generateGemm(st, st.epilogue?.ops ?? []);
+        const { code, workgroups, params } = generateGemm(st, st.epilogue?.ops ?? [], { specialize: this.rt.specializeShapes });
         const pipeline = this.rt.pipeline(code);
         const slots = [st.a, st.b, st.c, ...(st.epilogue?.operands ?? [])];
+        const uniform = params ? [this.uniformBuffer(params)] : [];
         const grid: [number, number, number] = [workgroups[0], workgroups[1], st.batch];
-        return [{ kind: "gpu", code, record: (bufs) => this.rt.dispatch(pipeline, slots.map((s) => bufs[s].buffer), grid) }];
+        return [{ kind: "gpu", code, record: (bufs) => this.rt.dispatch(pipeline, [...slots.map((s) => bufs[s].buffer), ...uniform], grid) }];
       }
       case "conv": {
-        const { code, outputs } = generateConv(st.layout, st.params);
+        const { code, outputs, params } = generateConv(st.layout, st.params, { specialize: this.rt.specializeShapes });
         if (outputs === 0) return [];
         const pipeline = this.rt.pipeline(code);
+        const uniform = params ? [this.uniformBuffer(params)] : [];
         const grid = GpuRuntime.grid(Math.ceil(outputs / WORKGROUP));
-        return [{ kind: "gpu", code, record: (bufs) => this.rt.dispatch(pipeline, [st.x, st.w, st.y].map((s) => bufs[s].buffer), grid) }];
+        return [{ kind: "gpu", code, record: (bufs) => this.rt.dispatch(pipeline, [...[st.x, st.w, st.y].map((s) => bufs[s].buffer), ...uniform], grid) }];
       }
       case "window":
         return this.windowSteps(st);
@@ -183,6 +187,13 @@ export class WebGpuProgram {
         // The WebGPU target plans none (WEBGPU_TARGET): conv gradients arrive as forward convs.
         throw new BackendError(`webgpu: the planner emitted a ${st.kind} step, which the WebGPU target does not run`);
     }
+  }
+
+  /** A uniform buffer of a pass's parameters, destroyed with the program. */
+  private uniformBuffer(words: Uint32Array): GPUBuffer {
+    const buf = this.rt.uniform(words);
+    this.uniformBufs.push(buf);
+    return buf;
   }
 
   /** A private device buffer of `words` for one step, released with the program. */
@@ -221,8 +232,7 @@ export class WebGpuProgram {
     const perm = kernel.permWords > 0 ? this.privateBuffer(kernel.permWords, `the sort permutation of ${st.call.op}`) : null;
     return kernel.passes.map((p) => {
       const pipeline = this.rt.pipeline(p.code);
-      const params = p.params ? this.rt.uniform(p.params) : null;
-      if (params) this.uniformBufs.push(params);
+      const params = p.params ? this.uniformBuffer(p.params) : null;
       const bufferOf = (b: LibraryBinding, bufs: GpuBuffer[]): GPUBuffer => {
         switch (b.kind) {
           case "input":

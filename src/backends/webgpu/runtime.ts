@@ -74,6 +74,12 @@ export class GpuRuntime {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private recorded = 0;
+  /**
+   * Bake sizes and strides into the fused-kernel, GEMM and conv shaders (a pipeline per shape)
+   * instead of reading them from a uniform (a pipeline per kernel structure). Off by default:
+   * bench/webgpu_pipelines.ts measures both.
+   */
+  specializeShapes = false;
 
   constructor(readonly ctx: GpuContext) {
     this.device = ctx.device;
@@ -148,6 +154,11 @@ export class GpuRuntime {
     this.flush();
     this.device.queue.writeBuffer(buffer, 0, words.buffer, words.byteOffset, words.byteLength);
     return buffer;
+  }
+
+  /** Pipelines compiled so far. */
+  get pipelineCount(): number {
+    return this.pipelines.size;
   }
 
   pipeline(code: string): GPUComputePipeline {

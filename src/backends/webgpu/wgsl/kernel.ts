@@ -4,8 +4,11 @@
 // element, bool as 0/1, float16 widened to float32), so one buffer can be read
 // as two dtypes (a bitcast) and the shader needs no per-dtype bindings; the
 // kernel's inputs are bound once per buffer, each read through its own view
-// (offset and element strides, baked into the code). Shapes are baked in too:
-// a pipeline is compiled per kernel shape and cached by its WGSL text.
+// (offset and element strides). Sizes, offsets and strides are read from a
+// per-dispatch uniform buffer (params.ts), so one pipeline, cached by its WGSL
+// text, serves every shape of the same kernel structure (its DAG, dtypes,
+// rank, reduced axes, broadcast pattern and reduction strategy); with
+// `specialize` they are baked in as literals instead (one pipeline per shape).
 //
 // Elementwise kernels run one invocation per output element. Reductions run
 // one invocation per output when the reduced extent is small, and one
@@ -14,6 +17,7 @@
 
 import { BackendError } from "../../../core/errors";
 import type { KDType, KernelSpec, ReduceOp } from "../../plan/kernel_graph";
+import { ParamTable } from "./params";
 import { SCALAR_PRELUDE, SCALAR_WGSL, WGSL_TYPE, fromWord, integerPow, literal, toWord } from "./scalar";
 
 export const WORKGROUP = 256;
@@ -25,8 +29,10 @@ export interface WgslKernel {
   code: string;
   /** Invocations (elementwise: one per element) or workgroups (per-output reductions) to launch. */
   dispatch: { threads: number } | { workgroups: number };
-  /** Which of the step's buffers each binding is: `inputs` are indices into the distinct input slots. */
+  /** Storage bindings (inputs, then outputs); the parameter uniform, if any, binds after them. */
   bindings: number;
+  /** Contents of the parameter uniform (bound after the storage buffers), or null when the shader is specialised. */
+  params: Uint32Array | null;
 }
 
 /**
@@ -84,15 +90,15 @@ function reduceCombine(op: ReduceOp, a: string, b: string, d: KDType): string {
  * Mixed-radix decomposition of `index` over `shape`: statements defining `${prefix}${d}` for each dim.
  * (A 0-size dim never runs; it is divided as 1 so the shader still compiles.)
  */
-function coords(index: string, shape: readonly number[], prefix: string, lines: string[]): void {
+function coords(index: string, shape: readonly number[], prefix: string, lines: string[], params: ParamTable): void {
   if (shape.length === 0) return;
   lines.push(`var ${prefix}rest = ${index};`);
   for (let d = shape.length - 1; d >= 0; d--) {
     if (d === 0) lines.push(`let ${prefix}${d} = i32(${prefix}rest);`);
     else {
-      const n = Math.max(1, shape[d]);
-      lines.push(`let ${prefix}${d} = i32(${prefix}rest % ${n}u);`);
-      lines.push(`${prefix}rest = ${prefix}rest / ${n}u;`);
+      lines.push(`let ${prefix}n${d} = ${params.u32(Math.max(1, shape[d]))};`);
+      lines.push(`let ${prefix}${d} = i32(${prefix}rest % ${prefix}n${d});`);
+      lines.push(`${prefix}rest = ${prefix}rest / ${prefix}n${d};`);
     }
   }
 }
@@ -101,7 +107,7 @@ function coords(index: string, shape: readonly number[], prefix: string, lines: 
  * The body evaluating the DAG at one point: `pos(d)` names the coordinate of
  * iteration dim d. Returns the WGSL names of the output values.
  */
-function evaluate(spec: KernelSpec, views: readonly BoundView[], pos: (d: number) => string, lines: string[]): string[] {
+function evaluate(spec: KernelSpec, views: readonly BoundView[], pos: (d: number) => string, lines: string[], params: ParamTable): string[] {
   let counter = 0;
   const fresh = () => `t${counter++}`;
   const names: string[] = [];
@@ -111,7 +117,9 @@ function evaluate(spec: KernelSpec, views: readonly BoundView[], pos: (d: number
     if (node.op === "input") {
       const v = views[node.input];
       const d = spec.inputs[node.input].dtype;
-      const terms = [String(v.offset), ...v.strides.flatMap((s, dim) => (s === 0 || spec.shape[dim] === 1 ? [] : [`${pos(dim)} * (${s})`]))];
+      // A broadcast (stride 0) is part of the kernel's structure; a size-1 dim is left out only when specialised (a shape).
+      const skip = (s: number, dim: number) => s === 0 || (params.specialize && spec.shape[dim] === 1);
+      const terms = [params.i32(v.offset), ...v.strides.flatMap((s, dim) => (skip(s, dim) ? [] : [`${pos(dim)} * ${params.i32(s)}`]))];
       const buffer = v.output === undefined ? `b${v.binding}` : `o${v.output}`;
       lines.push(`let ${name} = ${fromWord(`${buffer}[u32(${terms.join(" + ")})]`, d)};`);
       types.push(d);
@@ -133,8 +141,12 @@ function evaluate(spec: KernelSpec, views: readonly BoundView[], pos: (d: number
   return spec.outputs.map((o) => names[o.node]);
 }
 
-/** Generates the shader of `spec`, whose input k is read through `views[k]`; outputs bind after the inputs. */
-export function generateKernel(spec: KernelSpec, views: readonly BoundView[], inputBindings: number): WgslKernel {
+/**
+ * Generates the shader of `spec`, whose input k is read through `views[k]`; outputs bind after the
+ * inputs, the parameter uniform after them. `specialize` bakes sizes and strides into the text.
+ */
+export function generateKernel(spec: KernelSpec, views: readonly BoundView[], inputBindings: number, { specialize = false } = {}): WgslKernel {
+  const params = new ParamTable(specialize);
   const outputs = spec.outputs;
   const bindingCount = inputBindings + outputs.length;
   const decls: string[] = [];
@@ -147,9 +159,9 @@ export function generateKernel(spec: KernelSpec, views: readonly BoundView[], in
   let entry: string;
   if (!red) {
     const total = shape.reduce((a, b) => a * b, 1);
-    lines.push(`let i = ${GLOBAL_INDEX};`, `if (i >= ${total}u) { return; }`);
-    coords("i", shape, "c", lines);
-    const values = evaluate(spec, views, (d) => `c${d}`, lines);
+    lines.push(`let i = ${GLOBAL_INDEX};`, `if (i >= ${params.u32(total)}) { return; }`);
+    coords("i", shape, "c", lines, params);
+    const values = evaluate(spec, views, (d) => `c${d}`, lines, params);
     values.forEach((v, k) => lines.push(`o${k}[i] = ${toWord(v, outputs[k].dtype)};`));
     dispatch = { threads: total };
     entry = `@compute @workgroup_size(${WORKGROUP})\nfn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {\n  ${lines.join("\n  ")}\n}`;
@@ -163,23 +175,25 @@ export function generateKernel(spec: KernelSpec, views: readonly BoundView[], in
     const redCount = redShape.reduce((a, b) => a * b, 1);
     const pos = (d: number) => (reduced.has(d) ? `r${redDims.indexOf(d)}` : `c${keptDims.indexOf(d)}`);
     const inner: string[] = [];
-    coords("j", redShape, "r", inner);
-    const values = evaluate(spec, views, pos, inner);
+    const outTotal = params.u32(outCount);
+    const redTotal = params.u32(redCount);
+    coords("j", redShape, "r", inner, params);
+    const values = evaluate(spec, views, pos, inner, params);
     const accs = outputs.map((o, k) => ({ name: `acc${k}`, type: WGSL_TYPE[o.dtype], dtype: o.dtype }));
     const fold = accs.map((a, k) => `${a.name} = ${reduceCombine(red.op, a.name, values[k], a.dtype)};`);
     const init = accs.map((a) => `var ${a.name}: ${a.type} = ${reduceIdentity(red.op, a.dtype)};`);
     if (redCount < WORKGROUP_REDUCE_MIN || outCount > 65535 * 65535) {
-      lines.push(`let i = ${GLOBAL_INDEX};`, `if (i >= ${outCount}u) { return; }`);
-      coords("i", keptShape, "c", lines);
-      lines.push(...init, `for (var j = 0u; j < ${redCount}u; j++) {`, ...inner.map((l) => "  " + l), ...fold.map((l) => "  " + l), "}");
+      lines.push(`let i = ${GLOBAL_INDEX};`, `if (i >= ${outTotal}) { return; }`);
+      coords("i", keptShape, "c", lines, params);
+      lines.push(...init, `for (var j = 0u; j < ${redTotal}; j++) {`, ...inner.map((l) => "  " + l), ...fold.map((l) => "  " + l), "}");
       accs.forEach((a, k) => lines.push(`o${k}[i] = ${toWord(a.name, a.dtype)};`));
       dispatch = { threads: outCount };
       entry = `@compute @workgroup_size(${WORKGROUP})\nfn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {\n  ${lines.join("\n  ")}\n}`;
     } else {
       accs.forEach((a) => decls.push(`var<workgroup> s_${a.name}: array<${a.type}, ${WORKGROUP}>;`));
-      lines.push(`let i = wid.x + wid.y * nwg.x;`, `let in_range = i < ${outCount}u;`);
-      coords("i", keptShape, "c", lines);
-      lines.push(...init, `if (in_range) {`, `  for (var j = lid; j < ${redCount}u; j += ${WORKGROUP}u) {`, ...inner.map((l) => "    " + l), ...fold.map((l) => "    " + l), "  }", "}");
+      lines.push(`let i = wid.x + wid.y * nwg.x;`, `let in_range = i < ${outTotal};`);
+      coords("i", keptShape, "c", lines, params);
+      lines.push(...init, `if (in_range) {`, `  for (var j = lid; j < ${redTotal}; j += ${WORKGROUP}u) {`, ...inner.map((l) => "    " + l), ...fold.map((l) => "    " + l), "  }", "}");
       accs.forEach((a) => lines.push(`s_${a.name}[lid] = ${a.name};`));
       lines.push("workgroupBarrier();");
       for (let step = WORKGROUP / 2; step >= 1; step /= 2) {
@@ -196,5 +210,7 @@ export function generateKernel(spec: KernelSpec, views: readonly BoundView[], in
     }
   }
   if (bindingCount === 0) throw new BackendError("webgpu: a kernel without outputs");
-  return { code: `${SCALAR_PRELUDE}\n${decls.join("\n")}\n\n${entry}\n`, dispatch, bindings: bindingCount };
+  const uniform = params.finish(bindingCount);
+  if (uniform.decl) decls.push(uniform.decl);
+  return { code: `${SCALAR_PRELUDE}\n${decls.join("\n")}\n\n${entry}\n`, dispatch, bindings: bindingCount, params: uniform.words };
 }
