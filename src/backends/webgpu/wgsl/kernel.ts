@@ -1,7 +1,8 @@
 // WGSL for the planner's fused kernels (KernelSpec): an elementwise DAG
 // evaluated at every point of an iteration space, optionally reduced over
 // some of its axes. Every buffer is bound as an array<u32> (one word per
-// element, bool as 0/1, float16 widened to float32), so one buffer can be read
+// element, bool as 0/1; float16 packed two per word, see half.ts: a kernel
+// writing one computes two neighbouring outputs per invocation), so one buffer can be read
 // as two dtypes (a bitcast) and the shader needs no per-dtype bindings; the
 // kernel's inputs are bound once per buffer, each read through its own view
 // (offset and element strides). Sizes, offsets and strides are read from a
@@ -17,6 +18,7 @@
 
 import { BackendError } from "../../../core/errors";
 import type { KDType, KernelSpec, ReduceOp } from "../../plan/kernel_graph";
+import { HALF_WGSL } from "../half";
 import { ParamTable } from "./params";
 import { SCALAR_PRELUDE, SCALAR_WGSL, WGSL_TYPE, fromWord, integerPow, literal, toWord } from "./scalar";
 
@@ -45,6 +47,8 @@ export interface BoundView {
   offset: number;
   strides: readonly number[];
   output?: number;
+  /** The buffer holds float16 packed two per word (half.ts); read as f32. */
+  packed?: boolean;
 }
 
 /** The global invocation index from a 2-D dispatch (x wraps at 65535 workgroups). */
@@ -121,7 +125,9 @@ function evaluate(spec: KernelSpec, views: readonly BoundView[], pos: (d: number
       const skip = (s: number, dim: number) => s === 0 || (params.specialize && spec.shape[dim] === 1);
       const terms = [params.i32(v.offset), ...v.strides.flatMap((s, dim) => (skip(s, dim) ? [] : [`${pos(dim)} * ${params.i32(s)}`]))];
       const buffer = v.output === undefined ? `b${v.binding}` : `o${v.output}`;
-      lines.push(`let ${name} = ${fromWord(`${buffer}[u32(${terms.join(" + ")})]`, d)};`);
+      if (v.packed) {
+        lines.push(`let ${name}_e = u32(${terms.join(" + ")});`, `let ${name} = tf_half_at(${buffer}[${name}_e >> 1u], ${name}_e);`);
+      } else lines.push(`let ${name} = ${fromWord(`${buffer}[u32(${terms.join(" + ")})]`, d)};`);
       types.push(d);
     } else if (node.op === "const") {
       lines.push(`let ${name}: ${WGSL_TYPE[node.dtype]} = ${literal(node.value, node.dtype)};`);
@@ -144,11 +150,20 @@ function evaluate(spec: KernelSpec, views: readonly BoundView[], pos: (d: number
 /**
  * Generates the shader of `spec`, whose input k is read through `views[k]`; outputs bind after the
  * inputs, the parameter uniform after them. `specialize` bakes sizes and strides into the text.
+ * `packedOutputs[k]`: output k is float16, packed two per word: then each invocation (or
+ * workgroup, for a workgroup-per-output reduction) computes two neighbouring outputs and writes
+ * whole words, so no two invocations write one word.
  */
-export function generateKernel(spec: KernelSpec, views: readonly BoundView[], inputBindings: number, { specialize = false } = {}): WgslKernel {
+export function generateKernel(
+  spec: KernelSpec,
+  views: readonly BoundView[],
+  inputBindings: number,
+  { specialize = false, packedOutputs = [] }: { specialize?: boolean; packedOutputs?: readonly boolean[] } = {},
+): WgslKernel {
   const params = new ParamTable(specialize);
   const outputs = spec.outputs;
   const bindingCount = inputBindings + outputs.length;
+  const pairs = packedOutputs.some(Boolean);
   const decls: string[] = [];
   for (let b = 0; b < inputBindings; b++) decls.push(`@group(0) @binding(${b}) var<storage, read> b${b}: array<u32>;`);
   outputs.forEach((_, k) => decls.push(`@group(0) @binding(${inputBindings + k}) var<storage, read_write> o${k}: array<u32>;`));
@@ -157,14 +172,44 @@ export function generateKernel(spec: KernelSpec, views: readonly BoundView[], in
   const lines: string[] = [];
   let dispatch: WgslKernel["dispatch"];
   let entry: string;
+  const perInvocation = (body: string[]) =>
+    `@compute @workgroup_size(${WORKGROUP})\nfn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {\n  ${body.join("\n  ")}\n}`;
+  /**
+   * Statements computing output element `i` (statements `compute(values)` leave the outputs' values
+   * in the names `values`) and storing them: directly, or in pairs mode for the two elements 2p and
+   * 2p+1 of the invocation's (or workgroup's) index p, gathered in registers then stored as words.
+   */
+  const store = (index: string, count: string, compute: () => { body: string[]; values: string[] }, guardAll = ""): string[] => {
+    if (!pairs) {
+      const { body, values } = compute();
+      return [`let i = ${index};`, ...body, ...(guardAll ? [`if (${guardAll}) {`] : []), ...values.map((v, k) => `o${k}[i] = ${toWord(v, outputs[k].dtype)};`), ...(guardAll ? ["}"] : [])];
+    }
+    const { body, values } = compute();
+    const out: string[] = [`let p = ${index};`, `let n_out = ${count};`];
+    outputs.forEach((o, k) => out.push(`var r${k}: array<${WGSL_TYPE[o.dtype]}, 2>;`));
+    out.push(`for (var h = 0u; h < 2u; h++) {`, `  let i = 2u * p + h;`, ...body.map((l) => "  " + l), ...values.map((v, k) => `  r${k}[h] = ${v};`), "}");
+    out.push(`if (${guardAll ? `${guardAll} && ` : ""}2u * p < n_out) {`);
+    outputs.forEach((o, k) => {
+      if (packedOutputs[k]) out.push(`  o${k}[p] = tf_pack_halves(r${k}[0], r${k}[1]);`);
+      else out.push(`  o${k}[2u * p] = ${toWord(`r${k}[0]`, o.dtype)};`, `  if (2u * p + 1u < n_out) { o${k}[2u * p + 1u] = ${toWord(`r${k}[1]`, o.dtype)}; }`);
+    });
+    out.push("}");
+    return out;
+  };
+  /** Invocations (or workgroups) for `n` outputs: one per output, or per pair of outputs. */
+  const launches = (n: number) => (pairs ? Math.ceil(n / 2) : n);
   if (!red) {
     const total = shape.reduce((a, b) => a * b, 1);
-    lines.push(`let i = ${GLOBAL_INDEX};`, `if (i >= ${params.u32(total)}) { return; }`);
-    coords("i", shape, "c", lines, params);
-    const values = evaluate(spec, views, (d) => `c${d}`, lines, params);
-    values.forEach((v, k) => lines.push(`o${k}[i] = ${toWord(v, outputs[k].dtype)};`));
-    dispatch = { threads: total };
-    entry = `@compute @workgroup_size(${WORKGROUP})\nfn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {\n  ${lines.join("\n  ")}\n}`;
+    const n = params.u32(total);
+    lines.push(
+      ...store(GLOBAL_INDEX, n, () => {
+        const body = pairs ? [`if (i >= n_out) { break; }`] : [`if (i >= ${n}) { return; }`];
+        coords("i", shape, "c", body, params);
+        return { body, values: evaluate(spec, views, (d) => `c${d}`, body, params) };
+      }),
+    );
+    dispatch = { threads: launches(total) };
+    entry = perInvocation(lines);
   } else {
     const reduced = new Set(red.axes);
     const keptDims = shape.map((_, d) => d).filter((d) => !reduced.has(d));
@@ -183,28 +228,43 @@ export function generateKernel(spec: KernelSpec, views: readonly BoundView[], in
     const fold = accs.map((a, k) => `${a.name} = ${reduceCombine(red.op, a.name, values[k], a.dtype)};`);
     const init = accs.map((a) => `var ${a.name}: ${a.type} = ${reduceIdentity(red.op, a.dtype)};`);
     if (redCount < WORKGROUP_REDUCE_MIN || outCount > 65535 * 65535) {
-      lines.push(`let i = ${GLOBAL_INDEX};`, `if (i >= ${outTotal}) { return; }`);
-      coords("i", keptShape, "c", lines, params);
-      lines.push(...init, `for (var j = 0u; j < ${redTotal}; j++) {`, ...inner.map((l) => "  " + l), ...fold.map((l) => "  " + l), "}");
-      accs.forEach((a, k) => lines.push(`o${k}[i] = ${toWord(a.name, a.dtype)};`));
-      dispatch = { threads: outCount };
-      entry = `@compute @workgroup_size(${WORKGROUP})\nfn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {\n  ${lines.join("\n  ")}\n}`;
+      lines.push(
+        ...store(GLOBAL_INDEX, outTotal, () => {
+          const body = pairs ? [`if (i >= n_out) { break; }`] : [`if (i >= ${outTotal}) { return; }`];
+          coords("i", keptShape, "c", body, params);
+          body.push(...init, `for (var j = 0u; j < ${redTotal}; j++) {`, ...inner.map((l) => "  " + l), ...fold.map((l) => "  " + l), "}");
+          return { body, values: accs.map((a) => a.name) };
+        }),
+      );
+      dispatch = { threads: launches(outCount) };
+      entry = perInvocation(lines);
     } else {
+      // A workgroup per output (per pair of outputs in pairs mode, one after the other: the loop and its barriers are uniform).
       accs.forEach((a) => decls.push(`var<workgroup> s_${a.name}: array<${a.type}, ${WORKGROUP}>;`));
-      lines.push(`let i = wid.x + wid.y * nwg.x;`, `let in_range = i < ${outTotal};`);
-      coords("i", keptShape, "c", lines, params);
-      lines.push(...init, `if (in_range) {`, `  for (var j = lid; j < ${redTotal}; j += ${WORKGROUP}u) {`, ...inner.map((l) => "    " + l), ...fold.map((l) => "    " + l), "  }", "}");
-      accs.forEach((a) => lines.push(`s_${a.name}[lid] = ${a.name};`));
-      lines.push("workgroupBarrier();");
-      for (let step = WORKGROUP / 2; step >= 1; step /= 2) {
-        lines.push(`if (lid < ${step}u) {`);
-        accs.forEach((a) => lines.push(`  s_${a.name}[lid] = ${reduceCombine(red.op, `s_${a.name}[lid]`, `s_${a.name}[lid + ${step}u]`, a.dtype)};`));
-        lines.push("}", "workgroupBarrier();");
-      }
-      lines.push("if (lid == 0u && in_range) {");
-      accs.forEach((a, k) => lines.push(`  o${k}[i] = ${toWord(`s_${a.name}[0]`, a.dtype)};`));
-      lines.push("}");
-      dispatch = { workgroups: outCount };
+      lines.push(
+        ...store(
+          "wid.x + wid.y * nwg.x",
+          outTotal,
+          () => {
+            const body = [`let in_range = i < ${outTotal};`];
+            coords("i", keptShape, "c", body, params);
+            body.push(...init, `if (in_range) {`, `  for (var j = lid; j < ${redTotal}; j += ${WORKGROUP}u) {`, ...inner.map((l) => "    " + l), ...fold.map((l) => "    " + l), "  }", "}");
+            accs.forEach((a) => body.push(`s_${a.name}[lid] = ${a.name};`));
+            body.push("workgroupBarrier();");
+            for (let step = WORKGROUP / 2; step >= 1; step /= 2) {
+              body.push(`if (lid < ${step}u) {`);
+              accs.forEach((a) => body.push(`  s_${a.name}[lid] = ${reduceCombine(red.op, `s_${a.name}[lid]`, `s_${a.name}[lid + ${step}u]`, a.dtype)};`));
+              body.push("}", "workgroupBarrier();");
+            }
+            // Every invocation reads the root before any may start the next pair's tree (only invocation 0 stores it).
+            accs.forEach((a) => body.push(`let root_${a.name} = s_${a.name}[0];`));
+            body.push("workgroupBarrier();");
+            return { body, values: accs.map((a) => `root_${a.name}`) };
+          },
+          pairs ? "lid == 0u" : "lid == 0u && in_range",
+        ),
+      );
+      dispatch = { workgroups: launches(outCount) };
       entry =
         `@compute @workgroup_size(${WORKGROUP})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {\n  ${lines.join("\n  ")}\n}`;
     }
@@ -212,5 +272,6 @@ export function generateKernel(spec: KernelSpec, views: readonly BoundView[], in
   if (bindingCount === 0) throw new BackendError("webgpu: a kernel without outputs");
   const uniform = params.finish(bindingCount);
   if (uniform.decl) decls.push(uniform.decl);
-  return { code: `${SCALAR_PRELUDE}\n${decls.join("\n")}\n\n${entry}\n`, dispatch, bindings: bindingCount, params: uniform.words };
+  const packedIO = pairs || views.some((v) => v.packed);
+  return { code: `${SCALAR_PRELUDE}${packedIO ? HALF_WGSL : ""}\n${decls.join("\n")}\n\n${entry}\n`, dispatch, bindings: bindingCount, params: uniform.words };
 }
