@@ -34,6 +34,12 @@ type Prepared =
 /** Words a slot occupies on the device. */
 const slotWords = (s: SlotInfo): number => Math.max(1, deviceWords(s.data ? s.data.length : sizeOf(s.shape), s.dtype));
 
+/**
+ * Whether element i of one slot sits where element i of the other does: as many words, both
+ * float16 (packed) or neither. (A float16 array of 2n elements has the words of a float32 one of n.)
+ */
+const sameLayout = (a: SlotInfo, b: SlotInfo): boolean => slotWords(a) === slotWords(b) && (a.dtype === "float16") === (b.dtype === "float16");
+
 /** A kernel restricted to some of its outputs: the nodes they need, and only the inputs those read. */
 function restrict(spec: KernelSpec, views: readonly View[], outputs: readonly number[]): { spec: KernelSpec; views: View[] } {
   const needed = new Set<number>();
@@ -129,7 +135,7 @@ export class WebGpuProgram {
       ? []
       : inputSlots.flatMap((slot) => {
           const dense = views.every((v) => v.slot !== slot || (v.offset === 0 && v.strides.every((x, d) => spec.shape[d] === 1 || x === stridesOf(spec.shape)[d])));
-          return dense && this.lowered.slots[slot].kind === "input" ? outSlots.map((o, k) => ({ slot, output: k, o })).filter((p) => slotWords(this.lowered.slots[p.o]) === slotWords(this.lowered.slots[slot])) : [];
+          return dense && this.lowered.slots[slot].kind === "input" ? outSlots.map((o, k) => ({ slot, output: k, o })).filter((p) => sameLayout(this.lowered.slots[p.o], this.lowered.slots[slot])) : [];
         });
     /** The pipeline reading the inputs `aliased` (slot -> output index) through their outputs' bindings. */
     const variant = (aliased: ReadonlyMap<number, number>) => {
@@ -326,6 +332,7 @@ export class WebGpuProgram {
         st.kind === "kernel" &&
         !st.spec.reduction &&
         !this.splitsPerOutput(st.inputs, st.outputs) &&
+        sameLayout(slots[i], slots[o]) &&
         st.inputs.every((v) => v.slot !== i || (v.offset === 0 && v.strides.every((x, d) => st.spec.shape[d] === 1 || x === stridesOf(st.spec.shape)[d])));
       const candidates = slots.flatMap((info, i) => {
         if (info.kind !== "input" || slotWords(info) !== slotWords(slots[o])) return [];
