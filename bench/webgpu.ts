@@ -46,11 +46,13 @@ console.log(`\n| row | ${peers.map((p) => p.name).join(" | ")} | tinyflow / jax-
 for (const c of cases) {
   const rs = peers.map((p) => results.get(`${p.name}|${c.workload}|${c.size}`)!);
   const main = rs.map((r) => (typeof r === "string" ? null : r.rows[0] ?? null));
-  const label = main.find((m) => m)?.key ?? `${c.workload} ${c.size}`;
+  const what: Record<string, string> = { W1: "matmul", W3: "MLP training step", W5: "conv" };
+  const key = main.find((m) => m)?.key;
+  const label = `${c.workload} ${what[c.workload] ?? ""} ${c.size}${key && key !== "main" ? ` (${key})` : ""}`;
   const cells = rs.map((r, i) => (typeof r === "string" ? r : `${fmt(main[i]!.value)} ${main[i]!.unit}${main[i]!.check.ok ? "" : ` (CHECK FAILED: ${main[i]!.check.text})`}`));
   const [a, b] = main;
   const ratio = a && b ? (a.higherIsBetter ? a.value / b.value : b.value / a.value) : NaN;
-  console.log(`| ${label} (${c.workload} ${c.size}) | ${cells.join(" | ")} | ${Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : "n/a"} |`);
+  console.log(`| ${label} | ${cells.join(" | ")} | ${Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : "n/a"} |`);
 }
 console.log(`# ${loadLine("after")}`);
 process.exit(0);

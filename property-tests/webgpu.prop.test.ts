@@ -21,8 +21,8 @@
 // kernel shape compiles a pipeline, which is slow on SwiftShader.
 
 import fc from "fast-check";
-import { describe, it } from "vitest";
-import { ArrayImpl as TfArray, defaultBackendName, jit, setDefaultBackend, type Tracer } from "../src/index";
+import { describe, expect, it } from "vitest";
+import { ArrayImpl as TfArray, defaultBackendName, jit, np, setDefaultBackend, type Tracer } from "../src/index";
 import type { TypedArray } from "../src/core/dtype";
 import type { FirstOrderPrimitive } from "../src/core/primitives";
 import { SIMD_STRESS, type ArgView, type CaseGen, type PrimCase, type ValueKind, caseArrays, caseData, caseFn, describeView, drawValueKind, drawViews, int, primitiveCases } from "./primitive_cases";
@@ -194,6 +194,35 @@ describe.skipIf(gpu === null)(`property: random programs jitted on WebGPU equal 
         }
       }),
       { numRuns: NUM_RUNS * 4 },
+    );
+  });
+});
+
+// --- property 3: random programs in float16 -----------------------------------------------
+// The same programs over float16 inputs: on WebGPU float16 arrays are packed two per word
+// and every kernel computes in f32, rounding each result to half as the interpreter does. A
+// result the GPU's f32 and the interpreter's f64 place on either side of a half-precision
+// rounding boundary differs by one half ulp, which later ops may carry: hence the tolerance.
+
+describe.skipIf(gpu === null)(`property: random float16 programs jitted on WebGPU equal the interpreter${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
+  it("float16 programs of up to 6 ops (elementwise, reductions, matmuls, views, pads, scatter-adds) over odd sizes", { timeout: 300_000 }, async () => {
+    await fc.assert(
+      fc.asyncProperty(cases({ mode: "all", maxInputs: 3, maxOps: 6, maxRank: 3, maxDim: 9 }), async (c) => {
+        const f = allRegisters(c);
+        const halves = c.inputs.map((x) => onBackend("interpreter", () => np.astype(x.to("interpreter"), "float16") as TfArray));
+        const want = onBackend("interpreter", () => f(...halves) as TfArray[]);
+        fc.pre(want.every((w) => tame(w, 1e3)));
+        const got = jit(f, { backend: "webgpu" })(...halves.map((x) => x.to("webgpu"))) as TfArray[];
+        for (let k = 0; k < want.length; k++) {
+          expect(got[k].dtype).toBe(want[k].dtype);
+          const wd = await want[k].data();
+          let scale = 0;
+          for (let i = 0; i < wd.length; i++) scale = Math.max(scale, Math.abs(wd[i]));
+          const m = firstMismatch(await got[k].data(), wd, want[k].dtype, { kind: "close", rtol: 1e-2, atol: 4e-3 * (1 + scale) }, null);
+          if (m !== null) throw new Error(`${c.prog} (float16 inputs)\nregister ${k} (${want[k].aval.str()}): ${m}`);
+        }
+      }),
+      { numRuns: NUM_RUNS * 3 },
     );
   });
 });

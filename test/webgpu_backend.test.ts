@@ -111,6 +111,20 @@ describe.skipIf(gpu === null)(`WebGPU backend${gpu ? ` on ${gpu.adapterName}` : 
     expect(text).toMatch(/, 1 on the host\)/);
   });
 
+  it("compiles one pipeline per kernel structure: new shapes of a fused chain, a reduction, a GEMM and a conv compile nothing", { timeout: 240_000 }, async () => {
+    const f = (x: Tracer, w: Tracer, k: Tracer) => {
+      const h = np.maximum(np.matmul(x, w).add(1), 0);
+      const c = lax.convGeneralDilated(np.reshape(np.tanh(x), [1, 1, ...x.shape]), k, [1, 1], "SAME");
+      return [h, np.sum(np.exp(h.mul(0.5)), 1), c];
+    };
+    const shapes = (m: number, k: number, n: number) => [{ shape: [m, k] }, { shape: [k, n] }, { shape: [2, 1, 3, 3] }];
+    await agree(f, shapes(5, 7, 3), { rtol: 1e-4, atol: 1e-4 });
+    const compiled = gpu!.pipelineCount;
+    await agree(f, shapes(9, 4, 6), { rtol: 1e-4, atol: 1e-4 });
+    await agree(f, shapes(17, 33, 2), { rtol: 1e-4, atol: 1e-4 });
+    expect(gpu!.pipelineCount).toBe(compiled);
+  });
+
   it("runs eager operations on WebGPU when it is the default backend", async () => {
     const prev = defaultBackendName();
     setDefaultBackend("webgpu");

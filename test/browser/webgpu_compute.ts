@@ -3,7 +3,8 @@
 // fused elementwise chain with a reduction, a large reduction, the tiled
 // matmul with a bias/relu epilogue, a conv and its gradient, the window and
 // library kernels (a sort between elementwise steps, take and scatter-add,
-// cumsum, max pooling's gradient), and integer/bool kernels. Every result is read
+// cumsum, max pooling's gradient), integer/bool kernels, and float16 (stored
+// packed two per word: a fused chain, a reduction and a matmul). Every result is read
 // with `await x.data()` (the only read a GPU has) and returned as plain numbers.
 
 import { ArrayImpl, grad, jit, lax, np, type Tracer } from "../../src/index";
@@ -42,6 +43,10 @@ export async function computeOn(backend: string): Promise<WebGpuResults> {
     takeScatterAdd: await run((p, i) => np.take(p, np.abs(i), 0).at(np.abs(i)).add(1), x, ints),
     cumsum: await run((p) => np.cumsum(p, 1), x),
     poolGrad: await run((p) => grad((q: Tracer) => np.sum(np.square(lax.reduceWindow(q, -Infinity, "max", [1, 1, 3, 3], [1, 1, 2, 2], "SAME"))))(p) as Tracer, img),
+    float16: await run((p, q) => {
+      const [h, k] = [p.astype("float16"), q.astype("float16")];
+      return np.concatenate([np.tanh(h).mul(k).ravel(), np.sum(h, 0), np.dot(lax.slice(h, [0, 0], [5, 47]), lax.slice(k.T, [0, 0], [47, 3])).ravel()]);
+    }, x, y),
     ints: await run((i) => lax.div(i, lax.rem(i, 5)).add(np.greater(i, 0).astype("int32")), ints),
   };
 }

@@ -16,7 +16,7 @@ import { HostArray, interpret } from "../interpreter";
 import { Planner } from "../plan/planner";
 import { acquireGpu } from "./device";
 import { WebGpuProgram, WEBGPU_TARGET } from "./program";
-import { GpuRuntime, toWords, type GpuBuffer } from "./runtime";
+import { deviceWords, GpuRuntime, toWords, type GpuBuffer } from "./runtime";
 
 /**
  * An array's storage on the WebGPU backend, as the public declarations show it: opaque, so
@@ -47,13 +47,27 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
     return this.rt.ctx.adapterName;
   }
 
+  /** Whether the device was lost (a driver reset, `device.destroy()`): every use then throws; `loadWebGpuBackend()` starts a new one. */
+  get deviceLost(): boolean {
+    return this.rt.lostReason !== null;
+  }
+
   /** The largest buffer this device binds, in bytes (an array is refused beyond it). */
   get maxStorageBufferBindingSize(): number {
     return this.rt.ctx.maxStorageBufferBindingSize;
   }
 
+  /**
+   * Compute pipelines compiled so far. They are cached by their WGSL, which holds no sizes or
+   * strides (those travel in a small uniform buffer per dispatch), so a known kernel at a new
+   * shape adds none.
+   */
+  get pipelineCount(): number {
+    return this.rt.pipelineCount;
+  }
+
   fromHost(data: TypedArray, aval: ShapedArray): WebGpuBuffer {
-    const buf = this.rt.alloc(aval.size, `an array of ${aval.str()}`);
+    const buf = this.rt.alloc(deviceWords(aval.size, aval.dtype), `an array of ${aval.str()}`);
     this.rt.write(buf, toWords(data, aval.dtype));
     if (aval.size <= SHADOW_MAX) buf.shadow = data.slice();
     return buf;
@@ -131,9 +145,14 @@ export function webGpuStartError(): BackendError | null {
  * optional package `webgpu` (Dawn; on SwiftShader where there is no GPU).
  * Registers it as "webgpu" and, with `makeDefault`, makes it the default.
  * Rejects with a BackendError naming what is missing when there is no adapter.
- * A second call returns the first one's backend.
+ * A second call returns the first one's backend, unless its device was lost
+ * (then it starts a new one: arrays of the lost device are gone).
  */
 export async function loadWebGpuBackend({ makeDefault = false }: { makeDefault?: boolean } = {}): Promise<WebGpuBackend> {
+  if (started?.deviceLost) {
+    started = null;
+    starting = null;
+  }
   starting ??= acquireGpu().then(
     (ctx) => {
       started = new WebGpuBackend(new GpuRuntime(ctx));

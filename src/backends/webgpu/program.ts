@@ -16,7 +16,8 @@ import { HostArray, interpret } from "../interpreter";
 import { planWorkspace, timeline } from "../plan/buffer_plan";
 import type { KernelSpec, LibraryCall } from "../plan/kernel_graph";
 import type { LoweredProgram, PlanTarget, SlotInfo, Step, View } from "../plan/planner";
-import { fromWords, GpuRuntime, toWords, type GpuBuffer } from "./runtime";
+import { NARROW_HALVES_WGSL, WIDEN_HALVES_WGSL } from "./half";
+import { deviceWords, fromWords, GpuRuntime, toWords, type GpuBuffer } from "./runtime";
 import { generateKernel, WORKGROUP, type BoundView } from "./wgsl/kernel";
 import { generateLibrary, type LibraryBinding } from "./wgsl/library";
 import { generateConv, generateGemm } from "./wgsl/matmul";
@@ -31,7 +32,13 @@ type Prepared =
   | { kind: "host"; run(bufs: GpuBuffer[]): Promise<void> };
 
 /** Words a slot occupies on the device. */
-const slotWords = (s: SlotInfo): number => Math.max(1, s.data ? s.data.length : sizeOf(s.shape));
+const slotWords = (s: SlotInfo): number => Math.max(1, deviceWords(s.data ? s.data.length : sizeOf(s.shape), s.dtype));
+
+/**
+ * Whether element i of one slot sits where element i of the other does: as many words, both
+ * float16 (packed) or neither. (A float16 array of 2n elements has the words of a float32 one of n.)
+ */
+const sameLayout = (a: SlotInfo, b: SlotInfo): boolean => slotWords(a) === slotWords(b) && (a.dtype === "float16") === (b.dtype === "float16");
 
 /** A kernel restricted to some of its outputs: the nodes they need, and only the inputs those read. */
 function restrict(spec: KernelSpec, views: readonly View[], outputs: readonly number[]): { spec: KernelSpec; views: View[] } {
@@ -128,16 +135,18 @@ export class WebGpuProgram {
       ? []
       : inputSlots.flatMap((slot) => {
           const dense = views.every((v) => v.slot !== slot || (v.offset === 0 && v.strides.every((x, d) => spec.shape[d] === 1 || x === stridesOf(spec.shape)[d])));
-          return dense && this.lowered.slots[slot].kind === "input" ? outSlots.map((o, k) => ({ slot, output: k, o })).filter((p) => slotWords(this.lowered.slots[p.o]) === slotWords(this.lowered.slots[slot])) : [];
+          return dense && this.lowered.slots[slot].kind === "input" ? outSlots.map((o, k) => ({ slot, output: k, o })).filter((p) => sameLayout(this.lowered.slots[p.o], this.lowered.slots[slot])) : [];
         });
     /** The pipeline reading the inputs `aliased` (slot -> output index) through their outputs' bindings. */
     const variant = (aliased: ReadonlyMap<number, number>) => {
       const bindingOf = new Map<number, number>();
       for (const slot of inputSlots) if (!aliased.has(slot)) bindingOf.set(slot, bindingOf.size);
-      const bound: BoundView[] = views.map((v) => ({ binding: bindingOf.get(v.slot) ?? -1, offset: v.offset, strides: v.strides, output: aliased.get(v.slot) }));
-      const kernel = generateKernel(spec, bound, bindingOf.size);
+      const isHalf = (slot: number) => this.lowered.slots[slot].dtype === "float16";
+      const bound: BoundView[] = views.map((v) => ({ binding: bindingOf.get(v.slot) ?? -1, offset: v.offset, strides: v.strides, output: aliased.get(v.slot), packed: isHalf(v.slot) }));
+      const kernel = generateKernel(spec, bound, bindingOf.size, { specialize: this.rt.specializeShapes, packedOutputs: outSlots.map(isHalf) });
       const grid = GpuRuntime.grid("threads" in kernel.dispatch ? Math.ceil(kernel.dispatch.threads / WORKGROUP) : kernel.dispatch.workgroups);
-      return { code: kernel.code, pipeline: this.rt.pipeline(kernel.code), slots: [...bindingOf.keys(), ...outSlots], grid };
+      const params = kernel.params ? this.uniformBuffer(kernel.params) : null;
+      return { code: kernel.code, pipeline: this.rt.pipeline(kernel.code), slots: [...bindingOf.keys(), ...outSlots], params, grid };
     };
     const plain = variant(new Map());
     const variants = new Map<string, ReturnType<typeof variant>>();
@@ -149,29 +158,74 @@ export class WebGpuProgram {
         if (!variants.has(key)) variants.set(key, variant(new Map(aliased.map((p) => [p.slot, p.output]))));
         v = variants.get(key)!;
       }
-      this.rt.dispatch(v.pipeline, v.slots.map((s) => bufs[s].buffer), v.grid);
+      const buffers = v.slots.map((s) => bufs[s].buffer);
+      this.rt.dispatch(v.pipeline, v.params ? [...buffers, v.params] : buffers, v.grid);
     };
     return [{ kind: "gpu", code: plain.code, record }];
   }
 
+  /**
+   * A step's passes. Fused kernels and host steps read and write packed float16 themselves; the
+   * GEMM, conv, window and library shaders work on one word per element, so their float16
+   * operands are widened into private f32 buffers before them, and their float16 results are
+   * written there and narrowed (rounded to nearest even) after them.
+   */
   private prepare(st: Step): Prepared[] {
+    const steps = this.prepareStep(st);
+    const io = wordOperands(st);
+    const isHalf = (slot: number) => this.lowered.slots[slot].dtype === "float16";
+    const reads = [...new Set(io.reads.filter(isHalf))];
+    const writes = [...new Set(io.writes.filter(isHalf))];
+    if (reads.length + writes.length === 0) return steps;
+    // A window step may write only part of its destination: it is widened too, so the rest survives.
+    const widened = [...new Set([...reads, ...(st.kind === "window" ? writes : [])])];
+    const temps = new Map([...reads, ...writes].map((slot) => [slot, this.privateBuffer(this.elements(slot), "a float16 operand widened to float32")]));
+    const convert = (code: string, slot: number, toHalf: boolean): Prepared => {
+      const pipeline = this.rt.pipeline(code);
+      const n = this.elements(slot);
+      const uniform = this.uniformBuffer(new Uint32Array([n, 0, 0, 0]));
+      const grid = GpuRuntime.grid(Math.ceil((toHalf ? Math.ceil(n / 2) : n) / WORKGROUP));
+      const temp = temps.get(slot)!.buffer;
+      return { kind: "gpu", code, record: (bufs) => this.rt.dispatch(pipeline, toHalf ? [temp, bufs[slot].buffer, uniform] : [bufs[slot].buffer, temp, uniform], grid) };
+    };
+    const onTemps = (bufs: GpuBuffer[]) => {
+      const mapped = bufs.slice();
+      for (const [slot, temp] of temps) mapped[slot] = temp;
+      return mapped;
+    };
+    return [
+      ...widened.map((slot) => convert(WIDEN_HALVES_WGSL, slot, false)),
+      ...steps.map((p): Prepared => (p.kind === "gpu" ? { kind: "gpu", code: p.code, record: (bufs) => p.record(onTemps(bufs)) } : p)),
+      ...writes.map((slot) => convert(NARROW_HALVES_WGSL, slot, true)),
+    ];
+  }
+
+  /** Elements of a slot's array. */
+  private elements(slot: number): number {
+    const s = this.lowered.slots[slot];
+    return Math.max(1, s.data ? s.data.length : sizeOf(s.shape));
+  }
+
+  private prepareStep(st: Step): Prepared[] {
     switch (st.kind) {
       case "kernel":
         return this.kernelSteps(st.spec, st.inputs, st.outputs);
       case "gemm": {
         if (st.batch > 65535) throw new BackendError(`webgpu: a batched matmul of ${st.batch} products is over the 65535 workgroups of one dispatch dimension; use the wasm backend`);
-        const { code, workgroups } = generateGemm(st, st.epilogue?.ops ?? []);
+        const { code, workgroups, params } = generateGemm(st, st.epilogue?.ops ?? [], { specialize: this.rt.specializeShapes });
         const pipeline = this.rt.pipeline(code);
         const slots = [st.a, st.b, st.c, ...(st.epilogue?.operands ?? [])];
+        const uniform = params ? [this.uniformBuffer(params)] : [];
         const grid: [number, number, number] = [workgroups[0], workgroups[1], st.batch];
-        return [{ kind: "gpu", code, record: (bufs) => this.rt.dispatch(pipeline, slots.map((s) => bufs[s].buffer), grid) }];
+        return [{ kind: "gpu", code, record: (bufs) => this.rt.dispatch(pipeline, [...slots.map((s) => bufs[s].buffer), ...uniform], grid) }];
       }
       case "conv": {
-        const { code, outputs } = generateConv(st.layout, st.params);
+        const { code, outputs, params } = generateConv(st.layout, st.params, { specialize: this.rt.specializeShapes });
         if (outputs === 0) return [];
         const pipeline = this.rt.pipeline(code);
+        const uniform = params ? [this.uniformBuffer(params)] : [];
         const grid = GpuRuntime.grid(Math.ceil(outputs / WORKGROUP));
-        return [{ kind: "gpu", code, record: (bufs) => this.rt.dispatch(pipeline, [st.x, st.w, st.y].map((s) => bufs[s].buffer), grid) }];
+        return [{ kind: "gpu", code, record: (bufs) => this.rt.dispatch(pipeline, [...[st.x, st.w, st.y].map((s) => bufs[s].buffer), ...uniform], grid) }];
       }
       case "window":
         return this.windowSteps(st);
@@ -185,6 +239,13 @@ export class WebGpuProgram {
     }
   }
 
+  /** A uniform buffer of a pass's parameters, destroyed with the program. */
+  private uniformBuffer(words: Uint32Array): GPUBuffer {
+    const buf = this.rt.uniform(words);
+    this.uniformBufs.push(buf);
+    return buf;
+  }
+
   /** A private device buffer of `words` for one step, released with the program. */
   private privateBuffer(words: number, what: string): GpuBuffer {
     const buf = this.rt.alloc(words, what);
@@ -193,7 +254,8 @@ export class WebGpuProgram {
   }
 
   private windowSteps(st: Extract<Step, { kind: "window" }>): Prepared[] {
-    const dstWords = slotWords(this.lowered.slots[st.dst.slot]);
+    // One word per element: a float16 destination is a widened private copy here (prepare).
+    const dstWords = this.elements(st.dst.slot);
     const passes = generateWindow(st.spec, { src: st.src.offset, dst: st.dst.offset, starts: st.indices.map((i) => i.offset) }, st.indices.map((i) => i.slot), dstWords);
     const scratch = passes.some((p) => p.bindings.some((b) => b.kind === "scratch")) ? this.privateBuffer(dstWords, `the last-writer table of a ${st.label}`) : null;
     const bufferOf = (b: WindowBinding, bufs: GpuBuffer[]): GPUBuffer => {
@@ -221,8 +283,7 @@ export class WebGpuProgram {
     const perm = kernel.permWords > 0 ? this.privateBuffer(kernel.permWords, `the sort permutation of ${st.call.op}`) : null;
     return kernel.passes.map((p) => {
       const pipeline = this.rt.pipeline(p.code);
-      const params = p.params ? this.rt.uniform(p.params) : null;
-      if (params) this.uniformBufs.push(params);
+      const params = p.params ? this.uniformBuffer(p.params) : null;
       const bufferOf = (b: LibraryBinding, bufs: GpuBuffer[]): GPUBuffer => {
         switch (b.kind) {
           case "input":
@@ -271,6 +332,7 @@ export class WebGpuProgram {
         st.kind === "kernel" &&
         !st.spec.reduction &&
         !this.splitsPerOutput(st.inputs, st.outputs) &&
+        sameLayout(slots[i], slots[o]) &&
         st.inputs.every((v) => v.slot !== i || (v.offset === 0 && v.strides.every((x, d) => st.spec.shape[d] === 1 || x === stridesOf(st.spec.shape)[d])));
       const candidates = slots.flatMap((info, i) => {
         if (info.kind !== "input" || slotWords(info) !== slotWords(slots[o])) return [];
@@ -368,6 +430,24 @@ export class WebGpuProgram {
     this.uniformBufs.length = 0;
     this.constBufs.clear();
     this.workspace = null;
+  }
+}
+
+/** The slots a step that works on one word per element reads and writes (none for fused kernels and host steps, which read float16 packed). */
+function wordOperands(st: Step): { reads: number[]; writes: number[] } {
+  switch (st.kind) {
+    case "gemm":
+      return { reads: [st.a, st.b, ...(st.epilogue?.operands ?? [])], writes: [st.c] };
+    case "conv":
+      return { reads: [st.x, st.w], writes: [st.y] };
+    case "window":
+      return { reads: [st.src.slot], writes: [st.dst.slot] };
+    case "library":
+      return { reads: st.inputs, writes: st.outputs };
+    case "kernel":
+    case "fallback":
+    case "conv_gradient":
+      return { reads: [], writes: [] };
   }
 }
 

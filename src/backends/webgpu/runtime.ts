@@ -1,5 +1,5 @@
 // The WebGPU runtime under the backend: device buffers (one 32-bit word per
-// element) with reference counts and a pool of released buffers, the
+// element, float16 two per word) with reference counts and a pool of released buffers, the
 // pipeline cache keyed by shader text, dispatches batched into command
 // encoders, and the ordering of host work.
 //
@@ -14,6 +14,7 @@ import type { ShapedArray } from "../../core/aval";
 import { allocTyped, type DType, type TypedArray } from "../../core/dtype";
 import { BackendError, MemoryLimitError } from "../../core/errors";
 import type { GpuContext } from "./device";
+import { halfWords, packHalves, unpackHalves } from "./half";
 
 /** An array's storage on the device; `refs` owners share it. */
 export interface GpuBuffer {
@@ -34,8 +35,11 @@ const POOL_LIMIT = 256 * 2 ** 20;
 /** Dispatches recorded before a submit even when nothing reads (bounds the command buffer). */
 const MAX_RECORDED = 512;
 
-/** Bytes of one element on the device: every dtype is one 32-bit word (bool 0/1, float16 widened). */
+/** Bytes of a device word: an element of every dtype is one word (bool 0/1) but float16, packed two per word (half.ts). */
 export const WORD = 4;
+
+/** Device words of an array of `elements` of `dtype`. */
+export const deviceWords = (elements: number, dtype: DType): number => (dtype === "float16" ? halfWords(elements) : elements);
 
 /** Buffer sizes are rounded up so released buffers fit later requests of similar size. */
 function roundedSize(bytes: number): number {
@@ -47,12 +51,13 @@ function roundedSize(bytes: number): number {
 /** Host data as device words. */
 export function toWords(data: TypedArray, dtype: DType): Uint32Array {
   if (dtype === "bool") return Uint32Array.from(data as Uint8Array);
-  if (data instanceof Uint16Array) throw new BackendError("webgpu: float16 data must be given widened to float32");
+  if (dtype === "float16") return packHalves(data);
   return new Uint32Array(data.buffer, data.byteOffset, data.length);
 }
 
 /** Device words as host data of `dtype`. */
 export function fromWords(words: ArrayBuffer, dtype: DType, length: number): TypedArray {
+  if (dtype === "float16") return unpackHalves(words, length);
   const out = allocTyped(dtype, length);
   if (dtype === "bool") {
     const w = new Uint32Array(words, 0, length);
@@ -74,6 +79,12 @@ export class GpuRuntime {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private recorded = 0;
+  /**
+   * Bake sizes and strides into the fused-kernel, GEMM and conv shaders (a pipeline per shape)
+   * instead of reading them from a uniform (a pipeline per kernel structure). Off by default:
+   * bench/webgpu_pipelines.ts measures both.
+   */
+  specializeShapes = false;
 
   constructor(readonly ctx: GpuContext) {
     this.device = ctx.device;
@@ -86,16 +97,21 @@ export class GpuRuntime {
     });
   }
 
+  /** Why the device was lost, or null while it works. */
+  get lostReason(): string | null {
+    return this.lost;
+  }
+
   private checkAlive(): void {
     if (this.lost !== null) {
       throw new BackendError(`webgpu: the device was lost (${this.lost}); reload the WebGPU backend (loadWebGpuBackend) or use the wasm backend`);
     }
   }
 
-  /** A device buffer for `elements` words; refused over the device's storage binding limit. */
-  alloc(elements: number, what: string): GpuBuffer {
+  /** A device buffer of `words` (deviceWords of an array); refused over the device's storage binding limit. */
+  alloc(words: number, what: string): GpuBuffer {
     this.checkAlive();
-    const bytes = Math.max(1, elements) * WORD;
+    const bytes = Math.max(1, words) * WORD;
     const limit = this.ctx.maxStorageBufferBindingSize;
     if (bytes > limit) {
       throw new MemoryLimitError(
@@ -150,6 +166,11 @@ export class GpuRuntime {
     return buffer;
   }
 
+  /** Pipelines compiled so far. */
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
   pipeline(code: string): GPUComputePipeline {
     let p = this.pipelines.get(code);
     if (!p) {
@@ -163,6 +184,7 @@ export class GpuRuntime {
   /** Records one dispatch in the open compute pass (many dispatches share one submit). */
   dispatch(pipeline: GPUComputePipeline, buffers: readonly GPUBuffer[], workgroups: readonly [number, number, number]): void {
     if (workgroups.some((w) => w === 0)) return;
+    this.checkAlive();
     this.encoder ??= this.device.createCommandEncoder();
     this.pass ??= this.encoder.beginComputePass();
     const bindGroup = this.device.createBindGroup({

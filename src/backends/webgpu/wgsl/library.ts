@@ -7,8 +7,9 @@
 // (-0 == +0, NaNs equal and last), lexicographic over its keys; top_k takes the
 // largest first (NaN largest), lower index first among equals; window folds
 // skip padding and dilation holes; a pooling gradient picks the first tap that
-// is >= (or <=) every later one. float16 is held as float32 and rounded to half
-// on every store of a computed value.
+// is >= (or <=) every later one. float16 operands reach these shaders widened to
+// float32 (program.ts converts packed halves around the step), and computed
+// values are rounded to half on every store.
 //
 // Designs:
 // - argmax/argmin: one invocation per output, a serial scan of its row.

@@ -17,6 +17,7 @@
 
 import type { EpilogueOp } from "../../plan/kernel_graph";
 import type { ConvStepParams } from "../../plan/planner";
+import { ParamTable } from "./params";
 import { SCALAR_PRELUDE, literal } from "./scalar";
 
 const TILE = 64;
@@ -68,9 +69,13 @@ function epilogueExpr(ops: readonly EpilogueOp[], v: string): string {
   return x;
 }
 
-/** The GEMM shader; bindings: A, B, C, then one per vector operand of the epilogue. */
-export function generateGemm(s: GemmShape, epilogue: readonly EpilogueOp[]): { code: string; workgroups: [number, number] } {
-  const { m, n, k } = s;
+/**
+ * The GEMM shader; bindings: A, B, C, then one per vector operand of the epilogue, then the
+ * parameter uniform (M, N, K) unless `specialize` bakes them in. The tile sizes are always constants.
+ */
+export function generateGemm(s: GemmShape, epilogue: readonly EpilogueOp[], { specialize = false } = {}): { code: string; workgroups: [number, number]; params: Uint32Array | null } {
+  const params = new ParamTable(specialize);
+  const dims = `let M = ${params.u32(s.m)}; let N = ${params.u32(s.n)}; let K = ${params.u32(s.k)};`;
   const vectors = epilogue.filter((o) => o.operand.kind === "col" || o.operand.kind === "row").length;
   const decls = [
     "@group(0) @binding(0) var<storage, read> a: array<f32>;",
@@ -81,30 +86,33 @@ export function generateGemm(s: GemmShape, epilogue: readonly EpilogueOp[]): { c
   // A tile element e (of 64 rows x 16 k): coalesced along k for A[M,K], along m for Aᵀ stored [K,M].
   const loadA = s.transA
     ? `let mm = e % ${TILE}u; let kk = e / ${TILE}u; let gm = row0 + mm; let gk = k0 + kk;
-      var v = 0.0; if (gm < ${m}u && gk < ${k}u) { v = a[aBase + gk * ${m}u + gm]; } As[kk][mm] = v;`
+      var v = 0.0; if (gm < M && gk < K) { v = a[aBase + gk * M + gm]; } As[kk][mm] = v;`
     : `let kk = e % ${TK}u; let mm = e / ${TK}u; let gm = row0 + mm; let gk = k0 + kk;
-      var v = 0.0; if (gm < ${m}u && gk < ${k}u) { v = a[aBase + gm * ${k}u + gk]; } As[kk][mm] = v;`;
+      var v = 0.0; if (gm < M && gk < K) { v = a[aBase + gm * K + gk]; } As[kk][mm] = v;`;
   const loadB = s.transB
     ? `let kk = e % ${TK}u; let nn = e / ${TK}u; let gn = col0 + nn; let gk = k0 + kk;
-      var v = 0.0; if (gn < ${n}u && gk < ${k}u) { v = b[bBase + gn * ${k}u + gk]; } Bs[kk][nn] = v;`
+      var v = 0.0; if (gn < N && gk < K) { v = b[bBase + gn * K + gk]; } Bs[kk][nn] = v;`
     : `let nn = e % ${TILE}u; let kk = e / ${TILE}u; let gn = col0 + nn; let gk = k0 + kk;
-      var v = 0.0; if (gn < ${n}u && gk < ${k}u) { v = b[bBase + gk * ${n}u + gn]; } Bs[kk][nn] = v;`;
+      var v = 0.0; if (gn < N && gk < K) { v = b[bBase + gk * N + gn]; } Bs[kk][nn] = v;`;
+  const uniform = params.finish(3 + vectors);
   const code = `${SCALAR_PRELUDE}
 fn tf_relu(x: f32) -> f32 { return select(x, 0.0, x <= 0.0); }
 ${decls.join("\n")}
+${uniform.decl}
 var<workgroup> As: array<array<f32, ${TILE}>, ${TK}>;
 var<workgroup> Bs: array<array<f32, ${TILE}>, ${TK}>;
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  ${dims}
   let batch = wid.z;
   let row0 = wid.y * ${TILE}u;
   let col0 = wid.x * ${TILE}u;
   let tid = lid.y * 16u + lid.x;
-  let aBase = batch * ${m * k}u;
-  let bBase = batch * ${k * n}u;
+  let aBase = batch * M * K;
+  let bBase = batch * K * N;
   var acc: array<array<f32, 4>, 4>;
-  for (var k0 = 0u; k0 < ${k}u; k0 += ${TK}u) {
+  for (var k0 = 0u; k0 < K; k0 += ${TK}u) {
     for (var l = 0u; l < 4u; l++) {
       let e = tid + l * 256u;
       ${loadA}
@@ -127,15 +135,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
   for (var i = 0u; i < 4u; i++) {
     let row = row0 + lid.y + 16u * i;
-    if (row >= ${m}u) { continue; }
+    if (row >= M) { continue; }
     for (var j = 0u; j < 4u; j++) {
       let col = col0 + lid.x + 16u * j;
-      if (col < ${n}u) { c[batch * ${m * n}u + row * ${n}u + col] = ${epilogueExpr(epilogue, "acc[i][j]")}; }
+      if (col < N) { c[batch * M * N + row * N + col] = ${epilogueExpr(epilogue, "acc[i][j]")}; }
     }
   }
 }
 `;
-  return { code, workgroups: [Math.ceil(n / TILE), Math.ceil(m / TILE)] };
+  return { code, workgroups: [Math.ceil(s.n / TILE), Math.ceil(s.m / TILE)], params: uniform.words };
 }
 
 /** Output spatial size of a convolution along one dim. */
@@ -145,44 +153,57 @@ function outSize(size: number, kernel: number, stride: number, pad: [number, num
   return size === 0 || padded < extent ? 0 : Math.floor((padded - extent) / stride) + 1;
 }
 
-/** The conv shader (bindings: x, w, y) and its number of output elements. */
-export function generateConv(layout: "NHWC" | "NCHW", p: ConvStepParams): { code: string; outputs: number } {
+/**
+ * The conv shader (bindings: x, w, y, then the parameter uniform unless `specialize` bakes the
+ * sizes, strides, padding and dilations in) and its number of output elements.
+ */
+export function generateConv(layout: "NHWC" | "NCHW", p: ConvStepParams, { specialize = false } = {}): { code: string; outputs: number; params: Uint32Array | null } {
   const oh = outSize(p.h, p.kh, p.strides[0], p.padding[0], p.dilation[0], p.lhsDilation[0]);
   const ow = outSize(p.w, p.kw, p.strides[1], p.padding[1], p.dilation[1], p.lhsDilation[1]);
   // Only shaders with output elements are compiled (the caller skips empty convs), so no size here is 0 but cg and kh/kw loops.
   const cg = p.cin / p.groups;
-  const coutPerGroup = p.cout / p.groups;
   const outputs = p.n * oh * ow * p.cout;
+  const params = new ParamTable(specialize);
+  const u = (name: string, v: number) => `let ${name} = ${params.u32(v)};`;
+  const i = (name: string, v: number) => `let ${name} = ${params.i32(v)};`;
+  const sizes = [
+    u("OUTPUTS", outputs), u("H", p.h), u("W", p.w), u("CIN", p.cin), u("COUT", p.cout), u("OH", oh), u("OW", ow), u("KH", p.kh), u("KW", p.kw),
+    u("CG", cg), u("COUT_G", p.cout / p.groups), u("SY", p.strides[0]), u("SX", p.strides[1]), u("DY", p.dilation[0]), u("DX", p.dilation[1]),
+    i("PY", p.padding[0][0]), i("PX", p.padding[1][0]), i("LY", p.lhsDilation[0]), i("LX", p.lhsDilation[1]),
+  ].join("\n  ");
   const nhwc = layout === "NHWC";
   const decompose = nhwc
-    ? `let co = i % ${p.cout}u; let ox = (i / ${p.cout}u) % ${ow}u; let oy = (i / ${p.cout * ow}u) % ${oh}u; let bn = i / ${p.cout * ow * oh}u;`
-    : `let ox = i % ${ow}u; let oy = (i / ${ow}u) % ${oh}u; let co = (i / ${ow * oh}u) % ${p.cout}u; let bn = i / ${ow * oh * p.cout}u;`;
-  const xIndex = nhwc ? `((bn * ${p.h}u + iy) * ${p.w}u + ix) * ${p.cin}u + ci` : `((bn * ${p.cin}u + ci) * ${p.h}u + iy) * ${p.w}u + ix`;
-  const wIndex = nhwc ? `((ky * ${p.kw}u + kx) * ${cg}u + cig) * ${p.cout}u + co` : `((co * ${cg}u + cig) * ${p.kh}u + ky) * ${p.kw}u + kx`;
+    ? `let co = i % COUT; let ox = (i / COUT) % OW; let oy = (i / (COUT * OW)) % OH; let bn = i / (COUT * OW * OH);`
+    : `let ox = i % OW; let oy = (i / OW) % OH; let co = (i / (OW * OH)) % COUT; let bn = i / (OW * OH * COUT);`;
+  const xIndex = nhwc ? `((bn * H + iy) * W + ix) * CIN + ci` : `((bn * CIN + ci) * H + iy) * W + ix`;
+  const wIndex = nhwc ? `((ky * KW + kx) * CG + cig) * COUT + co` : `((co * CG + cig) * KH + ky) * KW + kx`;
+  const uniform = params.finish(3);
   const code = `
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+${uniform.decl}
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  ${sizes}
   let i = gid.x + gid.y * nwg.x * 256u;
-  if (i >= ${outputs}u) { return; }
+  if (i >= OUTPUTS) { return; }
   ${decompose}
-  let g = co / ${coutPerGroup}u;
+  let g = co / COUT_G;
   var acc = 0.0;
-  for (var ky = 0u; ky < ${p.kh}u; ky++) {
-    let py = i32(oy * ${p.strides[0]}u + ky * ${p.dilation[0]}u) - (${p.padding[0][0]});
-    if (py < 0 || py % ${p.lhsDilation[0]} != 0) { continue; }
-    let iy = u32(py / ${p.lhsDilation[0]});
-    if (iy >= ${p.h}u) { continue; }
-    for (var kx = 0u; kx < ${p.kw}u; kx++) {
-      let px = i32(ox * ${p.strides[1]}u + kx * ${p.dilation[1]}u) - (${p.padding[1][0]});
-      if (px < 0 || px % ${p.lhsDilation[1]} != 0) { continue; }
-      let ix = u32(px / ${p.lhsDilation[1]});
-      if (ix >= ${p.w}u) { continue; }
-      for (var cig = 0u; cig < ${cg}u; cig++) {
-        let ci = g * ${cg}u + cig;
+  for (var ky = 0u; ky < KH; ky++) {
+    let py = i32(oy * SY + ky * DY) - PY;
+    if (py < 0 || py % LY != 0) { continue; }
+    let iy = u32(py / LY);
+    if (iy >= H) { continue; }
+    for (var kx = 0u; kx < KW; kx++) {
+      let px = i32(ox * SX + kx * DX) - PX;
+      if (px < 0 || px % LX != 0) { continue; }
+      let ix = u32(px / LX);
+      if (ix >= W) { continue; }
+      for (var cig = 0u; cig < CG; cig++) {
+        let ci = g * CG + cig;
         acc = fma(x[${xIndex}], w[${wIndex}], acc);
       }
     }
@@ -190,5 +211,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   y[i] = acc;
 }
 `;
-  return { code, outputs };
+  return { code, outputs, params: uniform.words };
 }
