@@ -683,12 +683,12 @@ export class ThreadPool {
 
   /**
    * Runs chunks of a split kernel: chunk 0 on this thread, the others on
-   * workers. Each chunk is (kernel, pointers).
+   * workers. Each chunk is (kernel, pointers, and its own scratch region when the kernel needs one).
    */
-  runChunks(chunks: ReadonlyArray<{ kernel: CompiledKernel; ins: number[]; outs: number[] }>, elements: number): void {
+  runChunks(chunks: ReadonlyArray<{ kernel: CompiledKernel; ins: number[]; outs: number[]; scratch?: number }>, elements: number): void {
     const ws = this.pick(chunks.length - 1);
     if (ws.length < chunks.length - 1) {
-      for (const c of chunks) c.kernel.run(c.ins, c.outs);
+      for (const c of chunks) c.kernel.run(c.ins, c.outs, c.scratch);
       return;
     }
     const regs = chunks.slice(1).map((c) => this.register(c.kernel.bytes));
@@ -696,10 +696,10 @@ export class ThreadPool {
     ws.forEach((w, j) => {
       const c = chunks[j + 1]!;
       const r = regs[j]!;
-      const ptrs = [...c.ins, ...c.outs];
+      const ptrs = c.scratch ? [...c.ins, ...c.outs, c.scratch] : [...c.ins, ...c.outs];
       i32.set([r.id, r.ptr, r.len, ptrs.length, ...ptrs], this.slotBase(w) + CTL.ARGS);
     });
-    this.dispatch(ws, JOB.KERNEL, () => chunks[0]!.kernel.run(chunks[0]!.ins, chunks[0]!.outs), elements * 20);
+    this.dispatch(ws, JOB.KERNEL, () => chunks[0]!.kernel.run(chunks[0]!.ins, chunks[0]!.outs, chunks[0]!.scratch), elements * 20);
   }
 
   /** Stops the workers and frees the control block. The pool then runs single-threaded. */
