@@ -13,7 +13,7 @@ import { isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { arange, linspace, zeros, type LinspaceOptions } from "./creation";
 import * as ew from "./elementwise";
 import { cumprod, cumsum, sum } from "./reductions";
-import { atleast3d, broadcastShapes, concatenate, expandDims, ravel, reshape, split, squeeze, stack, broadcastTo } from "./shape";
+import { atleast3d, broadcastShapes, concatenate, expandDims, ravel, reshape, seqArg, split, squeeze, stack, broadcastTo } from "./shape";
 import { matmul } from "./linalg";
 import { diff } from "./sequences";
 import { convolve } from "./products";
@@ -102,7 +102,7 @@ export function isscalar(x: unknown): boolean {
 
 /** Stack along the third axis (1-D and 2-D arrays are made 3-D first, as numpy's dstack). */
 export function dstack(arrays: readonly ArrayLike[]): Tracer {
-  return concatenate(arrays.map(atleast3d), 2);
+  return concatenate(seqArg("dstack", arrays).map(atleast3d), 2);
 }
 
 /** The slices of x along `axis`, each without that axis (jnp.unstack). */
@@ -191,6 +191,12 @@ export function diagIndicesFrom(x: ArrayLike): Tracer[] {
 
 /** fn called with one float32 coordinate array per dim of `shape` (numpy's fromfunction). */
 export function fromfunction(fn: (...coords: Tracer[]) => Tracer, shape: readonly number[], opts: { dtype?: DType } = {}): Tracer {
+  if (typeof fn !== "function") {
+    throw new ArgumentError(`fromfunction: expected a function of one coordinate array per dimension, got ${typeof fn}; call it as fromfunction((i, j) => ..., [rows, cols])`);
+  }
+  if (!globalThis.Array.isArray(shape)) {
+    throw new ArgumentError(`fromfunction: shape must be a list of non-negative integers, got ${typeof shape === "object" ? JSON.stringify(shape) : String(shape)}`);
+  }
   const dtype = opts.dtype ?? "float32";
   return fn(...shape.map((_, i) => ew.astype(index(indices(shape), [i]), dtype)));
 }
