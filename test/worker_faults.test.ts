@@ -2,9 +2,12 @@
 // middle of a job fails that call at once with a BackendError saying so (not a
 // stall until the pool's time limit), and the pool replaces the worker, so the
 // calls after it are threaded and correct again. Workers are killed with the
-// pool's test hook (crashWorkerForTesting: the worker exits when its next job
-// starts). The pools' stall limit is set far beyond the tests' timeouts, so a
-// death that went unnoticed would time the test out rather than pass.
+// pool's test hooks: crashWorkerForTesting (the worker exits when its next job
+// starts, running its exit handler) and terminateWorkerForTesting (the thread
+// is ended from outside, as worker.terminate() elsewhere or running out of
+// memory would: no handler runs, the pool's watchdog thread notices). The
+// pools' stall limit is set far beyond the tests' timeouts, so a death that
+// went unnoticed would time the test out rather than pass.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError } from "../src/index";
@@ -100,12 +103,35 @@ describe("a worker that dies mid-job", () => {
     }
   }, T_OUT);
 
+  it("a worker terminated from outside (no exit handler runs) fails the call at once, and is replaced", async () => {
+    const replaced = pool.replacedWorkers;
+    pool.terminateWorkerForTesting(0);
+    const t0 = performance.now();
+    let err: unknown;
+    // the thread ends while this one is blocked waiting for the job: only the watchdog can see it
+    for (let i = 0; i < 3 && err === undefined; i++) {
+      try {
+        gemmMatches();
+      } catch (e) {
+        err = e;
+      }
+    }
+    const ms = performance.now() - t0;
+    expect(err, `no error after ${ms.toFixed(0)} ms`).toBeInstanceOf(BackendError);
+    expect((err as Error).message).toMatch(/worker thread 1 died \(exit code none: ended from outside\) while computing its part of a matrix product/);
+    expect(await pool.whenReady(15_000)).toBe(3);
+    expect(pool.replacedWorkers).toBe(replaced + 1);
+    const before = pool.splitJobs;
+    expect(gemmMatches()).toBe(true);
+    expect(pool.splitJobs - before).toBe(1);
+  }, T_OUT);
+
   it("a slot whose replacement dies too is replaced again", async () => {
     pool.crashWorkerForTesting(1);
     expect(() => gemmMatches()).toThrow(BackendError);
     await pool.whenReady(15_000);
     for (let i = 0; i < 5; i++) expect(gemmMatches()).toBe(true);
     expect(pool.readyWorkers()).toBe(2);
-    expect(pool.replacedWorkers).toBe(3);
+    expect(pool.replacedWorkers).toBe(4);
   }, T_OUT);
 });
