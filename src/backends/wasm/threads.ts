@@ -462,11 +462,13 @@ export class ThreadPool {
 
   /**
    * Test hook: the worker in `slot` exits (as a crash would) when its next job
-   * starts, in the middle of that job.
+   * starts, in the middle of that job; with `withoutExitHandler`, its exit
+   * handler is removed first (a thread that ends without one: only the
+   * watchdog can notice).
    */
-  crashWorkerForTesting(slot: number): void {
+  crashWorkerForTesting(slot: number, opts: { withoutExitHandler?: boolean } = {}): void {
     if (this.ctlPtr === 0 || slot < 0 || slot >= this.workers.length) throw new BackendError(`ThreadPool.crashWorkerForTesting: no worker in slot ${slot}`);
-    Atomics.store(this.ctl(), (this.ctlPtr >> 2) + CTL.CRASH, slot + 1);
+    Atomics.store(this.ctl(), (this.ctlPtr >> 2) + CTL.CRASH, opts.withoutExitHandler ? -(slot + 1) : slot + 1);
   }
 
   /**

@@ -37,7 +37,8 @@ export const CTL = {
   ERROR: 1,
   /** Header: next unclaimed chunk of the running gemm job (Atomics.add by every thread). */
   NEXT: 2,
-  /** Header, a test hook: slot + 1 of a worker that exits (as if it crashed) when its next job starts; 0 = none. */
+  /** Header, a test hook: slot + 1 of a worker that exits (as if it crashed) when its next job starts,
+   * -(slot + 1) for one that exits without running its exit handler; 0 = none. */
   CRASH: 3,
   /** Words per worker slot (256 bytes: slots do not share cache lines). */
   SLOT: 64,
@@ -223,7 +224,7 @@ export function workerMain(init: WorkerInit): void {
   // lost, so it reports DIED -- instead of leaving the main thread waiting for
   // it. Node runs exit handlers for those exits; a worker killed from outside
   // (terminate, out of memory) runs none: the watchdog settles its job.
-  const host = (globalThis as { process?: { on(ev: string, f: (code: number) => void): void; exit(code: number): void } }).process;
+  const host = (globalThis as { process?: { on(ev: string, f: (code: number) => void): void; removeAllListeners(ev: string): void; exit(code: number): void } }).process;
   host?.on("exit", (code: number) => {
     if (Atomics.compareExchange(i32, base + C.BUSY, 1, 0) === 1) {
       Atomics.store(i32, base + C.STATUS, code);
@@ -250,6 +251,10 @@ export function workerMain(init: WorkerInit): void {
     const kind = i32[base + C.KIND];
     if (kind === J.EXIT) break;
     if (Atomics.compareExchange(i32, hdr + C.CRASH, init.slot + 1, 0) === init.slot + 1) host?.exit(70);
+    if (Atomics.compareExchange(i32, hdr + C.CRASH, -(init.slot + 1), 0) === -(init.slot + 1)) {
+      host?.removeAllListeners("exit");
+      host?.exit(71);
+    }
     let status: number;
     try {
       status = kind === J.GEMM ? runGemm(base + C.ARGS) : kind === J.KERNEL ? runKernel(base + C.ARGS) : E.BAD_JOB;
