@@ -79,7 +79,7 @@ describe("errors audit: bad arguments never surface as raw JS errors", () => {
     expect(() => np.index(x, 99 as never)).toThrow(/index: the index must be a list of entries.*got 99/);
     expect(() => np.dstack("abc" as never)).toThrow(/dstack: expected a list of arrays/);
     expect(() => np.fromfunction("abc" as never, [2])).toThrow(/fromfunction: expected a function/);
-    expect(() => np.fromfunction((i) => i, 3 as never)).toThrow(/fromfunction: shape must be a list/);
+    expect(() => np.fromfunction((i) => i, 3 as never)).toThrow(/fromfunction: a shape must be an array/);
     expect(() => lax.convDimensionNumbers(2, "abc" as never)).toThrow(/convDimensionNumbers: expected layout strings/);
     expect(() => lax.convDimensionNumbers(x as never, undefined)).toThrow(/convDimensionNumbers: ndim must be a non-negative integer/);
     expect(() => lax.padtypeToPads(undefined as never, [2], [1], "SAME")).toThrow(/inShape must be a list of non-negative integers/);

@@ -9,11 +9,12 @@
 
 import { promoteTypes as promoteWithWeak, isFloat, isInt, type DType } from "../core/dtype";
 import { ArgumentError, DTypeError, ShapeError } from "../core/errors";
+import { checkShape } from "../core/shape";
 import { isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { arange, linspace, zeros, type LinspaceOptions } from "./creation";
 import * as ew from "./elementwise";
 import { cumprod, cumsum, sum } from "./reductions";
-import { atleast3d, broadcastShapes, concatenate, expandDims, ravel, reshape, seqArg, split, squeeze, stack, broadcastTo } from "./shape";
+import { atleast3d, broadcastShapes, seqArg, concatenate, expandDims, ravel, reshape, split, squeeze, stack, broadcastTo } from "./shape";
 import { matmul } from "./linalg";
 import { diff } from "./sequences";
 import { convolve } from "./products";
@@ -191,12 +192,8 @@ export function diagIndicesFrom(x: ArrayLike): Tracer[] {
 
 /** fn called with one float32 coordinate array per dim of `shape` (numpy's fromfunction). */
 export function fromfunction(fn: (...coords: Tracer[]) => Tracer, shape: readonly number[], opts: { dtype?: DType } = {}): Tracer {
-  if (typeof fn !== "function") {
-    throw new ArgumentError(`fromfunction: expected a function of one coordinate array per dimension, got ${typeof fn}; call it as fromfunction((i, j) => ..., [rows, cols])`);
-  }
-  if (!globalThis.Array.isArray(shape)) {
-    throw new ArgumentError(`fromfunction: shape must be a list of non-negative integers, got ${typeof shape === "object" ? JSON.stringify(shape) : String(shape)}`);
-  }
+  if (typeof fn !== "function") throw new ArgumentError(`fromfunction: expected a function of the coordinate arrays, got ${typeof fn}`);
+  checkShape(shape, "fromfunction");
   const dtype = opts.dtype ?? "float32";
   return fn(...shape.map((_, i) => ew.astype(index(indices(shape), [i]), dtype)));
 }

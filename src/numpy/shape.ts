@@ -110,7 +110,7 @@ export function broadcastArrays(...xs: ArrayLike[]): Tracer[] {
   return ts.map((t) => broadcastOne(t, s));
 }
 
-/** `arrays` when it is a non-empty list, else an ArgumentError naming `where`. */
+/** A non-empty list of arrays (the stacking functions' argument), checked. */
 export function seqArg(where: string, arrays: readonly ArrayLike[]): readonly ArrayLike[] {
   if (!globalThis.Array.isArray(arrays)) throw new ArgumentError(`${where}: expected a list of arrays, got ${typeof arrays}`);
   if (arrays.length === 0) throw new ArgumentError(`${where}: need at least one array to ${where}`);
