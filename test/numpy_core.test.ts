@@ -4,6 +4,7 @@
 import { describe, expect, test } from "vitest";
 import "../src/backends";
 import * as np from "../src/numpy";
+import { resultTypeOf } from "../src/numpy/promote";
 import { ArgumentError, AxisError, DTypeError, ShapeError } from "../src/core/errors";
 import type { Tracer } from "../src/core/trace";
 
@@ -113,7 +114,7 @@ describe("promotion", () => {
     expect(np.add(1, 2).dtype).toBe("float32");
     expect(np.divide(i, 2).dtype).toBe("float32");
     close(np.divide(i, 2), [0.5, 1, 1.5]);
-    expect(np.resultTypeOf("t", [i, 2.5])).toEqual({ dtype: "float32", weakType: true });
+    expect(resultTypeOf("t", [i, 2.5])).toEqual({ dtype: "float32", weakType: true });
   });
   test("broadcasting", () => {
     const a = np.array([[1], [2]]);

@@ -257,7 +257,7 @@ function runSpec(spec: KernelSpec, opts: { memory?: WebAssembly.Memory; data?: n
     return p;
   });
   const k = compileKernel(spec, { memory, relaxedSimd: opts.relaxed });
-  k.run(inPtrs, outPtrs);
+  k.run(inPtrs, outPtrs, k.scratchBytes > 0 ? arena.alloc(k.scratchBytes) : undefined);
   const got = spec.outputs.map((o, i) => Array.from(view(memory, o.dtype, outPtrs[i], outSize)));
   return { got, want: refEval(spec, inData) };
 }

@@ -178,13 +178,22 @@ const extent = (shape: number[], strides: number[]): number => 1 + shape.reduce(
 
 function checkKernel(spec: KernelSpec, expectSplit: boolean): void {
   const single = compileKernel(spec, { memory: K.memory });
-  const par = new ParallelKernel(spec, single, K.memory);
+  // scratch for wide outer reductions, grown as the split needs (freed with the rest below)
+  let scratch: [ptr: number, floats: number] = [0, 0];
+  const scratchFor = (bytes: number): number => {
+    if (scratch[1] * 4 < bytes) {
+      if (scratch[1] > 0) K.freeF32(scratch[0], scratch[1]);
+      scratch = [K.allocF32(Math.ceil(bytes / 4)), Math.ceil(bytes / 4)];
+    }
+    return scratch[0];
+  };
+  const par = new ParallelKernel(spec, single, K.memory, scratchFor);
   const red = new Set(spec.reduction?.axes ?? []);
   const outSize = spec.shape.reduce((a, n, d) => (red.has(d) ? a : a * n), 1);
   const ins = spec.inputs.map((inp) => K.putF32(rand(extent([...spec.shape], [...inp.strides]))));
   const outsRef = spec.outputs.map(() => K.allocF32(outSize));
   const outsGot = spec.outputs.map(() => K.allocF32(outSize));
-  single.run(ins, outsRef);
+  single.run(ins, outsRef, single.scratchBytes > 0 ? scratchFor(single.scratchBytes) : undefined);
   const before = pool.splitJobs;
   for (let rep = 0; rep < 3; rep++) {
     for (const p of outsGot) K.writeF32(p, new Float32Array(outSize).fill(NaN));
@@ -194,6 +203,7 @@ function checkKernel(spec: KernelSpec, expectSplit: boolean): void {
   expect(pool.splitJobs - before).toBe(expectSplit ? 3 : 0);
   ins.forEach((p, i) => K.freeF32(p, extent([...spec.shape], [...spec.inputs[i]!.strides])));
   for (const p of [...outsRef, ...outsGot]) K.freeF32(p, outSize);
+  if (scratch[1] > 0) K.freeF32(scratch[0], scratch[1]);
 }
 
 describe("thread pool: generated kernels", () => {
@@ -252,6 +262,9 @@ describe("thread pool: generated kernels", () => {
     const shape = [173, 211];
     checkKernel(reduceSpec(shape, contiguous(shape), contiguous(shape), "sum", [0]), true);
     checkKernel(reduceSpec(shape, contiguous(shape), [1, 0], "sum", [0], true), true);
+    // 40-wide rows need scratch whole, chunks of 20 keep their sums in registers: same block levels, same bits
+    const s40 = [3000, 40];
+    checkKernel(reduceSpec(s40, contiguous(s40), contiguous(s40), "sum", [0]), true);
   }, T_OUT);
 
   it("reductions over outer and inner axes around a kept middle axis", () => {

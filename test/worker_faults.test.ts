@@ -2,9 +2,13 @@
 // middle of a job fails that call at once with a BackendError saying so (not a
 // stall until the pool's time limit), and the pool replaces the worker, so the
 // calls after it are threaded and correct again. Workers are killed with the
-// pool's test hook (crashWorkerForTesting: the worker exits when its next job
-// starts). The pools' stall limit is set far beyond the tests' timeouts, so a
-// death that went unnoticed would time the test out rather than pass.
+// pool's test hooks: crashWorkerForTesting (the worker exits when its next job
+// starts, running its exit handler or, as process.exit before the handler is
+// installed would, not) and terminateWorkerForTesting (the thread is ended
+// from outside, as worker.terminate() elsewhere or running out of memory
+// would: no handler runs; the pool's watchdog thread notices). The
+// pools' stall limit is set far beyond the tests' timeouts, so a death that
+// went unnoticed would time the test out rather than pass.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError } from "../src/index";
@@ -100,12 +104,44 @@ describe("a worker that dies mid-job", () => {
     }
   }, T_OUT);
 
+  it("a worker that ends mid-job without running its exit handler fails the call at once (the watchdog sees it), and is replaced", async () => {
+    const replaced = pool.replacedWorkers;
+    pool.crashWorkerForTesting(0, { withoutExitHandler: true });
+    // this thread is blocked waiting for the job when the worker ends: only the watchdog can see it
+    expect(() => gemmMatches()).toThrow(/worker thread 1 died \(exit code none: ended from outside\) while computing its part of a matrix product/);
+    expect(await pool.whenReady(15_000)).toBe(3);
+    expect(pool.replacedWorkers).toBe(replaced + 1);
+    const before = pool.splitJobs;
+    expect(gemmMatches()).toBe(true);
+    expect(pool.splitJobs - before).toBe(1);
+  }, T_OUT);
+
+  it("a worker terminated from outside never stalls a call: the call fails at once or runs without it, and it is replaced", async () => {
+    const replaced = pool.replacedWorkers;
+    pool.terminateWorkerForTesting(0);
+    // Depending on when the thread ends, the next call either had posted its part to the worker
+    // (and fails, the watchdog settling the part) or finds the slot dead and runs without it.
+    for (let i = 0; i < 3; i++) {
+      try {
+        expect(gemmMatches()).toBe(true);
+      } catch (e) {
+        expect(e).toBeInstanceOf(BackendError);
+        expect((e as Error).message).toMatch(/worker thread 1 died \(exit code none: ended from outside\)/);
+      }
+    }
+    expect(await pool.whenReady(15_000)).toBe(3);
+    expect(pool.replacedWorkers).toBe(replaced + 1);
+    const before = pool.splitJobs;
+    expect(gemmMatches()).toBe(true);
+    expect(pool.splitJobs - before).toBe(1);
+  }, T_OUT);
+
   it("a slot whose replacement dies too is replaced again", async () => {
     pool.crashWorkerForTesting(1);
     expect(() => gemmMatches()).toThrow(BackendError);
     await pool.whenReady(15_000);
     for (let i = 0; i < 5; i++) expect(gemmMatches()).toBe(true);
     expect(pool.readyWorkers()).toBe(2);
-    expect(pool.replacedWorkers).toBe(3);
+    expect(pool.replacedWorkers).toBe(5);
   }, T_OUT);
 });

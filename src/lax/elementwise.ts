@@ -3,8 +3,8 @@
 // As in JAX, binary ops need equal shapes and dtypes; JS numbers are the
 // exception: they become weak scalars of the other operand's dtype.
 
-import { checkDType, isFloat, isInt, type DType } from "../core/dtype";
-import { ArgumentError, DTypeError } from "../core/errors";
+import { checkDType, type DType } from "../core/dtype";
+import { ArgumentError } from "../core/errors";
 import { bind, bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import type { BinaryElementwise, UnaryElementwise } from "../core/primitives";
 import { broadcastScalar, checkArrayLike, laxOperands, scalarArray, toTracer } from "./util";
@@ -153,11 +153,3 @@ export function threefry2x32(key0: ArrayLike, key1: ArrayLike, x0: ArrayLike, x1
   return [outs[0], outs[1]];
 }
 
-/** The floating-point dtype check shared by wrappers that need one. */
-export function requireFloat(where: string, x: Tracer): void {
-  if (!isFloat(x.dtype)) throw new DTypeError(`${where}: expected a floating dtype, got ${x.aval.str()}`);
-}
-
-export function requireInt(where: string, x: Tracer): void {
-  if (!isInt(x.dtype)) throw new DTypeError(`${where}: expected an integer dtype, got ${x.aval.str()}`);
-}

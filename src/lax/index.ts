@@ -9,4 +9,4 @@ import "../core/eval_trace";
 export * from "./elementwise";
 export * from "./structural";
 export * from "./linalg";
-export { scalarArray, laxOperands } from "./util";
+export { scalarArray } from "./util";

@@ -16,7 +16,7 @@ import type {
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { add, max, min } from "./elementwise";
 import { checkIntArray, toTracer } from "./util";
-import { checkOptions, opt, type OptionRules } from "../core/options";
+import { checkOptions, describeValue, opt, type OptionRules } from "../core/options";
 
 // --- dot ---
 
@@ -61,6 +61,11 @@ export type Padding = "SAME" | "VALID" | "SAME_LOWER" | readonly (readonly [numb
 
 /** JAX's padtype_to_pads: explicit [lo, hi] pairs for "SAME"/"VALID" given input and (dilated) window sizes. */
 export function padtypeToPads(inShape: readonly number[], windowShape: readonly number[], strides: readonly number[], padding: Padding, where = "padding"): [number, number][] {
+  for (const [name, v] of [["inShape", inShape], ["windowShape", windowShape], ["strides", strides]] as const) {
+    if (!globalThis.Array.isArray(v) || !v.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new ArgumentError(`${where}: ${name} must be a list of non-negative integers, got ${describeValue(v)}`);
+    }
+  }
   if (typeof padding !== "string") {
     if (!globalThis.Array.isArray(padding) || padding.length !== inShape.length) {
       throw new ArgumentError(`${where}: padding must be "SAME", "VALID" or ${inShape.length} [lo, hi] pairs, got ${JSON.stringify(padding)}`);
@@ -90,10 +95,17 @@ export type ConvDimensionNumbersLike = ConvDimensionNumbers | readonly [string, 
 
 /** Turn layout strings like ["NHWC", "HWIO", "NHWC"] into ConvDimensionNumbers (spatial order follows the rhs spec, as JAX). */
 export function convDimensionNumbers(ndim: number, dn: ConvDimensionNumbersLike | undefined): ConvDimensionNumbers {
+  if (!Number.isInteger(ndim) || ndim < 0) throw new ArgumentError(`convDimensionNumbers: ndim must be a non-negative integer (the operands' rank), got ${describeValue(ndim)}`);
   const iota = [...Array(ndim).keys()];
   if (dn == null) return { lhsSpec: iota, rhsSpec: iota, outSpec: iota };
   if (!globalThis.Array.isArray(dn)) {
     const o = dn as ConvDimensionNumbers;
+    const specs = [o?.lhsSpec, o?.rhsSpec, o?.outSpec];
+    if (typeof dn !== "object" || !specs.every((s) => globalThis.Array.isArray(s) && s.length === ndim && s.every((d) => Number.isInteger(d) && d >= 0 && d < ndim))) {
+      throw new ArgumentError(
+        `convDimensionNumbers: expected layout strings such as ["NCHW", "OIHW", "NCHW"] or { lhsSpec, rhsSpec, outSpec } (each ${ndim} dimension indices), got ${describeValue(dn)}`,
+      );
+    }
     return { lhsSpec: [...o.lhsSpec], rhsSpec: [...o.rhsSpec], outSpec: [...o.outSpec] };
   }
   const [ls, rs, os] = dn as readonly string[];

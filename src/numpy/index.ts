@@ -29,7 +29,7 @@ export * from "./statistics";
 export * from "./products";
 export * from "./array_api_extras";
 export { fromJSON, fromTransferable } from "./serialization";
-export { promoteArgs, resultTypeOf, dtypeOf } from "./promote";
+export { dtypeOf } from "./promote";
 
 const methods: TracerMethods = {
   add: elementwise.add,

@@ -20,7 +20,7 @@ import { broadcastShapes, normalizeAxis, range } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { maximum, minimum, multiply } from "./elementwise";
 import { asTracer, broadcastTo, checkArg } from "./promote";
-import { checkOptions, opt, type OptionRules } from "../core/options";
+import { checkOptions, describeValue, opt, type OptionRules } from "../core/options";
 
 type Entry =
   | { kind: "int"; i: number }
@@ -207,6 +207,9 @@ export function index(x: ArrayLike, spec: readonly IndexSpec[]): Tracer {
 function indexImpl(x: ArrayLike, spec: readonly IndexSpec[], mode: "clip" | "fill"): Tracer {
   const where = "index";
   const t = asTracer(where, x);
+  if (!globalThis.Array.isArray(spec)) {
+    throw new ArgumentError(`${where}: the index must be a list of entries (integers, slices, null, integer or boolean arrays), got ${describeValue(spec)}; e.g. np.index(x, [0, [1, 3]])`);
+  }
   const p = plan(where, t, spec);
   const hasAdv = p.entries.some((e) => e.kind === "adv");
   if (!hasAdv) {

@@ -7,6 +7,7 @@
 // logsumexp.
 
 import * as np from "../numpy";
+import { promoteArgs } from "../numpy/promote";
 import type { DTypeWithWeak } from "../core/dtype";
 import type { ArrayLike, Tracer } from "../core/trace";
 
@@ -14,7 +15,7 @@ import type { ArrayLike, Tracer } from "../core/trace";
 const toInexact = (d: DTypeWithWeak): DTypeWithWeak => (d.dtype === "float16" || d.dtype === "float32" ? d : { dtype: "float32", weakType: d.weakType });
 
 function inexact(where: string, x: ArrayLike): Tracer {
-  return np.promoteArgs(where, [x], { toDType: toInexact }).args[0];
+  return promoteArgs(where, [x], { toDType: toInexact }).args[0];
 }
 
 export const erf = np.erf;
@@ -50,14 +51,14 @@ export function expit(x: ArrayLike): Tracer {
 
 /** x · log(y), 0 where x = 0 (even for y = 0). */
 export function xlogy(x: ArrayLike, y: ArrayLike): Tracer {
-  const [a, b] = np.promoteArgs("xlogy", [x, y], { toDType: toInexact }).args;
+  const [a, b] = promoteArgs("xlogy", [x, y], { toDType: toInexact }).args;
   const zero = np.equal(a, 0);
   return np.where(zero, 0, np.multiply(a, np.log(np.where(zero, 1, b))));
 }
 
 /** x · log1p(y), 0 where x = 0. */
 export function xlog1py(x: ArrayLike, y: ArrayLike): Tracer {
-  const [a, b] = np.promoteArgs("xlog1py", [x, y], { toDType: toInexact }).args;
+  const [a, b] = promoteArgs("xlog1py", [x, y], { toDType: toInexact }).args;
   const zero = np.equal(a, 0);
   return np.where(zero, 0, np.multiply(a, np.log1p(np.where(zero, 0, b))));
 }

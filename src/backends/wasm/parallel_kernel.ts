@@ -2,7 +2,8 @@
 // pool: its canonical iteration space is cut along the outermost non-reduced
 // dimension into one chunk per thread, each chunk the same loop nest over a
 // shorter dim with its pointers moved to the chunk's start, so the result is
-// bitwise the single-threaded one.
+// bitwise the single-threaded one. Kernels that need scratch memory (wide outer
+// reductions) get one region per chunk, so chunks running at once never share one.
 
 import { compileKernel, type CompiledKernel, type KernelSpec } from "./codegen/kernel";
 import { esize } from "./codegen/kernel_emit";
@@ -24,6 +25,9 @@ interface SplitPlan {
   chunks: Array<[number, number]>;
   /** One compiled kernel per chunk size. */
   kernels: Map<number, CompiledKernel>;
+  /** Byte offset of each chunk's scratch region, and the bytes of all regions together. */
+  scratchOffsets: number[];
+  scratchBytes: number;
   elements: number;
 }
 
@@ -39,10 +43,15 @@ export class ParallelKernel {
   /** Estimated cost: elements × (1 + op costs). */
   readonly work: number;
 
+  /**
+   * @param scratch returns the address of at least `bytes` bytes of scratch memory, valid until
+   *   the next call; needed when the kernel (or a chunk of it) has `scratchBytes` > 0.
+   */
   constructor(
     readonly spec: KernelSpec,
     readonly kernel: CompiledKernel,
     readonly memory: WebAssembly.Memory,
+    private readonly scratch?: (bytes: number) => number,
   ) {
     const elements = spec.shape.reduce((a, b) => a * b, 1);
     let perElement = 1;
@@ -54,16 +63,24 @@ export class ParallelKernel {
   run(pool: ThreadPool | null, ins: readonly number[], outs: readonly number[]): void {
     const plan = pool && pool.threads > 1 ? this.plan(pool) : null;
     if (!plan) {
-      this.kernel.run(ins, outs);
+      this.kernel.run(ins, outs, this.scratchFor(this.kernel.scratchBytes));
       return;
     }
     const nIn = ins.length;
-    const chunks = plan.chunks.map(([start, size]) => ({
+    const scratch = this.scratchFor(plan.scratchBytes);
+    const chunks = plan.chunks.map(([start, size], c) => ({
       kernel: plan.kernels.get(size)!,
       ins: ins.map((p, i) => p + start * plan.step[i]!),
       outs: outs.map((p, o) => p + start * plan.step[nIn + o]!),
+      ...(scratch ? { scratch: scratch + plan.scratchOffsets[c]! } : {}),
     }));
     pool!.runChunks(chunks, plan.elements);
+  }
+
+  /** The scratch address for `bytes` (0 when none is needed or no provider was given: a kernel
+   * that needs scratch then refuses to run). */
+  private scratchFor(bytes: number): number {
+    return bytes > 0 && this.scratch ? this.scratch(bytes) : 0;
   }
 
   /** The split for the pool's active threads (starting its workers), or null; cached per thread count. */
@@ -77,7 +94,8 @@ export class ParallelKernel {
 
   private makePlan(T: number, minWork: number): SplitPlan | null {
     const spec = this.spec;
-    if (spec.inputs.length + spec.outputs.length > MAX_KERNEL_PTRS || this.kernel.bytes.length === 0) return null;
+    const scratchPtrs = this.kernel.scratchBytes > 0 ? 1 : 0;
+    if (spec.inputs.length + spec.outputs.length + scratchPtrs > MAX_KERNEL_PTRS || this.kernel.bytes.length === 0) return null;
     const elements = spec.shape.reduce((a, b) => a * b, 1);
     if (this.work < minWork) return null;
     const c = canonicalize(spec);
@@ -121,6 +139,12 @@ export class ParallelKernel {
       };
       kernels.set(n, compileKernel(sub, { memory: this.memory }));
     }
-    return { shape: c.shape, dim, step, chunks, kernels, elements };
+    const scratchOffsets: number[] = [];
+    let scratchBytes = 0;
+    for (const [, n] of chunks) {
+      scratchOffsets.push(scratchBytes);
+      scratchBytes += kernels.get(n)!.scratchBytes;
+    }
+    return { shape: c.shape, dim, step, chunks, kernels, elements, scratchOffsets, scratchBytes };
   }
 }

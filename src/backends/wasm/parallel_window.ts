@@ -79,5 +79,5 @@ export class ParallelWindow {
 
 /** A window kernel in the shape the pool runs: its pointers (src, dst, ...idx) as one list of inputs. */
 function asKernel(w: CompiledWindow): CompiledKernel {
-  return { key: w.key, bytes: w.bytes, text: () => w.text(), run: (ins) => w.run(ins[0], ins[1], ins.slice(2)) };
+  return { key: w.key, bytes: w.bytes, scratchBytes: 0, text: () => w.text(), run: (ins) => w.run(ins[0], ins[1], ins.slice(2)) };
 }

@@ -84,8 +84,23 @@ export class WasmProgram {
         const kernel: CompiledKernel = compileKernel(st.spec, { memory: mem.memory });
         const inBytes = st.spec.inputs.map((i) => storageBytes(i.dtype));
         const views = st.inputs;
+        // Scratch of wide outer reductions: one buffer per step, grown to what the split needs.
+        let scratch: WasmBuffer | null = null;
+        const scratchFor = (bytes: number): number => {
+          if (scratch === null || scratch.bytes < bytes) {
+            if (scratch) mem.free(scratch);
+            scratch = mem.alloc(bytes);
+          }
+          return scratch.ptr;
+        };
+        if (kernel.scratchBytes > 0) {
+          this.stepDisposers.push(() => {
+            if (scratch) mem.free(scratch);
+            scratch = null;
+          });
+        }
         // Large kernels are split along their outer dimension across the thread pool.
-        const par = new ParallelKernel(st.spec, kernel, mem.memory);
+        const par = new ParallelKernel(st.spec, kernel, mem.memory, scratchFor);
         // Pointer lists reused by every run (the kernel reads them before returning).
         const inPtrs = new Array<number>(views.length).fill(0);
         const outPtrs = new Array<number>(st.outputs.length).fill(0);

@@ -50,7 +50,7 @@ import { BackendError } from "../../core/errors";
 import type { CompiledKernel } from "./codegen/kernel";
 import { KERNELS_URL, readKernelBytes, type SgemmArgs, type SgemmRowsArgs, type WasmKernels, WasmKernelError, WASM_ERROR_CODES } from "./kernels";
 import { MAX_EPILOGUE_OPERANDS, epilogueVectorCount, type GeneratedGemm } from "./codegen/gemm";
-import { CTL, GEMM_ARGS, JOB, WORKER_ERRORS, workerSource, type WorkerInit } from "./worker";
+import { CTL, GEMM_ARGS, JOB, WORKER_ERRORS, watchdogSource, workerSource, type WorkerInit } from "./worker";
 
 const MAX_THREADS = 8;
 /** Dead workers a pool replaces before it gives up on the slot. */
@@ -68,16 +68,21 @@ interface NodeWorker {
   unref(): void;
   terminate(): Promise<number>;
   on(event: string, f: (...args: unknown[]) => void): void;
+  postMessage(m: unknown, transfer?: unknown[]): void;
 }
-type NodeWorkerCtor = new (src: string, opts: { eval: true; workerData: unknown }) => NodeWorker;
+type NodeWorkerCtor = new (src: string, opts: { eval: true; workerData: unknown; transferList?: unknown[] }) => NodeWorker;
+type NodeMessageChannelCtor = new () => { port1: unknown; port2: unknown };
 
-function nodeWorkerCtor(): NodeWorkerCtor | undefined {
+function nodeWorkerThreads(): { Worker?: NodeWorkerCtor; MessageChannel?: NodeMessageChannelCtor } | undefined {
   try {
-    const wt = nodeProcess?.getBuiltinModule?.("node:worker_threads") as { Worker?: NodeWorkerCtor } | undefined;
-    return wt?.Worker;
+    return nodeProcess?.getBuiltinModule?.("node:worker_threads") as { Worker?: NodeWorkerCtor; MessageChannel?: NodeMessageChannelCtor } | undefined;
   } catch {
     return undefined;
   }
+}
+
+function nodeWorkerCtor(): NodeWorkerCtor | undefined {
+  return nodeWorkerThreads()?.Worker;
 }
 
 function isBrowserThreadable(): boolean {
@@ -201,6 +206,8 @@ export class ThreadPool {
   private readonly stallTimeoutMs: number;
   private readonly kernelBytes: Uint8Array | undefined;
   private workers: Handle[] = [];
+  /** Node: the thread that notices workers ending while the main thread is blocked (see dead workers). */
+  private watchdog: NodeWorker | null = null;
   private started = false;
   private broken = false;
   private closed = false;
@@ -314,6 +321,8 @@ export class ThreadPool {
       this.spawn();
       return true;
     } catch {
+      void this.watchdog?.terminate();
+      this.watchdog = null;
       for (const w of this.workers) w.terminate();
       this.workers = [];
       this.broken = true;
@@ -343,6 +352,8 @@ export class ThreadPool {
     const base = { memory: this.kernels.memory, ctlPtr: this.ctlPtr, stackBytes: STACK_BYTES, ctl: CTL, gemmArgs: GEMM_ARGS, job: JOB, errors: WORKER_ERRORS };
     if (NodeWorker) {
       const rustBytes = this.kernelBytes ?? readKernelBytes();
+      this.watchdog = new NodeWorker(watchdogSource(), { eval: true, workerData: { memory: this.kernels.memory, ctlPtr: this.ctlPtr, ctl: CTL, died: WORKER_ERRORS.DIED } });
+      this.watchdog.unref();
       this.spawnNodeWorker = (slot) => this.startNodeWorker(NodeWorker, { ...base, rustBytes, slot });
       for (let slot = 0; slot < nWorkers; slot++) this.workers.push(this.spawnNodeWorker(slot));
       return;
@@ -381,10 +392,16 @@ export class ThreadPool {
   //
   // A Node worker that exits after starting (process.exit, an uncaught error)
   // runs its exit handler (worker.ts): it marks its slot dead (READY = -2) and,
-  // if it was running a job, reports DIED and settles the job's pending count,
+  // if it held a job (BUSY), reports DIED and settles the job's pending count,
   // so the main thread, blocked in Atomics.wait, is woken at once and throws.
-  // The `exit` event covers a worker that died between jobs without running
-  // its handler. A dead slot gets a new worker (up to MAX_REPLACEMENTS per
+  // A worker that ends without running its handler (terminate() from
+  // elsewhere, out of memory) is noticed by the watchdog thread: it holds the
+  // far end of a MessageChannel port each worker keeps, which closes when the
+  // worker's thread ends; the watchdog, whose event loop is never blocked,
+  // then does what the exit handler would have (measured: the main thread
+  // wakes ~15 ms after terminate()). The main thread's `exit` event is the
+  // last resort. BUSY is cleared by compareExchange, so a job is settled once.
+  // A dead slot gets a new worker (up to MAX_REPLACEMENTS per
   // pool, so a worker that keeps dying cannot loop); the replacement boots in
   // the background and takes jobs once ready.
 
@@ -393,7 +410,12 @@ export class ThreadPool {
 
   private startNodeWorker(NodeWorker: NodeWorkerCtor, init: WorkerInit): Handle {
     const handle: Handle = { state: "starting", terminate: () => {} };
-    const w = new NodeWorker(workerSource("node"), { eval: true, workerData: init });
+    const Channel = nodeWorkerThreads()?.MessageChannel;
+    const channel = this.watchdog && Channel ? new Channel() : null;
+    const w = channel
+      ? new NodeWorker(workerSource("node"), { eval: true, workerData: { ...init, alivePort: channel.port1 }, transferList: [channel.port1] })
+      : new NodeWorker(workerSource("node"), { eval: true, workerData: init });
+    if (channel) this.watchdog!.postMessage({ slot: init.slot, port: channel.port2 }, [channel.port2]);
     w.unref();
     // Events of a replaced worker's predecessor must not touch its slot.
     const current = (): boolean => this.workers[init.slot] === handle && !this.closed;
@@ -428,6 +450,7 @@ export class ThreadPool {
       this.workers[slot]!.terminate();
       Atomics.store(i32, at, 0);
       Atomics.store(i32, this.slotBase(slot) + CTL.STATUS, 0);
+      Atomics.store(i32, this.slotBase(slot) + CTL.BUSY, 0);
       this.replacedWorkers++;
       try {
         this.workers[slot] = this.spawnNodeWorker(slot);
@@ -439,11 +462,23 @@ export class ThreadPool {
 
   /**
    * Test hook: the worker in `slot` exits (as a crash would) when its next job
-   * starts, in the middle of that job.
+   * starts, in the middle of that job; with `withoutExitHandler`, its exit
+   * handler is removed first (a thread that ends without one: only the
+   * watchdog can notice).
    */
-  crashWorkerForTesting(slot: number): void {
+  crashWorkerForTesting(slot: number, opts: { withoutExitHandler?: boolean } = {}): void {
     if (this.ctlPtr === 0 || slot < 0 || slot >= this.workers.length) throw new BackendError(`ThreadPool.crashWorkerForTesting: no worker in slot ${slot}`);
-    Atomics.store(this.ctl(), (this.ctlPtr >> 2) + CTL.CRASH, slot + 1);
+    Atomics.store(this.ctl(), (this.ctlPtr >> 2) + CTL.CRASH, opts.withoutExitHandler ? -(slot + 1) : slot + 1);
+  }
+
+  /**
+   * Test hook: ends the worker in `slot` from outside, as `worker.terminate()` called elsewhere or
+   * running out of memory would: no exit handler runs in it, and the pool is not told.
+   */
+  terminateWorkerForTesting(slot: number): void {
+    const w = this.workers[slot];
+    if (!w || w.state !== "ready") throw new BackendError(`ThreadPool.terminateWorkerForTesting: no ready worker in slot ${slot}`);
+    w.terminate();
   }
 
   private blockingAllowed(): boolean {
@@ -477,6 +512,7 @@ export class ThreadPool {
     for (const w of ws) {
       const b = this.slotBase(w);
       i32[b + CTL.KIND] = kind;
+      Atomics.store(i32, b + CTL.BUSY, 1);
       Atomics.store(i32, b + CTL.SEQ, ++this.seq[w]!);
       Atomics.notify(i32, b + CTL.SEQ, 1);
     }
@@ -501,7 +537,11 @@ export class ThreadPool {
   private deathError(ws: readonly number[], kind: number): BackendError {
     const i32 = this.ctl();
     const dead = ws.filter((w) => Atomics.load(i32, this.slotBase(w) + CTL.READY) === -2);
-    const codes = dead.map((w) => Atomics.load(i32, this.slotBase(w) + CTL.STATUS));
+    // -1: the watchdog saw the thread end without an exit handler (terminated, out of memory)
+    const codes = dead.map((w) => {
+      const code = Atomics.load(i32, this.slotBase(w) + CTL.STATUS);
+      return code === -1 ? "none: ended from outside" : String(code);
+    });
     this.replaceDeadWorkers();
     const what = kind === JOB.GEMM ? "a matrix product" : "a kernel";
     return new BackendError(
@@ -683,12 +723,12 @@ export class ThreadPool {
 
   /**
    * Runs chunks of a split kernel: chunk 0 on this thread, the others on
-   * workers. Each chunk is (kernel, pointers).
+   * workers. Each chunk is (kernel, pointers, and its own scratch region when the kernel needs one).
    */
-  runChunks(chunks: ReadonlyArray<{ kernel: CompiledKernel; ins: number[]; outs: number[] }>, elements: number): void {
+  runChunks(chunks: ReadonlyArray<{ kernel: CompiledKernel; ins: number[]; outs: number[]; scratch?: number }>, elements: number): void {
     const ws = this.pick(chunks.length - 1);
     if (ws.length < chunks.length - 1) {
-      for (const c of chunks) c.kernel.run(c.ins, c.outs);
+      for (const c of chunks) c.kernel.run(c.ins, c.outs, c.scratch);
       return;
     }
     const regs = chunks.slice(1).map((c) => this.register(c.kernel.bytes));
@@ -696,10 +736,10 @@ export class ThreadPool {
     ws.forEach((w, j) => {
       const c = chunks[j + 1]!;
       const r = regs[j]!;
-      const ptrs = [...c.ins, ...c.outs];
+      const ptrs = c.scratch ? [...c.ins, ...c.outs, c.scratch] : [...c.ins, ...c.outs];
       i32.set([r.id, r.ptr, r.len, ptrs.length, ...ptrs], this.slotBase(w) + CTL.ARGS);
     });
-    this.dispatch(ws, JOB.KERNEL, () => chunks[0]!.kernel.run(chunks[0]!.ins, chunks[0]!.outs), elements * 20);
+    this.dispatch(ws, JOB.KERNEL, () => chunks[0]!.kernel.run(chunks[0]!.ins, chunks[0]!.outs, chunks[0]!.scratch), elements * 20);
   }
 
   /** Stops the workers and frees the control block. The pool then runs single-threaded. */
@@ -716,6 +756,8 @@ export class ThreadPool {
         Atomics.notify(i32, b + CTL.SEQ);
       });
     }
+    void this.watchdog?.terminate();
+    this.watchdog = null;
     for (const w of this.workers) w.terminate();
     this.workers = [];
     // The control block and registered module bytes are not freed: a worker

@@ -37,7 +37,8 @@ export const CTL = {
   ERROR: 1,
   /** Header: next unclaimed chunk of the running gemm job (Atomics.add by every thread). */
   NEXT: 2,
-  /** Header, a test hook: slot + 1 of a worker that exits (as if it crashed) when its next job starts; 0 = none. */
+  /** Header, a test hook: slot + 1 of a worker that exits (as if it crashed) when its next job starts,
+   * -(slot + 1) for one that exits without running its exit handler; 0 = none. */
   CRASH: 3,
   /** Words per worker slot (256 bytes: slots do not share cache lines). */
   SLOT: 64,
@@ -51,6 +52,10 @@ export const CTL = {
   KIND: 3,
   /** Slot: first argument word. */
   ARGS: 4,
+  /** Slot: 1 from when the main thread posts a job until the job is settled -- by the worker, by
+   * its exit handler, or by the pool's watchdog thread when the worker vanished without one.
+   * Whoever clears it (compareExchange 1 -> 0) settles the job, so it is settled exactly once. */
+  BUSY: 63,
 } as const;
 
 export const JOB = { GEMM: 1, KERNEL: 2, EXIT: 3 } as const;
@@ -59,7 +64,7 @@ export const JOB = { GEMM: 1, KERNEL: 2, EXIT: 3 } as const;
 export const WORKER_ERRORS = { EXCEPTION: -100, BAD_JOB: -101, DIED: -102 } as const;
 
 /** Most pointer arguments a kernel job can carry in one slot. */
-export const MAX_KERNEL_PTRS = CTL.SLOT - CTL.ARGS - 4;
+export const MAX_KERNEL_PTRS = CTL.SLOT - CTL.ARGS - 4 - 1;
 
 /** What a worker is started with. */
 export interface WorkerInit {
@@ -72,6 +77,9 @@ export interface WorkerInit {
   slot: number;
   /** Shadow stack bytes. */
   stackBytes: number;
+  /** Node: one end of a MessageChannel whose other end the pool's watchdog holds; it closes when
+   * this thread ends however it ends, which tells the watchdog (threads.ts, dead workers). */
+  alivePort?: unknown;
   ctl: typeof CTL;
   gemmArgs: typeof GEMM_ARGS;
   job: typeof JOB;
@@ -215,12 +223,10 @@ export function workerMain(init: WorkerInit): void {
   // says so in its slot, and settles the job it was running -- its part is
   // lost, so it reports DIED -- instead of leaving the main thread waiting for
   // it. Node runs exit handlers for those exits; a worker killed from outside
-  // (terminate, out of memory) runs none, and the stall limit catches that.
-  const host = (globalThis as { process?: { on(ev: string, f: (code: number) => void): void; exit(code: number): void } }).process;
-  let inJob = false;
+  // (terminate, out of memory) runs none: the watchdog settles its job.
+  const host = (globalThis as { process?: { on(ev: string, f: (code: number) => void): void; removeAllListeners(ev: string): void; exit(code: number): void } }).process;
   host?.on("exit", (code: number) => {
-    if (inJob) {
-      inJob = false;
+    if (Atomics.compareExchange(i32, base + C.BUSY, 1, 0) === 1) {
       Atomics.store(i32, base + C.STATUS, code);
       Atomics.compareExchange(i32, hdr + C.ERROR, 0, E.DIED);
       if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
@@ -244,8 +250,11 @@ export function workerMain(init: WorkerInit): void {
     if (i32.buffer.byteLength !== memory.buffer.byteLength) i32 = words();
     const kind = i32[base + C.KIND];
     if (kind === J.EXIT) break;
-    inJob = true;
     if (Atomics.compareExchange(i32, hdr + C.CRASH, init.slot + 1, 0) === init.slot + 1) host?.exit(70);
+    if (Atomics.compareExchange(i32, hdr + C.CRASH, -(init.slot + 1), 0) === -(init.slot + 1)) {
+      host?.removeAllListeners("exit");
+      host?.exit(71);
+    }
     let status: number;
     try {
       status = kind === J.GEMM ? runGemm(base + C.ARGS) : kind === J.KERNEL ? runKernel(base + C.ARGS) : E.BAD_JOB;
@@ -253,13 +262,48 @@ export function workerMain(init: WorkerInit): void {
       status = E.EXCEPTION;
     }
     if (i32.buffer.byteLength !== memory.buffer.byteLength) i32 = words();
+    if (Atomics.compareExchange(i32, base + C.BUSY, 1, 0) !== 1) continue; // settled by the watchdog: the main thread has moved on
     Atomics.store(i32, base + C.STATUS, status);
     if (status !== 0) Atomics.compareExchange(i32, hdr + C.ERROR, 0, status);
-    inJob = false;
     if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
   }
+  // The port is held to here: while this thread runs, the watchdog's end stays open.
+  (init.alivePort as { close?(): void } | undefined)?.close?.();
   if (scratch !== 0) rust.free(scratch, scratchBytes);
   rust.free(stack, init.stackBytes); // free() does not touch the shadow stack
+}
+
+/**
+ * Source text of the pool's watchdog (Node): a thread that is never blocked, so it can react while
+ * the main thread waits in Atomics.wait. It receives, per pool worker, the far end of that
+ * worker's `alivePort`; when a port closes (the worker thread ended: terminate() from elsewhere,
+ * out of memory, process.exit), it marks the slot dead and, if the worker held a job, settles it
+ * as DIED and wakes the main thread. Self-contained, like workerMain.
+ */
+export function watchdogSource(): string {
+  return `"use strict";
+const { parentPort, workerData } = require("node:worker_threads");
+const { memory, ctlPtr, ctl: C, died } = workerData;
+const current = new Map();
+parentPort.on("message", ({ slot, port }) => {
+  current.set(slot, port);
+  port.on("message", () => {});
+  port.on("close", () => {
+    if (current.get(slot) !== port) return; // a replaced worker's port
+    current.delete(slot);
+    const i32 = new Int32Array(memory.buffer);
+    const base = (ctlPtr >> 2) + C.HEADER + slot * C.SLOT;
+    const hdr = ctlPtr >> 2;
+    Atomics.compareExchange(i32, base + C.READY, 1, -2);
+    Atomics.notify(i32, base + C.READY);
+    if (Atomics.compareExchange(i32, base + C.BUSY, 1, 0) === 1) {
+      Atomics.store(i32, base + C.STATUS, -1);
+      Atomics.compareExchange(i32, hdr + C.ERROR, 0, died);
+      if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
+    }
+  });
+});
+`;
 }
 
 /**

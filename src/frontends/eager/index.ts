@@ -20,7 +20,7 @@ import { Tensor, isGradEnabled } from "./tensor";
 import { makeCompile } from "./compile";
 
 export {
-  AutogradError, Tensor, apply, enableGrad, isGradEnabled, lift, noGrad, setGradEnabled, tapeOrder,
+  AutogradError, Tensor, apply, enableGrad, isGradEnabled, lift, noGrad, setGradEnabled,
   type BackwardOptions, type Data, type GradFn, type Operand, type TensorOptions,
 } from "./tensor";
 export { arange, manualSeed, ones, rand, randn, tensor, zeros } from "./creation";

@@ -15,7 +15,7 @@
 import { Array as TfArray, isArray } from "../../core/array";
 import { isFloat, type DType } from "../../core/dtype";
 import { ArgumentError, ShapeError, TinyflowError, fmtShape } from "../../core/errors";
-import { checkOptions, opt, type OptionRules } from "../../core/options";
+import { checkOptions, describeValue, opt, type OptionRules } from "../../core/options";
 import { Tracer } from "../../core/trace";
 import { jit, vjp } from "../../../transforms";
 import * as lax from "../../lax";
@@ -537,6 +537,9 @@ export function op(name: string, params: readonly unknown[], operands: readonly 
  * closure per call to get the compiled backward.
  */
 export function apply(name: string, operands: readonly Operand[], f: (...xs: (Tracer | number)[]) => Tracer): Tensor {
+  if (typeof name !== "string") throw new ArgumentError(`apply: the first argument is the operation's name (a string), got ${describeValue(name)}; call apply(name, [x, y], (a, b) => ...)`);
+  if (!globalThis.Array.isArray(operands)) throw new ArgumentError(`apply(${name}): operands must be a list of tensors or numbers, got ${describeValue(operands)}`);
+  if (typeof f !== "function") throw new ArgumentError(`apply(${name}): the third argument must be a function of the operands' arrays, got ${describeValue(f)}`);
   return record(f, name, operands, f);
 }
 

@@ -57,6 +57,9 @@ export function expectShape(header: string, ok: boolean, expected: string, x: Tr
 
 /** Build a Layer from its spec. */
 export function defineLayer<P, S, O extends object>(spec: LayerSpec<P, S, O>): Layer<P, S, O> {
+  if (typeof spec !== "object" || spec === null) {
+    throw new ArgumentError(`defineLayer: expected a layer spec object ({ name, init, apply, ... }), got ${describeValue(spec)}`);
+  }
   const stateful = spec.stateful ?? false;
   const emptyState = spec.emptyState ?? (() => ({}) as S);
   const rulesApply = { ...applyRules, ...spec.optionRules } as OptionRules<ApplyOptions<S> & O>;

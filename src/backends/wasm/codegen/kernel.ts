@@ -63,6 +63,7 @@ import { FuncBuilder, ModuleBuilder, compileGenerated, isSharedMemory, memoryImp
 import { Emitter, type Ex } from "./expr";
 import type { MathCtx } from "./vecmath";
 import { HEAVY, canonicalize, fail, inferDTypes, type Canon } from "./kernel_spec";
+import { OUTER_ROW_BLOCKS, emitOuterRowsWithScratch, outerScratchBytes } from "./outer_scratch";
 import {
   OUTER_ROW_VECTORS, REDUCTION_BLOCKS, constEx, constShift, emitOp, esize, gather, identityBits, loadPartial, loadSplat, loadVec, monoid, storeLane0, storePartial,
 } from "./kernel_emit";
@@ -80,12 +81,17 @@ export interface CompileOptions {
 }
 
 export interface CompiledKernel {
-  /** Runs the kernel on byte pointers into the memory (one per input, one per output). */
-  run(inputPtrs: readonly number[], outputPtrs: readonly number[]): void;
+  /** Runs the kernel on byte pointers into the memory (one per input, one per output), with
+   * `scratchPtr` addressing `scratchBytes` bytes of scratch when the kernel needs any. */
+  run(inputPtrs: readonly number[], outputPtrs: readonly number[], scratchPtr?: number): void;
   /** The wasm module's bytes (empty for kernels with an empty iteration space). */
   readonly bytes: Uint8Array;
   /** A readable listing of the generated code. */
   text(): string;
+  /** Bytes of scratch memory `run` needs (0: none): outer reductions over wide rows keep their
+   * block-level partial sums there (codegen/outer_scratch.ts). Calls running at the same time need
+   * distinct scratch. */
+  readonly scratchBytes: number;
   /** The canonical cache key. */
   readonly key: string;
 }
@@ -97,6 +103,7 @@ interface Generated {
   text: string;
   usesSin: boolean;
   usesCos: boolean;
+  scratchBytes: number;
 }
 
 function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: boolean, relaxed: boolean): Generated {
@@ -123,18 +130,33 @@ function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: boolean
   const usesSin = liveOps.includes("sin");
   const usesCos = liveOps.includes("cos");
   const heavy = liveOps.some((op) => HEAVY.has(op));
+  const outDTs = spec.outputs.map((o) => o.dtype);
+
+  // --- blocked accumulation over an outer reduced dim ------------------------------------
+  // A reduced dim just outside the kept innermost one -- sum(x, 0) of [1e6, 4] -- would add
+  // row after row into the outputs, an error of eps·rows. When the row fits in
+  // OUTER_ROW_VECTORS vectors, its sum over the rows is kept in registers instead, with block
+  // levels as in inner reductions (OUTER_ROW_BLOCKS, counted in rows), and added into the
+  // outputs once: error ~ eps·log(rows), and faster (no load/store of the outputs per row;
+  // measured 10x on [1e6, 4]). Wider rows use the same levels in scratch rows the caller
+  // passes as one extra pointer (outer_scratch.ts): walking them in column tiles (strided)
+  // measured 1.2-2x slower than streaming the rows.
+  const outerRows = D >= 2 && mode === "outer" && reduced[D - 2] ? shape[D - 2] : 0;
+  const rowVecs = Math.ceil(n / 4);
+  const blockedSum = (redOp === "sum" || redOp === "prod") && outDTs.includes("float32") && outerRows > REDUCTION_BLOCKS[0];
+  const outerBlocked = blockedSum && rowVecs <= (heavy ? 2 : OUTER_ROW_VECTORS);
+  const scratchBytes = blockedSum && !outerBlocked ? outerScratchBytes(n, nOut) : 0;
 
   const mb = new ModuleBuilder();
   mb.importMemory(memoryImport(shared));
   const ctxImports: { sinImport?: number; cosImport?: number } = {};
   if (usesSin) ctxImports.sinImport = mb.importFunction("env", "sin", ["f64"], ["f64"]);
   if (usesCos) ctxImports.cosImport = mb.importFunction("env", "cos", ["f64"], ["f64"]);
-  const f = new FuncBuilder("kernel", new Array(nIn + nOut).fill("i32"), [], { relaxedSimd: relaxed });
+  const f = new FuncBuilder("kernel", new Array(nIn + nOut + (scratchBytes > 0 ? 1 : 0)).fill("i32"), [], { relaxedSimd: relaxed });
   const e = new Emitter(f, relaxed);
   const m: MathCtx = { e, ...ctxImports };
 
   // byte strides per pointer (inputs then outputs) per canonical dim
-  const outDTs = spec.outputs.map((o) => o.dtype);
   const bstr: number[][] = spec.inputs.map((inp, k) => strides[k].map((s) => s * esize(inp.dtype)));
   for (let o = 0; o < nOut; o++) {
     const s = new Array<number>(D).fill(0);
@@ -418,27 +440,14 @@ function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: boolean
     });
   };
 
-  // --- blocked accumulation over an outer reduced dim ------------------------------------
-  // A reduced dim just outside a short kept innermost one -- sum(x, 0) of [1e6, 4] -- would
-  // add row after row into the outputs, an error of eps·rows. When the row fits in
-  // OUTER_ROW_VECTORS vectors, its sum over the rows is kept in registers instead, with the
-  // block levels of inner reductions (REDUCTION_BLOCKS, counted in rows), and added into the
-  // outputs once: error ~ eps·log(rows), and faster (no load/store of the outputs per row;
-  // measured 10x on [1e6, 4]). Wider rows keep the row-by-row loop: walking them in column
-  // tiles (strided) measured 1.2-2x slower than streaming the rows, so they stay eps·rows
-  // until kernels get a scratch row for a level-1 accumulator (RELIABILITY.md, known gaps).
-  const outerRows = D >= 2 && mode === "outer" && reduced[D - 2] ? shape[D - 2] : 0;
-  const rowVecs = Math.ceil(n / 4);
-  const outerBlocked =
-    (redOp === "sum" || redOp === "prod") && outDTs.includes("float32") && outerRows > REDUCTION_BLOCKS[0] && rowVecs <= (heavy ? 2 : OUTER_ROW_VECTORS);
   const blockedOuterRows = (ps: number[]): void => {
     const d = D - 2;
     const lastLanes = n % 4 === 0 ? 4 : n % 4;
-    f.comment(`dim ${d}: ${outerRows} (reduced), rows of ${rowVecs} vector(s) summed in registers, blocked ${REDUCTION_BLOCKS.join("/")}`);
+    f.comment(`dim ${d}: ${outerRows} (reduced), rows of ${rowVecs} vector(s) summed in registers, blocked ${OUTER_ROW_BLOCKS.join("/")}`);
     const rowPtr = Array.from({ length: nPtr }, () => f.local("i32", "row"));
     for (let p = 0; p < nPtr; p++) f.localGet(ps[p]).localSet(rowPtr[p]);
-    // levels[0] takes rows; levels[l] takes REDUCTION_BLOCKS[l - 1] units of level l - 1
-    const levels: number[][][] = [0, ...REDUCTION_BLOCKS].map(() =>
+    // levels[0] takes rows; levels[l] takes OUTER_ROW_BLOCKS[l - 1] units of level l - 1
+    const levels: number[][][] = [0, ...OUTER_ROW_BLOCKS].map(() =>
       outDTs.map((dt) =>
         Array.from({ length: rowVecs }, () => {
           const l = f.local("v128", "oacc");
@@ -480,21 +489,21 @@ function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: boolean
       if (l === 0) counted(count, row);
       else
         counted(count, () => {
-          units(l - 1, REDUCTION_BLOCKS[l - 1]);
+          units(l - 1, OUTER_ROW_BLOCKS[l - 1]);
           fold(l, l - 1);
           reset(l - 1);
         });
     };
     const unitRows = [1];
-    for (const b of REDUCTION_BLOCKS) unitRows.push(unitRows[unitRows.length - 1] * b);
+    for (const b of OUTER_ROW_BLOCKS) unitRows.push(unitRows[unitRows.length - 1] * b);
     let left = outerRows;
-    for (let l = REDUCTION_BLOCKS.length; l >= 0; l--) {
+    for (let l = OUTER_ROW_BLOCKS.length; l >= 0; l--) {
       const q = Math.floor(left / unitRows[l]);
       units(l, q);
       left -= q * unitRows[l];
     }
     f.comment("combine the block levels (smallest sums first), add into the outputs");
-    for (let l = 1; l <= REDUCTION_BLOCKS.length; l++) fold(0, l);
+    for (let l = 1; l <= OUTER_ROW_BLOCKS.length; l++) fold(0, l);
     outDTs.forEach((dt, o) => {
       for (let j = 0; j < rowVecs; j++) {
         const lanes = j === rowVecs - 1 ? lastLanes : 4;
@@ -511,6 +520,11 @@ function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: boolean
   const level = (d: number): void => {
     if (d === D - 2 && outerBlocked) {
       blockedOuterRows(ptr[d]);
+      return;
+    }
+    if (d === D - 2 && scratchBytes > 0) {
+      const ctx = { f, e, spec, outDTs, redOp: redOp!, bstr, rowDim: d, innerDim: inner, rows: outerRows, rowLength: n, scratchParam: nIn + nOut, dag, counted };
+      emitOuterRowsWithScratch(ctx, ptr[d]);
       return;
     }
     if (d === inner) {
@@ -530,7 +544,7 @@ function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: boolean
   level(0);
 
   mb.addFunction(f, "kernel");
-  return { bytes: mb.encode(), text: mb.text(), usesSin, usesCos };
+  return { bytes: mb.encode(), text: mb.text(), usesSin, usesCos, scratchBytes };
 }
 
 // --- compile + caches --------------------------------------------------------------------------
@@ -614,6 +628,26 @@ function makeRunner(
   };
 }
 
+/** The runner of a kernel that takes a scratch pointer after its outputs (wide outer reductions,
+ * which run once per program step: the argument array is reused, not rebuilt). */
+function scratchRunner(
+  fn: (...ptrs: number[]) => void,
+  nIn: number,
+  nOut: number,
+  scratchBytes: number,
+  check: (ins: readonly number[], outs: readonly number[]) => void,
+): CompiledKernel["run"] {
+  const args = new Array<number>(nIn + nOut + 1).fill(0);
+  return (ins, outs, scratch) => {
+    check(ins, outs);
+    if (!scratch) throw new BackendError(`kernel.run: this kernel needs ${scratchBytes} bytes of scratch memory; pass its address as the third argument`);
+    for (let k = 0; k < nIn; k++) args[k] = ins[k];
+    for (let k = 0; k < nOut; k++) args[nIn + k] = outs[k];
+    args[nIn + nOut] = scratch;
+    Reflect.apply(fn, undefined, args);
+  };
+}
+
 /** Compiles (or fetches from the cache) the kernel of `spec` for `opts.memory`. */
 export function compileKernel(spec: KernelSpec, opts: CompileOptions): CompiledKernel {
   const relaxed = opts.relaxedSimd ?? relaxedSimdAvailable();
@@ -647,6 +681,7 @@ export function compileKernel(spec: KernelSpec, opts: CompileOptions): CompiledK
     // nothing to iterate: reductions over empty axes fill their (non-empty) outputs with the identity
     kernel = {
       key,
+      scratchBytes: 0,
       bytes: new Uint8Array(0),
       text: () => ";; empty iteration space: no code" + (spec.reduction ? "; outputs filled with the identity" : ""),
       run(ins, outs) {
@@ -674,7 +709,8 @@ export function compileKernel(spec: KernelSpec, opts: CompileOptions): CompiledK
     if (gen.usesCos) env.cos = Math.cos;
     const instance = new WebAssembly.Instance(module, { env: env as WebAssembly.ModuleImports });
     const fn = instance.exports.kernel as (...ptrs: number[]) => void;
-    kernel = { key, bytes: gen.bytes, text: () => gen.text, run: makeRunner(fn, nIn, nOut, checkPtrs) };
+    const run = gen.scratchBytes > 0 ? scratchRunner(fn, nIn, nOut, gen.scratchBytes, checkPtrs) : makeRunner(fn, nIn, nOut, checkPtrs);
+    kernel = { key, bytes: gen.bytes, text: () => gen.text, run, scratchBytes: gen.scratchBytes };
   }
   perMem.set(key, kernel);
   return kernel;
