@@ -13,7 +13,7 @@ import { compileGemm, describeEpilogue, isVectorOperand } from "./codegen/gemm";
 import { compileWindow } from "./codegen/window";
 import { SGEMM_SKINNY_M, type WasmKernels } from "./kernels";
 import { describeLibraryCall, prepareLibraryStep } from "./library_steps";
-import { getThreadPool } from "./threads";
+import { getThreadPool, prepareCallerGemm } from "./threads";
 import { ParallelKernel } from "./parallel_kernel";
 import { ParallelWindow } from "./parallel_window";
 import { storageBytes, type LoweredProgram, type SlotInfo, type Step } from "../plan/planner";
@@ -102,9 +102,24 @@ export class WasmProgram {
         const ldb = Math.max(1, transB ? k : n);
         const gen = usesGeneratedGemm(st) ? compileGemm(st.epilogue?.ops ?? [], { memory: mem.memory, packers: this.kernels.raw }) : undefined;
         const vectorKinds = (st.epilogue?.ops ?? []).flatMap((o) => (isVectorOperand(o.operand) ? [o.operand.kind] : []));
+        // Small products (an eager 10x10 matmul, the narrow GEMMs of a
+        // training step) run on this thread through arguments prepared here,
+        // without waking a worker or building argument objects per call.
+        const work = batch * m * n * k;
+        const onCaller = prepareCallerGemm(this.kernels, {
+          transA, transB, batch, m, n, k, lda, ldb, ldc: n,
+          ...(gen ? { generated: gen, epilogueStrides: vectorKinds.map(() => 0) } : {}),
+        });
+        const operandSlots = st.epilogue?.operands ?? [];
+        const operandPtrs = new Array<number>(operandSlots.length).fill(0);
         return (bufs) => {
           if (m === 0 || n === 0) return;
           const pool = getThreadPool(this.kernels);
+          if (pool.runsOnCaller(batch * m, work)) {
+            for (let i = 0; i < operandPtrs.length; i++) operandPtrs[i] = bufs[operandSlots[i]!].ptr;
+            pool.sgemmOnCaller(onCaller, bufs[st.a].ptr, bufs[st.b].ptr, bufs[st.c].ptr, operandPtrs);
+            return;
+          }
           // Rows of C (all batch items' stacked) are split across the thread
           // pool when batch·m·n·k is large; otherwise one sgemm per item.
           // Each thread packs all of B for its rows, so when A is the smaller
