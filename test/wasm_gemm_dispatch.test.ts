@@ -129,9 +129,13 @@ describe("GEMV: a matrix-vector product runs as a vector-matrix product", () => 
     expectMatchesInterpreter((a, v, b) => np.matmul(a, v).add(b), [rand([20, 30]), rand([30, 1]), rand([20, 1])], 30);
   });
 
-  it("edge sizes: one row, k = 0 and k = 1 equal the interpreter", () => {
+  it("edge sizes: one row, k = 0, k = 1 and empty products equal the interpreter", () => {
     expectMatchesInterpreter((a, v) => np.matmul(a, v), [rand([1, 5]), rand([5, 1])], 5);
     expectMatchesInterpreter((a, v) => np.matmul(a, v), [rand([6, 0]), rand([0, 1])], 0);
     expectMatchesInterpreter((a, v) => np.matmul(a, v), [rand([6, 1]), rand([1, 1])], 1);
+    // Empty products (m, n or the batch 0) are prepared without complaint.
+    expectMatchesInterpreter((a, v) => np.matmul(a, v), [rand([0, 4]), rand([4, 1])], 4);
+    expectMatchesInterpreter((a, v) => lax.dotGeneral(a, v, [[[], []], [[0], [1]]]), [rand([1]), rand([0, 1])], 0);
+    expectMatchesInterpreter((a, v) => np.matmul(a, v), [rand([0, 3, 5]), rand([0, 5, 1])], 5);
   });
 });

@@ -107,7 +107,7 @@ export class WasmProgram {
         // without waking a worker or building argument objects per call.
         const work = batch * m * n * k;
         const onCaller = prepareCallerGemm(this.kernels, {
-          transA, transB, batch, m, n, k, lda, ldb, ldc: n,
+          transA, transB, batch, m, n, k, lda, ldb, ldc: Math.max(1, n),
           ...(gen ? { generated: gen, epilogueStrides: vectorKinds.map(() => 0) } : {}),
         });
         const operandSlots = st.epilogue?.operands ?? [];
