@@ -9,6 +9,10 @@
 //    product before the epilogue is within a rounding bound of a float64 reference.
 // 3. jit(relu(x @ W + b) * s) on the wasm backend, where the lowering folds
 //    the epilogue into the GEMM, equals the interpreter.
+// 4. Batched matmuls of any small shape, eager and jitted, with either operand
+//    transposed, n = 1 (the GEMV path) and optional bias + relu, equal the
+//    interpreter (the dispatch of program.ts: calling-thread path, GEMV swap,
+//    column blocks and row splits for the larger ones).
 // NUM_RUNS (default 20) sets the runs per property.
 import v8 from "node:v8";
 import fc from "fast-check";
@@ -154,6 +158,46 @@ describe("generated GEMM properties", () => {
             setDefaultBackend(prev);
           }
           expectAllclose(got, want, { atol: 1e-5 * Math.max(1, Math.abs(s)) * Math.sqrt(k), rtol: 1e-5 });
+        },
+      ),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it("batched matmuls of any small shape (GEMV, transposed operands, bias + relu), eager and jitted, equal the interpreter", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          batch: fc.integer({ min: 1, max: 3 }),
+          m: fc.integer({ min: 1, max: 40 }),
+          n: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 40 })),
+          k: fc.oneof(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 250, max: 300 })),
+          transA: fc.boolean(),
+          transB: fc.boolean(),
+          dense: fc.boolean(),
+          seed: fc.integer({ min: 1, max: 2 ** 30 }),
+        }),
+        ({ batch, m, n, k, transA, transB, dense, seed }) => {
+          const arr = (shape: number[], off: number) => TfArray.fromTyped(data(shape.reduce((x, y) => x * y, 1), seed + off), shape, "float32", { backend: "wasm" });
+          const swap = (t: TfArray) => np.swapaxes(t, -1, -2);
+          const a = arr(transA ? [batch, k, m] : [batch, m, k], 0);
+          const b = arr(transB ? [batch, n, k] : [batch, k, n], 1);
+          const bias = arr([n], 2);
+          const f = (a: TfArray, b: TfArray, bias: TfArray) => {
+            const y = np.matmul(transA ? swap(a) : a, transB ? swap(b) : b);
+            return dense ? nn.relu(y.add(bias)) : y;
+          };
+          const prev = defaultBackendName();
+          setDefaultBackend("interpreter");
+          let want: TfArray;
+          try {
+            want = f(a.to("interpreter"), b.to("interpreter"), bias.to("interpreter")) as TfArray;
+          } finally {
+            setDefaultBackend(prev);
+          }
+          const tol = { atol: 1e-5 * Math.sqrt(Math.max(1, k)), rtol: 1e-5 };
+          expectAllclose(f(a, b, bias) as TfArray, want, tol);
+          expectAllclose(jit(f)(a, b, bias) as TfArray, want, tol);
         },
       ),
       { numRuns: NUM_RUNS },

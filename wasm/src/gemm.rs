@@ -121,21 +121,27 @@ unsafe fn st(p: *mut f32, v: v128) {
     v128_store(p as *mut v128, v)
 }
 
-/// Packs op(A)[i0..i0+mc, p0..p0+kc] into MR-row micro-panels:
-/// dst[(ir/MR)*MR*kc + p*MR + r] = op(A)(i0+ir+r, p0+p), rows past mc are 0.
-/// Zeroes the subnormal floats of a packed panel (`len` is a multiple of 4).
-unsafe fn flush_subnormals(p: *mut f32, len: usize) {
-    let smallest_normal = f32x4_splat(f32::MIN_POSITIVE);
-    let mut i = 0;
-    while i < len {
-        let v = ld(p.add(i));
-        // |v| < MIN_POSITIVE is false for NaN, so NaN is kept.
-        let tiny = f32x4_lt(f32x4_abs(v), smallest_normal);
-        st(p.add(i), v128_andnot(v, tiny));
-        i += 4;
+/// Zeroes a vector's subnormal lanes. |v| < MIN_POSITIVE is false for NaN, so
+/// NaN is kept. The packing passes apply it to every value they store (in
+/// registers, so flushing costs no second pass over the packed panels).
+#[inline(always)]
+fn daz(v: v128) -> v128 {
+    let tiny = f32x4_lt(f32x4_abs(v), f32x4_splat(f32::MIN_POSITIVE));
+    v128_andnot(v, tiny)
+}
+
+/// `daz` of one float.
+#[inline(always)]
+fn daz1(x: f32) -> f32 {
+    if f32::from_bits(x.to_bits() & 0x7fff_ffff) < f32::MIN_POSITIVE {
+        0.0
+    } else {
+        x
     }
 }
 
+/// Packs op(A)[i0..i0+mc, p0..p0+kc] into MR-row micro-panels, subnormals
+/// flushed: dst[(ir/MR)*MR*kc + p*MR + r] = op(A)(i0+ir+r, p0+p), rows past mc are 0.
 unsafe fn pack_a(g: &Gemm, i0: usize, p0: usize, mc: usize, kc: usize, dst: *mut f32) {
     let mut ir = 0;
     while ir < mc {
@@ -154,25 +160,25 @@ unsafe fn pack_a(g: &Gemm, i0: usize, p0: usize, mc: usize, kc: usize, dst: *mut
                     let (c0, c1, c2, c3) =
                         transpose4(ld(r0.add(p)), ld(r1.add(p)), ld(r2.add(p)), ld(r3.add(p)));
                     let o = d.add(p * MR);
-                    st(o, c0);
-                    st(o.add(4), c1);
-                    st(o.add(8), c2);
-                    st(o.add(12), c3);
+                    st(o, daz(c0));
+                    st(o.add(4), daz(c1));
+                    st(o.add(8), daz(c2));
+                    st(o.add(12), daz(c3));
                     p += 4;
                 }
                 while p < kc {
                     let o = d.add(p * MR);
-                    *o = *r0.add(p);
-                    *o.add(1) = *r1.add(p);
-                    *o.add(2) = *r2.add(p);
-                    *o.add(3) = *r3.add(p);
+                    *o = daz1(*r0.add(p));
+                    *o.add(1) = daz1(*r1.add(p));
+                    *o.add(2) = daz1(*r2.add(p));
+                    *o.add(3) = daz1(*r3.add(p));
                     p += 1;
                 }
             } else {
                 for p in 0..kc {
                     let o = d.add(p * MR);
                     for r in 0..MR {
-                        *o.add(r) = if r < rows { *base.add(r * g.lda + p) } else { 0.0 };
+                        *o.add(r) = if r < rows { daz1(*base.add(r * g.lda + p)) } else { 0.0 };
                     }
                 }
             }
@@ -181,14 +187,14 @@ unsafe fn pack_a(g: &Gemm, i0: usize, p0: usize, mc: usize, kc: usize, dst: *mut
             let base = g.a.add(p0 * g.lda + i0 + ir);
             if rows == MR {
                 for p in 0..kc {
-                    st(d.add(p * MR), v128_load(base.add(p * g.lda) as *const v128));
+                    st(d.add(p * MR), daz(v128_load(base.add(p * g.lda) as *const v128)));
                 }
             } else {
                 for p in 0..kc {
                     let s = base.add(p * g.lda);
                     let o = d.add(p * MR);
                     for r in 0..MR {
-                        *o.add(r) = if r < rows { *s.add(r) } else { 0.0 };
+                        *o.add(r) = if r < rows { daz1(*s.add(r)) } else { 0.0 };
                     }
                 }
             }
@@ -197,7 +203,7 @@ unsafe fn pack_a(g: &Gemm, i0: usize, p0: usize, mc: usize, kc: usize, dst: *mut
     }
 }
 
-/// Packs op(B)[p0..p0+kc, j0..j0+nc] into NR-column micro-panels:
+/// Packs op(B)[p0..p0+kc, j0..j0+nc] into NR-column micro-panels, subnormals flushed:
 /// dst[(jr/NR)*NR*kc + p*NR + c] = op(B)(p0+p, j0+jr+c), columns past nc are 0.
 unsafe fn pack_b(g: &Gemm, p0: usize, j0: usize, kc: usize, nc: usize, dst: *mut f32) {
     let mut jr = 0;
@@ -211,15 +217,15 @@ unsafe fn pack_b(g: &Gemm, p0: usize, j0: usize, kc: usize, nc: usize, dst: *mut
                 for p in 0..kc {
                     let s = base.add(p * g.ldb);
                     let o = d.add(p * NR);
-                    st(o, ld(s));
-                    st(o.add(4), ld(s.add(4)));
+                    st(o, daz(ld(s)));
+                    st(o.add(4), daz(ld(s.add(4))));
                 }
             } else {
                 for p in 0..kc {
                     let s = base.add(p * g.ldb);
                     let o = d.add(p * NR);
                     for c in 0..NR {
-                        *o.add(c) = if c < cols { *s.add(c) } else { 0.0 };
+                        *o.add(c) = if c < cols { daz1(*s.add(c)) } else { 0.0 };
                     }
                 }
             }
@@ -243,20 +249,20 @@ unsafe fn pack_b(g: &Gemm, p0: usize, j0: usize, kc: usize, nc: usize, dst: *mut
                         ld(base.add(7 * l + p)),
                     );
                     let o = d.add(p * NR);
-                    st(o, a0);
-                    st(o.add(4), b0);
-                    st(o.add(8), a1);
-                    st(o.add(12), b1);
-                    st(o.add(16), a2);
-                    st(o.add(20), b2);
-                    st(o.add(24), a3);
-                    st(o.add(28), b3);
+                    st(o, daz(a0));
+                    st(o.add(4), daz(b0));
+                    st(o.add(8), daz(a1));
+                    st(o.add(12), daz(b1));
+                    st(o.add(16), daz(a2));
+                    st(o.add(20), daz(b2));
+                    st(o.add(24), daz(a3));
+                    st(o.add(28), daz(b3));
                     p += 4;
                 }
                 while p < kc {
                     let o = d.add(p * NR);
                     for c in 0..NR {
-                        *o.add(c) = *base.add(c * l + p);
+                        *o.add(c) = daz1(*base.add(c * l + p));
                     }
                     p += 1;
                 }
@@ -264,7 +270,7 @@ unsafe fn pack_b(g: &Gemm, p0: usize, j0: usize, kc: usize, nc: usize, dst: *mut
                 for p in 0..kc {
                     let o = d.add(p * NR);
                     for c in 0..NR {
-                        *o.add(c) = if c < cols { *base.add(c * g.ldb + p) } else { 0.0 };
+                        *o.add(c) = if c < cols { daz1(*base.add(c * g.ldb + p)) } else { 0.0 };
                     }
                 }
             }
@@ -367,7 +373,6 @@ unsafe fn micro_4x8(
 pub unsafe fn pack_a_flushed(trans_a: bool, a: *const f32, lda: usize, i0: usize, p0: usize, mc: usize, kc: usize, dst: *mut f32) {
     let g = Gemm { trans_a, a, lda, ..Gemm::empty() };
     pack_a(&g, i0, p0, mc, kc, dst);
-    flush_subnormals(dst, round_up(mc, MR) * kc);
 }
 
 /// Packs op(B)[p0..p0+kc, j0..j0+nc] into NR-column micro-panels at `dst`
@@ -375,7 +380,6 @@ pub unsafe fn pack_a_flushed(trans_a: bool, a: *const f32, lda: usize, i0: usize
 pub unsafe fn pack_b_flushed(trans_b: bool, b: *const f32, ldb: usize, p0: usize, j0: usize, kc: usize, nc: usize, dst: *mut f32) {
     let g = Gemm { trans_b, b, ldb, ..Gemm::empty() };
     pack_b(&g, p0, j0, kc, nc, dst);
-    flush_subnormals(dst, round_up(nc, NR) * kc);
 }
 
 // ------------------------------------------------------------ skinny ----
@@ -390,22 +394,6 @@ pub unsafe fn pack_b_flushed(trans_b: bool, b: *const f32, ldb: usize, p0: usize
 
 /// Problems whose op(A) has at most this many rows skip packing.
 pub const SKINNY_M: usize = 4;
-
-#[inline(always)]
-fn daz(v: v128) -> v128 {
-    // |v| < MIN_POSITIVE is false for NaN, so NaN is kept.
-    let tiny = f32x4_lt(f32x4_abs(v), f32x4_splat(f32::MIN_POSITIVE));
-    v128_andnot(v, tiny)
-}
-
-#[inline(always)]
-fn daz1(x: f32) -> f32 {
-    if f32::from_bits(x.to_bits() & 0x7fff_ffff) < f32::MIN_POSITIVE {
-        0.0
-    } else {
-        x
-    }
-}
 
 #[inline(always)]
 unsafe fn merge1(p: *mut f32, r: f32, beta: f32) {
@@ -587,7 +575,6 @@ pub unsafe fn gemm_rows(g: &Gemm, m: usize, m0: usize, m1: usize, scratch: *mut 
         while pc < k {
             let kc = min(KC, k - pc);
             pack_b(g, pc, jc, kc, nc, pb);
-            flush_subnormals(pb, round_up(nc, NR) * kc);
             let merge = if pc != 0 || g.beta == 1.0 {
                 Merge::Accumulate
             } else if g.beta == 0.0 {
@@ -599,7 +586,6 @@ pub unsafe fn gemm_rows(g: &Gemm, m: usize, m0: usize, m1: usize, scratch: *mut 
             while ic < m1 {
                 let mc = min(MC, m1 - ic);
                 pack_a(g, ic, pc, mc, kc, pa);
-                flush_subnormals(pa, round_up(mc, MR) * kc);
                 let mut jr = 0;
                 while jr < nc {
                     let cols = min(NR, nc - jr);

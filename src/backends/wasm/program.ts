@@ -13,7 +13,7 @@ import { compileGemm, describeEpilogue, isVectorOperand } from "./codegen/gemm";
 import { compileWindow } from "./codegen/window";
 import { SGEMM_SKINNY_M, type WasmKernels } from "./kernels";
 import { describeLibraryCall, prepareLibraryStep } from "./library_steps";
-import { getThreadPool } from "./threads";
+import { getThreadPool, prepareCallerGemm } from "./threads";
 import { ParallelKernel } from "./parallel_kernel";
 import { ParallelWindow } from "./parallel_window";
 import { storageBytes, type LoweredProgram, type SlotInfo, type Step } from "../plan/planner";
@@ -111,15 +111,30 @@ export class WasmProgram {
         };
       }
       case "gemm": {
-        const { transA, transB, batch, m, n, k } = st;
+        const { transA, transB, batch, m, n, k, a: slotA, b: slotB } = gemvAsVectorMatrix(st);
         // Leading dims of at least 1, as BLAS requires (k = 0 makes them 0: C is then zeroed).
         const lda = Math.max(1, transA ? m : k);
         const ldb = Math.max(1, transB ? k : n);
-        const gen = usesGeneratedGemm(st) ? compileGemm(st.epilogue?.ops ?? [], { memory: mem.memory, packers: this.kernels.raw }) : undefined;
+        const gen = usesGeneratedGemm(st, m) ? compileGemm(st.epilogue?.ops ?? [], { memory: mem.memory, packers: this.kernels.raw }) : undefined;
         const vectorKinds = (st.epilogue?.ops ?? []).flatMap((o) => (isVectorOperand(o.operand) ? [o.operand.kind] : []));
+        // Small products (an eager 10x10 matmul, the narrow GEMMs of a
+        // training step) run on this thread through arguments prepared here,
+        // without waking a worker or building argument objects per call.
+        const work = batch * m * n * k;
+        const onCaller = prepareCallerGemm(this.kernels, {
+          transA, transB, batch, m, n, k, lda, ldb, ldc: Math.max(1, n),
+          ...(gen ? { generated: gen, epilogueStrides: vectorKinds.map(() => 0) } : {}),
+        });
+        const operandSlots = st.epilogue?.operands ?? [];
+        const operandPtrs = new Array<number>(operandSlots.length).fill(0);
         return (bufs) => {
           if (m === 0 || n === 0) return;
           const pool = getThreadPool(this.kernels);
+          if (pool.runsOnCaller(batch * m, work)) {
+            for (let i = 0; i < operandPtrs.length; i++) operandPtrs[i] = bufs[operandSlots[i]!].ptr;
+            pool.sgemmOnCaller(onCaller, bufs[slotA].ptr, bufs[slotB].ptr, bufs[st.c].ptr, operandPtrs);
+            return;
+          }
           // Rows of C (all batch items' stacked) are split across the thread
           // pool when batch·m·n·k is large; otherwise one sgemm per item.
           // Each thread packs all of B for its rows, so when A is the smaller
@@ -135,7 +150,7 @@ export class WasmProgram {
           pool.sgemm({
             ...(gen ? { generated: gen, epilogue } : {}),
             transA, transB, batch: batch * blocks, m, n: nb, k, alpha: 1, beta: 0,
-            a: bufs[st.a].ptr, lda, b: bufs[st.b].ptr, ldb, c: bufs[st.c].ptr, ldc: n,
+            a: bufs[slotA].ptr, lda, b: bufs[slotB].ptr, ldb, c: bufs[st.c].ptr, ldc: n,
             strideA: blocks > 1 ? 0 : m * k * 4,
             strideB: blocks > 1 ? (transB ? nb * ldb * 4 : nb * 4) : k * n * 4,
             strideC: blocks > 1 ? nb * 4 : m * n * 4,
@@ -348,8 +363,22 @@ function runLayoutOf(lowered: LoweredProgram, group: number[], constBufs: Map<nu
  * (op(A) of at most SGEMM_SKINNY_M rows), which are memory-bound and which the
  * Rust sgemm computes without packing B.
  */
-function usesGeneratedGemm(st: Extract<Step, { kind: "gemm" }>): boolean {
-  return st.epilogue !== undefined || (relaxedSimdAvailable() && st.m > SGEMM_SKINNY_M);
+function usesGeneratedGemm(st: Extract<Step, { kind: "gemm" }>, rows = gemvAsVectorMatrix(st).m): boolean {
+  return st.epilogue !== undefined || (relaxedSimdAvailable() && rows > SGEMM_SKINNY_M);
+}
+
+type GemmStep = Extract<Step, { kind: "gemm" }>;
+
+/**
+ * The GEMV path: a matrix-vector product C = op(A)·x (n = 1, no epilogue) is
+ * run as the vector-matrix product Cᵀ = xᵀ·op(A)ᵀ, which has the same memory
+ * layout (an m x 1 C is a 1 x m row), so the Rust sgemm's skinny path reads
+ * A in place once instead of packing it into 8-wide tiles of which 7 columns
+ * are padding. Other steps are returned unchanged.
+ */
+function gemvAsVectorMatrix(st: GemmStep): Pick<GemmStep, "transA" | "transB" | "batch" | "m" | "n" | "k" | "a" | "b"> {
+  if (st.n !== 1 || st.m <= 1 || st.epilogue !== undefined) return st;
+  return { transA: !st.transB, transB: !st.transA, batch: st.batch, m: 1, n: st.m, k: st.k, a: st.b, b: st.a };
 }
 
 /** How many equal column blocks (multiples of 8 wide) to split n into for `threads` threads. */
@@ -373,7 +402,7 @@ function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
       return `  ${i}: fused kernel over [${st.spec.shape}]${red}: ${ops.join(" ") || "copy"} (${st.inputs.map((v) => `%${v.slot}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
     }
     case "gemm": {
-      const engine = usesGeneratedGemm(st) ? `generated${relaxedSimdAvailable() ? " relaxed_madd" : ""}` : "rust";
+      const engine = usesGeneratedGemm(st) ? `generated${relaxedSimdAvailable() ? " relaxed_madd" : ""}` : gemvAsVectorMatrix(st) !== st ? "rust, as the vector-matrix product xᵀ·op(A)ᵀ" : "rust";
       let operand = 0;
       const ep = st.epilogue
         ? `, fused epilogue ${describeEpilogue(st.epilogue.ops).replace(/(col\[j\]|row\[i\])/g, (v) => `%${st.epilogue!.operands[operand++]}${v.slice(3)}`)}`

@@ -170,6 +170,61 @@ export interface BatchedSgemmArgs {
   epilogue?: ReadonlyArray<{ ptr: number; stride: number }>;
 }
 
+/**
+ * A small sgemm batch prepared once for ThreadPool.sgemmOnCaller: the shapes,
+ * leading dimensions and byte strides, checked when it is prepared.
+ */
+export interface CallerGemm {
+  readonly transA: number;
+  readonly transB: number;
+  readonly batch: number;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly lda: number;
+  readonly ldb: number;
+  readonly ldc: number;
+  readonly strideA: number;
+  readonly strideB: number;
+  readonly strideC: number;
+  readonly gen: GeneratedGemm | undefined;
+  /** Byte stride per batch item of each epilogue vector operand. */
+  readonly epilogueStrides: readonly number[];
+  /** Scratch bytes one item needs on the calling thread. */
+  readonly scratchBytes: number;
+}
+
+/**
+ * Prepares a batch of sgemms (alpha 1, beta 0, dense batch strides unless
+ * given) for ThreadPool.sgemmOnCaller, checking its shapes once.
+ */
+export function prepareCallerGemm(kernels: WasmKernels, args: Omit<BatchedSgemmArgs, "a" | "b" | "c" | "epilogue" | "alpha" | "beta"> & { epilogueStrides?: readonly number[] }): CallerGemm {
+  const { m, n, k } = args;
+  const batch = args.batch ?? 1;
+  const transA = args.transA === true;
+  const transB = args.transB === true;
+  const lda = args.lda ?? Math.max(1, transA ? m : k);
+  const ldb = args.ldb ?? Math.max(1, transB ? k : n);
+  const ldc = args.ldc ?? Math.max(1, n);
+  for (const [name, x] of [["batch", batch], ["m", m], ["n", n], ["k", k], ["lda", lda], ["ldb", ldb], ["ldc", ldc]] as const) {
+    if (!Number.isInteger(x) || x < 0) throw new BackendError(`prepareCallerGemm: ${name} must be a non-negative integer, got ${String(x)}`);
+  }
+  if (lda < Math.max(1, transA ? m : k) || ldb < Math.max(1, transB ? k : n) || ldc < Math.max(1, n)) {
+    throw new BackendError(`prepareCallerGemm: leading dimensions (${lda}, ${ldb}, ${ldc}) are smaller than the rows of op(A), op(B), C`);
+  }
+  const gen = args.generated;
+  const epilogueStrides = args.epilogueStrides ?? [];
+  if (gen && epilogueStrides.length !== epilogueVectorCount(gen.epilogue)) {
+    throw new BackendError(`prepareCallerGemm: the generated GEMM's epilogue takes ${epilogueVectorCount(gen.epilogue)} vector operands, got ${epilogueStrides.length}`);
+  }
+  return {
+    transA: transA ? 1 : 0, transB: transB ? 1 : 0, batch, m, n, k, lda, ldb, ldc,
+    strideA: args.strideA ?? m * k * 4, strideB: args.strideB ?? k * n * 4, strideC: args.strideC ?? m * ldc * 4,
+    gen, epilogueStrides,
+    scratchBytes: gen ? kernels.sgemmScratchBytes(m, n, k) + gen.scratchBytes(0, n, k) : kernels.sgemmScratchBytes(m, n, k),
+  };
+}
+
 type WorkerState = "starting" | "ready" | "failed" | "dead";
 
 interface Handle {
@@ -645,6 +700,50 @@ export class ThreadPool {
       }
     };
     this.dispatch(ws, JOB.GEMM, own, batch * m * n * k);
+  }
+
+  /**
+   * Whether an sgemm of `rows` stacked rows of C and batch·m·n·k = `work` runs
+   * on the calling thread alone: a small product costs less than waking a
+   * worker (a 10x10 matmul takes well under a microsecond to compute).
+   */
+  runsOnCaller(rows: number, work: number): boolean {
+    return this.threads <= 1 || this.broken || this.closed || work < this.minGemmWork || rows < 8;
+  }
+
+  /**
+   * A batch of small sgemms on the calling thread, from a `CallerGemm`
+   * prepared once (prepareCallerGemm) and the operands' byte pointers: no
+   * argument objects and no validation pass per call, for the eager and
+   * jitted GEMMs that runsOnCaller() keeps off the workers. The caller vouches
+   * for the pointers (a wasm program's own buffers, sized by its plan).
+   * `epilogue` holds the byte pointers of the generated GEMM's vector operands
+   * for batch item 0 (advanced by `g.epilogueStrides` per item).
+   */
+  sgemmOnCaller(g: CallerGemm, a: number, b: number, c: number, epilogue: readonly number[]): void {
+    if (g.scratchBytes > this.scratchBytes) {
+      if (this.scratch !== 0) this.kernels.free(this.scratch, this.scratchBytes);
+      this.scratch = 0;
+      this.scratchBytes = 0;
+      this.scratch = this.kernels.alloc(g.scratchBytes);
+      this.scratchBytes = g.scratchBytes;
+    }
+    const { transA, transB, m, n, k, lda, ldb, ldc, gen } = g;
+    const raw = this.kernels.raw;
+    for (let i = 0; i < g.batch; i++) {
+      const ai = a + i * g.strideA;
+      const bi = b + i * g.strideB;
+      const ci = c + i * g.strideC;
+      if (gen === undefined) {
+        const code = raw.sgemm_rows(transA, transB, m, n, k, 1, ai, lda, bi, ldb, 0, ci, ldc, 0, m, this.scratch);
+        if (code !== 0) throw new WasmKernelError(`sgemm_rows: ${WASM_ERROR_CODES[code] ?? "unknown error"} (code ${code})`, code);
+      } else if (epilogue.length === 0) {
+        gen.gemmRows(transA, transB, m, n, k, ai, lda, bi, ldb, ci, ldc, 0, m, this.scratch);
+      } else {
+        const eps = epilogue.map((p, v) => p + i * g.epilogueStrides[v]!);
+        gen.gemmRows(transA, transB, m, n, k, ai, lda, bi, ldb, ci, ldc, 0, m, this.scratch, ...eps);
+      }
+    }
   }
 
   /**
