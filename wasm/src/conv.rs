@@ -432,7 +432,7 @@ fn nhwc_chunk(p: &ConvParams, total: usize) -> usize {
 }
 
 /// Output floats of one forward chunk that an epilogue pass reads back from L2.
-const EPILOGUE_CHUNK_FLOATS: usize = 1 << 15;
+const EPILOGUE_CHUNK_FLOATS: usize = 1 << 16;
 
 /// `chunk` output pixels (whole lines of `ow`) cut down so `cout` channels of them fit EPILOGUE_CHUNK_FLOATS.
 fn epilogue_chunk(chunk: usize, ow: usize, cout: usize) -> usize {
@@ -484,9 +484,7 @@ unsafe fn forward_nhwc(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32
                       y.add(q0 * p.cout + g * cog), p.cout, gs.ptr);
         }
         if !epi.is_empty() {
-            for r in q0..q0 + rows {
-                epi.apply_channels(y.add(r * p.cout), 0, p.cout);
-            }
+            epi.apply_rows(y.add(q0 * p.cout), rows, p.cout);
         }
         q0 += chunk;
     }
@@ -1057,9 +1055,7 @@ unsafe fn apply_epilogue_lines(p: &ConvParams, y: *mut f32, l0: usize, l1: usize
             }
         }
     } else {
-        for q in l0 * p.ow..l1 * p.ow {
-            epi.apply_channels(y.add(q * p.cout), 0, p.cout);
-        }
+        epi.apply_rows(y.add(l0 * p.ow * p.cout), (l1 - l0) * p.ow, p.cout);
     }
 }
 

@@ -26,6 +26,25 @@ const KIND_MAX: u8 = 6;
 const KIND_MIN: u8 = 7;
 const KIND_RELU: u8 = 8;
 
+/// Runs `$body` with `$f` bound to op `$kind` as a function of (x, v) on four
+/// lanes, one monomorphic closure per op so the loops in `$body` inline it.
+macro_rules! with_op {
+    ($kind:expr, $f:ident => $body:expr) => {
+        match $kind {
+            KIND_ADD => { let $f = |x: v128, v: v128| f32x4_add(x, v); $body }
+            KIND_SUB => { let $f = |x: v128, v: v128| f32x4_sub(x, v); $body }
+            KIND_RSUB => { let $f = |x: v128, v: v128| f32x4_sub(v, x); $body }
+            KIND_MUL => { let $f = |x: v128, v: v128| f32x4_mul(x, v); $body }
+            KIND_DIV => { let $f = |x: v128, v: v128| f32x4_div(x, v); $body }
+            KIND_RDIV => { let $f = |x: v128, v: v128| f32x4_div(v, x); $body }
+            KIND_MAX => { let $f = |x: v128, v: v128| f32x4_max(x, v); $body }
+            KIND_MIN => { let $f = |x: v128, v: v128| f32x4_min(x, v); $body }
+            // x & ~(x <= 0): +0 where x <= 0, x elsewhere (NaN included).
+            _ => { let $f = |x: v128, _v: v128| v128_andnot(x, f32x4_le(x, f32x4_splat(0.0))); $body }
+        }
+    };
+}
+
 #[derive(Clone, Copy)]
 enum Operand {
     None,
@@ -77,78 +96,62 @@ impl Epilogue {
         self.len == 0
     }
 
-    /// The ops on four values whose operands are `operand(op)`.
-    #[inline(always)]
-    unsafe fn apply_with(&self, mut x: v128, operand: impl Fn(Operand) -> v128) -> v128 {
+    /// In place on `rows` NHWC pixels of `cout` channels each (channel 0 first, row stride cout).
+    /// One op at a time over the whole block: the block is small enough to stay in cache, and
+    /// each inner loop then runs a single instruction sequence.
+    pub unsafe fn apply_rows(&self, y: *mut f32, rows: usize, cout: usize) {
         for i in 0..self.len {
-            let v = operand(self.operands[i]);
-            x = match self.kinds[i] {
-                KIND_ADD => f32x4_add(x, v),
-                KIND_SUB => f32x4_sub(x, v),
-                KIND_RSUB => f32x4_sub(v, x),
-                KIND_MUL => f32x4_mul(x, v),
-                KIND_DIV => f32x4_div(x, v),
-                KIND_RDIV => f32x4_div(v, x),
-                KIND_MAX => f32x4_max(x, v),
-                KIND_MIN => f32x4_min(x, v),
-                // x & ~(x <= 0): +0 where x <= 0, x elsewhere (NaN included).
-                _ => v128_andnot(x, f32x4_le(x, f32x4_splat(0.0))),
-            };
-        }
-        x
-    }
-
-    /// Four values of channels c..c+4.
-    #[inline(always)]
-    pub unsafe fn channels4(&self, x: v128, c: usize) -> v128 {
-        self.apply_with(x, |o| match o {
-            Operand::Const(v) => f32x4_splat(v),
-            Operand::Channel(p) => v128_load(p.add(c) as *const v128),
-            Operand::None => f32x4_splat(0.0),
-        })
-    }
-
-    /// Four values of one channel c.
-    #[inline(always)]
-    pub unsafe fn channel(&self, x: v128, c: usize) -> v128 {
-        self.apply_with(x, |o| match o {
-            Operand::Const(v) => f32x4_splat(v),
-            Operand::Channel(p) => f32x4_splat(*p.add(c)),
-            Operand::None => f32x4_splat(0.0),
-        })
-    }
-
-    /// One value of channel c (computed in a vector, so it rounds and treats NaN exactly as the vector paths).
-    #[inline(always)]
-    pub unsafe fn one(&self, x: f32, c: usize) -> f32 {
-        f32x4_extract_lane::<0>(self.channel(f32x4_splat(x), c))
-    }
-
-    /// In place on `row[0..len]`, where row[j] is channel c0 + j (an NHWC pixel's channels).
-    pub unsafe fn apply_channels(&self, row: *mut f32, c0: usize, len: usize) {
-        let mut j = 0;
-        while j + 4 <= len {
-            let p = row.add(j) as *mut v128;
-            v128_store(p, self.channels4(v128_load(p), c0 + j));
-            j += 4;
-        }
-        while j < len {
-            *row.add(j) = self.one(*row.add(j), c0 + j);
-            j += 1;
+            let operand = self.operands[i];
+            with_op!(self.kinds[i], f => match operand {
+                Operand::Channel(p) => channel_rows(y, rows, cout, p, f),
+                Operand::Const(c) => flat(y, rows * cout, f32x4_splat(c), f),
+                Operand::None => flat(y, rows * cout, f32x4_splat(0.0), f),
+            });
         }
     }
 
     /// In place on `run[0..len]`, all of channel c (a row of an NCHW plane).
     pub unsafe fn apply_run(&self, run: *mut f32, c: usize, len: usize) {
+        for i in 0..self.len {
+            let v = match self.operands[i] {
+                Operand::Channel(p) => f32x4_splat(*p.add(c)),
+                Operand::Const(k) => f32x4_splat(k),
+                Operand::None => f32x4_splat(0.0),
+            };
+            with_op!(self.kinds[i], f => flat(run, len, v, f));
+        }
+    }
+}
+
+/// y[r, j] = f(y[r, j], p[j]) for `rows` rows of `cout`.
+#[inline(always)]
+unsafe fn channel_rows(y: *mut f32, rows: usize, cout: usize, p: *const f32, f: impl Fn(v128, v128) -> v128) {
+    for r in 0..rows {
+        let row = y.add(r * cout);
         let mut j = 0;
-        while j + 4 <= len {
-            let p = run.add(j) as *mut v128;
-            v128_store(p, self.channel(v128_load(p), c));
+        while j + 4 <= cout {
+            let q = row.add(j) as *mut v128;
+            v128_store(q, f(v128_load(q), v128_load(p.add(j) as *const v128)));
             j += 4;
         }
-        while j < len {
-            *run.add(j) = self.one(*run.add(j), c);
+        while j < cout {
+            *row.add(j) = f32x4_extract_lane::<0>(f(f32x4_splat(*row.add(j)), f32x4_splat(*p.add(j))));
             j += 1;
         }
+    }
+}
+
+/// y[0..len] = f(y, v) with one operand vector v for every lane.
+#[inline(always)]
+unsafe fn flat(y: *mut f32, len: usize, v: v128, f: impl Fn(v128, v128) -> v128) {
+    let mut j = 0;
+    while j + 4 <= len {
+        let q = y.add(j) as *mut v128;
+        v128_store(q, f(v128_load(q), v));
+        j += 4;
+    }
+    while j < len {
+        *y.add(j) = f32x4_extract_lane::<0>(f(f32x4_splat(*y.add(j)), v));
+        j += 1;
     }
 }
