@@ -29,6 +29,18 @@
 //!   rows, so the column buffer stays around 4 MiB, and one gemm per group
 //!   and chunk.
 //! Scratch (column buffer, gemm packing) comes from the allocator per call.
+//!
+//! Threads: `run_range` computes a range of a convolution's units (output
+//! lines for the forward, images for the gradients; the filter gradient's
+//! range gives a partial sum), so the thread pool (src/backends/wasm/threads.ts
+//! `conv`) can split one convolution. The forward applies an epilogue
+//! (epilogue.rs: bias, scale, relu...) to each chunk of output it computes.
+//!
+//! Measured (bench/conv_kernels.ts): the im2col + sgemm forward already runs
+//! the W5 conv (K = 9) at ~26 GFLOPS on one thread; a direct kernel on one
+//! output line's im2col rows against unpacked weights (no packing, 4×8
+//! register tile) was 1.5–2× slower on W5 and on the W7 convs, so it was
+//! not kept.
 
 use core::arch::wasm32::*;
 

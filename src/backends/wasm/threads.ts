@@ -804,8 +804,8 @@ export class ThreadPool {
     }
     for (const w of this.workers) w.terminate();
     this.workers = [];
-    // The control block and registered module bytes are not freed: a worker
-    // being terminated may still read its slot.
+    // The control block, the conv job block and registered module bytes are
+    // not freed: a worker being terminated may still read them.
     if (this.scratch !== 0) this.kernels.free(this.scratch, this.scratchBytes);
     this.scratch = 0;
     this.scratchBytes = 0;
