@@ -7,10 +7,15 @@
 // gradient; batch and features swapped for the filter gradient, whose
 // operands the lowering would also have to transpose — not timed here).
 // The variants of one shape run interleaved; min and median over the reps.
+// A second table times the thread pool's split conv (ThreadPool.conv, as the
+// wasm backend runs conv steps) on one and on two threads, in wall-clock ms
+// (CPU time adds up both threads), with the bias+relu epilogue as a third
+// forward variant; the ratio is the two-thread speedup.
 //
 // Run: npx tsx bench/conv_kernels.ts [reps]   (default 15)
 
-import { conv2dShapes, instantiateWasmKernels, type Conv2dParams } from "../src/backends/wasm/kernels.js";
+import { conv2dShapes, encodeConvEpilogue, instantiateWasmKernels, type Conv2dParams, type ConvMode } from "../src/backends/wasm/kernels.js";
+import { ThreadPool } from "../src/backends/wasm/threads.js";
 
 const K = instantiateWasmKernels();
 
@@ -84,3 +89,37 @@ for (const [name, p] of SHAPES) {
     console.log(`  ${v.label.padEnd(48)} ${t[0]!.toFixed(2).padStart(7)} / ${t[t.length >> 1]!.toFixed(2).padStart(7)} ms`);
   });
 }
+
+const pools = { one: new ThreadPool(K, { threads: 1 }), two: new ThreadPool(K, { threads: 2 }) };
+await pools.two.whenReady(10_000);
+console.log(`\nsplit conv (ThreadPool.conv), wall ms per call (min / median of ${reps}), 1 vs 2 threads; load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+for (const [name, p] of SHAPES) {
+  const s = conv2dShapes(p);
+  const [x, w, y, bias] = [filled(s.xSize), filled(s.wSize), filled(s.ySize), filled(p.cout)];
+  const dx = filled(s.xSize);
+  const dw = filled(s.wSize);
+  const biasRelu = encodeConvEpilogue([{ op: "add", operand: { kind: "col" } }, { op: "relu", operand: { kind: "none" } }], [bias]);
+  const jobs: Array<[string, ConvMode, number, number, number, readonly number[] | undefined]> = [
+    ["forward", "forward", x, w, y, undefined],
+    ["forward + bias + relu epilogue", "forward", x, w, y, biasRelu],
+    ["data gradient", "data", y, w, dx, undefined],
+    ["filter gradient", "filter", x, y, dw, undefined],
+  ];
+  console.log(name);
+  for (const [label, mode, a, b, out, epilogue] of jobs) {
+    const run = (pool: ThreadPool) => pool.conv({ params: p, mode, a, b, out, ...(epilogue ? { epilogue } : {}) });
+    const t = { one: [] as number[], two: [] as number[] };
+    for (let r = 0; r < reps + 2; r++) {
+      for (const k of ["one", "two"] as const) {
+        const t0 = performance.now();
+        run(pools[k]);
+        t[k].push(performance.now() - t0);
+      }
+    }
+    const stat = (v: number[]) => { const q = v.slice(2).sort((c, d) => c - d); return [q[0]!, q[q.length >> 1]!]; };
+    const [o, tw] = [stat(t.one), stat(t.two)];
+    console.log(`  ${label.padEnd(32)} 1 thread ${o[0]!.toFixed(2).padStart(6)} / ${o[1]!.toFixed(2).padStart(6)}   2 threads ${tw[0]!.toFixed(2).padStart(6)} / ${tw[1]!.toFixed(2).padStart(6)}   speedup (min) ${(o[0]! / tw[0]!).toFixed(2)}x`);
+  }
+}
+pools.one.close();
+pools.two.close();

@@ -29,10 +29,23 @@
 //!   rows, so the column buffer stays around 4 MiB, and one gemm per group
 //!   and chunk.
 //! Scratch (column buffer, gemm packing) comes from the allocator per call.
+//!
+//! Threads: `run_range` computes a range of a convolution's units (output
+//! lines for the forward, images for the gradients; the filter gradient's
+//! range gives a partial sum), so the thread pool (src/backends/wasm/threads.ts
+//! `conv`) can split one convolution. The forward applies an epilogue
+//! (epilogue.rs: bias, scale, relu...) to each chunk of output it computes.
+//!
+//! Measured (bench/conv_kernels.ts): the im2col + sgemm forward already runs
+//! the W5 conv (K = 9) at ~26 GFLOPS on one thread; a direct kernel on one
+//! output line's im2col rows against unpacked weights (no packing, 4×8
+//! register tile) was 1.5–2× slower on W5 and on the W7 convs, so it was
+//! not kept.
 
 use core::arch::wasm32::*;
 
 use crate::alloc::Scratch;
+use crate::epilogue::{Epilogue, ERR_EPILOGUE};
 use crate::gemm::{self, Gemm};
 
 pub const PARAMS_LEN: usize = 21;
@@ -430,17 +443,45 @@ fn nhwc_chunk(p: &ConvParams, total: usize) -> usize {
     }
 }
 
-unsafe fn forward_nhwc(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32, gs: *mut f32) -> i32 {
+/// Output floats of one forward chunk that an epilogue pass reads back from L2.
+const EPILOGUE_CHUNK_FLOATS: usize = 1 << 16;
+
+/// `chunk` output pixels (whole lines of `ow`) cut down so `cout` channels of them fit EPILOGUE_CHUNK_FLOATS.
+fn epilogue_chunk(chunk: usize, ow: usize, cout: usize) -> usize {
+    let lines = EPILOGUE_CHUNK_FLOATS / (ow * cout);
+    let lines = if lines < 1 { 1 } else { lines };
+    if lines * ow < chunk {
+        lines * ow
+    } else {
+        chunk
+    }
+}
+
+/// Forward NHWC for output lines l0..l1 (a line is one output row of one
+/// image, flattened over n and oy), the epilogue applied to each chunk of
+/// output right after the gemm that wrote it.
+unsafe fn forward_nhwc(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32, l0: usize, l1: usize, epi: &Epilogue) -> i32 {
     let (cog, kg) = (p.cog(), p.kg());
     let kt = p.groups * kg;
-    let total = p.n * p.oh * p.ow;
+    if p.ow == 0 || l0 >= l1 {
+        return 0;
+    }
+    let gs = match Scratch::new(gemm_scratch_floats()) {
+        Some(s) => s,
+        None => return ERR_OOM,
+    };
+    let (start, total) = (l0 * p.ow, l1 * p.ow);
     let direct = p.identity_cols();
-    let chunk = if direct { total } else { nhwc_chunk(p, total) };
+    let mut chunk = if direct { total - start } else { nhwc_chunk(p, total - start) };
+    if !epi.is_empty() {
+        // The epilogue's pass reads the chunk the gemm just wrote: keep it in L2.
+        chunk = epilogue_chunk(chunk, p.ow, p.cout);
+    }
     let cols = if direct { None } else { Scratch::new(chunk * kt) };
     if !direct && cols.is_none() {
         return ERR_OOM;
     }
-    let mut q0 = 0;
+    let mut q0 = start;
     while q0 < total {
         let rows = if chunk < total - q0 { chunk } else { total - q0 };
         let (a, lda) = match &cols {
@@ -452,7 +493,10 @@ unsafe fn forward_nhwc(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32
         };
         for g in 0..p.groups {
             gemm_call(false, false, rows, cog, kg, a.add(g * kg), lda, w.add(g * cog), p.cout, 0.0,
-                      y.add(q0 * p.cout + g * cog), p.cout, gs);
+                      y.add(q0 * p.cout + g * cog), p.cout, gs.ptr);
+        }
+        if !epi.is_empty() {
+            epi.apply_rows(y.add(q0 * p.cout), rows, p.cout);
         }
         q0 += chunk;
     }
@@ -614,23 +658,36 @@ fn nchw_chunk(p: &ConvParams) -> usize {
     rows * p.ow
 }
 
-unsafe fn forward_nchw(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32, gs: *mut f32) -> i32 {
+/// Forward NCHW for output lines l0..l1 (see forward_nhwc), the epilogue
+/// applied to each chunk of output right after the gemm that wrote it.
+unsafe fn forward_nchw(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32, l0: usize, l1: usize, epi: &Epilogue) -> i32 {
     let (cog, kg) = (p.cog(), p.kg());
     let kt = p.groups * kg;
     let plane = p.oh * p.ow;
-    let direct = p.identity_cols();
-    let chunk = if direct { plane } else { nchw_chunk(p) };
-    let cols = if direct || plane == 0 { None } else { Scratch::new(chunk * kt) };
-    if !direct && plane != 0 && cols.is_none() {
-        return ERR_OOM;
-    }
-    if plane == 0 {
+    if plane == 0 || l0 >= l1 {
         return 0;
     }
-    for ni in 0..p.n {
-        let mut p0 = 0;
-        while p0 < plane {
-            let cnt = if chunk < plane - p0 { chunk } else { plane - p0 };
+    let direct = p.identity_cols();
+    let mut chunk = if direct { plane } else { nchw_chunk(p) };
+    if !epi.is_empty() {
+        chunk = epilogue_chunk(chunk, p.ow, p.cout);
+    }
+    let cols = if direct { None } else { Scratch::new(chunk * kt) };
+    if !direct && cols.is_none() {
+        return ERR_OOM;
+    }
+    let gs_buf = match Scratch::new(gemm_scratch_floats()) {
+        Some(s) => s,
+        None => return ERR_OOM,
+    };
+    let gs = gs_buf.ptr;
+    for ni in l0 / p.oh..=(l1 - 1) / p.oh {
+        // This image's output rows within the lines, as pixel offsets in its planes.
+        let first = if ni * p.oh > l0 { 0 } else { l0 - ni * p.oh };
+        let last = if (ni + 1) * p.oh < l1 { p.oh } else { l1 - ni * p.oh };
+        let (mut p0, end) = (first * p.ow, last * p.ow);
+        while p0 < end {
+            let cnt = if chunk < end - p0 { chunk } else { end - p0 };
             let (b, ldb) = match &cols {
                 None => (x.add(ni * p.cin * plane + p0), plane),
                 Some(s) => {
@@ -642,7 +699,12 @@ unsafe fn forward_nchw(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32
                 gemm_call(false, false, cog, cnt, kg, w.add(g * cog * kg), kg, b.add(g * kg * ldb), ldb, 0.0,
                           y.add((ni * p.cout + g * cog) * plane + p0), plane, gs);
             }
-            p0 += chunk;
+            if !epi.is_empty() {
+                for co in 0..p.cout {
+                    epi.apply_run(y.add((ni * p.cout + co) * plane + p0), co, cnt);
+                }
+            }
+            p0 += cnt;
         }
     }
     0
@@ -741,16 +803,18 @@ fn is_depthwise(p: &ConvParams) -> bool {
 }
 
 /// NHWC: per output pixel and tap, a vector operation over channels.
-unsafe fn depthwise_nhwc<const MODE: u8>(p: &ConvParams, a: *const f32, b: *const f32, out: *mut f32) {
+/// Output lines l0..l1 (flattened over n and oy; the gradients take all lines).
+unsafe fn depthwise_nhwc<const MODE: u8>(p: &ConvParams, a: *const f32, b: *const f32, out: *mut f32, l0: usize, l1: usize) {
     let m = p.cog();
     let (cin, cout) = (p.cin, p.cout);
     match MODE {
-        FWD => zero(out, p.n * p.oh * p.ow * cout),
+        FWD => zero(out.add(l0 * p.ow * cout), (l1 - l0) * p.ow * cout),
         BWD_DATA => zero(out, p.n * p.h * p.w * cin),
         _ => zero(out, p.kh * p.kw * cout),
     }
-    for ni in 0..p.n {
-        for oy in 0..p.oh {
+    for line in l0..l1 {
+        let (ni, oy) = (line / p.oh, line % p.oh);
+        {
             for ox in 0..p.ow {
                 let q = ((ni * p.oh + oy) * p.ow + ox) * cout;
                 for ky in 0..p.kh {
@@ -809,18 +873,29 @@ unsafe fn depthwise_nhwc<const MODE: u8>(p: &ConvParams, a: *const f32, b: *cons
 
 /// NCHW: per (image, output channel, tap, output row), a vector operation
 /// along the row.
-unsafe fn depthwise_nchw<const MODE: u8>(p: &ConvParams, a: *const f32, b: *const f32, out: *mut f32) {
+/// Output lines l0..l1 (flattened over n and oy; the gradients take all lines).
+unsafe fn depthwise_nchw<const MODE: u8>(p: &ConvParams, a: *const f32, b: *const f32, out: *mut f32, l0: usize, l1: usize) {
     let m = p.cog();
     let hw = p.h * p.w;
     let plane = p.oh * p.ow;
     let kk = p.kh * p.kw;
     let sw = p.sw;
     match MODE {
-        FWD => zero(out, p.n * p.cout * plane),
+        FWD => {}
         BWD_DATA => zero(out, p.n * p.cin * hw),
         _ => zero(out, p.cout * kk),
     }
-    for ni in 0..p.n {
+    if l0 >= l1 {
+        return;
+    }
+    for ni in l0 / p.oh..=(l1 - 1) / p.oh {
+        let oy0 = if ni * p.oh > l0 { 0 } else { l0 - ni * p.oh };
+        let oy1 = if (ni + 1) * p.oh < l1 { p.oh } else { l1 - ni * p.oh };
+        if MODE == FWD {
+            for co in 0..p.cout {
+                zero(out.add((ni * p.cout + co) * plane + oy0 * p.ow), (oy1 - oy0) * p.ow);
+            }
+        }
         for co in 0..p.cout {
             let g = co / m;
             let xplane = (ni * p.cin + g) * hw;
@@ -828,7 +903,7 @@ unsafe fn depthwise_nchw<const MODE: u8>(p: &ConvParams, a: *const f32, b: *cons
             for ky in 0..p.kh {
                 for kx in 0..p.kw {
                     let wi = co * kk + ky * p.kw + kx;
-                    for oy in 0..p.oh {
+                    for oy in oy0..oy1 {
                         let iy = match p.tap_y(oy, ky) {
                             Some(v) => v,
                             None => continue,
@@ -889,7 +964,16 @@ pub enum Mode {
     BackwardFilter,
 }
 
-/// Runs one convolution kernel. Pointer roles by mode:
+/// Work units a convolution splits into for `conv2d_range`: output lines
+/// (N·OH) for the forward, images (N) for the gradients.
+pub fn units(p: &ConvParams, mode: Mode) -> usize {
+    match mode {
+        Mode::Forward => p.n * p.oh,
+        _ => p.n,
+    }
+}
+
+/// Runs one convolution kernel on all its units. Pointer roles by mode:
 ///   Forward:        (a = x,  b = w,  out = y)
 ///   BackwardData:   (a = dy, b = w,  out = dx)
 ///   BackwardFilter: (a = x,  b = dy, out = dw)
@@ -898,14 +982,66 @@ pub unsafe fn run(raw: *const i32, mode: Mode, a: *const f32, b: *const f32, out
         Ok(p) => p,
         Err(e) => return e,
     };
-    if is_depthwise(&p) {
-        match (mode, p.nchw) {
-            (Mode::Forward, false) => depthwise_nhwc::<FWD>(&p, a, b, out),
-            (Mode::Forward, true) => depthwise_nchw::<FWD>(&p, a, b, out),
-            (Mode::BackwardData, false) => depthwise_nhwc::<BWD_DATA>(&p, a, b, out),
-            (Mode::BackwardData, true) => depthwise_nchw::<BWD_DATA>(&p, a, b, out),
-            (Mode::BackwardFilter, false) => depthwise_nhwc::<BWD_FILTER>(&p, a, b, out),
-            (Mode::BackwardFilter, true) => depthwise_nchw::<BWD_FILTER>(&p, a, b, out),
+    run_units(&p, mode, a, b, out, 0, units(&p, mode), &Epilogue::EMPTY)
+}
+
+/// Runs units u0..u1 of a convolution (see `units`), so threads can split it:
+///   Forward: output lines u0..u1 of y, then the epilogue `epi` on them;
+///   BackwardData: dx of images u0..u1 (dy and dx of other images untouched);
+///   BackwardFilter: out = the filter gradient of images u0..u1 alone (a
+///   partial sum the caller adds up).
+/// Only the forward takes an epilogue (`raw_epi`, see epilogue.rs; null = none).
+pub unsafe fn run_range(raw: *const i32, mode: Mode, a: *const f32, b: *const f32, out: *mut f32, u0: i32, u1: i32,
+                        raw_epi: *const i32) -> i32 {
+    let p = match ConvParams::read(raw) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let epi = match Epilogue::read(raw_epi) {
+        Ok(e) => e,
+        Err(e) => return e,
+    };
+    if !matches!(mode, Mode::Forward) && !epi.is_empty() {
+        return ERR_EPILOGUE;
+    }
+    if u0 < 0 || u1 < u0 || u1 as usize > units(&p, mode) {
+        return ERR_DIMS;
+    }
+    run_units(&p, mode, a, b, out, u0 as usize, u1 as usize, &epi)
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn run_units(p: &ConvParams, mode: Mode, a: *const f32, b: *const f32, out: *mut f32, u0: usize, u1: usize,
+                    epi: &Epilogue) -> i32 {
+    if let Mode::Forward = mode {
+        if is_depthwise(p) {
+            if p.nchw {
+                depthwise_nchw::<FWD>(p, a, b, out, u0, u1);
+            } else {
+                depthwise_nhwc::<FWD>(p, a, b, out, u0, u1);
+            }
+            if !epi.is_empty() {
+                apply_epilogue_lines(p, out, u0, u1, epi);
+            }
+            return 0;
+        }
+        return if p.nchw { forward_nchw(p, a, b, out, u0, u1, epi) } else { forward_nhwc(p, a, b, out, u0, u1, epi) };
+    }
+    // The gradients of images u0..u1 are those of the convolution of these images alone.
+    let mut q = *p;
+    q.n = u1 - u0;
+    let (x_image, y_image) = (p.h * p.w * p.cin, p.oh * p.ow * p.cout);
+    let (a, b, out) = match mode {
+        Mode::BackwardData => (a.add(u0 * y_image), b, out.add(u0 * x_image)),
+        _ => (a.add(u0 * x_image), b.add(u0 * y_image), out),
+    };
+    let lines = q.n * q.oh;
+    if is_depthwise(&q) {
+        match (mode, q.nchw) {
+            (Mode::BackwardData, false) => depthwise_nhwc::<BWD_DATA>(&q, a, b, out, 0, lines),
+            (Mode::BackwardData, true) => depthwise_nchw::<BWD_DATA>(&q, a, b, out, 0, lines),
+            (_, false) => depthwise_nhwc::<BWD_FILTER>(&q, a, b, out, 0, lines),
+            (_, true) => depthwise_nchw::<BWD_FILTER>(&q, a, b, out, 0, lines),
         }
         return 0;
     }
@@ -913,12 +1049,34 @@ pub unsafe fn run(raw: *const i32, mode: Mode, a: *const f32, b: *const f32, out
         Some(s) => s,
         None => return ERR_OOM,
     };
-    match (mode, p.nchw) {
-        (Mode::Forward, false) => forward_nhwc(&p, a, b, out, gs.ptr),
-        (Mode::Forward, true) => forward_nchw(&p, a, b, out, gs.ptr),
-        (Mode::BackwardData, false) => backward_data_nhwc(&p, a, b, out, gs.ptr),
-        (Mode::BackwardData, true) => backward_data_nchw(&p, a, b, out, gs.ptr),
-        (Mode::BackwardFilter, false) => backward_filter_nhwc(&p, a, b, out, gs.ptr),
-        (Mode::BackwardFilter, true) => backward_filter_nchw(&p, a, b, out, gs.ptr),
+    match (mode, q.nchw) {
+        (Mode::BackwardData, false) => backward_data_nhwc(&q, a, b, out, gs.ptr),
+        (Mode::BackwardData, true) => backward_data_nchw(&q, a, b, out, gs.ptr),
+        (_, false) => backward_filter_nhwc(&q, a, b, out, gs.ptr),
+        (_, true) => backward_filter_nchw(&q, a, b, out, gs.ptr),
+    }
+}
+
+/// The epilogue on output lines l0..l1 of y (the depthwise forward's second pass).
+unsafe fn apply_epilogue_lines(p: &ConvParams, y: *mut f32, l0: usize, l1: usize, epi: &Epilogue) {
+    if p.nchw {
+        for l in l0..l1 {
+            let (ni, oy) = (l / p.oh, l % p.oh);
+            for co in 0..p.cout {
+                epi.apply_run(y.add(((ni * p.cout + co) * p.oh + oy) * p.ow), co, p.ow);
+            }
+        }
+    } else {
+        epi.apply_rows(y.add(l0 * p.ow * p.cout), (l1 - l0) * p.ow, p.cout);
+    }
+}
+
+/// dst[i] = Σ_j parts[j·len + i] for j in 0..count, in order (the filter
+/// gradient's per-part sums; the order makes the result independent of which
+/// thread computed which part).
+pub unsafe fn sum_parts(parts: *const f32, count: usize, len: usize, dst: *mut f32) {
+    copy(parts, dst, len);
+    for j in 1..count {
+        add_into(parts.add(j * len), dst, len);
     }
 }

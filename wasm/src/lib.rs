@@ -46,6 +46,7 @@ mod alloc;
 mod conv;
 #[macro_use]
 mod elem;
+mod epilogue;
 mod gemm;
 mod linalg;
 mod ordering;
@@ -254,6 +255,34 @@ pub unsafe extern "C" fn conv2d_backward_data(params: *const i32, dy: *const f32
 #[no_mangle]
 pub unsafe extern "C" fn conv2d_backward_filter(params: *const i32, x: *const f32, dy: *const f32, dw: *mut f32) -> i32 {
     conv::run(params, conv::Mode::BackwardFilter, x, dy, dw)
+}
+
+/// Units u0..u1 of a convolution, so a thread pool can split it (conv.rs
+/// `run_range`): mode 0 forward (units are output lines N·OH; `epilogue`
+/// points at an epilogue block, see epilogue.rs, or is null), 1 data gradient
+/// (units are images; a = dy, b = w, out = dx), 2 filter gradient (units are
+/// images; a = x, b = dy, out = their partial dw).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn conv2d_range(params: *const i32, mode: i32, a: *const f32, b: *const f32, out: *mut f32, u0: i32,
+                                      u1: i32, epilogue: *const i32) -> i32 {
+    let mode = match mode {
+        0 => conv::Mode::Forward,
+        1 => conv::Mode::BackwardData,
+        2 => conv::Mode::BackwardFilter,
+        _ => return ERR_ARGS,
+    };
+    conv::run_range(params, mode, a, b, out, u0, u1, epilogue)
+}
+
+/// dst = parts[0] + parts[1] + ... (count blocks of len floats, added in order).
+#[no_mangle]
+pub unsafe extern "C" fn conv2d_sum_parts(parts: *const f32, count: i32, len: i32, dst: *mut f32) -> i32 {
+    if count < 1 || len < 0 {
+        return ERR_ARGS;
+    }
+    conv::sum_parts(parts, count as usize, len as usize, dst);
+    0
 }
 
 /// Length of the conv2d parameter block in int32.

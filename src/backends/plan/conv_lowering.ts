@@ -23,6 +23,25 @@
 
 import type { JaxprEqn } from "../../core/ir";
 
+/**
+ * Elementwise ops that follow a forward conv are folded into its store like a
+ * GEMM's epilogue (planner.ts foldIntoGemm): `relu(conv(x, w) + b)` is one
+ * pass over the output, which the Rust kernel applies to each chunk of output
+ * right after computing it (wasm/src/epilogue.rs). Its vector operands are
+ * per-output-channel vectors (a bias); this many ops at most.
+ */
+export const CONV_EPILOGUE_MAX_OPS = 8;
+
+/**
+ * How the planner's epilogue folding sees a conv output in the kernel's
+ * layout: its leading "batch" and "row" dims, the rest as columns, and which
+ * vector kind is a per-channel vector — NHWC [N,OH,OW,C]: C is the column
+ * dim; NCHW [N,C,OH,OW]: C is the row dim. Other vectors do not fold.
+ */
+export function convEpilogueDims(layout: ConvLayout): { batchDims: number; rowDims: number; channelKind: "col" | "row" } {
+  return layout === "NHWC" ? { batchDims: 0, rowDims: 3, channelKind: "col" } : { batchDims: 1, rowDims: 1, channelKind: "row" };
+}
+
 export interface ConvStepParams {
   n: number; h: number; w: number; cin: number; cout: number; kh: number; kw: number; groups: number;
   strides: [number, number]; padding: [[number, number], [number, number]]; dilation: [number, number]; lhsDilation: [number, number];
@@ -132,9 +151,15 @@ export function dataGradientPlan(eqn: JaxprEqn<"conv_general_dilated">, rhsIsRev
     layout = "NCHW";
     weightOrder = [rhsSpec[1], rhsSpec[0], rhsSpec[2], rhsSpec[3]];
   } else return null;
-  if (!rhsIsReversed && p.lhsDilation.every((d) => d === 1)) return null;
+  const undilated = p.lhsDilation.every((d) => d === 1);
+  if (!rhsIsReversed && undilated) return null;
   const [dy, wRev] = eqn.inputs;
   const [ls, rs, os] = [dy.aval.shape, wRev.aval.shape, eqn.outputs[0].aval.shape];
+  // A 1×1 kernel is its own reverse, so an ordinary forward conv looks like a
+  // data gradient too; only a gradient reads its weights in the kernel's order
+  // (input and output features swapped back), so take it only then.
+  const oneByOne = rs[rhsSpec[2]] === 1 && rs[rhsSpec[3]] === 1;
+  if (undilated && oneByOne && !weightOrder.every((d, i) => d === i)) return null;
   const [oh, ow] = [ls[lhsSpec[2]], ls[lhsSpec[3]]];
   const [h, w] = [os[outSpec[2]], os[outSpec[3]]];
   const [kh, kw] = [rs[rhsSpec[2]], rs[rhsSpec[3]]];

@@ -33,7 +33,7 @@ import { MAX_EPILOGUE_OPERANDS, type EpilogueOp, type EpilogueOpKind, type Epilo
 import { lowerIndexing, type IndexingContext, type WindowStep } from "./indexing";
 import { lowerLibraryCall, type LibraryLoweringHost } from "./library";
 import { lowerContraction, type ContractionContext } from "./contraction";
-import { dataGradientPlan, filterGradientPlan, type ConvStepParams } from "./conv_lowering";
+import { CONV_EPILOGUE_MAX_OPS, convEpilogueDims, dataGradientPlan, filterGradientPlan, type ConvStepParams } from "./conv_lowering";
 import { threefry2x32Expr, type U32Builder } from "./threefry";
 import { TRANSCENDENTAL_EXPANSIONS, type F32Builder } from "./transcendental";
 import { floatRem } from "./float_rem";
@@ -72,7 +72,11 @@ export type Step =
       /** Elementwise ops fused into the GEMM's store; `operands` are the slots of its vector operands, in order. */
       epilogue?: GemmEpilogue;
     }
-  | { kind: "conv"; layout: "NHWC" | "NCHW"; params: ConvStepParams; x: number; w: number; y: number }
+  | {
+      kind: "conv"; layout: "NHWC" | "NCHW"; params: ConvStepParams; x: number; w: number; y: number;
+      /** Elementwise ops fused into the conv's store (conv_lowering.ts); vector operands are per-output-channel, marked `col`. */
+      epilogue?: GemmEpilogue;
+    }
   /**
    * A gradient of the forward convolution `params` (conv_lowering.ts), in its layout:
    * data: a = dy, b = w, out = dx; filter: a = x, b = dy, out = dw.
@@ -135,10 +139,15 @@ const EPILOGUE_OPS: Partial<Record<Primitive, readonly [EpilogueOpKind, Epilogue
 };
 
 type GemmStep = Extract<Step, { kind: "gemm" }>;
+type ConvStep = Extract<Step, { kind: "conv" }>;
 
-/** A GEMM output whose consumers may still be folded into the GEMM's store. */
+/** A GEMM (or conv) output whose consumers may still be folded into its store. */
 interface GemmTail {
-  step: GemmStep;
+  step: GemmStep | ConvStep;
+  /** The slot the step writes. */
+  slot: number;
+  /** A conv's tail: the vector kind that is a per-channel vector (the only kind it folds). */
+  channelKind?: "col" | "row";
   /** Slots in memory before the GEMM step runs: only those can be epilogue operands. */
   doneBefore: ReadonlySet<number>;
   /** The step computes Cᵀ (narrow C): C's columns are the step's rows. */
@@ -285,12 +294,14 @@ export interface PlanTarget {
   readonly transposeNarrowGemm: boolean;
   /** Conv gradient kernels (conv_gradient steps) for the transposed convolutions of `grad`. */
   readonly convGradientKernels: boolean;
+  /** Fold elementwise consumers of a forward conv into its store (per-channel bias, scale, relu). */
+  readonly convEpilogues: boolean;
   /** Matrix decompositions (cholesky, lu, qr, eigh, svd, triangular_solve) as library steps. */
   readonly decompositionKernels: boolean;
 }
 
 /** The wasm backend's code generators cover every kind of step. */
-export const WASM_TARGET: PlanTarget = { windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: true, convGradientKernels: true, decompositionKernels: true };
+export const WASM_TARGET: PlanTarget = { windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: true, convGradientKernels: true, convEpilogues: true, decompositionKernels: true };
 
 export class Planner {
   readonly slots: SlotInfo[] = [];
@@ -633,7 +644,7 @@ export class Planner {
     const { slot: b, trans: transB } = this.gemmOperand(rhs, [...rb, ...rc, ...rf], [...rb, ...rf, ...rc]);
     const out = eqn.outputs[0];
     const doneBefore = new Set(this.done);
-    const tail = (step: GemmStep, transposed: boolean): GemmTail => ({ step, doneBefore, transposed, batchDims: lb.length, rowDims: lf.length });
+    const tail = (step: GemmStep, transposed: boolean): GemmTail => ({ step, slot: step.c, doneBefore, transposed, batchDims: lb.length, rowDims: lf.length });
     if (this.target.transposeNarrowGemm && n < 16 && m >= 2 * n && m * n * k >= 1 << 16) {
       // A narrow C wastes most of the 8-wide register tile: compute Cᵀ = Bᵀ·Aᵀ,
       // which is wide, and let consumers read C as a transposed view of it.
@@ -705,6 +716,7 @@ export class Planner {
   private foldableTail(x: Var, uses: number, shape: readonly number[]): GemmTail | null {
     const tail = this.gemmTails.get(x);
     if (!tail || this.uses.get(x) !== uses || shapeKey(x.aval.shape) !== shapeKey(shape)) return null;
+    if (tail.channelKind && (tail.step.epilogue?.ops.length ?? 0) >= CONV_EPILOGUE_MAX_OPS) return null;
     return tail;
   }
 
@@ -760,6 +772,10 @@ export class Planner {
     if (!tail.doneBefore.has(slot) || !this.done.has(slot)) return null;
     const rows = tail.batchDims;
     const cols = tail.batchDims + tail.rowDims;
+    if (tail.channelKind) {
+      const perChannel = tail.channelKind === "col" ? isVectorAlong(node.view.strides, shape, cols, shape.length) : isVectorAlong(node.view.strides, shape, rows, cols);
+      return perChannel ? { operand: { kind: "col" }, slot } : null;
+    }
     const kind = isVectorAlong(node.view.strides, shape, cols, shape.length)
       ? "col"
       : isVectorAlong(node.view.strides, shape, rows, cols)
@@ -779,7 +795,7 @@ export class Planner {
     this.gemmTails.delete(x);
     this.gemmTails.set(out, tail);
     const st = this.state.get(x)!;
-    if (!tail.transposed) this.slotOfVar.set(out, tail.step.c);
+    if (!tail.transposed) this.slotOfVar.set(out, tail.slot);
     this.state.set(out, { node: st.node, shape: st.shape, dtype: "float32" });
   }
 
@@ -828,7 +844,9 @@ export class Planner {
     const yShape = ySpecOrder.map((d) => os[d]);
     if (ySpecOrder.join() === "0,1,2,3") {
       const y = this.slotFor(out);
-      this.steps.push({ kind: "conv", layout, params, x, w, y });
+      const step: ConvStep = { kind: "conv", layout, params, x, w, y };
+      this.steps.push(step);
+      if (this.target.convEpilogues) this.gemmTails.set(out, { step, slot: y, doneBefore: new Set(this.done), transposed: false, ...convEpilogueDims(layout) });
       this.defineBuffer(out, y);
       return true;
     }

@@ -16,6 +16,9 @@
 // 4-byte aligned. Functions throw WasmKernelError on bad arguments.
 
 import { BackendError } from "../../core/errors";
+import type { EpilogueOp, EpilogueOpKind } from "../plan/kernel_graph";
+// At most this many ops (wasm/src/epilogue.rs MAX_OPS, which must agree).
+import { CONV_EPILOGUE_MAX_OPS } from "../plan/conv_lowering";
 
 /**
  * Where the kernels are looked for: next to this module. `npm run build` puts
@@ -32,7 +35,8 @@ export const KERNELS_URL = new URL("./tinyflow_kernels.wasm", import.meta.url);
 const SOURCE_TREE_KERNELS = "../../../wasm/tinyflow_kernels.wasm";
 const MAX_PAGES = 65536;
 const ABI_VERSION = 1;
-const CONV_PARAMS_LEN = 21;
+/** Int32 words of the conv2d parameter block. */
+export const CONV_PARAMS_LEN = 21;
 
 /**
  * sgemm reads A and B in place, without packing, when op(A) has at most this
@@ -65,6 +69,9 @@ export interface RawKernelExports {
   conv2d_backward_data(params: number, dy: number, w: number, dx: number): number;
   conv2d_backward_filter(params: number, x: number, dy: number, dw: number): number;
   conv2d_params_len(): number;
+  /** Units u0..u1 of a conv (wasm/src/conv.rs run_range); mode 0 forward, 1 data gradient, 2 filter gradient (partial sum). */
+  conv2d_range(params: number, mode: number, a: number, b: number, out: number, u0: number, u1: number, epilogue: number): number;
+  conv2d_sum_parts(parts: number, count: number, len: number, dst: number): number;
   /** Axis and window kernels (wasm/src/ordering.rs, window.rs); see library_steps.ts. */
   argreduce(dtype: number, isMin: number, x: number, out: number, outer: number, n: number, inner: number): number;
   cumulative(dtype: number, fold: number, reverse: number, x: number, out: number, outer: number, n: number, inner: number): number;
@@ -98,6 +105,7 @@ export const WASM_ERROR_CODES: Readonly<Record<number, string>> = {
   [-6]: "out of wasm memory",
   [-7]: "problem too large for a 4 GiB memory",
   [-8]: "leading dimension too small",
+  [-9]: "bad conv epilogue block",
 };
 
 /** A hand-written kernel refused its arguments, or the wasm memory could not hold them (a BackendError). */
@@ -166,6 +174,63 @@ export interface Conv2dParams {
   dilation?: readonly [number, number];
   /** Input (lhs) dilation [lh, lw], default [1, 1] (transposed convolution). */
   lhsDilation?: readonly [number, number];
+}
+
+/** Which convolution a conv2d_range call computes, and its units (what a thread pool splits). */
+export type ConvMode = "forward" | "data" | "filter";
+const CONV_MODE_CODE: Record<ConvMode, number> = { forward: 0, data: 1, filter: 2 };
+
+/** Units a convolution splits into: output lines (N·OH) for the forward, images (N) for the gradients. */
+export function convUnits(p: Conv2dParams, mode: ConvMode): number {
+  return mode === "forward" ? p.n * conv2dShapes(p).oh : p.n;
+}
+
+/** The conv2d parameter block (wasm/src/conv.rs ConvParams::read) and the shapes it implies. */
+export function convParamsBlock(p: Conv2dParams): { block: number[]; shapes: ConvShapes } {
+  const s = conv2dShapes(p);
+  const [sh, sw] = p.strides ?? [1, 1];
+  const [[pt, pb], [pl, pr]] = p.padding ?? [[0, 0], [0, 0]];
+  const [dh, dw] = p.dilation ?? [1, 1];
+  const [lh, lw] = p.lhsDilation ?? [1, 1];
+  const block = [
+    p.layout === "NCHW" ? 1 : 0, p.n, p.h, p.w, p.cin, p.cout, p.kh, p.kw, p.groups ?? 1,
+    sh, sw, pt, pb, pl, pr, dh, dw, lh, lw, s.oh, s.ow,
+  ];
+  return { block, shapes: s };
+}
+
+/** Int32 words of an encoded conv epilogue. */
+export const CONV_EPILOGUE_WORDS = 1 + 3 * CONV_EPILOGUE_MAX_OPS;
+const EPILOGUE_KIND_CODE: Record<EpilogueOpKind, number> = { add: 0, sub: 1, rsub: 2, mul: 3, div: 4, rdiv: 5, max: 6, min: 7, relu: 8 };
+
+/**
+ * A conv epilogue as the int32 block wasm/src/epilogue.rs reads: `ops` in
+ * order, each vector operand a per-output-channel vector at the next of
+ * `vectorPtrs` (byte pointers). Row/column vectors of a GEMM epilogue have no
+ * meaning here: the planner gives a conv only channel vectors, marked "col".
+ */
+export function encodeConvEpilogue(ops: readonly EpilogueOp[], vectorPtrs: readonly number[]): number[] {
+  if (ops.length > CONV_EPILOGUE_MAX_OPS) fail(`conv epilogue: at most ${CONV_EPILOGUE_MAX_OPS} ops, got ${ops.length}`);
+  const words = new Array<number>(CONV_EPILOGUE_WORDS).fill(0);
+  words[0] = ops.length;
+  let v = 0;
+  ops.forEach((o, i) => {
+    const at = 1 + 3 * i;
+    words[at] = EPILOGUE_KIND_CODE[o.op];
+    if (o.operand.kind === "const") {
+      words[at + 1] = 1;
+      words[at + 2] = new Int32Array(new Float32Array([o.operand.value]).buffer)[0]!;
+    } else if (o.operand.kind === "none") {
+      words[at + 1] = 0;
+    } else {
+      const ptr = vectorPtrs[v++];
+      if (ptr === undefined) fail(`conv epilogue: op ${i} (${o.op}) needs a vector operand, but only ${vectorPtrs.length} were given`);
+      words[at + 1] = 2;
+      words[at + 2] = ptr | 0;
+    }
+  });
+  if (v !== vectorPtrs.length) fail(`conv epilogue: ${vectorPtrs.length} vector operands given, the ops use ${v}`);
+  return words;
 }
 
 export interface InstantiateOptions {
@@ -550,18 +615,39 @@ export class WasmKernels {
   // -------------------------------------------------------------- conv --
 
   private writeConvParams(p: Conv2dParams): ConvShapes {
+    const { block, shapes } = convParamsBlock(p);
+    new Int32Array(this.memory.buffer, this.paramsPtr, CONV_PARAMS_LEN).set(block);
+    return shapes;
+  }
+
+  /** Checks that a conv's operands lie in memory, as `mode` reads and writes them. */
+  checkConvOperands(p: Conv2dParams, mode: ConvMode, a: number, b: number, out: number): ConvShapes {
     const s = conv2dShapes(p);
-    const [sh, sw] = p.strides ?? [1, 1];
-    const [[pt, pb], [pl, pr]] = p.padding ?? [[0, 0], [0, 0]];
-    const [dh, dw] = p.dilation ?? [1, 1];
-    const [lh, lw] = p.lhsDilation ?? [1, 1];
-    const block = [
-      p.layout === "NCHW" ? 1 : 0, p.n, p.h, p.w, p.cin, p.cout, p.kh, p.kw, p.groups ?? 1,
-      sh, sw, pt, pb, pl, pr, dh, dw, lh, lw, s.oh, s.ow,
-    ];
-    const heap = new Int32Array(this.memory.buffer, this.paramsPtr, CONV_PARAMS_LEN);
-    heap.set(block);
+    const [[an, as], [bn, bs], [on, os]]: Array<[string, number]> =
+      mode === "forward" ? [["x", s.xSize], ["w", s.wSize], ["y", s.ySize]]
+        : mode === "data" ? [["dy", s.ySize], ["w", s.wSize], ["dx", s.xSize]]
+          : [["x", s.xSize], ["dy", s.ySize], ["dw", s.wSize]];
+    this.checkRange(an, a, as);
+    this.checkRange(bn, b, bs);
+    this.checkRange(on, out, os);
     return s;
+  }
+
+  /**
+   * Units u0..u1 of a conv (convUnits) from a parameter block and an optional
+   * epilogue block already in memory (byte pointers; 0 = no epilogue): what
+   * every thread of a split conv runs. Operands are not checked here (see
+   * checkConvOperands).
+   */
+  conv2dRangeAt(block: number, mode: ConvMode, a: number, b: number, out: number, u0: number, u1: number, epilogue: number): void {
+    check(this.raw.conv2d_range(block, CONV_MODE_CODE[mode], a, b, out, u0, u1, epilogue), `conv2d_range (${mode})`);
+  }
+
+  /** dst = the sum of `count` partial results of `len` floats at `parts`, added in order. */
+  convSumParts(parts: number, count: number, len: number, dst: number): void {
+    this.checkRange("parts", parts, count * len);
+    this.checkRange("dst", dst, len);
+    check(this.raw.conv2d_sum_parts(parts, count, len, dst), "conv2d_sum_parts");
   }
 
   /** y = conv2d(x, w); x, w, y are byte pointers (see Conv2dParams for layouts). */

@@ -11,7 +11,7 @@ import { BackendError } from "../../core/errors";
 import { compileKernel, relaxedSimdAvailable, type CompiledKernel } from "./codegen/kernel";
 import { compileGemm, describeEpilogue, isVectorOperand } from "./codegen/gemm";
 import { compileWindow } from "./codegen/window";
-import { SGEMM_SKINNY_M, type WasmKernels } from "./kernels";
+import { SGEMM_SKINNY_M, encodeConvEpilogue, type WasmKernels } from "./kernels";
 import { describeLibraryCall, prepareLibraryStep } from "./library_steps";
 import { getThreadPool, prepareCallerGemm } from "./threads";
 import { ParallelKernel } from "./parallel_kernel";
@@ -158,14 +158,20 @@ export class WasmProgram {
         };
       }
       case "conv": {
-        const p = { layout: st.layout, ...st.params };
-        return (bufs) => this.kernels.conv2d(p, bufs[st.x].ptr, bufs[st.w].ptr, bufs[st.y].ptr);
+        const params = { layout: st.layout, ...st.params };
+        const ops = st.epilogue?.ops ?? [];
+        const vectorSlots = st.epilogue?.operands ?? [];
+        // Split over output lines by the thread pool when large; the epilogue is applied as each chunk is written.
+        return (bufs) => {
+          const epilogue = ops.length > 0 ? encodeConvEpilogue(ops, vectorSlots.map((slot) => bufs[slot].ptr)) : undefined;
+          getThreadPool(this.kernels).conv({ params, mode: "forward", a: bufs[st.x].ptr, b: bufs[st.w].ptr, out: bufs[st.y].ptr, ...(epilogue ? { epilogue } : {}) });
+        };
       }
       case "conv_gradient": {
-        const p = { layout: st.layout, ...st.params };
-        return st.gradient === "data"
-          ? (bufs) => this.kernels.conv2dBackwardData(p, bufs[st.a].ptr, bufs[st.b].ptr, bufs[st.out].ptr)
-          : (bufs) => this.kernels.conv2dBackwardFilter(p, bufs[st.a].ptr, bufs[st.b].ptr, bufs[st.out].ptr);
+        const params = { layout: st.layout, ...st.params };
+        const mode = st.gradient;
+        // Split over images by the thread pool when large (conv.rs run_range).
+        return (bufs) => getThreadPool(this.kernels).conv({ params, mode, a: bufs[st.a].ptr, b: bufs[st.b].ptr, out: bufs[st.out].ptr });
       }
       case "window": {
         // Large ones are split across the thread pool.
@@ -409,8 +415,13 @@ function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
         : "";
       return `  ${i}: sgemm${st.transA ? " A^T" : ""}${st.transB ? " B^T" : ""} ${st.batch}x[${st.m}x${st.k}]·[${st.k}x${st.n}] (%${st.a}, %${st.b}) -> ${sl(st.c)} (${engine}${ep})`;
     }
-    case "conv":
-      return `  ${i}: conv2d ${st.layout} (%${st.x}, %${st.w}) -> ${sl(st.y)}`;
+    case "conv": {
+      let operand = 0;
+      const ep = st.epilogue
+        ? ` (fused epilogue ${describeEpilogue(st.epilogue.ops).replace(/(col\[j\]|row\[i\])/g, () => `%${st.epilogue!.operands[operand++]}[channel]`)})`
+        : "";
+      return `  ${i}: conv2d ${st.layout} (%${st.x}, %${st.w}) -> ${sl(st.y)}${ep}`;
+    }
     case "conv_gradient":
       return `  ${i}: conv2d ${st.layout} backward ${st.gradient} (%${st.a}, %${st.b}) -> ${sl(st.out)}`;
     case "window": {

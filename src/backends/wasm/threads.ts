@@ -43,14 +43,23 @@
 // split dimension and are at least 2 long, so the kernel's loop structure does
 // not change).
 //
+// Conv jobs (ThreadPool.conv) are split like gemm jobs, by work-stealing
+// chunks of the convolution's units: output lines for the forward (so batch 1
+// splits too), images for the gradients (their im2col/col2im buffers do not
+// overlap across images). A forward or data-gradient chunk computes its
+// outputs exactly as one call over all units would. The filter gradient sums
+// over images, so its chunks write partial sums that the calling thread adds
+// in chunk order; the chunking depends only on the conv's size, never on the
+// thread count, so its result is the same on any number of threads.
+//
 // A job must not be posted while another runs: the pool is driven by one
 // thread (the one that owns the backend).
 
 import { BackendError } from "../../core/errors";
 import type { CompiledKernel } from "./codegen/kernel";
-import { KERNELS_URL, readKernelBytes, type SgemmArgs, type SgemmRowsArgs, type WasmKernels, WasmKernelError, WASM_ERROR_CODES } from "./kernels";
+import { CONV_EPILOGUE_WORDS, CONV_PARAMS_LEN, KERNELS_URL, convParamsBlock, convUnits, readKernelBytes, type Conv2dParams, type ConvMode, type SgemmArgs, type SgemmRowsArgs, type WasmKernels, WasmKernelError, WASM_ERROR_CODES } from "./kernels";
 import { MAX_EPILOGUE_OPERANDS, epilogueVectorCount, type GeneratedGemm } from "./codegen/gemm";
-import { CTL, GEMM_ARGS, JOB, WORKER_ERRORS, watchdogSource, workerSource, type WorkerInit } from "./worker";
+import { CONV_ARGS, CTL, GEMM_ARGS, JOB, WORKER_ERRORS, watchdogSource, workerSource, type WorkerInit } from "./worker";
 
 const MAX_THREADS = 8;
 /** Dead workers a pool replaces before it gives up on the slot. */
@@ -134,6 +143,10 @@ export interface ThreadPoolOptions {
    * costs: 8 for transcendental functions, pow, div and rem, 1 otherwise.
    */
   minKernelWork?: number;
+  /** Split a convolution when its multiply-adds are at least this (default 2^21). */
+  minConvWork?: number;
+  /** Work-stealing chunks of a split convolution's units per thread, about (default 4). */
+  convChunksPerThread?: number;
   /**
    * A job whose workers have not finished after this long plus a size-based
    * allowance fails with an error and the pool turns single-threaded (default 30000 ms).
@@ -225,6 +238,21 @@ export function prepareCallerGemm(kernels: WasmKernels, args: Omit<BatchedSgemmA
   };
 }
 
+/** One convolution for ThreadPool.conv (byte pointers; see Conv2dParams for layouts and convUnits for the units). */
+export interface ConvJob {
+  params: Conv2dParams;
+  mode: ConvMode;
+  /** forward: x, w, y; data: dy, w, dx; filter: x, dy, dw. */
+  a: number;
+  b: number;
+  out: number;
+  /** An encoded epilogue (encodeConvEpilogue), forward only. */
+  epilogue?: readonly number[];
+}
+
+/** Partial sums a large filter gradient is cut into (a constant, so its rounding does not depend on the thread count). */
+const FILTER_GRADIENT_PARTS = 8;
+
 type WorkerState = "starting" | "ready" | "failed" | "dead";
 
 interface Handle {
@@ -257,6 +285,8 @@ export class ThreadPool {
   readonly gemmChunksPerThread: number;
   readonly minGemmChunkRows: number;
   readonly minKernelWork: number;
+  readonly minConvWork: number;
+  readonly convChunksPerThread: number;
   private readonly startTimeoutMs: number;
   private readonly stallTimeoutMs: number;
   private readonly kernelBytes: Uint8Array | undefined;
@@ -270,6 +300,8 @@ export class ThreadPool {
   private ctlBytes = 0;
   private seq: number[] = [];
   private canBlock: boolean | undefined;
+  /** The conv job's parameter and epilogue blocks, shared by every thread (0 until the first conv). */
+  private convBlock = 0;
   /** Main thread's sgemm scratch. */
   private scratch = 0;
   private scratchBytes = 0;
@@ -292,6 +324,8 @@ export class ThreadPool {
     this.gemmChunksPerThread = Math.max(1, Math.floor(opts.gemmChunksPerThread ?? 8));
     this.minGemmChunkRows = Math.max(4, Math.floor(opts.minGemmChunkRows ?? 32));
     this.minKernelWork = opts.minKernelWork ?? 1 << 19;
+    this.minConvWork = opts.minConvWork ?? 1 << 21;
+    this.convChunksPerThread = Math.max(1, Math.floor(opts.convChunksPerThread ?? 4));
   }
 
   /** Workers ready to take jobs now. */
@@ -404,7 +438,7 @@ export class ThreadPool {
     i32.fill(0, this.ctlPtr >> 2, (this.ctlPtr + this.ctlBytes) >> 2);
     this.seq = new Array(nWorkers).fill(0);
     const NodeWorker = nodeWorkerCtor();
-    const base = { memory: this.kernels.memory, ctlPtr: this.ctlPtr, stackBytes: STACK_BYTES, ctl: CTL, gemmArgs: GEMM_ARGS, job: JOB, errors: WORKER_ERRORS };
+    const base = { memory: this.kernels.memory, ctlPtr: this.ctlPtr, stackBytes: STACK_BYTES, ctl: CTL, gemmArgs: GEMM_ARGS, convArgs: CONV_ARGS, job: JOB, errors: WORKER_ERRORS };
     if (NodeWorker) {
       const rustBytes = this.kernelBytes ?? readKernelBytes();
       this.watchdog = new NodeWorker(watchdogSource(), { eval: true, workerData: { memory: this.kernels.memory, ctlPtr: this.ctlPtr, ctl: CTL, died: WORKER_ERRORS.DIED } });
@@ -598,7 +632,7 @@ export class ThreadPool {
       return code === -1 ? "none: ended from outside" : String(code);
     });
     this.replaceDeadWorkers();
-    const what = kind === JOB.GEMM ? "a matrix product" : "a kernel";
+    const what = kind === JOB.GEMM ? "a matrix product" : kind === JOB.CONV ? "a convolution" : "a kernel";
     return new BackendError(
       `thread pool: worker thread ${dead.map((w) => w + 1).join(", ") || "?"} died (exit code ${codes.join(", ") || "?"}) while computing its part of ${what}; ` +
         `this call's result is lost. The pool is starting a replacement, so running the call again works (TINYFLOW_THREADS=1 runs without worker threads).`,
@@ -806,6 +840,58 @@ export class ThreadPool {
     }
   }
 
+  // -------------------------------------------------------------- conv --
+
+  /**
+   * A convolution or one of its gradients, its units split across the pool in
+   * work-stealing chunks when it is large (see the header).
+   */
+  conv(job: ConvJob): void {
+    const { params, mode, a, b, out } = job;
+    const shapes = this.kernels.checkConvOperands(params, mode, a, b, out);
+    if (job.epilogue && mode !== "forward") throw new BackendError(`ThreadPool.conv: only the forward conv takes an epilogue, got one for the ${mode} gradient`);
+    const units = convUnits(params, mode);
+    const work = shapes.ySize * params.kh * params.kw * (params.cin / (params.groups ?? 1));
+    const large = work >= this.minConvWork && units >= 2;
+    // The filter gradient's partition is fixed by its size alone (see the header).
+    const partitioned = mode === "filter" && large;
+    const T = !large || this.threads <= 1 ? 1 : Math.min(this.start(), units);
+    const chunk = partitioned
+      ? Math.ceil(units / Math.min(units, FILTER_GRADIENT_PARTS))
+      : T <= 1 ? units : Math.max(1, Math.ceil(units / (T * this.convChunksPerThread)));
+    const nChunks = units === 0 ? 0 : Math.ceil(units / chunk);
+    if (this.convBlock === 0) this.convBlock = this.kernels.alloc((CONV_PARAMS_LEN + CONV_EPILOGUE_WORDS) * 4);
+    const parts = partitioned ? this.kernels.alloc(nChunks * shapes.wSize * 4) : 0;
+    try {
+      const block = this.convBlock;
+      const epilogue = job.epilogue ? block + CONV_PARAMS_LEN * 4 : 0;
+      const i32 = this.ctl(); // after alloc(), which may grow the memory
+      i32.set(convParamsBlock(params).block, block >> 2);
+      if (job.epilogue) i32.set(job.epilogue, (block >> 2) + CONV_PARAMS_LEN);
+      // An empty range checks the parameter and epilogue blocks on this thread (the workers trust them).
+      this.kernels.conv2dRangeAt(block, mode, a, b, out, 0, 0, epilogue);
+      const dst = (c: number): number => (partitioned ? parts + c * shapes.wSize * 4 : out);
+      if (nChunks <= 1 && !partitioned) {
+        this.kernels.conv2dRangeAt(block, mode, a, b, out, 0, units, epilogue);
+        return;
+      }
+      const ws = T > 1 ? this.pick(Math.min(T, nChunks) - 1) : [];
+      const words = [block, epilogue, mode === "forward" ? 0 : mode === "data" ? 1 : 2, a, b, out, units, chunk, parts, shapes.wSize];
+      for (const w of ws) i32.set(words, this.slotBase(w) + CTL.ARGS);
+      const next = (this.ctlPtr >> 2) + CTL.NEXT;
+      const own = (): void => {
+        for (let c = ws.length === 0 ? 0 : Atomics.add(this.ctl(), next, 1); c < nChunks; c = ws.length === 0 ? c + 1 : Atomics.add(this.ctl(), next, 1)) {
+          this.kernels.conv2dRangeAt(block, mode, a, b, dst(c), c * chunk, Math.min(units, (c + 1) * chunk), epilogue);
+        }
+      };
+      if (ws.length === 0) own();
+      else this.dispatch(ws, JOB.CONV, own, work);
+      if (partitioned) this.kernels.convSumParts(parts, nChunks, shapes.wSize, out);
+    } finally {
+      if (parts !== 0) this.kernels.free(parts, nChunks * shapes.wSize * 4);
+    }
+  }
+
   // ------------------------------------------------------------ kernels --
 
   /** Registers kernel module bytes in the shared memory (once per module). */
@@ -859,8 +945,8 @@ export class ThreadPool {
     this.watchdog = null;
     for (const w of this.workers) w.terminate();
     this.workers = [];
-    // The control block and registered module bytes are not freed: a worker
-    // being terminated may still read its slot.
+    // The control block, the conv job block and registered module bytes are
+    // not freed: a worker being terminated may still read them.
     if (this.scratch !== 0) this.kernels.free(this.scratch, this.scratchBytes);
     this.scratch = 0;
     this.scratchBytes = 0;

@@ -19,7 +19,12 @@
 //            allocates once and grows as needed;
 //   kernel - one run of a kernel generated at run time: its module bytes sit in
 //            the shared memory (registered once per kernel; the worker compiles
-//            and caches them by id) and the slot holds its pointer arguments.
+//            and caches them by id) and the slot holds its pointer arguments;
+//   conv   - chunks of a convolution's units (output lines for the forward,
+//            images for the gradients; wasm/src/conv.rs run_range), claimed
+//            from NEXT like gemm chunks. The parameter and epilogue blocks sit
+//            in the shared memory, written once by the pool for all threads;
+//            a filter gradient's chunk c writes its partial sum to part c.
 //
 // `workerMain` must stay self-contained (no imports, no module-level
 // references): threads.ts ships it to the worker as source text
@@ -58,7 +63,7 @@ export const CTL = {
   BUSY: 63,
 } as const;
 
-export const JOB = { GEMM: 1, KERNEL: 2, EXIT: 3 } as const;
+export const JOB = { GEMM: 1, KERNEL: 2, EXIT: 3, CONV: 4 } as const;
 
 /** Error codes a worker reports besides the Rust kernels' own (negative). */
 export const WORKER_ERRORS = { EXCEPTION: -100, BAD_JOB: -101, DIED: -102 } as const;
@@ -82,6 +87,7 @@ export interface WorkerInit {
   alivePort?: unknown;
   ctl: typeof CTL;
   gemmArgs: typeof GEMM_ARGS;
+  convArgs: typeof CONV_ARGS;
   job: typeof JOB;
   errors: typeof WORKER_ERRORS;
 }
@@ -104,6 +110,15 @@ export const GEMM_ARGS = {
   GEN_OPERAND0: 23,
 } as const;
 
+/**
+ * Conv job argument words (after CTL.ARGS): byte pointers of the parameter
+ * block and of the epilogue block (0 = none), the mode code (0 forward, 1 data
+ * gradient, 2 filter gradient), operand pointers, the unit count and chunk
+ * size, and for the filter gradient the partial-sum buffers (part c at
+ * PARTS + c·PART_FLOATS·4).
+ */
+export const CONV_ARGS = { PARAMS: 0, EPILOGUE: 1, MODE: 2, A: 3, B: 4, OUT: 5, UNITS: 6, CHUNK: 7, PARTS: 8, PART_FLOATS: 9, WORDS: 10 } as const;
+
 interface RustExports {
   alloc(bytes: number): number;
   free(ptr: number, bytes: number): void;
@@ -111,6 +126,7 @@ interface RustExports {
   sgemm_scratch_bytes(rows: number, n: number, k: number): number;
   sgemm_pack_a(...args: number[]): void;
   sgemm_pack_b(...args: number[]): void;
+  conv2d_range(params: number, mode: number, a: number, b: number, out: number, u0: number, u1: number, epilogue: number): number;
   __stack_pointer: WebAssembly.Global;
 }
 
@@ -200,6 +216,23 @@ export function workerMain(init: WorkerInit): void {
     }
   };
 
+  const runConv = (at: number): number => {
+    const A = init.convArgs;
+    const params = i32[at + A.PARAMS]! >>> 0, epilogue = i32[at + A.EPILOGUE]! >>> 0, mode = i32[at + A.MODE]!;
+    const pa = i32[at + A.A]! >>> 0, pb = i32[at + A.B]! >>> 0, out = i32[at + A.OUT]! >>> 0;
+    const units = i32[at + A.UNITS]!, chunk = i32[at + A.CHUNK]!;
+    const parts = i32[at + A.PARTS]! >>> 0, partBytes = i32[at + A.PART_FLOATS]! * 4;
+    if (chunk <= 0) return 0;
+    for (;;) {
+      const c = Atomics.add(i32, hdr + C.NEXT, 1);
+      const u0 = c * chunk;
+      if (u0 >= units) return 0;
+      const dst = mode === 2 ? parts + c * partBytes : out;
+      const rc = rust.conv2d_range(params, mode, pa, pb, dst, u0, Math.min(units, u0 + chunk), epilogue);
+      if (rc !== 0) return rc;
+    }
+  };
+
   const runKernel = (a: number): number => {
     const id = i32[a]!;
     let fn = kernels.get(id);
@@ -257,7 +290,7 @@ export function workerMain(init: WorkerInit): void {
     }
     let status: number;
     try {
-      status = kind === J.GEMM ? runGemm(base + C.ARGS) : kind === J.KERNEL ? runKernel(base + C.ARGS) : E.BAD_JOB;
+      status = kind === J.GEMM ? runGemm(base + C.ARGS) : kind === J.KERNEL ? runKernel(base + C.ARGS) : kind === J.CONV ? runConv(base + C.ARGS) : E.BAD_JOB;
     } catch {
       status = E.EXCEPTION;
     }

@@ -24,7 +24,7 @@ import { generateConv, generateGemm } from "./wgsl/matmul";
 import { generateWindow, type WindowBinding } from "./wgsl/window";
 
 /** What the WGSL code generators cover: fused kernels, GEMM with epilogues, conv, window and library steps; conv gradients run as transposed forward convs; matrix decompositions run on the host. */
-export const WEBGPU_TARGET: PlanTarget = { windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: false, convGradientKernels: false, decompositionKernels: false };
+export const WEBGPU_TARGET: PlanTarget = { windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: false, convGradientKernels: false, convEpilogues: false, decompositionKernels: false };
 
 /** One step ready to run: a recorded dispatch, or host work on the slots' buffers. */
 type Prepared =
