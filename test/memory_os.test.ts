@@ -15,7 +15,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const STEPS = 10_000;
 const ELEMENTS = 4096;
 const LIMIT = 256 * 1024;
-/** What V8 may keep beyond the limit before it collects: heap growth, ArrayBuffers awaiting collection. */
+/** What V8 may keep beyond the limit: heap growth (RSS), buffers a collection leaves (arrayBuffers, measured after one). */
 const SLACK = 96 * 2 ** 20;
 
 interface LoopResult {
@@ -29,7 +29,7 @@ interface LoopResult {
 }
 
 function runLoop(mode: "sync" | "async", kind: "jit" | "eager", release: "dispose" | "keep", steps = STEPS, elements = ELEMENTS, limit = LIMIT): LoopResult {
-  const out = execFileSync(process.execPath, ["--import", "tsx", path.join(here, "memory_loop.ts"), mode, kind, release, String(steps), String(elements), String(limit)], {
+  const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", path.join(here, "memory_loop.ts"), mode, kind, release, String(steps), String(elements), String(limit)], {
     cwd: path.resolve(here, ".."),
     encoding: "utf8",
     env: { ...process.env, TINYFLOW_THREADS: "1" },
