@@ -13,6 +13,7 @@ import { ArrayImpl as TfArray, defaultBackendName, grad, jit, lax, np, setDefaul
 import { expectAllclose } from "../src/testing";
 import { randomFloats } from "../test/float_bits";
 import { rng } from "../test/rng";
+import { onInterpreter } from "../test/interpreter_oracle";
 
 const NUM_RUNS = Number(process.env.NUM_RUNS ?? 25);
 
@@ -37,16 +38,6 @@ function outSize(c: ConvCase, d: 0 | 1): number {
   const kD = (c.kernel[d] - 1) * c.rhsDilation[d] + 1;
   const span = inD + c.padding[d][0] + c.padding[d][1] - kD;
   return span < 0 ? 0 : Math.floor(span / c.strides[d]) + 1;
-}
-
-function onInterpreter<T>(f: () => T): T {
-  const prev = defaultBackendName();
-  setDefaultBackend("interpreter");
-  try {
-    return f();
-  } finally {
-    setDefaultBackend(prev);
-  }
 }
 
 describe("conv gradients on the wasm gradient kernels", () => {

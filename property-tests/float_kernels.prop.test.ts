@@ -10,19 +10,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ArrayImpl as TfArray, defaultBackendName, jit, lax, np, setDefaultBackend, type Tracer } from "../src/index";
+import { interpreterValues } from "../test/interpreter_oracle";
 
 const NUM_RUNS = Number(process.env.NUM_RUNS ?? 20);
-
-/** The interpreter's values of f over copies of the arguments. */
-function onInterpreter(f: (...xs: Tracer[]) => Tracer, args: TfArray[]): number[] {
-  const prev = defaultBackendName();
-  setDefaultBackend("interpreter");
-  try {
-    return Array.from(f(...args.map((a) => a.to("interpreter"))).dataSync() as ArrayLike<number>);
-  } finally {
-    setDefaultBackend(prev);
-  }
-}
 
 /** f jitted on wasm: its values, after checking that no step of it ran on the host. */
 function onWasm(f: (...xs: Tracer[]) => Tracer, args: TfArray[]): number[] {
@@ -54,7 +44,7 @@ describe("the kernels that replaced host steps equal the interpreter", () => {
         const y = np.array(new Float32Array(ys), { dtype }).reshape(shape) as TfArray;
         const f = (a: Tracer, b: Tracer) => lax.rem(a, b);
         const got = onWasm(f, [x, y]);
-        const want = onInterpreter(f, [x, y]);
+        const want = interpreterValues(f, [x, y]);
         got.forEach((g, i) => expect(sameFloat(g, want[i]), `rem(${xs[i]}, ${ys[i]}) = ${g}, want ${want[i]}`).toBe(true));
       }),
       { numRuns: NUM_RUNS },
@@ -73,7 +63,7 @@ describe("the kernels that replaced host steps equal the interpreter", () => {
         const x = np.array(new Float32Array(xs), { dtype: "float32" }).reshape(shape) as TfArray;
         const f = (a: Tracer) => lax.erfInv(a);
         const got = onWasm(f, [x]);
-        const want = onInterpreter(f, [x]);
+        const want = interpreterValues(f, [x]);
         got.forEach((g, i) => {
           const where = `erf_inv(${xs[i]}) = ${g}, want ${want[i]}`;
           if (!Number.isFinite(want[i]) || want[i] === 0) expect(sameFloat(g, want[i]), where).toBe(true);
@@ -100,7 +90,7 @@ describe("the kernels that replaced host steps equal the interpreter", () => {
         // The rhs as [b, k, n], or stored as [b, n, k] and contracted along its last dim.
         const rhs = (transposed ? np.array(typed(rs), { dtype }).reshape([b, n, k]) : np.array(typed(rs), { dtype }).reshape([b, k, n])) as TfArray;
         const f = (x: Tracer, y: Tracer) => lax.dotGeneral(x, y, [[[2], [transposed ? 2 : 1]], [[0], [0]]]);
-        expect(onWasm(f, [lhs, rhs])).toEqual(onInterpreter(f, [lhs, rhs]));
+        expect(onWasm(f, [lhs, rhs])).toEqual(interpreterValues(f, [lhs, rhs]));
       }),
       { numRuns: NUM_RUNS },
     );
@@ -114,7 +104,7 @@ describe("the kernels that replaced host steps equal the interpreter", () => {
       fc.property(caseArb, ([shape, bits, axis, reverse, isMax]) => {
         const x = np.array(new Uint8Array(bits.map(Number)), { dtype: "bool" }).reshape(shape) as TfArray;
         const f = (a: Tracer) => (isMax ? lax.cummax(a, axis, { reverse }) : lax.cummin(a, axis, { reverse }));
-        expect(onWasm(f, [x])).toEqual(onInterpreter(f, [x]));
+        expect(onWasm(f, [x])).toEqual(interpreterValues(f, [x]));
       }),
       { numRuns: NUM_RUNS },
     );

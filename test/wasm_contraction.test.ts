@@ -8,17 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { ArrayImpl as TfArray, defaultBackendName, jit, lax, np, setDefaultBackend, type DType, type Tracer } from "../src/index";
 import { rng } from "./rng";
-
-/** The interpreter's values of f over copies of the arguments. */
-function onInterpreter(f: (...xs: Tracer[]) => Tracer, args: TfArray[]): number[] {
-  const prev = defaultBackendName();
-  setDefaultBackend("interpreter");
-  try {
-    return Array.from(f(...args.map((a) => a.to("interpreter"))).dataSync() as ArrayLike<number>);
-  } finally {
-    setDefaultBackend(prev);
-  }
-}
+import { interpreterValues } from "./interpreter_oracle";
 
 /** A random array of `shape`: integers in [lo, hi] for integer dtypes, multiples of 1/8 for floats. */
 function randomArray(shape: number[], dtype: DType, lo: number, hi: number, seed: number): TfArray {
@@ -34,7 +24,7 @@ function randomArray(shape: number[], dtype: DType, lo: number, hi: number, seed
 function expectLikeInterpreter(f: (...xs: Tracer[]) => Tracer, args: TfArray[], tol = 0): void {
   expect(jit(f).lower(...args).text()).not.toContain("HOST FALLBACK");
   const got = Array.from((jit(f)(...args) as Tracer).dataSync() as ArrayLike<number>);
-  const want = onInterpreter(f, args);
+  const want = interpreterValues(f, args);
   expect(got.length).toBe(want.length);
   if (tol === 0) {
     expect(got).toEqual(want);

@@ -13,21 +13,12 @@ import { getThreadPool, prepareCallerGemm, setThreadCount } from "../src/backend
 import { expectAllclose } from "../src/testing";
 import { randomFloats } from "./float_bits";
 import { rng } from "./rng";
+import { onInterpreter } from "./interpreter_oracle";
 
 let seed = 11;
 function rand(shape: number[]): TfArray {
   const n = shape.reduce((a, b) => a * b, 1);
   return TfArray.fromTyped(randomFloats(rng(seed++), n), shape, "float32", { backend: "wasm" });
-}
-
-function onInterpreter<T>(f: () => T): T {
-  const prev = defaultBackendName();
-  setDefaultBackend("interpreter");
-  try {
-    return f();
-  } finally {
-    setDefaultBackend(prev);
-  }
 }
 
 /** f on wasm, eagerly and under jit, equals f eagerly on the interpreter. */

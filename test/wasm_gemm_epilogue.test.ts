@@ -10,6 +10,7 @@
 import { describe, expect, it } from "vitest";
 import { ArrayImpl as TfArray, defaultBackendName, grad, jit, nn, np, setDefaultBackend } from "../src/index";
 import { expectAllclose } from "../src/testing";
+import { onInterpreter } from "./interpreter_oracle";
 
 let seed = 3;
 const rnd = (): number => {
@@ -29,16 +30,6 @@ function steps(f: (...xs: any[]) => unknown, ...args: TfArray[]): string[] {
   const text = (jit(f).lower as (...a: unknown[]) => { text(): string })(...args).text();
   const body = text.split("# program on wasm")[1]!.split("# generated kernels")[0]!;
   return body.split("\n").filter((l) => /^\s+\d+: /.test(l)).map((l) => l.trim());
-}
-
-function onInterpreter<T>(f: () => T): T {
-  const prev = defaultBackendName();
-  setDefaultBackend("interpreter");
-  try {
-    return f();
-  } finally {
-    setDefaultBackend(prev);
-  }
 }
 
 /** jit(f) on wasm equals f run eagerly on the interpreter (every output). */

@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { ArrayImpl as TfArray, defaultBackendName, jit, lax, np, setDefaultBackend, type Tracer } from "../src/index";
 import * as random from "../src/random";
+import { onInterpreter } from "./interpreter_oracle";
 
 /** Deterministic pseudo-random uint32 words (a 32-bit LCG), so failures reproduce. */
 function words(n: number, seed: number): Uint32Array {
@@ -22,14 +23,8 @@ function words(n: number, seed: number): Uint32Array {
 const u32 = (shape: number[], seed: number): TfArray => np.array(words(shape.reduce((a, b) => a * b, 1), seed), { dtype: "uint32" }).reshape(shape) as TfArray;
 
 /** Runs `f` eagerly on the interpreter (the oracle) over copies of `args`. */
-function onInterpreter<T>(f: (...xs: Tracer[]) => T, args: TfArray[]): T {
-  const prev = defaultBackendName();
-  setDefaultBackend("interpreter");
-  try {
-    return f(...args.map((a) => a.to("interpreter")));
-  } finally {
-    setDefaultBackend(prev);
-  }
+function onInterpreterCopies<T>(f: (...xs: Tracer[]) => T, args: TfArray[]): T {
+  return onInterpreter(() => f(...args.map((a) => a.to("interpreter"))));
 }
 
 const bitsOf = (x: Tracer): number[] => Array.from(x.dataSync() as ArrayLike<number>);
@@ -49,7 +44,7 @@ describe("threefry2x32 on wasm", () => {
       const [k0, k1, x0, x1] = [0, 1, 2, 3].map((j) => u32(shape, 17 * i + j + 1));
       const args = [k0, k1, x0, x1];
       const got = jit(both)(k0, k1, x0, x1) as unknown as TfArray[];
-      const want = onInterpreter(both, args);
+      const want = onInterpreterCopies(both, args);
       expect(got[0].backend.name).toBe("wasm");
       expectSameBits(got[0], want[0]);
       expectSameBits(got[1], want[1]);
@@ -65,7 +60,7 @@ describe("threefry2x32 on wasm", () => {
       return lax.xor(y0, y1);
     };
     const [k, x0, x1] = [u32([2], 3), u32([6, 4], 4), u32([5, 6], 5)];
-    expectSameBits(jit(f)(k, x0, x1) as Tracer, onInterpreter(f, [k, x0, x1]) as Tracer);
+    expectSameBits(jit(f)(k, x0, x1) as Tracer, onInterpreterCopies(f, [k, x0, x1]) as Tracer);
   });
 
   it("matches the Random123 known-answer vector under jit", () => {
@@ -92,7 +87,7 @@ describe("shifts by a constant amount (threefry's rotations) use one SIMD shift"
       for (const amount of [0, 1, 9, 31, 32, 33, 40]) {
         const f = (v: Tracer) => [lax.shiftLeft(v, lax.full([13], amount, dtype)), lax.shiftRightLogical(v, lax.full([13], amount, dtype))];
         const got = jit(f)(xs) as Tracer[];
-        const want = onInterpreter(f, [xs]);
+        const want = onInterpreterCopies(f, [xs]);
         expectSameBits(got[0], want[0]);
         expectSameBits(got[1], want[1]);
       }
@@ -116,7 +111,7 @@ describe("tinyflow.random under jit equals the interpreter", () => {
         random.withThreefryPartitionable(partitionable, () => {
           const key = random.key(1234) as TfArray;
           const got = jit(sample)(key) as Tracer;
-          const want = onInterpreter(sample, [key]);
+          const want = onInterpreterCopies(sample, [key]);
           if (equality === "bits") expectSameBits(got, want);
           else {
             const g = Array.from(got.dataSync() as Float32Array);

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { ArrayImpl as TfArray, defaultBackendName, jit, lax, np, type Tracer } from "../src/index";
 import { setDefaultBackend } from "../src/index";
+import { interpreterValues } from "./interpreter_oracle";
 
 const EXPANDED = ["tan", "atan", "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh", "erfInv"] as const;
 type Expanded = (typeof EXPANDED)[number];
@@ -35,24 +36,13 @@ function ulpDistance(got: number, want: number): number {
   return Math.abs(got - want) / 2 ** (e - 23);
 }
 
-/** The interpreter's (oracle's) values of f over copies of the arguments. */
-function onInterpreter(f: (...xs: Tracer[]) => Tracer, args: TfArray[]): number[] {
-  const prev = defaultBackendName();
-  setDefaultBackend("interpreter");
-  try {
-    return Array.from(f(...args.map((a) => a.to("interpreter"))).dataSync() as Float32Array);
-  } finally {
-    setDefaultBackend(prev);
-  }
-}
-
 describe("transcendentals expanded into kernel ops equal the interpreter", () => {
   const x = np.array(inputs(), { dtype: "float32" }) as TfArray;
   for (const name of EXPANDED) {
     it(`${name}: within 4 ulp, specials exact, no host step`, () => {
       const f = (v: Tracer) => apply(name, v);
       const got = Array.from((jit(f)(x) as Tracer).dataSync() as Float32Array);
-      const want = onInterpreter(f, [x]);
+      const want = interpreterValues(f, [x]);
       const xs = Array.from(x.dataSync() as Float32Array);
       let worst = { ulps: 0, at: NaN, got: NaN, want: NaN };
       got.forEach((g, i) => {
@@ -77,7 +67,7 @@ describe("atan2 expanded into kernel ops equals the interpreter", () => {
     const x = np.array(new Float32Array(xs), { dtype: "float32" }) as TfArray;
     const f = (a: Tracer, b: Tracer) => lax.atan2(a, b);
     const got = Array.from((jit(f)(y, x) as Tracer).dataSync() as Float32Array);
-    const want = onInterpreter(f, [y, x]);
+    const want = interpreterValues(f, [y, x]);
     got.forEach((g, i) => {
       const where = `atan2(${ys[i]}, ${xs[i]}) = ${g}, want ${want[i]}`;
       expect(ulpDistance(g, want[i]), where).toBeLessThanOrEqual(4);
