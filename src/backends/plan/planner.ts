@@ -29,15 +29,15 @@
 
 import { ShapedArray } from "../../core/aval";
 import { BackendError } from "../../core/errors";
-import { JaxprEqn, Literal, Var, type ClosedJaxpr } from "../../core/ir";
-import { DECOMPOSITIONS, isHigherOrder, type ParamsOf, type Primitive } from "../../core/primitives";
+import { JaxprEqn, Literal, Var, typedEqn, type ClosedJaxpr } from "../../core/ir";
+import { DECOMPOSITIONS, isHigherOrder, type BinaryElementwise, type Primitive, type Reduction, type UnaryElementwise } from "../../core/primitives";
 import { sizeOf, stridesOf } from "../../core/shape";
 import type { ReduceOp, ScalarOp } from "./kernel_graph";
 import { lowerIndexing, type IndexingContext } from "./indexing";
 import { lowerLibraryCall, type LibraryLoweringHost } from "./library";
 import { lowerContraction, type ContractionContext } from "./contraction";
 import { threefry2x32Expr, type U32Builder } from "./threefry";
-import { TRANSCENDENTAL_EXPANSIONS } from "./transcendental";
+import { TRANSCENDENTAL_EXPANSIONS, type ExpandedPrimitive, type Expansion } from "./transcendental";
 import { floatRem } from "./float_rem";
 import { F32_NODES, denseStrides, halfIntegerPow, isKernelDType, kernelDType, reindex, reindexFor, roundToHalf, type ENode } from "./lazy_expr";
 import { GemmConvLowering } from "./gemm_conv_lowering";
@@ -46,18 +46,30 @@ import { slotShape, storageBytes, type HostStep, type LoweredProgram, type PlanT
 /** Equations whose float16 result needs no rounding: it is one of their float16 operands' values. */
 const HALF_EXACT = new Set<Primitive>(["neg", "abs", "sign", "floor", "ceil", "round", "max", "min", "select_n", "clamp", "stop_gradient"]);
 
-const UNARY_KERNEL_OPS: Partial<Record<Primitive, ScalarOp>> = {
+/** Elementwise primitives fusedNode builds by hand: rem (exact float remainder, floatRem) and integer_pow (its exponent is a param). */
+type BuiltByHand = "rem" | "integer_pow";
+type WithKernelOp = Exclude<UnaryElementwise | BinaryElementwise, ExpandedPrimitive | BuiltByHand>;
+
+/**
+ * The kernel op of every elementwise primitive that is neither expanded into
+ * other ops (TRANSCENDENTAL_EXPANSIONS) nor built by hand in fusedNode. Typed
+ * over the rest of the family: a new elementwise primitive must choose one of
+ * the three (tsc says so) rather than become a host step by omission. The code
+ * generators (wasm kernel_emit.ts, WebGPU wgsl/scalar.ts) are typed over ScalarOp.
+ */
+const ELEMENTWISE_KERNEL_OPS: { [P in WithKernelOp]: ScalarOp } = {
   neg: "neg", sign: "sign", floor: "floor", ceil: "ceil", round: "round", is_finite: "is_finite", abs: "abs", not: "not",
   exp: "exp", log: "log", log1p: "log1p", expm1: "expm1", sqrt: "sqrt", rsqrt: "rsqrt", logistic: "logistic", erf: "erf",
   sin: "sin", cos: "cos", tanh: "tanh",
-};
-const BINARY_KERNEL_OPS: Partial<Record<Primitive, ScalarOp>> = {
   add: "add", sub: "sub", mul: "mul", div: "div", pow: "pow", max: "max", min: "min", and: "and", or: "or", xor: "xor",
   eq: "eq", ne: "ne", lt: "lt", le: "le", gt: "gt", ge: "ge", shift_left: "shift_left", shift_right_logical: "shift_right_logical",
 };
-const REDUCE_OPS: Partial<Record<Primitive, ReduceOp>> = {
+const REDUCE_OPS: { [P in Reduction]: ReduceOp } = {
   reduce_sum: "sum", reduce_max: "max", reduce_min: "min", reduce_prod: "prod", reduce_and: "and", reduce_or: "or",
 };
+
+/** Whether `key` is one of `table`'s own keys. */
+const isKeyOf = <K extends string>(table: { readonly [P in K]: unknown }, key: string): key is K => Object.hasOwn(table, key);
 
 /** Lowers a jaxpr equation by equation: fused elementwise and shape equations, reductions, then GEMM/conv, indexing, library calls, contractions, host steps. */
 export class Planner extends GemmConvLowering {
@@ -125,9 +137,8 @@ export class Planner extends GemmConvLowering {
         }
         return;
       }
-      const reduceOp = REDUCE_OPS[prim];
-      if (reduceOp) {
-        this.emitReduction(eqn, reduceOp);
+      if (isKeyOf(REDUCE_OPS, prim)) {
+        this.emitReduction(eqn, REDUCE_OPS[prim]);
         return;
       }
     }
@@ -145,20 +156,17 @@ export class Planner extends GemmConvLowering {
     const prim = eqn.primitive;
     const dtype = kernelDType(eqn.outputs[0].aval.dtype);
     const args = () => eqn.inputs.map((a) => this.nodeOf(a, shape));
-    const unary = UNARY_KERNEL_OPS[prim];
-    if (unary) return { k: "op", op: unary, args: args(), dtype };
-    const expansion = TRANSCENDENTAL_EXPANSIONS[prim];
-    if (expansion && dtype === "float32") return expansion(F32_NODES, ...args());
-    const binary = BINARY_KERNEL_OPS[prim];
-    if (binary) {
-      if (prim === "div" && dtype === "float32") return { k: "op", op: "div", args: args(), dtype };
-      return { k: "op", op: binary, args: args(), dtype };
+    if (isKeyOf(ELEMENTWISE_KERNEL_OPS, prim)) return { k: "op", op: ELEMENTWISE_KERNEL_OPS[prim], args: args(), dtype };
+    if (isKeyOf(TRANSCENDENTAL_EXPANSIONS, prim)) {
+      const expansion: Expansion = TRANSCENDENTAL_EXPANSIONS[prim];
+      return dtype === "float32" ? expansion(F32_NODES, ...args()) : null;
     }
-    switch (prim) {
+    const typed = typedEqn(eqn);
+    switch (typed.primitive) {
       case "rem":
         return dtype === "float32" ? floatRem(F32_NODES, ...(args() as [ENode, ENode])) : { k: "op", op: "rem", args: args(), dtype };
       case "integer_pow": {
-        const y = (eqn.params as ParamsOf<"integer_pow">).y;
+        const y = typed.params.y;
         if (eqn.outputs[0].aval.dtype === "float16") return halfIntegerPow(args()[0], y);
         return { k: "op", op: "integer_pow", y, args: args(), dtype };
       }
