@@ -6,7 +6,7 @@
 import { ShapedArray } from "../../core/aval";
 import { JaxprEqn, Literal, Var, type Atom } from "../../core/ir";
 import type { Primitive } from "../../core/primitives";
-import { sizeOf, stridesOf } from "../../core/shape";
+import { complementDims, range, sizeOf, stridesOf } from "../../core/shape";
 import { MAX_EPILOGUE_OPERANDS, type EpilogueOp, type EpilogueOpKind, type EpilogueOperand } from "./kernel_graph";
 import { CONV_EPILOGUE_MAX_OPS, convEpilogueDims, dataGradientPlan, filterGradientPlan } from "./conv_lowering";
 import { roundToHalf, shapeKey } from "./lazy_expr";
@@ -71,9 +71,8 @@ export abstract class GemmConvLowering extends FusionState {
     if (!float(lhs.aval.dtype) || !float(rhs.aval.dtype) || !float(eqn.outputs[0].aval.dtype)) return false;
     if (eqn.outputs[0].aval.dtype === "float16") return this.halfGemm(eqn);
     const [[lc, rc], [lb, rb]] = eqn.params.dimensionNumbers;
-    const free = (rank: number, c: number[], b: number[]) => [...Array(rank).keys()].filter((d) => !c.includes(d) && !b.includes(d));
-    const lf = free(lhs.aval.ndim, lc, lb);
-    const rf = free(rhs.aval.ndim, rc, rb);
+    const lf = complementDims(lhs.aval.ndim, lc, lb);
+    const rf = complementDims(rhs.aval.ndim, rc, rb);
     const size = (shape: readonly number[], dims: number[]) => dims.reduce((p, d) => p * shape[d], 1);
     const m = size(lhs.aval.shape, lf);
     const k = size(lhs.aval.shape, lc);
@@ -249,7 +248,7 @@ export abstract class GemmConvLowering extends FusionState {
     if (inPlace !== null) return { slot: inPlace, trans: false };
     const inPlaceT = this.bufferInOrder(x, transposed);
     if (inPlaceT !== null) return { slot: inPlaceT, trans: true };
-    const natural = [...Array(x.aval.ndim).keys()].join(",");
+    const natural = range(x.aval.ndim).join(",");
     if (plain.join(",") === natural) return { slot: this.materialize(x), trans: false };
     if (transposed.join(",") === natural) return { slot: this.materialize(x), trans: true };
     return { slot: this.permuted(x, plain), trans: false };

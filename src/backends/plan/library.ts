@@ -11,7 +11,7 @@
 import type { DType } from "../../core/dtype";
 import type { Atom, JaxprEqn, Var } from "../../core/ir";
 import type { Decomposition, ParamsOf, ReduceWindowParams } from "../../core/primitives";
-import { sizeOf, stridesOf } from "../../core/shape";
+import { complementDims, sizeOf, stridesOf } from "../../core/shape";
 import type { Fold, LibraryCall, LibraryStep } from "./kernel_graph";
 
 /** What the lowering offers a library call: operand buffers in, result buffers out. */
@@ -149,7 +149,7 @@ function lowerSort(eqn: JaxprEqn<"sort">, host: LibraryLoweringHost): boolean {
   const rank = shape.length;
   const dtypes = eqn.inputs.map((a) => a.aval.dtype);
   const last = dimension === rank - 1;
-  const perm = [...Array(rank).keys()].filter((d) => d !== dimension).concat(last ? [] : [dimension]);
+  const perm = complementDims(rank, [dimension]).concat(last ? [] : [dimension]);
   const rowShape = perm.map((d) => shape[d]);
   const n = shape[dimension];
   const rows = n === 0 ? 0 : sizeOf(shape) / n;

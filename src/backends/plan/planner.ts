@@ -31,7 +31,7 @@ import { ShapedArray } from "../../core/aval";
 import { BackendError } from "../../core/errors";
 import { JaxprEqn, Literal, Var, typedEqn, type ClosedJaxpr } from "../../core/ir";
 import { DECOMPOSITIONS, isHigherOrder, type BinaryElementwise, type Primitive, type Reduction, type UnaryElementwise } from "../../core/primitives";
-import { sizeOf, stridesOf } from "../../core/shape";
+import { range, sizeOf, stridesOf } from "../../core/shape";
 import type { ReduceOp, ScalarOp } from "./kernel_graph";
 import { lowerIndexing, type IndexingContext } from "./indexing";
 import { lowerLibraryCall, type LibraryLoweringHost } from "./library";
@@ -282,7 +282,7 @@ export class Planner extends GemmConvLowering {
     sum: (node, shape, contracted, acc, out, outStrides) => {
       const build = this.kernelBuild(shape);
       const root = build.visit(node);
-      const axes = [...Array(contracted).keys()].map((i) => shape.length - contracted + i);
+      const axes = range(shape.length - contracted, shape.length);
       const spec = build.spec([{ node: root, dtype: acc }], { op: "sum", axes });
       const outDType = out.aval.dtype;
       const dense = stridesOf(out.aval.shape).every((s, d) => out.aval.shape[d] === 1 || s === outStrides[d]);

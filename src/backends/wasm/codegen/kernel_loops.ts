@@ -7,6 +7,7 @@
 // scratch rows (outer_scratch.ts). See kernel.ts for the shape of the generated
 // code.
 
+import { range } from "../../../core/shape";
 import { FuncBuilder, ModuleBuilder, memoryImport } from "./assembler";
 import { Emitter, type Ex } from "./expr";
 import type { MathCtx } from "./vecmath";
@@ -109,7 +110,7 @@ export function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: 
   hoistConstants(g);
   if (mode !== "none" && !g.directStore) initReductionOutputs(g);
   // pointer locals per level: level 0 uses the params
-  const ptr: number[][] = [[...Array(g.nPtr).keys()]];
+  const ptr: number[][] = [range(g.nPtr)];
   for (let d = 1; d < D; d++) ptr.push(Array.from({ length: g.nPtr }, () => f.local("i32", `p${d}_`)));
   const rem = n % 4;
   if (rem > 0 && mode === "inner") {
