@@ -11,7 +11,7 @@
 // Like indexing.ts, this file reaches the planner only through a context.
 
 import type { DType } from "../../core/dtype";
-import type { Atom, JaxprEqn, Var } from "../../core/ir";
+import { typedEqn, type Atom, type JaxprEqn, type Var } from "../../core/ir";
 import { complementDims, range, stridesOf } from "../../core/shape";
 import type { KDType } from "./kernel_graph";
 
@@ -42,8 +42,9 @@ const accumulatorOf = (out: DType): KDType => (isFloat(out) ? "float32" : "int32
 
 /** Lowers a dot_general or conv_general_dilated as a fused sum-reduction kernel; false for other primitives. */
 export function lowerContraction<N>(eqn: JaxprEqn, ctx: ContractionContext<N>): boolean {
-  if (eqn.primitive === "dot_general") return lowerDot(eqn as JaxprEqn<"dot_general">, ctx), true;
-  if (eqn.primitive === "conv_general_dilated") return lowerConv(eqn as JaxprEqn<"conv_general_dilated">, ctx);
+  const typed = typedEqn(eqn);
+  if (typed.primitive === "dot_general") return lowerDot(typed, ctx), true;
+  if (typed.primitive === "conv_general_dilated") return lowerConv(typed, ctx);
   return false;
 }
 

@@ -142,8 +142,9 @@ export class Planner extends GemmConvLowering {
         return;
       }
     }
-    if (prim === "dot_general" && this.tryGemm(eqn as JaxprEqn<"dot_general">)) return;
-    if (prim === "conv_general_dilated" && this.tryConv(eqn as JaxprEqn<"conv_general_dilated">)) return;
+    const typed = typedEqn(eqn);
+    if (typed.primitive === "dot_general" && this.tryGemm(typed)) return;
+    if (typed.primitive === "conv_general_dilated" && this.tryConv(typed)) return;
     if (lowerIndexing(eqn, this.indexingContext)) return;
     const isDecomposition = (DECOMPOSITIONS as readonly Primitive[]).includes(prim);
     if (this.target.libraryKernels && (!isDecomposition || this.target.decompositionKernels) && lowerLibraryCall(eqn, this.libraryHost)) return;
