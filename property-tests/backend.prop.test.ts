@@ -24,13 +24,13 @@
 // the runs per property.
 
 import fc from "fast-check";
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ArrayImpl as TfArray, defaultBackendName, jit, setDefaultBackend, type Tracer } from "../src/index";
 import type { TypedArray } from "../src/core/dtype";
 import { BINARY_ELEMENTWISE, UNARY_ELEMENTWISE, familyTable, type FirstOrderPrimitive } from "../src/core/primitives";
 import {
   BINARY_RECORDS, SIMD_STRESS, UNARY_RECORDS, type ArgView, type CaseGen, type PrimCase, type ValueKind, type WasmAccuracy,
-  caseArrays, caseData, caseFn, describeView, drawValueKind, drawViews, int, primitiveCases,
+  FIRST_ORDER_PRIMITIVES, caseArrays, caseData, caseFn, describeView, drawValueKind, drawViews, int, primitiveCases, sortedKeys,
 } from "./primitive_cases";
 import { cases, tame, type Case, type T } from "./programs";
 import { rng } from "../test/rng";
@@ -200,6 +200,7 @@ function checkPrim(s: PrimScenario): string | null {
 }
 
 describe("property: every first-order primitive on wasm (eager and jit) equals the interpreter", () => {
+  it("covers every first-order primitive", () => expect(sortedKeys(PRIMITIVE_CASES)).toEqual([...FIRST_ORDER_PRIMITIVES].sort()));
   for (const prim of Object.keys(PRIMITIVE_CASES) as FirstOrderPrimitive[]) {
     it(prim, () => {
       fc.assert(

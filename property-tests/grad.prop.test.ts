@@ -7,11 +7,11 @@
 // input shapes and values. NUM_RUNS (default 20) sets the runs per primitive.
 
 import fc from "fast-check";
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Array, Tracer } from "../src/index";
-import { BINARY_ELEMENTWISE, familyTable, type ConvDimensionNumbers, type Decomposition, type FirstOrderPrimitive, type ParamsOf, type Primitive } from "../src/core/primitives";
+import { BINARY_ELEMENTWISE, DECOMPOSITIONS, familyTable, type ConvDimensionNumbers, type Decomposition, type FirstOrderPrimitive, type ParamsOf, type Primitive } from "../src/core/primitives";
 import { bind, bind1 } from "../src/core/trace";
-import { BINARY_RECORDS, UNARY_RECORDS, type BinaryWithGradDomain, type ElementwiseWithoutDerivative, type RecordedUnary, type UnaryWithGradDomain } from "./primitive_cases";
+import { BINARY_RECORDS, FIRST_ORDER_PRIMITIVES, UNARY_RECORDS, type BinaryWithGradDomain, type ElementwiseWithoutDerivative, type RecordedUnary, type UnaryWithGradDomain } from "./primitive_cases";
 import { checkGrads, checkSecondOrder, distinct, f32, i32, rng, uniform, type Fn } from "../test/ad_check";
 
 const NUM_RUNS = Number(process.env.NUM_RUNS ?? 20);
@@ -76,9 +76,10 @@ const windowOut = (n: number, p: ParamsOf<"reduce_window_sum">, d: number) => {
  * records (primitive_cases.ts) say so. Every other first-order primitive must
  * have a builder below — the compiler says which one is missing.
  */
-type WithoutDerivative =
-  | ElementwiseWithoutDerivative
-  | "bitcast_convert_type" | "reduce_and" | "reduce_or" | "argmax" | "argmin" | "iota" | "threefry2x32" | "stop_gradient";
+const NON_ELEMENTWISE_WITHOUT_DERIVATIVE = [
+  "bitcast_convert_type", "reduce_and", "reduce_or", "argmax", "argmin", "iota", "threefry2x32", "stop_gradient",
+] as const satisfies readonly FirstOrderPrimitive[];
+type WithoutDerivative = ElementwiseWithoutDerivative | (typeof NON_ELEMENTWISE_WITHOUT_DERIVATIVE)[number];
 /**
  * Matrix decompositions: their derivatives exist only on well-conditioned
  * inputs (distinct eigen/singular values, SPD for cholesky) and only for
@@ -366,6 +367,20 @@ function run(name: Differentiable, order: 1 | 2) {
 }
 
 const names = Object.keys(builders) as Differentiable[];
+
+/** The primitives left out on purpose, at run time: the records' "none", the list above and the decompositions. */
+const LEFT_OUT: readonly string[] = [
+  ...(Object.keys(UNARY_RECORDS) as RecordedUnary[]).filter((p) => UNARY_RECORDS[p].grad === "none"),
+  ...BINARY_ELEMENTWISE.filter((p) => BINARY_RECORDS[p].grad === "none"),
+  ...NON_ELEMENTWISE_WITHOUT_DERIVATIVE,
+  ...DECOMPOSITIONS,
+];
+
+describe("coverage", () => {
+  it("every first-order primitive has a builder or is left out on purpose, not both", () => {
+    expect([...names, ...LEFT_OUT].sort()).toEqual([...FIRST_ORDER_PRIMITIVES].sort());
+  });
+});
 
 describe("first-order derivatives: jvp vs finite differences, vjp vs jvp", () => {
   it.each(names)("%s", (name) => run(name, 1));

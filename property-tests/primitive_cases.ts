@@ -18,7 +18,8 @@ import fc from "fast-check";
 import { Array as TfArray, type DType, type Tracer } from "../src/index";
 import { allocTyped, roundToDType, type TypedArray } from "../src/core/dtype";
 import type { BinaryElementwise, Decomposition, FirstOrderPrimitive, UnaryElementwise } from "../src/core/primitives";
-import { UNARY_ELEMENTWISE, BINARY_ELEMENTWISE, familyTable } from "../src/core/primitives";
+import { UNARY_ELEMENTWISE, BINARY_ELEMENTWISE, familyTable, isHigherOrder, type Primitive } from "../src/core/primitives";
+import { shapeRules } from "../src/core/shape_rules/index";
 import { bind, bind1 } from "../src/core/trace";
 import type { ArgSpec, PrimCase } from "../test/vmap_oracle";
 
@@ -46,6 +47,16 @@ export function perm(g: G, n: number): number[] {
 /** k distinct elements of xs in random order. */
 export const choose = <T>(g: G, xs: readonly T[], k: number): T[] => perm(g, xs.length).slice(0, k).map((i) => xs[i]);
 const complement = (n: number, ...ex: number[][]) => range(n).filter((d) => !ex.some((e) => e.includes(d)));
+
+/**
+ * Every first-order primitive at run time, read from the registry's shape-rule
+ * table (typed exhaustively over Primitive): the sweeps assert that they cover
+ * it, so a table that lost an entry at run time fails a test, not silently.
+ */
+export const FIRST_ORDER_PRIMITIVES: readonly FirstOrderPrimitive[] = (Object.keys(shapeRules) as Primitive[]).filter((p): p is FirstOrderPrimitive => !isHigherOrder(p));
+
+/** The keys of a sweep's table, sorted, for comparing with FIRST_ORDER_PRIMITIVES. */
+export const sortedKeys = (table: object): string[] => Object.keys(table).sort();
 
 // --- options ------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ import { describe, expect, it } from "vitest";
 import { ArrayImpl as TfArray, defaultBackendName, jit, np, setDefaultBackend, type Tracer } from "../src/index";
 import type { TypedArray } from "../src/core/dtype";
 import { BINARY_ELEMENTWISE, UNARY_ELEMENTWISE, familyTable, type FirstOrderPrimitive } from "../src/core/primitives";
-import { BINARY_RECORDS, SIMD_STRESS, UNARY_RECORDS, type WebGpuAccuracy, type ArgView, type CaseGen, type PrimCase, type ValueKind, caseArrays, caseData, caseFn, describeView, drawValueKind, drawViews, int, primitiveCases } from "./primitive_cases";
+import { BINARY_RECORDS, FIRST_ORDER_PRIMITIVES, SIMD_STRESS, sortedKeys, UNARY_RECORDS, type WebGpuAccuracy, type ArgView, type CaseGen, type PrimCase, type ValueKind, caseArrays, caseData, caseFn, describeView, drawValueKind, drawViews, int, primitiveCases } from "./primitive_cases";
 import { cases, tame, type Case, type T } from "./programs";
 import { rng } from "../test/rng";
 import { gpu, noGpuReason } from "../test/webgpu_setup";
@@ -150,6 +150,7 @@ async function checkPrim(s: PrimScenario): Promise<string | null> {
 }
 
 describe.skipIf(gpu === null)(`property: every first-order primitive jitted on WebGPU equals the interpreter${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
+  it("covers every first-order primitive", () => expect(sortedKeys(PRIMITIVE_CASES)).toEqual([...FIRST_ORDER_PRIMITIVES].sort()));
   for (const prim of Object.keys(PRIMITIVE_CASES) as FirstOrderPrimitive[]) {
     // Each new kernel shape compiles a pipeline, slow on SwiftShader under load.
     it(prim, { timeout: 180_000 }, async () => {
