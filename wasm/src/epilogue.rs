@@ -147,6 +147,47 @@ pub struct StoreEpilogue<'a> {
 }
 
 impl<'a> StoreEpilogue<'a> {
+    /// The ops on a register tile of C: t[r][h] holds C[row0 + r, col0 + 4h .. col0 + 4h + 4].
+    /// Op by op over the whole tile, so each op's kind and operands are read
+    /// once per tile, not once per vector (per vector, the dispatch cost more
+    /// than a separate pass over the output: W5 with bias + relu 1.15 ms vs 0.82).
+    #[inline(always)]
+    pub unsafe fn apply_tile<const R: usize, const H: usize>(&self, t: &mut [[v128; H]; R], row0: usize, col0: usize) {
+        let e = self.epi;
+        for i in 0..e.len {
+            let mut v = [[f32x4_splat(0.0); H]; R];
+            match e.operands[i] {
+                Operand::Channel(p) => match self.axis {
+                    ChannelAxis::Col => {
+                        let q = p.add(self.channel0 + col0);
+                        let mut cols = [f32x4_splat(0.0); H];
+                        for (h, c) in cols.iter_mut().enumerate() {
+                            *c = v128_load(q.add(4 * h) as *const v128);
+                        }
+                        for row in v.iter_mut() {
+                            *row = cols;
+                        }
+                    }
+                    ChannelAxis::Row => {
+                        let q = p.add(self.channel0 + row0);
+                        for (r, row) in v.iter_mut().enumerate() {
+                            *row = [f32x4_splat(*q.add(r)); H];
+                        }
+                    }
+                },
+                Operand::Const(k) => v = [[f32x4_splat(k); H]; R],
+                Operand::None => {}
+            }
+            with_op!(e.kinds[i], f => {
+                for r in 0..R {
+                    for h in 0..H {
+                        t[r][h] = f(t[r][h], v[r][h]);
+                    }
+                }
+            });
+        }
+    }
+
     /// The ops on four consecutive elements of C at (row, col..col+4).
     #[inline(always)]
     pub unsafe fn apply4(&self, mut x: v128, row: usize, col: usize) -> v128 {

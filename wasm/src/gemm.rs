@@ -345,20 +345,26 @@ unsafe fn micro_4x8<const EPI: bool>(
     let va = f32x4_splat(alpha);
     let acc = [[c00, c01], [c10, c11], [c20, c21], [c30, c31]];
     if rows == MR && cols == NR {
-        for (i, row) in acc.iter().enumerate() {
+        let mut out = acc;
+        for (i, row) in out.iter_mut().enumerate() {
             let dst = c.add(i * ldc);
-            for (h, v) in row.iter().enumerate() {
+            for (h, v) in row.iter_mut().enumerate() {
                 let p = dst.add(4 * h);
                 let r = f32x4_mul(*v, va);
-                let mut out = match merge {
+                *v = match merge {
                     Merge::Overwrite => r,
                     Merge::Accumulate => f32x4_add(ld(p), r),
                     Merge::Scale(beta) => f32x4_add(r, f32x4_mul(ld(p), f32x4_splat(beta))),
                 };
-                if EPI && last {
-                    out = se.apply4(out, row0 + i, col0 + 4 * h);
-                }
-                st(p, out);
+            }
+        }
+        if EPI && last {
+            se.apply_tile(&mut out, row0, col0);
+        }
+        for (i, row) in out.iter().enumerate() {
+            let dst = c.add(i * ldc);
+            for (h, v) in row.iter().enumerate() {
+                st(dst.add(4 * h), *v);
             }
         }
     } else {
