@@ -41,7 +41,12 @@
 //! the W5 conv (K = 9) at ~26 GFLOPS on one thread; a direct kernel on one
 //! output line's im2col rows against unpacked weights (no packing, 4×8
 //! register tile) was 1.5–2× slower on W5 and on the W7 convs, so it was
-//! not kept.
+//! not kept. Packing the gemm's A panels straight from the image (no im2col
+//! buffer; a `PackA` source for gemm.rs) was tried too: the im2col pass is
+//! ~0.13 ms of W5's 0.55 on one thread, but the NHWC forward convs ran
+//! 2.5–3× slower (bench/conv_ab.ts), even with a packer that only wrote
+//! zeros, so the gemm instantiated for it was the cost; not kept, cause not
+//! found.
 
 use core::arch::wasm32::*;
 
