@@ -11,7 +11,7 @@
 import { BackendError } from "../../core/errors";
 import { CONV_EPILOGUE_WORDS, CONV_PARAMS_LEN, convParamsBlock, convUnits, type Conv2dParams, type ConvMode } from "./kernels";
 import type { WorkerPool } from "./pool";
-import { CTL, JOB } from "./worker";
+import { CTL, JOB, claimChunks } from "./worker";
 
 /** The conv family's knobs (ThreadPoolOptions). */
 export interface ConvJobOptions {
@@ -87,14 +87,12 @@ export class ConvJobs {
       const ws = T > 1 ? this.pool.pick(Math.min(T, nChunks) - 1) : [];
       const words = [block, epilogue, mode === "forward" ? 0 : mode === "data" ? 1 : 2, a, b, out, units, chunk, parts, shapes.wSize];
       for (const w of ws) i32.set(words, this.pool.slotBase(w) + CTL.ARGS);
-      const next = this.pool.nextChunkWord;
-      const own = (): void => {
-        for (let c = ws.length === 0 ? 0 : Atomics.add(this.pool.ctl(), next, 1); c < nChunks; c = ws.length === 0 ? c + 1 : Atomics.add(this.pool.ctl(), next, 1)) {
-          this.pool.kernels.conv2dRangeAt(block, mode, a, b, dst(c), c * chunk, Math.min(units, (c + 1) * chunk), epilogue);
-        }
+      const runChunk = (c: number): number => {
+        this.pool.kernels.conv2dRangeAt(block, mode, a, b, dst(c), c * chunk, Math.min(units, (c + 1) * chunk), epilogue);
+        return 0;
       };
-      if (ws.length === 0) own();
-      else this.pool.dispatch(ws, JOB.CONV, own, work);
+      if (ws.length === 0) for (let c = 0; c < nChunks; c++) runChunk(c);
+      else this.pool.dispatch(ws, JOB.CONV, () => void claimChunks(this.pool.ctl(), this.pool.nextChunkWord, nChunks, runChunk), work);
       if (partitioned) this.pool.kernels.convSumParts(parts, nChunks, shapes.wSize, out);
     } finally {
       if (parts !== 0) this.pool.kernels.free(parts, nChunks * shapes.wSize * 4);

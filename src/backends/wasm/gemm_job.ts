@@ -17,7 +17,7 @@ import { BackendError } from "../../core/errors";
 import { type SgemmArgs, type SgemmRowsArgs, type WasmKernels, WasmKernelError, WASM_ERROR_CODES } from "./kernels";
 import { MAX_EPILOGUE_OPERANDS, epilogueVectorCount, type GeneratedGemm } from "./codegen/gemm";
 import type { WorkerPool } from "./pool";
-import { CTL, JOB } from "./worker";
+import { CTL, JOB, claimChunks, forEachItemRows } from "./worker";
 
 /** The GEMM family's knobs (ThreadPoolOptions). */
 export interface GemmJobOptions {
@@ -214,12 +214,10 @@ export class GemmJobs {
         return;
       }
       this.ensureScratch(Math.min(m, chunk), n, k, gen);
-      const next = this.pool.nextChunkWord;
-      for (;;) {
-        const r0 = Atomics.add(this.pool.ctl(), next, 1) * chunk;
-        if (r0 >= rows) return;
-        this.ownGemmRows(one, args, sA, sB, sC, r0, Math.min(rows, r0 + chunk));
-      }
+      claimChunks(this.pool.ctl(), this.pool.nextChunkWord, nChunks, (c) => {
+        this.ownGemmRows(one, args, sA, sB, sC, c * chunk, Math.min(rows, (c + 1) * chunk));
+        return 0;
+      });
     };
     this.pool.dispatch(ws, JOB.GEMM, own, batch * m * n * k);
   }
@@ -313,19 +311,15 @@ export class GemmJobs {
   ): void {
     const { m, n, k, gen } = one;
     this.ensureScratch(Math.min(m, r1 - r0), n, k, gen);
-    let r = r0;
-    while (r < r1) {
-      const bi = Math.floor(r / m);
-      const m0 = r - bi * m;
-      const m1 = Math.min(m, m0 + (r1 - r));
+    forEachItemRows(r0, r1, m, (bi, m0, m1) => {
       if (gen) {
         const eps = one.operands.map((o) => o.ptr + bi * o.stride);
         gen.gemmRows(one.transA ? 1 : 0, one.transB ? 1 : 0, m, n, k, args.a + bi * sA, one.lda, args.b + bi * sB, one.ldb, args.c + bi * sC, one.ldc, m0, m1, this.scratch, ...eps);
       } else {
         this.pool.kernels.sgemmRows(sgemmRowsItem(one, args.a + bi * sA, args.b + bi * sB, args.c + bi * sC, m0, m1, this.scratch || 0));
       }
-      r += m1 - m0;
-    }
+      return 0;
+    });
   }
 
   /** Frees the calling thread's scratch (the pool is closing). */

@@ -27,10 +27,12 @@
 //            a filter gradient's chunk c writes its partial sum to part c.
 //
 // `workerMain` must stay self-contained (no imports, no module-level
-// references): threads.ts ships it to the worker as source text
+// references): pool.ts ships it to the worker as source text
 // (`workerSource`), which works for Node's worker_threads (eval) and for Web
 // Workers (a Blob URL) alike, without a bundler or a TypeScript loader in the
-// worker.
+// worker. The chunk walks both sides of a job share (`claimChunks`,
+// `forEachItemRows`) travel beside it as source text and reach it as its
+// second argument.
 
 /** Layout of the control block, in int32 words. */
 export const CTL = {
@@ -130,8 +132,47 @@ interface RustExports {
   __stack_pointer: WebAssembly.Global;
 }
 
+/**
+ * Claims chunks 0, 1, ... of the running job from the header's chunk counter
+ * (word `next` of `i32`, shared by every thread of the job) until all `count`
+ * are claimed, running each; stops at the first non-zero status. Each chunk
+ * runs once, on whichever thread claims it. Self-contained (see the header).
+ */
+export function claimChunks(i32: Int32Array, next: number, count: number, run: (chunk: number) => number): number {
+  for (;;) {
+    const c = Atomics.add(i32, next, 1);
+    if (c >= count) return 0;
+    const rc = run(c);
+    if (rc !== 0) return rc;
+  }
+}
+
+/**
+ * Walks the stacked rows [r0, r1) of a batch of GEMMs (row r is row r % m of
+ * item ⌊r / m⌋) as one `rows(item, m0, m1)` call per item they cross; stops
+ * at the first non-zero status. Self-contained (see the header).
+ */
+export function forEachItemRows(r0: number, r1: number, m: number, rows: (item: number, m0: number, m1: number) => number): number {
+  let r = r0;
+  while (r < r1) {
+    const item = Math.floor(r / m);
+    const m0 = r - item * m;
+    const m1 = Math.min(m, m0 + (r1 - r));
+    const rc = rows(item, m0, m1);
+    if (rc !== 0) return rc;
+    r += m1 - m0;
+  }
+  return 0;
+}
+
+/** The chunk walks workerMain shares with the calling thread. */
+export interface SharedWalks {
+  claimChunks: typeof claimChunks;
+  forEachItemRows: typeof forEachItemRows;
+}
+
 /** The worker's whole program; runs until it gets an EXIT job. */
-export function workerMain(init: WorkerInit): void {
+export function workerMain(init: WorkerInit, walks: SharedWalks): void {
   const { memory, ctl: C, job: J, errors: E } = init;
   const words = (): Int32Array => new Int32Array(memory.buffer);
   const base = (init.ctlPtr >> 2) + C.HEADER + init.slot * C.SLOT;
@@ -192,28 +233,16 @@ export function workerMain(init: WorkerInit): void {
       scratchBytes = scratch === 0 ? 0 : need;
       if (scratch === 0) return -6;
     }
+    const itemRows = (bi: number, m0: number, m1: number): number => {
+      if (!gen) return rust.sgemm_rows(ta, tb, m, n, k, alpha, pa + bi * sa, lda, pb + bi * sb, ldb, beta, pc + bi * sc, ldc, m0, m1, scratch);
+      const eps: number[] = [];
+      for (let e = 0; e < operands.length; e += 2) eps.push((operands[e]! >>> 0) + bi * operands[e + 1]!);
+      gen(ta, tb, m, n, k, pa + bi * sa, lda, pb + bi * sb, ldb, pc + bi * sc, ldc, m0, m1, scratch, ...eps);
+      return 0;
+    };
     // i32 covers the control block (it was refreshed when the job arrived),
     // and views of a shared memory stay valid when it grows.
-    for (;;) {
-      const r0 = Atomics.add(i32, hdr + C.NEXT, 1) * chunk;
-      if (r0 >= rows) return 0;
-      const r1 = Math.min(rows, r0 + chunk);
-      let r = r0;
-      while (r < r1) {
-        const bi = Math.floor(r / m);
-        const m0 = r - bi * m;
-        const m1 = Math.min(m, m0 + (r1 - r));
-        if (gen) {
-          const eps: number[] = [];
-          for (let e = 0; e < operands.length; e += 2) eps.push((operands[e]! >>> 0) + bi * operands[e + 1]!);
-          gen(ta, tb, m, n, k, pa + bi * sa, lda, pb + bi * sb, ldb, pc + bi * sc, ldc, m0, m1, scratch, ...eps);
-        } else {
-          const rc = rust.sgemm_rows(ta, tb, m, n, k, alpha, pa + bi * sa, lda, pb + bi * sb, ldb, beta, pc + bi * sc, ldc, m0, m1, scratch);
-          if (rc !== 0) return rc;
-        }
-        r += m1 - m0;
-      }
-    }
+    return walks.claimChunks(i32, hdr + C.NEXT, Math.ceil(rows / chunk), (c) => walks.forEachItemRows(c * chunk, Math.min(rows, (c + 1) * chunk), m, itemRows));
   };
 
   const runConv = (at: number): number => {
@@ -223,14 +252,9 @@ export function workerMain(init: WorkerInit): void {
     const units = i32[at + A.UNITS]!, chunk = i32[at + A.CHUNK]!;
     const parts = i32[at + A.PARTS]! >>> 0, partBytes = i32[at + A.PART_FLOATS]! * 4;
     if (chunk <= 0) return 0;
-    for (;;) {
-      const c = Atomics.add(i32, hdr + C.NEXT, 1);
-      const u0 = c * chunk;
-      if (u0 >= units) return 0;
-      const dst = mode === 2 ? parts + c * partBytes : out;
-      const rc = rust.conv2d_range(params, mode, pa, pb, dst, u0, Math.min(units, u0 + chunk), epilogue);
-      if (rc !== 0) return rc;
-    }
+    return walks.claimChunks(i32, hdr + C.NEXT, Math.ceil(units / chunk), (c) =>
+      rust.conv2d_range(params, mode, pa, pb, mode === 2 ? parts + c * partBytes : out, c * chunk, Math.min(units, (c + 1) * chunk), epilogue),
+    );
   };
 
   const runKernel = (a: number): number => {
@@ -348,9 +372,12 @@ parentPort.on("message", ({ slot, port }) => {
 export function workerSource(host: "node" | "browser"): string {
   // Transpilers may wrap named functions in a `__name` helper (esbuild's
   // keepNames, used by tsx and vitest); the shim makes the text standalone.
-  const prelude = "var __name = (f, _n) => f;\nconst workerMain = " + workerMain.toString() + ";\n";
+  const prelude =
+    "var __name = (f, _n) => f;\n" +
+    `const workerMain = ${workerMain.toString()};\n` +
+    `const walks = { claimChunks: ${claimChunks.toString()}, forEachItemRows: ${forEachItemRows.toString()} };\n`;
   if (host === "node") {
-    return prelude + 'workerMain(require("node:worker_threads").workerData);\n';
+    return prelude + 'workerMain(require("node:worker_threads").workerData, walks);\n';
   }
   return (
     prelude +
@@ -361,7 +388,7 @@ export function workerSource(host: "node" | "browser"): string {
     "    try { init.rustBytes = new Uint8Array(await (await fetch(init.rustUrl)).arrayBuffer()); }\n" +
     "    catch { const i32 = new Int32Array(init.memory.buffer); const at = (init.ctlPtr >> 2) + init.ctl.HEADER + init.slot * init.ctl.SLOT + init.ctl.READY; Atomics.store(i32, at, -1); return; }\n" +
     "  }\n" +
-    "  workerMain(init);\n" +
+    "  workerMain(init, walks);\n" +
     "};\n"
   );
 }
