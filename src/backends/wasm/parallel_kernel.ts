@@ -178,5 +178,6 @@ export function runKernelChunks(pool: WorkerPool, chunks: readonly KernelChunk[]
     const ptrs = c.scratch ? [...c.ins, ...c.outs, c.scratch] : [...c.ins, ...c.outs];
     i32.set([r.id, r.ptr, r.len, ptrs.length, ...ptrs], pool.slotBase(w) + CTL.ARGS);
   });
-  pool.dispatch(ws, JOB.KERNEL, () => chunks[0]!.kernel.run(chunks[0]!.ins, chunks[0]!.outs, chunks[0]!.scratch), elements * 20);
+  const runChunk = (c: KernelChunk): void => c.kernel.run(c.ins, c.outs, c.scratch);
+  pool.dispatch(ws, JOB.KERNEL, () => runChunk(chunks[0]!), elements * 20, (j) => runChunk(chunks[j + 1]!));
 }

@@ -147,6 +147,10 @@ export class WorkerPool {
   private readonly registered = new Map<Uint8Array, { id: number; ptr: number; len: number }>();
   /** Jobs run with workers (for tests and benchmarks). */
   splitJobs = 0;
+  /** Workers' parts this thread took over because they had not claimed them when it finished its own share (for tests and benchmarks). */
+  takenOverParts = 0;
+  /** crashWorkerForTesting's slot: the next job waits for it to claim its part instead of taking the part over. */
+  private awaitClaimOf = -1;
   /** Workers started in place of dead ones (for tests). */
   replacedWorkers = 0;
 
@@ -316,7 +320,7 @@ export class WorkerPool {
   //
   // A Node worker that exits after starting (process.exit, an uncaught error)
   // runs its exit handler (worker.ts): it marks its slot dead (READY = -2) and,
-  // if it held a job (BUSY), reports DIED and settles the job's pending count,
+  // if it had claimed a part of a job (BUSY = 2), reports DIED and settles the job's pending count,
   // so the main thread, blocked in Atomics.wait, is woken at once and throws.
   // A worker that ends without running its handler (terminate() from
   // elsewhere, out of memory) is noticed by the watchdog thread: it holds the
@@ -325,6 +329,8 @@ export class WorkerPool {
   // then does what the exit handler would have (measured: the main thread
   // wakes ~15 ms after terminate()). The main thread's `exit` event is the
   // last resort. BUSY is cleared by compareExchange, so a job is settled once.
+  // A worker that dies before claiming its part costs nothing: the calling
+  // thread takes the part over (dispatch), and the next job finds the slot dead.
   // A dead slot gets a new worker (up to MAX_REPLACEMENTS per
   // pool, so a worker that keeps dying cannot loop); the replacement boots in
   // the background and takes jobs once ready.
@@ -393,6 +399,32 @@ export class WorkerPool {
   crashWorkerForTesting(slot: number, opts: { withoutExitHandler?: boolean } = {}): void {
     if (this.ctlPtr === 0 || slot < 0 || slot >= this.workers.length) throw new BackendError(`ThreadPool.crashWorkerForTesting: no worker in slot ${slot}`);
     Atomics.store(this.ctl(), (this.ctlPtr >> 2) + CTL.CRASH, opts.withoutExitHandler ? -(slot + 1) : slot + 1);
+    // The crash happens once the worker has claimed a part: the next job must not take its part over.
+    this.awaitClaimOf = slot;
+  }
+
+  /**
+   * Test hook: the worker in `slot`, when it wakes for its next job, sleeps before claiming its
+   * part, as a worker that a loaded machine has not scheduled yet would, until
+   * releaseStalledWorkerForTesting(). Jobs meanwhile take its parts over.
+   */
+  stallWorkerForTesting(slot: number): void {
+    if (this.ctlPtr === 0 || slot < 0 || slot >= this.workers.length) throw new BackendError(`ThreadPool.stallWorkerForTesting: no worker in slot ${slot}`);
+    Atomics.store(this.ctl(), (this.ctlPtr >> 2) + CTL.STALL, slot + 1);
+  }
+
+  /** Test hook: wakes the stalled worker; resolves once it has claimed or skipped the job it woke for. */
+  async releaseStalledWorkerForTesting(timeoutMs = 30_000): Promise<void> {
+    const at = (this.ctlPtr >> 2) + CTL.STALL;
+    const slot = Atomics.load(this.ctl(), at);
+    if (slot <= 0) throw new BackendError("ThreadPool.releaseStalledWorkerForTesting: no worker is stalled (call stallWorkerForTesting first)");
+    Atomics.store(this.ctl(), at, -slot);
+    Atomics.notify(this.ctl(), at);
+    const end = performance.now() + timeoutMs;
+    while (Atomics.load(this.ctl(), at) !== 0) {
+      if (performance.now() > end) throw new BackendError(`ThreadPool.releaseStalledWorkerForTesting: worker ${slot} did not resume within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
   }
 
   /**
@@ -426,8 +458,18 @@ export class WorkerPool {
     return out;
   }
 
-  /** Posts jobs (already written into the slots of `ws`), runs `own`, waits for the workers. */
-  dispatch(ws: number[], kind: number, own: () => void, workEstimate: number): void {
+  /**
+   * Posts a job (already written into the slots of `ws`), runs `own` (this
+   * thread's share), then takes over the parts of the workers that have not
+   * claimed theirs yet -- cancelling each with one compareExchange on its
+   * claim word, so a part runs on exactly one thread -- and waits only for
+   * the workers that did claim theirs. `takeOver(j)` does the part of
+   * `ws[j]` on this thread; jobs whose chunks are claimed from the shared
+   * counter (gemm, conv) pass none: when `own` returns, every chunk is
+   * claimed, and a worker that has not started has none left. So a job never
+   * waits for a worker a loaded machine has not scheduled.
+   */
+  dispatch(ws: number[], kind: number, own: () => void, workEstimate: number, takeOver?: (j: number) => void): void {
     const i32 = this.ctl();
     const hdr = this.ctlPtr >> 2;
     Atomics.store(i32, hdr + CTL.ERROR, 0);
@@ -447,6 +489,22 @@ export class WorkerPool {
     } catch (e) {
       ownError = e;
     }
+    ws.forEach((w, j) => {
+      const claim = this.slotBase(w) + CTL.BUSY;
+      if (w === this.awaitClaimOf) {
+        this.awaitClaimOf = -1;
+        this.waitWhile(i32, claim, 1, workEstimate, 1); // nobody notifies a claim: short slices
+      }
+      if (Atomics.compareExchange(i32, claim, 1, 0) !== 1) return;
+      Atomics.sub(i32, hdr + CTL.PENDING, 1);
+      this.takenOverParts++;
+      if (ownError !== undefined || !takeOver) return;
+      try {
+        takeOver(j);
+      } catch (e) {
+        ownError = e;
+      }
+    });
     this.waitPending(i32, hdr, workEstimate);
     if (ownError !== undefined) throw ownError;
     const err = Atomics.load(i32, hdr + CTL.ERROR);
@@ -475,21 +533,29 @@ export class WorkerPool {
   }
 
   private waitPending(i32: Int32Array, hdr: number, workEstimate: number): void {
-    const at = hdr + CTL.PENDING;
+    this.waitWhile(i32, hdr + CTL.PENDING, undefined, workEstimate, 1000);
+  }
+
+  /**
+   * Waits while word `at` is `value` (undefined: while it is not 0), up to the stall limit, after
+   * which the pool turns single-threaded and this throws.
+   */
+  private waitWhile(i32: Int32Array, at: number, value: number | undefined, workEstimate: number, sliceMs: number): void {
+    const waiting = (v: number): boolean => (value === undefined ? v !== 0 : v === value);
     let spins = 0;
-    while (Atomics.load(i32, at) !== 0 && spins++ < 4000);
-    if (Atomics.load(i32, at) === 0) return;
+    while (waiting(Atomics.load(i32, at)) && spins++ < 4000);
+    if (!waiting(Atomics.load(i32, at))) return;
     // A generous stall limit: stallTimeoutMs plus the job at 0.1 G-units per second.
     const deadline = performance.now() + this.stallTimeoutMs + workEstimate / 1e5;
     const block = this.blockingAllowed();
     for (;;) {
       const v = Atomics.load(i32, at);
-      if (v === 0) return;
+      if (!waiting(v)) return;
       if (performance.now() > deadline) {
         this.broken = true;
         throw new BackendError("thread pool: workers stopped responding; the pool is now single-threaded");
       }
-      if (block) Atomics.wait(i32, at, v, 1000);
+      if (block) Atomics.wait(i32, at, v, sliceMs);
     }
   }
 

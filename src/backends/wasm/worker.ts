@@ -47,6 +47,10 @@ export const CTL = {
   /** Header, a test hook: slot + 1 of a worker that exits (as if it crashed) when its next job starts,
    * -(slot + 1) for one that exits without running its exit handler; 0 = none. */
   CRASH: 3,
+  /** Header, a test hook: slot + 1 of a worker that, when it wakes for its next job, sleeps before
+   * claiming it (as a worker not yet scheduled on a loaded machine would) until the word is set to
+   * -(slot + 1); the worker sets it to 0 once it has claimed or skipped that job. */
+  STALL: 4,
   /** Words per worker slot (256 bytes: slots do not share cache lines). */
   SLOT: 64,
   /** Slot: job sequence number, bumped by the main thread to post a job. */
@@ -59,9 +63,11 @@ export const CTL = {
   KIND: 3,
   /** Slot: first argument word. */
   ARGS: 4,
-  /** Slot: 1 from when the main thread posts a job until the job is settled -- by the worker, by
-   * its exit handler, or by the pool's watchdog thread when the worker vanished without one.
-   * Whoever clears it (compareExchange 1 -> 0) settles the job, so it is settled exactly once. */
+  /** Slot: the job's claim word. 1 (posted) from when the main thread posts a job until the worker
+   * claims it (compareExchange 1 -> 2) or the main thread, done with its own share, cancels it
+   * (1 -> 0) and does the part itself; 2 (claimed) until the job is settled (2 -> 0) -- by the
+   * worker, by its exit handler, or by the pool's watchdog thread when the worker vanished
+   * without one. Each transition is a compareExchange, so a part runs once and is settled once. */
   BUSY: 63,
 } as const;
 
@@ -283,7 +289,7 @@ export function workerMain(init: WorkerInit, walks: SharedWalks): void {
   // (terminate, out of memory) runs none: the watchdog settles its job.
   const host = (globalThis as { process?: { on(ev: string, f: (code: number) => void): void; removeAllListeners(ev: string): void; exit(code: number): void } }).process;
   host?.on("exit", (code: number) => {
-    if (Atomics.compareExchange(i32, base + C.BUSY, 1, 0) === 1) {
+    if (Atomics.compareExchange(i32, base + C.BUSY, 2, 0) === 2) {
       Atomics.store(i32, base + C.STATUS, code);
       Atomics.compareExchange(i32, hdr + C.ERROR, 0, E.DIED);
       if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
@@ -297,6 +303,33 @@ export function workerMain(init: WorkerInit, walks: SharedWalks): void {
   let seq = Atomics.load(i32, base + C.SEQ);
   Atomics.store(i32, base + C.READY, 1);
   Atomics.notify(i32, base + C.READY);
+  // The test hooks' crash: Node exits the thread (with or without its exit handler); a browser
+  // worker has neither, so it closes its global and unwinds out of workerMain without settling
+  // its job, as a worker the browser ends would (the pool's watchdog notices, see pool.ts).
+  const crash = (withHandler: boolean): void => {
+    if (!host) {
+      (globalThis as { close?(): void }).close?.();
+      throw new Error("worker crash (test hook)");
+    }
+    if (!withHandler) host.removeAllListeners("exit");
+    host.exit(withHandler ? 70 : 71);
+  };
+  const runClaimed = (): void => {
+    const kind = i32[base + C.KIND];
+    if (Atomics.compareExchange(i32, hdr + C.CRASH, init.slot + 1, 0) === init.slot + 1) crash(true);
+    if (Atomics.compareExchange(i32, hdr + C.CRASH, -(init.slot + 1), 0) === -(init.slot + 1)) crash(false);
+    let status: number;
+    try {
+      status = kind === J.GEMM ? runGemm(base + C.ARGS) : kind === J.KERNEL ? runKernel(base + C.ARGS) : kind === J.CONV ? runConv(base + C.ARGS) : E.BAD_JOB;
+    } catch {
+      status = E.EXCEPTION;
+    }
+    if (i32.buffer.byteLength !== memory.buffer.byteLength) i32 = words();
+    if (Atomics.compareExchange(i32, base + C.BUSY, 2, 0) !== 2) return; // settled by the watchdog: the main thread has moved on
+    Atomics.store(i32, base + C.STATUS, status);
+    if (status !== 0) Atomics.compareExchange(i32, hdr + C.ERROR, 0, status);
+    if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
+  };
   for (;;) {
     // A short spin catches a job posted right after the last one finished
     // (e.g. consecutive steps of a program) without a futex round trip.
@@ -305,24 +338,16 @@ export function workerMain(init: WorkerInit, walks: SharedWalks): void {
     while (Atomics.load(i32, base + C.SEQ) === seq) Atomics.wait(i32, base + C.SEQ, seq);
     seq = Atomics.load(i32, base + C.SEQ);
     if (i32.buffer.byteLength !== memory.buffer.byteLength) i32 = words();
-    const kind = i32[base + C.KIND];
-    if (kind === J.EXIT) break;
-    if (Atomics.compareExchange(i32, hdr + C.CRASH, init.slot + 1, 0) === init.slot + 1) host?.exit(70);
-    if (Atomics.compareExchange(i32, hdr + C.CRASH, -(init.slot + 1), 0) === -(init.slot + 1)) {
-      host?.removeAllListeners("exit");
-      host?.exit(71);
-    }
-    let status: number;
-    try {
-      status = kind === J.GEMM ? runGemm(base + C.ARGS) : kind === J.KERNEL ? runKernel(base + C.ARGS) : kind === J.CONV ? runConv(base + C.ARGS) : E.BAD_JOB;
-    } catch {
-      status = E.EXCEPTION;
-    }
-    if (i32.buffer.byteLength !== memory.buffer.byteLength) i32 = words();
-    if (Atomics.compareExchange(i32, base + C.BUSY, 1, 0) !== 1) continue; // settled by the watchdog: the main thread has moved on
-    Atomics.store(i32, base + C.STATUS, status);
-    if (status !== 0) Atomics.compareExchange(i32, hdr + C.ERROR, 0, status);
-    if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
+    const stalled = Atomics.load(i32, hdr + C.STALL) === init.slot + 1;
+    const stallEnd = Date.now() + 120_000;
+    while (stalled && Atomics.load(i32, hdr + C.STALL) === init.slot + 1 && Date.now() < stallEnd) Atomics.wait(i32, hdr + C.STALL, init.slot + 1, 1000);
+    // Claim the job. The calling thread cancels the parts that workers have not claimed by the
+    // time it finished its own share and does them itself, so a failed claim means this part is
+    // done already (or, with KIND = EXIT, that the pool is closing). Arguments are read after the
+    // claim: they are written before BUSY is set, and a late claim may find a newer job there.
+    if (Atomics.compareExchange(i32, base + C.BUSY, 1, 2) === 1) runClaimed();
+    else if (i32[base + C.KIND] === J.EXIT) break;
+    if (stalled) Atomics.compareExchange(i32, hdr + C.STALL, -(init.slot + 1), 0);
   }
   // The port is held to here: while this thread runs, the watchdog's end stays open.
   (init.alivePort as { close?(): void } | undefined)?.close?.();
@@ -353,7 +378,7 @@ parentPort.on("message", ({ slot, port }) => {
     const hdr = ctlPtr >> 2;
     Atomics.compareExchange(i32, base + C.READY, 1, -2);
     Atomics.notify(i32, base + C.READY);
-    if (Atomics.compareExchange(i32, base + C.BUSY, 1, 0) === 1) {
+    if (Atomics.compareExchange(i32, base + C.BUSY, 2, 0) === 2) {
       Atomics.store(i32, base + C.STATUS, -1);
       Atomics.compareExchange(i32, hdr + C.ERROR, 0, died);
       if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
