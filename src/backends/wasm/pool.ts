@@ -35,7 +35,8 @@
 
 import { BackendError } from "../../core/errors";
 import { KERNELS_URL, readKernelBytes, type WasmKernels, WasmKernelError, WASM_ERROR_CODES } from "./kernels";
-import { CONV_ARGS, CTL, GEMM_ARGS, JOB, WORKER_ERRORS, watchdogSource, workerSource, type WorkerInit } from "./worker";
+import { browserWatchdogSource, nodeWatchdogSource, type WatchdogInit } from "./watchdog";
+import { CONV_ARGS, CTL, GEMM_ARGS, JOB, WORKER_ERRORS, workerSource, type WorkerInit } from "./worker";
 
 const MAX_THREADS = 8;
 /** Dead workers a pool replaces before it gives up on the slot. */
@@ -68,6 +69,14 @@ function nodeWorkerThreads(): { Worker?: NodeWorkerCtor; MessageChannel?: NodeMe
 
 function nodeWorkerCtor(): NodeWorkerCtor | undefined {
   return nodeWorkerThreads()?.Worker;
+}
+
+/** The browser globals a pool starts its workers with. */
+interface BrowserGlobals {
+  Worker: new (url: string) => { postMessage(m: unknown): void; terminate(): void; onerror: unknown };
+  Blob: new (parts: string[], o: { type: string }) => unknown;
+  URL: { createObjectURL(b: unknown): string };
+  navigator?: { locks?: unknown };
 }
 
 function isBrowserThreadable(): boolean {
@@ -135,8 +144,8 @@ export class WorkerPool {
   private readonly stallTimeoutMs: number;
   private readonly kernelBytes: Uint8Array | undefined;
   private workers: Handle[] = [];
-  /** Node: the thread that notices workers ending while the main thread is blocked (see dead workers). */
-  private watchdog: NodeWorker | null = null;
+  /** The thread that notices workers ending while the main thread is blocked (watchdog.ts). */
+  private watchdog: { postMessage(m: unknown, transfer?: unknown[]): void; terminate(): unknown } | null = null;
   private started = false;
   private broken = false;
   private closed = false;
@@ -278,32 +287,27 @@ export class WorkerPool {
     this.seq = new Array(nWorkers).fill(0);
     const NodeWorker = nodeWorkerCtor();
     const base = { memory: this.kernels.memory, ctlPtr: this.ctlPtr, stackBytes: STACK_BYTES, ctl: CTL, gemmArgs: GEMM_ARGS, convArgs: CONV_ARGS, job: JOB, errors: WORKER_ERRORS };
+    const watch: WatchdogInit = { memory: this.kernels.memory, ctlPtr: this.ctlPtr, ctl: CTL, died: WORKER_ERRORS.DIED };
     if (NodeWorker) {
       const rustBytes = this.kernelBytes ?? readKernelBytes();
-      this.watchdog = new NodeWorker(watchdogSource(), { eval: true, workerData: { memory: this.kernels.memory, ctlPtr: this.ctlPtr, ctl: CTL, died: WORKER_ERRORS.DIED } });
-      this.watchdog.unref();
-      this.spawnNodeWorker = (slot) => this.startNodeWorker(NodeWorker, { ...base, rustBytes, slot });
-      for (let slot = 0; slot < nWorkers; slot++) this.workers.push(this.spawnNodeWorker(slot));
-      return;
+      const watchdog = new NodeWorker(nodeWatchdogSource(), { eval: true, workerData: watch });
+      watchdog.unref();
+      this.watchdog = watchdog;
+      this.spawnWorker = (slot) => this.startNodeWorker(NodeWorker, { ...base, rustBytes, slot });
+    } else {
+      // Browser: one Blob URL for all workers; each gets its WorkerInit by message.
+      const g = globalThis as unknown as BrowserGlobals;
+      const blobUrl = (src: string): string => g.URL.createObjectURL(new g.Blob([src], { type: "text/javascript" }));
+      if (g.navigator?.locks) {
+        const watchdog = new g.Worker(blobUrl(browserWatchdogSource()));
+        watchdog.postMessage(watch);
+        this.watchdog = watchdog;
+      }
+      const url = blobUrl(workerSource("browser"));
+      const init = { ...base, rustBytes: this.kernelBytes, rustUrl: KERNELS_URL.href };
+      this.spawnWorker = (slot) => this.startBrowserWorker(g, url, { ...init, slot });
     }
-    // Browser: one Blob URL for all workers; each gets its WorkerInit by message.
-    const g = globalThis as unknown as {
-      Worker: new (url: string) => { postMessage(m: unknown): void; terminate(): void; onerror: unknown };
-      Blob: new (parts: string[], o: { type: string }) => unknown;
-      URL: { createObjectURL(b: unknown): string };
-    };
-    const url = g.URL.createObjectURL(new g.Blob([workerSource("browser")], { type: "text/javascript" }));
-    const rustUrl = KERNELS_URL.href;
-    for (let slot = 0; slot < nWorkers; slot++) {
-      const w = new g.Worker(url);
-      const handle: Handle = { state: "starting", terminate: () => w.terminate() };
-      w.onerror = () => {
-        handle.state = "failed";
-        this.markFailed(slot);
-      };
-      w.postMessage({ ...base, slot, rustBytes: this.kernelBytes, rustUrl });
-      this.workers.push(handle);
-    }
+    for (let slot = 0; slot < nWorkers; slot++) this.workers.push(this.spawnWorker(slot));
   }
 
   /** A worker failed to start (browser `error` event): its slot is never used. */
@@ -323,20 +327,35 @@ export class WorkerPool {
   // if it had claimed a part of a job (BUSY = 2), reports DIED and settles the job's pending count,
   // so the main thread, blocked in Atomics.wait, is woken at once and throws.
   // A worker that ends without running its handler (terminate() from
-  // elsewhere, out of memory) is noticed by the watchdog thread: it holds the
-  // far end of a MessageChannel port each worker keeps, which closes when the
-  // worker's thread ends; the watchdog, whose event loop is never blocked,
-  // then does what the exit handler would have (measured: the main thread
-  // wakes ~15 ms after terminate()). The main thread's `exit` event is the
-  // last resort. BUSY is cleared by compareExchange, so a job is settled once.
+  // elsewhere, out of memory; in browsers, every end) is noticed by the
+  // watchdog thread (watchdog.ts: a MessageChannel port in Node, a Web Lock in
+  // browsers), whose event loop is never blocked; it does what the exit
+  // handler would have (measured in Node: the main thread wakes ~15 ms after
+  // terminate()). In Node the main thread's `exit` event is the last resort. BUSY is cleared by compareExchange, so a job is settled once.
   // A worker that dies before claiming its part costs nothing: the calling
   // thread takes the part over (dispatch), and the next job finds the slot dead.
   // A dead slot gets a new worker (up to MAX_REPLACEMENTS per
   // pool, so a worker that keeps dying cannot loop); the replacement boots in
   // the background and takes jobs once ready.
 
-  /** Starts one Node worker for `init.slot` (installed by spawn in Node). */
-  private spawnNodeWorker: ((slot: number) => Handle) | null = null;
+  /** Starts the worker of a slot (installed by spawn: a Node or a browser worker). */
+  private spawnWorker: ((slot: number) => Handle) | null = null;
+  /** Browsers: workers started so far, to name each one's Web Lock. */
+  private browserWorkersStarted = 0;
+  private readonly lockPrefix = `tinyflow-pool-${Math.random().toString(36).slice(2)}`;
+
+  private startBrowserWorker(g: BrowserGlobals, url: string, init: Omit<WorkerInit, "rustBytes"> & { rustBytes?: Uint8Array; rustUrl: string }): Handle {
+    const lock = this.watchdog ? `${this.lockPrefix}-${init.slot}-${++this.browserWorkersStarted}` : undefined;
+    const w = new g.Worker(url);
+    const handle: Handle = { state: "starting", terminate: () => w.terminate() };
+    // An error before the worker is ready means it cannot start; after that, its end is the watchdog's to notice.
+    w.onerror = () => {
+      if (this.workers[init.slot] === handle && !this.closed && Atomics.load(this.ctl(), this.slotBase(init.slot) + CTL.READY) === 0) this.markFailed(init.slot);
+    };
+    if (lock) this.watchdog!.postMessage({ slot: init.slot, lock });
+    w.postMessage({ ...init, ...(lock ? { lock } : {}) });
+    return handle;
+  }
 
   private startNodeWorker(NodeWorker: NodeWorkerCtor, init: WorkerInit): Handle {
     const handle: Handle = { state: "starting", terminate: () => {} };
@@ -371,7 +390,7 @@ export class WorkerPool {
 
   /** Replaces the workers whose slots say they died (READY = -2), within the replacement budget. */
   private replaceDeadWorkers(): void {
-    if (!this.started || this.closed || this.ctlPtr === 0 || !this.spawnNodeWorker) return;
+    if (!this.started || this.closed || this.ctlPtr === 0 || !this.spawnWorker) return;
     const i32 = this.ctl();
     for (let slot = 0; slot < this.workers.length; slot++) {
       const at = this.slotBase(slot) + CTL.READY;
@@ -383,7 +402,7 @@ export class WorkerPool {
       Atomics.store(i32, this.slotBase(slot) + CTL.BUSY, 0);
       this.replacedWorkers++;
       try {
-        this.workers[slot] = this.spawnNodeWorker(slot);
+        this.workers[slot] = this.spawnWorker(slot);
       } catch {
         this.markFailed(slot);
       }

@@ -91,8 +91,11 @@ export interface WorkerInit {
   /** Shadow stack bytes. */
   stackBytes: number;
   /** Node: one end of a MessageChannel whose other end the pool's watchdog holds; it closes when
-   * this thread ends however it ends, which tells the watchdog (threads.ts, dead workers). */
+   * this thread ends however it ends, which tells the watchdog (watchdog.ts). */
   alivePort?: unknown;
+  /** Browsers: the Web Lock this worker holds for its whole life, from before it says it is
+   * ready; the watchdog is granted it when the worker ends (watchdog.ts). */
+  lock?: string;
   ctl: typeof CTL;
   gemmArgs: typeof GEMM_ARGS;
   convArgs: typeof CONV_ARGS;
@@ -338,7 +341,8 @@ export function workerMain(init: WorkerInit, walks: SharedWalks): void {
     while (Atomics.load(i32, base + C.SEQ) === seq) Atomics.wait(i32, base + C.SEQ, seq);
     seq = Atomics.load(i32, base + C.SEQ);
     if (i32.buffer.byteLength !== memory.buffer.byteLength) i32 = words();
-    const stalled = Atomics.load(i32, hdr + C.STALL) === init.slot + 1;
+    // (released before this worker even woke: it still owes the release its 0)
+    const stalled = Math.abs(Atomics.load(i32, hdr + C.STALL)) === init.slot + 1;
     const stallEnd = Date.now() + 120_000;
     while (stalled && Atomics.load(i32, hdr + C.STALL) === init.slot + 1 && Date.now() < stallEnd) Atomics.wait(i32, hdr + C.STALL, init.slot + 1, 1000);
     // Claim the job. The calling thread cancels the parts that workers have not claimed by the
@@ -353,39 +357,6 @@ export function workerMain(init: WorkerInit, walks: SharedWalks): void {
   (init.alivePort as { close?(): void } | undefined)?.close?.();
   if (scratch !== 0) rust.free(scratch, scratchBytes);
   rust.free(stack, init.stackBytes); // free() does not touch the shadow stack
-}
-
-/**
- * Source text of the pool's watchdog (Node): a thread that is never blocked, so it can react while
- * the main thread waits in Atomics.wait. It receives, per pool worker, the far end of that
- * worker's `alivePort`; when a port closes (the worker thread ended: terminate() from elsewhere,
- * out of memory, process.exit), it marks the slot dead and, if the worker held a job, settles it
- * as DIED and wakes the main thread. Self-contained, like workerMain.
- */
-export function watchdogSource(): string {
-  return `"use strict";
-const { parentPort, workerData } = require("node:worker_threads");
-const { memory, ctlPtr, ctl: C, died } = workerData;
-const current = new Map();
-parentPort.on("message", ({ slot, port }) => {
-  current.set(slot, port);
-  port.on("message", () => {});
-  port.on("close", () => {
-    if (current.get(slot) !== port) return; // a replaced worker's port
-    current.delete(slot);
-    const i32 = new Int32Array(memory.buffer);
-    const base = (ctlPtr >> 2) + C.HEADER + slot * C.SLOT;
-    const hdr = ctlPtr >> 2;
-    Atomics.compareExchange(i32, base + C.READY, 1, -2);
-    Atomics.notify(i32, base + C.READY);
-    if (Atomics.compareExchange(i32, base + C.BUSY, 2, 0) === 2) {
-      Atomics.store(i32, base + C.STATUS, -1);
-      Atomics.compareExchange(i32, hdr + C.ERROR, 0, died);
-      if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
-    }
-  });
-});
-`;
 }
 
 /**
@@ -411,6 +382,10 @@ export function workerSource(host: "node" | "browser"): string {
     "  const init = ev.data;\n" +
     "  if (!init.rustBytes) {\n" +
     "    try { init.rustBytes = new Uint8Array(await (await fetch(init.rustUrl)).arrayBuffer()); }\n" +
+    "    catch { const i32 = new Int32Array(init.memory.buffer); const at = (init.ctlPtr >> 2) + init.ctl.HEADER + init.slot * init.ctl.SLOT + init.ctl.READY; Atomics.store(i32, at, -1); return; }\n" +
+    "  }\n" +
+    "  if (init.lock && self.navigator && navigator.locks) {\n" +
+    "    try { await new Promise((held, failed) => navigator.locks.request(init.lock, () => { held(); return new Promise(() => {}); }).catch(failed)); }\n" +
     "    catch { const i32 = new Int32Array(init.memory.buffer); const at = (init.ctlPtr >> 2) + init.ctl.HEADER + init.slot * init.ctl.SLOT + init.ctl.READY; Atomics.store(i32, at, -1); return; }\n" +
     "  }\n" +
     "  workerMain(init, walks);\n" +
