@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileKernel, type KernelSpec } from "../src/backends/wasm/codegen/kernel";
 import { contiguous, tanhSpec, unarySpec } from "./kernel_specs";
 import { instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels";
-import { defaultThreadCount } from "../src/backends/wasm/pool";
+import { defaultThreadCount } from "../src/backends/wasm/worker_hosts";
 import { ThreadPool, getThreadPool, setThreadCount } from "../src/backends/wasm/threads";
 import { ParallelKernel } from "../src/backends/wasm/parallel_kernel";
 import { wasmBackend } from "../src/backends/wasm";

@@ -36,82 +36,16 @@
 import { BackendError } from "../../core/errors";
 import { KERNELS_URL, readKernelBytes, type WasmKernels, WasmKernelError, WASM_ERROR_CODES } from "./kernels";
 import { browserWatchdogSource, nodeWatchdogSource, type WatchdogInit } from "./watchdog";
+import { MAX_THREADS, defaultThreadCount, isBrowserThreadable, nodeWorkerCtor, nodeWorkerThreads, type BrowserGlobals, type NodeWorkerCtor } from "./worker_hosts";
 import { CONV_ARGS, CTL, GEMM_ARGS, JOB, WORKER_ERRORS, workerSource, type WorkerInit } from "./worker";
 
-const MAX_THREADS = 8;
 /** Dead workers a pool replaces before it gives up on the slot. */
 const MAX_REPLACEMENTS = 16;
 const STACK_BYTES = 1 << 20;
 
-type NodeProcess = {
-  env?: Record<string, string | undefined>;
-  versions?: { node?: string };
-  getBuiltinModule?: (id: string) => unknown;
-};
-const nodeProcess = (globalThis as { process?: NodeProcess }).process;
-
-interface NodeWorker {
-  unref(): void;
-  terminate(): Promise<number>;
-  on(event: string, f: (...args: unknown[]) => void): void;
-  postMessage(m: unknown, transfer?: unknown[]): void;
-}
-type NodeWorkerCtor = new (src: string, opts: { eval: true; workerData: unknown; transferList?: unknown[] }) => NodeWorker;
-type NodeMessageChannelCtor = new () => { port1: unknown; port2: unknown };
-
-function nodeWorkerThreads(): { Worker?: NodeWorkerCtor; MessageChannel?: NodeMessageChannelCtor } | undefined {
-  try {
-    return nodeProcess?.getBuiltinModule?.("node:worker_threads") as { Worker?: NodeWorkerCtor; MessageChannel?: NodeMessageChannelCtor } | undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function nodeWorkerCtor(): NodeWorkerCtor | undefined {
-  return nodeWorkerThreads()?.Worker;
-}
-
-/** The browser globals a pool starts its workers with. */
-interface BrowserGlobals {
-  Worker: new (url: string) => { postMessage(m: unknown): void; terminate(): void; onerror: unknown };
-  Blob: new (parts: string[], o: { type: string }) => unknown;
-  URL: { createObjectURL(b: unknown): string };
-  navigator?: { locks?: unknown };
-}
-
-function isBrowserThreadable(): boolean {
-  const g = globalThis as { Worker?: unknown; crossOriginIsolated?: boolean; Blob?: unknown; URL?: { createObjectURL?: unknown } };
-  return typeof g.Worker === "function" && g.crossOriginIsolated === true && typeof g.Blob === "function";
-}
-
-/**
- * The thread count the environment asks for: TINYFLOW_THREADS, else the
- * available parallelism (Node) or hardwareConcurrency (cross-origin isolated
- * browsers), capped at 8; 1 where threads are unavailable.
- */
-export function defaultThreadCount(): number {
-  const env = nodeProcess?.env?.TINYFLOW_THREADS;
-  if (env !== undefined && env.trim() !== "") {
-    const n = Number(env);
-    if (Number.isInteger(n) && n >= 1) return Math.min(n, MAX_THREADS);
-  }
-  if (nodeProcess?.versions?.node) {
-    try {
-      const os = nodeProcess.getBuiltinModule?.("node:os") as { availableParallelism?: () => number; cpus?: () => unknown[] } | undefined;
-      const n = os?.availableParallelism?.() ?? os?.cpus?.().length ?? 1;
-      return Math.max(1, Math.min(n, MAX_THREADS));
-    } catch {
-      return 1;
-    }
-  }
-  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  if (isBrowserThreadable() && nav?.hardwareConcurrency) return Math.max(1, Math.min(nav.hardwareConcurrency, MAX_THREADS));
-  return 1;
-}
-
 /** What every pool is configured with; each job family adds its own knobs (threads.ts). */
 export interface PoolOptions {
-  /** Total threads including the calling one (default: defaultThreadCount()). 1 = no workers. */
+  /** Total threads including the calling one (default: defaultThreadCount(), worker_hosts.ts). 1 = no workers. */
   threads?: number;
   /** Bytes of wasm/tinyflow_kernels.wasm (default: read from disk in Node; fetched by the workers in browsers). */
   kernelBytes?: Uint8Array;
