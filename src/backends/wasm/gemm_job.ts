@@ -23,7 +23,13 @@ import { CTL, JOB, claimChunks, forEachItemRows } from "./worker";
 export interface GemmJobOptions {
   /** Split an sgemm when batch·m·n·k is at least this (default 128³). */
   minGemmWork?: number;
-  /** Work-stealing chunks of a split sgemm's stacked rows per thread, about (default 8). */
+  /**
+   * Work-stealing chunks of a split sgemm's stacked rows per thread, about
+   * (default 4). Each chunk packs B again: on W1 (1024³, 2 threads) 8 chunks
+   * per thread cost ~7% more CPU time than 4, and 4 ~5% more than 2
+   * (bench/pool_chunks.ts); 4 keeps a thread that loses its core to at most
+   * an eighth of the rows on 2 threads.
+   */
   gemmChunksPerThread?: number;
   /** Fewest rows in a split sgemm's chunk, rounded up to a multiple of 4 (default 32). */
   minGemmChunkRows?: number;
@@ -144,7 +150,7 @@ export class GemmJobs {
     opts: GemmJobOptions = {},
   ) {
     this.minGemmWork = opts.minGemmWork ?? 128 * 128 * 128;
-    this.gemmChunksPerThread = Math.max(1, Math.floor(opts.gemmChunksPerThread ?? 8));
+    this.gemmChunksPerThread = Math.max(1, Math.floor(opts.gemmChunksPerThread ?? 4));
     this.minGemmChunkRows = Math.max(4, Math.floor(opts.minGemmChunkRows ?? 32));
   }
 
