@@ -21,7 +21,11 @@
 // chunk counter) and one 256-byte slot per worker. To run a job the
 // calling thread writes the job into the slots of the workers it uses, resets
 // the chunk counter, sets `pending`, bumps each slot's sequence word and
-// notifies it, computes its own share, then waits until `pending` is 0.
+// notifies it, and computes its own share. Each worker claims its part with a
+// compareExchange on its slot's claim word; the calling thread, done with its
+// share, cancels the parts not claimed yet and does them itself (dispatch),
+// then waits until `pending` is 0 -- for workers that are running, never for
+// one that a loaded machine has not woken yet.
 // In Node the calling thread blocks in Atomics.wait (allowed on
 // Node's main thread). A browser's main thread may not block, so there it
 // spins on Atomics.load for the rest of the job (at most the last chunks of

@@ -1,10 +1,12 @@
-// The worker side of the wasm backend's thread pool (threads.ts).
+// The worker side of the wasm backend's thread pool (pool.ts), and the
+// layout of the control block both sides share.
 //
 // A worker instantiates the Rust kernels on the backend's shared
 // WebAssembly.Memory (with its own shadow stack), then loops forever:
 // it blocks with Atomics.wait on the sequence word of its slot in a control
-// block that lives in that memory, runs the job described in the slot, and
-// decrements the block's pending counter (waking the main thread when it
+// block that lives in that memory, claims the job described in the slot (the
+// main thread may have taken it over already: then it skips it), runs it,
+// and decrements the block's pending counter (waking the main thread when it
 // reaches zero). Jobs never travel by postMessage, so a job costs one futex
 // wake-up each way and nothing is serialized.
 //
