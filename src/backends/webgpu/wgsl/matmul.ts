@@ -18,10 +18,12 @@
 import type { EpilogueOp } from "../../plan/kernel_graph";
 import type { ConvStepParams } from "../../plan/lowered_program";
 import { ParamTable } from "./params";
-import { SCALAR_PRELUDE, literal } from "./scalar";
+import { SCALAR_PRELUDE, fromWord, literal, wordOf } from "./scalar";
 
 const TILE = 64;
 const TK = 16;
+/** Each of the 256 invocations loads this many words of each panel per step of K. */
+const PANEL_LOADS = Array.from({ length: (TILE * TK) / 256 }, (_, l) => l);
 
 export interface GemmShape {
   transA: boolean;
@@ -31,11 +33,23 @@ export interface GemmShape {
   k: number;
 }
 
+/** The epilogue's constants, as statements `let k{i}` (i: the op's position): parameters unless `params` specialises. */
+function epilogueConstants(ops: readonly EpilogueOp[], params: ParamTable): string {
+  return ops
+    .flatMap(({ operand }, i) => {
+      if (operand.kind !== "const") return [];
+      const value = params.specialize ? literal(operand.value, "float32") : fromWord(params.u32(wordOf(operand.value, "float32")), "float32");
+      return [`let k${i} = ${value};`];
+    })
+    .join(" ");
+}
+
+/** The epilogue applied to `v` (its constants named by epilogueConstants). */
 function epilogueExpr(ops: readonly EpilogueOp[], v: string): string {
   let x = v;
   let vec = 0;
-  for (const { op, operand } of ops) {
-    const o = operand.kind === "const" ? literal(operand.value, "float32") : operand.kind === "col" ? `e${vec++}[col]` : operand.kind === "row" ? `e${vec++}[row]` : "0.0";
+  for (const [i, { op, operand }] of ops.entries()) {
+    const o = operand.kind === "const" ? `k${i}` : operand.kind === "col" ? `e${vec++}[col]` : operand.kind === "row" ? `e${vec++}[row]` : "0.0";
     switch (op) {
       case "add":
         x = `(${x} + ${o})`;
@@ -83,17 +97,38 @@ export function generateGemm(s: GemmShape, epilogue: readonly EpilogueOp[], { sp
     "@group(0) @binding(2) var<storage, read_write> c: array<f32>;",
     ...Array.from({ length: vectors }, (_, i) => `@group(0) @binding(${3 + i}) var<storage, read> e${i}: array<f32>;`),
   ];
-  // A tile element e (of 64 rows x 16 k): coalesced along k for A[M,K], along m for Aᵀ stored [K,M].
-  const loadA = s.transA
-    ? `let mm = e % ${TILE}u; let kk = e / ${TILE}u; let gm = row0 + mm; let gk = k0 + kk;
-      var v = 0.0; if (gm < M && gk < K) { v = a[aBase + gk * M + gm]; } As[kk][mm] = v;`
-    : `let kk = e % ${TK}u; let mm = e / ${TK}u; let gm = row0 + mm; let gk = k0 + kk;
-      var v = 0.0; if (gm < M && gk < K) { v = a[aBase + gm * K + gk]; } As[kk][mm] = v;`;
-  const loadB = s.transB
-    ? `let kk = e % ${TK}u; let nn = e / ${TK}u; let gn = col0 + nn; let gk = k0 + kk;
-      var v = 0.0; if (gn < N && gk < K) { v = b[bBase + gn * K + gk]; } Bs[kk][nn] = v;`
-    : `let nn = e % ${TILE}u; let kk = e / ${TILE}u; let gn = col0 + nn; let gk = k0 + kk;
-      var v = 0.0; if (gn < N && gk < K) { v = b[bBase + gk * N + gn]; } Bs[kk][nn] = v;`;
+  // Panel element e = tid + 256·l of A (64 rows x 16 k) and B (16 k x 64 columns), each walked
+  // along the operand's contiguous dimension so neighbouring invocations read neighbouring words.
+  const loadA = (l: number) =>
+    s.transA
+      ? `{ let e = tid + ${256 * l}u; let mm = e % ${TILE}u; let kk = e / ${TILE}u; let gm = row0 + mm; let gk = k0 + kk;
+      var v = 0.0; if (gm < M && gk < K) { v = a[aBase + gk * M + gm]; } As[kk][mm] = v; }`
+      : `{ let e = tid + ${256 * l}u; let kk = e % ${TK}u; let mm = e / ${TK}u; let gm = row0 + mm; let gk = k0 + kk;
+      var v = 0.0; if (gm < M && gk < K) { v = a[aBase + gm * K + gk]; } As[kk][mm] = v; }`;
+  const loadB = (l: number) =>
+    s.transB
+      ? `{ let e = tid + ${256 * l}u; let kk = e % ${TK}u; let nn = e / ${TK}u; let gn = col0 + nn; let gk = k0 + kk;
+      var v = 0.0; if (gn < N && gk < K) { v = b[bBase + gn * K + gk]; } Bs[kk][nn] = v; }`
+      : `{ let e = tid + ${256 * l}u; let nn = e % ${TILE}u; let kk = e / ${TILE}u; let gn = col0 + nn; let gk = k0 + kk;
+      var v = 0.0; if (gn < N && gk < K) { v = b[bBase + gk * N + gn]; } Bs[kk][nn] = v; }`;
+  const R = [0, 1, 2, 3];
+  // The 4x4 register block as sixteen named scalars, every loop over it unrolled here: a private
+  // array indexed by loop counters is kept in (slow, spilled) memory by compilers that do not unroll.
+  const accDecl = R.flatMap((i) => R.map((j) => `var acc${i}${j} = 0.0;`)).join(" ");
+  const inner = [
+    ...R.map((i) => `let a${i} = As[kk][lid.y + ${16 * i}u];`),
+    ...R.map((j) => `let b${j} = Bs[kk][lid.x + ${16 * j}u];`),
+    ...R.flatMap((i) => R.map((j) => `acc${i}${j} = fma(a${i}, b${j}, acc${i}${j});`)),
+  ].join("\n      ");
+  const stores = R.map(
+    (i) => `{
+    let row = row0 + lid.y + ${16 * i}u;
+    if (row < M) {
+${R.map((j) => `      { let col = col0 + lid.x + ${16 * j}u; if (col < N) { c[cBase + row * N + col] = ${epilogueExpr(epilogue, `acc${i}${j}`)}; } }`).join("\n")}
+    }
+  }`,
+  ).join("\n  ");
+  const constants = epilogueConstants(epilogue, params);
   const uniform = params.finish(3 + vectors);
   const code = `${SCALAR_PRELUDE}
 fn tf_relu(x: f32) -> f32 { return select(x, 0.0, x <= 0.0); }
@@ -105,42 +140,25 @@ var<workgroup> Bs: array<array<f32, ${TILE}>, ${TK}>;
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   ${dims}
+  ${constants}
   let batch = wid.z;
   let row0 = wid.y * ${TILE}u;
   let col0 = wid.x * ${TILE}u;
   let tid = lid.y * 16u + lid.x;
   let aBase = batch * M * K;
   let bBase = batch * K * N;
-  var acc: array<array<f32, 4>, 4>;
+  let cBase = batch * M * N;
+  ${accDecl}
   for (var k0 = 0u; k0 < K; k0 += ${TK}u) {
-    for (var l = 0u; l < 4u; l++) {
-      let e = tid + l * 256u;
-      ${loadA}
-    }
-    for (var l = 0u; l < 4u; l++) {
-      let e = tid + l * 256u;
-      ${loadB}
-    }
+    ${PANEL_LOADS.map(loadA).join("\n    ")}
+    ${PANEL_LOADS.map(loadB).join("\n    ")}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TK}u; kk++) {
-      var av: array<f32, 4>;
-      var bv: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) { av[i] = As[kk][lid.y + 16u * i]; }
-      for (var j = 0u; j < 4u; j++) { bv[j] = Bs[kk][lid.x + 16u * j]; }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i][j] = fma(av[i], bv[j], acc[i][j]); }
-      }
+      ${inner}
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let row = row0 + lid.y + 16u * i;
-    if (row >= M) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let col = col0 + lid.x + 16u * j;
-      if (col < N) { c[batch * M * N + row * N + col] = ${epilogueExpr(epilogue, "acc[i][j]")}; }
-    }
-  }
+  ${stores}
 }
 `;
   return { code, workgroups: [Math.ceil(s.n / TILE), Math.ceil(s.m / TILE)], params: uniform.words };
