@@ -2,13 +2,17 @@
 //
 // GEMM: C[b] = op(A[b])·op(B[b]) (row-major, optional transposes, batched
 // over the dispatch's z) with the planner's elementwise epilogue fused into
-// the store. Each 16x16 workgroup computes a 64x64 block of C; each
-// invocation a 4x4 register block of it, at rows lid.y + 16i and columns
+// the store. Each 16x16 workgroup computes a TxT block of C (T = 64, or 128
+// for GEMMs large enough to fill a GPU with such blocks); each invocation an
+// RxR register block of it (R = T/16), at rows lid.y + 16i and columns
 // lid.x + 16j, so neighbouring invocations read neighbouring words of the
-// shared tiles. K is walked in steps of 16: the workgroup stages a 64x16
-// panel of A and a 16x64 panel of B in workgroup memory, each loaded along the
+// shared tiles. K is walked in steps of 16: the workgroup stages a Tx16
+// panel of A and a 16xT panel of B in workgroup memory, each loaded along the
 // operand's contiguous dimension (coalesced whichever the transposes), zero
-// padded at the edges.
+// padded at the edges. The register block is R² named scalars, every loop
+// over it unrolled in the generated text: a private array indexed by loop
+// counters stays in memory under compilers that do not unroll (SwiftShader
+// ran the array form 3-4x slower).
 //
 // Conv: a direct convolution, one invocation per output element, over NHWC
 // (weights HWIO) or NCHW (weights OIHW) with strides, padding, rhs and lhs
@@ -20,10 +24,15 @@ import type { ConvStepParams } from "../../plan/lowered_program";
 import { ParamTable } from "./params";
 import { SCALAR_PRELUDE, fromWord, literal, wordOf } from "./scalar";
 
-const TILE = 64;
 const TK = 16;
-/** Each of the 256 invocations loads this many words of each panel per step of K. */
-const PANEL_LOADS = Array.from({ length: (TILE * TK) / 256 }, (_, l) => l);
+/** The large tile is used when it still launches this many workgroups: a few per compute unit of a large GPU. */
+const LARGE_TILE_MIN_WORKGROUPS = 256;
+
+/** The block of C a workgroup computes: 128 (8x8 per invocation, more reuse of each loaded word) where that still fills a GPU, else 64. */
+function tileFor(s: GemmShape): number {
+  const large = Math.ceil(s.m / 128) * Math.ceil(s.n / 128) * s.batch;
+  return large >= LARGE_TILE_MIN_WORKGROUPS ? 128 : 64;
+}
 
 export interface GemmShape {
   transA: boolean;
@@ -31,6 +40,7 @@ export interface GemmShape {
   m: number;
   n: number;
   k: number;
+  batch: number;
 }
 
 /** The epilogue's constants, as statements `let k{i}` (i: the op's position): parameters unless `params` specialises. */
@@ -88,6 +98,9 @@ function epilogueExpr(ops: readonly EpilogueOp[], v: string): string {
  * parameter uniform (M, N, K) unless `specialize` bakes them in. The tile sizes are always constants.
  */
 export function generateGemm(s: GemmShape, epilogue: readonly EpilogueOp[], { specialize = false } = {}): { code: string; workgroups: [number, number]; params: Uint32Array | null } {
+  const TILE = tileFor(s);
+  // Each of the 256 invocations loads this many words of each panel per step of K.
+  const PANEL_LOADS = Array.from({ length: (TILE * TK) / 256 }, (_, l) => l);
   const params = new ParamTable(specialize);
   const dims = `let M = ${params.u32(s.m)}; let N = ${params.u32(s.n)}; let K = ${params.u32(s.k)};`;
   const vectors = epilogue.filter((o) => o.operand.kind === "col" || o.operand.kind === "row").length;
@@ -111,9 +124,7 @@ export function generateGemm(s: GemmShape, epilogue: readonly EpilogueOp[], { sp
       var v = 0.0; if (gn < N && gk < K) { v = b[bBase + gn * K + gk]; } Bs[kk][nn] = v; }`
       : `{ let e = tid + ${256 * l}u; let nn = e % ${TILE}u; let kk = e / ${TILE}u; let gn = col0 + nn; let gk = k0 + kk;
       var v = 0.0; if (gn < N && gk < K) { v = b[bBase + gk * N + gn]; } Bs[kk][nn] = v; }`;
-  const R = [0, 1, 2, 3];
-  // The 4x4 register block as sixteen named scalars, every loop over it unrolled here: a private
-  // array indexed by loop counters is kept in (slow, spilled) memory by compilers that do not unroll.
+  const R = Array.from({ length: TILE / 16 }, (_, i) => i);
   const accDecl = R.flatMap((i) => R.map((j) => `var acc${i}${j} = 0.0;`)).join(" ");
   const inner = [
     ...R.map((i) => `let a${i} = As[kk][lid.y + ${16 * i}u];`),
