@@ -13,7 +13,8 @@
 import os from "node:os";
 import { ArrayImpl as TfArray, makeJaxpr, np, type Tracer } from "../src/index";
 import { wasmBackend } from "../src/backends/wasm";
-import { Planner, WASM_TARGET, type LoweredProgram } from "../src/backends/plan/planner";
+import { Planner } from "../src/backends/plan/planner";
+import { WASM_TARGET, type LoweredProgram } from "../src/backends/plan/lowered_program";
 import { WasmProgram } from "../src/backends/wasm/program";
 import { getThreadPool } from "../src/backends/wasm/threads";
 import type { ClosedJaxpr } from "../src/core/ir";

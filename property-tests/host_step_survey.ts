@@ -9,7 +9,8 @@
 import fc from "fast-check";
 import { ShapedArray } from "../src/core/aval";
 import { traceFlatToJaxpr } from "../transforms/jaxpr_trace";
-import { Planner, WASM_TARGET } from "../src/backends/plan/planner";
+import { Planner } from "../src/backends/plan/planner";
+import { WASM_TARGET } from "../src/backends/plan/lowered_program";
 import type { FirstOrderPrimitive } from "../src/core/primitives";
 import { ALL_DTYPES, caseFn, primitiveCases, SIMD_STRESS, type PrimCase } from "./primitive_cases";
 

@@ -18,7 +18,8 @@ import fc from "fast-check";
 import { Array as TfArray, type DType, type Tracer } from "../src/index";
 import { allocTyped, roundToDType, type TypedArray } from "../src/core/dtype";
 import type { BinaryElementwise, Decomposition, FirstOrderPrimitive, UnaryElementwise } from "../src/core/primitives";
-import { UNARY_ELEMENTWISE, BINARY_ELEMENTWISE, familyTable } from "../src/core/primitives";
+import { UNARY_ELEMENTWISE, BINARY_ELEMENTWISE, familyTable, isHigherOrder, type Primitive } from "../src/core/primitives";
+import { shapeRules } from "../src/core/shape_rules/index";
 import { bind, bind1 } from "../src/core/trace";
 import type { ArgSpec, PrimCase } from "../test/vmap_oracle";
 
@@ -46,6 +47,16 @@ export function perm(g: G, n: number): number[] {
 /** k distinct elements of xs in random order. */
 export const choose = <T>(g: G, xs: readonly T[], k: number): T[] => perm(g, xs.length).slice(0, k).map((i) => xs[i]);
 const complement = (n: number, ...ex: number[][]) => range(n).filter((d) => !ex.some((e) => e.includes(d)));
+
+/**
+ * Every first-order primitive at run time, read from the registry's shape-rule
+ * table (typed exhaustively over Primitive): the sweeps assert that they cover
+ * it, so a table that lost an entry at run time fails a test, not silently.
+ */
+export const FIRST_ORDER_PRIMITIVES: readonly FirstOrderPrimitive[] = (Object.keys(shapeRules) as Primitive[]).filter((p): p is FirstOrderPrimitive => !isHigherOrder(p));
+
+/** The keys of a sweep's table, sorted, for comparing with FIRST_ORDER_PRIMITIVES. */
+export const sortedKeys = (table: object): string[] => Object.keys(table).sort();
 
 // --- options ------------------------------------------------------------------------------
 
@@ -114,23 +125,117 @@ const windowOut = (n: number, w: number, s: number, lo: number, hi: number, bd: 
 
 type Family = keyof DTypeFamilies;
 
-/** Each unary elementwise primitive's dtype family and data range (integer_pow has its own generator). */
-const UNARY: { [P in Exclude<UnaryElementwise, "integer_pow">]: [Family, number, number] } = {
-  neg: ["numeric", -4, 4], sign: ["numeric", -2, 2], floor: ["float", -3, 3], ceil: ["float", -3, 3], round: ["float", -3, 3],
-  is_finite: ["float", -3, 3], abs: ["signed", -4, 4], not: ["boolOrInt", -9, 9],
-  exp: ["float", -10, 10], log: ["float", -0.5, 5], log1p: ["float", -1.5, 3], expm1: ["float", -5, 5],
-  sqrt: ["float", -0.5, 5], rsqrt: ["float", -0.5, 5], logistic: ["float", -8, 8], erf: ["float", -3, 3], erf_inv: ["float", -1, 1],
-  sin: ["float", -7, 7], cos: ["float", -7, 7], tan: ["float", -1.5, 1.5], asin: ["float", -1.1, 1.1], acos: ["float", -1.1, 1.1],
-  atan: ["float", -5, 5], sinh: ["float", -4, 4], cosh: ["float", -4, 4], tanh: ["float", -5, 5], asinh: ["float", -5, 5],
-  acosh: ["float", 0.5, 5], atanh: ["float", -1.1, 1.1],
-};
+// --- op records: one row per elementwise primitive ------------------------------------
+// As JAX's lax_test op records: everything the per-primitive property tests
+// need of an elementwise primitive is one row here — the dtype family and data
+// range of its random cases (this file), how closely the wasm and WebGPU
+// backends must match the interpreter (backend.prop / webgpu.prop), and the
+// range its derivative is checked on (grad.prop). A new elementwise primitive
+// is one row; the tables are typed over their families, so tsc asks for it.
 
-/** Each binary elementwise primitive's dtype family. */
-const BINARY: { [P in BinaryElementwise]: Family } = {
-  add: "numeric", sub: "numeric", mul: "numeric", div: "numeric", rem: "numeric", pow: "float", max: "any", min: "any", atan2: "float",
-  and: "boolOrInt", or: "boolOrInt", xor: "boolOrInt", eq: "any", ne: "any", lt: "any", le: "any", gt: "any", ge: "any",
-  shift_left: "integer", shift_right_logical: "integer",
-};
+/** How closely wasm matches the interpreter: bitwise (exactly rounded ops), or a few float32 ulp. */
+export type WasmAccuracy = "exact" | "ulp";
+/**
+ * How closely WebGPU matches the interpreter: bitwise; WGSL's division and
+ * inverseSqrt (a few ulp); f32 transcendental functions; sin/cos (range
+ * reduction in f32); pow (exp2 of a product of logs).
+ */
+export type WebGpuAccuracy = "exact" | "fewUlp" | "transcendental" | "trig" | "pow";
+/**
+ * Where grad.prop checks the derivative: a data range per operand; "none" for
+ * primitives whose derivative is zero or undefined wherever it exists (integer,
+ * bool or piecewise-constant results); "own" where grad.prop needs its own
+ * builder (operands kept away from a kink or a pole).
+ */
+type GradDomain<Arity extends number> = (Arity extends 1 ? readonly [number, number] : readonly [readonly [number, number], readonly [number, number]]) | "none" | "own";
+
+export interface UnaryRecord {
+  readonly family: Family;
+  readonly lo: number;
+  readonly hi: number;
+  readonly wasm: WasmAccuracy;
+  readonly webgpu: WebGpuAccuracy;
+  readonly grad: GradDomain<1>;
+}
+export interface BinaryRecord {
+  readonly family: Family;
+  readonly wasm: WasmAccuracy;
+  readonly webgpu: WebGpuAccuracy;
+  readonly grad: GradDomain<2>;
+}
+
+/** A record that keeps the literal type of its grad domain, which grad.prop's types read. */
+const unaryRecord = <const Gr extends GradDomain<1>>(family: Family, lo: number, hi: number, wasm: WasmAccuracy, webgpu: WebGpuAccuracy, grad: Gr): UnaryRecord & { readonly grad: Gr } =>
+  ({ family, lo, hi, wasm, webgpu, grad });
+const binaryRecord = <const Gr extends GradDomain<2>>(family: Family, wasm: WasmAccuracy, webgpu: WebGpuAccuracy, grad: Gr): BinaryRecord & { readonly grad: Gr } =>
+  ({ family, wasm, webgpu, grad });
+
+/** Every unary elementwise primitive but integer_pow (its exponent is a param: it has its own generators). */
+export const UNARY_RECORDS = {
+  neg: unaryRecord("numeric", -4, 4, "exact", "exact", [-1, 1]),
+  sign: unaryRecord("numeric", -2, 2, "exact", "exact", "none"),
+  floor: unaryRecord("float", -3, 3, "exact", "exact", "none"),
+  ceil: unaryRecord("float", -3, 3, "exact", "exact", "none"),
+  round: unaryRecord("float", -3, 3, "exact", "exact", "none"),
+  is_finite: unaryRecord("float", -3, 3, "exact", "exact", "none"),
+  abs: unaryRecord("signed", -4, 4, "exact", "exact", "own"),
+  not: unaryRecord("boolOrInt", -9, 9, "exact", "exact", "none"),
+  exp: unaryRecord("float", -10, 10, "ulp", "transcendental", [-1, 1]),
+  log: unaryRecord("float", -0.5, 5, "ulp", "transcendental", [0.5, 2]),
+  log1p: unaryRecord("float", -1.5, 3, "ulp", "transcendental", [-0.5, 1]),
+  expm1: unaryRecord("float", -5, 5, "ulp", "transcendental", [-1, 1]),
+  sqrt: unaryRecord("float", -0.5, 5, "exact", "fewUlp", [0.5, 2]),
+  rsqrt: unaryRecord("float", -0.5, 5, "ulp", "fewUlp", [0.5, 2]),
+  logistic: unaryRecord("float", -8, 8, "ulp", "transcendental", [-3, 3]),
+  erf: unaryRecord("float", -3, 3, "ulp", "transcendental", [-1.5, 1.5]),
+  erf_inv: unaryRecord("float", -1, 1, "ulp", "transcendental", [-0.7, 0.7]),
+  sin: unaryRecord("float", -7, 7, "ulp", "trig", [-3, 3]),
+  cos: unaryRecord("float", -7, 7, "ulp", "trig", [-3, 3]),
+  // tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh (and atan2) are expanded by the planner into
+  // sin/cos, exp/expm1, log/log1p, sqrt and arithmetic (plan/transcendental.ts).
+  tan: unaryRecord("float", -1.5, 1.5, "ulp", "trig", [-1, 1]),
+  asin: unaryRecord("float", -1.1, 1.1, "ulp", "transcendental", [-0.7, 0.7]),
+  acos: unaryRecord("float", -1.1, 1.1, "ulp", "transcendental", [-0.7, 0.7]),
+  atan: unaryRecord("float", -5, 5, "ulp", "transcendental", [-2, 2]),
+  sinh: unaryRecord("float", -4, 4, "ulp", "transcendental", [-1.5, 1.5]),
+  cosh: unaryRecord("float", -4, 4, "ulp", "transcendental", [-1.5, 1.5]),
+  tanh: unaryRecord("float", -5, 5, "ulp", "transcendental", [-1.5, 1.5]),
+  asinh: unaryRecord("float", -5, 5, "ulp", "transcendental", [-2, 2]),
+  acosh: unaryRecord("float", 0.5, 5, "ulp", "transcendental", [1.3, 3]),
+  atanh: unaryRecord("float", -1.1, 1.1, "ulp", "transcendental", [-0.7, 0.7]),
+} as const satisfies { [P in Exclude<UnaryElementwise, "integer_pow">]: UnaryRecord };
+
+export const BINARY_RECORDS = {
+  add: binaryRecord("numeric", "exact", "exact", [[-1, 1], [-1, 1]]),
+  sub: binaryRecord("numeric", "exact", "exact", [[-1, 1], [-1, 1]]),
+  mul: binaryRecord("numeric", "exact", "exact", [[-1, 1], [-1, 1]]),
+  div: binaryRecord("numeric", "exact", "fewUlp", "own"),
+  rem: binaryRecord("numeric", "exact", "exact", [[2.2, 2.8], [1, 1.05]]),
+  pow: binaryRecord("float", "ulp", "pow", [[0.5, 1.8], [-1.5, 1.5]]),
+  max: binaryRecord("any", "exact", "exact", "own"),
+  min: binaryRecord("any", "exact", "exact", "own"),
+  atan2: binaryRecord("float", "ulp", "transcendental", [[0.3, 1], [-1, 1]]),
+  and: binaryRecord("boolOrInt", "exact", "exact", "none"),
+  or: binaryRecord("boolOrInt", "exact", "exact", "none"),
+  xor: binaryRecord("boolOrInt", "exact", "exact", "none"),
+  eq: binaryRecord("any", "exact", "exact", "none"),
+  ne: binaryRecord("any", "exact", "exact", "none"),
+  lt: binaryRecord("any", "exact", "exact", "none"),
+  le: binaryRecord("any", "exact", "exact", "none"),
+  gt: binaryRecord("any", "exact", "exact", "none"),
+  ge: binaryRecord("any", "exact", "exact", "none"),
+  shift_left: binaryRecord("integer", "exact", "exact", "none"),
+  shift_right_logical: binaryRecord("integer", "exact", "exact", "none"),
+} as const satisfies { [P in BinaryElementwise]: BinaryRecord };
+
+export type RecordedUnary = keyof typeof UNARY_RECORDS;
+type UnaryGrad<G> = { [P in RecordedUnary]: (typeof UNARY_RECORDS)[P]["grad"] extends G ? P : never }[RecordedUnary];
+type BinaryGrad<G> = { [P in BinaryElementwise]: (typeof BINARY_RECORDS)[P]["grad"] extends G ? P : never }[BinaryElementwise];
+/** Elementwise primitives with no derivative to check (their records say "none"). */
+export type ElementwiseWithoutDerivative = UnaryGrad<"none"> | BinaryGrad<"none">;
+/** Elementwise primitives whose derivative is checked on the ranges of their records. */
+export type UnaryWithGradDomain = UnaryGrad<readonly [number, number]>;
+export type BinaryWithGradDomain = BinaryGrad<readonly [readonly [number, number], readonly [number, number]]>;
 
 /**
  * Every first-order primitive's case generator, with shapes, dtypes and data
@@ -162,13 +267,13 @@ export function primitiveCases(o: CaseOptions): { [P in FirstOrderPrimitive]: Ca
       return { prim, params: { y }, args: [isFloatDT(dtype) ? spec(shape, dtype, 0.25, 2.5) : valued(shape, dtype, -5, 5)] };
     }
     if (prim === "stop_gradient") return { prim, params: {}, args: [valued(shape, pick(g, ANY))] };
-    const [family, lo, hi] = UNARY[prim];
+    const { family, lo, hi } = UNARY_RECORDS[prim];
     return { prim, params: {}, args: [valued(shape, pick(g, o.dtypes[family]), lo, hi)] };
   };
 
   const binaryGen = (prim: BinaryElementwise): CaseGen => (g) => {
     const shape = shapeOf(g, 0, 3);
-    const dtype = pick(g, o.dtypes[BINARY[prim]]);
+    const dtype = pick(g, o.dtypes[BINARY_RECORDS[prim].family]);
     if (prim === "shift_left" || prim === "shift_right_logical") return { prim, params: {}, args: [valued(shape, dtype, -100, 100), spec(shape, dtype, 0, 35)] };
     if (prim === "pow") return { prim, params: {}, args: [spec(shape, dtype, 0, 3), spec(shape, dtype, -3, 3)] };
     if (prim === "div" || prim === "rem") {

@@ -8,14 +8,14 @@
 // NUM_RUNS (default 20) sets the runs per primitive.
 
 import fc from "fast-check";
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { vmap } from "../src/index";
 import type { Array as TfArray } from "../src/index";
 import type { FirstOrderPrimitive } from "../src/core/primitives";
 import {
   type Axis, type PrimCase, batchedSpec, checkPrimCase, describeCase, difference, outRanks, primFn, randomArray, stackOfSlices,
 } from "../test/vmap_oracle";
-import { type CaseGen, type CaseOptions, type G, coin, int, pick, primitiveCases } from "./primitive_cases";
+import { FIRST_ORDER_PRIMITIVES, type CaseGen, type CaseOptions, type G, coin, int, pick, primitiveCases, sortedKeys } from "./primitive_cases";
 import { rng } from "../test/rng";
 
 const NUM_RUNS = Number(process.env.NUM_RUNS ?? 20);
@@ -79,6 +79,7 @@ function describeScenario(s: Scenario): string {
 }
 
 describe("property: vmap(f) == stack of f over slices, for every first-order primitive", () => {
+  it("covers every first-order primitive", () => expect(sortedKeys(GENERATORS)).toEqual([...FIRST_ORDER_PRIMITIVES].sort()));
   for (const prim of Object.keys(GENERATORS) as FirstOrderPrimitive[]) {
     it(prim, () => {
       fc.assert(

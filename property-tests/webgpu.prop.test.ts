@@ -24,8 +24,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ArrayImpl as TfArray, defaultBackendName, jit, np, setDefaultBackend, type Tracer } from "../src/index";
 import type { TypedArray } from "../src/core/dtype";
-import type { FirstOrderPrimitive } from "../src/core/primitives";
-import { SIMD_STRESS, type ArgView, type CaseGen, type PrimCase, type ValueKind, caseArrays, caseData, caseFn, describeView, drawValueKind, drawViews, int, primitiveCases } from "./primitive_cases";
+import { BINARY_ELEMENTWISE, UNARY_ELEMENTWISE, familyTable, type FirstOrderPrimitive } from "../src/core/primitives";
+import { BINARY_RECORDS, FIRST_ORDER_PRIMITIVES, SIMD_STRESS, sortedKeys, UNARY_RECORDS, type WebGpuAccuracy, type ArgView, type CaseGen, type PrimCase, type ValueKind, caseArrays, caseData, caseFn, describeView, drawValueKind, drawViews, int, primitiveCases } from "./primitive_cases";
 import { cases, tame, type Case, type T } from "./programs";
 import { rng } from "../test/rng";
 import { gpu, noGpuReason } from "../test/webgpu_setup";
@@ -47,18 +47,15 @@ const TRANSCENDENTAL: Tol = { kind: "close", rtol: 2e-5, atol: 1e-6 };
 const TRIG: Tol = { kind: "close", rtol: 4e-6, atol: 2e-6 };
 const SUM = (absArgs: number[]): Tol => ({ kind: "accum", rtol: 3e-5, absArgs });
 
+const ELEMENTWISE_TOL: { [A in WebGpuAccuracy]: Tol } = {
+  exact: EXACT, fewUlp: FEW_ULP, transcendental: TRANSCENDENTAL, trig: TRIG, pow: { kind: "close", rtol: 1e-4, atol: 1e-30 },
+};
+
+/** The elementwise rows come from the op records (primitive_cases.ts). */
 const TOLERANCE: { [P in FirstOrderPrimitive]: Tol } = {
-  neg: EXACT, sign: EXACT, floor: EXACT, ceil: EXACT, round: EXACT, is_finite: EXACT, abs: EXACT, not: EXACT,
-  exp: TRANSCENDENTAL, log: TRANSCENDENTAL, log1p: TRANSCENDENTAL, expm1: TRANSCENDENTAL, sqrt: FEW_ULP, rsqrt: FEW_ULP,
-  logistic: TRANSCENDENTAL, erf: TRANSCENDENTAL, erf_inv: TRANSCENDENTAL,
-  // tan, asin, acos, atan, atan2, sinh, cosh, asinh, acosh, atanh are expanded by the planner into sin/cos, exp/expm1,
-  // log/log1p, sqrt and arithmetic (plan/transcendental.ts).
-  sin: TRIG, cos: TRIG, tan: TRIG, asin: TRANSCENDENTAL, acos: TRANSCENDENTAL, atan: TRANSCENDENTAL, sinh: TRANSCENDENTAL, cosh: TRANSCENDENTAL, tanh: TRANSCENDENTAL,
-  asinh: TRANSCENDENTAL, acosh: TRANSCENDENTAL, atanh: TRANSCENDENTAL,
-  integer_pow: FEW_ULP,
-  add: EXACT, sub: EXACT, mul: EXACT, div: FEW_ULP, rem: EXACT, pow: { kind: "close", rtol: 1e-4, atol: 1e-30 }, max: EXACT, min: EXACT, atan2: TRANSCENDENTAL,
-  and: EXACT, or: EXACT, xor: EXACT, eq: EXACT, ne: EXACT, lt: EXACT, le: EXACT, gt: EXACT, ge: EXACT,
-  shift_left: EXACT, shift_right_logical: EXACT, select_n: EXACT, clamp: EXACT,
+  ...familyTable(UNARY_ELEMENTWISE, (p) => (p === "integer_pow" ? FEW_ULP : ELEMENTWISE_TOL[UNARY_RECORDS[p].webgpu])),
+  ...familyTable(BINARY_ELEMENTWISE, (p) => ELEMENTWISE_TOL[BINARY_RECORDS[p].webgpu]),
+  select_n: EXACT, clamp: EXACT,
   convert_element_type: EXACT, bitcast_convert_type: EXACT,
   reduce_sum: SUM([0]), reduce_max: EXACT, reduce_min: EXACT, reduce_prod: { kind: "close", rtol: 1e-4, atol: 1e-30 }, reduce_and: EXACT, reduce_or: EXACT,
   // cumprod multiplies in float32 on the GPU (a rounding per product), the interpreter in float64 (rounded once).
@@ -153,6 +150,7 @@ async function checkPrim(s: PrimScenario): Promise<string | null> {
 }
 
 describe.skipIf(gpu === null)(`property: every first-order primitive jitted on WebGPU equals the interpreter${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
+  it("covers every first-order primitive", () => expect(sortedKeys(PRIMITIVE_CASES)).toEqual([...FIRST_ORDER_PRIMITIVES].sort()));
   for (const prim of Object.keys(PRIMITIVE_CASES) as FirstOrderPrimitive[]) {
     // Each new kernel shape compiles a pipeline, slow on SwiftShader under load.
     it(prim, { timeout: 180_000 }, async () => {

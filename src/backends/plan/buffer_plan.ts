@@ -3,7 +3,7 @@
 // slots to reusable workspace buffers, so steady-state calls allocate only
 // their outputs. Each backend sizes the slots in its own storage (`bytesOf`).
 
-import type { LoweredProgram, Step } from "./planner";
+import type { LoweredProgram, Step } from "./lowered_program";
 
 /** Liveness-based assignment of temp slots to reusable workspace groups: `group[slot]` (-1: none), and each group's size. */
 export function planWorkspace(lowered: LoweredProgram, bytesOf: (slot: number) => number): { group: number[]; groupBytes: number[] } {

@@ -11,8 +11,8 @@
 // Like indexing.ts, this file reaches the planner only through a context.
 
 import type { DType } from "../../core/dtype";
-import type { Atom, JaxprEqn, Var } from "../../core/ir";
-import { stridesOf } from "../../core/shape";
+import { typedEqn, type Atom, type JaxprEqn, type Var } from "../../core/ir";
+import { complementDims, range, stridesOf } from "../../core/shape";
 import type { KDType } from "./kernel_graph";
 
 /** Iteration dim i of a read walks the operand's dim `dim`, `scale` elements of it per step; null: broadcast. */
@@ -42,8 +42,9 @@ const accumulatorOf = (out: DType): KDType => (isFloat(out) ? "float32" : "int32
 
 /** Lowers a dot_general or conv_general_dilated as a fused sum-reduction kernel; false for other primitives. */
 export function lowerContraction<N>(eqn: JaxprEqn, ctx: ContractionContext<N>): boolean {
-  if (eqn.primitive === "dot_general") return lowerDot(eqn as JaxprEqn<"dot_general">, ctx), true;
-  if (eqn.primitive === "conv_general_dilated") return lowerConv(eqn as JaxprEqn<"conv_general_dilated">, ctx);
+  const typed = typedEqn(eqn);
+  if (typed.primitive === "dot_general") return lowerDot(typed, ctx), true;
+  if (typed.primitive === "conv_general_dilated") return lowerConv(typed, ctx);
   return false;
 }
 
@@ -58,9 +59,8 @@ function lowerDot<N>(eqn: JaxprEqn<"dot_general">, ctx: ContractionContext<N>): 
   const [lhs, rhs] = eqn.inputs;
   const out = eqn.outputs[0];
   const [[lc, rc], [lb, rb]] = eqn.params.dimensionNumbers;
-  const free = (rank: number, c: number[], b: number[]) => [...Array(rank).keys()].filter((d) => !c.includes(d) && !b.includes(d));
-  const lf = free(lhs.aval.ndim, lc, lb);
-  const rf = free(rhs.aval.ndim, rc, rb);
+  const lf = complementDims(lhs.aval.ndim, lc, lb);
+  const rf = complementDims(rhs.aval.ndim, rc, rb);
   const walk = (d: number): DimRead => ({ dim: d, scale: 1 });
   const lhsReads = [...lb.map(walk), ...lf.map(walk), ...rf.map(() => null), ...lc.map(walk)];
   const rhsReads = [...rb.map(walk), ...lf.map(() => null), ...rf.map(walk), ...rc.map(walk)];
@@ -94,7 +94,6 @@ function lowerConv<N>(eqn: JaxprEqn<"conv_general_dilated">, ctx: ContractionCon
   const x = needsPad ? ctx.padded(lhs, config) : lhs;
   if (x === null) return false;
   const lhsGroup: DimRead = p.featureGroupCount > 1 ? { dim: lhsSpec[1], scale: inFeatures } : p.batchGroupCount > 1 ? { dim: lhsSpec[0], scale: nOut } : null;
-  const range = (n: number) => [...Array(n).keys()];
   const lhsReads: DimRead[] = [
     { dim: lhsSpec[0], scale: 1 }, lhsGroup, null,
     ...range(spatial).map((j) => ({ dim: lhsSpec[2 + j], scale: p.windowStrides[j] })),

@@ -25,7 +25,7 @@ import type { JaxprEqn } from "../../core/ir";
 
 /**
  * Elementwise ops that follow a forward conv are folded into its store like a
- * GEMM's epilogue (planner.ts foldIntoGemm): `relu(conv(x, w) + b)` is one
+ * GEMM's epilogue (gemm_conv_lowering.ts foldIntoGemm): `relu(conv(x, w) + b)` is one
  * pass over the output, which the Rust kernel applies to each chunk of output
  * right after computing it (wasm/src/epilogue.rs). Its vector operands are
  * per-output-channel vectors (a bias); this many ops at most.

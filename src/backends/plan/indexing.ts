@@ -14,7 +14,7 @@
 // this file does not import lowering.ts.
 
 import { stridesOf } from "../../core/shape";
-import type { Atom, JaxprEqn, Var } from "../../core/ir";
+import { typedEqn, type Atom, type JaxprEqn, type Var } from "../../core/ir";
 import { roundToDType, type DType } from "../../core/dtype";
 import type { Primitive } from "../../core/primitives";
 import { complementDims } from "../../core/shape";
@@ -83,26 +83,27 @@ export function lowerIndexing<N>(eqn: JaxprEqn, ctx: IndexingContext<N>): boolea
   if (![...eqn.inputs, ...eqn.outputs].every((a) => KERNEL_DTYPES.has(a.aval.dtype))) return false;
   if (eqn.primitive === "scatter_add" && eqn.outputs[0].aval.dtype === "float16") return false;
   if (!ctx.windowKernels() && WINDOW_PRIMITIVES.has(eqn.primitive)) return false;
-  switch (eqn.primitive) {
+  const typed = typedEqn(eqn);
+  switch (typed.primitive) {
     case "iota":
-      return lowerIota(eqn as JaxprEqn<"iota">, ctx);
+      return lowerIota(typed, ctx);
     case "select_n":
-      return lowerSelectN(eqn as JaxprEqn<"select_n">, ctx);
+      return lowerSelectN(typed, ctx);
     case "bitcast_convert_type":
-      return lowerBitcast(eqn as JaxprEqn<"bitcast_convert_type">, ctx);
+      return lowerBitcast(typed, ctx);
     case "gather":
-      return lowerGather(eqn as JaxprEqn<"gather">, ctx);
+      return lowerGather(typed, ctx);
     case "scatter":
     case "scatter_add":
-      return lowerScatter(eqn as JaxprEqn<"scatter" | "scatter_add">, ctx);
+      return lowerScatter(typed, ctx);
     case "dynamic_slice":
-      return lowerDynamicSlice(eqn as JaxprEqn<"dynamic_slice">, ctx);
+      return lowerDynamicSlice(typed, ctx);
     case "dynamic_update_slice":
-      return lowerDynamicUpdateSlice(eqn as JaxprEqn<"dynamic_update_slice">, ctx);
+      return lowerDynamicUpdateSlice(typed, ctx);
     case "pad":
-      return lowerPad(eqn as JaxprEqn<"pad">, ctx);
+      return lowerPad(typed, ctx);
     case "concatenate":
-      return lowerConcatenate(eqn as JaxprEqn<"concatenate">, ctx);
+      return lowerConcatenate(typed, ctx);
     default:
       return false;
   }

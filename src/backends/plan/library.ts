@@ -9,9 +9,9 @@
 // Returns false for what the kernels do not cover; the caller then falls back.
 
 import type { DType } from "../../core/dtype";
-import type { Atom, JaxprEqn, Var } from "../../core/ir";
-import type { Decomposition, ParamsOf, ReduceWindowParams } from "../../core/primitives";
-import { sizeOf, stridesOf } from "../../core/shape";
+import { typedEqn, type Atom, type JaxprEqn, type Var } from "../../core/ir";
+import type { Decomposition, ReduceWindowParams } from "../../core/primitives";
+import { complementDims, sizeOf, stridesOf } from "../../core/shape";
 import type { Fold, LibraryCall, LibraryStep } from "./kernel_graph";
 
 /** What the lowering offers a library call: operand buffers in, result buffers out. */
@@ -63,10 +63,11 @@ export function lowerLibraryCall(eqn: JaxprEqn, host: LibraryLoweringHost): bool
   };
   const x = eqn.inputs[0];
   const dtype = x?.aval.dtype;
-  switch (eqn.primitive) {
+  const typed = typedEqn(eqn);
+  switch (typed.primitive) {
     case "argmax":
     case "argmin": {
-      const { axis } = eqn.params as ParamsOf<"argmax">;
+      const { axis } = typed.params;
       const idx = eqn.outputs[0].aval.dtype;
       if (idx !== "int32" && idx !== "uint32") return false;
       return call({ op: "argreduce", dtype, isMin: eqn.primitive === "argmin", ...aroundAxis(x.aval.shape, axis) }, [x]);
@@ -75,21 +76,21 @@ export function lowerLibraryCall(eqn: JaxprEqn, host: LibraryLoweringHost): bool
     case "cumprod":
     case "cummax":
     case "cummin": {
-      const { axis, reverse } = eqn.params as ParamsOf<"cumsum">;
-      const fold = CUMULATIVE_FOLD[eqn.primitive];
+      const { axis, reverse } = typed.params;
+      const fold = CUMULATIVE_FOLD[typed.primitive];
       if (dtype === "bool") return boolScan(eqn, host, fold, reverse, axis);
       return call({ op: "cumulative", dtype, fold, reverse, ...aroundAxis(x.aval.shape, axis) }, [x]);
     }
     case "reduce_window_sum":
     case "reduce_window_max":
     case "reduce_window_min": {
-      if (x.aval.ndim > MAX_WINDOW_RANK || (eqn.primitive === "reduce_window_sum" && dtype === "bool")) return false;
-      const window = windowBlock(x.aval.shape, eqn.outputs[0].aval.shape, eqn.params as ReduceWindowParams);
-      return call({ op: "reduce_window", dtype, fold: WINDOW_FOLD[eqn.primitive], window }, [x]);
+      if (x.aval.ndim > MAX_WINDOW_RANK || (typed.primitive === "reduce_window_sum" && dtype === "bool")) return false;
+      const window = windowBlock(x.aval.shape, eqn.outputs[0].aval.shape, typed.params);
+      return call({ op: "reduce_window", dtype, fold: WINDOW_FOLD[typed.primitive], window }, [x]);
     }
     case "select_and_scatter_add": {
       const [source, operand] = eqn.inputs;
-      const p = eqn.params as ParamsOf<"select_and_scatter_add">;
+      const p = typed.params;
       if (operand.aval.ndim > MAX_WINDOW_RANK || dtype === "bool") return false;
       const ones = operand.aval.shape.map(() => 1);
       const window = windowBlock(operand.aval.shape, source.aval.shape, { ...p, baseDilation: ones, windowDilation: ones });
@@ -97,7 +98,7 @@ export function lowerLibraryCall(eqn: JaxprEqn, host: LibraryLoweringHost): bool
     }
     case "select_and_gather_add": {
       const [tangents, operand] = eqn.inputs;
-      const p = eqn.params as ParamsOf<"select_and_gather_add">;
+      const p = typed.params;
       if (operand.aval.ndim > MAX_WINDOW_RANK || dtype === "bool") return false;
       const window = windowBlock(operand.aval.shape, eqn.outputs[0].aval.shape, p);
       return call({ op: "select_and_gather_add", dtype, ge: p.selectPrim === "ge", window }, [tangents, operand]);
@@ -105,34 +106,34 @@ export function lowerLibraryCall(eqn: JaxprEqn, host: LibraryLoweringHost): bool
     case "top_k": {
       const shape = x.aval.shape;
       const n = shape[shape.length - 1];
-      const { k } = eqn.params as ParamsOf<"top_k">;
+      const { k } = typed.params;
       return call({ op: "top_k", dtype, rows: n === 0 ? 0 : x.aval.size / n, n, k }, [x]);
     }
     case "sort":
-      return lowerSort(eqn as JaxprEqn<"sort">, host);
+      return lowerSort(typed, host);
     case "cholesky":
     case "lu":
     case "qr":
     case "eigh":
     case "svd":
     case "triangular_solve":
-      return lowerDecomposition(eqn, call);
+      return lowerDecomposition(typed, call);
     default:
       return false;
   }
 }
 
 /** A decomposition on float32 stacks [...batch, m, n] (float16 stays a host step). */
-function lowerDecomposition(eqn: JaxprEqn, call: (c: LibraryCall, inputs: Atom[]) => boolean): boolean {
+function lowerDecomposition(eqn: { [P in Decomposition]: JaxprEqn<P> }[Decomposition], call: (c: LibraryCall, inputs: Atom[]) => boolean): boolean {
   const x = eqn.inputs[0].aval;
   if (eqn.inputs.some((a) => a.aval.dtype !== "float32")) return false;
   const m = x.shape[x.ndim - 2];
   const n = x.shape[x.ndim - 1];
   const batch = sizeOf(x.shape.slice(0, -2));
-  const prim = eqn.primitive as Decomposition;
-  const full = prim === "qr" || prim === "svd" ? (eqn.params as ParamsOf<"qr">).fullMatrices : false;
+  const prim = eqn.primitive;
+  const full = eqn.primitive === "qr" || eqn.primitive === "svd" ? eqn.params.fullMatrices : false;
   const b = eqn.inputs[1]?.aval;
-  const solve = prim === "triangular_solve" ? (eqn.params as ParamsOf<"triangular_solve">) : null;
+  const solve = eqn.primitive === "triangular_solve" ? eqn.params : null;
   const rows = b ? b.shape[b.ndim - 2] : 0;
   const cols = b ? b.shape[b.ndim - 1] : 0;
   return call({ op: "decomposition", prim, batch, m, n, full, solve, rows, cols }, eqn.inputs);
@@ -149,7 +150,7 @@ function lowerSort(eqn: JaxprEqn<"sort">, host: LibraryLoweringHost): boolean {
   const rank = shape.length;
   const dtypes = eqn.inputs.map((a) => a.aval.dtype);
   const last = dimension === rank - 1;
-  const perm = [...Array(rank).keys()].filter((d) => d !== dimension).concat(last ? [] : [dimension]);
+  const perm = complementDims(rank, [dimension]).concat(last ? [] : [dimension]);
   const rowShape = perm.map((d) => shape[d]);
   const n = shape[dimension];
   const rows = n === 0 ? 0 : sizeOf(shape) / n;

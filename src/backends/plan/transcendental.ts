@@ -7,7 +7,7 @@
 // and test/wasm_transcendental.test.ts check that. The node type is the
 // caller's (see threefry.ts for the same pattern).
 
-import type { Primitive } from "../../core/primitives";
+import type { BinaryElementwise, UnaryElementwise } from "../../core/primitives";
 import type { ScalarOp } from "./kernel_graph";
 
 /** Builds the caller's expression nodes: float32 constants and ops, and the bool a < b. */
@@ -18,7 +18,7 @@ export interface F32Builder<N> {
 }
 
 /** Builds the expansion of a primitive over the nodes of its operands. */
-type Expansion = <N>(b: F32Builder<N>, ...operands: N[]) => N;
+export type Expansion = <N>(b: F32Builder<N>, ...operands: N[]) => N;
 
 /** Above this |x|, e^-|x| is below half an ulp of e^|x| (e^-18 < 2^-25): sinh and cosh are e^|x| / 2. */
 const HYPERBOLIC_TAIL = 9;
@@ -124,9 +124,10 @@ const pick = <N>(b: F32Builder<N>, pred: N, onTrue: N, onFalse: N): N => b.op("s
 
 /**
  * The expansions. `sign(x) * f(|x|)` keeps odd functions odd, -0 included (sign(±0) = ±0)
- * and NaN propagating.
+ * and NaN propagating. A primitive listed here needs no kernel op: the planner's
+ * ELEMENTWISE_KERNEL_OPS is typed over the elementwise primitives not listed here.
  */
-export const TRANSCENDENTAL_EXPANSIONS: Partial<Record<Primitive, Expansion>> = {
+export const TRANSCENDENTAL_EXPANSIONS = {
   // tan = sin / cos: both are within an ulp, and cos has no cancellation near pi/2 (it is computed from the reduced argument).
   tan: (b, x) => b.op("div", b.op("sin", x), b.op("cos", x)),
   // sinh|x| = (t + t/(t+1)) / 2 with t = expm1|x| (no cancellation near 0); e^|x|/2 in the tail.
@@ -174,4 +175,7 @@ export const TRANSCENDENTAL_EXPANSIONS: Partial<Record<Primitive, Expansion>> = 
     const mag = b.op("mul", b.constant(0.5), b.op("log1p", b.op("div", b.op("add", ax, ax), b.op("sub", b.constant(1), ax))));
     return b.op("mul", b.op("sign", x), mag);
   },
-};
+} satisfies { [P in UnaryElementwise | BinaryElementwise]?: Expansion };
+
+/** The elementwise primitives computed from other kernel ops. */
+export type ExpandedPrimitive = keyof typeof TRANSCENDENTAL_EXPANSIONS;

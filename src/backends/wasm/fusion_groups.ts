@@ -6,7 +6,7 @@
 import type { FusionGroup } from "../../core/backend";
 import { Literal, type Jaxpr } from "../../core/ir";
 import { describeLibraryCall } from "./library_steps";
-import type { LoweredProgram, Step } from "../plan/planner";
+import type { LoweredProgram, Step } from "../plan/lowered_program";
 import { stepWrites } from "../plan/buffer_plan";
 
 function stepLabel(st: Step): string {

@@ -16,7 +16,7 @@ import { describeLibraryCall, prepareLibraryStep } from "./library_steps";
 import { getThreadPool, prepareCallerGemm } from "./threads";
 import { ParallelKernel } from "./parallel_kernel";
 import { ParallelWindow } from "./parallel_window";
-import { storageBytes, type LoweredProgram, type SlotInfo, type Step } from "../plan/planner";
+import { storageBytes, type LoweredProgram, type SlotInfo, type Step } from "../plan/lowered_program";
 import { planWorkspace, timeline } from "../plan/buffer_plan";
 import type { WasmMemory, WasmBuffer } from "./memory";
 import { noteProgramBytes } from "../../core/residency";

@@ -15,7 +15,7 @@ import { sizeOf, stridesOf } from "../../core/shape";
 import { HostArray, interpret } from "../interpreter";
 import { planWorkspace, timeline } from "../plan/buffer_plan";
 import type { KernelSpec, LibraryCall } from "../plan/kernel_graph";
-import type { LoweredProgram, PlanTarget, SlotInfo, Step, View } from "../plan/planner";
+import type { LoweredProgram, PlanTarget, SlotInfo, Step, View } from "../plan/lowered_program";
 import { NARROW_HALVES_WGSL, WIDEN_HALVES_WGSL } from "./half";
 import { deviceWords, fromWords, GpuRuntime, toWords, type GpuBuffer } from "./runtime";
 import { generateKernel, WORKGROUP, type BoundView } from "./wgsl/kernel";

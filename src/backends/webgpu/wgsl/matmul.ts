@@ -16,7 +16,7 @@
 // and swapped dimension numbers, both gradients.
 
 import type { EpilogueOp } from "../../plan/kernel_graph";
-import type { ConvStepParams } from "../../plan/planner";
+import type { ConvStepParams } from "../../plan/lowered_program";
 import { ParamTable } from "./params";
 import { SCALAR_PRELUDE, literal } from "./scalar";
 
