@@ -19,7 +19,8 @@ import fc from "fast-check";
 import { ArrayImpl as TArray, np, type Tracer } from "../src/index";
 
 export type T = Tracer;
-export type Mode = "all" | "smooth";
+/** "all": every float op; "smooth": the infinitely differentiable ones; "int": int32 programs (with bool intermediates). */
+export type Mode = "all" | "smooth" | "int";
 
 interface Op {
   text: string;
@@ -85,7 +86,7 @@ const binary = (name: string, smooth: boolean, f: (x: T, y: T) => T, show = (a: 
   },
 });
 
-const reduce = (name: "sum" | "mean" | "max" | "prod" | "logsumexp", smooth: boolean): OpDef => ({
+const reduce = (name: "sum" | "mean" | "max" | "min" | "prod" | "logsumexp", smooth: boolean): OpDef => ({
   name,
   smooth,
   build: (regs, a, _b, p) => {
@@ -268,6 +269,65 @@ const OPS: OpDef[] = [
   },
 ];
 
+/** A deterministic small int32 constant matrix, for integer matmuls. */
+function constIntMatrix(n: number, k: number, seed: number): T {
+  const data = Int32Array.from({ length: n * k }, (_, i) => ((i * 7 + seed * 3) % 5) - 2);
+  return TArray.fromTyped(data, [n, k], "int32");
+}
+
+/** The names of OPS entries that are dtype-preserving structure (shape and indexing) ops, shared by the int table. */
+const STRUCTURAL = new Set(["reshape", "transpose", "index", "flip", "concatenate", "broadcast", "pad", "atAdd", "cumsum"]);
+
+/**
+ * int32 programs: wrapping arithmetic, integer division and remainder by a
+ * divisor that is never 0, bitwise ops and shifts, comparisons and logical
+ * ops through bool registers, integer reductions and matmuls, and the
+ * structural ops of OPS. Both backends must agree bit for bit.
+ */
+const INT_OPS: OpDef[] = [
+  unary("neg", false, (x) => np.negative(x)),
+  binary("add", false, (x, y) => np.add(x, y)),
+  binary("mul", false, (x, y) => np.multiply(x, y)),
+  binary("sub", false, (x, y) => np.subtract(x, y)),
+  reduce("sum", false),
+  binary("floorDivide", false, (x, y) => np.floorDivide(x, np.add(1, np.abs(np.remainder(y, 7)))), (a, b) => `floorDivide(${a}, 1 + |${b} % 7|)`),
+  binary("remainder", false, (x, y) => np.remainder(x, np.add(1, np.abs(np.remainder(y, 7)))), (a, b) => `remainder(${a}, 1 + |${b} % 7|)`),
+  binary("bitwiseAnd", false, (x, y) => np.bitwiseAnd(x, y)),
+  binary("bitwiseOr", false, (x, y) => np.bitwiseOr(x, y)),
+  binary("bitwiseXor", false, (x, y) => np.bitwiseXor(x, y)),
+  binary("leftShift", false, (x, y) => np.leftShift(x, np.bitwiseAnd(y, 7)), (a, b) => `${a} << (${b} & 7)`),
+  binary("rightShift", false, (x, y) => np.rightShift(x, np.bitwiseAnd(y, 7)), (a, b) => `${a} >> (${b} & 7)`),
+  binary("maximum", false, (x, y) => np.maximum(x, y)),
+  binary("minimum", false, (x, y) => np.minimum(x, y)),
+  unary("abs", false, (x) => np.abs(x)),
+  unary("square", false, (x) => np.square(x)),
+  unary("sign", false, (x) => np.sign(x)),
+  binary(
+    "select",
+    false,
+    (x, y) => np.where(np.logicalXor(np.greater(x, y), np.equal(x, 0)), x, y),
+    (a, b) => `where((${a} > ${b}) xor (${a} == 0), ${a}, ${b})`,
+  ),
+  binary("countGreater", false, (x, y) => np.astype(np.greaterEqual(x, y), "int32"), (a, b) => `int32(${a} >= ${b})`),
+  unary("notPositive", false, (x) => np.astype(np.logicalNot(np.greater(x, 0)), "int32")),
+  reduce("max", false),
+  reduce("min", false),
+  reduce("prod", false),
+  {
+    name: "matmul",
+    smooth: false,
+    build: (regs, a, _b, p) => {
+      const s = regs[a];
+      if (s.length === 0) return null;
+      const n = s[s.length - 1];
+      const k = 1 + (p % 3);
+      const seed = (p >> 2) % 5;
+      return { text: `matmul(${v(a)}, I${fmt([n, k])}#${seed})`, shape: [...s.slice(0, -1), k], apply: (r) => np.matmul(r[a], constIntMatrix(n, k, seed)) };
+    },
+  },
+  ...OPS.filter((o) => STRUCTURAL.has(o.name)),
+];
+
 /** Raw instruction: [op, operand, second operand, param]; interpreted against the registers so far. */
 export type Instr = [number, number, number, number];
 
@@ -281,7 +341,7 @@ export class Program {
     readonly mode: Mode,
   ) {
     this.shapes = inShapes.map((s) => [...s]);
-    const table = OPS.filter((o) => mode === "all" || o.smooth);
+    const table = mode === "int" ? INT_OPS : OPS.filter((o) => mode === "all" || o.smooth);
     for (const [op, x, y, p] of instrs) {
       const a = this.shapes.length - 1 - (x % this.shapes.length);
       // Try the chosen op, then the next ones, until one applies to this operand.
@@ -310,7 +370,8 @@ export class Program {
 
   toString(): string {
     const n = this.inShapes.length;
-    const lines = [`inputs ${this.inShapes.map((s, i) => `${v(i)}: f32${fmt(s)}`).join(", ")}`];
+    const ty = this.mode === "int" ? "i32" : "f32";
+    const lines = [`inputs ${this.inShapes.map((s, i) => `${v(i)}: ${ty}${fmt(s)}`).join(", ")}`];
     this.ops.forEach((op, k) => lines.push(`${v(n + k)} = ${op.text}    # ${fmt(op.shape)}`));
     lines.push(`out = ${v(this.shapes.length - 1)}`);
     return lines.join("\n");
@@ -325,11 +386,20 @@ export function arrayOf(values: readonly number[], shape: readonly number[]): TA
   return TArray.fromTyped(Float32Array.from(values), [...shape], "float32");
 }
 
+/** int32 inputs: the pool's grid values scaled to integers in [-16, 16], plus a few extreme ones so products and shifts wrap. */
+function intArrayOf(values: readonly number[], shape: readonly number[]): TArray {
+  const ints = values.map((x) => {
+    const k = Math.round(x * 8);
+    return k === 16 ? 2147483647 : k === -16 ? -2147483648 : k;
+  });
+  return TArray.fromTyped(Int32Array.from(ints), [...shape], "int32");
+}
+
 /** Values on a grid of 1/8 within [-2, 2]: exact in float32 and readable when printed. */
 const gridValue = fc.integer({ min: -16, max: 16 }).map((k) => k / 8);
 
 export function showArray(x: T): string {
-  return `${x.aval.str()} ${JSON.stringify(Array.from(x.dataSync() as Float32Array))}`;
+  return `${x.aval.str()} ${JSON.stringify(Array.from(x.dataSync() as Float32Array | Int32Array))}`;
 }
 
 export interface Case {
@@ -371,13 +441,13 @@ const POOL = 256;
 const poolArb = fc.array(gridValue, { minLength: POOL, maxLength: POOL });
 
 /** Take consecutive values from the pool (wrapping, with a twist so repeats differ). */
-function fromPool(pool: number[], offset: number, shape: readonly number[]): TArray {
+function fromPool(pool: number[], offset: number, shape: readonly number[], mode: Mode): TArray {
   const n = sizeOf(shape);
   const vals = Array.from({ length: n }, (_, i) => {
     const k = offset + i;
     return pool[k % POOL] + (k >= POOL ? 0.0625 : 0);
   });
-  return arrayOf(vals, shape);
+  return mode === "int" ? intArrayOf(vals, shape) : arrayOf(vals, shape);
 }
 
 function describeInputs(xs: readonly T[]): string {
@@ -390,7 +460,7 @@ export function cases(o: CaseOptions): fc.Arbitrary<Case> {
     const prog = new Program(shapes, instrs, o.mode);
     let off = 0;
     const inputs = shapes.map((s) => {
-      const x = fromPool(pool, off, s);
+      const x = fromPool(pool, off, s, o.mode);
       off += sizeOf(s);
       return x;
     });
@@ -417,7 +487,7 @@ export function batchedCases(o: CaseOptions & { maxBatch?: number }): fc.Arbitra
       });
       let off = 0;
       const take = (s: number[]) => {
-        const x = fromPool(pool, off, s);
+        const x = fromPool(pool, off, s, o.mode);
         off += sizeOf(s);
         return x;
       };

@@ -24,7 +24,7 @@ export * as nn from "./nn";
 export * as random from "./random";
 export * as optim from "./optim";
 export * as scipy from "./scipy";
-export { isArray, ShapedArray, Tracer, getBackend, setDefaultBackend, setMemoryLimit, memoryStats, defaultBackendName, listBackends, tree, ClosedJaxpr, Jaxpr, checkJaxpr } from "./core";
+export { isArray, ShapedArray, Tracer, getBackend, setDefaultBackend, setMemoryLimit, memoryStats, type MemoryStats, defaultBackendName, listBackends, tree, ClosedJaxpr, Jaxpr, checkJaxpr } from "./core";
 export { TinyflowError, ShapeError, DTypeError, AxisError, ArgumentError, TracerError, TransformError, CustomRuleError, JaxprTypeError, BackendError, ConcretizationError, ArrayConversionError, OptionsError, MemoryLimitError, DisposedArrayError, MissingDependencyError, FloatingPointError, config } from "./core";
 export type { ConfigFlags } from "./core";
 export type { DType, ArrayLike, IndexSpec, ArrayJSON, NestedJSON, ArrayTransferable } from "./core";

@@ -4,7 +4,7 @@
 // does not keep every program's device memory forever.
 
 import { describe, expect, it } from "vitest";
-import { getBackend, jit, np, type Array } from "../src/index";
+import { getBackend, jit, memoryStats, np, type Array } from "../src/index";
 import { programsBuilt } from "../transforms/compiled_call";
 
 const wasm = getBackend("wasm") as unknown as { liveBytes(): number };
@@ -64,5 +64,24 @@ describe("clearCache", () => {
     expect(live() - before).toBeLessThan(full * 1.1);
     f.clearCache();
     expect(live()).toBeLessThan(before);
+  });
+});
+
+describe("memoryStats().programBytes", () => {
+  it("counts what cached programs hold (workspaces, constants), apart from arrays, and drops with clearCache", () => {
+    const f = jit(body);
+    const x = np.reshape(np.linspace(-1, 1, 300 * 300), [300, 300]);
+    const before = memoryStats();
+    const liveBefore = live();
+    f(x).item();
+    const after = memoryStats();
+    const held = after.programBytes - before.programBytes;
+    // tanh(x) and exp(x) are materialised for the GEMM: two x-sized f32 temporaries at least
+    expect(held).toBeGreaterThanOrEqual(2 * 300 * 300 * 4);
+    // what the program holds is wasm memory the arrays' count does not include
+    expect(live() - liveBefore).toBeGreaterThanOrEqual(held);
+    expect(after.residentBytes - before.residentBytes).toBeLessThan(held);
+    f.clearCache();
+    expect(memoryStats().programBytes).toBe(before.programBytes);
   });
 });

@@ -126,3 +126,19 @@ export class OptionsError extends ArgumentError {}
 
 /** An optional package that a feature needs is not installed (the message names it and the install command). */
 export class MissingDependencyError extends TinyflowError {}
+
+/**
+ * Runs the body of public function `where`, which delegates to other public
+ * functions: a TinyflowError they raise gets `where: ` put in front of its
+ * message unless it already names `where`, so the user reads the function
+ * they called first (`average: mean: argument must be an array ...`), then
+ * the one that found the fault. The error keeps its class.
+ */
+export function asCalledFrom<R>(where: string, body: () => R): R {
+  try {
+    return body();
+  } catch (e) {
+    if (e instanceof TinyflowError && !new RegExp(`\\b${where.replace(/^[a-z]+\./, "")}\\b`).test(e.message)) e.message = `${where}: ${e.message}`;
+    throw e;
+  }
+}

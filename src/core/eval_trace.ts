@@ -120,6 +120,8 @@ function needsFusing(args: readonly ArrayLike[]): boolean {
   let mixed = false;
   for (const a of args) {
     if (!isTracer(a)) {
+      // Anything but a JS number or boolean is a bad operand: `fn` itself reports it, naming `where`.
+      if (typeof a !== "number" && typeof a !== "boolean") return false;
       mixed = true;
       continue;
     }

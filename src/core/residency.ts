@@ -275,8 +275,33 @@ export function setMemoryLimit(bytes: number): void {
   spill(null);
 }
 
-export function memoryStats(): { residentBytes: number; limitBytes: number; spilled: number } {
-  return { residentBytes, limitBytes, spilled: spilledCount };
+/** What `memoryStats()` reports. */
+export interface MemoryStats {
+  /** Device bytes held by live arrays of spillable backends (what the limit bounds). */
+  residentBytes: number;
+  /** The limit past which the least recently used arrays are spilled to the host (`setMemoryLimit`). */
+  limitBytes: number;
+  /** Arrays spilled to the host so far. */
+  spilled: number;
+  /**
+   * Device bytes held by compiled programs: workspaces for their temporaries,
+   * constants copied in, scratch and parameter blocks. Held while the program is
+   * cached (a jitted function keeps up to 64 signatures, eager one-op programs up
+   * to 4096 per backend) and released by `clearCache()` or eviction. Not counted
+   * against the limit: spilling arrays cannot release them.
+   */
+  programBytes: number;
+}
+
+let programBytes = 0;
+
+/** A backend's compiled programs took (delta > 0) or released (delta < 0) device memory. */
+export function noteProgramBytes(delta: number): void {
+  programBytes += delta;
+}
+
+export function memoryStats(): MemoryStats {
+  return { residentBytes, limitBytes, spilled: spilledCount, programBytes };
 }
 
 export function newStorage(backend: Backend, aval: ShapedArray, buf: unknown): Storage {

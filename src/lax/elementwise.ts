@@ -4,7 +4,7 @@
 // exception: they become weak scalars of the other operand's dtype.
 
 import { checkDType, type DType } from "../core/dtype";
-import { ArgumentError } from "../core/errors";
+import { ArgumentError, asCalledFrom } from "../core/errors";
 import { bind, bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import type { BinaryElementwise, UnaryElementwise } from "../core/primitives";
 import { broadcastScalar, checkArrayLike, laxOperands, scalarArray, toTracer } from "./util";
@@ -58,7 +58,9 @@ export function integerPow(x: ArrayLike, y: number): Tracer {
 }
 
 export function square(x: ArrayLike): Tracer {
-  return integerPow(x, 2);
+  return asCalledFrom("square", () => {
+    return integerPow(x, 2);
+  });
 }
 
 export function reciprocal(x: ArrayLike): Tracer {
@@ -96,12 +98,14 @@ export const shiftRightLogical = binary("shift_right_logical");
  * more gives -1 for negative x and 0 otherwise, as XLA defines it.
  */
 export function shiftRightArithmetic(x: ArrayLike, y: ArrayLike): Tracer {
-  const [a, b] = laxOperands("shiftRightArithmetic", [x, y]);
-  if (a.dtype !== "int32") return bind1("shift_right_logical", [a, b], {});
-  const logical = bind1("shift_right_logical", [a, b], {});
-  const fromComplement = bind1("not", [bind1("shift_right_logical", [bind1("not", [a], {}), b], {})], {});
-  const negative = bind1("lt", [a, broadcastScalar(scalarArray(0, "int32"), a.shape)], {});
-  return bind1("select_n", [negative, logical, fromComplement], {});
+  return asCalledFrom("shiftRightArithmetic", () => {
+    const [a, b] = laxOperands("shiftRightArithmetic", [x, y]);
+    if (a.dtype !== "int32") return bind1("shift_right_logical", [a, b], {});
+    const logical = bind1("shift_right_logical", [a, b], {});
+    const fromComplement = bind1("not", [bind1("shift_right_logical", [bind1("not", [a], {}), b], {})], {});
+    const negative = bind1("lt", [a, broadcastScalar(scalarArray(0, "int32"), a.shape)], {});
+    return bind1("select_n", [negative, logical, fromComplement], {});
+  });
 }
 
 // --- select / clamp ---
@@ -116,7 +120,9 @@ export function selectN(which: ArrayLike, ...cases: ArrayLike[]): Tracer {
 
 /** JAX's lax.select(pred, onTrue, onFalse). */
 export function select(pred: ArrayLike, onTrue: ArrayLike, onFalse: ArrayLike): Tracer {
-  return selectN(pred, onFalse, onTrue);
+  return asCalledFrom("select", () => {
+    return selectN(pred, onFalse, onTrue);
+  });
 }
 
 /** clamp(lo, x, hi): lo/hi are scalars or x-shaped; JS numbers take x's dtype. */

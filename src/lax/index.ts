@@ -9,4 +9,3 @@ import "../core/eval_trace";
 export * from "./elementwise";
 export * from "./structural";
 export * from "./linalg";
-export { scalarArray } from "./util";

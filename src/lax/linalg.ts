@@ -5,7 +5,7 @@
 // and partial gather/scatter dimension numbers (batching dims default to []).
 
 import type { DType } from "../core/dtype";
-import { ArgumentError, DTypeError, ShapeError } from "../core/errors";
+import { ArgumentError, DTypeError, ShapeError, asCalledFrom } from "../core/errors";
 import type {
   ConvDimensionNumbers,
   DotDimensionNumbers,
@@ -60,7 +60,7 @@ export function dot(lhs: ArrayLike, rhs: ArrayLike, opts: DotOptions = {}): Trac
 export type Padding = "SAME" | "VALID" | "SAME_LOWER" | readonly (readonly [number, number])[];
 
 /** JAX's padtype_to_pads: explicit [lo, hi] pairs for "SAME"/"VALID" given input and (dilated) window sizes. */
-export function padtypeToPads(inShape: readonly number[], windowShape: readonly number[], strides: readonly number[], padding: Padding, where = "padding"): [number, number][] {
+export function padtypeToPads(inShape: readonly number[], windowShape: readonly number[], strides: readonly number[], padding: Padding, where = "padtypeToPads"): [number, number][] {
   for (const [name, v] of [["inShape", inShape], ["windowShape", windowShape], ["strides", strides]] as const) {
     if (!globalThis.Array.isArray(v) || !v.every((d) => Number.isInteger(d) && d >= 0)) {
       throw new ArgumentError(`${where}: ${name} must be a list of non-negative integers, got ${describeValue(v)}`);
@@ -247,7 +247,9 @@ export function convTranspose(lhs: ArrayLike, rhs: ArrayLike, strides: readonly 
 
 /** lax.conv: NCHW/OIHW convolution with strides and padding. */
 export function conv(lhs: ArrayLike, rhs: ArrayLike, windowStrides: readonly number[], padding: Padding): Tracer {
-  return convGeneralDilated(lhs, rhs, windowStrides, padding);
+  return asCalledFrom("conv", () => {
+    return convGeneralDilated(lhs, rhs, windowStrides, padding);
+  });
 }
 
 // --- reduce_window ---

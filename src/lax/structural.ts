@@ -6,7 +6,7 @@
 
 import { Array } from "../core/array";
 import { checkDType, checkedTypedFrom, dtypeOfScalar, type DType } from "../core/dtype";
-import { ArgumentError, ShapeError } from "../core/errors";
+import { ArgumentError, ShapeError, asCalledFrom } from "../core/errors";
 import { normalizeAxes, normalizeAxis, resolveReshape, checkShape } from "../core/shape";
 import { bind, bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { broadcastScalar, checkIntArray, scalarArray, toTracer } from "./util";
@@ -82,18 +82,20 @@ export function slice(x: ArrayLike, startIndices: readonly number[], limitIndice
 
 /** Slice along one axis: x[..., start:limit:stride, ...]. Negative start/limit count from the end. */
 export function sliceInDim(x: ArrayLike, startIndex: number, limitIndex: number, stride = 1, axis = 0): Tracer {
-  const t = toTracer("sliceInDim", x);
-  const ax = normalizeAxis(axis, t.ndim, "sliceInDim");
-  const n = t.shape[ax];
-  const s = startIndex < 0 ? startIndex + n : startIndex;
-  const l = limitIndex < 0 ? limitIndex + n : limitIndex;
-  const starts = t.shape.map(() => 0);
-  const limits = [...t.shape];
-  const strides = t.shape.map(() => 1);
-  starts[ax] = s;
-  limits[ax] = l;
-  strides[ax] = stride;
-  return slice(t, starts, limits, strides);
+  return asCalledFrom("sliceInDim", () => {
+    const t = toTracer("sliceInDim", x);
+    const ax = normalizeAxis(axis, t.ndim, "sliceInDim");
+    const n = t.shape[ax];
+    const s = startIndex < 0 ? startIndex + n : startIndex;
+    const l = limitIndex < 0 ? limitIndex + n : limitIndex;
+    const starts = t.shape.map(() => 0);
+    const limits = [...t.shape];
+    const strides = t.shape.map(() => 1);
+    starts[ax] = s;
+    limits[ax] = l;
+    strides[ax] = stride;
+    return slice(t, starts, limits, strides);
+  });
 }
 
 function startScalars(where: string, starts: readonly ArrayLike[] | Tracer, n: number): Tracer[] {
@@ -126,13 +128,15 @@ export function dynamicSlice(x: ArrayLike, startIndices: readonly ArrayLike[] | 
 
 /** dynamic_slice along one axis. */
 export function dynamicSliceInDim(x: ArrayLike, startIndex: ArrayLike, sliceSize: number, axis = 0): Tracer {
-  const t = toTracer("dynamicSliceInDim", x);
-  const ax = normalizeAxis(axis, t.ndim, "dynamicSliceInDim");
-  const starts: ArrayLike[] = t.shape.map(() => 0);
-  starts[ax] = startIndex;
-  const sizes = [...t.shape];
-  sizes[ax] = sliceSize;
-  return dynamicSlice(t, starts, sizes);
+  return asCalledFrom("dynamicSliceInDim", () => {
+    const t = toTracer("dynamicSliceInDim", x);
+    const ax = normalizeAxis(axis, t.ndim, "dynamicSliceInDim");
+    const starts: ArrayLike[] = t.shape.map(() => 0);
+    starts[ax] = startIndex;
+    const sizes = [...t.shape];
+    sizes[ax] = sliceSize;
+    return dynamicSlice(t, starts, sizes);
+  });
 }
 
 export function dynamicUpdateSlice(x: ArrayLike, update: ArrayLike, startIndices: readonly ArrayLike[] | Tracer): Tracer {
@@ -143,11 +147,13 @@ export function dynamicUpdateSlice(x: ArrayLike, update: ArrayLike, startIndices
 }
 
 export function dynamicUpdateSliceInDim(x: ArrayLike, update: ArrayLike, startIndex: ArrayLike, axis = 0): Tracer {
-  const t = toTracer("dynamicUpdateSliceInDim", x);
-  const ax = normalizeAxis(axis, t.ndim, "dynamicUpdateSliceInDim");
-  const starts: ArrayLike[] = t.shape.map(() => 0);
-  starts[ax] = startIndex;
-  return dynamicUpdateSlice(t, update, starts);
+  return asCalledFrom("dynamicUpdateSliceInDim", () => {
+    const t = toTracer("dynamicUpdateSliceInDim", x);
+    const ax = normalizeAxis(axis, t.ndim, "dynamicUpdateSliceInDim");
+    const starts: ArrayLike[] = t.shape.map(() => 0);
+    starts[ax] = startIndex;
+    return dynamicUpdateSlice(t, update, starts);
+  });
 }
 
 /** pad(x, paddingValue, [[lo, hi, interior], ...]); lo/hi may be negative. */
@@ -176,10 +182,12 @@ export function iota(dtype: DType, size: number): Tracer {
 }
 
 export function broadcastedIota(dtype: DType, shape: readonly number[], dimension: number): Tracer {
-  checkDType(dtype, "iota");
-  checkShape(shape, "iota");
-  const dim = normalizeAxis(dimension, shape.length, "iota");
-  return bind1("iota", [], { dtype, shape: [...shape], dimension: dim });
+  return asCalledFrom("broadcastedIota", () => {
+    checkDType(dtype, "iota");
+    checkShape(shape, "iota");
+    const dim = normalizeAxis(dimension, shape.length, "iota");
+    return bind1("iota", [], { dtype, shape: [...shape], dimension: dim });
+  });
 }
 
 /** An array of `shape` filled with `value` (a broadcast scalar). */
@@ -266,8 +274,10 @@ export function sort(operand: ArrayLike | readonly ArrayLike[], opts: SortOption
 
 /** Sort `keys` and carry `values` along (lax.sort_key_val). */
 export function sortKeyVal(keys: ArrayLike, values: ArrayLike, dimension = -1, isStable = true): [Tracer, Tracer] {
-  const [k, v] = sort([keys, values], { dimension, isStable, numKeys: 1 });
-  return [k, v];
+  return asCalledFrom("sortKeyVal", () => {
+    const [k, v] = sort([keys, values], { dimension, isStable, numKeys: 1 });
+    return [k, v];
+  });
 }
 
 /** The k largest entries along the last axis -> [values, int32 indices]. */

@@ -7,7 +7,7 @@
 import * as np from "../numpy";
 import * as lax from "../lax";
 import { isFloat, type DType } from "../core/dtype";
-import { ArgumentError, DTypeError, ShapeError } from "../core/errors";
+import { ArgumentError, DTypeError, ShapeError, asCalledFrom } from "../core/errors";
 import { flatten as treeFlatten } from "../core/pytree";
 import { isTracer, type ArrayLike, type Axis, type Tracer } from "../core/trace";
 import { checkOptions, opt } from "../core/options";
@@ -64,24 +64,30 @@ export function relu6(x: ArrayLike): Tracer {
 
 /** x for x >= 0, negativeSlope * x otherwise. */
 export function leakyRelu(x: ArrayLike, negativeSlope = 0.01): Tracer {
-  const t = floatArg("leakyRelu", x);
-  return where(np.greaterEqual(t, 0), t, np.multiply(t, negativeSlope));
+  return asCalledFrom("leakyRelu", () => {
+    const t = floatArg("leakyRelu", x);
+    return where(np.greaterEqual(t, 0), t, np.multiply(t, negativeSlope));
+  });
 }
 
 /** x for x > 0, alpha * (exp(x) - 1) otherwise. */
 export function elu(x: ArrayLike, alpha = 1.0): Tracer {
-  const t = floatArg("elu", x);
-  const pos = np.greater(t, 0);
-  const safe = where(pos, np.zerosLike(t), t); // exp never sees large positives
-  return where(pos, t, np.multiply(alpha, np.expm1(safe)));
+  return asCalledFrom("elu", () => {
+    const t = floatArg("elu", x);
+    const pos = np.greater(t, 0);
+    const safe = where(pos, np.zerosLike(t), t); // exp never sees large positives
+    return where(pos, t, np.multiply(alpha, np.expm1(safe)));
+  });
 }
 
 /** max(x, 0) + min(0, alpha * (exp(x / alpha) - 1)). */
 export function celu(x: ArrayLike, alpha = 1.0): Tracer {
-  const t = floatArg("celu", x);
-  const pos = np.greater(t, 0);
-  const safe = where(pos, np.zerosLike(t), t);
-  return where(pos, t, np.multiply(alpha, np.expm1(np.divide(safe, alpha))));
+  return asCalledFrom("celu", () => {
+    const t = floatArg("celu", x);
+    const pos = np.greater(t, 0);
+    const safe = where(pos, np.zerosLike(t), t);
+    return where(pos, t, np.multiply(alpha, np.expm1(np.divide(safe, alpha))));
+  });
 }
 
 const SELU_ALPHA = 1.6732632423543772848170429916717;

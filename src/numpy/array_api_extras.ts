@@ -7,18 +7,18 @@
 // functions, NaN-skipping scans, modf, floatPower, vander, unwrap and
 // arrayEquiv.
 
-import { promoteTypes as promoteWithWeak, isFloat, isInt, type DType } from "../core/dtype";
-import { ArgumentError, DTypeError, ShapeError } from "../core/errors";
+import { checkDType, promoteTypes as promoteWithWeak, isFloat, isInt, type DType, type DTypeWithWeak } from "../core/dtype";
+import { ArgumentError, DTypeError, ShapeError, asCalledFrom } from "../core/errors";
 import { checkShape } from "../core/shape";
 import { isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { arange, linspace, zeros, type LinspaceOptions } from "./creation";
 import * as ew from "./elementwise";
 import { cumprod, cumsum, sum } from "./reductions";
-import { atleast3d, broadcastShapes, seqArg, concatenate, expandDims, ravel, reshape, split, squeeze, stack, broadcastTo } from "./shape";
+import { atleast3d, broadcastShapes, concatenate, expandDims, ravel, reshape, split, squeeze, stack, broadcastTo } from "./shape";
 import { matmul } from "./linalg";
 import { diff } from "./sequences";
 import { convolve } from "./products";
-import { asInexact, asTracer, resultTypeOf } from "./promote";
+import { asInexact, asTracer, checkArg, resultTypeOf, seqArg } from "./promote";
 import { index } from "./indexing";
 
 // --- array-API spellings --------------------------------------------------------------
@@ -46,12 +46,17 @@ export const eulerGamma = 0.5772156649015329;
 
 /** jnp.promote_types: the dtype two (strongly typed) dtypes promote to. */
 export function promoteTypes(a: DType, b: DType): DType {
-  return promoteWithWeak({ dtype: a, weakType: false }, { dtype: b, weakType: false }).dtype;
+  return promoteWithWeak({ dtype: checkDType(a, "promoteTypes"), weakType: false }, { dtype: checkDType(b, "promoteTypes"), weakType: false }).dtype;
 }
 
 /** jnp.result_type: the dtype an operation on these operands computes in (JS numbers are weak, as Python scalars). */
-export function resultType(...args: ArrayLike[]): DType {
-  return resultTypeOf("resultType", args).dtype;
+export function resultType(...args: (ArrayLike | DType)[]): DType {
+  if (args.length === 0) throw new ArgumentError("resultType: needs at least one array, JS number, boolean or dtype name");
+  const named = args.filter((a): a is DType => typeof a === "string").map((d) => checkDType(d, "resultType"));
+  const operands = args.filter((a) => typeof a !== "string").map((a, i) => checkArg("resultType", a, `argument ${i}`));
+  let r: DTypeWithWeak | undefined = operands.length > 0 ? resultTypeOf("resultType", operands) : undefined;
+  for (const d of named) r = r === undefined ? { dtype: d, weakType: false } : promoteWithWeak(r, { dtype: d, weakType: false });
+  return r!.dtype;
 }
 
 /** Machine limits of a float dtype (jnp.finfo). */
@@ -117,8 +122,10 @@ export function unstack(x: ArrayLike, axis = 0): Tracer[] {
 
 /** values appended to arr along `axis`; with axis null both are flattened first (numpy's append). */
 export function append(arr: ArrayLike, values: ArrayLike, axis: number | null = null): Tracer {
-  if (axis === null) return concatenate([ravel(arr), ravel(values)], 0);
-  return concatenate([arr, values], axis);
+  return asCalledFrom("append", () => {
+    if (axis === null) return concatenate([ravel(arr), ravel(values)], 0);
+    return concatenate([arr, values], axis);
+  });
 }
 
 // --- sequences ------------------------------------------------------------------------------
@@ -130,33 +137,41 @@ export interface LogspaceOptions extends LinspaceOptions {
 
 /** base ** linspace(start, stop, num). */
 export function logspace(start: number, stop: number, num = 50, opts: LogspaceOptions = {}): Tracer {
-  const { base = 10, ...rest } = opts;
-  return ew.power(base, linspace(start, stop, num, rest));
+  return asCalledFrom("logspace", () => {
+    const { base = 10, ...rest } = opts;
+    return ew.power(base, linspace(start, stop, num, rest));
+  });
 }
 
 /** num numbers from start to stop spaced evenly on a log scale (both of one sign, non-zero). */
 export function geomspace(start: number, stop: number, num = 50, opts: LinspaceOptions = {}): Tracer {
-  if (start === 0 || stop === 0) throw new ArgumentError(`geomspace: start and stop must be non-zero, got ${start} and ${stop}`);
-  if (Math.sign(start) !== Math.sign(stop)) throw new ArgumentError(`geomspace: start and stop must have one sign, got ${start} and ${stop}`);
-  const sign = Math.sign(start);
-  const out = ew.multiply(sign, ew.exp(linspace(Math.log(Math.abs(start)), Math.log(Math.abs(stop)), num, opts)));
-  if (num === 0) return out;
-  // The endpoints exactly, as numpy does.
-  const i = arange(num, { dtype: "int32" });
-  const first = ew.where(ew.equal(i, 0), start, out);
-  return (opts.endpoint ?? true) && num > 1 ? ew.where(ew.equal(i, num - 1), stop, first) : first;
+  return asCalledFrom("geomspace", () => {
+    if (start === 0 || stop === 0) throw new ArgumentError(`geomspace: start and stop must be non-zero, got ${start} and ${stop}`);
+    if (Math.sign(start) !== Math.sign(stop)) throw new ArgumentError(`geomspace: start and stop must have one sign, got ${start} and ${stop}`);
+    const sign = Math.sign(start);
+    const out = ew.multiply(sign, ew.exp(linspace(Math.log(Math.abs(start)), Math.log(Math.abs(stop)), num, opts)));
+    if (num === 0) return out;
+    // The endpoints exactly, as numpy does.
+    const i = arange(num, { dtype: "int32" });
+    const first = ew.where(ew.equal(i, 0), start, out);
+    return (opts.endpoint ?? true) && num > 1 ? ew.where(ew.equal(i, num - 1), stop, first) : first;
+  });
 }
 
 /** Cumulative sum treating NaN as 0. */
 export function nancumsum(x: ArrayLike, axis: number | null = null): Tracer {
-  const t = asTracer("nancumsum", x);
-  return cumsum(ew.where(ew.isnan(t), 0, t), axis);
+  return asCalledFrom("nancumsum", () => {
+    const t = asTracer("nancumsum", x);
+    return cumsum(ew.where(ew.isnan(t), 0, t), axis);
+  });
 }
 
 /** Cumulative product treating NaN as 1. */
 export function nancumprod(x: ArrayLike, axis: number | null = null): Tracer {
-  const t = asTracer("nancumprod", x);
-  return cumprod(ew.where(ew.isnan(t), 1, t), axis);
+  return asCalledFrom("nancumprod", () => {
+    const t = asTracer("nancumprod", x);
+    return cumprod(ew.where(ew.isnan(t), 1, t), axis);
+  });
 }
 
 // --- index grids --------------------------------------------------------------------------------
@@ -202,17 +217,23 @@ export function fromfunction(fn: (...coords: Tracer[]) => Tracer, shape: readonl
 
 /** Σ a·b along `axis` (jnp.vecdot; real arrays). */
 export function vecdot(a: ArrayLike, b: ArrayLike, axis = -1): Tracer {
-  return sum(ew.multiply(a, b), axis);
+  return asCalledFrom("vecdot", () => {
+    return sum(ew.multiply(a, b), axis);
+  });
 }
 
 /** Matrix-vector product over stacks: a [..., m, n] with v [..., n] -> [..., m]. */
 export function matvec(a: ArrayLike, v: ArrayLike): Tracer {
-  return squeeze(matmul(a, expandDims(asTracer("matvec", v), -1)), -1);
+  return asCalledFrom("matvec", () => {
+    return squeeze(matmul(a, expandDims(asTracer("matvec", v), -1)), -1);
+  });
 }
 
 /** Vector-matrix product over stacks: v [..., m] with a [..., m, n] -> [..., n]. */
 export function vecmat(v: ArrayLike, a: ArrayLike): Tracer {
-  return squeeze(matmul(expandDims(asTracer("vecmat", v), -2), a), -2);
+  return asCalledFrom("vecmat", () => {
+    return squeeze(matmul(expandDims(asTracer("vecmat", v), -2), a), -2);
+  });
 }
 
 /** Two coefficient vectors (highest power first) padded at the front to one length. */
@@ -237,7 +258,9 @@ export function polysub(a: ArrayLike, b: ArrayLike): Tracer {
 
 /** The product of two polynomials (the full convolution of their coefficients). */
 export function polymul(a: ArrayLike, b: ArrayLike): Tracer {
-  return convolve(a, b, "full");
+  return asCalledFrom("polymul", () => {
+    return convolve(a, b, "full");
+  });
 }
 
 /** The m-th derivative of a polynomial (coefficients highest power first). */

@@ -20,7 +20,7 @@ import {
   type DTypeWithWeak,
   type TypedArray,
 } from "../core/dtype";
-import { ArgumentError, DTypeError, ShapeError } from "../core/errors";
+import { ArgumentError, DTypeError, ShapeError, asCalledFrom } from "../core/errors";
 import { checkOptions, opt, type OptionRules } from "../core/options";
 import { checkShape } from "../core/shape";
 import { ShapedArray } from "../core/aval";
@@ -39,7 +39,7 @@ export interface DTypeOpt {
 const dtypeOptRules: OptionRules<DTypeOpt> = { dtype: opt.nullable(opt.dtype) };
 
 /** Accept `dtype` given either directly or as `{ dtype }` (an options object checked against `rules`). */
-export function dtypeArg<T extends DTypeOpt>(where: string, d: DType | T | null | undefined, rules: OptionRules<T> = dtypeOptRules as OptionRules<T>): DType | undefined {
+function dtypeArg<T extends DTypeOpt>(where: string, d: DType | T | null | undefined, rules: OptionRules<T> = dtypeOptRules as OptionRules<T>): DType | undefined {
   if (d === null || d === undefined) return undefined;
   if (typeof d === "string") return checkDType(d, where);
   if (typeof d === "object") checkOptions(`np.${where}`, d, rules);
@@ -47,7 +47,7 @@ export function dtypeArg<T extends DTypeOpt>(where: string, d: DType | T | null 
   return checkDType((d as DTypeOpt).dtype, where);
 }
 
-export function shapeArg(where: string, shape: number | readonly number[]): number[] {
+function shapeArg(where: string, shape: number | readonly number[]): number[] {
   return checkShape(typeof shape === "number" ? [shape] : ArrayBuffer.isView(shape) ? globalThis.Array.from(shape as unknown as globalThis.ArrayLike<number>) : shape, where);
 }
 
@@ -199,7 +199,9 @@ function containsAbstract(x: unknown): boolean {
 
 /** Like array, but returns Tracers unchanged (when no dtype change is requested). */
 export function asarray(data: NestedData, opts: DTypeOpt | DType = {}): Tracer {
-  return array(data, opts);
+  return asCalledFrom("asarray", () => {
+    return array(data, opts);
+  });
 }
 
 function filled(where: string, shape: number | readonly number[], value: number | boolean, dtype: DType): Tracer {
@@ -258,12 +260,16 @@ export function onesLike(x: ArrayLike, dtype?: DType | DTypeOpt): Tracer {
 }
 
 export function fullLike(x: ArrayLike, fillValue: ArrayLike, dtype?: DType | DTypeOpt): Tracer {
-  const a = likeArgs("fullLike", x);
-  return full(a.shape, fillValue, dtypeArg("fullLike", dtype) ?? a.dtype);
+  return asCalledFrom("fullLike", () => {
+    const a = likeArgs("fullLike", x);
+    return full(a.shape, fillValue, dtypeArg("fullLike", dtype) ?? a.dtype);
+  });
 }
 
 export function emptyLike(x: ArrayLike, dtype?: DType | DTypeOpt): Tracer {
-  return zerosLike(x, dtype);
+  return asCalledFrom("emptyLike", () => {
+    return zerosLike(x, dtype);
+  });
 }
 
 /**
@@ -321,19 +327,22 @@ const linspaceRules: OptionRules<LinspaceOptions> = { ...dtypeOptRules, endpoint
 
 /** linspace(start, stop, num = 50, { endpoint, dtype }): float32 by default; integer dtypes floor each point (as JAX). */
 export function linspace(start: number, stop: number, num = 50, opts: LinspaceOptions = {}): Tracer {
-  if (!Number.isInteger(num) || num < 0) throw new ArgumentError(`linspace: num must be a non-negative integer, got ${num}`);
-  const endpoint = opts.endpoint ?? true;
-  const dtype = dtypeArg("linspace", opts, linspaceRules) ?? "float32";
-  const div = endpoint ? num - 1 : num;
-  const step = div > 0 ? (stop - start) / div : 0;
-  checkFitsLimit("linspace", [], [new ShapedArray([num], dtype)]);
-  const data = allocTyped(dtype, num);
-  for (let i = 0; i < num; i++) {
-    const v = endpoint && i === num - 1 && num > 1 ? stop : start + i * step;
-    // Integer dtypes take the floor of each point, as JAX does; a point out of the dtype's range is an error.
-    data[i] = isFloat(dtype) || dtype === "bool" ? roundToDType(dtype, v) : checkedHostValue("linspace", dtype, Math.floor(v));
-  }
-  return Array.fromTyped(data, [num], dtype);
+  return asCalledFrom("linspace", () => {
+    if (typeof start !== "number" || typeof stop !== "number") throw new ArgumentError(`linspace: start and stop must be JS numbers, got ${describe(start)} and ${describe(stop)}`);
+    if (!Number.isInteger(num) || num < 0) throw new ArgumentError(`linspace: num must be a non-negative integer, got ${num}`);
+    const endpoint = opts.endpoint ?? true;
+    const dtype = dtypeArg("linspace", opts, linspaceRules) ?? "float32";
+    const div = endpoint ? num - 1 : num;
+    const step = div > 0 ? (stop - start) / div : 0;
+    checkFitsLimit("linspace", [], [new ShapedArray([num], dtype)]);
+    const data = allocTyped(dtype, num);
+    for (let i = 0; i < num; i++) {
+      const v = endpoint && i === num - 1 && num > 1 ? stop : start + i * step;
+      // Integer dtypes take the floor of each point, as JAX does; a point out of the dtype's range is an error.
+      data[i] = isFloat(dtype) || dtype === "bool" ? roundToDType(dtype, v) : checkedHostValue("linspace", dtype, Math.floor(v));
+    }
+    return Array.fromTyped(data, [num], dtype);
+  });
 }
 
 /** eye(N, M?, k?): ones on the k-th diagonal. */
@@ -352,7 +361,9 @@ export function eye(N: number, M?: number | null, k = 0, dtype?: DType | DTypeOp
 }
 
 export function identity(n: number, dtype?: DType | DTypeOpt): Tracer {
-  return eye(n, n, 0, dtype);
+  return asCalledFrom("identity", () => {
+    return eye(n, n, 0, dtype);
+  });
 }
 
 /** np.iota(n, dtype?) = lax.iota: [0, ..., n-1] staged as the iota primitive. */

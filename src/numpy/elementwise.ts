@@ -6,11 +6,11 @@
 
 import { Array } from "../core/array";
 import { checkDType, isFloat, isInt, type DType } from "../core/dtype";
-import { ArgumentError, DTypeError, TracerError } from "../core/errors";
+import { ArgumentError, DTypeError, TracerError, asCalledFrom } from "../core/errors";
 import { applyComposite } from "../core/eval_trace";
 import { broadcastShapes, fmtValue } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
-import { asInexact, asTracer, broadcastTo, checkArg, promoteArgs, requireNumeric, toInexact } from "./promote";
+import { asInexact, asTracer, broadcastTo, checkArg, promoteArgs, requireNumeric, toBool, toInexact } from "./promote";
 import { checkOptions, opt } from "../core/options";
 import { shiftRightArithmetic } from "../lax/elementwise";
 
@@ -105,7 +105,9 @@ export function fmod(x: ArrayLike, y: ArrayLike): Tracer {
 
 /** [floorDivide(x, y), remainder(x, y)]. */
 export function divmod(x: ArrayLike, y: ArrayLike): [Tracer, Tracer] {
-  return [floorDivide(x, y), remainder(x, y)];
+  return asCalledFrom("divmod", () => {
+    return [floorDivide(x, y), remainder(x, y)];
+  });
 }
 
 function zerosOf(x: Tracer): Tracer {
@@ -274,7 +276,7 @@ export function round(x: ArrayLike, decimals = 0): Tracer {
   return bind1("div", [roundHalfEven(bind1("mul", [t, scale], {})), scale], {});
 }
 export const around = round;
-export const rint = (x: ArrayLike): Tracer => round(x, 0);
+export const rint = (x: ArrayLike): Tracer => asCalledFrom("rint", () => round(x, 0));
 
 export function square(x: ArrayLike): Tracer {
   const t = asTracer("square", x);
@@ -343,13 +345,6 @@ export const greaterEqual = compare("greaterEqual", "ge");
 
 // --- logical / bitwise ---
 
-/** Truthiness: bool arrays as is, others compared to zero. */
-export function toBool(where: string, x: ArrayLike): Tracer {
-  const t = asTracer(where, x);
-  if (t.dtype === "bool") return t;
-  return bind1("ne", [t, zerosOf(t)], {});
-}
-
 function logical(where: string, prim: "and" | "or" | "xor"): Bin {
   return (x, y) => {
     const a = toBool(where, x);
@@ -410,11 +405,13 @@ export function where(condition: ArrayLike, x?: ArrayLike, y?: ArrayLike): Trace
 
 /** clip(x, lo, hi) = minimum(maximum(x, lo), hi); either bound may be null. */
 export function clip(x: ArrayLike, lo: ArrayLike | null = null, hi: ArrayLike | null = null): Tracer {
-  let r = asTracer("clip", x);
-  if (lo === null && hi === null) throw new ArgumentError(`clip: at least one of lo and hi must be given (x ${r.aval.str()})`);
-  if (lo !== null) r = maximum(r, lo);
-  if (hi !== null) r = minimum(r, hi);
-  return r;
+  return asCalledFrom("clip", () => {
+    let r = asTracer("clip", x);
+    if (lo === null && hi === null) throw new ArgumentError(`clip: at least one of lo and hi must be given (x ${r.aval.str()})`);
+    if (lo !== null) r = maximum(r, lo);
+    if (hi !== null) r = minimum(r, hi);
+    return r;
+  });
 }
 
 /** Cast to `dtype` (numpy's astype). */

@@ -29,7 +29,6 @@ export * from "./statistics";
 export * from "./products";
 export * from "./array_api_extras";
 export { fromJSON, fromTransferable } from "./serialization";
-export { dtypeOf } from "./promote";
 
 const methods: TracerMethods = {
   add: elementwise.add,

@@ -5,7 +5,7 @@
 // decompositions are in np_linalg.ts / decompositions.ts.
 
 import { Array } from "../core/array";
-import { ArgumentError, ShapeError, fmtShape } from "../core/errors";
+import { ArgumentError, ShapeError, fmtShape, asCalledFrom } from "../core/errors";
 import { broadcastShapes, normalizeAxis } from "../core/shape";
 import { bind1, type ArrayLike, type Tracer } from "../core/trace";
 import { index } from "./indexing";
@@ -131,23 +131,28 @@ function Array_range(a: number, b: number): number[] {
 
 /** The offset-th diagonal over axes (axis1, axis2), appended as the last axis (numpy). */
 export function diagonal(x: ArrayLike, offset = 0, axis1 = 0, axis2 = 1): Tracer {
-  const t = promoteArgs("diagonal", [x], { broadcast: false }).args[0];
-  if (t.ndim < 2) throw new ShapeError(`diagonal: needs an array of at least 2 dimensions, got ${str(t)}`);
-  const a1 = normalizeAxis(axis1, t.ndim, "diagonal");
-  const a2 = normalizeAxis(axis2, t.ndim, "diagonal");
-  if (a1 === a2) throw new ArgumentError(`diagonal: axis1 and axis2 cannot be the same (${a1}) for ${str(t)}`);
-  const m = moveaxis(t, [a1, a2], [-2, -1]);
-  const r = m.shape[m.ndim - 2];
-  const c = m.shape[m.ndim - 1];
-  const n = Math.max(0, Math.min(r - Math.max(0, -offset), c - Math.max(0, offset)));
-  const rows = Array.fromTyped(Int32Array.from(Array_range(0, n), (i) => i + Math.max(0, -offset)), [n], "int32");
-  const cols = Array.fromTyped(Int32Array.from(Array_range(0, n), (i) => i + Math.max(0, offset)), [n], "int32");
-  return index(m, ["...", rows, cols]);
+  return asCalledFrom("diagonal", () => {
+    const t = promoteArgs("diagonal", [x], { broadcast: false }).args[0];
+    if (t.ndim < 2) throw new ShapeError(`diagonal: needs an array of at least 2 dimensions, got ${str(t)}`);
+    if (!Number.isInteger(offset)) throw new ArgumentError(`diagonal: offset must be an integer, got ${String(offset)}`);
+    const a1 = normalizeAxis(axis1, t.ndim, "diagonal");
+    const a2 = normalizeAxis(axis2, t.ndim, "diagonal");
+    if (a1 === a2) throw new ArgumentError(`diagonal: axis1 and axis2 cannot be the same (${a1}) for ${str(t)}`);
+    const m = moveaxis(t, [a1, a2], [-2, -1]);
+    const r = m.shape[m.ndim - 2];
+    const c = m.shape[m.ndim - 1];
+    const n = Math.max(0, Math.min(r - Math.max(0, -offset), c - Math.max(0, offset)));
+    const rows = Array.fromTyped(Int32Array.from(Array_range(0, n), (i) => i + Math.max(0, -offset)), [n], "int32");
+    const cols = Array.fromTyped(Int32Array.from(Array_range(0, n), (i) => i + Math.max(0, offset)), [n], "int32");
+    return index(m, ["...", rows, cols]);
+  });
 }
 
 /** Sum along a diagonal. */
 export function trace(x: ArrayLike, offset = 0, axis1 = 0, axis2 = 1): Tracer {
-  return sum(diagonal(x, offset, axis1, axis2), -1);
+  return asCalledFrom("trace", () => {
+    return sum(diagonal(x, offset, axis1, axis2), -1);
+  });
 }
 
 // --- einsum -------------------------------------------------------------------

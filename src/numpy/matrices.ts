@@ -5,7 +5,7 @@
 
 import { Array } from "../core/array";
 import { checkDType, type DType } from "../core/dtype";
-import { ArgumentError, ShapeError } from "../core/errors";
+import { ArgumentError, ShapeError, asCalledFrom } from "../core/errors";
 import { checkOptions, opt } from "../core/options";
 import type { ArrayLike, Tracer } from "../core/trace";
 import { asTracer } from "./promote";
@@ -83,7 +83,9 @@ export function diag(v: ArrayLike, k = 0): Tracer {
 
 /** A 2-D matrix with the flattened input on the k-th diagonal. */
 export function diagflat(v: ArrayLike, k = 0): Tracer {
-  return diag(ravel(asTracer("diagflat", v)), k);
+  return asCalledFrom("diagflat", () => {
+    return diag(ravel(asTracer("diagflat", v)), k);
+  });
 }
 
 /** Swap the last two axes (numpy's matrix_transpose / the `.mT` property). */

@@ -2,7 +2,7 @@
 // (1-D, modes "full"/"same"/"valid", through lax.convGeneralDilated),
 // polyval/polyfit, meshgrid, rot90 and the hsplit/vsplit/dsplit family.
 
-import { ArgumentError, ShapeError } from "../core/errors";
+import { ArgumentError, ShapeError, asCalledFrom } from "../core/errors";
 import { checkOptions, opt } from "../core/options";
 import { normalizeAxis } from "../core/shape";
 import { bind1, type ArrayLike, type Tracer } from "../core/trace";
@@ -159,7 +159,7 @@ function splitAlong(where: string, axis: number, minRank: number) {
     if (typeof indicesOrSections === "number" && t.shape[ax] % indicesOrSections !== 0) {
       throw new ShapeError(`${where}: ${indicesOrSections} sections do not divide axis ${ax} of ${t.aval.str()} equally`);
     }
-    return arraySplit(t, indicesOrSections, ax);
+    return asCalledFrom(where, () => arraySplit(t, indicesOrSections, ax));
   };
 }
 

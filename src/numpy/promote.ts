@@ -16,6 +16,21 @@ export function checkArg(where: string, x: unknown, name = "argument"): ArrayLik
   throw new ArgumentError(`${where}: ${name} must be an array or a JS number/boolean, got ${describe(x)}`);
 }
 
+/** A non-empty list of arrays (the stacking functions' argument), checked. */
+export function seqArg(where: string, arrays: readonly ArrayLike[]): readonly ArrayLike[] {
+  if (!globalThis.Array.isArray(arrays)) throw new ArgumentError(`${where}: expected a list of arrays, got ${typeof arrays}`);
+  if (arrays.length === 0) throw new ArgumentError(`${where}: need at least one array to ${where}`);
+  return arrays;
+}
+
+/** Truthiness: bool arrays as is, others compared to zero. */
+export function toBool(where: string, x: ArrayLike): Tracer {
+  const t = asTracer(where, x);
+  if (t.dtype === "bool") return t;
+  const zero = Array.scalar(0, t.dtype, false);
+  return bind1("ne", [t, t.ndim === 0 ? zero : broadcastTo(zero, t.shape)], {});
+}
+
 /** dtype (with the weak bit) of an operand on its own: JS numbers are weak float32, booleans bool. */
 export function dtypeOf(x: ArrayLike): DTypeWithWeak {
   if (isTracer(x)) return { dtype: x.dtype, weakType: x.weakType };

@@ -7,12 +7,11 @@
 
 import { Array } from "../core/array";
 import { checkDType, isFloat, type DType } from "../core/dtype";
-import { OptionsError, ShapeError } from "../core/errors";
+import { OptionsError, ShapeError, asCalledFrom } from "../core/errors";
 import { normalizeAxes, normalizeAxis } from "../core/shape";
 import { checkOptions, describeValue, isPlainObject, opt, type OptionRule, type OptionRules } from "../core/options";
 import { bind, bind1, type ArrayLike, type Axis, type Tracer } from "../core/trace";
-import { asTracer, broadcastTo } from "./promote";
-import { toBool } from "./elementwise";
+import { asTracer, broadcastTo, toBool } from "./promote";
 
 export interface ReduceOptions {
   /** The axes to reduce (null: all), when not given positionally. */
@@ -178,8 +177,10 @@ export function variance(x: ArrayLike, axisOrOpts?: Axis | VarOptions, options?:
 export { variance as var };
 
 export function std(x: ArrayLike, axisOrOpts?: Axis | VarOptions, options?: VarOptions): Tracer {
-  const [axis, opts] = axisAndOptions("np.std", axisOrOpts, options, varRules);
-  return bind1("sqrt", [variance(x, { ...opts, axis })], {});
+  return asCalledFrom("std", () => {
+    const [axis, opts] = axisAndOptions("np.std", axisOrOpts, options, varRules);
+    return bind1("sqrt", [variance(x, { ...opts, axis })], {});
+  });
 }
 
 /** log(sum(exp(x))) computed stably (the max is shifted out, with stop_gradient as JAX). */
@@ -228,8 +229,10 @@ export function argmin(x: ArrayLike, axisOrOpts?: number | null | ArgReduceOptio
 }
 
 export function countNonzero(x: ArrayLike, axisOrOpts?: Axis | AxisKeepDims, options?: AxisKeepDims): Tracer {
-  const [axis, opts] = axisAndOptions("np.countNonzero", axisOrOpts, options, axisKeepdimsRules);
-  return sum(toBool("countNonzero", x), { axis, keepdims: opts.keepdims });
+  return asCalledFrom("countNonzero", () => {
+    const [axis, opts] = axisAndOptions("np.countNonzero", axisOrOpts, options, axisKeepdimsRules);
+    return sum(toBool("countNonzero", x), { axis, keepdims: opts.keepdims });
+  });
 }
 
 export interface AverageOptions extends AxisKeepDims {
@@ -240,29 +243,31 @@ const averageRules: OptionRules<AverageOptions> = { ...axisKeepdimsRules, weight
 
 /** Weighted average: `average(x, axis, weights, { keepdims })` or `average(x, { axis, weights, keepdims })`; without weights it is mean. */
 export function average(x: ArrayLike, axisOrOpts?: Axis | AverageOptions, weightsArg?: ArrayLike | null, options?: AverageOptions): Tracer {
-  const [axis, opts] = axisAndOptions("np.average", axisOrOpts, options, averageRules);
-  if (weightsArg !== undefined && opts.weights !== undefined) {
-    throw new OptionsError(`np.average: weights given twice, positionally and as the option weights; give them one way`);
-  }
-  const weights = weightsArg ?? opts.weights;
-  const keepdims = opts.keepdims;
-  if (weights === undefined || weights === null) return mean(x, { axis, keepdims });
-  const t0 = asTracer("average", x);
-  const t = cast(t0, floatDType(t0, undefined, "average"));
-  let w = cast(asTracer("average", weights), t.dtype);
-  if (w.ndim !== t.ndim) {
-    if (w.ndim !== 1 || typeof axis !== "number") {
-      throw new ShapeError(`average: weights ${w.aval.str()} must have the shape of x ${t.aval.str()}, or be 1-D with a single axis`);
+  return asCalledFrom("average", () => {
+    const [axis, opts] = axisAndOptions("np.average", axisOrOpts, options, averageRules);
+    if (weightsArg !== undefined && opts.weights !== undefined) {
+      throw new OptionsError(`np.average: weights given twice, positionally and as the option weights; give them one way`);
     }
-    const ax = normalizeAxis(axis, t.ndim, "average");
-    if (w.shape[0] !== t.shape[ax]) throw new ShapeError(`average: 1-D weights ${w.aval.str()} must have length ${t.shape[ax]} (axis ${ax} of ${t.aval.str()})`);
-    w = bind1("broadcast_in_dim", [w], { shape: [...t.shape], broadcastDimensions: [ax] });
-  } else if (w.shape.some((d, i) => d !== t.shape[i])) {
-    throw new ShapeError(`average: weights ${w.aval.str()} must have the shape of x ${t.aval.str()}`);
-  }
-  const num = sum(bind1("mul", [t, w], {}), { axis, keepdims });
-  const den = sum(w, { axis, keepdims });
-  return bind1("div", [num, den], {});
+    const weights = weightsArg ?? opts.weights;
+    const keepdims = opts.keepdims;
+    if (weights === undefined || weights === null) return mean(x, { axis, keepdims });
+    const t0 = asTracer("average", x);
+    const t = cast(t0, floatDType(t0, undefined, "average"));
+    let w = cast(asTracer("average", weights), t.dtype);
+    if (w.ndim !== t.ndim) {
+      if (w.ndim !== 1 || typeof axis !== "number") {
+        throw new ShapeError(`average: weights ${w.aval.str()} must have the shape of x ${t.aval.str()}, or be 1-D with a single axis`);
+      }
+      const ax = normalizeAxis(axis, t.ndim, "average");
+      if (w.shape[0] !== t.shape[ax]) throw new ShapeError(`average: 1-D weights ${w.aval.str()} must have length ${t.shape[ax]} (axis ${ax} of ${t.aval.str()})`);
+      w = bind1("broadcast_in_dim", [w], { shape: [...t.shape], broadcastDimensions: [ax] });
+    } else if (w.shape.some((d, i) => d !== t.shape[i])) {
+      throw new ShapeError(`average: weights ${w.aval.str()} must have the shape of x ${t.aval.str()}`);
+    }
+    const num = sum(bind1("mul", [t, w], {}), { axis, keepdims });
+    const den = sum(w, { axis, keepdims });
+    return bind1("div", [num, den], {});
+  });
 }
 
 function cumulative(where: string, prim: "cumsum" | "cumprod" | "cummax" | "cummin") {
@@ -286,9 +291,11 @@ export const cummax = cumulative("cummax", "cummax");
 export const cummin = cumulative("cummin", "cummin");
 
 export function ptp(x: ArrayLike, axisOrOpts?: Axis | AxisKeepDims, options?: AxisKeepDims): Tracer {
-  const [axis, opts] = axisAndOptions("np.ptp", axisOrOpts, options, axisKeepdimsRules);
-  const o = { axis, keepdims: opts.keepdims };
-  return bind1("sub", [max(x, o), min(x, o)], {});
+  return asCalledFrom("ptp", () => {
+    const [axis, opts] = axisAndOptions("np.ptp", axisOrOpts, options, axisKeepdimsRules);
+    const o = { axis, keepdims: opts.keepdims };
+    return bind1("sub", [max(x, o), min(x, o)], {});
+  });
 }
 
 // --- sorting ---

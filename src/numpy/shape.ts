@@ -4,10 +4,10 @@
 // Axes may be negative, as in numpy; concatenate/stack promote dtypes.
 
 import { Array } from "../core/array";
-import { ArgumentError, ShapeError, fmtShape } from "../core/errors";
-import { broadcastShapes as coreBroadcastShapes, isPermutation, normalizeAxes, normalizeAxis, resolveReshape, checkAxisList, checkShape } from "../core/shape";
+import { ArgumentError, ShapeError, fmtShape, asCalledFrom } from "../core/errors";
+import { fmtValue, broadcastShapes as coreBroadcastShapes, isPermutation, normalizeAxes, normalizeAxis, resolveReshape, checkAxisList, checkShape } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Axis, type Tracer } from "../core/trace";
-import { asTracer, broadcastTo as broadcastOne, promoteArgs } from "./promote";
+import { asTracer, broadcastTo as broadcastOne, promoteArgs, seqArg } from "./promote";
 import { checkOptions, opt } from "../core/options";
 
 export function reshape(x: ArrayLike, shape: number | readonly number[]): Tracer {
@@ -36,7 +36,9 @@ export function transpose(x: ArrayLike, axes?: readonly number[] | null): Tracer
 
 /** Reverse the order of the axes (numpy's .T / permute_dims with no axes). */
 export function permuteDims(x: ArrayLike, axes?: readonly number[]): Tracer {
-  return transpose(x, axes);
+  return asCalledFrom("permuteDims", () => {
+    return transpose(x, axes);
+  });
 }
 
 export function swapaxes(x: ArrayLike, axis1: number, axis2: number): Tracer {
@@ -108,13 +110,6 @@ export function broadcastArrays(...xs: ArrayLike[]): Tracer[] {
   const ts = xs.map((x) => asTracer("broadcastArrays", x));
   const s = coreBroadcastShapes("broadcastArrays", ...ts.map((t) => t.shape));
   return ts.map((t) => broadcastOne(t, s));
-}
-
-/** A non-empty list of arrays (the stacking functions' argument), checked. */
-export function seqArg(where: string, arrays: readonly ArrayLike[]): readonly ArrayLike[] {
-  if (!globalThis.Array.isArray(arrays)) throw new ArgumentError(`${where}: expected a list of arrays, got ${typeof arrays}`);
-  if (arrays.length === 0) throw new ArgumentError(`${where}: need at least one array to ${where}`);
-  return arrays;
 }
 
 /** Join arrays along an existing axis (axis null flattens them first). Dtypes are promoted. */
@@ -208,7 +203,7 @@ export function split(x: ArrayLike, indicesOrSections: number | readonly number[
     if (!Number.isInteger(k) || k <= 0) throw new ArgumentError(`split: number of sections must be a positive integer, got ${k}`);
     if (n % k !== 0) throw new ShapeError(`split: array split does not result in an equal division: axis ${ax} of ${t.aval.str()} has size ${n}, not divisible by ${k}`);
   }
-  return arraySplit(t, indicesOrSections, ax);
+  return asCalledFrom("split", () => arraySplit(t, indicesOrSections, ax));
 }
 
 /** Like split, but a number of sections need not divide the axis (the first ones get one more). */
@@ -300,32 +295,39 @@ export function flip(x: ArrayLike, axis?: Axis): Tracer {
   return bind1("rev", [t], { dimensions: axes });
 }
 export function flipud(x: ArrayLike): Tracer {
-  return flip(x, 0);
+  return asCalledFrom("flipud", () => {
+    return flip(x, 0);
+  });
 }
 export function fliplr(x: ArrayLike): Tracer {
-  return flip(x, 1);
+  return asCalledFrom("fliplr", () => {
+    return flip(x, 1);
+  });
 }
 
 /** Roll elements along an axis (the flattened array when axis is undefined). */
 export function roll(x: ArrayLike, shift: number | readonly number[], axis?: number | readonly number[] | null): Tracer {
-  const t = asTracer("roll", x);
-  if (axis === undefined || axis === null) {
-    if (typeof shift !== "number") throw new ArgumentError("roll: with no axis, shift must be a single number");
-    return reshape(roll(ravel(t), shift, 0), t.shape);
-  }
-  const shifts = typeof shift === "number" ? [shift] : [...shift];
-  const axes = typeof axis === "number" ? [axis] : [...axis];
-  if (shifts.length !== axes.length) throw new ArgumentError(`roll: shift ${JSON.stringify(shift)} and axis ${JSON.stringify(axis)} must have the same length`);
-  let r = t;
-  shifts.forEach((s, i) => {
-    const ax = normalizeAxis(axes[i], t.ndim, "roll");
-    const n = t.shape[ax];
-    if (n === 0) return;
-    const k = ((s % n) + n) % n;
-    if (k === 0) return;
-    r = concatenate([sliceAxis(r, ax, n - k, n), sliceAxis(r, ax, 0, n - k)], ax);
+  return asCalledFrom("roll", () => {
+    const t = asTracer("roll", x);
+    if (axis === undefined || axis === null) {
+      if (typeof shift !== "number") throw new ArgumentError("roll: with no axis, shift must be a single number");
+      return reshape(roll(ravel(t), shift, 0), t.shape);
+    }
+    const shifts = typeof shift === "number" ? [shift] : [...shift];
+    if (!shifts.every((k) => Number.isInteger(k))) throw new ArgumentError(`roll: shifts must be integers, got ${fmtValue(shift)}`);
+    const axes = typeof axis === "number" ? [axis] : [...axis];
+    if (shifts.length !== axes.length) throw new ArgumentError(`roll: shift ${JSON.stringify(shift)} and axis ${JSON.stringify(axis)} must have the same length`);
+    let r = t;
+    shifts.forEach((s, i) => {
+      const ax = normalizeAxis(axes[i], t.ndim, "roll");
+      const n = t.shape[ax];
+      if (n === 0) return;
+      const k = ((s % n) + n) % n;
+      if (k === 0) return;
+      r = concatenate([sliceAxis(r, ax, n - k, n), sliceAxis(r, ax, 0, n - k)], ax);
+    });
+    return r;
   });
-  return r;
 }
 
 export type PadWidth = number | readonly [number, number] | readonly (readonly [number, number] | readonly [number])[];

@@ -3,7 +3,7 @@
 // and linear interpolation between the neighbouring order statistics — numpy's
 // default "linear" method), and cov/corrcoef.
 
-import { ShapeError } from "../core/errors";
+import { ShapeError, asCalledFrom } from "../core/errors";
 import { checkOptions, opt } from "../core/options";
 import { normalizeAxis } from "../core/shape";
 import type { ArrayLike, Axis, Tracer } from "../core/trace";
@@ -26,65 +26,83 @@ function axesOf(t: Tracer, axis: Axis | undefined, where: string): number[] {
 
 /** Sum treating NaN as 0. */
 export function nansum(x: ArrayLike, axis: Axis = null, opts: { keepdims?: boolean } = {}): Tracer {
-  const t = asTracer("nansum", x);
-  return sum(ew.where(ew.isnan(t), 0, t), axis, opts);
+  return asCalledFrom("nansum", () => {
+    const t = asTracer("nansum", x);
+    return sum(ew.where(ew.isnan(t), 0, t), axis, opts);
+  });
 }
 
 /** Product treating NaN as 1. */
 export function nanprod(x: ArrayLike, axis: Axis = null, opts: { keepdims?: boolean } = {}): Tracer {
-  const t = asTracer("nanprod", x);
-  return prod(ew.where(ew.isnan(t), 1, t), axis, opts);
+  return asCalledFrom("nanprod", () => {
+    const t = asTracer("nanprod", x);
+    return prod(ew.where(ew.isnan(t), 1, t), axis, opts);
+  });
 }
 
 /** Mean over the non-NaN entries (NaN where all are NaN). */
 export function nanmean(x: ArrayLike, axis: Axis = null, opts: { keepdims?: boolean } = {}): Tracer {
-  const t = inexact("nanmean", x);
-  const ok = ew.logicalNot(ew.isnan(t));
-  return ew.divide(sum(ew.where(ok, t, 0), axis, opts), sum(ew.astype(ok, t.dtype), axis, opts));
+  return asCalledFrom("nanmean", () => {
+    const t = inexact("nanmean", x);
+    const ok = ew.logicalNot(ew.isnan(t));
+    return ew.divide(sum(ew.where(ok, t, 0), axis, opts), sum(ew.astype(ok, t.dtype), axis, opts));
+  });
 }
 
 /** Variance over the non-NaN entries (ddof: delta degrees of freedom). */
 export function nanvar(x: ArrayLike, axis: Axis = null, opts: { keepdims?: boolean; ddof?: number } = {}): Tracer {
-  checkOptions("np.nanvar", opts, { keepdims: opt.boolean, ddof: opt.nonNegative });
-  const t = inexact("nanvar", x);
-  const ok = ew.logicalNot(ew.isnan(t));
-  const m = nanmean(t, axis, { keepdims: true });
-  const sq = ew.where(ok, ew.square(ew.subtract(t, m)), 0);
-  const n = sum(ew.astype(ok, t.dtype), axis, { keepdims: opts.keepdims });
-  return ew.divide(sum(sq, axis, { keepdims: opts.keepdims }), ew.subtract(n, opts.ddof ?? 0));
+  return asCalledFrom("nanvar", () => {
+    checkOptions("np.nanvar", opts, { keepdims: opt.boolean, ddof: opt.nonNegative });
+    const t = inexact("nanvar", x);
+    const ok = ew.logicalNot(ew.isnan(t));
+    const m = nanmean(t, axis, { keepdims: true });
+    const sq = ew.where(ok, ew.square(ew.subtract(t, m)), 0);
+    const n = sum(ew.astype(ok, t.dtype), axis, { keepdims: opts.keepdims });
+    return ew.divide(sum(sq, axis, { keepdims: opts.keepdims }), ew.subtract(n, opts.ddof ?? 0));
+  });
 }
 
 /** Standard deviation over the non-NaN entries. */
 export function nanstd(x: ArrayLike, axis: Axis = null, opts: { keepdims?: boolean; ddof?: number } = {}): Tracer {
-  return ew.sqrt(nanvar(x, axis, opts));
+  return asCalledFrom("nanstd", () => {
+    return ew.sqrt(nanvar(x, axis, opts));
+  });
 }
 
 /** Maximum ignoring NaN (NaN where all are NaN). */
 export function nanmax(x: ArrayLike, axis: Axis = null, opts: { keepdims?: boolean } = {}): Tracer {
-  const t = inexact("nanmax", x);
-  const nan = ew.isnan(t);
-  const r = max(ew.where(nan, -Infinity, t), axis, opts);
-  return ew.where(all(nan, axis, opts), NaN, r);
+  return asCalledFrom("nanmax", () => {
+    const t = inexact("nanmax", x);
+    const nan = ew.isnan(t);
+    const r = max(ew.where(nan, -Infinity, t), axis, opts);
+    return ew.where(all(nan, axis, opts), NaN, r);
+  });
 }
 
 /** Minimum ignoring NaN (NaN where all are NaN). */
 export function nanmin(x: ArrayLike, axis: Axis = null, opts: { keepdims?: boolean } = {}): Tracer {
-  const t = inexact("nanmin", x);
-  const nan = ew.isnan(t);
-  const r = min(ew.where(nan, Infinity, t), axis, opts);
-  return ew.where(all(nan, axis, opts), NaN, r);
+  return asCalledFrom("nanmin", () => {
+    const t = inexact("nanmin", x);
+    const nan = ew.isnan(t);
+    const r = min(ew.where(nan, Infinity, t), axis, opts);
+    return ew.where(all(nan, axis, opts), NaN, r);
+  });
 }
 
 /** Index of the maximum ignoring NaN. */
 export function nanargmax(x: ArrayLike, axis: number | null = null): Tracer {
-  const t = inexact("nanargmax", x);
-  return argmax(ew.where(ew.isnan(t), -Infinity, t), axis);
+  return asCalledFrom("nanargmax", () => {
+    const t = inexact("nanargmax", x);
+    return argmax(ew.where(ew.isnan(t), -Infinity, t), axis);
+  });
 }
 
 /** Index of the minimum ignoring NaN. */
 export function nanargmin(x: ArrayLike, axis: number | null = null): Tracer {
-  const t = inexact("nanargmin", x);
-  return argmin(ew.where(ew.isnan(t), Infinity, t), axis);
+  return asCalledFrom("nanargmin", () => {
+    const t = inexact("nanargmin", x);
+    return argmin(ew.where(ew.isnan(t), Infinity, t), axis);
+  });
 }
 
 export interface QuantileOptions {
@@ -200,9 +218,11 @@ export function cov(m: ArrayLike, y: ArrayLike | null = null, opts: CovOptions =
 
 /** Pearson correlation coefficients: cov scaled by the standard deviations, clipped to [-1, 1]. */
 export function corrcoef(x: ArrayLike, y: ArrayLike | null = null, opts: { rowvar?: boolean } = {}): Tracer {
-  checkOptions("np.corrcoef", opts, { rowvar: opt.boolean });
-  const c = cov(x, y, { rowvar: opts.rowvar });
-  if (c.ndim === 0) return ew.divide(c, c);
-  const d = ew.sqrt(diagonal(c));
-  return ew.clip(ew.divide(ew.divide(c, expandDims(d, 1)), expandDims(d, 0)), -1, 1);
+  return asCalledFrom("corrcoef", () => {
+    checkOptions("np.corrcoef", opts, { rowvar: opt.boolean });
+    const c = cov(x, y, { rowvar: opts.rowvar });
+    if (c.ndim === 0) return ew.divide(c, c);
+    const d = ew.sqrt(diagonal(c));
+    return ew.clip(ew.divide(ew.divide(c, expandDims(d, 1)), expandDims(d, 0)), -1, 1);
+  });
 }

@@ -10,4 +10,16 @@
 import "../setup";
 
 export * from "./transforms";
-export * from "./schedules";
+export {
+  constantSchedule,
+  polynomialSchedule,
+  linearSchedule,
+  exponentialDecay,
+  cosineDecaySchedule,
+  joinSchedules,
+  warmupCosineDecaySchedule,
+  piecewiseConstantSchedule,
+  type Schedule,
+  type ScalarOrSchedule,
+  type ExponentialDecayOptions,
+} from "./schedules";

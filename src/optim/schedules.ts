@@ -4,7 +4,7 @@
 // under jit without retracing per step.
 
 import * as np from "../numpy";
-import { ArgumentError } from "../core/errors";
+import { ArgumentError, asCalledFrom } from "../core/errors";
 import { isTracer, type Tracer } from "../core/trace";
 import { checkOptions, opt } from "../core/options";
 
@@ -54,7 +54,9 @@ export function polynomialSchedule(initValue: number, endValue: number, power: n
 
 /** Linear interpolation from initValue to endValue over transitionSteps. */
 export function linearSchedule(initValue: number, endValue: number, transitionSteps: number, transitionBegin = 0): Schedule {
-  return polynomialSchedule(initValue, endValue, 1, transitionSteps, transitionBegin);
+  return asCalledFrom("linearSchedule", () => {
+    return polynomialSchedule(initValue, endValue, 1, transitionSteps, transitionBegin);
+  });
 }
 
 export interface ExponentialDecayOptions {

@@ -7,7 +7,7 @@
 import * as np from "../numpy";
 import * as lax from "../lax";
 import { isFloat } from "../core/dtype";
-import { ArgumentError, ShapeError } from "../core/errors";
+import { ArgumentError, ShapeError, asCalledFrom } from "../core/errors";
 import * as tree from "../core/pytree";
 import { isTracer, type Tracer } from "../core/trace";
 import { asSchedule, type ScalarOrSchedule } from "./schedules";
@@ -347,10 +347,12 @@ export function rmsprop(learningRate: ScalarOrSchedule, opts: RmspropOptions = {
 
 /** params + updates, leafwise, keeping each parameter's dtype. */
 export function applyUpdates<P>(params: P, updates: unknown): P {
-  checkTree("applyUpdates", params, "params");
-  sameStructure("applyUpdates", params, updates, "params", "updates");
-  return tree.map((p: Tracer | number, u: Tracer) => {
-    const s = np.add(p, u);
-    return isTracer(p) && s.dtype !== p.dtype ? np.astype(s, p.dtype) : s;
-  }, params, updates);
+  return asCalledFrom("applyUpdates", () => {
+    checkTree("applyUpdates", params, "params");
+    sameStructure("applyUpdates", params, updates, "params", "updates");
+    return tree.map((p: Tracer | number, u: Tracer) => {
+      const s = np.add(p, u);
+      return isTracer(p) && s.dtype !== p.dtype ? np.astype(s, p.dtype) : s;
+    }, params, updates);
+  });
 }

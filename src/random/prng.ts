@@ -147,6 +147,8 @@ export function isThreefryPartitionable(): boolean {
 
 /** Run `fn` with the given stream setting, restoring the previous one afterwards (JAX's `jax.threefry_partitionable(...)` context). */
 export function withThreefryPartitionable<T>(enabled: boolean, fn: () => T): T {
+  if (typeof enabled !== "boolean") throw new ArgumentError(`random.withThreefryPartitionable: expected true or false, got ${describe(enabled)}`);
+  if (typeof fn !== "function") throw new ArgumentError(`random.withThreefryPartitionable: expected a function to run, got ${describe(fn)}`);
   const previous = setThreefryPartitionable(enabled);
   try {
     return fn();

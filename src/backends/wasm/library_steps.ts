@@ -23,6 +23,8 @@ const elemBytes = (d: DType): number => (d === "bool" ? 1 : 4);
 export interface PreparedLibraryStep {
   run(ptr: (slot: number) => number): void;
   dispose(): void;
+  /** Bytes of wasm memory the prepared step holds until disposed (its parameter block). */
+  readonly heldBytes: number;
 }
 
 function check(code: number, what: string): void {
@@ -94,7 +96,7 @@ export function prepareLibraryStep(step: LibraryStep, kernels: WasmKernels): Pre
         return decompositionRunner(call, step, raw);
     }
   })();
-  return { run, dispose };
+  return { run, dispose, heldBytes: blockBytes };
 }
 
 /** The linalg.rs call of a decomposition step (outputs in the primitive's order). */

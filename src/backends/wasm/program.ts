@@ -20,6 +20,7 @@ import { ParallelWindow } from "./parallel_window";
 import { storageBytes, type LoweredProgram, type SlotInfo, type Step } from "../plan/lowered_program";
 import { planWorkspace, timeline } from "../plan/buffer_plan";
 import type { WasmMemory, WasmBuffer } from "./memory";
+import { noteProgramBytes } from "../../core/residency";
 
 type RunStep = (bufs: WasmBuffer[]) => void;
 
@@ -55,6 +56,8 @@ export class WasmProgram {
   private readonly stepDisposers: (() => void)[] = [];
   /** Where run() finds each slot's buffer, and which outputs take another reference. */
   private readonly runLayout: RunLayout;
+  /** Bytes this program holds between runs (constants, workspace, scratch, parameter blocks): memoryStats().programBytes. */
+  private heldBytes = 0;
 
   constructor(
     private readonly lowered: LoweredProgram,
@@ -65,6 +68,7 @@ export class WasmProgram {
     slots.forEach((s, i) => {
       if (s.kind === "const" && s.data) {
         const buf = mem.alloc(s.bytes);
+        this.hold(s.bytes);
         viewOf(mem, buf, s.dtype, elemCount(s)).set(s.data);
         this.constBufs.set(i, buf);
       }
@@ -89,8 +93,12 @@ export class WasmProgram {
         let scratch: WasmBuffer | null = null;
         const scratchFor = (bytes: number): number => {
           if (scratch === null || scratch.bytes < bytes) {
-            if (scratch) mem.free(scratch);
+            if (scratch) {
+              mem.free(scratch);
+              this.hold(-scratch.bytes);
+            }
             scratch = mem.alloc(bytes);
+            this.hold(bytes);
           }
           return scratch.ptr;
         };
@@ -186,6 +194,7 @@ export class WasmProgram {
       }
       case "library": {
         const prepared = prepareLibraryStep(st, this.kernels);
+        this.hold(prepared.heldBytes);
         this.stepDisposers.push(prepared.dispose);
         return (bufs) => prepared.run((s) => bufs[s].ptr);
       }
@@ -238,7 +247,10 @@ export class WasmProgram {
   run(inputs: WasmBuffer[], consts: WasmBuffer[], donated?: readonly boolean[]): WasmBuffer[] {
     const { slots, outputs } = this.lowered;
     const r = this.runLayout;
-    if (this.workspace === null) this.workspace = this.groupBytes.map((b) => this.mem.alloc(b));
+    if (this.workspace === null) {
+      this.workspace = this.groupBytes.map((b) => this.mem.alloc(b));
+      this.hold(this.groupBytes.reduce((a, b) => a + b, 0));
+    }
     // Run once per eager operation: plain loops over layouts precomputed in the constructor.
     const bufs = new Array<WasmBuffer>(slots.length);
     for (let k = 0; k < r.inputSlots.length; k++) bufs[r.inputSlots[k]] = inputs[r.inputIndex[k]];
@@ -324,6 +336,12 @@ export class WasmProgram {
     this.stepDisposers.length = 0;
     this.workspace = null;
     this.constBufs.clear();
+    this.hold(-this.heldBytes);
+  }
+
+  private hold(bytes: number): void {
+    this.heldBytes += bytes;
+    noteProgramBytes(bytes);
   }
 }
 

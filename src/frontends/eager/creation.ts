@@ -4,7 +4,7 @@
 
 import { Array as TfArray, isArray } from "../../core/array";
 import { isFloat } from "../../core/dtype";
-import { ArgumentError, OptionsError } from "../../core/errors";
+import { ArgumentError, OptionsError, asCalledFrom } from "../../core/errors";
 import { checkOptions } from "../../core/options";
 import { Tracer } from "../../core/trace";
 import * as np from "../../numpy";
@@ -21,17 +21,19 @@ import { Tensor, tensorRules, type Data, type TensorOptions } from "./tensor";
  * (Int32Array → int32, Uint32Array → uint32).
  */
 export function tensor(data: Data | Tensor, opts: TensorOptions = {}): Tensor {
-  checkOptions("tensor", opts, tensorRules);
-  let a: TfArray;
-  if (data instanceof Tensor) a = data.value;
-  else if (isArray(data)) a = data;
-  else if (data instanceof Tracer) throw new ArgumentError("tensor(): a traced value has no data; eager tensors hold concrete Arrays");
-  else {
-    // A tensor is never weakly typed (np.array(2) alone would be): a bare number is a strong float32.
-    a = np.array(data as never, { dtype: opts.dtype ?? (typeof data === "number" ? "float32" : undefined) }) as TfArray;
-  }
-  if (opts.dtype !== undefined && a.dtype !== opts.dtype) a = np.astype(a, opts.dtype) as TfArray;
-  return new Tensor(a, { requiresGrad: opts.requiresGrad ?? false });
+  return asCalledFrom("tensor", () => {
+    checkOptions("tensor", opts, tensorRules);
+    let a: TfArray;
+    if (data instanceof Tensor) a = data.value;
+    else if (isArray(data)) a = data;
+    else if (data instanceof Tracer) throw new ArgumentError("tensor(): a traced value has no data; eager tensors hold concrete Arrays");
+    else {
+      // A tensor is never weakly typed (np.array(2) alone would be): a bare number is a strong float32.
+      a = np.array(data as never, { dtype: opts.dtype ?? (typeof data === "number" ? "float32" : undefined) }) as TfArray;
+    }
+    if (opts.dtype !== undefined && a.dtype !== opts.dtype) a = np.astype(a, opts.dtype) as TfArray;
+    return new Tensor(a, { requiresGrad: opts.requiresGrad ?? false });
+  });
 }
 
 const shapeOf = (shape: (number | readonly number[])[]): number[] => (shape.length === 1 && Array.isArray(shape[0]) ? [...(shape[0] as number[])] : (shape as number[]));
@@ -51,7 +53,9 @@ export function arange(start: number, end?: number, step = 1): Tensor {
 let rngKey: Tracer = random.key(0);
 /** Seed the generator of randn/rand/Linear's initialization. */
 export function manualSeed(seed: number): void {
-  rngKey = random.key(seed);
+  return asCalledFrom("manualSeed", () => {
+    rngKey = random.key(seed);
+  });
 }
 /** A fresh key from the global generator (randn, rand, layer initialization). @internal */
 export function nextKey(): Tracer {
@@ -76,11 +80,15 @@ const samples = (a: Tracer, opts: TensorOptions): Tensor =>
   new Tensor((opts.dtype !== undefined && opts.dtype !== a.dtype ? np.astype(a, opts.dtype) : a) as TfArray, { requiresGrad: opts.requiresGrad });
 /** Standard normal samples: randn(2, 3) or randn([2, 3], { requiresGrad }). */
 export function randn(...args: (number | readonly number[] | TensorOptions)[]): Tensor {
-  const opts = randomOptions("randn", args);
-  return samples(random.normal(nextKey(), shapeOf(args as number[])), opts);
+  return asCalledFrom("randn", () => {
+    const opts = randomOptions("randn", args);
+    return samples(random.normal(nextKey(), shapeOf(args as number[])), opts);
+  });
 }
 /** Uniform [0, 1) samples. */
 export function rand(...args: (number | readonly number[] | TensorOptions)[]): Tensor {
-  const opts = randomOptions("rand", args);
-  return samples(random.uniform(nextKey(), shapeOf(args as number[])), opts);
+  return asCalledFrom("rand", () => {
+    const opts = randomOptions("rand", args);
+    return samples(random.uniform(nextKey(), shapeOf(args as number[])), opts);
+  });
 }

@@ -6,7 +6,7 @@ import type { Tracer } from "../../core/trace";
 import * as lax from "../../lax";
 import * as tnn from "../../nn";
 import * as np from "../../numpy";
-import { ArgumentError } from "../../core/errors";
+import { ArgumentError, asCalledFrom } from "../../core/errors";
 import { Tensor, op, type Operand } from "./tensor";
 
 // --- functional ops ----------------------------------------------------------------------------------
@@ -47,7 +47,9 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 }
 /** Elements of x where cond holds, else of y (torch.where): the data-dependent choice that also works inside compile(). */
 export function where(cond: Tensor, x: Operand, y: Operand): Tensor {
-  return op("where", [], [cond, x, y], (c, a, b) => np.where(c as Tracer, a, b));
+  return asCalledFrom("where", () => {
+    return op("where", [], [cond, x, y], (c, a, b) => np.where(c as Tracer, a, b));
+  });
 }
 
 /** Losses and activations as functions (PyTorch's torch.nn.functional). */

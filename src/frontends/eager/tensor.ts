@@ -55,6 +55,7 @@ export function isGradEnabled(): boolean {
   return gradEnabled;
 }
 export function setGradEnabled(enabled: boolean): void {
+  if (typeof enabled !== "boolean") throw new ArgumentError(`setGradEnabled: expected true or false, got ${describeValue(enabled)}`);
   gradEnabled = enabled;
 }
 
@@ -552,6 +553,8 @@ function binaryOp(name: string, x: Tensor, y: Operand, f: (a: Tracer | number, b
 
 /** Wrap a pure tinyflow function of arrays as a differentiable op on tensors (any tinyflow layer or loss). */
 export function lift<A extends Operand[]>(name: string, f: (...xs: (Tracer | number)[]) => Tracer): (...args: A) => Tensor {
+  if (typeof name !== "string") throw new ArgumentError(`lift: the first argument is the operation's name (a string), got ${describeValue(name)}`);
+  if (typeof f !== "function") throw new ArgumentError(`lift(${name}): expected a function of tinyflow arrays, got ${describeValue(f)}`);
   return (...args: A) => apply(name, args, f);
 }
 

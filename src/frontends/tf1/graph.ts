@@ -10,7 +10,7 @@ import "../../setup";
 import { Array as TfArray, isArray } from "../../core/array";
 import { ShapedArray } from "../../core/aval";
 import { dtypeOfScalar, isDType, type DType } from "../../core/dtype";
-import { ArgumentError, ShapeError } from "../../core/errors";
+import { ArgumentError, ShapeError, TinyflowError } from "../../core/errors";
 import { checkOptions, opt, type OptionRules } from "../../core/options";
 import { Tracer } from "../../core/trace";
 import { traceFlatToJaxpr } from "../../../transforms/jaxpr_trace";
@@ -84,6 +84,7 @@ export function reset_default_graph(): void {
 
 /** `tf.set_random_seed(seed)`: the graph-level seed of random ops. */
 export function set_random_seed(seed: number): void {
+  if (!Number.isSafeInteger(seed)) throw new ArgumentError(`tf.set_random_seed: seed must be an integer, got ${describe(seed)}`);
   defaultGraph.seed = seed;
 }
 
@@ -421,6 +422,8 @@ export function inferShape(opType: string, inputs: readonly Tensor[], kernel: Ke
 
 export interface MakeOpOptions {
   name?: string;
+  /** The public function making the node (`reduce_sum`), named by input conversion errors; the op type otherwise. */
+  api?: string;
   /** Skip inference when the op knows its output. */
   shape?: StaticShape | null;
   dtype?: DType;
@@ -429,18 +432,39 @@ export interface MakeOpOptions {
 
 /** Make a node computing kernel(inputs); its static shape and dtype are inferred unless given. */
 export function makeOp(opType: string, inputs: readonly TensorLike[], kernel: Kernel, opts: MakeOpOptions = {}): Tensor {
-  const ins = inputs.map((x) => toTensor(x));
+  const ins = inputs.map((x, i) => convertInput(opts.api ?? opType, i, x));
   let shape: StaticShape | null;
   let dtype: DType;
   if (opts.shape !== undefined && opts.dtype !== undefined) {
     shape = opts.shape;
     dtype = opts.dtype;
   } else {
-    const inferred = inferShape(opType, ins, kernel);
+    const inferred = inferWithName(opts.api ?? opType, () => inferShape(opType, ins, kernel));
     shape = opts.shape !== undefined ? opts.shape : inferred.shape;
     dtype = opts.dtype ?? inferred.dtype;
   }
   return new Tensor({ opType, inputs: ins, kernel, shape, dtype, name: opts.name, attrs: opts.attrs });
+}
+
+/** An op's input as a Tensor; data that does not convert is an error naming the op's function and the input. */
+export function convertInput(api: string, index: number, x: TensorLike): Tensor {
+  try {
+    return toTensor(x);
+  } catch (e) {
+    // the class stays (a DTypeError for 1.5 as int32); the message says which function and input
+    if (e instanceof TinyflowError) e.message = `tf.${api}: input ${index} cannot become a tensor (${e.message})`;
+    throw e;
+  }
+}
+
+/** Shape inference runs the op's kernel on abstract values: its errors name the tf function that made the node. */
+function inferWithName<R>(api: string, infer: () => R): R {
+  try {
+    return infer();
+  } catch (e) {
+    if (e instanceof TinyflowError && !e.message.startsWith(`tf.${api}`)) e.message = `tf.${api}: ${e.message}`;
+    throw e;
+  }
 }
 
 /** All Tensors and Operations that `roots` need, inputs before users (iterative DFS). */

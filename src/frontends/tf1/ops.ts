@@ -6,7 +6,7 @@
 import "../../setup";
 import type { Array as TfArray } from "../../core/array";
 import { dtypeOfScalar, isDType, type DType } from "../../core/dtype";
-import { ArgumentError } from "../../core/errors";
+import { ArgumentError, TinyflowError } from "../../core/errors";
 import { checkOptions, isPlainObject, opt, type OptionRules } from "../../core/options";
 import type { Tracer } from "../../core/trace";
 import * as lax from "../../lax";
@@ -18,6 +18,7 @@ import {
   RefVariable,
   Tensor,
   castTensor,
+  convertInput,
   describe,
   get_default_graph,
   installTensorMethods,
@@ -82,7 +83,13 @@ export function placeholder(dtype: DType, shapeOrOpts?: readonly (number | null)
 /** `tf.constant(value, dtype?, shape?)`. */
 export function constant(value: Data, dtype?: DType | null, shape?: readonly number[] | null, name?: string): Tensor {
   // A constant is never weakly typed (np.array(2) alone would be): a bare number is a strong float32.
-  let a: TfArray = np.array(value as never, { dtype: dtype ?? (typeof value === "number" ? "float32" : undefined) }) as TfArray;
+  let a: TfArray;
+  try {
+    a = np.array(value as never, { dtype: dtype ?? (typeof value === "number" ? "float32" : undefined) }) as TfArray;
+  } catch (e) {
+    if (e instanceof TinyflowError) e.message = `tf.constant: the value cannot become a tensor (${e.message})`;
+    throw e;
+  }
   if (dtype === undefined || dtype === null) {
     // np.array's number policy (JS numbers are float32 — TF1 would make integer literals int32;
     // Int32Array gives int32), narrowed to the dtypes TF1 infers for constants.
@@ -195,7 +202,7 @@ export function gradients(ys: Tensor | readonly Tensor[], xs: Tensor | readonly 
 }
 
 export function stop_gradient(x: TensorLike, name?: string): Tensor {
-  return makeOp("StopGradient", [x], ([a]) => lax.stopGradient(a), { name });
+  return makeOp("StopGradient", [x], ([a]) => lax.stopGradient(a), { api: "stop_gradient", name });
 }
 
 // --- elementwise math --------------------------------------------------------------------
@@ -203,76 +210,80 @@ export function stop_gradient(x: TensorLike, name?: string): Tensor {
 type Bin = (x: TensorLike, y: TensorLike, name?: string) => Tensor;
 type Un = (x: TensorLike, name?: string) => Tensor;
 const binary =
-  (opType: string, f: (a: Value, b: Value) => Tracer): Bin =>
+  (opType: string, api: string, f: (a: Value, b: Value) => Tracer): Bin =>
   (x, y, name) =>
-    makeOp(opType, [x, y], ([a, b]) => f(a, b), { name });
+    makeOp(opType, [x, y], ([a, b]) => f(a, b), { name, api });
 const unary =
-  (opType: string, f: (a: Value) => Tracer): Un =>
+  (opType: string, api: string, f: (a: Value) => Tracer): Un =>
   (x, name) =>
-    makeOp(opType, [x], ([a]) => f(a), { name });
+    makeOp(opType, [x], ([a]) => f(a), { name, api });
 
-export const add = binary("Add", np.add);
-export const subtract = binary("Sub", np.subtract);
-export const multiply = binary("Mul", np.multiply);
+export const add = binary("Add", "add", np.add);
+export const subtract = binary("Sub", "subtract", np.subtract);
+export const multiply = binary("Mul", "multiply", np.multiply);
 /** True division (TF's tf.divide / tf.truediv). */
-export const divide = binary("RealDiv", np.divide);
+export const divide = binary("RealDiv", "divide", np.divide);
 export const truediv = divide;
 export const realdiv = divide;
-export const floordiv = binary("FloorDiv", np.floorDivide);
-export const mod = binary("FloorMod", np.remainder);
-export const pow = binary("Pow", np.power);
-export const maximum = binary("Maximum", np.maximum);
-export const minimum = binary("Minimum", np.minimum);
-export const squared_difference = binary("SquaredDifference", (a, b) => np.square(np.subtract(a, b)));
+export const floordiv = binary("FloorDiv", "floordiv", np.floorDivide);
+export const mod = binary("FloorMod", "mod", np.remainder);
+export const pow = binary("Pow", "pow", np.power);
+export const maximum = binary("Maximum", "maximum", np.maximum);
+export const minimum = binary("Minimum", "minimum", np.minimum);
+export const squared_difference = binary("SquaredDifference", "squared_difference", (a, b) => np.square(np.subtract(a, b)));
 /** TF < 1.0 names. */
 export const mul = multiply;
 export const sub = subtract;
-export const neg = (x: TensorLike, name?: string) => negative(x, name);
+export const neg = unary("Neg", "neg", np.negative);
 
-export const equal = binary("Equal", np.equal);
-export const not_equal = binary("NotEqual", np.notEqual);
-export const less = binary("Less", np.less);
-export const less_equal = binary("LessEqual", np.lessEqual);
-export const greater = binary("Greater", np.greater);
-export const greater_equal = binary("GreaterEqual", np.greaterEqual);
-export const logical_and = binary("LogicalAnd", np.logicalAnd);
-export const logical_or = binary("LogicalOr", np.logicalOr);
-export const logical_not = unary("LogicalNot", np.logicalNot);
+export const equal = binary("Equal", "equal", np.equal);
+export const not_equal = binary("NotEqual", "not_equal", np.notEqual);
+export const less = binary("Less", "less", np.less);
+export const less_equal = binary("LessEqual", "less_equal", np.lessEqual);
+export const greater = binary("Greater", "greater", np.greater);
+export const greater_equal = binary("GreaterEqual", "greater_equal", np.greaterEqual);
+export const logical_and = binary("LogicalAnd", "logical_and", np.logicalAnd);
+export const logical_or = binary("LogicalOr", "logical_or", np.logicalOr);
+export const logical_not = unary("LogicalNot", "logical_not", np.logicalNot);
 
-export const negative = unary("Neg", np.negative);
-export const exp = unary("Exp", np.exp);
-export const log = unary("Log", np.log);
-export const log1p = unary("Log1p", np.log1p);
-export const sqrt = unary("Sqrt", np.sqrt);
-export const rsqrt = unary("Rsqrt", np.rsqrt);
-export const square = unary("Square", np.square);
-export const abs = unary("Abs", np.abs);
-export const sign = unary("Sign", np.sign);
-export const floor = unary("Floor", np.floor);
-export const ceil = unary("Ceil", np.ceil);
-export const round = unary("Round", (a) => np.round(a));
-export const sin = unary("Sin", np.sin);
-export const cos = unary("Cos", np.cos);
-export const tanh = unary("Tanh", np.tanh);
-export const sigmoid = unary("Sigmoid", tnn.sigmoid);
-export const relu = unary("Relu", tnn.relu);
-export const reciprocal = unary("Reciprocal", np.reciprocal);
-export const identity = unary("Identity", (a) => t(a));
+export const negative = unary("Neg", "negative", np.negative);
+export const exp = unary("Exp", "exp", np.exp);
+export const log = unary("Log", "log", np.log);
+export const log1p = unary("Log1p", "log1p", np.log1p);
+export const sqrt = unary("Sqrt", "sqrt", np.sqrt);
+export const rsqrt = unary("Rsqrt", "rsqrt", np.rsqrt);
+export const square = unary("Square", "square", np.square);
+export const abs = unary("Abs", "abs", np.abs);
+export const sign = unary("Sign", "sign", np.sign);
+export const floor = unary("Floor", "floor", np.floor);
+export const ceil = unary("Ceil", "ceil", np.ceil);
+export const round = unary("Round", "round", (a) => np.round(a));
+export const sin = unary("Sin", "sin", np.sin);
+export const cos = unary("Cos", "cos", np.cos);
+export const tanh = unary("Tanh", "tanh", np.tanh);
+export const sigmoid = unary("Sigmoid", "sigmoid", tnn.sigmoid);
+export const relu = unary("Relu", "relu", tnn.relu);
+export const reciprocal = unary("Reciprocal", "reciprocal", np.reciprocal);
+export const identity = unary("Identity", "identity", (a) => t(a));
 
 export function clip_by_value(x: TensorLike, clip_value_min: TensorLike, clip_value_max: TensorLike, name?: string): Tensor {
-  return makeOp("ClipByValue", [x, clip_value_min, clip_value_max], ([a, lo, hi]) => np.clip(a, lo, hi), { name });
+  return makeOp("ClipByValue", [x, clip_value_min, clip_value_max], ([a, lo, hi]) => np.clip(a, lo, hi), { api: "clip_by_value", name });
 }
 
 /** `tf.cast(x, dtype)`. */
 export function cast(x: TensorLike, dtype: DType, name?: string): Tensor {
-  const c = castTensor(toTensor(x), dtype);
-  return name === undefined ? c : makeOp("Cast", [x], ([a]) => np.astype(a, dtype), { name });
+  return castAs("cast", x, dtype, name);
 }
-export const to_float = (x: TensorLike) => cast(x, "float32");
-export const to_int32 = (x: TensorLike) => cast(x, "int32");
+export const to_float = (x: TensorLike) => castAs("to_float", x, "float32");
+export const to_int32 = (x: TensorLike) => castAs("to_int32", x, "int32");
+
+function castAs(api: string, x: TensorLike, dtype: DType, name?: string): Tensor {
+  const c = castTensor(convertInput(api, 0, x), dtype);
+  return name === undefined ? c : makeOp("Cast", [x], ([a]) => np.astype(a, dtype), { api, name });
+}
 
 export function where(condition: TensorLike, x: TensorLike, y: TensorLike, name?: string): Tensor {
-  return makeOp("Select", [condition, x, y], ([c, a, b]) => np.where(c, a, b), { name });
+  return makeOp("Select", [condition, x, y], ([c, a, b]) => np.where(c, a, b), { api: "where", name });
 }
 
 export interface MatmulOptions extends NameOpt {
@@ -284,14 +295,14 @@ const swapLast = (x: Tracer) => (x.ndim < 2 ? x : np.swapaxes(x, -1, -2));
 /** `tf.matmul(a, b, { transpose_a, transpose_b })`. */
 export function matmul(a: TensorLike, b: TensorLike, options?: MatmulOptions): Tensor {
   const opts = checkOptions("tf.matmul", options, matmulRules);
-  return makeOp("MatMul", [a, b], ([x, y]) => np.matmul(opts.transpose_a ? swapLast(t(x)) : x, opts.transpose_b ? swapLast(t(y)) : y), { name: opts.name });
+  return makeOp("MatMul", [a, b], ([x, y]) => np.matmul(opts.transpose_a ? swapLast(t(x)) : x, opts.transpose_b ? swapLast(t(y)) : y), { api: "matmul", name: opts.name });
 }
 
 /** `tf.add_n(inputs)`: the sum of a list of tensors. */
 export function add_n(inputs: readonly TensorLike[], name?: string): Tensor {
   if (!Array.isArray(inputs)) throw new ArgumentError(`tf.add_n: expected an array of tensors, got ${typeof inputs}`);
   if (inputs.length === 0) throw new ArgumentError("tf.add_n: needs at least one input");
-  return makeOp("AddN", inputs, (xs) => xs.slice(1).reduce<Tracer>((acc, x) => np.add(acc, x), t(xs[0])), { name });
+  return makeOp("AddN", inputs, (xs) => xs.slice(1).reduce<Tracer>((acc, x) => np.add(acc, x), t(xs[0])), { api: "add_n", name });
 }
 
 // --- reductions ---------------------------------------------------------------------------
@@ -332,7 +343,7 @@ const reducer =
   (opType: string, where: string, f: (x: Value, axis: number | number[] | null, keep: boolean) => Tracer): Reducer =>
   (x, axisOrOpts, keepdims, name) => {
     const a = reduceArgs(where, axisOrOpts, keepdims, name);
-    return makeOp(opType, [x], ([v]) => f(v, a.axis, a.keep), { name: a.name });
+    return makeOp(opType, [x], ([v]) => f(v, a.axis, a.keep), { name: a.name, api: where });
   };
 
 export const reduce_sum = reducer("Sum", "reduce_sum", (x, axis, keepdims) => np.sum(x, axis, { keepdims }));
@@ -361,7 +372,7 @@ const argReducer = (opType: string, where: string, f: typeof np.argmax) => (x: T
     ax = o.axis ?? o.dimension ?? 0;
     nm = o.name ?? nm;
   }
-  return makeOp(opType, [x], ([v]) => f(v, ax), { name: nm });
+  return makeOp(opType, [x], ([v]) => f(v, ax), { name: nm, api: where });
 };
 /** `tf.argmax(x, axis = 0)` (int32 indices; TF's default output is int64). */
 export const argmax = argReducer("ArgMax", "argmax", np.argmax);
@@ -370,28 +381,28 @@ export const argmin = argReducer("ArgMin", "argmin", np.argmin);
 // --- shapes -------------------------------------------------------------------------------
 
 export function reshape(x: TensorLike, shape: readonly number[], name?: string): Tensor {
-  return makeOp("Reshape", [x], ([v]) => np.reshape(v, shape), { name });
+  return makeOp("Reshape", [x], ([v]) => np.reshape(v, shape), { api: "reshape", name });
 }
 export function transpose(x: TensorLike, perm?: readonly number[] | null, name?: string): Tensor {
-  return makeOp("Transpose", [x], ([v]) => np.transpose(v, perm ?? null), { name });
+  return makeOp("Transpose", [x], ([v]) => np.transpose(v, perm ?? null), { api: "transpose", name });
 }
 /** `tf.concat(values, axis)` (TF ≥ 1.0 argument order). */
 export function concat(values: readonly TensorLike[], axis: number, name?: string): Tensor {
   if (!Array.isArray(values)) throw new ArgumentError("tf.concat: values must be an array of tensors");
-  return makeOp("ConcatV2", values, (vs) => np.concatenate(vs.map(t), axis), { name });
+  return makeOp("ConcatV2", values, (vs) => np.concatenate(vs.map(t), axis), { api: "concat", name });
 }
 export function stack(values: readonly TensorLike[], axis = 0, name?: string): Tensor {
   if (!Array.isArray(values)) throw new ArgumentError(`tf.stack: expected an array of tensors, got ${typeof values}`);
-  return makeOp("Pack", values, (vs) => np.stack(vs.map(t), axis), { name });
+  return makeOp("Pack", values, (vs) => np.stack(vs.map(t), axis), { api: "stack", name });
 }
 export function expand_dims(x: TensorLike, axis: number, name?: string): Tensor {
-  return makeOp("ExpandDims", [x], ([v]) => np.expandDims(v, axis), { name });
+  return makeOp("ExpandDims", [x], ([v]) => np.expandDims(v, axis), { api: "expand_dims", name });
 }
 export function squeeze(x: TensorLike, axis?: number | readonly number[] | null, name?: string): Tensor {
-  return makeOp("Squeeze", [x], ([v]) => (axis === undefined || axis === null ? np.squeeze(v) : np.squeeze(v, axis)), { name });
+  return makeOp("Squeeze", [x], ([v]) => (axis === undefined || axis === null ? np.squeeze(v) : np.squeeze(v, axis)), { api: "squeeze", name });
 }
 export function tile(x: TensorLike, multiples: readonly number[], name?: string): Tensor {
-  return makeOp("Tile", [x], ([v]) => np.tile(v, multiples), { name });
+  return makeOp("Tile", [x], ([v]) => np.tile(v, multiples), { api: "tile", name });
 }
 export interface OneHotOptions extends NameOpt {
   on_value?: number;
@@ -411,7 +422,7 @@ export function one_hot(indices: TensorLike, depth: number, options?: OneHotOpti
       const off = opts.off_value ?? 0;
       return on === 1 && off === 0 ? oh : np.add(np.multiply(oh, on - off), off);
     },
-    { name: opts.name },
+    { api: "one_hot", name: opts.name },
   );
 }
 
@@ -426,24 +437,27 @@ function staticShapeArg(where: string, shape: readonly number[] | number): numbe
 
 export function zeros(shape: readonly number[] | number, dtype: DType = "float32", name?: string): Tensor {
   const s = staticShapeArg("zeros", shape);
-  return makeOp("Zeros", [], () => np.zeros(s, dtype), { name, shape: s, dtype });
+  return makeOp("Zeros", [], () => np.zeros(s, dtype), { api: "zeros", name, shape: s, dtype });
 }
 export function ones(shape: readonly number[] | number, dtype: DType = "float32", name?: string): Tensor {
   const s = staticShapeArg("ones", shape);
-  return makeOp("Ones", [], () => np.ones(s, dtype), { name, shape: s, dtype });
+  return makeOp("Ones", [], () => np.ones(s, dtype), { api: "ones", name, shape: s, dtype });
 }
 /** `tf.fill(dims, value, dtype?)`: a JS number fills float32 unless a dtype is given (tinyflow's number policy, not TF's int32). */
 export function fill(dims: readonly number[], value: number, dtype: DType = dtypeOfScalar(value).dtype, name?: string): Tensor {
   const s = staticShapeArg("fill", dims);
-  return makeOp("Fill", [], () => np.full(s, value, dtype), { name, shape: s, dtype });
+  return makeOp("Fill", [], () => np.full(s, value, dtype), { api: "fill", name, shape: s, dtype });
 }
 export function zeros_like(x: TensorLike, dtype?: DType, name?: string): Tensor {
-  return makeOp("ZerosLike", [x], ([v]) => np.zerosLike(v, dtype), { name });
+  return makeOp("ZerosLike", [x], ([v]) => np.zerosLike(v, dtype), { api: "zeros_like", name });
 }
 export function ones_like(x: TensorLike, dtype?: DType, name?: string): Tensor {
-  return makeOp("OnesLike", [x], ([v]) => np.onesLike(v, dtype), { name });
+  return makeOp("OnesLike", [x], ([v]) => np.onesLike(v, dtype), { api: "ones_like", name });
 }
 export function range(start: number, limit?: number, delta = 1, dtype?: DType): Tensor {
+  for (const [what, v] of [["start", start], ["limit", limit ?? 0], ["delta", delta]] as const) {
+    if (typeof v !== "number" || !Number.isFinite(v)) throw new ArgumentError(`tf.range: ${what} must be a finite number, got ${describe(v)}`);
+  }
   const [lo, hi] = limit === undefined ? [0, start] : [start, limit];
   const d = dtype ?? "float32"; // np.arange's default: JS numbers are float32 (TF would infer int32 from Python ints)
   return makeOp("Range", [], () => np.arange(lo, hi, delta, { dtype: d }));
@@ -563,10 +577,10 @@ export const nn = {
   relu,
   sigmoid,
   tanh,
-  relu6: unary("Relu6", tnn.relu6),
-  elu: unary("Elu", (a) => tnn.elu(a)),
-  softplus: unary("Softplus", tnn.softplus),
-  softsign: unary("Softsign", tnn.softSign),
+  relu6: unary("Relu6", "nn.relu6", tnn.relu6),
+  elu: unary("Elu", "nn.elu", (a) => tnn.elu(a)),
+  softplus: unary("Softplus", "nn.softplus", tnn.softplus),
+  softsign: unary("Softsign", "nn.softsign", tnn.softSign),
   /** `tf.nn.softmax(logits, axis = -1)`. */
   softmax(logits: TensorLike, axis?: AxisArg, name?: string): Tensor {
     const a = softmaxArgs("softmax", axis, name);

@@ -60,6 +60,11 @@ export function defineLayer<P, S, O extends object>(spec: LayerSpec<P, S, O>): L
   if (typeof spec !== "object" || spec === null) {
     throw new ArgumentError(`defineLayer: expected a layer spec object ({ name, init, apply, ... }), got ${describeValue(spec)}`);
   }
+  if (typeof spec.name !== "string" || typeof spec.init !== "function" || typeof spec.forward !== "function") {
+    throw new ArgumentError(
+      `defineLayer: a layer spec needs a name (a string) and the functions init(key) and forward(params, state, x, opts), got name ${describeValue(spec.name)}, init ${describeValue(spec.init)}, forward ${describeValue(spec.forward)}`,
+    );
+  }
   const stateful = spec.stateful ?? false;
   const emptyState = spec.emptyState ?? (() => ({}) as S);
   const rulesApply = { ...applyRules, ...spec.optionRules } as OptionRules<ApplyOptions<S> & O>;
