@@ -184,7 +184,6 @@ export const UNARY_RECORDS = {
   log: unaryRecord("float", -0.5, 5, "ulp", "transcendental", [0.5, 2]),
   log1p: unaryRecord("float", -1.5, 3, "ulp", "transcendental", [-0.5, 1]),
   expm1: unaryRecord("float", -5, 5, "ulp", "transcendental", [-1, 1]),
-  cbrt: unaryRecord("float", -8, 8, "ulp", "transcendental", [0.5, 2]),
   sqrt: unaryRecord("float", -0.5, 5, "exact", "fewUlp", [0.5, 2]),
   rsqrt: unaryRecord("float", -0.5, 5, "ulp", "fewUlp", [0.5, 2]),
   logistic: unaryRecord("float", -8, 8, "ulp", "transcendental", [-3, 3]),

@@ -60,7 +60,7 @@ export interface PrimitiveParamsMap {
   // --- unary elementwise ---
   neg: NoParams; sign: NoParams; floor: NoParams; ceil: NoParams; round: NoParams;
   is_finite: NoParams; abs: NoParams; not: NoParams;
-  exp: NoParams; log: NoParams; log1p: NoParams; expm1: NoParams; cbrt: NoParams;
+  exp: NoParams; log: NoParams; log1p: NoParams; expm1: NoParams;
   sqrt: NoParams; rsqrt: NoParams; logistic: NoParams; erf: NoParams; erf_inv: NoParams;
   sin: NoParams; cos: NoParams; tan: NoParams; asin: NoParams; acos: NoParams; atan: NoParams;
   sinh: NoParams; cosh: NoParams; tanh: NoParams; asinh: NoParams; acosh: NoParams; atanh: NoParams;
@@ -195,7 +195,7 @@ export function familyTable<Ps extends Primitive, R>(family: readonly Ps[], make
 
 export const UNARY_ELEMENTWISE = [
   "neg", "sign", "floor", "ceil", "round", "is_finite", "abs", "not",
-  "exp", "log", "log1p", "expm1", "cbrt", "sqrt", "rsqrt", "logistic", "erf", "erf_inv",
+  "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "logistic", "erf", "erf_inv",
   "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh",
   "integer_pow",
 ] as const satisfies readonly Primitive[];

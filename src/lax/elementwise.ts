@@ -33,7 +33,6 @@ export const exp = unary("exp");
 export const log = unary("log");
 export const log1p = unary("log1p");
 export const expm1 = unary("expm1");
-export const cbrt = unary("cbrt");
 export const sqrt = unary("sqrt");
 export const rsqrt = unary("rsqrt");
 export const logistic = unary("logistic");

@@ -166,7 +166,7 @@ export const pow = power;
 
 // --- unary ---
 
-function mathUnary(where: string, prim: "exp" | "log" | "log1p" | "expm1" | "cbrt" | "sqrt" | "rsqrt" | "sin" | "cos" | "tan" | "asin" | "acos" | "atan" | "sinh" | "cosh" | "tanh" | "asinh" | "acosh" | "atanh" | "erf" | "erf_inv" | "logistic"): Un {
+function mathUnary(where: string, prim: "exp" | "log" | "log1p" | "expm1" | "sqrt" | "rsqrt" | "sin" | "cos" | "tan" | "asin" | "acos" | "atan" | "sinh" | "cosh" | "tanh" | "asinh" | "acosh" | "atanh" | "erf" | "erf_inv" | "logistic"): Un {
   return (x) => bind1(prim, [asInexact(where, x)], {});
 }
 
@@ -174,7 +174,6 @@ export const exp = mathUnary("exp", "exp");
 export const log = mathUnary("log", "log");
 export const log1p = mathUnary("log1p", "log1p");
 export const expm1 = mathUnary("expm1", "expm1");
-export const cbrt = mathUnary("cbrt", "cbrt");
 export const sqrt = mathUnary("sqrt", "sqrt");
 export const rsqrt = mathUnary("rsqrt", "rsqrt");
 export const sin = mathUnary("sin", "sin");
@@ -204,6 +203,11 @@ export function log2(x: ArrayLike): Tracer {
 export function log10(x: ArrayLike): Tracer {
   const t = asInexact("log10", x);
   return bind1("div", [bind1("log", [t], {}), full1(t, Math.LN10)], {});
+}
+export function cbrt(x: ArrayLike): Tracer {
+  const t = asInexact("cbrt", x);
+  const a = bind1("pow", [bind1("abs", [t], {}), full1(t, 1 / 3)], {});
+  return bind1("mul", [bind1("sign", [t], {}), a], {});
 }
 
 export function negative(x: ArrayLike): Tracer {

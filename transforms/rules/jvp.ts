@@ -420,7 +420,6 @@ export const firstOrderJvpRules: { [P in FirstOrderPrimitive]: JvpRule<P> } = {
   log: unary("log", (x) => recip(x)),
   log1p: unary("log1p", (x) => recip(addC(x, 1))),
   expm1: unary("expm1", (_x, y) => addC(y, 1)),
-  cbrt: unary("cbrt", (_x, y) => mulC(recip(square(y)), 1 / 3)),
   sqrt: unary("sqrt", (_x, y) => div(full(y, 0.5), y)),
   rsqrt: unary("rsqrt", (x, y) => mulC(div(y, x), -0.5)),
   logistic: unary("logistic", (_x, y) => mul(y, sub(ones(y), y))),

@@ -146,14 +146,6 @@ export const TRANSCENDENTAL_EXPANSIONS = {
     return pick(b, b.less(ax, b.constant(HYPERBOLIC_TAIL)), near, halfExp(b, ax));
   },
   atan: (b, x) => atan(b, x),
-  // cbrt|x| from exp(log|x| / 3) (about 15 ulp off for large |x|) and one Newton step y + (|x|/y² - y)/3,
-  // whose small correction leaves about an ulp; 0, ±inf and NaN pass through unchanged.
-  cbrt: (b, x) => {
-    const ax = b.op("abs", x);
-    const y = b.op("exp", b.op("mul", b.op("log", ax), b.constant(1 / 3)));
-    const refined = b.op("add", y, b.op("mul", b.op("sub", b.op("div", ax, b.op("mul", y, y)), y), b.constant(1 / 3)));
-    return pick(b, b.less(ax, b.constant(Infinity)), pick(b, b.less(b.constant(0), ax), b.op("mul", b.op("sign", x), refined), x), x);
-  },
   erf_inv: (b, x) => erfInv(b, x),
   atan2: (b, y, x) => atan2(b, y, x),
   // asin x = atan(x / sqrt((1-x)(1+x))): ±1 -> ±pi/2 (x/0), NaN beyond.

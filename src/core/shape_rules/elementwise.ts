@@ -109,7 +109,7 @@ export const allWeak = (avals: readonly ShapedArray[]): boolean => avals.every((
 const UNARY_CLASS: Record<UnaryElementwise, DTypeClass> = {
   neg: NUMERIC, sign: NUMERIC, floor: FLOATING, ceil: FLOATING, round: FLOATING, is_finite: FLOATING,
   abs: SIGNED, not: BOOL_OR_INT,
-  exp: FLOATING, log: FLOATING, log1p: FLOATING, expm1: FLOATING, cbrt: FLOATING, sqrt: FLOATING, rsqrt: FLOATING,
+  exp: FLOATING, log: FLOATING, log1p: FLOATING, expm1: FLOATING, sqrt: FLOATING, rsqrt: FLOATING,
   logistic: FLOATING, erf: FLOATING, erf_inv: FLOATING,
   sin: FLOATING, cos: FLOATING, tan: FLOATING, asin: FLOATING, acos: FLOATING, atan: FLOATING,
   sinh: FLOATING, cosh: FLOATING, tanh: FLOATING, asinh: FLOATING, acosh: FLOATING, atanh: FLOATING,

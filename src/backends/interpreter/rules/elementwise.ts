@@ -56,7 +56,6 @@ const UNARY: Record<Exclude<UnaryElementwise, "integer_pow">, (d: DType) => Scal
   log: () => Math.log,
   log1p: () => Math.log1p,
   expm1: () => Math.expm1,
-  cbrt: () => Math.cbrt,
   sqrt: () => Math.sqrt,
   rsqrt: () => (x) => 1 / Math.sqrt(x),
   logistic: () => (x) => 1 / (1 + Math.exp(-x)),
