@@ -168,7 +168,7 @@ export function storeLane0(f: FuncBuilder, dt: KDType, ptr: number, val: Ex, off
  */
 export const REDUCTION_BLOCKS = [32, 64, 64] as const;
 
-/** Longest kept row (in vectors) whose sum over an outer reduced dim is kept in registers (see blockedOuterRows in kernel.ts). */
+/** Longest kept row (in vectors) whose sum over an outer reduced dim is kept in registers (see emitBlockedOuterRows in kernel_loops.ts). */
 export const OUTER_ROW_VECTORS = 8;
 
 /** Identity of a reduction as the i32 bit pattern of one lane. */

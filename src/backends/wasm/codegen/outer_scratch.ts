@@ -10,7 +10,7 @@
 // accumulator takes at most ~128 terms of similar size, so the error is
 // ~eps·log(rows) at any row width. Rows still stream through memory once, as
 // the row-by-row loop did: the extra work is one pass over a cache-resident
-// scratch row per OUTER_ROW_BLOCKS[0] input rows. generate() (kernel.ts) calls this for the dim just outside the
+// scratch row per OUTER_ROW_BLOCKS[0] input rows. generate() (kernel_loops.ts) calls this for the dim just outside the
 // kept innermost one; rows that fit OUTER_ROW_VECTORS vectors stay in registers
 // there instead.
 
@@ -19,7 +19,7 @@ import type { Emitter, Ex } from "./expr";
 import { esize, identityBits, loadLanes, loadStrided, monoid, splatBroadcastInputs, storePartial } from "./kernel_emit";
 import type { KDType, KernelSpec, ReduceOp } from "../../plan/kernel_graph";
 
-/** Block levels of every blocked outer-axis reduction, in registers (kernel.ts) or in scratch rows:
+/** Block levels of every blocked outer-axis reduction, in registers (kernel_loops.ts) or in scratch rows:
  * rows per level-0 block, then level-0 blocks per level-1 block, and so on. Level 0 takes 128
  * rows, not REDUCTION_BLOCKS' 32: each fold here is a pass over the scratch rows as long as an
  * input row, and at 32 it cost 7-11% on [1e6, 64] and [1e5, 1000] (measured in one process,
