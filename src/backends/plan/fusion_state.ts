@@ -6,6 +6,7 @@
 
 import type { DType } from "../../core/dtype";
 import { Literal, type Atom, type JaxprEqn, type Var } from "../../core/ir";
+import type { Reduction } from "../../core/primitives";
 import { BackendError } from "../../core/errors";
 import { sizeOf, stridesOf } from "../../core/shape";
 import type { ReduceOp } from "./kernel_graph";
@@ -137,13 +138,13 @@ export abstract class FusionState {
     });
   }
 
-  protected emitReduction(eqn: JaxprEqn, op: ReduceOp): void {
+  protected emitReduction(eqn: JaxprEqn<Reduction>, op: ReduceOp): void {
     const a = eqn.inputs[0];
     const inShape = a.aval.shape;
     const out = eqn.outputs[0];
     const build = this.kernelBuild(inShape);
     const root = build.visit(this.nodeOf(a, inShape));
-    const spec = build.spec([{ node: root, dtype: kernelDType(out.aval.dtype) }], { op, axes: (eqn.params as { axes: number[] }).axes });
+    const spec = build.spec([{ node: root, dtype: kernelDType(out.aval.dtype) }], { op, axes: eqn.params.axes });
     if (out.aval.dtype === "float16" && (op === "sum" || op === "prod")) {
       // A float16 sum or product is accumulated in float32 and rounded once, by its readers.
       const acc = this.newSlot({ kind: "temp", bytes: out.aval.size * 4, dtype: "float32", shape: out.aval.shape });

@@ -29,7 +29,7 @@
 
 import { ShapedArray } from "../../core/aval";
 import { BackendError } from "../../core/errors";
-import { JaxprEqn, Literal, Var, typedEqn, type ClosedJaxpr } from "../../core/ir";
+import { JaxprEqn, Literal, Var, typedEqn, type ClosedJaxpr, type TypedEqn } from "../../core/ir";
 import { DECOMPOSITIONS, isHigherOrder, type BinaryElementwise, type Primitive, type Reduction, type UnaryElementwise } from "../../core/primitives";
 import { range, sizeOf, stridesOf } from "../../core/shape";
 import type { ReduceOp, ScalarOp } from "./kernel_graph";
@@ -70,6 +70,8 @@ const REDUCE_OPS: { [P in Reduction]: ReduceOp } = {
 
 /** Whether `key` is one of `table`'s own keys. */
 const isKeyOf = <K extends string>(table: { readonly [P in K]: unknown }, key: string): key is K => Object.hasOwn(table, key);
+/** Narrows an equation to the reductions' (REDUCE_OPS) with their params. */
+const isReductionEqn = (eqn: TypedEqn): eqn is Extract<TypedEqn, { primitive: Reduction }> => isKeyOf(REDUCE_OPS, eqn.primitive);
 
 /** Lowers a jaxpr equation by equation: fused elementwise and shape equations, reductions, then GEMM/conv, indexing, library calls, contractions, host steps. */
 export class Planner extends GemmConvLowering {
@@ -137,8 +139,9 @@ export class Planner extends GemmConvLowering {
         }
         return;
       }
-      if (isKeyOf(REDUCE_OPS, prim)) {
-        this.emitReduction(eqn, REDUCE_OPS[prim]);
+      const reduction = typedEqn(eqn);
+      if (isReductionEqn(reduction)) {
+        this.emitReduction(reduction, REDUCE_OPS[reduction.primitive]);
         return;
       }
     }

@@ -684,10 +684,6 @@ export class ModuleBuilder {
 
 // --- feature probes ----------------------------------------------------------------
 
-let relaxedProbe: boolean | undefined;
-
-/** Whether this engine validates relaxed-SIMD (`f32x4.relaxed_madd`); cached. Node 20 needs
- * `--experimental-wasm-relaxed-simd`; newer engines ship it. */
 /** Compile a module a code generator built; `where` names the generator in the error if the engine rejects it (a generator bug). */
 export function compileGenerated(where: string, bytes: Uint8Array): WebAssembly.Module {
   try {
@@ -697,6 +693,10 @@ export function compileGenerated(where: string, bytes: Uint8Array): WebAssembly.
   }
 }
 
+let relaxedProbe: boolean | undefined;
+
+/** Whether this engine validates relaxed-SIMD (`f32x4.relaxed_madd`); cached. Node 20 needs
+ * `--experimental-wasm-relaxed-simd`; newer engines ship it. */
 export function probeRelaxedSimd(): boolean {
   if (relaxedProbe !== undefined) return relaxedProbe;
   const mb = new ModuleBuilder();

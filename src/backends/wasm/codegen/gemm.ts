@@ -24,6 +24,7 @@
 
 import { BackendError } from "../../../core/errors";
 import { FuncBuilder, ModuleBuilder, compileGenerated, isSharedMemory, memoryImport, probeRelaxedSimd, type PlainOp } from "./assembler";
+import { InstanceCache } from "./instance_cache";
 
 /** Blocking of the Rust sgemm (wasm/src/gemm.rs): the scratch layout depends on it. */
 const MR = 4;
@@ -383,7 +384,7 @@ export interface GemmPackers {
 }
 
 const moduleCache = new Map<string, { module: WebAssembly.Module; built: BuiltGemm }>();
-const instanceCache = new WeakMap<WebAssembly.Memory, Map<string, GeneratedGemm>>();
+const instanceCache = new InstanceCache<GeneratedGemm>();
 
 /** Cache key of a generated GEMM: its epilogue's structure (constants included) and the relaxed flag. */
 function gemmKey(ops: readonly EpilogueOp[], relaxed: boolean, shared: boolean, unroll: number): string {
@@ -408,9 +409,7 @@ export function compileGemm(ops: readonly EpilogueOp[], opts: GemmCompileOptions
   const unroll = opts.unroll ?? DEFAULT_UNROLL;
   if (![1, 2, 4, 8].includes(unroll)) throw new BackendError(`compileGemm: unroll must be 1, 2, 4 or 8, got ${String(unroll)}`);
   const key = gemmKey(ops, relaxed, shared, unroll);
-  let perMem = instanceCache.get(opts.memory);
-  if (!perMem) instanceCache.set(opts.memory, (perMem = new Map()));
-  const hit = perMem.get(key);
+  const hit = instanceCache.get(opts.memory, key);
   if (hit) return hit;
   let cached = moduleCache.get(key);
   if (!cached) {
@@ -432,6 +431,6 @@ export function compileGemm(ops: readonly EpilogueOp[], opts: GemmCompileOptions
     scratchBytes: (rows, n, k) => generatedGemmScratchBytes(epilogue, rows, n, k),
     text: () => built.text,
   };
-  perMem.set(key, gemm);
+  instanceCache.set(opts.memory, key, gemm);
   return gemm;
 }

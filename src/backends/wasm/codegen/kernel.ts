@@ -62,6 +62,7 @@
 
 import { BackendError } from "../../../core/errors";
 import { compileGenerated, isSharedMemory, probeRelaxedSimd } from "./assembler";
+import { InstanceCache } from "./instance_cache";
 import { canonicalize, fail, inferDTypes, type Canon } from "./kernel_spec";
 import { identityBits } from "./kernel_emit";
 import { generate, type Generated } from "./kernel_loops";
@@ -97,7 +98,7 @@ export interface CompiledKernel {
 // --- compile + caches --------------------------------------------------------------------------
 
 const moduleCache = new Map<string, { module: WebAssembly.Module; gen: Generated }>();
-const instanceCache = new WeakMap<WebAssembly.Memory, Map<string, CompiledKernel>>();
+const instanceCache = new InstanceCache<CompiledKernel>();
 
 /** Whether this engine runs relaxed-SIMD code (probed once by validating a tiny module, then
  * cached): Node >= 22 / recent browsers; Node 20 with `--experimental-wasm-relaxed-simd`. When
@@ -210,9 +211,7 @@ export function compileKernel(spec: KernelSpec, opts: CompileOptions): CompiledK
   const canon = canonicalize(spec);
   const key = canonicalKey(spec, canon, shared, relaxed);
 
-  let perMem = instanceCache.get(memory);
-  if (!perMem) instanceCache.set(memory, (perMem = new Map()));
-  const hit = perMem.get(key);
+  const hit = instanceCache.get(memory, key);
   if (hit) return hit;
 
   const nIn = spec.inputs.length;
@@ -259,6 +258,6 @@ export function compileKernel(spec: KernelSpec, opts: CompileOptions): CompiledK
     const run = gen.scratchBytes > 0 ? scratchRunner(fn, nIn, nOut, gen.scratchBytes, checkPtrs) : makeRunner(fn, nIn, nOut, checkPtrs);
     kernel = { key, bytes: gen.bytes, text: () => gen.text, run, scratchBytes: gen.scratchBytes };
   }
-  perMem.set(key, kernel);
+  instanceCache.set(memory, key, kernel);
   return kernel;
 }

@@ -80,6 +80,32 @@ export function loadPartial(f: FuncBuilder, dt: KDType, ptr: number, off: number
   }
 }
 
+/** `lanes` (4, or 1..3 for a row's tail) contiguous elements at `ptr + off`: a whole vector or a partial one. */
+export function loadLanes(f: FuncBuilder, dt: KDType, ptr: number, off: number, lanes: number): void {
+  if (lanes === 4) loadVec(f, dt, ptr, off);
+  else loadPartial(f, dt, ptr, off, lanes);
+}
+
+/** `lanes` elements `byteStride` bytes apart from `ptr + off`: loaded as a vector when contiguous, else gathered. */
+export function loadStrided(f: FuncBuilder, dt: KDType, ptr: number, byteStride: number, off: number, lanes: number): void {
+  if (byteStride === esize(dt)) loadLanes(f, dt, ptr, off, lanes);
+  else gather(f, dt, ptr, byteStride, off, lanes);
+}
+
+/** The inputs broadcast along `dim` (byte stride 0), each splatted once from its pointer into a
+ * local named `name`; null for the inputs that vary along `dim`. */
+export function splatBroadcastInputs(
+  f: FuncBuilder, e: Emitter, inputs: readonly { dtype: KDType }[], bstr: readonly (readonly number[])[], dim: number, ptrs: readonly number[], name: string,
+): (Ex | null)[] {
+  return inputs.map((inp, k) => {
+    if (bstr[k][dim] !== 0) return null;
+    const l = f.local("v128", name);
+    loadSplat(f, inp.dtype, ptrs[k]);
+    f.localSet(l);
+    return e.get(l);
+  });
+}
+
 /** Bytes 0..3 of the v128 on the stack hold the four bool lanes (0/1) of `val`. */
 function narrowBool(f: FuncBuilder, val: Ex): void {
   val(f);
@@ -142,7 +168,7 @@ export function storeLane0(f: FuncBuilder, dt: KDType, ptr: number, val: Ex, off
  */
 export const REDUCTION_BLOCKS = [32, 64, 64] as const;
 
-/** Longest kept row (in vectors) whose sum over an outer reduced dim is kept in registers (see blockedOuterRows in kernel.ts). */
+/** Longest kept row (in vectors) whose sum over an outer reduced dim is kept in registers (see emitBlockedOuterRows in kernel_loops.ts). */
 export const OUTER_ROW_VECTORS = 8;
 
 /** Identity of a reduction as the i32 bit pattern of one lane. */

@@ -14,7 +14,7 @@ import type { MathCtx } from "./vecmath";
 import { HEAVY, type Canon } from "./kernel_spec";
 import { OUTER_ROW_BLOCKS, emitOuterRowsWithScratch, outerScratchBytes } from "./outer_scratch";
 import {
-  OUTER_ROW_VECTORS, REDUCTION_BLOCKS, constEx, constShift, emitOp, esize, gather, identityBits, loadPartial, loadSplat, loadVec, monoid, storeLane0, storePartial,
+  OUTER_ROW_VECTORS, REDUCTION_BLOCKS, constEx, constShift, emitOp, esize, identityBits, loadLanes, loadSplat, loadStrided, monoid, splatBroadcastInputs, storeLane0, storePartial,
 } from "./kernel_emit";
 import type { KDType, KernelSpec, ReduceOp } from "../../plan/kernel_graph";
 
@@ -284,23 +284,14 @@ type RowInputs = (at: number, lanes: number) => Ex[];
 /** The innermost dim at pointers `ps`: broadcast inputs splatted once, the row stored or reduced. */
 function emitRow(g: KernelGen, ps: number[]): void {
   const { f, e, spec, bstr, inner } = g;
-  const bcast: (Ex | null)[] = spec.inputs.map((inp, k) => {
-    if (bstr[k][inner] !== 0) return null;
-    const l = f.local("v128", "b");
-    loadSplat(f, inp.dtype, ps[k]);
-    f.localSet(l);
-    return e.get(l);
-  });
+  const bcast = splatBroadcastInputs(f, e, spec.inputs, bstr, inner, ps, "b");
   const inputsAt: RowInputs = (at, lanes) =>
     spec.inputs.map((inp, k) => {
       const bv = bcast[k];
       if (bv) return bv;
       const bs = bstr[k][inner];
       const l = f.local("v128", "in");
-      if (bs === esize(inp.dtype)) {
-        if (lanes === 4) loadVec(f, inp.dtype, ps[k], at * bs);
-        else loadPartial(f, inp.dtype, ps[k], at * bs, lanes);
-      } else gather(f, inp.dtype, ps[k], bs, at * bs, lanes);
+      loadStrided(f, inp.dtype, ps[k], bs, at * bs, lanes);
       f.localSet(l);
       return e.get(l);
     });
@@ -321,8 +312,7 @@ function emitRowStores(g: KernelGen, ps: number[], inputsAt: RowInputs): void {
       let val = v;
       if (g.mode === "outer") {
         const cur = f.local("v128", "acc");
-        if (lanes === 4) loadVec(f, dt, pp, off);
-        else loadPartial(f, dt, pp, off, lanes);
+        loadLanes(f, dt, pp, off, lanes);
         f.localSet(cur);
         val = e.bind(monoid(e, g.redOp!, dt, e.get(cur), v));
       }
@@ -512,10 +502,7 @@ function emitBlockedOuterRows(g: KernelGen, ps: number[], outerRows: number): vo
         const bs = bstr[k][inner];
         const l = f.local("v128", "oin");
         if (bs === 0) loadSplat(f, inp.dtype, rowPtr[k]);
-        else if (bs === esize(inp.dtype)) {
-          if (lanes === 4) loadVec(f, inp.dtype, rowPtr[k], 4 * j * bs);
-          else loadPartial(f, inp.dtype, rowPtr[k], 4 * j * bs, lanes);
-        } else gather(f, inp.dtype, rowPtr[k], bs, 4 * j * bs, lanes);
+        else loadStrided(f, inp.dtype, rowPtr[k], bs, 4 * j * bs, lanes);
         f.localSet(l);
         return e.get(l);
       });
@@ -534,8 +521,7 @@ function emitBlockedOuterRows(g: KernelGen, ps: number[], outerRows: number): vo
       const lanes = j === rowVecs - 1 ? lastLanes : 4;
       const off = 4 * j * esize(dt);
       const cur = f.local("v128", "ocur");
-      if (lanes === 4) loadVec(f, dt, ps[nIn + o], off);
-      else loadPartial(f, dt, ps[nIn + o], off, lanes);
+      loadLanes(f, dt, ps[nIn + o], off, lanes);
       f.localSet(cur);
       storePartial(f, dt, ps[nIn + o], e.bind(monoid(e, redOp, dt, e.get(cur), e.get(levels[0][o][j]))), off, lanes);
     }

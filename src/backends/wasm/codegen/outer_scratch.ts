@@ -10,16 +10,16 @@
 // accumulator takes at most ~128 terms of similar size, so the error is
 // ~eps·log(rows) at any row width. Rows still stream through memory once, as
 // the row-by-row loop did: the extra work is one pass over a cache-resident
-// scratch row per OUTER_ROW_BLOCKS[0] input rows. generate() (kernel.ts) calls this for the dim just outside the
+// scratch row per OUTER_ROW_BLOCKS[0] input rows. generate() (kernel_loops.ts) calls this for the dim just outside the
 // kept innermost one; rows that fit OUTER_ROW_VECTORS vectors stay in registers
 // there instead.
 
 import type { FuncBuilder } from "./assembler";
 import type { Emitter, Ex } from "./expr";
-import { esize, gather, identityBits, loadPartial, loadSplat, loadVec, monoid, storePartial } from "./kernel_emit";
+import { esize, identityBits, loadLanes, loadStrided, monoid, splatBroadcastInputs, storePartial } from "./kernel_emit";
 import type { KDType, KernelSpec, ReduceOp } from "../../plan/kernel_graph";
 
-/** Block levels of every blocked outer-axis reduction, in registers (kernel.ts) or in scratch rows:
+/** Block levels of every blocked outer-axis reduction, in registers (kernel_loops.ts) or in scratch rows:
  * rows per level-0 block, then level-0 blocks per level-1 block, and so on. Level 0 takes 128
  * rows, not REDUCTION_BLOCKS' 32: each fold here is a pass over the scratch rows as long as an
  * input row, and at 32 it cost 7-11% on [1e6, 64] and [1e5, 1000] (measured in one process,
@@ -117,13 +117,7 @@ export function emitOuterRowsWithScratch(ctx: OuterScratchContext, ps: readonly 
 
   /** One row into level 0 (`first`: the level is empty, store instead of combining). */
   const row = (first: boolean): void => {
-    const bcast: (Ex | null)[] = spec.inputs.map((inp, k) => {
-      if (bstr[k][innerDim] !== 0) return null;
-      const l = f.local("v128", "sb");
-      loadSplat(f, inp.dtype, rowPtr[k]);
-      f.localSet(l);
-      return e.get(l);
-    });
+    const bcast = splatBroadcastInputs(f, e, spec.inputs, bstr, innerDim, rowPtr, "sb");
     for (let k = 0; k < nIn; k++) if (!bcast[k]) f.localGet(rowPtr[k]).localSet(colPtr[k]);
     f.localGet(scratchParam).localSet(sp);
     const vector = (lanes: number): void => {
@@ -132,10 +126,7 @@ export function emitOuterRowsWithScratch(ctx: OuterScratchContext, ps: readonly 
         if (bv) return bv;
         const bs = bstr[k][innerDim];
         const l = f.local("v128", "sin");
-        if (bs === esize(inp.dtype)) {
-          if (lanes === 4) loadVec(f, inp.dtype, colPtr[k], 0);
-          else loadPartial(f, inp.dtype, colPtr[k], 0, lanes);
-        } else gather(f, inp.dtype, colPtr[k], bs, 0, lanes);
+        loadStrided(f, inp.dtype, colPtr[k], bs, 0, lanes);
         f.localSet(l);
         return e.get(l);
       });
@@ -191,8 +182,7 @@ export function emitOuterRowsWithScratch(ctx: OuterScratchContext, ps: readonly 
       let acc: Ex = loadScratch(sp, slot(o, used[0]));
       for (const l of used.slice(1)) acc = e.bind(monoid(e, redOp, dt, acc, loadScratch(sp, slot(o, l))));
       const cur = f.local("v128", "scur");
-      if (lanes === 4) loadVec(f, dt, outPtr[o], 0);
-      else loadPartial(f, dt, outPtr[o], 0, lanes);
+      loadLanes(f, dt, outPtr[o], 0, lanes);
       f.localSet(cur);
       storePartial(f, dt, outPtr[o], e.bind(monoid(e, redOp, dt, e.get(cur), acc)), 0, lanes);
     });

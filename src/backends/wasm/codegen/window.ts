@@ -28,6 +28,7 @@
 
 import { BackendError } from "../../../core/errors";
 import { FuncBuilder, ModuleBuilder, compileGenerated, isSharedMemory, memoryImport } from "./assembler";
+import { InstanceCache } from "./instance_cache";
 import type { KDType } from "../../plan/kernel_graph";
 
 export type { WindowDim, WindowStart, WindowSpec } from "../../plan/kernel_graph";
@@ -169,7 +170,7 @@ function generate(spec: WindowSpec, shared: boolean): { bytes: Uint8Array; text:
 }
 
 const moduleCache = new Map<string, { module: WebAssembly.Module; text: string; bytes: Uint8Array }>();
-const instanceCache = new WeakMap<WebAssembly.Memory, Map<string, CompiledWindow>>();
+const instanceCache = new InstanceCache<CompiledWindow>();
 
 /** Compiles (or fetches from the cache) the window kernel of `spec` for `memory`. */
 export function compileWindow(spec: WindowSpec, memory: WebAssembly.Memory): CompiledWindow {
@@ -177,9 +178,7 @@ export function compileWindow(spec: WindowSpec, memory: WebAssembly.Memory): Com
   const shared = isSharedMemory(memory);
   // The fill value by its bits: JSON writes NaN and ±Infinity all as null, and -0 as 0.
   const key = JSON.stringify({ ...spec, fill: spec.fill === undefined ? undefined : bitsOf(spec.dtype, spec.fill), shared });
-  let perMem = instanceCache.get(memory);
-  if (!perMem) instanceCache.set(memory, (perMem = new Map()));
-  const hit = perMem.get(key);
+  const hit = instanceCache.get(memory, key);
   if (hit) return hit;
   let kernel: CompiledWindow;
   if (spec.dims.some((d) => d.size === 0)) {
@@ -212,6 +211,6 @@ export function compileWindow(spec: WindowSpec, memory: WebAssembly.Memory): Com
               },
     };
   }
-  perMem.set(key, kernel);
+  instanceCache.set(memory, key, kernel);
   return kernel;
 }
