@@ -17,6 +17,7 @@ import type {
   FirstOrderPrimitive,
   GatherDimensionNumbers,
   ParamsOf,
+  ReduceWindowParams,
   ReduceWindowPrimitive,
   Reduction,
   ScatterDimensionNumbers,
@@ -547,17 +548,25 @@ const conv: VmapRule<"conv_general_dilated"> = (axisSize, [lhs, rhs], [dl, dr], 
 
 // --- windows ----------------------------------------------------------------------------
 
+type WindowShape = Pick<ReduceWindowParams, "windowDimensions" | "windowStrides" | "padding">;
+
+// A window op batched at dim bd: a size-1, stride-1, unpadded and undilated
+// window on the batch dim maps each batch element to itself.
+function windowWithBatchDim(p: WindowShape, bd: number): WindowShape {
+  return {
+    windowDimensions: insertAt(p.windowDimensions, bd, 1),
+    windowStrides: insertAt(p.windowStrides, bd, 1),
+    padding: insertAt(p.padding, bd, [0, 0] as [number, number]),
+  };
+}
+function windowParamsWithBatchDim(p: ReduceWindowParams, bd: number): ReduceWindowParams {
+  return { ...windowWithBatchDim(p, bd), baseDilation: insertAt(p.baseDilation, bd, 1), windowDilation: insertAt(p.windowDilation, bd, 1) };
+}
+
 function reduceWindow(prim: ReduceWindowPrimitive): VmapRule<ReduceWindowPrimitive> {
   return (_axisSize, [x], [d], p) => {
     const bd = d as number;
-    const out = bind1(prim, [x], {
-      windowDimensions: insertAt(p.windowDimensions, bd, 1),
-      windowStrides: insertAt(p.windowStrides, bd, 1),
-      padding: insertAt(p.padding, bd, [0, 0] as [number, number]),
-      baseDilation: insertAt(p.baseDilation, bd, 1),
-      windowDilation: insertAt(p.windowDilation, bd, 1),
-    });
-    return [[out], [bd]];
+    return [[bind1(prim, [x], windowParamsWithBatchDim(p, bd))], [bd]];
   };
 }
 
@@ -565,25 +574,13 @@ const selectAndScatterAdd: VmapRule<"select_and_scatter_add"> = (axisSize, args,
   // source and operand have equal ranks, and a trivial window on the batch dim
   // maps it to itself, so both can share one batch position.
   const [[source, operand], bd] = alignAll(axisSize, args, dims);
-  const out = bind1("select_and_scatter_add", [source, operand], {
-    selectPrim: p.selectPrim,
-    windowDimensions: insertAt(p.windowDimensions, bd, 1),
-    windowStrides: insertAt(p.windowStrides, bd, 1),
-    padding: insertAt(p.padding, bd, [0, 0] as [number, number]),
-  });
+  const out = bind1("select_and_scatter_add", [source, operand], { selectPrim: p.selectPrim, ...windowWithBatchDim(p, bd) });
   return [[out], [bd]];
 };
 
 const selectAndGatherAdd: VmapRule<"select_and_gather_add"> = (axisSize, args, dims, p) => {
   const [[tangents, operand], bd] = alignAll(axisSize, args, dims);
-  const out = bind1("select_and_gather_add", [tangents, operand], {
-    selectPrim: p.selectPrim,
-    windowDimensions: insertAt(p.windowDimensions, bd, 1),
-    windowStrides: insertAt(p.windowStrides, bd, 1),
-    padding: insertAt(p.padding, bd, [0, 0] as [number, number]),
-    baseDilation: insertAt(p.baseDilation, bd, 1),
-    windowDilation: insertAt(p.windowDilation, bd, 1),
-  });
+  const out = bind1("select_and_gather_add", [tangents, operand], { selectPrim: p.selectPrim, ...windowParamsWithBatchDim(p, bd) });
   return [[out], [bd]];
 };
 
