@@ -23,7 +23,8 @@
 // process compiles a handful of them and V8 tiers each up once.
 
 import { BackendError } from "../../../core/errors";
-import { FuncBuilder, ModuleBuilder, compileGenerated, isSharedMemory, memoryImport, probeRelaxedSimd, type PlainOp } from "./assembler";
+import { FuncBuilder, ModuleBuilder, compileGenerated, isSharedMemory, memoryImport, probeRelaxedSimd } from "./assembler";
+import type { PlainOp } from "./wasm_encoding";
 
 /** Blocking of the Rust sgemm (wasm/src/gemm.rs): the scratch layout depends on it. */
 const MR = 4;
