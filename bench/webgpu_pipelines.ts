@@ -1,5 +1,7 @@
 // bench/webgpu_pipelines.ts — what shape-generic WGSL buys and costs. For a
-// fused elementwise chain, a fused row reduction, a GEMM and a conv, each run
+// fused elementwise chain, a fused row reduction, a GEMM, a conv, and the
+// window and library steps (argmax feeding a gather and a scatter-add; a scan,
+// a sort and top_k; max pooling and its gradient), each run
 // at several shapes on the WebGPU backend in two modes, interleaved in this
 // one process: "generic" (sizes and strides in a per-dispatch uniform: one
 // pipeline per kernel structure, the default) and "specialised" (baked into the
@@ -12,7 +14,7 @@
 //
 //   npx tsx bench/webgpu_pipelines.ts [--reps 5]
 
-import { jit, lax, loadWebGpuBackend, np, type Array as TfArray } from "../src/index";
+import { grad, jit, lax, loadWebGpuBackend, nn, np, type Array as TfArray } from "../src/index";
 import type { GpuRuntime } from "../src/backends/webgpu/runtime";
 import { loadLine } from "./harness.js";
 
@@ -26,7 +28,7 @@ const runtime = (backend as unknown as { rt: GpuRuntime }).rt;
 interface Case {
   name: string;
   shapes: number[][][];
-  f: (...xs: TfArray[]) => TfArray;
+  f: (...xs: TfArray[]) => TfArray | TfArray[];
 }
 
 const cases: Case[] = [
@@ -38,7 +40,27 @@ const cases: Case[] = [
     shapes: [[[2, 3, 16, 16], [8, 3, 3, 3]], [[2, 4, 20, 18], [6, 4, 3, 3]], [[1, 8, 24, 24], [8, 8, 3, 3]], [[3, 2, 15, 21], [5, 2, 3, 3]]],
     f: (x, w) => lax.convGeneralDilated(x, w, [1, 1], "SAME"),
   },
+  {
+    name: "argmax, gather, scatter-add",
+    shapes: [[[64, 96]], [[100, 130]], [[256, 200]], [[33, 517]]],
+    f: (x) => {
+      const rows = np.argmax(x, 1);
+      return x.at(rows).add(np.take(x, rows, 0));
+    },
+  },
+  { name: "cumsum, sort, top_k", shapes: [[[64, 96]], [[100, 130]], [[256, 200]], [[33, 300]]], f: (x) => [np.cumsum(x, 1), np.sort(x, 1), lax.topK(x, 3)[0]] },
+  {
+    name: "max pool and its gradient",
+    shapes: [[[2, 16, 16, 3]], [[2, 20, 18, 4]], [[1, 24, 24, 8]], [[3, 15, 21, 2]]],
+    f: (x) => {
+      const pool = (a: TfArray) => nn.maxPool(a, [3, 3], { stride: [2, 2], padding: "SAME" });
+      return [pool(x), grad((a: TfArray) => np.sum(np.square(pool(a))))(x) as TfArray];
+    },
+  },
 ];
+
+/** Runs `f` and reads every output back. */
+const readAll = async (out: TfArray | TfArray[]) => Promise.all([out].flat().map((y) => y.data()));
 
 const now = () => performance.now();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -54,12 +76,12 @@ async function measure(c: Case, specialize: boolean): Promise<{ first: number[];
   for (const shapes of c.shapes) {
     const xs = shapes.map((s, i) => np.array(Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, (_, j) => Math.sin(j * 0.37 + i))).reshape(s));
     const t0 = now();
-    await f(...xs).data();
+    await readAll(f(...xs));
     first.push(now() - t0);
     const times: number[] = [];
     for (let r = 0; r < reps; r++) {
       const t = now();
-      await f(...xs).data();
+      await readAll(f(...xs));
       times.push(now() - t);
     }
     steadyMin.push(Math.min(...times));

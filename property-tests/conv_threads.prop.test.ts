@@ -6,8 +6,9 @@
 // work-stealing chunks on three threads, equal the same pool's work on one
 // thread bitwise, and equal the unsplit kernel (the forward and the data
 // gradient bitwise; the filter gradient, summed in parts, within rounding);
-// a forward conv with a random epilogue equals the epilogue applied to the
-// unsplit output; and jit of relu(conv(x, w) + b) folds the bias and relu
+// a forward conv with a random epilogue (which the GEMM applies as it stores
+// each tile) equals the epilogue applied to the unsplit output, also with
+// channel counts past the GEMM's register tile and reductions past its K panel; and jit of relu(conv(x, w) + b) folds the bias and relu
 // into the conv (unless its input is dilated) and equals the interpreter.
 // NUM_RUNS (default 25) sets the runs.
 import fc from "fast-check";
@@ -39,6 +40,24 @@ const arbConv = fc.record({
   seed: fc.integer({ min: 1, max: 2 ** 30 }),
 });
 type ConvCase = typeof arbConv extends fc.Arbitrary<infer P> ? P : never;
+
+// Channel counts past the GEMM's 4×8 register tile (full tiles, whose stores
+// run the epilogue in registers, and partial ones), and reductions past its
+// 256-deep K panel (the epilogue only on the last pass over K).
+const arbWide: fc.Arbitrary<ConvCase> = fc.record({
+  layout: fc.constantFrom("NHWC" as const, "NCHW" as const),
+  n: fc.integer({ min: 1, max: 2 }),
+  groups: fc.integer({ min: 1, max: 2 }),
+  cPerGroup: fc.oneof(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 27, max: 33 })),
+  oPerGroup: fc.integer({ min: 1, max: 21 }),
+  size: fc.tuple(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 })),
+  kernel: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+  strides: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+  padding: fc.tuple(fc.tuple(fc.integer({ min: -1, max: 1 }), fc.integer({ min: -1, max: 1 })), fc.tuple(fc.integer({ min: -1, max: 1 }), fc.integer({ min: -1, max: 1 }))),
+  dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+  lhsDilation: fc.constant<[number, number]>([1, 1]),
+  seed: fc.integer({ min: 1, max: 2 ** 30 }),
+});
 
 function paramsOf(c: ConvCase): Conv2dParams {
   return {
@@ -113,9 +132,9 @@ describe("split convolutions (ThreadPool.conv)", () => {
     fc.constant({ op: "relu" as const, vector: false, value: 0 }),
   );
 
-  it("apply a forward epilogue as the ops on the unsplit output", () => {
+  for (const [label, arb] of [["", arbConv], [" (channels past the gemm's register tile)", arbWide]] as const) it(`apply a forward epilogue as the ops on the unsplit output${label}`, () => {
     fc.assert(
-      fc.property(arbConv, fc.array(arbOp, { minLength: 1, maxLength: 8 }), (c, spec) => {
+      fc.property(arb, fc.array(arbOp, { minLength: 1, maxLength: 8 }), (c, spec) => {
         const p = paramsOf(c);
         const s = conv2dShapes(p);
         fc.pre(s.oh > 0 && s.ow > 0);

@@ -1,7 +1,8 @@
 // Unit tests of the WebGPU backend (src/backends/webgpu) against the
 // interpreter: fused elementwise chains and reductions (small and
 // workgroup-sized, every kernel dtype, float16 rounding), the tiled matmul
-// (batched, transposed operands, odd sizes, fused bias/relu epilogue), conv
+// (batched, transposed operands, odd sizes, fused bias/relu epilogue, both
+// tile sizes), conv
 // (NCHW/NHWC, strides, padding, dilation, groups) and its gradients, host
 // fallback steps (labelled in the listing, results right, later GPU steps
 // ordered after them), donated inputs reused for outputs, eager operations, a jitted training step agreeing
@@ -88,6 +89,8 @@ describe.skipIf(gpu === null)(`WebGPU backend${gpu ? ` on ${gpu.adapterName}` : 
     expect(tText).toMatch(/WGSL tiled matmul A\^T B\^T/);
     await agree((a, b) => np.matmul(a, b), [{ shape: [3, 20, 7] }, { shape: [3, 7, 65] }], tol);
     await agree((a, b) => np.matmul(a, b), [{ shape: [1, 1] }, { shape: [1, 1] }], tol);
+    // Enough 128x128 blocks to fill a GPU (here through the batch): the large tile, 8x8 per invocation, ragged edges, A transposed, an epilogue.
+    await agree((a, b, c) => np.maximum(np.matmul(np.swapaxes(a, 1, 2), b).add(c), 0), [{ shape: [64, 24, 129] }, { shape: [64, 24, 131] }, { shape: [131] }], { rtol: 1e-4, atol: 1e-4 });
     await agree((a, b) => np.matmul(a, b), [{ shape: [4, 0] }, { shape: [0, 3] }], tol);
   });
 

@@ -5,7 +5,9 @@
 // or), segment_sum, pad (negative and interior), concatenate, dynamic slices,
 // argmax/argmin with ties and NaN, short and long (workgroup) scans both ways,
 // sort/argsort/top_k with ties, NaN and -0, multi-key sorts, pooling and its
-// gradients with ties in the windows — and that none of them runs on the host.
+// gradients with ties in the windows — and that none of them runs on the host,
+// and that new shapes of these steps compile no new pipeline (their sizes are
+// shader parameters).
 // Skipped, loudly, where no adapter exists.
 
 import { describe, expect, it } from "vitest";
@@ -125,5 +127,37 @@ describe.skipIf(gpu === null)(`WebGPU window and library kernels${gpu ? ` on ${g
     const loss = (a: Tracer) => np.sum(np.square(nn.maxPool(a, [3, 3], { stride: [2, 2], padding: "SAME" })));
     const text = await agree((a) => grad(loss)(a), [x], { rtol: 1e-6, atol: 1e-6 });
     expect(text).toMatch(/select_and_scatter_add ge float32/);
+  });
+  it("compiles one pipeline per window or library structure: new shapes of gathers, scatters, pads, scans, sorts, top_k and pooling compile nothing", { timeout: 240_000 }, async () => {
+    const f = (a: Tracer, i: Tracer, u: Tracer) => {
+      const pooled = nn.maxPool(np.reshape(a, [1, ...a.shape, 1]), [2, 2], { stride: [2, 1], padding: "SAME" });
+      const poolGrad = grad((b: Tracer) => np.sum(np.square(nn.maxPool(b, [2, 2], { stride: [2, 1], padding: "SAME" }))))(np.reshape(a, [1, ...a.shape, 1]));
+      return [
+        np.take(a, i, 0),
+        np.take(a, i, 1, { mode: "clip" }),
+        a.at(i).set(u),
+        a.at(i).add(u),
+        np.pad(a, [[1, 2], [0, 1]]),
+        np.argmax(a, 1),
+        np.cumsum(a, 1),
+        lax.cummax(a, 0, { reverse: true }),
+        np.sort(a, 1),
+        np.argsort(a, 0),
+        ...lax.topK(a, 2),
+        pooled,
+        poolGrad,
+      ];
+    };
+    // (Rows of at least 2 and at most 511 elements: a row of 1 has no bitonic pass, a line of 512 is scanned by a workgroup.)
+    const shapes = (rows: number, cols: number, picks: number): Arg[] => [
+      f32([rows, cols], (j) => Math.round(wavy(j + rows))),
+      i32([picks], Array.from({ length: picks }, (_, j) => (j * 5) % rows)),
+      f32([picks, cols], (j) => wavy(j * 3)),
+    ];
+    await agree(f, shapes(4, 3, 2), { rtol: 1e-6, atol: 1e-6 });
+    const compiled = gpu!.pipelineCount;
+    await agree(f, shapes(7, 5, 3), { rtol: 1e-6, atol: 1e-6 });
+    await agree(f, shapes(13, 9, 6), { rtol: 1e-6, atol: 1e-6 });
+    expect(gpu!.pipelineCount).toBe(compiled);
   });
 });

@@ -8,7 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import { np, nn, lax, jit, valueAndGrad, defaultBackendName, Array as TfArray, type Array } from "../../src/index";
-import { defaultThreadCount } from "../../src/backends/wasm/threads";
+import { defaultThreadCount } from "../../src/backends/wasm/worker_hosts";
 import { type Peer, type PeerInfo, type Timed, type ConvShape, type TrainerSpec, type Trainer, type DenseLayer } from "../harness.js";
 
 type Layer = { w: Array; b: Array };

@@ -57,7 +57,7 @@ import type { ShapedArray } from "./aval";
 import type { Backend } from "./backend";
 import { byteWidth, type TypedArray } from "./dtype";
 import { ArgumentError, MemoryLimitError } from "./errors";
-import { primeHostHeapFor } from "./host_heap";
+import { copyOut, primeHostHeapFor } from "./host_heap";
 
 /** Where one array's data is: in a device buffer, or spilled to the host. */
 export interface Storage {
@@ -401,13 +401,13 @@ export function deviceBuffer(owner: object, s: Storage): unknown {
 /** The data, read through the backend's asynchronous path (the only one a GPU has), without uploading a spilled array again. */
 export function readStorageAsync(s: Storage): Promise<TypedArray> {
   primeHostHeapFor(s.bytes);
-  return s.host !== null ? Promise.resolve(s.host.slice()) : s.backend.read(s.buf, s.aval);
+  return s.host !== null ? Promise.resolve(copyOut(s.host)) : s.backend.read(s.buf, s.aval);
 }
 
 /** The data, read synchronously, without uploading a spilled array again. */
 export function readStorage(s: Storage): TypedArray {
   primeHostHeapFor(s.bytes);
-  return s.host !== null ? s.host.slice() : s.backend.readSync(s.buf, s.aval);
+  return s.host !== null ? copyOut(s.host) : s.backend.readSync(s.buf, s.aval);
 }
 
 /** Release the device buffer (if any) for good: dispose(), or a donation. */

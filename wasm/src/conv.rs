@@ -34,18 +34,24 @@
 //! lines for the forward, images for the gradients; the filter gradient's
 //! range gives a partial sum), so the thread pool (src/backends/wasm/threads.ts
 //! `conv`) can split one convolution. The forward applies an epilogue
-//! (epilogue.rs: bias, scale, relu...) to each chunk of output it computes.
+//! (epilogue.rs: bias, scale, relu...) inside the gemm's stores (the depthwise
+//! paths in a pass over each range of lines they computed).
 //!
 //! Measured (bench/conv_kernels.ts): the im2col + sgemm forward already runs
 //! the W5 conv (K = 9) at ~26 GFLOPS on one thread; a direct kernel on one
 //! output line's im2col rows against unpacked weights (no packing, 4×8
 //! register tile) was 1.5–2× slower on W5 and on the W7 convs, so it was
-//! not kept.
+//! not kept. Packing the gemm's A panels straight from the image (no im2col
+//! buffer; a `PackA` source for gemm.rs) was tried too: the im2col pass is
+//! ~0.13 ms of W5's 0.55 on one thread, but the NHWC forward convs ran
+//! 2.5–3× slower (bench/conv_ab.ts), even with a packer that only wrote
+//! zeros, so the gemm instantiated for it was the cost; not kept, cause not
+//! found.
 
 use core::arch::wasm32::*;
 
 use crate::alloc::Scratch;
-use crate::epilogue::{Epilogue, ERR_EPILOGUE};
+use crate::epilogue::{ChannelAxis, Epilogue, StoreEpilogue, ERR_EPILOGUE};
 use crate::gemm::{self, Gemm};
 
 pub const PARAMS_LEN: usize = 21;
@@ -362,6 +368,25 @@ unsafe fn gemm_call(
     gemm::gemm_rows(&g, m, 0, m, scratch);
 }
 
+/// A forward conv's gemm (C = op(A)·op(B), overwritten) with the epilogue `se` run as C is stored.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_call_epilogue(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    scratch: *mut f32,
+    se: &StoreEpilogue,
+) {
+    let g = Gemm { trans_a: false, trans_b: false, n, k, alpha: 1.0, a, lda, b, ldb, beta: 0.0, c, ldc };
+    gemm::gemm_rows_epilogue(&g, m, 0, m, scratch, se);
+}
+
 /// Enough scratch for any gemm this module issues.
 fn gemm_scratch_floats() -> usize {
     gemm::scratch_floats(gemm::MC, gemm::NC, gemm::KC)
@@ -443,23 +468,9 @@ fn nhwc_chunk(p: &ConvParams, total: usize) -> usize {
     }
 }
 
-/// Output floats of one forward chunk that an epilogue pass reads back from L2.
-const EPILOGUE_CHUNK_FLOATS: usize = 1 << 16;
-
-/// `chunk` output pixels (whole lines of `ow`) cut down so `cout` channels of them fit EPILOGUE_CHUNK_FLOATS.
-fn epilogue_chunk(chunk: usize, ow: usize, cout: usize) -> usize {
-    let lines = EPILOGUE_CHUNK_FLOATS / (ow * cout);
-    let lines = if lines < 1 { 1 } else { lines };
-    if lines * ow < chunk {
-        lines * ow
-    } else {
-        chunk
-    }
-}
-
 /// Forward NHWC for output lines l0..l1 (a line is one output row of one
-/// image, flattened over n and oy), the epilogue applied to each chunk of
-/// output right after the gemm that wrote it.
+/// image, flattened over n and oy), the epilogue applied by the gemm as it
+/// stores each tile (channels are C's columns).
 unsafe fn forward_nhwc(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32, l0: usize, l1: usize, epi: &Epilogue) -> i32 {
     let (cog, kg) = (p.cog(), p.kg());
     let kt = p.groups * kg;
@@ -472,11 +483,7 @@ unsafe fn forward_nhwc(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32
     };
     let (start, total) = (l0 * p.ow, l1 * p.ow);
     let direct = p.identity_cols();
-    let mut chunk = if direct { total - start } else { nhwc_chunk(p, total - start) };
-    if !epi.is_empty() {
-        // The epilogue's pass reads the chunk the gemm just wrote: keep it in L2.
-        chunk = epilogue_chunk(chunk, p.ow, p.cout);
-    }
+    let chunk = if direct { total - start } else { nhwc_chunk(p, total - start) };
     let cols = if direct { None } else { Scratch::new(chunk * kt) };
     if !direct && cols.is_none() {
         return ERR_OOM;
@@ -492,11 +499,9 @@ unsafe fn forward_nhwc(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32
             }
         };
         for g in 0..p.groups {
-            gemm_call(false, false, rows, cog, kg, a.add(g * kg), lda, w.add(g * cog), p.cout, 0.0,
-                      y.add(q0 * p.cout + g * cog), p.cout, gs.ptr);
-        }
-        if !epi.is_empty() {
-            epi.apply_rows(y.add(q0 * p.cout), rows, p.cout);
+            let se = StoreEpilogue { epi, axis: ChannelAxis::Col, channel0: g * cog };
+            gemm_call_epilogue(rows, cog, kg, a.add(g * kg), lda, w.add(g * cog), p.cout,
+                               y.add(q0 * p.cout + g * cog), p.cout, gs.ptr, &se);
         }
         q0 += chunk;
     }
@@ -659,7 +664,7 @@ fn nchw_chunk(p: &ConvParams) -> usize {
 }
 
 /// Forward NCHW for output lines l0..l1 (see forward_nhwc), the epilogue
-/// applied to each chunk of output right after the gemm that wrote it.
+/// applied by the gemm as it stores each tile (channels are C's rows).
 unsafe fn forward_nchw(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32, l0: usize, l1: usize, epi: &Epilogue) -> i32 {
     let (cog, kg) = (p.cog(), p.kg());
     let kt = p.groups * kg;
@@ -668,10 +673,7 @@ unsafe fn forward_nchw(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32
         return 0;
     }
     let direct = p.identity_cols();
-    let mut chunk = if direct { plane } else { nchw_chunk(p) };
-    if !epi.is_empty() {
-        chunk = epilogue_chunk(chunk, p.ow, p.cout);
-    }
+    let chunk = if direct { plane } else { nchw_chunk(p) };
     let cols = if direct { None } else { Scratch::new(chunk * kt) };
     if !direct && cols.is_none() {
         return ERR_OOM;
@@ -696,13 +698,9 @@ unsafe fn forward_nchw(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32
                 }
             };
             for g in 0..p.groups {
-                gemm_call(false, false, cog, cnt, kg, w.add(g * cog * kg), kg, b.add(g * kg * ldb), ldb, 0.0,
-                          y.add((ni * p.cout + g * cog) * plane + p0), plane, gs);
-            }
-            if !epi.is_empty() {
-                for co in 0..p.cout {
-                    epi.apply_run(y.add((ni * p.cout + co) * plane + p0), co, cnt);
-                }
+                let se = StoreEpilogue { epi, axis: ChannelAxis::Row, channel0: g * cog };
+                gemm_call_epilogue(cog, cnt, kg, w.add(g * cog * kg), kg, b.add(g * kg * ldb), ldb,
+                                   y.add((ni * p.cout + g * cog) * plane + p0), plane, gs, &se);
             }
             p0 += cnt;
         }

@@ -24,11 +24,17 @@
 //! saturated softmax's gradient is full of them (a 10x100x784 product took 7 ms
 //! instead of 0.1 ms). NaN and infinities pass through unchanged.
 //!
+//! `gemm_rows_epilogue` also runs an elementwise epilogue (epilogue.rs: bias,
+//! relu... per row or column of C) on each tile as it is stored, while the
+//! results are in registers; plain `gemm_rows` compiles without it.
+//!
 //! Reentrancy: the routine keeps no global state; the packing buffers live
 //! in a caller-supplied scratch area (see `scratch_floats`), so several
 //! threads can compute disjoint row ranges of C at once.
 
 use core::arch::wasm32::*;
+
+use crate::epilogue::{Epilogue, StoreEpilogue, ChannelAxis};
 
 pub const MR: usize = 4;
 pub const NR: usize = 8;
@@ -292,8 +298,12 @@ enum Merge {
 
 /// The 4x8 microkernel: acc = sum_p pa[p*4 + i] * pb[p*8 + j], then merged into
 /// the `rows` x `cols` tile of C at `c`.
+/// With `EPI`, when `last` (the final pass over K), the store epilogue `se`
+/// runs on each merged value before it is stored; the tile's top-left element
+/// is C's (row0, col0).
 #[inline(always)]
-unsafe fn micro_4x8(
+#[allow(clippy::too_many_arguments)]
+unsafe fn micro_4x8<const EPI: bool>(
     kc: usize,
     pa: *const f32,
     pb: *const f32,
@@ -303,6 +313,10 @@ unsafe fn micro_4x8(
     cols: usize,
     alpha: f32,
     merge: Merge,
+    se: &StoreEpilogue,
+    last: bool,
+    row0: usize,
+    col0: usize,
 ) {
     let z = f32x4_splat(0.0);
     let (mut c00, mut c01, mut c10, mut c11) = (z, z, z, z);
@@ -331,17 +345,26 @@ unsafe fn micro_4x8(
     let va = f32x4_splat(alpha);
     let acc = [[c00, c01], [c10, c11], [c20, c21], [c30, c31]];
     if rows == MR && cols == NR {
-        for (i, row) in acc.iter().enumerate() {
+        let mut out = acc;
+        for (i, row) in out.iter_mut().enumerate() {
             let dst = c.add(i * ldc);
-            for (h, v) in row.iter().enumerate() {
+            for (h, v) in row.iter_mut().enumerate() {
                 let p = dst.add(4 * h);
                 let r = f32x4_mul(*v, va);
-                let out = match merge {
+                *v = match merge {
                     Merge::Overwrite => r,
                     Merge::Accumulate => f32x4_add(ld(p), r),
                     Merge::Scale(beta) => f32x4_add(r, f32x4_mul(ld(p), f32x4_splat(beta))),
                 };
-                st(p, out);
+            }
+        }
+        if EPI && last {
+            se.apply_tile(&mut out, row0, col0);
+        }
+        for (i, row) in out.iter().enumerate() {
+            let dst = c.add(i * ldc);
+            for (h, v) in row.iter().enumerate() {
+                st(dst.add(4 * h), *v);
             }
         }
     } else {
@@ -356,11 +379,12 @@ unsafe fn micro_4x8(
             for j in 0..cols {
                 let r = *t.add(i * NR + j);
                 let p = dst.add(j);
-                *p = match merge {
+                let out = match merge {
                     Merge::Overwrite => r,
                     Merge::Accumulate => *p + r,
                     Merge::Scale(beta) => r + beta * *p,
                 };
+                *p = if EPI && last { se.apply1(out, row0 + i, col0 + j) } else { out };
             }
         }
     }
@@ -545,12 +569,32 @@ unsafe fn skinny_rows(g: &Gemm, m: usize, m0: usize, m1: usize) -> bool {
 /// for an op(A) of `m` rows. `scratch` must hold `scratch_floats(m1 - m0, n,
 /// k)` floats and not be shared with a concurrent call.
 pub unsafe fn gemm_rows(g: &Gemm, m: usize, m0: usize, m1: usize, scratch: *mut f32) {
+    let none = StoreEpilogue { epi: &Epilogue::EMPTY, axis: ChannelAxis::Col, channel0: 0 };
+    gemm_rows_impl::<false>(g, m, m0, m1, scratch, &none);
+}
+
+/// `gemm_rows`, then the epilogue `se` on every element of C[m0..m1, :],
+/// applied as the last pass over K stores each tile (no second pass over C).
+/// The few problems that take the unpacked skinny path get it in a pass over
+/// their rows of C right after.
+pub unsafe fn gemm_rows_epilogue(g: &Gemm, m: usize, m0: usize, m1: usize, scratch: *mut f32, se: &StoreEpilogue) {
+    if se.epi.is_empty() {
+        gemm_rows(g, m, m0, m1, scratch);
+    } else {
+        gemm_rows_impl::<true>(g, m, m0, m1, scratch, se);
+    }
+}
+
+unsafe fn gemm_rows_impl<const EPI: bool>(g: &Gemm, m: usize, m0: usize, m1: usize, scratch: *mut f32, se: &StoreEpilogue) {
     if m1 <= m0 || g.n == 0 {
         return;
     }
     let n = g.n;
     let k = g.k;
     if k > 0 && g.alpha != 0.0 && skinny_rows(g, m, m0, m1) {
+        if EPI {
+            se.apply_block(g.c, g.ldc, m0, m1, n);
+        }
         return;
     }
     if k == 0 || g.alpha == 0.0 {
@@ -560,6 +604,9 @@ pub unsafe fn gemm_rows(g: &Gemm, m: usize, m0: usize, m1: usize, scratch: *mut 
                 let p = row.add(j);
                 *p = if g.beta == 0.0 { 0.0 } else { g.beta * *p };
             }
+        }
+        if EPI {
+            se.apply_block(g.c, g.ldc, m0, m1, n);
         }
         return;
     }
@@ -574,6 +621,7 @@ pub unsafe fn gemm_rows(g: &Gemm, m: usize, m0: usize, m1: usize, scratch: *mut 
         let mut pc = 0;
         while pc < k {
             let kc = min(KC, k - pc);
+            let last = pc + kc == k;
             pack_b(g, pc, jc, kc, nc, pb);
             let merge = if pc != 0 || g.beta == 1.0 {
                 Merge::Accumulate
@@ -594,7 +642,8 @@ pub unsafe fn gemm_rows(g: &Gemm, m: usize, m0: usize, m1: usize, scratch: *mut 
                     while ir < mc {
                         let rws = min(MR, mc - ir);
                         let cp = g.c.add((ic + ir) * g.ldc + jc + jr);
-                        micro_4x8(kc, pa.add(ir * kc), bp, cp, g.ldc, rws, cols, g.alpha, merge);
+                        micro_4x8::<EPI>(kc, pa.add(ir * kc), bp, cp, g.ldc, rws, cols, g.alpha, merge, se, last,
+                                         ic + ir, jc + jr);
                         ir += MR;
                     }
                     jr += NR;

@@ -26,8 +26,9 @@ import type { JaxprEqn } from "../../core/ir";
 /**
  * Elementwise ops that follow a forward conv are folded into its store like a
  * GEMM's epilogue (gemm_conv_lowering.ts foldIntoGemm): `relu(conv(x, w) + b)` is one
- * pass over the output, which the Rust kernel applies to each chunk of output
- * right after computing it (wasm/src/epilogue.rs). Its vector operands are
+ * pass over the output, which the Rust kernel's GEMM applies to each register
+ * tile as it stores it (wasm/src/epilogue.rs StoreEpilogue; the depthwise
+ * kernels in a pass over each range of lines they computed). Its vector operands are
  * per-output-channel vectors (a bias); this many ops at most.
  */
 export const CONV_EPILOGUE_MAX_OPS = 8;

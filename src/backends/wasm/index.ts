@@ -7,6 +7,7 @@ import type { ShapedArray } from "../../core/aval";
 import { registerBackend, type Backend, type Executable, type OpRunner } from "../../core/backend";
 import type { TypedArray } from "../../core/dtype";
 import { BackendError } from "../../core/errors";
+import { copyOut } from "../../core/host_heap";
 import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../../core/ir";
 import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf } from "../../core/primitives";
 import { fusionGroupsOf } from "./fusion_groups";
@@ -30,7 +31,7 @@ export class WasmBackend implements Backend<WasmBuffer> {
     return buf;
   }
   readSync(buf: WasmBuffer, aval: ShapedArray): TypedArray {
-    return viewOf(this.mem, buf, aval.dtype, aval.size).slice();
+    return copyOut(viewOf(this.mem, buf, aval.dtype, aval.size));
   }
   async read(buf: WasmBuffer, aval: ShapedArray): Promise<TypedArray> {
     return this.readSync(buf, aval);

@@ -4,12 +4,15 @@
 // shorter dim with its pointers moved to the chunk's start, so the result is
 // bitwise the single-threaded one. Kernels that need scratch memory (wide outer
 // reductions) get one region per chunk, so chunks running at once never share one.
+// runKernelChunks posts such chunks (and parallel_window.ts's) to the pool:
+// the generated-kernel job family.
 
 import { compileKernel, type CompiledKernel, type KernelSpec } from "./codegen/kernel";
 import { esize } from "./codegen/kernel_emit";
 import { MATH_FNS, canonicalize } from "./codegen/kernel_spec";
+import type { WorkerPool } from "./pool";
 import type { ThreadPool } from "./threads";
-import { MAX_KERNEL_PTRS } from "./worker";
+import { CTL, JOB, MAX_KERNEL_PTRS } from "./worker";
 
 /** Ops that cost about 8 simple ones per element: the special functions, pow, and division. */
 const EXPENSIVE = new Set<string>([...MATH_FNS, "pow", "div", "rem"]);
@@ -74,7 +77,7 @@ export class ParallelKernel {
       outs: outs.map((p, o) => p + start * plan.step[nIn + o]!),
       ...(scratch ? { scratch: scratch + plan.scratchOffsets[c]! } : {}),
     }));
-    pool!.runChunks(chunks, plan.elements);
+    runKernelChunks(pool!, chunks, plan.elements);
   }
 
   /** The scratch address for `bytes` (0 when none is needed or no provider was given: a kernel
@@ -147,4 +150,34 @@ export class ParallelKernel {
     }
     return { shape: c.shape, dim, step, chunks, kernels, elements, scratchOffsets, scratchBytes };
   }
+}
+
+/** One chunk of a split kernel: the kernel, its pointers, and its own scratch region when the kernel needs one. */
+export interface KernelChunk {
+  kernel: CompiledKernel;
+  ins: number[];
+  outs: number[];
+  scratch?: number;
+}
+
+/**
+ * Runs the chunks of a split kernel: chunk 0 on this thread, the others on
+ * workers (all on this thread when too few workers are ready).
+ */
+export function runKernelChunks(pool: WorkerPool, chunks: readonly KernelChunk[], elements: number): void {
+  const ws = pool.pick(chunks.length - 1);
+  if (ws.length < chunks.length - 1) {
+    for (const c of chunks) c.kernel.run(c.ins, c.outs, c.scratch);
+    return;
+  }
+  const regs = chunks.slice(1).map((c) => pool.register(c.kernel.bytes));
+  const i32 = pool.ctl(); // after register(), which may grow the memory
+  ws.forEach((w, j) => {
+    const c = chunks[j + 1]!;
+    const r = regs[j]!;
+    const ptrs = c.scratch ? [...c.ins, ...c.outs, c.scratch] : [...c.ins, ...c.outs];
+    i32.set([r.id, r.ptr, r.len, ptrs.length, ...ptrs], pool.slotBase(w) + CTL.ARGS);
+  });
+  const runChunk = (c: KernelChunk): void => c.kernel.run(c.ins, c.outs, c.scratch);
+  pool.dispatch(ws, JOB.KERNEL, () => runChunk(chunks[0]!), elements * 20, (j) => runChunk(chunks[j + 1]!));
 }

@@ -12,6 +12,7 @@
 
 import type { CompiledKernel } from "./codegen/kernel";
 import { compileWindow, type CompiledWindow, type WindowSpec } from "./codegen/window";
+import { runKernelChunks } from "./parallel_kernel";
 import type { ThreadPool } from "./threads";
 import { MAX_KERNEL_PTRS } from "./worker";
 
@@ -42,7 +43,8 @@ export class ParallelWindow {
       this.whole.run(src, dst, idx);
       return;
     }
-    pool!.runChunks(
+    runKernelChunks(
+      pool!,
       chunks.map((c) => ({ kernel: asKernel(c.kernel), ins: [src + c.src, dst + c.dst, ...idx.map((p) => p + c.idx)], outs: [] })),
       this.work,
     );

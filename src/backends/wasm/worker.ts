@@ -1,10 +1,12 @@
-// The worker side of the wasm backend's thread pool (threads.ts).
+// The worker side of the wasm backend's thread pool (pool.ts), and the
+// layout of the control block both sides share.
 //
 // A worker instantiates the Rust kernels on the backend's shared
 // WebAssembly.Memory (with its own shadow stack), then loops forever:
 // it blocks with Atomics.wait on the sequence word of its slot in a control
-// block that lives in that memory, runs the job described in the slot, and
-// decrements the block's pending counter (waking the main thread when it
+// block that lives in that memory, claims the job described in the slot (the
+// main thread may have taken it over already: then it skips it), runs it,
+// and decrements the block's pending counter (waking the main thread when it
 // reaches zero). Jobs never travel by postMessage, so a job costs one futex
 // wake-up each way and nothing is serialized.
 //
@@ -27,10 +29,12 @@
 //            a filter gradient's chunk c writes its partial sum to part c.
 //
 // `workerMain` must stay self-contained (no imports, no module-level
-// references): threads.ts ships it to the worker as source text
+// references): pool.ts ships it to the worker as source text
 // (`workerSource`), which works for Node's worker_threads (eval) and for Web
 // Workers (a Blob URL) alike, without a bundler or a TypeScript loader in the
-// worker.
+// worker. The chunk walks both sides of a job share (`claimChunks`,
+// `forEachItemRows`) travel beside it as source text and reach it as its
+// second argument.
 
 /** Layout of the control block, in int32 words. */
 export const CTL = {
@@ -45,6 +49,10 @@ export const CTL = {
   /** Header, a test hook: slot + 1 of a worker that exits (as if it crashed) when its next job starts,
    * -(slot + 1) for one that exits without running its exit handler; 0 = none. */
   CRASH: 3,
+  /** Header, a test hook: slot + 1 of a worker that, when it wakes for its next job, sleeps before
+   * claiming it (as a worker not yet scheduled on a loaded machine would) until the word is set to
+   * -(slot + 1); the worker sets it to 0 once it has claimed or skipped that job. */
+  STALL: 4,
   /** Words per worker slot (256 bytes: slots do not share cache lines). */
   SLOT: 64,
   /** Slot: job sequence number, bumped by the main thread to post a job. */
@@ -57,9 +65,11 @@ export const CTL = {
   KIND: 3,
   /** Slot: first argument word. */
   ARGS: 4,
-  /** Slot: 1 from when the main thread posts a job until the job is settled -- by the worker, by
-   * its exit handler, or by the pool's watchdog thread when the worker vanished without one.
-   * Whoever clears it (compareExchange 1 -> 0) settles the job, so it is settled exactly once. */
+  /** Slot: the job's claim word. 1 (posted) from when the main thread posts a job until the worker
+   * claims it (compareExchange 1 -> 2) or the main thread, done with its own share, cancels it
+   * (1 -> 0) and does the part itself; 2 (claimed) until the job is settled (2 -> 0) -- by the
+   * worker, by its exit handler, or by the pool's watchdog thread when the worker vanished
+   * without one. Each transition is a compareExchange, so a part runs once and is settled once. */
   BUSY: 63,
 } as const;
 
@@ -83,8 +93,11 @@ export interface WorkerInit {
   /** Shadow stack bytes. */
   stackBytes: number;
   /** Node: one end of a MessageChannel whose other end the pool's watchdog holds; it closes when
-   * this thread ends however it ends, which tells the watchdog (threads.ts, dead workers). */
+   * this thread ends however it ends, which tells the watchdog (watchdog.ts). */
   alivePort?: unknown;
+  /** Browsers: the Web Lock this worker holds for its whole life, from before it says it is
+   * ready; the watchdog is granted it when the worker ends (watchdog.ts). */
+  lock?: string;
   ctl: typeof CTL;
   gemmArgs: typeof GEMM_ARGS;
   convArgs: typeof CONV_ARGS;
@@ -130,8 +143,47 @@ interface RustExports {
   __stack_pointer: WebAssembly.Global;
 }
 
+/**
+ * Claims chunks 0, 1, ... of the running job from the header's chunk counter
+ * (word `next` of `i32`, shared by every thread of the job) until all `count`
+ * are claimed, running each; stops at the first non-zero status. Each chunk
+ * runs once, on whichever thread claims it. Self-contained (see the header).
+ */
+export function claimChunks(i32: Int32Array, next: number, count: number, run: (chunk: number) => number): number {
+  for (;;) {
+    const c = Atomics.add(i32, next, 1);
+    if (c >= count) return 0;
+    const rc = run(c);
+    if (rc !== 0) return rc;
+  }
+}
+
+/**
+ * Walks the stacked rows [r0, r1) of a batch of GEMMs (row r is row r % m of
+ * item ⌊r / m⌋) as one `rows(item, m0, m1)` call per item they cross; stops
+ * at the first non-zero status. Self-contained (see the header).
+ */
+export function forEachItemRows(r0: number, r1: number, m: number, rows: (item: number, m0: number, m1: number) => number): number {
+  let r = r0;
+  while (r < r1) {
+    const item = Math.floor(r / m);
+    const m0 = r - item * m;
+    const m1 = Math.min(m, m0 + (r1 - r));
+    const rc = rows(item, m0, m1);
+    if (rc !== 0) return rc;
+    r += m1 - m0;
+  }
+  return 0;
+}
+
+/** The chunk walks workerMain shares with the calling thread. */
+export interface SharedWalks {
+  claimChunks: typeof claimChunks;
+  forEachItemRows: typeof forEachItemRows;
+}
+
 /** The worker's whole program; runs until it gets an EXIT job. */
-export function workerMain(init: WorkerInit): void {
+export function workerMain(init: WorkerInit, walks: SharedWalks): void {
   const { memory, ctl: C, job: J, errors: E } = init;
   const words = (): Int32Array => new Int32Array(memory.buffer);
   const base = (init.ctlPtr >> 2) + C.HEADER + init.slot * C.SLOT;
@@ -192,28 +244,16 @@ export function workerMain(init: WorkerInit): void {
       scratchBytes = scratch === 0 ? 0 : need;
       if (scratch === 0) return -6;
     }
+    const itemRows = (bi: number, m0: number, m1: number): number => {
+      if (!gen) return rust.sgemm_rows(ta, tb, m, n, k, alpha, pa + bi * sa, lda, pb + bi * sb, ldb, beta, pc + bi * sc, ldc, m0, m1, scratch);
+      const eps: number[] = [];
+      for (let e = 0; e < operands.length; e += 2) eps.push((operands[e]! >>> 0) + bi * operands[e + 1]!);
+      gen(ta, tb, m, n, k, pa + bi * sa, lda, pb + bi * sb, ldb, pc + bi * sc, ldc, m0, m1, scratch, ...eps);
+      return 0;
+    };
     // i32 covers the control block (it was refreshed when the job arrived),
     // and views of a shared memory stay valid when it grows.
-    for (;;) {
-      const r0 = Atomics.add(i32, hdr + C.NEXT, 1) * chunk;
-      if (r0 >= rows) return 0;
-      const r1 = Math.min(rows, r0 + chunk);
-      let r = r0;
-      while (r < r1) {
-        const bi = Math.floor(r / m);
-        const m0 = r - bi * m;
-        const m1 = Math.min(m, m0 + (r1 - r));
-        if (gen) {
-          const eps: number[] = [];
-          for (let e = 0; e < operands.length; e += 2) eps.push((operands[e]! >>> 0) + bi * operands[e + 1]!);
-          gen(ta, tb, m, n, k, pa + bi * sa, lda, pb + bi * sb, ldb, pc + bi * sc, ldc, m0, m1, scratch, ...eps);
-        } else {
-          const rc = rust.sgemm_rows(ta, tb, m, n, k, alpha, pa + bi * sa, lda, pb + bi * sb, ldb, beta, pc + bi * sc, ldc, m0, m1, scratch);
-          if (rc !== 0) return rc;
-        }
-        r += m1 - m0;
-      }
-    }
+    return walks.claimChunks(i32, hdr + C.NEXT, Math.ceil(rows / chunk), (c) => walks.forEachItemRows(c * chunk, Math.min(rows, (c + 1) * chunk), m, itemRows));
   };
 
   const runConv = (at: number): number => {
@@ -223,14 +263,9 @@ export function workerMain(init: WorkerInit): void {
     const units = i32[at + A.UNITS]!, chunk = i32[at + A.CHUNK]!;
     const parts = i32[at + A.PARTS]! >>> 0, partBytes = i32[at + A.PART_FLOATS]! * 4;
     if (chunk <= 0) return 0;
-    for (;;) {
-      const c = Atomics.add(i32, hdr + C.NEXT, 1);
-      const u0 = c * chunk;
-      if (u0 >= units) return 0;
-      const dst = mode === 2 ? parts + c * partBytes : out;
-      const rc = rust.conv2d_range(params, mode, pa, pb, dst, u0, Math.min(units, u0 + chunk), epilogue);
-      if (rc !== 0) return rc;
-    }
+    return walks.claimChunks(i32, hdr + C.NEXT, Math.ceil(units / chunk), (c) =>
+      rust.conv2d_range(params, mode, pa, pb, mode === 2 ? parts + c * partBytes : out, c * chunk, Math.min(units, (c + 1) * chunk), epilogue),
+    );
   };
 
   const runKernel = (a: number): number => {
@@ -259,7 +294,7 @@ export function workerMain(init: WorkerInit): void {
   // (terminate, out of memory) runs none: the watchdog settles its job.
   const host = (globalThis as { process?: { on(ev: string, f: (code: number) => void): void; removeAllListeners(ev: string): void; exit(code: number): void } }).process;
   host?.on("exit", (code: number) => {
-    if (Atomics.compareExchange(i32, base + C.BUSY, 1, 0) === 1) {
+    if (Atomics.compareExchange(i32, base + C.BUSY, 2, 0) === 2) {
       Atomics.store(i32, base + C.STATUS, code);
       Atomics.compareExchange(i32, hdr + C.ERROR, 0, E.DIED);
       if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
@@ -273,6 +308,33 @@ export function workerMain(init: WorkerInit): void {
   let seq = Atomics.load(i32, base + C.SEQ);
   Atomics.store(i32, base + C.READY, 1);
   Atomics.notify(i32, base + C.READY);
+  // The test hooks' crash: Node exits the thread (with or without its exit handler); a browser
+  // worker has neither, so it closes its global and unwinds out of workerMain without settling
+  // its job, as a worker the browser ends would (the pool's watchdog notices, see pool.ts).
+  const crash = (withHandler: boolean): void => {
+    if (!host) {
+      (globalThis as { close?(): void }).close?.();
+      throw new Error("worker crash (test hook)");
+    }
+    if (!withHandler) host.removeAllListeners("exit");
+    host.exit(withHandler ? 70 : 71);
+  };
+  const runClaimed = (): void => {
+    const kind = i32[base + C.KIND];
+    if (Atomics.compareExchange(i32, hdr + C.CRASH, init.slot + 1, 0) === init.slot + 1) crash(true);
+    if (Atomics.compareExchange(i32, hdr + C.CRASH, -(init.slot + 1), 0) === -(init.slot + 1)) crash(false);
+    let status: number;
+    try {
+      status = kind === J.GEMM ? runGemm(base + C.ARGS) : kind === J.KERNEL ? runKernel(base + C.ARGS) : kind === J.CONV ? runConv(base + C.ARGS) : E.BAD_JOB;
+    } catch {
+      status = E.EXCEPTION;
+    }
+    if (i32.buffer.byteLength !== memory.buffer.byteLength) i32 = words();
+    if (Atomics.compareExchange(i32, base + C.BUSY, 2, 0) !== 2) return; // settled by the watchdog: the main thread has moved on
+    Atomics.store(i32, base + C.STATUS, status);
+    if (status !== 0) Atomics.compareExchange(i32, hdr + C.ERROR, 0, status);
+    if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
+  };
   for (;;) {
     // A short spin catches a job posted right after the last one finished
     // (e.g. consecutive steps of a program) without a futex round trip.
@@ -281,62 +343,22 @@ export function workerMain(init: WorkerInit): void {
     while (Atomics.load(i32, base + C.SEQ) === seq) Atomics.wait(i32, base + C.SEQ, seq);
     seq = Atomics.load(i32, base + C.SEQ);
     if (i32.buffer.byteLength !== memory.buffer.byteLength) i32 = words();
-    const kind = i32[base + C.KIND];
-    if (kind === J.EXIT) break;
-    if (Atomics.compareExchange(i32, hdr + C.CRASH, init.slot + 1, 0) === init.slot + 1) host?.exit(70);
-    if (Atomics.compareExchange(i32, hdr + C.CRASH, -(init.slot + 1), 0) === -(init.slot + 1)) {
-      host?.removeAllListeners("exit");
-      host?.exit(71);
-    }
-    let status: number;
-    try {
-      status = kind === J.GEMM ? runGemm(base + C.ARGS) : kind === J.KERNEL ? runKernel(base + C.ARGS) : kind === J.CONV ? runConv(base + C.ARGS) : E.BAD_JOB;
-    } catch {
-      status = E.EXCEPTION;
-    }
-    if (i32.buffer.byteLength !== memory.buffer.byteLength) i32 = words();
-    if (Atomics.compareExchange(i32, base + C.BUSY, 1, 0) !== 1) continue; // settled by the watchdog: the main thread has moved on
-    Atomics.store(i32, base + C.STATUS, status);
-    if (status !== 0) Atomics.compareExchange(i32, hdr + C.ERROR, 0, status);
-    if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
+    // (released before this worker even woke: it still owes the release its 0)
+    const stalled = Math.abs(Atomics.load(i32, hdr + C.STALL)) === init.slot + 1;
+    const stallEnd = Date.now() + 120_000;
+    while (stalled && Atomics.load(i32, hdr + C.STALL) === init.slot + 1 && Date.now() < stallEnd) Atomics.wait(i32, hdr + C.STALL, init.slot + 1, 1000);
+    // Claim the job. The calling thread cancels the parts that workers have not claimed by the
+    // time it finished its own share and does them itself, so a failed claim means this part is
+    // done already (or, with KIND = EXIT, that the pool is closing). Arguments are read after the
+    // claim: they are written before BUSY is set, and a late claim may find a newer job there.
+    if (Atomics.compareExchange(i32, base + C.BUSY, 1, 2) === 1) runClaimed();
+    else if (i32[base + C.KIND] === J.EXIT) break;
+    if (stalled) Atomics.compareExchange(i32, hdr + C.STALL, -(init.slot + 1), 0);
   }
   // The port is held to here: while this thread runs, the watchdog's end stays open.
   (init.alivePort as { close?(): void } | undefined)?.close?.();
   if (scratch !== 0) rust.free(scratch, scratchBytes);
   rust.free(stack, init.stackBytes); // free() does not touch the shadow stack
-}
-
-/**
- * Source text of the pool's watchdog (Node): a thread that is never blocked, so it can react while
- * the main thread waits in Atomics.wait. It receives, per pool worker, the far end of that
- * worker's `alivePort`; when a port closes (the worker thread ended: terminate() from elsewhere,
- * out of memory, process.exit), it marks the slot dead and, if the worker held a job, settles it
- * as DIED and wakes the main thread. Self-contained, like workerMain.
- */
-export function watchdogSource(): string {
-  return `"use strict";
-const { parentPort, workerData } = require("node:worker_threads");
-const { memory, ctlPtr, ctl: C, died } = workerData;
-const current = new Map();
-parentPort.on("message", ({ slot, port }) => {
-  current.set(slot, port);
-  port.on("message", () => {});
-  port.on("close", () => {
-    if (current.get(slot) !== port) return; // a replaced worker's port
-    current.delete(slot);
-    const i32 = new Int32Array(memory.buffer);
-    const base = (ctlPtr >> 2) + C.HEADER + slot * C.SLOT;
-    const hdr = ctlPtr >> 2;
-    Atomics.compareExchange(i32, base + C.READY, 1, -2);
-    Atomics.notify(i32, base + C.READY);
-    if (Atomics.compareExchange(i32, base + C.BUSY, 1, 0) === 1) {
-      Atomics.store(i32, base + C.STATUS, -1);
-      Atomics.compareExchange(i32, hdr + C.ERROR, 0, died);
-      if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
-    }
-  });
-});
-`;
 }
 
 /**
@@ -348,9 +370,12 @@ parentPort.on("message", ({ slot, port }) => {
 export function workerSource(host: "node" | "browser"): string {
   // Transpilers may wrap named functions in a `__name` helper (esbuild's
   // keepNames, used by tsx and vitest); the shim makes the text standalone.
-  const prelude = "var __name = (f, _n) => f;\nconst workerMain = " + workerMain.toString() + ";\n";
+  const prelude =
+    "var __name = (f, _n) => f;\n" +
+    `const workerMain = ${workerMain.toString()};\n` +
+    `const walks = { claimChunks: ${claimChunks.toString()}, forEachItemRows: ${forEachItemRows.toString()} };\n`;
   if (host === "node") {
-    return prelude + 'workerMain(require("node:worker_threads").workerData);\n';
+    return prelude + 'workerMain(require("node:worker_threads").workerData, walks);\n';
   }
   return (
     prelude +
@@ -361,7 +386,11 @@ export function workerSource(host: "node" | "browser"): string {
     "    try { init.rustBytes = new Uint8Array(await (await fetch(init.rustUrl)).arrayBuffer()); }\n" +
     "    catch { const i32 = new Int32Array(init.memory.buffer); const at = (init.ctlPtr >> 2) + init.ctl.HEADER + init.slot * init.ctl.SLOT + init.ctl.READY; Atomics.store(i32, at, -1); return; }\n" +
     "  }\n" +
-    "  workerMain(init);\n" +
+    "  if (init.lock && self.navigator && navigator.locks) {\n" +
+    "    try { await new Promise((held, failed) => navigator.locks.request(init.lock, () => { held(); return new Promise(() => {}); }).catch(failed)); }\n" +
+    "    catch { const i32 = new Int32Array(init.memory.buffer); const at = (init.ctlPtr >> 2) + init.ctl.HEADER + init.slot * init.ctl.SLOT + init.ctl.READY; Atomics.store(i32, at, -1); return; }\n" +
+    "  }\n" +
+    "  workerMain(init, walks);\n" +
     "};\n"
   );
 }

@@ -7,7 +7,9 @@
 // its gradients) are WGSL passes too (wgsl/window.ts, wgsl/library.ts). Steps
 // the WebGPU target has no kernel for run on the host (labelled HOST FALLBACK
 // in the listing): the run then continues asynchronously behind the readback
-// of their operands (runtime.ts).
+// of their operands (runtime.ts). Every GPU step reads its sizes from a
+// parameter uniform unless the runtime specialises shapes, so a new shape of a
+// known structure compiles no pipeline.
 
 import { BackendError } from "../../core/errors";
 import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
@@ -256,7 +258,9 @@ export class WebGpuProgram {
   private windowSteps(st: Extract<Step, { kind: "window" }>): Prepared[] {
     // One word per element: a float16 destination is a widened private copy here (prepare).
     const dstWords = this.elements(st.dst.slot);
-    const passes = generateWindow(st.spec, { src: st.src.offset, dst: st.dst.offset, starts: st.indices.map((i) => i.offset) }, st.indices.map((i) => i.slot), dstWords);
+    const passes = generateWindow(st.spec, { src: st.src.offset, dst: st.dst.offset, starts: st.indices.map((i) => i.offset) }, st.indices.map((i) => i.slot), dstWords, {
+      specialize: this.rt.specializeShapes,
+    });
     const scratch = passes.some((p) => p.bindings.some((b) => b.kind === "scratch")) ? this.privateBuffer(dstWords, `the last-writer table of a ${st.label}`) : null;
     const bufferOf = (b: WindowBinding, bufs: GpuBuffer[]): GPUBuffer => {
       switch (b.kind) {
@@ -272,18 +276,19 @@ export class WebGpuProgram {
     };
     return passes.map((p) => {
       const pipeline = this.rt.pipeline(p.code);
+      const uniform = p.params ? [this.uniformBuffer(p.params)] : [];
       const grid = GpuRuntime.grid(Math.ceil(p.threads / WORKGROUP));
-      return { kind: "gpu", code: p.code, record: (bufs) => this.rt.dispatch(pipeline, p.bindings.map((b) => bufferOf(b, bufs)), grid) };
+      return { kind: "gpu", code: p.code, record: (bufs) => this.rt.dispatch(pipeline, [...p.bindings.map((b) => bufferOf(b, bufs)), ...uniform], grid) };
     });
   }
 
   private librarySteps(st: Extract<Step, { kind: "library" }>): Prepared[] {
-    const kernel = generateLibrary(st.call);
+    const kernel = generateLibrary(st.call, { specialize: this.rt.specializeShapes });
     const keys = kernel.keysWords > 0 ? this.privateBuffer(kernel.keysWords, `the sort keys of ${st.call.op}`) : null;
     const perm = kernel.permWords > 0 ? this.privateBuffer(kernel.permWords, `the sort permutation of ${st.call.op}`) : null;
     return kernel.passes.map((p) => {
       const pipeline = this.rt.pipeline(p.code);
-      const params = p.params ? this.uniformBuffer(p.params) : null;
+      const uniform = p.params ? [this.uniformBuffer(p.params)] : [];
       const bufferOf = (b: LibraryBinding, bufs: GpuBuffer[]): GPUBuffer => {
         switch (b.kind) {
           case "input":
@@ -294,12 +299,10 @@ export class WebGpuProgram {
             return keys!.buffer;
           case "perm":
             return perm!.buffer;
-          case "params":
-            return params!;
         }
       };
       const grid = GpuRuntime.grid("threads" in p.dispatch ? Math.ceil(p.dispatch.threads / WORKGROUP) : p.dispatch.workgroups);
-      return { kind: "gpu", code: p.code, record: (bufs) => this.rt.dispatch(pipeline, p.bindings.map((b) => bufferOf(b, bufs)), grid) };
+      return { kind: "gpu", code: p.code, record: (bufs) => this.rt.dispatch(pipeline, [...p.bindings.map((b) => bufferOf(b, bufs)), ...uniform], grid) };
     });
   }
 

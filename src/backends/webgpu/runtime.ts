@@ -80,7 +80,7 @@ export class GpuRuntime {
   private pass: GPUComputePassEncoder | null = null;
   private recorded = 0;
   /**
-   * Bake sizes and strides into the fused-kernel, GEMM and conv shaders (a pipeline per shape)
+   * Bake sizes and strides into every shader (a pipeline per shape)
    * instead of reading them from a uniform (a pipeline per kernel structure). Off by default:
    * bench/webgpu_pipelines.ts measures both.
    */

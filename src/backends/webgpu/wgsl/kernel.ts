@@ -6,9 +6,10 @@
 // as two dtypes (a bitcast) and the shader needs no per-dtype bindings; the
 // kernel's inputs are bound once per buffer, each read through its own view
 // (offset and element strides). Sizes, offsets and strides are read from a
-// per-dispatch uniform buffer (params.ts), so one pipeline, cached by its WGSL
-// text, serves every shape of the same kernel structure (its DAG, dtypes,
-// rank, reduced axes, broadcast pattern and reduction strategy); with
+// per-dispatch uniform buffer (params.ts), as are the DAG's constants, so one
+// pipeline, cached by its WGSL text, serves every shape of the same kernel
+// structure (its DAG, dtypes, rank, reduced axes, broadcast pattern and
+// reduction strategy); with
 // `specialize` they are baked in as literals instead (one pipeline per shape).
 //
 // Elementwise kernels run one invocation per output element. Reductions run
@@ -20,7 +21,7 @@ import { BackendError } from "../../../core/errors";
 import type { KDType, KernelSpec, ReduceOp } from "../../plan/kernel_graph";
 import { HALF_WGSL } from "../half";
 import { ParamTable } from "./params";
-import { SCALAR_PRELUDE, SCALAR_WGSL, WGSL_TYPE, fromWord, integerPow, literal, toWord } from "./scalar";
+import { SCALAR_PRELUDE, SCALAR_WGSL, WGSL_TYPE, fromWord, integerPow, literal, toWord, wordOf } from "./scalar";
 
 export const WORKGROUP = 256;
 /** Reductions over at least this many elements per output use a whole workgroup per output. */
@@ -130,7 +131,10 @@ function evaluate(spec: KernelSpec, views: readonly BoundView[], pos: (d: number
       } else lines.push(`let ${name} = ${fromWord(`${buffer}[u32(${terms.join(" + ")})]`, d)};`);
       types.push(d);
     } else if (node.op === "const") {
-      lines.push(`let ${name}: ${WGSL_TYPE[node.dtype]} = ${literal(node.value, node.dtype)};`);
+      // A generic shader reads its constants from the uniform as well: a constant is often a
+      // shape (an axis size wrapping negative indices, a mean's 1/n).
+      const value = params.specialize ? literal(node.value, node.dtype) : fromWord(params.u32(wordOf(node.value, node.dtype)), node.dtype);
+      lines.push(`let ${name}: ${WGSL_TYPE[node.dtype]} = ${value};`);
       types.push(node.dtype);
     } else if (node.op === "integer_pow") {
       const x = names[node.args[0]];

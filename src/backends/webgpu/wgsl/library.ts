@@ -11,6 +11,10 @@
 // float32 (program.ts converts packed halves around the step), and computed
 // values are rounded to half on every store.
 //
+// Sizes and strides are read from a per-dispatch uniform (params.ts), so one
+// pipeline serves every shape of a step's structure (its op, dtypes, rank,
+// fold, key count); `specialize` bakes them in instead.
+//
 // Designs:
 // - argmax/argmin: one invocation per output, a serial scan of its row.
 // - scans: one invocation per line for short lines; for long lines one
@@ -32,22 +36,18 @@ import type { DType } from "../../../core/dtype";
 import { BackendError } from "../../../core/errors";
 import type { Fold, KDType, LibraryCall } from "../../plan/kernel_graph";
 import { WORKGROUP } from "./kernel";
+import { ParamTable } from "./params";
 import { SCALAR_PRELUDE, SCALAR_WGSL, WGSL_TYPE, fromWord, literal, toWord } from "./scalar";
 
-/** A buffer a library pass binds: an operand or result of the step, a private scratch buffer, or the pass's parameters. */
-export type LibraryBinding =
-  | { kind: "input"; index: number }
-  | { kind: "output"; index: number }
-  | { kind: "keys" }
-  | { kind: "perm" }
-  | { kind: "params" };
+/** A storage buffer a library pass binds: an operand or result of the step, or a private scratch buffer. */
+export type LibraryBinding = { kind: "input"; index: number } | { kind: "output"; index: number } | { kind: "keys" } | { kind: "perm" };
 
 export interface LibraryPass {
   code: string;
   dispatch: { threads: number } | { workgroups: number };
   bindings: readonly LibraryBinding[];
-  /** The words of this pass's uniform buffer (bound where `bindings` says "params"). */
-  params?: Uint32Array;
+  /** The words of this pass's parameter uniform, bound after `bindings`; null when the pass has none. */
+  params: Uint32Array | null;
 }
 
 export interface LibraryKernel {
@@ -66,8 +66,16 @@ const kd = (d: DType): KDType => (d === "float16" ? "float32" : (d as KDType));
 /** The stored word of a computed value of `d` (float16: rounded to half). */
 const store = (v: string, d: DType) => toWord(d === "float16" ? `tf_round_f16(${v})` : v, kd(d));
 
-function shader(decls: string[], body: string[], entry = THREAD_ENTRY, extra = ""): string {
-  return `${SCALAR_PRELUDE}\n${decls.join("\n")}\n${extra}\n${entry} {\n  ${body.join("\n  ")}\n}\n`;
+/** A pass of `body` over storage `bindings` (declared by `decls`), its parameter uniform bound after them. */
+function pass(P: ParamTable, decls: string[], body: string[], dispatch: LibraryPass["dispatch"], bindings: LibraryBinding[], entry = THREAD_ENTRY, extra = ""): LibraryPass {
+  const uniform = P.finish(bindings.length);
+  const code = `${SCALAR_PRELUDE}\n${[...decls, uniform.decl].join("\n")}\n${extra}\n${entry} {\n  ${body.join("\n  ")}\n}\n`;
+  return { code, dispatch, bindings, params: uniform.words };
+}
+
+/** A pass of one invocation `i` per element of `count`: the bounds check, then `body`. */
+function threadPass(P: ParamTable, count: number, decls: string[], body: string[], bindings: LibraryBinding[], extra = ""): LibraryPass {
+  return pass(P, decls, [`let i = ${GLOBAL_INDEX};`, `if (i >= ${P.u32(count)}) { return; }`, ...body], { threads: count }, bindings, THREAD_ENTRY, extra);
 }
 
 const readDecl = (b: number, name: string) => `@group(0) @binding(${b}) var<storage, read> ${name}: array<u32>;`;
@@ -95,22 +103,24 @@ function better(isMin: boolean, a: string, b: string, d: KDType): string {
   return `(${t(a)} ${isMin ? "<" : ">"} ${t(b)})`;
 }
 
-export function generateLibrary(call: LibraryCall): LibraryKernel {
+/** The passes of a library step; `specialize` bakes its sizes into the shaders (one pipeline per shape). */
+export function generateLibrary(call: LibraryCall, { specialize = false } = {}): LibraryKernel {
+  const table = () => new ParamTable(specialize);
   switch (call.op) {
     case "argreduce":
-      return { passes: argreduce(call), keysWords: 0, permWords: 0 };
+      return { passes: argreduce(call, table()), keysWords: 0, permWords: 0 };
     case "cumulative":
-      return { passes: cumulative(call), keysWords: 0, permWords: 0 };
+      return { passes: cumulative(call, table()), keysWords: 0, permWords: 0 };
     case "sort":
-      return sortKernel(call.dtypes, call.numKeys, call.rows, call.n, null);
+      return sortKernel(call.dtypes, call.numKeys, call.rows, call.n, null, table);
     case "top_k":
-      return sortKernel([call.dtype], 1, call.rows, call.n, call.k);
+      return sortKernel([call.dtype], 1, call.rows, call.n, call.k, table);
     case "reduce_window":
-      return { passes: reduceWindow(call.dtype, call.fold, call.window), keysWords: 0, permWords: 0 };
+      return { passes: reduceWindow(call.dtype, call.fold, call.window, table()), keysWords: 0, permWords: 0 };
     case "select_and_gather_add":
-      return { passes: selectAndGatherAdd(call.dtype, call.ge, call.window), keysWords: 0, permWords: 0 };
+      return { passes: selectAndGatherAdd(call.dtype, call.ge, call.window, table()), keysWords: 0, permWords: 0 };
     case "select_and_scatter_add":
-      return { passes: selectAndScatterAdd(call.dtype, call.ge, call.window, call.operandSize), keysWords: 0, permWords: 0 };
+      return { passes: selectAndScatterAdd(call.dtype, call.ge, call.window, call.operandSize, table()), keysWords: 0, permWords: 0 };
     case "decomposition":
       // WEBGPU_TARGET keeps decompositions as host steps (program.ts).
       throw new BackendError(`webgpu: no WGSL kernel for ${call.prim}; the WebGPU target plans it as a host step`);
@@ -122,67 +132,66 @@ const io = (inputs: number, outputs: number): LibraryBinding[] => [
   ...Array.from({ length: outputs }, (_, index) => ({ kind: "output" as const, index })),
 ];
 
-function argreduce(call: Extract<LibraryCall, { op: "argreduce" }>): LibraryPass[] {
+/** The first element of line `line` of an [outer, n, inner] array, as a statement `let base`. */
+const lineBase = (line: string, N: string, INNER: string) => `let base = (${line} / ${INNER}) * ${N} * ${INNER} + ${line} % ${INNER};`;
+
+function argreduce(call: Extract<LibraryCall, { op: "argreduce" }>, P: ParamTable): LibraryPass[] {
   const { outer, n, inner, isMin } = call;
   const d = kd(call.dtype);
   const count = outer * inner;
   if (count === 0) return [];
+  // An empty axis: index 0, as the interpreter writes (the shader binds only the result).
+  if (n === 0) return [threadPass(P, count, [writeDecl(0, "out")], ["out[i] = 0u;"], [{ kind: "output", index: 0 }])];
   const read = (at: string) => fromWord(`x[${at}]`, d);
   const isNan = (v: string) => (d === "float32" ? `tf_is_nan(${v})` : "false");
-  const body = [`let i = ${GLOBAL_INDEX};`, `if (i >= ${count}u) { return; }`];
-  if (n === 0) {
-    // An empty axis: index 0, as the interpreter writes (the shader binds only the result).
-    body.push("out[i] = 0u;");
-    return [{ code: shader([writeDecl(0, "out")], body), dispatch: { threads: count }, bindings: [{ kind: "output", index: 0 }] }];
-  }
-  {
-    body.push(
-      `let base = (i / ${inner}u) * ${n * inner}u + i % ${inner}u;`,
-      "var best = 0u;",
-      `var bv = ${read("base")};`,
-      `for (var j = 1u; j < ${n}u; j++) {`,
-      `  if (${isNan("bv")}) { break; }`,
-      `  let v = ${read(`base + j * ${inner}u`)};`,
-      `  if (${isNan("v")} || ${better(isMin, "v", "bv", d)}) { best = j; bv = v; }`,
-      "}",
-      "out[i] = best;",
-    );
-  }
-  return [{ code: shader([readDecl(0, "x"), writeDecl(1, "out")], body), dispatch: { threads: count }, bindings: io(1, 1) }];
+  const body = [
+    `let N = ${P.u32(n)};`,
+    `let INNER = ${P.u32(inner)};`,
+    lineBase("i", "N", "INNER"),
+    "var best = 0u;",
+    `var bv = ${read("base")};`,
+    "for (var j = 1u; j < N; j++) {",
+    `  if (${isNan("bv")}) { break; }`,
+    `  let v = ${read("base + j * INNER")};`,
+    `  if (${isNan("v")} || ${better(isMin, "v", "bv", d)}) { best = j; bv = v; }`,
+    "}",
+    "out[i] = best;",
+  ];
+  return [threadPass(P, count, [readDecl(0, "x"), writeDecl(1, "out")], body, io(1, 1))];
 }
 
-function cumulative(call: Extract<LibraryCall, { op: "cumulative" }>): LibraryPass[] {
+function cumulative(call: Extract<LibraryCall, { op: "cumulative" }>, P: ParamTable): LibraryPass[] {
   const { outer, n, inner, reverse, fold } = call;
   const d = kd(call.dtype);
   const T = WGSL_TYPE[d];
   const lines = outer * inner;
   if (lines === 0 || n === 0) return [];
   const decls = [readDecl(0, "x"), writeDecl(1, "out")];
-  const pos = (t: string) => `base + ${reverse ? `(${n - 1}u - ${t})` : t} * ${inner}u`;
+  const sizes = [`let N = ${P.u32(n)};`, `let INNER = ${P.u32(inner)};`];
+  const pos = (t: string) => `base + ${reverse ? `(N - 1u - ${t})` : t} * INNER`;
   const read = (t: string) => fromWord(`x[${pos(t)}]`, d);
   const write = (t: string, v: string) => `out[${pos(t)}] = ${store(v, call.dtype)};`;
-  const baseOf = (line: string) => `let base = (${line} / ${inner}u) * ${n * inner}u + ${line} % ${inner}u;`;
   if (n < WORKGROUP_SCAN_MIN) {
     const body = [
-      `let i = ${GLOBAL_INDEX};`,
-      `if (i >= ${lines}u) { return; }`,
-      baseOf("i"),
+      ...sizes,
+      lineBase("i", "N", "INNER"),
       `var acc: ${T} = ${read("0u")};`,
       write("0u", "acc"),
-      `for (var t = 1u; t < ${n}u; t++) {`,
+      "for (var t = 1u; t < N; t++) {",
       `  acc = ${combine(fold, "acc", read("t"), d)};`,
       `  ${write("t", "acc")}`,
       "}",
     ];
-    return [{ code: shader(decls, body), dispatch: { threads: lines }, bindings: io(1, 1) }];
+    return [threadPass(P, lines, decls, body, io(1, 1))];
   }
-  const chunk = Math.ceil(n / WORKGROUP);
   const body = [
+    ...sizes,
     "let line = wid.x + wid.y * nwg.x;",
-    `let live = line < ${lines}u;`,
-    baseOf("line"),
-    `let start = lid * ${chunk}u;`,
-    `let end = min(start + ${chunk}u, ${n}u);`,
+    `let live = line < ${P.u32(lines)};`,
+    lineBase("line", "N", "INNER"),
+    `let chunk = ${P.u32(Math.ceil(n / WORKGROUP))};`,
+    "let start = lid * chunk;",
+    "let end = min(start + chunk, N);",
     "let mine = live && start < end;",
     `var acc: ${T} = ${identity(fold, d)};`,
     "if (mine) {",
@@ -211,7 +220,7 @@ function cumulative(call: Extract<LibraryCall, { op: "cumulative" }>): LibraryPa
   ];
   const entry =
     `@compute @workgroup_size(${WORKGROUP})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>)`;
-  return [{ code: shader(decls, body, entry, `var<workgroup> part: array<${T}, ${WORKGROUP}>;`), dispatch: { workgroups: lines }, bindings: io(1, 1) }];
+  return [pass(P, decls, body, { workgroups: lines }, io(1, 1), entry, `var<workgroup> part: array<${T}, ${WORKGROUP}>;`)];
 }
 
 /** An order-preserving u32 of a stored word: floats by the total order (-0 == +0, every NaN equal and last). */
@@ -240,82 +249,75 @@ fn tf_sortable_f32(w: u32) -> u32 {
  * Sort (`k` null: every operand by the first `numKeys`, ascending) or top_k (`k`: the one operand
  * descending, its first k values and their indices) of `rows` contiguous rows of `n`.
  */
-function sortKernel(dtypes: DType[], numKeys: number, rows: number, n: number, k: number | null): LibraryKernel {
+function sortKernel(dtypes: DType[], numKeys: number, rows: number, n: number, k: number | null, table: () => ParamTable): LibraryKernel {
   const count = rows * n;
   if (count === 0) return { passes: [], keysWords: 0, permWords: 0 };
-  let P = 1;
-  while (P < n) P *= 2;
+  let width = 1;
+  while (width < n) width *= 2;
   const passes: LibraryPass[] = [];
   // Keys as order-preserving words; top_k's inverted, so ascending order is descending values.
   for (let key = 0; key < numKeys; key++) {
+    const P = table();
     const word = sortable("x[i]", dtypes[key]);
-    passes.push({
-      code: shader([readDecl(0, "x"), writeDecl(1, "keys")], [`let i = ${GLOBAL_INDEX};`, `if (i >= ${count}u) { return; }`, `keys[${key * count}u + i] = ${k === null ? word : `~${word}`};`], THREAD_ENTRY, SORTABLE_F32),
-      dispatch: { threads: count },
-      bindings: [{ kind: "input", index: key }, { kind: "keys" }],
-    });
+    const body = [`keys[${P.u32(key * count)} + i] = ${k === null ? word : `~${word}`};`];
+    passes.push(threadPass(P, count, [readDecl(0, "x"), writeDecl(1, "keys")], body, [{ kind: "input", index: key }, { kind: "keys" }], SORTABLE_F32));
   }
-  passes.push({
-    code: shader([writeDecl(0, "perm")], [`let i = ${GLOBAL_INDEX};`, `if (i >= ${rows * P}u) { return; }`, `perm[i] = i % ${P}u;`]),
-    dispatch: { threads: rows * P },
-    bindings: [{ kind: "perm" }],
-  });
-  if (P > 1) {
-    const keyCompare = Array.from({ length: numKeys }, (_, key) => [
-      `  let ka${key} = keys[${key * count}u + r * ${n}u + a];`,
-      `  let kb${key} = keys[${key * count}u + r * ${n}u + b];`,
-      `  if (ka${key} != kb${key}) { return ka${key} < kb${key}; }`,
-    ]).flat();
+  {
+    const P = table();
+    passes.push(threadPass(P, rows * width, [writeDecl(0, "perm")], [`perm[i] = i % ${P.u32(width)};`], [{ kind: "perm" }]));
+  }
+  // One bitonic pass: its k and j are per-dispatch words, so every pass of the sort shares one pipeline.
+  const bitonic = (kk: number, j: number): LibraryPass => {
+    const P = table();
+    const N = P.u32(n);
+    const keyCompare = Array.from({ length: numKeys }, (_, key) => {
+      const at = (e: string) => `keys[${P.u32(key * count)} + r * ${N} + ${e}]`;
+      return [`  let ka${key} = ${at("a")};`, `  let kb${key} = ${at("b")};`, `  if (ka${key} != kb${key}) { return ka${key} < kb${key}; }`];
+    }).flat();
     const less = [
       "// Row r's element a sorts before b: by the keys, then by index; padding (>= n) last.",
       "fn before(r: u32, a: u32, b: u32) -> bool {",
-      `  if (a >= ${n}u || b >= ${n}u) { return a < b; }`,
+      `  if (a >= ${N} || b >= ${N}) { return a < b; }`,
       ...keyCompare,
       "  return a < b;",
       "}",
-      "@group(0) @binding(2) var<uniform> pass_kj: vec4<u32>;",
     ].join("\n");
-    const half = P / 2;
+    const W = P.u32(width);
+    const half = P.u32(width / 2);
     const body = [
-      `let i = ${GLOBAL_INDEX};`,
-      `if (i >= ${rows * half}u) { return; }`,
-      "let kk = pass_kj.x;",
-      "let j = pass_kj.y;",
-      `let r = i / ${half}u;`,
-      `let q = i % ${half}u;`,
+      `let kk = ${P.perDispatch(kk)};`,
+      `let j = ${P.perDispatch(j)};`,
+      `let r = i / ${half};`,
+      `let q = i % ${half};`,
       "let a = (q / j) * 2u * j + q % j;",
       "let b = a + j;",
-      `let pa = perm[r * ${P}u + a];`,
-      `let pb = perm[r * ${P}u + b];`,
+      `let pa = perm[r * ${W} + a];`,
+      `let pb = perm[r * ${W} + b];`,
       "let up = (a & kk) == 0u;",
       "if (select(before(r, pa, pb), before(r, pb, pa), up)) {",
-      `  perm[r * ${P}u + a] = pb;`,
-      `  perm[r * ${P}u + b] = pa;`,
+      `  perm[r * ${W} + a] = pb;`,
+      `  perm[r * ${W} + b] = pa;`,
       "}",
     ];
-    const code = shader([readDecl(0, "keys"), writeDecl(1, "perm")], body, THREAD_ENTRY, less);
-    for (let kk = 2; kk <= P; kk *= 2) {
-      for (let j = kk / 2; j >= 1; j /= 2) {
-        passes.push({ code, dispatch: { threads: rows * half }, bindings: [{ kind: "keys" }, { kind: "perm" }, { kind: "params" }], params: Uint32Array.of(kk, j, 0, 0) });
-      }
-    }
+    return threadPass(P, rows * (width / 2), [readDecl(0, "keys"), writeDecl(1, "perm")], body, [{ kind: "keys" }, { kind: "perm" }], less);
+  };
+  for (let kk = 2; kk <= width; kk *= 2) {
+    for (let j = kk / 2; j >= 1; j /= 2) passes.push(bitonic(kk, j));
   }
   const taken = k ?? n;
   if (taken > 0) {
     // (Every declared binding must be read: the pipelines' "auto" layouts drop unused ones.)
-    const gather = (word: string, withX: boolean) =>
-      shader(
-        withX ? [readDecl(0, "perm"), readDecl(1, "x"), writeDecl(2, "out")] : [readDecl(0, "perm"), writeDecl(1, "out")],
-        [`let i = ${GLOBAL_INDEX};`, `if (i >= ${rows * taken}u) { return; }`, `let r = i / ${taken}u;`, `let p = perm[r * ${P}u + i % ${taken}u];`, `out[i] = ${word};`],
-      );
-    dtypes.forEach((_, t) =>
-      passes.push({ code: gather(`x[r * ${n}u + p]`, true), dispatch: { threads: rows * taken }, bindings: [{ kind: "perm" }, { kind: "input", index: t }, { kind: "output", index: t }] }),
-    );
-    if (k !== null) {
-      passes.push({ code: gather("p", false), dispatch: { threads: rows * taken }, bindings: [{ kind: "perm" }, { kind: "output", index: 1 }] });
-    }
+    const gather = (operand: number | null, output: number): LibraryPass => {
+      const P = table();
+      const perm = `let p = perm[(i / ${P.u32(taken)}) * ${P.u32(width)} + i % ${P.u32(taken)}];`;
+      if (operand === null) return threadPass(P, rows * taken, [readDecl(0, "perm"), writeDecl(1, "out")], [perm, "out[i] = p;"], [{ kind: "perm" }, { kind: "output", index: output }]);
+      const body = [perm, `out[i] = x[(i / ${P.u32(taken)}) * ${P.u32(n)} + p];`];
+      return threadPass(P, rows * taken, [readDecl(0, "perm"), readDecl(1, "x"), writeDecl(2, "out")], body, [{ kind: "perm" }, { kind: "input", index: operand }, { kind: "output", index: output }]);
+    };
+    dtypes.forEach((_, t) => passes.push(gather(t, t)));
+    if (k !== null) passes.push(gather(null, 1));
   }
-  return { passes, keysWords: numKeys * count, permWords: rows * P };
+  return { passes, keysWords: numKeys * count, permWords: rows * width };
 }
 
 /** The window block of plan/library.ts: rank, then per dim in, out, window, stride, pad_lo, base dilation, window dilation. */
@@ -342,49 +344,55 @@ const rowMajor = (sizes: readonly number[]) => sizes.map((_, d) => sizes.slice(d
 /**
  * Statements visiting window `o` (coordinates `o{d}`): for each tap in row-major order that lands on
  * an input element (not padding, not a dilation hole), `visit` runs with `at` its flat input index.
+ * Whether a dim has base dilation is structure (the hole test is left out without it); the sizes are parameters.
  */
-function eachTap(dims: readonly WindowDimParams[], visit: string[]): string[] {
+function eachTap(dims: readonly WindowDimParams[], visit: string[], P: ParamTable): string[] {
   const taps = dims.reduce((a, d) => a * d.win, 1);
   const inStrides = rowMajor(dims.map((d) => d.inSize));
-  const lines = [`for (var tap = 0u; tap < ${taps}u; tap++) {`, "  var tr = tap;", "  var at = 0;", "  var inside = true;"];
+  const lines = [`for (var tap = 0u; tap < ${P.u32(taps)}; tap++) {`, "  var tr = tap;", "  var at = 0;", "  var inside = true;"];
   for (let d = dims.length - 1; d >= 0; d--) {
     const p = dims[d];
-    lines.push(`  let k${d} = i32(tr % ${p.win}u);`, `  tr = tr / ${p.win}u;`);
-    lines.push(`  let pos${d} = o${d} * ${p.stride} + k${d} * ${p.winDil} - (${p.padLo});`);
-    const dilated = p.inSize === 0 ? 0 : (p.inSize - 1) * p.baseDil + 1;
-    const holes = p.baseDil === 1 ? "" : ` || pos${d} % ${p.baseDil} != 0`;
-    lines.push(`  if (pos${d} < 0 || pos${d} >= ${dilated}${holes}) { inside = false; }`);
-    lines.push(`  at += (pos${d} / ${p.baseDil}) * ${inStrides[d]};`);
+    const win = P.u32(p.win);
+    lines.push(`  let k${d} = i32(tr % ${win});`, `  tr = tr / ${win};`);
+    lines.push(`  let pos${d} = o${d} * ${P.i32(p.stride)} + k${d} * ${P.i32(p.winDil)} - ${P.i32(p.padLo)};`);
+    const dilated = P.i32(p.inSize === 0 ? 0 : (p.inSize - 1) * p.baseDil + 1);
+    const baseDil = p.baseDil === 1 ? null : P.i32(p.baseDil);
+    lines.push(`  if (pos${d} < 0 || pos${d} >= ${dilated}${baseDil ? ` || pos${d} % ${baseDil} != 0` : ""}) { inside = false; }`);
+    lines.push(`  at += ${baseDil ? `(pos${d} / ${baseDil})` : `pos${d}`} * ${P.i32(inStrides[d])};`);
   }
   lines.push("  if (inside) {", ...visit.map((l) => "    " + l), "  }", "}");
   return lines;
 }
 
-/** Statements decomposing the flat index `i` into window coordinates `o{d}` over `sizes`. */
-function coordsOf(i: string, sizes: readonly number[], prefix: string): string[] {
+/** Statements decomposing the flat index `i` into coordinates `{prefix}{d}` over `sizes`. */
+function coordsOf(i: string, sizes: readonly number[], prefix: string, P: ParamTable): string[] {
   const lines = [`var ${prefix}rest = ${i};`];
-  for (let d = sizes.length - 1; d >= 0; d--) lines.push(`let ${prefix}${d} = i32(${prefix}rest % ${Math.max(1, sizes[d])}u);`, `${prefix}rest = ${prefix}rest / ${Math.max(1, sizes[d])}u;`);
+  for (let d = sizes.length - 1; d >= 0; d--) {
+    const size = P.u32(Math.max(1, sizes[d]));
+    lines.push(`let ${prefix}${d} = i32(${prefix}rest % ${size});`, `${prefix}rest = ${prefix}rest / ${size};`);
+  }
   return lines;
 }
 
-function reduceWindow(dtype: DType, fold: Exclude<Fold, "mul">, block: readonly number[]): LibraryPass[] {
-  const dims = windowDims(block);
-  const d = kd(dtype);
+/** A pass of one invocation per output window (coordinates `o{d}`), `body` after them; none when there are no windows. */
+function perWindowPass(P: ParamTable, dims: readonly WindowDimParams[], decls: string[], body: (P: ParamTable) => string[], bindings: LibraryBinding[]): LibraryPass[] {
   const outCount = dims.reduce((a, p) => a * p.out, 1);
   if (outCount === 0) return [];
-  const body = [
-    `let i = ${GLOBAL_INDEX};`,
-    `if (i >= ${outCount}u) { return; }`,
-    ...coordsOf("i", dims.map((p) => p.out), "o"),
+  return [threadPass(P, outCount, decls, [...coordsOf("i", dims.map((p) => p.out), "o", P), ...body(P)], bindings)];
+}
+
+function reduceWindow(dtype: DType, fold: Exclude<Fold, "mul">, block: readonly number[], P: ParamTable): LibraryPass[] {
+  const dims = windowDims(block);
+  const d = kd(dtype);
+  return perWindowPass(P, dims, [readDecl(0, "x"), writeDecl(1, "out")], (P) => [
     `var acc: ${WGSL_TYPE[d]} = ${identity(fold, d)};`,
-    ...eachTap(dims, [`acc = ${combine(fold, "acc", fromWord("x[u32(at)]", d), d)};`]),
+    ...eachTap(dims, [`acc = ${combine(fold, "acc", fromWord("x[u32(at)]", d), d)};`], P),
     `out[i] = ${fold === "add" ? store("acc", dtype) : toWord("acc", d)};`,
-  ];
-  return [{ code: shader([readDecl(0, "x"), writeDecl(1, "out")], body), dispatch: { threads: outCount }, bindings: io(1, 1) }];
+  ], io(1, 1));
 }
 
 /** Statements choosing window o's tap (`sel`, -1 when every tap is padding): the first one >= (ge) / <= every later one. */
-function selectInWindow(dims: readonly WindowDimParams[], d: KDType, ge: boolean): string[] {
+function selectInWindow(dims: readonly WindowDimParams[], d: KDType, ge: boolean, P: ParamTable): string[] {
   const v = fromWord("operand[u32(at)]", d);
   const keep =
     d === "float32"
@@ -395,43 +403,40 @@ function selectInWindow(dims: readonly WindowDimParams[], d: KDType, ge: boolean
   return [
     "var sel = -1;",
     `var best: ${WGSL_TYPE[d]} = ${literal(0, d)};`,
-    ...eachTap(dims, [`let v = ${v};`, `if (sel < 0 || !(${keep})) { sel = at; best = v; }`]),
+    ...eachTap(dims, [`let v = ${v};`, `if (sel < 0 || !(${keep})) { sel = at; best = v; }`], P),
   ];
 }
 
-function selectAndGatherAdd(dtype: DType, ge: boolean, block: readonly number[]): LibraryPass[] {
+function selectAndGatherAdd(dtype: DType, ge: boolean, block: readonly number[], P: ParamTable): LibraryPass[] {
   const dims = windowDims(block);
   const d = kd(dtype);
-  const outCount = dims.reduce((a, p) => a * p.out, 1);
-  if (outCount === 0) return [];
-  const body = [
-    `let i = ${GLOBAL_INDEX};`,
-    `if (i >= ${outCount}u) { return; }`,
-    ...coordsOf("i", dims.map((p) => p.out), "o"),
-    ...selectInWindow(dims, d, ge),
+  return perWindowPass(P, dims, [readDecl(0, "tangents"), readDecl(1, "operand"), writeDecl(2, "out")], (P) => [
+    ...selectInWindow(dims, d, ge, P),
     `if (sel < 0) { out[i] = ${toWord(literal(0, d), d)}; } else { out[i] = tangents[u32(sel)]; }`,
-  ];
-  return [{ code: shader([readDecl(0, "tangents"), readDecl(1, "operand"), writeDecl(2, "out")], body), dispatch: { threads: outCount }, bindings: io(2, 1) }];
+  ], io(2, 1));
 }
 
-function selectAndScatterAdd(dtype: DType, ge: boolean, block: readonly number[], operandSize: number): LibraryPass[] {
+function selectAndScatterAdd(dtype: DType, ge: boolean, block: readonly number[], operandSize: number, P: ParamTable): LibraryPass[] {
   const dims = windowDims(block);
   const d = kd(dtype);
   if (operandSize === 0) return [];
   const outStrides = rowMajor(dims.map((p) => p.out));
-  const lines = [`let e = ${GLOBAL_INDEX};`, `if (e >= ${operandSize}u) { return; }`, ...coordsOf("e", dims.map((p) => p.inSize), "c"), `var acc: ${WGSL_TYPE[d]} = ${literal(0, d)};`];
+  const lines = [...coordsOf("i", dims.map((p) => p.inSize), "c", P), `var acc: ${WGSL_TYPE[d]} = ${literal(0, d)};`];
   // The windows covering element c: o·stride - pad_lo <= c <= o·stride - pad_lo + win - 1 (no dilation here).
   dims.forEach((p, k) => {
-    lines.push(`let lo_num${k} = c${k} + (${p.padLo}) - ${p.win - 1};`);
-    lines.push(`let lo${k} = select(0, (lo_num${k} + ${p.stride - 1}) / ${p.stride}, lo_num${k} > 0);`);
-    lines.push(`let hi${k} = select(-1, min((c${k} + (${p.padLo})) / ${p.stride}, ${p.out - 1}), c${k} + (${p.padLo}) >= 0);`);
+    const stride = P.i32(p.stride);
+    lines.push(`let padded${k} = c${k} + ${P.i32(p.padLo)};`);
+    lines.push(`let lo_num${k} = padded${k} - ${P.i32(p.win - 1)};`);
+    lines.push(`let lo${k} = select(0, (lo_num${k} + ${stride} - 1) / ${stride}, lo_num${k} > 0);`);
+    lines.push(`let hi${k} = select(-1, min(padded${k} / ${stride}, ${P.i32(p.out - 1)}), padded${k} >= 0);`);
   });
+  const source = dims.map((_, k) => `o${k} * ${P.i32(outStrides[k])}`).join(" + ") || "0";
   const inner = [
-    ...selectInWindow(dims, d, ge),
-    `if (sel == i32(e)) { acc = ${SCALAR_WGSL.add(["acc", fromWord(`source[u32(${dims.map((_, k) => `o${k} * ${outStrides[k]}`).join(" + ") || "0"})]`, d)], [d, d], d)}; }`,
+    ...selectInWindow(dims, d, ge, P),
+    `if (sel == i32(i)) { acc = ${SCALAR_WGSL.add(["acc", fromWord(`source[u32(${source})]`, d)], [d, d], d)}; }`,
   ];
   let nest = inner;
   for (let k = dims.length - 1; k >= 0; k--) nest = [`for (var o${k} = lo${k}; o${k} <= hi${k}; o${k}++) {`, ...nest.map((l) => "  " + l), "}"];
-  lines.push(...nest, `out[e] = ${store("acc", dtype)};`);
-  return [{ code: shader([readDecl(0, "source"), readDecl(1, "operand"), writeDecl(2, "out")], lines), dispatch: { threads: operandSize }, bindings: io(2, 1) }];
+  lines.push(...nest, `out[i] = ${store("acc", dtype)};`);
+  return [threadPass(P, operandSize, [readDecl(0, "source"), readDecl(1, "operand"), writeDecl(2, "out")], lines, io(2, 1))];
 }

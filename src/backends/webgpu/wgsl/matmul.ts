@@ -2,13 +2,17 @@
 //
 // GEMM: C[b] = op(A[b])·op(B[b]) (row-major, optional transposes, batched
 // over the dispatch's z) with the planner's elementwise epilogue fused into
-// the store. Each 16x16 workgroup computes a 64x64 block of C; each
-// invocation a 4x4 register block of it, at rows lid.y + 16i and columns
+// the store. Each 16x16 workgroup computes a TxT block of C (T = 64, or 128
+// for GEMMs large enough to fill a GPU with such blocks); each invocation an
+// RxR register block of it (R = T/16), at rows lid.y + 16i and columns
 // lid.x + 16j, so neighbouring invocations read neighbouring words of the
-// shared tiles. K is walked in steps of 16: the workgroup stages a 64x16
-// panel of A and a 16x64 panel of B in workgroup memory, each loaded along the
+// shared tiles. K is walked in steps of 16: the workgroup stages a Tx16
+// panel of A and a 16xT panel of B in workgroup memory, each loaded along the
 // operand's contiguous dimension (coalesced whichever the transposes), zero
-// padded at the edges.
+// padded at the edges. The register block is R² named scalars, every loop
+// over it unrolled in the generated text: a private array indexed by loop
+// counters stays in memory under compilers that do not unroll (SwiftShader
+// ran the array form 3-4x slower).
 //
 // Conv: a direct convolution, one invocation per output element, over NHWC
 // (weights HWIO) or NCHW (weights OIHW) with strides, padding, rhs and lhs
@@ -18,10 +22,17 @@
 import type { EpilogueOp } from "../../plan/kernel_graph";
 import type { ConvStepParams } from "../../plan/lowered_program";
 import { ParamTable } from "./params";
-import { SCALAR_PRELUDE, literal } from "./scalar";
+import { SCALAR_PRELUDE, fromWord, literal, wordOf } from "./scalar";
 
-const TILE = 64;
 const TK = 16;
+/** The large tile is used when it still launches this many workgroups: a few per compute unit of a large GPU. */
+const LARGE_TILE_MIN_WORKGROUPS = 256;
+
+/** The block of C a workgroup computes: 128 (8x8 per invocation, more reuse of each loaded word) where that still fills a GPU, else 64. */
+function tileFor(s: GemmShape): number {
+  const large = Math.ceil(s.m / 128) * Math.ceil(s.n / 128) * s.batch;
+  return large >= LARGE_TILE_MIN_WORKGROUPS ? 128 : 64;
+}
 
 export interface GemmShape {
   transA: boolean;
@@ -29,13 +40,26 @@ export interface GemmShape {
   m: number;
   n: number;
   k: number;
+  batch: number;
 }
 
+/** The epilogue's constants, as statements `let k{i}` (i: the op's position): parameters unless `params` specialises. */
+function epilogueConstants(ops: readonly EpilogueOp[], params: ParamTable): string {
+  return ops
+    .flatMap(({ operand }, i) => {
+      if (operand.kind !== "const") return [];
+      const value = params.specialize ? literal(operand.value, "float32") : fromWord(params.u32(wordOf(operand.value, "float32")), "float32");
+      return [`let k${i} = ${value};`];
+    })
+    .join(" ");
+}
+
+/** The epilogue applied to `v` (its constants named by epilogueConstants). */
 function epilogueExpr(ops: readonly EpilogueOp[], v: string): string {
   let x = v;
   let vec = 0;
-  for (const { op, operand } of ops) {
-    const o = operand.kind === "const" ? literal(operand.value, "float32") : operand.kind === "col" ? `e${vec++}[col]` : operand.kind === "row" ? `e${vec++}[row]` : "0.0";
+  for (const [i, { op, operand }] of ops.entries()) {
+    const o = operand.kind === "const" ? `k${i}` : operand.kind === "col" ? `e${vec++}[col]` : operand.kind === "row" ? `e${vec++}[row]` : "0.0";
     switch (op) {
       case "add":
         x = `(${x} + ${o})`;
@@ -74,6 +98,9 @@ function epilogueExpr(ops: readonly EpilogueOp[], v: string): string {
  * parameter uniform (M, N, K) unless `specialize` bakes them in. The tile sizes are always constants.
  */
 export function generateGemm(s: GemmShape, epilogue: readonly EpilogueOp[], { specialize = false } = {}): { code: string; workgroups: [number, number]; params: Uint32Array | null } {
+  const TILE = tileFor(s);
+  // Each of the 256 invocations loads this many words of each panel per step of K.
+  const PANEL_LOADS = Array.from({ length: (TILE * TK) / 256 }, (_, l) => l);
   const params = new ParamTable(specialize);
   const dims = `let M = ${params.u32(s.m)}; let N = ${params.u32(s.n)}; let K = ${params.u32(s.k)};`;
   const vectors = epilogue.filter((o) => o.operand.kind === "col" || o.operand.kind === "row").length;
@@ -83,17 +110,36 @@ export function generateGemm(s: GemmShape, epilogue: readonly EpilogueOp[], { sp
     "@group(0) @binding(2) var<storage, read_write> c: array<f32>;",
     ...Array.from({ length: vectors }, (_, i) => `@group(0) @binding(${3 + i}) var<storage, read> e${i}: array<f32>;`),
   ];
-  // A tile element e (of 64 rows x 16 k): coalesced along k for A[M,K], along m for Aᵀ stored [K,M].
-  const loadA = s.transA
-    ? `let mm = e % ${TILE}u; let kk = e / ${TILE}u; let gm = row0 + mm; let gk = k0 + kk;
-      var v = 0.0; if (gm < M && gk < K) { v = a[aBase + gk * M + gm]; } As[kk][mm] = v;`
-    : `let kk = e % ${TK}u; let mm = e / ${TK}u; let gm = row0 + mm; let gk = k0 + kk;
-      var v = 0.0; if (gm < M && gk < K) { v = a[aBase + gm * K + gk]; } As[kk][mm] = v;`;
-  const loadB = s.transB
-    ? `let kk = e % ${TK}u; let nn = e / ${TK}u; let gn = col0 + nn; let gk = k0 + kk;
-      var v = 0.0; if (gn < N && gk < K) { v = b[bBase + gn * K + gk]; } Bs[kk][nn] = v;`
-    : `let nn = e % ${TILE}u; let kk = e / ${TILE}u; let gn = col0 + nn; let gk = k0 + kk;
-      var v = 0.0; if (gn < N && gk < K) { v = b[bBase + gk * N + gn]; } Bs[kk][nn] = v;`;
+  // Panel element e = tid + 256·l of A (64 rows x 16 k) and B (16 k x 64 columns), each walked
+  // along the operand's contiguous dimension so neighbouring invocations read neighbouring words.
+  const loadA = (l: number) =>
+    s.transA
+      ? `{ let e = tid + ${256 * l}u; let mm = e % ${TILE}u; let kk = e / ${TILE}u; let gm = row0 + mm; let gk = k0 + kk;
+      var v = 0.0; if (gm < M && gk < K) { v = a[aBase + gk * M + gm]; } As[kk][mm] = v; }`
+      : `{ let e = tid + ${256 * l}u; let kk = e % ${TK}u; let mm = e / ${TK}u; let gm = row0 + mm; let gk = k0 + kk;
+      var v = 0.0; if (gm < M && gk < K) { v = a[aBase + gm * K + gk]; } As[kk][mm] = v; }`;
+  const loadB = (l: number) =>
+    s.transB
+      ? `{ let e = tid + ${256 * l}u; let kk = e % ${TK}u; let nn = e / ${TK}u; let gn = col0 + nn; let gk = k0 + kk;
+      var v = 0.0; if (gn < N && gk < K) { v = b[bBase + gn * K + gk]; } Bs[kk][nn] = v; }`
+      : `{ let e = tid + ${256 * l}u; let nn = e % ${TILE}u; let kk = e / ${TILE}u; let gn = col0 + nn; let gk = k0 + kk;
+      var v = 0.0; if (gn < N && gk < K) { v = b[bBase + gk * N + gn]; } Bs[kk][nn] = v; }`;
+  const R = Array.from({ length: TILE / 16 }, (_, i) => i);
+  const accDecl = R.flatMap((i) => R.map((j) => `var acc${i}${j} = 0.0;`)).join(" ");
+  const inner = [
+    ...R.map((i) => `let a${i} = As[kk][lid.y + ${16 * i}u];`),
+    ...R.map((j) => `let b${j} = Bs[kk][lid.x + ${16 * j}u];`),
+    ...R.flatMap((i) => R.map((j) => `acc${i}${j} = fma(a${i}, b${j}, acc${i}${j});`)),
+  ].join("\n      ");
+  const stores = R.map(
+    (i) => `{
+    let row = row0 + lid.y + ${16 * i}u;
+    if (row < M) {
+${R.map((j) => `      { let col = col0 + lid.x + ${16 * j}u; if (col < N) { c[cBase + row * N + col] = ${epilogueExpr(epilogue, `acc${i}${j}`)}; } }`).join("\n")}
+    }
+  }`,
+  ).join("\n  ");
+  const constants = epilogueConstants(epilogue, params);
   const uniform = params.finish(3 + vectors);
   const code = `${SCALAR_PRELUDE}
 fn tf_relu(x: f32) -> f32 { return select(x, 0.0, x <= 0.0); }
@@ -105,42 +151,25 @@ var<workgroup> Bs: array<array<f32, ${TILE}>, ${TK}>;
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   ${dims}
+  ${constants}
   let batch = wid.z;
   let row0 = wid.y * ${TILE}u;
   let col0 = wid.x * ${TILE}u;
   let tid = lid.y * 16u + lid.x;
   let aBase = batch * M * K;
   let bBase = batch * K * N;
-  var acc: array<array<f32, 4>, 4>;
+  let cBase = batch * M * N;
+  ${accDecl}
   for (var k0 = 0u; k0 < K; k0 += ${TK}u) {
-    for (var l = 0u; l < 4u; l++) {
-      let e = tid + l * 256u;
-      ${loadA}
-    }
-    for (var l = 0u; l < 4u; l++) {
-      let e = tid + l * 256u;
-      ${loadB}
-    }
+    ${PANEL_LOADS.map(loadA).join("\n    ")}
+    ${PANEL_LOADS.map(loadB).join("\n    ")}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TK}u; kk++) {
-      var av: array<f32, 4>;
-      var bv: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) { av[i] = As[kk][lid.y + 16u * i]; }
-      for (var j = 0u; j < 4u; j++) { bv[j] = Bs[kk][lid.x + 16u * j]; }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i][j] = fma(av[i], bv[j], acc[i][j]); }
-      }
+      ${inner}
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let row = row0 + lid.y + 16u * i;
-    if (row >= M) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let col = col0 + lid.x + 16u * j;
-      if (col < N) { c[batch * M * N + row * N + col] = ${epilogueExpr(epilogue, "acc[i][j]")}; }
-    }
-  }
+  ${stores}
 }
 `;
   return { code, workgroups: [Math.ceil(s.n / TILE), Math.ceil(s.m / TILE)], params: uniform.words };

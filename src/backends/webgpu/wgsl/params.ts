@@ -37,9 +37,17 @@ export class ParamTable {
     return `bitcast<i32>(${this.word(value >>> 0)})`;
   }
 
+  /**
+   * A u32 word of the uniform even when specialising: a value that differs between dispatches of
+   * one pipeline (a bitonic sort's pass number), never baked in.
+   */
+  perDispatch(value: number): string {
+    return this.word(value >>> 0);
+  }
+
   /** The uniform's declaration at `binding`, and its words. Uniform arrays have a 16-byte stride: the words are packed in vec4s. */
   finish(binding: number): ShaderParams {
-    if (this.specialize || this.words.length === 0) return { decl: "", words: null };
+    if (this.words.length === 0) return { decl: "", words: null };
     const vec4s = Math.ceil(this.words.length / 4);
     const words = new Uint32Array(vec4s * 4);
     words.set(this.words);

@@ -44,6 +44,13 @@ export function toWord(value: string, d: KDType): string {
 }
 
 /** A literal of `d`. */
+/** The stored word of the value `v` of dtype `d` (float32 bits, int32 two's complement, bool 0/1). */
+export function wordOf(v: number, d: KDType): number {
+  if (d === "float32") return new Uint32Array(new Float32Array([v]).buffer)[0];
+  if (d === "bool") return v ? 1 : 0;
+  return v >>> 0;
+}
+
 export function literal(value: number, d: KDType): string {
   switch (d) {
     case "float32": {
