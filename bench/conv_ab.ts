@@ -11,7 +11,9 @@
 
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { conv2dShapes, encodeConvEpilogue, instantiateWasmKernels, readKernelBytes, type Conv2dParams, type WasmKernels } from "../src/backends/wasm/kernels.js";
+import { conv2dShapes, encodeConvEpilogue, type Conv2dParams } from "../src/backends/wasm/conv_params.js";
+import { readKernelBytes } from "../src/backends/wasm/kernel_binary.js";
+import { instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels.js";
 import { ThreadPool } from "../src/backends/wasm/threads.js";
 
 const basePath = process.argv[2];

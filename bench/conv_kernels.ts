@@ -14,7 +14,8 @@
 //
 // Run: npx tsx bench/conv_kernels.ts [reps]   (default 15)
 
-import { conv2dShapes, encodeConvEpilogue, instantiateWasmKernels, type Conv2dParams, type ConvMode } from "../src/backends/wasm/kernels.js";
+import { conv2dShapes, encodeConvEpilogue, type Conv2dParams, type ConvMode } from "../src/backends/wasm/conv_params.js";
+import { instantiateWasmKernels } from "../src/backends/wasm/kernels.js";
 import { ThreadPool } from "../src/backends/wasm/threads.js";
 
 const K = instantiateWasmKernels();

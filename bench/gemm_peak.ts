@@ -7,7 +7,8 @@
 // Every timing is preceded by a warm-up of at least 0.3 s so V8 has tiered the
 // wasm functions up from Liftoff to TurboFan. The machine may be shared, so
 // both the median and the best run are printed.
-import { type Conv2dParams, conv2dShapes, instantiateWasmKernels } from "../src/backends/wasm/kernels.js";
+import { type Conv2dParams, conv2dShapes } from "../src/backends/wasm/conv_params.js";
+import { instantiateWasmKernels } from "../src/backends/wasm/kernels.js";
 
 const quick = process.argv.includes("--quick");
 const withConv = process.argv.includes("--conv");

@@ -15,7 +15,8 @@
 // Run: npx tsx bench/pool_chunks.ts [rounds] [reps]   (default 8, 5)
 
 import os from "node:os";
-import { instantiateWasmKernels, type Conv2dParams, type ConvMode, conv2dShapes } from "../src/backends/wasm/kernels.js";
+import { type Conv2dParams, type ConvMode, conv2dShapes } from "../src/backends/wasm/conv_params.js";
+import { instantiateWasmKernels } from "../src/backends/wasm/kernels.js";
 import { ThreadPool } from "../src/backends/wasm/threads.js";
 
 const ROUNDS = Number(process.argv[2] ?? 8);

@@ -16,7 +16,7 @@ import { np, lax, jit, type Tracer } from "../src/index";
 import { copyOut } from "../src/core/host_heap";
 import { wasmBackend } from "../src/backends/wasm";
 import { getThreadPool, ThreadPool } from "../src/backends/wasm/threads";
-import { conv2dShapes, type Conv2dParams } from "../src/backends/wasm/kernels";
+import { conv2dShapes, type Conv2dParams } from "../src/backends/wasm/conv_params";
 
 const rounds = Number(process.argv[2] ?? 15);
 const block = Number(process.argv[3] ?? 20);

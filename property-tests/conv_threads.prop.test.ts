@@ -14,7 +14,8 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArrayImpl as TfArray, defaultBackendName, jit, lax, nn, setDefaultBackend, type Tracer } from "../src/index";
-import { conv2dShapes, encodeConvEpilogue, instantiateWasmKernels, type Conv2dParams, type ConvMode, type WasmKernels } from "../src/backends/wasm/kernels";
+import { conv2dShapes, encodeConvEpilogue, type Conv2dParams, type ConvMode } from "../src/backends/wasm/conv_params";
+import { instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels";
 import { ThreadPool } from "../src/backends/wasm/threads";
 import type { EpilogueOp } from "../src/backends/plan/kernel_graph";
 import { expectAllclose } from "../src/testing";

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds wasm/tinyflow_kernels.wasm (the hand-written SIMD kernels loaded by
-# src/backends/wasm/kernels.ts) from the Rust crate in wasm/.
+# Builds wasm/tinyflow_kernels.wasm (the hand-written SIMD kernels read by
+# src/backends/wasm/kernel_binary.ts) from the Rust crate in wasm/.
 #
 # Needs Debian's toolchain (rustup's, if present, may come first on PATH, so
 # every tool is called by full path):

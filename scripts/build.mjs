@@ -24,7 +24,7 @@ import ts from "typescript";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dist = join(root, "dist");
-/** The kernel-loading module's folder in dist/: the .wasm must sit beside it (see src/backends/wasm/kernels.ts). */
+/** The kernel-loading module's folder in dist/: the .wasm must sit beside it (see KERNELS_URL in src/backends/wasm/kernel_binary.ts). */
 const kernelsDir = join(dist, "src", "backends", "wasm");
 const KERNELS_FILE = "tinyflow_kernels.wasm";
 

@@ -8,40 +8,11 @@
 // of 4, NHWC and NCHW. Convolutions that are not gradients, grouped ones and
 // other layouts stay on the forward kernel and stay correct.
 import { describe, expect, it } from "vitest";
-import { ArrayImpl as TfArray, defaultBackendName, grad, jit, lax, np, setDefaultBackend, type Tracer } from "../src/index";
-import { expectAllclose } from "../src/testing";
+import { ArrayImpl as TfArray, grad, lax, np, type Tracer } from "../src/index";
 import { onInterpreter } from "./interpreter_oracle";
+import { expectMatchesInterpreter, programSteps, wasmRandom } from "./wasm_lowering_checks";
 
-let seed = 11;
-const rnd = (): number => {
-  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-  return seed / 2 ** 32;
-};
-
-function rand(shape: number[]): TfArray {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = rnd() * 2 - 1;
-  return TfArray.fromTyped(data, shape, "float32", { backend: "wasm" });
-}
-
-/** The step lines of jit(f)'s wasm program. */
-function steps(f: (...xs: any[]) => unknown, ...args: TfArray[]): string[] {
-  const text = (jit(f).lower as (...a: unknown[]) => { text(): string })(...args).text();
-  const body = text.split("# program on wasm")[1]!.split("# generated kernels")[0]!;
-  return body.split("\n").filter((l) => /^\s+\d+: /.test(l)).map((l) => l.trim());
-}
-
-/** jit(f) on wasm equals f run eagerly on the interpreter (every output). */
-function expectMatchesInterpreter(f: (...xs: any[]) => unknown, args: TfArray[], tol = 1e-4): void {
-  const got = jit(f)(...args) as TfArray[];
-  const want = onInterpreter(() => f(...args.map((a) => a.to("interpreter")))) as TfArray[];
-  expect(got.length).toBe(want.length);
-  got.forEach((g, i) => {
-    expect(g.backend.name).toBe("wasm");
-    expectAllclose(g, want[i]!, { atol: tol, rtol: tol });
-  });
-}
+const rand = wasmRandom(11);
 
 type Layout = "NHWC" | "NCHW";
 interface GradCase {
@@ -86,17 +57,17 @@ describe("conv gradients on the wasm gradient kernels equal the interpreter", ()
   for (const cc of CASES) {
     it(cc.name, () => {
       const { f, args } = gradientsOf(cc);
-      const text = steps(f, ...args);
+      const text = programSteps(f, ...args);
       expect(text.filter((s) => /backward filter/.test(s)), text.join("\n")).toHaveLength(1);
       expect(text.filter((s) => /backward data/.test(s)), text.join("\n")).toHaveLength(cc.expectData ? 1 : 0);
-      expectMatchesInterpreter(f, args);
+      expectMatchesInterpreter(f, args, 1e-4);
     });
   }
 
   it("the gradients read the activations in place: no transposed copies", () => {
     const { f, args } = gradientsOf({ name: "", layout: "NHWC", n: 4, c: 3, h: 8, w: 8, o: 6, kh: 3, kw: 3, expectData: true });
     // sum(conv(x, k)·ct) is linear, so its gradients need no forward conv: two kernel calls on the inputs' own slots.
-    expect(steps(f, ...args)).toEqual([
+    expect(programSteps(f, ...args)).toEqual([
       expect.stringMatching(/^0: conv2d NHWC backward filter \(%0, %2\) -> %\d+:float32\[3,3,3,6\]$/),
       expect.stringMatching(/^1: conv2d NHWC backward data \(%2, %1\) -> %\d+:float32\[4,8,8,3\]$/),
     ]);
@@ -108,22 +79,22 @@ describe("conv gradients on the wasm gradient kernels equal the interpreter", ()
     const k = rand([6, 2, 3, 3]);
     const ct = rand([2, 6, 4, 6]);
     const f = (xi: Tracer, ki: Tracer, cti: Tracer) => grad((a: Tracer, b: Tracer) => np.sum(np.multiply(conv(a, b), cti)), { argnums: [0, 1] })(xi, ki) as Tracer[];
-    expect(steps(f, x, k, ct).some((s) => /backward/.test(s))).toBe(false);
-    expectMatchesInterpreter(f, [x, k, ct]);
+    expect(programSteps(f, x, k, ct).some((s) => /backward/.test(s))).toBe(false);
+    expectMatchesInterpreter(f, [x, k, ct], 1e-4);
 
     const other = (a: Tracer, b: Tracer) => lax.convGeneralDilated(a, b, [1, 1], "SAME", { dimensionNumbers: ["CHWN", "OHWI", "HWCN"] });
     const x2 = rand([3, 6, 5, 2]);
     const k2 = rand([4, 3, 3, 3]);
     const ct2 = rand([6, 5, 4, 2]);
     const g = (xi: Tracer, ki: Tracer, cti: Tracer) => grad((a: Tracer, b: Tracer) => np.sum(np.multiply(other(a, b), cti)), { argnums: [0, 1] })(xi, ki) as Tracer[];
-    expectMatchesInterpreter(g, [x2, k2, ct2]);
+    expectMatchesInterpreter(g, [x2, k2, ct2], 1e-4);
   });
 
   it("a plain forward conv stays on the forward kernel", () => {
     const f = (a: Tracer, b: Tracer) => [lax.convGeneralDilated(a, b, [1, 1], "SAME", { dimensionNumbers: ["NHWC", "HWIO", "NHWC"] })];
     const x = rand([2, 6, 6, 3]);
     const k = rand([3, 3, 3, 4]);
-    expect(steps(f, x, k)).toEqual([expect.stringMatching(/^0: conv2d NHWC \(/)]);
-    expectMatchesInterpreter(f, [x, k]);
+    expect(programSteps(f, x, k)).toEqual([expect.stringMatching(/^0: conv2d NHWC \(/)]);
+    expectMatchesInterpreter(f, [x, k], 1e-4);
   });
 });

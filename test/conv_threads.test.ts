@@ -7,7 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArrayImpl as TfArray, jit, lax, nn, np, type Tracer } from "../src/index";
 import { BackendError } from "../src/core/errors";
-import { conv2dShapes, encodeConvEpilogue, instantiateWasmKernels, WasmKernelError, type Conv2dParams, type WasmKernels } from "../src/backends/wasm/kernels";
+import { conv2dShapes, encodeConvEpilogue, type Conv2dParams } from "../src/backends/wasm/conv_params";
+import { WasmKernelError } from "../src/backends/wasm/kernel_args";
+import { instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels";
 import { ThreadPool } from "../src/backends/wasm/threads";
 import { randomFloats } from "./float_bits";
 import { rng } from "./rng";

@@ -8,7 +8,7 @@ import {
   ArgumentError, BackendError, DisposedArrayError, MemoryLimitError, OptionsError, ShapeError, TinyflowError,
   defaultBackendName, grad, jit, np, setDefaultBackend, setMemoryLimit, vmap, type Tracer,
 } from "../src/index";
-import { WasmKernelError } from "../src/backends/wasm/kernels";
+import { WasmKernelError } from "../src/backends/wasm/kernel_args";
 
 /** The error `f` throws, checked to be a TinyflowError. */
 function typedError(f: () => unknown): TinyflowError {

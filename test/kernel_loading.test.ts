@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendError, defaultBackendName, getBackend, np, ready, setDefaultBackend, TinyflowError } from "../src/index";
 import { registerBackend } from "../src/core/backend";
 import { UnavailableBackend } from "../src/backends/unavailable";
-import { fetchKernelBytes, KERNELS_URL, readKernelBytes } from "../src/backends/wasm/kernels";
+import { fetchKernelBytes, KERNELS_URL, readKernelBytes } from "../src/backends/wasm/kernel_binary";
 
 describe("kernel loading", () => {
   let server: Server;

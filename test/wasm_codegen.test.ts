@@ -8,14 +8,8 @@
 import { describe, expect, it } from "vitest";
 import { roundToDType } from "../src/core/dtype";
 import { erf, intDiv, intRem, powC, roundHalfAway, shiftLeft, shiftRightLogical, sign, wrapFor } from "../src/backends/interpreter/math";
-import {
-  FuncBuilder,
-  ModuleBuilder,
-  memoryImportFor,
-  probeRelaxedSimd,
-  sleb,
-  uleb,
-} from "../src/backends/wasm/codegen/assembler";
+import { FuncBuilder, ModuleBuilder, memoryImportFor, probeRelaxedSimd } from "../src/backends/wasm/codegen/assembler";
+import { sleb, uleb } from "../src/backends/wasm/codegen/wasm_encoding";
 import {
   compileKernel,
   compiledModuleCount,

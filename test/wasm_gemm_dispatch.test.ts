@@ -6,7 +6,7 @@
 // (eager and jitted, transposed operands, batches, epilogues) and against the
 // Rust sgemm bitwise.
 import { afterAll, describe, expect, it } from "vitest";
-import { ArrayImpl as TfArray, BackendError, defaultBackendName, jit, lax, nn, np, setDefaultBackend, type Tracer } from "../src/index";
+import { ArrayImpl as TfArray, BackendError, jit, lax, nn, np, type Tracer } from "../src/index";
 import { wasmBackend } from "../src/backends/wasm";
 import { compileGemm } from "../src/backends/wasm/codegen/gemm";
 import { prepareCallerGemm } from "../src/backends/wasm/gemm_job";
@@ -15,6 +15,7 @@ import { expectAllclose } from "../src/testing";
 import { randomFloats } from "./float_bits";
 import { rng } from "./rng";
 import { onInterpreter } from "./interpreter_oracle";
+import { programSteps } from "./wasm_lowering_checks";
 
 let seed = 11;
 function rand(shape: number[]): TfArray {
@@ -30,12 +31,6 @@ function expectMatchesInterpreter(f: (...xs: Tracer[]) => Tracer, args: TfArray[
   expectAllclose(jit(f)(...args) as TfArray, want, tol);
 }
 
-/** The step lines of jit(f)'s wasm program. */
-function steps(f: (...xs: Tracer[]) => unknown, ...args: TfArray[]): string[] {
-  const text = (jit(f).lower as (...a: unknown[]) => { text(): string })(...args).text();
-  const body = text.split("# program on wasm")[1]!.split("# generated kernels")[0]!;
-  return body.split("\n").filter((l) => /^\s+\d+: /.test(l)).map((l) => l.trim());
-}
 
 describe("small GEMMs stay on the calling thread", () => {
   const kernels = wasmBackend().mem.kernels;
@@ -110,7 +105,7 @@ describe("GEMV: a matrix-vector product runs as a vector-matrix product", () => 
     const At = rand([53, 37]);
     const x = rand([53]);
     const xCol = rand([53, 1]);
-    expect(steps((a: Tracer, v: Tracer) => np.matmul(a, v), A, x).join("\n")).toMatch(/sgemm 1x\[37x53\]·\[53x1\].*rust, as the vector-matrix product/);
+    expect(programSteps((a: Tracer, v: Tracer) => np.matmul(a, v), A, x).join("\n")).toMatch(/sgemm 1x\[37x53\]·\[53x1\].*rust, as the vector-matrix product/);
     expectMatchesInterpreter((a, v) => np.matmul(a, v), [A, x], 53);
     expectMatchesInterpreter((a, v) => np.matmul(a, v), [A, xCol], 53);
     expectMatchesInterpreter((a, v) => np.matmul(a.T, v), [At, x], 53);

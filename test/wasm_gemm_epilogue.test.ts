@@ -8,39 +8,12 @@
 // vector is not folded, and stays correct. Gradients of a jitted two-layer MLP
 // and batched / narrow (transposed) GEMMs are checked the same way.
 import { describe, expect, it } from "vitest";
-import { ArrayImpl as TfArray, defaultBackendName, grad, jit, nn, np, setDefaultBackend } from "../src/index";
+import { ArrayImpl as TfArray, grad, jit, nn, np } from "../src/index";
 import { expectAllclose } from "../src/testing";
 import { onInterpreter } from "./interpreter_oracle";
+import { expectMatchesInterpreter, programSteps, wasmRandom } from "./wasm_lowering_checks";
 
-let seed = 3;
-const rnd = (): number => {
-  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-  return seed / 2 ** 32;
-};
-
-function rand(shape: number[]): TfArray {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = rnd() * 2 - 1;
-  return TfArray.fromTyped(data, shape, "float32", { backend: "wasm" });
-}
-
-/** The step lines of jit(f)'s wasm program. */
-function steps(f: (...xs: any[]) => unknown, ...args: TfArray[]): string[] {
-  const text = (jit(f).lower as (...a: unknown[]) => { text(): string })(...args).text();
-  const body = text.split("# program on wasm")[1]!.split("# generated kernels")[0]!;
-  return body.split("\n").filter((l) => /^\s+\d+: /.test(l)).map((l) => l.trim());
-}
-
-/** jit(f) on wasm equals f run eagerly on the interpreter (every output). */
-function expectMatchesInterpreter(f: (...xs: any[]) => unknown, args: TfArray[], tol = 2e-5): void {
-  const got = jit(f)(...args) as TfArray | TfArray[];
-  const want = onInterpreter(() => f(...args.map((a) => a.to("interpreter")))) as TfArray | TfArray[];
-  const gs = Array.isArray(got) ? got : [got];
-  const ws = Array.isArray(want) ? want : [want];
-  expect(gs.length).toBe(ws.length);
-  gs.forEach((g, i) => expectAllclose(g, ws[i]!, { atol: tol, rtol: tol }));
-}
+const rand = wasmRandom(3);
 
 describe("GEMM epilogues folded by the wasm lowering", () => {
   const x = rand([37, 50]);
@@ -50,24 +23,24 @@ describe("GEMM epilogues folded by the wasm lowering", () => {
 
   it("relu(x @ W + b) is one sgemm step with the bias and relu in its store", () => {
     const layer = (x: TfArray, w: TfArray, b: TfArray) => nn.relu(np.dot(x, w).add(b));
-    const s = steps(layer, x, w, b);
+    const s = programSteps(layer, x, w, b);
     expect(s).toHaveLength(1);
     expect(s[0]).toMatch(/sgemm 1x\[37x50\]·\[50x24\] .*fused epilogue relu\(add\(x, %\d+\[j\]\)\)/);
-    expectMatchesInterpreter(layer, [x, w, b]);
+    expectMatchesInterpreter(layer, [x, w, b], 2e-5);
   });
 
   it("scales, reversed subtraction, row vectors and clamps chain in one epilogue", () => {
     const f = (x: TfArray, w: TfArray, b: TfArray, r: TfArray) =>
       np.minimum(np.maximum(b.sub(np.dot(x, w).mul(0.5)).add(r.reshape([37, 1])), -0.25), 0.75);
-    const s = steps(f, x, w, b, r);
+    const s = programSteps(f, x, w, b, r);
     expect(s).toHaveLength(1);
     expect(s[0]).toMatch(/fused epilogue min\(max\(add\(sub\(%\d+\[j\], mul\(x, 0\.5\)\), %\d+\[i\]\), -0\.25\), 0\.75\)/);
-    expectMatchesInterpreter(f, [x, w, b, r]);
+    expectMatchesInterpreter(f, [x, w, b, r], 2e-5);
   });
 
   it("division by a column vector and of a constant", () => {
     const f = (x: TfArray, w: TfArray, b: TfArray) => np.divide(2, np.dot(x, w).div(b).add(30));
-    const s = steps(f, x, w, b);
+    const s = programSteps(f, x, w, b);
     expect(s).toHaveLength(1);
     expect(s[0]).toMatch(/fused epilogue div\(2, add\(div\(x, %\d+\[j\]\), 30\)\)/);
     expectMatchesInterpreter(f, [x, w, b.abs().add(0.5) as TfArray], 1e-4);
@@ -78,10 +51,10 @@ describe("GEMM epilogues folded by the wasm lowering", () => {
       const h = np.dot(x, w);
       return [nn.relu(h.add(b)), h.sum(0)];
     };
-    const s = steps(f, x, w, b);
+    const s = programSteps(f, x, w, b);
     expect(s.filter((l) => l.includes("fused epilogue"))).toHaveLength(0);
     expect(s.filter((l) => l.includes("fused kernel")).length).toBeGreaterThanOrEqual(2);
-    expectMatchesInterpreter(f, [x, w, b]);
+    expectMatchesInterpreter(f, [x, w, b], 2e-5);
   });
 
   it("folds up to the last single-use value: an intermediate used twice stops the chain", () => {
@@ -89,19 +62,19 @@ describe("GEMM epilogues folded by the wasm lowering", () => {
       const z = np.dot(x, w).add(b);
       return nn.relu(z).add(z.mul(z));
     };
-    const s = steps(f, x, w, b);
+    const s = programSteps(f, x, w, b);
     expect(s[0]).toMatch(/fused epilogue add\(x, %\d+\[j\]\)\)$/);
-    expectMatchesInterpreter(f, [x, w, b]);
+    expectMatchesInterpreter(f, [x, w, b], 2e-5);
   });
 
   it("an operand computed after the GEMM, or one that is not a row/column vector, is added by a separate kernel", () => {
     const lazyBias = (x: TfArray, w: TfArray, b: TfArray) => np.dot(x, w).add(np.exp(b));
-    expect(steps(lazyBias, x, w, b).some((l) => l.includes("fused epilogue"))).toBe(false);
-    expectMatchesInterpreter(lazyBias, [x, w, b]);
+    expect(programSteps(lazyBias, x, w, b).some((l) => l.includes("fused epilogue"))).toBe(false);
+    expectMatchesInterpreter(lazyBias, [x, w, b], 2e-5);
     const residual = (x: TfArray, w: TfArray, y: TfArray) => np.dot(x, w).add(y);
     const y = rand([37, 24]);
-    expect(steps(residual, x, w, y).some((l) => l.includes("fused epilogue"))).toBe(false);
-    expectMatchesInterpreter(residual, [x, w, y]);
+    expect(programSteps(residual, x, w, y).some((l) => l.includes("fused epilogue"))).toBe(false);
+    expectMatchesInterpreter(residual, [x, w, y], 2e-5);
   });
 
   it("batched matmul shares the bias across the batch", () => {
@@ -109,10 +82,10 @@ describe("GEMM epilogues folded by the wasm lowering", () => {
     const wb = rand([3, 20, 12]);
     const bb = rand([12]);
     const f = (x: TfArray, w: TfArray, b: TfArray) => nn.relu(np.matmul(x, w).add(b));
-    const s = steps(f, xb, wb, bb);
+    const s = programSteps(f, xb, wb, bb);
     expect(s).toHaveLength(1);
     expect(s[0]).toMatch(/sgemm 3x\[9x20\]·\[20x12\].*fused epilogue relu\(add\(x, %\d+\[j\]\)\)/);
-    expectMatchesInterpreter(f, [xb, wb, bb]);
+    expectMatchesInterpreter(f, [xb, wb, bb], 2e-5);
   });
 
   it("a narrow C computed transposed takes its column bias as the step's row vector", () => {
@@ -120,7 +93,7 @@ describe("GEMM epilogues folded by the wasm lowering", () => {
     const wn = rand([256, 3]);
     const bn = rand([3]);
     const f = (x: TfArray, w: TfArray, b: TfArray) => nn.relu(np.dot(x, w).add(b));
-    const s = steps(f, xn, wn, bn);
+    const s = programSteps(f, xn, wn, bn);
     expect(s[0]).toMatch(/sgemm .*\[3x256\]·\[256x300\].*fused epilogue relu\(add\(x, %\d+\[i\]\)\)/);
     expectMatchesInterpreter(f, [xn, wn, bn], 1e-4);
   });
@@ -130,7 +103,7 @@ describe("GEMM epilogues folded by the wasm lowering", () => {
     const ww = rand([300, 45]);
     const bw = rand([45]);
     const f = (x: TfArray, w: TfArray, b: TfArray) => nn.relu(np.dot(x, w).add(b)).mul(2);
-    expect(steps(f, xw, ww, bw)[0]).toMatch(/fused epilogue mul\(relu\(add\(x, %\d+\[j\]\)\), 2\)/);
+    expect(programSteps(f, xw, ww, bw)[0]).toMatch(/fused epilogue mul\(relu\(add\(x, %\d+\[j\]\)\), 2\)/);
     expectMatchesInterpreter(f, [xw, ww, bw], 1e-4);
   });
 
@@ -144,7 +117,7 @@ describe("GEMM epilogues folded by the wasm lowering", () => {
       return np.mean(np.square(np.dot(h, p.w2).add(p.b2).sub(y)));
     };
     const fwd = (p: P, x: TfArray) => nn.relu(np.dot(x, p.w1).add(p.b1));
-    expect(steps(fwd as (...a: any[]) => unknown, params as unknown as TfArray, xs).some((l) => l.includes("fused epilogue relu"))).toBe(true);
+    expect(programSteps(fwd as (...a: any[]) => unknown, params as unknown as TfArray, xs).some((l) => l.includes("fused epilogue relu"))).toBe(true);
     const g = jit(grad(loss))(params, xs, ys) as P;
     const want = onInterpreter(() => {
       const pi = { w1: params.w1.to("interpreter"), b1: params.b1.to("interpreter"), w2: params.w2.to("interpreter"), b2: params.b2.to("interpreter") };

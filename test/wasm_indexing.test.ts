@@ -15,6 +15,7 @@ import { allocTyped } from "../src/core/dtype";
 import { wasmBackend } from "../src/backends/wasm";
 import { getThreadPool, setThreadCount } from "../src/backends/wasm/threads";
 import { expectAllclose } from "../src/testing";
+import { programSteps } from "./wasm_lowering_checks";
 
 let seed = 11;
 const rnd = (): number => {
@@ -34,13 +35,6 @@ function rand(shape: number[], dtype: DType = "float32", lo = -5, hi = 5): TfArr
   return TfArray.fromTyped(data, shape, dtype, { backend: "wasm" });
 }
 
-/** The step lines of the wasm program of jit(f) on `args`. */
-function steps(f: (...xs: any[]) => unknown, ...args: TfArray[]): string[] {
-  const text = (jit(f).lower as (...a: unknown[]) => { text(): string })(...args).text();
-  const body = text.split("# program on wasm")[1]?.split("# generated kernels")[0];
-  if (body === undefined) throw new Error(`no wasm program in:\n${text}`);
-  return body.split("\n").filter((l) => /^\s+\d+: /.test(l)).map((l) => l.trim());
-}
 
 const onHost = (ss: string[]) => ss.filter((s) => s.includes("HOST FALLBACK") || s.includes("on the host"));
 
@@ -74,13 +68,13 @@ describe("indexing primitives lower to wasm kernels", () => {
     const table = rand([50, 12]);
     const ids = rand([30], "int32", -3, 55); // out-of-range ids clamp
     const take = (t: Tracer, i: Tracer) => np.take(t, i, 0);
-    const ss = steps(take, table, ids);
+    const ss = programSteps(take, table, ids);
     expect(onHost(ss)).toEqual([]);
     expect(ss.some((s) => /gather kernel/.test(s))).toBe(true);
     expectMatchesInterpreter(take, [table, ids]);
     const loss = (t: Tracer, i: Tracer) => np.sum(np.multiply(np.take(t, i, 0), np.take(t, i, 0)));
     const g = (t: Tracer, i: Tracer) => grad(loss)(t, i);
-    const gs = steps(g, table, ids);
+    const gs = programSteps(g, table, ids);
     expect(onHost(gs)).toEqual([]);
     expect(gs.some((s) => /scatter_add kernel/.test(s))).toBe(true);
     expectMatchesInterpreter(g, [table, ids], 1e-5);
@@ -90,13 +84,13 @@ describe("indexing primitives lower to wasm kernels", () => {
     const x = rand([6, 9]);
     const idx = rand([6, 4], "int32", -2, 10);
     const along = (a: Tracer, i: Tracer) => np.takeAlongAxis(a, i, 1);
-    expect(onHost(steps(along, x, idx))).toEqual([]);
+    expect(onHost(programSteps(along, x, idx))).toEqual([]);
     expectMatchesInterpreter(along, [x, idx]);
     const dn = { offsetDims: [1], collapsedSliceDims: [0], startIndexMap: [0], operandBatchingDims: [], startIndicesBatchingDims: [] };
     for (const fillValue of [null, -7]) {
       const fill = (a: Tracer, i: Tracer) => lax.gather(a, i, dn, [1, 9], { mode: "fill", fillValue });
       const rows = rand([5, 1], "int32", -2, 8);
-      expect(onHost(steps(fill, x, rows))).toEqual([]);
+      expect(onHost(programSteps(fill, x, rows))).toEqual([]);
       expectMatchesInterpreter(fill, [x, rows]);
     }
   });
@@ -105,7 +99,7 @@ describe("indexing primitives lower to wasm kernels", () => {
     const ids = rand([200], "int32", -1, 9); // -1 and 9 are dropped (numSegments 9)
     const seg = (d: Tracer, i: Tracer) => np.segmentSum(d, i, 9);
     const ints = rand([200, 3], "int32", -1000, 1000);
-    expect(onHost(steps(seg, ints, ids))).toEqual([]);
+    expect(onHost(programSteps(seg, ints, ids))).toEqual([]);
     expectMatchesInterpreter(seg, [ints, ids]);
     const floats = rand([200, 3]);
     const [a] = expectMatchesInterpreter(seg, [floats, ids], 1e-5);
@@ -119,7 +113,7 @@ describe("indexing primitives lower to wasm kernels", () => {
     const v = rand([6]);
     const set = (a: Tracer, j: Tracer, u: Tracer) => a.at(j).set(u);
     const add = (a: Tracer, j: Tracer, u: Tracer) => a.at(j).add(u);
-    expect(onHost(steps(set, x, i, v))).toEqual([]);
+    expect(onHost(programSteps(set, x, i, v))).toEqual([]);
     expectMatchesInterpreter(set, [x, i, v]);
     expectMatchesInterpreter(add, [x, i, v], 1e-5);
     expectMatchesInterpreter(set, [rand([8], "uint32", 0, 9), i, rand([6], "uint32", 0, 9)]);
@@ -145,8 +139,8 @@ describe("indexing primitives lower to wasm kernels", () => {
       const s1 = TfArray.fromTyped(new Int32Array([c]), [], "int32", { backend: "wasm" });
       const ds = (a: Tracer, i: Tracer, j: Tracer) => lax.dynamicSlice(a, [i, j], [3, 4]);
       const dus = (a: Tracer, b: Tracer, i: Tracer, j: Tracer) => lax.dynamicUpdateSlice(a, b, [i, j]);
-      expect(onHost(steps(ds, x, s0, s1))).toEqual([]);
-      expect(onHost(steps(dus, x, u, s0, s1))).toEqual([]);
+      expect(onHost(programSteps(ds, x, s0, s1))).toEqual([]);
+      expect(onHost(programSteps(dus, x, u, s0, s1))).toEqual([]);
       expectMatchesInterpreter(ds, [x, s0, s1]);
       expectMatchesInterpreter(dus, [x, u, s0, s1]);
     }
@@ -163,7 +157,7 @@ describe("indexing primitives lower to wasm kernels", () => {
     ];
     for (const cfg of cfgs) {
       const f = (a: Tracer, p: Tracer) => lax.pad(lax.transpose(a, [1, 0]), p, cfg);
-      const ss = steps(f, x, v);
+      const ss = programSteps(f, x, v);
       expect(onHost(ss)).toEqual([]);
       expectMatchesInterpreter(f, [x, v]);
     }
@@ -174,7 +168,7 @@ describe("indexing primitives lower to wasm kernels", () => {
     const b = rand([4, 0]);
     const c = rand([5, 4]);
     const f = (p: Tracer, q: Tracer, r: Tracer) => np.concatenate([p, q, lax.transpose(lax.slice(r, [1, 0], [5, 4]), [1, 0]), np.sin(p)], 1);
-    const ss = steps(f, a, b, c);
+    const ss = programSteps(f, a, b, c);
     expect(onHost(ss)).toEqual([]);
     expect(ss.filter((s) => /concatenate kernel/.test(s))).toHaveLength(3);
     expectMatchesInterpreter(f, [a, b, c]);
@@ -185,7 +179,7 @@ describe("indexing primitives lower to wasm kernels", () => {
     const which = rand([4, 5], "int32", -1, 3);
     const [a, b, c] = [rand([4, 5]), rand([4, 5]), rand([4, 5])];
     const f = (w: Tracer, x: Tracer, y: Tracer, z: Tracer) => np.add(lax.selectN(w, x, y, z), 1);
-    const ss = steps(f, which, a, b, c);
+    const ss = programSteps(f, which, a, b, c);
     expect(ss).toHaveLength(1);
     expect(ss[0]).toMatch(/fused kernel/);
     expectMatchesInterpreter(f, [which, a, b, c]);
@@ -196,12 +190,12 @@ describe("indexing primitives lower to wasm kernels", () => {
   it("iota and oneHot fuse into the kernel that reads them", () => {
     const labels = rand([7], "int32", -1, 5);
     const f = (l: Tracer) => nn.oneHot(l, 5);
-    const ss = steps(f, labels);
+    const ss = programSteps(f, labels);
     expect(ss).toHaveLength(1);
     expect(ss[0]).toMatch(/fused kernel over \[7,5\]/);
     expectMatchesInterpreter(f, [labels]);
     const io = (x: Tracer) => np.add(x, lax.iota("float32", 6));
-    expect(steps(io, rand([6]))).toHaveLength(1);
+    expect(programSteps(io, rand([6]))).toHaveLength(1);
     expectMatchesInterpreter(io, [rand([6])]);
   });
 
@@ -213,7 +207,7 @@ describe("indexing primitives lower to wasm kernels", () => {
       const bits = lax.bitcastConvertType(y, "int32");
       return [lax.shiftRightLogical(bits, lax.full([5, 7], 23, "int32")), lax.bitcastConvertType(bits, "uint32"), np.add(lax.bitcastConvertType(bits, "float32"), y)];
     };
-    expect(onHost(steps(f, x))).toEqual([]);
+    expect(onHost(programSteps(f, x))).toEqual([]);
     expectMatchesInterpreter(f, [x]);
   });
 
@@ -253,7 +247,7 @@ describe("host steps are labelled", () => {
   it("a primitive without a wasm kernel shows as HOST FALLBACK naming it and why", () => {
     // A float16 scatter-add has no wasm kernel (its sums are rounded to half one by one).
     const addHalf = (x: Tracer) => x.at(np.array([1, 1], { dtype: "int32" })).add(np.ones([2], { dtype: "float16" }));
-    const ss = steps(addHalf, np.zeros([3], { dtype: "float16" }) as TfArray);
+    const ss = programSteps(addHalf, np.zeros([3], { dtype: "float16" }) as TfArray);
     const host = onHost(ss);
     expect(host.length).toBeGreaterThan(0);
     for (const s of host) expect(s).toMatch(/HOST FALLBACK \w+ on the host \(no wasm kernel for [\w, ]+\)/);

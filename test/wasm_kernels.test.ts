@@ -4,14 +4,10 @@
 // unshared memory paths and argument checking.
 import { Worker } from "node:worker_threads";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  type Conv2dParams,
-  conv2dShapes,
-  instantiateWasmKernels,
-  readKernelBytes,
-  WasmKernelError,
-  type WasmKernels,
-} from "../src/backends/wasm/kernels.js";
+import { type Conv2dParams, conv2dShapes } from "../src/backends/wasm/conv_params.js";
+import { WasmKernelError } from "../src/backends/wasm/kernel_args.js";
+import { readKernelBytes } from "../src/backends/wasm/kernel_binary.js";
+import { instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels.js";
 
 /** Deterministic pseudo-random floats in [-1, 1). */
 function rand(n: number, seed: number): Float32Array {

@@ -15,7 +15,7 @@ import { BackendError } from "../core/errors";
 import { interpreterBackend } from "./interpreter";
 import { UnavailableBackend } from "./unavailable";
 import { loadWasmBackend, wasmBackend } from "./wasm";
-import { canReadKernelsSync, KERNELS_URL } from "./wasm/kernels";
+import { canReadKernelsSync, KERNELS_URL } from "./wasm/kernel_binary";
 import { webGpuBackendIfLoaded, webGpuStartError } from "./webgpu";
 
 const TO_INTERPRETER = `or run on the reference interpreter: setDefaultBackend("interpreter") (in Node also TINYFLOW_BACKEND=interpreter)`;

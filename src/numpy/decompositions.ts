@@ -3,7 +3,7 @@
 //
 // Each decomposition is a primitive (src/core/primitives.ts) computed by a
 // dedicated kernel: the interpreter's float64 algorithms
-// (src/backends/interpreter/rules/decompositions.ts) and the same algorithms
+// (src/backends/interpreter/rules/decomposition_algorithms.ts) and the same algorithms
 // in Rust on wasm (wasm/src/linalg.rs); WebGPU runs them as host steps. The
 // primitives take stacks with leading batch dims, so vmap binds once per
 // batch. Their derivative is JAX's rule, not the algorithm's: each function

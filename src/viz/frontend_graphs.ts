@@ -9,7 +9,7 @@ import { DTYPE_SHORT } from "../core/dtype";
 import { ArgumentError } from "../core/errors";
 import { Operation, RefVariable, Tensor as TfTensor, topoSort } from "../frontends/tf1/graph";
 import { Tensor as EagerTensor } from "../frontends/eager";
-import { tapeOrder } from "../frontends/eager/tensor";
+import { tapeOrder } from "../frontends/eager/backward";
 import { GraphBuilder, type NodeKind, type VizGraph } from "./graph";
 
 const tfType = (t: TfTensor): string => `${DTYPE_SHORT[t.dtype]}[${t.shape === null ? "…" : t.shape.map((d) => (d === null ? "?" : String(d))).join(",")}]`;

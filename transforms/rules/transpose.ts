@@ -178,6 +178,25 @@ function mergeAxisInto(x: Tracer, src: number, dst: number): Tracer {
   return reshape(transpose(x, perm), shape);
 }
 
+/**
+ * Per spatial dim of a convolution: the extents of the dilated input (ld),
+ * kernel (kd) and stride-dilated output (od), from which the paddings of both
+ * transposed convolutions follow.
+ */
+function dilatedSpatialExtents(
+  p: ParamsOf<"conv_general_dilated">,
+  lhsShape: readonly number[],
+  rhsShape: readonly number[],
+  outShape: readonly number[],
+): { ld: number; kd: number; od: number }[] {
+  const { lhsSpec, rhsSpec, outSpec } = p.dimensionNumbers;
+  return lhsSpec.slice(2).map((lhsDim, i) => ({
+    ld: dilateDim(lhsShape[lhsDim], p.lhsDilation[i]),
+    kd: dilateDim(rhsShape[rhsSpec[2 + i]], p.rhsDilation[i]),
+    od: dilateDim(outShape[outSpec[2 + i]], p.windowStrides[i]),
+  }));
+}
+
 function convTransposeLhs(ct: Tracer, rhs: Tracer, lhs: ShapedArray, p: ParamsOf<"conv_general_dilated">): Tracer {
   const { lhsSpec, rhsSpec, outSpec } = p.dimensionNumbers;
   const G = p.featureGroupCount;
@@ -190,14 +209,7 @@ function convTransposeLhs(ct: Tracer, rhs: Tracer, lhs: ShapedArray, p: ParamsOf
     kernel = mergeAxisInto(splitAxis(rhs, rhsSpec[0], k), rhsSpec[0], rhsSpec[1]);
     groups = k;
   }
-  const sp = (spec: readonly number[], shape: readonly number[]) => spec.slice(2).map((d) => shape[d]);
-  const inSp = sp(lhsSpec, lhs.shape);
-  const kSp = sp(rhsSpec, rhs.shape);
-  const outSp = sp(outSpec, ct.shape);
-  const padding = inSp.map((n, i): [number, number] => {
-    const ld = dilateDim(n, p.lhsDilation[i]);
-    const kd = dilateDim(kSp[i], p.rhsDilation[i]);
-    const od = dilateDim(outSp[i], p.windowStrides[i]);
+  const padding = dilatedSpatialExtents(p, lhs.shape, rhs.shape, ct.shape).map(({ ld, kd, od }, i): [number, number] => {
     const before = kd - p.padding[i][0] - 1;
     return [before, ld + kd - 1 - od - before];
   });
@@ -221,14 +233,7 @@ function convTransposeRhs(ct: Tracer, lhs: Tracer, rhs: ShapedArray, p: ParamsOf
   const { lhsSpec, rhsSpec, outSpec } = p.dimensionNumbers;
   const G = p.featureGroupCount;
   const BG = p.batchGroupCount;
-  const sp = (spec: readonly number[], shape: readonly number[]) => spec.slice(2).map((d) => shape[d]);
-  const inSp = sp(lhsSpec, lhs.shape);
-  const kSp = sp(rhsSpec, rhs.shape);
-  const outSp = sp(outSpec, ct.shape);
-  const padding = inSp.map((n, i): [number, number] => {
-    const ld = dilateDim(n, p.lhsDilation[i]);
-    const kd = dilateDim(kSp[i], p.rhsDilation[i]);
-    const od = dilateDim(outSp[i], p.windowStrides[i]);
+  const padding = dilatedSpatialExtents(p, lhs.shape, rhs.shape, ct.shape).map(({ ld, kd, od }, i): [number, number] => {
     const lo = p.padding[i][0];
     return [lo, od - ld + (kd - lo - 1)];
   });

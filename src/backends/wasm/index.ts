@@ -13,7 +13,8 @@ import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf } from "../../co
 import { fusionGroupsOf } from "./fusion_groups";
 import { Planner } from "../plan/planner";
 import { WASM_TARGET } from "../plan/lowered_program";
-import { fetchKernelBytes, getWasmKernels, instantiateWasmKernels, KERNELS_URL, type WasmKernels } from "./kernels";
+import { fetchKernelBytes, KERNELS_URL } from "./kernel_binary";
+import { getWasmKernels, instantiateWasmKernels, type WasmKernels } from "./kernels";
 import { WasmMemory, type WasmBuffer } from "./memory";
 import { WasmProgram, viewOf } from "./program";
 import { getThreadPool, setPoolKernelBytes } from "./threads";

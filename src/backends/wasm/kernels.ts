@@ -1,4 +1,4 @@
-// Loader and typed API for the hand-written Rust/WebAssembly SIMD kernels in
+// Instantiation and typed API of the hand-written Rust/WebAssembly SIMD kernels in
 // wasm/tinyflow_kernels.wasm (sgemm, conv2d and its gradients, the axis and
 // window kernels run by library_steps.ts, a peak-FLOPS probe, and the
 // allocator of the wasm backend's linear memory).
@@ -14,29 +14,24 @@
 //
 // All pointers are byte offsets into `memory`; every float32 pointer must be
 // 4-byte aligned. Functions throw WasmKernelError on bad arguments.
+//
+// The binary's location, reading and fetching are in kernel_binary.ts, the
+// conv parameters and their encoding in conv_params.ts, the error type and
+// argument checks in kernel_args.ts.
 
 import { BackendError } from "../../core/errors";
-import type { EpilogueOp, EpilogueOpKind } from "../plan/kernel_graph";
-// At most this many ops (wasm/src/epilogue.rs MAX_OPS, which must agree).
-import { CONV_EPILOGUE_MAX_OPS } from "../plan/conv_lowering";
+import { CONV_MODE_CODE, CONV_PARAMS_LEN, conv2dShapes, convParamsBlock, type Conv2dParams, type ConvMode, type ConvShapes } from "./conv_params";
+import { check, fail, finite, isInt, nonNeg, pos } from "./kernel_args";
+import { findMemoryImport, locateKernelFile, readKernelBytes, sharedMemorySupported } from "./kernel_binary";
 
-/**
- * Where the kernels are looked for: next to this module. `npm run build` puts
- * the binary beside the emitted kernels.js, and bundlers that understand the
- * literal `new URL("./file", import.meta.url)` pattern (Vite, webpack) ship it
- * with the bundle; after a bundler that does not (esbuild), the URL is
- * relative to the bundle, so the .wasm has to be copied next to it.
- */
-export const KERNELS_URL = new URL("./tinyflow_kernels.wasm", import.meta.url);
-// Run from the sources (tests, tsx), the binary is wasm/tinyflow_kernels.wasm,
-// where scripts/build-wasm.sh writes it. Resolved against KERNELS_URL rather
-// than import.meta.url so that bundlers do not take it for an asset to ship
-// (it does not exist in dist/; webpack would warn of a dynamic dependency).
-const SOURCE_TREE_KERNELS = "../../../wasm/tinyflow_kernels.wasm";
+// Re-exported for the worker pool's files (pool.ts, gemm_job.ts, conv_job.ts),
+// which another room owns; they can import these from their homes.
+export { CONV_EPILOGUE_WORDS, CONV_PARAMS_LEN, convParamsBlock, convUnits, type Conv2dParams, type ConvMode } from "./conv_params";
+export { WASM_ERROR_CODES, WasmKernelError } from "./kernel_args";
+export { KERNELS_URL, readKernelBytes } from "./kernel_binary";
+
 const MAX_PAGES = 65536;
 const ABI_VERSION = 1;
-/** Int32 words of the conv2d parameter block. */
-export const CONV_PARAMS_LEN = 21;
 
 /**
  * sgemm reads A and B in place, without packing, when op(A) has at most this
@@ -95,30 +90,6 @@ export interface RawKernelExports {
   __heap_base: WebAssembly.Global;
 }
 
-/** Error codes returned by the wasm side. */
-export const WASM_ERROR_CODES: Readonly<Record<number, string>> = {
-  [-1]: "bad layout",
-  [-2]: "bad arguments",
-  [-3]: "channels not divisible by groups",
-  [-4]: "stride and dilations must be >= 1",
-  [-5]: "output shape does not match the parameters",
-  [-6]: "out of wasm memory",
-  [-7]: "problem too large for a 4 GiB memory",
-  [-8]: "leading dimension too small",
-  [-9]: "bad conv epilogue block",
-};
-
-/** A hand-written kernel refused its arguments, or the wasm memory could not hold them (a BackendError). */
-export class WasmKernelError extends BackendError {
-  /** Negative code from the wasm side, or 0 for checks done in TypeScript. */
-  readonly code: number;
-  constructor(message: string, code = 0) {
-    super(message);
-    this.name = "WasmKernelError";
-    this.code = code;
-  }
-}
-
 export interface SgemmArgs {
   transA?: boolean;
   transB?: boolean;
@@ -148,91 +119,6 @@ export interface SgemmRowsArgs extends SgemmArgs {
   scratch?: number;
 }
 
-export type ConvLayout = "NHWC" | "NCHW";
-
-/**
- * A 2-D convolution. NHWC: x [N,H,W,Cin], w [KH,KW,Cin/G,Cout] (HWIO),
- * y [N,OH,OW,Cout]. NCHW: x [N,Cin,H,W], w [Cout,Cin/G,KH,KW] (OIHW),
- * y [N,Cout,OH,OW].
- */
-export interface Conv2dParams {
-  layout: ConvLayout;
-  n: number;
-  h: number;
-  w: number;
-  cin: number;
-  cout: number;
-  kh: number;
-  kw: number;
-  /** Feature groups (default 1); cin and cout must be divisible by it. */
-  groups?: number;
-  /** [sh, sw], default [1, 1]. */
-  strides?: readonly [number, number];
-  /** [[top, bottom], [left, right]], default zeros; negative values crop. */
-  padding?: readonly [readonly [number, number], readonly [number, number]];
-  /** Kernel (rhs) dilation [dh, dw], default [1, 1]. */
-  dilation?: readonly [number, number];
-  /** Input (lhs) dilation [lh, lw], default [1, 1] (transposed convolution). */
-  lhsDilation?: readonly [number, number];
-}
-
-/** Which convolution a conv2d_range call computes, and its units (what a thread pool splits). */
-export type ConvMode = "forward" | "data" | "filter";
-const CONV_MODE_CODE: Record<ConvMode, number> = { forward: 0, data: 1, filter: 2 };
-
-/** Units a convolution splits into: output lines (N·OH) for the forward, images (N) for the gradients. */
-export function convUnits(p: Conv2dParams, mode: ConvMode): number {
-  return mode === "forward" ? p.n * conv2dShapes(p).oh : p.n;
-}
-
-/** The conv2d parameter block (wasm/src/conv.rs ConvParams::read) and the shapes it implies. */
-export function convParamsBlock(p: Conv2dParams): { block: number[]; shapes: ConvShapes } {
-  const s = conv2dShapes(p);
-  const [sh, sw] = p.strides ?? [1, 1];
-  const [[pt, pb], [pl, pr]] = p.padding ?? [[0, 0], [0, 0]];
-  const [dh, dw] = p.dilation ?? [1, 1];
-  const [lh, lw] = p.lhsDilation ?? [1, 1];
-  const block = [
-    p.layout === "NCHW" ? 1 : 0, p.n, p.h, p.w, p.cin, p.cout, p.kh, p.kw, p.groups ?? 1,
-    sh, sw, pt, pb, pl, pr, dh, dw, lh, lw, s.oh, s.ow,
-  ];
-  return { block, shapes: s };
-}
-
-/** Int32 words of an encoded conv epilogue. */
-export const CONV_EPILOGUE_WORDS = 1 + 3 * CONV_EPILOGUE_MAX_OPS;
-const EPILOGUE_KIND_CODE: Record<EpilogueOpKind, number> = { add: 0, sub: 1, rsub: 2, mul: 3, div: 4, rdiv: 5, max: 6, min: 7, relu: 8 };
-
-/**
- * A conv epilogue as the int32 block wasm/src/epilogue.rs reads: `ops` in
- * order, each vector operand a per-output-channel vector at the next of
- * `vectorPtrs` (byte pointers). Row/column vectors of a GEMM epilogue have no
- * meaning here: the planner gives a conv only channel vectors, marked "col".
- */
-export function encodeConvEpilogue(ops: readonly EpilogueOp[], vectorPtrs: readonly number[]): number[] {
-  if (ops.length > CONV_EPILOGUE_MAX_OPS) fail(`conv epilogue: at most ${CONV_EPILOGUE_MAX_OPS} ops, got ${ops.length}`);
-  const words = new Array<number>(CONV_EPILOGUE_WORDS).fill(0);
-  words[0] = ops.length;
-  let v = 0;
-  ops.forEach((o, i) => {
-    const at = 1 + 3 * i;
-    words[at] = EPILOGUE_KIND_CODE[o.op];
-    if (o.operand.kind === "const") {
-      words[at + 1] = 1;
-      words[at + 2] = new Int32Array(new Float32Array([o.operand.value]).buffer)[0]!;
-    } else if (o.operand.kind === "none") {
-      words[at + 1] = 0;
-    } else {
-      const ptr = vectorPtrs[v++];
-      if (ptr === undefined) fail(`conv epilogue: op ${i} (${o.op}) needs a vector operand, but only ${vectorPtrs.length} were given`);
-      words[at + 1] = 2;
-      words[at + 2] = ptr | 0;
-    }
-  });
-  if (v !== vectorPtrs.length) fail(`conv epilogue: ${vectorPtrs.length} vector operands given, the ops use ${v}`);
-  return words;
-}
-
 export interface InstantiateOptions {
   /** Module bytes; default: readKernelBytes() (Node only). */
   bytes?: Uint8Array;
@@ -246,195 +132,6 @@ export interface InstantiateOptions {
   maximumPages?: number;
   /** Give this instance its own shadow stack of this many bytes (default: 1 MiB when `memory` is passed, else none). */
   stackBytes?: number;
-}
-
-function fail(message: string, code = 0): never {
-  throw new WasmKernelError(message, code);
-}
-
-function check(code: number, what: string): void {
-  if (code !== 0) fail(`${what}: ${WASM_ERROR_CODES[code] ?? "unknown error"} (code ${code})`, code);
-}
-
-function isInt(x: unknown): x is number {
-  return typeof x === "number" && Number.isInteger(x);
-}
-
-function nonNeg(name: string, x: unknown): number {
-  if (!isInt(x) || x < 0 || x > 0x7fffffff) fail(`${name} must be a non-negative int32, got ${String(x)}`);
-  return x;
-}
-
-function pos(name: string, x: unknown): number {
-  if (!isInt(x) || x < 1 || x > 0x7fffffff) fail(`${name} must be a positive int32, got ${String(x)}`);
-  return x;
-}
-
-function int32(name: string, x: unknown): number {
-  if (!isInt(x) || x < -0x80000000 || x > 0x7fffffff) fail(`${name} must be an int32, got ${String(x)}`);
-  return x;
-}
-
-function finite(name: string, x: unknown): number {
-  if (typeof x !== "number" || !Number.isFinite(x)) fail(`${name} must be a finite number, got ${String(x)}`);
-  return x;
-}
-
-interface ImportedMemoryInfo {
-  /** Byte offset of the limits flag byte in the module. */
-  flagsOffset: number;
-  flags: number;
-  minimum: number;
-  maximum: number | undefined;
-}
-
-/** Finds the memory import in the import section (wasm binary format). */
-function findMemoryImport(bytes: Uint8Array): ImportedMemoryInfo {
-  let p = 8;
-  const leb = (): number => {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      if (p >= bytes.length) fail("truncated wasm module");
-      const b = bytes[p++]!;
-      result += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-      if ((b & 0x80) === 0) return result;
-    }
-  };
-  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
-    fail("not a wasm module");
-  }
-  while (p < bytes.length) {
-    const id = bytes[p++]!;
-    const size = leb();
-    const end = p + size;
-    if (id !== 2) {
-      p = end;
-      continue;
-    }
-    const count = leb();
-    for (let i = 0; i < count; i++) {
-      const moduleLen = leb(); // (read before adding: `p += leb()` would use the old p)
-      p += moduleLen;
-      const fieldLen = leb();
-      p += fieldLen;
-      const kind = bytes[p++]!;
-      if (kind === 0) leb();
-      else if (kind === 1) {
-        p++; // reftype
-        const f = bytes[p++]!;
-        leb();
-        if (f & 1) leb();
-      } else if (kind === 3) p += 2;
-      else if (kind === 2) {
-        const flagsOffset = p;
-        const flags = bytes[p++]!;
-        const minimum = leb();
-        const maximum = flags & 1 ? leb() : undefined;
-        return { flagsOffset, flags, minimum, maximum };
-      } else fail(`unknown import kind ${kind}`);
-    }
-    break;
-  }
-  return fail("wasm module has no memory import");
-}
-
-function sharedMemorySupported(): boolean {
-  if (typeof SharedArrayBuffer === "undefined") return false;
-  try {
-    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true } as WebAssembly.MemoryDescriptor);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// Node's fs without a top-level await (which would make this module async for
-// every importer); process.getBuiltinModule exists from Node 20.16.
-type NodeFs = { readFileSync(url: URL): Uint8Array; existsSync(url: URL): boolean };
-const nodeFs = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.("node:fs") as NodeFs | undefined;
-
-/** Whether the kernels can be read synchronously here (Node, Deno, Bun: a file system). */
-export function canReadKernelsSync(): boolean {
-  return nodeFs !== undefined;
-}
-
-/**
- * The environment variable that points the Node loader at another kernels
- * file (a path or a `file:` URL), e.g. a locally rebuilt one; tests use it to
- * load a missing or corrupt file.
- */
-export const KERNELS_PATH_ENV = "TINYFLOW_KERNELS";
-
-function kernelsPathOverride(): URL | undefined {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[KERNELS_PATH_ENV];
-  if (env === undefined || env.trim() === "") return undefined;
-  if (env.startsWith("file:")) return new URL(env);
-  const path = env.startsWith("/") ? env : `${(globalThis as { process?: { cwd?: () => string } }).process?.cwd?.() ?? ""}/${env}`;
-  return new URL(`file://${path.split("/").map(encodeURIComponent).join("/")}`);
-}
-
-/** Where the Node loader reads the kernels: $TINYFLOW_KERNELS, else KERNELS_URL, else the source tree's wasm/ folder. Node only. */
-export function locateKernelFile(): URL {
-  if (!nodeFs) fail("no file system here: pass `bytes` (e.g. from fetchKernelBytes) to instantiateWasmKernels");
-  const override = kernelsPathOverride();
-  if (override) {
-    if (!nodeFs.existsSync(override)) throw new BackendError(`the wasm kernels are missing: ${KERNELS_PATH_ENV} names ${override.pathname}, which does not exist; fix or unset ${KERNELS_PATH_ENV}`);
-    return override;
-  }
-  const candidates = [KERNELS_URL, new URL(SOURCE_TREE_KERNELS, KERNELS_URL)];
-  const found = candidates.find((url) => nodeFs.existsSync(url));
-  if (!found) {
-    throw new BackendError(`the wasm kernels are missing: looked for ${candidates.map((u) => u.pathname).join(" and ")}; reinstall tinyflow (or run \`npm run build\` in its repository)`);
-  }
-  return found;
-}
-
-/** Bytes of the kernels .wasm from disk (see locateKernelFile), checked to be a wasm module. Node only. */
-export function readKernelBytes(): Uint8Array {
-  const file = locateKernelFile();
-  let bytes: Uint8Array;
-  try {
-    bytes = nodeFs!.readFileSync(file);
-  } catch (e) {
-    throw new BackendError(`the wasm kernels at ${file.pathname} could not be read: ${(e as Error).message}`);
-  }
-  if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
-    throw new BackendError(`the wasm kernels at ${file.pathname} are corrupt: ${bytes.length} bytes that do not start with the wasm magic number; reinstall tinyflow (or run \`npm run build\` in its repository)`);
-  }
-  return bytes;
-}
-
-const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
-
-/**
- * Fetches the kernels .wasm (browsers, workers; a `file:` URL is read from
- * disk). A failed request says so with its status, and a response that is not
- * a wasm module (e.g. a dev server's HTML page for a missing file) is
- * reported as such, so a misplaced file is never mistaken for a broken one.
- */
-export async function fetchKernelBytes(url: URL | string = KERNELS_URL): Promise<Uint8Array> {
-  const where = String(url);
-  if (where.startsWith("file:") && nodeFs) return nodeFs.readFileSync(new URL(where));
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (e) {
-    throw new BackendError(`could not fetch the kernels from ${where}: ${(e as Error).message}`);
-  }
-  if (!response.ok) {
-    throw new BackendError(
-      `could not fetch the kernels from ${where}: ${response.status} ${response.statusText}`.trimEnd() +
-        ` — serve tinyflow_kernels.wasm (it ships in tinyflow's dist/) at that URL, next to your bundle, or pass its URL to loadWasmBackend(url)`,
-    );
-  }
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  if (bytes.length < 4 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
-    const head = new TextDecoder().decode(bytes.subarray(0, 32)).replace(/\s+/g, " ");
-    throw new BackendError(`the kernels fetched from ${where} are not a wasm module (${bytes.length} bytes starting "${head}", content-type ${response.headers.get("content-type") ?? "none"}): is the server answering a missing file with a page?`);
-  }
-  return bytes;
 }
 
 /** The kernels bound to one instance and its memory. */
@@ -736,55 +433,6 @@ export class WasmKernels {
     const sink = this.raw.peak_flops_kernel(it);
     return { flops: it * this.raw.peak_flops_per_iter(), sink };
   }
-}
-
-export interface ConvShapes {
-  oh: number;
-  ow: number;
-  xSize: number;
-  wSize: number;
-  ySize: number;
-  xShape: number[];
-  wShape: number[];
-  yShape: number[];
-}
-
-/** Validates conv parameters and returns output size and buffer shapes. */
-export function conv2dShapes(p: Conv2dParams): ConvShapes {
-  if (p.layout !== "NHWC" && p.layout !== "NCHW") fail(`layout must be "NHWC" or "NCHW", got ${String(p.layout)}`, -1);
-  const n = nonNeg("n", p.n);
-  const h = pos("h", p.h);
-  const w = pos("w", p.w);
-  const cin = pos("cin", p.cin);
-  const cout = pos("cout", p.cout);
-  const kh = pos("kh", p.kh);
-  const kw = pos("kw", p.kw);
-  const groups = pos("groups", p.groups ?? 1);
-  if (cin % groups !== 0 || cout % groups !== 0) fail(`cin ${cin} and cout ${cout} must be divisible by groups ${groups}`, -3);
-  const [sh, sw] = p.strides ?? [1, 1];
-  const [dh, dw] = p.dilation ?? [1, 1];
-  const [lh, lw] = p.lhsDilation ?? [1, 1];
-  pos("strides[0]", sh); pos("strides[1]", sw);
-  pos("dilation[0]", dh); pos("dilation[1]", dw);
-  pos("lhsDilation[0]", lh); pos("lhsDilation[1]", lw);
-  const [[pt, pb], [pl, pr]] = p.padding ?? [[0, 0], [0, 0]];
-  int32("padding top", pt); int32("padding bottom", pb); int32("padding left", pl); int32("padding right", pr);
-  const out = (size: number, k: number, s: number, d: number, l: number, lo: number, hi: number) => {
-    const span = (size - 1) * l + 1 + lo + hi - ((k - 1) * d + 1);
-    return span < 0 ? 0 : Math.floor(span / s) + 1;
-  };
-  const oh = out(h, kh, sh, dh, lh, pt, pb);
-  const ow = out(w, kw, sw, dw, lw, pl, pr);
-  const nchw = p.layout === "NCHW";
-  const xShape = nchw ? [n, cin, h, w] : [n, h, w, cin];
-  const wShape = nchw ? [cout, cin / groups, kh, kw] : [kh, kw, cin / groups, cout];
-  const yShape = nchw ? [n, cout, oh, ow] : [n, oh, ow, cout];
-  const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
-  const shapes = { oh, ow, xShape, wShape, yShape, xSize: size(xShape), wSize: size(wShape), ySize: size(yShape) };
-  if (oh > 0x7fffffff || ow > 0x7fffffff || Math.max(shapes.xSize, shapes.wSize, shapes.ySize) >= 2 ** 30) {
-    fail("convolution too large for a 4 GiB memory", -7);
-  }
-  return shapes;
 }
 
 /**

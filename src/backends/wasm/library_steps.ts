@@ -9,7 +9,8 @@
 import type { DType } from "../../core/dtype";
 import { BackendError } from "../../core/errors";
 import type { Fold, LibraryCall, LibraryStep } from "../plan/kernel_graph";
-import { WASM_ERROR_CODES, type WasmKernels } from "./kernels";
+import { WASM_ERROR_CODES } from "./kernel_args";
+import type { WasmKernels } from "./kernels";
 
 const FOLD_CODE: Record<Fold, number> = { add: 0, mul: 1, max: 2, min: 3 };
 

@@ -16,13 +16,13 @@
  */
 
 import "../../setup";
-import { Tensor, isGradEnabled } from "./tensor";
+import { Tensor } from "./tensor";
+import { isGradEnabled } from "./grad_mode";
 import { makeCompile } from "./compile";
 
-export {
-  AutogradError, Tensor, apply, enableGrad, isGradEnabled, lift, noGrad, setGradEnabled,
-  type BackwardOptions, type Data, type GradFn, type Operand, type TensorOptions,
-} from "./tensor";
+export { Tensor, apply, lift, type BackwardOptions, type Data, type GradFn, type Operand, type TensorOptions } from "./tensor";
+export { enableGrad, isGradEnabled, noGrad, setGradEnabled } from "./grad_mode";
+export { AutogradError } from "./errors";
 export { arange, manualSeed, ones, rand, randn, tensor, zeros } from "./creation";
 export { add, cat, div, exp, functional, log, matmul, mean, mul, relu, sigmoid, stack, sub, sum, tanh, where } from "./functional";
 export { Linear, Module, ReLU, Sequential, Sigmoid, Tanh, nn, type LinearOptions } from "./nn";

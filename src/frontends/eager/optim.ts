@@ -9,7 +9,8 @@ import type { Tracer } from "../../core/trace";
 import { jit } from "../../../transforms";
 import * as np from "../../numpy";
 import { scaleByAdam, type AdamState, type GradientTransformation } from "../../optim/transforms";
-import { Tensor, noGrad } from "./tensor";
+import { noGrad } from "./grad_mode";
+import { Tensor } from "./tensor";
 
 // --- optimizers ------------------------------------------------------------------------------------------
 

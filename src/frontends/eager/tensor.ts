@@ -9,57 +9,23 @@
 // explicit `gradient`, and the tape is freed after a backward unless
 // `{ retainGraph: true }` (a second backward through a freed tape throws).
 //
-// This file holds the Tensor, grad mode, the recording of ops on the tape and
-// the backward walk over it.
+// This file holds the Tensor and the recording of ops on the tape; grad mode
+// is in grad_mode.ts, the per-signature rule cache in op_rules.ts, the
+// backward walk in backward.ts.
 
 import { Array as TfArray, isArray } from "../../core/array";
 import { isFloat, type DType } from "../../core/dtype";
-import { ArgumentError, ShapeError, TinyflowError, fmtShape } from "../../core/errors";
+import { ArgumentError, ShapeError, fmtShape } from "../../core/errors";
 import { checkOptions, describeValue, opt, type OptionRules } from "../../core/options";
 import { Tracer } from "../../core/trace";
-import { jit, vjp } from "../../../transforms";
 import * as lax from "../../lax";
 import * as tnn from "../../nn";
 import * as np from "../../numpy";
+import { backwardPass } from "./backward";
 import { CompileError, compileTracing, concretizationInCompile, effectInCompile } from "./compile_state";
-
-/** Misuse of autograd: backward without a needed gradient, through a freed tape, on a tensor without grad. */
-export class AutogradError extends TinyflowError {}
-
-// --- grad mode ----------------------------------------------------------------------------
-
-let gradEnabled = true;
-
-/** Run `fn` without recording: results do not require grad (PyTorch's `torch.no_grad()`). */
-export function noGrad<T>(fn: () => T): T {
-  if (typeof fn !== "function") throw new ArgumentError(`noGrad: expected a function to run, got ${typeof fn}`);
-  const prev = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
-}
-export function enableGrad<T>(fn: () => T): T {
-  if (typeof fn !== "function") throw new ArgumentError(`enableGrad: expected a function to run, got ${typeof fn}`);
-  const prev = gradEnabled;
-  gradEnabled = true;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
-}
-export function isGradEnabled(): boolean {
-  return gradEnabled;
-}
-export function setGradEnabled(enabled: boolean): void {
-  if (typeof enabled !== "boolean") throw new ArgumentError(`setGradEnabled: expected true or false, got ${describeValue(enabled)}`);
-  gradEnabled = enabled;
-}
-
-// --- tensors -------------------------------------------------------------------------------
+import { AutogradError } from "./errors";
+import { isGradEnabled, noGrad } from "./grad_mode";
+import { asArray, signature, vjpRule, type Kind } from "./op_rules";
 
 /** One recorded op: the tensors it was differentiated against and its pullback. */
 export interface GradFn {
@@ -79,12 +45,6 @@ export interface TensorOptions {
 }
 /** @internal */
 export const tensorRules: OptionRules<TensorOptions> = { requiresGrad: opt.boolean, dtype: opt.dtype };
-
-const asArray = (x: Tracer | number | boolean, dtype?: DType): TfArray => {
-  const a = np.asarray(x);
-  if (!isArray(a)) throw new ArgumentError("eager: internal: expected a concrete Array");
-  return dtype !== undefined && a.dtype !== dtype ? (np.astype(a, dtype) as TfArray) : a;
-};
 
 export interface BackwardOptions {
   /** Keep the tape for another backward through it. */
@@ -195,7 +155,7 @@ export class Tensor {
   set_(value: Operand): this {
     const tracing = compileTracing();
     if (tracing) throw effectInCompile(tracing.where, "an in-place update (set_, add_, sub_, mul_, zero_, an optimizer step)", "return the new value from the function and assign it outside");
-    if (gradEnabled && this.requiresGrad) {
+    if (isGradEnabled() && this.requiresGrad) {
       throw new AutogradError("eager: a leaf tensor that requires grad is being used in an in-place operation; wrap it in noGrad(() => ...)");
     }
     const v = value instanceof Tensor ? value.value : asArray(value as TfArray | number, this.dtype);
@@ -224,7 +184,29 @@ export class Tensor {
     checkOptions("Tensor.backward", opts, backwardRules);
     const tracing = compileTracing();
     if (tracing) throw effectInCompile(tracing.where, "backward()", "return the loss from the compiled function and call backward() on the result");
-    backwardFrom(this, gradient ?? null, opts.retainGraph ?? false);
+    const ct = this.#rootCotangent(gradient ?? null);
+    for (const [t, g] of backwardPass<Tensor>(this, ct, opts.retainGraph ?? false)) {
+      t.grad = t.grad === null ? new Tensor(g) : new Tensor(np.add(t.grad.value, g) as TfArray);
+    }
+  }
+
+  /** The cotangent backward() starts from: `gradient`, checked against this tensor, or 1 for a one-element tensor. */
+  #rootCotangent(gradient: Operand | null): TfArray {
+    if (!this.requiresGrad) {
+      throw new AutogradError("backward(): this tensor does not require grad and has no gradFn (did you compute it under noGrad, or from tensors without requiresGrad?)");
+    }
+    if (gradient === null) {
+      if (this.numel() !== 1) {
+        throw new AutogradError(`backward(): grad can be implicitly created only for scalar outputs; this tensor has shape ${fmtShape(this.shape)}, so pass a gradient of that shape`);
+      }
+      return np.onesLike(this.value) as TfArray;
+    } else {
+      const g = gradient instanceof Tensor ? gradient.value : asArray(gradient as TfArray | number);
+      if (g.shape.join() !== this.shape.join()) {
+        throw new ShapeError(`backward(): the gradient has shape ${fmtShape(g.shape)} but the tensor has shape ${fmtShape(this.shape)}`);
+      }
+      return g.dtype === this.dtype ? g : (np.astype(g, this.dtype) as TfArray);
+    }
   }
 
   // --- method forms ---
@@ -377,105 +359,7 @@ export class Tensor {
 
 // --- recording ------------------------------------------------------------------------------
 //
-// The forward runs the op eagerly. The tape keeps what the backward needs:
-// the op's rule, its operand values and which operands are differentiated.
-// The rule is the vjp of the op's function, obtained once per op signature —
-// (op, JS parameters, which operands are tensors to differentiate, constant
-// arrays or numbers) — as a jitted function of (differentiated operands,
-// constant operands, output cotangent); jit caches its compiled program per
-// operand avals; the op's forward is jitted alongside. Tracing a vjp costs
-// ~1–4 ms, so a signature is jitted only when it is seen a second time: a
-// one-off op (a `lift` of a fresh closure) runs eagerly, then tinyflow's vjp
-// once in its backward, and compiles nothing.
-
-/** How an operand enters an op: a tensor to differentiate, a constant array, or a JS number. */
-type Kind = "d" | "c" | number;
-
-/** (differentiated operand values, constant operand values, output cotangent) -> one cotangent per differentiated operand. */
-type BackwardRule = (diffs: TfArray[], consts: TfArray[], ct: TfArray) => TfArray[];
-
-/** The op's forward as one jitted program: (differentiated operand values, constant operand values) -> output. */
-type Forward = (diffs: TfArray[], consts: TfArray[]) => TfArray;
-
-interface RuleEntry {
-  uses: number;
-  /** Set from the second use on: the jitted forward and backward of the signature. */
-  jitted: { forward: Forward; rule: BackwardRule } | null;
-}
-
-/** Rules of the built-in ops, keyed by op name, parameters and operand kinds. */
-const builtinRules = new Map<string, RuleEntry>();
-/** Rules of lifted/applied user functions, keyed by the function (dropped with it). */
-const userRules = new WeakMap<Function, Map<string, RuleEntry>>();
-
-/** f applied to the operands, with the differentiated and constant ones taken from the given lists. */
-function assemble(kinds: readonly Kind[], diffs: readonly Tracer[], consts: readonly Tracer[]): (Tracer | number)[] {
-  let d = 0;
-  let c = 0;
-  return kinds.map((k) => (k === "d" ? diffs[d++] : k === "c" ? consts[c++] : k));
-}
-
-/** The op's backward by tinyflow's vjp, traced at each call (the first use of a signature). */
-function vjpRule(f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[]): BackwardRule {
-  return (diffs, consts, ct) => {
-    const [, pull] = vjp((...dv: Tracer[]) => f(...assemble(kinds, dv, consts)), ...diffs);
-    return (pull(ct) as Tracer[]).map((c) => asArray(c));
-  };
-}
-
-/**
- * The op's forward and backward as jitted programs (reused for every call
- * with the same signature and avals). The forward is jitted too: one
- * dispatch instead of one per primitive of a composite op (softmax, losses).
- */
-function jittedPair(f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[]): { forward: Forward; rule: BackwardRule } {
-  const fwd = jit((diffs: Tracer[], consts: Tracer[]) => f(...assemble(kinds, diffs, consts)));
-  const bwd = jit((diffs: Tracer[], consts: Tracer[], ct: Tracer) => {
-    const [, pull] = vjp((...dv: Tracer[]) => f(...assemble(kinds, dv, consts)), ...diffs);
-    return pull(ct) as Tracer[];
-  });
-  return {
-    forward: (diffs, consts) => asArray(fwd(diffs, consts) as Tracer),
-    rule: (diffs, consts, ct) => (bwd(diffs, consts, ct) as Tracer[]).map((c) => asArray(c)),
-  };
-}
-
-// A JS number is part of the signature; -0 is kept apart from 0 (it changes e.g. a division's sign).
-const numberKey = (n: number): string => (Object.is(n, -0) ? "-0" : String(n));
-
-// An op whose JS number changes every call (x.mul(1 / step)) makes a new
-// signature each time; the tables are bounded so that such a loop does not
-// grow them without end.
-const MAX_SIGNATURES = 4096;
-/** Drop the signatures seen only once (nothing compiled); all of them if every one is compiled. */
-function pruneSignatures(table: Map<string, RuleEntry>): void {
-  for (const [k, e] of table) if (e.jitted === null) table.delete(k);
-  if (table.size >= MAX_SIGNATURES) table.clear();
-}
-
-/** The cache entry of one op signature, its use counted; jitted from the second use on. */
-function signature(key: string | Function, f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[]): RuleEntry {
-  const kindKey = kinds.map((k) => (typeof k === "number" ? numberKey(k) : k)).join(",");
-  let table: Map<string, RuleEntry>;
-  let k: string;
-  if (typeof key === "string") {
-    table = builtinRules;
-    k = `${key}|${kindKey}`;
-  } else {
-    table = userRules.get(key) ?? new Map();
-    userRules.set(key, table);
-    k = kindKey;
-  }
-  let entry = table.get(k);
-  if (entry === undefined) {
-    if (table.size >= MAX_SIGNATURES) pruneSignatures(table);
-    entry = { uses: 0, jitted: null };
-    table.set(k, entry);
-  }
-  entry.uses++;
-  if (entry.jitted === null && entry.uses >= 2) entry.jitted = jittedPair(f, kinds);
-  return entry;
-}
+// The forward runs the op eagerly (see op_rules.ts for the backward rules it records).
 
 function operandValue(x: Operand): Tracer | number {
   if (x instanceof Tensor) {
@@ -507,8 +391,8 @@ function record(key: string | Function, name: string, operands: readonly Operand
   const vals = operands.map(operandValue);
   // Inside compile() nothing is taped: the traced function is differentiated as a whole, and
   // what noGrad computes there is cut off from it.
-  if (compileTracing()) return new Tensor((gradEnabled ? f(...vals) : lax.stopGradient(f(...vals))) as TfArray);
-  if (!gradEnabled || !operands.some((o) => o instanceof Tensor && o.requiresGrad)) return new Tensor(asArray(f(...vals)));
+  if (compileTracing()) return new Tensor((isGradEnabled() ? f(...vals) : lax.stopGradient(f(...vals))) as TfArray);
+  if (!isGradEnabled() || !operands.some((o) => o instanceof Tensor && o.requiresGrad)) return new Tensor(asArray(f(...vals)));
   const kinds: Kind[] = operands.map((o, i) => (o instanceof Tensor && o.requiresGrad ? "d" : typeof vals[i] === "number" ? (vals[i] as number) : "c"));
   const diffs = vals.filter((_, i) => kinds[i] === "d") as TfArray[];
   const consts = vals.filter((_, i) => kinds[i] === "c") as TfArray[];
@@ -556,83 +440,4 @@ export function lift<A extends Operand[]>(name: string, f: (...xs: (Tracer | num
   if (typeof name !== "string") throw new ArgumentError(`lift: the first argument is the operation's name (a string), got ${describeValue(name)}`);
   if (typeof f !== "function") throw new ArgumentError(`lift(${name}): expected a function of tinyflow arrays, got ${describeValue(f)}`);
   return (...args: A) => apply(name, args, f);
-}
-
-function accumulate(t: Tensor, g: TfArray): void {
-  t.grad = t.grad === null ? new Tensor(g) : new Tensor(np.add(t.grad.value, g) as TfArray);
-}
-
-function backwardFrom(root: Tensor, gradient: Operand | null, retainGraph: boolean): void {
-  if (!root.requiresGrad) {
-    throw new AutogradError("backward(): this tensor does not require grad and has no gradFn (did you compute it under noGrad, or from tensors without requiresGrad?)");
-  }
-  let ct: TfArray;
-  if (gradient === null) {
-    if (root.numel() !== 1) {
-      throw new AutogradError(`backward(): grad can be implicitly created only for scalar outputs; this tensor has shape ${fmtShape(root.shape)}, so pass a gradient of that shape`);
-    }
-    ct = np.onesLike(root.value) as TfArray;
-  } else {
-    const g = gradient instanceof Tensor ? gradient.value : asArray(gradient as TfArray | number);
-    if (g.shape.join() !== root.shape.join()) {
-      throw new ShapeError(`backward(): the gradient has shape ${fmtShape(g.shape)} but the tensor has shape ${fmtShape(root.shape)}`);
-    }
-    ct = g.dtype === root.dtype ? g : (np.astype(g, root.dtype) as TfArray);
-  }
-  const order = tapeOrder([root]);
-  for (const t of order) {
-    if (t.gradFn !== null && t.gradFn.pull === null) {
-      throw new AutogradError(
-        `backward(): trying to backward through the graph a second time (the tape of ${t.gradFn.name} was freed by the first backward); ` +
-          "pass { retainGraph: true } to the first backward if you need to call it again",
-      );
-    }
-  }
-  const cts = new Map<Tensor, TfArray>([[root, ct]]);
-  for (let k = order.length - 1; k >= 0; k--) {
-    const t = order[k];
-    const g = cts.get(t);
-    if (g === undefined) continue;
-    cts.delete(t);
-    if (t.retainsGrad) accumulate(t, g);
-    if (t.gradFn === null) continue;
-    const ins = t.gradFn.pull!(g);
-    t.gradFn.inputs.forEach((inp, i) => {
-      const prev = cts.get(inp);
-      cts.set(inp, prev === undefined ? ins[i] : (np.add(prev, ins[i]) as TfArray));
-    });
-  }
-  if (!retainGraph) for (const t of order) if (t.gradFn !== null) t.gradFn.pull = null;
-}
-
-
-/**
- * The tensors of the tape below `roots`, inputs before users (an iterative DFS
- * over the recorded ops, so a long chain cannot overflow the stack): the order
- * backward() pulls gradients in reverse, and the order tinyflow/viz draws.
- * @internal
- */
-export function tapeOrder(roots: readonly Tensor[]): Tensor[] {
-  const order: Tensor[] = [];
-  const seen = new Set<Tensor>();
-  for (const root of roots) {
-    if (seen.has(root)) continue;
-    seen.add(root);
-    const stack: [Tensor, number][] = [[root, 0]];
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1];
-      const ins = top[0].gradFn?.inputs ?? [];
-      if (top[1] < ins.length) {
-        const next = ins[top[1]++];
-        if (!seen.has(next)) {
-          seen.add(next);
-          stack.push([next, 0]);
-        }
-      } else {
-        stack.pop();
-        order.push(top[0]);
-      }
-    }
-  }
-  return order;
 }

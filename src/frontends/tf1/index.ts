@@ -26,7 +26,13 @@ export {
   type TensorLike,
   type VariableOptions,
 } from "./graph";
-export * from "./ops";
+export { float32, float16, int32, uint32, bool, type NameOpt } from "./op_common";
+export * from "./state_ops";
+export * from "./gradients";
+export * from "./math_ops";
+export * from "./array_ops";
+export * from "./creation_ops";
+export * from "./nn_ops";
 export { Session, type FeedDict, type FeedValue, type Fetch, type Fetches, type FetchResult, type RunOptions, type SessionOptions } from "./session";
 export { train, Optimizer, GradientDescentOptimizer, MomentumOptimizer, AdamOptimizer, type AdamOptions, type MinimizeOptions } from "./train";
 export { InvalidArgumentError, FailedPreconditionError, ClosedSessionError } from "./errors";

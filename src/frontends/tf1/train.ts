@@ -9,7 +9,10 @@
 import { ArgumentError } from "../../core/errors";
 import { checkOptions, opt, type OptionRule, type OptionRules } from "../../core/options";
 import { Operation, RefVariable, Tensor, describe, type TensorLike } from "./graph";
-import { add, assign, assign_add, assign_sub, divide, gradients, group, multiply, sqrt, subtract, zeros, Variable } from "./ops";
+import { zeros } from "./creation_ops";
+import { gradients } from "./gradients";
+import { add, divide, multiply, sqrt, subtract } from "./math_ops";
+import { Variable, assign, assign_add, assign_sub, group } from "./state_ops";
 
 export interface MinimizeOptions {
   var_list?: readonly RefVariable[];

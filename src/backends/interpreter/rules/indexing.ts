@@ -65,6 +65,20 @@ function startOffset(
   return off;
 }
 
+/**
+ * The batch coordinates of one gather output / scatter update position `pos`
+ * (its coordinates at `batchDims`), written into `G`, and the offset of their
+ * index vector in the indices data.
+ */
+function indexBatch(pos: readonly number[], batchDims: readonly number[], idxStrides: readonly number[], G: number[]): number {
+  let idxBase = 0;
+  for (let j = 0; j < G.length; j++) {
+    G[j] = pos[batchDims[j]];
+    idxBase += G[j] * idxStrides[j];
+  }
+  return idxBase;
+}
+
 /** Row-major iteration over `shape` calling fn(multiIndex, flatIndex); the index array is reused. */
 function forEachIndex(shape: readonly number[], fn: (idx: number[], flat: number) => void): void {
   const n = sizeOf(shape);
@@ -99,11 +113,7 @@ function gatherImpl(
   const src = operand.data;
   const dst = out.data;
   forEachIndex(outShape, (o, flat) => {
-    let idxBase = 0;
-    for (let j = 0; j < batchRank; j++) {
-      G[j] = o[batchOutDims[j]];
-      idxBase += G[j] * idxStrides[j];
-    }
+    const idxBase = indexBatch(o, batchOutDims, idxStrides, G);
     const start = startOffset(
       indices.data, idxBase, G, dn.startIndexMap, dn.operandBatchingDims, dn.startIndicesBatchingDims,
       operand.shape, opStrides, sliceSizes, mode,
@@ -147,11 +157,7 @@ function scatterImpl(
   const upd = updates.data;
   const G = new Array<number>(batchRank).fill(0);
   forEachIndex(updates.shape, (u, flat) => {
-    let idxBase = 0;
-    for (let j = 0; j < batchRank; j++) {
-      G[j] = u[scatterDims[j]];
-      idxBase += G[j] * idxStrides[j];
-    }
+    const idxBase = indexBatch(u, scatterDims, idxStrides, G);
     const start = startOffset(
       indices.data, idxBase, G, dn.scatterDimsToOperandDims, dn.operandBatchingDims, dn.scatterIndicesBatchingDims,
       operand.shape, opStrides, windowSize, mode,

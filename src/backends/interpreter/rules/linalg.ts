@@ -179,55 +179,50 @@ interface ConvLoopDims {
   Nout: number; O: number; I: number; C: number; inS: number; kS: number; outS: number; oPerFG: number; oPerBG: number;
 }
 
-// The conv inner loops, one monomorphic copy per accumulator type (f64 / wrapping i32).
 // out[n, o, s] = sum_i sum_k L[nIn, g*I + i, table[s, k]] * R[o, i, k], where g is o's
-// feature group and nIn = (o's batch group) * Nout + n.
-function convLoopF64(L: Float64Array, R: Float64Array, table: Int32Array, out: Float64Array, d: ConvLoopDims): void {
+// feature group and nIn = (o's batch group) * Nout + n. This visits the (n, o, i) rows of
+// that sum with the offsets of their input plane, kernel row and output plane; the inner
+// loops below run one monomorphic copy per accumulator type (f64 / wrapping i32).
+function forEachConvRow(d: ConvLoopDims, row: (lBase: number, rBase: number, oBase: number) => void): void {
   const { Nout, O, I, C, inS, kS, outS, oPerFG, oPerBG } = d;
   for (let n = 0; n < Nout; n++) {
     for (let o = 0; o < O; o++) {
       const g = Math.floor(o / oPerFG);
       const nIn = Math.floor(o / oPerBG) * Nout + n;
       const oBase = (n * O + o) * outS;
-      for (let i = 0; i < I; i++) {
-        const lBase = (nIn * C + g * I + i) * inS;
-        const rBase = (o * I + i) * kS;
-        for (let s = 0; s < outS; s++) {
-          const tBase = s * kS;
-          let acc = 0;
-          for (let k = 0; k < kS; k++) {
-            const off = table[tBase + k];
-            if (off >= 0) acc += L[lBase + off] * R[rBase + k];
-          }
-          out[oBase + s] += acc;
-        }
-      }
+      for (let i = 0; i < I; i++) row((nIn * C + g * I + i) * inS, (o * I + i) * kS, oBase);
     }
   }
 }
 
-function convLoopI32(L: Int32Array, R: Int32Array, table: Int32Array, out: Int32Array, d: ConvLoopDims): void {
-  const { Nout, O, I, C, inS, kS, outS, oPerFG, oPerBG } = d;
-  for (let n = 0; n < Nout; n++) {
-    for (let o = 0; o < O; o++) {
-      const g = Math.floor(o / oPerFG);
-      const nIn = Math.floor(o / oPerBG) * Nout + n;
-      const oBase = (n * O + o) * outS;
-      for (let i = 0; i < I; i++) {
-        const lBase = (nIn * C + g * I + i) * inS;
-        const rBase = (o * I + i) * kS;
-        for (let s = 0; s < outS; s++) {
-          const tBase = s * kS;
-          let acc = 0;
-          for (let k = 0; k < kS; k++) {
-            const off = table[tBase + k];
-            if (off >= 0) acc = (acc + Math.imul(L[lBase + off], R[rBase + k])) | 0;
-          }
-          out[oBase + s] = (out[oBase + s] + acc) | 0;
-        }
+function convLoopF64(L: Float64Array, R: Float64Array, table: Int32Array, out: Float64Array, d: ConvLoopDims): void {
+  const { kS, outS } = d;
+  forEachConvRow(d, (lBase, rBase, oBase) => {
+    for (let s = 0; s < outS; s++) {
+      const tBase = s * kS;
+      let acc = 0;
+      for (let k = 0; k < kS; k++) {
+        const off = table[tBase + k];
+        if (off >= 0) acc += L[lBase + off] * R[rBase + k];
       }
+      out[oBase + s] += acc;
     }
-  }
+  });
+}
+
+function convLoopI32(L: Int32Array, R: Int32Array, table: Int32Array, out: Int32Array, d: ConvLoopDims): void {
+  const { kS, outS } = d;
+  forEachConvRow(d, (lBase, rBase, oBase) => {
+    for (let s = 0; s < outS; s++) {
+      const tBase = s * kS;
+      let acc = 0;
+      for (let k = 0; k < kS; k++) {
+        const off = table[tBase + k];
+        if (off >= 0) acc = (acc + Math.imul(L[lBase + off], R[rBase + k])) | 0;
+      }
+      out[oBase + s] = (out[oBase + s] + acc) | 0;
+    }
+  });
 }
 
 // --- reduce_window -------------------------------------------------------------------

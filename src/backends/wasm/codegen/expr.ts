@@ -9,7 +9,8 @@
 // Naming: f* helpers are f32x4 lane ops, i* are i32x4, d* are f64x2; masks are
 // all-ones / all-zeros lanes as SIMD comparisons produce them.
 
-import { type FuncBuilder, type PlainOp, type ValType } from "./assembler";
+import type { FuncBuilder } from "./assembler";
+import type { PlainOp, ValType } from "./wasm_encoding";
 
 export type Ex = (f: FuncBuilder) => void;
 

@@ -23,8 +23,9 @@
 // process compiles a handful of them and V8 tiers each up once.
 
 import { BackendError } from "../../../core/errors";
-import { FuncBuilder, ModuleBuilder, compileGenerated, isSharedMemory, memoryImport, probeRelaxedSimd, type PlainOp } from "./assembler";
+import { FuncBuilder, ModuleBuilder, compileGenerated, isSharedMemory, memoryImport, probeRelaxedSimd } from "./assembler";
 import { InstanceCache } from "./instance_cache";
+import type { PlainOp } from "./wasm_encoding";
 
 /** Blocking of the Rust sgemm (wasm/src/gemm.rs): the scratch layout depends on it. */
 const MR = 4;
