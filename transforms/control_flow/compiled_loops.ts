@@ -193,10 +193,13 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
   const { jaxpr: body, numConsts, numCarry, length, reverse } = eqn.params;
   const numXs = body.inAvals.length - numConsts - numCarry;
   const yAvals = body.outAvals.slice(numCarry);
-  const iteration = iterationJaxpr(body, numConsts, numCarry, length, reverse);
-  const programs = compileAll(yAvals.length > 0 ? [iteration, stackJaxpr(yAvals, length)] : [iteration], ctx);
+  // A scan of length 0 never runs its body (nor could it slice its empty xs): its ys are empty.
+  const bodies = length > 0 ? [iterationJaxpr(body, numConsts, numCarry, length, reverse)] : [];
+  if (yAvals.length > 0) bodies.push(stackJaxpr(yAvals, length));
+  const programs = compileAll(bodies, ctx);
   if (programs === null) return null;
-  const [iterationProgram, stackProgram] = programs;
+  const iterationProgram = length > 0 ? programs[0] : null;
+  const stackProgram = yAvals.length > 0 ? programs[programs.length - 1] : null;
   const { backend } = ctx;
   const indexed = numXs > 0;
   // The first iteration's index lives with the program; each iteration computes the next one.
@@ -217,7 +220,7 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
         for (let step = 0; step < length; step++) {
           const position = reverse ? length - 1 - step : step;
           const donate = step === 0 ? [...constFlags, ...initialDonatable, ...xFlags] : [...constFlags, ...owned, ...xFlags];
-          const outs = iterationProgram.run([...consts, ...state, ...xs], donate);
+          const outs = iterationProgram!.run([...consts, ...state, ...xs], donate);
           freeOwned(backend, state, owned);
           state = outs.slice(0, lead + numCarry);
           owned = state.map(() => true);
@@ -236,9 +239,11 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
       }
     },
     describe: () =>
-      `iteration (${indexed ? "slices xs at the index, " : ""}runs the body${indexed ? ", advances the index" : ""}):\n${indent(iterationProgram.describe())}` +
+      (iterationProgram
+        ? `iteration (${indexed ? "slices xs at the index, " : ""}runs the body${indexed ? ", advances the index" : ""}):\n${indent(iterationProgram.describe())}`
+        : "length 0: the body never runs") +
       (stackProgram ? `\nstacking the ys once after the loop:\n${indent(stackProgram.describe())}` : ""),
-    profile: () => `iteration:\n${indent(iterationProgram.profile?.() ?? "")}` + (stackProgram ? `\nstack:\n${indent(stackProgram.profile?.() ?? "")}` : ""),
+    profile: () => `iteration:\n${indent(iterationProgram?.profile?.() ?? "")}` + (stackProgram ? `\nstack:\n${indent(stackProgram.profile?.() ?? "")}` : ""),
     dispose: () => {
       programs.forEach((p) => p.dispose?.());
       if (firstIndex !== null) backend.free(firstIndex);
