@@ -12,7 +12,7 @@
 import { ShapedArray } from "../src/core/aval";
 import type { Backend, Executable, FusionGroup } from "../src/core/backend";
 import { checkedTypedFrom } from "../src/core/dtype";
-import { ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, type Atom } from "../src/core/ir";
+import { ClosedJaxpr, Jaxpr, JaxprEqn, Var, type Atom } from "../src/core/ir";
 import { isHigherOrder } from "../src/core/primitives";
 import { controlStepFor, type StepContext, type StepRunner } from "./control_flow/compiled_loops";
 
@@ -34,6 +34,7 @@ interface PlannedStep {
 /** A first-order stretch of equations as a step: one compiled program. */
 function segmentRunner(program: Executable<unknown>): StepRunner {
   return {
+    title: "one compiled program",
     run: (inputs, donatable) => {
       const outs = program.run(inputs, donatable);
       return { outs, owned: outs.map(() => true) };
@@ -116,7 +117,7 @@ export function compileAroundControlFlow(closed: ClosedJaxpr, constBuffers: read
       const runner = controlStepFor(eqn, ctx);
       if (runner === null) return abandon();
       steps.push({
-        label: `equation ${i}: ${describeControl(eqn)}`,
+        label: `equation ${i}: ${runner.title}`,
         eqns: [i],
         inSlots: eqn.inputs.map((a) => plan.slotOf(a)),
         outSlots: eqn.outputs.map((v) => plan.define(v)),
@@ -157,19 +158,6 @@ export function compileAroundControlFlow(closed: ClosedJaxpr, constBuffers: read
   }
   const outSlots = jaxpr.outvars.map((a) => plan.slotOf(a));
   return new SegmentedExecutable(backend, plan, steps, outSlots, constBuffers, jaxpr);
-}
-
-/** The control-flow equation in a line: its primitive and static parameters. */
-function describeControl(eqn: JaxprEqn): string {
-  const p = eqn.params as Record<string, unknown>;
-  switch (eqn.primitive) {
-    case "scan":
-      return `scan length=${p.length} reverse=${p.reverse} (${p.numConsts} consts, ${p.numCarry} carry, ${eqn.inputs.length - (p.numConsts as number) - (p.numCarry as number)} xs)`;
-    case "while":
-      return `while (${p.condNconsts} cond consts, ${p.bodyNconsts} body consts, ${eqn.inputs.length - (p.condNconsts as number) - (p.bodyNconsts as number)} carry)`;
-    default:
-      return `${eqn.primitive} (${(p.branches as unknown[] | undefined)?.length ?? 0} branches)`;
-  }
 }
 
 /**

@@ -35,6 +35,8 @@ export interface StepContext {
  * `donatable[i]`: input i dies at this step, so a program may write over it.
  */
 export interface StepRunner {
+  /** The equation in a line: its primitive and static parameters (for describe()). */
+  readonly title: string;
   run(inputs: unknown[], donatable: readonly boolean[]): { outs: unknown[]; owned: boolean[] };
   describe(): string;
   profile(): string;
@@ -84,6 +86,7 @@ const condStep: StepBuilder<"cond"> = (eqn, ctx) => {
   const indexAval = eqn.inputs[0].aval;
   const { backend } = ctx;
   return {
+    title: `cond (${branches.length} branches)`,
     run: (inputs, donatable) => {
       const raw = Number(backend.readSync(inputs[0], indexAval)[0]);
       const index = Math.min(Math.max(raw, 0), branches.length - 1);
@@ -109,7 +112,9 @@ const whileStep: StepBuilder<"while"> = (eqn, ctx) => {
   const { backend } = ctx;
   let iterations = 0;
   let runs = 0;
+  const numCarry = eqn.inputs.length - condNconsts - bodyNconsts;
   return {
+    title: `while (${condNconsts} cond consts, ${bodyNconsts} body consts, ${numCarry} carry)`,
     run: (inputs, donatable) => {
       const condConsts = inputs.slice(0, condNconsts);
       const bodyConsts = inputs.slice(condNconsts, condNconsts + bodyNconsts);
@@ -205,6 +210,7 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
   // The first iteration's index lives with the program; each iteration computes the next one.
   const firstIndex = indexed ? backend.fromHost(Int32Array.of(reverse ? length - 1 : 0), INDEX_AVAL) : null;
   return {
+    title: `scan length=${length} reverse=${reverse} (${numConsts} consts, ${numCarry} carry, ${numXs} xs)`,
     run: (inputs, donatable) => {
       const consts = inputs.slice(0, numConsts);
       const xs = inputs.slice(numConsts + numCarry);
