@@ -5,7 +5,7 @@
 // trace (inside grad, vmap, an evaluated jaxpr...) share one executable.
 
 import { Array as ArrayImpl, type Array } from "../src/core/array";
-import { getBackend, type Backend, type Executable } from "../src/core/backend";
+import { getBackend, type Backend } from "../src/core/backend";
 import { evalJaxpr, literalValue } from "../src/core/eval_jaxpr";
 import { FloatingPointError, checkOutputs, currentSite, floatChecksOn, siteOf, withSite } from "../src/core/debug";
 import { checkedTypedFrom, resultDType, weakDTypeOfNumbers } from "../src/core/dtype";
@@ -14,15 +14,10 @@ import type { ParamsOf } from "../src/core/primitives";
 import { beginOperation } from "../src/core/residency";
 import { higherOrderShapeRules } from "../src/core/shape_rules/higher_order";
 import { bind, isTracer, type ArrayLike, type Tracer } from "../src/core/trace";
+import { buildProgram, releaseProgram, type Program } from "./compiled_program";
 import { hoistConsts, leafToTracer, traceFlatToJaxpr } from "./jaxpr_trace";
-import { optimize } from "./passes";
 
-export interface Program {
-  optimized: ClosedJaxpr;
-  /** null where the backend cannot compile the jaxpr (it then runs op by op). */
-  executable: Executable<unknown> | null;
-  constArrays: Array[];
-}
+export type { Program };
 
 const programs = new WeakMap<ClosedJaxpr, Map<Backend, Program>>();
 let compileCount = 0;
@@ -39,9 +34,7 @@ export function programFor(jaxpr: ClosedJaxpr, backend: Backend): Program {
   let program = perBackend.get(backend);
   if (!program) {
     compileCount++;
-    const optimized = optimize(jaxpr);
-    const constArrays = optimized.consts.map((c) => (c as Array).to(backend.name));
-    program = { optimized, executable: backend.compile(optimized, constArrays.map((c) => c.buffer)), constArrays };
+    program = buildProgram(jaxpr, backend);
     perBackend.set(backend, program);
   }
   return program;
@@ -49,20 +42,15 @@ export function programFor(jaxpr: ClosedJaxpr, backend: Backend): Program {
 
 /**
  * Drops the compiled programs of `jaxpr` (every backend) and releases what they
- * hold on the device: workspaces, constants uploaded for them, compiled code. A
+ * hold on the device: workspaces, constants uploaded for them, compiled code
+ * (control-flow bodies included). A
  * later call compiles again. jit's clearCache and its cache eviction call this.
  */
 export function releasePrograms(jaxpr: ClosedJaxpr): void {
   const perBackend = programs.get(jaxpr);
   if (!perBackend) return;
   programs.delete(jaxpr);
-  for (const program of perBackend.values()) {
-    program.executable?.dispose?.();
-    // Constants copied onto this backend for the program belong to it alone.
-    program.constArrays.forEach((c, i) => {
-      if (c !== program.optimized.consts[i]) c.dispose();
-    });
-  }
+  for (const program of perBackend.values()) releaseProgram(program);
 }
 
 /**

@@ -220,8 +220,10 @@ export class WasmProgram {
    * the writing step is an elementwise kernel reading the input at the same index).
    */
   private donationCandidates(): Map<number, number[]> {
-    const { slots, steps, freshOutputs } = this.lowered;
+    const { slots, steps, freshOutputs, outputs } = this.lowered;
     const { lastRead, firstWrite: def } = timeline(steps);
+    // An input the program also returns (as it is, or as a view) keeps its contents: never a donor.
+    const returned = new Set(outputs);
     const out = new Map<number, number[]>();
     for (const o of freshOutputs) {
       const d = def.get(o);
@@ -229,7 +231,7 @@ export class WasmProgram {
       const st = steps[d];
       const candidates: number[] = [];
       slots.forEach((info, i) => {
-        if (info.kind !== "input" || info.bytes !== slots[o].bytes || info.bytes === 0) return;
+        if (info.kind !== "input" || info.bytes !== slots[o].bytes || info.bytes === 0 || returned.has(i)) return;
         const r = lastRead.get(i) ?? -1;
         const inPlace =
           r === d &&

@@ -323,8 +323,10 @@ export class WebGpuProgram {
    * and writable in one dispatch).
    */
   private donationCandidates(): Map<number, number[]> {
-    const { slots, steps, freshOutputs } = this.lowered;
+    const { slots, steps, freshOutputs, outputs } = this.lowered;
     const { lastRead, firstWrite } = timeline(steps);
+    // An input the program also returns (as it is, or as a view) keeps its contents: never a donor.
+    const returned = new Set(outputs);
     const out = new Map<number, number[]>();
     for (const o of freshOutputs) {
       const written = firstWrite.get(o);
@@ -338,7 +340,7 @@ export class WebGpuProgram {
         sameLayout(slots[i], slots[o]) &&
         st.inputs.every((v) => v.slot !== i || (v.offset === 0 && v.strides.every((x, d) => st.spec.shape[d] === 1 || x === stridesOf(st.spec.shape)[d])));
       const candidates = slots.flatMap((info, i) => {
-        if (info.kind !== "input" || slotWords(info) !== slotWords(slots[o])) return [];
+        if (info.kind !== "input" || slotWords(info) !== slotWords(slots[o]) || returned.has(i)) return [];
         const last = lastRead.get(i) ?? -1;
         return last < written || (last === written && inPlace(i)) ? [info.index!] : [];
       });

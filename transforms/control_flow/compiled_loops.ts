@@ -1,0 +1,282 @@
+// Control flow run over compiled programs: how a `cond`, `while` or `scan`
+// equation of a jitted jaxpr runs when its bodies (branches, loop condition
+// and body, scan body) are themselves compiled programs. The driver in
+// transforms/segmented_program.ts runs the first-order stretches of the jaxpr
+// around these steps; this file holds one step builder per control-flow
+// primitive. Everything stays in device buffers from one iteration to the
+// next: the only reads to the host are the ones the semantics needs, one scalar
+// per loop iteration (the while predicate) or per branch (the cond index).
+
+import { ShapedArray } from "../../src/core/aval";
+import type { Backend, Executable } from "../../src/core/backend";
+import { evalJaxpr } from "../../src/core/eval_jaxpr";
+import { stackLeading } from "../../src/core/higher_order_impls";
+import type { ClosedJaxpr, JaxprEqn } from "../../src/core/ir";
+import type { HigherOrderPrimitive } from "../../src/core/primitives";
+import type { Tracer } from "../../src/core/trace";
+import { add } from "../../src/lax/elementwise";
+import { dynamicSliceInDim, reshape } from "../../src/lax/structural";
+import { scalarArray } from "../../src/lax/util";
+import { traceFlatToJaxpr } from "../jaxpr_trace";
+
+/** What a control step needs from the program it is part of. */
+export interface StepContext {
+  readonly backend: Backend;
+  /** The compiled program of a body jaxpr (optimized, around its own control flow if it has any); null where it cannot be compiled. */
+  compileBody(body: ClosedJaxpr): Executable<unknown> | null;
+  /** Whether a program's output can be read back synchronously (a loop predicate, a branch index). */
+  readonly readsSynchronously: boolean;
+}
+
+/**
+ * One step of a program run around control flow. `run` never frees its
+ * inputs; each output is either a new reference the caller owns (`owned[i]`)
+ * or one of the inputs passed through untouched (a loop that ran zero times).
+ * `donatable[i]`: input i dies at this step, so a program may write over it.
+ */
+export interface StepRunner {
+  /** The equation in a line: its primitive and static parameters (for describe()). */
+  readonly title: string;
+  run(inputs: unknown[], donatable: readonly boolean[]): { outs: unknown[]; owned: boolean[] };
+  describe(): string;
+  profile(): string;
+  /** Releases the compiled bodies and anything uploaded for them. */
+  dispose(): void;
+}
+
+type StepBuilder<P extends HigherOrderPrimitive> = (eqn: JaxprEqn<P>, ctx: StepContext) => StepRunner | null;
+
+const indent = (text: string, by = "    "): string => text.split("\n").map((l) => by + l).join("\n");
+const NO_DONATION: readonly boolean[] = [];
+
+/** Compiles every body, or none: a body that cannot be compiled leaves the whole equation op by op. */
+function compileAll(bodies: readonly ClosedJaxpr[], ctx: StepContext): Executable<unknown>[] | null {
+  const done: Executable<unknown>[] = [];
+  for (const b of bodies) {
+    const ex = ctx.compileBody(b);
+    if (ex === null) {
+      done.forEach((d) => d.dispose?.());
+      return null;
+    }
+    done.push(ex);
+  }
+  return done;
+}
+
+/** Reads a scalar that a program produced (a predicate or an index) and releases it. */
+function readScalar(backend: Backend, buf: unknown, aval: ShapedArray): number {
+  const value = Number(backend.readSync(buf, aval)[0]);
+  backend.free(buf);
+  return value;
+}
+
+/** Frees the buffers of `bufs` that `owned` marks as this step's own. */
+function freeOwned(backend: Backend, bufs: readonly unknown[], owned: readonly boolean[]): void {
+  for (let i = 0; i < bufs.length; i++) if (owned[i]) backend.free(bufs[i]);
+}
+
+// --- cond -------------------------------------------------------------------------
+
+/** cond(index, ...operands): the index is read (clamped, as lax.switch does) and that branch's program runs. */
+const condStep: StepBuilder<"cond"> = (eqn, ctx) => {
+  if (!ctx.readsSynchronously) return null;
+  const { branches } = eqn.params;
+  const programs = compileAll(branches, ctx);
+  if (programs === null) return null;
+  const indexAval = eqn.inputs[0].aval;
+  const { backend } = ctx;
+  return {
+    title: `cond (${branches.length} branches)`,
+    run: (inputs, donatable) => {
+      const raw = Number(backend.readSync(inputs[0], indexAval)[0]);
+      const index = Math.min(Math.max(raw, 0), branches.length - 1);
+      const outs = programs[index].run(inputs.slice(1), donatable.slice(1));
+      return { outs, owned: outs.map(() => true) };
+    },
+    describe: () => programs.map((p, i) => `branch ${i}:\n${indent(p.describe())}`).join("\n"),
+    profile: () => programs.map((p, i) => `branch ${i}:\n${indent(p.profile?.() ?? "")}`).join("\n"),
+    dispose: () => programs.forEach((p) => p.dispose?.()),
+  };
+};
+
+// --- while ------------------------------------------------------------------------
+
+/** while(...condConsts, ...bodyConsts, ...carry): the predicate program's scalar is read before each body run. */
+const whileStep: StepBuilder<"while"> = (eqn, ctx) => {
+  if (!ctx.readsSynchronously) return null;
+  const { condJaxpr, bodyJaxpr, condNconsts, bodyNconsts } = eqn.params;
+  const programs = compileAll([condJaxpr, bodyJaxpr], ctx);
+  if (programs === null) return null;
+  const [condProgram, bodyProgram] = programs;
+  const predAval = condJaxpr.outAvals[0];
+  const { backend } = ctx;
+  let iterations = 0;
+  let runs = 0;
+  const numCarry = eqn.inputs.length - condNconsts - bodyNconsts;
+  return {
+    title: `while (${condNconsts} cond consts, ${bodyNconsts} body consts, ${numCarry} carry)`,
+    run: (inputs, donatable) => {
+      const condConsts = inputs.slice(0, condNconsts);
+      const bodyConsts = inputs.slice(condNconsts, condNconsts + bodyNconsts);
+      let carry = inputs.slice(condNconsts + bodyNconsts);
+      // The first body run may overwrite an initial carry that dies here; later ones their own previous carry.
+      let owned = carry.map(() => false);
+      let donate = [...bodyConsts.map(() => false), ...donatable.slice(condNconsts + bodyNconsts)];
+      runs++;
+      try {
+        while (readScalar(backend, condProgram.run([...condConsts, ...carry], NO_DONATION)[0], predAval) !== 0) {
+          const next = bodyProgram.run([...bodyConsts, ...carry], donate);
+          freeOwned(backend, carry, owned);
+          carry = next;
+          owned = next.map(() => true);
+          donate = [...bodyConsts.map(() => false), ...owned];
+          iterations++;
+        }
+      } catch (e) {
+        freeOwned(backend, carry, owned);
+        throw e;
+      }
+      return { outs: carry, owned };
+    },
+    describe: () => `cond:\n${indent(condProgram.describe())}\nbody:\n${indent(bodyProgram.describe())}`,
+    profile: () => `${(iterations / Math.max(1, runs)).toFixed(1)} iterations per run\ncond:\n${indent(condProgram.profile?.() ?? "")}\nbody:\n${indent(bodyProgram.profile?.() ?? "")}`,
+    dispose: () => programs.forEach((p) => p.dispose?.()),
+  };
+};
+
+// --- scan -------------------------------------------------------------------------
+
+/**
+ * The program one scan iteration runs: the body, with the slicing of each xs
+ * at the iteration's index folded in (so xs are read in place, never copied
+ * out), and the index advanced for the next iteration, all on the device:
+ * (...consts, index, ...carry, ...xs) -> (index ± 1, ...carry', ...y).
+ * Without xs the index is not needed and the body is used as it is.
+ */
+function iterationJaxpr(body: ClosedJaxpr, numConsts: number, numCarry: number, length: number, reverse: boolean): ClosedJaxpr {
+  const inAvals = body.inAvals;
+  const xAvals = inAvals.slice(numConsts + numCarry);
+  if (xAvals.length === 0) return body;
+  const fullXAvals = xAvals.map((a) => a.withShape([length, ...a.shape]));
+  return traceFlatToJaxpr(
+    (...args: Tracer[]) => {
+      const consts = args.slice(0, numConsts);
+      const index = args[numConsts];
+      const carry = args.slice(numConsts + 1, numConsts + 1 + numCarry);
+      const xs = args.slice(numConsts + 1 + numCarry).map((full) => reshape(dynamicSliceInDim(full, index, 1, 0), full.shape.slice(1)));
+      const outs = evalJaxpr(body.jaxpr, body.consts, [...consts, ...carry, ...xs]);
+      return [add(index, scalarArray(reverse ? -1 : 1, "int32")), ...outs];
+    },
+    [...inAvals.slice(0, numConsts), INDEX_AVAL, ...inAvals.slice(numConsts, numConsts + numCarry), ...fullXAvals],
+  ).jaxpr;
+}
+
+const INDEX_AVAL = new ShapedArray([], "int32");
+
+/**
+ * The program that stacks each of a scan's per-iteration outputs along a new
+ * leading axis, once, after the loop: `length` values of each y in, one
+ * [length, ...] array per y out. Collecting the slices and concatenating them
+ * once writes each element once; writing every slice into a preallocated
+ * output instead (dynamic_update_slice) would copy the whole output on every
+ * iteration unless the backend updated it in place.
+ */
+function stackJaxpr(yAvals: readonly ShapedArray[], length: number): ClosedJaxpr {
+  const inAvals = yAvals.flatMap((a) => new Array<ShapedArray>(length).fill(a));
+  return traceFlatToJaxpr(
+    (...ys: Tracer[]) => yAvals.map((a, k) => stackLeading(ys.slice(k * length, (k + 1) * length), a.shape, a.dtype)),
+    inAvals,
+  ).jaxpr;
+}
+
+/**
+ * scan(...consts, ...carry, ...xs) -> (...carry, ...ys): the iteration program
+ * runs `length` times, each time on the previous iteration's carry (which it
+ * may overwrite: it dies there) and index; the ys are stacked once at the end.
+ */
+const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
+  const { jaxpr: body, numConsts, numCarry, length, reverse } = eqn.params;
+  const numXs = body.inAvals.length - numConsts - numCarry;
+  const yAvals = body.outAvals.slice(numCarry);
+  // A scan of length 0 never runs its body (nor could it slice its empty xs): its ys are empty.
+  const bodies = length > 0 ? [iterationJaxpr(body, numConsts, numCarry, length, reverse)] : [];
+  if (yAvals.length > 0) bodies.push(stackJaxpr(yAvals, length));
+  const programs = compileAll(bodies, ctx);
+  if (programs === null) return null;
+  const iterationProgram = length > 0 ? programs[0] : null;
+  const stackProgram = yAvals.length > 0 ? programs[programs.length - 1] : null;
+  const { backend } = ctx;
+  const indexed = numXs > 0;
+  // The first iteration's index lives with the program; each iteration computes the next one.
+  const firstIndex = indexed ? backend.fromHost(Int32Array.of(reverse ? length - 1 : 0), INDEX_AVAL) : null;
+  return {
+    title: `scan length=${length} reverse=${reverse} (${numConsts} consts, ${numCarry} carry, ${numXs} xs)`,
+    run: (inputs, donatable) => {
+      const consts = inputs.slice(0, numConsts);
+      const xs = inputs.slice(numConsts + numCarry);
+      const lead = indexed ? 1 : 0;
+      // state = [index?, ...carry]: what one iteration hands the next.
+      let state = indexed ? [firstIndex, ...inputs.slice(numConsts, numConsts + numCarry)] : inputs.slice(numConsts, numConsts + numCarry);
+      let owned = state.map(() => false);
+      const initialDonatable = [...(indexed ? [false] : []), ...donatable.slice(numConsts, numConsts + numCarry)];
+      const ys: unknown[][] = yAvals.map(() => new Array<unknown>(length));
+      const constFlags = consts.map(() => false);
+      const xFlags = xs.map(() => false);
+      try {
+        for (let step = 0; step < length; step++) {
+          const position = reverse ? length - 1 - step : step;
+          const donate = step === 0 ? [...constFlags, ...initialDonatable, ...xFlags] : [...constFlags, ...owned, ...xFlags];
+          const outs = iterationProgram!.run([...consts, ...state, ...xs], donate);
+          freeOwned(backend, state, owned);
+          state = outs.slice(0, lead + numCarry);
+          owned = state.map(() => true);
+          for (let k = 0; k < yAvals.length; k++) ys[k][position] = outs[lead + numCarry + k];
+        }
+        const stacked = stackProgram ? stackProgram.run(ys.flat(), NO_DONATION) : [];
+        const carry = state.slice(lead);
+        const carryOwned = owned.slice(lead);
+        if (indexed && owned[0]) backend.free(state[0]);
+        return { outs: [...carry, ...stacked], owned: [...carryOwned, ...stacked.map(() => true)] };
+      } catch (e) {
+        freeOwned(backend, state, owned);
+        throw e;
+      } finally {
+        for (const list of ys) for (const y of list) if (y !== undefined) backend.free(y);
+      }
+    },
+    describe: () =>
+      (iterationProgram
+        ? `iteration (${indexed ? "slices xs at the index, " : ""}runs the body${indexed ? ", advances the index" : ""}):\n${indent(iterationProgram.describe())}`
+        : "length 0: the body never runs") +
+      (stackProgram ? `\nstacking the ys once after the loop:\n${indent(stackProgram.describe())}` : ""),
+    profile: () => `iteration:\n${indent(iterationProgram?.profile?.() ?? "")}` + (stackProgram ? `\nstack:\n${indent(stackProgram.profile?.() ?? "")}` : ""),
+    dispose: () => {
+      programs.forEach((p) => p.dispose?.());
+      if (firstIndex !== null) backend.free(firstIndex);
+    },
+  };
+};
+
+/**
+ * The step builder of each higher-order primitive, or null where the driver
+ * cannot run it over compiled bodies: calls (pjit, custom_jvp_call,
+ * custom_vjp_call, checkpoint) are inlined before compilation and so never
+ * reach it, and custom_lin is never evaluated. A jaxpr holding one of those is
+ * run op by op, as before.
+ */
+const controlSteps: { [P in HigherOrderPrimitive]: StepBuilder<P> | null } = {
+  cond: condStep,
+  while: whileStep,
+  scan: scanStep,
+  pjit: null,
+  custom_jvp_call: null,
+  custom_vjp_call: null,
+  custom_lin: null,
+  checkpoint: null,
+};
+
+/** The runner of a control-flow equation over compiled bodies, or null where it has none. */
+export function controlStepFor(eqn: JaxprEqn, ctx: StepContext): StepRunner | null {
+  const build = controlSteps[eqn.primitive as HigherOrderPrimitive] as StepBuilder<HigherOrderPrimitive> | null;
+  return build === null ? null : build(eqn as JaxprEqn<HigherOrderPrimitive>, ctx);
+}
