@@ -12,7 +12,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileKernel, type KernelSpec } from "../src/backends/wasm/codegen/kernel";
-import { instantiateWasmKernels, type Conv2dParams, type WasmKernels } from "../src/backends/wasm/kernels";
+import type { Conv2dParams } from "../src/backends/wasm/conv_params";
+import { instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels";
 import { ParallelKernel } from "../src/backends/wasm/parallel_kernel";
 import { ThreadPool } from "../src/backends/wasm/threads";
 

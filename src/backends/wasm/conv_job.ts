@@ -9,7 +9,7 @@
 // result is the same on any number of threads.
 
 import { BackendError } from "../../core/errors";
-import { CONV_EPILOGUE_WORDS, CONV_PARAMS_LEN, convParamsBlock, convUnits, type Conv2dParams, type ConvMode } from "./kernels";
+import { CONV_EPILOGUE_WORDS, CONV_PARAMS_LEN, convParamsBlock, convUnits, type Conv2dParams, type ConvMode } from "./conv_params";
 import type { WorkerPool } from "./pool";
 import { CTL, JOB, claimChunks } from "./worker";
 

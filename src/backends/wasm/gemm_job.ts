@@ -14,7 +14,8 @@
 // so threaded results are bitwise equal to single-threaded ones.
 
 import { BackendError } from "../../core/errors";
-import { type SgemmArgs, type SgemmRowsArgs, type WasmKernels, WasmKernelError, WASM_ERROR_CODES } from "./kernels";
+import { WASM_ERROR_CODES, WasmKernelError } from "./kernel_args";
+import type { SgemmArgs, SgemmRowsArgs, WasmKernels } from "./kernels";
 import { MAX_EPILOGUE_OPERANDS, epilogueVectorCount, type GeneratedGemm } from "./codegen/gemm";
 import type { WorkerPool } from "./pool";
 import { CTL, JOB, claimChunks, forEachItemRows } from "./worker";

@@ -24,12 +24,6 @@ import { CONV_MODE_CODE, CONV_PARAMS_LEN, conv2dShapes, convParamsBlock, type Co
 import { check, fail, finite, isInt, nonNeg, pos } from "./kernel_args";
 import { findMemoryImport, locateKernelFile, readKernelBytes, sharedMemorySupported } from "./kernel_binary";
 
-// Re-exported for the worker pool's files (pool.ts, gemm_job.ts, conv_job.ts),
-// which another room owns; they can import these from their homes.
-export { CONV_EPILOGUE_WORDS, CONV_PARAMS_LEN, convParamsBlock, convUnits, type Conv2dParams, type ConvMode } from "./conv_params";
-export { WASM_ERROR_CODES, WasmKernelError } from "./kernel_args";
-export { KERNELS_URL, readKernelBytes } from "./kernel_binary";
-
 const MAX_PAGES = 65536;
 const ABI_VERSION = 1;
 

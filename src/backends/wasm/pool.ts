@@ -38,7 +38,9 @@
 // thread (the one that owns the backend).
 
 import { BackendError } from "../../core/errors";
-import { KERNELS_URL, readKernelBytes, type WasmKernels, WasmKernelError, WASM_ERROR_CODES } from "./kernels";
+import { WASM_ERROR_CODES, WasmKernelError } from "./kernel_args";
+import { KERNELS_URL, readKernelBytes } from "./kernel_binary";
+import type { WasmKernels } from "./kernels";
 import { browserWatchdogSource, nodeWatchdogSource, type WatchdogInit } from "./watchdog";
 import { MAX_THREADS, defaultThreadCount, isBrowserThreadable, nodeWorkerCtor, nodeWorkerThreads, type BrowserGlobals, type NodeWorkerCtor } from "./worker_hosts";
 import { CONV_ARGS, CTL, GEMM_ARGS, JOB, WORKER_ERRORS, workerSource, type WorkerInit } from "./worker";
