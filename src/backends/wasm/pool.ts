@@ -40,6 +40,7 @@
 import { BackendError } from "../../core/errors";
 import { WASM_ERROR_CODES, WasmKernelError } from "./kernel_args";
 import { KERNELS_URL, readKernelBytes } from "./kernel_binary";
+import { kernelCacheCapacity } from "./codegen/instance_cache";
 import type { WasmKernels } from "./kernels";
 import { browserWatchdogSource, nodeWatchdogSource, type WatchdogInit } from "./watchdog";
 import { MAX_THREADS, defaultThreadCount, isBrowserThreadable, nodeWorkerCtor, nodeWorkerThreads, type BrowserGlobals, type NodeWorkerCtor } from "./worker_hosts";
@@ -93,7 +94,9 @@ export class WorkerPool {
   private ctlBytes = 0;
   private seq: number[] = [];
   private canBlock: boolean | undefined;
+  /** Registered module bytes, least recently used first (register()). */
   private readonly registered = new Map<Uint8Array, { id: number; ptr: number; len: number }>();
+  private lastRegistrationId = 0;
   /** Jobs run with workers (for tests and benchmarks). */
   splitJobs = 0;
   /** Workers' parts this thread took over because they had not claimed them when it finished its own share (for tests and benchmarks). */
@@ -226,7 +229,7 @@ export class WorkerPool {
     i32.fill(0, this.ctlPtr >> 2, (this.ctlPtr + this.ctlBytes) >> 2);
     this.seq = new Array(nWorkers).fill(0);
     const NodeWorker = nodeWorkerCtor();
-    const base = { memory: this.kernels.memory, ctlPtr: this.ctlPtr, stackBytes: STACK_BYTES, ctl: CTL, gemmArgs: GEMM_ARGS, convArgs: CONV_ARGS, job: JOB, errors: WORKER_ERRORS };
+    const base = { memory: this.kernels.memory, ctlPtr: this.ctlPtr, stackBytes: STACK_BYTES, moduleCapacity: Math.max(kernelCacheCapacity(), MAX_THREADS), ctl: CTL, gemmArgs: GEMM_ARGS, convArgs: CONV_ARGS, job: JOB, errors: WORKER_ERRORS };
     const watch: WatchdogInit = { memory: this.kernels.memory, ctlPtr: this.ctlPtr, ctl: CTL, died: WORKER_ERRORS.DIED };
     if (NodeWorker) {
       const rustBytes = this.kernelBytes ?? readKernelBytes();
@@ -523,16 +526,38 @@ export class WorkerPool {
     return (this.ctlPtr >> 2) + CTL.NEXT;
   }
 
-  /** Registers generated module bytes (kernels, GEMMs) in the shared memory, once per module, for the workers to compile. */
+  /**
+   * Registers generated module bytes (kernels, GEMMs) in the shared memory, once per module, for
+   * the workers to compile. Registrations are kept in order of last use and bounded like the code
+   * generators' caches: past the bound the least recently used one's bytes are freed. Its id is
+   * never given out again (ids only grow), so a worker's compiled copy under that id can never
+   * stand for other code; a module registered again gets a new id, and the workers compile it anew.
+   * Callers register right before posting the job that reads the bytes.
+   */
   register(bytes: Uint8Array): { id: number; ptr: number; len: number } {
     let r = this.registered.get(bytes);
-    if (!r) {
-      const ptr = this.kernels.alloc(bytes.length);
-      new Uint8Array(this.kernels.memory.buffer, ptr, bytes.length).set(bytes);
-      r = { id: this.registered.size + 1, ptr, len: bytes.length };
+    if (r) {
+      this.registered.delete(bytes);
       this.registered.set(bytes, r);
+      return r;
+    }
+    const ptr = this.kernels.alloc(bytes.length);
+    new Uint8Array(this.kernels.memory.buffer, ptr, bytes.length).set(bytes);
+    r = { id: ++this.lastRegistrationId, ptr, len: bytes.length };
+    this.registered.set(bytes, r);
+    // At least MAX_THREADS kept: one job registers up to one module per worker, all still needed.
+    const bound = Math.max(kernelCacheCapacity(), MAX_THREADS);
+    for (const [old, o] of this.registered) {
+      if (this.registered.size <= bound) break;
+      this.registered.delete(old);
+      this.kernels.free(o.ptr, o.len);
     }
     return r;
+  }
+
+  /** Module registrations held (tests). */
+  get registrations(): number {
+    return this.registered.size;
   }
 
 

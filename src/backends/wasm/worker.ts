@@ -92,6 +92,8 @@ export interface WorkerInit {
   slot: number;
   /** Shadow stack bytes. */
   stackBytes: number;
+  /** Compiled modules (kernels, GEMMs) this worker keeps, least recently used out: the pool's bound on registrations. */
+  moduleCapacity: number;
   /** Node: one end of a MessageChannel whose other end the pool's watchdog holds; it closes when
    * this thread ends however it ends, which tells the watchdog (watchdog.ts). */
   alivePort?: unknown;
@@ -207,8 +209,26 @@ export function workerMain(init: WorkerInit, walks: SharedWalks): void {
   let scratchBytes = 0;
   const kernels = new Map<number, (...ptrs: number[]) => void>();
   const env = { memory, sin: Math.sin, cos: Math.cos };
-
   const gemms = new Map<number, (...args: number[]) => void>();
+  // The compiled copies by registration id, least recently used first. Ids are never reused
+  // (pool.ts register), so an entry is never wrong, only possibly dead: dropping the oldest past
+  // the pool's bound frees what the pool has freed already.
+  const lookup = <F>(cache: Map<number, F>, id: number): F | undefined => {
+    const f = cache.get(id);
+    if (f !== undefined) {
+      cache.delete(id);
+      cache.set(id, f);
+    }
+    return f;
+  };
+  const keep = <F>(cache: Map<number, F>, id: number, f: F): void => {
+    cache.set(id, f);
+    for (const old of cache.keys()) {
+      if (cache.size <= init.moduleCapacity) break;
+      cache.delete(old);
+    }
+  };
+
   const runGemm = (a: number): number => {
     const ta = i32[a]!, tb = i32[a + 1]!, m = i32[a + 2]!, n = i32[a + 3]!, k = i32[a + 4]!;
     const alpha = f32(a + 5), beta = f32(a + 10);
@@ -223,7 +243,7 @@ export function workerMain(init: WorkerInit, walks: SharedWalks): void {
     let gen: ((...args: number[]) => void) | undefined;
     const operands: number[] = [];
     if (genId !== 0) {
-      gen = gemms.get(genId);
+      gen = lookup(gemms, genId);
       if (!gen) {
         const ptr = i32[a + G.GEN_PTR]! >>> 0;
         const len = i32[a + G.GEN_LEN]!;
@@ -231,7 +251,7 @@ export function workerMain(init: WorkerInit, walks: SharedWalks): void {
         const bytes = new Uint8Array(memory.buffer, ptr, len).slice();
         const genEnv = { memory, sgemm_pack_a: rust.sgemm_pack_a, sgemm_pack_b: rust.sgemm_pack_b };
         gen = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: genEnv }).exports.gemm_rows as (...args: number[]) => void;
-        gemms.set(genId, gen);
+        keep(gemms, genId, gen);
       }
       const count = i32[a + G.GEN_OPERANDS]!;
       for (let e = 0; e < 2 * count; e++) operands.push(i32[a + G.GEN_OPERAND0 + e]!);
@@ -270,7 +290,7 @@ export function workerMain(init: WorkerInit, walks: SharedWalks): void {
 
   const runKernel = (a: number): number => {
     const id = i32[a]!;
-    let fn = kernels.get(id);
+    let fn = lookup(kernels, id);
     if (!fn) {
       const ptr = i32[a + 1]! >>> 0;
       const len = i32[a + 2]!;
@@ -278,7 +298,7 @@ export function workerMain(init: WorkerInit, walks: SharedWalks): void {
       const bytes = new Uint8Array(memory.buffer, ptr, len).slice();
       const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env });
       fn = inst.exports.kernel as (...ptrs: number[]) => void;
-      kernels.set(id, fn);
+      keep(kernels, id, fn);
     }
     const n = i32[a + 3]!;
     const ptrs: number[] = new Array(n);

@@ -24,7 +24,7 @@
 
 import { BackendError } from "../../../core/errors";
 import { FuncBuilder, ModuleBuilder, compileGenerated, isSharedMemory, memoryImport, probeRelaxedSimd } from "./assembler";
-import { InstanceCache } from "./instance_cache";
+import { KernelCache } from "./instance_cache";
 import type { PlainOp } from "./wasm_encoding";
 
 /** Blocking of the Rust sgemm (wasm/src/gemm.rs): the scratch layout depends on it. */
@@ -384,8 +384,7 @@ export interface GemmPackers {
   sgemm_pack_b: (...args: number[]) => void;
 }
 
-const moduleCache = new Map<string, { module: WebAssembly.Module; built: BuiltGemm }>();
-const instanceCache = new InstanceCache<GeneratedGemm>();
+const cache = new KernelCache<{ module: WebAssembly.Module; built: BuiltGemm }, GeneratedGemm>("gemm");
 
 /** Cache key of a generated GEMM: its epilogue's structure (constants included) and the relaxed flag. */
 function gemmKey(ops: readonly EpilogueOp[], relaxed: boolean, shared: boolean, unroll: number): string {
@@ -410,14 +409,14 @@ export function compileGemm(ops: readonly EpilogueOp[], opts: GemmCompileOptions
   const unroll = opts.unroll ?? DEFAULT_UNROLL;
   if (![1, 2, 4, 8].includes(unroll)) throw new BackendError(`compileGemm: unroll must be 1, 2, 4 or 8, got ${String(unroll)}`);
   const key = gemmKey(ops, relaxed, shared, unroll);
-  const hit = instanceCache.get(opts.memory, key);
+  const hit = cache.instance(opts.memory, key);
   if (hit) return hit;
-  let cached = moduleCache.get(key);
+  let cached = cache.module(key);
   if (!cached) {
     const built = buildGemmModule(ops, relaxed, shared, unroll);
     const module = compileGenerated("compileGemm", built.bytes);
     cached = { module, built };
-    moduleCache.set(key, cached);
+    cache.setModule(key, cached);
   }
   const env = { memory: opts.memory, sgemm_pack_a: opts.packers.sgemm_pack_a, sgemm_pack_b: opts.packers.sgemm_pack_b };
   const instance = new WebAssembly.Instance(cached.module, { env });
@@ -432,6 +431,6 @@ export function compileGemm(ops: readonly EpilogueOp[], opts: GemmCompileOptions
     scratchBytes: (rows, n, k) => generatedGemmScratchBytes(epilogue, rows, n, k),
     text: () => built.text,
   };
-  instanceCache.set(opts.memory, key, gemm);
+  cache.setInstance(opts.memory, key, gemm);
   return gemm;
 }

@@ -62,7 +62,7 @@
 
 import { BackendError } from "../../../core/errors";
 import { compileGenerated, isSharedMemory, probeRelaxedSimd } from "./assembler";
-import { InstanceCache } from "./instance_cache";
+import { KernelCache } from "./instance_cache";
 import { canonicalize, fail, inferDTypes, type Canon } from "./kernel_spec";
 import { identityBits } from "./kernel_emit";
 import { generate, type Generated } from "./kernel_loops";
@@ -97,8 +97,7 @@ export interface CompiledKernel {
 
 // --- compile + caches --------------------------------------------------------------------------
 
-const moduleCache = new Map<string, { module: WebAssembly.Module; gen: Generated }>();
-const instanceCache = new InstanceCache<CompiledKernel>();
+const cache = new KernelCache<{ module: WebAssembly.Module; gen: Generated }, CompiledKernel>("kernel");
 
 /** Whether this engine runs relaxed-SIMD code (probed once by validating a tiny module, then
  * cached): Node >= 22 / recent browsers; Node 20 with `--experimental-wasm-relaxed-simd`. When
@@ -107,9 +106,9 @@ export function relaxedSimdAvailable(): boolean {
   return probeRelaxedSimd();
 }
 
-/** Number of distinct kernel modules compiled so far (for tests and debugging). */
+/** Number of kernel modules compiled so far, recompilations after eviction included (for tests and debugging). */
 export function compiledModuleCount(): number {
-  return moduleCache.size;
+  return cache.compiledModules;
 }
 
 function canonicalKey(spec: KernelSpec, canon: Canon, shared: boolean, relaxed: boolean): string {
@@ -211,7 +210,7 @@ export function compileKernel(spec: KernelSpec, opts: CompileOptions): CompiledK
   const canon = canonicalize(spec);
   const key = canonicalKey(spec, canon, shared, relaxed);
 
-  const hit = instanceCache.get(memory, key);
+  const hit = cache.instance(memory, key);
   if (hit) return hit;
 
   const nIn = spec.inputs.length;
@@ -242,12 +241,12 @@ export function compileKernel(spec: KernelSpec, opts: CompileOptions): CompiledK
       },
     };
   } else {
-    let cached = moduleCache.get(key);
+    let cached = cache.module(key);
     if (!cached) {
       const gen = generate(spec, canon, dts, shared, relaxed);
       const module = compileGenerated("compileKernel", gen.bytes);
       cached = { module, gen };
-      moduleCache.set(key, cached);
+      cache.setModule(key, cached);
     }
     const { module, gen } = cached;
     const env: Record<string, unknown> = { memory };
@@ -258,6 +257,6 @@ export function compileKernel(spec: KernelSpec, opts: CompileOptions): CompiledK
     const run = gen.scratchBytes > 0 ? scratchRunner(fn, nIn, nOut, gen.scratchBytes, checkPtrs) : makeRunner(fn, nIn, nOut, checkPtrs);
     kernel = { key, bytes: gen.bytes, text: () => gen.text, run, scratchBytes: gen.scratchBytes };
   }
-  instanceCache.set(memory, key, kernel);
+  cache.setInstance(memory, key, kernel);
   return kernel;
 }

@@ -28,7 +28,7 @@
 
 import { BackendError } from "../../../core/errors";
 import { FuncBuilder, ModuleBuilder, compileGenerated, isSharedMemory, memoryImport } from "./assembler";
-import { InstanceCache } from "./instance_cache";
+import { KernelCache } from "./instance_cache";
 import type { KDType } from "../../plan/kernel_graph";
 
 export type { WindowDim, WindowStart, WindowSpec } from "../../plan/kernel_graph";
@@ -169,8 +169,7 @@ function generate(spec: WindowSpec, shared: boolean): { bytes: Uint8Array; text:
   return { bytes: mb.encode(), text: mb.text() };
 }
 
-const moduleCache = new Map<string, { module: WebAssembly.Module; text: string; bytes: Uint8Array }>();
-const instanceCache = new InstanceCache<CompiledWindow>();
+const cache = new KernelCache<{ module: WebAssembly.Module; text: string; bytes: Uint8Array }, CompiledWindow>("window");
 
 /** Compiles (or fetches from the cache) the window kernel of `spec` for `memory`. */
 export function compileWindow(spec: WindowSpec, memory: WebAssembly.Memory): CompiledWindow {
@@ -178,17 +177,17 @@ export function compileWindow(spec: WindowSpec, memory: WebAssembly.Memory): Com
   const shared = isSharedMemory(memory);
   // The fill value by its bits: JSON writes NaN and ±Infinity all as null, and -0 as 0.
   const key = JSON.stringify({ ...spec, fill: spec.fill === undefined ? undefined : bitsOf(spec.dtype, spec.fill), shared });
-  const hit = instanceCache.get(memory, key);
+  const hit = cache.instance(memory, key);
   if (hit) return hit;
   let kernel: CompiledWindow;
   if (spec.dims.some((d) => d.size === 0)) {
     kernel = { key, bytes: new Uint8Array(0), text: () => ";; empty loop nest: no code", run() {} };
   } else {
-    let cached = moduleCache.get(key);
+    let cached = cache.module(key);
     if (!cached) {
       const gen = generate(spec, shared);
       const module = compileGenerated("compileWindow", gen.bytes);
-      moduleCache.set(key, (cached = { module, text: gen.text, bytes: gen.bytes }));
+      cache.setModule(key, (cached = { module, text: gen.text, bytes: gen.bytes }));
     }
     const fn = new WebAssembly.Instance(cached.module, { env: { memory } }).exports.kernel as (...ptrs: number[]) => void;
     const K = spec.starts.length;
@@ -211,6 +210,6 @@ export function compileWindow(spec: WindowSpec, memory: WebAssembly.Memory): Com
               },
     };
   }
-  instanceCache.set(memory, key, kernel);
+  cache.setInstance(memory, key, kernel);
   return kernel;
 }
