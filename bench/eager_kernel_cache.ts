@@ -9,6 +9,7 @@
 
 import { getBackend, np } from "../src/index";
 import { kernelCacheSizes, setKernelCacheCapacity } from "../src/backends/wasm/codegen/instance_cache";
+import { mb, settle } from "./memory_probe";
 
 const capacityArg = process.argv.find((a) => a.startsWith("--capacity="));
 if (process.argv.includes("--unbounded")) setKernelCacheCapacity(2 ** 30);
@@ -17,14 +18,6 @@ const wasm = getBackend("wasm") as unknown as { liveBytes(): number; mem: { memo
 // The linear memory's size: the Rust allocator's size classes never split or coalesce, so arrays of
 // ever-new sizes grow it (fragmentation, apart from the kernel caches); RSS minus it is the rest.
 const wasmMemory = (): number => wasm.mem.memory.buffer.byteLength;
-const mb = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MB`;
-const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-const settle = async (): Promise<void> => {
-  for (let i = 0; i < 4; i++) {
-    gc();
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 await settle();
 const heap0 = process.memoryUsage().heapUsed;

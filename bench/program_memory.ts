@@ -7,16 +7,9 @@
 //   node --expose-gc --import tsx bench/program_memory.ts
 
 import { getBackend, grad, jit, memoryStats, np, random, type Array } from "../src/index";
+import { mb, settle } from "./memory_probe";
 
 const wasm = getBackend("wasm") as unknown as { liveBytes(): number };
-const mb = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MB`;
-const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-const settle = async (): Promise<void> => {
-  for (let i = 0; i < 4; i++) {
-    gc();
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 const heap = (): number => process.memoryUsage().heapUsed;
 let baseHeap = 0;
 const snapshot = (label: string, base: ReturnType<typeof memoryStats>, baseLive: number): void => {
