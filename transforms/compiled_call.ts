@@ -5,7 +5,7 @@
 // trace (inside grad, vmap, an evaluated jaxpr...) share one executable.
 
 import { Array as ArrayImpl, type Array } from "../src/core/array";
-import { getBackend, type Backend } from "../src/core/backend";
+import { getBackend, withDefaultBackend, type Backend } from "../src/core/backend";
 import { evalJaxpr, literalValue } from "../src/core/eval_jaxpr";
 import { FloatingPointError, checkOutputs, currentSite, floatChecksOn, siteOf, withSite } from "../src/core/debug";
 import { checkedTypedFrom, resultDType, weakDTypeOfNumbers } from "../src/core/dtype";
@@ -54,19 +54,30 @@ export function releasePrograms(jaxpr: ClosedJaxpr): void {
 }
 
 /**
+ * Where a call on `args` runs without a `backend` option: their common backend; where they
+ * differ, the backend of an array that cannot move (one on a device read only asynchronously,
+ * such as a GPU: the others are copied to it), else the default backend.
+ */
+function callBackend(args: readonly Array[]): Backend {
+  if (args.length === 0) return getBackend();
+  if (args.every((a) => a.backend === args[0].backend)) return args[0].backend;
+  return args.find((a) => a.backend.deferred !== undefined)?.backend ?? getBackend();
+}
+
+/**
  * Run `jaxpr` on concrete arrays: its compiled program on `backend` when given
  * (jit's `backend` option), else on the arrays' common backend (else the default), or its optimized jaxpr op by op where the backend
  * cannot compile it. Donated inputs give their buffers to the program and are
  * invalid afterwards (disposed), as in JAX.
  */
 export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Array[], donated: readonly boolean[], requested?: Backend): Tracer[] {
-  const backend = requested ?? (args.length > 0 && args.every((a) => a.backend === args[0].backend) ? args[0].backend : getBackend());
+  const backend = requested ?? callBackend(args);
   const program = programFor(jaxpr, backend);
   beginOperation(name, backend, args.map((a) => a.aval), jaxpr.outAvals);
   const inputs = args.map((a) => a.to(backend.name));
   let outs: Tracer[];
   if (program.executable === null) {
-    outs = evalJaxpr(program.optimized.jaxpr, program.constArrays, inputs);
+    outs = withDefaultBackend(backend.name, () => evalJaxpr(program.optimized.jaxpr, program.constArrays, inputs));
   } else {
     // A donated input moved to another backend is a temporary copy: nothing to give up.
     const outBufs = program.executable.run(

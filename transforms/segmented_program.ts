@@ -15,6 +15,7 @@ import { checkedTypedFrom } from "../src/core/dtype";
 import { ClosedJaxpr, Jaxpr, JaxprEqn, Var, type Atom } from "../src/core/ir";
 import { isHigherOrder } from "../src/core/primitives";
 import { controlStepFor, type StepContext, type StepRunner } from "./control_flow/compiled_loops";
+import { deferredStepFor } from "./control_flow/deferred_loops";
 
 /** Compiles a body jaxpr (the caller's own compile, so bodies are optimized and cut the same way). */
 export type BodyCompiler = (body: ClosedJaxpr, backend: Backend) => Executable<unknown> | null;
@@ -50,9 +51,9 @@ const indent = (text: string): string => text.split("\n").map((l) => "    " + l)
 /**
  * Whether `backend` can read a compiled program's output synchronously, which
  * a while predicate and a cond index need inside a synchronous run. A GPU
- * reads asynchronously only: there, programs with while/cond keep running op
- * by op, where small host-known scalars can still be read. Probed once per
- * backend with a one-equation program.
+ * reads asynchronously only: there while/cond run through an asynchronous
+ * driver instead (control_flow/deferred_loops.ts). Probed once per backend
+ * with a one-equation program.
  */
 const syncReads = new WeakMap<Backend, boolean>();
 function readsSynchronously(backend: Backend): boolean {
@@ -114,7 +115,7 @@ export function compileAroundControlFlow(closed: ClosedJaxpr, constBuffers: read
   while (i < jaxpr.eqns.length) {
     const eqn = jaxpr.eqns[i];
     if (isHigherOrder(eqn.primitive)) {
-      const runner = controlStepFor(eqn, ctx);
+      const runner = deferredStepFor(eqn, ctx) ?? controlStepFor(eqn, ctx);
       if (runner === null) return abandon();
       steps.push({
         label: `equation ${i}: ${runner.title}`,

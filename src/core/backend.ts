@@ -62,6 +62,40 @@ export interface Backend<Buf = unknown> {
   /** Compile a closed jaxpr (consts already uploaded) into one program. Returns null when the
    * backend cannot compile it (callers then run it op by op). */
   compile(jaxpr: ClosedJaxpr, constBuffers: Buf[]): Executable<Buf> | null;
+  /**
+   * Where the device reads back asynchronously only (a GPU): how a compiled while loop or cond,
+   * whose predicate or index lives on the device, still runs inside a synchronous call.
+   * Absent where `readSync` works on every buffer.
+   */
+  readonly deferred?: DeferredExecution<Buf>;
+}
+
+/**
+ * Work queued in order on an asynchronous device (see Backend.deferred). A control-flow
+ * step allocates its outputs at once, hands them out, and queues a driver (`defer`) that
+ * reads what it must, runs the compiled bodies, and fills the outputs; everything queued
+ * after it (later programs, frees, readbacks) waits for it, so callers never see the
+ * difference except that `dataSync` is unavailable, as for any array on that device.
+ */
+export interface DeferredExecution<Buf> {
+  /** A new buffer of `aval` whose contents queued work will write. */
+  allocate(aval: ShapedArray): Buf;
+  /** Another owner for `buf` (released with Backend.free). */
+  retain(buf: Buf): Buf;
+  /** Records a copy of `src` into `dst` (both of `aval`). */
+  copy(src: Buf, dst: Buf, aval: ShapedArray): void;
+  /** The contents of `buf` where the host already knows them (a small uploaded value), else null. */
+  knownValue(buf: Buf, aval: ShapedArray): TypedArray | null;
+  /** Queues `driver` behind everything queued so far; what is queued later waits for its promise. */
+  defer(driver: () => Promise<void>): void;
+  /**
+   * Runs `f` (programs, frees) from inside a driver as the next work of the driver itself, not
+   * behind it; `pending` settles once what `f` queued has run (it rejects with the device's
+   * first error), null when nothing is pending.
+   */
+  nested<T>(f: () => T): { value: T; pending: Promise<void> | null };
+  /** Reads `buf` now, from inside a driver once the work writing it has run (awaited `pending`). */
+  readNow(buf: Buf, aval: ShapedArray): Promise<TypedArray>;
 }
 
 const backends = new Map<string, Backend>();
@@ -92,6 +126,21 @@ export function getBackend(name?: string): Backend {
 export function setDefaultBackend(name: string): void {
   getBackend(name);
   defaultName = name;
+}
+
+/**
+ * `f()` with `name` as the default backend, restored afterwards: a jitted program run op by op
+ * on one backend makes its literals and operand-less equations (zeros, iota) there too, so they
+ * never mix with its arrays across backends (which would read a GPU array synchronously).
+ */
+export function withDefaultBackend<T>(name: string, f: () => T): T {
+  const previous = defaultName;
+  defaultName = name;
+  try {
+    return f();
+  } finally {
+    defaultName = previous;
+  }
 }
 
 export function defaultBackendName(): string {

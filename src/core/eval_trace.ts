@@ -26,10 +26,13 @@ class EvalTrace extends Trace {
   }
 }
 
+/** The operands' backend; where they differ, one that cannot move its arrays (reads only asynchronously, a GPU), else the default. */
 function commonBackend(args: readonly Array[]): Backend {
   if (args.length === 0) return getBackend();
   const first = args[0].backend;
-  for (let i = 1; i < args.length; i++) if (args[i].backend !== first) return getBackend();
+  for (let i = 1; i < args.length; i++) {
+    if (args[i].backend !== first) return args.find((a) => a.backend.deferred !== undefined)?.backend ?? getBackend();
+  }
   return first;
 }
 

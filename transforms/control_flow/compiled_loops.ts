@@ -50,7 +50,7 @@ const indent = (text: string, by = "    "): string => text.split("\n").map((l) =
 const NO_DONATION: readonly boolean[] = [];
 
 /** Compiles every body, or none: a body that cannot be compiled leaves the whole equation op by op. */
-function compileAll(bodies: readonly ClosedJaxpr[], ctx: StepContext): Executable<unknown>[] | null {
+export function compileAll(bodies: readonly ClosedJaxpr[], ctx: StepContext): Executable<unknown>[] | null {
   const done: Executable<unknown>[] = [];
   for (const b of bodies) {
     const ex = ctx.compileBody(b);
@@ -71,7 +71,7 @@ function readScalar(backend: Backend, buf: unknown, aval: ShapedArray): number {
 }
 
 /** Frees the buffers of `bufs` that `owned` marks as this step's own. */
-function freeOwned(backend: Backend, bufs: readonly unknown[], owned: readonly boolean[]): void {
+export function freeOwned(backend: Backend, bufs: readonly unknown[], owned: readonly boolean[]): void {
   for (let i = 0; i < bufs.length; i++) if (owned[i]) backend.free(bufs[i]);
 }
 

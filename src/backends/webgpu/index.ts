@@ -7,7 +7,7 @@
 // device requests): `await loadWebGpuBackend()`.
 
 import type { ShapedArray } from "../../core/aval";
-import { registerBackend, type Backend, type Executable, type OpRunner } from "../../core/backend";
+import { registerBackend, type Backend, type DeferredExecution, type Executable, type OpRunner } from "../../core/backend";
 import type { TypedArray } from "../../core/dtype";
 import { BackendError } from "../../core/errors";
 import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../../core/ir";
@@ -16,7 +16,7 @@ import { HostArray, interpret } from "../interpreter";
 import { Planner } from "../plan/planner";
 import { acquireGpu } from "./device";
 import { WebGpuProgram, WEBGPU_TARGET } from "./program";
-import { deviceWords, GpuRuntime, toWords, type GpuBuffer } from "./runtime";
+import { deviceWords, fromWords, GpuRuntime, toWords, type GpuBuffer } from "./runtime";
 
 /**
  * An array's storage on the WebGPU backend, as the public declarations show it: opaque, so
@@ -25,6 +25,18 @@ import { deviceWords, GpuRuntime, toWords, type GpuBuffer } from "./runtime";
 export interface WebGpuBuffer {
   /** Bytes the array uses on the device. */
   readonly bytes: number;
+}
+
+/** Work sent to the device since the backend started (see WebGpuBackend.workCounts). */
+export interface WebGpuWorkCounts {
+  /** Compute dispatches recorded. */
+  readonly dispatches: number;
+  /** Command buffers submitted to the queue. */
+  readonly submits: number;
+  /** Buffer-to-buffer copies recorded (a compiled while/cond filling its outputs). */
+  readonly copies: number;
+  /** Buffers mapped back to the host (`await x.data()`, a while predicate, a cond index). */
+  readonly readbacks: number;
 }
 
 /** Arrays of at most this many elements keep a host copy when the host knows their values (see GpuBuffer.shadow). */
@@ -65,6 +77,31 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
   get pipelineCount(): number {
     return this.rt.pipelineCount;
   }
+
+  /** Dispatches, submits, copies and readbacks so far: take the difference around a call to count its work. */
+  get workCounts(): WebGpuWorkCounts {
+    const { dispatches, submits, copies, readbacks } = this.rt;
+    return { dispatches, submits, copies, readbacks };
+  }
+
+  /**
+   * A jitted while loop or cond runs compiled here although its predicate or index is on the
+   * GPU: the call allocates and returns its outputs at once and queues a driver on the
+   * runtime's chain that reads the predicate (one small mapped read per iteration), runs the
+   * compiled bodies and copies the final values into the outputs. Later programs, frees and
+   * reads queue behind it, so `await y.data()` sees the result. This keeps JAX's semantics
+   * exactly (only the taken branch runs; no NaN of an untaken branch can leak), where running
+   * both branches and selecting would not in general.
+   */
+  readonly deferred: DeferredExecution<WebGpuBuffer> = {
+    allocate: (aval) => this.rt.alloc(deviceWords(aval.size, aval.dtype), `an output of ${aval.str()}`),
+    retain: (buf) => this.rt.retain(buf as GpuBuffer),
+    copy: (src, dst) => this.rt.copy(src as GpuBuffer, dst as GpuBuffer),
+    knownValue: (buf) => (buf as GpuBuffer).shadow?.slice() ?? null,
+    defer: (driver) => this.rt.after(driver),
+    nested: (f) => this.rt.nested(f),
+    readNow: async (buf, aval) => fromWords((await this.rt.readWords([buf as GpuBuffer]))[0], aval.dtype, aval.size),
+  };
 
   fromHost(data: TypedArray, aval: ShapedArray): WebGpuBuffer {
     const buf = this.rt.alloc(deviceWords(aval.size, aval.dtype), `an array of ${aval.str()}`);

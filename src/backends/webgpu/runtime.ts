@@ -79,6 +79,11 @@ export class GpuRuntime {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private recorded = 0;
+  /** Work sent to the device so far (for tests and benchmarks that count it per step). */
+  dispatches = 0;
+  submits = 0;
+  copies = 0;
+  readbacks = 0;
   /**
    * Bake sizes and strides into every shader (a pipeline per shape)
    * instead of reading them from a uniform (a pipeline per kernel structure). Off by default:
@@ -194,13 +199,28 @@ export class GpuRuntime {
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
+    this.dispatches++;
     if (++this.recorded >= MAX_RECORDED) this.flush();
+  }
+
+  /** Records a copy of `src`'s words into `dst` (between compute passes, in order with the dispatches). */
+  copy(src: GpuBuffer, dst: GpuBuffer): void {
+    this.checkAlive();
+    const bytes = Math.max(WORD, Math.min(src.bytes, dst.bytes));
+    if (this.pass) this.pass.end();
+    this.pass = null;
+    this.encoder ??= this.device.createCommandEncoder();
+    this.encoder.copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, bytes);
+    this.copies++;
   }
 
   /** Submits what was recorded. */
   flush(): void {
     if (this.pass) this.pass.end();
-    if (this.encoder) this.device.queue.submit([this.encoder.finish()]);
+    if (this.encoder) {
+      this.device.queue.submit([this.encoder.finish()]);
+      this.submits++;
+    }
     this.pass = null;
     this.encoder = null;
     this.recorded = 0;
@@ -227,6 +247,29 @@ export class GpuRuntime {
     this.track(this.chain.then(work));
   }
 
+  /**
+   * Runs `f` from inside queued asynchronous work (a control-flow driver) as that work's own
+   * next step: what `f` queues runs at once, or behind what `f` queued before it, never behind
+   * the outer chain (which waits for the driver itself). `pending` settles when what `f` queued
+   * has run, rejecting with the first error of the device or of that work.
+   */
+  nested<T>(f: () => T): { value: T; pending: Promise<void> | null } {
+    const outer = this.chain;
+    this.chain = null;
+    let local: Promise<void> | null;
+    let value: T;
+    try {
+      value = f();
+    } finally {
+      // (f's programs set the chain through after(): not the null assigned above.)
+      local = this.chain as Promise<void> | null;
+      this.chain = outer;
+    }
+    const pending = local?.then(() => this.throwFailure(false)) ?? null;
+    if (pending === null) this.throwFailure(false);
+    return { value, pending };
+  }
+
   private track(p: Promise<void>): void {
     const tracked: Promise<void> = p.then(
       () => {
@@ -247,6 +290,8 @@ export class GpuRuntime {
     const enc = this.device.createCommandEncoder();
     bufs.forEach((b, i) => enc.copyBufferToBuffer(b.buffer, 0, stagings[i], 0, Math.max(WORD, b.bytes)));
     this.device.queue.submit([enc.finish()]);
+    this.submits++;
+    this.readbacks += bufs.length;
     const out = await Promise.all(
       stagings.map(async (s) => {
         await s.mapAsync(GPUMapMode.READ);
@@ -276,10 +321,11 @@ export class GpuRuntime {
     });
   }
 
-  private throwFailure(): void {
+  /** Throws the first error of asynchronous work; `report` clears it (a readback reports it once). */
+  private throwFailure(report = true): void {
     const f = this.failure;
     if (f) {
-      this.failure = null;
+      if (report) this.failure = null;
       throw f;
     }
   }
