@@ -84,8 +84,6 @@ export interface DeferredExecution<Buf> {
   retain(buf: Buf): Buf;
   /** Records a copy of `src` into `dst` (both of `aval`). */
   copy(src: Buf, dst: Buf, aval: ShapedArray): void;
-  /** The contents of `buf` where the host already knows them (a small uploaded value), else null. */
-  knownValue(buf: Buf, aval: ShapedArray): TypedArray | null;
   /** Queues `driver` behind everything queued so far; what is queued later waits for its promise. */
   defer(driver: () => Promise<void>): void;
   /**

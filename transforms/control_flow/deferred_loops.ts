@@ -119,9 +119,9 @@ const deferredWhile: DeferredStepBuilder<"while"> = (eqn, ctx, deferred) => {
 // --- cond -------------------------------------------------------------------------
 
 /**
- * cond(index, ...operands): where the host knows the index (a small value uploaded from
- * it), the branch runs at once; else a driver reads the index and runs that branch.
- * The index is clamped, as lax.switch does.
+ * cond(index, ...operands): a driver reads the index (clamped, as lax.switch does) and runs
+ * that branch. (The index is always computed inside the program, from a predicate or a
+ * clamp, so the host never knows it in advance.)
  */
 const deferredCond: DeferredStepBuilder<"cond"> = (eqn, ctx, deferred) => {
   const { branches } = eqn.params;
@@ -146,13 +146,8 @@ const deferredCond: DeferredStepBuilder<"cond"> = (eqn, ctx, deferred) => {
     await finish(backend, deferred, results, results.map(() => true), outs, outAvals, inputs);
   };
   return {
-    title: `cond (${branches.length} branches), index read asynchronously unless the host knows it`,
-    run: (inputs, donatable) => {
-      const known = deferred.knownValue(inputs[0], indexAval);
-      if (known !== null) {
-        const outs = programs[clamp(Number(known[0]))].run(inputs.slice(1), donatable.slice(1));
-        return { outs, owned: outs.map(() => true) };
-      }
+    title: `cond (${branches.length} branches), driven asynchronously: one index read`,
+    run: (inputs) => {
       const held = inputs.map((b) => deferred.retain(b));
       const outs = outAvals.map((a) => deferred.allocate(a));
       deferred.defer(() => runBranch(held, outs));

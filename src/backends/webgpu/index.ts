@@ -97,7 +97,6 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
     allocate: (aval) => this.rt.alloc(deviceWords(aval.size, aval.dtype), `an output of ${aval.str()}`),
     retain: (buf) => this.rt.retain(buf as GpuBuffer),
     copy: (src, dst) => this.rt.copy(src as GpuBuffer, dst as GpuBuffer),
-    knownValue: (buf) => (buf as GpuBuffer).shadow?.slice() ?? null,
     defer: (driver) => this.rt.after(driver),
     nested: (f) => this.rt.nested(f),
     readNow: async (buf, aval) => fromWords((await this.rt.readWords([buf as GpuBuffer]))[0], aval.dtype, aval.size),

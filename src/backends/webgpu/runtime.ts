@@ -285,9 +285,14 @@ export class GpuRuntime {
 
   /** Copies buffers to the host (one mapping each), after queued work. */
   async readWords(bufs: readonly GpuBuffer[]): Promise<ArrayBuffer[]> {
-    this.flush();
+    this.checkAlive();
     const stagings = bufs.map((b) => this.device.createBuffer({ size: Math.max(WORD, b.bytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
-    const enc = this.device.createCommandEncoder();
+    // The copies close the recorded dispatches' command buffer: one submit (a while loop reads its predicate so each iteration).
+    if (this.pass) this.pass.end();
+    const enc = this.encoder ?? this.device.createCommandEncoder();
+    this.pass = null;
+    this.encoder = null;
+    this.recorded = 0;
     bufs.forEach((b, i) => enc.copyBufferToBuffer(b.buffer, 0, stagings[i], 0, Math.max(WORD, b.bytes)));
     this.device.queue.submit([enc.finish()]);
     this.submits++;
