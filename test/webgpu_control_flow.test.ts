@@ -83,13 +83,25 @@ describe.skipIf(gpu === null)(`control flow under jit on WebGPU${gpu ? "" : ` (s
     }
   });
 
-  it("a while loop with a pytree carry, zero iterations, and one inside a scan and a cond", async () => {
+  it("pytree carries and operands, zero iterations, and a while inside a scan and a cond (and a cond inside a while)", async () => {
     const x = rand([2, 3]);
     // Pytree carry {n, acc: [sum, prod]}; the loop runs while n < 5.
     await expectAgrees((v) => lax.whileLoop(
       (c: { n: Array; acc: Array[] }) => np.less(c.n, 5),
       (c: { n: Array; acc: Array[] }) => ({ n: c.n.add(1), acc: [c.acc[0].add(v), c.acc[1].mul(np.cos(v))] }),
       { n: np.array(0, { dtype: "int32" }), acc: [np.zerosLike(v), np.onesLike(v)] },
+    ), [x]);
+    // A scan with a pytree carry and pytree ys, and a cond over pytree operands and results.
+    await expectAgrees((xs: Array) => lax.scan(
+      (c: { h: Array; n: Array }, row: Array) => [{ h: np.tanh(c.h.add(row)), n: c.n.add(1) }, { sq: np.square(row), h: c.h }],
+      { h: np.zeros([3]), n: np.array(0, { dtype: "int32" }) },
+      xs,
+    ), [XS]);
+    await expectAgrees((v) => lax.cond(
+      np.greater(np.sum(v), 0),
+      (p: { a: Array; b: Array[] }) => ({ s: p.a.add(p.b[0]), t: [np.exp(p.b[1])] }),
+      (p: { a: Array; b: Array[] }) => ({ s: p.a.mul(p.b[1]), t: [p.b[0]] }),
+      { a: v, b: [np.sin(v), np.cos(v)] },
     ), [x]);
     // Zero iterations: the outputs are the initial carry.
     await expectAgrees((v) => doubleUntil(v, -1), [x]);
