@@ -146,6 +146,19 @@ describe.skipIf(gpu === null)(`WebGPU backend${gpu ? ` on ${gpu.adapterName}` : 
     }
   });
 
+  it("runs an operation mixing a GPU array with a wasm array or a JS number on WebGPU (the GPU array cannot move)", async () => {
+    expect(defaultBackendName()).not.toBe("webgpu");
+    // 20 elements computed on the GPU: the host has no copy of them, so they can only be read asynchronously.
+    const x = np.exp(TfArray.fromTyped(Float32Array.from({ length: 20 }, (_, i) => i / 10), [20], "float32", { backend: "webgpu" })) as TfArray;
+    const onWasm = np.ones([20]).mul(2) as TfArray;
+    for (const y of [np.add(x, onWasm), x.mul(onWasm), np.add(x, 1), jit((a: Tracer, b: Tracer) => a.sub(b))(x, onWasm)] as TfArray[]) {
+      expect(y.backend.name).toBe("webgpu");
+      await y.data();
+    }
+    const want = Float32Array.from({ length: 20 }, (_, i) => Math.exp(i / 10) + 1);
+    expect(mismatch(await (np.add(x, 1) as TfArray).data(), want, 1e-5, 1e-5)).toBeNull();
+  });
+
   it("agrees with the interpreter and wasm on a jitted grad of an MLP training step", { timeout: 240_000 }, async () => {
     const step = (w1: Tracer, w2: Tracer, x: Tracer, y: Tracer) => {
       const loss = (a: Tracer, b: Tracer) => np.mean(np.square(np.dot(np.tanh(np.dot(x, a)), b).sub(y)));
