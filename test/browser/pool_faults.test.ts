@@ -4,8 +4,10 @@
 // the Web Lock the dead worker held (watchdog.ts); the call then fails at
 // once with a BackendError naming the worker, not at the stall limit (600 s
 // here, beyond this test's timeout), and the worker is replaced. A worker
-// terminated from outside while idle is replaced too, and a worker that has
-// not woken up never holds up a call.
+// terminated from outside while idle is replaced too (it lets its event loop
+// run between blocking slices, so Chromium ends it and frees its lock within
+// about a slice instead of its 2 s forced termination; the time is printed),
+// and a worker that has not woken up never holds up a call.
 //
 // Needs /usr/bin/chromium (Debian: apt-get install -y chromium); without it
 // the test fails rather than skips.

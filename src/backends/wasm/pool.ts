@@ -46,6 +46,12 @@ import { browserWatchdogSource, nodeWatchdogSource, type WatchdogInit } from "./
 import { MAX_THREADS, defaultThreadCount, isBrowserThreadable, nodeWorkerCtor, nodeWorkerThreads, type BrowserGlobals, type NodeWorkerCtor } from "./worker_hosts";
 import { CONV_ARGS, CTL, GEMM_ARGS, JOB, WORKER_ERRORS, workerSource, type WorkerInit } from "./worker";
 
+/**
+ * Browsers: an idle worker blocks this long before it waits from its event loop instead (worker.ts),
+ * which is when a terminated one can end: it bounds how long a worker ended while idle goes unnoticed.
+ * Workers that get a job at least this often stay in Atomics.wait (the fastest wake-up).
+ */
+const BROWSER_IDLE_YIELD_MS = 100;
 /** Dead workers a pool replaces before it gives up on the slot. */
 const MAX_REPLACEMENTS = 16;
 const STACK_BYTES = 1 << 20;
@@ -247,7 +253,7 @@ export class WorkerPool {
         this.watchdog = watchdog;
       }
       const url = blobUrl(workerSource("browser"));
-      const init = { ...base, rustBytes: this.kernelBytes, rustUrl: KERNELS_URL.href };
+      const init = { ...base, rustBytes: this.kernelBytes, rustUrl: KERNELS_URL.href, idleYieldMs: BROWSER_IDLE_YIELD_MS };
       this.spawnWorker = (slot) => this.startBrowserWorker(g, url, { ...init, slot });
     }
     for (let slot = 0; slot < nWorkers; slot++) this.workers.push(this.spawnWorker(slot));

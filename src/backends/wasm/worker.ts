@@ -2,8 +2,9 @@
 // layout of the control block both sides share.
 //
 // A worker instantiates the Rust kernels on the backend's shared
-// WebAssembly.Memory (with its own shadow stack), then loops forever:
-// it blocks with Atomics.wait on the sequence word of its slot in a control
+// WebAssembly.Memory (with its own shadow stack), then serves jobs until the
+// pool closes: it blocks with Atomics.wait (browsers: in slices, between which
+// its event loop runs; see the idle loop) on the sequence word of its slot in a control
 // block that lives in that memory, claims the job described in the slot (the
 // main thread may have taken it over already: then it skips it), runs it,
 // and decrements the block's pending counter (waking the main thread when it
@@ -100,6 +101,9 @@ export interface WorkerInit {
   /** Browsers: the Web Lock this worker holds for its whole life, from before it says it is
    * ready; the watchdog is granted it when the worker ends (watchdog.ts). */
   lock?: string;
+  /** Browsers: how long an idle worker blocks in Atomics.wait before it returns to its event loop
+   * to wait there (see the idle loop in workerMain); 0 or absent (Node): it blocks until the next job. */
+  idleYieldMs?: number;
   ctl: typeof CTL;
   gemmArgs: typeof GEMM_ARGS;
   convArgs: typeof CONV_ARGS;
@@ -355,30 +359,61 @@ export function workerMain(init: WorkerInit, walks: SharedWalks): void {
     if (status !== 0) Atomics.compareExchange(i32, hdr + C.ERROR, 0, status);
     if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
   };
-  for (;;) {
-    // A short spin catches a job posted right after the last one finished
-    // (e.g. consecutive steps of a program) without a futex round trip.
-    let spins = 0;
-    while (Atomics.load(i32, base + C.SEQ) === seq && spins++ < 2000);
-    while (Atomics.load(i32, base + C.SEQ) === seq) Atomics.wait(i32, base + C.SEQ, seq);
-    seq = Atomics.load(i32, base + C.SEQ);
-    if (i32.buffer.byteLength !== memory.buffer.byteLength) i32 = words();
-    // (released before this worker even woke: it still owes the release its 0)
-    const stalled = Math.abs(Atomics.load(i32, hdr + C.STALL)) === init.slot + 1;
-    const stallEnd = Date.now() + 120_000;
-    while (stalled && Atomics.load(i32, hdr + C.STALL) === init.slot + 1 && Date.now() < stallEnd) Atomics.wait(i32, hdr + C.STALL, init.slot + 1, 1000);
-    // Claim the job. The calling thread cancels the parts that workers have not claimed by the
-    // time it finished its own share and does them itself, so a failed claim means this part is
-    // done already (or, with KIND = EXIT, that the pool is closing). Arguments are read after the
-    // claim: they are written before BUSY is set, and a late claim may find a newer job there.
-    if (Atomics.compareExchange(i32, base + C.BUSY, 1, 2) === 1) runClaimed();
-    else if (i32[base + C.KIND] === J.EXIT) break;
-    if (stalled) Atomics.compareExchange(i32, hdr + C.STALL, -(init.slot + 1), 0);
-  }
-  // The port is held to here: while this thread runs, the watchdog's end stays open.
-  (init.alivePort as { close?(): void } | undefined)?.close?.();
-  if (scratch !== 0) rust.free(scratch, scratchBytes);
-  rust.free(stack, init.stackBytes); // free() does not touch the shadow stack
+  // Idle. A short spin catches a job posted right after the last one finished (e.g. consecutive
+  // steps of a program) without a futex round trip; then the worker blocks in Atomics.wait. A
+  // browser worker blocks in slices of `idleYieldMs` and lets its event loop run between them:
+  // Chromium ends a terminated worker only when it runs its event loop (else by force after 2 s,
+  // measured 2041 ms for a worker blocked while idle), and only then releases the Web Lock the
+  // watchdog waits on. An idle worker so wakes 1000 / idleYieldMs times a second, for microseconds.
+  const yieldMs = init.idleYieldMs ?? 0;
+  const serve = (): void => {
+    for (;;) {
+      let spins = 0;
+      while (Atomics.load(i32, base + C.SEQ) === seq && spins++ < 2000);
+      if (yieldMs > 0) {
+        if (Atomics.load(i32, base + C.SEQ) === seq) Atomics.wait(i32, base + C.SEQ, seq, yieldMs);
+        if (Atomics.load(i32, base + C.SEQ) === seq) {
+          idle();
+          return;
+        }
+      }
+      while (Atomics.load(i32, base + C.SEQ) === seq) Atomics.wait(i32, base + C.SEQ, seq);
+      seq = Atomics.load(i32, base + C.SEQ);
+      if (i32.buffer.byteLength !== memory.buffer.byteLength) i32 = words();
+      // (released before this worker even woke: it still owes the release its 0)
+      const stalled = Math.abs(Atomics.load(i32, hdr + C.STALL)) === init.slot + 1;
+      const stallEnd = Date.now() + 120_000;
+      while (stalled && Atomics.load(i32, hdr + C.STALL) === init.slot + 1 && Date.now() < stallEnd) Atomics.wait(i32, hdr + C.STALL, init.slot + 1, 1000);
+      // Claim the job. The calling thread cancels the parts that workers have not claimed by the
+      // time it finished its own share and does them itself, so a failed claim means this part is
+      // done already (or, with KIND = EXIT, that the pool is closing). Arguments are read after the
+      // claim: they are written before BUSY is set, and a late claim may find a newer job there.
+      if (Atomics.compareExchange(i32, base + C.BUSY, 1, 2) === 1) runClaimed();
+      else if (i32[base + C.KIND] === J.EXIT) {
+        finish();
+        return;
+      }
+      if (stalled) Atomics.compareExchange(i32, hdr + C.STALL, -(init.slot + 1), 0);
+    }
+  };
+  // Browsers: one turn of the event loop between blocking slices (see serve). A message to itself,
+  // not setTimeout, which nested timers clamp to 4 ms.
+  let turn: MessageChannel | undefined;
+  const idle = (): void => {
+    if (!turn) {
+      turn = new MessageChannel();
+      turn.port1.onmessage = serve;
+    }
+    turn.port2.postMessage(0);
+  };
+  const finish = (): void => {
+    // The port is held to here: while this thread runs, the watchdog's end stays open.
+    (init.alivePort as { close?(): void } | undefined)?.close?.();
+    turn?.port1.close();
+    if (scratch !== 0) rust.free(scratch, scratchBytes);
+    rust.free(stack, init.stackBytes); // free() does not touch the shadow stack
+  };
+  serve();
 }
 
 /**
