@@ -365,14 +365,20 @@ export function workerMain(init: WorkerInit, walks: SharedWalks): void {
   // Chromium ends a terminated worker only when it runs its event loop (else by force after 2 s,
   // measured 2041 ms for a worker blocked while idle), and only then releases the Web Lock the
   // watchdog waits on. An idle worker so wakes 1000 / idleYieldMs times a second, for microseconds.
+  // The spin follows a part this worker ran only: a part it found taken over means it woke after
+  // the caller had finished the job, when a next job is no likelier than any other time, so it
+  // blocks at once instead of spinning on a core the machine is short of.
   const yieldMs = init.idleYieldMs ?? 0;
+  const SPINS = 2000;
+  let ranPart = false;
   const serve = (): void => {
     for (;;) {
-      let spins = 0;
-      while (Atomics.load(i32, base + C.SEQ) === seq && spins++ < 2000);
+      let spins = ranPart ? 0 : SPINS;
+      while (Atomics.load(i32, base + C.SEQ) === seq && spins++ < SPINS);
       if (yieldMs > 0) {
         if (Atomics.load(i32, base + C.SEQ) === seq) Atomics.wait(i32, base + C.SEQ, seq, yieldMs);
         if (Atomics.load(i32, base + C.SEQ) === seq) {
+          ranPart = false;
           idle();
           return;
         }
@@ -388,7 +394,8 @@ export function workerMain(init: WorkerInit, walks: SharedWalks): void {
       // time it finished its own share and does them itself, so a failed claim means this part is
       // done already (or, with KIND = EXIT, that the pool is closing). Arguments are read after the
       // claim: they are written before BUSY is set, and a late claim may find a newer job there.
-      if (Atomics.compareExchange(i32, base + C.BUSY, 1, 2) === 1) runClaimed();
+      ranPart = Atomics.compareExchange(i32, base + C.BUSY, 1, 2) === 1;
+      if (ranPart) runClaimed();
       else if (i32[base + C.KIND] === J.EXIT) {
         finish();
         return;
