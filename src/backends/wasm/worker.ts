@@ -66,6 +66,10 @@ export const CTL = {
   KIND: 3,
   /** Slot: first argument word. */
   ARGS: 4,
+  /** Slot: a browser worker's heartbeat, bumped at every job it wakes for and every idle slice
+   * (see the idle loop in workerMain); where no watchdog can see a worker end (no Web Locks), the
+   * pool takes a slot whose heartbeat stopped for a worker that is gone (pool.ts). */
+  ALIVE: 62,
   /** Slot: the job's claim word. 1 (posted) from when the main thread posts a job until the worker
    * claims it (compareExchange 1 -> 2) or the main thread, done with its own share, cancels it
    * (1 -> 0) and does the part itself; 2 (claimed) until the job is settled (2 -> 0) -- by the
@@ -80,7 +84,7 @@ export const JOB = { GEMM: 1, KERNEL: 2, EXIT: 3, CONV: 4 } as const;
 export const WORKER_ERRORS = { EXCEPTION: -100, BAD_JOB: -101, DIED: -102 } as const;
 
 /** Most pointer arguments a kernel job can carry in one slot. */
-export const MAX_KERNEL_PTRS = CTL.SLOT - CTL.ARGS - 4 - 1;
+export const MAX_KERNEL_PTRS = CTL.SLOT - CTL.ARGS - 4 - 2;
 
 /** What a worker is started with. */
 export interface WorkerInit {
@@ -377,6 +381,7 @@ export function workerMain(init: WorkerInit, walks: SharedWalks): void {
       while (Atomics.load(i32, base + C.SEQ) === seq && spins++ < SPINS);
       if (yieldMs > 0) {
         if (Atomics.load(i32, base + C.SEQ) === seq) Atomics.wait(i32, base + C.SEQ, seq, yieldMs);
+        Atomics.add(i32, base + C.ALIVE, 1);
         if (Atomics.load(i32, base + C.SEQ) === seq) {
           ranPart = false;
           idle();
