@@ -36,6 +36,16 @@ export interface PoolFaultsReport {
   takenOver: number;
   final: boolean[];
   readyWorkers: number;
+  /** A second pool started with navigator.locks hidden (as in a browser without Web Locks): no watchdog. */
+  noLocks: {
+    readyThreads: number;
+    /** A worker terminated from outside while idle: ms until the pool replaced it (its heartbeat stopped), or -1. */
+    msToReplaceTerminated: number;
+    replaced: number;
+    /** Calls right after the termination (its parts taken over), then after the replacement. */
+    meanwhile: boolean[];
+    after: boolean[];
+  };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -91,13 +101,37 @@ async function main(): Promise<void> {
   await pool.releaseStalledWorkerForTesting();
 
   const final = [gemm(), gemm(), gemm()];
+  const watchdog = (navigator as { locks?: unknown }).locks !== undefined;
+  const readyWorkers = pool.readyWorkers();
+  pool.close();
+
+  // Without Web Locks there is no watchdog: the heartbeat tells the pool that an idle worker is gone.
+  Object.defineProperty(navigator, "locks", { value: undefined, configurable: true });
+  const bare = new ThreadPool(K, { threads: 2, minGemmWork: 0, kernelBytes, stallTimeoutMs: 600_000 });
+  const bareThreads = await bare.whenReady(20_000);
+  const bareGemm = (): boolean => {
+    bare.sgemm({ m, n: m, k: m, a, b: a, c: got });
+    return K.readF32(got, m * m).every((v, i) => Object.is(v, want[i]));
+  };
+  bareGemm();
+  bare.terminateWorkerForTesting(0);
+  const meanwhile = [bareGemm(), bareGemm()];
+  const t1 = performance.now();
+  while (bare.replacedWorkers === 0 && performance.now() - t1 < 20_000) {
+    await sleep(5);
+    await bare.whenReady(100); // polls the slots: checks the heartbeats
+  }
+  const bareMs = bare.replacedWorkers > 0 ? performance.now() - t1 : -1;
+  await bare.whenReady(20_000);
+  const noLocks = { readyThreads: bareThreads, msToReplaceTerminated: bareMs, replaced: bare.replacedWorkers, meanwhile, after: [bareGemm(), bareGemm()] };
+  bare.close();
+
   const report: PoolFaultsReport = {
-    watchdog: (navigator as { locks?: unknown }).locks !== undefined,
+    watchdog,
     readyThreads, before, crash, readyAfterCrash, replacedAfterCrash, afterCrash,
     terminated, msToReplaceTerminated, replacedAfterTerminate, stalled, takenOver, final,
-    readyWorkers: pool.readyWorkers(),
+    readyWorkers, noLocks,
   };
-  pool.close();
   window.__results = report;
 }
 

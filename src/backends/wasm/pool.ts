@@ -46,6 +46,17 @@ import { browserWatchdogSource, nodeWatchdogSource, type WatchdogInit } from "./
 import { MAX_THREADS, defaultThreadCount, isBrowserThreadable, nodeWorkerCtor, nodeWorkerThreads, type BrowserGlobals, type NodeWorkerCtor } from "./worker_hosts";
 import { CONV_ARGS, CTL, GEMM_ARGS, JOB, WORKER_ERRORS, workerSource, type WorkerInit } from "./worker";
 
+/**
+ * Browsers: an idle worker blocks this long before it waits from its event loop instead (worker.ts),
+ * which is when a terminated one can end: it bounds how long a worker ended while idle goes unnoticed.
+ * Workers that get a job at least this often stay in Atomics.wait (the fastest wake-up).
+ */
+const BROWSER_IDLE_YIELD_MS = 100;
+/**
+ * Browsers without Web Locks (no watchdog): an idle worker whose heartbeat (CTL.ALIVE, bumped every
+ * BROWSER_IDLE_YIELD_MS) has not moved for this long is taken for gone and replaced.
+ */
+const HEARTBEAT_LOST_MS = 500;
 /** Dead workers a pool replaces before it gives up on the slot. */
 const MAX_REPLACEMENTS = 16;
 const STACK_BYTES = 1 << 20;
@@ -105,6 +116,9 @@ export class WorkerPool {
   private awaitClaimOf = -1;
   /** Workers started in place of dead ones (for tests). */
   replacedWorkers = 0;
+  /** Browsers without a watchdog: each slot's last heartbeat seen and when it was first seen (checkHeartbeats). */
+  private heartbeats: Array<{ value: number; since: number } | undefined> = [];
+  private watchHeartbeats = false;
 
   constructor(kernels: WasmKernels, opts: PoolOptions = {}) {
     this.kernels = kernels;
@@ -157,6 +171,7 @@ export class WorkerPool {
       if (r === 1) w.state = "ready";
       else if (r === -1) w.state = "failed";
     });
+    if (this.watchHeartbeats) this.checkHeartbeats();
     this.replaceDeadWorkers();
   }
 
@@ -245,9 +260,11 @@ export class WorkerPool {
         const watchdog = new g.Worker(blobUrl(browserWatchdogSource()));
         watchdog.postMessage(watch);
         this.watchdog = watchdog;
+      } else {
+        this.watchHeartbeats = true;
       }
       const url = blobUrl(workerSource("browser"));
-      const init = { ...base, rustBytes: this.kernelBytes, rustUrl: KERNELS_URL.href };
+      const init = { ...base, rustBytes: this.kernelBytes, rustUrl: KERNELS_URL.href, idleYieldMs: BROWSER_IDLE_YIELD_MS };
       this.spawnWorker = (slot) => this.startBrowserWorker(g, url, { ...init, slot });
     }
     for (let slot = 0; slot < nWorkers; slot++) this.workers.push(this.spawnWorker(slot));
@@ -274,7 +291,9 @@ export class WorkerPool {
   // watchdog thread (watchdog.ts: a MessageChannel port in Node, a Web Lock in
   // browsers), whose event loop is never blocked; it does what the exit
   // handler would have (measured in Node: the main thread wakes ~15 ms after
-  // terminate()). In Node the main thread's `exit` event is the last resort. BUSY is cleared by compareExchange, so a job is settled once.
+  // terminate()). In Node the main thread's `exit` event is the last resort.
+  // Browsers without Web Locks have no watchdog: there an idle worker's
+  // heartbeat (CTL.ALIVE) stopping tells the pool (checkHeartbeats). BUSY is cleared by compareExchange, so a job is settled once.
   // A worker that dies before claiming its part costs nothing: the calling
   // thread takes the part over (dispatch), and the next job finds the slot dead.
   // A dead slot gets a new worker (up to MAX_REPLACEMENTS per
@@ -322,6 +341,30 @@ export class WorkerPool {
     });
     handle.terminate = () => void w.terminate();
     return handle;
+  }
+
+  /**
+   * Browsers without Web Locks: a ready worker whose heartbeat has not moved for HEARTBEAT_LOST_MS
+   * is gone (an idle one bumps it every slice) and its slot is marked dead. Called between jobs
+   * only (poll), when no part is claimed, so a worker busy in a long part is never taken for gone;
+   * one that ends mid-part is noticed at the stall limit.
+   */
+  private checkHeartbeats(): void {
+    const i32 = this.ctl();
+    const now = performance.now();
+    this.workers.forEach((w, slot) => {
+      if (w.state !== "ready") {
+        this.heartbeats[slot] = undefined;
+        return;
+      }
+      const value = Atomics.load(i32, this.slotBase(slot) + CTL.ALIVE);
+      const seen = this.heartbeats[slot];
+      if (seen === undefined || seen.value !== value) this.heartbeats[slot] = { value, since: now };
+      else if (now - seen.since > HEARTBEAT_LOST_MS && Atomics.load(i32, this.slotBase(slot) + CTL.BUSY) !== 2) {
+        this.heartbeats[slot] = undefined;
+        this.markDead(slot);
+      }
+    });
   }
 
   /** A started worker is gone: its slot is dead until replaced. */

@@ -13,8 +13,9 @@
 // it says it is ready and holds it for its whole life; the browser releases it
 // when the worker ends (terminate(), the browser killing it, the worker
 // closing itself), and the watchdog, queued on the same name once the worker
-// is ready, is granted it then. Where navigator.locks is missing, a dead
-// browser worker is noticed at the stall limit only.
+// is ready, is granted it then. Where navigator.locks is missing there is no
+// watchdog: the pool notices an idle worker's end by its heartbeat word
+// (pool.ts checkHeartbeats), one that ends mid-part at the stall limit only.
 //
 // Both watchdogs are source text run as workers (like worker.ts's workerMain)
 // and share settleVanishedWorker, which must stay self-contained.

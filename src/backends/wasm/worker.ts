@@ -2,8 +2,9 @@
 // layout of the control block both sides share.
 //
 // A worker instantiates the Rust kernels on the backend's shared
-// WebAssembly.Memory (with its own shadow stack), then loops forever:
-// it blocks with Atomics.wait on the sequence word of its slot in a control
+// WebAssembly.Memory (with its own shadow stack), then serves jobs until the
+// pool closes: it blocks with Atomics.wait (browsers: in slices, between which
+// its event loop runs; see the idle loop) on the sequence word of its slot in a control
 // block that lives in that memory, claims the job described in the slot (the
 // main thread may have taken it over already: then it skips it), runs it,
 // and decrements the block's pending counter (waking the main thread when it
@@ -65,6 +66,10 @@ export const CTL = {
   KIND: 3,
   /** Slot: first argument word. */
   ARGS: 4,
+  /** Slot: a browser worker's heartbeat, bumped at every job it wakes for and every idle slice
+   * (see the idle loop in workerMain); where no watchdog can see a worker end (no Web Locks), the
+   * pool takes a slot whose heartbeat stopped for a worker that is gone (pool.ts). */
+  ALIVE: 62,
   /** Slot: the job's claim word. 1 (posted) from when the main thread posts a job until the worker
    * claims it (compareExchange 1 -> 2) or the main thread, done with its own share, cancels it
    * (1 -> 0) and does the part itself; 2 (claimed) until the job is settled (2 -> 0) -- by the
@@ -79,7 +84,7 @@ export const JOB = { GEMM: 1, KERNEL: 2, EXIT: 3, CONV: 4 } as const;
 export const WORKER_ERRORS = { EXCEPTION: -100, BAD_JOB: -101, DIED: -102 } as const;
 
 /** Most pointer arguments a kernel job can carry in one slot. */
-export const MAX_KERNEL_PTRS = CTL.SLOT - CTL.ARGS - 4 - 1;
+export const MAX_KERNEL_PTRS = CTL.SLOT - CTL.ARGS - 4 - 2;
 
 /** What a worker is started with. */
 export interface WorkerInit {
@@ -100,6 +105,9 @@ export interface WorkerInit {
   /** Browsers: the Web Lock this worker holds for its whole life, from before it says it is
    * ready; the watchdog is granted it when the worker ends (watchdog.ts). */
   lock?: string;
+  /** Browsers: how long an idle worker blocks in Atomics.wait before it returns to its event loop
+   * to wait there (see the idle loop in workerMain); 0 or absent (Node): it blocks until the next job. */
+  idleYieldMs?: number;
   ctl: typeof CTL;
   gemmArgs: typeof GEMM_ARGS;
   convArgs: typeof CONV_ARGS;
@@ -355,30 +363,69 @@ export function workerMain(init: WorkerInit, walks: SharedWalks): void {
     if (status !== 0) Atomics.compareExchange(i32, hdr + C.ERROR, 0, status);
     if (Atomics.sub(i32, hdr + C.PENDING, 1) === 1) Atomics.notify(i32, hdr + C.PENDING);
   };
-  for (;;) {
-    // A short spin catches a job posted right after the last one finished
-    // (e.g. consecutive steps of a program) without a futex round trip.
-    let spins = 0;
-    while (Atomics.load(i32, base + C.SEQ) === seq && spins++ < 2000);
-    while (Atomics.load(i32, base + C.SEQ) === seq) Atomics.wait(i32, base + C.SEQ, seq);
-    seq = Atomics.load(i32, base + C.SEQ);
-    if (i32.buffer.byteLength !== memory.buffer.byteLength) i32 = words();
-    // (released before this worker even woke: it still owes the release its 0)
-    const stalled = Math.abs(Atomics.load(i32, hdr + C.STALL)) === init.slot + 1;
-    const stallEnd = Date.now() + 120_000;
-    while (stalled && Atomics.load(i32, hdr + C.STALL) === init.slot + 1 && Date.now() < stallEnd) Atomics.wait(i32, hdr + C.STALL, init.slot + 1, 1000);
-    // Claim the job. The calling thread cancels the parts that workers have not claimed by the
-    // time it finished its own share and does them itself, so a failed claim means this part is
-    // done already (or, with KIND = EXIT, that the pool is closing). Arguments are read after the
-    // claim: they are written before BUSY is set, and a late claim may find a newer job there.
-    if (Atomics.compareExchange(i32, base + C.BUSY, 1, 2) === 1) runClaimed();
-    else if (i32[base + C.KIND] === J.EXIT) break;
-    if (stalled) Atomics.compareExchange(i32, hdr + C.STALL, -(init.slot + 1), 0);
-  }
-  // The port is held to here: while this thread runs, the watchdog's end stays open.
-  (init.alivePort as { close?(): void } | undefined)?.close?.();
-  if (scratch !== 0) rust.free(scratch, scratchBytes);
-  rust.free(stack, init.stackBytes); // free() does not touch the shadow stack
+  // Idle. A short spin catches a job posted right after the last one finished (e.g. consecutive
+  // steps of a program) without a futex round trip; then the worker blocks in Atomics.wait. A
+  // browser worker blocks in slices of `idleYieldMs` and lets its event loop run between them:
+  // Chromium ends a terminated worker only when it runs its event loop (else by force after 2 s,
+  // measured 2041 ms for a worker blocked while idle), and only then releases the Web Lock the
+  // watchdog waits on. An idle worker so wakes 1000 / idleYieldMs times a second, for microseconds.
+  // The spin follows a part this worker ran only: a part it found taken over means it woke after
+  // the caller had finished the job, when a next job is no likelier than any other time, so it
+  // blocks at once instead of spinning on a core the machine is short of.
+  const yieldMs = init.idleYieldMs ?? 0;
+  const SPINS = 2000;
+  let ranPart = false;
+  const serve = (): void => {
+    for (;;) {
+      let spins = ranPart ? 0 : SPINS;
+      while (Atomics.load(i32, base + C.SEQ) === seq && spins++ < SPINS);
+      if (yieldMs > 0) {
+        if (Atomics.load(i32, base + C.SEQ) === seq) Atomics.wait(i32, base + C.SEQ, seq, yieldMs);
+        Atomics.add(i32, base + C.ALIVE, 1);
+        if (Atomics.load(i32, base + C.SEQ) === seq) {
+          ranPart = false;
+          idle();
+          return;
+        }
+      }
+      while (Atomics.load(i32, base + C.SEQ) === seq) Atomics.wait(i32, base + C.SEQ, seq);
+      seq = Atomics.load(i32, base + C.SEQ);
+      if (i32.buffer.byteLength !== memory.buffer.byteLength) i32 = words();
+      // (released before this worker even woke: it still owes the release its 0)
+      const stalled = Math.abs(Atomics.load(i32, hdr + C.STALL)) === init.slot + 1;
+      const stallEnd = Date.now() + 120_000;
+      while (stalled && Atomics.load(i32, hdr + C.STALL) === init.slot + 1 && Date.now() < stallEnd) Atomics.wait(i32, hdr + C.STALL, init.slot + 1, 1000);
+      // Claim the job. The calling thread cancels the parts that workers have not claimed by the
+      // time it finished its own share and does them itself, so a failed claim means this part is
+      // done already (or, with KIND = EXIT, that the pool is closing). Arguments are read after the
+      // claim: they are written before BUSY is set, and a late claim may find a newer job there.
+      ranPart = Atomics.compareExchange(i32, base + C.BUSY, 1, 2) === 1;
+      if (ranPart) runClaimed();
+      else if (i32[base + C.KIND] === J.EXIT) {
+        finish();
+        return;
+      }
+      if (stalled) Atomics.compareExchange(i32, hdr + C.STALL, -(init.slot + 1), 0);
+    }
+  };
+  // Browsers: one turn of the event loop between blocking slices (see serve). A message to itself,
+  // not setTimeout, which nested timers clamp to 4 ms.
+  let turn: MessageChannel | undefined;
+  const idle = (): void => {
+    if (!turn) {
+      turn = new MessageChannel();
+      turn.port1.onmessage = serve;
+    }
+    turn.port2.postMessage(0);
+  };
+  const finish = (): void => {
+    // The port is held to here: while this thread runs, the watchdog's end stays open.
+    (init.alivePort as { close?(): void } | undefined)?.close?.();
+    turn?.port1.close();
+    if (scratch !== 0) rust.free(scratch, scratchBytes);
+    rust.free(stack, init.stackBytes); // free() does not touch the shadow stack
+  };
+  serve();
 }
 
 /**
