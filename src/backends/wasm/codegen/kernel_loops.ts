@@ -13,7 +13,7 @@ import { FuncBuilder, ModuleBuilder, memoryImport } from "./assembler";
 import { Emitter, type Ex } from "./expr";
 import type { MathCtx } from "./vecmath";
 import { HEAVY, type Canon } from "./kernel_spec";
-import { OUTER_ROW_BLOCKS, emitOuterRowsWithScratch, outerScratchBytes } from "./outer_scratch";
+import { OUTER_ROW_BLOCKS, emitAddLevelsIntoOutputs, emitOuterRowsWithScratch, outerScratchBytes } from "./outer_scratch";
 import {
   OUTER_ROW_VECTORS, REDUCTION_BLOCKS, constEx, constShift, emitOp, esize, identityBits, loadLanes, loadSplat, loadStrided, monoid, splatBroadcastInputs, storeLane0, storePartial,
 } from "./kernel_emit";
@@ -627,26 +627,8 @@ function emitRowBlocks(g: KernelGen, ptr: number[][], rb: RowBlocks, step: () =>
     }));
   blockedLoop(f, OUTER_ROW_BLOCKS.slice(0, rb.levels - 1), rb.rows, step, carry);
   f.comment("combine the block levels (smallest sums first), add into the outputs");
-  const full = Math.floor(kept / 4);
-  const rem = kept % 4;
-  const combine = (lanes: number): void =>
-    outDTs.forEach((dt, o) => {
-      let acc: Ex = load(at(o, 0));
-      for (let l = 1; l < rb.levels; l++) acc = e.bind(monoid(e, redOp, dt, acc, load(at(o, l))));
-      const cur = f.local("v128", "bcur");
-      loadLanes(f, dt, outBase[o], 0, lanes);
-      f.localSet(cur);
-      storePartial(f, dt, outBase[o], e.bind(monoid(e, redOp, dt, e.get(cur), acc)), 0, lanes);
-    });
-  f.localGet(scratchParam).localSet(sp);
-  if (full > 0) {
-    counted(f, full, () => {
-      combine(4);
-      outBase.forEach((b) => f.localGet(b).i32Const(16).op("i32.add").localSet(b));
-      f.localGet(sp).i32Const(16).op("i32.add").localSet(sp);
-    });
-  }
-  if (rem > 0) combine(rem);
+  const levels = range(rb.levels);
+  emitAddLevelsIntoOutputs({ f, e, outDTs, redOp, counted: (count, body) => counted(f, count, body) }, kept, { scratchParam, sp, name: "bcur" }, (o) => levels.map((l) => at(o, l)), outBase);
 }
 
 /** Elements of the kept dims inside `dim`. */
