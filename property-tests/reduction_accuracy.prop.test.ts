@@ -173,3 +173,87 @@ describe("reductions over an outer axis stay within eps·log2(rows) of float64",
     );
   });
 });
+
+// Reduced dims further out than just outside the kept innermost one, on the fused (jit) path:
+// a broadcast operand keeps the kept dims from merging, reduced and kept dims alternate, or two
+// reduced dims are kept apart. Each kept element against its float64 sum.
+type Far = "bcast kept" | "bcast all" | "alternating" | "two reduced";
+const FAR: Record<Far, { axes: number[]; other: (dims: number[]) => number[] | null; f: (x: Tracer, y: Tracer | null) => Tracer }> = {
+  // sum(x + b, 0) of [rows, k, n], b of shape [k, 1]
+  "bcast kept": { axes: [0], other: ([, k]) => [k, 1], f: (x, b) => np.sum(np.add(x, b!), 0) },
+  // sum(x + b) of [rows, n], b of shape [n]
+  "bcast all": { axes: [0, 1], other: ([, n]) => [n], f: (x, b) => np.sum(np.add(x, b!)) },
+  // sum(x, (0, 2)) of [rows, k, m]
+  alternating: { axes: [0, 2], other: () => null, f: (x) => np.sum(x, [0, 2]) },
+  // sum(x * c, (0, 1)) of [a, rows, n], c of shape [a, 1, 1]
+  "two reduced": { axes: [0, 1], other: ([a]) => [a, 1, 1], f: (x, c) => np.sum(np.multiply(x, c!), [0, 1]) },
+};
+
+function checkFar(kind: Far, dims: number[], seed: number, offset: number, spread: number): void {
+  const spec = FAR[kind];
+  const next = rng(seed);
+  const size = dims.reduce((a, b) => a * b, 1);
+  const xs = new Float32Array(size);
+  for (let i = 0; i < size; i++) xs[i] = offset + spread * (next() * 2 - 1);
+  const otherShape = spec.other(dims);
+  const ys = otherShape ? Float32Array.from({ length: otherShape.reduce((a, b) => a * b, 1) }, () => 0.5 + next()) : null;
+  // the element of the other operand at the index `idx` of x (broadcast from the left, size-1 dims repeat)
+  const otherAt = (idx: number[]): number => {
+    if (!ys || !otherShape) return 0;
+    const lead = idx.length - otherShape.length;
+    let flat = 0;
+    otherShape.forEach((len, d) => (flat = flat * len + (len === 1 ? 0 : idx[lead + d])));
+    return ys[flat];
+  };
+  const kept = dims.map((_, d) => !spec.axes.includes(d));
+  const outSize = dims.reduce((a, len, d) => (kept[d] ? a * len : a), 1);
+  const sum = new Float64Array(outSize), sumAbs = new Float64Array(outSize);
+  const idx = dims.map(() => 0);
+  for (let i = 0; i < size; i++) {
+    const y = otherAt(idx);
+    const v = kind === "two reduced" ? xs[i] * y : xs[i] + y;
+    let o = 0;
+    dims.forEach((len, d) => kept[d] && (o = o * len + idx[d]));
+    sum[o] += v;
+    sumAbs[o] += Math.abs(v);
+    for (let d = dims.length - 1; d >= 0 && ++idx[d] === dims[d]; d--) idx[d] = 0;
+  }
+  const terms = size / outSize;
+  const x = np.reshape(np.array(xs), dims);
+  const other = ys && otherShape ? np.reshape(np.array(ys), otherShape) : null;
+  const got = jit((a: Tracer, b: Tracer | null) => spec.f(a, b))(x, other).dataSync() as Float32Array;
+  for (let o = 0; o < outSize; o++) {
+    const bound = 2 * EPS * Math.log2(terms + 1) * sumAbs[o] + EPS * Math.abs(sum[o]) + 1e-30;
+    expect(Math.abs(got[o] - sum[o]), `${kind} of [${dims}] at ${o}, offset=${offset} spread=${spread} seed=${seed}: got ${got[o]}, float64 ${sum[o]}`).toBeLessThanOrEqual(bound);
+  }
+}
+
+describe("reductions over dims further out stay within eps·log2(terms) of float64 (fused, threaded)", () => {
+  it("1e7 elements of each layout", () => {
+    checkFar("bcast kept", [1_000_000, 2, 5], 21, 0.1, 0.01);
+    checkFar("bcast all", [2_500_000, 4], 22, 0.1, 0.01);
+    checkFar("alternating", [100_000, 4, 25], 23, 1, 0.5);
+    checkFar("two reduced", [1000, 2500, 4], 24, 0.1, 0.01);
+  });
+  it("random layouts and sizes", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          kind: fc.constantFrom<Far>("bcast kept", "bcast all", "alternating", "two reduced"),
+          rows: fc.oneof(fc.integer({ min: 1, max: 3000 }), fc.constantFrom(129, 8193, 140_001)),
+          a: fc.integer({ min: 1, max: 40 }),
+          b: fc.constantFrom(1, 2, 3, 4, 5, 8, 9, 33, 100),
+          seed: fc.integer({ min: 0, max: 2 ** 30 }),
+          offset: fc.constantFrom(0, 0.1, 1, -3),
+          spread: fc.constantFrom(0, 0.01, 1),
+        }),
+        ({ kind, rows, a, b, seed, offset, spread }) => {
+          const dims = kind === "bcast all" ? [rows, b] : kind === "two reduced" ? [a, rows, b] : [rows, a, b];
+          fc.pre(dims.reduce((p, q) => p * q, 1) <= 4_000_000); // keeps a run fast
+          checkFar(kind, dims, seed, offset, spread);
+        },
+      ),
+      { numRuns, seed: 13 },
+    );
+  });
+});

@@ -1,10 +1,10 @@
 // Fingerprint of what the wasm code generators and the planner produce, for
 // refactors that must not change it: hashes bytes and text() of a sweep of
 // fused-kernel specs (elementwise, broadcast and gathered inputs, inner, outer,
-// blocked and wide-row-scratch reductions, all-axes reductions, multi-output,
-// bool/int kernels) and the lowered program text of jitted programs (fusion,
-// GEMM and conv epilogues, conv gradients, decompositions, indexing, library
-// steps). Run it before and after a change: `tsx scripts/codegen-fingerprint.ts [--list]`.
+// blocked and wide-row-scratch reductions, reductions blocked further out,
+// all-axes reductions, multi-output, bool/int kernels) and the lowered program
+// text of jitted programs (fusion, GEMM and conv epilogues, conv gradients,
+// decompositions, indexing, library steps). Run it before and after a change: `tsx scripts/codegen-fingerprint.ts [--list]`.
 import { createHash } from "node:crypto";
 import { compileKernel, type KDType, type KernelNode, type KernelSpec, type ReduceOp } from "../src/backends/wasm/codegen/kernel";
 import { ArrayImpl, grad, jit, lax, nn, np, setDefaultBackend } from "../src/index";
@@ -107,6 +107,16 @@ for (const shape of RSHAPES) {
 }
 // strided (gathered) reduction input and empty shapes
 kernel("reduce sum transposed", { ...unary("neg", "float32", "float32", [300, 64], [1, 300]), reduction: { op: "sum", axes: [0] } });
+// reduced dims further out than the one just outside the innermost (blocked with levels in scratch):
+// a broadcast operand keeps the kept dims apart, or reduced and kept dims alternate
+const bcastK = [0, 1, 0];
+for (const op of ["sum", "prod", "max"] as const) {
+  kernel(`reduce ${op} bcast [3000,4,5] 0`, { ...binary("add", "float32", "float32", [3000, 4, 5], dense([3000, 4, 5]), bcastK), reduction: { op, axes: [0] } });
+  kernel(`reduce ${op} bcast [300,40,50] 0`, { ...binary("mul", "float32", "float32", [300, 40, 50], dense([300, 40, 50]), bcastK), reduction: { op, axes: [0] } });
+  kernel(`reduce ${op} bcast [100000,3] all`, { ...binary("add", "float32", "float32", [100000, 3], [3, 1], [0, 1]), reduction: { op, axes: [0, 1] } });
+  kernel(`reduce ${op} [1000,4,6] 0,2`, { ...unary("exp", "float32", "float32", [1000, 4, 6], dense([1000, 4, 6])), reduction: { op, axes: [0, 2] } });
+  kernel(`reduce ${op} [200,3,1000,40] 0,2`, { ...unary("neg", "float32", "float32", [200, 3, 1000, 40], dense([200, 3, 1000, 40])), reduction: { op, axes: [0, 2] } });
+}
 kernel("reduce sum empty axis", { ...unary("neg", "float32", "float32", [0, 4], [4, 1]), reduction: { op: "sum", axes: [0] } });
 kernel("elementwise empty", unary("neg", "float32", "float32", [0], [1]));
 kernel("bad op", unary("exp", "int32", "int32", [4], [1]));

@@ -12,6 +12,11 @@ export function randomFloats(next: () => number, n: number): Float32Array {
   return a;
 }
 
+/** `n` floats uniform in [-0.5, 0.5) from their own stream, seeded with `seed`. */
+export function seededFloats(n: number, seed: number): Float32Array {
+  return randomFloats(rng(seed), n);
+}
+
 /** A `rand(n)` drawing from one seeded stream, for a test file's inputs. */
 export function floatSource(seed: number): (n: number) => Float32Array {
   const next = rng(seed);

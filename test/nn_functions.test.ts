@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { np, grad, jit, vmap } from "../src/index";
 import * as nn from "../src/nn";
 import { ArgumentError, DTypeError, ShapeError, type Tracer } from "../src/core";
+import { rng } from "./rng";
 
 const f32 = (d: any, o?: any): Tracer => np.array(d, o ?? { dtype: "float32" });
 const vals = (x: Tracer): number[] => Array.from(x.dataSync() as ArrayLike<number>);
@@ -216,12 +217,8 @@ function naiveAttention(q: number[][][][], k: number[][][][], v: number[][][][],
 }
 
 function det(shape: number[], seed: number): number[][][][] {
-  let s = seed;
-  const rnd = () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return (s / 2147483648) * 2 - 1;
-  };
-  const build = (d: number): any => (d === shape.length ? rnd() : Array.from({ length: shape[d] }, () => build(d + 1)));
+  const next = rng(seed);
+  const build = (d: number): any => (d === shape.length ? next() * 2 - 1 : Array.from({ length: shape[d] }, () => build(d + 1)));
   return build(0);
 }
 

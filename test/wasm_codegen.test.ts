@@ -570,6 +570,9 @@ describe("reductions", () => {
     [[4, 6, 5], [0, 2]],
     [[4, 6, 5], [1]],
     [[3, 1, 9], [1, 2]],
+    // a reduced dim of more than one block further out than just outside the innermost: levels in scratch
+    [[300, 4, 5], [0, 2]],
+    [[140, 3, 2, 5], [0, 2]],
     [[30, 33], [1]],
   ];
 
@@ -623,6 +626,12 @@ describe("reductions", () => {
     expectExact(t.got[0], t.want[0], "sum of transpose");
     const b = runSpec(reduceSpec("max", "int32", [5, 8], [0], [0, 1]));
     expectExact(b.got[0], b.want[0], "max of broadcast");
+    // broadcast strides keep dims apart, so the reduced dim further out is blocked with levels in scratch
+    for (const [shape, axes, strides] of [[[300, 4, 5], [0], [0, 1, 0]], [[600, 3], [0, 1], [0, 1]], [[9000, 2, 3], [0], [1, 0, 9000]]]) {
+      const n = 1 + shape.reduce((acc, len, d) => acc + (len - 1) * strides[d], 0);
+      const r = runSpec(reduceSpec("sum", "float32", shape, axes, strides), { data: [Array.from({ length: n }, () => Math.fround(rnd() * 2 - 1))] });
+      expectClose(r.got[0], r.want[0], 1e-5, 1e-5, `sum ${shape} axes ${axes} strides ${strides}`);
+    }
   });
 });
 

@@ -277,6 +277,15 @@ describe("thread pool: generated kernels", () => {
     checkKernel(reduceSpec(s3, contiguous(s3), contiguous(s3), "sum", [0, 2]), false);
   }, T_OUT);
 
+  it("a reduced dim further out, blocked with its levels in scratch: split along the kept axes inside it", () => {
+    // sum over axis 0 of exp(x) * y with y broadcast along axis 1 only (k and n stay apart)
+    const s3 = [700, 12, 9];
+    checkKernel(reduceSpec(s3, contiguous(s3), [0, 1, 0], "sum", [0], true), true);
+    // reduced, kept, reduced: each kept element's inner sums go into the level-0 block
+    const s4 = [300, 24, 50];
+    checkKernel(reduceSpec(s4, contiguous(s4), contiguous(s4), "sum", [0, 2]), true);
+  }, T_OUT);
+
   it("full reductions run whole", () => {
     const shape = [300, 200];
     checkKernel(reduceSpec(shape, contiguous(shape), contiguous(shape), "sum", [0, 1]), false);

@@ -16,16 +16,12 @@ import type { Conv2dParams } from "../src/backends/wasm/conv_params";
 import { instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels";
 import { ParallelKernel } from "../src/backends/wasm/parallel_kernel";
 import { ThreadPool } from "../src/backends/wasm/threads";
+import { sameBits, seededFloats } from "./float_bits";
 
 const T_OUT = 60_000;
 let K: WasmKernels;
 let pool: ThreadPool;
 
-const rand = (n: number, seed = 1): Float32Array => {
-  let s = seed;
-  return Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1);
-};
-const sameBits = (a: Float32Array, b: Float32Array): boolean => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 
 beforeAll(async () => {
   K = instantiateWasmKernels();
@@ -49,7 +45,7 @@ describe("a split job whose worker has not woken up", () => {
   it("does not wait for it: the calling thread runs its kernel chunk, once", async () => {
     const n = 1 << 16;
     const par = inPlaceIncrement(n);
-    const x0 = rand(n, 7);
+    const x0 = seededFloats(n, 7);
     const p = K.putF32(x0);
     const want = x0.map((v) => Math.fround(v + 1));
     try {
@@ -58,10 +54,10 @@ describe("a split job whose worker has not woken up", () => {
       par.run(pool, [p], [p]);
       expect(pool.splitJobs - split).toBe(1);
       expect(pool.takenOverParts - taken).toBeGreaterThanOrEqual(1);
-      expect(sameBits(K.readF32(p, n), want)).toBe(true);
+      expect(sameBits(K.readF32(p, n), want)).toBe("");
       await pool.releaseStalledWorkerForTesting();
       // the worker woke for that job, found its part taken over and skipped it
-      expect(sameBits(K.readF32(p, n), want)).toBe(true);
+      expect(sameBits(K.readF32(p, n), want)).toBe("");
     } finally {
       K.freeF32(p, n);
     }
@@ -69,8 +65,8 @@ describe("a split job whose worker has not woken up", () => {
 
   it("does not wait for it: an sgemm with beta = 1 takes every row chunk once", async () => {
     const m = 192, n = 160, k = 96;
-    const a = K.putF32(rand(m * k, 3)), b = K.putF32(rand(k * n, 4));
-    const c0 = rand(m * n, 5);
+    const a = K.putF32(seededFloats(m * k, 3)), b = K.putF32(seededFloats(k * n, 4));
+    const c0 = seededFloats(m * n, 5);
     const ref = K.putF32(c0), got = K.putF32(c0);
     try {
       K.sgemm({ m, n, k, a, b, c: ref, beta: 1 });
@@ -78,9 +74,9 @@ describe("a split job whose worker has not woken up", () => {
       pool.stallWorkerForTesting(1);
       pool.sgemm({ m, n, k, a, b, c: got, beta: 1 });
       expect(pool.takenOverParts - taken).toBeGreaterThanOrEqual(1);
-      expect(sameBits(K.readF32(got, m * n), K.readF32(ref, m * n))).toBe(true);
+      expect(sameBits(K.readF32(got, m * n), K.readF32(ref, m * n))).toBe("");
       await pool.releaseStalledWorkerForTesting();
-      expect(sameBits(K.readF32(got, m * n), K.readF32(ref, m * n))).toBe(true);
+      expect(sameBits(K.readF32(got, m * n), K.readF32(ref, m * n))).toBe("");
     } finally {
       for (const [q, len] of [[a, m * k], [b, k * n], [ref, m * n], [got, m * n]] as const) K.freeF32(q, len);
     }
@@ -89,7 +85,7 @@ describe("a split job whose worker has not woken up", () => {
   it("does not wait for it: a split convolution equals the unsplit kernel", async () => {
     const params: Conv2dParams = { layout: "NCHW", n: 2, cin: 8, h: 24, w: 24, cout: 16, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] };
     const xs = 2 * 8 * 24 * 24, ws = 16 * 8 * 9, ys = 2 * 16 * 24 * 24;
-    const x = K.putF32(rand(xs, 8)), w = K.putF32(rand(ws, 9));
+    const x = K.putF32(seededFloats(xs, 8)), w = K.putF32(seededFloats(ws, 9));
     const ref = K.allocF32(ys), got = K.allocF32(ys);
     try {
       K.conv2d(params, x, w, ref);
@@ -97,9 +93,9 @@ describe("a split job whose worker has not woken up", () => {
       pool.stallWorkerForTesting(0);
       pool.conv({ params, mode: "forward", a: x, b: w, out: got });
       expect(pool.takenOverParts - taken).toBeGreaterThanOrEqual(1);
-      expect(sameBits(K.readF32(got, ys), K.readF32(ref, ys))).toBe(true);
+      expect(sameBits(K.readF32(got, ys), K.readF32(ref, ys))).toBe("");
       await pool.releaseStalledWorkerForTesting();
-      expect(sameBits(K.readF32(got, ys), K.readF32(ref, ys))).toBe(true);
+      expect(sameBits(K.readF32(got, ys), K.readF32(ref, ys))).toBe("");
     } finally {
       for (const [q, len] of [[x, xs], [w, ws], [ref, ys], [got, ys]] as const) K.freeF32(q, len);
     }
@@ -108,7 +104,7 @@ describe("a split job whose worker has not woken up", () => {
   it("the released worker takes parts again, and many jobs in a row stay right", () => {
     const n = 1 << 16;
     const par = inPlaceIncrement(n);
-    const x0 = rand(n, 11);
+    const x0 = seededFloats(n, 11);
     const p = K.putF32(x0);
     try {
       const want = x0.slice();
@@ -116,7 +112,7 @@ describe("a split job whose worker has not woken up", () => {
         par.run(pool, [p], [p]);
         for (let e = 0; e < n; e++) want[e] = Math.fround(want[e]! + 1);
       }
-      expect(sameBits(K.readF32(p, n), want)).toBe(true);
+      expect(sameBits(K.readF32(p, n), want)).toBe("");
       expect(pool.readyWorkers()).toBe(2);
     } finally {
       K.freeF32(p, n);

@@ -61,6 +61,20 @@ describe.skipIf(gpu === null)(`WebGPU backend${gpu ? ` on ${gpu.adapterName}` : 
     await agree((x) => [np.sum(x), np.max(x, 0), np.min(x, 1), np.mean(x, 1)], [{ shape: [300, 700] }], { rtol: 1e-4, atol: 1e-3 });
   });
 
+  it("sums long extents in blocks: within eps·log2(n) of float64 (issue 11's 1e6 × 0.1, column sums of [1e6, 4])", { timeout: 240_000 }, async () => {
+    const EPS = 2 ** -23;
+    const n = 1_000_000;
+    const tenths = new Float32Array(n).fill(0.1);
+    const cols = Float32Array.from({ length: 4 * n }, (_, i) => 0.1 + 0.01 * Math.sin(i));
+    const want = [n * Math.fround(0.1), 0, 0, 0, 0];
+    for (let i = 0; i < cols.length; i++) want[1 + (i % 4)] += cols[i];
+    const f = jit((a: Tracer, b: Tracer) => [np.sum(a), np.sum(b, 0)], { backend: "webgpu" });
+    const [total, colSums] = f(on("webgpu", tenths, [n]), on("webgpu", cols, [n, 4])) as TfArray[];
+    const got = [...(await total.data()), ...(await colSums.data())];
+    // serially folded strides of 3,906 terms per invocation: 3.7e-5 relative for the first
+    got.forEach((g, k) => expect(Math.abs(g - want[k]) / want[k], `sum ${k}: got ${g}, float64 ${want[k]}`).toBeLessThan(2 * EPS * Math.log2(4 * n)));
+  });
+
   it("computes int32, uint32 and bool kernels bit for bit (division by zero, shifts, comparisons)", async () => {
     await agree((a, b) => [lax.div(a, b), lax.rem(a, b), lax.max(a, b), lax.shiftLeft(a, b), lax.lt(a, b), np.sum(a, 0)], [{ shape: [4, 9], dtype: "int32" }, { shape: [4, 9], dtype: "int32" }], { rtol: 0, atol: 0 });
     await agree((a, b) => [lax.div(a, b), lax.shiftRightLogical(a, b), np.maximum(a, b)], [{ shape: [33], dtype: "uint32" }, { shape: [33], dtype: "uint32" }], { rtol: 0, atol: 0 });

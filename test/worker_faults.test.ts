@@ -16,15 +16,12 @@ import { compileKernel, type KernelSpec } from "../src/backends/wasm/codegen/ker
 import { instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels";
 import { ThreadPool } from "../src/backends/wasm/threads";
 import { ParallelKernel } from "../src/backends/wasm/parallel_kernel";
+import { seededFloats } from "./float_bits";
 
 const T_OUT = 60_000;
 let K: WasmKernels;
 let pool: ThreadPool;
 
-const rand = (n: number, seed = 1): Float32Array => {
-  let s = seed;
-  return Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1);
-};
 
 beforeAll(async () => {
   K = instantiateWasmKernels();
@@ -36,7 +33,7 @@ afterAll(() => pool?.close());
 /** A 256x256 sgemm on the pool, checked against the single-threaded one; returns whether it matched. */
 function gemmMatches(): boolean {
   const m = 256;
-  const a = K.putF32(rand(m * m, 3));
+  const a = K.putF32(seededFloats(m * m, 3));
   const ref = K.allocF32(m * m);
   const got = K.allocF32(m * m);
   try {
@@ -85,7 +82,7 @@ describe("a worker that dies mid-job", () => {
     };
     const single = compileKernel(spec, { memory: K.memory });
     const par = new ParallelKernel(spec, single, K.memory);
-    const x = K.putF32(rand(n, 5));
+    const x = K.putF32(seededFloats(n, 5));
     const ref = K.allocF32(n);
     const got = K.allocF32(n);
     try {

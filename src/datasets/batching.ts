@@ -8,6 +8,7 @@
 import { Array as TfArray } from "../core/array";
 import type { DType } from "../core/dtype";
 import { ArgumentError } from "../core/errors";
+import { sizeOf } from "../core/shape";
 import type { Tracer } from "../core/trace";
 import { permutation } from "../random";
 
@@ -35,7 +36,7 @@ export function epochOrder(where: string, key: Tracer, numExamples: number, batc
 
 /** The rows `indices` of `table` as one Array of shape [indices.length, ...rowShape]. */
 export function gatherRows(table: HostRows, indices: ArrayLike<number>): TfArray {
-  const rowSize = table.rowShape.reduce((a, b) => a * b, 1);
+  const rowSize = sizeOf(table.rowShape);
   const out = table.data instanceof Float32Array ? new Float32Array(indices.length * rowSize) : new Int32Array(indices.length * rowSize);
   for (let i = 0; i < indices.length; i++) {
     const src = indices[i];

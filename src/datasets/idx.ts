@@ -6,6 +6,7 @@
 
 import { gunzipSync } from "node:zlib";
 import { TinyflowError } from "../core/errors";
+import { sizeOf } from "../core/shape";
 
 /** A malformed or unexpected dataset file (bad magic number, truncated data, wrong shape). */
 export class IdxFormatError extends TinyflowError {}
@@ -65,7 +66,7 @@ export function parseIdx(input: Uint8Array, name = "IDX data"): IdxArray {
   }
   const shape: number[] = [];
   for (let i = 0; i < ndim; i++) shape.push(view.getUint32(4 + 4 * i, false));
-  const count = shape.reduce((a, b) => a * b, 1);
+  const count = sizeOf(shape);
   const need = headerLen + count * info.bytes;
   if (bytes.length < need) {
     throw new IdxFormatError(
@@ -115,7 +116,7 @@ export function parseIdx(input: Uint8Array, name = "IDX data"): IdxArray {
 export function encodeIdx(arr: { dtype: IdxDType; shape: readonly number[]; data: ArrayLike<number> }): Uint8Array {
   const code = codeOf(arr.dtype);
   const { bytes: width } = CODES[code];
-  const count = arr.shape.reduce((a, b) => a * b, 1);
+  const count = sizeOf(arr.shape);
   if (arr.shape.length > 255 || arr.shape.some((d) => !Number.isInteger(d) || d < 0 || d > 0xffffffff)) {
     throw new IdxFormatError(`encodeIdx: shape [${arr.shape.join(",")}] cannot be written to an IDX header`);
   }

@@ -12,6 +12,7 @@ import { foriLoop } from "../../transforms";
 import { isFloat, type DType } from "../core/dtype";
 import { ArgumentError, DTypeError, ShapeError } from "../core/errors";
 import { checkOptions, opt, type OptionRules } from "../core/options";
+import { sizeOf } from "../core/shape";
 import type { ArrayLike, Tracer } from "../core/trace";
 
 /** An initializer: draws an array of `shape` (float32 by default) from `key`. */
@@ -95,7 +96,7 @@ export function computeFans(shape: readonly number[], axes: FanAxes = {}): [numb
   const outA = norm(axes.outAxis, -1, "outAxis");
   const batchA = norm(axes.batchAxis ?? [], 0, "batchAxis");
   const prodOf = (ax: number[]) => ax.reduce((p, a) => p * s[a], 1);
-  const total = s.reduce((p, d) => p * d, 1);
+  const total = sizeOf(s);
   const batch = prodOf(batchA);
   const receptive = total / batch / prodOf(inA) / prodOf(outA);
   return [prodOf(inA) * receptive, prodOf(outA) * receptive];
@@ -170,7 +171,7 @@ export function orthogonal(opts: { scale?: number; columnAxis?: number } = {}): 
     }
     const col = columnAxis < 0 ? columnAxis + s.length : columnAxis;
     const nCols = s[col];
-    const nRows = s.reduce((p, v) => p * v, 1) / nCols;
+    const nRows = sizeOf(s) / nCols;
     // Orthonormalise the columns of the taller of A and Aᵀ, then transpose back when needed.
     const [tall, wide] = nRows >= nCols ? [nRows, nCols] : [nCols, nRows];
     const a = random.normal(key, [tall, wide]);

@@ -16,7 +16,7 @@ import { Array } from "../core/array";
 import { isFloat } from "../core/dtype";
 import { ArgumentError, DTypeError, ShapeError, TransformError } from "../core/errors";
 import { checkOptions, opt } from "../core/options";
-import { broadcastShapes } from "../core/shape";
+import { broadcastShapes, sizeOf } from "../core/shape";
 import type { ParamsOf } from "../core/primitives";
 import { bind, bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { customJvp } from "../../transforms/calls";
@@ -73,7 +73,7 @@ function overBatch<R extends Tracer | Tracer[]>(where: string, fn: (...core: Tra
   } catch {
     throw new ShapeError(`${where}: the batch dimensions of ${args.map((a) => a.aval.str()).join(" and ")} do not broadcast together`);
   }
-  const size = batch.reduce((p, d) => p * d, 1);
+  const size = sizeOf(batch);
   const flat = args.map((a, i) => {
     const core = a.shape.slice(a.ndim - coreRanks[i]);
     return reshape(broadcastTo(a, [...batch, ...core]), [size, ...core]);

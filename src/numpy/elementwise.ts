@@ -8,7 +8,7 @@ import { Array } from "../core/array";
 import { checkDType, isFloat, isInt, type DType } from "../core/dtype";
 import { ArgumentError, DTypeError, TracerError, asCalledFrom } from "../core/errors";
 import { applyComposite } from "../core/eval_trace";
-import { broadcastShapes, fmtValue } from "../core/shape";
+import { broadcastShapes, fmtValue, sizeOf } from "../core/shape";
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { asInexact, asTracer, broadcastTo, checkArg, promoteArgs, requireNumeric, toBool, toInexact } from "./promote";
 import { checkOptions, opt } from "../core/options";
@@ -441,7 +441,7 @@ export function allclose(a: ArrayLike, b: ArrayLike, opts: { rtol?: number; atol
   const A = hostData("allclose", a);
   const B = hostData("allclose", b);
   const shape = broadcastShapes("allclose", A.shape, B.shape);
-  const size = shape.reduce((m, d) => m * d, 1);
+  const size = sizeOf(shape);
   const at = (h: typeof A, flat: number): number => {
     // index into a broadcast operand
     let idx = 0;

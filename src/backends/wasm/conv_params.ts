@@ -4,6 +4,7 @@
 // (wasm/src/conv.rs ConvParams, wasm/src/epilogue.rs).
 
 import type { EpilogueOp, EpilogueOpKind } from "../plan/kernel_graph";
+import { sizeOf } from "../../core/shape";
 // At most this many ops (wasm/src/epilogue.rs MAX_OPS, which must agree).
 import { CONV_EPILOGUE_MAX_OPS } from "../plan/conv_lowering";
 import { fail, int32, nonNeg, pos } from "./kernel_args";
@@ -138,8 +139,7 @@ export function conv2dShapes(p: Conv2dParams): ConvShapes {
   const xShape = nchw ? [n, cin, h, w] : [n, h, w, cin];
   const wShape = nchw ? [cout, cin / groups, kh, kw] : [kh, kw, cin / groups, cout];
   const yShape = nchw ? [n, cout, oh, ow] : [n, oh, ow, cout];
-  const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
-  const shapes = { oh, ow, xShape, wShape, yShape, xSize: size(xShape), wSize: size(wShape), ySize: size(yShape) };
+  const shapes = { oh, ow, xShape, wShape, yShape, xSize: sizeOf(xShape), wSize: sizeOf(wShape), ySize: sizeOf(yShape) };
   if (oh > 0x7fffffff || ow > 0x7fffffff || Math.max(shapes.xSize, shapes.wSize, shapes.ySize) >= 2 ** 30) {
     fail("convolution too large for a 4 GiB memory", -7);
   }

@@ -8,6 +8,7 @@
 // the generated-kernel job family.
 
 import { compileKernel, type CompiledKernel, type KernelSpec } from "./codegen/kernel";
+import { sizeOf } from "../../core/shape";
 import { esize } from "./codegen/kernel_emit";
 import { MATH_FNS, canonicalize } from "./codegen/kernel_spec";
 import type { WorkerPool } from "./pool";
@@ -56,7 +57,7 @@ export class ParallelKernel {
     readonly memory: WebAssembly.Memory,
     private readonly scratch?: (bytes: number) => number,
   ) {
-    const elements = spec.shape.reduce((a, b) => a * b, 1);
+    const elements = sizeOf(spec.shape);
     let perElement = 1;
     for (const nd of spec.nodes) if (nd.op !== "input" && nd.op !== "const") perElement += EXPENSIVE.has(nd.op) ? 8 : 1;
     this.work = elements * perElement;
@@ -99,7 +100,7 @@ export class ParallelKernel {
     const spec = this.spec;
     const scratchPtrs = this.kernel.scratchBytes > 0 ? 1 : 0;
     if (spec.inputs.length + spec.outputs.length + scratchPtrs > MAX_KERNEL_PTRS || this.kernel.bytes.length === 0) return null;
-    const elements = spec.shape.reduce((a, b) => a * b, 1);
+    const elements = sizeOf(spec.shape);
     if (this.work < minWork) return null;
     const c = canonicalize(spec);
     const D = c.shape.length;

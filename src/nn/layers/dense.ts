@@ -8,6 +8,7 @@ import * as random from "../../random";
 import type { Tracer } from "../../core/trace";
 import { checkOptions, opt } from "../../core/options";
 import { ArgumentError } from "../../core/errors";
+import { sizeOf } from "../../core/shape";
 import { lecunNormal, zeros, type Initializer } from "../initializers";
 import { defineLayer, expectShape, positiveInt, type Layer } from "./layer";
 
@@ -74,7 +75,7 @@ export function Flatten(): Layer<{}, {}> {
     init: () => ({ params: {}, state: {} }),
     forward(params, state, x) {
       expectShape(header, x.ndim >= 1, "[batch, ...]", x);
-      return [np.reshape(x, [x.shape[0], x.shape.slice(1).reduce((a, b) => a * b, 1)]), state];
+      return [np.reshape(x, [x.shape[0], sizeOf(x.shape.slice(1))]), state];
     },
   });
 }

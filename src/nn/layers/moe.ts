@@ -13,6 +13,7 @@ import * as random from "../../random";
 import type { Tracer } from "../../core/trace";
 import { ArgumentError } from "../../core/errors";
 import { checkOptions, describeValue, opt } from "../../core/options";
+import { sizeOf } from "../../core/shape";
 import { logsumexp, oneHot, relu, softmax } from "../functions";
 import { lecunNormal, varianceScaling, zeros, type Initializer } from "../initializers";
 import { defineLayer, expectShape, layerInput, positiveInt, type Layer } from "./layer";
@@ -75,7 +76,7 @@ export function SwitchMoE(dModel: number, dHidden: number, numExperts: number, o
   const route = (params: SwitchMoEParams, x: Tracer): { y: Tracer; aux: SwitchMoEAux } => {
     expectShape(header, x.ndim >= 2 && x.shape[x.ndim - 1] === dModel, `[tokens, ${dModel}]`, x);
     const lead = x.shape.slice(0, -1);
-    const T = lead.reduce((a, b) => a * b, 1);
+    const T = sizeOf(lead);
     const C = capacity(T);
     const tokens = np.reshape(x, [T, dModel]);
     const logits = lax.dotGeneral(tokens, params.router.weight, [[[1], [0]], [[], []]]);

@@ -24,7 +24,7 @@ function isInfo(x: unknown): x is ParamInfo {
 }
 
 function toInfo(x: unknown): InfoTree {
-  if (isTracer(x)) return { aval: x.aval.str(), size: x.shape.reduce((a, b) => a * b, 1) };
+  if (isTracer(x)) return { aval: x.aval.str(), size: x.size };
   if (Array.isArray(x)) return x.map(toInfo);
   if (x === null || x === undefined) return x;
   if (typeof x === "object") return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, toInfo(v)]));

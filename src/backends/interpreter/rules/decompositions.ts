@@ -4,6 +4,7 @@
 // the output dtype.
 
 import type { Decomposition } from "../../../core/primitives";
+import { sizeOf } from "../../../core/shape";
 import { HostArray } from "../host_array";
 import { choleskyF64, eighF64, luF64, qrF64, svdF64, triangularSolveF64 } from "./decomposition_algorithms";
 import type { InterpRule, InterpRuleTable } from "./types";
@@ -12,7 +13,7 @@ import type { InterpRule, InterpRuleTable } from "./types";
 function stackDims(x: HostArray): { count: number; m: number; n: number } {
   const m = x.shape[x.ndim - 2];
   const n = x.shape[x.ndim - 1];
-  return { count: m * n === 0 ? x.shape.slice(0, -2).reduce((p, d) => p * d, 1) : x.size / (m * n), m, n };
+  return { count: m * n === 0 ? sizeOf(x.shape.slice(0, -2)) : x.size / (m * n), m, n };
 }
 
 function matrixAt(x: HostArray, b: number, size: number): Float64Array {

@@ -4,15 +4,16 @@
 // identity, then the loop nest level by level down to the innermost row, which
 // is either stored elementwise, reduced in vector accumulators, or (a row under
 // a reduced outer dim) summed over the rows in registers or, for wide rows, in
-// scratch rows (outer_scratch.ts). See kernel.ts for the shape of the generated
-// code.
+// scratch rows (outer_scratch.ts). A reduced dim further out is blocked too,
+// its kept block in scratch levels (emitRowBlocks). See kernel.ts for the shape
+// of the generated code.
 
 import { range } from "../../../core/shape";
 import { FuncBuilder, ModuleBuilder, memoryImport } from "./assembler";
 import { Emitter, type Ex } from "./expr";
 import type { MathCtx } from "./vecmath";
 import { HEAVY, type Canon } from "./kernel_spec";
-import { OUTER_ROW_BLOCKS, emitOuterRowsWithScratch, outerScratchBytes } from "./outer_scratch";
+import { OUTER_ROW_BLOCKS, emitAddLevelsIntoOutputs, emitOuterRowsWithScratch, outerScratchBytes } from "./outer_scratch";
 import {
   OUTER_ROW_VECTORS, REDUCTION_BLOCKS, constEx, constShift, emitOp, esize, identityBits, loadLanes, loadSplat, loadStrided, monoid, splatBroadcastInputs, storeLane0, storePartial,
 } from "./kernel_emit";
@@ -71,6 +72,20 @@ interface OuterRowSums {
   readonly scratchBytes: number;
 }
 
+/** A reduced dim further out, blocked over its rows with the kept block inside it in scratch (rowBlocks). */
+interface RowBlocks {
+  /** The canonical dim whose iterations are the rows. */
+  readonly dim: number;
+  readonly rows: number;
+  /** Bytes of one level of one output: the kept elements inside `dim`, in whole vectors. */
+  readonly levelBytes: number;
+  /** Block levels in use: 1 + the highest level that takes a whole unit. */
+  readonly levels: number;
+  /** Byte offset of this scratch from the scratch pointer (after the scratch rows of OuterRowSums). */
+  readonly offset: number;
+  readonly scratchBytes: number;
+}
+
 export function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: boolean, relaxed: boolean): Generated {
   const { shape, reduced } = canon;
   const D = shape.length;
@@ -88,13 +103,15 @@ export function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: 
   const n = shape[inner];
   const outDTs = spec.outputs.map((o) => o.dtype);
   const outerRows = outerRowSums(canon, mode, redOp, outDTs, heavy);
+  const rowBlocks = rowBlocksFor(canon, mode, redOp, outDTs, outerRows);
+  const scratchBytes = outerRows.scratchBytes + (rowBlocks?.scratchBytes ?? 0);
 
   const mb = new ModuleBuilder();
   mb.importMemory(memoryImport(shared));
   const ctxImports: { sinImport?: number; cosImport?: number } = {};
   if (usesSin) ctxImports.sinImport = mb.importFunction("env", "sin", ["f64"], ["f64"]);
   if (usesCos) ctxImports.cosImport = mb.importFunction("env", "cos", ["f64"], ["f64"]);
-  const f = new FuncBuilder("kernel", new Array(nIn + nOut + (outerRows.scratchBytes > 0 ? 1 : 0)).fill("i32"), [], { relaxedSimd: relaxed });
+  const f = new FuncBuilder("kernel", new Array(nIn + nOut + (scratchBytes > 0 ? 1 : 0)).fill("i32"), [], { relaxedSimd: relaxed });
   const e = new Emitter(f, relaxed);
   const g: KernelGen = {
     spec, canon, dts, f, e, m: { e, ...ctxImports }, nIn, nOut, nPtr: nIn + nOut, inner, n, redOp, hasRed, mode,
@@ -120,10 +137,10 @@ export function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: 
       ff.localSet(l);
     });
   }
-  emitLevel(g, ptr, 0, outerRows);
+  emitLevel(g, ptr, 0, outerRows, rowBlocks);
 
   mb.addFunction(f, "kernel");
-  return { bytes: mb.encode(), text: mb.text(), usesSin, usesCos, scratchBytes: outerRows.scratchBytes };
+  return { bytes: mb.encode(), text: mb.text(), usesSin, usesCos, scratchBytes };
 }
 
 /** The nodes an output depends on. */
@@ -248,7 +265,7 @@ function blockedLoop(f: FuncBuilder, blocks: readonly number[], total: number, l
 }
 
 /** The loop over canonical dim `d` and everything inside it. */
-function emitLevel(g: KernelGen, ptr: number[][], d: number, outerRows: OuterRowSums): void {
+function emitLevel(g: KernelGen, ptr: number[][], d: number, outerRows: OuterRowSums, rowBlocks: RowBlocks | null): void {
   const { f, canon } = g;
   if (d === canon.shape.length - 2 && outerRows.inRegisters) {
     emitBlockedOuterRows(g, ptr[d], outerRows.rows);
@@ -266,15 +283,22 @@ function emitLevel(g: KernelGen, ptr: number[][], d: number, outerRows: OuterRow
     emitRow(g, ptr[d]);
     return;
   }
+  if (d === rowBlocks?.dim) {
+    emitRowBlocks(g, ptr, rowBlocks, () => emitStep(g, ptr, d, outerRows, rowBlocks));
+    return;
+  }
   f.comment(`dim ${d}: ${canon.shape[d]}${canon.reduced[d] && g.hasRed ? " (reduced)" : ""}`);
-  counted(f, canon.shape[d], () => {
-    if (d + 1 === g.inner && g.unrollInner) emitRow(g, ptr[d]);
-    else {
-      for (let p = 0; p < g.nPtr; p++) f.localGet(ptr[d][p]).localSet(ptr[d + 1][p]);
-      emitLevel(g, ptr, d + 1, outerRows);
-    }
-    advance(g, ptr[d], d, 1);
-  });
+  counted(f, canon.shape[d], () => emitStep(g, ptr, d, outerRows, rowBlocks));
+}
+
+/** One iteration of dim `d`: everything inside it at the pointers `ptr[d]`, which then move one step along `d`. */
+function emitStep(g: KernelGen, ptr: number[][], d: number, outerRows: OuterRowSums, rowBlocks: RowBlocks | null): void {
+  if (d + 1 === g.inner && g.unrollInner) emitRow(g, ptr[d]);
+  else {
+    for (let p = 0; p < g.nPtr; p++) g.f.localGet(ptr[d][p]).localSet(ptr[d + 1][p]);
+    emitLevel(g, ptr, d + 1, outerRows, rowBlocks);
+  }
+  advance(g, ptr[d], d, 1);
 }
 
 /** Loads the inputs at element `at` (static, relative to the pointers) of the inner dim:
@@ -526,4 +550,90 @@ function emitBlockedOuterRows(g: KernelGen, ps: number[], outerRows: number): vo
       storePartial(f, dt, ps[nIn + o], e.bind(monoid(e, redOp, dt, e.get(cur), e.get(levels[0][o][j]))), off, lanes);
     }
   });
+}
+
+// --- blocked accumulation over a reduced dim further out ------------------------------
+// A reduced dim that is not just outside the kept innermost one -- sum(x + b, 0) of
+// [rows, k, n] where b of shape [k, 1] keeps k and n from merging, or the whole sum of
+// x + b over [rows, n] with b of shape [n] -- would add each row's contribution (the loop
+// nest inside it) into the outputs, an error of eps·rows. Instead the nest inside writes to
+// a level-0 block in scratch laid out as the outputs it touches (the kept dims inside,
+// dense), folded into level 1 every OUTER_ROW_BLOCKS[0] rows and so on, as the other
+// blocked paths, and the levels are added into the outputs once. The nest inside is the
+// usual one (its own blocked paths included) with its output pointers moved to level 0.
+// The scratch is at most 4 levels × the outputs' block, and does not depend on how the
+// kept dims are cut into chunks, so a split kernel gives the whole one's bits.
+
+/** The reduced dim with the most rows (more than one level-0 block) that no other blocked path
+ * covers, for float sums and products with 4-byte outputs; null when there is none. */
+function rowBlocksFor(canon: Canon, mode: KernelGen["mode"], redOp: ReduceOp | undefined, outDTs: readonly KDType[], outerRows: OuterRowSums): RowBlocks | null {
+  const { shape, reduced } = canon;
+  const D = shape.length;
+  if (mode === "none" || !(redOp === "sum" || redOp === "prod") || !outDTs.includes("float32") || outDTs.some((dt) => esize(dt) !== 4)) return null;
+  let dim = -1;
+  for (let d = 0; d < D - 1; d++) {
+    const covered = d === D - 2 && (outerRows.inRegisters || outerRows.scratchBytes > 0);
+    if (reduced[d] && !covered && shape[d] > OUTER_ROW_BLOCKS[0] && (dim < 0 || shape[d] > shape[dim])) dim = d;
+  }
+  if (dim < 0) return null;
+  const rows = shape[dim];
+  let levels = 1;
+  for (let l = 0, unit = 1; l < OUTER_ROW_BLOCKS.length; l++) {
+    unit *= OUTER_ROW_BLOCKS[l];
+    if (rows >= unit) levels = l + 2;
+  }
+  const levelBytes = Math.ceil(keptInside(canon, dim) / 4) * 16;
+  return { dim, rows, levelBytes, levels, offset: outerRows.scratchBytes, scratchBytes: outDTs.length * levels * levelBytes };
+}
+
+/** The loop over `rb.dim`, `step` emitting one row (the nest inside, then the pointers moved). */
+function emitRowBlocks(g: KernelGen, ptr: number[][], rb: RowBlocks, step: () => void): void {
+  const { f, e, outDTs, nIn, nPtr: scratchParam } = g;
+  const redOp = g.redOp!;
+  const ps = ptr[rb.dim];
+  const vecs = rb.levelBytes / 16;
+  const kept = keptInside(g.canon, rb.dim);
+  f.comment(`dim ${rb.dim}: ${rb.rows} (reduced), the ${kept} kept element(s) inside summed in ${rb.levels} scratch level(s), blocked ${OUTER_ROW_BLOCKS.join("/")}`);
+  /** Byte offset of output o's level l from the scratch pointer. */
+  const at = (o: number, l: number): number => rb.offset + (o * rb.levels + l) * rb.levelBytes;
+  const sp = f.local("i32", "bsp");
+  const load = (off: number): Ex => (ff) => void ff.localGet(sp).mem("v128.load", off, 4);
+  const store = (off: number, val: Ex): void => {
+    f.localGet(sp);
+    val(f);
+    f.mem("v128.store", off, 4);
+  };
+  /** One pass over the levels' vectors, `sp` addressing the current one from the scratch pointer. */
+  const pass = (body: () => void): void => {
+    f.localGet(scratchParam).localSet(sp);
+    counted(f, vecs, () => {
+      body();
+      f.localGet(sp).i32Const(16).op("i32.add").localSet(sp);
+    });
+  };
+  pass(() => outDTs.forEach((dt, o) => {
+    for (let l = 0; l < rb.levels; l++) store(at(o, l), e.ic(identityBits(redOp, dt)));
+  }));
+  const outBase = outDTs.map((_, o) => {
+    const l = f.local("i32", "obase");
+    f.localGet(ps[nIn + o]).localSet(l);
+    f.localGet(scratchParam).i32Const(at(o, 0)).op("i32.add").localSet(ps[nIn + o]);
+    return l;
+  });
+  const carry = (l: number): void =>
+    pass(() => outDTs.forEach((dt, o) => {
+      store(at(o, l + 1), monoid(e, redOp, dt, load(at(o, l + 1)), load(at(o, l))));
+      store(at(o, l), e.ic(identityBits(redOp, dt)));
+    }));
+  blockedLoop(f, OUTER_ROW_BLOCKS.slice(0, rb.levels - 1), rb.rows, step, carry);
+  f.comment("combine the block levels (smallest sums first), add into the outputs");
+  const levels = range(rb.levels);
+  emitAddLevelsIntoOutputs({ f, e, outDTs, redOp, counted: (count, body) => counted(f, count, body) }, kept, { scratchParam, sp, name: "bcur" }, (o) => levels.map((l) => at(o, l)), outBase);
+}
+
+/** Elements of the kept dims inside `dim`. */
+function keptInside(canon: Canon, dim: number): number {
+  let kept = 1;
+  for (let d = dim + 1; d < canon.shape.length; d++) if (!canon.reduced[d]) kept *= canon.shape[d];
+  return kept;
 }

@@ -177,15 +177,34 @@ export function emitOuterRowsWithScratch(ctx: OuterScratchContext, ps: readonly 
   const used = topUnits.flatMap((q, l) => (q > 0 ? [l] : []));
   const outPtr = outDTs.map(() => f.local("i32", "sout"));
   outDTs.forEach((_, o) => f.localGet(ps[nIn + o]).localSet(outPtr[o]));
+  emitAddLevelsIntoOutputs({ f, e, outDTs, redOp, counted }, rowLength, { scratchParam, sp, name: "scur" }, (o) => used.map((l) => slot(o, l)), outPtr);
+}
+
+/** Adds each output's block levels, summed smallest first, into its `elements` outputs from
+ * `outPtr[o]`: the levels are scratch rows of whole vectors at `levelOffsets(o)` bytes from the
+ * scratch pointer (`at.scratchParam`), walked with the local `at.sp`. Moves `outPtr`. */
+export function emitAddLevelsIntoOutputs(
+  ctx: Pick<OuterScratchContext, "f" | "e" | "outDTs" | "redOp" | "counted">,
+  elements: number,
+  at: { scratchParam: number; sp: number; name: string },
+  levelOffsets: (o: number) => readonly number[],
+  outPtr: readonly number[],
+): void {
+  const { f, e, outDTs, redOp, counted } = ctx;
+  const { scratchParam, sp } = at;
+  const load = (off: number): Ex => (ff) => void ff.localGet(sp).mem("v128.load", off, 4);
   const combine = (lanes: number): void =>
     outDTs.forEach((dt, o) => {
-      let acc: Ex = loadScratch(sp, slot(o, used[0]));
-      for (const l of used.slice(1)) acc = e.bind(monoid(e, redOp, dt, acc, loadScratch(sp, slot(o, l))));
-      const cur = f.local("v128", "scur");
+      const [first, ...rest] = levelOffsets(o);
+      let acc: Ex = load(first);
+      for (const off of rest) acc = e.bind(monoid(e, redOp, dt, acc, load(off)));
+      const cur = f.local("v128", at.name);
       loadLanes(f, dt, outPtr[o], 0, lanes);
       f.localSet(cur);
       storePartial(f, dt, outPtr[o], e.bind(monoid(e, redOp, dt, e.get(cur), acc)), 0, lanes);
     });
+  const fullVecs = Math.floor(elements / 4);
+  const rem = elements % 4;
   f.localGet(scratchParam).localSet(sp);
   if (fullVecs > 0) {
     counted(fullVecs, () => {

@@ -55,6 +55,35 @@ export interface BoundView {
 /** The global invocation index from a 2-D dispatch (x wraps at 65535 workgroups). */
 const GLOBAL_INDEX = "gid.x + gid.y * nwg.x * " + WORKGROUP + "u";
 
+/**
+ * The strided loop of one invocation of a workgroup-per-output reduction (`j` from `lid` by
+ * WORKGROUP while `cond`), folding `values` into `accs`. Float sums and products fold in blocks:
+ * 64 values into a block accumulator, 64 blocks into a second level, then into the accumulator,
+ * so no accumulator takes more than ~64 terms of similar size and the error stays ~eps·log(n)
+ * (a 1e6-element sum of 0.1 was off by 3.7e-5 relative, serially folded; the wasm kernels block
+ * the same way, REDUCTION_BLOCKS). Integer and bool folds are exact and stay plain.
+ */
+function blockedStrideLoop(op: ReduceOp, accs: readonly { name: string; dtype: KDType }[], values: readonly string[], cond: string, inner: readonly string[]): string[] {
+  const blocked = (op === "sum" || op === "prod") && accs.some((a) => a.dtype === "float32");
+  const lines = [`if (in_range) {`];
+  if (!blocked) {
+    lines.push(`  for (var j = lid; ${cond}; j += ${WORKGROUP}u) {`, ...inner.map((l) => "    " + l));
+    accs.forEach((a, k) => lines.push(`    ${a.name} = ${reduceCombine(op, a.name, values[k], a.dtype)};`));
+    return [...lines, "  }", "}"];
+  }
+  const levels = (a: { name: string }) => [`b1_${a.name}`, `b2_${a.name}`];
+  accs.forEach((a) => levels(a).forEach((b) => lines.push(`  var ${b}: ${WGSL_TYPE[a.dtype]} = ${reduceIdentity(op, a.dtype)};`)));
+  lines.push(`  var count = 0u;`, `  for (var j = lid; ${cond}; j += ${WORKGROUP}u) {`, ...inner.map((l) => "    " + l));
+  accs.forEach((a, k) => lines.push(`    b1_${a.name} = ${reduceCombine(op, `b1_${a.name}`, values[k], a.dtype)};`));
+  lines.push(`    count = count + 1u;`, `    if (count % 64u == 0u) {`);
+  accs.forEach((a) => lines.push(`      b2_${a.name} = ${reduceCombine(op, `b2_${a.name}`, `b1_${a.name}`, a.dtype)};`, `      b1_${a.name} = ${reduceIdentity(op, a.dtype)};`));
+  lines.push(`      if (count % 4096u == 0u) {`);
+  accs.forEach((a) => lines.push(`        ${a.name} = ${reduceCombine(op, a.name, `b2_${a.name}`, a.dtype)};`, `        b2_${a.name} = ${reduceIdentity(op, a.dtype)};`));
+  lines.push(`      }`, `    }`, `  }`);
+  accs.forEach((a) => lines.push(`  ${a.name} = ${reduceCombine(op, a.name, reduceCombine(op, `b2_${a.name}`, `b1_${a.name}`, a.dtype), a.dtype)};`));
+  return [...lines, "}"];
+}
+
 function reduceIdentity(op: ReduceOp, d: KDType): string {
   const f = d === "float32";
   switch (op) {
@@ -252,7 +281,7 @@ export function generateKernel(
           () => {
             const body = [`let in_range = i < ${outTotal};`];
             coords("i", keptShape, "c", body, params);
-            body.push(...init, `if (in_range) {`, `  for (var j = lid; j < ${redTotal}; j += ${WORKGROUP}u) {`, ...inner.map((l) => "    " + l), ...fold.map((l) => "    " + l), "  }", "}");
+            body.push(...init, ...blockedStrideLoop(red.op, accs, values, `j < ${redTotal}`, inner));
             accs.forEach((a) => body.push(`s_${a.name}[lid] = ${a.name};`));
             body.push("workgroupBarrier();");
             for (let step = WORKGROUP / 2; step >= 1; step /= 2) {
