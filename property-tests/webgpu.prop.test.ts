@@ -24,11 +24,13 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ArrayImpl as TfArray, defaultBackendName, jit, np, setDefaultBackend, type Tracer } from "../src/index";
 import type { TypedArray } from "../src/core/dtype";
-import { BINARY_ELEMENTWISE, UNARY_ELEMENTWISE, familyTable, type FirstOrderPrimitive } from "../src/core/primitives";
-import { BINARY_RECORDS, FIRST_ORDER_PRIMITIVES, SIMD_STRESS, sortedKeys, UNARY_RECORDS, type WebGpuAccuracy, type ArgView, type CaseGen, type PrimCase, type ValueKind, caseArrays, caseData, caseFn, describeView, drawValueKind, drawViews, int, primitiveCases } from "./primitive_cases";
+import { BINARY_ELEMENTWISE, UNARY_ELEMENTWISE, familyTable, type FirstOrderPrimitive, type ParamsOf } from "../src/core/primitives";
+import { BINARY_RECORDS, FIRST_ORDER_PRIMITIVES, SIMD_STRESS, sortedKeys, UNARY_RECORDS, type WebGpuAccuracy, type ArgView, type CaseGen, type PrimCase, type ValueKind, applyView, caseArrays, caseData, caseFn, describeView, drawValueKind, drawViews, int, primitiveCases } from "./primitive_cases";
 import { cases, tame, type Case, type T } from "./programs";
 import { rng } from "../test/rng";
-import { gpu, noGpuReason } from "../test/webgpu_setup";
+import { gpu, noGpuReason, readAll } from "../test/webgpu_setup";
+import { choleskyMismatch, triangularSolveMismatch } from "./linalg_residuals";
+import { sizeOf as sizeOfShape } from "../src/core/shape";
 
 const NUM_RUNS = Number(process.env.WEBGPU_NUM_RUNS ?? 4);
 
@@ -36,10 +38,12 @@ const NUM_RUNS = Number(process.env.WEBGPU_NUM_RUNS ?? 4);
  * exact: bitwise for ints/bools; floats equal (NaN == NaN, 0 == -0).
  * close: |got - want| <= atol + rtol·|want| (special values must match exactly).
  * accum: |got - want| <= rtol · (the primitive on |args|), the sum of |terms|.
+ * backward: a float32 cholesky or triangular solve (WGSL kernels) equals the float64 oracle's within
+ *   rounding or has a backward error within rounding (linalg_residuals.ts).
  */
-type Tol = { kind: "exact" } | { kind: "close"; rtol: number; atol: number } | { kind: "accum"; rtol: number; absArgs: number[] };
+type Tol = { kind: "exact" } | { kind: "close"; rtol: number; atol: number } | { kind: "accum"; rtol: number; absArgs: number[] } | { kind: "backward" };
 
-const EXACT: Tol = { kind: "exact" };
+const EXACT = { kind: "exact" } as const satisfies Tol;
 /** WGSL's f32 division and inverseSqrt are within 2.5 ulp; the builtins exp/log within a few ulp. */
 const FEW_ULP: Tol = { kind: "close", rtol: 4e-7, atol: 1e-37 };
 const TRANSCENDENTAL: Tol = { kind: "close", rtol: 2e-5, atol: 1e-6 };
@@ -67,12 +71,13 @@ const TOLERANCE: { [P in FirstOrderPrimitive]: Tol } = {
   reduce_window_sum: SUM([0]), reduce_window_max: EXACT, reduce_window_min: EXACT,
   select_and_scatter_add: SUM([0]), select_and_gather_add: EXACT,
   sort: EXACT, top_k: EXACT, threefry2x32: EXACT, stop_gradient: EXACT,
-  // The decompositions run as host steps on WebGPU (the interpreter's code).
-  cholesky: EXACT, lu: EXACT, qr: EXACT, eigh: EXACT, svd: EXACT, triangular_solve: EXACT,
+  // lu, qr, eigh and svd run as host steps on WebGPU (the interpreter's code); cholesky and
+  // triangular_solve are WGSL kernels in float32 (float16 operands stay host steps: exact there too).
+  cholesky: { kind: "backward" }, lu: EXACT, qr: EXACT, eigh: EXACT, svd: EXACT, triangular_solve: { kind: "backward" },
 };
 
 /** The first element where got differs from want beyond the tolerance, or null. float16 gets one half-precision ulp more. */
-function firstMismatch(got: TypedArray, want: TypedArray, dtype: string, tol: Tol, mag: TypedArray | null): string | null {
+function firstMismatch(got: TypedArray, want: TypedArray, dtype: string, tol: Exclude<Tol, { kind: "backward" }>, mag: TypedArray | null): string | null {
   const isFloat = dtype === "float32" || dtype === "float16";
   for (let i = 0; i < want.length; i++) {
     const g = got[i];
@@ -84,6 +89,17 @@ function firstMismatch(got: TypedArray, want: TypedArray, dtype: string, tol: To
     if (!(Math.abs(g - w) <= bound + half)) return `element ${i}: got ${g}, want ${w} (|diff| ${Math.abs(g - w).toExponential(3)} > ${(bound + half).toExponential(3)})`;
   }
   return null;
+}
+
+/** The backward-error check of a cholesky or triangular_solve case (float16 ones are host steps: exact). */
+function backwardMismatch(c: PrimCase, args: TypedArray[], got: TypedArray, want: TypedArray): string | null {
+  const [a, b] = c.args;
+  if (a.dtype !== "float32") return firstMismatch(got, want, a.dtype, EXACT, null);
+  const n = a.shape[a.shape.length - 1];
+  const batch = n === 0 ? 0 : sizeOfShape(a.shape) / (n * n);
+  if (c.prim === "cholesky") return choleskyMismatch(args[0], got, want, batch, n);
+  if (c.prim !== "triangular_solve") throw new Error(`no backward-error check for ${c.prim}`);
+  return triangularSolveMismatch(args[0], args[1], got, want, batch, b.shape[b.shape.length - 2], b.shape[b.shape.length - 1], c.params as ParamsOf<"triangular_solve">);
 }
 
 function onBackend<R>(name: string, fn: () => R): R {
@@ -140,6 +156,11 @@ async function checkPrim(s: PrimScenario): Promise<string | null> {
     got = onBackend("webgpu", () => asList(jit((...ys: Tracer[]) => f(...ys))(...caseArrays(c, views, data, "webgpu"))));
   } catch (e) {
     return `jit on webgpu threw ${(e as Error).name}: ${(e as Error).message}`;
+  }
+  if (tol.kind === "backward") {
+    if (got[0].aval.str() !== want[0].aval.str()) return `output 0 is ${got[0].aval.str()}, want ${want[0].aval.str()}`;
+    const args = onBackend("interpreter", () => caseArrays(c, views, data, "interpreter").map((x, i) => applyView(views[i], x, c.args[i].shape)));
+    return backwardMismatch(c, await readAll(args), await got[0].data(), await want[0].data());
   }
   for (let k = 0; k < want.length; k++) {
     if (got[k].aval.str() !== want[k].aval.str()) return `output ${k} is ${got[k].aval.str()}, want ${want[k].aval.str()}`;

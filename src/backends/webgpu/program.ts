@@ -22,11 +22,19 @@ import { NARROW_HALVES_WGSL, WIDEN_HALVES_WGSL } from "./half";
 import { deviceWords, fromWords, GpuRuntime, toWords, type GpuBuffer } from "./runtime";
 import { generateKernel, WORKGROUP, type BoundView } from "./wgsl/kernel";
 import { generateLibrary, type LibraryBinding } from "./wgsl/library";
+import { WGSL_DECOMPOSITIONS } from "./wgsl/decomposition";
 import { generateConv, generateGemm } from "./wgsl/matmul";
 import { generateWindow, type WindowBinding } from "./wgsl/window";
 
-/** What the WGSL code generators cover: fused kernels, GEMM with epilogues, conv, window and library steps; conv gradients run as transposed forward convs; matrix decompositions run on the host. */
-export const WEBGPU_TARGET: PlanTarget = { windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: false, convGradientKernels: false, convEpilogues: false, decompositionKernels: false };
+/**
+ * What the WGSL code generators cover: fused kernels, GEMM with epilogues, conv, window and library
+ * steps, and the decompositions of WGSL_DECOMPOSITIONS (cholesky, triangular_solve); conv gradients
+ * run as transposed forward convs; the other decompositions run on the host.
+ */
+export const WEBGPU_TARGET: PlanTarget = {
+  windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: false, convGradientKernels: false, convEpilogues: false,
+  decompositionKernels: WGSL_DECOMPOSITIONS,
+};
 
 /** One step ready to run: a recorded dispatch, or host work on the slots' buffers. */
 type Prepared =
@@ -487,9 +495,19 @@ function libraryLabel(call: LibraryCall): string {
     case "select_and_scatter_add":
     case "select_and_gather_add":
       return `${call.op} ${call.ge ? "ge" : "le"} ${call.dtype}`;
-    case "decomposition":
-      return `${call.prim} [${call.batch}, ${call.m}, ${call.n}]`;
+    case "decomposition": {
+      const s = call.solve;
+      if (!s) return `${call.prim} float32, ${call.batch} × ${call.m}×${call.n}`;
+      const form = `${s.leftSide ? "op(a)·x = b" : "x·op(a) = b"}, ${s.lower ? "lower" : "upper"}${s.transposeA ? ", op = transpose" : ""}${s.unitDiagonal ? ", unit diagonal" : ""}`;
+      return `${call.prim} float32 (${form}), ${call.batch} × ${call.rows}×${call.cols}`;
+    }
   }
+}
+
+/** Why a step runs on the host: a dtype the step's kernels lack, or a primitive without a WGSL kernel. */
+function hostReason(st: Extract<Step, { kind: "fallback" }>): string {
+  const dtypes = [...st.inAvals, ...st.outAvals].map((a) => a.dtype).filter((d) => d !== "float32" && d !== "int32" && d !== "uint32" && d !== "bool");
+  return dtypes.length > 0 ? ` for ${st.prim} on ${[...new Set(dtypes)].join(", ")}` : ` for ${st.prim}`;
 }
 
 function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
@@ -507,7 +525,7 @@ function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
     case "conv":
       return `  ${i}: WGSL conv2d ${st.layout} (%${st.x}, %${st.w}) -> ${sl(st.y)}`;
     case "fallback":
-      return `  ${i}: HOST FALLBACK ${st.prim} on the host (no WebGPU kernel) (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
+      return `  ${i}: HOST FALLBACK ${st.prim} on the host (no WebGPU kernel${hostReason(st)}; the program waits for a readback here) (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
     case "window":
       return `  ${i}: WGSL ${st.label} window [${st.spec.dims.map((d) => d.size).join(",")}] (%${st.src.slot}${st.indices.map((x) => `, %${x.slot}`).join("")}) -> ${sl(st.dst.slot)}`;
     case "library":
