@@ -13,8 +13,17 @@
 //    scans, sorting and pooling run as WGSL window/library kernels; primitives
 //    without a WebGPU kernel run as host steps, so they are checked too (their
 //    transfers and ordering).
+//    cholesky and triangular_solve are WGSL kernels in float32, checked against
+//    the float64 oracle by backward error (linalg_residuals.ts).
 // 2. Random multi-op numpy programs (programs.ts), every intermediate returned,
 //    jitted on WebGPU, equal the program on the interpreter.
+// 3. The same programs over float16 inputs (packed two per word on the GPU).
+//
+// Each property runs twice: with generic shaders (sizes and strides read from
+// a uniform, the default) and with specialised ones (baked into the WGSL,
+// GpuRuntime.specializeShapes), which take different code paths in every
+// generator. float16 is computed in f32 and packed on every adapter; native
+// `shader-f16` arithmetic is not used (SwiftShader does not offer it either).
 //
 // Runs in Node on SwiftShader where there is no GPU; skipped loudly without an
 // adapter. WEBGPU_NUM_RUNS (default 4) sets the runs per property: each new
@@ -28,7 +37,7 @@ import { BINARY_ELEMENTWISE, UNARY_ELEMENTWISE, familyTable, type FirstOrderPrim
 import { BINARY_RECORDS, FIRST_ORDER_PRIMITIVES, SIMD_STRESS, sortedKeys, UNARY_RECORDS, type WebGpuAccuracy, type ArgView, type CaseGen, type PrimCase, type ValueKind, applyView, caseArrays, caseData, caseFn, describeView, drawValueKind, drawViews, int, primitiveCases } from "./primitive_cases";
 import { cases, tame, type Case, type T } from "./programs";
 import { rng } from "../test/rng";
-import { gpu, noGpuReason, readAll } from "../test/webgpu_setup";
+import { gpu, inShaderMode, noGpuReason, readAll, SHADER_MODES } from "../test/webgpu_setup";
 import { choleskyMismatch, triangularSolveMismatch } from "./linalg_residuals";
 import { sizeOf as sizeOfShape } from "../src/core/shape";
 
@@ -170,21 +179,24 @@ async function checkPrim(s: PrimScenario): Promise<string | null> {
   return null;
 }
 
-describe.skipIf(gpu === null)(`property: every first-order primitive jitted on WebGPU equals the interpreter${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
-  it("covers every first-order primitive", () => expect(sortedKeys(PRIMITIVE_CASES)).toEqual([...FIRST_ORDER_PRIMITIVES].sort()));
-  for (const prim of Object.keys(PRIMITIVE_CASES) as FirstOrderPrimitive[]) {
-    // Each new kernel shape compiles a pipeline, slow on SwiftShader under load.
-    it(prim, { timeout: 180_000 }, async () => {
-      await fc.assert(
-        fc.asyncProperty(primScenario(PRIMITIVE_CASES[prim]), async (s) => {
-          const err = await checkPrim(s);
-          if (err !== null) throw new Error(`${describePrim(s)}:\n  ${err}`);
-        }),
-        { numRuns: NUM_RUNS },
-      );
-    });
-  }
-});
+for (const mode of SHADER_MODES) {
+  describe.skipIf(gpu === null)(`property: every first-order primitive jitted on WebGPU equals the interpreter, ${mode.name} shaders${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
+    inShaderMode(mode);
+    it("covers every first-order primitive", () => expect(sortedKeys(PRIMITIVE_CASES)).toEqual([...FIRST_ORDER_PRIMITIVES].sort()));
+    for (const prim of Object.keys(PRIMITIVE_CASES) as FirstOrderPrimitive[]) {
+      // Each new kernel shape compiles a pipeline, slow on SwiftShader under load.
+      it(prim, { timeout: 180_000 }, async () => {
+        await fc.assert(
+          fc.asyncProperty(primScenario(PRIMITIVE_CASES[prim]), async (s) => {
+            const err = await checkPrim(s);
+            if (err !== null) throw new Error(`${describePrim(s)} (${mode.name} shaders):\n  ${err}`);
+          }),
+          { numRuns: mode.runs(NUM_RUNS) },
+        );
+      });
+    }
+  });
+}
 
 // --- property 2: random programs ----------------------------------------------------------
 
@@ -196,26 +208,29 @@ function allRegisters(c: Case) {
   };
 }
 
-describe.skipIf(gpu === null)(`property: random programs jitted on WebGPU equal the interpreter${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
-  it("programs of up to 8 ops over broadcasts, views, reductions, matmuls, concatenations, pads and scatter-adds", { timeout: 300_000 }, async () => {
-    await fc.assert(
-      fc.asyncProperty(cases({ mode: "all", maxInputs: 3, maxOps: 8, maxRank: 3, maxDim: 9 }), async (c) => {
-        const f = allRegisters(c);
-        const want = onBackend("interpreter", () => f(...c.inputs.map((x) => x.to("interpreter"))) as TfArray[]);
-        fc.pre(want.every((w) => tame(w, 1e5)));
-        const got = jit(f, { backend: "webgpu" })(...c.inputs.map((x) => x.to("webgpu"))) as TfArray[];
-        for (let k = 0; k < want.length; k++) {
-          const wd = await want[k].data();
-          let scale = 0;
-          for (let i = 0; i < wd.length; i++) scale = Math.max(scale, Math.abs(wd[i]));
-          const m = firstMismatch(await got[k].data(), wd, want[k].dtype, { kind: "close", rtol: 1e-4, atol: 1e-5 * (1 + scale) }, null);
-          if (m !== null) throw new Error(`${c.prog}\nregister ${k} (${want[k].aval.str()}): ${m}`);
-        }
-      }),
-      { numRuns: NUM_RUNS * 4 },
-    );
+for (const mode of SHADER_MODES) {
+  describe.skipIf(gpu === null)(`property: random programs jitted on WebGPU equal the interpreter, ${mode.name} shaders${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
+    inShaderMode(mode);
+    it("programs of up to 8 ops over broadcasts, views, reductions, matmuls, concatenations, pads and scatter-adds", { timeout: 300_000 }, async () => {
+      await fc.assert(
+        fc.asyncProperty(cases({ mode: "all", maxInputs: 3, maxOps: 8, maxRank: 3, maxDim: 9 }), async (c) => {
+          const f = allRegisters(c);
+          const want = onBackend("interpreter", () => f(...c.inputs.map((x) => x.to("interpreter"))) as TfArray[]);
+          fc.pre(want.every((w) => tame(w, 1e5)));
+          const got = jit(f, { backend: "webgpu" })(...c.inputs.map((x) => x.to("webgpu"))) as TfArray[];
+          for (let k = 0; k < want.length; k++) {
+            const wd = await want[k].data();
+            let scale = 0;
+            for (let i = 0; i < wd.length; i++) scale = Math.max(scale, Math.abs(wd[i]));
+            const m = firstMismatch(await got[k].data(), wd, want[k].dtype, { kind: "close", rtol: 1e-4, atol: 1e-5 * (1 + scale) }, null);
+            if (m !== null) throw new Error(`${c.prog} (${mode.name} shaders)\nregister ${k} (${want[k].aval.str()}): ${m}`);
+          }
+        }),
+        { numRuns: mode.runs(NUM_RUNS * 4) },
+      );
+    });
   });
-});
+}
 
 // --- property 3: random programs in float16 -----------------------------------------------
 // The same programs over float16 inputs: on WebGPU float16 arrays are packed two per word
@@ -223,25 +238,28 @@ describe.skipIf(gpu === null)(`property: random programs jitted on WebGPU equal 
 // result the GPU's f32 and the interpreter's f64 place on either side of a half-precision
 // rounding boundary differs by one half ulp, which later ops may carry: hence the tolerance.
 
-describe.skipIf(gpu === null)(`property: random float16 programs jitted on WebGPU equal the interpreter${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
-  it("float16 programs of up to 6 ops (elementwise, reductions, matmuls, views, pads, scatter-adds) over odd sizes", { timeout: 300_000 }, async () => {
-    await fc.assert(
-      fc.asyncProperty(cases({ mode: "all", maxInputs: 3, maxOps: 6, maxRank: 3, maxDim: 9 }), async (c) => {
-        const f = allRegisters(c);
-        const halves = c.inputs.map((x) => onBackend("interpreter", () => np.astype(x.to("interpreter"), "float16") as TfArray));
-        const want = onBackend("interpreter", () => f(...halves) as TfArray[]);
-        fc.pre(want.every((w) => tame(w, 1e3)));
-        const got = jit(f, { backend: "webgpu" })(...halves.map((x) => x.to("webgpu"))) as TfArray[];
-        for (let k = 0; k < want.length; k++) {
-          expect(got[k].dtype).toBe(want[k].dtype);
-          const wd = await want[k].data();
-          let scale = 0;
-          for (let i = 0; i < wd.length; i++) scale = Math.max(scale, Math.abs(wd[i]));
-          const m = firstMismatch(await got[k].data(), wd, want[k].dtype, { kind: "close", rtol: 1e-2, atol: 4e-3 * (1 + scale) }, null);
-          if (m !== null) throw new Error(`${c.prog} (float16 inputs)\nregister ${k} (${want[k].aval.str()}): ${m}`);
-        }
-      }),
-      { numRuns: NUM_RUNS * 3 },
-    );
+for (const mode of SHADER_MODES) {
+  describe.skipIf(gpu === null)(`property: random float16 programs jitted on WebGPU equal the interpreter, ${mode.name} shaders${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
+    inShaderMode(mode);
+    it("float16 programs of up to 6 ops (elementwise, reductions, matmuls, views, pads, scatter-adds) over odd sizes", { timeout: 300_000 }, async () => {
+      await fc.assert(
+        fc.asyncProperty(cases({ mode: "all", maxInputs: 3, maxOps: 6, maxRank: 3, maxDim: 9 }), async (c) => {
+          const f = allRegisters(c);
+          const halves = c.inputs.map((x) => onBackend("interpreter", () => np.astype(x.to("interpreter"), "float16") as TfArray));
+          const want = onBackend("interpreter", () => f(...halves) as TfArray[]);
+          fc.pre(want.every((w) => tame(w, 1e3)));
+          const got = jit(f, { backend: "webgpu" })(...halves.map((x) => x.to("webgpu"))) as TfArray[];
+          for (let k = 0; k < want.length; k++) {
+            expect(got[k].dtype).toBe(want[k].dtype);
+            const wd = await want[k].data();
+            let scale = 0;
+            for (let i = 0; i < wd.length; i++) scale = Math.max(scale, Math.abs(wd[i]));
+            const m = firstMismatch(await got[k].data(), wd, want[k].dtype, { kind: "close", rtol: 1e-2, atol: 4e-3 * (1 + scale) }, null);
+            if (m !== null) throw new Error(`${c.prog} (float16 inputs, ${mode.name} shaders)\nregister ${k} (${want[k].aval.str()}): ${m}`);
+          }
+        }),
+        { numRuns: mode.runs(NUM_RUNS * 3) },
+      );
+    });
   });
-});
+}
