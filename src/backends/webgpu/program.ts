@@ -4,14 +4,18 @@
 // buffer plan, and a run records its dispatches into the runtime's open
 // command encoder. Window steps (gather, scatter, pads, concatenations,
 // dynamic slices) and library steps (argmax, scans, sort, top_k, pooling and
-// its gradients) are WGSL passes too (wgsl/window.ts, wgsl/library.ts). Steps
-// the WebGPU target has no kernel for run on the host (labelled HOST FALLBACK
-// in the listing): the run then continues asynchronously behind the readback
-// of their operands (runtime.ts). Every GPU step reads its sizes from a
-// parameter uniform unless the runtime specialises shapes, so a new shape of a
-// known structure compiles no pipeline.
+// its gradients) are WGSL passes too (wgsl/window.ts, wgsl/library.ts), as are
+// cholesky and triangular_solve (wgsl/decomposition.ts). Steps the WebGPU
+// target has no kernel for (lu, qr, eigh, svd, float16 decompositions) run on
+// the host (labelled HOST FALLBACK in the listing): the run then continues
+// asynchronously behind the readback of their operands (runtime.ts). Every GPU
+// step reads its sizes from a parameter uniform unless the runtime specialises
+// shapes, so a new shape of a known structure compiles no pipeline. The device
+// buffers a program holds between runs are counted in
+// memoryStats().programBytes until it is disposed (clearCache, eviction).
 
 import { BackendError } from "../../core/errors";
+import { noteProgramBytes } from "../../core/residency";
 import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
 import { sizeOf, stridesOf } from "../../core/shape";
 import { HostArray, interpret } from "../interpreter";
@@ -95,6 +99,8 @@ export class WebGpuProgram {
   private readonly group: number[];
   private readonly groupWords: number[];
   readonly hostSteps: number;
+  /** Device bytes this program holds between runs (constants, workspace, private and uniform buffers): memoryStats().programBytes. */
+  private heldBytes = 0;
 
   constructor(
     private readonly lowered: LoweredProgram,
@@ -106,6 +112,7 @@ export class WebGpuProgram {
         const buf = rt.alloc(slotWords(s), "a constant");
         rt.write(buf, toWords(typedConst(s), s.dtype));
         this.constBufs.set(i, buf);
+        this.hold(buf.buffer.size);
       }
     });
     const ws = planWorkspace(lowered, (slot) => slotWords(slots[slot]));
@@ -253,6 +260,7 @@ export class WebGpuProgram {
   private uniformBuffer(words: Uint32Array): GPUBuffer {
     const buf = this.rt.uniform(words);
     this.uniformBufs.push(buf);
+    this.hold(buf.size);
     return buf;
   }
 
@@ -260,6 +268,7 @@ export class WebGpuProgram {
   private privateBuffer(words: number, what: string): GpuBuffer {
     const buf = this.rt.alloc(words, what);
     this.privateBufs.push(buf);
+    this.hold(buf.buffer.size);
     return buf;
   }
 
@@ -381,7 +390,10 @@ export class WebGpuProgram {
   /** Records (or, past a host step, queues) the program on `inputs`; where `donated[i]`, input i's buffer may become an output's. Returns the output buffers at once. */
   run(inputs: GpuBuffer[], consts: GpuBuffer[], donated?: readonly boolean[]): GpuBuffer[] {
     const { slots, outputs, freshOutputs } = this.lowered;
-    this.workspace ??= this.groupWords.map((w) => this.rt.alloc(w, "a program's workspace"));
+    if (!this.workspace) {
+      this.workspace = this.groupWords.map((w) => this.rt.alloc(w, "a program's workspace"));
+      this.hold(this.workspace.reduce((sum, b) => sum + b.buffer.size, 0));
+    }
     const bufs: GpuBuffer[] = new Array(slots.length);
     slots.forEach((s, i) => {
       if (s.kind === "input") bufs[i] = inputs[s.index!];
@@ -443,6 +455,12 @@ export class WebGpuProgram {
     this.uniformBufs.length = 0;
     this.constBufs.clear();
     this.workspace = null;
+    this.hold(-this.heldBytes);
+  }
+
+  private hold(bytes: number): void {
+    this.heldBytes += bytes;
+    noteProgramBytes(bytes);
   }
 }
 
