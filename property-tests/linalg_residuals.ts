@@ -1,4 +1,4 @@
-// Backward-error checks for a float32 cholesky or triangular_solve computed on
+// Backward-error checks for a float32 cholesky, lu or triangular_solve computed on
 // another backend than the interpreter. The interpreter factors and solves in
 // float64 and rounds once; a float32 kernel rounds at every operation, so on an
 // ill-conditioned matrix the two may differ in every digit while both are as
@@ -6,8 +6,9 @@
 // small residual relative to the magnitudes it combined:
 //   substitution:  |c - M ŷ| <= γ·(|M||ŷ| + |c|) componentwise,
 //   Cholesky:      |A - L̂ L̂ᵀ| <= γ·|L̂||L̂ᵀ| componentwise on the lower triangle,
+//   LU:            |P A - L̂ Û| <= γ·|L̂||Û| componentwise,
 // with γ a small multiple of n·2^-24 (Higham, Accuracy and Stability of
-// Numerical Algorithms, theorems 8.5 and 10.3). A result passes when it equals
+// Numerical Algorithms, theorems 8.5, 9.3 and 10.3). A result passes when it equals
 // the interpreter's within a tight tolerance or meets that bound. Matrices
 // holding NaN or ±Inf have no meaningful residual: there the results must agree
 // on which elements are non-finite, and finite ones closely. Whether a matrix
@@ -132,6 +133,57 @@ export function choleskyMismatch(a: TypedArray, got: TypedArray, want: TypedArra
         const resid = Math.abs(A[i * n + j] - llt);
         if (!(resid <= gamma(n) * mag)) {
           return `${where}, element (${i}, ${j}): |a - L Lᵀ| = ${resid.toExponential(3)} > ${(gamma(n) * mag).toExponential(3)} (got ${G[i * n + j]}, interpreter ${W[i * n + j]})`;
+        }
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * Whether `got` = [packed L\U (batch × m × n), pivots (batch × k), permutation (batch × m)] is an LU
+ * factorisation with partial pivoting of `a` within rounding: null when it is. Where rounding makes
+ * two candidate pivots tie differently than in float64, another row may be chosen; the result must
+ * then still be a factorisation P a = L U with |L| <= 1, its pivots consistent with its permutation.
+ */
+export function luMismatch(a: TypedArray, got: readonly TypedArray[], want: readonly TypedArray[], batch: number, m: number, n: number): string | null {
+  const k = Math.min(m, n);
+  for (let b = 0; b < batch; b++) {
+    const A = a.subarray(b * m * n, (b + 1) * m * n);
+    const [G, GP, GQ] = [got[0].subarray(b * m * n, (b + 1) * m * n), got[1].subarray(b * k, (b + 1) * k), got[2].subarray(b * m, (b + 1) * m)];
+    const [W, WP, WQ] = [want[0].subarray(b * m * n, (b + 1) * m * n), want[1].subarray(b * k, (b + 1) * k), want[2].subarray(b * m, (b + 1) * m)];
+    const where = `matrix ${b}`;
+    if (!allFinite(A)) {
+      const e = agreeOnSpecials(G, W, where) ?? agreeOnSpecials(GP, WP, `${where} pivots`) ?? agreeOnSpecials(GQ, WQ, `${where} permutation`);
+      if (e) return e;
+      continue;
+    }
+    const samePivots = Array.prototype.every.call(GP, (p: number, i: number) => p === WP[i]) && Array.prototype.every.call(GQ, (q: number, i: number) => q === WQ[i]);
+    if (samePivots && Array.prototype.every.call(G, (g: number, i: number) => closeTo(g, W[i]))) continue;
+    // The permutation is the identity with the pivots' swaps applied in order.
+    const perm = Array.from({ length: m }, (_, i) => i);
+    for (let j = 0; j < k; j++) {
+      const p = GP[j];
+      if (!(p >= j && p < m)) return `${where}: pivot ${j} is ${p}, outside [${j}, ${m})`;
+      [perm[j], perm[p]] = [perm[p], perm[j]];
+    }
+    if (perm.some((q, i) => q !== GQ[i])) return `${where}: permutation ${Array.from(GQ)} does not follow from pivots ${Array.from(GP)}`;
+    const L = (i: number, j: number) => (i === j ? 1 : j < i ? G[i * n + j] : 0);
+    const U = (i: number, j: number) => (i <= j ? G[i * n + j] : 0);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < Math.min(i, k); j++) {
+        if (!(Math.abs(L(i, j)) <= 1 + 1e-6)) return `${where}: |L(${i}, ${j})| = ${Math.abs(L(i, j))} > 1: not the largest pivot`;
+      }
+      for (let j = 0; j < n; j++) {
+        let lu = 0;
+        let mag = 0;
+        for (let t = 0; t <= Math.min(i, j, k - 1); t++) {
+          lu += L(i, t) * U(t, j);
+          mag += Math.abs(L(i, t) * U(t, j));
+        }
+        const resid = Math.abs(A[GQ[i] * n + j] - lu);
+        if (!(resid <= gamma(k) * mag + 1e-30)) {
+          return `${where}, element (${i}, ${j}): |(P a - L U)| = ${resid.toExponential(3)} > ${(gamma(k) * mag).toExponential(3)} (pivots ${Array.from(GP)}, interpreter's ${Array.from(WP)})`;
         }
       }
     }

@@ -13,7 +13,7 @@
 //    scans, sorting and pooling run as WGSL window/library kernels; primitives
 //    without a WebGPU kernel run as host steps, so they are checked too (their
 //    transfers and ordering).
-//    cholesky and triangular_solve are WGSL kernels in float32, checked against
+//    cholesky, lu and triangular_solve are WGSL kernels in float32, checked against
 //    the float64 oracle by backward error (linalg_residuals.ts).
 // 2. Random multi-op numpy programs (programs.ts), every intermediate returned,
 //    jitted on WebGPU, equal the program on the interpreter.
@@ -38,7 +38,7 @@ import { BINARY_RECORDS, FIRST_ORDER_PRIMITIVES, SIMD_STRESS, sortedKeys, UNARY_
 import { cases, tame, type Case, type T } from "./programs";
 import { rng } from "../test/rng";
 import { gpu, inShaderMode, noGpuReason, readAll, SHADER_MODES } from "../test/webgpu_setup";
-import { choleskyMismatch, triangularSolveMismatch } from "./linalg_residuals";
+import { choleskyMismatch, luMismatch, triangularSolveMismatch } from "./linalg_residuals";
 import { sizeOf as sizeOfShape } from "../src/core/shape";
 
 const NUM_RUNS = Number(process.env.WEBGPU_NUM_RUNS ?? 4);
@@ -47,7 +47,7 @@ const NUM_RUNS = Number(process.env.WEBGPU_NUM_RUNS ?? 4);
  * exact: bitwise for ints/bools; floats equal (NaN == NaN, 0 == -0).
  * close: |got - want| <= atol + rtol·|want| (special values must match exactly).
  * accum: |got - want| <= rtol · (the primitive on |args|), the sum of |terms|.
- * backward: a float32 cholesky or triangular solve (WGSL kernels) equals the float64 oracle's within
+ * backward: a float32 cholesky, lu or triangular solve (WGSL kernels) equals the float64 oracle's within
  *   rounding or has a backward error within rounding (linalg_residuals.ts).
  */
 type Tol = { kind: "exact" } | { kind: "close"; rtol: number; atol: number } | { kind: "accum"; rtol: number; absArgs: number[] } | { kind: "backward" };
@@ -80,9 +80,9 @@ const TOLERANCE: { [P in FirstOrderPrimitive]: Tol } = {
   reduce_window_sum: SUM([0]), reduce_window_max: EXACT, reduce_window_min: EXACT,
   select_and_scatter_add: SUM([0]), select_and_gather_add: EXACT,
   sort: EXACT, top_k: EXACT, threefry2x32: EXACT, stop_gradient: EXACT,
-  // lu, qr, eigh and svd run as host steps on WebGPU (the interpreter's code); cholesky and
+  // qr, eigh and svd run as host steps on WebGPU (the interpreter's code); cholesky, lu and
   // triangular_solve are WGSL kernels in float32 (float16 operands stay host steps: exact there too).
-  cholesky: { kind: "backward" }, lu: EXACT, qr: EXACT, eigh: EXACT, svd: EXACT, triangular_solve: { kind: "backward" },
+  cholesky: { kind: "backward" }, lu: { kind: "backward" }, qr: EXACT, eigh: EXACT, svd: EXACT, triangular_solve: { kind: "backward" },
 };
 
 /** The first element where got differs from want beyond the tolerance, or null. float16 gets one half-precision ulp more. */
@@ -100,15 +100,29 @@ function firstMismatch(got: TypedArray, want: TypedArray, dtype: string, tol: Ex
   return null;
 }
 
-/** The backward-error check of a cholesky or triangular_solve case (float16 ones are host steps: exact). */
-function backwardMismatch(c: PrimCase, args: TypedArray[], got: TypedArray, want: TypedArray): string | null {
+/** The backward-error check of a cholesky, lu or triangular_solve case (float16 ones are host steps: exact). */
+function backwardMismatch(c: PrimCase, args: TypedArray[], got: TypedArray[], want: TypedArray[]): string | null {
   const [a, b] = c.args;
-  if (a.dtype !== "float32") return firstMismatch(got, want, a.dtype, EXACT, null);
+  if (a.dtype !== "float32") {
+    for (let k = 0; k < want.length; k++) {
+      const e = firstMismatch(got[k], want[k], a.dtype, EXACT, null);
+      if (e) return `output ${k}: ${e}`;
+    }
+    return null;
+  }
+  const m = a.shape[a.shape.length - 2];
   const n = a.shape[a.shape.length - 1];
-  const batch = n === 0 ? 0 : sizeOfShape(a.shape) / (n * n);
-  if (c.prim === "cholesky") return choleskyMismatch(args[0], got, want, batch, n);
-  if (c.prim !== "triangular_solve") throw new Error(`no backward-error check for ${c.prim}`);
-  return triangularSolveMismatch(args[0], args[1], got, want, batch, b.shape[b.shape.length - 2], b.shape[b.shape.length - 1], c.params as ParamsOf<"triangular_solve">);
+  const batch = sizeOfShape(a.shape.slice(0, -2));
+  switch (c.prim) {
+    case "cholesky":
+      return choleskyMismatch(args[0], got[0], want[0], batch, n);
+    case "lu":
+      return luMismatch(args[0], got, want, batch, m, n);
+    case "triangular_solve":
+      return triangularSolveMismatch(args[0], args[1], got[0], want[0], batch, b.shape[b.shape.length - 2], b.shape[b.shape.length - 1], c.params as ParamsOf<"triangular_solve">);
+    default:
+      throw new Error(`no backward-error check for ${c.prim}`);
+  }
 }
 
 function onBackend<R>(name: string, fn: () => R): R {
@@ -167,9 +181,9 @@ async function checkPrim(s: PrimScenario): Promise<string | null> {
     return `jit on webgpu threw ${(e as Error).name}: ${(e as Error).message}`;
   }
   if (tol.kind === "backward") {
-    if (got[0].aval.str() !== want[0].aval.str()) return `output 0 is ${got[0].aval.str()}, want ${want[0].aval.str()}`;
+    for (let k = 0; k < want.length; k++) if (got[k].aval.str() !== want[k].aval.str()) return `output ${k} is ${got[k].aval.str()}, want ${want[k].aval.str()}`;
     const args = onBackend("interpreter", () => caseArrays(c, views, data, "interpreter").map((x, i) => applyView(views[i], x, c.args[i].shape)));
-    return backwardMismatch(c, await readAll(args), await got[0].data(), await want[0].data());
+    return backwardMismatch(c, await readAll(args), await readAll(got), await readAll(want));
   }
   for (let k = 0; k < want.length; k++) {
     if (got[k].aval.str() !== want[k].aval.str()) return `output ${k} is ${got[k].aval.str()}, want ${want[k].aval.str()}`;

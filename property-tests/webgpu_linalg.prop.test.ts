@@ -1,10 +1,13 @@
-// Property: the WGSL cholesky and triangular_solve kernels
+// Property: the WGSL cholesky, lu and triangular_solve kernels
 // (src/backends/webgpu/wgsl/decomposition.ts) equal the interpreter on random
 // well-conditioned inputs — batched stacks, small and moderately large n
 // (past one workgroup's 256 invocations per step), every triangular_solve
 // variant (side, triangle, transpose, unit diagonal) with the unread triangle
 // and diagonal filled with garbage, right-hand sides spanning several
-// workgroups — in generic and specialised shaders; and `grad` of a
+// workgroups; lu of tall, wide and square stacks (more rows than a workgroup
+// has invocations included), checked by backward error where float32 rounding
+// picks another of two nearly equal pivots (linalg_residuals.ts) — in generic
+// and specialised shaders; and `grad` of a
 // Cholesky-solve loss jitted on WebGPU runs with no host step and equals the
 // interpreter's. The interpreter works in float64 and rounds once, the kernels
 // in float32: on these inputs (condition numbers below ~10) the results agree
@@ -18,7 +21,8 @@ import { describe, expect, it } from "vitest";
 import { ArrayImpl as TfArray, grad, jit, lax, np, type Tracer } from "../src/index";
 import type { TypedArray } from "../src/core/dtype";
 import { rng } from "../test/rng";
-import { gpu, inShaderMode, mismatch, noGpuReason, SHADER_MODES } from "../test/webgpu_setup";
+import { gpu, inShaderMode, mismatch, noGpuReason, readAll, SHADER_MODES } from "../test/webgpu_setup";
+import { luMismatch } from "./linalg_residuals";
 
 const NUM_RUNS = Number(process.env.WEBGPU_NUM_RUNS ?? 4);
 
@@ -81,7 +85,7 @@ const BATCHES: number[][] = [[], [1], [3], [2, 2]];
 const sizeArb = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 24 }) }, { weight: 1, arbitrary: fc.constantFrom(33, 70, 130) });
 
 for (const mode of SHADER_MODES) {
-  describe.skipIf(gpu === null)(`property: WGSL cholesky and triangular_solve equal the interpreter, ${mode.name} shaders${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
+  describe.skipIf(gpu === null)(`property: WGSL cholesky, lu and triangular_solve equal the interpreter, ${mode.name} shaders${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
     inShaderMode(mode);
 
     it("cholesky of batched symmetric positive definite matrices", { timeout: 300_000 }, async () => {
@@ -93,6 +97,21 @@ for (const mode of SHADER_MODES) {
           const want = f(onInterp(a, shape)) as TfArray;
           const got = jit(f, { backend: "webgpu" })(onGpu(a, shape)) as TfArray;
           await expectClose([got], [want], 2e-6 * Math.max(4, n), `cholesky ${JSON.stringify(shape)} seed ${seed}`);
+        }),
+        { numRuns: mode.runs(NUM_RUNS * 3) },
+      );
+    });
+
+    it("lu with partial pivoting of batched tall, wide and square matrices", { timeout: 300_000 }, async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...BATCHES), sizeArb, sizeArb, fc.nat(), async (batch, m, n, seed) => {
+          const shape = [...batch, m, n];
+          const a = uniformStack(rng(seed), sizeOf(shape));
+          const want = lax.linalg.lu(onInterp(a, shape));
+          const got = jit((x: Tracer) => lax.linalg.lu(x), { backend: "webgpu" })(onGpu(a, shape));
+          want.forEach((w, k) => expect(got[k].aval.str()).toBe(w.aval.str()));
+          const e = luMismatch(a, await readAll(got), await readAll(want), sizeOf(batch), m, n);
+          if (e !== null) throw new Error(`lu ${JSON.stringify(shape)} seed ${seed}: ${e}`);
         }),
         { numRuns: mode.runs(NUM_RUNS * 3) },
       );

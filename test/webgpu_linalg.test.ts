@@ -1,6 +1,6 @@
 // The matrix decompositions on the WebGPU target: the planner's per-
-// decomposition table (PlanTarget.decompositionKernels) sends cholesky and
-// triangular_solve to WGSL kernels and the others to host steps, which the
+// decomposition table (PlanTarget.decompositionKernels) sends cholesky,
+// lu and triangular_solve to WGSL kernels and the others to host steps, which the
 // listing marks and explains; a matrix that is not positive definite gives an
 // all-NaN factor as on the interpreter, its neighbours in the batch unaffected;
 // eager calls run the kernels too. Also memoryStats().programBytes for WebGPU
@@ -31,13 +31,14 @@ const mat = (shape: number[], dtype: DType = "float32") => new ShapedArray(shape
 const SOLVE = { leftSide: true, lower: true, transposeA: false, unitDiagonal: false };
 
 describe("PlanTarget.decompositionKernels", () => {
-  it("plans cholesky and triangular_solve as WebGPU library steps and lu, qr, eigh and svd as host steps", () => {
+  it("plans cholesky, lu and triangular_solve as WebGPU library steps and qr, eigh and svd as host steps", () => {
     expect(planned(WEBGPU_TARGET, "cholesky", {}, [mat([2, 4, 4])], [mat([2, 4, 4])])).toEqual(["library"]);
     expect(planned(WEBGPU_TARGET, "triangular_solve", SOLVE, [mat([4, 4]), mat([4, 3])], [mat([4, 3])])).toEqual(["library"]);
-    expect(planned(WEBGPU_TARGET, "lu", {}, [mat([4, 4])], [mat([4, 4]), mat([4], "int32"), mat([4], "int32")])).toEqual(["fallback"]);
+    expect(planned(WEBGPU_TARGET, "lu", {}, [mat([4, 4])], [mat([4, 4]), mat([4], "int32"), mat([4], "int32")])).toEqual(["library"]);
     expect(planned(WEBGPU_TARGET, "eigh", {}, [mat([4, 4])], [mat([4, 4]), mat([4])])).toEqual(["fallback"]);
+    expect(planned(WEBGPU_TARGET, "qr", { fullMatrices: false }, [mat([4, 3])], [mat([4, 3]), mat([3, 3])])).toEqual(["fallback"]);
     // wasm has a kernel for every one.
-    expect(planned(WASM_TARGET, "lu", {}, [mat([4, 4])], [mat([4, 4]), mat([4], "int32"), mat([4], "int32")])).toEqual(["library"]);
+    expect(planned(WASM_TARGET, "eigh", {}, [mat([4, 4])], [mat([4, 4]), mat([4])])).toEqual(["library"]);
   });
 
   it("follows the table entry by entry, and keeps float16 decompositions on the host", () => {
@@ -96,8 +97,9 @@ describe.skipIf(gpu === null)(`WebGPU decompositions${gpu ? "" : ` (skipped: ${n
     expect(solveText).toContain("WGSL cholesky float32, 1 × 2×2");
     expect(solveText).toContain("WGSL triangular_solve float32 (x·op(a) = b, lower, op = transpose), 1 × 2×2");
     expect(solveText).not.toContain("HOST FALLBACK");
-    const luText = jit((m: Tracer) => lax.linalg.lu(m)[0], { backend: "webgpu" }).lower(a).text();
-    expect(luText).toMatch(/HOST FALLBACK lu on the host \(no WebGPU kernel for lu; the program waits for a readback here\)/);
+    expect(jit((m: Tracer) => lax.linalg.lu(m)[0], { backend: "webgpu" }).lower(a).text()).toContain("WGSL lu float32, 1 × 2×2");
+    const qrText = jit((m: Tracer) => lax.linalg.qr(m)[1], { backend: "webgpu" }).lower(a).text();
+    expect(qrText).toMatch(/HOST FALLBACK qr on the host \(no WebGPU kernel for qr; the program waits for a readback here\)/);
     const half = TfArray.fromTyped(Float32Array.from(spd2), [2, 2], "float16", { backend: "webgpu" });
     const halfText = jit(chol, { backend: "webgpu" }).lower(half).text();
     expect(halfText).toContain("HOST FALLBACK cholesky on the host (no WebGPU kernel for cholesky on float16");

@@ -5,8 +5,8 @@
 // command encoder. Window steps (gather, scatter, pads, concatenations,
 // dynamic slices) and library steps (argmax, scans, sort, top_k, pooling and
 // its gradients) are WGSL passes too (wgsl/window.ts, wgsl/library.ts), as are
-// cholesky and triangular_solve (wgsl/decomposition.ts). Steps the WebGPU
-// target has no kernel for (lu, qr, eigh, svd, float16 decompositions) run on
+// cholesky, lu and triangular_solve (wgsl/decomposition.ts). Steps the WebGPU
+// target has no kernel for (qr, eigh, svd, float16 decompositions) run on
 // the host (labelled HOST FALLBACK in the listing): the run then continues
 // asynchronously behind the readback of their operands (runtime.ts). Every GPU
 // step reads its sizes from a parameter uniform unless the runtime specialises
@@ -32,7 +32,7 @@ import { generateWindow, type WindowBinding } from "./wgsl/window";
 
 /**
  * What the WGSL code generators cover: fused kernels, GEMM with epilogues, conv, window and library
- * steps, and the decompositions of WGSL_DECOMPOSITIONS (cholesky, triangular_solve); conv gradients
+ * steps, and the decompositions of WGSL_DECOMPOSITIONS (cholesky, lu, triangular_solve); conv gradients
  * run as transposed forward convs; the other decompositions run on the host.
  */
 export const WEBGPU_TARGET: PlanTarget = {

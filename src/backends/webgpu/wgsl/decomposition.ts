@@ -4,7 +4,7 @@
 // steps (read back, computed by the interpreter, uploaded), which also need a
 // readback in the middle of a program.
 //
-// Both kernels work on stacks of row-major float32 matrices and give the
+// The kernels work on stacks of row-major float32 matrices and give the
 // interpreter's results up to float32 rounding (the interpreter computes in
 // float64 and rounds once; here every operation rounds to f32):
 //
@@ -23,11 +23,22 @@
 //   from the still-undivided row i, so one barrier per step suffices), and the
 //   rows are divided by their diagonal at the end. Only the triangle the
 //   params name is read; unitDiagonal skips the divisions.
+// - lu: one workgroup per matrix, right-looking with partial pivoting as the
+//   interpreter (LAPACK getrf) chooses: for each column j the pivot is the first
+//   row at or below j of largest |entry|, found by a tree reduction in workgroup
+//   memory (NaN never wins; a NaN diagonal stays the pivot); the rows are
+//   swapped, the column below divided by the pivot (skipped for a zero pivot),
+//   and the trailing block updated (rows whose multiplier is 0 untouched).
+//   Outputs: the packed L\U, the pivots (int32, min(m, n)) and the permutation
+//   (int32, m).
 //
 // Each runs n dependent steps inside one workgroup, so it suits the many
 // small and moderate matrices of batched models (n up to a few hundred: a
-// 256-thread workgroup does O(n²) work per step); a large single matrix would
-// want a blocked multi-workgroup factorisation. Sizes come from the
+// 256-thread workgroup does O(n²) work per step, all through storage
+// memory); a large single matrix would want a blocked multi-workgroup
+// factorisation. Where NaN decides a branch, the test is on the bits
+// (tf_is_nan, tf_nonzero): SwiftShader's compiler, as WGSL allows, does not
+// keep NaN semantics in float comparisons. Sizes come from the
 // parameter uniform (params.ts) unless specialised; the triangle, side,
 // transpose and unit-diagonal choice are the kernel's structure.
 
@@ -42,7 +53,7 @@ import { SCALAR_PRELUDE } from "./scalar";
 export const WGSL_DECOMPOSITIONS: { readonly [P in Decomposition]: boolean } = {
   cholesky: true,
   triangular_solve: true,
-  lu: false,
+  lu: true,
   qr: false,
   eigh: false,
   svd: false,
@@ -65,14 +76,21 @@ const ENTRY =
   `@compute @workgroup_size(${WORKGROUP})\n` +
   "fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>)";
 
+/**
+ * Comparisons go through the bits where NaN matters: WGSL lets a compiler assume floats are
+ * never NaN, so `x != 0.0` or `v > best` could not be trusted to see one.
+ */
+const NONZERO = "fn tf_nonzero(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) != 0u; }";
+
 const f32At = (buf: string, at: string) => `bitcast<f32>(${buf}[${at}])`;
 
-function shader(P: ParamTable, inputs: number, body: string[], extra = ""): { code: string; params: Uint32Array | null } {
+/** A shader over `inputs` read-only buffers in0.. and `outputs` writable ones (out, out1, out2, ...). */
+function shader(P: ParamTable, inputs: number, body: string[], extra = "", outputs = 1): { code: string; params: Uint32Array | null } {
   const decls = [
     ...Array.from({ length: inputs }, (_, b) => `@group(0) @binding(${b}) var<storage, read> in${b}: array<u32>;`),
-    `@group(0) @binding(${inputs}) var<storage, read_write> out: array<u32>;`,
+    ...Array.from({ length: outputs }, (_, o) => `@group(0) @binding(${inputs + o}) var<storage, read_write> out${o === 0 ? "" : o}: array<u32>;`),
   ];
-  const uniform = P.finish(inputs + 1);
+  const uniform = P.finish(inputs + outputs);
   const code = `${SCALAR_PRELUDE}\n${[...decls, uniform.decl].join("\n")}\n${extra}\n${ENTRY} {\n  ${body.join("\n  ")}\n}\n`;
   return { code, params: uniform.words };
 }
@@ -86,6 +104,7 @@ export function generateDecomposition(call: DecompositionCall, { specialize = fa
     case "triangular_solve":
       return triangularSolve(call, P);
     case "lu":
+      return lu(call, P);
     case "qr":
     case "eigh":
     case "svd":
@@ -114,7 +133,7 @@ function cholesky(call: DecompositionCall, P: ParamTable): DecompositionPass[] {
     "  storageBarrier();",
     "  if (lid == 0u) {",
     "    out[base + j * N + j] = bitcast<u32>(root);",
-    "    if (!(pivot > 0.0)) { failed = 1u; }",
+    "    if (tf_is_nan(pivot) || pivot <= 0.0) { failed = 1u; }",
     "  }",
     `  for (var i = j + 1u + lid; i < N; i += ${WORKGROUP}u) { out[base + i * N + j] = bitcast<u32>(${f32At("out", "base + i * N + j")} / root); }`,
     "  storageBarrier();",
@@ -200,6 +219,90 @@ function triangularSolve(call: DecompositionCall, P: ParamTable): DecompositionP
       params,
       dispatch: { workgroups: batch * chunks },
       bindings: [{ kind: "input", index: 0 }, { kind: "input", index: 1 }, { kind: "output", index: 0 }],
+    },
+  ];
+}
+
+function lu(call: DecompositionCall, P: ParamTable): DecompositionPass[] {
+  const { batch, m, n } = call;
+  if (batch === 0 || m === 0) return [];
+  const a = (i: string, c: string) => `base + (${i}) * N + (${c})`;
+  const body = [
+    `let M = ${P.u32(m)};`,
+    `let N = ${P.u32(n)};`,
+    "let K = min(M, N);",
+    "let g = wid.x + wid.y * nwg.x;",
+    `if (g >= ${P.u32(batch)}) { return; }`,
+    "let base = g * M * N;",
+    "let pbase = g * K;",
+    "let qbase = g * M;",
+    `for (var t = lid; t < M * N; t += ${WORKGROUP}u) { out[base + t] = in0[base + t]; }`,
+    `for (var t = lid; t < M; t += ${WORKGROUP}u) { out2[qbase + t] = t; }`,
+    "storageBarrier();",
+    "for (var j = 0u; j < K; j++) {",
+    // Each invocation's first largest |entry| below the diagonal (NaN never larger), then a tree over the workgroup.
+    "  var bv = -1.0;",
+    "  var bi = M;",
+    `  for (var i = j + 1u + lid; i < M; i += ${WORKGROUP}u) {`,
+    `    let v = abs(${f32At("out", a("i", "j"))});`,
+    "    if (!tf_is_nan(v) && v > bv) { bv = v; bi = i; }",
+    "  }",
+    "  best_v[lid] = bv;",
+    "  best_i[lid] = bi;",
+    "  workgroupBarrier();",
+    `  for (var off = ${WORKGROUP / 2}u; off > 0u; off = off / 2u) {`,
+    "    if (lid < off) {",
+    "      let ov = best_v[lid + off];",
+    "      let oi = best_i[lid + off];",
+    "      if (ov > best_v[lid] || (ov == best_v[lid] && oi < best_i[lid])) { best_v[lid] = ov; best_i[lid] = oi; }",
+    "    }",
+    "    workgroupBarrier();",
+    "  }",
+    // The diagonal stays the pivot unless a row below is strictly larger (a NaN diagonal always stays).
+    `  let d = abs(${f32At("out", a("j", "j"))});`,
+    "  var p = j;",
+    "  if (!tf_is_nan(d) && best_v[0] > d) { p = best_i[0]; }",
+    "  workgroupBarrier();",
+    "  storageBarrier();",
+    "  if (p != j) {",
+    `    for (var c = lid; c < N; c += ${WORKGROUP}u) {`,
+    `      let t = out[${a("j", "c")}];`,
+    `      out[${a("j", "c")}] = out[${a("p", "c")}];`,
+    `      out[${a("p", "c")}] = t;`,
+    "    }",
+    "  }",
+    "  if (lid == 0u) {",
+    "    out1[pbase + j] = p;",
+    "    let q = out2[qbase + j];",
+    "    out2[qbase + j] = out2[qbase + p];",
+    "    out2[qbase + p] = q;",
+    "  }",
+    "  storageBarrier();",
+    `  let pivot = ${f32At("out", a("j", "j"))};`,
+    "  if (tf_nonzero(pivot)) {",
+    `    for (var i = j + 1u + lid; i < M; i += ${WORKGROUP}u) { out[${a("i", "j")}] = bitcast<u32>(${f32At("out", a("i", "j"))} / pivot); }`,
+    "  }",
+    "  storageBarrier();",
+    "  let rest = N - j - 1u;",
+    "  if (tf_nonzero(pivot)) {",
+    `    for (var t = lid; t < (M - j - 1u) * rest; t += ${WORKGROUP}u) {`,
+    "      let i = j + 1u + t / rest;",
+    "      let c = j + 1u + t % rest;",
+    `      let l = ${f32At("out", a("i", "j"))};`,
+    `      if (tf_nonzero(l)) { out[${a("i", "c")}] = bitcast<u32>(${f32At("out", a("i", "c"))} - l * ${f32At("out", a("j", "c"))}); }`,
+    "    }",
+    "  }",
+    "  storageBarrier();",
+    "}",
+  ];
+  const extra = `${NONZERO}\nvar<workgroup> best_v: array<f32, ${WORKGROUP}>;\nvar<workgroup> best_i: array<u32, ${WORKGROUP}>;`;
+  const { code, params } = shader(P, 1, body, extra, 3);
+  return [
+    {
+      code,
+      params,
+      dispatch: { workgroups: batch },
+      bindings: [{ kind: "input", index: 0 }, { kind: "output", index: 0 }, { kind: "output", index: 1 }, { kind: "output", index: 2 }],
     },
   ];
 }
