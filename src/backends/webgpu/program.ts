@@ -450,7 +450,7 @@ export class WebGpuProgram {
     for (const b of this.constBufs.values()) this.rt.release(b);
     for (const b of this.workspace ?? []) this.rt.release(b);
     for (const b of this.privateBufs) this.rt.release(b);
-    for (const b of this.uniformBufs) this.rt.after(() => b.destroy());
+    for (const b of this.uniformBufs) this.rt.destroy(b);
     this.privateBufs.length = 0;
     this.uniformBufs.length = 0;
     this.constBufs.clear();
