@@ -13,8 +13,17 @@
 //    scans, sorting and pooling run as WGSL window/library kernels; primitives
 //    without a WebGPU kernel run as host steps, so they are checked too (their
 //    transfers and ordering).
+//    cholesky, lu and triangular_solve are WGSL kernels in float32, checked against
+//    the float64 oracle by backward error (linalg_residuals.ts).
 // 2. Random multi-op numpy programs (programs.ts), every intermediate returned,
 //    jitted on WebGPU, equal the program on the interpreter.
+// 3. The same programs over float16 inputs (packed two per word on the GPU).
+//
+// Each property runs twice: with generic shaders (sizes and strides read from
+// a uniform, the default) and with specialised ones (baked into the WGSL,
+// GpuRuntime.specializeShapes), which take different code paths in every
+// generator. float16 is computed in f32 and packed on every adapter; native
+// `shader-f16` arithmetic is not used (SwiftShader does not offer it either).
 //
 // Runs in Node on SwiftShader where there is no GPU; skipped loudly without an
 // adapter. WEBGPU_NUM_RUNS (default 4) sets the runs per property: each new
@@ -24,11 +33,13 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ArrayImpl as TfArray, defaultBackendName, jit, np, setDefaultBackend, type Tracer } from "../src/index";
 import type { TypedArray } from "../src/core/dtype";
-import { BINARY_ELEMENTWISE, UNARY_ELEMENTWISE, familyTable, type FirstOrderPrimitive } from "../src/core/primitives";
-import { BINARY_RECORDS, FIRST_ORDER_PRIMITIVES, SIMD_STRESS, sortedKeys, UNARY_RECORDS, type WebGpuAccuracy, type ArgView, type CaseGen, type PrimCase, type ValueKind, caseArrays, caseData, caseFn, describeView, drawValueKind, drawViews, int, primitiveCases } from "./primitive_cases";
+import { BINARY_ELEMENTWISE, UNARY_ELEMENTWISE, familyTable, type FirstOrderPrimitive, type ParamsOf } from "../src/core/primitives";
+import { BINARY_RECORDS, FIRST_ORDER_PRIMITIVES, SIMD_STRESS, sortedKeys, UNARY_RECORDS, type WebGpuAccuracy, type ArgView, type CaseGen, type PrimCase, type ValueKind, applyView, caseArrays, caseData, caseFn, describeView, drawValueKind, drawViews, int, primitiveCases } from "./primitive_cases";
 import { cases, tame, type Case, type T } from "./programs";
 import { rng } from "../test/rng";
-import { gpu, noGpuReason } from "../test/webgpu_setup";
+import { gpu, inShaderMode, noGpuReason, readAll, SHADER_MODES } from "../test/webgpu_setup";
+import { choleskyMismatch, luMismatch, triangularSolveMismatch } from "./linalg_residuals";
+import { sizeOf as sizeOfShape } from "../src/core/shape";
 
 const NUM_RUNS = Number(process.env.WEBGPU_NUM_RUNS ?? 4);
 
@@ -36,10 +47,12 @@ const NUM_RUNS = Number(process.env.WEBGPU_NUM_RUNS ?? 4);
  * exact: bitwise for ints/bools; floats equal (NaN == NaN, 0 == -0).
  * close: |got - want| <= atol + rtol·|want| (special values must match exactly).
  * accum: |got - want| <= rtol · (the primitive on |args|), the sum of |terms|.
+ * backward: a float32 cholesky, lu or triangular solve (WGSL kernels) equals the float64 oracle's within
+ *   rounding or has a backward error within rounding (linalg_residuals.ts).
  */
-type Tol = { kind: "exact" } | { kind: "close"; rtol: number; atol: number } | { kind: "accum"; rtol: number; absArgs: number[] };
+type Tol = { kind: "exact" } | { kind: "close"; rtol: number; atol: number } | { kind: "accum"; rtol: number; absArgs: number[] } | { kind: "backward" };
 
-const EXACT: Tol = { kind: "exact" };
+const EXACT = { kind: "exact" } as const satisfies Tol;
 /** WGSL's f32 division and inverseSqrt are within 2.5 ulp; the builtins exp/log within a few ulp. */
 const FEW_ULP: Tol = { kind: "close", rtol: 4e-7, atol: 1e-37 };
 const TRANSCENDENTAL: Tol = { kind: "close", rtol: 2e-5, atol: 1e-6 };
@@ -67,12 +80,13 @@ const TOLERANCE: { [P in FirstOrderPrimitive]: Tol } = {
   reduce_window_sum: SUM([0]), reduce_window_max: EXACT, reduce_window_min: EXACT,
   select_and_scatter_add: SUM([0]), select_and_gather_add: EXACT,
   sort: EXACT, top_k: EXACT, threefry2x32: EXACT, stop_gradient: EXACT,
-  // The decompositions run as host steps on WebGPU (the interpreter's code).
-  cholesky: EXACT, lu: EXACT, qr: EXACT, eigh: EXACT, svd: EXACT, triangular_solve: EXACT,
+  // qr, eigh and svd run as host steps on WebGPU (the interpreter's code); cholesky, lu and
+  // triangular_solve are WGSL kernels in float32 (float16 operands stay host steps: exact there too).
+  cholesky: { kind: "backward" }, lu: { kind: "backward" }, qr: EXACT, eigh: EXACT, svd: EXACT, triangular_solve: { kind: "backward" },
 };
 
 /** The first element where got differs from want beyond the tolerance, or null. float16 gets one half-precision ulp more. */
-function firstMismatch(got: TypedArray, want: TypedArray, dtype: string, tol: Tol, mag: TypedArray | null): string | null {
+function firstMismatch(got: TypedArray, want: TypedArray, dtype: string, tol: Exclude<Tol, { kind: "backward" }>, mag: TypedArray | null): string | null {
   const isFloat = dtype === "float32" || dtype === "float16";
   for (let i = 0; i < want.length; i++) {
     const g = got[i];
@@ -84,6 +98,31 @@ function firstMismatch(got: TypedArray, want: TypedArray, dtype: string, tol: To
     if (!(Math.abs(g - w) <= bound + half)) return `element ${i}: got ${g}, want ${w} (|diff| ${Math.abs(g - w).toExponential(3)} > ${(bound + half).toExponential(3)})`;
   }
   return null;
+}
+
+/** The backward-error check of a cholesky, lu or triangular_solve case (float16 ones are host steps: exact). */
+function backwardMismatch(c: PrimCase, args: TypedArray[], got: TypedArray[], want: TypedArray[]): string | null {
+  const [a, b] = c.args;
+  if (a.dtype !== "float32") {
+    for (let k = 0; k < want.length; k++) {
+      const e = firstMismatch(got[k], want[k], a.dtype, EXACT, null);
+      if (e) return `output ${k}: ${e}`;
+    }
+    return null;
+  }
+  const m = a.shape[a.shape.length - 2];
+  const n = a.shape[a.shape.length - 1];
+  const batch = sizeOfShape(a.shape.slice(0, -2));
+  switch (c.prim) {
+    case "cholesky":
+      return choleskyMismatch(args[0], got[0], want[0], batch, n);
+    case "lu":
+      return luMismatch(args[0], got, want, batch, m, n);
+    case "triangular_solve":
+      return triangularSolveMismatch(args[0], args[1], got[0], want[0], batch, b.shape[b.shape.length - 2], b.shape[b.shape.length - 1], c.params as ParamsOf<"triangular_solve">);
+    default:
+      throw new Error(`no backward-error check for ${c.prim}`);
+  }
 }
 
 function onBackend<R>(name: string, fn: () => R): R {
@@ -141,6 +180,11 @@ async function checkPrim(s: PrimScenario): Promise<string | null> {
   } catch (e) {
     return `jit on webgpu threw ${(e as Error).name}: ${(e as Error).message}`;
   }
+  if (tol.kind === "backward") {
+    for (let k = 0; k < want.length; k++) if (got[k].aval.str() !== want[k].aval.str()) return `output ${k} is ${got[k].aval.str()}, want ${want[k].aval.str()}`;
+    const args = onBackend("interpreter", () => caseArrays(c, views, data, "interpreter").map((x, i) => applyView(views[i], x, c.args[i].shape)));
+    return backwardMismatch(c, await readAll(args), await readAll(got), await readAll(want));
+  }
   for (let k = 0; k < want.length; k++) {
     if (got[k].aval.str() !== want[k].aval.str()) return `output ${k} is ${got[k].aval.str()}, want ${want[k].aval.str()}`;
     const m = firstMismatch(await got[k].data(), await want[k].data(), want[k].dtype, tol, mags ? await mags[k].data() : null);
@@ -149,21 +193,24 @@ async function checkPrim(s: PrimScenario): Promise<string | null> {
   return null;
 }
 
-describe.skipIf(gpu === null)(`property: every first-order primitive jitted on WebGPU equals the interpreter${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
-  it("covers every first-order primitive", () => expect(sortedKeys(PRIMITIVE_CASES)).toEqual([...FIRST_ORDER_PRIMITIVES].sort()));
-  for (const prim of Object.keys(PRIMITIVE_CASES) as FirstOrderPrimitive[]) {
-    // Each new kernel shape compiles a pipeline, slow on SwiftShader under load.
-    it(prim, { timeout: 180_000 }, async () => {
-      await fc.assert(
-        fc.asyncProperty(primScenario(PRIMITIVE_CASES[prim]), async (s) => {
-          const err = await checkPrim(s);
-          if (err !== null) throw new Error(`${describePrim(s)}:\n  ${err}`);
-        }),
-        { numRuns: NUM_RUNS },
-      );
-    });
-  }
-});
+for (const mode of SHADER_MODES) {
+  describe.skipIf(gpu === null)(`property: every first-order primitive jitted on WebGPU equals the interpreter, ${mode.name} shaders${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
+    inShaderMode(mode);
+    it("covers every first-order primitive", () => expect(sortedKeys(PRIMITIVE_CASES)).toEqual([...FIRST_ORDER_PRIMITIVES].sort()));
+    for (const prim of Object.keys(PRIMITIVE_CASES) as FirstOrderPrimitive[]) {
+      // Each new kernel shape compiles a pipeline, slow on SwiftShader under load.
+      it(prim, { timeout: 180_000 }, async () => {
+        await fc.assert(
+          fc.asyncProperty(primScenario(PRIMITIVE_CASES[prim]), async (s) => {
+            const err = await checkPrim(s);
+            if (err !== null) throw new Error(`${describePrim(s)} (${mode.name} shaders):\n  ${err}`);
+          }),
+          { numRuns: mode.runs(NUM_RUNS) },
+        );
+      });
+    }
+  });
+}
 
 // --- property 2: random programs ----------------------------------------------------------
 
@@ -175,26 +222,29 @@ function allRegisters(c: Case) {
   };
 }
 
-describe.skipIf(gpu === null)(`property: random programs jitted on WebGPU equal the interpreter${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
-  it("programs of up to 8 ops over broadcasts, views, reductions, matmuls, concatenations, pads and scatter-adds", { timeout: 300_000 }, async () => {
-    await fc.assert(
-      fc.asyncProperty(cases({ mode: "all", maxInputs: 3, maxOps: 8, maxRank: 3, maxDim: 9 }), async (c) => {
-        const f = allRegisters(c);
-        const want = onBackend("interpreter", () => f(...c.inputs.map((x) => x.to("interpreter"))) as TfArray[]);
-        fc.pre(want.every((w) => tame(w, 1e5)));
-        const got = jit(f, { backend: "webgpu" })(...c.inputs.map((x) => x.to("webgpu"))) as TfArray[];
-        for (let k = 0; k < want.length; k++) {
-          const wd = await want[k].data();
-          let scale = 0;
-          for (let i = 0; i < wd.length; i++) scale = Math.max(scale, Math.abs(wd[i]));
-          const m = firstMismatch(await got[k].data(), wd, want[k].dtype, { kind: "close", rtol: 1e-4, atol: 1e-5 * (1 + scale) }, null);
-          if (m !== null) throw new Error(`${c.prog}\nregister ${k} (${want[k].aval.str()}): ${m}`);
-        }
-      }),
-      { numRuns: NUM_RUNS * 4 },
-    );
+for (const mode of SHADER_MODES) {
+  describe.skipIf(gpu === null)(`property: random programs jitted on WebGPU equal the interpreter, ${mode.name} shaders${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
+    inShaderMode(mode);
+    it("programs of up to 8 ops over broadcasts, views, reductions, matmuls, concatenations, pads and scatter-adds", { timeout: 300_000 }, async () => {
+      await fc.assert(
+        fc.asyncProperty(cases({ mode: "all", maxInputs: 3, maxOps: 8, maxRank: 3, maxDim: 9 }), async (c) => {
+          const f = allRegisters(c);
+          const want = onBackend("interpreter", () => f(...c.inputs.map((x) => x.to("interpreter"))) as TfArray[]);
+          fc.pre(want.every((w) => tame(w, 1e5)));
+          const got = jit(f, { backend: "webgpu" })(...c.inputs.map((x) => x.to("webgpu"))) as TfArray[];
+          for (let k = 0; k < want.length; k++) {
+            const wd = await want[k].data();
+            let scale = 0;
+            for (let i = 0; i < wd.length; i++) scale = Math.max(scale, Math.abs(wd[i]));
+            const m = firstMismatch(await got[k].data(), wd, want[k].dtype, { kind: "close", rtol: 1e-4, atol: 1e-5 * (1 + scale) }, null);
+            if (m !== null) throw new Error(`${c.prog} (${mode.name} shaders)\nregister ${k} (${want[k].aval.str()}): ${m}`);
+          }
+        }),
+        { numRuns: mode.runs(NUM_RUNS * 4) },
+      );
+    });
   });
-});
+}
 
 // --- property 3: random programs in float16 -----------------------------------------------
 // The same programs over float16 inputs: on WebGPU float16 arrays are packed two per word
@@ -202,25 +252,28 @@ describe.skipIf(gpu === null)(`property: random programs jitted on WebGPU equal 
 // result the GPU's f32 and the interpreter's f64 place on either side of a half-precision
 // rounding boundary differs by one half ulp, which later ops may carry: hence the tolerance.
 
-describe.skipIf(gpu === null)(`property: random float16 programs jitted on WebGPU equal the interpreter${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
-  it("float16 programs of up to 6 ops (elementwise, reductions, matmuls, views, pads, scatter-adds) over odd sizes", { timeout: 300_000 }, async () => {
-    await fc.assert(
-      fc.asyncProperty(cases({ mode: "all", maxInputs: 3, maxOps: 6, maxRank: 3, maxDim: 9 }), async (c) => {
-        const f = allRegisters(c);
-        const halves = c.inputs.map((x) => onBackend("interpreter", () => np.astype(x.to("interpreter"), "float16") as TfArray));
-        const want = onBackend("interpreter", () => f(...halves) as TfArray[]);
-        fc.pre(want.every((w) => tame(w, 1e3)));
-        const got = jit(f, { backend: "webgpu" })(...halves.map((x) => x.to("webgpu"))) as TfArray[];
-        for (let k = 0; k < want.length; k++) {
-          expect(got[k].dtype).toBe(want[k].dtype);
-          const wd = await want[k].data();
-          let scale = 0;
-          for (let i = 0; i < wd.length; i++) scale = Math.max(scale, Math.abs(wd[i]));
-          const m = firstMismatch(await got[k].data(), wd, want[k].dtype, { kind: "close", rtol: 1e-2, atol: 4e-3 * (1 + scale) }, null);
-          if (m !== null) throw new Error(`${c.prog} (float16 inputs)\nregister ${k} (${want[k].aval.str()}): ${m}`);
-        }
-      }),
-      { numRuns: NUM_RUNS * 3 },
-    );
+for (const mode of SHADER_MODES) {
+  describe.skipIf(gpu === null)(`property: random float16 programs jitted on WebGPU equal the interpreter, ${mode.name} shaders${gpu ? "" : ` (skipped: ${noGpuReason})`}`, () => {
+    inShaderMode(mode);
+    it("float16 programs of up to 6 ops (elementwise, reductions, matmuls, views, pads, scatter-adds) over odd sizes", { timeout: 300_000 }, async () => {
+      await fc.assert(
+        fc.asyncProperty(cases({ mode: "all", maxInputs: 3, maxOps: 6, maxRank: 3, maxDim: 9 }), async (c) => {
+          const f = allRegisters(c);
+          const halves = c.inputs.map((x) => onBackend("interpreter", () => np.astype(x.to("interpreter"), "float16") as TfArray));
+          const want = onBackend("interpreter", () => f(...halves) as TfArray[]);
+          fc.pre(want.every((w) => tame(w, 1e3)));
+          const got = jit(f, { backend: "webgpu" })(...halves.map((x) => x.to("webgpu"))) as TfArray[];
+          for (let k = 0; k < want.length; k++) {
+            expect(got[k].dtype).toBe(want[k].dtype);
+            const wd = await want[k].data();
+            let scale = 0;
+            for (let i = 0; i < wd.length; i++) scale = Math.max(scale, Math.abs(wd[i]));
+            const m = firstMismatch(await got[k].data(), wd, want[k].dtype, { kind: "close", rtol: 1e-2, atol: 4e-3 * (1 + scale) }, null);
+            if (m !== null) throw new Error(`${c.prog} (float16 inputs, ${mode.name} shaders)\nregister ${k} (${want[k].aval.str()}): ${m}`);
+          }
+        }),
+        { numRuns: mode.runs(NUM_RUNS * 3) },
+      );
+    });
   });
-});
+}

@@ -3,10 +3,13 @@
 // device.ts sets VK_ICD_FILENAMES and a private XDG_RUNTIME_DIR when they are
 // absent), and says loudly why when no adapter exists, so those tests skip
 // with the reason printed instead of passing silently. Also the helpers that
-// compare arrays on the GPU (read with `await x.data()`) with the interpreter.
+// compare arrays on the GPU (read with `await x.data()`) with the interpreter,
+// and the switch between generic and specialised shaders.
 
+import { afterAll, beforeAll } from "vitest";
 import { loadWebGpuBackend, type Array as TfArray, type WebGpuBackend } from "../src/index";
 import type { TypedArray } from "../src/core/dtype";
+import type { GpuRuntime } from "../src/backends/webgpu/runtime";
 
 let backend: WebGpuBackend | null = null;
 let reason = "";
@@ -38,4 +41,30 @@ export function mismatch(got: TypedArray, want: TypedArray, rtol: number, atol: 
 /** Reads every array (on any backend) with `await x.data()`. */
 export async function readAll(xs: readonly TfArray[]): Promise<TypedArray[]> {
   return Promise.all(xs.map((x) => x.data()));
+}
+
+/**
+ * The two ways the WGSL generators emit a shader: "generic" reads sizes and strides from a
+ * uniform (one pipeline per kernel structure, the default), "specialised" bakes them in as
+ * literals (one pipeline per shape; GpuRuntime.specializeShapes). `runs` scales a property's
+ * run count: specialised runs compile a pipeline per new shape (slow on SwiftShader), so fewer.
+ */
+export type ShaderMode = { name: "generic" | "specialised"; runs: (generic: number) => number };
+export const SHADER_MODES: readonly ShaderMode[] = [
+  { name: "generic", runs: (n) => n },
+  { name: "specialised", runs: (n) => Math.max(1, Math.ceil(n / 2)) },
+];
+
+/** Puts the runtime in `mode` for the enclosing describe block (an internal switch, not public API). Programs compiled before keep their shaders: compile fresh ones inside. */
+export function inShaderMode(mode: ShaderMode): void {
+  if (backend === null) return;
+  const runtime = (backend as unknown as { rt: GpuRuntime }).rt;
+  let before = false;
+  beforeAll(() => {
+    before = runtime.specializeShapes;
+    runtime.specializeShapes = mode.name === "specialised";
+  });
+  afterAll(() => {
+    runtime.specializeShapes = before;
+  });
 }

@@ -288,7 +288,10 @@ export interface MemoryStats {
    * constants copied in, scratch and parameter blocks. Held while the program is
    * cached (a jitted function keeps up to 64 signatures, eager one-op programs up
    * to 4096 per backend) and released by `clearCache()` or eviction. Not counted
-   * against the limit: spilling arrays cannot release them.
+   * against the limit: spilling arrays cannot release them. On WebGPU these are
+   * the GPU buffers a program holds (their allocated sizes); compiled pipelines
+   * are shared between programs by their WGSL, have no size the API reports,
+   * and are not counted here (the backend's `pipelineCount` counts them).
    */
   programBytes: number;
 }

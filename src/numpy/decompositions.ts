@@ -4,7 +4,9 @@
 // Each decomposition is a primitive (src/core/primitives.ts) computed by a
 // dedicated kernel: the interpreter's float64 algorithms
 // (src/backends/interpreter/rules/decomposition_algorithms.ts) and the same algorithms
-// in Rust on wasm (wasm/src/linalg.rs); WebGPU runs them as host steps. The
+// in Rust on wasm (wasm/src/linalg.rs); on WebGPU cholesky, lu and
+// triangular_solve are WGSL kernels (webgpu/wgsl/decomposition.ts) and qr,
+// eigh and svd run as host steps. The
 // primitives take stacks with leading batch dims, so vmap binds once per
 // batch. Their derivative is JAX's rule, not the algorithm's: each function
 // here is a customJvp on one matrix carrying lax/linalg.py's rule

@@ -6,7 +6,7 @@
 import type { ShapedArray } from "../../core/aval";
 import { byteWidth, type DType } from "../../core/dtype";
 import type { Var } from "../../core/ir";
-import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
+import type { Decomposition, FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
 import type { EpilogueOp, KernelSpec, LibraryStep } from "./kernel_graph";
 import type { WindowStep } from "./indexing";
 import type { ConvStepParams } from "./conv_lowering";
@@ -93,12 +93,18 @@ export interface PlanTarget {
   readonly convGradientKernels: boolean;
   /** Fold elementwise consumers of a forward conv into its store (per-channel bias, scale, relu). */
   readonly convEpilogues: boolean;
-  /** Matrix decompositions (cholesky, lu, qr, eigh, svd, triangular_solve) as library steps. */
-  readonly decompositionKernels: boolean;
+  /**
+   * Which matrix decompositions the code generator has a kernel for (a library step); the others
+   * run as host steps. Typed over every decomposition, so a new one must be placed on each target.
+   */
+  readonly decompositionKernels: { readonly [P in Decomposition]: boolean };
 }
 
 /** The wasm backend's code generators cover every kind of step. */
-export const WASM_TARGET: PlanTarget = { windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: true, convGradientKernels: true, convEpilogues: true, decompositionKernels: true };
+export const WASM_TARGET: PlanTarget = {
+  windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: true, convGradientKernels: true, convEpilogues: true,
+  decompositionKernels: { cholesky: true, lu: true, qr: true, eigh: true, svd: true, triangular_solve: true },
+};
 
 /** Bytes per element of a slot as the plan counts them (float16 is held widened to float32; bool is one byte in wasm). */
 export function storageBytes(dtype: DType): number {

@@ -30,7 +30,7 @@
 import { ShapedArray } from "../../core/aval";
 import { BackendError } from "../../core/errors";
 import { JaxprEqn, Literal, Var, typedEqn, type ClosedJaxpr, type TypedEqn } from "../../core/ir";
-import { DECOMPOSITIONS, isHigherOrder, type BinaryElementwise, type Primitive, type Reduction, type UnaryElementwise } from "../../core/primitives";
+import { isHigherOrder, type BinaryElementwise, type Primitive, type Reduction, type UnaryElementwise } from "../../core/primitives";
 import { range, sizeOf, stridesOf } from "../../core/shape";
 import type { ReduceOp, ScalarOp } from "./kernel_graph";
 import { lowerIndexing, type IndexingContext } from "./indexing";
@@ -149,8 +149,8 @@ export class Planner extends GemmConvLowering {
     if (typed.primitive === "dot_general" && this.tryGemm(typed)) return;
     if (typed.primitive === "conv_general_dilated" && this.tryConv(typed)) return;
     if (lowerIndexing(eqn, this.indexingContext)) return;
-    const isDecomposition = (DECOMPOSITIONS as readonly Primitive[]).includes(prim);
-    if (this.target.libraryKernels && (!isDecomposition || this.target.decompositionKernels) && lowerLibraryCall(eqn, this.libraryHost)) return;
+    const hasKernel = !isKeyOf(this.target.decompositionKernels, prim) || this.target.decompositionKernels[prim];
+    if (this.target.libraryKernels && hasKernel && lowerLibraryCall(eqn, this.libraryHost)) return;
     if (lowerContraction(eqn, this.contractionContext)) return;
     this.emitFallback(eqn);
   }

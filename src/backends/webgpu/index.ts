@@ -153,6 +153,8 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
     return {
       run: (inputs, donated) => program.run(inputs as GpuBuffer[], constBuffers as GpuBuffer[], donated),
       describe: () => `${program.describe()}\n\n# generated WGSL\n${program.kernelCode()}`,
+      // Dropped from jit's cache: its buffers go back to the pool once queued work is done (runtime.ts).
+      dispose: () => program.dispose(),
     };
   }
 

@@ -4,14 +4,18 @@
 // buffer plan, and a run records its dispatches into the runtime's open
 // command encoder. Window steps (gather, scatter, pads, concatenations,
 // dynamic slices) and library steps (argmax, scans, sort, top_k, pooling and
-// its gradients) are WGSL passes too (wgsl/window.ts, wgsl/library.ts). Steps
-// the WebGPU target has no kernel for run on the host (labelled HOST FALLBACK
-// in the listing): the run then continues asynchronously behind the readback
-// of their operands (runtime.ts). Every GPU step reads its sizes from a
-// parameter uniform unless the runtime specialises shapes, so a new shape of a
-// known structure compiles no pipeline.
+// its gradients) are WGSL passes too (wgsl/window.ts, wgsl/library.ts), as are
+// cholesky, lu and triangular_solve (wgsl/decomposition.ts). Steps the WebGPU
+// target has no kernel for (qr, eigh, svd, float16 decompositions) run on
+// the host (labelled HOST FALLBACK in the listing): the run then continues
+// asynchronously behind the readback of their operands (runtime.ts). Every GPU
+// step reads its sizes from a parameter uniform unless the runtime specialises
+// shapes, so a new shape of a known structure compiles no pipeline. The device
+// buffers a program holds between runs are counted in
+// memoryStats().programBytes until it is disposed (clearCache, eviction).
 
 import { BackendError } from "../../core/errors";
+import { noteProgramBytes } from "../../core/residency";
 import type { FirstOrderPrimitive, ParamsOf } from "../../core/primitives";
 import { sizeOf, stridesOf } from "../../core/shape";
 import { HostArray, interpret } from "../interpreter";
@@ -22,11 +26,19 @@ import { NARROW_HALVES_WGSL, WIDEN_HALVES_WGSL } from "./half";
 import { deviceWords, fromWords, GpuRuntime, toWords, type GpuBuffer } from "./runtime";
 import { generateKernel, WORKGROUP, type BoundView } from "./wgsl/kernel";
 import { generateLibrary, type LibraryBinding } from "./wgsl/library";
+import { WGSL_DECOMPOSITIONS } from "./wgsl/decomposition";
 import { generateConv, generateGemm } from "./wgsl/matmul";
 import { generateWindow, type WindowBinding } from "./wgsl/window";
 
-/** What the WGSL code generators cover: fused kernels, GEMM with epilogues, conv, window and library steps; conv gradients run as transposed forward convs; matrix decompositions run on the host. */
-export const WEBGPU_TARGET: PlanTarget = { windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: false, convGradientKernels: false, convEpilogues: false, decompositionKernels: false };
+/**
+ * What the WGSL code generators cover: fused kernels, GEMM with epilogues, conv, window and library
+ * steps, and the decompositions of WGSL_DECOMPOSITIONS (cholesky, lu, triangular_solve); conv gradients
+ * run as transposed forward convs; the other decompositions run on the host.
+ */
+export const WEBGPU_TARGET: PlanTarget = {
+  windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: false, convGradientKernels: false, convEpilogues: false,
+  decompositionKernels: WGSL_DECOMPOSITIONS,
+};
 
 /** One step ready to run: a recorded dispatch, or host work on the slots' buffers. */
 type Prepared =
@@ -87,6 +99,8 @@ export class WebGpuProgram {
   private readonly group: number[];
   private readonly groupWords: number[];
   readonly hostSteps: number;
+  /** Device bytes this program holds between runs (constants, workspace, private and uniform buffers): memoryStats().programBytes. */
+  private heldBytes = 0;
 
   constructor(
     private readonly lowered: LoweredProgram,
@@ -98,6 +112,7 @@ export class WebGpuProgram {
         const buf = rt.alloc(slotWords(s), "a constant");
         rt.write(buf, toWords(typedConst(s), s.dtype));
         this.constBufs.set(i, buf);
+        this.hold(buf.buffer.size);
       }
     });
     const ws = planWorkspace(lowered, (slot) => slotWords(slots[slot]));
@@ -245,6 +260,7 @@ export class WebGpuProgram {
   private uniformBuffer(words: Uint32Array): GPUBuffer {
     const buf = this.rt.uniform(words);
     this.uniformBufs.push(buf);
+    this.hold(buf.size);
     return buf;
   }
 
@@ -252,6 +268,7 @@ export class WebGpuProgram {
   private privateBuffer(words: number, what: string): GpuBuffer {
     const buf = this.rt.alloc(words, what);
     this.privateBufs.push(buf);
+    this.hold(buf.buffer.size);
     return buf;
   }
 
@@ -373,7 +390,10 @@ export class WebGpuProgram {
   /** Records (or, past a host step, queues) the program on `inputs`; where `donated[i]`, input i's buffer may become an output's. Returns the output buffers at once. */
   run(inputs: GpuBuffer[], consts: GpuBuffer[], donated?: readonly boolean[]): GpuBuffer[] {
     const { slots, outputs, freshOutputs } = this.lowered;
-    this.workspace ??= this.groupWords.map((w) => this.rt.alloc(w, "a program's workspace"));
+    if (!this.workspace) {
+      this.workspace = this.groupWords.map((w) => this.rt.alloc(w, "a program's workspace"));
+      this.hold(this.workspace.reduce((sum, b) => sum + b.buffer.size, 0));
+    }
     const bufs: GpuBuffer[] = new Array(slots.length);
     slots.forEach((s, i) => {
       if (s.kind === "input") bufs[i] = inputs[s.index!];
@@ -430,11 +450,17 @@ export class WebGpuProgram {
     for (const b of this.constBufs.values()) this.rt.release(b);
     for (const b of this.workspace ?? []) this.rt.release(b);
     for (const b of this.privateBufs) this.rt.release(b);
-    for (const b of this.uniformBufs) this.rt.after(() => b.destroy());
+    for (const b of this.uniformBufs) this.rt.destroy(b);
     this.privateBufs.length = 0;
     this.uniformBufs.length = 0;
     this.constBufs.clear();
     this.workspace = null;
+    this.hold(-this.heldBytes);
+  }
+
+  private hold(bytes: number): void {
+    this.heldBytes += bytes;
+    noteProgramBytes(bytes);
   }
 }
 
@@ -487,9 +513,19 @@ function libraryLabel(call: LibraryCall): string {
     case "select_and_scatter_add":
     case "select_and_gather_add":
       return `${call.op} ${call.ge ? "ge" : "le"} ${call.dtype}`;
-    case "decomposition":
-      return `${call.prim} [${call.batch}, ${call.m}, ${call.n}]`;
+    case "decomposition": {
+      const s = call.solve;
+      if (!s) return `${call.prim} float32, ${call.batch} × ${call.m}×${call.n}`;
+      const form = `${s.leftSide ? "op(a)·x = b" : "x·op(a) = b"}, ${s.lower ? "lower" : "upper"}${s.transposeA ? ", op = transpose" : ""}${s.unitDiagonal ? ", unit diagonal" : ""}`;
+      return `${call.prim} float32 (${form}), ${call.batch} × ${call.rows}×${call.cols}`;
+    }
   }
+}
+
+/** Why a step runs on the host: a dtype the step's kernels lack, or a primitive without a WGSL kernel. */
+function hostReason(st: Extract<Step, { kind: "fallback" }>): string {
+  const dtypes = [...st.inAvals, ...st.outAvals].map((a) => a.dtype).filter((d) => d !== "float32" && d !== "int32" && d !== "uint32" && d !== "bool");
+  return dtypes.length > 0 ? ` for ${st.prim} on ${[...new Set(dtypes)].join(", ")}` : ` for ${st.prim}`;
 }
 
 function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
@@ -507,7 +543,7 @@ function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
     case "conv":
       return `  ${i}: WGSL conv2d ${st.layout} (%${st.x}, %${st.w}) -> ${sl(st.y)}`;
     case "fallback":
-      return `  ${i}: HOST FALLBACK ${st.prim} on the host (no WebGPU kernel) (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
+      return `  ${i}: HOST FALLBACK ${st.prim} on the host (no WebGPU kernel${hostReason(st)}; the program waits for a readback here) (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
     case "window":
       return `  ${i}: WGSL ${st.label} window [${st.spec.dims.map((d) => d.size).join(",")}] (%${st.src.slot}${st.indices.map((x) => `, %${x.slot}`).join("")}) -> ${sl(st.dst.slot)}`;
     case "library":

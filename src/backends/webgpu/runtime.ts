@@ -141,7 +141,7 @@ export class GpuRuntime {
     this.after(() => {
       const size = buf.buffer.size;
       if (this.pooledBytes + size > POOL_LIMIT) {
-        buf.buffer.destroy();
+        this.destroyNow(buf.buffer);
         return;
       }
       const list = this.pool.get(size) ?? [];
@@ -149,6 +149,17 @@ export class GpuRuntime {
       this.pool.set(size, list);
       this.pooledBytes += size;
     });
+  }
+
+  /** Destroys a buffer (a program's uniform) once queued work is done with it. */
+  destroy(buffer: GPUBuffer): void {
+    this.after(() => this.destroyNow(buffer));
+  }
+
+  /** Dispatches recorded but not yet submitted may use the buffer: they are submitted first (a submit after destroy is invalid). */
+  private destroyNow(buffer: GPUBuffer): void {
+    this.flush();
+    buffer.destroy();
   }
 
   retain(buf: GpuBuffer): GpuBuffer {

@@ -33,8 +33,8 @@
 //   values of those that chose it — no atomics, and deterministic.
 
 import type { DType } from "../../../core/dtype";
-import { BackendError } from "../../../core/errors";
 import type { Fold, KDType, LibraryCall } from "../../plan/kernel_graph";
+import { generateDecomposition } from "./decomposition";
 import { WORKGROUP } from "./kernel";
 import { ParamTable } from "./params";
 import { SCALAR_PRELUDE, SCALAR_WGSL, WGSL_TYPE, fromWord, literal, toWord } from "./scalar";
@@ -122,8 +122,7 @@ export function generateLibrary(call: LibraryCall, { specialize = false } = {}):
     case "select_and_scatter_add":
       return { passes: selectAndScatterAdd(call.dtype, call.ge, call.window, call.operandSize, table()), keysWords: 0, permWords: 0 };
     case "decomposition":
-      // WEBGPU_TARGET keeps decompositions as host steps (program.ts).
-      throw new BackendError(`webgpu: no WGSL kernel for ${call.prim}; the WebGPU target plans it as a host step`);
+      return { passes: generateDecomposition(call, { specialize }), keysWords: 0, permWords: 0 };
   }
 }
 
