@@ -59,8 +59,16 @@ export interface IndexingContext<N> {
   constSlot(data: number[], dtype: DType): number;
   /** The slot that will hold `v`'s value. */
   slotFor(v: Var): number;
-  /** A kernel writing `node` (over `shape`) densely into `slot`. */
-  emitDense(node: N, shape: readonly number[], dtype: KDType, slot: number): void;
+  /** A kernel writing `node` (over `shape`) densely into `slot`; `operandCopy`: it copies an operand about to be updated in place (see Step). */
+  emitDense(node: N, shape: readonly number[], dtype: KDType, slot: number, operandCopy?: boolean): void;
+  /**
+   * The slot of `a`'s buffer when an update may write over it: `a` is a
+   * finished intermediate, its buffer holds nothing else, and this is its only
+   * use (so nothing reads the old value after); else null.
+   */
+  overwritable(a: Atom): number | null;
+  /** The slot whose whole buffer is `a`'s value, read densely as it is; null for an expression or a strided/offset view. */
+  plainBuffer(a: Atom): number | null;
   emitWindow(step: WindowStep): void;
   /** `v`'s value is the finished buffer of `slot`. */
   defineBuffer(v: Var, slot: number): void;
@@ -239,10 +247,15 @@ function lowerGather<N>(eqn: JaxprEqn<"gather">, ctx: IndexingContext<N>): boole
   return true;
 }
 
-/** A fresh output slot holding a dense copy of `a`'s value (fused with the expression computing it). */
-function copyInto<N>(ctx: IndexingContext<N>, a: Atom, out: Var): number {
+/**
+ * A fresh output slot holding a dense copy of `a`'s value (fused with the
+ * expression computing it), marked as a plain copy (Step's operandCopy) when
+ * `a` is a dense buffer read as it is.
+ */
+function operandCopy<N>(ctx: IndexingContext<N>, a: Atom, out: Var): number {
   const slot = ctx.slotFor(out);
-  ctx.emitDense(ctx.nodeOf(a, out.aval.shape), out.aval.shape, kd(out.aval.dtype), slot);
+  const src = ctx.plainBuffer(a);
+  ctx.emitDense(ctx.nodeOf(a, out.aval.shape), out.aval.shape, kd(out.aval.dtype), slot, src !== null);
   return slot;
 }
 
@@ -274,7 +287,8 @@ function lowerScatter<N>(eqn: JaxprEqn<"scatter" | "scatter_add">, ctx: Indexing
   });
   const K = indices.aval.shape[indices.aval.ndim - 1];
   const starts = dn.scatterDimsToOperandDims.map((d) => ({ dtype: indices.aval.dtype as WindowStart["dtype"], stride: outStrides[d], hi: opShape[d] - windowSize[d] }));
-  const slot = copyInto(ctx, operand, out);
+  // In place where the operand dies here, as for dynamic_update_slice.
+  const slot = ctx.overwritable(operand) ?? operandCopy(ctx, operand, out);
   emitPlan(ctx, {
     label: eqn.primitive, dtype, loops, starts, target: "dst", mode, combine: eqn.primitive === "scatter_add" ? "add" : "copy",
     src: upd, dst: { slot, offset: 0 }, indices: indexPointers(idx, indices.aval.ndim, K),
@@ -308,12 +322,19 @@ function lowerDynamicSlice<N>(eqn: JaxprEqn<"dynamic_slice">, ctx: IndexingConte
   return true;
 }
 
+/**
+ * dynamic_update_slice: the update is written into the operand's buffer itself
+ * when the operand dies here (overwritable), else into a copy of the operand.
+ * A copy of an input is marked, so that where the input is donated at run time
+ * and the output takes its buffer, the copy is skipped and the update is
+ * written in place.
+ */
 function lowerDynamicUpdateSlice<N>(eqn: JaxprEqn<"dynamic_update_slice">, ctx: IndexingContext<N>): boolean {
   const [x, update, ...startAtoms] = eqn.inputs;
   const out = eqn.outputs[0];
   const st = scalarStarts(ctx, startAtoms);
   if (!st) return false;
-  const slot = copyInto(ctx, x, out);
+  const slot = ctx.overwritable(x) ?? operandCopy(ctx, x, out);
   const src = ctx.bufferView(update);
   const outStrides = denseStrides(out.aval.shape);
   emitPlan(ctx, {

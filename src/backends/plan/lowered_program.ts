@@ -34,7 +34,16 @@ export interface SlotInfo {
 
 /** One step of a lowered program. */
 export type Step =
-  | { kind: "kernel"; spec: KernelSpec; inputs: View[]; outputs: number[] }
+  | {
+      kind: "kernel"; spec: KernelSpec; inputs: View[]; outputs: number[];
+      /**
+       * The kernel copies its one input, read densely, into its one output: a
+       * dynamic_update_slice's operand copied before the update is written. A
+       * backend skips it when the output took over the operand's (donated)
+       * buffer, where it would copy a buffer onto itself.
+       */
+      operandCopy?: true;
+    }
   | {
       kind: "gemm"; transA: boolean; transB: boolean; batch: number; m: number; n: number; k: number; a: number; b: number; c: number;
       /** Elementwise ops fused into the GEMM's store; `operands` are the slots of its vector operands, in order. */

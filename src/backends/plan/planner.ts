@@ -234,11 +234,25 @@ export class Planner extends GemmConvLowering {
       return slot;
     },
     slotFor: (v) => this.slotFor(v),
-    emitDense: (node, shape, dtype, slot) => {
+    emitDense: (node, shape, dtype, slot, operandCopy) => {
       const build = this.kernelBuild(shape);
       const root = build.visit(node);
-      this.steps.push({ kind: "kernel", spec: build.spec([{ node: root, dtype }]), inputs: build.views, outputs: [slot] });
+      this.steps.push({ kind: "kernel", spec: build.spec([{ node: root, dtype }]), inputs: build.views, outputs: [slot], ...(operandCopy ? { operandCopy: true as const } : {}) });
       this.done.add(slot);
+    },
+    plainBuffer: (a) => {
+      const st = a instanceof Literal ? undefined : this.state.get(a);
+      if (st?.node.k !== "view") return null;
+      const slot = this.resolve(st.node.view.slot);
+      return this.isWholeBuffer({ ...st.node.view, slot }, st.shape) ? slot : null;
+    },
+    overwritable: (a) => {
+      if (a instanceof Literal || this.uses.get(a) !== 1) return null;
+      // Its own slot, not another variable's buffer that it aliases (a reshape of a value read later).
+      const own = this.slotOfVar.get(a);
+      if (own === undefined || this.resolve(own) !== own || this.slots[own].kind !== "temp") return null;
+      const st = this.state.get(a);
+      return st?.node.k === "view" && st.node.view.slot === own && this.isWholeBuffer(st.node.view, st.shape) ? own : null;
     },
     emitWindow: (step) => this.steps.push(step),
     defineBuffer: (v, slot) => this.defineBuffer(v, slot),

@@ -114,9 +114,12 @@ export class WasmProgram {
         // Pointer lists reused by every run (the kernel reads them before returning).
         const inPtrs = new Array<number>(views.length).fill(0);
         const outPtrs = new Array<number>(st.outputs.length).fill(0);
+        // An operand copy onto its own buffer (the output took over the donated operand) is skipped.
+        const skipsSelfCopy = st.operandCopy === true;
         return (bufs) => {
           for (let i = 0; i < views.length; i++) inPtrs[i] = bufs[views[i].slot].ptr + views[i].offset * inBytes[i];
           for (let o = 0; o < outPtrs.length; o++) outPtrs[o] = bufs[st.outputs[o]].ptr;
+          if (skipsSelfCopy && inPtrs[0] === outPtrs[0]) return;
           par.run(getThreadPool(this.kernels), inPtrs, outPtrs);
         };
       }
@@ -427,7 +430,8 @@ function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
     case "kernel": {
       const ops = st.spec.nodes.filter((n) => n.op !== "input" && n.op !== "const").map((n) => n.op);
       const red = st.spec.reduction ? ` reduce_${st.spec.reduction.op}(axes=${st.spec.reduction.axes})` : "";
-      return `  ${i}: fused kernel over [${st.spec.shape}]${red}: ${ops.join(" ") || "copy"} (${st.inputs.map((v) => `%${v.slot}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
+      const inPlace = st.operandCopy ? " (skipped where the output takes over the donated operand)" : "";
+      return `  ${i}: fused kernel over [${st.spec.shape}]${red}: ${ops.join(" ") || "copy"} (${st.inputs.map((v) => `%${v.slot}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}${inPlace}`;
     }
     case "gemm": {
       const engine = usesGeneratedGemm(st) ? `generated${relaxedSimdAvailable() ? " relaxed_madd" : ""}` : gemvAsVectorMatrix(st) !== st ? "rust, as the vector-matrix product xᵀ·op(A)ᵀ" : "rust";
