@@ -20,6 +20,7 @@ import type { Primitive } from "../../core/primitives";
 import { complementDims } from "../../core/shape";
 import { gatherFillValue } from "../interpreter/rules/indexing";
 import type { KDType, ScalarOp, WindowDim, WindowSpec, WindowStart } from "./kernel_graph";
+import type { DynamicViewStep } from "./lowered_program";
 
 /** A strided read of a slot's buffer, in elements. */
 export interface BufferView {
@@ -70,6 +71,10 @@ export interface IndexingContext<N> {
   /** The slot whose whole buffer is `a`'s value, read densely as it is; null for an expression or a strided/offset view. */
   plainBuffer(a: Atom): number | null;
   emitWindow(step: WindowStep): void;
+  /** Whether contiguous dynamic slices may be views (PlanTarget.dynamicViews). */
+  dynamicViews(): boolean;
+  /** `v`'s value is a view into `src`'s buffer at the offset `starts` give at run time (a dynamic_view step). */
+  defineDynamicView(v: Var, src: number, starts: DynamicViewStep["starts"]): void;
   /** `v`'s value is the finished buffer of `slot`. */
   defineBuffer(v: Var, slot: number): void;
   /** `v`'s value is the lazy expression `node`. */
@@ -303,13 +308,39 @@ function scalarStarts<N>(ctx: IndexingContext<N>, starts: readonly Atom[]): { at
   return { at: starts.map((s) => ctx.bufferView(s)), dtypes: starts.map((s) => s.aval.dtype as WindowStart["dtype"]) };
 }
 
+/**
+ * Whether a slice of `sizes` out of a dense `shape` is one contiguous block
+ * wherever it starts: size 1 in the leading dims, then any size in one dim,
+ * then whole dims (a row of stacked xs, a block of rows).
+ */
+function contiguousSlice(shape: readonly number[], sizes: readonly number[]): boolean {
+  const partial = sizes.findIndex((z) => z !== 1);
+  return sizes.every((z, d) => z > 0 && (partial < 0 || d <= partial || z === shape[d]));
+}
+
+/**
+ * dynamic_slice: a view into the operand's buffer where the slice is one
+ * contiguous block of a finished buffer (no copy: its readers read the operand
+ * in place, at the offset the starts give when the program runs), else a
+ * window copy.
+ */
 function lowerDynamicSlice<N>(eqn: JaxprEqn<"dynamic_slice">, ctx: IndexingContext<N>): boolean {
   const [x, ...startAtoms] = eqn.inputs;
   const out = eqn.outputs[0];
   const st = scalarStarts(ctx, startAtoms);
   if (!st) return false;
-  const src = ctx.bufferView(x);
   const { sliceSizes } = eqn.params;
+  const whole = ctx.dynamicViews() && contiguousSlice(x.aval.shape, sliceSizes) ? ctx.plainBuffer(x) : null;
+  if (whole !== null) {
+    const strides = denseStrides(x.aval.shape);
+    ctx.defineDynamicView(
+      out,
+      whole,
+      st.at.map((at, d) => ({ at: { slot: at.slot, offset: at.offset }, dtype: st.dtypes[d], stride: strides[d], hi: x.aval.shape[d] - sliceSizes[d] })),
+    );
+    return true;
+  }
+  const src = ctx.bufferView(x);
   const outStrides = denseStrides(out.aval.shape);
   const slot = ctx.slotFor(out);
   emitPlan(ctx, {

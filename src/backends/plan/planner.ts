@@ -103,12 +103,24 @@ export class Planner extends GemmConvLowering {
     // Request every output first so outputs of one shape share one kernel.
     const outputs = jaxpr.outvars.map((a) => this.request(a));
     for (const k of [...this.open.values()]) this.flush(k);
-    const resolved = outputs.map((s) => this.resolve(s));
+    // A view into another buffer is never handed out: an output that is one gets a copy.
+    const resolved = outputs.map((s) => this.resolve(s)).map((s) => (this.slots[s].kind === "view" ? this.copyOf(s) : s));
     const fresh = new Set(resolved.filter((s) => this.slots[s].kind === "temp"));
     const varSlots = new Map([...this.slotOfVar].map(([v, s]) => [v, this.resolve(s)]));
     const viewSlots = new Map<Var, number>();
     for (const [v, st] of this.state) if (st.node.k === "view") viewSlots.set(v, this.resolve(st.node.view.slot));
     return { slots: this.slots, steps: this.steps, outputs: resolved, freshOutputs: fresh, varSlots, viewSlots };
+  }
+
+  /** A new temp slot holding a dense copy of slot `s`'s buffer. */
+  private copyOf(s: number): number {
+    const { shape, dtype } = this.slots[s];
+    const slot = this.newSlot({ kind: "temp", bytes: this.slots[s].bytes, dtype, shape });
+    const build = this.kernelBuild(shape);
+    const root = build.visit({ k: "view", view: { slot: s, offset: 0, strides: denseStrides(shape) }, dtype: kernelDType(dtype) });
+    this.steps.push({ kind: "kernel", spec: build.spec([{ node: root, dtype: kernelDType(dtype) }]), inputs: build.views, outputs: [slot] });
+    this.done.add(slot);
+    return slot;
   }
 
   protected lowerEqn(eqn: JaxprEqn): void {
@@ -255,6 +267,12 @@ export class Planner extends GemmConvLowering {
       return st?.node.k === "view" && st.node.view.slot === own && this.isWholeBuffer(st.node.view, st.shape) ? own : null;
     },
     emitWindow: (step) => this.steps.push(step),
+    dynamicViews: () => this.target.dynamicViews === true,
+    defineDynamicView: (v, src, starts) => {
+      const view = this.newSlot({ kind: "view", ...slotShape(v.aval) });
+      this.steps.push({ kind: "dynamic_view", src, view, starts });
+      this.defineBuffer(v, view);
+    },
     defineBuffer: (v, slot) => this.defineBuffer(v, slot),
     defineLazy: (v, node) => this.state.set(v, { node: this.annotate(node, v), shape: v.aval.shape, dtype: v.aval.dtype }),
   };

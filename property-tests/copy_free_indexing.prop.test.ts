@@ -1,13 +1,19 @@
-// Properties of in-place updates in compiled programs: a dynamic_update_slice
-// (or scatter) writes into its operand's buffer instead of a copy when the
-// operand dies there — statically for an intermediate used once
-// (IndexingContext.overwritable), at run time for a donated input that the
-// output takes over (the operand copy is then skipped). Each case is checked
-// against the interpreter (the oracle), and the aliasing cases check that an
-// update written in place is never visible through a value still alive: the
-// operand returned as well, read after the update, held by another array, or
-// passed twice. Scan loops (whose carries are donated from one iteration to
-// the next) are covered with reverse scans, lengths 0 and 1, grad and nesting.
+// Properties of the copies compiled programs leave out, checked against the
+// interpreter (the oracle):
+// - in-place updates: a dynamic_update_slice (or scatter) writes into its
+//   operand's buffer instead of a copy when the operand dies there —
+//   statically for an intermediate used once (IndexingContext.overwritable),
+//   at run time for a donated input that the output takes over (the operand
+//   copy is then skipped). The aliasing cases check that an update written in
+//   place is never visible through a value still alive: the operand returned
+//   as well, read after the update, held by another array, or passed twice;
+// - dynamic slices as views: a contiguous dynamic_slice of a finished buffer
+//   is a view at an offset read at run time (a dynamic_view step), read in
+//   place by kernels and GEMMs, clamped as dynamic_slice clamps, and copied
+//   when it is an output;
+// - both inside scan loops (their xs sliced per iteration, their carries
+//   donated from one iteration to the next): forward and reverse, lengths 0
+//   and 1, grad, nesting.
 // NUM_RUNS sets the number of cases (default 15).
 
 import fc from "fast-check";
@@ -109,6 +115,65 @@ describe("in-place dynamic_update_slice and scatter", () => {
       }),
       { numRuns },
     );
+  });
+});
+
+describe("dynamic slices as views", () => {
+  /** An operand shape, slice sizes (contiguous or not), starts (some out of range), and how the slice is used. */
+  const sliceCase = fc
+    .array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 3 })
+    .chain((shape) =>
+      fc.record({
+        shape: fc.constant(shape),
+        sizes: fc.tuple(...shape.map((n, d) => (d === 0 ? fc.integer({ min: 1, max: n }) : fc.oneof(fc.constant(n), fc.integer({ min: 1, max: n }))))),
+        starts: fc.tuple(...shape.map((n) => fc.integer({ min: -3, max: n + 3 }))),
+        startType: fc.constantFrom("int32" as const, "uint32" as const),
+        use: fc.constantFrom("returned", "elementwise", "matmul", "sliced again", "operand read after"),
+        operand: fc.constantFrom("input", "computed"),
+      }),
+    );
+
+  it("read in place by their consumers (or copied when returned), they equal the interpreter", () => {
+    fc.assert(
+      fc.property(sliceCase, ({ shape, sizes, starts, startType, use, operand }) => {
+        const last = shape[shape.length - 1];
+        // A GEMM's output is an intermediate in the program's reused workspace; `later`, written after the
+        // view and before its readers, would take the operand's workspace buffer if the view did not keep it alive.
+        const scaled = (x: T, by: number): T => np.matmul(x.reshape([-1, last]), np.eye(last).mul(by)).reshape(shape);
+        const f = (x: T, ...s: T[]): T => {
+          const v = lax.dynamicSlice(operand === "input" ? x : scaled(x, 2), s, sizes);
+          const later = scaled(x, 3);
+          switch (use) {
+            case "returned":
+              return v;
+            case "elementwise":
+              return np.tanh(v).add(v.mul(v)).add(later.sum());
+            case "matmul":
+              return np.matmul(v.reshape([-1, sizes[sizes.length - 1]]), np.ones([sizes[sizes.length - 1], 2]));
+            case "sliced again":
+              return lax.dynamicSlice(v, s.map(() => np.array(0, { dtype: startType })), sizes.map((z, d) => (d === 0 ? z : 1)));
+            case "operand read after":
+              return v.sum().add(x.sum());
+          }
+        };
+        // Negative uint32 starts wrap to huge values, which clamp to the last position.
+        const s = starts.map((v) => np.array(startType === "uint32" ? v >>> 0 : v, { dtype: startType }));
+        const x = fresh(shape, -3).mul(0.25);
+        expectSame(jit(f)(x, ...s), onInterpreter(() => f(toInterp(x), ...s.map(toInterp))), `${use} of a ${JSON.stringify(sizes)} slice of ${JSON.stringify(shape)}`);
+      }),
+      { numRuns },
+    );
+  });
+
+  it("a contiguous slice of an input is a view, not a copy; a strided one is copied", () => {
+    const x = fresh([4, 3, 2], 0);
+    const i = np.array(1, { dtype: "int32" });
+    const z = np.array(0, { dtype: "int32" });
+    const program = (sizes: number[]) =>
+      jit((x: T, i: T, z: T) => lax.dynamicSlice(x, [i, z, z], sizes).mul(2)).lower(x, i, z).text().split("# program on wasm")[1].split("# generated kernels")[0];
+    expect(program([1, 3, 2])).toContain("dynamic_slice as a view (no copy)");
+    expect(program([2, 3, 2])).toContain("dynamic_slice as a view (no copy)");
+    expect(program([2, 2, 2])).toContain("dynamic_slice kernel: copy windows");
   });
 });
 
