@@ -225,7 +225,8 @@ function parseProfile(text: string): Part[] {
     const us = Number(step[2]);
     const what = step[3];
     part.kernelUs += us;
-    part.kernels++;
+    // A dynamic slice made a view (no copy, no kernel) still shows its step's time.
+    if (!what.startsWith("dynamic_slice as a view")) part.kernels++;
     const gemm = /sgemm(?: A\^T)?(?: B\^T)? (\d+)x\[(\d+)x(\d+)\]·\[\d+x(\d+)\]/.exec(what);
     if (gemm) {
       const [, b, m, k, n] = gemm.map(Number);

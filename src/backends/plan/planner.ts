@@ -68,6 +68,11 @@ const REDUCE_OPS: { [P in Reduction]: ReduceOp } = {
   reduce_sum: "sum", reduce_max: "max", reduce_min: "min", reduce_prod: "prod", reduce_and: "and", reduce_or: "or",
 };
 
+/** Primitives that read their operands from memory (never fused into a kernel's expression). */
+const MEMORY_READERS = new Set<Primitive>(["dot_general", "conv_general_dilated"]);
+/** Shape equations whose result is their operand's buffer read in the same order. */
+const SHAPE_VIEWS = new Set<Primitive>(["reshape", "squeeze", "expand_dims"]);
+
 /** Whether `key` is one of `table`'s own keys. */
 const isKeyOf = <K extends string>(table: { readonly [P in K]: unknown }, key: string): key is K => Object.hasOwn(table, key);
 /** Narrows an equation to the reductions' (REDUCE_OPS) with their params. */
@@ -112,6 +117,24 @@ export class Planner extends GemmConvLowering {
     return { slots: this.slots, steps: this.steps, outputs: resolved, freshOutputs: fresh, varSlots, viewSlots };
   }
 
+  /**
+   * A reduction's operand that is an expression another consumer will read
+   * from memory anyway (a GEMM or a conv operand, a program output) is
+   * materialized before the reduction, which then reads it from there instead
+   * of computing the expression a second time (a bias gradient next to the
+   * GEMMs of the same dlogits).
+   */
+  private materializeFirstIfReadFromMemory(eqn: JaxprEqn): void {
+    const a = eqn.inputs[0];
+    if (a instanceof Literal || this.state.get(a)?.node.k !== "op") return;
+    // Through reshapes: a reshaped view of `a` read from memory reads `a`'s buffer. (Not through a transpose: a GEMM
+    // may then copy the expression once in the transposed order, which recomputing it for the reduction beats.)
+    const readFromMemory = (v: Var): boolean =>
+      this.uses.get(v) === Infinity ||
+      (this.consumers.get(v) ?? []).some((e) => e !== eqn && (MEMORY_READERS.has(e.primitive) || (SHAPE_VIEWS.has(e.primitive) && readFromMemory(e.outputs[0]))));
+    if (readFromMemory(a)) this.materialize(a);
+  }
+
   /** A new temp slot holding a dense copy of slot `s`'s buffer. */
   private copyOf(s: number): number {
     const { shape, dtype } = this.slots[s];
@@ -153,6 +176,7 @@ export class Planner extends GemmConvLowering {
       }
       const reduction = typedEqn(eqn);
       if (isReductionEqn(reduction)) {
+        this.materializeFirstIfReadFromMemory(reduction);
         this.emitReduction(reduction, REDUCE_OPS[reduction.primitive]);
         return;
       }
