@@ -119,6 +119,26 @@ describe("fusion", () => {
     expect(p.steps.some((s) => s.includes("sgemm"))).toBe(true);
     expectMatchesInterpreter(f, [x, w]);
   });
+
+  it("a reduction of a value a later GEMM (or the output) reads from memory reads it there, not computing it twice", () => {
+    // A bias gradient next to the weight gradient of the same dlogits: the sum comes first in the jaxpr.
+    const f = (x: Tracer, w: Tracer) => {
+      const e = np.tanh(np.exp(x).mul(3));
+      return [np.sum(e, 1), np.matmul(e.reshape([6, 5]), w)];
+    };
+    const g = (x: Tracer) => {
+      const e = np.tanh(np.exp(x).mul(3));
+      return [np.sum(e, 1), e];
+    };
+    const x = rand([6, 5]);
+    const w = rand([5, 3]);
+    for (const p of [program(f, x, w), program(g, x)]) {
+      expect(p.steps.filter((s) => s.includes("exp"))).toHaveLength(1);
+      expect(p.steps.some((s) => /reduce_sum\(axes=\d\): copy/.test(s))).toBe(true);
+    }
+    expectMatchesInterpreter(f, [x, w]);
+    expectMatchesInterpreter(g, [x]);
+  });
 });
 
 // --- views ----------------------------------------------------------------------------

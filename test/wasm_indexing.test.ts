@@ -131,6 +131,28 @@ describe("indexing primitives lower to wasm kernels", () => {
     expect(Array.from(got.dataSync())).toEqual(Array.from(want.dataSync()));
   });
 
+  it("a donated operand of dynamic_update_slice becomes the output: the operand copy is skipped, the update written into its buffer", () => {
+    const i = TfArray.fromTyped(new Int32Array([1]), [], "int32", { backend: "wasm" });
+    const j = TfArray.fromTyped(new Int32Array([2]), [], "int32", { backend: "wasm" });
+    const dus = (a: Tracer, b: Tracer, r: Tracer, c: Tracer) => lax.dynamicUpdateSlice(a, b, [r, c]);
+    const u = rand([2, 3]);
+    const x = rand([4, 6]);
+    const want = jit(dus)(x, u, i, j) as TfArray;
+    expect(programSteps(dus, x, u, i, j).some((st) => st.includes("copy (%0)") && st.includes("skipped where the output takes over the donated operand"))).toBe(true);
+    const donated = TfArray.fromTyped(x.dataSync().slice(), [4, 6], "float32", { backend: "wasm" });
+    const buffer = donated.buffer;
+    const got = jit(dus, { donateArgnums: [0] })(donated, u, i, j) as TfArray;
+    expect(got.buffer).toBe(buffer);
+    expect(Array.from(got.dataSync())).toEqual(Array.from(want.dataSync()));
+    // Not donated, or held by another array: the operand keeps its value and the output is a new buffer.
+    const held = TfArray.fromTyped(x.dataSync().slice(), [4, 6], "float32", { backend: "wasm" });
+    const alias = jit((a: Tracer) => a)(held) as TfArray;
+    const other = jit(dus, { donateArgnums: [0] })(held, u, i, j) as TfArray;
+    expect(other.buffer).not.toBe(alias.buffer);
+    expect(Array.from(alias.dataSync())).toEqual(Array.from(x.dataSync()));
+    expect(Array.from(other.dataSync())).toEqual(Array.from(want.dataSync()));
+  });
+
   it("dynamic_slice and dynamic_update_slice with traced start indices (clamped into range)", () => {
     const x = rand([7, 10]);
     const u = rand([3, 4]);

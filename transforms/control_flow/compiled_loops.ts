@@ -48,6 +48,8 @@ type StepBuilder<P extends HigherOrderPrimitive> = (eqn: JaxprEqn<P>, ctx: StepC
 
 const indent = (text: string, by = "    "): string => text.split("\n").map((l) => by + l).join("\n");
 const NO_DONATION: readonly boolean[] = [];
+/** Whether a step built now times its loop for profile(): TINYFLOW_PROFILE set, read when the step is built, as the wasm programs read it. */
+const profilingOn = (): boolean => typeof process !== "undefined" && Boolean(process.env?.TINYFLOW_PROFILE);
 
 /** Compiles every body, or none: a body that cannot be compiled leaves the whole equation op by op. */
 export function compileAll(bodies: readonly ClosedJaxpr[], ctx: StepContext): Executable<unknown>[] | null {
@@ -209,6 +211,9 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
   const indexed = numXs > 0;
   // The first iteration's index lives with the program; each iteration computes the next one.
   const firstIndex = indexed ? backend.fromHost(Int32Array.of(reverse ? length - 1 : 0), INDEX_AVAL) : null;
+  // Profiling: runs, and wall ms in the iteration loop and in the stacking, summed over runs.
+  const profiling = profilingOn();
+  let runs = 0, loopMs = 0, stackMs = 0;
   return {
     title: `scan length=${length} reverse=${reverse} (${numConsts} consts, ${numCarry} carry, ${numXs} xs)`,
     run: (inputs, donatable) => {
@@ -223,6 +228,7 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
       const constFlags = consts.map(() => false);
       const xFlags = xs.map(() => false);
       try {
+        const loopStart = profiling ? performance.now() : 0;
         for (let step = 0; step < length; step++) {
           const position = reverse ? length - 1 - step : step;
           const donate = step === 0 ? [...constFlags, ...initialDonatable, ...xFlags] : [...constFlags, ...owned, ...xFlags];
@@ -232,7 +238,13 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
           owned = state.map(() => true);
           for (let k = 0; k < yAvals.length; k++) ys[k][position] = outs[lead + numCarry + k];
         }
+        const stackStart = profiling ? performance.now() : 0;
         const stacked = stackProgram ? stackProgram.run(ys.flat(), NO_DONATION) : [];
+        if (profiling) {
+          runs++;
+          loopMs += stackStart - loopStart;
+          stackMs += performance.now() - stackStart;
+        }
         const carry = state.slice(lead);
         const carryOwned = owned.slice(lead);
         if (indexed && owned[0]) backend.free(state[0]);
@@ -249,7 +261,10 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
         ? `iteration (${indexed ? "slices xs at the index, " : ""}runs the body${indexed ? ", advances the index" : ""}):\n${indent(iterationProgram.describe())}`
         : "length 0: the body never runs") +
       (stackProgram ? `\nstacking the ys once after the loop:\n${indent(stackProgram.describe())}` : ""),
-    profile: () => `iteration:\n${indent(iterationProgram?.profile?.() ?? "")}` + (stackProgram ? `\nstack:\n${indent(stackProgram.profile?.() ?? "")}` : ""),
+    profile: () =>
+      (profiling ? `${length} iterations per run; loop ${((loopMs / Math.max(1, runs) / Math.max(1, length)) * 1000).toFixed(1)} µs per iteration (kernels and driver); stacking ${((stackMs / Math.max(1, runs)) * 1000).toFixed(1)} µs per run\n` : "") +
+      `iteration:\n${indent(iterationProgram?.profile?.() ?? "")}` +
+      (stackProgram ? `\nstack:\n${indent(stackProgram.profile?.() ?? "")}` : ""),
     dispose: () => {
       programs.forEach((p) => p.dispose?.());
       if (firstIndex !== null) backend.free(firstIndex);

@@ -39,7 +39,11 @@ export function planWorkspace(lowered: LoweredProgram, bytesOf: (slot: number) =
   return { group, groupBytes };
 }
 
-/** For each slot, the last step reading it and the first step writing it. */
+/**
+ * For each slot, the last step reading it and the first step writing it. A
+ * dynamic view's readers read its source's buffer: the source counts as read
+ * until the view's last reader (views of views included, latest first).
+ */
 export function timeline(steps: Step[]): { lastRead: Map<number, number>; firstWrite: Map<number, number> } {
   const lastRead = new Map<number, number>();
   const firstWrite = new Map<number, number>();
@@ -47,6 +51,10 @@ export function timeline(steps: Step[]): { lastRead: Map<number, number>; firstW
     for (const s of stepReads(st)) lastRead.set(s, i);
     for (const s of stepWrites(st)) if (!firstWrite.has(s)) firstWrite.set(s, i);
   });
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const st = steps[i];
+    if (st.kind === "dynamic_view") lastRead.set(st.src, Math.max(lastRead.get(st.src) ?? i, lastRead.get(st.view) ?? i));
+  }
   return { lastRead, firstWrite };
 }
 
@@ -63,6 +71,8 @@ export function stepReads(st: Step): number[] {
     case "window":
       // The destination too: a window step updates part of a buffer an earlier step wrote.
       return [st.src.slot, ...st.indices.map((i) => i.slot), st.dst.slot];
+    case "dynamic_view":
+      return [st.src, ...st.starts.map((s) => s.at.slot)];
     case "library":
     case "fallback":
       return st.inputs;
@@ -81,6 +91,8 @@ export function stepWrites(st: Step): number[] {
       return [st.out];
     case "window":
       return [st.dst.slot];
+    case "dynamic_view":
+      return [st.view];
     case "library":
       return [...st.outputs, ...st.scratch];
     case "fallback":

@@ -20,6 +20,7 @@ import type { Primitive } from "../../core/primitives";
 import { complementDims } from "../../core/shape";
 import { gatherFillValue } from "../interpreter/rules/indexing";
 import type { KDType, ScalarOp, WindowDim, WindowSpec, WindowStart } from "./kernel_graph";
+import type { DynamicViewStep } from "./lowered_program";
 
 /** A strided read of a slot's buffer, in elements. */
 export interface BufferView {
@@ -59,9 +60,21 @@ export interface IndexingContext<N> {
   constSlot(data: number[], dtype: DType): number;
   /** The slot that will hold `v`'s value. */
   slotFor(v: Var): number;
-  /** A kernel writing `node` (over `shape`) densely into `slot`. */
-  emitDense(node: N, shape: readonly number[], dtype: KDType, slot: number): void;
+  /** A kernel writing `node` (over `shape`) densely into `slot`; `operandCopy`: it copies an operand about to be updated in place (see Step). */
+  emitDense(node: N, shape: readonly number[], dtype: KDType, slot: number, operandCopy?: boolean): void;
+  /**
+   * The slot of `a`'s buffer when an update may write over it: `a` is a
+   * finished intermediate, its buffer holds nothing else, and this is its only
+   * use (so nothing reads the old value after); else null.
+   */
+  overwritable(a: Atom): number | null;
+  /** The slot whose whole buffer is `a`'s value, read densely as it is; null for an expression or a strided/offset view. */
+  plainBuffer(a: Atom): number | null;
   emitWindow(step: WindowStep): void;
+  /** Whether contiguous dynamic slices may be views (PlanTarget.dynamicViews). */
+  dynamicViews(): boolean;
+  /** `v`'s value is a view into `src`'s buffer at the offset `starts` give at run time (a dynamic_view step). */
+  defineDynamicView(v: Var, src: number, starts: DynamicViewStep["starts"]): void;
   /** `v`'s value is the finished buffer of `slot`. */
   defineBuffer(v: Var, slot: number): void;
   /** `v`'s value is the lazy expression `node`. */
@@ -239,10 +252,15 @@ function lowerGather<N>(eqn: JaxprEqn<"gather">, ctx: IndexingContext<N>): boole
   return true;
 }
 
-/** A fresh output slot holding a dense copy of `a`'s value (fused with the expression computing it). */
-function copyInto<N>(ctx: IndexingContext<N>, a: Atom, out: Var): number {
+/**
+ * A fresh output slot holding a dense copy of `a`'s value (fused with the
+ * expression computing it), marked as a plain copy (Step's operandCopy) when
+ * `a` is a dense buffer read as it is.
+ */
+function operandCopy<N>(ctx: IndexingContext<N>, a: Atom, out: Var): number {
   const slot = ctx.slotFor(out);
-  ctx.emitDense(ctx.nodeOf(a, out.aval.shape), out.aval.shape, kd(out.aval.dtype), slot);
+  const src = ctx.plainBuffer(a);
+  ctx.emitDense(ctx.nodeOf(a, out.aval.shape), out.aval.shape, kd(out.aval.dtype), slot, src !== null);
   return slot;
 }
 
@@ -274,7 +292,8 @@ function lowerScatter<N>(eqn: JaxprEqn<"scatter" | "scatter_add">, ctx: Indexing
   });
   const K = indices.aval.shape[indices.aval.ndim - 1];
   const starts = dn.scatterDimsToOperandDims.map((d) => ({ dtype: indices.aval.dtype as WindowStart["dtype"], stride: outStrides[d], hi: opShape[d] - windowSize[d] }));
-  const slot = copyInto(ctx, operand, out);
+  // In place where the operand dies here, as for dynamic_update_slice.
+  const slot = ctx.overwritable(operand) ?? operandCopy(ctx, operand, out);
   emitPlan(ctx, {
     label: eqn.primitive, dtype, loops, starts, target: "dst", mode, combine: eqn.primitive === "scatter_add" ? "add" : "copy",
     src: upd, dst: { slot, offset: 0 }, indices: indexPointers(idx, indices.aval.ndim, K),
@@ -289,13 +308,39 @@ function scalarStarts<N>(ctx: IndexingContext<N>, starts: readonly Atom[]): { at
   return { at: starts.map((s) => ctx.bufferView(s)), dtypes: starts.map((s) => s.aval.dtype as WindowStart["dtype"]) };
 }
 
+/**
+ * Whether a slice of `sizes` out of a dense `shape` is one contiguous block
+ * wherever it starts: size 1 in the leading dims, then any size in one dim,
+ * then whole dims (a row of stacked xs, a block of rows).
+ */
+function contiguousSlice(shape: readonly number[], sizes: readonly number[]): boolean {
+  const partial = sizes.findIndex((z) => z !== 1);
+  return sizes.every((z, d) => z > 0 && (partial < 0 || d <= partial || z === shape[d]));
+}
+
+/**
+ * dynamic_slice: a view into the operand's buffer where the slice is one
+ * contiguous block of a finished buffer (no copy: its readers read the operand
+ * in place, at the offset the starts give when the program runs), else a
+ * window copy.
+ */
 function lowerDynamicSlice<N>(eqn: JaxprEqn<"dynamic_slice">, ctx: IndexingContext<N>): boolean {
   const [x, ...startAtoms] = eqn.inputs;
   const out = eqn.outputs[0];
   const st = scalarStarts(ctx, startAtoms);
   if (!st) return false;
-  const src = ctx.bufferView(x);
   const { sliceSizes } = eqn.params;
+  const whole = ctx.dynamicViews() && contiguousSlice(x.aval.shape, sliceSizes) ? ctx.plainBuffer(x) : null;
+  if (whole !== null) {
+    const strides = denseStrides(x.aval.shape);
+    ctx.defineDynamicView(
+      out,
+      whole,
+      st.at.map((at, d) => ({ at: { slot: at.slot, offset: at.offset }, dtype: st.dtypes[d], stride: strides[d], hi: x.aval.shape[d] - sliceSizes[d] })),
+    );
+    return true;
+  }
+  const src = ctx.bufferView(x);
   const outStrides = denseStrides(out.aval.shape);
   const slot = ctx.slotFor(out);
   emitPlan(ctx, {
@@ -308,12 +353,19 @@ function lowerDynamicSlice<N>(eqn: JaxprEqn<"dynamic_slice">, ctx: IndexingConte
   return true;
 }
 
+/**
+ * dynamic_update_slice: the update is written into the operand's buffer itself
+ * when the operand dies here (overwritable), else into a copy of the operand.
+ * A copy of an input is marked, so that where the input is donated at run time
+ * and the output takes its buffer, the copy is skipped and the update is
+ * written in place.
+ */
 function lowerDynamicUpdateSlice<N>(eqn: JaxprEqn<"dynamic_update_slice">, ctx: IndexingContext<N>): boolean {
   const [x, update, ...startAtoms] = eqn.inputs;
   const out = eqn.outputs[0];
   const st = scalarStarts(ctx, startAtoms);
   if (!st) return false;
-  const slot = copyInto(ctx, x, out);
+  const slot = ctx.overwritable(x) ?? operandCopy(ctx, x, out);
   const src = ctx.bufferView(update);
   const outStrides = denseStrides(out.aval.shape);
   emitPlan(ctx, {

@@ -19,7 +19,8 @@ export interface View {
 }
 
 
-export type SlotKind = "input" | "const" | "temp";
+/** "view": no buffer of its own; a dynamic_view step points it into another slot's buffer at run time. */
+export type SlotKind = "input" | "const" | "temp" | "view";
 
 export interface SlotInfo {
   kind: SlotKind;
@@ -34,7 +35,16 @@ export interface SlotInfo {
 
 /** One step of a lowered program. */
 export type Step =
-  | { kind: "kernel"; spec: KernelSpec; inputs: View[]; outputs: number[] }
+  | {
+      kind: "kernel"; spec: KernelSpec; inputs: View[]; outputs: number[];
+      /**
+       * The kernel copies its one input, read densely, into its one output: a
+       * dynamic_update_slice's operand copied before the update is written. A
+       * backend skips it when the output took over the operand's (donated)
+       * buffer, where it would copy a buffer onto itself.
+       */
+      operandCopy?: true;
+    }
   | {
       kind: "gemm"; transA: boolean; transB: boolean; batch: number; m: number; n: number; k: number; a: number; b: number; c: number;
       /** Elementwise ops fused into the GEMM's store; `operands` are the slots of its vector operands, in order. */
@@ -51,8 +61,24 @@ export type Step =
    */
   | { kind: "conv_gradient"; gradient: "data" | "filter"; layout: "NHWC" | "NCHW"; params: ConvStepParams; a: number; b: number; out: number }
   | WindowStep
+  | DynamicViewStep
   | LibraryStep
   | HostStep;
+
+/**
+ * A dynamic_slice that is one contiguous block of its operand's buffer (a row
+ * of a scan's stacked xs): no copy, the `view` slot is pointed into `src`'s
+ * buffer at the offset the start indices give, read when the step runs and
+ * clamped as dynamic_slice clamps (start k into [0, hi[k]], moving `stride[k]`
+ * elements per unit). Its readers read `src` in place, so `src` stays alive
+ * until the view's last reader (buffer_plan.ts's timeline).
+ */
+export interface DynamicViewStep {
+  kind: "dynamic_view";
+  src: number;
+  view: number;
+  starts: { at: { slot: number; offset: number }; dtype: "int32" | "uint32"; stride: number; hi: number }[];
+}
 
 /** A primitive the interpreter runs on the host, its params typed by its primitive. */
 export type HostStep = {
@@ -98,12 +124,15 @@ export interface PlanTarget {
    * run as host steps. Typed over every decomposition, so a new one must be placed on each target.
    */
   readonly decompositionKernels: { readonly [P in Decomposition]: boolean };
+  /** Contiguous dynamic slices as dynamic_view steps (views at an offset read at run time) rather than copies; absent: copies. */
+  readonly dynamicViews?: boolean;
 }
 
 /** The wasm backend's code generators cover every kind of step. */
 export const WASM_TARGET: PlanTarget = {
   windowKernels: true, libraryKernels: true, gemmEpilogues: true, transposeNarrowGemm: true, convGradientKernels: true, convEpilogues: true,
   decompositionKernels: { cholesky: true, lu: true, qr: true, eigh: true, svd: true, triangular_solve: true },
+  dynamicViews: true,
 };
 
 /** Bytes per element of a slot as the plan counts them (float16 is held widened to float32; bool is one byte in wasm). */

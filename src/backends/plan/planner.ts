@@ -68,6 +68,11 @@ const REDUCE_OPS: { [P in Reduction]: ReduceOp } = {
   reduce_sum: "sum", reduce_max: "max", reduce_min: "min", reduce_prod: "prod", reduce_and: "and", reduce_or: "or",
 };
 
+/** Primitives that read their operands from memory (never fused into a kernel's expression). */
+const MEMORY_READERS = new Set<Primitive>(["dot_general", "conv_general_dilated"]);
+/** Shape equations whose result is their operand's buffer read in the same order. */
+const SHAPE_VIEWS = new Set<Primitive>(["reshape", "squeeze", "expand_dims"]);
+
 /** Whether `key` is one of `table`'s own keys. */
 const isKeyOf = <K extends string>(table: { readonly [P in K]: unknown }, key: string): key is K => Object.hasOwn(table, key);
 /** Narrows an equation to the reductions' (REDUCE_OPS) with their params. */
@@ -103,12 +108,42 @@ export class Planner extends GemmConvLowering {
     // Request every output first so outputs of one shape share one kernel.
     const outputs = jaxpr.outvars.map((a) => this.request(a));
     for (const k of [...this.open.values()]) this.flush(k);
-    const resolved = outputs.map((s) => this.resolve(s));
+    // A view into another buffer is never handed out: an output that is one gets a copy.
+    const resolved = outputs.map((s) => this.resolve(s)).map((s) => (this.slots[s].kind === "view" ? this.copyOf(s) : s));
     const fresh = new Set(resolved.filter((s) => this.slots[s].kind === "temp"));
     const varSlots = new Map([...this.slotOfVar].map(([v, s]) => [v, this.resolve(s)]));
     const viewSlots = new Map<Var, number>();
     for (const [v, st] of this.state) if (st.node.k === "view") viewSlots.set(v, this.resolve(st.node.view.slot));
     return { slots: this.slots, steps: this.steps, outputs: resolved, freshOutputs: fresh, varSlots, viewSlots };
+  }
+
+  /**
+   * A reduction's operand that is an expression another consumer will read
+   * from memory anyway (a GEMM or a conv operand, a program output) is
+   * materialized before the reduction, which then reads it from there instead
+   * of computing the expression a second time (a bias gradient next to the
+   * GEMMs of the same dlogits).
+   */
+  private materializeFirstIfReadFromMemory(eqn: JaxprEqn): void {
+    const a = eqn.inputs[0];
+    if (a instanceof Literal || this.state.get(a)?.node.k !== "op") return;
+    // Through reshapes: a reshaped view of `a` read from memory reads `a`'s buffer. (Not through a transpose: a GEMM
+    // may then copy the expression once in the transposed order, which recomputing it for the reduction beats.)
+    const readFromMemory = (v: Var): boolean =>
+      this.uses.get(v) === Infinity ||
+      (this.consumers.get(v) ?? []).some((e) => e !== eqn && (MEMORY_READERS.has(e.primitive) || (SHAPE_VIEWS.has(e.primitive) && readFromMemory(e.outputs[0]))));
+    if (readFromMemory(a)) this.materialize(a);
+  }
+
+  /** A new temp slot holding a dense copy of slot `s`'s buffer. */
+  private copyOf(s: number): number {
+    const { shape, dtype } = this.slots[s];
+    const slot = this.newSlot({ kind: "temp", bytes: this.slots[s].bytes, dtype, shape });
+    const build = this.kernelBuild(shape);
+    const root = build.visit({ k: "view", view: { slot: s, offset: 0, strides: denseStrides(shape) }, dtype: kernelDType(dtype) });
+    this.steps.push({ kind: "kernel", spec: build.spec([{ node: root, dtype: kernelDType(dtype) }]), inputs: build.views, outputs: [slot] });
+    this.done.add(slot);
+    return slot;
   }
 
   protected lowerEqn(eqn: JaxprEqn): void {
@@ -141,6 +176,7 @@ export class Planner extends GemmConvLowering {
       }
       const reduction = typedEqn(eqn);
       if (isReductionEqn(reduction)) {
+        this.materializeFirstIfReadFromMemory(reduction);
         this.emitReduction(reduction, REDUCE_OPS[reduction.primitive]);
         return;
       }
@@ -234,13 +270,33 @@ export class Planner extends GemmConvLowering {
       return slot;
     },
     slotFor: (v) => this.slotFor(v),
-    emitDense: (node, shape, dtype, slot) => {
+    emitDense: (node, shape, dtype, slot, operandCopy) => {
       const build = this.kernelBuild(shape);
       const root = build.visit(node);
-      this.steps.push({ kind: "kernel", spec: build.spec([{ node: root, dtype }]), inputs: build.views, outputs: [slot] });
+      this.steps.push({ kind: "kernel", spec: build.spec([{ node: root, dtype }]), inputs: build.views, outputs: [slot], ...(operandCopy ? { operandCopy: true as const } : {}) });
       this.done.add(slot);
     },
+    plainBuffer: (a) => {
+      const st = a instanceof Literal ? undefined : this.state.get(a);
+      if (st?.node.k !== "view") return null;
+      const slot = this.resolve(st.node.view.slot);
+      return this.isWholeBuffer({ ...st.node.view, slot }, st.shape) ? slot : null;
+    },
+    overwritable: (a) => {
+      if (a instanceof Literal || this.uses.get(a) !== 1) return null;
+      // Its own slot, not another variable's buffer that it aliases (a reshape of a value read later).
+      const own = this.slotOfVar.get(a);
+      if (own === undefined || this.resolve(own) !== own || this.slots[own].kind !== "temp") return null;
+      const st = this.state.get(a);
+      return st?.node.k === "view" && st.node.view.slot === own && this.isWholeBuffer(st.node.view, st.shape) ? own : null;
+    },
     emitWindow: (step) => this.steps.push(step),
+    dynamicViews: () => this.target.dynamicViews === true,
+    defineDynamicView: (v, src, starts) => {
+      const view = this.newSlot({ kind: "view", ...slotShape(v.aval) });
+      this.steps.push({ kind: "dynamic_view", src, view, starts });
+      this.defineBuffer(v, view);
+    },
     defineBuffer: (v, slot) => this.defineBuffer(v, slot),
     defineLazy: (v, node) => this.state.set(v, { node: this.annotate(node, v), shape: v.aval.shape, dtype: v.aval.dtype }),
   };

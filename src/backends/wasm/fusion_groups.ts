@@ -21,6 +21,8 @@ function stepLabel(st: Step): string {
       return `conv2d ${st.gradient} gradient ${st.layout}`;
     case "window":
       return `${st.label} kernel`;
+    case "dynamic_view":
+      return "dynamic_slice view";
     case "library":
       return describeLibraryCall(st.call);
     case "fallback":

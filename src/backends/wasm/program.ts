@@ -114,9 +114,12 @@ export class WasmProgram {
         // Pointer lists reused by every run (the kernel reads them before returning).
         const inPtrs = new Array<number>(views.length).fill(0);
         const outPtrs = new Array<number>(st.outputs.length).fill(0);
+        // An operand copy onto its own buffer (the output took over the donated operand) is skipped.
+        const skipsSelfCopy = st.operandCopy === true;
         return (bufs) => {
           for (let i = 0; i < views.length; i++) inPtrs[i] = bufs[views[i].slot].ptr + views[i].offset * inBytes[i];
           for (let o = 0; o < outPtrs.length; o++) outPtrs[o] = bufs[st.outputs[o]].ptr;
+          if (skipsSelfCopy && inPtrs[0] === outPtrs[0]) return;
           par.run(getThreadPool(this.kernels), inPtrs, outPtrs);
         };
       }
@@ -191,6 +194,24 @@ export class WasmProgram {
         return (bufs) => {
           for (let k = 0; k < idxPtrs.length; k++) idxPtrs[k] = bufs[st.indices[k].slot].ptr + st.indices[k].offset * 4;
           par.run(getThreadPool(this.kernels), bufs[st.src.slot].ptr + st.src.offset * es, bufs[st.dst.slot].ptr + st.dst.offset * es, idxPtrs);
+        };
+      }
+      case "dynamic_view": {
+        // The view's buffer: the source's pointer moved by the clamped starts, read from memory when the step runs.
+        const es = storageBytes(this.lowered.slots[st.view].dtype);
+        const bytes = this.lowered.slots[st.view].bytes;
+        let words = new Int32Array(mem.memory.buffer);
+        return (bufs) => {
+          if (words.buffer !== mem.memory.buffer) words = new Int32Array(mem.memory.buffer);
+          let offset = 0;
+          for (const start of st.starts) {
+            const raw = words[(bufs[start.at.slot].ptr >> 2) + start.at.offset];
+            // uint32 starts read as int32 are negative past 2^31: they clamp to hi, as the unsigned value would.
+            const index = start.dtype === "uint32" && raw < 0 ? start.hi : Math.min(Math.max(raw, 0), start.hi);
+            offset += index * start.stride;
+          }
+          // Not a buffer of the allocator's: it is never freed, retained or donated (the planner never returns a view slot).
+          bufs[st.view] = { ptr: bufs[st.src].ptr + offset * es, bytes, refs: 1 };
         };
       }
       case "library": {
@@ -427,7 +448,8 @@ function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
     case "kernel": {
       const ops = st.spec.nodes.filter((n) => n.op !== "input" && n.op !== "const").map((n) => n.op);
       const red = st.spec.reduction ? ` reduce_${st.spec.reduction.op}(axes=${st.spec.reduction.axes})` : "";
-      return `  ${i}: fused kernel over [${st.spec.shape}]${red}: ${ops.join(" ") || "copy"} (${st.inputs.map((v) => `%${v.slot}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
+      const inPlace = st.operandCopy ? " (skipped where the output takes over the donated operand)" : "";
+      return `  ${i}: fused kernel over [${st.spec.shape}]${red}: ${ops.join(" ") || "copy"} (${st.inputs.map((v) => `%${v.slot}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}${inPlace}`;
     }
     case "gemm": {
       const engine = usesGeneratedGemm(st) ? `generated${relaxedSimdAvailable() ? " relaxed_madd" : ""}` : gemvAsVectorMatrix(st) !== st ? "rust, as the vector-matrix product xᵀ·op(A)ᵀ" : "rust";
@@ -450,6 +472,10 @@ function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
       const { dims, starts, combine, mode } = st.spec;
       const how = starts.length === 0 ? "" : ` with ${starts.length} start${starts.length > 1 ? "s" : ""} (${mode})`;
       return `  ${i}: ${st.label} kernel: ${combine} windows over [${dims.map((d) => d.size)}]${how} (${[st.src, ...st.indices].map((b) => `%${b.slot}`).join(", ")}) -> ${sl(st.dst.slot)}`;
+    }
+    case "dynamic_view": {
+      const starts = st.starts.map((s) => `%${s.at.slot}`).join(", ");
+      return `  ${i}: dynamic_slice as a view (no copy): %${st.view} points into %${st.src} at the offset of starts (${starts}), clamped -> ${sl(st.view)}`;
     }
     case "library":
       return `  ${i}: ${describeLibraryCall(st.call)} (wasm kernel) (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;

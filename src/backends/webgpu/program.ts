@@ -251,7 +251,8 @@ export class WebGpuProgram {
       case "fallback":
         return [{ kind: "host", run: (bufs) => this.hostStep(st, bufs) }];
       case "conv_gradient":
-        // The WebGPU target plans none (WEBGPU_TARGET): conv gradients arrive as forward convs.
+      case "dynamic_view":
+        // The WebGPU target plans none (WEBGPU_TARGET): conv gradients arrive as forward convs, dynamic slices as copies.
         throw new BackendError(`webgpu: the planner emitted a ${st.kind} step, which the WebGPU target does not run`);
     }
   }
@@ -478,6 +479,7 @@ function wordOperands(st: Step): { reads: number[]; writes: number[] } {
     case "kernel":
     case "fallback":
     case "conv_gradient":
+    case "dynamic_view":
       return { reads: [], writes: [] };
   }
 }
@@ -549,6 +551,7 @@ function describeStep(i: number, st: Step, slots: SlotInfo[]): string {
     case "library":
       return `  ${i}: WGSL ${libraryLabel(st.call)} (${st.inputs.map((s) => `%${s}`).join(", ")}) -> ${st.outputs.map(sl).join(", ")}`;
     case "conv_gradient":
+    case "dynamic_view":
       return `  ${i}: ${st.kind} step`;
   }
 }
