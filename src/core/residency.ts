@@ -514,30 +514,15 @@ export function deviceBuffer(owner: object, s: Storage, persistent = false): unk
   return s.buf;
 }
 
-/**
- * A readback allocates `bytes` of host memory that V8 sees: its own
- * collections come at least that much sooner, and each one finalizes dead
- * arrays as a pressure signal's would. So readback bytes cancel unseen device
- * bytes; a loop that reads back as much as it leaves behind (W5: a 3.2 MB
- * conv output per call, read and never disposed) then makes no signal of its
- * own. Each signal added a full collection to those the readbacks caused:
- * ~50% more of them in W5 as taught than disposed (bench/w5_phases.ts).
- */
-function noteHostReadback(bytes: number): void {
-  unseenBytes = Math.max(0, unseenBytes - bytes);
-}
-
 /** The data, read through the backend's asynchronous path (the only one a GPU has), without uploading a spilled array again. */
 export function readStorageAsync(s: Storage): Promise<TypedArray> {
   primeHostHeapFor(s.bytes);
-  noteHostReadback(s.bytes);
   return s.host !== null ? Promise.resolve(copyOut(s.host)) : s.backend.read(s.buf, s.aval);
 }
 
 /** The data, read synchronously, without uploading a spilled array again. */
 export function readStorage(s: Storage): TypedArray {
   primeHostHeapFor(s.bytes);
-  noteHostReadback(s.bytes);
   return s.host !== null ? copyOut(s.host) : s.backend.readSync(s.buf, s.aval);
 }
 
