@@ -63,7 +63,9 @@ describe("staged uploads: wasm equals the interpreter whatever happens to the st
               src.fill(-1); // np.array copied it
               live.push(pair);
             } else if (c.op === "limit") {
-              setMemoryLimit(memoryStats().residentBytes + c.batches * N * 4);
+              // Room for what is resident now plus one operation's two inputs and output (below that the
+              // library rightly refuses the operation), and a few arrays more: older buffers spill.
+              setMemoryLimit(memoryStats().residentBytes + (3 + c.batches) * N * 4);
             } else {
               const p = pick(c.i);
               if (p === undefined) continue;
