@@ -10,7 +10,7 @@ import { getBackend, type Backend } from "./backend";
 import { allocTyped, roundToDType, type DType, type TypedArray } from "./dtype";
 import { ArgumentError, DisposedArrayError, fmtShape } from "./errors";
 import { formatArray } from "./format";
-import { currentOperation, deviceBuffer, disposeStorage, newStorage, readStorage, readStorageAsync, watch, yieldToEventLoop, type Storage } from "./residency";
+import { currentOperation, deviceBuffer, disposeStorage, newStagedStorage, newStorage, readStorage, readStorageAsync, stagedHost, watch, yieldToEventLoop, type Storage } from "./residency";
 import { sizeOf, type Shape } from "./shape";
 import { Tracer, evalTrace, type Trace } from "./trace";
 
@@ -21,12 +21,18 @@ export class Array extends Tracer {
   readonly #storage: Storage;
   #disposed = false;
 
-  constructor(aval: ShapedArray, backend: Backend, buf: unknown) {
+  /** An array over device buffer `buf`; or, with `buf` null, over host data `staged` that it owns and uploads on first use (residency.ts, "Staged uploads"). */
+  constructor(aval: ShapedArray, backend: Backend, buf: unknown, staged?: TypedArray) {
     super();
     this.#aval = aval;
     this.backend = backend;
-    this.#storage = newStorage(backend, aval, buf);
-    watch(this, this.#storage);
+    if (buf === null && staged !== undefined) {
+      // Nothing on the device yet: the finalizer is told once something is.
+      this.#storage = newStagedStorage(backend, aval, staged);
+    } else {
+      this.#storage = newStorage(backend, aval, buf);
+      watch(this, this.#storage);
+    }
   }
 
   /** The call this array was donated to, once it was (for the message of a later use). */
@@ -41,10 +47,22 @@ export class Array extends Tracer {
   get aval(): ShapedArray {
     return this.#aval;
   }
-  /** The backend buffer holding the data (uploaded again if it was spilled to the host). */
+  /** The backend buffer holding the data (uploaded again if it was spilled to the host), kept on the device from now on. */
   get buffer(): unknown {
     this.#checkLive(`${currentOperation()}: an input`);
+    return deviceBuffer(this, this.#storage, true);
+  }
+
+  /** The backend buffer for the running operation to read: valid until the next operation starts (a staged upload may be dropped then). */
+  operandBuffer(): unknown {
+    this.#checkLive(`${currentOperation()}: an input`);
     return deviceBuffer(this, this.#storage);
+  }
+
+  /** This array's data under another shape of the same size, sharing its host copy when the data is on the host (else null: reshape on the device). */
+  reshapedOnHost(aval: ShapedArray): Array | null {
+    const host = this.#disposed ? null : stagedHost(this.#storage);
+    return host === null ? null : new Array(aval, this.backend, null, host);
   }
 
   #checkLive(where: string): void {
@@ -133,6 +151,19 @@ export class Array extends Tracer {
     const backend = getBackend(opts.backend);
     const aval = new ShapedArray(shape, dtype, opts.weakType ?? false);
     return new Array(aval, backend, backend.fromHost(data, aval));
+  }
+
+  /**
+   * An array that takes `data` over (the caller must not change it afterwards)
+   * and uploads it when an operation first reads it: how np.array makes
+   * arrays of data it copied anyway (residency.ts, "Staged uploads"). On a
+   * backend that does not spill (WebGPU, the interpreter) it uploads at once.
+   * @internal
+   */
+  static ownHostData(data: TypedArray, shape: Shape, dtype: DType): Array {
+    const backend = getBackend();
+    const aval = new ShapedArray(shape, dtype, false);
+    return backend.spillable === true ? new Array(aval, backend, null, data) : new Array(aval, backend, backend.fromHost(data, aval));
   }
 
   /**

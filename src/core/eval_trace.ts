@@ -53,11 +53,19 @@ function executeFirstOrder<P extends FirstOrderPrimitive>(prim: P, args: readonl
   avalScratch.length = n;
   for (let i = 0; i < n; i++) avalScratch[i] = args[i].aval;
   const op = lookupPreparedOp(backend, prim, avalScratch, params) ?? prepare(backend, prim, avalScratch.slice(), params);
+  if (prim === "reshape") {
+    // `np.array(x).reshape(shape)`: the data is still on the host, so the result shares it and nothing is uploaded.
+    const shared = args[0].reshapedOnHost(op.outAvals[0]);
+    if (shared !== null) {
+      eagerOperationListener?.(prim);
+      return [shared];
+    }
+  }
   beginOperationOfSize(prim, backend, op.inBytes, op.outBytes);
   const bufs = new globalThis.Array<unknown>(n);
   for (let i = 0; i < n; i++) {
     const a = args[i];
-    bufs[i] = a.backend === backend ? a.buffer : a.to(backend.name).buffer;
+    bufs[i] = a.backend === backend ? a.operandBuffer() : a.to(backend.name).operandBuffer();
   }
   eagerOperationListener?.(prim);
   const outs = op.runner.run(bufs);

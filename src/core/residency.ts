@@ -72,6 +72,14 @@ export interface Storage {
   readonly lease: Lease;
   /** Its place in the queue of arrays waiting to be registered with the finalizer (see watch), or -1. */
   watchSlot: number;
+  /**
+   * The operation whose input made this staged array's device copy (see
+   * "Staged uploads" below), or -1: while it is >= 0 the device buffer is a
+   * copy of `host` that the next operation's upload may drop.
+   */
+  stagedEpoch: number;
+  /** Whether the data was already uploaded from `host` once (a second upload keeps it on the device). */
+  uploadedOnce: boolean;
 }
 
 /**
@@ -309,7 +317,7 @@ export function memoryStats(): MemoryStats {
 
 export function newStorage(backend: Backend, aval: ShapedArray, buf: unknown): Storage {
   const lease: Lease = { storage: null };
-  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1 };
+  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1, stagedEpoch: -1, uploadedOnce: false };
   lease.storage = s;
   allocationsSinceYield++;
   if (admit(s)) notePressure(s.bytes);
@@ -394,17 +402,23 @@ function spill(keep: ResidentBuffer | null): void {
     const next = e.newer;
     if (e !== keep && e.epoch !== currentEpoch) {
       // Every array holding this buffer gets the same host copy (arrays are immutable).
+      // A staged holder still has its host copy: nothing to read back.
       const first = e.holders[0]!;
-      primeHostHeapFor(e.bytes);
-      const host = first.backend.readSync(e.buf, first.aval);
+      let host = e.holders.find((h) => h.host !== null)?.host ?? null;
+      if (host === null) {
+        primeHostHeapFor(e.bytes);
+        host = first.backend.readSync(e.buf, first.aval);
+      }
       for (const h of [...e.holders]) {
         const buf = h.buf;
+        const wasStaged = h.stagedEpoch >= 0;
         unhold(h);
         h.backend.free(buf);
         h.buf = null;
         h.host = host;
+        h.stagedEpoch = -1;
         h.lease.storage = null;
-        unwatch(h);
+        if (!wasStaged) unwatch(h);
       }
       spilledCount++;
     }
@@ -412,16 +426,93 @@ function spill(keep: ResidentBuffer | null): void {
   }
 }
 
-/** `owner`'s device buffer, uploaded again (and `owner` watched again) if it was spilled; marks it recently used. */
-export function deviceBuffer(owner: object, s: Storage): unknown {
+// Staged uploads. The data of `np.array(typedArray)` (or of nested lists)
+// must be copied anyway, since the caller may change its own array later; it
+// is copied to the host, not the device (`newStagedStorage`), and uploaded
+// when an operation first reads it. That first device copy is *staged*: the
+// host copy stays, so the next operation that uploads something may drop the
+// device copy without reading it back, and the freed block is what that
+// upload gets (the allocator reuses a freed block of the same size first). An
+// array used by a second operation, or whose buffer is wanted for longer
+// (`persistent`: a compiled program's constant), is kept on the device from
+// then on and its host copy dropped, as any other array.
+//
+// Why: the README's training loop uploads each batch with
+// `np.array(x).reshape(shape)` and never disposes it. Uploaded straight to the
+// device, every batch held a fresh device block until the collector found its
+// Array dead, so the loop wrote each batch into memory never used before: on
+// this 2-core VM the first write to a wasm page costs far more than the copy
+// (W3's 401 KB batch: fromHost 0.1 ms disposed vs 0.6 ms left to the
+// collector, CPU profile over 350 steps), and a loop that never yields grew
+// until the limit and spilled. Staged, the batch lands in the block the last
+// batch used, as in hand-disposed code, at the price of one host copy per
+// upload (~0.03 ms for 401 KB). The reshape of a staged array shares its host
+// copy (`stagedHost`) instead of uploading the flat array.
+const staged: Storage[] = [];
+
+/** A storage whose data is only on the host, in `host` (which the storage owns): see "Staged uploads". */
+export function newStagedStorage(backend: Backend, aval: ShapedArray, host: TypedArray): Storage {
+  const lease: Lease = { storage: null };
+  return { backend, aval, buf: null, host, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1, stagedEpoch: -1, uploadedOnce: false };
+}
+
+/** The host copy an array's data has besides (or instead of) a device buffer, or null: arrays are immutable, so it may be shared. */
+export function stagedHost(s: Storage): TypedArray | null {
+  return s.host;
+}
+
+/** Drop the device copies that earlier operations staged (their host copies stay). */
+function dropStaged(): void {
+  let kept = 0;
+  for (const s of staged) {
+    if (s.stagedEpoch < 0 || s.buf === null) continue;
+    if (s.stagedEpoch === currentEpoch || (s.entry !== null && s.entry.epoch === currentEpoch)) {
+      staged[kept++] = s;
+      continue;
+    }
+    const buf = s.buf;
+    unhold(s);
+    s.backend.free(buf);
+    s.buf = null;
+    s.stagedEpoch = -1;
+  }
+  staged.length = kept;
+}
+
+/** A staged array is used again, or kept: it becomes an ordinary device array, freed by the collector or by hand. */
+function keepOnDevice(owner: object, s: Storage): void {
+  s.stagedEpoch = -1;
+  s.host = null;
+  s.lease.storage = s;
+  watch(owner, s);
+  notePressure(s.bytes);
+}
+
+/**
+ * `owner`'s device buffer, uploaded (again) if its data is on the host; marks
+ * it recently used. `persistent`: the caller keeps the buffer beyond the
+ * running operation (a compiled program's constants), so a staged copy is
+ * never made for it, nor dropped under it.
+ */
+export function deviceBuffer(owner: object, s: Storage, persistent = false): unknown {
   if (s.buf === null) {
+    const stage = !persistent && !s.uploadedOnce && s.backend.spillable === true;
+    if (stage) dropStaged();
     s.buf = s.backend.fromHost(s.host!, s.aval);
-    s.host = null;
-    s.lease.storage = s;
-    watch(owner, s);
-    if (admit(s)) notePressure(s.bytes);
-  } else if (s.entry !== null) {
-    markUsed(s.entry);
+    s.uploadedOnce = true;
+    if (stage) {
+      s.stagedEpoch = currentEpoch;
+      staged.push(s);
+      admit(s);
+    } else {
+      s.host = null;
+      s.lease.storage = s;
+      watch(owner, s);
+      if (admit(s)) notePressure(s.bytes);
+    }
+  } else {
+    if (s.stagedEpoch >= 0 && (persistent || s.stagedEpoch !== currentEpoch)) keepOnDevice(owner, s);
+    if (s.entry !== null) markUsed(s.entry);
   }
   return s.buf;
 }
@@ -440,8 +531,9 @@ export function readStorage(s: Storage): TypedArray {
 
 /** Release the device buffer (if any) for good: dispose(), or a donation. */
 function releaseStorage(s: Storage): void {
-  // Released by hand: the collector has nothing left to find for these bytes.
-  if (s.buf !== null && unhold(s)) unseenBytes = Math.max(0, unseenBytes - s.bytes);
+  // Released by hand: the collector has nothing left to find for these bytes (a staged copy was never counted).
+  if (s.buf !== null && unhold(s) && s.stagedEpoch < 0) unseenBytes = Math.max(0, unseenBytes - s.bytes);
+  s.stagedEpoch = -1;
   dropStorage(s);
 }
 

@@ -25,6 +25,7 @@ import { checkOptions, opt, type OptionRules } from "../core/options";
 import { checkShape } from "../core/shape";
 import { ShapedArray } from "../core/aval";
 import { checkFitsLimit } from "../core/residency";
+import { copyOut, primeHostHeapFor } from "../core/host_heap";
 import { bind1, isTracer, type ArrayLike, type Tracer } from "../core/trace";
 import { describe } from "../lax/util";
 import { stack } from "./shape";
@@ -107,9 +108,11 @@ export function array(data: NestedData, opts: DTypeOpt | DType = {}): Tracer {
     const view = data as unknown as globalThis.ArrayLike<number> & ArrayBufferView;
     const own = typedArrayDType(view); // also rejects BigInt64Array/BigUint64Array
     const d = dtype ?? own;
-    // Same storage type: the backend copies it as is (the common path for data loading).
-    if (storesAsIs(view, d)) return Array.fromTyped(view as unknown as TypedArray, [view.length], d);
-    return Array.fromTyped(checkedTypedFrom("array", d, view), [view.length], d);
+    // Same storage type: copied as is (the common path for data loading). The copy is the
+    // array's own host data, uploaded when first used (residency.ts, "Staged uploads").
+    primeHostHeapFor(view.byteLength);
+    if (storesAsIs(view, d)) return Array.ownHostData(copyOut(view as unknown as TypedArray), [view.length], d);
+    return Array.ownHostData(checkedTypedFrom("array", d, view), [view.length], d);
   }
   if (!globalThis.Array.isArray(data)) {
     throw new ArgumentError(`array: expected nested lists of numbers/booleans, a typed array, a number or an array, got ${describe(data)}`);
@@ -175,7 +178,7 @@ export function array(data: NestedData, opts: DTypeOpt | DType = {}): Tracer {
   const d = dtype ?? inferListDType(elementDTypes, hostNumbers, sawBool);
   const out = allocTyped(d, values.length);
   for (let i = 0; i < values.length; i++) out[i] = fromArray[i] ? roundToDType(d, Number(values[i])) : checkedHostValue("array", d, values[i]);
-  return Array.fromTyped(out, shape, d);
+  return Array.ownHostData(out, shape, d);
 }
 
 /**
