@@ -86,10 +86,25 @@ pub extern "C" fn free(ptr: usize, bytes: usize) {
     alloc::free(ptr, bytes)
 }
 
-/// Bytes currently allocated (rounded to size classes).
+/// Bytes currently allocated (block sizes: rounded to 16, to 64 from 1 KiB).
 #[no_mangle]
 pub extern "C" fn heap_live_bytes() -> usize {
     alloc::live_bytes()
+}
+
+/// Checks the allocator's invariants (a test hook, O(free blocks)): the
+/// bytes of freed blocks / 16 when they hold, a negative code otherwise
+/// (alloc.rs `check`).
+#[no_mangle]
+pub extern "C" fn heap_check() -> i32 {
+    alloc::check()
+}
+
+/// Coalesces the freed blocks waiting in the allocator's quick lists (a test
+/// hook; allocation does it when it finds no block otherwise).
+#[no_mangle]
+pub extern "C" fn heap_flush() {
+    alloc::flush()
 }
 
 // -------------------------------------------------------------- gemm ----
