@@ -3,7 +3,12 @@
 //
 // Workloads (each in its own process, so one's heap does not serve the next):
 //   eager  eager one-op programs over [n, 8] for n = 1..3090 (exp, add, tanh, sum:
-//          the sweep of bench/eager_kernel_cache.ts)
+//          the sweep of bench/eager_kernel_cache.ts), one synchronous loop: no
+//          finalizer runs inside it, so the dead arrays pile up to the residency
+//          limit (512 MiB; past it the oldest are spilled to the host)
+//   eager-await  the same sweep awaiting each result (`await x.data()`), so
+//          finalizers free dead arrays as the loop goes: what is live stays small
+//          and the memory beyond it is the allocator's doing
 //   jit    a jitted layer sum(tanh(x @ w + b)) over batch sizes 1, 5, 9, ... 1021 of x [batch, 64]
 //   mixed  3,000 steps of eager ops on random shapes [r, c] (r, c in 1..400),
 //          keeping the last 48 results alive in random slots
@@ -26,7 +31,7 @@ import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import { mb, settle } from "./memory_probe";
 
-const ALL = ["eager", "jit", "mixed", "alloc"] as const;
+const ALL = ["eager", "eager-await", "jit", "mixed", "alloc"] as const;
 type Workload = (typeof ALL)[number];
 
 const asked = process.argv.slice(2).filter((a): a is Workload => (ALL as readonly string[]).includes(a));
@@ -98,7 +103,7 @@ function runPattern(e, pattern, pairs, seed) {
 const rng = new Function(`${SHARED_JS}; return rng;`)() as (seed: number) => () => number;
 
 
-async function heapGrowth(which: "eager" | "jit" | "mixed"): Promise<void> {
+async function heapGrowth(which: Exclude<Workload, "alloc">): Promise<void> {
   const { getBackend, jit, np } = await import("../src/index");
   const wasm = getBackend("wasm") as unknown as { liveBytes(): number; mem: { memory: WebAssembly.Memory } };
   const memory = (): number => wasm.mem.memory.buffer.byteLength;
@@ -114,17 +119,19 @@ async function heapGrowth(which: "eager" | "jit" | "mixed"): Promise<void> {
     await settle();
     const m = memory();
     console.log(
-      `${which.padEnd(5)} ${label.padEnd(22)} wasm memory ${mb(m).padStart(9)}  live now +${mb(wasm.liveBytes() - live0).padStart(8)}  ` +
+      `${which.padEnd(11)} ${label.padEnd(22)} wasm memory ${mb(m).padStart(9)}  live now +${mb(wasm.liveBytes() - live0).padStart(8)}  ` +
         `peak live +${mb(peakBefore).padStart(8)}  memory/peak ${(m / Math.max(peakBefore, 1)).toFixed(2).padStart(6)}  ` +
         `rss ${mb(process.memoryUsage().rss).padStart(9)}  (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
     );
   };
-  if (which === "eager") {
+  if (which === "eager" || which === "eager-await") {
     let n = 1;
     for (const upTo of [250, 1000, 3090]) {
       for (; n <= upTo; n++) {
         const x = np.ones([n, 8]);
-        np.sum(np.tanh(np.add(np.exp(x), x))).item();
+        const y = np.sum(np.tanh(np.add(np.exp(x), x)));
+        if (which === "eager") y.item();
+        else await y.data();
         sample();
       }
       await report(`n <= ${upTo}`);
