@@ -15,8 +15,8 @@ const capacityArg = process.argv.find((a) => a.startsWith("--capacity="));
 if (process.argv.includes("--unbounded")) setKernelCacheCapacity(2 ** 30);
 else if (capacityArg) setKernelCacheCapacity(Number(capacityArg.slice("--capacity=".length)));
 const wasm = getBackend("wasm") as unknown as { liveBytes(): number; mem: { memory: WebAssembly.Memory } };
-// The linear memory's size: the Rust allocator's size classes never split or coalesce, so arrays of
-// ever-new sizes grow it (fragmentation, apart from the kernel caches); RSS minus it is the rest.
+// The linear memory's size (it follows the peak of live arrays, which this synchronous loop drives
+// to the residency limit: see bench/wasm_heap.ts); RSS minus it is the host side.
 const wasmMemory = (): number => wasm.mem.memory.buffer.byteLength;
 
 await settle();

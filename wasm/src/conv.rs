@@ -32,10 +32,11 @@
 //!
 //! Threads: `run_range` computes a range of a convolution's units (output
 //! lines for the forward, images for the gradients; the filter gradient's
-//! range gives a partial sum), so the thread pool (src/backends/wasm/threads.ts
-//! `conv`) can split one convolution. The forward applies an epilogue
-//! (epilogue.rs: bias, scale, relu...) inside the gemm's stores (the depthwise
-//! paths in a pass over each range of lines they computed).
+//! range gives a partial sum), so the thread pool's convolution jobs
+//! (src/backends/wasm/conv_job.ts) can split one convolution. The forward
+//! applies an epilogue (epilogue.rs: bias, scale, relu...) inside the gemm's
+//! stores (the depthwise paths in a pass over each range of lines they
+//! computed).
 //!
 //! Measured (bench/conv_kernels.ts): the im2col + sgemm forward already runs
 //! the W5 conv (K = 9) at ~26 GFLOPS on one thread; a direct kernel on one

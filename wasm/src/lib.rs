@@ -1,7 +1,8 @@
 //! tinyflow_kernels: hand-written WebAssembly SIMD kernels for tinyflow's wasm
 //! backend (sgemm, conv2d and its gradients, a peak-FLOPS probe, and a small
 //! allocator), exported as plain C-ABI functions with no wasm-bindgen.
-//! Loaded by src/backends/wasm/kernels.ts; built by scripts/build-wasm.sh.
+//! Instantiated by src/backends/wasm/kernels.ts (the file is found and read
+//! by kernel_binary.ts); built by scripts/build-wasm.sh.
 //!
 //! Memory model
 //! ------------
@@ -86,10 +87,25 @@ pub extern "C" fn free(ptr: usize, bytes: usize) {
     alloc::free(ptr, bytes)
 }
 
-/// Bytes currently allocated (rounded to size classes).
+/// Bytes currently allocated (block sizes: rounded to 16, to 64 from 1 KiB).
 #[no_mangle]
 pub extern "C" fn heap_live_bytes() -> usize {
     alloc::live_bytes()
+}
+
+/// Checks the allocator's invariants (a test hook, O(free blocks)): the
+/// bytes of freed blocks / 16 when they hold, a negative code otherwise
+/// (alloc.rs `check`).
+#[no_mangle]
+pub extern "C" fn heap_check() -> i32 {
+    alloc::check()
+}
+
+/// Coalesces the freed blocks waiting in the allocator's quick lists (a test
+/// hook; allocation does it when it finds no block otherwise).
+#[no_mangle]
+pub extern "C" fn heap_flush() {
+    alloc::flush()
 }
 
 // -------------------------------------------------------------- gemm ----
@@ -238,7 +254,7 @@ pub unsafe extern "C" fn sgemm_pack_b(trans_b: i32, b: *const f32, ldb: i32, p0:
 // -------------------------------------------------------------- conv ----
 
 /// y = conv2d(x, w); `params` points at 21 int32 (layout in conv.rs /
-/// kernels.ts). NHWC: x [N,H,W,Cin], w [KH,KW,Cin/G,Cout], y [N,OH,OW,Cout].
+/// src/backends/wasm/conv_params.ts). NHWC: x [N,H,W,Cin], w [KH,KW,Cin/G,Cout], y [N,OH,OW,Cout].
 /// NCHW: x [N,Cin,H,W], w [Cout,Cin/G,KH,KW], y [N,Cout,OH,OW].
 #[no_mangle]
 pub unsafe extern "C" fn conv2d(params: *const i32, x: *const f32, w: *const f32, y: *mut f32) -> i32 {

@@ -7,8 +7,8 @@
 //! Everything is accumulated in f64 and rounded once on store: the float32
 //! results are then as accurate as the algorithms allow, and they are the
 //! same bits as the interpreter's reference implementation
-//! (src/backends/interpreter/rules/decompositions.ts), which performs the
-//! same IEEE operations in the same order (no fused multiply-adds on either
+//! (src/backends/interpreter/rules/decomposition_algorithms.ts), which
+//! performs the same IEEE operations in the same order (no fused multiply-adds on either
 //! side; `hypot` and the two-lane dot product are written out in both).
 
 use crate::scratch::Buf;

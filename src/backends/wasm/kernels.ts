@@ -41,6 +41,10 @@ export interface RawKernelExports {
   alloc(bytes: number): number;
   free(ptr: number, bytes: number): void;
   heap_live_bytes(): number;
+  /** The allocator's invariant check (wasm/src/alloc.rs check): freed bytes / 16, or a negative code. */
+  heap_check(): number;
+  /** Coalesces the allocator's quick lists (wasm/src/alloc.rs flush). */
+  heap_flush(): void;
   sgemm(
     transA: number, transB: number, m: number, n: number, k: number, alpha: number,
     a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number,
@@ -172,9 +176,23 @@ export class WasmKernels {
     this.raw.free(ptr, bytes);
   }
 
-  /** Bytes currently allocated by the allocator (size-class rounded). */
+  /** Bytes currently allocated by the allocator (block sizes: rounded to 16 bytes, to 64 from 1 KiB). */
   liveBytes(): number {
     return this.raw.heap_live_bytes() >>> 0;
+  }
+
+  /**
+   * Checks the allocator's invariants (free blocks listed by size, tagged in
+   * the side bitmaps, never adjacent) and returns the bytes of freed blocks
+   * it holds (coalesced, or waiting in its quick lists); throws when one is
+   * broken. O(free blocks): for tests. `coalesce` first merges the blocks
+   * waiting in the quick lists, as an allocation that finds no block does.
+   */
+  heapFreeBytes(coalesce = false): number {
+    if (coalesce) this.raw.heap_flush();
+    const r = this.raw.heap_check();
+    if (r < 0) fail(`allocator invariant broken (heap_check code ${r})`);
+    return r * 16;
   }
 
   /** Allocates room for `length` float32 values. */
