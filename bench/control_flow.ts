@@ -25,8 +25,10 @@
 // the scan loop's time less its kernels' (per iteration), and for the whole
 // call the profiled calls' mean wall time less all their kernel time. The floor is the
 // call's GEMM FLOPs at FLOOR_GFLOPS (this machine's WASM SIMD peak per thread,
-// bench/peak.ts). Timing each step adds two performance.now() calls to it,
-// which the driver figures include.
+// bench/peak.ts), and the slowest step other than a GEMM is named. The
+// figures cover the calls after as many warm-up calls (steadyParts: a kernel's
+// first calls compile it and run before V8 tiers it up). Timing each step adds
+// two performance.now() calls to it, which the driver figures include.
 // Run: npx tsx bench/control_flow.ts [reps] [--profile]
 
 import os from "node:os";
@@ -187,6 +189,8 @@ interface Part {
   gemmUs: number;
   /** A scan's loop µs per iteration (kernels and driver), where the profile says it. */
   loopUs?: number;
+  /** Each step's µs and description, in the profile's order. */
+  steps: { us: number; what: string }[];
 }
 
 function elements(dims: string): number {
@@ -204,7 +208,7 @@ function parseProfile(text: string): Part[] {
     const head = /^# (.*)$/.exec(line);
     if (head) {
       scanLength = Number(/scan length=(\d+)/.exec(head[1])?.[1] ?? 1);
-      part = /scan /.test(head[1]) ? null : { label: head[1], per: 1, kernelUs: 0, kernels: 0, copyBytes: 0, fillBytes: 0, gemmFlops: 0, gemmUs: 0 };
+      part = /scan /.test(head[1]) ? null : { label: head[1], per: 1, kernelUs: 0, kernels: 0, copyBytes: 0, fillBytes: 0, gemmFlops: 0, gemmUs: 0, steps: [] };
       if (part) parts.push(part);
       depth = 8;
       loopUs = undefined;
@@ -215,7 +219,7 @@ function parseProfile(text: string): Part[] {
     const sub = /^ {4}(iteration|stack):$/.exec(line);
     if (sub) {
       const iteration = sub[1] === "iteration";
-      part = { label: `scan ${sub[1]} (length ${scanLength})`, per: iteration ? scanLength : 1, kernelUs: 0, kernels: 0, copyBytes: 0, fillBytes: 0, gemmFlops: 0, gemmUs: 0, ...(iteration ? { loopUs } : {}) };
+      part = { label: `scan ${sub[1]} (length ${scanLength})`, per: iteration ? scanLength : 1, kernelUs: 0, kernels: 0, copyBytes: 0, fillBytes: 0, gemmFlops: 0, gemmUs: 0, steps: [], ...(iteration ? { loopUs } : {}) };
       parts.push(part);
       depth = 12;
       continue;
@@ -225,6 +229,7 @@ function parseProfile(text: string): Part[] {
     const us = Number(step[2]);
     const what = step[3];
     part.kernelUs += us;
+    part.steps.push({ us, what });
     // A dynamic slice made a view (no copy, no kernel) still shows its step's time.
     if (!what.startsWith("dynamic_slice as a view")) part.kernels++;
     const gemm = /sgemm(?: A\^T)?(?: B\^T)? (\d+)x\[(\d+)x(\d+)\]·\[\d+x(\d+)\]/.exec(what);
@@ -251,12 +256,36 @@ function parseProfile(text: string): Part[] {
   return parts;
 }
 
+/**
+ * The parts' times over the calls between two profiles of one program (`before` after
+ * `callsBefore` calls, `after` after `callsAfter`): the profile's means cover every run since
+ * the program was built, so the first calls -- each kernel's first run compiles it (V8 compiles
+ * wasm functions lazily), and the next ones run baseline code until V8 tiers them up -- would
+ * otherwise weigh in (measured on the LSTM cell kernel: ~3-10 ms for its first call, ~57 µs later).
+ */
+function steadyParts(before: Part[], after: Part[], callsBefore: number, callsAfter: number): Part[] {
+  const diff = (a: number, b: number) => (b * callsAfter - a * callsBefore) / (callsAfter - callsBefore);
+  return after.map((p, i) => {
+    const q = before[i];
+    return {
+      ...p,
+      kernelUs: diff(q.kernelUs, p.kernelUs),
+      gemmUs: diff(q.gemmUs, p.gemmUs),
+      ...(p.loopUs !== undefined && q.loopUs !== undefined ? { loopUs: diff(q.loopUs, p.loopUs) } : {}),
+      steps: p.steps.map((st, j) => ({ ...st, us: diff(q.steps[j].us, st.us) })),
+    };
+  });
+}
+
 function profileCases(): void {
   process.env.TINYFLOW_PROFILE = "1";
   const profiled = buildCases();
   // Wall time of the profiled calls themselves, so kernels and driver are split within the same calls.
   const profiledWall = new Map<string, number[]>(profiled.map((c) => [c.name, []]));
-  for (let r = 0; r < Math.max(3, reps); r++) {
+  const calls = Math.max(3, reps);
+  for (let r = 0; r < calls; r++) for (const c of profiled) c.run();
+  const warm = new Map(profiled.map((c) => [c.name, parseProfile(c.profile())]));
+  for (let r = 0; r < calls; r++) {
     for (const c of profiled) {
       const t0 = performance.now();
       c.run();
@@ -265,11 +294,11 @@ function profileCases(): void {
   }
   const kb = (b: number) => `${(b / 1024).toFixed(0)} KiB`;
   console.log(
-    `\nprofile (TINYFLOW_PROFILE=1, ${Math.max(3, reps)} calls each, first ones included; µs are means per run of each part; floor = GEMM FLOPs at ${FLOOR_GFLOPS} GFLOPS); ` +
+    `\nprofile (TINYFLOW_PROFILE=1, ${calls} calls each after ${calls} warm-up calls; µs are means per run of each part over those calls; floor = GEMM FLOPs at ${FLOOR_GFLOPS} GFLOPS); ` +
       `load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
   );
   for (const c of profiled) {
-    const parts = parseProfile(c.profile());
+    const parts = steadyParts(warm.get(c.name)!, parseProfile(c.profile()), calls, 2 * calls);
     const perCall = (f: (p: Part) => number) => parts.reduce((s, p) => s + f(p) * p.per, 0);
     const kernelMs = perCall((p) => p.kernelUs) / 1000;
     const flops = perCall((p) => p.gemmFlops);
@@ -286,6 +315,9 @@ function profileCases(): void {
         `    ${p.label.padEnd(44)} ${p.per > 1 ? `per iteration (x${p.per})` : "per call".padEnd(18)} kernels ${p.kernelUs.toFixed(1).padStart(8)} µs (${p.kernels})${loop}; ` +
           `copies ${kb(p.copyBytes)}, fills ${kb(p.fillBytes)}; GEMM ${(p.gemmFlops / 1e6).toFixed(2)} MFLOP in ${p.gemmUs.toFixed(1)} µs${rate}`,
       );
+      const others = p.steps.filter((st) => !st.what.startsWith("sgemm"));
+      const slowest = others.reduce<Part["steps"][number] | null>((a, b) => (a && a.us >= b.us ? a : b), null);
+      if (slowest) console.log(`        slowest other step: ${slowest.us.toFixed(1)} µs ${slowest.what.slice(0, 110)}`);
     }
   }
 }

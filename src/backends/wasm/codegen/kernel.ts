@@ -41,7 +41,11 @@
 // adjacent dims merged when every operand is linear across them), then a loop
 // nest walks it with one pointer per operand. The innermost dim runs 4-wide:
 // inputs contiguous in it are loaded with v128.load, broadcast ones (stride 0)
-// are splatted once per row, others are gathered lane by lane. Short rows (up
+// are splatted once per row, others are gathered lane by lane. Nodes that read
+// only broadcast operands are computed once per row, or once per call when
+// every operand they read is broadcast along every dim (kernel_loops.ts
+// placeNodes: an optimizer's scalar factors, a per-row bias's special
+// function). Short rows (up
 // to 4 vectors, 2 for heavy DAGs) are unrolled: no inner loop, no pointer
 // updates, the element offsets in the memargs, the parent's pointers used
 // directly. The n % 4 tail is one partial vector (1-3 elements loaded and

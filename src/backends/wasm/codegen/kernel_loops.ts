@@ -1,7 +1,8 @@
 // The code generator of one fused kernel (kernel.ts compiles and caches it):
 // the phases that turn a canonical KernelSpec into a wasm function — live
-// nodes and byte strides, hoisted constants, reduction outputs set to the
-// identity, then the loop nest level by level down to the innermost row, which
+// nodes and byte strides, hoisted constants and loop-invariant nodes (see
+// placeNodes), reduction outputs set to the identity, then the loop nest level
+// by level down to the innermost row, which
 // is either stored elementwise, reduced in vector accumulators, or (a row under
 // a reduced outer dim) summed over the rows in registers or, for wide rows, in
 // scratch rows (outer_scratch.ts). A reduced dim further out is blocked too,
@@ -51,10 +52,13 @@ interface KernelGen {
   readonly directStore: boolean;
   readonly heavy: boolean;
   readonly live: boolean[];
+  /** Where each node is computed (placeNodes). */
+  readonly place: NodePlace[];
+  /** The values bound once per call, before the loops: constants and the nodes placed "kernel". */
+  readonly invariantVals: (Ex | undefined)[];
   readonly outDTs: KDType[];
   /** Byte strides per pointer per canonical dim. */
   readonly bstr: number[][];
-  readonly constVals: Map<number, Ex>;
   /** Short rows are unrolled completely: no loop and no pointer updates, the element offsets go
    * into the memargs, and the parent level's pointers are used directly. */
   readonly unrollInner: boolean;
@@ -94,10 +98,12 @@ export function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: 
   const hasRed = redOp !== undefined && reduced.some((r) => r);
   const mode: "none" | "inner" | "outer" = !hasRed ? "none" : reduced[inner] ? "inner" : "outer";
   const live = liveNodes(spec);
+  const place = placeNodes(spec, canon);
   const liveOps = spec.nodes.filter((_, i) => live[i]).map((nd) => nd.op as string);
   const usesSin = liveOps.includes("sin");
   const usesCos = liveOps.includes("cos");
-  const heavy = liveOps.some((op) => HEAVY.has(op));
+  // Code run once per call does not make the per-vector code long.
+  const heavy = spec.nodes.some((nd, i) => live[i] && place[i] !== "kernel" && HEAVY.has(nd.op));
   const nIn = spec.inputs.length;
   const nOut = spec.outputs.length;
   const n = shape[inner];
@@ -116,7 +122,7 @@ export function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: 
   const g: KernelGen = {
     spec, canon, dts, f, e, m: { e, ...ctxImports }, nIn, nOut, nPtr: nIn + nOut, inner, n, redOp, hasRed, mode,
     directStore: mode === "inner" && reduced.filter((r) => r).length === 1,
-    heavy, live, outDTs, bstr: byteStrides(spec, canon, mode), constVals: new Map(),
+    heavy, live, place, invariantVals: [], outDTs, bstr: byteStrides(spec, canon, mode),
     unrollInner: Math.floor(n / 4) <= (heavy ? 2 : 4), tailMask: -1,
   };
 
@@ -124,7 +130,7 @@ export function generate(spec: KernelSpec, canon: Canon, dts: KDType[], shared: 
     `shape [${shape.join(",")}]${hasRed ? ` reduce ${redOp} over dims [${reduced.flatMap((r, d) => (r ? [d] : [])).join(",")}]` : ""}; ` +
       `inner dim: ${spec.inputs.map((_, k) => (canon.strides[k][inner] === 1 ? "contig" : canon.strides[k][inner] === 0 ? "bcast" : "gather")).join(" ")}`,
   );
-  hoistConstants(g);
+  hoistInvariants(g);
   if (mode !== "none" && !g.directStore) initReductionOutputs(g);
   // pointer locals per level: level 0 uses the params
   const ptr: number[][] = [range(g.nPtr)];
@@ -171,31 +177,85 @@ function byteStrides(spec: KernelSpec, canon: Canon, mode: KernelGen["mode"]): n
   return bstr;
 }
 
-/** Constants are bound to locals once, before the loops. */
-function hoistConstants(g: KernelGen): void {
+/**
+ * Where a node's value is computed. "vector": for every vector of the innermost
+ * row, as it reads an input that varies along the inner dim. "row": once per
+ * innermost row, as all it reads is broadcast along the inner dim (a function
+ * of b[:, None] in x + f(b)[:, None]). "kernel": once per call, before the
+ * loops, as all it reads is constants and inputs broadcast along every dim
+ * (Adam's bias corrections 1 - b1^t and a global-norm clipping factor, scalars
+ * that were recomputed for every vector of the parameter, a pow in f64 lanes
+ * each). Every op works lane by lane, so a node computed on splatted operands
+ * gives each element the bits it would get computed in place.
+ */
+type NodePlace = "vector" | "row" | "kernel";
+
+function placeNodes(spec: KernelSpec, canon: Canon): NodePlace[] {
+  const inner = canon.shape.length - 1;
+  const rank: Record<NodePlace, number> = { kernel: 0, row: 1, vector: 2 };
+  const place: NodePlace[] = [];
+  for (const nd of spec.nodes) {
+    if (nd.op === "const") place.push("kernel");
+    else if (nd.op === "input") {
+      const s = canon.strides[nd.input];
+      place.push(s[inner] !== 0 ? "vector" : s.every((x) => x === 0) ? "kernel" : "row");
+    } else place.push(nd.args.map((a) => place[a]).reduce((p, q) => (rank[p] >= rank[q] ? p : q), "kernel" as NodePlace));
+  }
+  return place;
+}
+
+/** The live op (not input or const) nodes placed `at`, and the input nodes they read. */
+function hoistedAt(g: KernelGen, at: NodePlace): boolean[] {
+  const pick = g.spec.nodes.map((nd, i) => g.live[i] && g.place[i] === at && nd.op !== "input" && nd.op !== "const");
   g.spec.nodes.forEach((nd, i) => {
-    if (g.live[i] && nd.op === "const") g.constVals.set(i, g.e.bind(constEx(g.e, nd.value, nd.dtype), "v128", "c"));
+    if (pick[i] && "args" in nd) for (const a of nd.args) if (g.spec.nodes[a].op === "input") pick[a] = true;
+  });
+  return pick;
+}
+
+/** Binds constants and the nodes placed "kernel" to locals once, before the loops; their inputs
+ * are splatted from the parameters (broadcast along every dim, any position reads the element). */
+function hoistInvariants(g: KernelGen): void {
+  const { spec, e, f } = g;
+  const pick = hoistedAt(g, "kernel");
+  if (pick.some((p) => p)) f.comment("loop-invariant nodes, computed once per call");
+  evalNodes(g, g.invariantVals, (i) => pick[i] || spec.nodes[i].op === "const", (k) => {
+    const l = f.local("v128", "inv");
+    loadSplat(f, spec.inputs[k].dtype, k);
+    f.localSet(l);
+    return e.get(l);
   });
 }
 
-/** Evaluates the DAG on input values; returns the output values. */
-function evalDag(g: KernelGen, inVals: Ex[]): Ex[] {
+/**
+ * Evaluates, in order, the live nodes that `select` picks and `vals` does not hold yet into `vals`:
+ * inputs through `input`, constants and ops bound to locals (an op's arguments must be in `vals`
+ * or picked too).
+ */
+function evalNodes(g: KernelGen, vals: (Ex | undefined)[], select: (i: number) => boolean, input: (k: number) => Ex): void {
   const { spec, e } = g;
-  const vals: Ex[] = [];
   spec.nodes.forEach((nd, i) => {
-    if (!g.live[i]) return;
-    if (nd.op === "input") vals[i] = inVals[nd.input];
-    else if (nd.op === "const") vals[i] = g.constVals.get(i)!;
+    if (!g.live[i] || vals[i] !== undefined || !select(i)) return;
+    if (nd.op === "input") vals[i] = input(nd.input);
+    else if (nd.op === "const") vals[i] = e.bind(constEx(e, nd.value, nd.dtype), "v128", "c");
     else {
+      const args = nd.args.map((a) => vals[a]!);
       const amount = nd.op === "shift_left" || nd.op === "shift_right_logical" ? spec.nodes[nd.args[1]] : undefined;
       const r =
         amount?.op === "const"
-          ? constShift(e, vals[nd.args[0]], amount.value, nd.op === "shift_left")
-          : emitOp(g.m, nd, nd.args.map((a) => vals[a]), nd.args.map((a) => g.dts[a]));
+          ? constShift(e, args[0], amount.value, nd.op === "shift_left")
+          : emitOp(g.m, nd, args, nd.args.map((a) => g.dts[a]));
       vals[i] = e.bind(r, "v128", "v");
     }
   });
-  return spec.outputs.map((o) => vals[o.node]);
+}
+
+/** Evaluates the DAG on input values, reusing the values `known` holds (by default the
+ * loop-invariant ones); returns the output values. */
+function evalDag(g: KernelGen, inVals: Ex[], known: readonly (Ex | undefined)[] = g.invariantVals): Ex[] {
+  const vals = [...known];
+  evalNodes(g, vals, () => true, (k) => inVals[k]);
+  return g.spec.outputs.map((o) => vals[o.node]!);
 }
 
 /** Reduction outputs start at the identity unless each is written once. */
@@ -301,16 +361,23 @@ function emitStep(g: KernelGen, ptr: number[][], d: number, outerRows: OuterRowS
   advance(g, ptr[d], d, 1);
 }
 
-/** Loads the inputs at element `at` (static, relative to the pointers) of the inner dim:
- * `lanes` consecutive elements (4, or 1..3 for the tail; other lanes hold filler). */
-type RowInputs = (at: number, lanes: number) => Ex[];
+/** The output values at element `at` (static, relative to the pointers) of the inner dim, computed
+ * from `lanes` consecutive elements of the inputs (4, or 1..3 for the tail; other lanes hold filler). */
+type RowOutputs = (at: number, lanes: number) => Ex[];
 
-/** The innermost dim at pointers `ps`: broadcast inputs splatted once, the row stored or reduced. */
+/** The innermost dim at pointers `ps`: broadcast inputs splatted and the nodes placed "row"
+ * computed once, then the row stored or reduced. */
 function emitRow(g: KernelGen, ps: number[]): void {
   const { f, e, spec, bstr, inner } = g;
   const bcast = splatBroadcastInputs(f, e, spec.inputs, bstr, inner, ps, "b");
-  const inputsAt: RowInputs = (at, lanes) =>
-    spec.inputs.map((inp, k) => {
+  const rowVals = [...g.invariantVals];
+  const pick = hoistedAt(g, "row");
+  if (pick.some((p) => p)) {
+    f.comment("row-invariant nodes, computed once per row");
+    evalNodes(g, rowVals, (i) => pick[i], (k) => bcast[k]!);
+  }
+  const outputsAt: RowOutputs = (at, lanes) =>
+    evalDag(g, spec.inputs.map((inp, k) => {
       const bv = bcast[k];
       if (bv) return bv;
       const bs = bstr[k][inner];
@@ -318,13 +385,13 @@ function emitRow(g: KernelGen, ps: number[]): void {
       loadStrided(f, inp.dtype, ps[k], bs, at * bs, lanes);
       f.localSet(l);
       return e.get(l);
-    });
-  if (g.mode === "inner") emitRowReduction(g, ps, inputsAt);
-  else emitRowStores(g, ps, inputsAt);
+    }), rowVals);
+  if (g.mode === "inner") emitRowReduction(g, ps, outputsAt);
+  else emitRowStores(g, ps, outputsAt);
 }
 
 /** A row not reduced along: each vector stored, or (an outer dim reduced) accumulated into the outputs. */
-function emitRowStores(g: KernelGen, ps: number[], inputsAt: RowInputs): void {
+function emitRowStores(g: KernelGen, ps: number[], outputsAt: RowOutputs): void {
   const { f, e, outDTs, nIn, n } = g;
   const nv = Math.floor(n / 4);
   const rem = n % 4;
@@ -345,26 +412,26 @@ function emitRowStores(g: KernelGen, ps: number[], inputsAt: RowInputs): void {
   };
   if (g.unrollInner) {
     if (nv > 0) f.comment(`vectors: ${nv} x 4, unrolled`);
-    for (let j = 0; j < nv; j++) storeAt(evalDag(g, inputsAt(4 * j, 4)), 4 * j, 4);
+    for (let j = 0; j < nv; j++) storeAt(outputsAt(4 * j, 4), 4 * j, 4);
     if (rem > 0) {
       f.comment(`tail: ${rem} lane(s)`);
-      storeAt(evalDag(g, inputsAt(4 * nv, rem)), 4 * nv, rem);
+      storeAt(outputsAt(4 * nv, rem), 4 * nv, rem);
     }
     return;
   }
   f.comment(`vector loop: ${nv} x 4`);
   counted(f, nv, () => {
-    storeAt(evalDag(g, inputsAt(0, 4)), 0, 4);
+    storeAt(outputsAt(0, 4), 0, 4);
     advance(g, ps, g.inner, 4);
   });
   if (rem > 0) {
     f.comment(`tail: ${rem} lane(s)`);
-    storeAt(evalDag(g, inputsAt(0, rem)), 0, rem);
+    storeAt(outputsAt(0, rem), 0, rem);
   }
 }
 
 /** The innermost dim reduced: K vector accumulators (blocked for long float sums and products), then one store per output. */
-function emitRowReduction(g: KernelGen, ps: number[], inputsAt: RowInputs): void {
+function emitRowReduction(g: KernelGen, ps: number[], outputsAt: RowOutputs): void {
   const { f, e, outDTs, n, heavy, unrollInner } = g;
   const redOp = g.redOp!;
   const nv = Math.floor(n / 4);
@@ -412,16 +479,16 @@ function emitRowReduction(g: KernelGen, ps: number[], inputsAt: RowInputs): void
   };
   if (unrollInner) {
     if (nv > 0) f.comment(`vectors: ${nv} x 4, unrolled into ${K} accumulator(s)`);
-    for (let j = 0; j < nv; j++) accumulate(evalDag(g, inputsAt(4 * j, 4)), j % K, 4);
+    for (let j = 0; j < nv; j++) accumulate(outputsAt(4 * j, 4), j % K, 4);
     if (rem > 0) {
       f.comment(`tail: ${rem} lane(s)`);
-      accumulate(evalDag(g, inputsAt(4 * nv, rem)), nv % K, rem);
+      accumulate(outputsAt(4 * nv, rem), nv % K, rem);
     }
   } else {
     const nb = Math.floor(nv / K);
     const nr = nv - nb * K;
     const group = (): void => {
-      for (let j = 0; j < K; j++) accumulate(evalDag(g, inputsAt(4 * j, 4)), j, 4);
+      for (let j = 0; j < K; j++) accumulate(outputsAt(4 * j, 4), j, 4);
       advance(g, ps, g.inner, 4 * K);
     };
     if (blocked && nb > REDUCTION_BLOCKS[0]) {
@@ -431,10 +498,10 @@ function emitRowReduction(g: KernelGen, ps: number[], inputsAt: RowInputs): void
       f.comment(`vector loop: ${nb} x ${K} x 4`);
       counted(f, nb, group);
     }
-    for (let j = 0; j < nr; j++) accumulate(evalDag(g, inputsAt(4 * j, 4)), j, 4);
+    for (let j = 0; j < nr; j++) accumulate(outputsAt(4 * j, 4), j, 4);
     if (rem > 0) {
       f.comment(`tail: ${rem} lane(s)`);
-      accumulate(evalDag(g, inputsAt(4 * nr, rem)), nr % K, rem);
+      accumulate(outputsAt(4 * nr, rem), nr % K, rem);
     }
   }
   f.comment("combine accumulators, horizontal reduce, store");
