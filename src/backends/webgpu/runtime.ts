@@ -24,7 +24,7 @@
 
 import type { ShapedArray } from "../../core/aval";
 import { allocTyped, type DType, type TypedArray } from "../../core/dtype";
-import { BackendError, MemoryLimitError } from "../../core/errors";
+import { BackendError, MemoryLimitError, TinyflowError } from "../../core/errors";
 import { notePipelines } from "../../core/residency";
 import { kernelCacheCapacity, registerKernelCache } from "../wasm/codegen/instance_cache";
 import type { GpuContext } from "./device";
@@ -48,6 +48,9 @@ const POOL_LIMIT = 256 * 2 ** 20;
 
 /** Dispatches recorded before a submit even when nothing reads (bounds the command buffer). */
 const MAX_RECORDED = 512;
+
+/** How long a failed mapping waits for the device's \`lost\` promise before reporting its own error. */
+const LOST_GRACE_MS = 100;
 
 /** Bytes of a device word: an element of every dtype is one word (bool 0/1) but float16, packed two per word (half.ts). */
 export const WORD = 4;
@@ -148,6 +151,23 @@ export class GpuRuntime {
     if (this.lost !== null) {
       throw new BackendError(`webgpu: the device was lost (${this.lost}); reload the WebGPU backend (loadWebGpuBackend) or use the wasm backend`);
     }
+  }
+
+  /**
+   * The error to report for a failed mapping: the device-lost error when the device went (its
+   * `lost` promise may settle just after the mapping's rejection, so it is given a moment), else
+   * the platform's error as a BackendError.
+   */
+  private async mappingError(e: unknown): Promise<Error> {
+    const settled = await Promise.race([this.device.lost.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), LOST_GRACE_MS))]);
+    if (settled) {
+      try {
+        this.checkAlive();
+      } catch (lost) {
+        return lost as Error;
+      }
+    }
+    return new BackendError(`webgpu: reading a buffer back failed (${(e as Error)?.message ?? String(e)}); the results of the work queued before it are unknown`);
   }
 
   /** A device buffer of `words` (deviceWords of an array); refused over the device's storage binding limit. */
@@ -348,7 +368,7 @@ export class GpuRuntime {
         if (this.chain === tracked) this.chain = null;
       },
       (e: unknown) => {
-        this.failure ??= e instanceof Error ? e : new BackendError(String(e));
+        this.failure ??= e instanceof TinyflowError ? e : new BackendError(`webgpu: queued work failed: ${(e as Error)?.message ?? String(e)}`);
         if (this.chain === tracked) this.chain = null;
       },
     );
@@ -369,15 +389,20 @@ export class GpuRuntime {
     this.device.queue.submit([enc.finish()]);
     this.submits++;
     this.readbacks += bufs.length;
-    const out = await Promise.all(
-      stagings.map(async (s) => {
-        await s.mapAsync(GPUMapMode.READ);
-        const copy = s.getMappedRange().slice(0);
-        s.unmap();
-        s.destroy();
-        return copy;
-      }),
-    );
+    let out: ArrayBuffer[];
+    try {
+      out = await Promise.all(
+        stagings.map(async (s) => {
+          await s.mapAsync(GPUMapMode.READ);
+          const copy = s.getMappedRange().slice(0);
+          s.unmap();
+          s.destroy();
+          return copy;
+        }),
+      );
+    } catch (e) {
+      throw await this.mappingError(e);
+    }
     this.checkAlive();
     return out;
   }
@@ -388,6 +413,8 @@ export class GpuRuntime {
     return new Promise<TypedArray>((resolve, reject) => {
       this.after(async () => {
         try {
+          // A lost device explains any failure of the work before it.
+          this.checkAlive();
           this.throwFailure();
           const [words] = await this.readWords([buf]);
           resolve(fromWords(words, aval.dtype, aval.size));
