@@ -11,6 +11,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ArrayImpl as TfArray, BackendError, DTypeError, TinyflowError, jit, lax, loadWebGpuBackend, np, setDefaultBackend, type Tracer, type WebGpuBackend } from "../src/index";
 import type { GpuRuntime } from "../src/backends/webgpu/runtime";
+import { bind } from "../src/core/trace";
 
 const runtimeOf = (b: WebGpuBackend) => (b as unknown as { rt: GpuRuntime }).rt;
 
@@ -52,6 +53,7 @@ const LOST = /device was lost.*loadWebGpuBackend.*wasm backend/;
 describe("WebGPU failures", () => {
   afterEach(() => {
     vi.unstubAllGlobals();
+    vi.restoreAllMocks();
     setDefaultBackend("wasm");
   });
 
@@ -168,6 +170,14 @@ describe("WebGPU failures", () => {
 
     it("stops the loop at a validation error during it: the pending read rejects with the error, later calls work", { timeout: 60_000 }, async (ctx) => {
       const b = await working(ctx);
+      // Every buffer released at most as often as it was owned: a driver that stops must free what it owns once.
+      const rt = runtimeOf(b);
+      const release = rt.release.bind(rt);
+      const overReleased: number[] = [];
+      vi.spyOn(rt, "release").mockImplementation((buf) => {
+        if (buf.refs <= 0) overReleased.push(buf.refs);
+        release(buf);
+      });
       const f = growUntil(1.01, 4e6);
       const x = onGpu([1, 1, 1, 1]);
       const y = f(x) as TfArray;
@@ -184,6 +194,48 @@ describe("WebGPU failures", () => {
       expect(b.workCounts.readbacks).toBe(after);
       // The error was reported once; the device still works.
       expect(b.deviceLost).toBe(false);
+      expect(Array.from(await (growUntil(1.5, 100)(x) as TfArray).data())).toEqual(Array(4).fill(1.5 ** 8));
+      expect(overReleased).toEqual([]);
+    });
+
+    it("frees each buffer once when a device error arrives while the loop's body waits on a host step", { timeout: 60_000 }, async (ctx) => {
+      const b = await working(ctx);
+      const rt = runtimeOf(b);
+      const release = rt.release.bind(rt);
+      const overReleased: number[] = [];
+      vi.spyOn(rt, "release").mockImplementation((buf) => {
+        if (buf.refs <= 0) overReleased.push(buf.refs);
+        release(buf);
+      });
+      // eigh has no WGSL kernel: each iteration's body waits on a readback of its operand (a host step).
+      const eigenvalues = (a: Tracer) => bind("eigh", [a], {})[1];
+      const f = jit(
+        (x: Tracer) =>
+          lax.whileLoop(
+            (v: Tracer) => np.less(np.sum(v), 4e6),
+            // (flip: the body's output cannot take over the carry's buffer, so the driver owns two buffers at a time)
+            (v: Tracer) => np.flip(v, 0).mul(1.01).add(np.sum(eigenvalues(np.eye(2).mul(np.sum(v)))).mul(1e-30)),
+            x,
+          ),
+        { backend: "webgpu" },
+      );
+      // The error arrives while the third iteration's host step writes its eigenvalues (2 words), recorded as the
+      // runtime's uncapturederror listener records one.
+      const write = rt.write.bind(rt);
+      let hostSteps = 0;
+      vi.spyOn(rt, "write").mockImplementation((buf, words) => {
+        if (words.length === 2 && ++hostSteps === 3) (rt as unknown as { failure: Error | null }).failure ??= new BackendError("webgpu: a validation error (injected)");
+        write(buf, words);
+      });
+      const x = onGpu([1, 1, 1, 1]);
+      const y = f(x) as TfArray;
+      const outcome = await settle((async () => y.data())());
+      expect(outcome.pending).toBeUndefined();
+      expect(outcome.error).toBeInstanceOf(BackendError);
+      expect((outcome.error as Error).message).toMatch(/injected/);
+      expect(hostSteps).toBe(3);
+
+      expect(overReleased).toEqual([]);
       expect(Array.from(await (growUntil(1.5, 100)(x) as TfArray).data())).toEqual(Array(4).fill(1.5 ** 8));
     });
   });
