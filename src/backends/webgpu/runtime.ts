@@ -52,7 +52,7 @@ const POOL_LIMIT = 256 * 2 ** 20;
 /** Dispatches recorded before a submit even when nothing reads (bounds the command buffer). */
 const MAX_RECORDED = 512;
 
-/** How long a failed mapping waits for the device's \`lost\` promise before reporting its own error. */
+/** How long a failed mapping waits for the device's `lost` promise before reporting its own error. */
 const LOST_GRACE_MS = 100;
 
 /** Bytes of a device word: an element of every dtype is one word (bool 0/1) but float16, packed two per word (half.ts). */
