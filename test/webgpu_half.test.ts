@@ -67,8 +67,10 @@ async function convert(rt: GpuRuntime, code: string, src: Uint32Array, dstWords:
   const b = rt.alloc(dstWords, "a test output");
   rt.write(a, src);
   const uniform = rt.uniform(new Uint32Array([elements, 0, 0, 0]));
-  rt.dispatch(rt.pipeline(code), [a.buffer, b.buffer, uniform], GpuRuntime.grid(Math.ceil(dstWords / 256)));
+  const lease = rt.acquirePipeline(code);
+  rt.dispatch(lease.pipeline, [a.buffer, b.buffer, uniform], GpuRuntime.grid(Math.ceil(dstWords / 256)));
   const [words] = await rt.readWords([b]);
+  rt.releasePipeline(lease);
   for (const buf of [a, b] as GpuBuffer[]) rt.release(buf);
   uniform.destroy();
   return new Uint32Array(words, 0, dstWords);

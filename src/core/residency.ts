@@ -299,20 +299,34 @@ export interface MemoryStats {
    * against the limit: spilling arrays cannot release them. On WebGPU these are
    * the GPU buffers a program holds (their allocated sizes); compiled pipelines
    * are shared between programs by their WGSL, have no size the API reports,
-   * and are not counted here (the backend's `pipelineCount` counts them).
+   * and are counted by `pipelines` instead.
    */
   programBytes: number;
+  /**
+   * WebGPU compute pipelines in the pipeline cache: shared by the cached
+   * programs that use them, dropped when no cached program uses them any more
+   * (`clearCache()`, eviction) and bounded, least recently used first out, by
+   * the kernel cache capacity (4096). A program keeps a pipeline evicted from
+   * the cache working; the next program needing it compiles it again.
+   */
+  pipelines: number;
 }
 
 let programBytes = 0;
+let pipelines = 0;
 
 /** A backend's compiled programs took (delta > 0) or released (delta < 0) device memory. */
 export function noteProgramBytes(delta: number): void {
   programBytes += delta;
 }
 
+/** A backend's pipeline cache took (delta > 0) or dropped (delta < 0) compiled pipelines. */
+export function notePipelines(delta: number): void {
+  pipelines += delta;
+}
+
 export function memoryStats(): MemoryStats {
-  return { residentBytes, limitBytes, spilled: spilledCount, programBytes };
+  return { residentBytes, limitBytes, spilled: spilledCount, programBytes, pipelines };
 }
 
 export function newStorage(backend: Backend, aval: ShapedArray, buf: unknown): Storage {

@@ -25,11 +25,31 @@ type DeferredStepBuilder<P extends HigherOrderPrimitive> = (eqn: JaxprEqn<P>, ct
 const indent = (text: string): string => text.split("\n").map((l) => "    " + l).join("\n");
 const NO_DONATION: readonly boolean[] = [];
 
-/** Runs `f` as the driver's next work and waits until what it queued has run. */
-async function inline<T>(deferred: DeferredExecution<unknown>, f: () => T): Promise<T> {
-  const { value, pending } = deferred.nested(f);
+/**
+ * Runs `f` as the driver's next work and waits until what it queued has run. `took` gets f's
+ * value before an error of the device (reported after f ran) is thrown, so the driver's record
+ * of the buffers it owns stays true and its error path frees each exactly once.
+ */
+async function inline<T>(deferred: DeferredExecution<unknown>, f: () => T, took: (value: T) => void = () => {}): Promise<T> {
+  const { value, pending } = deferred.nested(() => {
+    const v = f();
+    took(v);
+    return v;
+  });
   if (pending !== null) await pending;
   return value;
+}
+
+/**
+ * Frees a stopped driver's buffers as its next work. The device's error, which nested()
+ * reports again after `free` ran, is dropped: the driver is already failing with its own.
+ */
+function releaseAfterFailure(deferred: DeferredExecution<unknown>, free: () => void): void {
+  try {
+    deferred.nested(free).pending?.catch(() => {});
+  } catch {
+    // (the error the driver rethrows reports the failure)
+  }
 }
 
 /** Reads the scalar `buf` (a predicate, an index) once the work producing it has run, and frees it. */
@@ -78,22 +98,33 @@ const deferredWhile: DeferredStepBuilder<"while"> = (eqn, ctx, deferred) => {
     // The inputs are the caller's (held by the driver); each later carry is the driver's own.
     let owned = carry.map(() => false);
     const constFlags = bodyConsts.map(() => false);
+    /** This iteration's predicate until it is read (readScalar frees it). */
+    let pred: unknown = null;
     try {
       for (;;) {
-        const [pred] = await inline(deferred, () => condProgram.run([...condConsts, ...carry], NO_DONATION));
-        if ((await readScalar(backend, deferred, pred, predAval)) === 0) break;
+        await inline(deferred, () => condProgram.run([...condConsts, ...carry], NO_DONATION), ([p]) => (pred = p));
+        const predicate = pred;
+        pred = null;
+        if ((await readScalar(backend, deferred, predicate, predAval)) === 0) break;
         const previous = carry;
         const previousOwned = owned;
-        carry = await inline(deferred, () => {
-          const next = bodyProgram.run([...bodyConsts, ...previous], [...constFlags, ...previousOwned]);
-          freeOwned(backend, previous, previousOwned);
-          return next;
-        });
-        owned = carry.map(() => true);
+        await inline(
+          deferred,
+          () => {
+            const next = bodyProgram.run([...bodyConsts, ...previous], [...constFlags, ...previousOwned]);
+            freeOwned(backend, previous, previousOwned);
+            return next;
+          },
+          (next) => {
+            carry = next;
+            owned = next.map(() => true);
+          },
+        );
         iterations++;
       }
     } catch (e) {
-      deferred.nested(() => {
+      releaseAfterFailure(deferred, () => {
+        if (pred !== null) backend.free(pred);
         freeOwned(backend, carry, owned);
         inputs.forEach((b) => backend.free(b));
       });
@@ -135,9 +166,9 @@ const deferredCond: DeferredStepBuilder<"cond"> = (eqn, ctx, deferred) => {
     let results: unknown[] = [];
     try {
       const index = clamp(await readScalarKept(deferred, inputs[0], indexAval));
-      results = await inline(deferred, () => programs[index].run(inputs.slice(1), NO_DONATION));
+      await inline(deferred, () => programs[index].run(inputs.slice(1), NO_DONATION), (r) => (results = r));
     } catch (e) {
-      deferred.nested(() => {
+      releaseAfterFailure(deferred, () => {
         results.forEach((b) => backend.free(b));
         inputs.forEach((b) => backend.free(b));
       });

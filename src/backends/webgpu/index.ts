@@ -70,9 +70,11 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
   }
 
   /**
-   * Compute pipelines compiled so far. They are cached by their WGSL, which holds no sizes or
+   * Compute pipelines in the pipeline cache. They are cached by their WGSL, which holds no sizes or
    * strides (those travel in a small uniform buffer per dispatch), so a known kernel at a new
-   * shape adds none.
+   * shape adds none. A pipeline leaves the cache when no cached program uses it any more
+   * (`clearCache()`, eviction of a program) and, least recently used first, beyond the kernel
+   * cache capacity (4096; also `memoryStats().pipelines`).
    */
   get pipelineCount(): number {
     return this.rt.pipelineCount;

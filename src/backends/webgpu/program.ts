@@ -12,7 +12,8 @@
 // step reads its sizes from a parameter uniform unless the runtime specialises
 // shapes, so a new shape of a known structure compiles no pipeline. The device
 // buffers a program holds between runs are counted in
-// memoryStats().programBytes until it is disposed (clearCache, eviction).
+// memoryStats().programBytes until it is disposed (clearCache, eviction), and
+// the cached pipelines it runs are held until then (runtime.ts).
 
 import { BackendError } from "../../core/errors";
 import { noteProgramBytes } from "../../core/residency";
@@ -23,7 +24,7 @@ import { planWorkspace, timeline } from "../plan/buffer_plan";
 import type { KernelSpec, LibraryCall } from "../plan/kernel_graph";
 import type { LoweredProgram, PlanTarget, SlotInfo, Step, View } from "../plan/lowered_program";
 import { NARROW_HALVES_WGSL, WIDEN_HALVES_WGSL } from "./half";
-import { deviceWords, fromWords, GpuRuntime, toWords, type GpuBuffer } from "./runtime";
+import { deviceWords, fromWords, GpuRuntime, toWords, type GpuBuffer, type PipelineLease } from "./runtime";
 import { generateKernel, WORKGROUP, type BoundView } from "./wgsl/kernel";
 import { generateLibrary, type LibraryBinding } from "./wgsl/library";
 import { WGSL_DECOMPOSITIONS } from "./wgsl/decomposition";
@@ -95,6 +96,8 @@ export class WebGpuProgram {
   /** Buffers only one step uses (sort permutations, last-writer tables) and the uniform buffers of parameterised passes. */
   private readonly privateBufs: GpuBuffer[] = [];
   private readonly uniformBufs: GPUBuffer[] = [];
+  /** The cached pipelines this program's steps run, given back to the cache on dispose. */
+  private readonly pipelines: PipelineLease[] = [];
   private workspace: GpuBuffer[] | null = null;
   private readonly group: number[];
   private readonly groupWords: number[];
@@ -163,7 +166,7 @@ export class WebGpuProgram {
       const kernel = generateKernel(spec, bound, bindingOf.size, { specialize: this.rt.specializeShapes, packedOutputs: outSlots.map(isHalf) });
       const grid = GpuRuntime.grid("threads" in kernel.dispatch ? Math.ceil(kernel.dispatch.threads / WORKGROUP) : kernel.dispatch.workgroups);
       const params = kernel.params ? this.uniformBuffer(kernel.params) : null;
-      return { code: kernel.code, pipeline: this.rt.pipeline(kernel.code), slots: [...bindingOf.keys(), ...outSlots], params, grid };
+      return { code: kernel.code, pipeline: this.pipeline(kernel.code), slots: [...bindingOf.keys(), ...outSlots], params, grid };
     };
     const plain = variant(new Map());
     const variants = new Map<string, ReturnType<typeof variant>>();
@@ -198,7 +201,7 @@ export class WebGpuProgram {
     const widened = [...new Set([...reads, ...(st.kind === "window" ? writes : [])])];
     const temps = new Map([...reads, ...writes].map((slot) => [slot, this.privateBuffer(this.elements(slot), "a float16 operand widened to float32")]));
     const convert = (code: string, slot: number, toHalf: boolean): Prepared => {
-      const pipeline = this.rt.pipeline(code);
+      const pipeline = this.pipeline(code);
       const n = this.elements(slot);
       const uniform = this.uniformBuffer(new Uint32Array([n, 0, 0, 0]));
       const grid = GpuRuntime.grid(Math.ceil((toHalf ? Math.ceil(n / 2) : n) / WORKGROUP));
@@ -230,7 +233,7 @@ export class WebGpuProgram {
       case "gemm": {
         if (st.batch > 65535) throw new BackendError(`webgpu: a batched matmul of ${st.batch} products is over the 65535 workgroups of one dispatch dimension; use the wasm backend`);
         const { code, workgroups, params } = generateGemm(st, st.epilogue?.ops ?? [], { specialize: this.rt.specializeShapes });
-        const pipeline = this.rt.pipeline(code);
+        const pipeline = this.pipeline(code);
         const slots = [st.a, st.b, st.c, ...(st.epilogue?.operands ?? [])];
         const uniform = params ? [this.uniformBuffer(params)] : [];
         const grid: [number, number, number] = [workgroups[0], workgroups[1], st.batch];
@@ -239,7 +242,7 @@ export class WebGpuProgram {
       case "conv": {
         const { code, outputs, params } = generateConv(st.layout, st.params, { specialize: this.rt.specializeShapes });
         if (outputs === 0) return [];
-        const pipeline = this.rt.pipeline(code);
+        const pipeline = this.pipeline(code);
         const uniform = params ? [this.uniformBuffer(params)] : [];
         const grid = GpuRuntime.grid(Math.ceil(outputs / WORKGROUP));
         return [{ kind: "gpu", code, record: (bufs) => this.rt.dispatch(pipeline, [...[st.x, st.w, st.y].map((s) => bufs[s].buffer), ...uniform], grid) }];
@@ -255,6 +258,13 @@ export class WebGpuProgram {
         // The WebGPU target plans none (WEBGPU_TARGET): conv gradients arrive as forward convs, dynamic slices as copies.
         throw new BackendError(`webgpu: the planner emitted a ${st.kind} step, which the WebGPU target does not run`);
     }
+  }
+
+  /** The cached pipeline of `code`, held until the program is disposed. */
+  private pipeline(code: string): GPUComputePipeline {
+    const lease = this.rt.acquirePipeline(code);
+    this.pipelines.push(lease);
+    return lease.pipeline;
   }
 
   /** A uniform buffer of a pass's parameters, destroyed with the program. */
@@ -293,7 +303,7 @@ export class WebGpuProgram {
       }
     };
     return passes.map((p) => {
-      const pipeline = this.rt.pipeline(p.code);
+      const pipeline = this.pipeline(p.code);
       const uniform = p.params ? [this.uniformBuffer(p.params)] : [];
       const grid = GpuRuntime.grid(Math.ceil(p.threads / WORKGROUP));
       return { kind: "gpu", code: p.code, record: (bufs) => this.rt.dispatch(pipeline, [...p.bindings.map((b) => bufferOf(b, bufs)), ...uniform], grid) };
@@ -305,7 +315,7 @@ export class WebGpuProgram {
     const keys = kernel.keysWords > 0 ? this.privateBuffer(kernel.keysWords, `the sort keys of ${st.call.op}`) : null;
     const perm = kernel.permWords > 0 ? this.privateBuffer(kernel.permWords, `the sort permutation of ${st.call.op}`) : null;
     return kernel.passes.map((p) => {
-      const pipeline = this.rt.pipeline(p.code);
+      const pipeline = this.pipeline(p.code);
       const uniform = p.params ? [this.uniformBuffer(p.params)] : [];
       const bufferOf = (b: LibraryBinding, bufs: GpuBuffer[]): GPUBuffer => {
         switch (b.kind) {
@@ -452,6 +462,8 @@ export class WebGpuProgram {
     for (const b of this.workspace ?? []) this.rt.release(b);
     for (const b of this.privateBufs) this.rt.release(b);
     for (const b of this.uniformBufs) this.rt.destroy(b);
+    for (const p of this.pipelines) this.rt.releasePipeline(p);
+    this.pipelines.length = 0;
     this.privateBufs.length = 0;
     this.uniformBufs.length = 0;
     this.constBufs.clear();

@@ -3,6 +3,21 @@
 // pipeline cache keyed by shader text, dispatches batched into command
 // encoders, and the ordering of host work.
 //
+// The pipeline cache shares a compiled pipeline between the programs whose
+// shaders are the same text. A program holds what it acquired until it is
+// disposed (jit's clearCache, eviction from jit's or the eager-op cache);
+// a pipeline no program holds any more leaves the cache then. The cache is
+// also bounded, least recently used first out, by the kernel cache capacity
+// (setKernelCacheCapacity governs the wasm code generators' caches and this
+// one): with shape-specialised shaders every new shape is a new pipeline,
+// and many jitted functions each keep their own programs. Evicting only
+// forgets the cache's reference: a program holding the pipeline keeps it
+// working (WebGPU pipelines have no destroy; they go when unreferenced), and
+// the next program that needs that shader compiles it again. So the cache
+// never keeps a pipeline alive by itself: the pipelines' memory (~0.9 MB of
+// host memory each on SwiftShader, 15-30 ms of CPU to compile) is bounded by
+// the caches of programs, and the bound here only limits what is shared.
+//
 // A GPU cannot be read synchronously, so a program that needs the host in the
 // middle (a host step) continues asynchronously: the runtime keeps one chain
 // of pending work, and everything that must follow it — later programs,
@@ -12,7 +27,9 @@
 
 import type { ShapedArray } from "../../core/aval";
 import { allocTyped, type DType, type TypedArray } from "../../core/dtype";
-import { BackendError, MemoryLimitError } from "../../core/errors";
+import { BackendError, MemoryLimitError, TinyflowError } from "../../core/errors";
+import { notePipelines } from "../../core/residency";
+import { kernelCacheCapacity, registerKernelCache } from "../wasm/codegen/instance_cache";
 import type { GpuContext } from "./device";
 import { halfWords, packHalves, unpackHalves } from "./half";
 
@@ -34,6 +51,9 @@ const POOL_LIMIT = 256 * 2 ** 20;
 
 /** Dispatches recorded before a submit even when nothing reads (bounds the command buffer). */
 const MAX_RECORDED = 512;
+
+/** How long a failed mapping waits for the device's `lost` promise before reporting its own error. */
+const LOST_GRACE_MS = 100;
 
 /** Bytes of a device word: an element of every dtype is one word (bool 0/1) but float16, packed two per word (half.ts). */
 export const WORD = 4;
@@ -66,11 +86,22 @@ export function fromWords(words: ArrayBuffer, dtype: DType, length: number): Typ
   return out;
 }
 
+/** A compiled pipeline of the cache and how many programs hold it. */
+export interface PipelineLease {
+  readonly code: string;
+  readonly pipeline: GPUComputePipeline;
+  users: number;
+}
+
 export class GpuRuntime {
   readonly device: GPUDevice;
   private readonly pool = new Map<number, GPUBuffer[]>();
   private pooledBytes = 0;
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** The pipeline cache by WGSL text, least recently acquired first (a Map iterates in insertion order; an acquisition re-inserts). */
+  private readonly pipelines = new Map<string, PipelineLease>();
+  /** Pipelines compiled since the start, the ones compiled again after eviction included (tests). */
+  compiledPipelines = 0;
+  private readonly unregisterCache: () => void;
   /** Work queued behind a host step, or null when nothing is pending. */
   private chain: Promise<void> | null = null;
   /** The first error of asynchronous work, reported by the next readback. */
@@ -99,6 +130,18 @@ export class GpuRuntime {
     });
     void this.device.lost.then((info) => {
       this.lost = `${info.reason}: ${info.message}`;
+      // A lost device's pipelines can never run again.
+      notePipelines(-this.pipelines.size);
+      this.pipelines.clear();
+      this.unregisterCache();
+    });
+    const cache = this.pipelines;
+    this.unregisterCache = registerKernelCache({
+      name: "webgpu pipelines",
+      get size() {
+        return cache.size;
+      },
+      evictToCapacity: () => this.evictToCapacity(),
     });
   }
 
@@ -111,6 +154,23 @@ export class GpuRuntime {
     if (this.lost !== null) {
       throw new BackendError(`webgpu: the device was lost (${this.lost}); reload the WebGPU backend (loadWebGpuBackend) or use the wasm backend`);
     }
+  }
+
+  /**
+   * The error to report for a failed mapping: the device-lost error when the device went (its
+   * `lost` promise may settle just after the mapping's rejection, so it is given a moment), else
+   * the platform's error as a BackendError.
+   */
+  private async mappingError(e: unknown): Promise<Error> {
+    const settled = await Promise.race([this.device.lost.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), LOST_GRACE_MS))]);
+    if (settled) {
+      try {
+        this.checkAlive();
+      } catch (lost) {
+        return lost as Error;
+      }
+    }
+    return new BackendError(`webgpu: reading a buffer back failed (${(e as Error)?.message ?? String(e)}); the results of the work queued before it are unknown`);
   }
 
   /** A device buffer of `words` (deviceWords of an array); refused over the device's storage binding limit. */
@@ -182,19 +242,43 @@ export class GpuRuntime {
     return buffer;
   }
 
-  /** Pipelines compiled so far. */
+  /** Pipelines in the cache. */
   get pipelineCount(): number {
     return this.pipelines.size;
   }
 
-  pipeline(code: string): GPUComputePipeline {
-    let p = this.pipelines.get(code);
-    if (!p) {
+  /** The compiled pipeline of `code`, shared with every other holder; the caller gives it back with releasePipeline when done. */
+  acquirePipeline(code: string): PipelineLease {
+    this.checkAlive();
+    let lease = this.pipelines.get(code);
+    if (lease) this.pipelines.delete(code);
+    else {
       const module = this.device.createShaderModule({ code });
-      p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
-      this.pipelines.set(code, p);
+      lease = { code, pipeline: this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } }), users: 0 };
+      this.compiledPipelines++;
+      notePipelines(1);
     }
-    return p;
+    lease.users++;
+    this.pipelines.set(code, lease);
+    this.evictToCapacity();
+    return lease;
+  }
+
+  /** A holder is done with the pipeline: the last one drops it from the cache (unless eviction already did). */
+  releasePipeline(lease: PipelineLease): void {
+    if (--lease.users > 0 || this.pipelines.get(lease.code) !== lease) return;
+    this.pipelines.delete(lease.code);
+    notePipelines(-1);
+  }
+
+  /** Forgets the least recently used pipelines beyond the kernel cache capacity (their holders keep them working). */
+  private evictToCapacity(): void {
+    const capacity = kernelCacheCapacity();
+    for (const code of this.pipelines.keys()) {
+      if (this.pipelines.size <= capacity) return;
+      this.pipelines.delete(code);
+      notePipelines(-1);
+    }
   }
 
   /** Records one dispatch in the open compute pass (many dispatches share one submit). */
@@ -287,7 +371,7 @@ export class GpuRuntime {
         if (this.chain === tracked) this.chain = null;
       },
       (e: unknown) => {
-        this.failure ??= e instanceof Error ? e : new BackendError(String(e));
+        this.failure ??= e instanceof TinyflowError ? e : new BackendError(`webgpu: queued work failed: ${(e as Error)?.message ?? String(e)}`);
         if (this.chain === tracked) this.chain = null;
       },
     );
@@ -308,15 +392,20 @@ export class GpuRuntime {
     this.device.queue.submit([enc.finish()]);
     this.submits++;
     this.readbacks += bufs.length;
-    const out = await Promise.all(
-      stagings.map(async (s) => {
-        await s.mapAsync(GPUMapMode.READ);
-        const copy = s.getMappedRange().slice(0);
-        s.unmap();
-        s.destroy();
-        return copy;
-      }),
-    );
+    let out: ArrayBuffer[];
+    try {
+      out = await Promise.all(
+        stagings.map(async (s) => {
+          await s.mapAsync(GPUMapMode.READ);
+          const copy = s.getMappedRange().slice(0);
+          s.unmap();
+          s.destroy();
+          return copy;
+        }),
+      );
+    } catch (e) {
+      throw await this.mappingError(e);
+    }
     this.checkAlive();
     return out;
   }
@@ -327,6 +416,8 @@ export class GpuRuntime {
     return new Promise<TypedArray>((resolve, reject) => {
       this.after(async () => {
         try {
+          // A lost device explains any failure of the work before it.
+          this.checkAlive();
           this.throwFailure();
           const [words] = await this.readWords([buf]);
           resolve(fromWords(words, aval.dtype, aval.size));

@@ -20,14 +20,31 @@ import { BackendError } from "../../../core/errors";
 export const DEFAULT_KERNEL_CACHE_CAPACITY = 4096;
 
 let capacity = DEFAULT_KERNEL_CACHE_CAPACITY;
-const allCaches: KernelCache<unknown, unknown>[] = [];
+
+/** A cache of compiled code that setKernelCacheCapacity bounds (these code generators', WebGPU's pipelines). */
+export interface BoundedKernelCache {
+  readonly name: string;
+  readonly size: number;
+  evictToCapacity(): void;
+}
+
+const allCaches: BoundedKernelCache[] = [];
+
+/** Puts another backend's cache of compiled code under the same bound (WebGPU's pipeline cache); returns its removal. */
+export function registerKernelCache(cache: BoundedKernelCache): () => void {
+  allCaches.push(cache);
+  return () => {
+    const i = allCaches.indexOf(cache);
+    if (i >= 0) allCaches.splice(i, 1);
+  };
+}
 
 /** Keys each code generator's cache keeps (and the pool's registrations: pool.ts reads it too). */
 export function kernelCacheCapacity(): number {
   return capacity;
 }
 
-/** Sets the bound of every code generator's cache, evicting down to it now (tests; a host short of memory). */
+/** Sets the bound of every code generator's cache and of WebGPU's pipeline cache, evicting down to it now (tests; a host short of memory). */
 export function setKernelCacheCapacity(keys: number): void {
   if (!Number.isInteger(keys) || keys < 1) throw new BackendError(`setKernelCacheCapacity: keys must be a positive integer, got ${String(keys)}`);
   capacity = keys;
@@ -51,7 +68,7 @@ export class KernelCache<M, I> {
   compiledModules = 0;
 
   constructor(readonly name: string) {
-    allCaches.push(this as KernelCache<unknown, unknown>);
+    registerKernelCache(this);
   }
 
   get size(): number {
