@@ -8,7 +8,7 @@
 //   node --expose-gc --import tsx bench/eager_kernel_cache.ts [--unbounded | --capacity=N]
 
 import { getBackend, np } from "../src/index";
-import { kernelCacheSizes, setKernelCacheCapacity } from "../src/backends/wasm/codegen/instance_cache";
+import { kernelCacheSizes, setKernelCacheCapacity } from "../src/core/kernel_cache_capacity";
 import { mb, settle } from "./memory_probe";
 
 const capacityArg = process.argv.find((a) => a.startsWith("--capacity="));

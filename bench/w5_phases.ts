@@ -17,13 +17,13 @@ import { copyOut } from "../src/core/host_heap";
 import { wasmBackend } from "../src/backends/wasm";
 import { getThreadPool, ThreadPool } from "../src/backends/wasm/threads";
 import { conv2dShapes, type Conv2dParams } from "../src/backends/wasm/conv_params";
+import { W5_SHAPE, convInputs } from "./harness";
 
 const rounds = Number(process.argv[2] ?? 15);
 const block = Number(process.argv[3] ?? 20);
 
-const s = { n: 32, h: 28, w: 28, cin: 1, cout: 32, kh: 3, kw: 3 };
-const xData = Float32Array.from({ length: s.n * s.h * s.w * s.cin }, (_, i) => Math.sin(i * 0.37));
-const wData = Float32Array.from({ length: s.kh * s.kw * s.cin * s.cout }, (_, i) => Math.cos(i * 0.11));
+const s = W5_SHAPE;
+const { x: xData, w: wData } = convInputs(s);
 
 const X = np.array(xData).reshape([s.n, s.h, s.w, s.cin]);
 const W = np.array(wData).reshape([s.kh, s.kw, s.cin, s.cout]);

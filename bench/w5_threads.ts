@@ -21,6 +21,7 @@
 
 import { readFileSync, readdirSync } from "node:fs";
 import { loadavg } from "node:os";
+import { W5_SHAPE, convInputs } from "./harness";
 
 const rounds = Number(process.argv[2] ?? 8);
 const block = Number(process.argv[3] ?? 100);
@@ -56,9 +57,8 @@ const { conv2dShapes } = await import("../src/backends/wasm/conv_params");
 type Conv2dParams = import("../src/backends/wasm/conv_params").Conv2dParams;
 type Tracer = import("../src/index").Tracer;
 
-const s = { n: 32, h: 28, w: 28, cin: 1, cout: 32, kh: 3, kw: 3 };
-const xData = Float32Array.from({ length: s.n * s.h * s.w * s.cin }, (_, i) => Math.sin(i * 0.37));
-const wData = Float32Array.from({ length: s.kh * s.kw * s.cin * s.cout }, (_, i) => Math.cos(i * 0.11));
+const s = W5_SHAPE;
+const { x: xData, w: wData } = convInputs(s);
 const X = np.array(xData).reshape([s.n, s.h, s.w, s.cin]);
 const W = np.array(wData).reshape([s.kh, s.kw, s.cin, s.cout]);
 const f = jit((xi: Tracer, wi: Tracer) => lax.convGeneralDilated(xi, wi, [1, 1], "SAME", { dimensionNumbers: ["NHWC", "HWIO", "NHWC"] }));

@@ -8,7 +8,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { compileKernel, compiledModuleCount } from "../src/backends/wasm/codegen/kernel";
-import { DEFAULT_KERNEL_CACHE_CAPACITY, kernelCacheSizes, setKernelCacheCapacity } from "../src/backends/wasm/codegen/instance_cache";
+import { DEFAULT_KERNEL_CACHE_CAPACITY, kernelCacheSizes, setKernelCacheCapacity } from "../src/core/kernel_cache_capacity";
 import { instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels";
 import { ParallelKernel } from "../src/backends/wasm/parallel_kernel";
 import { ThreadPool } from "../src/backends/wasm/threads";

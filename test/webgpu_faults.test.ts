@@ -23,6 +23,18 @@ async function loseDevice(b: WebGpuBackend): Promise<void> {
   expect(b.deviceLost).toBe(true);
 }
 
+/** The refcounts of buffers released when no one owned them any more (a double free), recorded from now on. */
+function watchOverReleases(b: WebGpuBackend): number[] {
+  const rt = runtimeOf(b);
+  const release = rt.release.bind(rt);
+  const overReleased: number[] = [];
+  vi.spyOn(rt, "release").mockImplementation((buf) => {
+    if (buf.refs <= 0) overReleased.push(buf.refs);
+    release(buf);
+  });
+  return overReleased;
+}
+
 /** How `p` settles, or "still pending" after `ms` (a hang fails the test with that, not a timeout). */
 async function settle(p: Promise<unknown>, ms = 20_000): Promise<{ value?: unknown; error?: unknown; pending?: true }> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -171,13 +183,7 @@ describe("WebGPU failures", () => {
     it("stops the loop at a validation error during it: the pending read rejects with the error, later calls work", { timeout: 60_000 }, async (ctx) => {
       const b = await working(ctx);
       // Every buffer released at most as often as it was owned: a driver that stops must free what it owns once.
-      const rt = runtimeOf(b);
-      const release = rt.release.bind(rt);
-      const overReleased: number[] = [];
-      vi.spyOn(rt, "release").mockImplementation((buf) => {
-        if (buf.refs <= 0) overReleased.push(buf.refs);
-        release(buf);
-      });
+      const overReleased = watchOverReleases(b);
       const f = growUntil(1.01, 4e6);
       const x = onGpu([1, 1, 1, 1]);
       const y = f(x) as TfArray;
@@ -201,12 +207,7 @@ describe("WebGPU failures", () => {
     it("frees each buffer once when a device error arrives while the loop's body waits on a host step", { timeout: 60_000 }, async (ctx) => {
       const b = await working(ctx);
       const rt = runtimeOf(b);
-      const release = rt.release.bind(rt);
-      const overReleased: number[] = [];
-      vi.spyOn(rt, "release").mockImplementation((buf) => {
-        if (buf.refs <= 0) overReleased.push(buf.refs);
-        release(buf);
-      });
+      const overReleased = watchOverReleases(b);
       // eigh has no WGSL kernel: each iteration's body waits on a readback of its operand (a host step).
       const eigenvalues = (a: Tracer) => bind("eigh", [a], {})[1];
       const f = jit(

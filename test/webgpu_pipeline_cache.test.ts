@@ -9,7 +9,7 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import { ArrayImpl, jit, memoryStats, np, setDefaultBackend, type Array as TfArray } from "../src/index";
-import { DEFAULT_KERNEL_CACHE_CAPACITY, kernelCacheSizes, setKernelCacheCapacity } from "../src/backends/wasm/codegen/instance_cache";
+import { DEFAULT_KERNEL_CACHE_CAPACITY, kernelCacheSizes, setKernelCacheCapacity } from "../src/core/kernel_cache_capacity";
 import type { GpuRuntime } from "../src/backends/webgpu/runtime";
 import { gpu, inShaderMode, mismatch, noGpuReason, SHADER_MODES } from "./webgpu_setup";
 

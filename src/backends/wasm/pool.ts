@@ -40,7 +40,7 @@
 import { BackendError } from "../../core/errors";
 import { WASM_ERROR_CODES, WasmKernelError } from "./kernel_args";
 import { KERNELS_URL, readKernelBytes } from "./kernel_binary";
-import { kernelCacheCapacity } from "./codegen/instance_cache";
+import { kernelCacheCapacity } from "../../core/kernel_cache_capacity";
 import type { WasmKernels } from "./kernels";
 import { browserWatchdogSource, nodeWatchdogSource, type WatchdogInit } from "./watchdog";
 import { MAX_THREADS, defaultThreadCount, isBrowserThreadable, nodeWorkerCtor, nodeWorkerThreads, type BrowserGlobals, type NodeWorkerCtor } from "./worker_hosts";

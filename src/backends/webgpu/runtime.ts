@@ -29,7 +29,7 @@ import type { ShapedArray } from "../../core/aval";
 import { allocTyped, type DType, type TypedArray } from "../../core/dtype";
 import { BackendError, MemoryLimitError, TinyflowError } from "../../core/errors";
 import { notePipelines } from "../../core/residency";
-import { kernelCacheCapacity, registerKernelCache } from "../wasm/codegen/instance_cache";
+import { kernelCacheCapacity, registerKernelCache } from "../../core/kernel_cache_capacity";
 import type { GpuContext } from "./device";
 import { halfWords, packHalves, unpackHalves } from "./half";
 

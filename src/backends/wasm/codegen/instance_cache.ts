@@ -7,54 +7,7 @@
 // reference: a program or an eager one-op runner that holds a kernel keeps
 // it alive and working, and a key that comes back compiles again.
 
-import { BackendError } from "../../../core/errors";
-
-/**
- * Keys kept per code generator: as many as the eager one-op cache keeps
- * signatures (core/eager_op_cache.ts). Its live entries and jit's cached
- * programs hold their kernels themselves, so this cache only saves
- * recompiling (well under a millisecond a kernel); measured with
- * bench/eager_kernel_cache.ts at 12,360 one-op signatures, the host memory
- * outside wasm was 591 MB unbounded, 412 MB at 8192 keys, 301 MB at 4096.
- */
-export const DEFAULT_KERNEL_CACHE_CAPACITY = 4096;
-
-let capacity = DEFAULT_KERNEL_CACHE_CAPACITY;
-
-/** A cache of compiled code that setKernelCacheCapacity bounds (these code generators', WebGPU's pipelines). */
-export interface BoundedKernelCache {
-  readonly name: string;
-  readonly size: number;
-  evictToCapacity(): void;
-}
-
-const allCaches: BoundedKernelCache[] = [];
-
-/** Puts another backend's cache of compiled code under the same bound (WebGPU's pipeline cache); returns its removal. */
-export function registerKernelCache(cache: BoundedKernelCache): () => void {
-  allCaches.push(cache);
-  return () => {
-    const i = allCaches.indexOf(cache);
-    if (i >= 0) allCaches.splice(i, 1);
-  };
-}
-
-/** Keys each code generator's cache keeps (and the pool's registrations: pool.ts reads it too). */
-export function kernelCacheCapacity(): number {
-  return capacity;
-}
-
-/** Sets the bound of every code generator's cache and of WebGPU's pipeline cache, evicting down to it now (tests; a host short of memory). */
-export function setKernelCacheCapacity(keys: number): void {
-  if (!Number.isInteger(keys) || keys < 1) throw new BackendError(`setKernelCacheCapacity: keys must be a positive integer, got ${String(keys)}`);
-  capacity = keys;
-  for (const c of allCaches) c.evictToCapacity();
-}
-
-/** Keys held by each code generator's cache, by its name (tests, debugging). */
-export function kernelCacheSizes(): Record<string, number> {
-  return Object.fromEntries(allCaches.map((c) => [c.name, c.size]));
-}
+import { kernelCacheCapacity, registerKernelCache } from "../../../core/kernel_cache_capacity";
 
 interface Entry<M, I> {
   module: M | undefined;
@@ -112,7 +65,7 @@ export class KernelCache<M, I> {
 
   evictToCapacity(): void {
     for (const key of this.entries.keys()) {
-      if (this.entries.size <= capacity) return;
+      if (this.entries.size <= kernelCacheCapacity()) return;
       this.entries.delete(key);
     }
   }
