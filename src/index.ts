@@ -46,7 +46,7 @@ export type ArrayImpl = ConcreteArray;
 export const lax = { ...laxOps, erfc, cond, switch: switchCase, whileLoop, foriLoop, scan, linalg: { cholesky, eigh, lu, qr, svd, triangularSolve } };
 
 // Types named by the signatures above, so users can write them too (and the API reference links them).
-export type { Axis, KeepDims, Shape, TypedArray, DTypeWithWeak, Backend, DeferredExecution, Executable, FusionGroup, OpRunner, Atom, AtUpdater, TracerMethods, JaxprEqn, Var } from "./core";
+export type { Axis, KeepDims, Shape, TypedArray, DTypeWithWeak, Backend, DeferredExecution, Executable, FusionGroup, OpRunner, StackedRows, Atom, AtUpdater, TracerMethods, JaxprEqn, Var } from "./core";
 export type { ConvDimensionNumbers, DotDimensionNumbers, GatherDimensionNumbers, ScatterDimensionNumbers, GatherMode, Literal } from "./core";
 export type {
   ConvOptions, ConvTransposeOptions, DotOptions, GatherOptions, ScatterOptions, ReduceWindowOptions, ReduceWindowOp, Padding,

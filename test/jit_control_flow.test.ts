@@ -166,8 +166,8 @@ describe("the compiled program around control flow", () => {
     expect(text).toContain("program around control flow on wasm: 3 steps");
     expect(text).toMatch(/# equations 0-\d+: one compiled program/);
     expect(text).toMatch(/# equation \d+: scan length=4 reverse=false \(1 consts, 1 carry, 1 xs\)/);
-    expect(text).toContain("iteration (slices xs at the index, runs the body, advances the index)");
-    expect(text).toContain("stacking the ys once after the loop");
+    expect(text).toContain("iteration (slices xs at the index, runs the body, advances the index, writes the ys into their rows of the stacked ys)");
+    expect(text).not.toContain("stacking the ys once after the loop");
     expect(jit(f).lower(W, XS).fusionGroups()!.some((g) => g.label.startsWith("scan length=4"))).toBe(true);
   });
 
@@ -224,6 +224,39 @@ describe("the compiled program around control flow", () => {
     const [h, ys] = step(f32([1, 2, 3]), XS) as [Array, Array];
     const want = onInterpreter(() => lax.scan((c: Array, x: Array) => [c.mul(0.5).add(x), c], toInterpreter(f32([1, 2, 3])), toInterpreter(XS)));
     expectAllclose([h, ys], want);
+  });
+
+  it("a scan's ys are written straight into their rows of the stacked ys, copied there only where the body does not compute them", () => {
+    const wasm = getBackend("wasm") as WasmBackend;
+    // Counts the ys copied into their rows: those the iteration program did not write there itself.
+    let copied = 0;
+    const counting: Backend = Object.assign(Object.create(wasm) as WasmBackend, {
+      stackedRows: { ...wasm.stackedRows, copy: (src: never, dst: never) => (copied++, wasm.stackedRows.copy(src, dst)) },
+    });
+    const run = (f: (...a: Array[]) => unknown, args: Array[]) => {
+      const closed = makeJaxpr(f)(...args);
+      const program = buildProgram(closed, counting);
+      copied = 0;
+      const outs = program.executable!.run(args.map((a) => (a as ArrayImpl).buffer));
+      const got = outs.map((b, i) => wasm.readSync(b as never, closed.outAvals[i]));
+      outs.forEach((b) => counting.free(b));
+      releaseProgram(program);
+      const want = onInterpreter(() => tree.leaves(f(...args.map(toInterpreter))) as Array[]);
+      got.forEach((g, i) => expectAllclose(np.array(g).reshape(want[i].shape), want[i], { atol: 1e-5, rtol: 1e-5 }));
+      return copied;
+    };
+    // Computed ys, forward and reverse: written in place, none copied.
+    expect(run((w, xs) => rnn(w, xs), [W, XS])).toBe(0);
+    expect(run((w, xs) => rnn(w, xs, { reverse: true }), [W, XS])).toBe(0);
+    // A y that is also the carry (one buffer for two outputs: copied into its row each
+    // iteration), the xs row passed through (the program's own copy of it lands in the row),
+    // a bool and an int y.
+    const mixed = (xs: Array) =>
+      lax.scan((c: Array, x: Array) => {
+        const n = c.mul(0.5).add(x);
+        return [n, [n, x, n.gt(0), c.sum().astype("int32")]];
+      }, np.zeros([3]), xs);
+    expect(run(mixed, [XS])).toBe(4);
   });
 
   it("a donated input that is also returned keeps its value", () => {

@@ -46,7 +46,7 @@ function compileBody(body: ClosedJaxpr, backend: Backend): Executable<unknown> |
     return null;
   }
   return {
-    run: (inputs, donated) => ex.run(inputs, donated),
+    run: (inputs, donated, destinations) => ex.run(inputs, donated, destinations),
     describe: () => ex.describe(),
     profile: () => ex.profile?.() ?? "",
     fusionGroups: () => ex.fusionGroups?.() ?? [],

@@ -9,8 +9,14 @@ import type { FirstOrderPrimitive, ParamsOf } from "./primitives";
 
 /** A compiled jaxpr: buffers in, buffers out. `describe` shows the program (kernels, code). */
 export interface Executable<Buf> {
-  /** `donated[i]`: the caller gives input i up, so its buffer may be reused for an output. */
-  run(inputs: Buf[], donated?: readonly boolean[]): Buf[];
+  /**
+   * `donated[i]`: the caller gives input i up, so its buffer may be reused for an output.
+   * `destinations[k]`, where given: memory the caller wants output k written into (a row
+   * from Backend.stackedRows). Where the program writes it there, it returns that very
+   * buffer as output k, and the caller owns no new reference to it; otherwise output k is
+   * the program's own buffer, as without destinations.
+   */
+  run(inputs: Buf[], donated?: readonly boolean[], destinations?: readonly (Buf | undefined)[]): Buf[];
   describe(): string;
   /** Time spent per step so far, where the backend measures it. */
   profile?(): string;
@@ -68,6 +74,22 @@ export interface Backend<Buf = unknown> {
    * Absent where `readSync` works on every buffer.
    */
   readonly deferred?: DeferredExecution<Buf>;
+  /**
+   * Where compiled programs can write outputs into rows of a larger buffer (Executable.run's
+   * `destinations`): a compiled scan writes each iteration's outputs straight into row t of its
+   * stacked outputs instead of stacking them with copies after the loop. Absent: a scan stacks.
+   */
+  readonly stackedRows?: StackedRows<Buf>;
+}
+
+/** Rows of a buffer along its leading axis, as destinations of program outputs (Backend.stackedRows). */
+export interface StackedRows<Buf> {
+  /** A new buffer of `aval` (one owner), its contents undefined until written. */
+  allocate(aval: ShapedArray): Buf;
+  /** Row `index` of `buf` cut into `rows` equal rows: a view sharing buf's memory while buf lives; never freed. */
+  row(buf: Buf, rows: number, index: number): Buf;
+  /** Copies `src` over `dst`, a row of the same size. */
+  copy(src: Buf, dst: Buf): void;
 }
 
 /**

@@ -5,7 +5,7 @@ import "./eval_trace";
 export { Array, isArray } from "./array";
 export { setMemoryLimit, memoryStats, type MemoryStats } from "./residency";
 export { ShapedArray } from "./aval";
-export { getBackend, setDefaultBackend, defaultBackendName, listBackends, registerBackend, type Backend, type DeferredExecution, type Executable, type FusionGroup, type OpRunner } from "./backend";
+export { getBackend, setDefaultBackend, defaultBackendName, listBackends, registerBackend, type Backend, type DeferredExecution, type Executable, type FusionGroup, type OpRunner, type StackedRows } from "./backend";
 export * from "./dtype";
 export * from "./errors";
 export { evalJaxpr, evalClosedJaxpr } from "./eval_jaxpr";

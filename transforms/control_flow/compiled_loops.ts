@@ -194,20 +194,28 @@ function stackJaxpr(yAvals: readonly ShapedArray[], length: number): ClosedJaxpr
 /**
  * scan(...consts, ...carry, ...xs) -> (...carry, ...ys): the iteration program
  * runs `length` times, each time on the previous iteration's carry (which it
- * may overwrite: it dies there) and index; the ys are stacked once at the end.
+ * may overwrite: it dies there) and index. Where the backend has stacked rows
+ * (Backend.stackedRows), the ys are allocated stacked before the loop and each
+ * iteration's program writes its ys straight into row t of them (a y the
+ * program does not compute into its own buffer -- an input passed through, a
+ * carry returned as a y too -- is copied into its row); elsewhere the ys are
+ * stacked once at the end.
  */
 const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
   const { jaxpr: body, numConsts, numCarry, length, reverse } = eqn.params;
   const numXs = body.inAvals.length - numConsts - numCarry;
   const yAvals = body.outAvals.slice(numCarry);
+  const { backend } = ctx;
+  const rows = backend.stackedRows;
   // A scan of length 0 never runs its body (nor could it slice its empty xs): its ys are empty.
   const bodies = length > 0 ? [iterationJaxpr(body, numConsts, numCarry, length, reverse)] : [];
-  if (yAvals.length > 0) bodies.push(stackJaxpr(yAvals, length));
+  const stacks = yAvals.length > 0 && rows === undefined;
+  if (stacks) bodies.push(stackJaxpr(yAvals, length));
   const programs = compileAll(bodies, ctx);
   if (programs === null) return null;
   const iterationProgram = length > 0 ? programs[0] : null;
-  const stackProgram = yAvals.length > 0 ? programs[programs.length - 1] : null;
-  const { backend } = ctx;
+  const stackProgram = stacks ? programs[programs.length - 1] : null;
+  const stackedAvals = yAvals.map((a) => a.withShape([length, ...a.shape]));
   const indexed = numXs > 0;
   // The first iteration's index lives with the program; each iteration computes the next one.
   const firstIndex = indexed ? backend.fromHost(Int32Array.of(reverse ? length - 1 : 0), INDEX_AVAL) : null;
@@ -224,7 +232,10 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
       let state = indexed ? [firstIndex, ...inputs.slice(numConsts, numConsts + numCarry)] : inputs.slice(numConsts, numConsts + numCarry);
       let owned = state.map(() => false);
       const initialDonatable = [...(indexed ? [false] : []), ...donatable.slice(numConsts, numConsts + numCarry)];
-      const ys: unknown[][] = yAvals.map(() => new Array<unknown>(length));
+      // With stacked rows: the stacked ys, written row by row; else each iteration's ys, stacked after the loop.
+      const stacked = rows ? stackedAvals.map((a) => rows.allocate(a)) : null;
+      const ys: unknown[][] = stacked ? [] : yAvals.map(() => new Array<unknown>(length));
+      const destinations: unknown[] | undefined = stacked ? new Array<unknown>(lead + numCarry + yAvals.length) : undefined;
       const constFlags = consts.map(() => false);
       const xFlags = xs.map(() => false);
       try {
@@ -232,14 +243,22 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
         for (let step = 0; step < length; step++) {
           const position = reverse ? length - 1 - step : step;
           const donate = step === 0 ? [...constFlags, ...initialDonatable, ...xFlags] : [...constFlags, ...owned, ...xFlags];
-          const outs = iterationProgram!.run([...consts, ...state, ...xs], donate);
+          if (stacked) for (let k = 0; k < yAvals.length; k++) destinations![lead + numCarry + k] = rows!.row(stacked[k], length, position);
+          const outs = iterationProgram!.run([...consts, ...state, ...xs], donate, destinations);
           freeOwned(backend, state, owned);
           state = outs.slice(0, lead + numCarry);
           owned = state.map(() => true);
-          for (let k = 0; k < yAvals.length; k++) ys[k][position] = outs[lead + numCarry + k];
+          for (let k = 0; k < yAvals.length; k++) {
+            const y = outs[lead + numCarry + k];
+            if (!stacked) ys[k][position] = y;
+            else if (y !== destinations![lead + numCarry + k]) {
+              rows!.copy(y, destinations![lead + numCarry + k]);
+              backend.free(y);
+            }
+          }
         }
         const stackStart = profiling ? performance.now() : 0;
-        const stacked = stackProgram ? stackProgram.run(ys.flat(), NO_DONATION) : [];
+        const ysOut = stacked ?? (stackProgram ? stackProgram.run(ys.flat(), NO_DONATION) : []);
         if (profiling) {
           runs++;
           loopMs += stackStart - loopStart;
@@ -248,9 +267,10 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
         const carry = state.slice(lead);
         const carryOwned = owned.slice(lead);
         if (indexed && owned[0]) backend.free(state[0]);
-        return { outs: [...carry, ...stacked], owned: [...carryOwned, ...stacked.map(() => true)] };
+        return { outs: [...carry, ...ysOut], owned: [...carryOwned, ...ysOut.map(() => true)] };
       } catch (e) {
         freeOwned(backend, state, owned);
+        stacked?.forEach((b) => backend.free(b));
         throw e;
       } finally {
         for (const list of ys) for (const y of list) if (y !== undefined) backend.free(y);
@@ -258,7 +278,7 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
     },
     describe: () =>
       (iterationProgram
-        ? `iteration (${indexed ? "slices xs at the index, " : ""}runs the body${indexed ? ", advances the index" : ""}):\n${indent(iterationProgram.describe())}`
+        ? `iteration (${indexed ? "slices xs at the index, " : ""}runs the body${indexed ? ", advances the index" : ""}${rows !== undefined && yAvals.length > 0 ? ", writes the ys into their rows of the stacked ys" : ""}):\n${indent(iterationProgram.describe())}`
         : "length 0: the body never runs") +
       (stackProgram ? `\nstacking the ys once after the loop:\n${indent(stackProgram.describe())}` : ""),
     profile: () =>

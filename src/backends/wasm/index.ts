@@ -4,7 +4,7 @@
 // one-equation programs (prepareOp), which the eval trace caches per signature.
 
 import type { ShapedArray } from "../../core/aval";
-import { registerBackend, type Backend, type Executable, type OpRunner } from "../../core/backend";
+import { registerBackend, type Backend, type Executable, type OpRunner, type StackedRows } from "../../core/backend";
 import type { TypedArray } from "../../core/dtype";
 import { BackendError } from "../../core/errors";
 import { copyOut } from "../../core/host_heap";
@@ -12,7 +12,7 @@ import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../../core/ir";
 import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf } from "../../core/primitives";
 import { fusionGroupsOf } from "./fusion_groups";
 import { Planner } from "../plan/planner";
-import { WASM_TARGET } from "../plan/lowered_program";
+import { storageBytes, WASM_TARGET } from "../plan/lowered_program";
 import { fetchKernelBytes, KERNELS_URL } from "./kernel_binary";
 import { getWasmKernels, instantiateWasmKernels, type WasmKernels } from "./kernels";
 import { WasmMemory, type WasmBuffer } from "./memory";
@@ -40,6 +40,18 @@ export class WasmBackend implements Backend<WasmBuffer> {
     this.mem.free(buf);
   }
 
+  /** Rows of a buffer are plain pointers into it: a scan's programs write their outputs straight into its stacked outputs. */
+  readonly stackedRows: StackedRows<WasmBuffer> = {
+    allocate: (aval) => this.mem.alloc(aval.size * storageBytes(aval.dtype)),
+    row: (buf, rows, index) => {
+      const bytes = buf.bytes / rows;
+      return { ptr: buf.ptr + index * bytes, bytes, refs: 1 };
+    },
+    copy: (src, dst) => {
+      if (src.bytes > 0) new Uint8Array(this.mem.memory.buffer).copyWithin(dst.ptr, src.ptr, src.ptr + src.bytes);
+    },
+  };
+
   prepareOp<P extends FirstOrderPrimitive>(prim: P, params: ParamsOf<P>, inAvals: ShapedArray[], outAvals: ShapedArray[]): OpRunner<WasmBuffer> {
     const ins = inAvals.map((a) => new Var(a));
     const outs = outAvals.map((a) => new Var(a));
@@ -53,7 +65,7 @@ export class WasmBackend implements Backend<WasmBuffer> {
     const lowered = Planner.plan(closed, WASM_TARGET);
     const program = new WasmProgram(lowered, this.mem, this.mem.kernels);
     return {
-      run: (inputs, donated) => program.run(inputs, constBuffers, donated),
+      run: (inputs, donated, destinations) => program.run(inputs, constBuffers, donated, destinations),
       describe: () => `${program.describe()}\n\n# generated kernels\n${program.kernelCode()}`,
       profile: () => program.profile(),
       fusionGroups: () => fusionGroupsOf(closed.jaxpr, lowered),

@@ -267,8 +267,12 @@ export class WasmProgram {
   }
   private donationPlan: Map<number, number[]> | null = null;
 
-  /** Run on `inputs`; where `donated[i]`, input i's buffer may become an output's. */
-  run(inputs: WasmBuffer[], consts: WasmBuffer[], donated?: readonly boolean[]): WasmBuffer[] {
+  /**
+   * Run on `inputs`; where `donated[i]`, input i's buffer may become an output's; where
+   * `destinations[k]` is given, output k is written there if it is one of the program's
+   * own fresh buffers (see Executable.run).
+   */
+  run(inputs: WasmBuffer[], consts: WasmBuffer[], donated?: readonly boolean[], destinations?: readonly (WasmBuffer | undefined)[]): WasmBuffer[] {
     const { slots, outputs } = this.lowered;
     const r = this.runLayout;
     if (this.workspace === null) {
@@ -281,6 +285,15 @@ export class WasmProgram {
     for (let k = 0; k < r.argConstSlots.length; k++) bufs[r.argConstSlots[k]] = consts[r.argConstIndex[k]];
     for (const [slot, buf] of this.constBufs) bufs[slot] = buf;
     for (let k = 0; k < r.workspaceSlots.length; k++) bufs[r.workspaceSlots[k]] = this.workspace[this.group[r.workspaceSlots[k]]];
+    if (destinations !== undefined) {
+      // A fresh output returned once (not an input, a constant or another output) may live
+      // in the caller's memory: its steps write there, and nothing else holds its slot.
+      // Placed before donation, so that donated buffers go to the outputs without one.
+      for (let k = 0; k < outputs.length; k++) {
+        const dest = destinations[k];
+        if (dest !== undefined && r.uniqueFresh[k] && dest.bytes === slots[outputs[k]].bytes) bufs[outputs[k]] = dest;
+      }
+    }
     if (donated !== undefined && donated.some(Boolean)) this.takeDonated(bufs, inputs, donated);
     for (let k = 0; k < r.freshSlots.length; k++) bufs[r.freshSlots[k]] ??= this.mem.alloc(slots[r.freshSlots[k]].bytes);
     if (this.stepTimes) {
@@ -313,6 +326,7 @@ export class WasmProgram {
     for (const b of inputs) occurrences.set(b, (occurrences.get(b) ?? 0) + 1);
     for (const [o, candidates] of this.donationPlan) {
       // Only a buffer no other array shares (one reference, passed once) can be written over.
+      if (bufs[o] !== undefined) continue; // written into the caller's destination
       const i = candidates.find((c) => donated[c] && !taken.has(c) && inputs[c].refs === 1 && occurrences.get(inputs[c]) === 1);
       if (i === undefined) continue;
       taken.add(i);
@@ -383,10 +397,12 @@ interface RunLayout {
   freshSlots: number[];
   /** Per output: whether it needs another reference (an input, a constant, or an output listed twice). */
   retainOutput: boolean[];
+  /** Per output: a fresh slot that no other output shares, so it may be written into a caller's destination. */
+  uniqueFresh: boolean[];
 }
 
 function runLayoutOf(lowered: LoweredProgram, group: number[], constBufs: Map<number, WasmBuffer>): RunLayout {
-  const r: RunLayout = { inputSlots: [], inputIndex: [], argConstSlots: [], argConstIndex: [], workspaceSlots: [], freshSlots: [...lowered.freshOutputs], retainOutput: [] };
+  const r: RunLayout = { inputSlots: [], inputIndex: [], argConstSlots: [], argConstIndex: [], workspaceSlots: [], freshSlots: [...lowered.freshOutputs], retainOutput: [], uniqueFresh: [] };
   lowered.slots.forEach((s, i) => {
     if (s.kind === "input") {
       r.inputSlots.push(i);
@@ -403,6 +419,7 @@ function runLayoutOf(lowered: LoweredProgram, group: number[], constBufs: Map<nu
     r.retainOutput.push(!lowered.freshOutputs.has(s) || seen.has(s));
     seen.add(s);
   }
+  r.uniqueFresh = lowered.outputs.map((s) => lowered.freshOutputs.has(s) && lowered.outputs.indexOf(s) === lowered.outputs.lastIndexOf(s));
   return r;
 }
 
