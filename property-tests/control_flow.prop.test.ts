@@ -2,7 +2,9 @@
 // grad(scan) equals the grad of the unrolled JS loop (forward and reverse,
 // eager and under jit), grad(cond) equals the grad of the branch it takes
 // (concrete and abstract predicate), and vmap(scan) equals stacking the
-// per-example scans. NUM_RUNS sets the number of cases (default 15).
+// per-example scans; grad(scan) of a gated cell, whose activation derivatives
+// partial evaluation recomputes instead of saving, equals the unrolled loop's.
+// NUM_RUNS sets the number of cases (default 15).
 
 import fc from "fast-check";
 import { describe, it } from "vitest";
@@ -82,6 +84,51 @@ describe("control flow properties", () => {
         const want = grad(unrolledLoss(reverse), { argnums: [0, 1, 2] })(W, H, X) as T[];
         ["W", "h0", "xs"].forEach((name, i) => assertClose(got[i], want[i], `d/d${name} (n=${n}, reverse=${reverse}, jit=${useJit})`));
       }),
+      { numRuns },
+    );
+  });
+
+  // A gated cell whose activations' values are reused by the cell, so partial evaluation may
+  // recompute their derivatives (σ(1−σ), 1−tanh²) from saved values (residual_remat.ts); sin's
+  // derivative is not a function of its value, so its cos stays saved.
+  const activations = [(x: T) => lax.logistic(x), (x: T) => np.tanh(x), (x: T) => np.sin(x)];
+  function gatedStep(acts: number[], W: T, c: T, x: T): [T, T] {
+    const [f, i, g, o] = acts.map((k) => activations[k]);
+    const z = np.matmul(W, c).add(x);
+    const next = f(z).mul(c).add(i(x).mul(g(z.sub(x))));
+    return [next, o(next).mul(f(z))];
+  }
+  const gatedLoss = (acts: number[], reverse: boolean, unrolled: boolean) => (W: T, c0: T, xs: T) => {
+    if (!unrolled) {
+      const [c, ys] = lax.scan((c: T, x: T) => gatedStep(acts, W, c, x), c0, xs, { reverse });
+      return c.sum().add((ys as T).mul(arr([0.7], [])).sum());
+    }
+    let c = c0;
+    let total = arr([0], []);
+    const n = xs.shape[0];
+    for (let k = 0; k < n; k++) {
+      const [next, y] = gatedStep(acts, W, c, xs.slice(reverse ? n - 1 - k : k));
+      c = next;
+      total = total.add(y.mul(arr([0.7], [])).sum());
+    }
+    return c.sum().add(total);
+  };
+
+  it("grad(scan) of a gated cell (residual derivatives recomputed) equals grad of the unrolled loop", () => {
+    fc.assert(
+      fc.property(
+        scanCase,
+        fc.array(fc.integer({ min: 0, max: activations.length - 1 }), { minLength: 4, maxLength: 4 }),
+        ({ n, reverse, useJit, w, h0, xs }, acts) => {
+          const W = arr(w, [2, 2]);
+          const H = arr(h0, [2]);
+          const X = arr(xs.slice(0, 2 * n), [n, 2]);
+          const g = grad(gatedLoss(acts, reverse, false), { argnums: [0, 1, 2] });
+          const got = (useJit ? jit(g) : g)(W, H, X) as T[];
+          const want = grad(gatedLoss(acts, reverse, true), { argnums: [0, 1, 2] })(W, H, X) as T[];
+          ["W", "c0", "xs"].forEach((name, i) => assertClose(got[i], want[i], `d/d${name} (acts=${acts}, n=${n}, reverse=${reverse}, jit=${useJit})`));
+        },
+      ),
       { numRuns },
     );
   });

@@ -4,7 +4,7 @@
 // — plus the typed errors of the API and of reverse mode through whileLoop.
 
 import { describe, expect, it } from "vitest";
-import { ArgumentError, DTypeError, ShapeError, TransformError, checkJaxpr, grad, hessian, jacfwd, jacrev, jit, jvp, lax, linearize, makeJaxpr, np, vmap, type Tracer } from "../src/index";
+import { ArgumentError, DTypeError, ShapeError, TransformError, checkJaxpr, grad, hessian, jacfwd, jacrev, jit, jvp, lax, linearize, makeJaxpr, nn, np, vmap, type Tracer } from "../src/index";
 
 type T = Tracer;
 
@@ -354,6 +354,47 @@ describe("scan: transformations", () => {
     expect(text).toMatch(/reverse=True/);
     // W (f32[2,2]) is a const of the backward scan, never stacked as f32[4,2,2].
     expect(text).not.toContain("f32[4,2,2]");
+  });
+});
+
+describe("scan: residuals of the linearized body", () => {
+  // A gated cell: c' = σ(a)·c + σ(b)·tanh(a·b), h = tanh(c'), each activation's value used by the
+  // cell itself, so the backward scan needs it as a residual anyway.
+  const cell = (c: T, x: T): [T, T] => {
+    const a = x.mul(1.5), b = x.sub(0.5);
+    const next = nn.sigmoid(a).mul(c).add(nn.sigmoid(b).mul(np.tanh(a.mul(b))));
+    return [next, np.tanh(next)];
+  };
+  const loss = (c0: T, xs: T) => {
+    const [c, hs] = lax.scan(cell, c0, xs);
+    return c.sum().add((hs as T).sum());
+  };
+  const unrolled = (c0: T, xs: T) => {
+    let c = c0, total = f32(0);
+    for (let t = 0; t < xs.shape[0]; t++) {
+      const [next, h] = cell(c, xs.slice(t));
+      c = next;
+      total = total.add(h.sum());
+    }
+    return c.sum().add(total);
+  };
+  const C0 = f32([0.2, -0.4, 0.1]);
+  const XS = f32([[0.5, -1, 2], [0.3, 0.2, -0.7], [1.5, 0.1, 0.4], [-0.2, 0.9, 0.05]]);
+
+  it("derivatives the backward scan can recompute from saved values (σ(1−σ), 1−tanh²) are not saved", () => {
+    const text = String(makeJaxpr(grad(loss, { argnums: [0, 1] }))(C0, XS));
+    const forward = text.slice(0, text.indexOf("reverse=True"));
+    // Stacked ys: the hs, and the residuals c, a, b, σ(a), σ(b), tanh(a·b) and 1−tanh²(c') (tanh(c')
+    // itself is not needed): eight [4,3] ys, where saving σ(a)(1−σ(a)), σ(b)(1−σ(b)) and
+    // 1−tanh²(a·b) too would make eleven.
+    const scanOutputs = /((?:\w+:f32\[[\d,]*\] )+)= scan\[/.exec(forward)![1];
+    expect(scanOutputs.match(/f32\[4,3\]/g)!.length).toBe(8);
+    checkJaxpr(makeJaxpr(grad(loss, { argnums: [0, 1] }))(C0, XS));
+    const want = grad(unrolled, { argnums: [0, 1] })(C0, XS) as T[];
+    for (const g of [grad(loss, { argnums: [0, 1] }), jit(grad(loss, { argnums: [0, 1] }))]) {
+      const got = g(C0, XS) as T[];
+      got.forEach((x, i) => expectClose(x, want[i]));
+    }
   });
 });
 

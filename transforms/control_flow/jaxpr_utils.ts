@@ -13,6 +13,7 @@ import { evalJaxpr } from "../../src/core/eval_jaxpr";
 import { ClosedJaxpr, Jaxpr, Literal, Var, type Atom, type JaxprEqn } from "../../src/core/ir";
 import type { Tracer } from "../../src/core/trace";
 import { traceFlatToJaxpr } from "../jaxpr_trace";
+import { rematerializeResiduals } from "./residual_remat";
 import { jvpFlat } from "../jvp";
 import { PartialVal, partialEvalFlat } from "../partial_eval";
 import { Zero, instantiate as instantiateTangent, isDifferentiable, isZero, type Tangent } from "../tangents";
@@ -192,7 +193,8 @@ export interface PartialEvalJaxprResult {
 /**
  * Split a jaxpr by which inputs are unknown: the known jaxpr computes every
  * output that depends only on known inputs, plus the residuals the unknown
- * jaxpr needs. Outputs marked in `instantiate` are made unknown even when
+ * jaxpr needs (less those it recomputes cheaply from the others:
+ * residual_remat.ts). Outputs marked in `instantiate` are made unknown even when
  * computable (their values travel as residuals).
  */
 export function partialEvalJaxpr(closed: ClosedJaxpr, unknowns: readonly boolean[], instantiate: boolean[] | boolean): PartialEvalJaxprResult {
@@ -223,7 +225,8 @@ export function partialEvalJaxpr(closed: ClosedJaxpr, unknowns: readonly boolean
     return [...pvalsOut.filter((_, i) => !outUnknowns[i]).map((p) => p.known!), ...residuals];
   }, pick(inAvals, unknowns as boolean[], false));
   if (unknown === null) throw new TransformError("internal: partial evaluation of a control-flow body produced no jaxpr");
-  return { known, unknown, outUnknowns, numRes };
+  const numKnownOuts = outUnknowns.filter((u) => !u).length;
+  return { ...rematerializeResiduals({ known, unknown, numRes }, numKnownOuts), outUnknowns };
 }
 
 // --- transpose -------------------------------------------------------------------
