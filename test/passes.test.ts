@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { np, nn, lax, jit, grad, makeJaxpr, checkJaxpr, checkpoint, customJvp, customVjp } from "../src/index";
 import { evalClosedJaxpr } from "../src/core";
-import { cse, dce, inlineCalls, optimize, simplify } from "../transforms/passes";
+import { ClosedJaxpr } from "../src/core/ir";
+import { cse, dce, inlineCalls, optimize, padSumsToConcatenate, simplify } from "../transforms/passes";
 import { expectAllclose } from "../src/testing";
 
 const x3 = () => np.array([0.5, 1, 2], { dtype: np.float32 });
@@ -40,6 +41,28 @@ describe("IR passes", () => {
     expect(prims.filter((p) => p === "mul")).toHaveLength(0);
     checkJaxpr(s);
     expectAllclose(evalClosedJaxpr(s, [x3()])[0], evalClosedJaxpr(j, [x3()])[0]);
+  });
+
+  it("a sum of zero pads whose windows do not overlap becomes one concatenate (the gradient of slicing gates out of a matmul)", () => {
+    const x = np.arange(24, { dtype: np.float32 }).reshape([2, 12]);
+    // Three of four column blocks read (one left out, so the concatenate needs a zero block).
+    const f = (v: any) => {
+      const [a, b, c] = [lax.slice(v, [0, 0], [2, 3]), lax.slice(v, [0, 3], [2, 6]), lax.slice(v, [0, 9], [2, 12])];
+      return np.sum(np.sin(a).mul(np.tanh(b))).add(np.sum(np.exp(c)));
+    };
+    const j = makeJaxpr(grad(f))(x);
+    expect(j.jaxpr.eqns.filter((e) => e.primitive === "pad")).toHaveLength(3);
+    const rewritten = dce(padSumsToConcatenate(j.jaxpr));
+    checkJaxpr(rewritten);
+    const prims = rewritten.eqns.map((e) => e.primitive);
+    expect(prims).not.toContain("pad");
+    expect(prims.filter((p) => p === "concatenate")).toHaveLength(1);
+    expectAllclose(evalClosedJaxpr(new ClosedJaxpr(rewritten, j.consts), [x])[0], grad(f)(x), { atol: 1e-6, rtol: 1e-6 });
+    // Overlapping windows, or pads along two dimensions, stay as they are.
+    const overlap = makeJaxpr(grad((v: any) => np.sum(np.sin(lax.slice(v, [0, 0], [2, 6]))).add(np.sum(np.cos(lax.slice(v, [0, 4], [2, 12]))))))(x);
+    expect(padSumsToConcatenate(overlap.jaxpr)).toBe(overlap.jaxpr);
+    const twoDims = makeJaxpr(grad((v: any) => np.sum(np.sin(lax.slice(v, [0, 0], [1, 6]))).add(np.sum(np.cos(lax.slice(v, [1, 6], [2, 12]))))))(x);
+    expect(padSumsToConcatenate(twoDims.jaxpr)).toBe(twoDims.jaxpr);
   });
 
   it("inlines nested jit calls", () => {
