@@ -176,12 +176,13 @@ function iterationJaxpr(body: ClosedJaxpr, numConsts: number, numCarry: number, 
 const INDEX_AVAL = new ShapedArray([], "int32");
 
 /**
- * The program that stacks each of a scan's per-iteration outputs along a new
- * leading axis, once, after the loop: `length` values of each y in, one
- * [length, ...] array per y out. Collecting the slices and concatenating them
- * once writes each element once; writing every slice into a preallocated
- * output instead (dynamic_update_slice) would copy the whole output on every
- * iteration unless the backend updated it in place.
+ * On a backend without stacked rows (Backend.stackedRows: a GPU), the program
+ * that stacks each of a scan's per-iteration outputs along a new leading axis,
+ * once, after the loop: `length` values of each y in, one [length, ...] array
+ * per y out. Collecting the slices and concatenating them once writes each
+ * element once; writing every slice into a preallocated output instead
+ * (dynamic_update_slice) would copy the whole output on every iteration unless
+ * the backend updated it in place.
  */
 function stackJaxpr(yAvals: readonly ShapedArray[], length: number): ClosedJaxpr {
   const inAvals = yAvals.flatMap((a) => new Array<ShapedArray>(length).fill(a));
