@@ -21,7 +21,8 @@
 // jitted function's lower().profile() prints is parsed: per top-level segment
 // and per scan (per iteration), kernel µs, kernel count, bytes moved by pure
 // copies (window copies: dynamic_slice, concatenate, pad, gather...; copy
-// kernels) and fills, GEMM GFLOP and the GEMMs' rate; the driver's share is
+// kernels; a scan's ys that the driver copies into their rows of the stacked
+// ys) and fills, GEMM GFLOP and the GEMMs' rate; the driver's share is
 // the scan loop's time less its kernels' (per iteration), and for the whole
 // call the profiled calls' mean wall time less all their kernel time. The floor is the
 // call's GEMM FLOPs at FLOOR_GFLOPS (this machine's WASM SIMD peak per thread,
@@ -204,6 +205,7 @@ function parseProfile(text: string): Part[] {
   let depth = -1;
   let scanLength = 1;
   let loopUs: number | undefined;
+  let rowCopyBytes = 0;
   for (const line of text.split("\n")) {
     const head = /^# (.*)$/.exec(line);
     if (head) {
@@ -212,14 +214,18 @@ function parseProfile(text: string): Part[] {
       if (part) parts.push(part);
       depth = 8;
       loopUs = undefined;
+      rowCopyBytes = 0;
       continue;
     }
     const loop = /^ {4}\d+ iterations per run; loop ([\d.]+) µs/.exec(line);
     if (loop) loopUs = Number(loop[1]);
+    // ys the iteration program did not write into their rows of the stacked ys, copied there by the driver.
+    const rowCopies = /ys copied into their rows (\d+) bytes per run/.exec(line);
+    if (rowCopies) rowCopyBytes = Number(rowCopies[1]);
     const sub = /^ {4}(iteration|stack):$/.exec(line);
     if (sub) {
       const iteration = sub[1] === "iteration";
-      part = { label: `scan ${sub[1]} (length ${scanLength})`, per: iteration ? scanLength : 1, kernelUs: 0, kernels: 0, copyBytes: 0, fillBytes: 0, gemmFlops: 0, gemmUs: 0, steps: [], ...(iteration ? { loopUs } : {}) };
+      part = { label: `scan ${sub[1]} (length ${scanLength})`, per: iteration ? scanLength : 1, kernelUs: 0, kernels: 0, copyBytes: iteration ? rowCopyBytes / scanLength : 0, fillBytes: 0, gemmFlops: 0, gemmUs: 0, steps: [], ...(iteration ? { loopUs } : {}) };
       parts.push(part);
       depth = 12;
       continue;

@@ -11,6 +11,7 @@ import { ShapedArray } from "../../src/core/aval";
 import type { Backend, Executable } from "../../src/core/backend";
 import { evalJaxpr } from "../../src/core/eval_jaxpr";
 import { stackLeading } from "../../src/core/higher_order_impls";
+import { byteWidth } from "../../src/core/dtype";
 import type { ClosedJaxpr, JaxprEqn } from "../../src/core/ir";
 import type { HigherOrderPrimitive } from "../../src/core/primitives";
 import type { Tracer } from "../../src/core/trace";
@@ -222,7 +223,7 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
   const firstIndex = indexed ? backend.fromHost(Int32Array.of(reverse ? length - 1 : 0), INDEX_AVAL) : null;
   // Profiling: runs, and wall ms in the iteration loop and in the stacking, summed over runs.
   const profiling = profilingOn();
-  let runs = 0, loopMs = 0, stackMs = 0;
+  let runs = 0, loopMs = 0, stackMs = 0, rowCopyBytes = 0;
   return {
     title: `scan length=${length} reverse=${reverse} (${numConsts} consts, ${numCarry} carry, ${numXs} xs)`,
     run: (inputs, donatable) => {
@@ -255,6 +256,7 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
             else if (y !== destinations![lead + numCarry + k]) {
               rows!.copy(y, destinations![lead + numCarry + k]);
               backend.free(y);
+              if (profiling) rowCopyBytes += yAvals[k].size * byteWidth(yAvals[k].dtype);
             }
           }
         }
@@ -283,7 +285,7 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
         : "length 0: the body never runs") +
       (stackProgram ? `\nstacking the ys once after the loop:\n${indent(stackProgram.describe())}` : ""),
     profile: () =>
-      (profiling ? `${length} iterations per run; loop ${((loopMs / Math.max(1, runs) / Math.max(1, length)) * 1000).toFixed(1)} µs per iteration (kernels and driver); stacking ${((stackMs / Math.max(1, runs)) * 1000).toFixed(1)} µs per run\n` : "") +
+      (profiling ? `${length} iterations per run; loop ${((loopMs / Math.max(1, runs) / Math.max(1, length)) * 1000).toFixed(1)} µs per iteration (kernels and driver); stacking ${((stackMs / Math.max(1, runs)) * 1000).toFixed(1)} µs per run${rows !== undefined ? `; ys copied into their rows ${Math.round(rowCopyBytes / Math.max(1, runs))} bytes per run` : ""}\n` : "") +
       `iteration:\n${indent(iterationProgram?.profile?.() ?? "")}` +
       (stackProgram ? `\nstack:\n${indent(stackProgram.profile?.() ?? "")}` : ""),
     dispose: () => {
