@@ -36,7 +36,9 @@ export function rematerializeResiduals(split: SplitJaxprs, numKnownOuts: number)
   const definedBy = new Map<Var, JaxprEqn>();
   for (const e of kj.eqns) for (const o of e.outputs) definedBy.set(o, e);
   const positions = new Map<Var, number[]>();
-  residuals.forEach((a, r) => a instanceof Var && positions.set(a, [...(positions.get(a) ?? []), r]));
+  residuals.forEach((a, r) => {
+    if (a instanceof Var) positions.set(a, [...(positions.get(a) ?? []), r]);
+  });
   const recomputed = new Map<number, { eqns: JaxprEqn[]; leaves: Map<Var, number> }>();
   // Residuals other recomputations read: they stay saved.
   const pinned = new Set<number>();

@@ -37,7 +37,12 @@ export function padSumsToConcatenate(jaxpr: Jaxpr): Jaxpr {
   const uses = new Map<Var, JaxprEqn[]>();
   for (const e of jaxpr.eqns) {
     e.outputs.forEach((v) => producers.set(v, e));
-    for (const a of e.inputs) if (a instanceof Var) uses.set(a, [...(uses.get(a) ?? []), e]);
+    for (const a of e.inputs) {
+      if (!(a instanceof Var)) continue;
+      const list = uses.get(a);
+      if (list) list.push(e);
+      else uses.set(a, [e]);
+    }
   }
   const outputs = new Set(jaxpr.outvars);
   /** Used once, by an equation of the tree, and not a jaxpr output. */
