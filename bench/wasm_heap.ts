@@ -15,7 +15,8 @@
 //   alloc  the allocator alone: ns per alloc+free pair of mixed sizes (a window
 //          of 64 live blocks, random replacement) and of a training-loop pattern
 //          (the same 12 sizes allocated then freed each step), on 1 and 2 threads
-//          (worker threads sharing one memory), min and median of 5 reps
+//          (worker threads sharing one memory), min and median of 5 reps, each
+//          after a warm-up run in its worker
 // Prints, per checkpoint: the linear memory's size, live bytes now and at their
 // peak (sampled after every step), their ratio and the process's RSS.
 //
@@ -181,6 +182,9 @@ const e = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memor
 const stack = e.alloc(1 << 20);
 e.__stack_pointer.value = stack + (1 << 20);
 ${SHARED_JS}
+// A warm-up run first: V8 compiles wasm with its baseline compiler and tiers
+// hot functions up while they run, which would be timed otherwise.
+runPattern(e, pattern, pairs / 4, seed + 1000);
 parentPort.once("message", () => {
   const ns = runPattern(e, pattern, pairs, seed);
   e.free(stack, 1 << 20);

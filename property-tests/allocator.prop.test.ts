@@ -10,11 +10,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { instantiateWasmKernels } from "../src/backends/wasm/kernels";
+import { blockSize } from "../test/wasm_block_size";
 
 const NUM_RUNS = Number(process.env.NUM_RUNS ?? 30);
-
-/** The block size a request gets (wasm/src/alloc.rs block_size). */
-const blockSize = (bytes: number): number => (bytes >= 1024 ? Math.ceil(bytes / 64) * 64 : Math.max(16, Math.ceil(bytes / 16) * 16));
 
 type Op = { kind: "alloc"; size: number } | { kind: "free"; pick: number } | { kind: "flush" };
 

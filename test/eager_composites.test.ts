@@ -1,9 +1,11 @@
 // Eager numpy binary ops that convert or broadcast their operands run as one
 // fused program on concrete arrays (applyComposite): same values and dtypes
-// as the op-by-op and traced paths, and no temporaries left in device memory.
+// as the op-by-op and traced paths, and no temporaries left in device memory;
+// the cache of their programs is bounded, least recently used out.
 
 import { describe, expect, it } from "vitest";
-import { Array as TfArray, jit, memoryStats, np, vmap, grad } from "../src/index";
+import { Array as TfArray, getBackend, jit, memoryStats, np, vmap, grad } from "../src/index";
+import { compositeCount, programsBuilt } from "../transforms/compiled_call";
 import { expectAllclose } from "../src/testing";
 
 const f32 = (data: number[], shape = [data.length]) => TfArray.fromTyped(Float32Array.from(data), shape, "float32");
@@ -54,5 +56,29 @@ describe("eager composites", () => {
     expect(() => np.subtract(TfArray.fromTyped(Uint8Array.from([1, 0]), [2], "bool"), true)).toThrow(/subtract/);
     expectAllclose(grad((v: any) => np.sum(v.mul(3).add(1)))(f32([1, 2])), f32([3, 3]));
     expectAllclose(vmap((v: any) => v.mul(2))(f32([1, 2, 3, 4], [2, 2])), f32([2, 4, 6, 8], [2, 2]));
+  });
+
+  it("keeps at most the backend's eager capacity of composites, evicting the least recently used and their programs", () => {
+    const wasm = getBackend("wasm");
+    const capacity = 8;
+    Object.defineProperty(wasm, "preparedOpCapacity", { value: capacity, configurable: true });
+    try {
+      const hot = f32([1, 2, 3]);
+      expect(Array.from(hot.mul(2).dataSync())).toEqual([2, 4, 6]);
+      const built = programsBuilt();
+      const n = 40;
+      for (let i = 1; i <= n; i++) {
+        const x = f32(Array.from({ length: 100 + i }, (_, k) => k));
+        expect(x.mul(3).dataSync()[i]).toBe(3 * i);
+        expect(Array.from(hot.mul(2).dataSync())).toEqual([2, 4, 6]); // used every step: never evicted
+        expect(compositeCount()).toBeLessThanOrEqual(capacity);
+      }
+      // One program per new shape; the hot one was never compiled again.
+      expect(programsBuilt() - built).toBe(n);
+      // An evicted composite is traced and compiled again, with the same values.
+      expect(f32([5, 6]).mul(3).dataSync()[1]).toBe(18);
+    } finally {
+      delete (wasm as { preparedOpCapacity?: number }).preparedOpCapacity;
+    }
   });
 });

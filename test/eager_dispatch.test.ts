@@ -5,13 +5,15 @@
 // including NaN/±Infinity/-0 and params mutated by the caller after a call),
 // that bad input still gets its typed error on every call, that a disposed
 // operand or the memory limit is still checked on a cache hit, and that the
-// cache stays bounded.
+// cache stays bounded, evicting the least recently used signatures and
+// releasing their runners.
 
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ArrayImpl as TfArray, DisposedArrayError, MemoryLimitError, ShapeError, getBackend, np, setMemoryLimit } from "../src/index";
 import { bind1 } from "../src/core/trace";
 import { onEagerOperation } from "../src/core/eval_trace";
-import { preparedOpCount, sameParams } from "../src/core/eager_op_cache";
+import { DEFAULT_PREPARED_OP_CAPACITY, preparedOpCount, sameParams } from "../src/core/eager_op_cache";
+import type { Backend, OpRunner } from "../src/core/backend";
 
 const f32 = (data: number[], shape = [data.length], backend = "wasm") => TfArray.fromTyped(Float32Array.from(data), shape, "float32", { backend });
 const i32 = (data: number[], shape = [data.length], backend = "wasm") => TfArray.fromTyped(Int32Array.from(data), shape, "int32", { backend });
@@ -119,5 +121,51 @@ describe("eager dispatch", () => {
     // Entries built after the cache started over, and entries built again, compute correctly.
     expect(values(sliceAt(n - 1))).toEqual([n - 1]);
     expect(values(sliceAt(3))).toEqual([3]);
+  });
+
+  it("at a backend's capacity evicts the least recently used signatures, releasing each runner once", () => {
+    const interp = getBackend("interpreter") as Backend & { preparedOpCapacity?: number };
+    expect(interp.preparedOpCapacity ?? DEFAULT_PREPARED_OP_CAPACITY).toBe(4096);
+    const capacity = 8;
+    Object.defineProperty(interp, "preparedOpCapacity", { value: capacity, configurable: true });
+    // Every runner prepared from here on, and how often each is released.
+    const released = new Map<OpRunner<unknown>, number>();
+    const prepareOp = interp.prepareOp.bind(interp);
+    const spy = vi.spyOn(interp, "prepareOp").mockImplementation((prim, params, inAvals, outAvals) => {
+      const inner = prepareOp(prim, params, inAvals, outAvals);
+      const runner: OpRunner<unknown> = {
+        run: (bufs) => inner.run(bufs),
+        dispose: () => {
+          released.set(runner, (released.get(runner) ?? 0) + 1);
+          inner.dispose();
+        },
+      };
+      released.set(runner, 0);
+      return runner;
+    });
+    try {
+      const n = 50;
+      const x = f32(Array.from({ length: n }, (_, i) => i), [n], "interpreter");
+      const sliceAt = (i: number) => bind1("slice", [x], { startIndices: [i], limitIndices: [i + 1], strides: null });
+      const hot = () => bind1("neg", [x], {});
+      expect(values(hot())[7]).toBe(-7);
+      const preparedBefore = spy.mock.calls.length;
+      for (let i = 0; i < n; i++) {
+        expect(values(sliceAt(i))).toEqual([i]);
+        expect(values(hot())[i]).toBe(-i); // used every step: never the least recently used
+        expect(preparedOpCount(interp)).toBeLessThanOrEqual(capacity);
+      }
+      // The hot signature was never prepared again; every slice once.
+      expect(spy.mock.calls.length - preparedBefore).toBe(n);
+      // Each evicted runner released exactly once; the ones still cached not at all.
+      const counts = [...released.values()];
+      expect(counts.every((c) => c <= 1)).toBe(true);
+      expect(counts.filter((c) => c === 0).length).toBe(preparedOpCount(interp));
+      // An evicted signature prepared again computes correctly.
+      expect(values(sliceAt(0))).toEqual([0]);
+    } finally {
+      spy.mockRestore();
+      delete (interp as { preparedOpCapacity?: number }).preparedOpCapacity;
+    }
   });
 });

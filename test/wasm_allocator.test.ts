@@ -8,11 +8,9 @@ import { describe, expect, it } from "vitest";
 import { getBackend, np } from "../src/index";
 import { readKernelBytes } from "../src/backends/wasm/kernel_binary";
 import { instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels";
+import { blockSize } from "./wasm_block_size";
 
 const MiB = 2 ** 20;
-
-/** The block size a request gets (wasm/src/alloc.rs block_size). */
-const blockSize = (bytes: number): number => (bytes >= 1024 ? Math.ceil(bytes / 64) * 64 : Math.max(16, Math.ceil(bytes / 16) * 16));
 
 /** xorshift32 in [0, 1). */
 function rng(seed: number): () => number {
@@ -46,7 +44,8 @@ describe("wasm allocator", () => {
 
   it("merges freed neighbours and splits a large free block", () => {
     const K = fresh();
-    const sizes = [3000, 5000, 7000];
+    // Sizes of whole blocks (see blockSize) whose sum is one too, so the merged request fits exactly.
+    const sizes = [3072, 5120, 7168];
     const blocks = sizes.map((s) => K.alloc(s));
     const top = K.alloc(64); // keeps the three off the top of the heap
     for (let i = 1; i < blocks.length; i++) expect(blocks[i]).toBe(blocks[i - 1] + blockSize(sizes[i - 1]));

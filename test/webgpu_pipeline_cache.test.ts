@@ -5,11 +5,17 @@
 // program compiles again with the same results; a pipeline leaves the cache
 // once no cached program uses it (jit's clearCache), not before; the
 // backend's pipelineCount, memoryStats().pipelines and kernelCacheSizes()
-// agree. Skipped, loudly, where no adapter exists.
+// agree; with specialised shaders the eager op cache keeps fewer signatures
+// (each holds pipelines of its own), evicts the least recently used and
+// releases their pipelines, so the pipelines alive stay bounded too.
+// Skipped, loudly, where no adapter exists.
 
 import { afterEach, describe, expect, it } from "vitest";
 import { ArrayImpl, jit, memoryStats, np, setDefaultBackend, type Array as TfArray } from "../src/index";
 import { DEFAULT_KERNEL_CACHE_CAPACITY, kernelCacheSizes, setKernelCacheCapacity } from "../src/core/kernel_cache_capacity";
+import { DEFAULT_PREPARED_OP_CAPACITY, preparedOpCount } from "../src/core/eager_op_cache";
+import { SPECIALISED_EAGER_SIGNATURES } from "../src/backends/webgpu";
+import { compositeCount } from "../transforms/compiled_call";
 import type { GpuRuntime } from "../src/backends/webgpu/runtime";
 import { gpu, inShaderMode, mismatch, noGpuReason, SHADER_MODES } from "./webgpu_setup";
 
@@ -76,6 +82,37 @@ describe.skipIf(gpu === null)(`WebGPU pipeline cache${gpu === null ? ` (SKIPPED:
       }
       expectCounts(bound);
     });
+
+    it("keeps fewer eager signatures, least recently used out, and releases the evicted ones' pipelines", { timeout: 240_000 }, async () => {
+      const rt = runtime();
+      expect(gpu!.preparedOpCapacity).toBe(SPECIALISED_EAGER_SIGNATURES);
+      const bound = 6;
+      setKernelCacheCapacity(bound); // the eager bound follows a lower kernel cache capacity
+      expect(gpu!.preparedOpCapacity).toBe(bound);
+      setDefaultBackend("webgpu");
+      const hotX = ramp([7]);
+      await expectRamp(np.tanh(hotX).mul(0.75).add(0.5), hotX, 0.75);
+      const held0 = rt.heldPipelines;
+      for (let n = 40; n < 40 + 6 * bound; n++) {
+        const x = ramp([n]);
+        await expectRamp(np.tanh(x).mul(1.25).add(0.5), x, 1.25);
+        // The hot shape's three ops, used every step, are never the least recently used.
+        const compiled = rt.compiledPipelines;
+        await expectRamp(np.tanh(hotX).mul(0.75).add(0.5), hotX, 0.75);
+        expect(rt.compiledPipelines).toBe(compiled);
+        expect(preparedOpCount(gpu!)).toBeLessThanOrEqual(bound);
+        expect(compositeCount()).toBeLessThanOrEqual(bound);
+        // tanh is a one-op signature, mul and add by a number are composites (one program each): every
+        // one holds one pipeline, and the evicted ones' went with them (3 new programs a step).
+        expect(rt.heldPipelines).toBeLessThanOrEqual(held0 + 2 * bound);
+      }
+      expect(rt.compiledPipelines).toBeGreaterThanOrEqual(3 * 6 * bound);
+    });
+  });
+
+  it("keeps the default number of eager signatures with generic shaders (they share pipelines across shapes)", () => {
+    expect(runtime().specializeShapes).toBe(false);
+    expect(gpu!.preparedOpCapacity).toBe(DEFAULT_PREPARED_OP_CAPACITY);
   });
 
   it("releases on clearCache the pipelines no other cached program uses, and evicts down to a lowered capacity at once", { timeout: 120_000 }, async () => {

@@ -11,6 +11,7 @@ import { FloatingPointError, checkOutputs, currentSite, floatChecksOn, siteOf, w
 import { checkedTypedFrom, resultDType, weakDTypeOfNumbers } from "../src/core/dtype";
 import { Literal, type Atom, type ClosedJaxpr, type Var } from "../src/core/ir";
 import type { ParamsOf } from "../src/core/primitives";
+import { EVICTED_SHARE, preparedOpCapacity } from "../src/core/eager_op_cache";
 import { beginOperation } from "../src/core/residency";
 import { higherOrderShapeRules } from "../src/core/shape_rules/higher_order";
 import { bind, isTracer, type ArrayLike, type Tracer } from "../src/core/trace";
@@ -131,8 +132,39 @@ export function pjitImpl(args: Tracer[], params: ParamsOf<"pjit">): Tracer[] {
 interface Composite {
   jaxpr: ClosedJaxpr;
   consts: Array[];
+  /** Where it is cached, to forget it on eviction. */
+  table: Map<string, Composite>;
+  key: string;
+  /** compositeClock at its last use (for least-recently-used eviction). */
+  lastUse: number;
 }
 const composites = new WeakMap<(...xs: ArrayLike[]) => Tracer, Map<string, Composite>>();
+/**
+ * Every cached composite. Bounded like the eager op cache (and by the same
+ * per-backend capacity): an eager loop over ever-new shapes (`x.mul(2)` for
+ * each new x) would otherwise keep a compiled program per shape forever — with
+ * WebGPU's shape-specialised shaders, its pipelines too.
+ */
+const allComposites = new Set<Composite>();
+let compositeClock = 0;
+
+/** Composites cached now (tests). */
+export function compositeCount(): number {
+  return allComposites.size;
+}
+
+/** Forgets the `count` least recently used composites and releases their programs (every backend). */
+function evictComposites(count: number): void {
+  const stamps = [...allComposites].map((c) => c.lastUse).sort((a, b) => a - b);
+  // Stamps are distinct (one clock tick per use): exactly `count` are older than this one.
+  const oldestKept = count >= stamps.length ? Infinity : stamps[count];
+  for (const c of allComposites) {
+    if (c.lastUse >= oldestKept) continue;
+    allComposites.delete(c);
+    c.table.delete(c.key);
+    releasePrograms(c.jaxpr);
+  }
+}
 
 /** Run a numpy composite on concrete operands as one program, traced once per operand signature. */
 export function runComposite(where: string, fn: (...xs: ArrayLike[]) => Tracer, args: readonly ArrayLike[]): Tracer {
@@ -146,9 +178,13 @@ export function runComposite(where: string, fn: (...xs: ArrayLike[]) => Tracer, 
   if (!entry) {
     const traced = traceFlatToJaxpr((...xs) => [fn(...xs)], operands.map((o) => o.aval));
     const { jaxpr, consts } = hoistConsts(traced.jaxpr);
-    entry = { jaxpr, consts: consts as Array[] };
+    const capacity = preparedOpCapacity(callBackend(operands));
+    if (allComposites.size >= capacity) evictComposites(allComposites.size - capacity + Math.max(1, Math.floor(capacity * EVICTED_SHARE)));
+    entry = { jaxpr, consts: consts as Array[], table, key, lastUse: 0 };
     table.set(key, entry);
+    allComposites.add(entry);
   }
+  entry.lastUse = ++compositeClock;
   const [out] = runCompiled(where, entry.jaxpr, entry.consts.length > 0 ? [...entry.consts, ...operands] : operands, []);
   operands.forEach((o, i) => {
     if (o !== args[i]) o.dispose();

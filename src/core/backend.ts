@@ -50,6 +50,12 @@ export interface Backend<Buf = unknown> {
   readonly name: string;
   /** Whether least-recently-used buffers may be spilled to the host to bound device memory (residency.ts). */
   readonly spillable?: boolean;
+  /**
+   * Eager signatures (prepared one-op runners) the eager op cache keeps for this backend before
+   * it evicts the least recently used; absent: DEFAULT_PREPARED_OP_CAPACITY (core/eager_op_cache.ts).
+   * Read at every cache store, so it may change (WebGPU lowers it with shape-specialised shaders).
+   */
+  readonly preparedOpCapacity?: number;
   /** Copy row-major host data into a new device buffer. */
   fromHost(data: TypedArray, aval: ShapedArray): Buf;
   /** Read a buffer back to the host. Throws BackendError where the device can only read asynchronously. */

@@ -28,24 +28,40 @@ export interface PreparedOp {
   readonly runner: OpRunner<unknown>;
 }
 
+/** A cached signature and when it was last used (for least-recently-used eviction). */
+interface CachedOp {
+  readonly op: PreparedOp;
+  /** The cache's clock at the entry's last lookup or store. */
+  lastUse: number;
+}
+
 class SignatureNode {
   /** Children by the next operand's aval key. */
   readonly next = new Map<string, SignatureNode>();
   /** Entries whose operands end here, told apart by their params. */
-  readonly ops: PreparedOp[] = [];
+  readonly ops: CachedOp[] = [];
 }
 
 /**
- * Distinct signatures kept per backend before the cache starts over. An eager
- * loop over ever-new shapes (a growing sequence) would otherwise keep one
- * compiled program per shape forever; 4096 is far more than a model's working
- * set, so a steady loop never reaches it.
+ * Distinct signatures kept per backend unless the backend asks for fewer
+ * (Backend.preparedOpCapacity). An eager loop over ever-new shapes (a growing
+ * sequence) would otherwise keep one compiled program per shape forever; 4096
+ * is far more than a model's working set, so a steady loop never reaches it.
  */
-const MAX_SIGNATURES = 4096;
+export const DEFAULT_PREPARED_OP_CAPACITY = 4096;
+
+/**
+ * Share of the capacity that one eviction removes: the least recently used
+ * quarter. Evicting in batches keeps the hit path to one counter store (no
+ * reordering of a recency list) and costs O(log n) a store, amortised.
+ */
+export const EVICTED_SHARE = 0.25;
 
 interface BackendCache {
   readonly roots: Map<FirstOrderPrimitive, SignatureNode>;
   size: number;
+  /** Advances on every lookup hit and store. */
+  clock: number;
 }
 
 const caches = new Map<Backend, BackendCache>();
@@ -56,7 +72,7 @@ let lastCache: BackendCache | null = null;
 function cacheOf(backend: Backend): BackendCache {
   if (backend === lastBackend) return lastCache!;
   let c = caches.get(backend);
-  if (!c) caches.set(backend, (c = { roots: new Map(), size: 0 }));
+  if (!c) caches.set(backend, (c = { roots: new Map(), size: 0, clock: 0 }));
   lastBackend = backend;
   lastCache = c;
   return c;
@@ -64,22 +80,38 @@ function cacheOf(backend: Backend): BackendCache {
 
 /** The cached entry for this signature, or null. */
 export function lookupPreparedOp(backend: Backend, prim: FirstOrderPrimitive, avals: readonly ShapedArray[], params: object): PreparedOp | null {
-  let node = cacheOf(backend).roots.get(prim);
+  const cache = cacheOf(backend);
+  let node = cache.roots.get(prim);
   for (let i = 0; node !== undefined && i < avals.length; i++) node = node.next.get(avals[i].key());
   if (node === undefined) return null;
   const ops = node.ops;
-  for (let i = 0; i < ops.length; i++) if (sameParams(ops[i].params, params)) return ops[i];
+  for (let i = 0; i < ops.length; i++) {
+    if (sameParams(ops[i].op.params, params)) {
+      ops[i].lastUse = ++cache.clock;
+      return ops[i].op;
+    }
+  }
   return null;
 }
 
 /**
+ * Eager signatures `backend` keeps (read at every store: a backend may change
+ * it, e.g. WebGPU with shape-specialised shaders). The eager composites' cache
+ * (transforms/compiled_call.ts) follows it too.
+ */
+export function preparedOpCapacity(backend: Backend): number {
+  return Math.max(1, Math.floor(backend.preparedOpCapacity ?? DEFAULT_PREPARED_OP_CAPACITY));
+}
+
+/**
  * Remember `op` (built by the caller after the shape rule accepted the
- * operands) for its signature. Past MAX_SIGNATURES the backend's entries are
- * released and the cache starts empty.
+ * operands) for its signature. At the backend's capacity, the least recently
+ * used quarter of its entries is released first.
  */
 export function storePreparedOp(backend: Backend, prim: FirstOrderPrimitive, avals: readonly ShapedArray[], op: PreparedOp): void {
   const cache = cacheOf(backend);
-  if (cache.size >= MAX_SIGNATURES) clearBackendCache(cache);
+  const capacity = preparedOpCapacity(backend);
+  if (cache.size >= capacity) evictLeastRecentlyUsed(cache, cache.size - capacity + Math.max(1, Math.floor(capacity * EVICTED_SHARE)));
   let node: SignatureNode | undefined = cache.roots.get(prim);
   if (node === undefined) cache.roots.set(prim, (node = new SignatureNode()));
   for (const a of avals) {
@@ -88,13 +120,42 @@ export function storePreparedOp(backend: Backend, prim: FirstOrderPrimitive, ava
     if (child === undefined) node.next.set(k, (child = new SignatureNode()));
     node = child;
   }
-  node.ops.push(op);
+  node.ops.push({ op, lastUse: ++cache.clock });
   cache.size++;
+}
+
+/** Releases the `count` least recently used entries (their runners: compiled programs, WebGPU pipelines) and prunes emptied nodes. */
+function evictLeastRecentlyUsed(cache: BackendCache, count: number): void {
+  const stamps: number[] = [];
+  const collect = (node: SignatureNode): void => {
+    for (const e of node.ops) stamps.push(e.lastUse);
+    for (const child of node.next.values()) collect(child);
+  };
+  for (const root of cache.roots.values()) collect(root);
+  if (count >= stamps.length) {
+    clearBackendCache(cache);
+    return;
+  }
+  // Stamps are distinct (one clock tick per use), so this keeps exactly the newest entries.
+  const oldestKept = stamps.sort((a, b) => a - b)[count];
+  /** Drops the old entries under `node`; true when nothing is left there. */
+  const prune = (node: SignatureNode): boolean => {
+    let kept = 0;
+    for (const e of node.ops) {
+      if (e.lastUse < oldestKept) e.op.runner.dispose();
+      else node.ops[kept++] = e;
+    }
+    node.ops.length = kept;
+    for (const [key, child] of node.next) if (prune(child)) node.next.delete(key);
+    return kept === 0 && node.next.size === 0;
+  };
+  for (const [prim, root] of cache.roots) if (prune(root)) cache.roots.delete(prim);
+  cache.size -= count;
 }
 
 function clearBackendCache(cache: BackendCache): void {
   const release = (node: SignatureNode): void => {
-    for (const op of node.ops) op.runner.dispose();
+    for (const e of node.ops) e.op.runner.dispose();
     for (const child of node.next.values()) release(child);
   };
   for (const root of cache.roots.values()) release(root);

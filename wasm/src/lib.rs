@@ -87,7 +87,7 @@ pub extern "C" fn free(ptr: usize, bytes: usize) {
     alloc::free(ptr, bytes)
 }
 
-/// Bytes currently allocated (block sizes: rounded to 16, to 64 from 1 KiB).
+/// Bytes currently allocated (block sizes: requests rounded up to their size class, alloc.rs `block_size`).
 #[no_mangle]
 pub extern "C" fn heap_live_bytes() -> usize {
     alloc::live_bytes()

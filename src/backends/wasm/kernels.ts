@@ -176,7 +176,7 @@ export class WasmKernels {
     this.raw.free(ptr, bytes);
   }
 
-  /** Bytes currently allocated by the allocator (block sizes: rounded to 16 bytes, to 64 from 1 KiB). */
+  /** Bytes currently allocated by the allocator (block sizes: requests rounded up to their size class, at most 3% more; wasm/src/alloc.rs `block_size`). */
   liveBytes(): number {
     return this.raw.heap_live_bytes() >>> 0;
   }

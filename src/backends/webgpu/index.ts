@@ -9,7 +9,9 @@
 import type { ShapedArray } from "../../core/aval";
 import { registerBackend, type Backend, type DeferredExecution, type Executable, type OpRunner } from "../../core/backend";
 import type { TypedArray } from "../../core/dtype";
+import { DEFAULT_PREPARED_OP_CAPACITY } from "../../core/eager_op_cache";
 import { BackendError } from "../../core/errors";
+import { kernelCacheCapacity } from "../../core/kernel_cache_capacity";
 import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../../core/ir";
 import { isHigherOrder, type FirstOrderPrimitive, type ParamsOf } from "../../core/primitives";
 import { HostArray, interpret } from "../interpreter";
@@ -42,6 +44,16 @@ export interface WebGpuWorkCounts {
 /** Arrays of at most this many elements keep a host copy when the host knows their values (see GpuBuffer.shadow). */
 const SHADOW_MAX = 16;
 
+/**
+ * Eager signatures kept with shape-specialised shaders, where every signature
+ * holds pipelines of its own: measured on SwiftShader, a one-op tanh pipeline
+ * costs ~530 KiB of host memory (RSS over 300 new shapes) and 24 ms to compile,
+ * larger kernels ~0.9 MB, so 4,096 signatures would hold 2-4 GB; 256 hold
+ * ~130-230 MB and still cover an eager model step's working set of ops. With
+ * generic shaders, signatures share one pipeline per kernel structure.
+ */
+export const SPECIALISED_EAGER_SIGNATURES = 256;
+
 export class WebGpuBackend implements Backend<WebGpuBuffer> {
   readonly name = "webgpu";
   // A spill needs a synchronous read, which a GPU cannot do.
@@ -52,6 +64,15 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
   /** Made by loadWebGpuBackend(); `runtime` is a GpuRuntime (typed unknown to keep WebGPU's types out of the declarations). */
   constructor(runtime: unknown) {
     this.rt = runtime as GpuRuntime;
+  }
+
+  /**
+   * Eager signatures the eager op cache keeps for this backend before evicting the least recently
+   * used: SPECIALISED_EAGER_SIGNATURES (or the kernel cache capacity if lower) with shape-specialised
+   * shaders, whose pipelines each signature holds; the default otherwise.
+   */
+  get preparedOpCapacity(): number {
+    return this.rt.specializeShapes ? Math.min(SPECIALISED_EAGER_SIGNATURES, kernelCacheCapacity()) : DEFAULT_PREPARED_OP_CAPACITY;
   }
 
   /** The adapter this backend runs on, as the platform names it. */

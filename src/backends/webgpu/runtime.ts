@@ -14,9 +14,11 @@
 // forgets the cache's reference: a program holding the pipeline keeps it
 // working (WebGPU pipelines have no destroy; they go when unreferenced), and
 // the next program that needs that shader compiles it again. So the cache
-// never keeps a pipeline alive by itself: the pipelines' memory (~0.9 MB of
+// never keeps a pipeline alive by itself: the pipelines' memory (0.5-0.9 MB of
 // host memory each on SwiftShader, 15-30 ms of CPU to compile) is bounded by
-// the caches of programs, and the bound here only limits what is shared.
+// the caches of programs, and the bound here only limits what is shared. Of
+// those, the eager op cache keeps fewer signatures with specialised shaders
+// (WebGpuBackend.preparedOpCapacity), since each then holds pipelines of its own.
 //
 // A GPU cannot be read synchronously, so a program that needs the host in the
 // middle (a host step) continues asynchronously: the runtime keeps one chain
@@ -101,6 +103,11 @@ export class GpuRuntime {
   private readonly pipelines = new Map<string, PipelineLease>();
   /** Pipelines compiled since the start, the ones compiled again after eviction included (tests). */
   compiledPipelines = 0;
+  /**
+   * Pipelines some program holds, in the cache or evicted from it: the ones alive on the device
+   * (WebGPU frees a pipeline when nothing references it), what the program caches' bounds limit.
+   */
+  heldPipelines = 0;
   private readonly unregisterCache: () => void;
   /** Work queued behind a host step, or null when nothing is pending. */
   private chain: Promise<void> | null = null;
@@ -258,7 +265,7 @@ export class GpuRuntime {
       this.compiledPipelines++;
       notePipelines(1);
     }
-    lease.users++;
+    if (lease.users++ === 0) this.heldPipelines++;
     this.pipelines.set(code, lease);
     this.evictToCapacity();
     return lease;
@@ -266,7 +273,9 @@ export class GpuRuntime {
 
   /** A holder is done with the pipeline: the last one drops it from the cache (unless eviction already did). */
   releasePipeline(lease: PipelineLease): void {
-    if (--lease.users > 0 || this.pipelines.get(lease.code) !== lease) return;
+    if (--lease.users > 0) return;
+    this.heldPipelines--;
+    if (this.pipelines.get(lease.code) !== lease) return;
     this.pipelines.delete(lease.code);
     notePipelines(-1);
   }
