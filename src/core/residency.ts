@@ -391,6 +391,13 @@ function notePressure(bytes: number): void {
   // (and still count in process.memoryUsage().arrayBuffers) until the next.
   new ArrayBuffer(V8_EXTERNAL_SOFT_LIMIT);
   unseenBytes = 0;
+  signalsSent++;
+}
+
+let signalsSent = 0;
+/** How many pressure signals were sent so far (for tests of when they are). */
+export function pressureSignalsSent(): number {
+  return signalsSent;
 }
 
 /** Forget `s` as a holder of its buffer; true when it was the last one. */
