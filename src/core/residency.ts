@@ -30,11 +30,43 @@
 //    the step grows to its largest at once; the signals still matter, since at
 //    that turn everything the last collection found is freed and the next
 //    stretch of synchronous work reuses it instead of growing.
+//    A signal is sent only for garbage V8 has not looked at: a finalizer
+//    callback means a full collection ran (scavenges finalize nothing), so it
+//    restarts the count. This matters because V8 often collects on its own,
+//    and then a signal only adds a collection. Why it does (V8 11.3, Node 20,
+//    W5 as taught: a 3.2 MB conv output read with `await y.data()` per call,
+//    never disposed; --trace-gc-verbose, --trace-incremental-marking): V8
+//    counts external memory allocated since the last full collection -- every
+//    readback's ArrayBuffer -- against the old generation's limit, and sets
+//    that limit after each full collection from the old generation's
+//    allocation rate. In a steady loop that rate is low (1.5-2 KB/ms against
+//    marking at ~300 KB/ms), so within five collections the growing factor
+//    falls from 4.0 to its floor (1.1-1.3) and the limit lands ~24 MB above
+//    the 13 MB live heap, 16 MB of it the young generation's reserve: about
+//    8 MB of readbacks, three calls, then start the next marking, over and
+//    over. The same loop without readbacks ran 18 full collections in 500
+//    calls (the signals), with them 55-60. Hand-disposed code escapes only
+//    because it never collects after warm-up, when the factor was 4.0 (a 70
+//    MB limit): one forced gc() at its call 300 put it in the same state (33
+//    collections in the next 300 calls). Tinyflow cannot widen that limit nor
+//    hide readbacks from it; restarting the count cut W5's collections from
+//    57-61 to 37-42 per 500 calls (with the turn below; 3 runs each, load ~9).
+//    Tried and dropped: holding the 64 MiB marker (or a 96/160 MiB one) until
+//    its collection finished, so that the collection would count it and the
+//    readbacks would fit under the room its release leaves -- as many
+//    collections (47-69) and slower; no signals at all -- still 47 collections
+//    (V8's own), and the arrays of the calls before its first one spilled.
 // 2. Finalizer callbacks run only as event-loop tasks, never inside one
 //    synchronous job, and `await` of a settled promise is not a task. Answer:
 //    `await x.data()` ends with a turn of the event loop (`yieldToEventLoop`),
 //    so a loop that reads a result each step (a loss, a frame) lets the queued
-//    finalizers release device memory before the next step.
+//    finalizers release device memory soon after a collection. The turn costs
+//    0.08-0.10 ms (bench/w5_phases.ts), a tenth of a W5 call, and nothing can
+//    tell inside a chain of awaits whether V8 collected (a WeakRef's target
+//    stays alive until the chain ends), so outside the settling after a
+//    signal it is taken at most every TURN_INTERVAL_MS: finalizers wait at
+//    most 10 ms longer, a bound on memory of 10 ms of garbage. W5 as taught:
+//    the readback part of a call 0.28-0.39 -> 0.24-0.29 ms (median, load ~9).
 // 3. Inside one synchronous job nothing is ever finalized. Answer: buffers of
 //    backends that opt in (`spillable`) are kept in least-recently-used order;
 //    past the limit the oldest are copied to the JS heap (spilled) and their
@@ -579,7 +611,8 @@ function dropStorage(s: Storage): void {
 /**
  * A turn of the event loop, so that queued FinalizationRegistry callbacks
  * run (an `await` of a settled promise is a microtask and runs none). Skipped
- * when no array was made since the last turn: nothing new can have died.
+ * when no array was made since the last turn (nothing new can have died), and
+ * within TURN_INTERVAL_MS of the last turn unless a signal is settling.
  * Right after a pressure signal it takes up to SETTLE_TURNS turns, until a
  * finalizer has run: a collection that was still marking at the first turn
  * finishes in a task of its own and queues its finalizers for the next one
