@@ -635,8 +635,10 @@ const SETTLE_TURNS = 3;
  * The longest a collection's finalizers wait for `data()` to take a turn,
  * outside the settling after a signal. A loop that only awaits `data()` is one
  * chain of microtasks, in which nothing can tell whether V8 collected (a
- * WeakRef's target stays alive until the chain ends), so the turn is taken by
- * time: in W5 (a call every ~1 ms) one call in ten pays it instead of every one.
+ * WeakRef's target, once dereferenced, stays alive until the chain ends:
+ * measured, not cleared by 20 forced collections inside one chain, cleared by
+ * the first after a turn), so the turn is taken by time: in W5 (a call every
+ * ~1 ms) one call in ten pays it instead of every one.
  */
 const TURN_INTERVAL_MS = 10;
 let lastTurnAt = -Infinity;
