@@ -49,8 +49,11 @@
 //    because it never collects after warm-up, when the factor was 4.0 (a 70
 //    MB limit): one forced gc() at its call 300 put it in the same state (33
 //    collections in the next 300 calls). Tinyflow cannot widen that limit nor
-//    hide readbacks from it; restarting the count cut W5's collections from
-//    57-61 to 37-42 per 500 calls (with the turn below; 3 runs each, load ~9).
+//    hide readbacks from it; restarting the count cut W5's collections per
+//    500 calls from 47-56 to 28-30 (with the turn below; load ~2; 57-61 to
+//    37-42 at load ~9), the median call 0.94-1.03 -> 0.82-0.85 ms, at the
+//    price of ~55 MB more RSS (305-310 -> 359-371 MB after 600 calls: dead
+//    outputs wait longer for a collection, and the wasm memory grows once).
 //    Tried and dropped: holding the 64 MiB marker (or a 96/160 MiB one) until
 //    its collection finished, so that the collection would count it and the
 //    readbacks would fit under the room its release leaves -- as many
@@ -66,7 +69,7 @@
 //    stays alive until the chain ends), so outside the settling after a
 //    signal it is taken at most every TURN_INTERVAL_MS: finalizers wait at
 //    most 10 ms longer, a bound on memory of 10 ms of garbage. W5 as taught:
-//    the readback part of a call 0.28-0.39 -> 0.24-0.29 ms (median, load ~9).
+//    the readback part of a call 0.27-0.29 -> 0.20 ms (median, load ~2).
 // 3. Inside one synchronous job nothing is ever finalized. Answer: buffers of
 //    backends that opt in (`spillable`) are kept in least-recently-used order;
 //    past the limit the oldest are copied to the JS heap (spilled) and their
