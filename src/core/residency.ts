@@ -30,11 +30,46 @@
 //    the step grows to its largest at once; the signals still matter, since at
 //    that turn everything the last collection found is freed and the next
 //    stretch of synchronous work reuses it instead of growing.
+//    A signal is sent only for garbage V8 has not looked at: a finalizer
+//    callback means a full collection ran (scavenges finalize nothing), so it
+//    restarts the count. This matters because V8 often collects on its own,
+//    and then a signal only adds a collection. Why it does (V8 11.3, Node 20,
+//    W5 as taught: a 3.2 MB conv output read with `await y.data()` per call,
+//    never disposed; --trace-gc-verbose, --trace-incremental-marking): V8
+//    counts external memory allocated since the last full collection -- every
+//    readback's ArrayBuffer -- against the old generation's limit, and sets
+//    that limit after each full collection from the old generation's
+//    allocation rate. In a steady loop that rate is low (1.5-2 KB/ms against
+//    marking at ~300 KB/ms), so within five collections the growing factor
+//    falls from 4.0 to its floor (1.1-1.3) and the limit lands ~24 MB above
+//    the 13 MB live heap, 16 MB of it the young generation's reserve: about
+//    8 MB of readbacks, three calls, then start the next marking, over and
+//    over. The same loop without readbacks ran 18 full collections in 500
+//    calls (the signals), with them 55-60. Hand-disposed code escapes only
+//    because it never collects after warm-up, when the factor was 4.0 (a 70
+//    MB limit): one forced gc() at its call 300 put it in the same state (33
+//    collections in the next 300 calls). Tinyflow cannot widen that limit nor
+//    hide readbacks from it; restarting the count cut W5's collections per
+//    500 calls from 47-56 to 28-30 (with the turn below; load ~2; 57-61 to
+//    37-42 at load ~9), the median call 0.94-1.03 -> 0.82-0.85 ms, at the
+//    price of ~55 MB more RSS (305-310 -> 359-371 MB after 600 calls: dead
+//    outputs wait longer for a collection, and the wasm memory grows once).
+//    Tried and dropped: holding the 64 MiB marker (or a 96/160 MiB one) until
+//    its collection finished, so that the collection would count it and the
+//    readbacks would fit under the room its release leaves -- as many
+//    collections (47-69) and slower; no signals at all -- still 47 collections
+//    (V8's own), and the arrays of the calls before its first one spilled.
 // 2. Finalizer callbacks run only as event-loop tasks, never inside one
 //    synchronous job, and `await` of a settled promise is not a task. Answer:
 //    `await x.data()` ends with a turn of the event loop (`yieldToEventLoop`),
 //    so a loop that reads a result each step (a loss, a frame) lets the queued
-//    finalizers release device memory before the next step.
+//    finalizers release device memory soon after a collection. The turn costs
+//    0.08-0.10 ms (bench/w5_phases.ts), a tenth of a W5 call, and nothing can
+//    tell inside a chain of awaits whether V8 collected (a WeakRef's target
+//    stays alive until the chain ends), so outside the settling after a
+//    signal it is taken at most every TURN_INTERVAL_MS: finalizers wait at
+//    most 10 ms longer, a bound on memory of 10 ms of garbage. W5 as taught:
+//    the readback part of a call 0.27-0.29 -> 0.20 ms (median, load ~2).
 // 3. Inside one synchronous job nothing is ever finalized. Answer: buffers of
 //    backends that opt in (`spillable`) are kept in least-recently-used order;
 //    past the limit the oldest are copied to the JS heap (spilled) and their
@@ -391,6 +426,13 @@ function notePressure(bytes: number): void {
   // (and still count in process.memoryUsage().arrayBuffers) until the next.
   new ArrayBuffer(V8_EXTERNAL_SOFT_LIMIT);
   unseenBytes = 0;
+  signalsSent++;
+}
+
+let signalsSent = 0;
+/** How many pressure signals were sent so far (for tests of when they are). */
+export function pressureSignalsSent(): number {
+  return signalsSent;
 }
 
 /** Forget `s` as a holder of its buffer; true when it was the last one. */
@@ -554,6 +596,8 @@ function releaseStorage(s: Storage): void {
 /** The finalizer's callback: the Array was garbage-collected. */
 function releaseLease(lease: Lease): void {
   finalizedSinceSignal = true;
+  // A full collection ran (only those finalize): it examined the garbage counted so far, so the next signal waits for a new step (see the header, 1.).
+  unseenBytes = 0;
   const s = lease.storage;
   if (s === null) return;
   if (s.buf !== null) unhold(s);
@@ -570,7 +614,8 @@ function dropStorage(s: Storage): void {
 /**
  * A turn of the event loop, so that queued FinalizationRegistry callbacks
  * run (an `await` of a settled promise is a microtask and runs none). Skipped
- * when no array was made since the last turn: nothing new can have died.
+ * when no array was made since the last turn (nothing new can have died), and
+ * within TURN_INTERVAL_MS of the last turn unless a signal is settling.
  * Right after a pressure signal it takes up to SETTLE_TURNS turns, until a
  * finalizer has run: a collection that was still marking at the first turn
  * finishes in a task of its own and queues its finalizers for the next one
@@ -580,12 +625,26 @@ function dropStorage(s: Storage): void {
  */
 export async function yieldToEventLoop(): Promise<void> {
   if (allocationsSinceYield === 0) return;
+  const now = performance.now();
+  if (finalizedSinceSignal && now - lastTurnAt < TURN_INTERVAL_MS) return;
   allocationsSinceYield = 0;
+  lastTurnAt = now;
   for (let turn = 0; turn === 0 || (!finalizedSinceSignal && turn < SETTLE_TURNS); turn++) {
     await new Promise<void>((resolve) => nextTask(resolve));
   }
 }
 const SETTLE_TURNS = 3;
+/**
+ * The longest a collection's finalizers wait for `data()` to take a turn,
+ * outside the settling after a signal. A loop that only awaits `data()` is one
+ * chain of microtasks, in which nothing can tell whether V8 collected (a
+ * WeakRef's target, once dereferenced, stays alive until the chain ends:
+ * measured, not cleared by 20 forced collections inside one chain, cleared by
+ * the first after a turn), so the turn is taken by time: in W5 (a call every
+ * ~1 ms) one call in ten pays it instead of every one.
+ */
+const TURN_INTERVAL_MS = 10;
+let lastTurnAt = -Infinity;
 
 const nextTask: (fn: () => void) => void =
   typeof globalThis.setImmediate === "function"
