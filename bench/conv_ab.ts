@@ -1,10 +1,11 @@
 // A/B of two builds of the Rust kernels in one process: the conv forward
-// (W5, the W7 CNN's convs; plain and with a bias + relu epilogue) and square
+// (W5 in both layouts, first layers of 3 and 4 channels, the W7 CNN's convs;
+// plain and with a bias + relu epilogue) and square
 // sgemms, each on one thread (a ThreadPool of one thread per build, so the
 // conv runs the same range code the backend runs), CPU ms per call. The two
 // builds alternate call by call, so both see the same load; min and median
-// over the reps. Use it to judge a kernel change against the committed .wasm
-// of another commit:
+// over the reps, after a warm-up that lets V8 tier the kernels up. Use it to
+// judge a kernel change against the committed .wasm of another commit:
 //
 //   git show main:wasm/tinyflow_kernels.wasm > /tmp/base.wasm
 //   npx tsx bench/conv_ab.ts /tmp/base.wasm [reps]      (default 30)
@@ -32,6 +33,9 @@ function filled(K: WasmKernels, n: number): number {
 
 const CONVS: Array<[string, Conv2dParams]> = [
   ["W5 32x28x28x1->32 NHWC", { layout: "NHWC", n: 32, h: 28, w: 28, cin: 1, cout: 32, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] }],
+  ["W5 as NCHW", { layout: "NCHW", n: 32, h: 28, w: 28, cin: 1, cout: 32, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] }],
+  ["RGB first layer 32x32x32x3->32 NHWC", { layout: "NHWC", n: 32, h: 32, w: 32, cin: 3, cout: 32, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] }],
+  ["4 channels 32x28x28x4->32 NHWC", { layout: "NHWC", n: 32, h: 28, w: 28, cin: 4, cout: 32, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] }],
   ["W7 conv1 64x28x28x1->16 NHWC", { layout: "NHWC", n: 64, h: 28, w: 28, cin: 1, cout: 16, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] }],
   ["W7 conv2 64x14x14x16->32 NHWC", { layout: "NHWC", n: 64, h: 14, w: 14, cin: 16, cout: 32, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] }],
   ["W7 conv2 as NCHW", { layout: "NCHW", n: 64, h: 14, w: 14, cin: 16, cout: 32, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] }],
@@ -65,6 +69,10 @@ for (const n of [256, 512]) {
   cases.push({ label: `sgemm ${n}`, runs: per });
 }
 
+/** Calls (and at least this many ms) of each case and build before timing. */
+const WARMUP_CALLS = 400;
+const WARMUP_MS = 300;
+
 const cpuMs = (f: () => void): number => {
   const t0 = process.cpuUsage();
   f();
@@ -79,6 +87,11 @@ const stat = (v: number[]): string => {
 console.log(`kernel A/B, one thread, CPU ms per call (min / median of ${reps}); load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
 console.log(`${"case".padEnd(48)} ${"baseline".padStart(15)} ${"this tree".padStart(15)}  ratio (min)`);
 for (const c of cases) {
+  // V8 runs a wasm function in its baseline tier (Liftoff, ~2-3x slower on
+  // these kernels) until the function has used up its tier-up budget, which
+  // took ~150-350 W5 convs; a short A/B would time the baseline code of the
+  // paths a case is the first to reach. Warm every build up past that first.
+  for (const run of c.runs) for (let i = 0, t0 = performance.now(); i < WARMUP_CALLS || performance.now() - t0 < WARMUP_MS; i++) run();
   const t = builds.map(() => [] as number[]);
   for (let r = 0; r < reps + 3; r++) c.runs.forEach((run, i) => t[i]!.push(cpuMs(run)));
   const mins = t.map((v) => v.slice(3).sort((a, b) => a - b)[0]!);

@@ -10,6 +10,8 @@
 // each tile) equals the epilogue applied to the unsplit output, also with
 // channel counts past the GEMM's register tile and reductions past its K panel; and jit of relu(conv(x, w) + b) folds the bias and relu
 // into the conv (unless its input is dilated) and equals the interpreter.
+// A third generator covers the forward's Winograd path (3×3, stride 1, 1-4
+// input channels), which random convolutions almost never reach.
 // NUM_RUNS (default 25) sets the runs.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -55,6 +57,24 @@ const arbWide: fc.Arbitrary<ConvCase> = fc.record({
   strides: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
   padding: fc.tuple(fc.tuple(fc.integer({ min: -1, max: 1 }), fc.integer({ min: -1, max: 1 })), fc.tuple(fc.integer({ min: -1, max: 1 }), fc.integer({ min: -1, max: 1 }))),
   dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+  lhsDilation: fc.constant<[number, number]>([1, 1]),
+  seed: fc.integer({ min: 1, max: 2 ** 30 }),
+});
+
+// 3×3, stride 1, undilated, ungrouped NHWC convs of 1-4 input channels: the
+// forward's Winograd path (conv.rs), whose 2×2 output tiles a split at an odd
+// output row cuts in two.
+const arbWinograd: fc.Arbitrary<ConvCase> = fc.record({
+  layout: fc.constant("NHWC" as const),
+  n: fc.integer({ min: 1, max: 3 }),
+  groups: fc.constant(1),
+  cPerGroup: fc.integer({ min: 1, max: 4 }),
+  oPerGroup: fc.integer({ min: 1, max: 13 }),
+  size: fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 })),
+  kernel: fc.constant<[number, number]>([3, 3]),
+  strides: fc.constant<[number, number]>([1, 1]),
+  padding: fc.tuple(fc.tuple(fc.integer({ min: -1, max: 2 }), fc.integer({ min: -1, max: 2 })), fc.tuple(fc.integer({ min: -1, max: 2 }), fc.integer({ min: -1, max: 2 }))),
+  dilation: fc.constant<[number, number]>([1, 1]),
   lhsDilation: fc.constant<[number, number]>([1, 1]),
   seed: fc.integer({ min: 1, max: 2 ** 30 }),
 });
@@ -110,9 +130,10 @@ const unsplit: Record<ConvMode, (p: Conv2dParams, a: number, b: number, out: num
 const sameBits = (x: Float32Array, y: Float32Array) => expect(new Uint32Array(x.buffer)).toEqual(new Uint32Array(y.buffer));
 
 describe("split convolutions (ThreadPool.conv)", () => {
-  it("equal one thread bitwise and the unsplit kernel", () => {
+  const allModes: ConvMode[] = ["forward", "data", "filter"];
+  for (const [label, arb, modes] of [["", arbConv, allModes], [" (the Winograd forward)", arbWinograd, ["forward"] as ConvMode[]]] as const) it(`equal one thread bitwise and the unsplit kernel${label}`, () => {
     fc.assert(
-      fc.property(arbConv, fc.constantFrom<ConvMode>("forward", "data", "filter"), (c, mode) => {
+      fc.property(arb, fc.constantFrom(...modes), (c, mode) => {
         const p = paramsOf(c);
         const s = conv2dShapes(p);
         fc.pre(s.oh > 0 && s.ow > 0);
@@ -132,7 +153,7 @@ describe("split convolutions (ThreadPool.conv)", () => {
     fc.constant({ op: "relu" as const, vector: false, value: 0 }),
   );
 
-  for (const [label, arb] of [["", arbConv], [" (channels past the gemm's register tile)", arbWide]] as const) it(`apply a forward epilogue as the ops on the unsplit output${label}`, () => {
+  for (const [label, arb] of [["", arbConv], [" (channels past the gemm's register tile)", arbWide], [" (the Winograd forward)", arbWinograd]] as const) it(`apply a forward epilogue as the ops on the unsplit output${label}`, () => {
     fc.assert(
       fc.property(arb, fc.array(arbOp, { minLength: 1, maxLength: 8 }), (c, spec) => {
         const p = paramsOf(c);
@@ -175,7 +196,7 @@ describe("split convolutions (ThreadPool.conv)", () => {
 
   it("jit folds relu(conv + bias) into the conv and equals the interpreter", () => {
     fc.assert(
-      fc.property(arbConv, (c) => {
+      fc.property(fc.oneof(arbConv, arbWinograd), (c) => {
         const p = paramsOf(c);
         const s = conv2dShapes(p);
         fc.pre(s.oh > 0 && s.ow > 0);

@@ -358,6 +358,8 @@ describe("conv2d", () => {
     ["1x1 direct path", { n: 2, h: 5, w: 7, cin: 9, cout: 11, kh: 1, kw: 1 }],
     ["1x1 direct path, groups 3", { n: 1, h: 4, w: 5, cin: 6, cout: 9, kh: 1, kw: 1, groups: 3 }],
     ["1x1 stride 2 (im2col path)", { n: 1, h: 7, w: 7, cin: 4, cout: 5, kh: 1, kw: 1, strides: [2, 2] }],
+    ["3x3 stride 1, one input channel (Winograd path), odd output size", { n: 2, h: 7, w: 9, cin: 1, cout: 8, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] }],
+    ["3x3 stride 1, 4 input channels (Winograd path), uneven padding, 6 outputs", { n: 1, h: 8, w: 6, cin: 4, cout: 6, kh: 3, kw: 3, padding: [[2, 0], [-1, 2]] }],
     ["many channels (gemm blocking)", { n: 1, h: 10, w: 9, cin: 40, cout: 37, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] }],
     ["kernel larger than input: empty output", { n: 1, h: 2, w: 2, cin: 2, cout: 3, kh: 3, kw: 3 }],
     ["batch 0", { n: 0, h: 4, w: 4, cin: 2, cout: 3, kh: 3, kw: 3 }],
