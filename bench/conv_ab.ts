@@ -1,5 +1,5 @@
 // A/B of two builds of the Rust kernels in one process: the conv forward
-// (W5 in both layouts, first layers of 3 and 4 channels, the W7 CNN's convs;
+// (W5 in both layouts, first layers of 2 and 3 channels, the W7 CNN's convs;
 // plain and with a bias + relu epilogue) and square
 // sgemms, each on one thread (a ThreadPool of one thread per build, so the
 // conv runs the same range code the backend runs), CPU ms per call. The two
@@ -35,7 +35,7 @@ const CONVS: Array<[string, Conv2dParams]> = [
   ["W5 32x28x28x1->32 NHWC", { layout: "NHWC", n: 32, h: 28, w: 28, cin: 1, cout: 32, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] }],
   ["W5 as NCHW", { layout: "NCHW", n: 32, h: 28, w: 28, cin: 1, cout: 32, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] }],
   ["RGB first layer 32x32x32x3->32 NHWC", { layout: "NHWC", n: 32, h: 32, w: 32, cin: 3, cout: 32, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] }],
-  ["4 channels 32x28x28x4->32 NHWC", { layout: "NHWC", n: 32, h: 28, w: 28, cin: 4, cout: 32, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] }],
+  ["2 channels 32x28x28x2->32 NHWC", { layout: "NHWC", n: 32, h: 28, w: 28, cin: 2, cout: 32, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] }],
   ["W7 conv1 64x28x28x1->16 NHWC", { layout: "NHWC", n: 64, h: 28, w: 28, cin: 1, cout: 16, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] }],
   ["W7 conv2 64x14x14x16->32 NHWC", { layout: "NHWC", n: 64, h: 14, w: 14, cin: 16, cout: 32, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] }],
   ["W7 conv2 as NCHW", { layout: "NCHW", n: 64, h: 14, w: 14, cin: 16, cout: 32, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] }],

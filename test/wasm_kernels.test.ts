@@ -383,6 +383,16 @@ describe("conv2d", () => {
     expect(s.wShape).toEqual([4, 3, 3, 3]);
   });
 
+  it("reads subnormal inputs as zero on the im2col + gemm and the Winograd paths alike", () => {
+    const tiny = 1e-40; // subnormal in float32; tiny · 2^100 would be 1.3e-10 without the flush
+    for (const cin of [1, 3]) {
+      const p: Conv2dParams = { layout: "NHWC", n: 1, h: 4, w: 5, cin, cout: 4, kh: 3, kw: 3, padding: [[1, 1], [1, 1]] };
+      const s = conv2dShapes(p);
+      expect(Array.from(K.conv2dArrays(p, new Float32Array(s.xSize).fill(tiny), new Float32Array(s.wSize).fill(2 ** 100)))).toEqual(new Array(s.ySize).fill(0));
+      expect(Array.from(K.conv2dArrays(p, new Float32Array(s.xSize).fill(2 ** 100), new Float32Array(s.wSize).fill(tiny)))).toEqual(new Array(s.ySize).fill(0));
+    }
+  });
+
   it("known values: 2x2 all-ones kernel sums windows", () => {
     const x = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const y = K.conv2dArrays({ layout: "NHWC", n: 1, h: 3, w: 3, cin: 1, cout: 1, kh: 2, kw: 2 }, x, new Float32Array([1, 1, 1, 1]));

@@ -958,9 +958,9 @@ unsafe fn depthwise_nchw<const MODE: u8>(p: &ConvParams, a: *const f32, b: *cons
 //
 // Winograd F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional
 // Neural Networks", 2016) for the NHWC forward of a 3×3, stride-1,
-// undilated, ungrouped conv with few input channels — the first layer of a
-// CNN, where im2col + sgemm has K = 9·Cin, too short for the gemm to do more
-// than stream its packed panels. Each 2×2 block of output pixels is
+// undilated, ungrouped conv with one or two input channels — the first
+// layer of a CNN on grey images, where im2col + sgemm has K = 9·Cin, too
+// short for the gemm to do more than stream its packed panels. Each 2×2 block of output pixels is
 //   Y = Aᵀ [ Σ_ci U[ci] ⊙ V[ci] ] A,  U = G g Gᵀ (4×4 per input/output
 // channel pair, computed once per call), V = Bᵀ d B (the 4×4 input patch d),
 // vectorised over four output channels: per output pixel and channel, 4·Cin
@@ -968,19 +968,24 @@ unsafe fn depthwise_nchw<const MODE: u8>(p: &ConvParams, a: *const f32, b: *cons
 // Cin = 1: 10 vector operations per pixel and 4 channels against 18.
 // The transforms' sums round differently from a direct sum (errors of a few
 // ulps of Σ|x·w|, within the sum-of-products tolerance the backend is tested
-// against), and subnormal inputs are not flushed as the gemm's packing does.
+// against); subnormal inputs read as zero, as in the gemm's packing.
 //
-// Measured (bench/conv_ab.ts, one thread, after tier-up): W5 and the W7 CNN's
-// first conv 1.4–1.5x faster than im2col + sgemm. A direct kernel (the
-// gemm's 4×8 register tile over a zero-padded strip of input rows, no im2col
-// or packing) was slower than the gemm at steady state.
+// Measured (bench/conv_ab.ts, one thread, after tier-up, load ~7): W5
+// 0.54 -> 0.40 ms, the W7 CNN's first conv 0.73 -> 0.49, two input channels
+// 1.26 -> 0.99; with a bias + relu epilogue 1.1-1.2x. Three input channels
+// ran 7% slower and four 27% slower than im2col + sgemm (the per-tile loads
+// of U and V grow with Cin while the gemm's register tile reuses them), so
+// the path stops at two. A direct kernel (the gemm's 4×8 register tile over
+// a zero-padded strip of input rows, no im2col or packing) was slower than
+// the gemm at steady state. The epilogue runs in a pass over each tile row's
+// lines while they are in L1: applied per tile in registers it was slower.
 //
 // Tiles sit on a fixed grid (even output rows and columns of each image), so
 // a range of lines that starts or ends inside a tile row computes that tile
 // and stores only its own rows: a split conv equals the unsplit one bitwise.
 
 /// Input channels up to which Winograd beats im2col + sgemm (bench/conv_ab.ts).
-const WINOGRAD_MAX_CIN: usize = 4;
+const WINOGRAD_MAX_CIN: usize = 2;
 
 fn winograd_applies(p: &ConvParams) -> bool {
     !p.nchw
@@ -1008,7 +1013,7 @@ unsafe fn winograd_filter(p: &ConvParams, w: *const f32, u: *mut f32, co4: usize
             if co < cout {
                 for (ky, row) in g.iter_mut().enumerate() {
                     for (kx, e) in row.iter_mut().enumerate() {
-                        *e = *w.add(((ky * 3 + kx) * cin + ci) * cout + co);
+                        *e = gemm::daz1(*w.add(((ky * 3 + kx) * cin + ci) * cout + co));
                     }
                 }
             }
@@ -1033,7 +1038,8 @@ unsafe fn winograd_filter(p: &ConvParams, w: *const f32, u: *mut f32, co4: usize
 }
 
 /// v[ci·16 + 4i + j] = (Bᵀ d B)[i][j] for the 4×4 input patch d whose top-left
-/// pixel is (iy0, ix0) of image `img` (pixels outside the image are zero).
+/// pixel is (iy0, ix0) of image `img` (pixels outside the image are zero,
+/// subnormal ones too).
 #[inline(always)]
 unsafe fn winograd_input<const CIN: usize>(p: &ConvParams, img: *const f32, iy0: i64, ix0: i64, v: &mut [f32; 16 * WINOGRAD_MAX_CIN]) {
     let cin = CIN;
@@ -1044,7 +1050,7 @@ unsafe fn winograd_input<const CIN: usize>(p: &ConvParams, img: *const f32, iy0:
             let base = img.add((iy0 as usize * p.w + ix0 as usize) * cin + ci);
             for (r, row) in d.iter_mut().enumerate() {
                 for (c, e) in row.iter_mut().enumerate() {
-                    *e = *base.add((r * p.w + c) * cin);
+                    *e = gemm::daz1(*base.add((r * p.w + c) * cin));
                 }
             }
         } else {
@@ -1056,7 +1062,7 @@ unsafe fn winograd_input<const CIN: usize>(p: &ConvParams, img: *const f32, iy0:
                 for (c, e) in row.iter_mut().enumerate() {
                     let ix = ix0 + c as i64;
                     if ix >= 0 && ix < p.w as i64 {
-                        *e = *img.add((iy as usize * p.w + ix as usize) * cin + ci);
+                        *e = gemm::daz1(*img.add((iy as usize * p.w + ix as usize) * cin + ci));
                     }
                 }
             }
@@ -1132,9 +1138,7 @@ unsafe fn winograd_nhwc(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f3
     winograd_filter(p, w, u.ptr, co4);
     match p.cin {
         1 => winograd_lines::<1>(p, x, u.ptr, y, l0, l1, epi),
-        2 => winograd_lines::<2>(p, x, u.ptr, y, l0, l1, epi),
-        3 => winograd_lines::<3>(p, x, u.ptr, y, l0, l1, epi),
-        _ => winograd_lines::<4>(p, x, u.ptr, y, l0, l1, epi),
+        _ => winograd_lines::<2>(p, x, u.ptr, y, l0, l1, epi),
     }
     0
 }
@@ -1143,7 +1147,6 @@ unsafe fn winograd_nhwc(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f3
 unsafe fn winograd_lines<const CIN: usize>(p: &ConvParams, x: *const f32, u: *const f32, y: *mut f32, l0: usize, l1: usize, epi: &Epilogue) {
     let cout = p.cout;
     let full_cout = cout & !3;
-    let se = StoreEpilogue { epi, axis: ChannelAxis::Col, channel0: 0 };
     let mut v = [0f32; 16 * WINOGRAD_MAX_CIN];
     for ni in l0 / p.oh..=(l1 - 1) / p.oh {
         let first = if ni * p.oh > l0 { 0 } else { l0 - ni * p.oh };
@@ -1161,8 +1164,8 @@ unsafe fn winograd_lines<const CIN: usize>(p: &ConvParams, x: *const f32, u: *co
                 winograd_input::<CIN>(p, img, ty as i64 - p.pt, tx as i64 - p.pl, &mut v);
                 let y0 = y.add(((ni * p.oh + ty) * p.ow + tx) * cout);
                 let y1 = y0.add(p.ow * cout);
-                if whole_rows && c_hi == 2 && epi.is_empty() {
-                    // The common tile: four whole pixels, no epilogue.
+                if whole_rows && c_hi == 2 {
+                    // The common tile: four whole pixels.
                     let mut co = 0;
                     while co < full_cout {
                         let t = winograd_tile4::<CIN>(u.add(co * 16 * CIN), &v);
@@ -1173,16 +1176,21 @@ unsafe fn winograd_lines<const CIN: usize>(p: &ConvParams, x: *const f32, u: *co
                         co += 4;
                     }
                     if co < cout {
-                        winograd_store_tile::<CIN>(&se, u, &v, y0, p.ow * cout, cout, co, 0, 2, 2);
+                        winograd_store_tile::<CIN>(u, &v, y0, p.ow * cout, cout, co, 0, 2, 2);
                     }
                 } else {
                     let mut co = 0;
                     while co < cout {
-                        winograd_store_tile::<CIN>(&se, u, &v, y0, p.ow * cout, cout, co, r_lo, r_hi, c_hi);
+                        winograd_store_tile::<CIN>(u, &v, y0, p.ow * cout, cout, co, r_lo, r_hi, c_hi);
                         co += 4;
                     }
                 }
                 tx += 2;
+            }
+            if !epi.is_empty() {
+                // On the tile row's lines while they are in L1 (in registers, op by op
+                // per tile, it cost more than this pass).
+                epi.apply_rows(y.add((ni * p.oh + ty + r_lo) * p.ow * cout), (r_hi - r_lo) * p.ow, cout);
             }
             ty += 2;
         }
@@ -1190,19 +1198,14 @@ unsafe fn winograd_lines<const CIN: usize>(p: &ConvParams, x: *const f32, u: *co
 }
 
 /// Output channels co..co+4 (fewer at the end of Cout) of one tile, rows
-/// r_lo..r_hi and columns 0..c_hi of it, the epilogue applied as they are
-/// stored; `y0` is the tile's top-left pixel, `ldy` the output row stride.
+/// r_lo..r_hi and columns 0..c_hi of it; `y0` is the tile's top-left pixel,
+/// `ldy` the output row stride.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
-unsafe fn winograd_store_tile<const CIN: usize>(se: &StoreEpilogue, u: *const f32, v: &[f32; 16 * WINOGRAD_MAX_CIN],
+unsafe fn winograd_store_tile<const CIN: usize>(u: *const f32, v: &[f32; 16 * WINOGRAD_MAX_CIN],
                                                 y0: *mut f32, ldy: usize, cout: usize, co: usize, r_lo: usize, r_hi: usize, c_hi: usize) {
-    let mut t = winograd_tile4::<CIN>(u.add(co * 16 * CIN), v);
+    let t = winograd_tile4::<CIN>(u.add(co * 16 * CIN), v);
     let lanes = if co + 4 <= cout { 4 } else { cout - co };
-    if !se.epi.is_empty() && lanes == 4 {
-        let mut tile = [[t[0]], [t[1]], [t[2]], [t[3]]];
-        se.apply_tile::<4, 1>(&mut tile, 0, co);
-        t = [tile[0][0], tile[1][0], tile[2][0], tile[3][0]];
-    }
     for r in r_lo..r_hi {
         for c in 0..c_hi {
             let dst = y0.add(r * ldy + c * cout + co);
@@ -1212,7 +1215,7 @@ unsafe fn winograd_store_tile<const CIN: usize>(se: &StoreEpilogue, u: *const f3
             } else {
                 let e = [f32x4_extract_lane::<0>(val), f32x4_extract_lane::<1>(val), f32x4_extract_lane::<2>(val)];
                 for (k, e) in e.iter().enumerate().take(lanes) {
-                    *dst.add(k) = if se.epi.is_empty() { *e } else { se.apply1(*e, 0, co + k) };
+                    *dst.add(k) = *e;
                 }
             }
         }

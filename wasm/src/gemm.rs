@@ -138,7 +138,7 @@ fn daz(v: v128) -> v128 {
 
 /// `daz` of one float.
 #[inline(always)]
-fn daz1(x: f32) -> f32 {
+pub(crate) fn daz1(x: f32) -> f32 {
     if f32::from_bits(x.to_bits() & 0x7fff_ffff) < f32::MIN_POSITIVE {
         0.0
     } else {
