@@ -11,7 +11,11 @@
 // channel counts past the GEMM's register tile and reductions past its K panel; and jit of relu(conv(x, w) + b) folds the bias and relu
 // into the conv (unless its input is dilated) and equals the interpreter.
 // A third generator covers the forward's Winograd path (3×3, stride 1, 1-4
-// input channels), which random convolutions almost never reach.
+// input channels), which random convolutions almost never reach; two more
+// the shapes whose splits once differed in the last bit from the unsplit
+// conv: tiny images with asymmetric padding (the data gradient), and outputs
+// one or two pixels wide with reductions past the gemm's K panel (the
+// forward) — the gemm's few-row path sums in another order (conv.rs GemmRows).
 // NUM_RUNS (default 25) sets the runs.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -79,6 +83,45 @@ const arbWinograd: fc.Arbitrary<ConvCase> = fc.record({
   seed: fc.integer({ min: 1, max: 2 ** 30 }),
 });
 
+// Tiny images of several images each, with asymmetric and negative padding
+// and 1×1 kernels: a data gradient's im2col rows (output pixels) per image
+// then fall to the gemm's few-row sizes, where the whole batch's do not; the
+// data gradient split by images must still equal the unsplit one bitwise
+// (and the filter gradient, summed in parts, within rounding).
+const arbTiny: fc.Arbitrary<ConvCase> = fc.record({
+  layout: fc.constantFrom("NHWC" as const, "NCHW" as const),
+  n: fc.integer({ min: 2, max: 4 }),
+  groups: fc.integer({ min: 1, max: 2 }),
+  cPerGroup: fc.integer({ min: 1, max: 5 }),
+  oPerGroup: fc.integer({ min: 1, max: 8 }),
+  size: fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })),
+  kernel: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+  strides: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+  padding: fc.tuple(fc.tuple(fc.integer({ min: -1, max: 2 }), fc.integer({ min: -1, max: 2 })), fc.tuple(fc.integer({ min: -1, max: 2 }), fc.integer({ min: -1, max: 2 }))),
+  dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+  lhsDilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+  seed: fc.integer({ min: 1, max: 2 ** 30 }),
+});
+
+// Outputs one or two pixels wide with reductions past the gemm's 256-deep K
+// panel: a forward split into single output lines hands the gemm blocks of
+// one or two pixel rows, which its unpacked path would sum over K in one pass
+// instead of by panels.
+const arbDeep: fc.Arbitrary<ConvCase> = fc.record({
+  layout: fc.constantFrom("NHWC" as const, "NCHW" as const),
+  n: fc.integer({ min: 1, max: 2 }),
+  groups: fc.constant(1),
+  cPerGroup: fc.integer({ min: 65, max: 72 }),
+  oPerGroup: fc.integer({ min: 1, max: 9 }),
+  size: fc.tuple(fc.integer({ min: 2, max: 4 }), fc.integer({ min: 2, max: 4 })),
+  kernel: fc.tuple(fc.integer({ min: 2, max: 3 }), fc.integer({ min: 2, max: 3 })),
+  strides: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+  padding: fc.tuple(fc.tuple(fc.integer({ min: -1, max: 1 }), fc.integer({ min: -1, max: 1 })), fc.tuple(fc.integer({ min: -1, max: 1 }), fc.integer({ min: -1, max: 1 }))),
+  dilation: fc.constant<[number, number]>([1, 1]),
+  lhsDilation: fc.constant<[number, number]>([1, 1]),
+  seed: fc.integer({ min: 1, max: 2 ** 30 }),
+});
+
 function paramsOf(c: ConvCase): Conv2dParams {
   return {
     layout: c.layout, n: c.n, h: c.size[0], w: c.size[1], cin: c.groups * c.cPerGroup, cout: c.groups * c.oPerGroup,
@@ -131,7 +174,20 @@ const sameBits = (x: Float32Array, y: Float32Array) => expect(new Uint32Array(x.
 
 describe("split convolutions (ThreadPool.conv)", () => {
   const allModes: ConvMode[] = ["forward", "data", "filter"];
-  for (const [label, arb, modes] of [["", arbConv, allModes], [" (the Winograd forward)", arbWinograd, ["forward"] as ConvMode[]]] as const) it(`equal one thread bitwise and the unsplit kernel${label}`, () => {
+  // Data gradients whose split differed from the unsplit one in the last bit
+  // (images of 3 and 4 output pixels, which took the gemm's unpacked path
+  // alone, while the whole batch took the packed one).
+  const tinyDataGradients: [ConvCase, ConvMode][] = [
+    [{ layout: "NHWC", n: 2, groups: 1, cPerGroup: 1, oPerGroup: 4, size: [3, 1], kernel: [3, 3], strides: [1, 1], padding: [[0, 2], [1, 1]], dilation: [1, 1], lhsDilation: [1, 1], seed: 7 }, "data"],
+    [{ layout: "NHWC", n: 2, groups: 1, cPerGroup: 1, oPerGroup: 4, size: [4, 5], kernel: [3, 3], strides: [1, 1], padding: [[1, -1], [-1, 0]], dilation: [1, 1], lhsDilation: [1, 1], seed: 7 }, "data"],
+  ];
+  // Tiny convs cost little: more runs of them reach the few shapes that split differently.
+  for (const [label, arb, modes, runs, examples] of [
+    ["", arbConv, allModes, NUM_RUNS, []],
+    [" (tiny images, asymmetric padding)", arbTiny, allModes, 4 * NUM_RUNS, tinyDataGradients],
+    [" (narrow outputs, reductions past the K panel)", arbDeep, allModes, NUM_RUNS, []],
+    [" (the Winograd forward)", arbWinograd, ["forward"] as ConvMode[], NUM_RUNS, []],
+  ] as const) it(`equal one thread bitwise and the unsplit kernel${label}`, () => {
     fc.assert(
       fc.property(arb, fc.constantFrom(...modes), (c, mode) => {
         const p = paramsOf(c);
@@ -144,7 +200,7 @@ describe("split convolutions (ThreadPool.conv)", () => {
         if (mode === "filter") expectAllclose(Array.from(three), Array.from(whole), { atol: 1e-5, rtol: 1e-5 });
         else sameBits(three, whole);
       }),
-      { numRuns: NUM_RUNS },
+      { numRuns: runs, examples: [...examples] },
     );
   }, T_OUT);
 

@@ -348,9 +348,32 @@ unsafe fn dot(a: *const f32, b: *const f32, len: usize) -> f32 {
     s
 }
 
+/// What a conv gemm's rows (op(A)'s) are. Output pixels (the NHWC forward
+/// and data gradient) come in blocks whose sizes depend on how the conv is
+/// split (by lines or images) and chunked; a block of a few rows would take
+/// the gemm's unpacked path, which sums in another order, so that a split
+/// conv would differ in the last bit from the unsplit one. Pixel rows
+/// therefore always take the packed path (few-row blocks are rare and tiny);
+/// channel rows, the same in every call, keep the unpacked one.
+#[derive(Clone, Copy)]
+enum GemmRows {
+    Pixels,
+    Channels,
+}
+
+/// The gemm of `m` rows, C overwritten (beta 0) or accumulated (beta 1), the
+/// epilogue `se` run as C is stored.
+unsafe fn gemm_rows_of(g: &Gemm, m: usize, rows: GemmRows, scratch: *mut f32, se: &StoreEpilogue) {
+    match rows {
+        GemmRows::Pixels => gemm::gemm_rows_packed(g, m, scratch, se),
+        GemmRows::Channels => gemm::gemm_rows_epilogue(g, m, 0, m, scratch, se),
+    }
+}
+
 /// One gemm on a shared scratch buffer sized by `gemm_scratch_floats`.
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm_call(
+    rows: GemmRows,
     trans_a: bool,
     trans_b: bool,
     m: usize,
@@ -366,12 +389,14 @@ unsafe fn gemm_call(
     scratch: *mut f32,
 ) {
     let g = Gemm { trans_a, trans_b, n, k, alpha: 1.0, a, lda, b, ldb, beta, c, ldc };
-    gemm::gemm_rows(&g, m, 0, m, scratch);
+    let none = StoreEpilogue { epi: &Epilogue::EMPTY, axis: ChannelAxis::Col, channel0: 0 };
+    gemm_rows_of(&g, m, rows, scratch, &none);
 }
 
 /// A forward conv's gemm (C = op(A)·op(B), overwritten) with the epilogue `se` run as C is stored.
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm_call_epilogue(
+    rows: GemmRows,
     m: usize,
     n: usize,
     k: usize,
@@ -385,7 +410,7 @@ unsafe fn gemm_call_epilogue(
     se: &StoreEpilogue,
 ) {
     let g = Gemm { trans_a: false, trans_b: false, n, k, alpha: 1.0, a, lda, b, ldb, beta: 0.0, c, ldc };
-    gemm::gemm_rows_epilogue(&g, m, 0, m, scratch, se);
+    gemm_rows_of(&g, m, rows, scratch, se);
 }
 
 /// Enough scratch for any gemm this module issues.
@@ -501,7 +526,7 @@ unsafe fn forward_nhwc(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32
         };
         for g in 0..p.groups {
             let se = StoreEpilogue { epi, axis: ChannelAxis::Col, channel0: g * cog };
-            gemm_call_epilogue(rows, cog, kg, a.add(g * kg), lda, w.add(g * cog), p.cout,
+            gemm_call_epilogue(GemmRows::Pixels, rows, cog, kg, a.add(g * kg), lda, w.add(g * cog), p.cout,
                                y.add(q0 * p.cout + g * cog), p.cout, gs.ptr, &se);
         }
         q0 += chunk;
@@ -515,7 +540,7 @@ unsafe fn backward_data_nhwc(p: &ConvParams, dy: *const f32, w: *const f32, dx: 
     let total = p.n * p.oh * p.ow;
     if p.identity_cols() {
         for g in 0..p.groups {
-            gemm_call(false, true, total, cg, cog, dy.add(g * cog), p.cout, w.add(g * cog), p.cout, 0.0,
+            gemm_call(GemmRows::Pixels, false, true, total, cg, cog, dy.add(g * cog), p.cout, w.add(g * cog), p.cout, 0.0,
                       dx.add(g * cg), p.cin, gs);
         }
         return 0;
@@ -533,7 +558,7 @@ unsafe fn backward_data_nhwc(p: &ConvParams, dy: *const f32, w: *const f32, dx: 
     while q0 < total {
         let rows = if chunk < total - q0 { chunk } else { total - q0 };
         for g in 0..p.groups {
-            gemm_call(false, true, rows, kg, cog, dy.add(q0 * p.cout + g * cog), p.cout, w.add(g * cog), p.cout,
+            gemm_call(GemmRows::Pixels, false, true, rows, kg, cog, dy.add(q0 * p.cout + g * cog), p.cout, w.add(g * cog), p.cout,
                       0.0, cols.ptr.add(g * kg), kt, gs);
         }
         im2col_nhwc::<true>(p, dx, q0, rows, cols.ptr);
@@ -568,7 +593,7 @@ unsafe fn backward_filter_nhwc(p: &ConvParams, x: *const f32, dy: *const f32, dw
         };
         let beta = if q0 == 0 { 0.0 } else { 1.0 };
         for g in 0..p.groups {
-            gemm_call(true, false, kg, cog, rows, a.add(g * kg), lda, dy.add(q0 * p.cout + g * cog), p.cout, beta,
+            gemm_call(GemmRows::Channels, true, false, kg, cog, rows, a.add(g * kg), lda, dy.add(q0 * p.cout + g * cog), p.cout, beta,
                       dw.add(g * cog), p.cout, gs);
         }
         q0 += chunk;
@@ -700,7 +725,7 @@ unsafe fn forward_nchw(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32
             };
             for g in 0..p.groups {
                 let se = StoreEpilogue { epi, axis: ChannelAxis::Row, channel0: g * cog };
-                gemm_call_epilogue(cog, cnt, kg, w.add(g * cog * kg), kg, b.add(g * kg * ldb), ldb,
+                gemm_call_epilogue(GemmRows::Channels, cog, cnt, kg, w.add(g * cog * kg), kg, b.add(g * kg * ldb), ldb,
                                    y.add((ni * p.cout + g * cog) * plane + p0), plane, gs, &se);
             }
             p0 += cnt;
@@ -716,7 +741,7 @@ unsafe fn backward_data_nchw(p: &ConvParams, dy: *const f32, w: *const f32, dx: 
     if p.identity_cols() {
         for ni in 0..p.n {
             for g in 0..p.groups {
-                gemm_call(true, false, cg, plane, cog, w.add(g * cog * kg), kg,
+                gemm_call(GemmRows::Channels, true, false, cg, plane, cog, w.add(g * cog * kg), kg,
                           dy.add((ni * p.cout + g * cog) * plane), plane, 0.0,
                           dx.add((ni * p.cin + g * cg) * plane), plane, gs);
             }
@@ -737,7 +762,7 @@ unsafe fn backward_data_nchw(p: &ConvParams, dy: *const f32, w: *const f32, dx: 
         while p0 < plane {
             let cnt = if chunk < plane - p0 { chunk } else { plane - p0 };
             for g in 0..p.groups {
-                gemm_call(true, false, kg, cnt, cog, w.add(g * cog * kg), kg,
+                gemm_call(GemmRows::Channels, true, false, kg, cnt, cog, w.add(g * cog * kg), kg,
                           dy.add((ni * p.cout + g * cog) * plane + p0), plane, 0.0,
                           cols.ptr.add(g * kg * cnt), cnt, gs);
             }
@@ -776,7 +801,7 @@ unsafe fn backward_filter_nchw(p: &ConvParams, x: *const f32, dy: *const f32, dw
             };
             let beta = if first { 0.0 } else { 1.0 };
             for g in 0..p.groups {
-                gemm_call(false, true, cog, kg, cnt, dy.add((ni * p.cout + g * cog) * plane + p0), plane,
+                gemm_call(GemmRows::Channels, false, true, cog, kg, cnt, dy.add((ni * p.cout + g * cog) * plane + p0), plane,
                           b.add(g * kg * ldb), ldb, beta, dw.add(g * cog * kg), kg, gs);
             }
             first = false;

@@ -570,7 +570,7 @@ unsafe fn skinny_rows(g: &Gemm, m: usize, m0: usize, m1: usize) -> bool {
 /// k)` floats and not be shared with a concurrent call.
 pub unsafe fn gemm_rows(g: &Gemm, m: usize, m0: usize, m1: usize, scratch: *mut f32) {
     let none = StoreEpilogue { epi: &Epilogue::EMPTY, axis: ChannelAxis::Col, channel0: 0 };
-    gemm_rows_impl::<false>(g, m, m0, m1, scratch, &none);
+    gemm_rows_impl::<false, true>(g, m, m0, m1, scratch, &none);
 }
 
 /// `gemm_rows`, then the epilogue `se` on every element of C[m0..m1, :],
@@ -581,17 +581,31 @@ pub unsafe fn gemm_rows_epilogue(g: &Gemm, m: usize, m0: usize, m1: usize, scrat
     if se.epi.is_empty() {
         gemm_rows(g, m, m0, m1, scratch);
     } else {
-        gemm_rows_impl::<true>(g, m, m0, m1, scratch, se);
+        gemm_rows_impl::<true, true>(g, m, m0, m1, scratch, se);
     }
 }
 
-unsafe fn gemm_rows_impl<const EPI: bool>(g: &Gemm, m: usize, m0: usize, m1: usize, scratch: *mut f32, se: &StoreEpilogue) {
+/// `gemm_rows_epilogue` for all of op(A)'s rows, always on the packed path:
+/// each row of C then comes out with the same bits whatever the number of
+/// rows, which a caller that cuts one product into row blocks of sizes that
+/// vary with its thread split needs (the unpacked skinny paths sum in another
+/// order: lanes of a dot product, or K in one pass instead of KC panels).
+pub unsafe fn gemm_rows_packed(g: &Gemm, m: usize, scratch: *mut f32, se: &StoreEpilogue) {
+    if se.epi.is_empty() {
+        gemm_rows_impl::<false, false>(g, m, 0, m, scratch, se);
+    } else {
+        gemm_rows_impl::<true, false>(g, m, 0, m, scratch, se);
+    }
+}
+
+unsafe fn gemm_rows_impl<const EPI: bool, const UNPACKED: bool>(g: &Gemm, m: usize, m0: usize, m1: usize, scratch: *mut f32,
+                                                              se: &StoreEpilogue) {
     if m1 <= m0 || g.n == 0 {
         return;
     }
     let n = g.n;
     let k = g.k;
-    if k > 0 && g.alpha != 0.0 && skinny_rows(g, m, m0, m1) {
+    if UNPACKED && k > 0 && g.alpha != 0.0 && skinny_rows(g, m, m0, m1) {
         if EPI {
             se.apply_block(g.c, g.ldc, m0, m1, n);
         }
