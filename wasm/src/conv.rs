@@ -36,7 +36,8 @@
 //! (src/backends/wasm/conv_job.ts) can split one convolution. The forward
 //! applies an epilogue (epilogue.rs: bias, scale, relu...) inside the gemm's
 //! stores (the depthwise paths in a pass over each range of lines they
-//! computed).
+//! computed). A forward or data-gradient range gives the same bits as one
+//! call over all units, however the units are cut (see `GemmRows`).
 //!
 //! Measured (bench/conv_kernels.ts): the im2col + sgemm forward already runs
 //! the W5 conv (K = 9) at ~26 GFLOPS on one thread; a direct kernel on one
@@ -350,15 +351,18 @@ unsafe fn dot(a: *const f32, b: *const f32, len: usize) -> f32 {
 
 /// What a conv gemm's rows (op(A)'s) are. Output pixels (the NHWC forward
 /// and data gradient) come in blocks whose sizes depend on how the conv is
-/// split (by lines or images) and chunked; a block of a few rows would take
-/// the gemm's unpacked path, which sums in another order, so that a split
-/// conv would differ in the last bit from the unsplit one. Pixel rows
-/// therefore always take the packed path (few-row blocks are rare and tiny);
-/// channel rows, the same in every call, keep the unpacked one.
+/// split (by lines or images) and chunked; a block of at most 4 rows would
+/// take the gemm's unpacked path, which sums in another order (a dot
+/// product's lanes, or K past the panel in one pass), so a split conv would
+/// differ in the last bit from the unsplit one. Pixel rows therefore always
+/// take the packed path: such blocks come only from tiny images or outputs,
+/// where it costs about the same (measured: 4 rows of a data gradient took
+/// half the time packed, 2 rows of a forward 8% more). Rows whose count is
+/// the same in every call (channels, kernel taps) keep the unpacked path.
 #[derive(Clone, Copy)]
 enum GemmRows {
     Pixels,
-    Channels,
+    Fixed,
 }
 
 /// The gemm of `m` rows, C overwritten (beta 0) or accumulated (beta 1), the
@@ -366,7 +370,7 @@ enum GemmRows {
 unsafe fn gemm_rows_of(g: &Gemm, m: usize, rows: GemmRows, scratch: *mut f32, se: &StoreEpilogue) {
     match rows {
         GemmRows::Pixels => gemm::gemm_rows_packed(g, m, scratch, se),
-        GemmRows::Channels => gemm::gemm_rows_epilogue(g, m, 0, m, scratch, se),
+        GemmRows::Fixed => gemm::gemm_rows_epilogue(g, m, 0, m, scratch, se),
     }
 }
 
@@ -593,7 +597,7 @@ unsafe fn backward_filter_nhwc(p: &ConvParams, x: *const f32, dy: *const f32, dw
         };
         let beta = if q0 == 0 { 0.0 } else { 1.0 };
         for g in 0..p.groups {
-            gemm_call(GemmRows::Channels, true, false, kg, cog, rows, a.add(g * kg), lda, dy.add(q0 * p.cout + g * cog), p.cout, beta,
+            gemm_call(GemmRows::Fixed, true, false, kg, cog, rows, a.add(g * kg), lda, dy.add(q0 * p.cout + g * cog), p.cout, beta,
                       dw.add(g * cog), p.cout, gs);
         }
         q0 += chunk;
@@ -725,7 +729,7 @@ unsafe fn forward_nchw(p: &ConvParams, x: *const f32, w: *const f32, y: *mut f32
             };
             for g in 0..p.groups {
                 let se = StoreEpilogue { epi, axis: ChannelAxis::Row, channel0: g * cog };
-                gemm_call_epilogue(GemmRows::Channels, cog, cnt, kg, w.add(g * cog * kg), kg, b.add(g * kg * ldb), ldb,
+                gemm_call_epilogue(GemmRows::Fixed, cog, cnt, kg, w.add(g * cog * kg), kg, b.add(g * kg * ldb), ldb,
                                    y.add((ni * p.cout + g * cog) * plane + p0), plane, gs, &se);
             }
             p0 += cnt;
@@ -741,7 +745,7 @@ unsafe fn backward_data_nchw(p: &ConvParams, dy: *const f32, w: *const f32, dx: 
     if p.identity_cols() {
         for ni in 0..p.n {
             for g in 0..p.groups {
-                gemm_call(GemmRows::Channels, true, false, cg, plane, cog, w.add(g * cog * kg), kg,
+                gemm_call(GemmRows::Fixed, true, false, cg, plane, cog, w.add(g * cog * kg), kg,
                           dy.add((ni * p.cout + g * cog) * plane), plane, 0.0,
                           dx.add((ni * p.cin + g * cg) * plane), plane, gs);
             }
@@ -762,7 +766,7 @@ unsafe fn backward_data_nchw(p: &ConvParams, dy: *const f32, w: *const f32, dx: 
         while p0 < plane {
             let cnt = if chunk < plane - p0 { chunk } else { plane - p0 };
             for g in 0..p.groups {
-                gemm_call(GemmRows::Channels, true, false, kg, cnt, cog, w.add(g * cog * kg), kg,
+                gemm_call(GemmRows::Fixed, true, false, kg, cnt, cog, w.add(g * cog * kg), kg,
                           dy.add((ni * p.cout + g * cog) * plane + p0), plane, 0.0,
                           cols.ptr.add(g * kg * cnt), cnt, gs);
             }
@@ -801,7 +805,7 @@ unsafe fn backward_filter_nchw(p: &ConvParams, x: *const f32, dy: *const f32, dw
             };
             let beta = if first { 0.0 } else { 1.0 };
             for g in 0..p.groups {
-                gemm_call(GemmRows::Channels, false, true, cog, kg, cnt, dy.add((ni * p.cout + g * cog) * plane + p0), plane,
+                gemm_call(GemmRows::Fixed, false, true, cog, kg, cnt, dy.add((ni * p.cout + g * cog) * plane + p0), plane,
                           b.add(g * kg * ldb), ldb, beta, dw.add(g * cog * kg), kg, gs);
             }
             first = false;
