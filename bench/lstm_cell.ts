@@ -1,7 +1,8 @@
 // bench/lstm_cell.ts — the LSTM cell's fused elementwise kernel in isolation:
 // the kernel the planner builds for the forward scan body of the LSTM's
-// gradient (B32 H128: gates from two GEMM outputs and a bias, c and h and the
-// linearization residuals out), compiled on its own and timed per call, next
+// gradient (B32 H128: gates from the step's row of the input projection, which
+// nn.LSTM computes for the whole sequence before the scan, plus the recurrent
+// GEMM's output; c and h and the linearization residuals out), compiled on its own and timed per call, next
 // to kernels of one special function each over the same [32,128] space (what
 // a logistic or tanh costs per element), interleaved in one process.
 // Prints µs per call and ns per element, min and median of wall and CPU time.

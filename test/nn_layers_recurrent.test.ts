@@ -1,13 +1,16 @@
 // Tests of the recurrent cells and layers: one step of each cell against its
 // gate equations written out, the scanned LSTM/GRU/RNN against hand-unrolled
 // loops over time, returnSequences and initial carries, backpropagation
-// through time (jit(grad) = grad through the scan), and the shape errors.
+// through time (jit(grad) = grad through the scan), the input projection
+// hoisted out of the scan (equal to scanning the cell's full step, on the
+// interpreter and compiled, forward and gradient), and the shape errors.
 
 import { describe, expect, it } from "vitest";
-import { np, random, grad, jit, vmap, type Array } from "../src/index";
+import { np, lax, random, grad, jit, makeJaxpr, vmap, type Array, type ClosedJaxpr } from "../src/index";
 import * as nn from "../src/nn";
 import { ArgumentError, ShapeError } from "../src/core";
 import { expectAllclose } from "../src/testing";
+import { onInterpreter } from "./interpreter_oracle";
 
 const key = (seed: number) => random.key(seed);
 const Bt = 3, T = 6, F = 4, Hd = 5;
@@ -133,6 +136,39 @@ describe("sequence layers over lax.scan", () => {
     expectAllclose(jit(grad(loss))(p), g, { atol: 1e-5, rtol: 1e-4 });
     expectAllclose(grad(unrolled)(p), g, { atol: 1e-5, rtol: 1e-4 });
     expect(jit(grad(loss)).lower(p).text().split("\n").filter((l) => l.includes("HOST FALLBACK"))).toEqual([]);
+  });
+
+  it("projects the inputs of the whole sequence with one matmul before the scan; the scan body multiplies by the recurrent kernel only", () => {
+    const gatesOf = { LSTM: 4, GRU: 3, RNN: 1 };
+    for (const layer of [nn.LSTM(F, Hd), nn.GRU(F, Hd), nn.RNN(F, Hd)]) {
+      const p = layer.init(key(0)).params as never;
+      const closed = makeJaxpr((x: Array) => layer.apply(p, x))(xs);
+      const outer = closed.jaxpr.eqns.filter((e) => e.primitive === "dot_general").map((e) => e.outputs[0].aval.shape);
+      expect(outer).toEqual([[T, Bt, gatesOf[layer.name as keyof typeof gatesOf] * Hd]]);
+      const scanEqn = closed.jaxpr.eqns.find((e) => e.primitive === "scan")!;
+      const body = (scanEqn.params as { jaxpr: ClosedJaxpr }).jaxpr;
+      expect(body.jaxpr.eqns.filter((e) => e.primitive === "dot_general").length).toBe(1);
+    }
+  });
+
+  it("the hoisted projection equals scanning the cell's whole step: forward and gradient, interpreter and jit", () => {
+    const stepwise = <P, C>(layer: nn.RecurrentLayer<P, C>, p: P, x: Array): Array => {
+      const [, ys] = lax.scan((c, xt) => layer.cell.applyStep(p, xt as Array, { carry: c as C }), layer.cell.initialCarry([Bt]), np.moveaxis(x, 1, 0));
+      return np.moveaxis(ys as Array, 0, 1);
+    };
+    for (const layer of [nn.LSTM(F, Hd, withBias), nn.GRU(F, Hd, withBias), nn.RNN(F, Hd, withBias)] as nn.RecurrentLayer<unknown, unknown>[]) {
+      const p = layer.init(key(0)).params;
+      const hoistedLoss = (q: unknown, x: Array) => np.sum(np.sin(layer.apply(q, x)));
+      const stepwiseLoss = (q: unknown, x: Array) => np.sum(np.sin(stepwise(layer, q, x)));
+      const want = onInterpreter(() => {
+        const [pi, xi] = [layer.init(key(0)).params, random.normal(key(1), [Bt, T, F])];
+        return { y: stepwise(layer, pi, xi), g: grad(stepwiseLoss, { argnums: [0, 1] })(pi, xi) };
+      });
+      expectAllclose(onInterpreter(() => layer.apply(layer.init(key(0)).params, random.normal(key(1), [Bt, T, F]))), want.y, { atol: 1e-5 });
+      expectAllclose(jit((q: unknown, x: Array) => layer.apply(q, x))(p, xs), want.y, { atol: 1e-5 });
+      expectAllclose(grad(hoistedLoss, { argnums: [0, 1] })(p, xs), want.g, { atol: 1e-5, rtol: 1e-4 });
+      expectAllclose(jit(grad(hoistedLoss, { argnums: [0, 1] }))(p, xs), want.g, { atol: 1e-5, rtol: 1e-4 });
+    }
   });
 
   it("names the layer on a wrong input", () => {

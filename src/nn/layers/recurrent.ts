@@ -2,7 +2,11 @@
 // gate equations and orders) that advance one time step, and the sequence
 // layers RNN/GRU/LSTM that drive a cell over [batch, time, features] with
 // lax.scan, so a whole sequence traces to one loop and backpropagation
-// through time is the scan's transpose.
+// through time is the scan's transpose. Each cell's step is split into the
+// input projection x·W_ih + b_ih, which does not depend on the carry, and the
+// recurrent rest; the sequence layers project the whole sequence with one
+// [time·batch, in]·[in, gates·hidden] matmul before the scan (as cuDNN and
+// PyTorch's fused path do) and scan only the recurrent rest over its rows.
 
 import * as lax from "../../lax";
 import * as np from "../../numpy";
@@ -70,10 +74,22 @@ interface CellDef<P, C> {
   zeroCarry(batchShape: readonly number[]): C;
   /** The carry's arrays, for shape checks. */
   carryParts(c: C): [string, Tracer][];
-  step(params: P, carry: C, x: Tracer): [C, Tracer];
+  /** The part of a step that does not read the carry: x [..., in] → [..., gates·hidden]. */
+  projectInput(params: P, x: Tracer): Tracer;
+  /** The rest of a step, from the carry and the projected input. */
+  stepProjected(params: P, carry: C, projected: Tracer): [C, Tracer];
 }
 
-function defineCell<P, C>(def: CellDef<P, C>): RecurrentCell<P, C> {
+/** A cell and the two halves of its step, for the sequence layers to hoist the input projection out of the scan. */
+interface CellParts<P, C> {
+  cell: RecurrentCell<P, C>;
+  projectInput(params: P, x: Tracer): Tracer;
+  stepProjected(params: P, carry: C, projected: Tracer): [C, Tracer];
+  /** Checks the carry's arrays against inputs with leading axes `batchShape`. */
+  checkCarry(batchShape: readonly number[], carry: C): void;
+}
+
+function defineCell<P, C>(def: CellDef<P, C>): CellParts<P, C> {
   const where = `nn.${def.name}`;
   checkOptions(where, def.opts, cellRules);
   positiveInt(where, "inputSize", def.inputSize);
@@ -83,8 +99,7 @@ function defineCell<P, C>(def: CellDef<P, C>): RecurrentCell<P, C> {
   const recurrentInit = def.opts.recurrentInit ?? orthogonal();
   const biasInit = def.opts.biasInit ?? zeros;
   const header = `${def.name}(${arrow(F, H)})`;
-  const checkCarry = (x: Tracer, carry: C): void => {
-    const batch = x.shape.slice(0, -1);
+  const checkCarry = (batch: readonly number[], carry: C): void => {
     for (const [name, part] of def.carryParts(carry)) {
       if (!isTracer(part)) throw new ArgumentError(`${header}: carry ${name} must be an array, got ${describeValue(part)}`);
       expectShape(header, part.ndim === batch.length + 1 && part.shape.every((d, i) => d === (i < batch.length ? batch[i] : H)), `[${[...batch, H].join(", ")}]`, part, `carry ${name}`);
@@ -93,8 +108,8 @@ function defineCell<P, C>(def: CellDef<P, C>): RecurrentCell<P, C> {
   const stepChecked = (params: P, x: Tracer, carry: C | undefined): [C, Tracer] => {
     expectShape(header, x.ndim >= 1 && x.shape[x.ndim - 1] === F, `[..., ${F}]`, x);
     const c = carry ?? def.zeroCarry(x.shape.slice(0, -1));
-    checkCarry(x, c);
-    return def.step(params, c, x);
+    checkCarry(x.shape.slice(0, -1), c);
+    return def.stepProjected(params, c, def.projectInput(params, x));
   };
   const layer = defineLayer<P, {}, { carry?: C }>({
     name: def.name,
@@ -113,7 +128,7 @@ function defineCell<P, C>(def: CellDef<P, C>): RecurrentCell<P, C> {
       return [stepChecked(params, x, carry)[1], state];
     },
   });
-  return Object.assign(layer, {
+  const cell = Object.assign(layer, {
     inputSize: F,
     hiddenSize: H,
     initialCarry: (batchShape: readonly number[]) => def.zeroCarry(batchShape),
@@ -123,6 +138,7 @@ function defineCell<P, C>(def: CellDef<P, C>): RecurrentCell<P, C> {
       return stepChecked(params, x, o.carry);
     },
   });
+  return { cell, projectInput: def.projectInput, stepProjected: def.stepProjected, checkCarry };
 }
 
 /** Split the last axis into `n` equal gate blocks. */
@@ -130,12 +146,17 @@ const gateBlocks = (t: Tracer, n: number): Tracer[] => np.split(t, n, t.ndim - 1
 
 /** Elman RNN cell: h' = tanh(x·Wx + h·Wh + b). The carry is h. */
 export function RNNCell(inputSize: number, hiddenSize: number, opts: RecurrentCellOptions = {}): RecurrentCell<RNNCellParams, Tracer> {
+  return rnnCellParts(inputSize, hiddenSize, opts).cell;
+}
+
+function rnnCellParts(inputSize: number, hiddenSize: number, opts: RecurrentCellOptions): CellParts<RNNCellParams, Tracer> {
   return defineCell<RNNCellParams, Tracer>({
     name: "RNNCell", gates: 1, inputSize, hiddenSize, opts, biases: ["bias"],
     zeroCarry: (b) => np.zeros([...b, hiddenSize]),
     carryParts: (h) => [["h", h]],
-    step(p, h, x) {
-      const next = tanh(np.add(np.add(affine(x, p.inputWeight), affine(h, p.hiddenWeight)), p.bias));
+    projectInput: (p, x) => np.add(affine(x, p.inputWeight), p.bias),
+    stepProjected(p, h, xProjected) {
+      const next = tanh(np.add(xProjected, affine(h, p.hiddenWeight)));
       return [next, next];
     },
   });
@@ -147,12 +168,17 @@ export function RNNCell(inputSize: number, hiddenSize: number, opts: RecurrentCe
  * h' = (1 − z) ⊙ n + z ⊙ h. The carry is h.
  */
 export function GRUCell(inputSize: number, hiddenSize: number, opts: RecurrentCellOptions = {}): RecurrentCell<GRUCellParams, Tracer> {
+  return gruCellParts(inputSize, hiddenSize, opts).cell;
+}
+
+function gruCellParts(inputSize: number, hiddenSize: number, opts: RecurrentCellOptions): CellParts<GRUCellParams, Tracer> {
   return defineCell<GRUCellParams, Tracer>({
     name: "GRUCell", gates: 3, inputSize, hiddenSize, opts, biases: ["inputBias", "hiddenBias"],
     zeroCarry: (b) => np.zeros([...b, hiddenSize]),
     carryParts: (h) => [["h", h]],
-    step(p, h, x) {
-      const [xr, xz, xn] = gateBlocks(np.add(affine(x, p.inputWeight), p.inputBias), 3);
+    projectInput: (p, x) => np.add(affine(x, p.inputWeight), p.inputBias),
+    stepProjected(p, h, xProjected) {
+      const [xr, xz, xn] = gateBlocks(xProjected, 3);
       const [hr, hz, hn] = gateBlocks(np.add(affine(h, p.hiddenWeight), p.hiddenBias), 3);
       const r = sigmoid(np.add(xr, hr));
       const z = sigmoid(np.add(xz, hz));
@@ -168,6 +194,10 @@ export function GRUCell(inputSize: number, hiddenSize: number, opts: RecurrentCe
  * c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g), h' = σ(o) ⊙ tanh(c'). The carry is { h, c }.
  */
 export function LSTMCell(inputSize: number, hiddenSize: number, opts: RecurrentCellOptions = {}): RecurrentCell<LSTMCellParams, LSTMCarry> {
+  return lstmCellParts(inputSize, hiddenSize, opts).cell;
+}
+
+function lstmCellParts(inputSize: number, hiddenSize: number, opts: RecurrentCellOptions): CellParts<LSTMCellParams, LSTMCarry> {
   return defineCell<LSTMCellParams, LSTMCarry>({
     name: "LSTMCell", gates: 4, inputSize, hiddenSize, opts, biases: ["bias"],
     zeroCarry: (b) => ({ h: np.zeros([...b, hiddenSize]), c: np.zeros([...b, hiddenSize]) }),
@@ -175,8 +205,9 @@ export function LSTMCell(inputSize: number, hiddenSize: number, opts: RecurrentC
       if (typeof carry !== "object" || carry === null || isTracer(carry)) throw new ArgumentError(`LSTMCell: the carry must be { h, c }, got ${describeValue(carry)}`);
       return [["h", carry.h], ["c", carry.c]];
     },
-    step(p, { h, c }, x) {
-      const [i, f, g, o] = gateBlocks(np.add(np.add(affine(x, p.inputWeight), affine(h, p.hiddenWeight)), p.bias), 4);
+    projectInput: (p, x) => np.add(affine(x, p.inputWeight), p.bias),
+    stepProjected(p, { h, c }, xProjected) {
+      const [i, f, g, o] = gateBlocks(np.add(xProjected, affine(h, p.hiddenWeight)), 4);
       const c2 = np.add(np.multiply(sigmoid(f), c), np.multiply(sigmoid(i), tanh(g)));
       const h2 = np.multiply(sigmoid(o), tanh(c2));
       return [{ h: h2, c: c2 }, h2];
@@ -198,16 +229,20 @@ export interface RecurrentLayer<P, C> extends Layer<P, {}, { initialCarry?: C }>
   applyWithCarry(params: P, x: Tracer, opts?: { initialCarry?: C }): [C, Tracer];
 }
 
-function scanLayer<P, C>(name: "RNN" | "GRU" | "LSTM", cell: RecurrentCell<P, C>, returnSequences: boolean): RecurrentLayer<P, C> {
+function scanLayer<P, C>(name: "RNN" | "GRU" | "LSTM", parts: CellParts<P, C>, returnSequences: boolean): RecurrentLayer<P, C> {
+  const { cell } = parts;
   const header = `${name}(${arrow(cell.inputSize, cell.hiddenSize)}${returnSequences ? "" : ", returnSequences=false"})`;
   const run = (params: P, x: Tracer, initialCarry: C | undefined): [C, Tracer] => {
     expectShape(header, (x.ndim === 3 || x.ndim === 2) && x.shape[x.ndim - 1] === cell.inputSize, `[batch, time, ${cell.inputSize}]`, x);
     const timeAxis = x.ndim - 2;
-    const steps = np.moveaxis(x, timeAxis, 0);
-    const carry0 = initialCarry ?? cell.initialCarry(x.shape.slice(0, timeAxis));
+    const batchShape = x.shape.slice(0, timeAxis);
+    const carry0 = initialCarry ?? cell.initialCarry(batchShape);
     if (x.shape[timeAxis] === 0) throw new ArgumentError(`${header}: the sequence has no time steps (x ${x.aval.str()})`);
-    // The step checks the carry's shapes while the scan traces it.
-    const [carry, ys] = scan((c, xt) => cell.applyStep(params, xt, { carry: c as C }), carry0, steps);
+    parts.checkCarry(batchShape, carry0);
+    // Time-major before projecting: x is narrower than its projection (in < gates·hidden in the usual sizes),
+    // so the transpose moves less data, and the scan reads contiguous [batch, gates·hidden] rows.
+    const projected = parts.projectInput(params, np.moveaxis(x, timeAxis, 0));
+    const [carry, ys] = scan((c, xt) => parts.stepProjected(params, c as C, xt), carry0, projected);
     return [carry as C, np.moveaxis(ys as Tracer, 0, timeAxis)];
   };
   const layer = defineLayer<P, {}, { initialCarry?: C }>({
@@ -241,17 +276,17 @@ function splitOptions(where: string, opts: RecurrentOptions): [RecurrentCellOpti
 /** An Elman RNN over a sequence (RNNCell driven by lax.scan). Params are the cell's. */
 export function RNN(inputSize: number, hiddenSize: number, opts: RecurrentOptions = {}): RecurrentLayer<RNNCellParams, Tracer> {
   const [cellOpts, seq] = splitOptions("nn.RNN", opts);
-  return scanLayer("RNN", RNNCell(inputSize, hiddenSize, cellOpts), seq);
+  return scanLayer("RNN", rnnCellParts(inputSize, hiddenSize, cellOpts), seq);
 }
 
 /** A GRU over a sequence (GRUCell driven by lax.scan). Params are the cell's. */
 export function GRU(inputSize: number, hiddenSize: number, opts: RecurrentOptions = {}): RecurrentLayer<GRUCellParams, Tracer> {
   const [cellOpts, seq] = splitOptions("nn.GRU", opts);
-  return scanLayer("GRU", GRUCell(inputSize, hiddenSize, cellOpts), seq);
+  return scanLayer("GRU", gruCellParts(inputSize, hiddenSize, cellOpts), seq);
 }
 
 /** An LSTM over a sequence (LSTMCell driven by lax.scan); the carry is { h, c }. Params are the cell's. */
 export function LSTM(inputSize: number, hiddenSize: number, opts: RecurrentOptions = {}): RecurrentLayer<LSTMCellParams, LSTMCarry> {
   const [cellOpts, seq] = splitOptions("nn.LSTM", opts);
-  return scanLayer("LSTM", LSTMCell(inputSize, hiddenSize, cellOpts), seq);
+  return scanLayer("LSTM", lstmCellParts(inputSize, hiddenSize, cellOpts), seq);
 }
