@@ -11,7 +11,7 @@ import { FloatingPointError, checkOutputs, currentSite, floatChecksOn, siteOf, w
 import { checkedTypedFrom, resultDType, weakDTypeOfNumbers } from "../src/core/dtype";
 import { Literal, type Atom, type ClosedJaxpr, type Var } from "../src/core/ir";
 import type { ParamsOf } from "../src/core/primitives";
-import { EVICTED_SHARE, preparedOpCapacity } from "../src/core/eager_op_cache";
+import { evictionCount, oldestKeptStamp, preparedOpCapacity } from "../src/core/eager_op_cache";
 import { beginOperation } from "../src/core/residency";
 import { higherOrderShapeRules } from "../src/core/shape_rules/higher_order";
 import { bind, isTracer, type ArrayLike, type Tracer } from "../src/core/trace";
@@ -155,9 +155,7 @@ export function compositeCount(): number {
 
 /** Forgets the `count` least recently used composites and releases their programs (every backend). */
 function evictComposites(count: number): void {
-  const stamps = [...allComposites].map((c) => c.lastUse).sort((a, b) => a - b);
-  // Stamps are distinct (one clock tick per use): exactly `count` are older than this one.
-  const oldestKept = count >= stamps.length ? Infinity : stamps[count];
+  const oldestKept = oldestKeptStamp([...allComposites].map((c) => c.lastUse), count);
   for (const c of allComposites) {
     if (c.lastUse >= oldestKept) continue;
     allComposites.delete(c);
@@ -178,8 +176,8 @@ export function runComposite(where: string, fn: (...xs: ArrayLike[]) => Tracer, 
   if (!entry) {
     const traced = traceFlatToJaxpr((...xs) => [fn(...xs)], operands.map((o) => o.aval));
     const { jaxpr, consts } = hoistConsts(traced.jaxpr);
-    const capacity = preparedOpCapacity(callBackend(operands));
-    if (allComposites.size >= capacity) evictComposites(allComposites.size - capacity + Math.max(1, Math.floor(capacity * EVICTED_SHARE)));
+    const evicted = evictionCount(allComposites.size, preparedOpCapacity(callBackend(operands)));
+    if (evicted > 0) evictComposites(evicted);
     entry = { jaxpr, consts: consts as Array[], table, key, lastUse: 0 };
     table.set(key, entry);
     allComposites.add(entry);

@@ -55,7 +55,25 @@ export const DEFAULT_PREPARED_OP_CAPACITY = 4096;
  * quarter. Evicting in batches keeps the hit path to one counter store (no
  * reordering of a recency list) and costs O(log n) a store, amortised.
  */
-export const EVICTED_SHARE = 0.25;
+const EVICTED_SHARE = 0.25;
+
+/**
+ * How many entries a store into a cache holding `size` must evict first: none
+ * below `capacity`, else down to the capacity less the evicted share. Shared
+ * with the eager composites' cache (transforms/compiled_call.ts).
+ */
+export function evictionCount(size: number, capacity: number): number {
+  return size < capacity ? 0 : size - capacity + Math.max(1, Math.floor(capacity * EVICTED_SHARE));
+}
+
+/**
+ * The last-use stamp from which entries stay when the `count` oldest of
+ * `stamps` go (Infinity: all go). Stamps are distinct (one clock tick per use),
+ * so exactly `count` are older.
+ */
+export function oldestKeptStamp(stamps: number[], count: number): number {
+  return count >= stamps.length ? Infinity : stamps.sort((a, b) => a - b)[count];
+}
 
 interface BackendCache {
   readonly roots: Map<FirstOrderPrimitive, SignatureNode>;
@@ -110,8 +128,8 @@ export function preparedOpCapacity(backend: Backend): number {
  */
 export function storePreparedOp(backend: Backend, prim: FirstOrderPrimitive, avals: readonly ShapedArray[], op: PreparedOp): void {
   const cache = cacheOf(backend);
-  const capacity = preparedOpCapacity(backend);
-  if (cache.size >= capacity) evictLeastRecentlyUsed(cache, cache.size - capacity + Math.max(1, Math.floor(capacity * EVICTED_SHARE)));
+  const evicted = evictionCount(cache.size, preparedOpCapacity(backend));
+  if (evicted > 0) evictLeastRecentlyUsed(cache, evicted);
   let node: SignatureNode | undefined = cache.roots.get(prim);
   if (node === undefined) cache.roots.set(prim, (node = new SignatureNode()));
   for (const a of avals) {
@@ -136,8 +154,7 @@ function evictLeastRecentlyUsed(cache: BackendCache, count: number): void {
     clearBackendCache(cache);
     return;
   }
-  // Stamps are distinct (one clock tick per use), so this keeps exactly the newest entries.
-  const oldestKept = stamps.sort((a, b) => a - b)[count];
+  const oldestKept = oldestKeptStamp(stamps, count);
   /** Drops the old entries under `node`; true when nothing is left there. */
   const prune = (node: SignatureNode): boolean => {
     let kept = 0;
