@@ -108,7 +108,11 @@
 //    (p10 0.79-0.81 vs 0.64 ms). That is the steady-state gap.
 //  - each call that grows the memory faults ~800 pages (6-15 ms); ~25 of the
 //    first 200 calls do, which slows the first quarter (median 1.2-1.9 ms)
-//    but moves the median of all 200 by only ~0.02-0.03 ms.
+//    but moves the median of all 200 by only ~0.02-0.03 ms. The host side
+//    adds some: glibc's heap grows by one 3.2 MB readback (784 faults) ~18
+//    times in 200 calls, ~8 more than the tuned loop's (strace of brk; more
+//    readbacks outlive a scavenge while a marking runs), and was trimmed by
+//    67 MB once, past the 64 MiB threshold that host_heap.ts sets.
 // Tried and dropped, each against this tree in alternating fresh processes:
 // a WeakRef sentinel to take the turn as soon as a collection has finished
 // (never fired: no collection finished outside a turn, in W5 nor in eager
