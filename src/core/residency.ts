@@ -100,8 +100,13 @@
 // collections seen so far (70-105 MB after 200 calls, 136 MB after 800;
 // the allocator reuses every freed block first: the memory tracks the peak
 // of residentBytes within ~7 MB). The costs, per call:
-//  - the output lands in a block last written 20-30 calls ago, out of cache,
-//    where the tuned loop reuses the block it just read back:
+//  - the output lands in a block last written 20-30 calls ago (reuse ages
+//    p10/p50/p90 9/23/33 calls over 30 distinct blocks), out of cache, where
+//    the tuned loop reuses the block it just read back. No reuse order helps:
+//    a batch freed at call t holds the outputs of calls t-s-g .. t-s-1 (s
+//    survivors, g calls since the last batch), and whatever order the next
+//    g calls take them in, their mean age is s+g+1 (and the cost grows
+//    about linearly with the age over that range: k = 8 and 24 below).
 //    bench/w5_output_cycle.ts (tuned calls with k results kept alive, no
 //    collections) gives p10 and median +0.12-0.15 ms from k = 1 to k = 24,
 //    about what separates taught from tuned calls interleaved in one process
