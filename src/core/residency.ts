@@ -85,6 +85,58 @@
 //    array without bound. A live spilled array is uploaded again when next
 //    used, and registered again then.
 //
+// What W5 as taught still pays (a 3.2 MB conv output per call, read with
+// `await y.data()`, never disposed; 2-core VM, Node 20, load 6-13 from other
+// work; traces of residentBytes, wasm memory, finalizer batches and turns per
+// call). Its dead outputs are freed in batches, one per full collection, and
+// every batch is finalized inside one of data()'s turns: V8 finishes its
+// incremental marking in a task, which runs in that turn, and the finalizers
+// run in the same turn. A collection frees only the outputs that were dead
+// when its marking began (those made during the marking survive it: black
+// allocation, and scavenges keep a registry's targets alive), so 2-10 stay
+// after each batch; collections come every 10-40 calls, at V8's pace (the
+// readbacks' external memory). So the loop cycles its outputs through 20-30
+// blocks, and the wasm memory grows to the longest stretch between
+// collections seen so far (70-105 MB after 200 calls, 136 MB after 800;
+// the allocator reuses every freed block first: the memory tracks the peak
+// of residentBytes within ~7 MB). The costs, per call:
+//  - the output lands in a block last written 20-30 calls ago (reuse ages
+//    p10/p50/p90 9/23/33 calls over 30 distinct blocks), out of cache, where
+//    the tuned loop reuses the block it just read back. No reuse order helps:
+//    a batch freed at call t holds the outputs of calls t-s-g .. t-s-1 (s
+//    survivors, g calls since the last batch), and whatever order the next
+//    g calls take them in, their mean age is s+g+1 (and the cost grows
+//    about linearly with the age over that range: k = 8 and 24 below).
+//    bench/w5_output_cycle.ts (tuned calls with k results kept alive, no
+//    collections) gives p10 and median +0.12-0.15 ms from k = 1 to k = 24,
+//    about what separates taught from tuned calls interleaved in one process
+//    (p10 0.79-0.81 vs 0.64 ms). That is the steady-state gap.
+//  - each call that grows the memory faults ~800 pages (6-15 ms); ~25 of the
+//    first 200 calls do, which slows the first quarter (median 1.2-1.9 ms)
+//    but moves the median of all 200 by only ~0.02-0.03 ms. The host side
+//    adds some: glibc's heap grows by one 3.2 MB readback (784 faults) ~18
+//    times in 200 calls, ~8 more than the tuned loop's (strace of brk; more
+//    readbacks outlive a scavenge while a marking runs), and was trimmed by
+//    67 MB once, past the 64 MiB threshold that host_heap.ts sets.
+// Tried and dropped, each against this tree in alternating fresh processes:
+// a WeakRef sentinel to take the turn as soon as a collection has finished
+// (never fired: no collection finished outside a turn, in W5 nor in eager
+// and jitted 256x256 loops, 0 of 887 turns); a signal whenever residentBytes
+// reached a new peak (wasm memory 86-92 -> 58-64 MB, but 23-27 full
+// collections per 200 calls instead of 15-17 and the median 0.98-1.01 ->
+// 1.03-1.10 ms; signalling at 75% or 50% of the peak: 27-52 MB, 33-54
+// collections, median 1.24-2.27); turns every 5 or 2 ms (finished markings
+// are finalized sooner: 61-71 MB instead of 71-77, median no better, 0.93-1.19
+// and 0.99-1.06 vs 0.91-1.03 over 6 processes each); fewer signals (a first
+// step of 16 or 64 MiB, or none: 12-15 collections instead of 19-20, median
+// unchanged). A cycle short enough to stay in cache (2-3 blocks) would take a
+// collection every 2-3 calls, which costs far more (a full collection is
+// ~1.5-6 ms of pause on this heap). The ways out are the tuned idiom
+// (`dispose()`, `using`) or the output written into a buffer the caller
+// passes back, not a policy here. A jitted matmul returning a fresh 4 MB
+// array per call ([2048, 512]) behaves the same: the memory grows to 68-72
+// MB, 340-420 faults per call over its first 50 calls, 20-100 later.
+//
 // One operation's inputs and outputs must fit under the limit together; an
 // operation that cannot is refused before it runs (MemoryLimitError).
 
