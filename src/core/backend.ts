@@ -54,6 +54,7 @@ export interface Backend<Buf = unknown> {
    * Eager signatures (prepared one-op runners) the eager op cache keeps for this backend before
    * it evicts the least recently used; absent: DEFAULT_PREPARED_OP_CAPACITY (core/eager_op_cache.ts).
    * Read at every cache store, so it may change (WebGPU lowers it with shape-specialised shaders).
+   * The eager composites' cache and the eager front end's backward-rule tables follow it too.
    */
   readonly preparedOpCapacity?: number;
   /** Copy row-major host data into a new device buffer. */
