@@ -14,7 +14,9 @@ export interface Executable<Buf> {
    * `destinations[k]`, where given: memory the caller wants output k written into (a row
    * from Backend.stackedRows). Where the program writes it there, it returns that very
    * buffer as output k, and the caller owns no new reference to it; otherwise output k is
-   * the program's own buffer, as without destinations.
+   * the program's own buffer, as without destinations. An output that is the same value as
+   * output k (a scan carry that is also a y) is then that buffer too, again without a new
+   * reference.
    */
   run(inputs: Buf[], donated?: readonly boolean[], destinations?: readonly (Buf | undefined)[]): Buf[];
   describe(): string;
