@@ -11,7 +11,8 @@
 // ~eps·log(rows) at any row width. Rows still stream through memory once, as
 // the row-by-row loop did: the extra work is one pass over a cache-resident
 // scratch row per OUTER_ROW_BLOCKS[0] input rows. Rows enter level 0 a group
-// (ROW_GROUP) at a time, so the scratch row is loaded and stored once per group. generate() (kernel_loops.ts) calls this for the dim just outside the
+// (ROW_GROUP) at a time, so the scratch row is loaded and stored once per
+// group. generate() (kernel_loops.ts) calls this for the dim just outside the
 // kept innermost one; rows that fit OUTER_ROW_VECTORS vectors stay in registers
 // there instead.
 
@@ -123,7 +124,7 @@ export function emitOuterRowsWithScratch(ctx: OuterScratchContext, ps: readonly 
 
   // Rows are taken ROW_GROUP at a time where every input can be read at a fixed offset from the
   // group's first row: each scratch vector is then loaded and stored once per group instead of
-  // once per row, and the loop runs a quarter as often. The rows still combine in order into the
+  // once per row, and the loop runs ROW_GROUP times less often. The rows still combine in order into the
   // accumulator (((s + r0) + r1) + ...), so the sum is bitwise the row-by-row one.
   const groupable =
     spec.nodes.length <= MAX_GROUPED_NODES &&
