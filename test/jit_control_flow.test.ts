@@ -272,6 +272,17 @@ describe("the compiled program around control flow", () => {
         return [[n, a], [n, a]];
       }, [np.zeros([3]), np.ones([3])], xs);
     expect(run(lagged, [XS])).toBe(4 + 2);
+    // A y that is a carry as the iteration starts (an LSTM's previous cell state), forward and
+    // reverse: each iteration writes that carry ahead into the y's next row, so only the initial
+    // carry is copied into the first row, and the final h (also a y) copied out once.
+    const cellLike = (xs: Array, reverse: boolean) =>
+      lax.scan(([c, h]: Array[], x: Array) => {
+        const c2 = c.mul(0.5).add(x);
+        const h2 = np.tanh(c2).add(h.mul(0.1));
+        return [[c2, h2], [h2, c]];
+      }, [f32([1, -1, 0.5]), np.zeros([3])], xs, { reverse });
+    expect(run((xs) => cellLike(xs, false), [XS])).toBe(1 + 1);
+    expect(run((xs) => cellLike(xs, true), [XS])).toBe(1 + 1);
     // A carry that is passed through unchanged is not the program's: copied into its row each iteration.
     const constantCarry = (xs: Array) => lax.scan((c: Array, x: Array) => [c, [c, x.add(c)]], f32([1, 2, 3]), xs);
     expect(run(constantCarry, [XS])).toBe(4);
@@ -282,7 +293,7 @@ describe("the compiled program around control flow", () => {
     const lagged = (h: Array, xs: Array) =>
       lax.scan(([a, b]: Array[], x: Array) => {
         const n = np.tanh(a.mul(0.5).add(b).add(x));
-        return [[n, a], [n, a, n.mul(2)]];
+        return [[n, a], [n, a, n.mul(2), b]];
       }, [h, np.ones([3])], xs);
     const want = onInterpreter(() => lagged(toInterpreter(f32([1, 2, 3])), toInterpreter(XS)));
     for (const donateArgnums of [[], [0]]) {
