@@ -8,6 +8,7 @@
 import { describe, expect, it } from "vitest";
 import * as torch from "../src/frontends/eager";
 import { tensor, noGrad, AutogradError } from "../src/frontends/eager";
+import { signatureCount } from "../src/frontends/eager/op_rules";
 import { np, grad, DTypeError, OptionsError, ShapeError, type Array as TfArray } from "../src/index";
 
 const vals = (x: TfArray | torch.Tensor): number[] => Array.from((x instanceof torch.Tensor ? x.value : x).dataSync() as ArrayLike<number>);
@@ -234,6 +235,43 @@ describe("eager backward rules", () => {
       x.rsub(1).div(x.add(1)).sum().backward(); // (1 - x) / (x + 1): d/dx = -2 / (x + 1)²
       close(vals(x.grad!), [1, 2, 3, 4, 5, 6].map((v) => -2 / (v + 1) ** 2));
       x.zeroGrad();
+    }
+  });
+
+  it("keeps a hot signature compiled when compiled one-off signatures overflow the table (least recently used out)", () => {
+    let hotTraces = 0;
+    const hot = 0.5;
+    const scaleFn = (a: unknown, s: unknown) => {
+      if (s === hot) hotTraces++;
+      return np.multiply(a as TfArray, s as number);
+    };
+    const scale = torch.lift<[torch.Tensor, number]>("scale", scaleFn);
+    const x = tensor([1, 2, 3], { requiresGrad: true });
+    const backend = x.value.backend;
+    const capacity = 8;
+    Object.defineProperty(backend, "preparedOpCapacity", { value: capacity, configurable: true });
+    try {
+      const step = (s: number) => {
+        const y = scale(x, s);
+        y.sum().backward();
+        close(vals(x.grad!), [s, s, s]);
+        x.zeroGrad();
+        close(vals(y), [s, 2 * s, 3 * s]);
+      };
+      step(hot);
+      step(hot); // second use: jitted (its forward and rule traced once each)
+      hotTraces = 0;
+      // Each JS number is a new signature, compiled at its second use; the hot one is used every step.
+      for (let i = 1; i <= 4 * capacity; i++) {
+        step(i);
+        step(i);
+        step(hot);
+        expect(signatureCount(scaleFn)).toBeLessThanOrEqual(capacity);
+      }
+      expect(hotTraces).toBe(0); // never evicted: its compiled forward and rule kept running
+      step(1); // evicted long ago: starts over, and still computes correctly
+    } finally {
+      delete (backend as { preparedOpCapacity?: number }).preparedOpCapacity;
     }
   });
 

@@ -248,15 +248,71 @@ describe("the compiled program around control flow", () => {
     // Computed ys, forward and reverse: written in place, none copied.
     expect(run((w, xs) => rnn(w, xs), [W, XS])).toBe(0);
     expect(run((w, xs) => rnn(w, xs, { reverse: true }), [W, XS])).toBe(0);
-    // A y that is also the carry (one buffer for two outputs: copied into its row each
-    // iteration), the xs row passed through (the program's own copy of it lands in the row),
-    // a bool and an int y.
+    // A y that is also the carry (written into its row, which the next iteration reads; the
+    // last one copied out once as the final carry), the xs row passed through (the program's
+    // own copy of it lands in the row), a bool and an int y.
     const mixed = (xs: Array) =>
       lax.scan((c: Array, x: Array) => {
         const n = c.mul(0.5).add(x);
         return [n, [n, x, n.gt(0), c.sum().astype("int32")]];
       }, np.zeros([3]), xs);
-    expect(run(mixed, [XS])).toBe(4);
+    expect(run(mixed, [XS])).toBe(1);
+    // The carry value returned as two ys: one row written, the other copied from it each iteration.
+    const twice = (xs: Array) =>
+      lax.scan((c: Array, x: Array) => {
+        const n = c.mul(0.5).add(x);
+        return [n, [n, n]];
+      }, np.zeros([3]), xs);
+    expect(run(twice, [XS])).toBe(4 + 1);
+    // The previous carry (a row of the stacked y) passed through as a y and as the other carry,
+    // as an LSTM's residuals are: copied into the y's rows, and both final carries copied out.
+    const lagged = (xs: Array) =>
+      lax.scan(([a, b]: Array[], x: Array) => {
+        const n = a.mul(0.5).add(b).add(x);
+        return [[n, a], [n, a]];
+      }, [np.zeros([3]), np.ones([3])], xs);
+    expect(run(lagged, [XS])).toBe(4 + 2);
+    // A y that is a carry as the iteration starts (an LSTM's previous cell state), forward and
+    // reverse: each iteration writes that carry ahead into the y's next row, so only the initial
+    // carry is copied into the first row, and the final h (also a y) copied out once.
+    const cellLike = (xs: Array, reverse: boolean) =>
+      lax.scan(([c, h]: Array[], x: Array) => {
+        const c2 = c.mul(0.5).add(x);
+        const h2 = np.tanh(c2).add(h.mul(0.1));
+        return [[c2, h2], [h2, c]];
+      }, [f32([1, -1, 0.5]), np.zeros([3])], xs, { reverse });
+    expect(run((xs) => cellLike(xs, false), [XS])).toBe(1 + 1);
+    expect(run((xs) => cellLike(xs, true), [XS])).toBe(1 + 1);
+    // A carry that is passed through unchanged is not the program's: copied into its row each iteration.
+    const constantCarry = (xs: Array) => lax.scan((c: Array, x: Array) => [c, [c, x.add(c)]], f32([1, 2, 3]), xs);
+    expect(run(constantCarry, [XS])).toBe(4);
+  });
+
+  it("a carry kept in its row of the stacked ys leaves no buffer behind and equals the interpreter, donated or not", () => {
+    const wasm = getBackend("wasm") as WasmBackend;
+    const lagged = (h: Array, xs: Array) =>
+      lax.scan(([a, b]: Array[], x: Array) => {
+        const n = np.tanh(a.mul(0.5).add(b).add(x));
+        return [[n, a], [n, a, n.mul(2), b]];
+      }, [h, np.ones([3])], xs);
+    const want = onInterpreter(() => lagged(toInterpreter(f32([1, 2, 3])), toInterpreter(XS)));
+    for (const donateArgnums of [[], [0]]) {
+      const f = jit(lagged, { donateArgnums });
+      tree.leaves(f(f32([1, 2, 3]), XS)).forEach((a) => (a as Array).dispose());
+      const settled = wasm.liveBytes();
+      for (let i = 0; i < 5; i++) {
+        const got = f(f32([1, 2, 3]), XS);
+        expectAllclose(got, want);
+        tree.leaves(got).forEach((a) => (a as Array).dispose());
+      }
+      expect(wasm.liveBytes()).toBe(settled);
+    }
+    // Under grad (the ys are the backward pass's residuals), against the interpreter.
+    const loss = (h: Array, xs: Array) => {
+      const [[a, b], ys] = lagged(h, xs) as unknown as [Array[], Array[]];
+      return np.sum(a).add(np.sum(b.mul(a))).add(np.mean(np.square(ys[0]))).add(np.sum(ys[2].mul(ys[1])));
+    };
+    expectAllclose(jit(grad(loss, { argnums: [0, 1] }))(f32([1, 2, 3]), XS), onInterpreter(() => grad(loss, { argnums: [0, 1] })(toInterpreter(f32([1, 2, 3])), toInterpreter(XS))), { atol: 1e-5, rtol: 1e-5 });
   });
 
   it("a donated input that is also returned keeps its value", () => {

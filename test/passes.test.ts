@@ -2,13 +2,15 @@
 // jaxprs: each keeps values and types and removes what it should.
 
 import { describe, expect, it } from "vitest";
-import { np, nn, lax, jit, grad, makeJaxpr, checkJaxpr, checkpoint, customJvp, customVjp } from "../src/index";
+import { np, nn, lax, jit, grad, valueAndGrad, makeJaxpr, type ArrayImpl, checkJaxpr, checkpoint, customJvp, customVjp } from "../src/index";
 import { evalClosedJaxpr } from "../src/core";
 import { ClosedJaxpr } from "../src/core/ir";
-import { cse, dce, inlineCalls, optimize, padSumsToConcatenate, simplify } from "../transforms/passes";
+import { cse, dce, inlineCalls, optimize, padSumsToConcatenate, simplify, transposesIntoIndices } from "../transforms/passes";
+import { onInterpreter } from "./interpreter_oracle";
 import { expectAllclose } from "../src/testing";
 
 const x3 = () => np.array([0.5, 1, 2], { dtype: np.float32 });
+const toInterpreter = (a: unknown) => (a as ArrayImpl).to("interpreter");
 const eqnCount = (j: { jaxpr: { eqns: unknown[] } }) => j.jaxpr.eqns.length;
 
 describe("IR passes", () => {
@@ -63,6 +65,61 @@ describe("IR passes", () => {
     expect(padSumsToConcatenate(overlap.jaxpr)).toBe(overlap.jaxpr);
     const twoDims = makeJaxpr(grad((v: any) => np.sum(np.sin(lax.slice(v, [0, 0], [1, 6]))).add(np.sum(np.cos(lax.slice(v, [1, 6], [2, 12]))))))(x);
     expect(padSumsToConcatenate(twoDims.jaxpr)).toBe(twoDims.jaxpr);
+  });
+
+  it("a transpose of gathered rows, and a scatter-add of transposed updates, move onto the indices (a time-major embedding and its gradient)", () => {
+    const table = np.arange(5 * 3, { dtype: np.float32 }).reshape([5, 3]).mul(0.1);
+    // ids out of range too (gathered as the fill value, dropped by the scatter-add), and repeated ones
+    const ids = np.array([[0, 4, 2, 7], [1, 1, 3, -1]], { dtype: np.int32 });
+    const loss = (t: any, i: any) => np.sum(np.tanh(np.transpose(np.take(t, i, 0), [1, 0, 2])).mul(np.arange(4 * 2 * 3, { dtype: np.float32 }).reshape([4, 2, 3])));
+    const j = makeJaxpr(valueAndGrad(loss))(table, ids);
+    const floatTransposes = (jx: { eqns: { primitive: string; outputs: { aval: { dtype: string } }[] }[] }) =>
+      jx.eqns.filter((e) => e.primitive === "transpose" && e.outputs[0].aval.dtype === "float32").length;
+    expect(floatTransposes(j.jaxpr)).toBe(2); // the forward's and the gradient's
+    const rewritten = dce(transposesIntoIndices(j.jaxpr));
+    checkJaxpr(rewritten);
+    expect(floatTransposes(rewritten)).toBe(0);
+    const onInterp = [table, ids].map(toInterpreter);
+    const want = onInterpreter(() => evalClosedJaxpr(j, onInterp));
+    expectAllclose(onInterpreter(() => evalClosedJaxpr(new ClosedJaxpr(rewritten, j.consts), onInterp)), want, { atol: 1e-6, rtol: 1e-6 });
+    // Compiled (the pass runs in jit's pipeline) on the default backend, against the interpreter.
+    expectAllclose(jit(valueAndGrad(loss))(table, ids), want, { atol: 1e-5, rtol: 1e-5 });
+  });
+
+  it("moves a permutation of three batch dims onto the indices, for gather and scatter_add", () => {
+    const x = np.arange(6 * 2, { dtype: np.float32 }).reshape([6, 2]);
+    const ids = np.array(Array.from({ length: 2 * 3 * 4 }, (_, k) => (k * 5) % 8 - 1), { dtype: np.int32 }).reshape([2, 3, 4, 1]);
+    const gatherDn = { offsetDims: [3], collapsedSliceDims: [0], startIndexMap: [0] };
+    const scatterDn = { updateWindowDims: [3], insertedWindowDims: [0], scatterDimsToOperandDims: [0] };
+    const u = np.arange(4 * 2 * 3 * 2, { dtype: np.float32 }).reshape([4, 2, 3, 2]);
+    const cases: [string, (x: any, i: any, u: any) => any][] = [
+      ["gather (fill)", (x, i) => np.transpose(lax.gather(x, i, gatherDn, [1, 2], { mode: "fill", fillValue: -1 }), [2, 0, 1, 3])],
+      ["gather (clip)", (x, i) => np.transpose(lax.gather(x, i, gatherDn, [1, 2], { mode: "clip" }), [1, 2, 0, 3])],
+      ["scatter_add", (x, i, u) => lax.scatterAdd(x, i, np.transpose(u, [1, 2, 0, 3]), scatterDn)],
+    ];
+    for (const [name, f] of cases) {
+      const j = makeJaxpr(f)(x, ids, u);
+      const rewritten = dce(transposesIntoIndices(j.jaxpr));
+      checkJaxpr(rewritten);
+      expect(rewritten.eqns.filter((e) => e.primitive === "transpose").map((e) => e.outputs[0].aval.dtype), name).toEqual(["int32"]);
+      const args = [x, ids, u].map(toInterpreter);
+      expectAllclose(
+        onInterpreter(() => evalClosedJaxpr(new ClosedJaxpr(rewritten, j.consts), args)),
+        onInterpreter(() => evalClosedJaxpr(j, args)),
+        { atol: 0, rtol: 0 },
+      );
+    }
+    // A transpose that moves the slice dims, or a gathered value used elsewhere too, stays as it is.
+    const movesWindow = makeJaxpr((x: any, i: any) => np.transpose(lax.gather(x, i, gatherDn, [1, 2]), [3, 0, 1, 2]))(x, ids);
+    expect(transposesIntoIndices(movesWindow.jaxpr)).toBe(movesWindow.jaxpr);
+    const sharedGather = makeJaxpr((x: any, i: any) => {
+      const g = lax.gather(x, i, gatherDn, [1, 2]);
+      return [np.transpose(g, [2, 0, 1, 3]), g];
+    })(x, ids);
+    expect(transposesIntoIndices(sharedGather.jaxpr)).toBe(sharedGather.jaxpr);
+    // Nor a plain scatter: which update to a repeated index wins depends on the order of the updates.
+    const plainScatter = makeJaxpr((x: any, i: any, u: any) => lax.scatter(x, i, np.transpose(u, [1, 2, 0, 3]), scatterDn))(x, ids, u);
+    expect(transposesIntoIndices(plainScatter.jaxpr)).toBe(plainScatter.jaxpr);
   });
 
   it("inlines nested jit calls", () => {

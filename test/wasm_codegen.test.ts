@@ -574,6 +574,12 @@ describe("reductions", () => {
     [[300, 4, 5], [0, 2]],
     [[140, 3, 2, 5], [0, 2]],
     [[30, 33], [1]],
+    // kept rows too wide for registers, summed into scratch rows a group of rows at a time:
+    // whole groups and leftover rows, a row shorter than a vector's multiple, fewer rows than a group
+    [[300, 40], [0]],
+    [[130, 37], [0]],
+    [[7, 50], [0]],
+    [[20, 16, 36], [0, 1]],
   ];
 
   it("float32 sum / prod / max / min over inner, outer and all axes", () => {
@@ -627,7 +633,9 @@ describe("reductions", () => {
     const b = runSpec(reduceSpec("max", "int32", [5, 8], [0], [0, 1]));
     expectExact(b.got[0], b.want[0], "max of broadcast");
     // broadcast strides keep dims apart, so the reduced dim further out is blocked with levels in scratch
-    for (const [shape, axes, strides] of [[[300, 4, 5], [0], [0, 1, 0]], [[600, 3], [0, 1], [0, 1]], [[9000, 2, 3], [0], [1, 0, 9000]]]) {
+    for (const [shape, axes, strides] of [[[300, 4, 5], [0], [0, 1, 0]], [[600, 3], [0, 1], [0, 1]], [[9000, 2, 3], [0], [1, 0, 9000]],
+      // wide kept rows: an input broadcast along the summed rows (read at one offset by a whole group), and one broadcast along the kept row (summed row by row)
+      [[300, 40], [0], [0, 1]], [[300, 40], [0], [1, 0]], [[150, 2, 40], [0, 1], [80, 40, 1]]]) {
       const n = 1 + shape.reduce((acc, len, d) => acc + (len - 1) * strides[d], 0);
       const r = runSpec(reduceSpec("sum", "float32", shape, axes, strides), { data: [Array.from({ length: n }, () => Math.fround(rnd() * 2 - 1))] });
       expectClose(r.got[0], r.want[0], 1e-5, 1e-5, `sum ${shape} axes ${axes} strides ${strides}`);

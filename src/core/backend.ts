@@ -14,7 +14,9 @@ export interface Executable<Buf> {
    * `destinations[k]`, where given: memory the caller wants output k written into (a row
    * from Backend.stackedRows). Where the program writes it there, it returns that very
    * buffer as output k, and the caller owns no new reference to it; otherwise output k is
-   * the program's own buffer, as without destinations.
+   * the program's own buffer, as without destinations. An output that is the same value as
+   * output k (a scan carry that is also a y) is then that buffer too, again without a new
+   * reference.
    */
   run(inputs: Buf[], donated?: readonly boolean[], destinations?: readonly (Buf | undefined)[]): Buf[];
   describe(): string;
@@ -54,6 +56,7 @@ export interface Backend<Buf = unknown> {
    * Eager signatures (prepared one-op runners) the eager op cache keeps for this backend before
    * it evicts the least recently used; absent: DEFAULT_PREPARED_OP_CAPACITY (core/eager_op_cache.ts).
    * Read at every cache store, so it may change (WebGPU lowers it with shape-specialised shaders).
+   * The eager composites' cache and the eager front end's backward-rule tables follow it too.
    */
   readonly preparedOpCapacity?: number;
   /** Copy row-major host data into a new device buffer. */

@@ -199,9 +199,11 @@ function stackJaxpr(yAvals: readonly ShapedArray[], length: number): ClosedJaxpr
  * may overwrite: it dies there) and index. Where the backend has stacked rows
  * (Backend.stackedRows), the ys are allocated stacked before the loop and each
  * iteration's program writes its ys straight into row t of them (a y the
- * program does not compute into its own buffer -- an input passed through, a
- * carry returned as a y too -- is copied into its row); elsewhere the ys are
- * stacked once at the end.
+ * program does not compute -- an input passed through -- is copied into its
+ * row); a carry that is also a y is written into that row only, read there by
+ * the next iteration, and copied out once after the last; a y that is a carry
+ * as its iteration starts was written into its row by the iteration before.
+ * Elsewhere the ys are stacked once at the end.
  */
 const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
   const { jaxpr: body, numConsts, numCarry, length, reverse } = eqn.params;
@@ -218,6 +220,16 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
   const iterationProgram = length > 0 ? programs[0] : null;
   const stackProgram = stacks ? programs[programs.length - 1] : null;
   const stackedAvals = yAvals.map((a) => a.withShape([length, ...a.shape]));
+  const carryAvals = body.outAvals.slice(0, numCarry);
+  // A y that is a carry's value at the start of its iteration (an LSTM's previous cell state,
+  // kept for the backward pass) is the carry the previous iteration computed: that iteration
+  // writes the carry straight into the y's next row, where the next one reads it and hands it
+  // back as its y in place. shiftedInto[i]: the y carry i is written ahead into, if any.
+  const shiftedInto = new Array<number | undefined>(numCarry);
+  yAvals.forEach((_, k) => {
+    const i = body.jaxpr.invars.indexOf(body.jaxpr.outvars[numCarry + k] as never) - numConsts;
+    if (i >= 0 && i < numCarry && shiftedInto[i] === undefined) shiftedInto[i] = k;
+  });
   const indexed = numXs > 0;
   // The first iteration's index lives with the program; each iteration computes the next one.
   const firstIndex = indexed ? backend.fromHost(Int32Array.of(reverse ? length - 1 : 0), INDEX_AVAL) : null;
@@ -238,6 +250,17 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
       const stacked = rows ? stackedAvals.map((a) => rows.allocate(a)) : null;
       const ys: unknown[][] = stacked ? [] : yAvals.map(() => new Array<unknown>(length));
       const destinations: unknown[] | undefined = stacked ? new Array<unknown>(lead + numCarry + yAvals.length) : undefined;
+      // The rows of the stacked ys handed out as destinations in this run, one object per row.
+      const rowViews = new Set<unknown>();
+      const viewsOf = yAvals.map(() => new Array<unknown>(length));
+      const rowView = (k: number, position: number): unknown => {
+        let view = viewsOf[k][position];
+        if (view === undefined) {
+          view = viewsOf[k][position] = rows!.row(stacked![k], length, position);
+          rowViews.add(view);
+        }
+        return view;
+      };
       const constFlags = consts.map(() => false);
       const xFlags = xs.map(() => false);
       try {
@@ -245,17 +268,34 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
         for (let step = 0; step < length; step++) {
           const position = reverse ? length - 1 - step : step;
           const donate = step === 0 ? [...constFlags, ...initialDonatable, ...xFlags] : [...constFlags, ...owned, ...xFlags];
-          if (stacked) for (let k = 0; k < yAvals.length; k++) destinations![lead + numCarry + k] = rows!.row(stacked[k], length, position);
+          if (stacked) {
+            for (let k = 0; k < yAvals.length; k++) destinations![lead + numCarry + k] = rowView(k, position);
+            const next = reverse ? position - 1 : position + 1;
+            for (let i = 0; i < numCarry; i++) {
+              const k = shiftedInto[i];
+              destinations![lead + i] = k !== undefined && next >= 0 && next < length ? rowView(k, next) : undefined;
+            }
+          }
           const outs = iterationProgram!.run([...consts, ...state, ...xs], donate, destinations);
           freeOwned(backend, state, owned);
           state = outs.slice(0, lead + numCarry);
-          owned = state.map(() => true);
+          // A carry may come back as a row of a stacked y (it is also a y, or it is written
+          // ahead into the row its next iteration's y takes): the next iteration reads it
+          // there, and it is neither freed nor written over (donated). A row the program
+          // passed through (an earlier iteration's) came with a reference.
+          owned = state.map((b) => {
+            if (!rowViews.has(b)) return true;
+            if (!destinations!.includes(b)) backend.free(b);
+            return false;
+          });
           for (let k = 0; k < yAvals.length; k++) {
             const y = outs[lead + numCarry + k];
+            // In its row already: written there, or read from there (a carry written ahead) and passed through.
             if (!stacked) ys[k][position] = y;
             else if (y !== destinations![lead + numCarry + k]) {
               rows!.copy(y, destinations![lead + numCarry + k]);
-              backend.free(y);
+              // Not when it is another y's row (the same value returned as two ys): that came without a reference.
+              if (!destinations!.includes(y)) backend.free(y);
               if (profiling) rowCopyBytes += yAvals[k].size * byteWidth(yAvals[k].dtype);
             }
           }
@@ -267,7 +307,15 @@ const scanStep: StepBuilder<"scan"> = (eqn, ctx) => {
           loopMs += stackStart - loopStart;
           stackMs += performance.now() - stackStart;
         }
-        const carry = state.slice(lead);
+        // A final carry left in a row of a stacked y gets a buffer of its own (one copy per run).
+        const carry = state.slice(lead).map((b, c) => {
+          if (!rowViews.has(b)) return b;
+          const own = rows!.allocate(carryAvals[c]);
+          rows!.copy(b, own);
+          owned[lead + c] = true;
+          if (profiling) rowCopyBytes += carryAvals[c].size * byteWidth(carryAvals[c].dtype);
+          return own;
+        });
         const carryOwned = owned.slice(lead);
         if (indexed && owned[0]) backend.free(state[0]);
         return { outs: [...carry, ...ysOut], owned: [...carryOwned, ...ysOut.map(() => true)] };

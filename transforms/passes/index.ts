@@ -1,6 +1,7 @@
 // The IR pass pipeline run when a jaxpr is lowered for execution:
-// inline calls, then CSE, sums of zero pads as concatenates, constant
-// folding / simplification and DCE to a fixed point.
+// inline calls, then CSE, transposes of gathered/scattered values moved onto
+// their indices, sums of zero pads as concatenates, constant folding /
+// simplification and DCE to a fixed point.
 
 import { ClosedJaxpr, Jaxpr } from "../../src/core/ir";
 import { cse } from "./cse";
@@ -8,12 +9,13 @@ import { dce } from "./dce";
 import { inlineCalls } from "./inline";
 import { padSumsToConcatenate } from "./pad_sums";
 import { simplify } from "./simplify";
+import { transposesIntoIndices } from "./transposed_indices";
 import { withJaxpr } from "./rewrite";
 
 export function optimize(closed: ClosedJaxpr, maxRounds = 4): ClosedJaxpr {
   let cur = inlineCalls(closed);
   for (let round = 0; round < maxRounds; round++) {
-    const next = dceClosed(simplify(withJaxpr(cur, padSumsToConcatenate(cse(cur.jaxpr)))));
+    const next = dceClosed(simplify(withJaxpr(cur, padSumsToConcatenate(transposesIntoIndices(cse(cur.jaxpr))))));
     if (next === cur) break;
     cur = next;
   }
@@ -32,4 +34,4 @@ export function dceClosed(closed: ClosedJaxpr): ClosedJaxpr {
   );
 }
 
-export { cse, dce, inlineCalls, padSumsToConcatenate, simplify };
+export { cse, dce, inlineCalls, padSumsToConcatenate, simplify, transposesIntoIndices };

@@ -269,8 +269,8 @@ export class WasmProgram {
 
   /**
    * Run on `inputs`; where `donated[i]`, input i's buffer may become an output's; where
-   * `destinations[k]` is given, output k is written there if it is one of the program's
-   * own fresh buffers (see Executable.run).
+   * `destinations[k]` is given, output k is written there if the program computes it
+   * (see Executable.run).
    */
   run(inputs: WasmBuffer[], consts: WasmBuffer[], donated?: readonly boolean[], destinations?: readonly (WasmBuffer | undefined)[]): WasmBuffer[] {
     const { slots, outputs } = this.lowered;
@@ -285,13 +285,19 @@ export class WasmProgram {
     for (let k = 0; k < r.argConstSlots.length; k++) bufs[r.argConstSlots[k]] = consts[r.argConstIndex[k]];
     for (const [slot, buf] of this.constBufs) bufs[slot] = buf;
     for (let k = 0; k < r.workspaceSlots.length; k++) bufs[r.workspaceSlots[k]] = this.workspace[this.group[r.workspaceSlots[k]]];
+    // Slots written into a caller's destination: their outputs take no reference.
+    let destinationSlots: Set<number> | null = null;
     if (destinations !== undefined) {
-      // A fresh output returned once (not an input, a constant or another output) may live
-      // in the caller's memory: its steps write there, and nothing else holds its slot.
+      // A fresh output (not an input or a constant) may live in the caller's memory: its
+      // steps write there, and nothing else holds its slot. Where it is returned several
+      // times (a scan carry that is also a y), every occurrence is that buffer.
       // Placed before donation, so that donated buffers go to the outputs without one.
       for (let k = 0; k < outputs.length; k++) {
         const dest = destinations[k];
-        if (dest !== undefined && r.uniqueFresh[k] && dest.bytes === slots[outputs[k]].bytes) bufs[outputs[k]] = dest;
+        const slot = outputs[k];
+        if (dest === undefined || !r.fresh[k] || bufs[slot] !== undefined || dest.bytes !== slots[slot].bytes) continue;
+        bufs[slot] = dest;
+        (destinationSlots ??= new Set()).add(slot);
       }
     }
     if (donated !== undefined && donated.some(Boolean)) this.takeDonated(bufs, inputs, donated);
@@ -312,7 +318,7 @@ export class WasmProgram {
     for (let k = 0; k < outputs.length; k++) {
       const b = bufs[outputs[k]];
       if (!b) throw new BackendError("wasm program: an output was never computed");
-      if (r.retainOutput[k]) this.mem.retain(b);
+      if (r.retainOutput[k] && !(destinationSlots?.has(outputs[k]) ?? false)) this.mem.retain(b);
       out[k] = b;
     }
     return out;
@@ -397,12 +403,12 @@ interface RunLayout {
   freshSlots: number[];
   /** Per output: whether it needs another reference (an input, a constant, or an output listed twice). */
   retainOutput: boolean[];
-  /** Per output: a fresh slot that no other output shares, so it may be written into a caller's destination. */
-  uniqueFresh: boolean[];
+  /** Per output: a fresh slot (computed by the program), so it may be written into a caller's destination. */
+  fresh: boolean[];
 }
 
 function runLayoutOf(lowered: LoweredProgram, group: number[], constBufs: Map<number, WasmBuffer>): RunLayout {
-  const r: RunLayout = { inputSlots: [], inputIndex: [], argConstSlots: [], argConstIndex: [], workspaceSlots: [], freshSlots: [...lowered.freshOutputs], retainOutput: [], uniqueFresh: [] };
+  const r: RunLayout = { inputSlots: [], inputIndex: [], argConstSlots: [], argConstIndex: [], workspaceSlots: [], freshSlots: [...lowered.freshOutputs], retainOutput: [], fresh: [] };
   lowered.slots.forEach((s, i) => {
     if (s.kind === "input") {
       r.inputSlots.push(i);
@@ -419,7 +425,7 @@ function runLayoutOf(lowered: LoweredProgram, group: number[], constBufs: Map<nu
     r.retainOutput.push(!lowered.freshOutputs.has(s) || seen.has(s));
     seen.add(s);
   }
-  r.uniqueFresh = lowered.outputs.map((s) => lowered.freshOutputs.has(s) && lowered.outputs.indexOf(s) === lowered.outputs.lastIndexOf(s));
+  r.fresh = lowered.outputs.map((s) => lowered.freshOutputs.has(s));
   return r;
 }
 

@@ -5,6 +5,8 @@
 
 import { Array as TfArray, isArray } from "../../core/array";
 import type { DType } from "../../core/dtype";
+import type { Backend } from "../../core/backend";
+import { evictionCount, oldestKeptStamp, preparedOpCapacity } from "../../core/eager_op_cache";
 import { ArgumentError } from "../../core/errors";
 import type { Tracer } from "../../core/trace";
 import { jit, vjp } from "../../../transforms";
@@ -37,16 +39,32 @@ export type BackwardRule = (diffs: TfArray[], consts: TfArray[], ct: TfArray) =>
 /** The op's forward as one jitted program: (differentiated operand values, constant operand values) -> output. */
 export type Forward = (diffs: TfArray[], consts: TfArray[]) => TfArray;
 
+/** The jitted forward and backward of a signature, and how to release their compiled programs. */
+export interface JittedPair {
+  forward: Forward;
+  rule: BackwardRule;
+  /** Forgets the traces and releases the compiled programs (when the signature is evicted). */
+  release(): void;
+}
+
 export interface RuleEntry {
   uses: number;
   /** Set from the second use on: the jitted forward and backward of the signature. */
-  jitted: { forward: Forward; rule: BackwardRule } | null;
+  jitted: JittedPair | null;
+  /** The table's clock at the entry's last use (for least-recently-used eviction). */
+  lastUse: number;
+}
+
+/** One table of signatures and the clock its entries' last uses are stamped with. */
+interface RuleTable {
+  readonly entries: Map<string, RuleEntry>;
+  clock: number;
 }
 
 /** Rules of the built-in ops, keyed by op name, parameters and operand kinds. */
-const builtinRules = new Map<string, RuleEntry>();
+const builtinRules: RuleTable = { entries: new Map(), clock: 0 };
 /** Rules of lifted/applied user functions, keyed by the function (dropped with it). */
-const userRules = new WeakMap<Function, Map<string, RuleEntry>>();
+const userRules = new WeakMap<Function, RuleTable>();
 
 /** f applied to the operands, with the differentiated and constant ones taken from the given lists. */
 function assemble(kinds: readonly Kind[], diffs: readonly Tracer[], consts: readonly Tracer[]): (Tracer | number)[] {
@@ -68,7 +86,7 @@ export function vjpRule(f: (...xs: (Tracer | number)[]) => Tracer, kinds: readon
  * with the same signature and avals). The forward is jitted too: one
  * dispatch instead of one per primitive of a composite op (softmax, losses).
  */
-function jittedPair(f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[]): { forward: Forward; rule: BackwardRule } {
+function jittedPair(f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[]): JittedPair {
   const fwd = jit((diffs: Tracer[], consts: Tracer[]) => f(...assemble(kinds, diffs, consts)));
   const bwd = jit((diffs: Tracer[], consts: Tracer[], ct: Tracer) => {
     const [, pull] = vjp((...dv: Tracer[]) => f(...assemble(kinds, dv, consts)), ...diffs);
@@ -77,6 +95,10 @@ function jittedPair(f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly K
   return {
     forward: (diffs, consts) => asArray(fwd(diffs, consts) as Tracer),
     rule: (diffs, consts, ct) => (bwd(diffs, consts, ct) as Tracer[]).map((c) => asArray(c)),
+    release: () => {
+      fwd.clearCache();
+      bwd.clearCache();
+    },
   };
 }
 
@@ -84,35 +106,51 @@ function jittedPair(f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly K
 const numberKey = (n: number): string => (Object.is(n, -0) ? "-0" : String(n));
 
 // An op whose JS number changes every call (x.mul(1 / step)) makes a new
-// signature each time; the tables are bounded so that such a loop does not
-// grow them without end.
-const MAX_SIGNATURES = 4096;
-/** Drop the signatures seen only once (nothing compiled); all of them if every one is compiled. */
-function pruneSignatures(table: Map<string, RuleEntry>): void {
-  for (const [k, e] of table) if (e.jitted === null) table.delete(k);
-  if (table.size >= MAX_SIGNATURES) table.clear();
+// signature each time; each table is bounded so that such a loop does not grow
+// it without end. At the bound the least recently used quarter goes, as in the
+// eager op cache, whose per-backend capacity (4096 unless the backend asks for
+// fewer) each table follows: the signatures a training loop uses every step
+// stay compiled however many one-off signatures pass through.
+/** Forgets the `count` least recently used signatures of `table`, releasing their compiled programs. */
+function evictLeastRecentlyUsed(table: RuleTable, count: number): void {
+  const oldestKept = oldestKeptStamp([...table.entries.values()].map((e) => e.lastUse), count);
+  for (const [k, e] of table.entries) {
+    if (e.lastUse >= oldestKept) continue;
+    table.entries.delete(k);
+    e.jitted?.release();
+  }
 }
 
-/** The cache entry of one op signature, its use counted; jitted from the second use on. */
-export function signature(key: string | Function, f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[]): RuleEntry {
+/**
+ * The cache entry of one op signature, its use counted; jitted from the second
+ * use on. `backend` is where the op's operands live: its capacity bounds the table.
+ */
+export function signature(key: string | Function, f: (...xs: (Tracer | number)[]) => Tracer, kinds: readonly Kind[], backend: Backend): RuleEntry {
   const kindKey = kinds.map((k) => (typeof k === "number" ? numberKey(k) : k)).join(",");
-  let table: Map<string, RuleEntry>;
+  let table: RuleTable;
   let k: string;
   if (typeof key === "string") {
     table = builtinRules;
     k = `${key}|${kindKey}`;
   } else {
-    table = userRules.get(key) ?? new Map();
+    table = userRules.get(key) ?? { entries: new Map(), clock: 0 };
     userRules.set(key, table);
     k = kindKey;
   }
-  let entry = table.get(k);
+  let entry = table.entries.get(k);
   if (entry === undefined) {
-    if (table.size >= MAX_SIGNATURES) pruneSignatures(table);
-    entry = { uses: 0, jitted: null };
-    table.set(k, entry);
+    const evicted = evictionCount(table.entries.size, preparedOpCapacity(backend));
+    if (evicted > 0) evictLeastRecentlyUsed(table, evicted);
+    entry = { uses: 0, jitted: null, lastUse: 0 };
+    table.entries.set(k, entry);
   }
+  entry.lastUse = ++table.clock;
   entry.uses++;
   if (entry.jitted === null && entry.uses >= 2) entry.jitted = jittedPair(f, kinds);
   return entry;
+}
+
+/** Signatures cached now for the user function `f`, or for all built-in ops without one (tests). */
+export function signatureCount(f?: Function): number {
+  return (f === undefined ? builtinRules : userRules.get(f))?.entries.size ?? 0;
 }

@@ -396,7 +396,7 @@ function record(key: string | Function, name: string, operands: readonly Operand
   const kinds: Kind[] = operands.map((o, i) => (o instanceof Tensor && o.requiresGrad ? "d" : typeof vals[i] === "number" ? (vals[i] as number) : "c"));
   const diffs = vals.filter((_, i) => kinds[i] === "d") as TfArray[];
   const consts = vals.filter((_, i) => kinds[i] === "c") as TfArray[];
-  const { jitted } = signature(key, f, kinds);
+  const { jitted } = signature(key, f, kinds, diffs[0].backend);
   const out = jitted ? jitted.forward(diffs, consts) : asArray(f(...vals));
   if (!isFloat(out.dtype)) return new Tensor(out);
   const rule = jitted?.rule ?? vjpRule(f, kinds);

@@ -10,7 +10,9 @@
 // accumulator takes at most ~128 terms of similar size, so the error is
 // ~eps·log(rows) at any row width. Rows still stream through memory once, as
 // the row-by-row loop did: the extra work is one pass over a cache-resident
-// scratch row per OUTER_ROW_BLOCKS[0] input rows. generate() (kernel_loops.ts) calls this for the dim just outside the
+// scratch row per OUTER_ROW_BLOCKS[0] input rows. Rows enter level 0 a group
+// (ROW_GROUP) at a time, so the scratch row is loaded and stored once per
+// group. generate() (kernel_loops.ts) calls this for the dim just outside the
 // kept innermost one; rows that fit OUTER_ROW_VECTORS vectors stay in registers
 // there instead.
 
@@ -27,6 +29,11 @@ import type { KDType, KernelSpec, ReduceOp } from "../../plan/kernel_graph";
  * Both paths use the same levels so that a kernel split into column chunks (some narrow enough
  * for registers) gives bitwise the whole kernel's result. */
 export const OUTER_ROW_BLOCKS = [128, 64, 64] as const;
+
+/** Rows summed per pass over the level-0 scratch row (a divisor of OUTER_ROW_BLOCKS[0]). */
+const ROW_GROUP = 8;
+/** Kernels with more nodes than this sum row by row: their loop body, copied per row of a group, would grow too long. */
+const MAX_GROUPED_NODES = 24;
 
 /** Scratch rows per output: level 0 (rows) plus one per OUTER_ROW_BLOCKS entry. */
 const LEVELS = OUTER_ROW_BLOCKS.length + 1;
@@ -115,24 +122,36 @@ export function emitOuterRowsWithScratch(ctx: OuterScratchContext, ps: readonly 
   const colPtr = spec.inputs.map(() => f.local("i32", "scol"));
   for (let k = 0; k < nIn; k++) f.localGet(ps[k]).localSet(rowPtr[k]);
 
-  /** One row into level 0 (`first`: the level is empty, store instead of combining). */
-  const row = (first: boolean): void => {
+  // Rows are taken ROW_GROUP at a time where every input can be read at a fixed offset from the
+  // group's first row: each scratch vector is then loaded and stored once per group instead of
+  // once per row, and the loop runs ROW_GROUP times less often. The rows still combine in order into the
+  // accumulator (((s + r0) + r1) + ...), so the sum is bitwise the row-by-row one.
+  const groupable =
+    spec.nodes.length <= MAX_GROUPED_NODES &&
+    spec.inputs.every((_, k) => bstr[k][rowDim] >= 0 && (bstr[k][innerDim] !== 0 || bstr[k][rowDim] === 0));
+
+  /** `count` consecutive rows into level 0 (`first`: the level is empty, store instead of combining). */
+  const rowGroup = (first: boolean, count: number): void => {
     const bcast = splatBroadcastInputs(f, e, spec.inputs, bstr, innerDim, rowPtr, "sb");
     for (let k = 0; k < nIn; k++) if (!bcast[k]) f.localGet(rowPtr[k]).localSet(colPtr[k]);
     f.localGet(scratchParam).localSet(sp);
     const vector = (lanes: number): void => {
-      const ins = spec.inputs.map((inp, k) => {
-        const bv = bcast[k];
-        if (bv) return bv;
-        const bs = bstr[k][innerDim];
-        const l = f.local("v128", "sin");
-        loadStrided(f, inp.dtype, colPtr[k], bs, 0, lanes);
-        f.localSet(l);
-        return e.get(l);
-      });
-      dag(ins).forEach((v, o) =>
-        storeScratch(sp, slot(o, 0), first ? v : monoid(e, redOp, outDTs[o], loadScratch(sp, slot(o, 0)), v)),
-      );
+      const accs: (Ex | null)[] = outDTs.map((_, o) => (first ? null : loadScratch(sp, slot(o, 0))));
+      for (let r = 0; r < count; r++) {
+        const ins = spec.inputs.map((inp, k) => {
+          const bv = bcast[k];
+          if (bv) return bv;
+          const l = f.local("v128", "sin");
+          loadStrided(f, inp.dtype, colPtr[k], bstr[k][innerDim], r * bstr[k][rowDim], lanes);
+          f.localSet(l);
+          return e.get(l);
+        });
+        dag(ins).forEach((v, o) => {
+          const prev = accs[o];
+          accs[o] = e.bind(prev === null ? v : monoid(e, redOp, outDTs[o], prev, v));
+        });
+      }
+      accs.forEach((acc, o) => storeScratch(sp, slot(o, 0), acc!));
     };
     if (fullVecs > 0) {
       counted(fullVecs, () => {
@@ -143,9 +162,18 @@ export function emitOuterRowsWithScratch(ctx: OuterScratchContext, ps: readonly 
     }
     if (rem > 0) vector(rem);
     for (let k = 0; k < nIn; k++) {
-      const step = bstr[k][rowDim];
+      const step = bstr[k][rowDim] * count;
       if (step !== 0) f.localGet(rowPtr[k]).i32Const(step).op("i32.add").localSet(rowPtr[k]);
     }
+  };
+
+  /** `count` rows into level 0, which starts empty: in groups where the inputs allow it. */
+  const rowsIntoLevel0 = (count: number): void => {
+    const group = groupable ? Math.min(ROW_GROUP, count) : 1;
+    const groups = Math.floor(count / group);
+    rowGroup(true, group);
+    if (groups > 1) counted(groups - 1, () => rowGroup(false, group));
+    for (let r = groups * group; r < count; r++) rowGroup(false, 1);
   };
 
   /** Adds level `from` into level `from + 1`; a level above 0 is reset to the identity (level 0 is
@@ -162,8 +190,7 @@ export function emitOuterRowsWithScratch(ctx: OuterScratchContext, ps: readonly 
   const units = (l: number, count: number): void => {
     if (count === 0) return;
     if (l === 0) {
-      row(true);
-      if (count > 1) counted(count - 1, () => row(false));
+      rowsIntoLevel0(count);
       return;
     }
     counted(count, () => {
