@@ -28,8 +28,17 @@ interface LoopResult {
   expected: number;
 }
 
-function runLoop(mode: "sync" | "async", kind: "jit" | "eager", release: "dispose" | "keep", steps = STEPS, elements = ELEMENTS, limit = LIMIT): LoopResult {
-  const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", path.join(here, "memory_loop.ts"), mode, kind, release, String(steps), String(elements), String(limit)], {
+function runLoop(
+  mode: "sync" | "async",
+  kind: "jit" | "eager",
+  release: "dispose" | "keep",
+  steps = STEPS,
+  elements = ELEMENTS,
+  limit = LIMIT,
+  collection: "collect" | "leave" = "collect",
+): LoopResult {
+  const args = [mode, kind, release, String(steps), String(elements), String(limit), collection];
+  const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", path.join(here, "memory_loop.ts"), ...args], {
     cwd: path.resolve(here, ".."),
     encoding: "utf8",
     env: { ...process.env, TINYFLOW_THREADS: "1" },
@@ -70,5 +79,26 @@ describe("a loop reading back 4 MB a step stays bounded too (RSS and arrayBuffer
       // Spilled host copies (sync) count as ArrayBuffers; they are bounded by the limit.
       expect(r.arrayBuffersGrowth, what).toBeLessThan(BIG_LIMIT + SLACK);
     }, 180_000);
+  }
+});
+
+// The loops above force a full collection every 250 steps to sample what is
+// still held. A user's loop forces none: these run the README's code (nothing
+// disposed, no collection forced inside the 10,000 steps) and bound what the
+// OS sees, RSS sampled every 250 steps, and what the ArrayBuffers still held
+// after the last step (one collection there). Each adds 5-25 s of a child
+// process on a loaded 2-core machine.
+describe("the same loops with no collection forced inside them (RSS and arrayBuffers)", () => {
+  for (const mode of ["sync", "async"] as const) {
+    for (const kind of ["jit", "eager"] as const) {
+      it(`${mode} ${kind}, nothing disposed, nothing collected by hand`, () => {
+        const r = runLoop(mode, kind, "keep", STEPS, ELEMENTS, LIMIT, "leave");
+        const what = JSON.stringify(r);
+        expect(r.last, what).toBe(r.expected);
+        expect(r.residentBytes, what).toBeLessThanOrEqual(LIMIT);
+        expect(r.rssGrowth, what).toBeLessThan(LIMIT + SLACK);
+        expect(r.arrayBuffersGrowth, what).toBeLessThan(SLACK);
+      }, 180_000);
+    }
   }
 });
