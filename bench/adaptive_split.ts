@@ -1,112 +1,94 @@
 // The pool's adaptive split of short jobs (pool.ts "Short jobs",
-// split_choice.ts) against always splitting and against one thread, in one
-// process, interleaved: each round runs every variant for `block` calls, the
-// order rotated round by round, the default pool rebuilt for each variant
-// (setThreadCount / setAdaptiveSplit; its workers start outside the timed
-// calls) -- so all three see the same load, which on a shared machine moves
-// from second to second.
+// split_choice.ts) against always splitting and against one thread, call by
+// call: three pools on one kernels instance (adaptive, always split, one
+// thread), and each round runs one call on each, in an order that rotates, so
+// the three see the same load -- which on a shared machine moves from
+// second to second. Between calls the calling thread busy-waits `gap` ms,
+// standing in for the rest of a W5 call (readback, dispatch), so a worker
+// goes back to sleep between its pool's calls as it does in the W5 loop.
 //
-// Workloads (bench/workloads.md):
-//   - W5 as taught: `await f(X, W).data()`, nothing disposed (the W5 row);
-//   - W5 tuned: the same, the result disposed after reading;
-//   - W5 kernel: the conv alone on the backend's pool, then `gap` ms of
-//     busy-waiting standing in for the rest of a W5 call, so the worker goes
-//     back to sleep between calls as in the W5 loop;
-//   - gemm 256: W1's 256³ matmul kernel alone (also short: 8x the split
-//     threshold), with the same gap.
-// Printed per variant: wall ms per call (min / median over the rounds' per-call
-// means), the process's CPU ms per call (all threads; the kernel rows include
-// the gap's busy-wait), and the share of calls that split. Load average
-// before and after: compare rows within one run only.
+// Jobs: W5's conv (32×28×28×1 → 32, 3×3 SAME, NHWC; 3.4x the conv split
+// threshold) and W1's 256³ matmul (8x the gemm threshold), both short; a
+// 512³ matmul (64x) is not, and splits in both 2-thread pools (a check that
+// large jobs keep splitting: its adaptive and always-split rows agree).
+// Printed per job and pool: wall ms per call (min / median / p90 / mean,
+// the gap not included), the process's CPU ms per call (every thread: the
+// caller, the pool's worker, V8's), and the share of calls that split.
+// Load average before and after: compare rows within one run only.
 //
-// Run: npx tsx bench/adaptive_split.ts [rounds] [block] [gap ms]   (default 10 rounds of 100 calls, gap 0.5)
+// Run: npx tsx bench/adaptive_split.ts [calls] [gap ms]   (default 1500 calls per pool and job, gap 0.5)
 
 import { loadavg } from "node:os";
-import { np, lax, jit, type Tracer } from "../src/index";
-import { wasmBackend } from "../src/backends/wasm";
-import { getThreadPool, setAdaptiveSplit, setThreadCount } from "../src/backends/wasm/threads";
+import { instantiateWasmKernels } from "../src/backends/wasm/kernels";
+import { ThreadPool } from "../src/backends/wasm/threads";
 import { conv2dShapes, type Conv2dParams } from "../src/backends/wasm/conv_params";
 import { W5_SHAPE, convInputs } from "./harness";
 
-const rounds = Number(process.argv[2] ?? 10);
-const block = Number(process.argv[3] ?? 100);
-const GAP_MS = Number(process.argv[4] ?? 0.5);
+const calls = Number(process.argv[2] ?? 1500);
+const GAP_MS = Number(process.argv[3] ?? 0.5);
 const load0 = loadavg();
 
-const s = W5_SHAPE;
-const { x: xData, w: wData } = convInputs(s);
-const X = np.array(xData).reshape([s.n, s.h, s.w, s.cin]);
-const W = np.array(wData).reshape([s.kh, s.kw, s.cin, s.cout]);
-const f = jit((xi: Tracer, wi: Tracer) => lax.convGeneralDilated(xi, wi, [1, 1], "SAME", { dimensionNumbers: ["NHWC", "HWIO", "NHWC"] }));
-
-const K = wasmBackend().mem.kernels;
-const params: Conv2dParams = { layout: "NHWC", ...s, padding: [[1, 1], [1, 1]] };
+const K = instantiateWasmKernels();
+const params: Conv2dParams = { layout: "NHWC", ...W5_SHAPE, padding: [[1, 1], [1, 1]] };
 const shapes = conv2dShapes(params);
-const [xp, wp, yp] = [K.allocF32(shapes.xSize), K.allocF32(shapes.wSize), K.allocF32(shapes.ySize)];
-K.writeF32(xp, xData);
-K.writeF32(wp, wData);
-const G = 256;
-const [ga, gb, gc] = [K.allocF32(G * G), K.allocF32(G * G), K.allocF32(G * G)];
-K.writeF32(ga, Float32Array.from({ length: G * G }, (_, i) => Math.sin(i)));
-K.writeF32(gb, Float32Array.from({ length: G * G }, (_, i) => Math.cos(i)));
+const { x: xData, w: wData } = convInputs(W5_SHAPE);
+const [xp, wp, yp] = [K.putF32(xData), K.putF32(wData), K.allocF32(shapes.ySize)];
+const matrices = (n: number): { a: number; b: number; c: number } => ({
+  a: K.putF32(Float32Array.from({ length: n * n }, (_, i) => Math.sin(i))),
+  b: K.putF32(Float32Array.from({ length: n * n }, (_, i) => Math.cos(i))),
+  c: K.allocF32(n * n),
+});
+const g256 = matrices(256), g512 = matrices(512);
+
+const pools = [
+  { label: "adaptive", pool: new ThreadPool(K, { threads: 2, adaptiveSplit: true }) },
+  { label: "always split", pool: new ThreadPool(K, { threads: 2, adaptiveSplit: false }) },
+  { label: "1 thread", pool: new ThreadPool(K, { threads: 1 }) },
+];
+for (const p of pools) await p.pool.whenReady(10_000);
+if (pools[0]!.pool.activeThreads < 2) {
+  console.log("adaptive_split: no worker threads on this host (TINYFLOW_THREADS=1 or no worker_threads); nothing to compare");
+  process.exit(0);
+}
+const jobs: Array<{ label: string; run: (p: ThreadPool) => void }> = [
+  { label: "W5 conv", run: (p) => p.conv({ params, mode: "forward", a: xp, b: wp, out: yp }) },
+  { label: "gemm 256", run: (p) => p.sgemm({ m: 256, n: 256, k: 256, ...g256 }) },
+  { label: "gemm 512 (large)", run: (p) => p.sgemm({ m: 512, n: 512, k: 512, ...g512 }) },
+];
 
 const busyWait = (ms: number): void => {
   const end = performance.now() + ms;
   while (performance.now() < end);
 };
-let sink = 0;
-const workloads: Array<{ label: string; run: () => unknown }> = [
-  { label: "W5 as taught", run: async () => { sink += (await f(X, W).data())[7]!; } },
-  { label: "W5 tuned", run: async () => { const y = f(X, W); sink += (await y.data())[7]!; y.dispose(); } },
-  { label: `W5 kernel + ${GAP_MS} ms`, run: () => { getThreadPool(K).conv({ params, mode: "forward", a: xp, b: wp, out: yp }); busyWait(GAP_MS); } },
-  { label: `gemm 256 + ${GAP_MS} ms`, run: () => { getThreadPool(K).sgemm({ m: G, n: G, k: G, a: ga, b: gb, c: gc }); busyWait(GAP_MS); } },
-];
-const modes = [
-  { label: "adaptive", threads: 2, adaptive: true },
-  { label: "always split", threads: 2, adaptive: false },
-  { label: "1 thread", threads: 1, adaptive: false },
-] as const;
-const variants = workloads.flatMap((w) => modes.map((m) => ({ ...m, workload: w.label, run: w.run })));
-
-interface Tally { wall: number[]; cpu: number; split: number; calls: number }
-const tallies = variants.map((): Tally => ({ wall: [], cpu: 0, split: 0, calls: 0 }));
-for (let r = -1; r < rounds; r++) {
-  for (let k = 0; k < variants.length; k++) {
-    const i = (k + Math.max(r, 0)) % variants.length;
-    const v = variants[i]!;
-    setAdaptiveSplit(v.adaptive);
-    setThreadCount(v.threads, K);
-    const pool = getThreadPool(K);
-    await pool.whenReady(10_000);
-    // Warm-up calls: the new pool's choices take their first samples here, as in a steady loop.
-    for (let j = 0; j < 20; j++) await v.run();
-    if (r < 0) continue; // warm-up round (compiles, tier-up)
-    const split0 = pool.splitJobs;
-    const c0 = process.cpuUsage();
-    const w0 = performance.now();
-    for (let j = 0; j < block; j++) await v.run();
-    const wall = performance.now() - w0;
-    const c = process.cpuUsage(c0);
-    const t = tallies[i]!;
-    t.wall.push(wall / block);
-    t.cpu += (c.user + c.system) / 1000;
-    t.split += pool.splitJobs - split0;
-    t.calls += block;
+const q = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+console.log(`adaptive split vs always split vs 1 thread, call by call: ${calls} calls per pool and job, ${GAP_MS} ms busy gap between calls`);
+console.log(`${"job".padEnd(17)} ${"pool".padEnd(13)} ${"wall ms min / med / p90 / mean".padStart(31)}  ${"CPU ms/call".padStart(11)}  split/call`);
+for (const job of jobs) {
+  const n = job.label.startsWith("gemm 512") ? Math.ceil(calls / 8) : calls;
+  for (let i = 0; i < 30; i++) for (const p of pools) job.run(p.pool); // warm-up: V8 tier-up, the choices' first samples
+  const wall = pools.map(() => [] as number[]);
+  const cpu = pools.map(() => 0);
+  const split0 = pools.map((p) => p.pool.splitJobs);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < pools.length; k++) {
+      const j = (i + k) % pools.length;
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      job.run(pools[j]!.pool);
+      wall[j]!.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu[j]! += (c.user + c.system) / 1000;
+      busyWait(GAP_MS);
+    }
   }
+  pools.forEach((p, j) => {
+    const w = wall[j]!.sort((a, b) => a - b);
+    const mean = w.reduce((s, x) => s + x, 0) / w.length;
+    const cols = `${q(w, 0).toFixed(3)} / ${q(w, 0.5).toFixed(3)} / ${q(w, 0.9).toFixed(3)} / ${mean.toFixed(3)}`;
+    console.log(`${job.label.padEnd(17)} ${p.label.padEnd(13)} ${cols.padStart(31)}  ${(cpu[j]! / n).toFixed(3).padStart(11)}  ${((p.pool.splitJobs - split0[j]!) / n).toFixed(2).padStart(10)}`);
+  });
 }
-setAdaptiveSplit(undefined);
-setThreadCount(undefined, K);
-
-const minMed = (xs: number[]): string => {
-  const q = xs.slice().sort((a, b) => a - b);
-  return `${q[0]!.toFixed(3)} / ${q[q.length >> 1]!.toFixed(3)}`;
-};
 const load = (l: number[]): string => l.map((x) => x.toFixed(2)).join(" ");
-console.log(`adaptive split vs always split vs 1 thread: ${rounds} rounds of ${block} calls per variant, rotated; load ${load(load0)} -> ${load(loadavg())}`);
-console.log(`${"workload".padEnd(22)} ${"pool".padEnd(13)} ${"wall ms min / med".padStart(18)}  ${"CPU ms/call".padStart(11)}  split/call`);
-variants.forEach((v, i) => {
-  const t = tallies[i]!;
-  console.log(`${v.workload.padEnd(22)} ${v.label.padEnd(13)} ${minMed(t.wall).padStart(18)}  ${(t.cpu / t.calls).toFixed(3).padStart(11)}  ${(t.split / t.calls).toFixed(2).padStart(10)}`);
-});
-if (sink === 0.5) console.log("");
+console.log(`load ${load(load0)} -> ${load(loadavg())}`);
+for (const p of pools) p.pool.close();
 process.exit(0);

@@ -52,11 +52,17 @@ describe("SplitChoice", () => {
     expect(gaps.slice(0, 5)).toEqual([16, 32, 64, 64, 64].map((g) => g + 1));
   });
 
-  it("a tie goes to the calling thread", () => {
+  it("a tie, or a split less than minSplitGain faster, goes to the calling thread", () => {
     const c = new SplitChoice();
     drive(c, 6, () => 0.5);
     expect(c.best()).toBe("alone");
     expect(c.next()).toBe("alone");
+    const close = new SplitChoice();
+    drive(close, 6, (w) => (w === "split" ? 0.5 * (1 - cfg.minSplitGain / 2) : 0.5));
+    expect(close.best()).toBe("alone");
+    const clear = new SplitChoice();
+    drive(clear, 6, (w) => (w === "split" ? 0.5 * (1 - 2 * cfg.minSplitGain) : 0.5));
+    expect(clear.best()).toBe("split");
   });
 
   it("moves to the calling thread within a few jobs when splitting turns slow (the other core got busy)", () => {
@@ -105,8 +111,9 @@ describe("SplitChoice", () => {
   });
 
   it("rejects an inconsistent config with a BackendError naming it", () => {
-    expect(() => new SplitChoice({ window: 3, warmup: 4, minProbeGap: 8, maxProbeGap: 64 })).toThrow(BackendError);
-    expect(() => new SplitChoice({ window: 7, warmup: 3, minProbeGap: 8, maxProbeGap: 4 })).toThrow(/SplitChoice: inconsistent config/);
+    expect(() => new SplitChoice({ ...cfg, window: 3, warmup: 4 })).toThrow(BackendError);
+    expect(() => new SplitChoice({ ...cfg, minProbeGap: 8, maxProbeGap: 4 })).toThrow(/SplitChoice: inconsistent config/);
+    expect(() => new SplitChoice({ ...cfg, minSplitGain: 1 })).toThrow(/minSplitGain/);
   });
 });
 

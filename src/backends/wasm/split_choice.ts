@@ -13,8 +13,10 @@
 // How: one SplitChoice per kind of job (a generated kernel, or a job family,
 // conv mode and size class; threads.ts and parallel_kernel.ts key them). It
 // keeps the last few wall times per unit of work of each way and takes the
-// way whose median is lower (a tie goes to the calling thread, which spends
-// less CPU). The other way is probed now and then so the choice follows the
+// way whose median is lower -- splitting only when it is at least
+// `minSplitGain` faster: within that the calling thread wins, as it spends
+// less CPU, which a shared machine's other work (and V8's concurrent
+// marking) can use. The other way is probed now and then so the choice follows the
 // load: every `minProbeGap` jobs at first, the gap doubling after each probe
 // that loses, up to `maxProbeGap`; a probe that beats the current way's
 // median is repeated at once, so a way that became faster takes over within
@@ -37,9 +39,11 @@ export interface SplitChoiceConfig {
   minProbeGap: number;
   /** Most jobs between probes (the gap doubles after each probe that loses). */
   maxProbeGap: number;
+  /** Splitting is taken when its median is below the calling thread's by at least this fraction. */
+  minSplitGain: number;
 }
 
-export const DEFAULT_SPLIT_CHOICE: SplitChoiceConfig = { window: 7, warmup: 3, minProbeGap: 8, maxProbeGap: 64 };
+export const DEFAULT_SPLIT_CHOICE: SplitChoiceConfig = { window: 7, warmup: 3, minProbeGap: 8, maxProbeGap: 64, minSplitGain: 0.05 };
 
 /** The two ways a job can run. */
 export type SplitWay = "split" | "alone";
@@ -85,17 +89,21 @@ export class SplitChoice {
   readonly taken = { split: 0, alone: 0 };
 
   constructor(private readonly cfg: SplitChoiceConfig = DEFAULT_SPLIT_CHOICE) {
-    if (!(cfg.window >= 1 && cfg.warmup >= 1 && cfg.warmup <= cfg.window && cfg.minProbeGap >= 1 && cfg.maxProbeGap >= cfg.minProbeGap)) {
-      throw new BackendError(`SplitChoice: inconsistent config ${JSON.stringify(cfg)} (need 1 <= warmup <= window, 1 <= minProbeGap <= maxProbeGap)`);
+    if (!(cfg.window >= 1 && cfg.warmup >= 1 && cfg.warmup <= cfg.window && cfg.minProbeGap >= 1 && cfg.maxProbeGap >= cfg.minProbeGap && cfg.minSplitGain >= 0 && cfg.minSplitGain < 1)) {
+      throw new BackendError(`SplitChoice: inconsistent config ${JSON.stringify(cfg)} (need 1 <= warmup <= window, 1 <= minProbeGap <= maxProbeGap, 0 <= minSplitGain < 1)`);
     }
     this.split = new Samples(cfg.window);
     this.alone = new Samples(cfg.window);
     this.probeGap = cfg.minProbeGap;
   }
 
-  /** The way that has been faster lately (a tie, or no samples of either, goes to "alone"). */
+  /** The way that has been faster lately (see the header; no samples of either: "alone"). */
   best(): SplitWay {
-    return this.split.median() < this.alone.median() ? "split" : "alone";
+    return this.splitWins(this.split.median(), this.alone.median()) ? "split" : "alone";
+  }
+
+  private splitWins(split: number, alone: number): boolean {
+    return split < alone * (1 - this.cfg.minSplitGain);
   }
 
   /** The way to run the next job. */
@@ -127,7 +135,7 @@ export class SplitChoice {
     const other = way === "split" ? this.alone : this.split;
     if (way !== best) {
       // A probe: if it beat the way taken, look again at once; if not, wait longer next time.
-      const won = cost < other.median();
+      const won = way === "split" ? this.splitWins(cost, other.median()) : !this.splitWins(other.median(), cost);
       this.probeGap = won ? 0 : Math.min(this.cfg.maxProbeGap, Math.max(this.cfg.minProbeGap, this.probeGap * 2));
     }
     mine.add(cost);
