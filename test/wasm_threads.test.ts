@@ -11,7 +11,7 @@ import { compileKernel, type KernelSpec } from "../src/backends/wasm/codegen/ker
 import { contiguous, tanhSpec, unarySpec } from "./kernel_specs";
 import { instantiateWasmKernels, type WasmKernels } from "../src/backends/wasm/kernels";
 import { defaultThreadCount } from "../src/backends/wasm/worker_hosts";
-import { ThreadPool, getThreadPool, setThreadCount } from "../src/backends/wasm/threads";
+import { ThreadPool, getThreadPool, setAdaptiveSplit, setThreadCount } from "../src/backends/wasm/threads";
 import { ParallelKernel } from "../src/backends/wasm/parallel_kernel";
 import { wasmBackend } from "../src/backends/wasm";
 import { jit, np, type ArrayLike } from "../src/index";
@@ -393,7 +393,10 @@ describe("thread pool: configuration and failures", () => {
 // --- the program path --------------------------------------------------------------------------
 
 describe("thread pool: jit programs", () => {
-  afterAll(() => setThreadCount(undefined, wasmBackend().mem.kernels));
+  afterAll(() => {
+    setAdaptiveSplit(undefined);
+    setThreadCount(undefined, wasmBackend().mem.kernels);
+  });
 
   it("matmul and a large fused elementwise kernel agree bitwise with 1 and 2 threads", () => {
     const kernels = wasmBackend().mem.kernels;
@@ -404,6 +407,8 @@ describe("thread pool: jit programs", () => {
     const ew = jit((v: ArrayLike) => np.multiply(np.tanh(np.add(np.multiply(v, 2), 1)), v));
     const bmm = jit((p: ArrayLike, q: ArrayLike) => np.matmul(np.reshape(p, [3, 100, 257]), q));
     const results: Float32Array[][] = [];
+    // These jobs are short (pool.ts): splitting is what is checked here, so it is not left to a choice.
+    setAdaptiveSplit(false);
     for (const t of [1, 2]) {
       setThreadCount(t, kernels);
       const pool = getThreadPool(kernels);

@@ -10,7 +10,7 @@
 
 import { BackendError } from "../../core/errors";
 import { CONV_EPILOGUE_WORDS, CONV_PARAMS_LEN, convParamsBlock, convUnits, type Conv2dParams, type ConvMode } from "./conv_params";
-import type { WorkerPool } from "./pool";
+import { SHORT_JOB_SIGNATURE, type WorkerPool } from "./pool";
 import { CTL, JOB, claimChunks } from "./worker";
 
 /** The conv family's knobs (ThreadPoolOptions). */
@@ -36,6 +36,9 @@ export interface ConvJob {
   /** An encoded epilogue (encodeConvEpilogue), forward only. */
   epilogue?: readonly number[];
 }
+
+/** The conv modes' shortJobChoice signatures (their costs per multiply-add differ). */
+const CONV_SIGNATURE: { [M in ConvMode]: number } = { forward: SHORT_JOB_SIGNATURE.convForward, data: SHORT_JOB_SIGNATURE.convData, filter: SHORT_JOB_SIGNATURE.convFilter };
 
 /** Partial sums a large filter gradient is cut into (a constant, so its rounding does not depend on the thread count). */
 const FILTER_GRADIENT_PARTS = 8;
@@ -66,9 +69,17 @@ export class ConvJobs {
     const units = convUnits(params, mode);
     const work = shapes.ySize * params.kh * params.kw * (params.cin / (params.groups ?? 1));
     const large = work >= this.minConvWork && units >= 2;
+    const T = !large || this.pool.threads <= 1 ? 1 : Math.min(this.pool.start(), units);
+    // A short conv splits only while that has been faster lately (pool.ts, "Short jobs").
+    const choice = T > 1 ? this.pool.shortJobChoice(CONV_SIGNATURE[mode], work, this.minConvWork) : undefined;
+    this.pool.runChosen(choice, work, (split) => this.run(job, shapes, units, work, large, split ? T : 1));
+  }
+
+  /** The conv on `T` threads (1: the calling thread alone), its units cut as the header says. */
+  private run(job: ConvJob, shapes: { wSize: number }, units: number, work: number, large: boolean, T: number): void {
+    const { params, mode, a, b, out } = job;
     // The filter gradient's partition is fixed by its size alone (see the header).
     const partitioned = mode === "filter" && large;
-    const T = !large || this.pool.threads <= 1 ? 1 : Math.min(this.pool.start(), units);
     const chunk = partitioned
       ? Math.ceil(units / Math.min(units, FILTER_GRADIENT_PARTS))
       : T <= 1 ? units : Math.max(1, Math.ceil(units / (T * this.convChunksPerThread)));

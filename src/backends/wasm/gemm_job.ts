@@ -17,7 +17,7 @@ import { BackendError } from "../../core/errors";
 import { WASM_ERROR_CODES, WasmKernelError } from "./kernel_args";
 import type { SgemmArgs, SgemmRowsArgs, WasmKernels } from "./kernels";
 import { MAX_EPILOGUE_OPERANDS, epilogueVectorCount, type GeneratedGemm } from "./codegen/gemm";
-import type { WorkerPool } from "./pool";
+import { SHORT_JOB_SIGNATURE, type WorkerPool } from "./pool";
 import { CTL, JOB, claimChunks, forEachItemRows } from "./worker";
 
 /** The GEMM family's knobs (ThreadPoolOptions). */
@@ -183,8 +183,17 @@ export class GemmJobs {
     const gen = args.generated;
     const operands = args.epilogue ?? [];
     if (gen) this.checkGenerated(gen, operands, alpha, beta, batch);
-    const T = m > 0 && n > 0 ? this.gemmThreads(rows, batch * m * n * k) : 1;
+    const work = batch * m * n * k;
+    const T = m > 0 && n > 0 ? this.gemmThreads(rows, work) : 1;
     const one: SgemmShared = { transA, transB, m, n, k, alpha, beta, lda, ldb, ldc, gen, operands };
+    // A short sgemm splits only while that has been faster lately (pool.ts, "Short jobs").
+    const choice = T > 1 ? this.pool.shortJobChoice(gen ? SHORT_JOB_SIGNATURE.generatedGemm : SHORT_JOB_SIGNATURE.sgemm, work, this.minGemmWork) : undefined;
+    this.pool.runChosen(choice, work, (split) => this.run(one, args, sA, sB, sC, rows, batch, split ? T : 1));
+  }
+
+  /** The sgemm batch on `T` threads (1: the calling thread alone), rows cut as the header says. */
+  private run(one: SgemmShared, args: BatchedSgemmArgs, sA: number, sB: number, sC: number, rows: number, batch: number, T: number): void {
+    const { transA, transB, m, n, k, alpha, beta, lda, ldb, ldc, gen, operands } = one;
     if (T <= 1 && !gen) {
       for (let i = 0; i < batch; i++) this.pool.kernels.sgemm(sgemmItem(one, args.a + i * sA, args.b + i * sB, args.c + i * sC));
       return;

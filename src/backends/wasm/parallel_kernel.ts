@@ -12,6 +12,7 @@ import { sizeOf } from "../../core/shape";
 import { esize } from "./codegen/kernel_emit";
 import { MATH_FNS, canonicalize } from "./codegen/kernel_spec";
 import type { WorkerPool } from "./pool";
+import { SplitChoice } from "./split_choice";
 import type { ThreadPool } from "./threads";
 import { CTL, JOB, MAX_KERNEL_PTRS } from "./worker";
 
@@ -44,6 +45,8 @@ interface SplitPlan {
  */
 export class ParallelKernel {
   private plans = new Map<number, SplitPlan | null>();
+  /** Whether this kernel splits, while it is short (pool.ts, "Short jobs"): made on its first split run. */
+  private choice: SplitChoice | undefined;
   /** Estimated cost: elements × (1 + op costs). */
   readonly work: number;
 
@@ -70,6 +73,15 @@ export class ParallelKernel {
       this.kernel.run(ins, outs, this.scratchFor(this.kernel.scratchBytes));
       return;
     }
+    const choice = pool!.isShortJob(this.work, pool!.minKernelWork) ? (this.choice ??= new SplitChoice()) : undefined;
+    pool!.runChosen(choice, this.work, (split) => {
+      if (split) this.runSplit(pool!, plan, ins, outs);
+      else this.kernel.run(ins, outs, this.scratchFor(this.kernel.scratchBytes));
+    });
+  }
+
+  /** Runs the chunks of `plan` on the pool. */
+  private runSplit(pool: ThreadPool, plan: SplitPlan, ins: readonly number[], outs: readonly number[]): void {
     const nIn = ins.length;
     const scratch = this.scratchFor(plan.scratchBytes);
     const chunks = plan.chunks.map(([start, size], c) => ({
@@ -78,7 +90,7 @@ export class ParallelKernel {
       outs: outs.map((p, o) => p + start * plan.step[nIn + o]!),
       ...(scratch ? { scratch: scratch + plan.scratchOffsets[c]! } : {}),
     }));
-    runKernelChunks(pool!, chunks, plan.elements);
+    runKernelChunks(pool, chunks, plan.elements);
   }
 
   /** The scratch address for `bytes` (0 when none is needed or no provider was given: a kernel

@@ -13,6 +13,7 @@
 import type { CompiledKernel } from "./codegen/kernel";
 import { compileWindow, type CompiledWindow, type WindowSpec } from "./codegen/window";
 import { runKernelChunks } from "./parallel_kernel";
+import { SplitChoice } from "./split_choice";
 import type { ThreadPool } from "./threads";
 import { MAX_KERNEL_PTRS } from "./worker";
 
@@ -28,6 +29,8 @@ export class ParallelWindow {
   private readonly whole: CompiledWindow;
   private readonly work: number;
   private readonly plans = new Map<number, Chunk[] | null>();
+  /** Whether this copy splits, while it is short (pool.ts, "Short jobs"): made on its first split run. */
+  private choice: SplitChoice | undefined;
 
   constructor(
     readonly spec: WindowSpec,
@@ -43,11 +46,11 @@ export class ParallelWindow {
       this.whole.run(src, dst, idx);
       return;
     }
-    runKernelChunks(
-      pool!,
-      chunks.map((c) => ({ kernel: asKernel(c.kernel), ins: [src + c.src, dst + c.dst, ...idx.map((p) => p + c.idx)], outs: [] })),
-      this.work,
-    );
+    const choice = pool!.isShortJob(this.work, pool!.minKernelWork) ? (this.choice ??= new SplitChoice()) : undefined;
+    pool!.runChosen(choice, this.work, (split) => {
+      if (!split) this.whole.run(src, dst, idx);
+      else runKernelChunks(pool!, chunks.map((c) => ({ kernel: asKernel(c.kernel), ins: [src + c.src, dst + c.dst, ...idx.map((p) => p + c.idx)], outs: [] })), this.work);
+    });
   }
 
   private plan(pool: ThreadPool): Chunk[] | null {

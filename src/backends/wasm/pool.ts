@@ -36,6 +36,12 @@
 //
 // A job must not be posted while another runs: the pool is driven by one
 // thread (the one that owns the backend).
+//
+// Short jobs. A job large enough to split but under SHORT_JOB_FACTOR times
+// its family's split threshold (W5's conv: 0.4 ms on one thread) splits only
+// while splitting has been faster lately: a SplitChoice per kind of job
+// (split_choice.ts) weighs the wall times of both ways and probes the other
+// now and then. Larger jobs always split.
 
 import { BackendError } from "../../core/errors";
 import { WASM_ERROR_CODES, WasmKernelError } from "./kernel_args";
@@ -43,8 +49,9 @@ import { KERNELS_URL, readKernelBytes } from "./kernel_binary";
 import { kernelCacheCapacity } from "../../core/kernel_cache_capacity";
 import type { WasmKernels } from "./kernels";
 import { browserWatchdogSource, nodeWatchdogSource, type WatchdogInit } from "./watchdog";
-import { MAX_THREADS, defaultThreadCount, isBrowserThreadable, nodeWorkerCtor, nodeWorkerThreads, type BrowserGlobals, type NodeWorkerCtor } from "./worker_hosts";
+import { MAX_THREADS, defaultAdaptiveSplit, defaultThreadCount, isBrowserThreadable, nodeWorkerCtor, nodeWorkerThreads, type BrowserGlobals, type NodeWorkerCtor } from "./worker_hosts";
 import { CONV_ARGS, CTL, GEMM_ARGS, JOB, WORKER_ERRORS, workerSource, type WorkerInit } from "./worker";
+import { SplitChoice } from "./split_choice";
 
 /**
  * Browsers: an idle worker blocks this long before it waits from its event loop instead (worker.ts),
@@ -60,6 +67,19 @@ const HEARTBEAT_LOST_MS = 500;
 /** Dead workers a pool replaces before it gives up on the slot. */
 const MAX_REPLACEMENTS = 16;
 const STACK_BYTES = 1 << 20;
+/**
+ * A job whose work is below this many times its family's split threshold is short: it splits only
+ * while that has been faster lately (see "Short jobs" above). 16: W5's conv (3.4x the conv
+ * threshold) and a 256³ GEMM (8x) are short; W1's 512³ and 1024³ GEMMs (64x, 512x) and W2's 1e6-element
+ * kernel (23x) always split.
+ */
+export const SHORT_JOB_FACTOR = 16;
+
+/**
+ * shortJobChoice's signatures of the job kinds whose choices the pool keeps (their costs per unit
+ * of work differ). A generated kernel or window copy keeps its own choice instead.
+ */
+export const SHORT_JOB_SIGNATURE = { convForward: 0, convData: 1, convFilter: 2, sgemm: 3, generatedGemm: 4 } as const;
 
 /** What every pool is configured with; each job family adds its own knobs (threads.ts). */
 export interface PoolOptions {
@@ -74,6 +94,12 @@ export interface PoolOptions {
    * allowance fails with an error and the pool turns single-threaded (default 30000 ms).
    */
   stallTimeoutMs?: number;
+  /**
+   * Whether short jobs choose between splitting and running on the calling thread from their recent
+   * wall times (default true unless TINYFLOW_ADAPTIVE_SPLIT=0; false: every job large enough to split
+   * splits, as benchmarks of the split itself want). See "Short jobs" above.
+   */
+  adaptiveSplit?: boolean;
 }
 
 type WorkerState = "starting" | "ready" | "failed" | "dead";
@@ -95,6 +121,10 @@ export class WorkerPool {
   private readonly startTimeoutMs: number;
   private readonly stallTimeoutMs: number;
   private readonly kernelBytes: Uint8Array | undefined;
+  /** Whether short jobs choose their way (PoolOptions.adaptiveSplit). */
+  readonly adaptiveSplit: boolean;
+  /** The choices of short jobs keyed by shortJobChoice's signature and size class. */
+  private readonly choices = new Map<number, SplitChoice>();
   private workers: Handle[] = [];
   /** The thread that notices workers ending while the main thread is blocked (watchdog.ts). */
   private watchdog: { postMessage(m: unknown, transfer?: unknown[]): void; terminate(): unknown } | null = null;
@@ -114,6 +144,8 @@ export class WorkerPool {
   takenOverParts = 0;
   /** crashWorkerForTesting's slot: the next job waits for it to claim its part instead of taking the part over. */
   private awaitClaimOf = -1;
+  /** Set by the crash and stall test hooks: the next job splits whatever its choice (the hooks act on a split job). */
+  private nextJobSplitsForTesting = false;
   /** Workers started in place of dead ones (for tests). */
   replacedWorkers = 0;
   /** Browsers without a watchdog: each slot's last heartbeat seen and when it was first seen (checkHeartbeats). */
@@ -129,6 +161,43 @@ export class WorkerPool {
     this.kernelBytes = opts.kernelBytes;
     this.startTimeoutMs = opts.startTimeoutMs ?? 5000;
     this.stallTimeoutMs = opts.stallTimeoutMs ?? 30_000;
+    this.adaptiveSplit = opts.adaptiveSplit ?? defaultAdaptiveSplit();
+  }
+
+  /** Whether a job of `work`, at least its family's split threshold `minWork`, is short (chooses its way). */
+  isShortJob(work: number, minWork: number): boolean {
+    return this.adaptiveSplit && work < minWork * SHORT_JOB_FACTOR;
+  }
+
+  /**
+   * The choice for a short job of `signature` (a small non-negative integer naming its family and
+   * variant, e.g. a conv's mode) and `work`, one per octave of work; undefined when the job is not
+   * short (it splits).
+   */
+  shortJobChoice(signature: number, work: number, minWork: number): SplitChoice | undefined {
+    if (!this.isShortJob(work, minWork)) return undefined;
+    const key = signature * 64 + Math.max(0, Math.min(63, Math.floor(Math.log2(Math.max(1, work)))));
+    let c = this.choices.get(key);
+    if (!c) this.choices.set(key, (c = new SplitChoice()));
+    return c;
+  }
+
+  /**
+   * Runs `job` split (true) or on this thread alone (false) as `choice` says -- split when there is
+   * no choice -- and tells the choice its wall time per unit of `work`. A job that throws is not
+   * recorded.
+   */
+  runChosen(choice: SplitChoice | undefined, work: number, job: (split: boolean) => void): void {
+    const forced = this.nextJobSplitsForTesting;
+    this.nextJobSplitsForTesting = false;
+    if (!choice || forced) {
+      job(true);
+      return;
+    }
+    const way = choice.next();
+    const t0 = performance.now();
+    job(way === "split");
+    choice.record(way, (performance.now() - t0) / Math.max(1, work));
   }
 
   /** Workers ready to take jobs now. */
@@ -406,6 +475,7 @@ export class WorkerPool {
     Atomics.store(this.ctl(), (this.ctlPtr >> 2) + CTL.CRASH, opts.withoutExitHandler ? -(slot + 1) : slot + 1);
     // The crash happens once the worker has claimed a part: the next job must not take its part over.
     this.awaitClaimOf = slot;
+    this.nextJobSplitsForTesting = true;
   }
 
   /**
@@ -416,6 +486,7 @@ export class WorkerPool {
   stallWorkerForTesting(slot: number): void {
     if (this.ctlPtr === 0 || slot < 0 || slot >= this.workers.length) throw new BackendError(`ThreadPool.stallWorkerForTesting: no worker in slot ${slot}`);
     Atomics.store(this.ctl(), (this.ctlPtr >> 2) + CTL.STALL, slot + 1);
+    this.nextJobSplitsForTesting = true;
   }
 
   /** Test hook: wakes the stalled worker; resolves once it has claimed or skipped the job it woke for. */

@@ -32,6 +32,11 @@ export class ThreadPool extends WorkerPool {
     this.convs = new ConvJobs(this, opts);
   }
 
+  /** Split a convolution when its multiply-adds are at least this (ConvJobOptions.minConvWork). */
+  get minConvWork(): number {
+    return this.convs.minConvWork;
+  }
+
   /** A batch of sgemms, split across the pool by rows of C when large (GemmJobs.sgemm). */
   sgemm(args: BatchedSgemmArgs): void {
     this.gemms.sgemm(args);
@@ -64,6 +69,7 @@ export class ThreadPool extends WorkerPool {
 const pools = new WeakMap<WebAssembly.Memory, ThreadPool>();
 const poolKernelBytes = new WeakMap<WebAssembly.Memory, Uint8Array>();
 let configuredThreads: number | undefined;
+let configuredAdaptiveSplit: boolean | undefined;
 
 /**
  * The kernels module bytes the default pools of `kernels` give their workers
@@ -79,7 +85,11 @@ export function getThreadPool(kernels: WasmKernels): ThreadPool {
   let p = pools.get(kernels.memory);
   if (!p) {
     const kernelBytes = poolKernelBytes.get(kernels.memory);
-    p = new ThreadPool(kernels, { ...(configuredThreads === undefined ? {} : { threads: configuredThreads }), ...(kernelBytes ? { kernelBytes } : {}) });
+    p = new ThreadPool(kernels, {
+      ...(configuredThreads === undefined ? {} : { threads: configuredThreads }),
+      ...(configuredAdaptiveSplit === undefined ? {} : { adaptiveSplit: configuredAdaptiveSplit }),
+      ...(kernelBytes ? { kernelBytes } : {}),
+    });
     pools.set(kernels.memory, p);
   }
   return p;
@@ -93,6 +103,19 @@ export function getThreadPool(kernels: WasmKernels): ThreadPool {
 export function setThreadCount(n: number | undefined, kernels?: WasmKernels): void {
   if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new BackendError(`setThreadCount: expected a positive integer, got ${String(n)}`);
   configuredThreads = n;
+  if (kernels) {
+    pools.get(kernels.memory)?.close();
+    pools.delete(kernels.memory);
+  }
+}
+
+/**
+ * Whether the default pools' short jobs choose between splitting and the calling thread
+ * (PoolOptions.adaptiveSplit), closing the current pool of `kernels`, if given, so the next job gets
+ * a new one; `undefined` restores the default (on). For benchmarks that compare the two.
+ */
+export function setAdaptiveSplit(on: boolean | undefined, kernels?: WasmKernels): void {
+  configuredAdaptiveSplit = on;
   if (kernels) {
     pools.get(kernels.memory)?.close();
     pools.delete(kernels.memory);

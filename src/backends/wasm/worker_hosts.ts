@@ -48,6 +48,16 @@ export function isBrowserThreadable(): boolean {
 }
 
 /**
+ * Whether pools' short jobs choose between splitting and the calling thread (PoolOptions.adaptiveSplit)
+ * unless told: TINYFLOW_ADAPTIVE_SPLIT=0 (or off, false) turns it off, as for an A/B run of
+ * benchmarks across processes; anything else, or nothing, leaves it on.
+ */
+export function defaultAdaptiveSplit(): boolean {
+  const env = nodeProcess?.env?.TINYFLOW_ADAPTIVE_SPLIT?.trim().toLowerCase();
+  return !(env === "0" || env === "off" || env === "false");
+}
+
+/**
  * The thread count the environment asks for: TINYFLOW_THREADS, else the
  * available parallelism (Node) or hardwareConcurrency (cross-origin isolated
  * browsers), capped at 8; 1 where threads are unavailable.
