@@ -4,8 +4,11 @@
 // patterns (subnormals, huge quotients, ±0, ±inf, NaN); erf_inv
 // (plan/transcendental.ts) within 4 float32 ulp over [-1, 1] and its edges;
 // integer dot_general (plan/contraction.ts) bit for bit with products and sums
-// wrapping past 2^31; bool cummax/cummin (plan/library.ts) exactly. NUM_RUNS
-// (default 20) sets the runs per property.
+// wrapping past 2^31; bool cummax/cummin (plan/library.ts) exactly; float16
+// scatter_add (plan/indexing.ts: float32 sums rounded to half once) over
+// hundreds of halves with repeated indices: exactly where the float32 sums are
+// exact, else within their rounding error. NUM_RUNS (default 20) sets the runs
+// per property.
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -94,6 +97,62 @@ describe("the kernels that replaced host steps equal the interpreter", () => {
       }),
       { numRuns: NUM_RUNS },
     );
+  });
+
+  describe("float16 scatter_add with repeated indices", () => {
+    /** How the sums are formed: a segment sum, .at[].add into an input, or into an intermediate buffer it may overwrite. */
+    const forms = {
+      segmentSum: (_x: Tracer, u: Tracer, ids: Tracer, segments: number) => np.segmentSum(u, ids, segments),
+      "add into an input": (x: Tracer, u: Tracer, ids: Tracer) => x.at(ids).add(u).mul(2),
+      // 1-D, so the gather's buffer is the scatter's own operand (not a reshape of it) and is summed into in place.
+      "add in place into a gathered intermediate": (x: Tracer, u: Tracer, ids: Tracer, segments: number) =>
+        np.take(x.reshape([-1]), np.arange(x.size - 1, -1, -1, { dtype: "int32" }), 0).at(ids).add(u.reshape([-1]).slice([0, ids.size])).reshape([segments, -1]),
+    };
+    /** rows x width halves `values` summed into `segments` rows by ids in [-1, segments] (out of range ones dropped). */
+    const caseArb = (values: fc.Arbitrary<number>) =>
+      fc
+        .record({ rows: fc.integer({ min: 0, max: 300 }), width: fc.integer({ min: 1, max: 3 }), segments: fc.integer({ min: 1, max: 5 }), form: fc.constantFrom(...(Object.keys(forms) as (keyof typeof forms)[])) })
+        .chain((c) => fc.tuple(fc.constant(c), filled([c.rows, c.width], values), filled([c.segments, c.width], values), filled([c.rows], fc.integer({ min: -1, max: c.segments }))));
+    /** f's values jitted on wasm and on the interpreter, and the sum of every |update| (a bound on what one output element adds). */
+    function run([c, us, xs, ids]: [{ rows: number; width: number; segments: number; form: keyof typeof forms }, number[], number[], number[]]) {
+      const u = np.array(new Float32Array(us), { dtype: "float16" }).reshape([c.rows, c.width]) as TfArray;
+      const x = np.array(new Float32Array(xs), { dtype: "float16" }).reshape([c.segments, c.width]) as TfArray;
+      const idArray = np.array(new Int32Array(ids), { dtype: "int32" }) as TfArray;
+      const f = (a: Tracer, b: Tracer, i: Tracer) => forms[c.form](a, b, i, c.segments);
+      const got = onWasm(f, [x, u, idArray]);
+      expect((jit(f)(x, u, idArray) as Tracer).dtype).toBe("float16");
+      const magnitude = Array.from(u.dataSync() as ArrayLike<number>).reduce((sum, v) => sum + Math.abs(v), 0);
+      return { got, want: interpreterValues(f, [x, u, idArray]), magnitude };
+    }
+
+    it("exactly the interpreter's where float32 sums are exact (multiples of 1/64 up to 32)", () => {
+      fc.assert(
+        fc.property(caseArb(fc.integer({ min: -2048, max: 2048 }).map((k) => k / 64)), (c) => {
+          const { got, want } = run(c);
+          expect(got).toEqual(want);
+        }),
+        { numRuns: NUM_RUNS },
+      );
+    });
+
+    it("any halves, subnormal to 100: within float16 rounding plus the float32 sums' rounding error", () => {
+      const values = fc.oneof(fc.double({ min: -100, max: 100, noNaN: true }), fc.double({ min: -1e-5, max: 1e-5, noNaN: true }));
+      fc.assert(
+        fc.property(caseArb(values), (c) => {
+          const { got, want, magnitude } = run(c);
+          const rows = c[0].rows;
+          got.forEach((g, i) => {
+            // Each side rounds to float16 once (half a float16 ulp, an ulp across a binade edge) a sum that the float32
+            // adds moved by at most half a float32 ulp of the running sum each (operand |x| <= 100); doubled for the form
+            // that doubles its result.
+            const f16Ulp = 2 ** (Math.max(Math.floor(Math.log2(Math.abs(want[i]) || 1)), -14) - 10);
+            const bound = 2 * (2 * f16Ulp + rows * 2 ** -24 * (magnitude + 100));
+            expect(Math.abs(g - want[i]), `element ${i}: ${g}, want ${want[i]}`).toBeLessThanOrEqual(bound);
+          });
+        }),
+        { numRuns: NUM_RUNS },
+      );
+    });
   });
 
   it("bool cummax/cummin along any axis, either direction: exactly", () => {

@@ -120,6 +120,8 @@ describe.skipIf(gpu === null)(`float16 on WebGPU${gpu ? ` on ${gpu.adapterName}`
           lax.convGeneralDilated(np.reshape(a, [1, 1, 5, 9]), np.reshape(lax.slice(b, [0, 0], [3, 3]), [1, 1, 3, 3]), [1, 1], "SAME"),
           np.take(a, np.array([4, 0, 2, 2], { dtype: "int32" }), 0),
           np.zeros([5, 9], { dtype: "float16" }).at(np.array([1, 3, 1], { dtype: "int32" })).add(lax.slice(a, [0, 0], [3, 9])),
+          // summed in place into the gather's packed float16 buffer, repeated indices
+          np.take(np.reshape(a, [-1]), np.arange(44, -1, -1, { dtype: "int32" }), 0).at(np.array([3, 3, 0, 3, 44, 7, 0, 3, 3], { dtype: "int32" })).add(np.reshape(b, [-1]).slice([0, 9])).mul(3),
           np.concatenate([np.pad(a, [[1, 0], [0, 2]]), np.ones([1, 11], { dtype: "float16" })], 0),
           np.sort(a, 1),
           np.cumsum(a, 1),

@@ -60,6 +60,8 @@ export interface IndexingContext<N> {
   constSlot(data: number[], dtype: DType): number;
   /** The slot that will hold `v`'s value. */
   slotFor(v: Var): number;
+  /** A fresh intermediate slot of `shape` and `dtype`, bound to no variable. */
+  tempSlot(shape: readonly number[], dtype: DType): number;
   /** A kernel writing `node` (over `shape`) densely into `slot`; `operandCopy`: it copies an operand about to be updated in place (see Step). */
   emitDense(node: N, shape: readonly number[], dtype: KDType, slot: number, operandCopy?: boolean): void;
   /**
@@ -82,8 +84,8 @@ export interface IndexingContext<N> {
 }
 
 // float16 is held widened to float32 (planner.ts): copies and selections of rounded values stay rounded, so
-// the window steps move it as float32. A float16 scatter_add, whose sums the interpreter rounds one by one, stays
-// on the host.
+// the window steps move it as float32. A float16 scatter_add accumulates in a float32 buffer and its result is
+// that buffer rounded to half once, lazily, by its readers (the interpreter sums in float64 and rounds once too).
 const KERNEL_DTYPES = new Set<DType>(["float32", "int32", "uint32", "bool", "float16"]);
 /** The dtype a kernel or window step moves a value of dtype `d` as. */
 const kd = (d: DType): KDType => (d === "float16" ? "float32" : (d as KDType));
@@ -94,7 +96,6 @@ const WINDOW_PRIMITIVES = new Set<Primitive>(["gather", "scatter", "scatter_add"
 /** Lowers `eqn` without a host step when it is an indexing/structural primitive; false otherwise. */
 export function lowerIndexing<N>(eqn: JaxprEqn, ctx: IndexingContext<N>): boolean {
   if (![...eqn.inputs, ...eqn.outputs].every((a) => KERNEL_DTYPES.has(a.aval.dtype))) return false;
-  if (eqn.primitive === "scatter_add" && eqn.outputs[0].aval.dtype === "float16") return false;
   if (!ctx.windowKernels() && WINDOW_PRIMITIVES.has(eqn.primitive)) return false;
   const typed = typedEqn(eqn);
   switch (typed.primitive) {
@@ -257,8 +258,7 @@ function lowerGather<N>(eqn: JaxprEqn<"gather">, ctx: IndexingContext<N>): boole
  * expression computing it), marked as a plain copy (Step's operandCopy) when
  * `a` is a dense buffer read as it is.
  */
-function operandCopy<N>(ctx: IndexingContext<N>, a: Atom, out: Var): number {
-  const slot = ctx.slotFor(out);
+function operandCopy<N>(ctx: IndexingContext<N>, a: Atom, out: Var, slot = ctx.slotFor(out)): number {
   const src = ctx.plainBuffer(a);
   ctx.emitDense(ctx.nodeOf(a, out.aval.shape), out.aval.shape, kd(out.aval.dtype), slot, src !== null);
   return slot;
@@ -292,13 +292,17 @@ function lowerScatter<N>(eqn: JaxprEqn<"scatter" | "scatter_add">, ctx: Indexing
   });
   const K = indices.aval.shape[indices.aval.ndim - 1];
   const starts = dn.scatterDimsToOperandDims.map((d) => ({ dtype: indices.aval.dtype as WindowStart["dtype"], stride: outStrides[d], hi: opShape[d] - windowSize[d] }));
+  // float16 sums accumulate unrounded: in a float32 buffer of their own, or in the dying operand's (float16 is
+  // held as float32 there too), and the output is that buffer rounded to half once.
+  const halfSums = eqn.primitive === "scatter_add" && out.aval.dtype === "float16";
   // In place where the operand dies here, as for dynamic_update_slice.
-  const slot = ctx.overwritable(operand) ?? operandCopy(ctx, operand, out);
+  const slot = ctx.overwritable(operand) ?? operandCopy(ctx, operand, out, halfSums ? ctx.tempSlot(opShape, "float32") : undefined);
   emitPlan(ctx, {
     label: eqn.primitive, dtype, loops, starts, target: "dst", mode, combine: eqn.primitive === "scatter_add" ? "add" : "copy",
     src: upd, dst: { slot, offset: 0 }, indices: indexPointers(idx, indices.aval.ndim, K),
   });
-  ctx.defineBuffer(out, slot);
+  if (halfSums) ctx.defineLazy(out, ctx.opNode("round_f16", [ctx.viewNode({ slot, offset: 0, strides: outStrides }, "float32")], "float32"));
+  else ctx.defineBuffer(out, slot);
   return true;
 }
 

@@ -270,6 +270,7 @@ export class Planner extends GemmConvLowering {
       return slot;
     },
     slotFor: (v) => this.slotFor(v),
+    tempSlot: (shape, dtype) => this.newSlot({ kind: "temp", bytes: sizeOf(shape) * storageBytes(dtype), dtype, shape }),
     emitDense: (node, shape, dtype, slot, operandCopy) => {
       const build = this.kernelBuild(shape);
       const root = build.visit(node);
