@@ -167,6 +167,8 @@ export interface Storage {
   stagedEpoch: number;
   /** Whether the data was already uploaded from `host` once (a second upload keeps it on the device). */
   uploadedOnce: boolean;
+  /** Whether a caller kept its device buffer beyond one operation (a compiled program's constant): it never moves to the host by itself. */
+  heldBeyondOperation: boolean;
 }
 
 /**
@@ -215,11 +217,12 @@ const HOST_ARRAY_MAX_BYTES = 4096;
 
 /**
  * Whether `s` is a small array on the device whose buffer no other array
- * holds, and that was never uploaded from the host: one that was (np.array
- * data, or a moved array used again) is data in use, kept on the device.
+ * holds, that was never uploaded from the host (one that was, np.array data
+ * or a moved array used again, is data in use, kept on the device), and
+ * whose buffer no compiled program keeps as a constant.
  */
 function movableToHost(s: Storage): boolean {
-  return s.bytes <= HOST_ARRAY_MAX_BYTES && !s.uploadedOnce && s.entry !== null && s.entry.holders.length === 1 && s.stagedEpoch < 0;
+  return s.bytes <= HOST_ARRAY_MAX_BYTES && !s.uploadedOnce && !s.heldBeyondOperation && s.entry !== null && s.entry.holders.length === 1 && s.stagedEpoch < 0;
 }
 
 function moveToHost(s: Storage): void {
@@ -478,7 +481,7 @@ export function memoryStats(): MemoryStats {
 
 export function newStorage(backend: Backend, aval: ShapedArray, buf: unknown): Storage {
   const lease: Lease = { storage: null };
-  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1, stagedEpoch: -1, uploadedOnce: false };
+  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1, stagedEpoch: -1, uploadedOnce: false, heldBeyondOperation: false };
   lease.storage = s;
   allocationsSinceYield++;
   if (admit(s)) notePressure(s.bytes);
@@ -621,7 +624,7 @@ const staged: Storage[] = [];
 /** A storage whose data is only on the host, in `host` (which the storage owns): see "Staged uploads". */
 export function newStagedStorage(backend: Backend, aval: ShapedArray, host: TypedArray): Storage {
   const lease: Lease = { storage: null };
-  return { backend, aval, buf: null, host, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1, stagedEpoch: -1, uploadedOnce: false };
+  return { backend, aval, buf: null, host, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1, stagedEpoch: -1, uploadedOnce: false, heldBeyondOperation: false };
 }
 
 /** The host copy an array's data has besides (or instead of) a device buffer, or null: arrays are immutable, so it may be shared. */
@@ -663,6 +666,7 @@ function keepOnDevice(owner: object, s: Storage): void {
  * never made for it, nor dropped under it.
  */
 export function deviceBuffer(owner: object, s: Storage, persistent = false): unknown {
+  if (persistent) s.heldBeyondOperation = true;
   if (s.buf === null) {
     const stage = !persistent && !s.uploadedOnce && s.backend.spillable === true;
     if (stage) dropStaged();
