@@ -566,12 +566,15 @@ function unhold(s: Storage): boolean {
   return true;
 }
 
-/** Spill the least recently used buffers (never `keep`, nor the running operation's) until under the limit. */
+const heldBeyondOperation = (s: Storage): boolean => s.heldBeyondOperation;
+
+/** Spill the least recently used buffers (never `keep`, the running operation's, nor a compiled program's constant) until under the limit. */
 function spill(keep: ResidentBuffer | null): void {
   let e = oldest;
   while (e !== null && residentBytes > limitBytes) {
     const next = e.newer;
-    if (e !== keep && e.epoch !== currentEpoch) {
+    // A buffer a compiled program holds (its constant) is read by every run of it: never freed under it.
+    if (e !== keep && e.epoch !== currentEpoch && !e.holders.some(heldBeyondOperation)) {
       // Every array holding this buffer gets the same host copy (arrays are immutable).
       // A staged holder still has its host copy: nothing to read back.
       const first = e.holders[0]!;
