@@ -210,9 +210,13 @@ let flushScheduled = false;
 // uploads it again as a staged copy ("Staged uploads" below), and a second
 // operation keeps it on the device, registered then. Arrays disposed before
 // the queue is registered (hand-managed code, results used right away) pay
-// nothing. Measured (eager add and mul of 100-element arrays, results never
-// disposed, CPU per op, 2-core VM under load ~5): 3.7-7.2 -> 1.2-1.9 µs; of
-// 1,000 elements 3.4-16.9 -> 2.0-3.2 µs; disposed results unchanged.
+// nothing. Measured (2-core VM, Node 20, CPU time per op, results never
+// disposed): eager add/mul/matmul of 100 elements 3.2-4.3 -> 1.8-2.3 µs
+// (bench/eager_dispatch.ts, load 5 and 1; tfjs-wasm disposing: 4.5-5.9), add
+// and mul of 1,000 elements 3.4-16.9 -> 2.0-3.2 µs (a probe, load ~5);
+// disposed results unchanged (0.7 µs at 100). Why not larger: a 40 KB result
+// copied out is an ArrayBuffer V8 counts as external memory, and at 10,000
+// elements the copy was no faster than registering (14-16 µs either way).
 const HOST_ARRAY_MAX_BYTES = 4096;
 
 /**
