@@ -46,17 +46,22 @@ function runLoop(
   return JSON.parse(out.trim().split("\n").pop()!) as LoopResult;
 }
 
+/** The loop's last value is right, and device memory, RSS and arrayBuffers stayed bounded. */
+function expectBounded(r: LoopResult): void {
+  const what = JSON.stringify(r);
+  expect(r.last, what).toBe(r.expected);
+  expect(r.residentBytes, what).toBeLessThanOrEqual(LIMIT);
+  expect(r.rssGrowth, what).toBeLessThan(LIMIT + SLACK);
+  expect(r.arrayBuffersGrowth, what).toBeLessThan(SLACK);
+}
+
 describe("a 10,000-step loop stays within the memory limit plus a small constant (RSS and arrayBuffers)", () => {
   for (const mode of ["sync", "async"] as const) {
     for (const kind of ["jit", "eager"] as const) {
       for (const release of ["keep", "dispose"] as const) {
         it(`${mode} ${kind}, ${release === "keep" ? "nothing disposed" : "each result disposed"}`, () => {
           const r = runLoop(mode, kind, release);
-          const what = JSON.stringify(r);
-          expect(r.last, what).toBe(r.expected);
-          expect(r.residentBytes, what).toBeLessThanOrEqual(LIMIT);
-          expect(r.rssGrowth, what).toBeLessThan(LIMIT + SLACK);
-          expect(r.arrayBuffersGrowth, what).toBeLessThan(SLACK);
+          expectBounded(r);
         }, 180_000);
       }
     }
@@ -93,11 +98,7 @@ describe("the same loops with no collection forced inside them (RSS and arrayBuf
     for (const kind of ["jit", "eager"] as const) {
       it(`${mode} ${kind}, nothing disposed, nothing collected by hand`, () => {
         const r = runLoop(mode, kind, "keep", STEPS, ELEMENTS, LIMIT, "leave");
-        const what = JSON.stringify(r);
-        expect(r.last, what).toBe(r.expected);
-        expect(r.residentBytes, what).toBeLessThanOrEqual(LIMIT);
-        expect(r.rssGrowth, what).toBeLessThan(LIMIT + SLACK);
-        expect(r.arrayBuffersGrowth, what).toBeLessThan(SLACK);
+        expectBounded(r);
       }, 180_000);
     }
   }
