@@ -11,7 +11,7 @@ import { FloatingPointError, checkOutputs, currentSite, floatChecksOn, siteOf, w
 import { checkedTypedFrom, resultDType, weakDTypeOfNumbers } from "../src/core/dtype";
 import { Literal, type Atom, type ClosedJaxpr, type Var } from "../src/core/ir";
 import type { ParamsOf } from "../src/core/primitives";
-import { evictionCount, oldestKeptStamp, preparedOpCapacity } from "../src/core/eager_op_cache";
+import { dropLeastRecentlyUsed, evictionCount, preparedOpCapacity } from "../src/core/eager_op_cache";
 import { beginOperation } from "../src/core/residency";
 import { higherOrderShapeRules } from "../src/core/shape_rules/higher_order";
 import { bind, isTracer, type ArrayLike, type Tracer } from "../src/core/trace";
@@ -155,13 +155,11 @@ export function compositeCount(): number {
 
 /** Forgets the `count` least recently used composites and releases their programs (every backend). */
 function evictComposites(count: number): void {
-  const oldestKept = oldestKeptStamp([...allComposites].map((c) => c.lastUse), count);
-  for (const c of allComposites) {
-    if (c.lastUse >= oldestKept) continue;
+  dropLeastRecentlyUsed(allComposites, (c) => c.lastUse, count, (c) => {
     allComposites.delete(c);
     c.table.delete(c.key);
     releasePrograms(c.jaxpr);
-  }
+  });
 }
 
 /** Run a numpy composite on concrete operands as one program, traced once per operand signature. */

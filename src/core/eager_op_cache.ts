@@ -75,6 +75,13 @@ export function oldestKeptStamp(stamps: number[], count: number): number {
   return count >= stamps.length ? Infinity : stamps.sort((a, b) => a - b)[count];
 }
 
+/** Calls `drop` on the `count` least recently used of `items` (`lastUseOf`: their last-use stamps). */
+export function dropLeastRecentlyUsed<T>(items: Iterable<T>, lastUseOf: (item: T) => number, count: number, drop: (item: T) => void): void {
+  const all = [...items];
+  const oldestKept = oldestKeptStamp(all.map(lastUseOf), count);
+  for (const item of all) if (lastUseOf(item) < oldestKept) drop(item);
+}
+
 interface BackendCache {
   readonly roots: Map<FirstOrderPrimitive, SignatureNode>;
   size: number;

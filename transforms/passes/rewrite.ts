@@ -1,7 +1,7 @@
 // Shared plumbing of the IR passes: rebuilding a jaxpr with some variables
 // substituted, and visiting the jaxprs nested in higher-order equations.
 
-import { ClosedJaxpr, Jaxpr, JaxprEqn, Literal, type Atom, type Var } from "../../src/core/ir";
+import { ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, type Atom } from "../../src/core/ir";
 import type { ParamsOf, Primitive } from "../../src/core/primitives";
 
 export type Substitution = Map<Var, Atom>;
@@ -12,6 +12,18 @@ export function substitute(a: Atom, subst: Substitution): Atom {
   // Substitutions may chain (x -> y -> literal).
   for (let next = subst.get(cur); next !== undefined; next = cur instanceof Literal ? undefined : subst.get(cur)) cur = next;
   return cur;
+}
+
+/** Each variable's producing equation, and how often each is read (by equations and as an output). */
+export function producersAndUseCounts(jaxpr: Jaxpr): { producers: Map<Var, JaxprEqn>; useCount: Map<Var, number> } {
+  const producers = new Map<Var, JaxprEqn>();
+  const useCount = new Map<Var, number>();
+  for (const e of jaxpr.eqns) {
+    e.outputs.forEach((v) => producers.set(v, e));
+    for (const a of e.inputs) if (a instanceof Var) useCount.set(a, (useCount.get(a) ?? 0) + 1);
+  }
+  for (const a of jaxpr.outvars) if (a instanceof Var) useCount.set(a, (useCount.get(a) ?? 0) + 1);
+  return { producers, useCount };
 }
 
 /** Apply `fn` to every jaxpr held in an equation's params (returning new params). */

@@ -10,7 +10,7 @@ import { ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, typedEqn, type Atom } from 
 import { isHigherOrder } from "../../src/core/primitives";
 import { bind, type Tracer } from "../../src/core/trace";
 import { literalValue } from "../../src/core/eval_jaxpr";
-import { substitute, type Substitution } from "./rewrite";
+import { producersAndUseCounts, substitute, type Substitution } from "./rewrite";
 
 /** Results larger than this many elements are not folded into constants. */
 const FOLD_LIMIT = 256;
@@ -92,13 +92,7 @@ function transposedDot(eqn: JaxprEqn, producerEqn: JaxprEqn | undefined, uses: n
 
 export function simplify(closed: ClosedJaxpr): ClosedJaxpr {
   const { jaxpr } = closed;
-  const producers = new Map<Var, JaxprEqn>();
-  const useCount = new Map<Var, number>();
-  for (const e of jaxpr.eqns) {
-    e.outputs.forEach((v) => producers.set(v, e));
-    for (const a of e.inputs) if (a instanceof Var) useCount.set(a, (useCount.get(a) ?? 0) + 1);
-  }
-  for (const a of jaxpr.outvars) if (a instanceof Var) useCount.set(a, (useCount.get(a) ?? 0) + 1);
+  const { producers, useCount } = producersAndUseCounts(jaxpr);
   const known = new Map<Var, Tracer>();
   jaxpr.constvars.forEach((v, i) => known.set(v, closed.consts[i]));
   const splats = new Map<Var, number>();

@@ -13,6 +13,7 @@
 // trailing ones and stay in place), and the index vector is the ids' last dim.
 
 import { Jaxpr, JaxprEqn, Var, typedEqn } from "../../src/core/ir";
+import { producersAndUseCounts } from "./rewrite";
 
 /** The permutation of the leading `batch` dims that `perm` is, with every later dim in place; null otherwise. */
 function batchPermutation(perm: readonly number[], batch: number): number[] | null {
@@ -40,13 +41,7 @@ function transposedIds(ids: Var, batchPerm: readonly number[]): { eqn: JaxprEqn;
 
 /** Rewrites every such transpose of a gather (used by nothing else) and every scatter-add of a transposed update. */
 export function transposesIntoIndices(jaxpr: Jaxpr): Jaxpr {
-  const producers = new Map<Var, JaxprEqn>();
-  const useCount = new Map<Var, number>();
-  for (const e of jaxpr.eqns) {
-    e.outputs.forEach((v) => producers.set(v, e));
-    for (const a of e.inputs) if (a instanceof Var) useCount.set(a, (useCount.get(a) ?? 0) + 1);
-  }
-  for (const v of jaxpr.outvars) if (v instanceof Var) useCount.set(v, (useCount.get(v) ?? 0) + 1);
+  const { producers, useCount } = producersAndUseCounts(jaxpr);
 
   /** gather(x, transpose(ids)) for `eqn`, a transpose of a gather's result; null where it does not apply. */
   const gatherOfTransposedIds = (eqn: JaxprEqn): JaxprEqn[] | null => {

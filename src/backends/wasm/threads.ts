@@ -103,10 +103,7 @@ export function getThreadPool(kernels: WasmKernels): ThreadPool {
 export function setThreadCount(n: number | undefined, kernels?: WasmKernels): void {
   if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new BackendError(`setThreadCount: expected a positive integer, got ${String(n)}`);
   configuredThreads = n;
-  if (kernels) {
-    pools.get(kernels.memory)?.close();
-    pools.delete(kernels.memory);
-  }
+  if (kernels) closeDefaultPool(kernels);
 }
 
 /**
@@ -116,8 +113,11 @@ export function setThreadCount(n: number | undefined, kernels?: WasmKernels): vo
  */
 export function setAdaptiveSplit(on: boolean | undefined, kernels?: WasmKernels): void {
   configuredAdaptiveSplit = on;
-  if (kernels) {
-    pools.get(kernels.memory)?.close();
-    pools.delete(kernels.memory);
-  }
+  if (kernels) closeDefaultPool(kernels);
+}
+
+/** Close the default pool of `kernels`, so that the next job starts one with the current settings. */
+function closeDefaultPool(kernels: WasmKernels): void {
+  pools.get(kernels.memory)?.close();
+  pools.delete(kernels.memory);
 }

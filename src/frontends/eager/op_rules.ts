@@ -6,7 +6,7 @@
 import { Array as TfArray, isArray } from "../../core/array";
 import type { DType } from "../../core/dtype";
 import type { Backend } from "../../core/backend";
-import { evictionCount, oldestKeptStamp, preparedOpCapacity } from "../../core/eager_op_cache";
+import { dropLeastRecentlyUsed, evictionCount, preparedOpCapacity } from "../../core/eager_op_cache";
 import { ArgumentError } from "../../core/errors";
 import type { Tracer } from "../../core/trace";
 import { jit, vjp } from "../../../transforms";
@@ -113,12 +113,10 @@ const numberKey = (n: number): string => (Object.is(n, -0) ? "-0" : String(n));
 // stay compiled however many one-off signatures pass through.
 /** Forgets the `count` least recently used signatures of `table`, releasing their compiled programs. */
 function evictLeastRecentlyUsed(table: RuleTable, count: number): void {
-  const oldestKept = oldestKeptStamp([...table.entries.values()].map((e) => e.lastUse), count);
-  for (const [k, e] of table.entries) {
-    if (e.lastUse >= oldestKept) continue;
+  dropLeastRecentlyUsed(table.entries, ([, e]) => e.lastUse, count, ([k, e]) => {
     table.entries.delete(k);
     e.jitted?.release();
-  }
+  });
 }
 
 /**
