@@ -12,7 +12,7 @@ import { checkedTypedFrom, resultDType, weakDTypeOfNumbers } from "../src/core/d
 import { Literal, type Atom, type ClosedJaxpr, type Var } from "../src/core/ir";
 import type { ParamsOf } from "../src/core/primitives";
 import { dropLeastRecentlyUsed, evictionCount, preparedOpCapacity } from "../src/core/eager_op_cache";
-import { beginOperation } from "../src/core/residency";
+import { beginOperation, deviceBytesOf, heldByRecipe, offerForTaking, takeBlocksFor, worthTaking, type Producer } from "../src/core/residency";
 import { higherOrderShapeRules } from "../src/core/shape_rules/higher_order";
 import { bind, isTracer, type ArrayLike, type Tracer } from "../src/core/trace";
 import { buildProgram, releaseProgram, type Program } from "./compiled_program";
@@ -80,21 +80,70 @@ export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Arr
   if (program.executable === null) {
     outs = withDefaultBackend(backend.name, () => evalJaxpr(program.optimized.jaxpr, program.constArrays, inputs));
   } else {
-    // A donated input moved to another backend is a temporary copy: nothing to give up.
-    const outBufs = program.executable.run(
-      inputs.map((a) => a.operandBuffer()),
-      args.map((a, i) => donated[i] === true && inputs[i] === a),
-    );
+    const inBufs = inputs.map((a) => a.operandBuffer());
+    // Read results may give their blocks to this call's outputs (residency.ts, "Taking read results")...
+    takeBlocksFor(jaxpr.outAvals);
+    // ...and an input that a taken result's recipe reads is not overwritten. A donated input
+    // moved to another backend is a temporary copy: nothing to give up.
+    const inPlace = args.map((a, i) => donated[i] === true && inputs[i] === a && !heldByRecipe(a.residencyStorage()));
+    const outBufs = program.executable.run(inBufs, inPlace);
     // Each returned buffer is owned by the Array made for it (a backend that returns
     // an input as an output hands out another reference to it).
     const outAvals = jaxpr.outAvals;
     outs = outBufs.map((buf, i) => new ArrayImpl(outAvals[i], backend, buf));
+    if (backend.spillable === true && !inPlace.includes(true)) offerOutputs(name, jaxpr, program, backend, inputs, inBufs, outs as ArrayImpl[]);
   }
   if (floatChecksOn()) checkCompiledOutputs(name, jaxpr, args, outs as Array[], donated);
   args.forEach((a, i) => {
     if (donated[i] === true && !outs.includes(a) && !a.isDisposed) a.donate(name);
   });
   return outs;
+}
+
+/**
+ * Offer the call's large outputs for taking once read (residency.ts, "Taking
+ * read results"), with a recipe that runs `program` again on `inputs`: those
+ * whose buffer is the call's own (not an input's, not another output's) and
+ * at least as large as all the inputs together.
+ */
+function offerOutputs(name: string, jaxpr: ClosedJaxpr, program: Program, backend: Backend, inputs: readonly ArrayImpl[], inBufs: readonly unknown[], outs: readonly ArrayImpl[]): void {
+  let inBytes = 0;
+  for (const a of inputs) inBytes += deviceBytesOf(a.aval);
+  let producer: Producer | null = null;
+  for (let i = 0; i < outs.length; i++) {
+    const out = outs[i];
+    if (!worthTaking(out.aval) || deviceBytesOf(out.aval) < inBytes) continue;
+    const buf = out.residencyStorage().buf;
+    if (inBufs.includes(buf) || outs.some((o, k) => k !== i && o.residencyStorage().buf === buf)) continue;
+    producer ??= recipeOf(name, jaxpr, program, backend, inputs, inBytes);
+    offerForTaking(out.residencyStorage(), producer, i);
+  }
+}
+
+function recipeOf(name: string, jaxpr: ClosedJaxpr, program: Program, backend: Backend, inputs: readonly ArrayImpl[], inBytes: number): Producer {
+  let outBytes = 0;
+  for (const a of jaxpr.outAvals) outBytes += deviceBytesOf(a);
+  return {
+    name,
+    owners: inputs,
+    storages: inputs.map((a) => a.residencyStorage()),
+    inBytes,
+    outBytes,
+    recompute(buffers, index) {
+      // The program, or (dropped from the cache since: clearCache, eviction) the same one built again for this run.
+      const cached = programs.get(jaxpr)?.get(backend) === program;
+      const run = cached ? program : buildProgram(jaxpr, backend);
+      try {
+        const outBufs = run.executable!.run(buffers, []);
+        outBufs.forEach((b, k) => {
+          if (k !== index) backend.free(b);
+        });
+        return outBufs[index];
+      } finally {
+        if (!cached) releaseProgram(run);
+      }
+    },
+  };
 }
 
 /**

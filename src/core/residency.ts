@@ -169,6 +169,25 @@ export interface Storage {
   uploadedOnce: boolean;
   /** Whether a caller kept its device buffer beyond one operation (a compiled program's constant): it never moves to the host by itself. */
   heldBeyondOperation: boolean;
+  /**
+   * How a compiled call made this array, while it may be taken (see "Taking
+   * read results" below): kept from the call until the next operation
+   * starts, longer only if the array was read by then; once taken, the recipe
+   * that computes it again.
+   */
+  producer: Producer | null;
+  /** Which output of `producer` this array is. */
+  producerIndex: number;
+  /** Read (data(), dataSync()...) and not used by an operation since: its block may be taken. */
+  readSinceUse: boolean;
+  /** Its device buffer was taken by a later operation's output: `producer` computes it again when used. */
+  taken: boolean;
+  /** It was taken and computed again once: never taken again (a bound on recomputation). */
+  recomputed: boolean;
+  /** How many recipes of taken arrays read this array (they need its data until they are dropped). */
+  recipeHolds: number;
+  /** Disposed while recipes held it: the buffer is released when the last one is dropped (or when its Array is collected). */
+  disposePending: boolean;
 }
 
 /**
@@ -311,6 +330,12 @@ function unwatch(s: Storage): void {
 
 /** The Array was disposed by hand: release its buffer now, and forget it in the finalizer. */
 export function disposeStorage(s: Storage): void {
+  if (s.recipeHolds > 0) {
+    // A taken array's recipe still reads it: released when the last such recipe is dropped (see "Taking read results").
+    s.disposePending = true;
+    s.readSinceUse = false;
+    return;
+  }
   unwatch(s);
   releaseStorage(s);
 }
@@ -394,6 +419,7 @@ export function beginOperation(name: string, backend: Backend, inAvals: readonly
 
 /** beginOperation with the byte counts already known (the eager op cache keeps them per signature). */
 export function beginOperationOfSize(name: string, backend: Backend, inBytes: number, outBytes: number): void {
+  if (fresh.length > 0) settleFresh();
   currentEpoch++;
   currentName = name;
   checkBytesFitLimit(name, inBytes, outBytes);
@@ -464,6 +490,15 @@ export interface MemoryStats {
    * the cache working; the next program needing it compiles it again.
    */
   pipelines: number;
+  /**
+   * Read results of compiled calls whose device memory a later operation's
+   * output took over, so far: arrays read (`data()`, `dataSync()`...) and not
+   * used since, whose block was freed for a new output of the same size; such
+   * an array keeps how it was computed and computes it again if used.
+   */
+  taken: number;
+  /** Taken arrays computed again because they were used after all (each at most once). */
+  recomputed: number;
 }
 
 let programBytes = 0;
@@ -480,12 +515,12 @@ export function notePipelines(delta: number): void {
 }
 
 export function memoryStats(): MemoryStats {
-  return { residentBytes, limitBytes, spilled: spilledCount, programBytes, pipelines };
+  return { residentBytes, limitBytes, spilled: spilledCount, programBytes, pipelines, taken: takenCount, recomputed: recomputedCount };
 }
 
 export function newStorage(backend: Backend, aval: ShapedArray, buf: unknown): Storage {
   const lease: Lease = { storage: null };
-  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1, stagedEpoch: -1, uploadedOnce: false, heldBeyondOperation: false };
+  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1, stagedEpoch: -1, uploadedOnce: false, heldBeyondOperation: false, producer: null, producerIndex: 0, readSinceUse: false, taken: false, recomputed: false, recipeHolds: 0, disposePending: false };
   lease.storage = s;
   allocationsSinceYield++;
   if (admit(s)) notePressure(s.bytes);
@@ -596,6 +631,8 @@ function spill(keep: ResidentBuffer | null): void {
         h.host = host;
         h.stagedEpoch = -1;
         h.lease.storage = null;
+        h.producer = null;
+        h.readSinceUse = false;
         if (!wasStaged) unwatch(h);
       }
       spilledCount++;
@@ -631,7 +668,7 @@ const staged: Storage[] = [];
 /** A storage whose data is only on the host, in `host` (which the storage owns): see "Staged uploads". */
 export function newStagedStorage(backend: Backend, aval: ShapedArray, host: TypedArray): Storage {
   const lease: Lease = { storage: null };
-  return { backend, aval, buf: null, host, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1, stagedEpoch: -1, uploadedOnce: false, heldBeyondOperation: false };
+  return { backend, aval, buf: null, host, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1, stagedEpoch: -1, uploadedOnce: false, heldBeyondOperation: false, producer: null, producerIndex: 0, readSinceUse: false, taken: false, recomputed: false, recipeHolds: 0, disposePending: false };
 }
 
 /** The host copy an array's data has besides (or instead of) a device buffer, or null: arrays are immutable, so it may be shared. */
@@ -673,6 +710,8 @@ function keepOnDevice(owner: object, s: Storage): void {
  * never made for it, nor dropped under it.
  */
 export function deviceBuffer(owner: object, s: Storage, persistent = false): unknown {
+  if (s.taken) rematerialize(owner, s);
+  s.readSinceUse = false;
   if (persistent) s.heldBeyondOperation = true;
   if (s.buf === null) {
     const stage = !persistent && !s.uploadedOnce && s.backend.spillable === true;
@@ -697,15 +736,24 @@ export function deviceBuffer(owner: object, s: Storage, persistent = false): unk
 }
 
 /** The data, read through the backend's asynchronous path (the only one a GPU has), without uploading a spilled array again. */
-export function readStorageAsync(s: Storage): Promise<TypedArray> {
+export function readStorageAsync(owner: object, s: Storage): Promise<TypedArray> {
+  if (s.taken) rematerialize(owner, s);
   primeHostHeapFor(s.bytes);
-  return s.host !== null ? Promise.resolve(copyOut(s.host)) : s.backend.read(s.buf, s.aval);
+  if (s.host !== null) return Promise.resolve(copyOut(s.host));
+  const out = s.backend.read(s.buf, s.aval);
+  // Takeable once read: the spillable backends' read copies the data before it returns.
+  if (s.producer !== null) noteRead(s);
+  return out;
 }
 
 /** The data, read synchronously, without uploading a spilled array again. */
-export function readStorage(s: Storage): TypedArray {
+export function readStorage(owner: object, s: Storage): TypedArray {
+  if (s.taken) rematerialize(owner, s);
   primeHostHeapFor(s.bytes);
-  return s.host !== null ? copyOut(s.host) : s.backend.readSync(s.buf, s.aval);
+  if (s.host !== null) return copyOut(s.host);
+  const out = s.backend.readSync(s.buf, s.aval);
+  if (s.producer !== null) noteRead(s);
+  return out;
 }
 
 /** Release the device buffer (if any) for good: dispose(), or a donation. */
@@ -728,6 +776,9 @@ function releaseLease(lease: Lease): void {
 }
 
 function dropStorage(s: Storage): void {
+  if (s.taken) dropRecipe(s);
+  s.producer = null;
+  s.readSinceUse = false;
   if (s.buf !== null) s.backend.free(s.buf);
   s.buf = null;
   s.host = null;
@@ -782,3 +833,183 @@ const nextTask: (fn: () => void) => void =
           channel.port2.postMessage(null);
         };
       })();
+
+// Taking read results (rematerialization, as in DTR: Kirisame et al.,
+// "Dynamic Tensor Rematerialization", 2021). A result that was read
+// (`data()`, `dataSync()`, ...) and not used by an operation since is, in the
+// loops users write (`y = f(x); await y.data()`, nothing disposed), garbage
+// the collector has not found yet; its block is the one the tuned loop would
+// reuse, still in cache. So the next operation whose output has the same
+// byte size takes it: the block is freed just before the operation's program
+// runs (its operands already fetched), and the allocator, which hands back
+// the most recently freed block of a size first (wasm/src/alloc.rs, the
+// quick lists), gives it to the new output. The taken array keeps a recipe
+// instead of its data: the call that made it (its compiled program, its
+// input arrays, held, and its output index). Used again after all (read, an
+// operand, moved, printed), it runs the recipe and holds a device buffer
+// again, with the same bits: the programs' kernels give the same result on
+// any thread count and split (parallel_kernel.ts, gemm_job.ts, conv_job.ts,
+// parallel_window.ts; tested in test/remat.test.ts). What takes part:
+//  - Producers: outputs of compiled calls (runCompiled: jit, the eager
+//    composites) of at least TAKE_MIN_BYTES (smaller blocks hardly matter for
+//    the cache), on a spillable backend, when no input was donated in place,
+//    the buffer is the call's own (not an input's, not repeated), and the
+//    call's inputs are no larger than the output (a taken array never keeps
+//    alive more than it gave up). The recipe is kept from the call until the
+//    next operation starts, and beyond only if the array was read by then,
+//    among the last MAX_TAKEABLE read ones: so a result holds its inputs at
+//    most that long unless it is taken.
+//  - Takers: every operation, compiled or eager, just before its program runs.
+//  - Takeable: read since its last use; the only holder of its buffer; not a
+//    compiled program's constant (heldBeyondOperation), not staged, not an
+//    operand of the running operation; not read by a live recipe and none of
+//    its inputs taken (no chains); never recomputed before (so two results
+//    read alternately are recomputed at most once each).
+//  - Recipe inputs stay readable: a donation does not overwrite one in place
+//    (runCompiled asks heldByRecipe), and dispose() of one waits (the Array
+//    is disposed at once; its buffer is released when the last recipe reading
+//    it is dropped, by recomputing or disposing the taken array; a recipe
+//    dropped with its garbage-collected array leaves the release to the
+//    input's own finalizer, which the recipe no longer delays). Spilling an
+//    input is fine: the recompute uploads it again.
+//  - Accounting: a taken array holds no device bytes (residentBytes and the
+//    collector's unseen bytes drop by its size); its inputs are counted as
+//    any live array. A recompute runs inside the operation that needs it
+//    (during its operand fetch): it starts no operation (the epoch that keeps
+//    the running operation's operands from spilling stays), checks that the
+//    producing call fits the limit, and may spill others as any allocation.
+
+/** Outputs smaller than this are never taken: their blocks matter little for the cache, and recipes cost bookkeeping. */
+const TAKE_MIN_BYTES = 64 * 1024;
+/** The most read results kept takeable at once (each holds its inputs): the most recently read ones. */
+const MAX_TAKEABLE = 4;
+/** Outputs offered by the last compiled call: takeable if read before the next operation starts. */
+const fresh: Storage[] = [];
+/** Read results that may be taken, most recently read last. */
+const takeable: Storage[] = [];
+let takenCount = 0;
+let recomputedCount = 0;
+
+/** How a compiled call made its outputs, and how to make one again (see "Taking read results"). */
+export interface Producer {
+  /** The call, for messages. */
+  readonly name: string;
+  /** Its input arrays, and their storages in the same order. */
+  readonly owners: readonly object[];
+  readonly storages: readonly Storage[];
+  /** Device bytes of all its inputs and all its outputs (the memory limit must hold them at once). */
+  readonly inBytes: number;
+  readonly outBytes: number;
+  /** Runs the call again on the inputs' `buffers`: output `index`'s buffer, the others released. */
+  recompute(buffers: unknown[], index: number): unknown;
+}
+
+/** Whether an output of this type is large enough to be taken. */
+export function worthTaking(aval: ShapedArray): boolean {
+  return bytesOf(aval) >= TAKE_MIN_BYTES;
+}
+
+/** Output `index` of `producer` is `s`: it may be taken if it is read before the next operation. */
+export function offerForTaking(s: Storage, producer: Producer, index: number): void {
+  if (s.entry === null || s.entry.holders.length !== 1 || s.bytes < TAKE_MIN_BYTES) return;
+  s.producer = producer;
+  s.producerIndex = index;
+  fresh.push(s);
+}
+
+/** Whether a recipe reads this array: a donation must not overwrite it in place. */
+export function heldByRecipe(s: Storage): boolean {
+  return s.recipeHolds > 0;
+}
+
+/** An operation starts: the last call's outputs not read by now keep no recipe. */
+function settleFresh(): void {
+  for (const s of fresh) if (!s.readSinceUse && !s.taken) s.producer = null;
+  fresh.length = 0;
+}
+
+function noteRead(s: Storage): void {
+  if (s.recomputed || s.buf === null) return;
+  s.readSinceUse = true;
+  const i = takeable.indexOf(s);
+  if (i >= 0) takeable.splice(i, 1);
+  takeable.push(s);
+  if (takeable.length > MAX_TAKEABLE) {
+    const old = takeable.shift()!;
+    old.producer = null;
+    old.readSinceUse = false;
+  }
+}
+
+function takeableNow(s: Storage): boolean {
+  const e = s.entry;
+  if (!s.readSinceUse || s.buf === null || e === null || e.holders.length !== 1 || e.epoch === currentEpoch) return false;
+  if (s.heldBeyondOperation || s.stagedEpoch >= 0 || s.recipeHolds > 0 || s.disposePending || s.recomputed) return false;
+  // Every input still has its data (a disposed one has none) and is no taken array itself.
+  for (const x of s.producer!.storages) if (x.taken || (x.buf === null && x.host === null)) return false;
+  return true;
+}
+
+/**
+ * The running operation is about to allocate outputs of these types (its
+ * operands fetched): free, for each large one, the block of a takeable read
+ * result of the same size, most recently read first.
+ */
+export function takeBlocksFor(outAvals: readonly ShapedArray[]): void {
+  if (takeable.length === 0) return;
+  for (const a of outAvals) {
+    const bytes = bytesOf(a);
+    if (bytes < TAKE_MIN_BYTES) continue;
+    for (let i = takeable.length - 1; i >= 0; i--) {
+      const s = takeable[i]!;
+      if (s.bytes !== bytes || !takeableNow(s)) continue;
+      takeable.splice(i, 1);
+      take(s);
+      break;
+    }
+  }
+}
+
+function take(s: Storage): void {
+  for (const x of s.producer!.storages) x.recipeHolds++;
+  const buf = s.buf;
+  unhold(s);
+  s.backend.free(buf);
+  s.buf = null;
+  s.taken = true;
+  s.readSinceUse = false;
+  // Nothing left for the finalizer (the recipe is garbage with the Array) nor for the collector's count.
+  unwatch(s);
+  s.lease.storage = null;
+  unseenBytes = Math.max(0, unseenBytes - s.bytes);
+  takenCount++;
+}
+
+/** A taken array is used after all: compute it again (inside the running operation, which it must not end). */
+function rematerialize(owner: object, s: Storage): void {
+  const p = s.producer!;
+  checkBytesFitLimit(`${currentName} (recomputing an output of ${p.name} that an operation took over)`, p.inBytes, p.outBytes);
+  const buffers = p.storages.map((x, i) => deviceBuffer(p.owners[i]!, x));
+  s.buf = p.recompute(buffers, s.producerIndex);
+  s.taken = false;
+  s.recomputed = true;
+  dropRecipe(s);
+  s.lease.storage = s;
+  watch(owner, s);
+  allocationsSinceYield++;
+  if (admit(s)) notePressure(s.bytes);
+  recomputedCount++;
+}
+
+/** Forget `s`'s recipe: its inputs are no longer read by it (a disposed one is released with its last recipe). */
+function dropRecipe(s: Storage): void {
+  const p = s.producer!;
+  s.producer = null;
+  s.taken = false;
+  for (const x of p.storages) {
+    if (--x.recipeHolds === 0 && x.disposePending) {
+      x.disposePending = false;
+      disposeStorage(x);
+    }
+  }
+}
