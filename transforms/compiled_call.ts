@@ -71,7 +71,7 @@ function callBackend(args: readonly Array[]): Backend {
  * cannot compile it. Donated inputs give their buffers to the program and are
  * invalid afterwards (disposed), as in JAX.
  */
-export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Array[], donated: readonly boolean[], requested?: Backend): Tracer[] {
+export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Array[], donated: readonly boolean[], requested?: Backend, constCount = 0): Tracer[] {
   const backend = requested ?? callBackend(args);
   const program = programFor(jaxpr, backend);
   beginOperation(name, backend, args.map((a) => a.aval), jaxpr.outAvals);
@@ -91,7 +91,7 @@ export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Arr
     // an input as an output hands out another reference to it).
     const outAvals = jaxpr.outAvals;
     outs = outBufs.map((buf, i) => new ArrayImpl(outAvals[i], backend, buf));
-    if (backend.spillable === true && !inPlace.includes(true)) offerOutputs(name, jaxpr, program, backend, inputs, inBufs, outs as ArrayImpl[]);
+    if (backend.spillable === true && !inPlace.includes(true)) offerOutputs(name, jaxpr, program, backend, inputs, constCount, inBufs, outs as ArrayImpl[]);
   }
   if (floatChecksOn()) checkCompiledOutputs(name, jaxpr, args, outs as Array[], donated);
   args.forEach((a, i) => {
@@ -104,15 +104,24 @@ export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Arr
  * Offer the call's large outputs for taking once read (residency.ts, "Taking
  * read results"), with a recipe that runs `program` again on `inputs`: those
  * whose buffer is the call's own (not an input's, not another output's) and
- * at least as large as all the inputs together.
+ * at least as large as the inputs together, not counting the first
+ * `constCount` (constants the caller's cache holds anyway: a recipe does not
+ * keep them alive any longer).
  */
-function offerOutputs(name: string, jaxpr: ClosedJaxpr, program: Program, backend: Backend, inputs: readonly ArrayImpl[], inBufs: readonly unknown[], outs: readonly ArrayImpl[]): void {
+function offerOutputs(
+  name: string, jaxpr: ClosedJaxpr, program: Program, backend: Backend, inputs: readonly ArrayImpl[], constCount: number, inBufs: readonly unknown[], outs: readonly ArrayImpl[],
+): void {
   let inBytes = 0;
-  for (const a of inputs) inBytes += deviceBytesOf(a.aval);
+  let heldBytes = 0;
+  inputs.forEach((a, i) => {
+    const bytes = deviceBytesOf(a.aval);
+    inBytes += bytes;
+    if (i >= constCount) heldBytes += bytes;
+  });
   let producer: Producer | null = null;
   for (let i = 0; i < outs.length; i++) {
     const out = outs[i];
-    if (!worthTaking(out.aval) || deviceBytesOf(out.aval) < inBytes) continue;
+    if (!worthTaking(out.aval) || deviceBytesOf(out.aval) < heldBytes) continue;
     const buf = out.residencyStorage().buf;
     if (inBufs.includes(buf) || outs.some((o, k) => k !== i && o.residencyStorage().buf === buf)) continue;
     producer ??= recipeOf(name, jaxpr, program, backend, inputs, inBytes);
@@ -230,7 +239,7 @@ export function runComposite(where: string, fn: (...xs: ArrayLike[]) => Tracer, 
     allComposites.add(entry);
   }
   entry.lastUse = ++compositeClock;
-  const [out] = runCompiled(where, entry.jaxpr, entry.consts.length > 0 ? [...entry.consts, ...operands] : operands, []);
+  const [out] = runCompiled(where, entry.jaxpr, entry.consts.length > 0 ? [...entry.consts, ...operands] : operands, [], undefined, entry.consts.length);
   operands.forEach((o, i) => {
     if (o !== args[i]) o.dispose();
   });

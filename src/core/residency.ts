@@ -85,7 +85,7 @@
 //    array without bound. A live spilled array is uploaded again when next
 //    used, and registered again then.
 //
-// What W5 as taught still pays (a 3.2 MB conv output per call, read with
+// What W5 as taught paid before results were taken (a 3.2 MB conv output per call, read with
 // `await y.data()`, never disposed; 2-core VM, Node 20, load 6-13 from other
 // work; traces of residentBytes, wasm memory, finalizer batches and turns per
 // call). Its dead outputs are freed in batches, one per full collection, and
@@ -131,10 +131,12 @@
 // step of 16 or 64 MiB, or none: 12-15 collections instead of 19-20, median
 // unchanged). A cycle short enough to stay in cache (2-3 blocks) would take a
 // collection every 2-3 calls, which costs far more (a full collection is
-// ~1.5-6 ms of pause on this heap). The ways out are the tuned idiom
-// (`dispose()`, `using`) or the output written into a buffer the caller
-// passes back, not a policy here. A jitted matmul returning a fresh 4 MB
-// array per call ([2048, 512]) behaves the same: the memory grows to 68-72
+// ~1.5-6 ms of pause on this heap). No collection policy gets out of it;
+// not waiting for the collector does: a read result's block is taken by the
+// next output of its size (see "Taking read results" at the end of this
+// file), so the taught loop writes each output into the block it just read
+// back, as the tuned loop does. A jitted matmul returning a fresh 4 MB
+// array per call ([2048, 512]) behaved the same: the memory grew to 68-72
 // MB, 340-420 faults per call over its first 50 calls, 20-100 later.
 //
 // One operation's inputs and outputs must fit under the limit together; an
@@ -855,7 +857,8 @@ const nextTask: (fn: () => void) => void =
 //    the cache), on a spillable backend, when no input was donated in place,
 //    the buffer is the call's own (not an input's, not repeated), and the
 //    call's inputs are no larger than the output (a taken array never keeps
-//    alive more than it gave up). The recipe is kept from the call until the
+//    alive more than it gave up; jit's hoisted constants, which its cache
+//    holds anyway, do not count). The recipe is kept from the call until the
 //    next operation starts, and beyond only if the array was read by then,
 //    among the last MAX_TAKEABLE read ones: so a result holds its inputs at
 //    most that long unless it is taken.
