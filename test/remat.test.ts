@@ -8,7 +8,7 @@
 // bounded, and that the typed errors of bad use are unchanged.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { ArrayImpl as TfArray, DisposedArrayError, jit, lax, memoryStats, np, type Tracer } from "../src/index";
+import { ArrayImpl as TfArray, DisposedArrayError, config, jit, lax, memoryStats, np, type Tracer } from "../src/index";
 import { wasmBackend } from "../src/backends/wasm";
 import type { WasmBuffer } from "../src/backends/wasm/memory";
 import { getThreadPool, setAdaptiveSplit, setThreadCount } from "../src/backends/wasm/threads";
@@ -87,6 +87,19 @@ describe("a read result's block is taken by the next output of its size", () => 
     np.exp(np.array(data(8)));
     expect(stats().taken - before).toBe(1);
     expectSameBits(bits(y), first);
+  });
+
+  it("debugNans' reads of a result are not the user's: it is not taken for them", () => {
+    config.update("debugNans", true);
+    try {
+      const y = elementwise(np.array(data(25)));
+      const before = stats().taken;
+      elementwise(np.array(data(26)));
+      expect(stats().taken - before).toBe(0);
+      expect(bits(y).length).toBe(N);
+    } finally {
+      config.update("debugNans", false);
+    }
   });
 
   it("a result used since it was read, or an operand of the running operation, is not taken", () => {

@@ -77,12 +77,13 @@ export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Arr
   beginOperation(name, backend, args.map((a) => a.aval), jaxpr.outAvals);
   const inputs = args.map((a) => a.to(backend.name));
   let outs: Tracer[];
+  let offer: (() => void) | null = null;
   if (program.executable === null) {
     outs = withDefaultBackend(backend.name, () => evalJaxpr(program.optimized.jaxpr, program.constArrays, inputs));
   } else {
     const inBufs = inputs.map((a) => a.operandBuffer());
     // Read results may give their blocks to this call's outputs (residency.ts, "Taking read results")...
-    takeBlocksFor(jaxpr.outAvals);
+    takeBlocksFor(backend, jaxpr.outAvals);
     // ...and an input that a taken result's recipe reads is not overwritten. A donated input
     // moved to another backend is a temporary copy: nothing to give up.
     const inPlace = args.map((a, i) => donated[i] === true && inputs[i] === a && !heldByRecipe(a.residencyStorage()));
@@ -91,9 +92,12 @@ export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Arr
     // an input as an output hands out another reference to it).
     const outAvals = jaxpr.outAvals;
     outs = outBufs.map((buf, i) => new ArrayImpl(outAvals[i], backend, buf));
-    if (backend.spillable === true && !inPlace.includes(true)) offerOutputs(name, jaxpr, program, backend, inputs, constCount, inBufs, outs as ArrayImpl[]);
+    const made = outs as ArrayImpl[];
+    if (backend.spillable === true && !inPlace.includes(true)) offer = () => offerOutputs(name, jaxpr, program, backend, inputs, constCount, inBufs, made);
   }
   if (floatChecksOn()) checkCompiledOutputs(name, jaxpr, args, outs as Array[], donated);
+  // After debugNans' check, whose reads are not the user's (a result read by it alone is not garbage).
+  offer?.();
   args.forEach((a, i) => {
     if (donated[i] === true && !outs.includes(a) && !a.isDisposed) a.donate(name);
   });

@@ -69,7 +69,7 @@ function executeFirstOrder<P extends FirstOrderPrimitive>(prim: P, args: readonl
   }
   eagerOperationListener?.(prim);
   // Read results of compiled calls may give their blocks to the outputs (residency.ts, "Taking read results").
-  takeBlocksFor(op.outAvals);
+  takeBlocksFor(backend, op.outAvals);
   const outs = op.runner.run(bufs);
   const outAvals = op.outAvals;
   const result = new globalThis.Array<Array>(outs.length);

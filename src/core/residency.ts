@@ -954,18 +954,18 @@ function takeableNow(s: Storage): boolean {
 }
 
 /**
- * The running operation is about to allocate outputs of these types (its
- * operands fetched): free, for each large one, the block of a takeable read
- * result of the same size, most recently read first.
+ * The running operation is about to allocate outputs of these types on
+ * `backend` (its operands fetched): free, for each large one, the block of a
+ * takeable read result of the same size there, most recently read first.
  */
-export function takeBlocksFor(outAvals: readonly ShapedArray[]): void {
+export function takeBlocksFor(backend: Backend, outAvals: readonly ShapedArray[]): void {
   if (takeable.length === 0) return;
   for (const a of outAvals) {
     const bytes = bytesOf(a);
     if (bytes < TAKE_MIN_BYTES) continue;
     for (let i = takeable.length - 1; i >= 0; i--) {
       const s = takeable[i]!;
-      if (s.bytes !== bytes || !takeableNow(s)) continue;
+      if (s.bytes !== bytes || s.backend !== backend || !takeableNow(s)) continue;
       takeable.splice(i, 1);
       take(s);
       break;
