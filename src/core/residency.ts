@@ -881,6 +881,26 @@ const nextTask: (fn: () => void) => void =
 //    (during its operand fetch): it starts no operation (the epoch that keeps
 //    the running operation's operands from spilling stays), checks that the
 //    producing call fits the limit, and may spill others as any allocation.
+//  - Not producers: eager first-order ops (a recipe per op would cost more
+//    than most ops; their outputs are freed by the collector as before) and
+//    uploads. Not takers: uploads (np.array's staged uploads already reuse
+//    the last batch's block).
+// Measured (2-core VM, Node 20, load 6.5-12 from other work; bench/run.ts
+// --procs 3, medians, the tree before and after in alternating runs): W5 as
+// taught 0.925 -> 0.659 and 0.948 -> 0.698 ms, with the tuned loop at
+// 0.64-0.76 and tfjs-wasm at 1.10-1.19 in the same runs: taught/tuned
+// 1.29-1.44x -> 0.87-0.98x, taught/tfjs 0.82x -> 0.59-0.60x. W2 1e6 jit as
+// taught 2.53 -> 2.42 ms (tuned 2.45-2.48: at that load both are bound by
+// memory bandwidth). W3 and W4 CPU time unchanged (245 vs 243 steps/s, 0.350
+// vs 0.354 s). A 10,000-step loop of a jitted 1 MiB result read each step,
+// synchronous or awaiting (test/memory_loop.ts): 9,999 taken, nothing
+// spilled (9,937 spilled before, synchronous), 2 MiB resident instead of the
+// 64 MiB limit (synchronous) or 19 MB (awaiting), 12.3-12.9 s instead of
+// 15.2-16.6 s for the whole process. Its RSS grows 36-58 MB past the
+// warm-up instead of 17-18 (not traced; most likely the readbacks' garbage,
+// which waits for V8's own collections now that taken blocks send no
+// pressure signals, where before the wasm memory had grown to its peak
+// during the warm-up).
 
 /** Outputs smaller than this are never taken: their blocks matter little for the cache, and recipes cost bookkeeping. */
 const TAKE_MIN_BYTES = 64 * 1024;
