@@ -79,6 +79,19 @@ describe("a read result's block is taken by the next output of its size", () => 
     expectSameBits(bits(y), first);
   });
 
+  it("after jit's clearCache, the recipe runs a program built for it alone, and releases it", () => {
+    const f = jit((v: Tracer) => np.sin(v).mul(v));
+    const y = f(np.array(data(27)));
+    const first = bits(y);
+    const before = stats().taken;
+    f(np.array(data(28))); // takes y
+    expect(stats().taken - before).toBe(1);
+    f.clearCache();
+    const programBytes = stats().programBytes;
+    expectSameBits(bits(y), first);
+    expect(stats().programBytes).toBe(programBytes);
+  });
+
   it("an eager operation's output takes a block too", () => {
     const x = np.array(data(7));
     const y = elementwise(x);

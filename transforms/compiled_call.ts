@@ -93,7 +93,7 @@ export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Arr
     const outAvals = jaxpr.outAvals;
     outs = outBufs.map((buf, i) => new ArrayImpl(outAvals[i], backend, buf));
     const made = outs as ArrayImpl[];
-    if (backend.spillable === true && !inPlace.includes(true)) offer = () => offerOutputs(name, jaxpr, program, backend, inputs, constCount, inBufs, made);
+    if (backend.spillable === true && !inPlace.includes(true)) offer = () => offerOutputs(name, jaxpr, backend, inputs, constCount, inBufs, made);
   }
   if (floatChecksOn()) checkCompiledOutputs(name, jaxpr, args, outs as Array[], donated);
   // After debugNans' check, whose reads are not the user's (a result read by it alone is not garbage).
@@ -106,14 +106,14 @@ export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Arr
 
 /**
  * Offer the call's large outputs for taking once read (residency.ts, "Taking
- * read results"), with a recipe that runs `program` again on `inputs`: those
+ * read results"), with a recipe that runs the jaxpr's program again on `inputs`: those
  * whose buffer is the call's own (not an input's, not another output's) and
  * at least as large as the inputs together, not counting the first
  * `constCount` (constants the caller's cache holds anyway: a recipe does not
  * keep them alive any longer).
  */
 function offerOutputs(
-  name: string, jaxpr: ClosedJaxpr, program: Program, backend: Backend, inputs: readonly ArrayImpl[], constCount: number, inBufs: readonly unknown[], outs: readonly ArrayImpl[],
+  name: string, jaxpr: ClosedJaxpr, backend: Backend, inputs: readonly ArrayImpl[], constCount: number, inBufs: readonly unknown[], outs: readonly ArrayImpl[],
 ): void {
   let inBytes = 0;
   let heldBytes = 0;
@@ -128,12 +128,12 @@ function offerOutputs(
     if (!worthTaking(out.aval) || deviceBytesOf(out.aval) < heldBytes) continue;
     const buf = out.residencyStorage().buf;
     if (inBufs.includes(buf) || outs.some((o, k) => k !== i && o.residencyStorage().buf === buf)) continue;
-    producer ??= recipeOf(name, jaxpr, program, backend, inputs, inBytes);
+    producer ??= recipeOf(name, jaxpr, backend, inputs, inBytes);
     offerForTaking(out.residencyStorage(), producer, i);
   }
 }
 
-function recipeOf(name: string, jaxpr: ClosedJaxpr, program: Program, backend: Backend, inputs: readonly ArrayImpl[], inBytes: number): Producer {
+function recipeOf(name: string, jaxpr: ClosedJaxpr, backend: Backend, inputs: readonly ArrayImpl[], inBytes: number): Producer {
   let outBytes = 0;
   for (const a of jaxpr.outAvals) outBytes += deviceBytesOf(a);
   return {
@@ -143,9 +143,10 @@ function recipeOf(name: string, jaxpr: ClosedJaxpr, program: Program, backend: B
     inBytes,
     outBytes,
     recompute(buffers, index) {
-      // The program, or (dropped from the cache since: clearCache, eviction) the same one built again for this run.
-      const cached = programs.get(jaxpr)?.get(backend) === program;
-      const run = cached ? program : buildProgram(jaxpr, backend);
+      // The cached program of the jaxpr (`program` is released once dropped from the cache:
+      // clearCache, eviction), else one built for this run alone.
+      const cached = programs.get(jaxpr)?.get(backend);
+      const run = cached ?? buildProgram(jaxpr, backend);
       try {
         const outBufs = run.executable!.run(buffers, []);
         outBufs.forEach((b, k) => {
@@ -153,7 +154,7 @@ function recipeOf(name: string, jaxpr: ClosedJaxpr, program: Program, backend: B
         });
         return outBufs[index];
       } finally {
-        if (!cached) releaseProgram(run);
+        if (cached === undefined) releaseProgram(run);
       }
     },
   };
