@@ -890,9 +890,11 @@ const nextTask: (fn: () => void) => void =
 // taught 0.925 -> 0.659 and 0.948 -> 0.698 ms, with the tuned loop at
 // 0.64-0.76 and tfjs-wasm at 1.10-1.19 in the same runs: taught/tuned
 // 1.29-1.44x -> 0.87-0.98x, taught/tfjs 0.82x -> 0.59-0.60x. W2 1e6 jit as
-// taught 2.53 -> 2.42 ms (tuned 2.45-2.48: at that load both are bound by
-// memory bandwidth). W3 and W4 CPU time unchanged (245 vs 243 steps/s, 0.350
-// vs 0.354 s). A 10,000-step loop of a jitted 1 MiB result read each step,
+// taught 2.53 -> 2.42 and 2.50 -> 1.46 ms (tuned 2.45-2.48 in the first pair,
+// both bound by memory bandwidth at that load, and 1.49-1.82 in the second):
+// taught/tuned 1.02-1.68x -> 0.80-0.99x, in CPU time 1.06-1.20x ->
+// 0.99-1.00x. W3 and W4 CPU time unchanged (245 vs 243 steps/s, 0.350 vs
+// 0.354 s). A 10,000-step loop of a jitted 1 MiB result read each step,
 // synchronous or awaiting (test/memory_loop.ts): 9,999 taken, nothing
 // spilled (9,937 spilled before, synchronous), 2 MiB resident instead of the
 // 64 MiB limit (synchronous) or 19 MB (awaiting), 12.3-12.9 s instead of
