@@ -8,7 +8,7 @@
 // bounded, and that the typed errors of bad use are unchanged.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { ArrayImpl as TfArray, DisposedArrayError, config, jit, lax, memoryStats, np, type Tracer } from "../src/index";
+import { ArrayImpl as TfArray, DisposedArrayError, MemoryLimitError, config, jit, lax, memoryStats, np, setMemoryLimit, type Tracer } from "../src/index";
 import { wasmBackend } from "../src/backends/wasm";
 import type { WasmBuffer } from "../src/backends/wasm/memory";
 import { getThreadPool, setAdaptiveSplit, setThreadCount } from "../src/backends/wasm/threads";
@@ -200,6 +200,21 @@ describe("a recipe's inputs stay readable", () => {
     expect(() => x.dataSync()).toThrow(/donated/);
     expectSameBits(bits(y), first);
     expectSameBits(bits(z), bitsOf(new Float32Array(xBits.slice().buffer).map((v) => v + 1)));
+  });
+
+  it("a recompute that cannot fit under a lowered memory limit is refused with a MemoryLimitError naming it", () => {
+    const y = elementwise(np.array(data(29)));
+    bits(y);
+    elementwise(np.array(data(30))); // takes y
+    const limit = stats().limitBytes;
+    setMemoryLimit(4 * N); // under the recipe's input and output together
+    try {
+      expect(() => y.dataSync()).toThrow(MemoryLimitError);
+      expect(() => y.dataSync()).toThrow(/recomputing an output of jit\(.*\): needs 2097152 bytes/);
+    } finally {
+      setMemoryLimit(limit);
+    }
+    expect(bits(y).length).toBe(N);
   });
 
   it("disposing the taken array drops its recipe, and a later use says it was disposed", () => {

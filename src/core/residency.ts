@@ -1013,7 +1013,7 @@ function take(s: Storage): void {
 /** A taken array is used after all: compute it again (inside the running operation, which it must not end). */
 function rematerialize(owner: object, s: Storage): void {
   const p = s.producer!;
-  checkBytesFitLimit(`${currentName} (recomputing an output of ${p.name} that an operation took over)`, p.inBytes, p.outBytes);
+  checkBytesFitLimit(`recomputing an output of ${p.name} (read, then its memory taken over by a later output, then used again)`, p.inBytes, p.outBytes);
   const buffers = p.storages.map((x, i) => deviceBuffer(p.owners[i]!, x));
   s.buf = p.recompute(buffers, s.producerIndex);
   s.taken = false;
