@@ -873,8 +873,13 @@ const nextTask: (fn: () => void) => void =
 //    is disposed at once; its buffer is released when the last recipe reading
 //    it is dropped, by recomputing or disposing the taken array; a recipe
 //    dropped with its garbage-collected array leaves the release to the
-//    input's own finalizer, which the recipe no longer delays). Spilling an
-//    input is fine: the recompute uploads it again.
+//    input's own finalizer, which the recipe no longer delays). Such a
+//    recipe cannot tell its inputs that it died (that would need a
+//    finalizer registration per take, whose bookkeeping a synchronous loop
+//    never frees), so their count of recipes stays up: they are never taken
+//    themselves nor donated in place afterwards -- conservative, and rare
+//    (only arrays that were inputs of a taken result). Spilling an input is
+//    fine: the recompute uploads it again.
 //  - Accounting: a taken array holds no device bytes (residentBytes and the
 //    collector's unseen bytes drop by its size); its inputs are counted as
 //    any live array. A recompute runs inside the operation that needs it
