@@ -890,16 +890,16 @@ const nextTask: (fn: () => void) => void =
 //    than most ops; their outputs are freed by the collector as before) and
 //    uploads. Not takers: uploads (np.array's staged uploads already reuse
 //    the last batch's block).
-// Measured (2-core VM, Node 20, load 6.5-12 from other work; bench/run.ts
-// --procs 3, medians, the tree before and after in alternating runs): W5 as
-// taught 0.925 -> 0.659 and 0.948 -> 0.698 ms, with the tuned loop at
-// 0.64-0.76 and tfjs-wasm at 1.10-1.19 in the same runs: taught/tuned
-// 1.29-1.44x -> 0.87-0.98x, taught/tfjs 0.82x -> 0.59-0.60x. W2 1e6 jit as
-// taught 2.53 -> 2.42 and 2.50 -> 1.46 ms (tuned 2.45-2.48 in the first pair,
-// both bound by memory bandwidth at that load, and 1.49-1.82 in the second):
-// taught/tuned 1.02-1.68x -> 0.80-0.99x, in CPU time 1.06-1.20x ->
-// 0.99-1.00x. W3 and W4 CPU time unchanged (245 vs 243 steps/s, 0.350 vs
-// 0.354 s). A 10,000-step loop of a jitted 1 MiB result read each step,
+// Measured (2-core VM, Node 20; bench/run.ts --procs 3, medians, the tree
+// before and after in alternating runs). At load 1-2: W5 as taught 0.885 ->
+// 0.652 ms (CPU time 1.18 -> 0.655), the tuned loop 0.649 and 0.678,
+// tfjs-wasm 1.09 and 1.10: taught/tuned 1.36x -> 0.96x, taught/tfjs 0.81x ->
+// 0.59x; W2 1e6 jit as taught 1.90 -> 1.40 ms (CPU 2.68 -> 2.44), tuned 1.39
+// and 1.41: 1.36x -> 0.99x. At load 6.5-12 from other work: W5 0.925 ->
+// 0.659 and 0.948 -> 0.698 ms (tuned 0.64-0.76, tfjs 1.10-1.19), W2 2.53 ->
+// 2.42 and 2.50 -> 1.46 ms (tuned 1.49-2.48); W3 and W4 CPU time unchanged
+// (245 vs 243 steps/s, 0.350 vs 0.354 s). A 10,000-step loop of a jitted 1
+// MiB result read each step,
 // synchronous or awaiting (test/memory_loop.ts): 9,999 taken, nothing
 // spilled (9,937 spilled before, synchronous), 2 MiB resident instead of the
 // 64 MiB limit (synchronous) or 19 MB (awaiting), 12.3-12.9 s instead of
