@@ -49,13 +49,17 @@ export class Array extends Tracer {
   }
   /** The backend buffer holding the data (uploaded again if it was spilled to the host), kept on the device from now on. */
   get buffer(): unknown {
-    this.#checkLive(`${currentOperation()}: an input`);
+    // Only a compiled program asks for it, to keep this array as a constant.
+    if (this.#disposed) this.#throwNotLive("jit: a constant the function captured");
     return deviceBuffer(this, this.#storage, true);
   }
 
-  /** The backend buffer for the running operation to read: valid until the next operation starts (a staged upload may be dropped then). */
-  operandBuffer(): unknown {
-    this.#checkLive(`${currentOperation()}: an input`);
+  /**
+   * The backend buffer for the running operation to read as its input `index` (of `count`):
+   * valid until the next operation starts (a staged upload may be dropped then).
+   */
+  operandBuffer(index: number, count: number): unknown {
+    if (this.#disposed) this.#throwNotLive(`${currentOperation()}: input ${index + 1} of ${count}`);
     return deviceBuffer(this, this.#storage);
   }
 
@@ -65,17 +69,22 @@ export class Array extends Tracer {
     return host === null ? null : new Array(aval, this.backend, null, host);
   }
 
-  #checkLive(where: string): void {
-    if (!this.#disposed) return;
+  /** A method of this array (`call`, e.g. "item()") may read it only while it is live. */
+  #checkLive(call: string): void {
+    if (this.#disposed) this.#throwNotLive(`${call}: this Array`);
+  }
+
+  /** Says why the array `subject` names (this one, an operation's input, a constant) can no longer be read. */
+  #throwNotLive(subject: string): never {
+    const what = `${subject} (${this.#aval.str()})`;
     if (this.#donatedTo !== null) {
       throw new DisposedArrayError(
-        `${where} is an Array (${this.#aval.str()}) that was donated to ${this.#donatedTo} (donateArgnums), which reused its memory, ` +
-          `so it cannot be used any more; use the array that call returned, or do not donate this argument`,
+        `${what} was donated to ${this.#donatedTo} (donateArgnums), which reused its memory, so it cannot be used any more; ` +
+          `use the array that call returned, or do not donate this argument`,
       );
     }
     throw new DisposedArrayError(
-      `${where} is an Array (${this.#aval.str()}) that was disposed (by dispose() or a \`using\` scope) and cannot be used; ` +
-        `keep this one and dispose it only after its last use`,
+      `${what} was disposed (by dispose() or a \`using\` scope) and cannot be used; keep it and dispose it only after its last use`,
     );
   }
   override get isDisposed(): boolean {
