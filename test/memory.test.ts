@@ -14,6 +14,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { describe, expect, it } from "vitest";
 import { ArgumentError, ArrayImpl as TfArray, DisposedArrayError, MemoryLimitError, getBackend, grad, jit, makeJaxpr, memoryStats, np, setMemoryLimit, tree, type Tracer } from "../src/index";
+import { programFor, releasePrograms } from "../transforms/compiled_call";
 import { buildProgram } from "../transforms/compiled_program";
 
 v8.setFlagsFromString("--expose-gc");
@@ -256,6 +257,56 @@ describe("synchronous loops", () => {
       expect(memoryStats().spilled).toBeGreaterThan(0);
       expect(a.add(1).slice(999).item()).toBe(1000);
       expect(others.length).toBe(40);
+    } finally {
+      setMemoryLimit(512 * 2 ** 20);
+    }
+  });
+});
+
+describe("a compiled program's constants", () => {
+  it("never spill while the program lives, and spill like any array once it is released", () => {
+    // 8 KiB arrays: above the size at which small arrays leave for the host, so only a spill moves them.
+    const k = np.arange(2048).astype(np.float32) as TfArray;
+    const onHost = (a: TfArray) => a.reshapedOnHost(a.aval) !== null;
+    const closed = makeJaxpr((v: Tracer) => v.add(k))(np.ones([2048]));
+    expect(closed.consts).toContain(k);
+    const program = programFor(closed, getBackend("wasm"));
+    expect(program.optimized.consts).toContain(k);
+    setMemoryLimit(64 * 1024);
+    try {
+      const spilledBefore = memoryStats().spilled;
+      const pushers = globalThis.Array.from({ length: 16 }, () => np.ones([2048]));
+      expect(memoryStats().spilled).toBeGreaterThan(spilledBefore);
+      expect(onHost(k)).toBe(false);
+      // jit's clearCache and its cache eviction release programs this way.
+      releasePrograms(closed);
+      const morePushers = globalThis.Array.from({ length: 16 }, () => np.ones([2048]));
+      expect(onHost(k)).toBe(true);
+      expect(k.slice(2047).item()).toBe(2047);
+      expect(np.sum(k).item()).toBe((2047 * 2048) / 2);
+      expect(pushers.length + morePushers.length).toBe(32);
+    } finally {
+      setMemoryLimit(512 * 2 ** 20);
+    }
+  });
+
+  it("a constant two programs hold stays on the device until both are released", () => {
+    const k = np.arange(2048).astype(np.float32) as TfArray;
+    const onHost = (a: TfArray) => a.reshapedOnHost(a.aval) !== null;
+    const first = makeJaxpr((v: Tracer) => v.add(k))(np.ones([2048]));
+    const second = makeJaxpr((v: Tracer) => v.mul(k))(np.ones([2048]));
+    programFor(first, getBackend("wasm"));
+    programFor(second, getBackend("wasm"));
+    setMemoryLimit(64 * 1024);
+    try {
+      releasePrograms(first);
+      const pushers = globalThis.Array.from({ length: 16 }, () => np.ones([2048]));
+      expect(onHost(k)).toBe(false);
+      releasePrograms(second);
+      const morePushers = globalThis.Array.from({ length: 16 }, () => np.ones([2048]));
+      expect(onHost(k)).toBe(true);
+      expect(k.slice(1000).item()).toBe(1000);
+      expect(pushers.length + morePushers.length).toBe(32);
     } finally {
       setMemoryLimit(512 * 2 ** 20);
     }

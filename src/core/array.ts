@@ -10,7 +10,7 @@ import { getBackend, type Backend } from "./backend";
 import { allocTyped, roundToDType, type DType, type TypedArray } from "./dtype";
 import { ArgumentError, DisposedArrayError, fmtShape } from "./errors";
 import { formatArray } from "./format";
-import { currentOperation, deviceBuffer, disposeStorage, newStagedStorage, newStorage, readStorage, readStorageAsync, stagedHost, watch, yieldToEventLoop, type Storage } from "./residency";
+import { currentOperation, deviceBuffer, disposeStorage, newStagedStorage, newStorage, readStorage, readStorageAsync, releaseProgramHold, stagedHost, watch, yieldToEventLoop, type Storage } from "./residency";
 import { sizeOf, type Shape } from "./shape";
 import { Tracer, evalTrace, type Trace } from "./trace";
 
@@ -47,11 +47,19 @@ export class Array extends Tracer {
   get aval(): ShapedArray {
     return this.#aval;
   }
-  /** The backend buffer holding the data (uploaded again if it was spilled to the host), kept on the device from now on. */
+  /**
+   * The backend buffer holding the data (uploaded again if it was spilled to the host), for a
+   * compiled program to keep as a constant: kept on the device until every program that took
+   * it called releaseHeldBuffer().
+   */
   get buffer(): unknown {
-    // Only a compiled program asks for it, to keep this array as a constant.
     if (this.#disposed) this.#throwNotLive("jit: a constant the function captured");
     return deviceBuffer(this, this.#storage, true);
+  }
+
+  /** A compiled program that kept `buffer` as a constant was released: with the last one, this array may spill again. */
+  releaseHeldBuffer(): void {
+    releaseProgramHold(this.#storage);
   }
 
   /**
