@@ -155,7 +155,7 @@ try {
   run(process.execPath, [tsc, "-p", "tsconfig.nodenext.json"], app, "tsc (NodeNext, strict, skipLibCheck: false)");
   step("tsc -p tsconfig.nodenext.json (NodeNext, strict, skipLibCheck: false), then node out/index.js", run(process.execPath, ["out/index.js"], app, "node out/index.js"));
   run(process.execPath, [tsc, "-p", "tsconfig.bundler.json"], app, "tsc (Bundler, strict, skipLibCheck: false)");
-  step("tsc -p tsconfig.bundler.json (Bundler resolution, strict, skipLibCheck: false)", "");
+  step("tsc -p tsconfig.bundler.json (Bundler resolution, strict, skipLibCheck: false, the default libs with DOM; index.ts and entry_points.ts)", "");
   // What a newcomer's `tsc --init` writes, with the library's .d.ts checked too.
   const init = join(app, "init");
   mkdirSync(init);
