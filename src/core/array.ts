@@ -57,7 +57,12 @@ export class Array extends Tracer {
     return deviceBuffer(this, this.#storage, true);
   }
 
-  /** A compiled program that kept `buffer` as a constant was released: with the last one, this array may spill again. */
+  /**
+   * A compiled program that kept `buffer` as a constant was released: with the last one, this
+   * array may spill again. Only releaseProgram calls it (an early call would let a live program's
+   * constant spill under it).
+   * @internal
+   */
   releaseHeldBuffer(): void {
     releaseProgramHold(this.#storage);
   }
