@@ -82,7 +82,7 @@ export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Arr
   } else {
     // A donated input moved to another backend is a temporary copy: nothing to give up.
     const outBufs = program.executable.run(
-      inputs.map((a) => a.operandBuffer()),
+      inputs.map((a, i) => a.operandBuffer(i, inputs.length)),
       args.map((a, i) => donated[i] === true && inputs[i] === a),
     );
     // Each returned buffer is owned by the Array made for it (a backend that returns

@@ -167,8 +167,8 @@ export interface Storage {
   stagedEpoch: number;
   /** Whether the data was already uploaded from `host` once (a second upload keeps it on the device). */
   uploadedOnce: boolean;
-  /** Whether a caller kept its device buffer beyond one operation (a compiled program's constant): it never moves to the host by itself. */
-  heldBeyondOperation: boolean;
+  /** How many compiled programs keep its device buffer as a constant (released by releaseProgramHold): while any does, it neither spills nor moves to the host. */
+  programHolds: number;
 }
 
 /**
@@ -226,7 +226,7 @@ const HOST_ARRAY_MAX_BYTES = 4096;
  * whose buffer no compiled program keeps as a constant.
  */
 function movableToHost(s: Storage): boolean {
-  return s.bytes <= HOST_ARRAY_MAX_BYTES && !s.uploadedOnce && !s.heldBeyondOperation && s.entry !== null && s.entry.holders.length === 1 && s.stagedEpoch < 0;
+  return s.bytes <= HOST_ARRAY_MAX_BYTES && !s.uploadedOnce && s.programHolds === 0 && s.entry !== null && s.entry.holders.length === 1 && s.stagedEpoch < 0;
 }
 
 function moveToHost(s: Storage): void {
@@ -485,7 +485,7 @@ export function memoryStats(): MemoryStats {
 
 export function newStorage(backend: Backend, aval: ShapedArray, buf: unknown): Storage {
   const lease: Lease = { storage: null };
-  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1, stagedEpoch: -1, uploadedOnce: false, heldBeyondOperation: false };
+  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1, stagedEpoch: -1, uploadedOnce: false, programHolds: 0 };
   lease.storage = s;
   allocationsSinceYield++;
   if (admit(s)) notePressure(s.bytes);
@@ -570,7 +570,12 @@ function unhold(s: Storage): boolean {
   return true;
 }
 
-const heldBeyondOperation = (s: Storage): boolean => s.heldBeyondOperation;
+const heldBeyondOperation = (s: Storage): boolean => s.programHolds > 0;
+
+/** A compiled program that kept `s`'s buffer as a constant (deviceBuffer's `persistent`) was released: with the last one, `s` may spill or move to the host again. */
+export function releaseProgramHold(s: Storage): void {
+  if (s.programHolds > 0) s.programHolds--;
+}
 
 /** Spill the least recently used buffers (never `keep`, the running operation's, nor a compiled program's constant) until under the limit. */
 function spill(keep: ResidentBuffer | null): void {
@@ -631,7 +636,7 @@ const staged: Storage[] = [];
 /** A storage whose data is only on the host, in `host` (which the storage owns): see "Staged uploads". */
 export function newStagedStorage(backend: Backend, aval: ShapedArray, host: TypedArray): Storage {
   const lease: Lease = { storage: null };
-  return { backend, aval, buf: null, host, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1, stagedEpoch: -1, uploadedOnce: false, heldBeyondOperation: false };
+  return { backend, aval, buf: null, host, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1, stagedEpoch: -1, uploadedOnce: false, programHolds: 0 };
 }
 
 /** The host copy an array's data has besides (or instead of) a device buffer, or null: arrays are immutable, so it may be shared. */
@@ -673,7 +678,7 @@ function keepOnDevice(owner: object, s: Storage): void {
  * never made for it, nor dropped under it.
  */
 export function deviceBuffer(owner: object, s: Storage, persistent = false): unknown {
-  if (persistent) s.heldBeyondOperation = true;
+  if (persistent) s.programHolds++;
   if (s.buf === null) {
     const stage = !persistent && !s.uploadedOnce && s.backend.spillable === true;
     if (stage) dropStaged();
