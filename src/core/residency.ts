@@ -216,7 +216,8 @@ let flushScheduled = false;
 // registration; eager add of 10,000 elements, results never disposed (a
 // loop of 2,000-op batches, median over 5 alternating processes per variant,
 // CPU time, load 5.5-5.8) 9.9 -> 8.7 µs per op, and in bench/eager_dispatch.ts
-// (load 6-7) add 5.04 -> 4.71, mul 4.79 -> 4.56. The token serves only to
+// (the event-loop turns timed, load 2.5-4.5) add 5.97 -> 5.70, mul 5.58 ->
+// 5.03. The token serves only to
 // forget an array that is disposed or spilled after its registration;
 // without one, its registration stays until the array dies and the
 // registry's cleanup task has run, holding the small lease (not the data: a
