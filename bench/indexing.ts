@@ -18,7 +18,7 @@ import { WASM_TARGET, type LoweredProgram } from "../src/backends/plan/lowered_p
 import { WasmProgram } from "../src/backends/wasm/program";
 import { getThreadPool } from "../src/backends/wasm/threads";
 import type { ClosedJaxpr } from "../src/core/ir";
-import type { WasmBuffer } from "../src/backends/wasm/memory";
+import type { WasmBuffer } from "../src/backends/wasm/buffer";
 
 const reps = Number(process.argv[2] ?? 15);
 /** The plan as it was before the indexing kernels: gather/scatter (and the other window primitives) become host steps. */

@@ -5,8 +5,10 @@
 // there, with the consumer programs of test/consumers/:
 //   1. runs plain Node ESM (node/index.mjs);
 //   2. compiles index.ts strict with skipLibCheck: false under NodeNext, then
-//      runs the output; under Bundler resolution; and with the tsconfig a
-//      newcomer's `tsc --init` writes;
+//      runs the output; under Bundler resolution; with the tsconfig a
+//      newcomer's `tsc --init` writes; and entry_points.ts, which imports every
+//      entry point of package.json "exports", in a Node project without the
+//      DOM lib (lib es2022, @types/node, skipLibCheck: false);
 //   3. bundles browser/app.ts with esbuild for the browser (the kernels .wasm
 //      copied next to the bundle) and builds it with Vite (which must ship the
 //      .wasm by itself), serves each cross-origin isolated and runs it in
@@ -119,6 +121,17 @@ async function checkInBrowser(label, site) {
   );
 }
 
+/** The fixture must import every subpath of package.json "exports" that has types, so a new entry point is checked too. */
+function checkImportsEveryEntryPoint(fixture) {
+  const { name, exports } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  const source = readFileSync(fixture, "utf8");
+  const typed = Object.entries(exports).filter(([, target]) => typeof target === "object" && target.types !== undefined);
+  const specifiers = typed.map(([subpath]) => (subpath === "." ? name : `${name}/${subpath.slice(2)}`));
+  const missing = specifiers.filter((spec) => !source.includes(`from "${spec}"`));
+  if (missing.length) throw new Error(`${fixture} does not import ${missing.join(", ")}: add the entry point to it`);
+  return specifiers;
+}
+
 function close(a, b, tol) {
   return a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) <= tol);
 }
@@ -142,7 +155,7 @@ try {
   run(process.execPath, [tsc, "-p", "tsconfig.nodenext.json"], app, "tsc (NodeNext, strict, skipLibCheck: false)");
   step("tsc -p tsconfig.nodenext.json (NodeNext, strict, skipLibCheck: false), then node out/index.js", run(process.execPath, ["out/index.js"], app, "node out/index.js"));
   run(process.execPath, [tsc, "-p", "tsconfig.bundler.json"], app, "tsc (Bundler, strict, skipLibCheck: false)");
-  step("tsc -p tsconfig.bundler.json (Bundler resolution, strict, skipLibCheck: false)", "");
+  step("tsc -p tsconfig.bundler.json (Bundler resolution, strict, skipLibCheck: false, the default libs with DOM; index.ts and entry_points.ts)", "");
   // What a newcomer's `tsc --init` writes, with the library's .d.ts checked too.
   const init = join(app, "init");
   mkdirSync(init);
@@ -150,6 +163,14 @@ try {
   run(process.execPath, [tsc, "--init"], init, "tsc --init");
   run(process.execPath, [tsc, "-p", ".", "--noEmit", "--skipLibCheck", "false"], init, "tsc with tsc --init's defaults");
   step("tsc with `tsc --init` defaults and skipLibCheck: false", "");
+  // A Node-only project: no DOM lib, so the declarations must not name WebAssembly's or
+  // WebGPU's types. @types/node at the version this repository develops with (after the
+  // `tsc --init` step, whose defaults would pick it up too).
+  const entryPoints = checkImportsEveryEntryPoint(join(fixtures, "ts", "entry_points.ts"));
+  const typesNode = JSON.parse(readFileSync(join(root, "node_modules", "@types", "node", "package.json"), "utf8")).version;
+  run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--save-dev", `@types/node@${typesNode}`], app, "npm install @types/node");
+  run(process.execPath, [tsc, "-p", "tsconfig.node-no-dom.json"], app, "tsc (Node without the DOM lib, skipLibCheck: false)");
+  step(`tsc -p tsconfig.node-no-dom.json (lib es2022, @types/node ${typesNode}, no DOM, skipLibCheck: false): ${entryPoints.join(", ")}`, "");
 
   // The browser: an esbuild bundle with the .wasm copied next to it, as the README says,
   // and a Vite build, which ships the .wasm by itself.

@@ -100,7 +100,7 @@ describe("eager dispatch", () => {
     expect(values(np.multiply(a, b))).toEqual([4, 10, 18]);
     b.dispose();
     expect(() => np.multiply(a, b)).toThrow(DisposedArrayError);
-    expect(() => np.multiply(a, b)).toThrow(/mul: an input is an Array \(f32\[3\]\) that was disposed/);
+    expect(() => np.multiply(a, b)).toThrow(/mul: input 2 of 2 \(f32\[3\]\) was disposed/);
   });
 
   it("the memory limit is checked on a cache hit", () => {

@@ -10,7 +10,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { ArrayImpl as TfArray, DisposedArrayError, MemoryLimitError, config, jit, lax, memoryStats, np, setMemoryLimit, type Tracer } from "../src/index";
 import { wasmBackend } from "../src/backends/wasm";
-import type { WasmBuffer } from "../src/backends/wasm/memory";
+import type { WasmBuffer } from "../src/backends/wasm/buffer";
 import { getThreadPool, setAdaptiveSplit, setThreadCount } from "../src/backends/wasm/threads";
 
 /** The bits of a float32 result (so that -0 and NaN payloads compare too). */

@@ -81,7 +81,7 @@ export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Arr
   if (program.executable === null) {
     outs = withDefaultBackend(backend.name, () => evalJaxpr(program.optimized.jaxpr, program.constArrays, inputs));
   } else {
-    const inBufs = inputs.map((a) => a.operandBuffer());
+    const inBufs = inputs.map((a, i) => a.operandBuffer(i, inputs.length));
     // Read results may give their blocks to this call's outputs (residency.ts, "Taking read results")...
     takeBlocksFor(backend, jaxpr.outAvals);
     // ...and an input that a taken result's recipe reads is not overwritten. A donated input

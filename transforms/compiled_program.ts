@@ -31,9 +31,11 @@ export function buildProgram(jaxpr: ClosedJaxpr, backend: Backend): Program {
 /** Releases what `program` holds on the device: compiled code, workspaces, constants uploaded for it. */
 export function releaseProgram(program: Program): void {
   program.executable?.dispose?.();
-  // Constants copied onto this backend for the program belong to it alone.
+  // Constants copied onto this backend for the program belong to it alone; the others
+  // (the caller's arrays, folded constants the optimized jaxpr keeps) may spill again.
   program.constArrays.forEach((c, i) => {
     if (c !== program.optimized.consts[i]) c.dispose();
+    else c.releaseHeldBuffer();
   });
 }
 

@@ -10,7 +10,7 @@ import { getBackend, type Backend } from "./backend";
 import { allocTyped, roundToDType, type DType, type TypedArray } from "./dtype";
 import { ArgumentError, DisposedArrayError, fmtShape } from "./errors";
 import { formatArray } from "./format";
-import { currentOperation, deviceBuffer, disposeStorage, newStagedStorage, newStorage, readStorage, readStorageAsync, stagedHost, watch, yieldToEventLoop, type Storage } from "./residency";
+import { currentOperation, deviceBuffer, disposeStorage, newStagedStorage, newStorage, readStorage, readStorageAsync, releaseProgramHold, stagedHost, watch, yieldToEventLoop, type Storage } from "./residency";
 import { sizeOf, type Shape } from "./shape";
 import { Tracer, evalTrace, type Trace } from "./trace";
 
@@ -47,15 +47,32 @@ export class Array extends Tracer {
   get aval(): ShapedArray {
     return this.#aval;
   }
-  /** The backend buffer holding the data (uploaded again if it was spilled to the host), kept on the device from now on. */
+  /**
+   * The backend buffer holding the data (uploaded again if it was spilled to the host), for a
+   * compiled program to keep as a constant: kept on the device until every program that took
+   * it called releaseHeldBuffer().
+   */
   get buffer(): unknown {
-    this.#checkLive(`${currentOperation()}: an input`);
+    if (this.#disposed) this.#throwNotLive("jit: a constant the function captured");
     return deviceBuffer(this, this.#storage, true);
   }
 
-  /** The backend buffer for the running operation to read: valid until the next operation starts (a staged upload may be dropped then). */
-  operandBuffer(): unknown {
-    this.#checkLive(`${currentOperation()}: an input`);
+  /**
+   * A compiled program that kept `buffer` as a constant was released: with the last one, this
+   * array may spill again. Only releaseProgram calls it (an early call would let a live program's
+   * constant spill under it).
+   * @internal
+   */
+  releaseHeldBuffer(): void {
+    releaseProgramHold(this.#storage);
+  }
+
+  /**
+   * The backend buffer for the running operation to read as its input `index` (of `count`):
+   * valid until the next operation starts (a staged upload may be dropped then).
+   */
+  operandBuffer(index: number, count: number): unknown {
+    if (this.#disposed) this.#throwNotLive(`${currentOperation()}: input ${index + 1} of ${count}`);
     return deviceBuffer(this, this.#storage);
   }
 
@@ -75,17 +92,22 @@ export class Array extends Tracer {
     return host === null ? null : new Array(aval, this.backend, null, host);
   }
 
-  #checkLive(where: string): void {
-    if (!this.#disposed) return;
+  /** A method of this array (`call`, e.g. "item()") may read it only while it is live. */
+  #checkLive(call: string): void {
+    if (this.#disposed) this.#throwNotLive(`${call}: this Array`);
+  }
+
+  /** Says why the array `subject` names (this one, an operation's input, a constant) can no longer be read. */
+  #throwNotLive(subject: string): never {
+    const what = `${subject} (${this.#aval.str()})`;
     if (this.#donatedTo !== null) {
       throw new DisposedArrayError(
-        `${where} is an Array (${this.#aval.str()}) that was donated to ${this.#donatedTo} (donateArgnums), which reused its memory, ` +
-          `so it cannot be used any more; use the array that call returned, or do not donate this argument`,
+        `${what} was donated to ${this.#donatedTo} (donateArgnums), which reused its memory, so it cannot be used any more; ` +
+          `use the array that call returned, or do not donate this argument`,
       );
     }
     throw new DisposedArrayError(
-      `${where} is an Array (${this.#aval.str()}) that was disposed (by dispose() or a \`using\` scope) and cannot be used; ` +
-        `keep this one and dispose it only after its last use`,
+      `${what} was disposed (by dispose() or a \`using\` scope) and cannot be used; keep it and dispose it only after its last use`,
     );
   }
   override get isDisposed(): boolean {

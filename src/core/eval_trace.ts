@@ -65,7 +65,7 @@ function executeFirstOrder<P extends FirstOrderPrimitive>(prim: P, args: readonl
   const bufs = new globalThis.Array<unknown>(n);
   for (let i = 0; i < n; i++) {
     const a = args[i];
-    bufs[i] = a.backend === backend ? a.operandBuffer() : a.to(backend.name).operandBuffer();
+    bufs[i] = a.backend === backend ? a.operandBuffer(i, n) : a.to(backend.name).operandBuffer(i, n);
   }
   eagerOperationListener?.(prim);
   // Read results of compiled calls may give their blocks to the outputs (residency.ts, "Taking read results").

@@ -82,8 +82,10 @@
 //    unregisters the array from the finalizer: a registration's bookkeeping
 //    lives until its callback runs, so a synchronous loop of millions of
 //    spilled arrays would otherwise grow the heap by a few hundred bytes per
-//    array without bound. A live spilled array is uploaded again when next
-//    used, and registered again then.
+//    array without bound (a bounded number of registrations are made without
+//    the token that unregistering needs: "Registering without a token"). A
+//    live spilled array is uploaded again when next used, and registered
+//    again then.
 //
 // What W5 as taught paid before results were taken (a 3.2 MB conv output per call, read with
 // `await y.data()`, never disposed; 2-core VM, Node 20, load 6-13 from other
@@ -159,7 +161,11 @@ export interface Storage {
   entry: ResidentBuffer | null;
   /** What the finalizer holds; it reaches this storage only while the data is on the device. */
   readonly lease: Lease;
-  /** Its place in the queue of arrays waiting to be registered with the finalizer (see watch), or -1. */
+  /**
+   * Its place in the queue of arrays waiting to be registered with the
+   * finalizer (see watch); else NOT_QUEUED, or REGISTERED_WITHOUT_TOKEN
+   * (see "Registering without a token").
+   */
   watchSlot: number;
   /**
    * The operation whose input made this staged array's device copy (see
@@ -169,8 +175,8 @@ export interface Storage {
   stagedEpoch: number;
   /** Whether the data was already uploaded from `host` once (a second upload keeps it on the device). */
   uploadedOnce: boolean;
-  /** Whether a caller kept its device buffer beyond one operation (a compiled program's constant): it never moves to the host by itself. */
-  heldBeyondOperation: boolean;
+  /** How many compiled programs keep its device buffer as a constant (released by releaseProgramHold): while any does, it neither spills nor moves to the host. */
+  programHolds: number;
   /**
    * How a compiled call made this array, while it may be taken (see "Taking
    * read results" below): kept from the call until the next operation
@@ -194,9 +200,10 @@ export interface Storage {
 
 /**
  * The FinalizationRegistry's held value for one Array (and its unregister
- * token): it points at the storage while that holds a device buffer, and at
- * nothing once the data was spilled, so the registry never keeps a host copy
- * alive.
+ * token, when it has one): it points at the storage while that holds a device
+ * buffer, and at nothing once the data was spilled or released, so the
+ * registry never keeps a host copy alive, and a registration that outlives a
+ * dispose() releases nothing.
  */
 export interface Lease {
   storage: Storage | null;
@@ -215,10 +222,34 @@ const finalizer = new FinalizationRegistry<Lease>(releaseLease);
 // the caps bound what the queue keeps alive meanwhile.
 const WATCH_QUEUE_ARRAYS = 64;
 const WATCH_QUEUE_BYTES = 1 << 20;
+const NOT_QUEUED = -1;
+const REGISTERED_WITHOUT_TOKEN = -2;
 const queuedOwners: (object | null)[] = [];
 const queuedStorages: (Storage | null)[] = [];
 let queuedBytes = 0;
 let flushScheduled = false;
+
+// Registering without a token. An unregister token makes V8 keep the
+// registration in a hash table keyed by the token, and registering, an
+// unregister() and the collection that finds the array dead each pay for
+// it: measured (2-core VM, Node 20, a microbenchmark of registrations whose
+// objects die, collections and callbacks included) 0.54 against 0.29 µs per
+// registration; eager add of 10,000 elements, results never disposed (a
+// loop of 2,000-op batches, median over 5 alternating processes per variant,
+// CPU time, load 5.5-5.8) 9.9 -> 8.7 µs per op, and in bench/eager_dispatch.ts
+// (the event-loop turns timed, load 2.5-4.5) add 5.97 -> 5.70, mul 5.58 ->
+// 5.03. The token serves only to
+// forget an array that is disposed or spilled after its registration;
+// without one, its registration stays until the array dies and the
+// registry's cleanup task has run, holding the small lease (not the data: a
+// spill or a dispose() empties the lease, so the late callback releases
+// nothing). That task never runs inside one synchronous job, so a
+// synchronous loop that spills millions of registered arrays would keep a
+// registration for each; hence only TOKENLESS_REGISTRATIONS registrations
+// (~1 MB of them at most) go without a token until a finalizer callback shows
+// the cleanup task ran, and later ones take one.
+const TOKENLESS_REGISTRATIONS = 16384;
+let tokenlessLeft = TOKENLESS_REGISTRATIONS;
 
 // Small arrays leave for the host instead. An array still alive when its
 // registration comes is, most often in eager code, a result the user dropped
@@ -247,7 +278,7 @@ const HOST_ARRAY_MAX_BYTES = 4096;
  * whose buffer no compiled program keeps as a constant.
  */
 function movableToHost(s: Storage): boolean {
-  return s.bytes <= HOST_ARRAY_MAX_BYTES && !s.uploadedOnce && !s.heldBeyondOperation && s.entry !== null && s.entry.holders.length === 1 && s.stagedEpoch < 0;
+  return s.bytes <= HOST_ARRAY_MAX_BYTES && !s.uploadedOnce && s.programHolds === 0 && s.entry !== null && s.entry.holders.length === 1 && s.stagedEpoch < 0;
 }
 
 function moveToHost(s: Storage): void {
@@ -301,9 +332,17 @@ function flushQueue(insideOperation: boolean): void {
       keptBytes += s.bytes;
       continue;
     }
-    s.watchSlot = -1;
-    if (movableToHost(s)) moveToHost(s);
-    else finalizer.register(owner, s.lease, s.lease);
+    if (movableToHost(s)) {
+      s.watchSlot = NOT_QUEUED;
+      moveToHost(s);
+    } else if (tokenlessLeft > 0) {
+      tokenlessLeft--;
+      s.watchSlot = REGISTERED_WITHOUT_TOKEN;
+      finalizer.register(owner, s.lease);
+    } else {
+      s.watchSlot = NOT_QUEUED;
+      finalizer.register(owner, s.lease, s.lease);
+    }
   }
   queuedOwners.length = kept;
   queuedStorages.length = kept;
@@ -311,14 +350,19 @@ function flushQueue(insideOperation: boolean): void {
   if (kept > 0) scheduleFlush();
 }
 
-/** Stop watching `s`: take it out of the queue, or unregister it. */
+/**
+ * Stop watching `s`: take it out of the queue, or unregister it. A
+ * registration without a token stays; its callback finds the lease empty
+ * (releaseStorage or a spill emptied it) and does nothing.
+ */
 function unwatch(s: Storage): void {
   const i = s.watchSlot;
-  if (i < 0) {
+  if (i === REGISTERED_WITHOUT_TOKEN) return;
+  if (i === NOT_QUEUED) {
     finalizer.unregister(s.lease);
     return;
   }
-  s.watchSlot = -1;
+  s.watchSlot = NOT_QUEUED;
   queuedBytes -= s.bytes;
   if (i === queuedOwners.length - 1) {
     // The newest entry (an eager result disposed right away): the queue shrinks back.
@@ -522,7 +566,7 @@ export function memoryStats(): MemoryStats {
 
 export function newStorage(backend: Backend, aval: ShapedArray, buf: unknown): Storage {
   const lease: Lease = { storage: null };
-  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1, stagedEpoch: -1, uploadedOnce: false, heldBeyondOperation: false, producer: null, producerIndex: 0, readSinceUse: false, taken: false, recomputed: false, recipeHolds: 0, disposePending: false };
+  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), entry: null, lease, watchSlot: NOT_QUEUED, stagedEpoch: -1, uploadedOnce: false, programHolds: 0, producer: null, producerIndex: 0, readSinceUse: false, taken: false, recomputed: false, recipeHolds: 0, disposePending: false };
   lease.storage = s;
   allocationsSinceYield++;
   if (admit(s)) notePressure(s.bytes);
@@ -607,7 +651,12 @@ function unhold(s: Storage): boolean {
   return true;
 }
 
-const heldBeyondOperation = (s: Storage): boolean => s.heldBeyondOperation;
+const heldBeyondOperation = (s: Storage): boolean => s.programHolds > 0;
+
+/** A compiled program that kept `s`'s buffer as a constant (deviceBuffer's `persistent`) was released: with the last one, `s` may spill or move to the host again. */
+export function releaseProgramHold(s: Storage): void {
+  if (s.programHolds > 0) s.programHolds--;
+}
 
 /** Spill the least recently used buffers (never `keep`, the running operation's, nor a compiled program's constant) until under the limit. */
 function spill(keep: ResidentBuffer | null): void {
@@ -670,7 +719,7 @@ const staged: Storage[] = [];
 /** A storage whose data is only on the host, in `host` (which the storage owns): see "Staged uploads". */
 export function newStagedStorage(backend: Backend, aval: ShapedArray, host: TypedArray): Storage {
   const lease: Lease = { storage: null };
-  return { backend, aval, buf: null, host, bytes: bytesOf(aval), entry: null, lease, watchSlot: -1, stagedEpoch: -1, uploadedOnce: false, heldBeyondOperation: false, producer: null, producerIndex: 0, readSinceUse: false, taken: false, recomputed: false, recipeHolds: 0, disposePending: false };
+  return { backend, aval, buf: null, host, bytes: bytesOf(aval), entry: null, lease, watchSlot: NOT_QUEUED, stagedEpoch: -1, uploadedOnce: false, programHolds: 0, producer: null, producerIndex: 0, readSinceUse: false, taken: false, recomputed: false, recipeHolds: 0, disposePending: false };
 }
 
 /** The host copy an array's data has besides (or instead of) a device buffer, or null: arrays are immutable, so it may be shared. */
@@ -714,7 +763,7 @@ function keepOnDevice(owner: object, s: Storage): void {
 export function deviceBuffer(owner: object, s: Storage, persistent = false): unknown {
   if (s.taken) rematerialize(owner, s);
   s.readSinceUse = false;
-  if (persistent) s.heldBeyondOperation = true;
+  if (persistent) s.programHolds++;
   if (s.buf === null) {
     const stage = !persistent && !s.uploadedOnce && s.backend.spillable === true;
     if (stage) dropStaged();
@@ -769,6 +818,8 @@ function releaseStorage(s: Storage): void {
 /** The finalizer's callback: the Array was garbage-collected. */
 function releaseLease(lease: Lease): void {
   finalizedSinceSignal = true;
+  // The registry's cleanup task runs: the registrations whose arrays had died are gone (see "Registering without a token").
+  tokenlessLeft = TOKENLESS_REGISTRATIONS;
   // A full collection ran (only those finalize): it examined the garbage counted so far, so the next signal waits for a new step (see the header, 1.).
   unseenBytes = 0;
   const s = lease.storage;
@@ -864,7 +915,7 @@ const nextTask: (fn: () => void) => void =
 //    most that long unless it is taken.
 //  - Takers: every operation, compiled or eager, just before its program runs.
 //  - Takeable: read since its last use; the only holder of its buffer; not a
-//    compiled program's constant (heldBeyondOperation), not staged, not an
+//    compiled program's constant (programHolds), not staged, not an
 //    operand of the running operation; not read by a live recipe and none of
 //    its inputs taken (no chains); never recomputed before (so two results
 //    read alternately are recomputed at most once each).
@@ -974,7 +1025,7 @@ function noteRead(s: Storage): void {
 function takeableNow(s: Storage): boolean {
   const e = s.entry;
   if (!s.readSinceUse || s.buf === null || e === null || e.holders.length !== 1 || e.epoch === currentEpoch) return false;
-  if (s.heldBeyondOperation || s.stagedEpoch >= 0 || s.recipeHolds > 0 || s.disposePending || s.recomputed) return false;
+  if (s.programHolds > 0 || s.stagedEpoch >= 0 || s.recipeHolds > 0 || s.disposePending || s.recomputed) return false;
   // Every input still has its data (a disposed one has none) and is no taken array itself.
   for (const x of s.producer!.storages) if (x.taken || (x.buf === null && x.host === null)) return false;
   return true;

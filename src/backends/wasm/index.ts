@@ -15,15 +15,26 @@ import { Planner } from "../plan/planner";
 import { storageBytes, WASM_TARGET } from "../plan/lowered_program";
 import { fetchKernelBytes, KERNELS_URL } from "./kernel_binary";
 import { getWasmKernels, instantiateWasmKernels, type WasmKernels } from "./kernels";
-import { WasmMemory, type WasmBuffer } from "./memory";
+import type { WasmBuffer } from "./buffer";
+import { WasmMemory } from "./memory";
 import { WasmProgram, viewOf } from "./program";
 import { getThreadPool, setPoolKernelBytes } from "./threads";
 
 export class WasmBackend implements Backend<WasmBuffer> {
   readonly name = "wasm";
   readonly spillable = true;
+  /**
+   * The linear memory and its kernels, for tinyflow's own modules and tests. Internal, and
+   * stripped from the published declarations (tsconfig.build.json `stripInternal`) with the
+   * constructor: they name WebAssembly's types, which a consumer without the DOM lib lacks.
+   * @internal
+   */
+  readonly mem: WasmMemory;
 
-  constructor(readonly mem: WasmMemory) {}
+  /** Made by wasmBackend() and loadWasmBackend(). @internal */
+  constructor(mem: WasmMemory) {
+    this.mem = mem;
+  }
 
   fromHost(data: TypedArray, aval: ShapedArray): WasmBuffer {
     const buf = this.mem.alloc(aval.size * (aval.dtype === "bool" ? 1 : 4));

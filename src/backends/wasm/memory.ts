@@ -2,20 +2,10 @@
 // Rust kernels and the kernels generated at run time, with the Rust module's
 // allocator handing out buffers.
 
+import type { WasmBuffer } from "./buffer";
 import type { WasmKernels } from "./kernels";
 import { MemoryLimitError } from "../../core/errors";
 import { currentOperation } from "../../core/residency";
-
-/**
- * A block of linear memory, reference counted: a program may return one of its
- * inputs (a reshape, an identity) as an output, and each Array holding the block
- * owns one reference. Zero-byte buffers have no memory (ptr 0).
- */
-export interface WasmBuffer {
-  readonly ptr: number;
-  readonly bytes: number;
-  refs: number;
-}
 
 /** Everything a wasm32 linear memory can address. */
 const WASM32_BYTES = 2 ** 32;

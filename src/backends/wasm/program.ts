@@ -20,7 +20,8 @@ import { ParallelKernel } from "./parallel_kernel";
 import { ParallelWindow } from "./parallel_window";
 import { storageBytes, type LoweredProgram, type SlotInfo, type Step } from "../plan/lowered_program";
 import { planWorkspace, timeline } from "../plan/buffer_plan";
-import type { WasmMemory, WasmBuffer } from "./memory";
+import type { WasmBuffer } from "./buffer";
+import type { WasmMemory } from "./memory";
 import { noteProgramBytes } from "../../core/residency";
 
 type RunStep = (bufs: WasmBuffer[]) => void;
