@@ -340,7 +340,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts: JitOptions = 
     const all = [...entry.consts, ...inputs];
     // An explicit backend also takes the hoisted constants there (arrays made on the default backend while tracing).
     const requested = opts.backend ? getBackend(opts.backend) : undefined;
-    const outs = atEvalLevel(all) ? runCompiled(`jit(${name})`, entry.jaxpr, all as Array[], donatedInvars, requested) : bind("pjit", all, { jaxpr: entry.jaxpr, name, donatedInvars });
+    const outs = atEvalLevel(all) ? runCompiled(`jit(${name})`, entry.jaxpr, all as Array[], donatedInvars, requested, entry.consts.length) : bind("pjit", all, { jaxpr: entry.jaxpr, name, donatedInvars });
     // Donated inputs give their memory to the call: like JAX, they are invalid afterwards.
     tracers.forEach((t, i) => {
       if (donatedLeaves[i] && isArray(t) && !outs.includes(t)) (t as Array).donate(`jit(${name})`);

@@ -12,7 +12,7 @@ import { checkedTypedFrom, resultDType, weakDTypeOfNumbers } from "../src/core/d
 import { Literal, type Atom, type ClosedJaxpr, type Var } from "../src/core/ir";
 import type { ParamsOf } from "../src/core/primitives";
 import { dropLeastRecentlyUsed, evictionCount, preparedOpCapacity } from "../src/core/eager_op_cache";
-import { beginOperation } from "../src/core/residency";
+import { beginOperation, deviceBytesOf, heldByRecipe, offerForTaking, takeBlocksFor, worthTaking, type Producer } from "../src/core/residency";
 import { higherOrderShapeRules } from "../src/core/shape_rules/higher_order";
 import { bind, isTracer, type ArrayLike, type Tracer } from "../src/core/trace";
 import { buildProgram, releaseProgram, type Program } from "./compiled_program";
@@ -71,30 +71,93 @@ function callBackend(args: readonly Array[]): Backend {
  * cannot compile it. Donated inputs give their buffers to the program and are
  * invalid afterwards (disposed), as in JAX.
  */
-export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Array[], donated: readonly boolean[], requested?: Backend): Tracer[] {
+export function runCompiled(name: string, jaxpr: ClosedJaxpr, args: readonly Array[], donated: readonly boolean[], requested?: Backend, constCount = 0): Tracer[] {
   const backend = requested ?? callBackend(args);
   const program = programFor(jaxpr, backend);
   beginOperation(name, backend, args.map((a) => a.aval), jaxpr.outAvals);
   const inputs = args.map((a) => a.to(backend.name));
   let outs: Tracer[];
+  let offer: (() => void) | null = null;
   if (program.executable === null) {
     outs = withDefaultBackend(backend.name, () => evalJaxpr(program.optimized.jaxpr, program.constArrays, inputs));
   } else {
-    // A donated input moved to another backend is a temporary copy: nothing to give up.
-    const outBufs = program.executable.run(
-      inputs.map((a, i) => a.operandBuffer(i, inputs.length)),
-      args.map((a, i) => donated[i] === true && inputs[i] === a),
-    );
+    const inBufs = inputs.map((a, i) => a.operandBuffer(i, inputs.length));
+    // Read results may give their blocks to this call's outputs (residency.ts, "Taking read results")...
+    takeBlocksFor(backend, jaxpr.outAvals);
+    // ...and an input that a taken result's recipe reads is not overwritten. A donated input
+    // moved to another backend is a temporary copy: nothing to give up.
+    const inPlace = args.map((a, i) => donated[i] === true && inputs[i] === a && !heldByRecipe(a.residencyStorage()));
+    const outBufs = program.executable.run(inBufs, inPlace);
     // Each returned buffer is owned by the Array made for it (a backend that returns
     // an input as an output hands out another reference to it).
     const outAvals = jaxpr.outAvals;
     outs = outBufs.map((buf, i) => new ArrayImpl(outAvals[i], backend, buf));
+    const made = outs as ArrayImpl[];
+    if (backend.spillable === true && !inPlace.includes(true)) offer = () => offerOutputs(name, jaxpr, backend, inputs, constCount, inBufs, made);
   }
   if (floatChecksOn()) checkCompiledOutputs(name, jaxpr, args, outs as Array[], donated);
+  // After debugNans' check, whose reads are not the user's (a result read by it alone is not garbage).
+  offer?.();
   args.forEach((a, i) => {
     if (donated[i] === true && !outs.includes(a) && !a.isDisposed) a.donate(name);
   });
   return outs;
+}
+
+/**
+ * Offer the call's large outputs for taking once read (residency.ts, "Taking
+ * read results"), with a recipe that runs the jaxpr's program again on `inputs`: those
+ * whose buffer is the call's own (not an input's, not another output's) and
+ * at least as large as the inputs together, not counting the first
+ * `constCount` (constants the caller's cache holds anyway: a recipe does not
+ * keep them alive any longer).
+ */
+function offerOutputs(
+  name: string, jaxpr: ClosedJaxpr, backend: Backend, inputs: readonly ArrayImpl[], constCount: number, inBufs: readonly unknown[], outs: readonly ArrayImpl[],
+): void {
+  let inBytes = 0;
+  let heldBytes = 0;
+  inputs.forEach((a, i) => {
+    const bytes = deviceBytesOf(a.aval);
+    inBytes += bytes;
+    if (i >= constCount) heldBytes += bytes;
+  });
+  let producer: Producer | null = null;
+  for (let i = 0; i < outs.length; i++) {
+    const out = outs[i];
+    if (!worthTaking(out.aval) || deviceBytesOf(out.aval) < heldBytes) continue;
+    const buf = out.residencyStorage().buf;
+    if (inBufs.includes(buf) || outs.some((o, k) => k !== i && o.residencyStorage().buf === buf)) continue;
+    producer ??= recipeOf(name, jaxpr, backend, inputs, inBytes);
+    offerForTaking(out.residencyStorage(), producer, i);
+  }
+}
+
+function recipeOf(name: string, jaxpr: ClosedJaxpr, backend: Backend, inputs: readonly ArrayImpl[], inBytes: number): Producer {
+  let outBytes = 0;
+  for (const a of jaxpr.outAvals) outBytes += deviceBytesOf(a);
+  return {
+    name,
+    owners: inputs,
+    storages: inputs.map((a) => a.residencyStorage()),
+    inBytes,
+    outBytes,
+    recompute(buffers, index) {
+      // The cached program of the jaxpr (`program` is released once dropped from the cache:
+      // clearCache, eviction), else one built for this run alone.
+      const cached = programs.get(jaxpr)?.get(backend);
+      const run = cached ?? buildProgram(jaxpr, backend);
+      try {
+        const outBufs = run.executable!.run(buffers, []);
+        outBufs.forEach((b, k) => {
+          if (k !== index) backend.free(b);
+        });
+        return outBufs[index];
+      } finally {
+        if (cached === undefined) releaseProgram(run);
+      }
+    },
+  };
 }
 
 /**
@@ -181,7 +244,7 @@ export function runComposite(where: string, fn: (...xs: ArrayLike[]) => Tracer, 
     allComposites.add(entry);
   }
   entry.lastUse = ++compositeClock;
-  const [out] = runCompiled(where, entry.jaxpr, entry.consts.length > 0 ? [...entry.consts, ...operands] : operands, []);
+  const [out] = runCompiled(where, entry.jaxpr, entry.consts.length > 0 ? [...entry.consts, ...operands] : operands, [], undefined, entry.consts.length);
   operands.forEach((o, i) => {
     if (o !== args[i]) o.dispose();
   });

@@ -76,6 +76,16 @@ export class Array extends Tracer {
     return deviceBuffer(this, this.#storage);
   }
 
+  /**
+   * Where residency keeps this array's data: compiled calls offer their outputs
+   * for taking with it, and list their inputs' in the recipes (residency.ts,
+   * "Taking read results").
+   * @internal
+   */
+  residencyStorage(): Storage {
+    return this.#storage;
+  }
+
   /** This array's data under another shape of the same size, sharing its host copy when the data is on the host (else null: reshape on the device). */
   reshapedOnHost(aval: ShapedArray): Array | null {
     const host = this.#disposed ? null : stagedHost(this.#storage);
@@ -123,12 +133,12 @@ export class Array extends Tracer {
 
   override dataSync(): TypedArray {
     this.#checkLive("dataSync()");
-    return readStorage(this.#storage);
+    return readStorage(this, this.#storage);
   }
   /** The data, read once the array is computed; the await also lets arrays that became garbage free their memory. */
   override async data(): Promise<TypedArray> {
     this.#checkLive("data()");
-    const out = await readStorageAsync(this.#storage);
+    const out = await readStorageAsync(this, this.#storage);
     await yieldToEventLoop();
     return out;
   }
@@ -140,7 +150,7 @@ export class Array extends Tracer {
   }
   override tolist(): unknown {
     this.#checkLive("tolist()");
-    const data = readStorage(this.#storage);
+    const data = readStorage(this, this.#storage);
     const conv = (v: number) => (this.dtype === "bool" ? v !== 0 : v);
     const build = (dim: number, offset: number): unknown => {
       if (dim === this.ndim) return conv(data[offset]);
@@ -151,7 +161,7 @@ export class Array extends Tracer {
   }
   override toString(): string {
     this.#checkLive("toString()");
-    return formatArray(readStorage(this.#storage), this.shape, this.dtype);
+    return formatArray(readStorage(this, this.#storage), this.shape, this.dtype);
   }
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     // A debugger or console.log of a disposed array says so instead of throwing.
@@ -163,7 +173,7 @@ export class Array extends Tracer {
     const target = getBackend(backendName);
     if (target === this.backend) return this;
     this.#checkLive(`to("${backendName}")`);
-    return new Array(this.#aval, target, target.fromHost(readStorage(this.#storage), this.#aval));
+    return new Array(this.#aval, target, target.fromHost(readStorage(this, this.#storage), this.#aval));
   }
 
   static fromTyped(data: TypedArray, shape: Shape, dtype: DType, opts: { weakType?: boolean; backend?: string } = {}): Array {

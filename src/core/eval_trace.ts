@@ -6,7 +6,7 @@ import { Array } from "./array";
 import type { ShapedArray } from "./aval";
 import { getBackend, type Backend } from "./backend";
 import { freezeParams, lookupPreparedOp, storePreparedOp, type PreparedOp } from "./eager_op_cache";
-import { beginOperationOfSize, deviceBytesOf } from "./residency";
+import { beginOperationOfSize, deviceBytesOf, takeBlocksFor } from "./residency";
 import { checkOutputs, currentSite, floatChecksOn } from "./debug";
 import { higherOrderImpls, type HigherOrderImpl } from "./higher_order_impls";
 import { isHigherOrder, type FirstOrderPrimitive, type HigherOrderPrimitive, type ParamsOf, type Primitive } from "./primitives";
@@ -68,6 +68,8 @@ function executeFirstOrder<P extends FirstOrderPrimitive>(prim: P, args: readonl
     bufs[i] = a.backend === backend ? a.operandBuffer(i, n) : a.to(backend.name).operandBuffer(i, n);
   }
   eagerOperationListener?.(prim);
+  // Read results of compiled calls may give their blocks to the outputs (residency.ts, "Taking read results").
+  takeBlocksFor(backend, op.outAvals);
   const outs = op.runner.run(bufs);
   const outAvals = op.outAvals;
   const result = new globalThis.Array<Array>(outs.length);

@@ -87,7 +87,7 @@
 //    live spilled array is uploaded again when next used, and registered
 //    again then.
 //
-// What W5 as taught still pays (a 3.2 MB conv output per call, read with
+// What W5 as taught paid before results were taken (a 3.2 MB conv output per call, read with
 // `await y.data()`, never disposed; 2-core VM, Node 20, load 6-13 from other
 // work; traces of residentBytes, wasm memory, finalizer batches and turns per
 // call). Its dead outputs are freed in batches, one per full collection, and
@@ -133,10 +133,12 @@
 // step of 16 or 64 MiB, or none: 12-15 collections instead of 19-20, median
 // unchanged). A cycle short enough to stay in cache (2-3 blocks) would take a
 // collection every 2-3 calls, which costs far more (a full collection is
-// ~1.5-6 ms of pause on this heap). The ways out are the tuned idiom
-// (`dispose()`, `using`) or the output written into a buffer the caller
-// passes back, not a policy here. A jitted matmul returning a fresh 4 MB
-// array per call ([2048, 512]) behaves the same: the memory grows to 68-72
+// ~1.5-6 ms of pause on this heap). No collection policy gets out of it;
+// not waiting for the collector does: a read result's block is taken by the
+// next output of its size (see "Taking read results" at the end of this
+// file), so the taught loop writes each output into the block it just read
+// back, as the tuned loop does. A jitted matmul returning a fresh 4 MB
+// array per call ([2048, 512]) behaved the same: the memory grew to 68-72
 // MB, 340-420 faults per call over its first 50 calls, 20-100 later.
 //
 // One operation's inputs and outputs must fit under the limit together; an
@@ -175,6 +177,25 @@ export interface Storage {
   uploadedOnce: boolean;
   /** How many compiled programs keep its device buffer as a constant (released by releaseProgramHold): while any does, it neither spills nor moves to the host. */
   programHolds: number;
+  /**
+   * How a compiled call made this array, while it may be taken (see "Taking
+   * read results" below): kept from the call until the next operation
+   * starts, longer only if the array was read by then; once taken, the recipe
+   * that computes it again.
+   */
+  producer: Producer | null;
+  /** Which output of `producer` this array is. */
+  producerIndex: number;
+  /** Read (data(), dataSync()...) and not used by an operation since: its block may be taken. */
+  readSinceUse: boolean;
+  /** Its device buffer was taken by a later operation's output: `producer` computes it again when used. */
+  taken: boolean;
+  /** It was taken and computed again once: never taken again (a bound on recomputation). */
+  recomputed: boolean;
+  /** How many recipes of taken arrays read this array (they need its data until they are dropped). */
+  recipeHolds: number;
+  /** Disposed while recipes held it: the buffer is released when the last one is dropped (or when its Array is collected). */
+  disposePending: boolean;
 }
 
 /**
@@ -355,6 +376,12 @@ function unwatch(s: Storage): void {
 
 /** The Array was disposed by hand: release its buffer now, and forget it in the finalizer. */
 export function disposeStorage(s: Storage): void {
+  if (s.recipeHolds > 0) {
+    // A taken array's recipe still reads it: released when the last such recipe is dropped (see "Taking read results").
+    s.disposePending = true;
+    s.readSinceUse = false;
+    return;
+  }
   unwatch(s);
   releaseStorage(s);
 }
@@ -438,6 +465,7 @@ export function beginOperation(name: string, backend: Backend, inAvals: readonly
 
 /** beginOperation with the byte counts already known (the eager op cache keeps them per signature). */
 export function beginOperationOfSize(name: string, backend: Backend, inBytes: number, outBytes: number): void {
+  if (fresh.length > 0) settleFresh();
   currentEpoch++;
   currentName = name;
   checkBytesFitLimit(name, inBytes, outBytes);
@@ -508,6 +536,15 @@ export interface MemoryStats {
    * the cache working; the next program needing it compiles it again.
    */
   pipelines: number;
+  /**
+   * Read results of compiled calls whose device memory a later operation's
+   * output took over, so far: arrays read (`data()`, `dataSync()`...) and not
+   * used since, whose block was freed for a new output of the same size; such
+   * an array keeps how it was computed and computes it again if used.
+   */
+  taken: number;
+  /** Taken arrays computed again because they were used after all (each at most once). */
+  recomputed: number;
 }
 
 let programBytes = 0;
@@ -524,12 +561,12 @@ export function notePipelines(delta: number): void {
 }
 
 export function memoryStats(): MemoryStats {
-  return { residentBytes, limitBytes, spilled: spilledCount, programBytes, pipelines };
+  return { residentBytes, limitBytes, spilled: spilledCount, programBytes, pipelines, taken: takenCount, recomputed: recomputedCount };
 }
 
 export function newStorage(backend: Backend, aval: ShapedArray, buf: unknown): Storage {
   const lease: Lease = { storage: null };
-  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), entry: null, lease, watchSlot: NOT_QUEUED, stagedEpoch: -1, uploadedOnce: false, programHolds: 0 };
+  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), entry: null, lease, watchSlot: NOT_QUEUED, stagedEpoch: -1, uploadedOnce: false, programHolds: 0, producer: null, producerIndex: 0, readSinceUse: false, taken: false, recomputed: false, recipeHolds: 0, disposePending: false };
   lease.storage = s;
   allocationsSinceYield++;
   if (admit(s)) notePressure(s.bytes);
@@ -645,6 +682,8 @@ function spill(keep: ResidentBuffer | null): void {
         h.host = host;
         h.stagedEpoch = -1;
         h.lease.storage = null;
+        h.producer = null;
+        h.readSinceUse = false;
         if (!wasStaged) unwatch(h);
       }
       spilledCount++;
@@ -680,7 +719,7 @@ const staged: Storage[] = [];
 /** A storage whose data is only on the host, in `host` (which the storage owns): see "Staged uploads". */
 export function newStagedStorage(backend: Backend, aval: ShapedArray, host: TypedArray): Storage {
   const lease: Lease = { storage: null };
-  return { backend, aval, buf: null, host, bytes: bytesOf(aval), entry: null, lease, watchSlot: NOT_QUEUED, stagedEpoch: -1, uploadedOnce: false, programHolds: 0 };
+  return { backend, aval, buf: null, host, bytes: bytesOf(aval), entry: null, lease, watchSlot: NOT_QUEUED, stagedEpoch: -1, uploadedOnce: false, programHolds: 0, producer: null, producerIndex: 0, readSinceUse: false, taken: false, recomputed: false, recipeHolds: 0, disposePending: false };
 }
 
 /** The host copy an array's data has besides (or instead of) a device buffer, or null: arrays are immutable, so it may be shared. */
@@ -722,6 +761,8 @@ function keepOnDevice(owner: object, s: Storage): void {
  * never made for it, nor dropped under it.
  */
 export function deviceBuffer(owner: object, s: Storage, persistent = false): unknown {
+  if (s.taken) rematerialize(owner, s);
+  s.readSinceUse = false;
   if (persistent) s.programHolds++;
   if (s.buf === null) {
     const stage = !persistent && !s.uploadedOnce && s.backend.spillable === true;
@@ -746,15 +787,24 @@ export function deviceBuffer(owner: object, s: Storage, persistent = false): unk
 }
 
 /** The data, read through the backend's asynchronous path (the only one a GPU has), without uploading a spilled array again. */
-export function readStorageAsync(s: Storage): Promise<TypedArray> {
+export function readStorageAsync(owner: object, s: Storage): Promise<TypedArray> {
+  if (s.taken) rematerialize(owner, s);
   primeHostHeapFor(s.bytes);
-  return s.host !== null ? Promise.resolve(copyOut(s.host)) : s.backend.read(s.buf, s.aval);
+  if (s.host !== null) return Promise.resolve(copyOut(s.host));
+  const out = s.backend.read(s.buf, s.aval);
+  // Takeable once read: the spillable backends' read copies the data before it returns.
+  if (s.producer !== null) noteRead(s);
+  return out;
 }
 
 /** The data, read synchronously, without uploading a spilled array again. */
-export function readStorage(s: Storage): TypedArray {
+export function readStorage(owner: object, s: Storage): TypedArray {
+  if (s.taken) rematerialize(owner, s);
   primeHostHeapFor(s.bytes);
-  return s.host !== null ? copyOut(s.host) : s.backend.readSync(s.buf, s.aval);
+  if (s.host !== null) return copyOut(s.host);
+  const out = s.backend.readSync(s.buf, s.aval);
+  if (s.producer !== null) noteRead(s);
+  return out;
 }
 
 /** Release the device buffer (if any) for good: dispose(), or a donation. */
@@ -779,6 +829,9 @@ function releaseLease(lease: Lease): void {
 }
 
 function dropStorage(s: Storage): void {
+  if (s.taken) dropRecipe(s);
+  s.producer = null;
+  s.readSinceUse = false;
   if (s.buf !== null) s.backend.free(s.buf);
   s.buf = null;
   s.host = null;
@@ -833,3 +886,211 @@ const nextTask: (fn: () => void) => void =
           channel.port2.postMessage(null);
         };
       })();
+
+// Taking read results (rematerialization, as in DTR: Kirisame et al.,
+// "Dynamic Tensor Rematerialization", 2021). A result that was read
+// (`data()`, `dataSync()`, ...) and not used by an operation since is, in the
+// loops users write (`y = f(x); await y.data()`, nothing disposed), garbage
+// the collector has not found yet; its block is the one the tuned loop would
+// reuse, still in cache. So the next operation whose output has the same
+// byte size takes it: the block is freed just before the operation's program
+// runs (its operands already fetched), and the allocator, which hands back
+// the most recently freed block of a size first (wasm/src/alloc.rs, the
+// quick lists), gives it to the new output. The taken array keeps a recipe
+// instead of its data: the call that made it (its compiled program, its
+// input arrays, held, and its output index). Used again after all (read, an
+// operand, moved, printed), it runs the recipe and holds a device buffer
+// again, with the same bits: the programs' kernels give the same result on
+// any thread count and split (parallel_kernel.ts, gemm_job.ts, conv_job.ts,
+// parallel_window.ts; tested in test/remat.test.ts). What takes part:
+//  - Producers: outputs of compiled calls (runCompiled: jit, the eager
+//    composites) of at least TAKE_MIN_BYTES (smaller blocks hardly matter for
+//    the cache), on a spillable backend, when no input was donated in place,
+//    the buffer is the call's own (not an input's, not repeated), and the
+//    call's inputs are no larger than the output (a taken array never keeps
+//    alive more than it gave up; jit's hoisted constants, which its cache
+//    holds anyway, do not count). The recipe is kept from the call until the
+//    next operation starts, and beyond only if the array was read by then,
+//    among the last MAX_TAKEABLE read ones: so a result holds its inputs at
+//    most that long unless it is taken.
+//  - Takers: every operation, compiled or eager, just before its program runs.
+//  - Takeable: read since its last use; the only holder of its buffer; not a
+//    compiled program's constant (programHolds), not staged, not an
+//    operand of the running operation; not read by a live recipe and none of
+//    its inputs taken (no chains); never recomputed before (so two results
+//    read alternately are recomputed at most once each).
+//  - Recipe inputs stay readable: a donation does not overwrite one in place
+//    (runCompiled asks heldByRecipe), and dispose() of one waits (the Array
+//    is disposed at once; its buffer is released when the last recipe reading
+//    it is dropped, by recomputing or disposing the taken array; a recipe
+//    dropped with its garbage-collected array leaves the release to the
+//    input's own finalizer, which the recipe no longer delays). Such a
+//    recipe cannot tell its inputs that it died (that would need a
+//    finalizer registration per take, whose bookkeeping a synchronous loop
+//    never frees), so their count of recipes stays up: they are never taken
+//    themselves nor donated in place afterwards -- conservative, and rare
+//    (only arrays that were inputs of a taken result). Spilling an input is
+//    fine: the recompute uploads it again.
+//  - Accounting: a taken array holds no device bytes (residentBytes and the
+//    collector's unseen bytes drop by its size); its inputs are counted as
+//    any live array. A recompute runs inside the operation that needs it
+//    (during its operand fetch): it starts no operation (the epoch that keeps
+//    the running operation's operands from spilling stays), checks that the
+//    producing call fits the limit, and may spill others as any allocation.
+//  - Not producers: eager first-order ops (a recipe per op would cost more
+//    than most ops; their outputs are freed by the collector as before) and
+//    uploads. Not takers: uploads (np.array's staged uploads already reuse
+//    the last batch's block).
+// Measured (2-core VM, Node 20; bench/run.ts --procs 3, medians, the tree
+// before and after in alternating runs). At load 1-2: W5 as taught 0.885 ->
+// 0.652 ms (CPU time 1.18 -> 0.655), the tuned loop 0.649 and 0.678,
+// tfjs-wasm 1.09 and 1.10: taught/tuned 1.36x -> 0.96x, taught/tfjs 0.81x ->
+// 0.59x; W2 1e6 jit as taught 1.90 -> 1.40 ms (CPU 2.68 -> 2.44), tuned 1.39
+// and 1.41: 1.36x -> 0.99x. At load 6.5-12 from other work: W5 0.925 ->
+// 0.659 and 0.948 -> 0.698 ms (tuned 0.64-0.76, tfjs 1.10-1.19), W2 2.53 ->
+// 2.42 and 2.50 -> 1.46 ms (tuned 1.49-2.48); W3 and W4 CPU time unchanged
+// (245 vs 243 steps/s, 0.350 vs 0.354 s). A 10,000-step loop of a jitted 1
+// MiB result read each step,
+// synchronous or awaiting (test/memory_loop.ts): 9,999 taken, nothing
+// spilled (9,937 spilled before, synchronous), 2 MiB resident instead of the
+// 64 MiB limit (synchronous) or 19 MB (awaiting), 12.3-12.9 s instead of
+// 15.2-16.6 s for the whole process. Its RSS grows 36-58 MB past the
+// warm-up instead of 17-18 (not traced; most likely the readbacks' garbage,
+// which waits for V8's own collections now that taken blocks send no
+// pressure signals, where before the wasm memory had grown to its peak
+// during the warm-up).
+
+/** Outputs smaller than this are never taken: their blocks matter little for the cache, and recipes cost bookkeeping. */
+const TAKE_MIN_BYTES = 64 * 1024;
+/** The most read results kept takeable at once (each holds its inputs): the most recently read ones. */
+const MAX_TAKEABLE = 4;
+/** Outputs offered by the last compiled call: takeable if read before the next operation starts. */
+const fresh: Storage[] = [];
+/** Read results that may be taken, most recently read last. */
+const takeable: Storage[] = [];
+let takenCount = 0;
+let recomputedCount = 0;
+
+/** How a compiled call made its outputs, and how to make one again (see "Taking read results"). */
+export interface Producer {
+  /** The call, for messages. */
+  readonly name: string;
+  /** Its input arrays, and their storages in the same order. */
+  readonly owners: readonly object[];
+  readonly storages: readonly Storage[];
+  /** Device bytes of all its inputs and all its outputs (the memory limit must hold them at once). */
+  readonly inBytes: number;
+  readonly outBytes: number;
+  /** Runs the call again on the inputs' `buffers`: output `index`'s buffer, the others released. */
+  recompute(buffers: unknown[], index: number): unknown;
+}
+
+/** Whether an output of this type is large enough to be taken. */
+export function worthTaking(aval: ShapedArray): boolean {
+  return bytesOf(aval) >= TAKE_MIN_BYTES;
+}
+
+/** Output `index` of `producer` is `s`: it may be taken if it is read before the next operation. */
+export function offerForTaking(s: Storage, producer: Producer, index: number): void {
+  if (s.entry === null || s.entry.holders.length !== 1 || s.bytes < TAKE_MIN_BYTES) return;
+  s.producer = producer;
+  s.producerIndex = index;
+  fresh.push(s);
+}
+
+/** Whether a recipe reads this array: a donation must not overwrite it in place. */
+export function heldByRecipe(s: Storage): boolean {
+  return s.recipeHolds > 0;
+}
+
+/** An operation starts: the last call's outputs not read by now keep no recipe. */
+function settleFresh(): void {
+  for (const s of fresh) if (!s.readSinceUse && !s.taken) s.producer = null;
+  fresh.length = 0;
+}
+
+function noteRead(s: Storage): void {
+  if (s.recomputed || s.buf === null) return;
+  s.readSinceUse = true;
+  const i = takeable.indexOf(s);
+  if (i >= 0) takeable.splice(i, 1);
+  takeable.push(s);
+  if (takeable.length > MAX_TAKEABLE) {
+    const old = takeable.shift()!;
+    old.producer = null;
+    old.readSinceUse = false;
+  }
+}
+
+function takeableNow(s: Storage): boolean {
+  const e = s.entry;
+  if (!s.readSinceUse || s.buf === null || e === null || e.holders.length !== 1 || e.epoch === currentEpoch) return false;
+  if (s.programHolds > 0 || s.stagedEpoch >= 0 || s.recipeHolds > 0 || s.disposePending || s.recomputed) return false;
+  // Every input still has its data (a disposed one has none) and is no taken array itself.
+  for (const x of s.producer!.storages) if (x.taken || (x.buf === null && x.host === null)) return false;
+  return true;
+}
+
+/**
+ * The running operation is about to allocate outputs of these types on
+ * `backend` (its operands fetched): free, for each large one, the block of a
+ * takeable read result of the same size there, most recently read first.
+ */
+export function takeBlocksFor(backend: Backend, outAvals: readonly ShapedArray[]): void {
+  if (takeable.length === 0) return;
+  for (const a of outAvals) {
+    const bytes = bytesOf(a);
+    if (bytes < TAKE_MIN_BYTES) continue;
+    for (let i = takeable.length - 1; i >= 0; i--) {
+      const s = takeable[i]!;
+      if (s.bytes !== bytes || s.backend !== backend || !takeableNow(s)) continue;
+      takeable.splice(i, 1);
+      take(s);
+      break;
+    }
+  }
+}
+
+function take(s: Storage): void {
+  for (const x of s.producer!.storages) x.recipeHolds++;
+  const buf = s.buf;
+  unhold(s);
+  s.backend.free(buf);
+  s.buf = null;
+  s.taken = true;
+  s.readSinceUse = false;
+  // Nothing left for the finalizer (the recipe is garbage with the Array) nor for the collector's count.
+  unwatch(s);
+  s.lease.storage = null;
+  unseenBytes = Math.max(0, unseenBytes - s.bytes);
+  takenCount++;
+}
+
+/** A taken array is used after all: compute it again (inside the running operation, which it must not end). */
+function rematerialize(owner: object, s: Storage): void {
+  const p = s.producer!;
+  checkBytesFitLimit(`recomputing an output of ${p.name} (read, then its memory taken over by a later output, then used again)`, p.inBytes, p.outBytes);
+  const buffers = p.storages.map((x, i) => deviceBuffer(p.owners[i]!, x));
+  s.buf = p.recompute(buffers, s.producerIndex);
+  s.taken = false;
+  s.recomputed = true;
+  dropRecipe(s);
+  s.lease.storage = s;
+  watch(owner, s);
+  allocationsSinceYield++;
+  if (admit(s)) notePressure(s.bytes);
+  recomputedCount++;
+}
+
+/** Forget `s`'s recipe: its inputs are no longer read by it (a disposed one is released with its last recipe). */
+function dropRecipe(s: Storage): void {
+  const p = s.producer!;
+  s.producer = null;
+  s.taken = false;
+  for (const x of p.storages) {
+    if (--x.recipeHolds === 0 && x.disposePending) {
+      x.disposePending = false;
+      disposeStorage(x);
+    }
+  }
+}
