@@ -8,7 +8,7 @@
 // bounded, and that the typed errors of bad use are unchanged.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { ArrayImpl as TfArray, DisposedArrayError, MemoryLimitError, config, jit, lax, memoryStats, np, setMemoryLimit, type Tracer } from "../src/index";
+import { ArrayImpl as TfArray, DisposedArrayError, MemoryLimitError, config, jit, lax, memoryStats, nn, np, setMemoryLimit, type Tracer } from "../src/index";
 import { wasmBackend } from "../src/backends/wasm";
 import type { WasmBuffer } from "../src/backends/wasm/buffer";
 import { getThreadPool, setAdaptiveSplit, setThreadCount } from "../src/backends/wasm/threads";
@@ -145,10 +145,27 @@ describe("recomputed on any thread count, bit for bit", () => {
   const matmul = jit((a: Tracer, b: Tracer) => np.matmul(a, b));
   const A = np.array(data(13, 512 * 256)).reshape([512, 256]);
   const B = np.array(data(14, 256 * 512)).reshape([256, 512]);
+  // Programs whose outputs are no smaller than their inputs (so they qualify), with reductions,
+  // scans, sorts and layout steps inside: each must give the same bits however it was split.
+  const M = np.array(data(20, 512 * 512)).reshape([512, 512]);
+  const tall = np.array(data(21, 8192 * 64)).reshape([8192, 64]);
+  const captured = np.array(data(22, 64 * 64)).reshape([64, 64]);
+  const softmaxRows = jit((x: Tracer) => nn.softmax(x, -1));
+  const cumsumRows = jit((x: Tracer) => np.cumsum(x, 0));
+  const sortRows = jit((x: Tracer) => np.sort(x, -1));
+  const layerNorm = jit((x: Tracer) => x.sub(np.mean(x, -1, { keepdims: true })).div(np.sqrt(np.var(x, -1, { keepdims: true }).add(1e-5))));
+  const padConcat = jit((x: Tracer) => np.concatenate([x, np.pad(x, [[0, 0], [1, 1]])], 1));
+  const denseCaptured = jit((x: Tracer) => np.matmul(x, captured)); // its weights are a hoisted constant
   const cases: [string, () => Tracer][] = [
     ["the W5 convolution", () => conv(convX, convW)],
     ["an elementwise program", () => elementwise(np.array(data(15)))],
     ["a 512x256 by 256x512 matmul", () => matmul(A, B)],
+    ["a row softmax", () => softmaxRows(M)],
+    ["a cumulative sum down the rows", () => cumsumRows(M)],
+    ["a sort along rows", () => sortRows(M)],
+    ["a layer norm of a tall matrix", () => layerNorm(tall)],
+    ["a pad and a concatenation", () => padConcat(M)],
+    ["a skinny matmul by captured weights", () => denseCaptured(tall)],
   ];
 
   for (const [label, make] of cases) {
