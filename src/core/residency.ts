@@ -564,10 +564,15 @@ export function memoryStats(): MemoryStats {
   return { residentBytes, limitBytes, spilled: spilledCount, programBytes, pipelines, taken: takenCount, recomputed: recomputedCount };
 }
 
-export function newStorage(backend: Backend, aval: ShapedArray, buf: unknown): Storage {
+/** A storage of `buf` or, with `buf` null, of `host` only, in none of residency's lists yet. */
+function makeStorage(backend: Backend, aval: ShapedArray, buf: unknown, host: TypedArray | null): Storage {
   const lease: Lease = { storage: null };
-  const s: Storage = { backend, aval, buf, host: null, bytes: bytesOf(aval), entry: null, lease, watchSlot: NOT_QUEUED, stagedEpoch: -1, uploadedOnce: false, programHolds: 0, producer: null, producerIndex: 0, readSinceUse: false, taken: false, recomputed: false, recipeHolds: 0, disposePending: false };
-  lease.storage = s;
+  return { backend, aval, buf, host, bytes: bytesOf(aval), entry: null, lease, watchSlot: NOT_QUEUED, stagedEpoch: -1, uploadedOnce: false, programHolds: 0, producer: null, producerIndex: 0, readSinceUse: false, taken: false, recomputed: false, recipeHolds: 0, disposePending: false };
+}
+
+export function newStorage(backend: Backend, aval: ShapedArray, buf: unknown): Storage {
+  const s = makeStorage(backend, aval, buf, null);
+  s.lease.storage = s;
   allocationsSinceYield++;
   if (admit(s)) notePressure(s.bytes);
   return s;
@@ -651,7 +656,7 @@ function unhold(s: Storage): boolean {
   return true;
 }
 
-const heldBeyondOperation = (s: Storage): boolean => s.programHolds > 0;
+const heldByProgram = (s: Storage): boolean => s.programHolds > 0;
 
 /** A compiled program that kept `s`'s buffer as a constant (deviceBuffer's `persistent`) was released: with the last one, `s` may spill or move to the host again. */
 export function releaseProgramHold(s: Storage): void {
@@ -664,7 +669,7 @@ function spill(keep: ResidentBuffer | null): void {
   while (e !== null && residentBytes > limitBytes) {
     const next = e.newer;
     // A buffer a compiled program holds (its constant) is read by every run of it: never freed under it.
-    if (e !== keep && e.epoch !== currentEpoch && !e.holders.some(heldBeyondOperation)) {
+    if (e !== keep && e.epoch !== currentEpoch && !e.holders.some(heldByProgram)) {
       // Every array holding this buffer gets the same host copy (arrays are immutable).
       // A staged holder still has its host copy: nothing to read back.
       const first = e.holders[0]!;
@@ -718,8 +723,7 @@ const staged: Storage[] = [];
 
 /** A storage whose data is only on the host, in `host` (which the storage owns): see "Staged uploads". */
 export function newStagedStorage(backend: Backend, aval: ShapedArray, host: TypedArray): Storage {
-  const lease: Lease = { storage: null };
-  return { backend, aval, buf: null, host, bytes: bytesOf(aval), entry: null, lease, watchSlot: NOT_QUEUED, stagedEpoch: -1, uploadedOnce: false, programHolds: 0, producer: null, producerIndex: 0, readSinceUse: false, taken: false, recomputed: false, recipeHolds: 0, disposePending: false };
+  return makeStorage(backend, aval, null, host);
 }
 
 /** The host copy an array's data has besides (or instead of) a device buffer, or null: arrays are immutable, so it may be shared. */
@@ -1072,7 +1076,6 @@ function rematerialize(owner: object, s: Storage): void {
   checkBytesFitLimit(`recomputing an output of ${p.name} (read, then its memory taken over by a later output, then used again)`, p.inBytes, p.outBytes);
   const buffers = p.storages.map((x, i) => deviceBuffer(p.owners[i]!, x));
   s.buf = p.recompute(buffers, s.producerIndex);
-  s.taken = false;
   s.recomputed = true;
   dropRecipe(s);
   s.lease.storage = s;
